@@ -1,0 +1,55 @@
+# clv: every job is one make target; `make help` lists them.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+LOCK := requirements/lock.txt
+UV := $(BIN)/uv pip install --quiet --python $(BIN)/python -c $(LOCK)
+ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help report test lint lab bench bench-quick lock clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
+
+$(VENV)/.base: $(BIN)/uv pyproject.toml $(LOCK)
+	$(UV) -e .
+	@touch $@
+
+$(VENV)/.test: $(VENV)/.base
+	$(UV) -e ".[test]"
+	@touch $@
+
+$(VENV)/.lab: $(VENV)/.base
+	$(UV) -e ".[lab]"
+	@touch $@
+
+report: $(VENV)/.base ## set up and run the customer-value report on the embedded CDNOW data (ARGS="..." for more)
+	$(BIN)/clv report $(ARGS)
+
+test: $(VENV)/.test ## set up and run the linter and the whole test suite
+	$(BIN)/ruff check clv tests bench
+	$(BIN)/python -m pytest $(ARGS)
+
+lint: $(VENV)/.test ## check and format the code with ruff
+	$(BIN)/ruff check --fix clv tests bench
+	$(BIN)/ruff format clv tests bench
+
+lab: $(VENV)/.lab ## open JupyterLab on notebooks/ with the project's environment
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(VENV)/.test ## benchmark clv against lifetimes/pandas on 1 M customers
+	$(BIN)/python bench/bench.py $(ARGS)
+
+bench-quick: $(VENV)/.test ## the same benchmark on 100 k customers
+	$(BIN)/python bench/bench.py --customers 100000 $(ARGS)
+
+lock: $(BIN)/uv ## re-resolve requirements/lock.txt from pyproject.toml
+	$(BIN)/uv pip compile --quiet pyproject.toml --all-extras --python-version 3.11 -o $(LOCK)
+
+clean: ## remove the environment and caches (keeps reports/)
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,3 @@
+"""clv: customer-value analytics from a transactions table."""
+
+__version__ = "0.1.0"

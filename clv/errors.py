@@ -1,0 +1,29 @@
+"""User-facing errors: one line that says what is wrong and how to fix it.
+
+The CLI prints ``str(error)`` alone and exits with ``error.exit_code``: 1 for a
+problem with the data or the model, 2 for a problem with how clv was called.
+"""
+
+
+class ClvError(Exception):
+    """Base class of every error clv reports to a user."""
+
+    exit_code = 1
+
+
+class DataError(ClvError):
+    """The transactions (or another input file) cannot be used as given."""
+
+
+class ModelError(ClvError):
+    """A model cannot be fitted, loaded or applied."""
+
+
+class ReportError(ClvError):
+    """A report run failed."""
+
+
+class UsageError(ClvError):
+    """An option, parameter or path given to clv is wrong."""
+
+    exit_code = 2

@@ -1,0 +1,326 @@
+"""Read transactions from CSV, Parquet or NDJSON into a validated, typed polars frame.
+
+The file is scanned lazily and only the mapped columns are read. Every problem is
+reported as a :class:`~clv.errors.DataError` whose one-line message names the file,
+the column, the first bad row (counted from 1, after the header) and its value, and
+says how to fix it.
+"""
+
+import csv
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from clv.errors import DataError, UsageError
+
+NegativeAmounts = Literal["error", "drop", "net"]
+
+REQUIRED = {"customer_col": "customer_id", "date_col": "date", "amount_col": "amount"}
+"""Keyword of each required column → its canonical name (and default)."""
+
+OPTIONAL = {
+    "order_col": "order_id",
+    "channel_col": "channel",
+    "product_col": "product",
+    "loyalty_col": "loyalty",
+    "margin_col": "margin",
+}
+"""Keyword of each optional column → its canonical name."""
+
+SUFFIXES = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+}
+
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+_TRUE = ["true", "1", "yes", "y", "t"]
+_FALSE = ["false", "0", "no", "n", "f", ""]
+
+
+def read_transactions(
+    source: str | os.PathLike[str],
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    order_col: str | None = None,
+    channel_col: str | None = None,
+    product_col: str | None = None,
+    loyalty_col: str | None = None,
+    margin_col: str | None = None,
+    date_format: str | None = None,
+    separator: str = ",",
+    negative_amounts: NegativeAmounts = "error",
+) -> pl.DataFrame:
+    """Read and validate a transactions file.
+
+    Parameters
+    ----------
+    source
+        A ``.csv`` (or ``.tsv``/``.txt``), ``.parquet`` or ``.ndjson``/``.jsonl`` file.
+    customer_col, date_col, amount_col
+        Names of the required columns in the file. Customer ids are kept exactly as
+        written (``00123`` stays a string). Amounts are in the shop's currency.
+    order_col, channel_col, product_col, loyalty_col, margin_col
+        Names of optional columns; ``None`` leaves them out. The loyalty flag accepts
+        true/false, 1/0, yes/no; the margin column is the margin of the row, in currency.
+    date_format
+        A strftime format such as ``"%d/%m/%Y"``; ``None`` accepts ISO dates and ISO
+        datetimes (the time of day is dropped: a purchase occasion is a calendar day).
+    separator
+        The CSV field separator.
+    negative_amounts
+        ``"error"`` (default) rejects refunds; ``"drop"`` leaves negative rows out;
+        ``"net"`` keeps them, so they subtract from their customer's purchases that day.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``customer_id`` (str), ``date`` (date), ``amount`` (float) and the mapped optional
+        columns under their canonical names (``order_id``, ``channel``, ``product``,
+        ``loyalty``, ``margin``).
+    """
+    path = Path(source)
+    name = str(source)
+    if negative_amounts not in ("error", "drop", "net"):
+        raise UsageError(f"negative_amounts must be error, drop or net, not {negative_amounts!r}")
+    given = {
+        "customer_id": customer_col,
+        "date": date_col,
+        "amount": amount_col,
+        "order_id": order_col,
+        "channel": channel_col,
+        "product": product_col,
+        "loyalty": loyalty_col,
+        "margin": margin_col,
+    }
+    columns = {canonical: col for canonical, col in given.items() if col is not None}
+    options = {c: k for k, c in (REQUIRED | OPTIONAL).items()}
+
+    frame = _scan(path, separator)
+    try:
+        found = frame.collect_schema()
+    except pl.exceptions.PolarsError as e:
+        raise _read_error(name, e) from None
+    missing = [(c, col) for c, col in columns.items() if col not in found]
+    if missing:
+        canonical, col = missing[0]
+        hint = ""
+        if len(found) == 1 and any(s in next(iter(found)) for s in ";\t|"):
+            hint = " The header looks like one field: set --separator to the file's delimiter."
+        option = "--" + options[canonical].replace("_", "-")
+        raise DataError(
+            f"{name}: no column {col!r} (columns found: {', '.join(found) or 'none'}); "
+            f"map yours with {option} NAME.{hint}"
+        )
+
+    raw = frame.select(**{c: pl.col(col) for c, col in columns.items()}).with_row_index(
+        "_row", offset=1
+    )
+    typed = [
+        pl.col("customer_id").cast(pl.String),
+        _date(found[columns["date"]], date_format),
+        _number(found[columns["amount"]], "amount"),
+    ]
+    if "order_id" in columns:
+        typed.append(pl.col("order_id").cast(pl.String))
+    for c in ("channel", "product"):
+        if c in columns:
+            typed.append(pl.col(c).cast(pl.String).fill_null("(none)"))
+    if "loyalty" in columns:
+        typed.append(_flag(found[columns["loyalty"]]))
+    if "margin" in columns:
+        typed.append(_number(found[columns["margin"]], "margin"))
+    checks = _checks(columns, negative_amounts)
+    try:
+        out = raw.with_columns(typed).with_columns(**checks).collect(engine="streaming")
+    except pl.exceptions.PolarsError as e:
+        if "more fields" in str(e):
+            raise _ragged_error(path, name, separator) from None
+        raise _read_error(name, e) from None
+    if out.height == 0:
+        raise DataError(f"{name}: no transactions (the file has a header but no rows)")
+    for flag, (column, problem, fix) in _PROBLEMS.items():
+        if flag in out.columns and out[flag].any():
+            row = out.filter(pl.col(flag)).row(0, named=True)["_row"]
+            value = _raw_value(raw, row, column)
+            what = problem.format(value=value)
+            raise DataError(f"{name}: column {columns[column]!r}, row {row}: {what}; {fix}")
+    out = out.select(
+        "customer_id", "date", "amount", *[c for c in OPTIONAL.values() if c in columns]
+    )
+    if negative_amounts == "drop":
+        out = out.filter(pl.col("amount") >= 0)
+    return out
+
+
+_PROBLEMS = {
+    "_bad_customer": ("customer_id", "empty customer id", "every row needs a customer id"),
+    "_bad_date": (
+        "date",
+        "cannot read date {value!r}",
+        "use ISO dates (2024-01-31) or pass --date-format, e.g. %d/%m/%Y",
+    ),
+    "_bad_amount": (
+        "amount",
+        "{value!r} is not a finite number",
+        "amounts must be plain numbers such as 7.50 (no currency sign or decimal comma)",
+    ),
+    "_negative_amount": (
+        "amount",
+        "negative amount {value!r} (a refund?)",
+        "pass --negative-amounts drop to leave refunds out or --negative-amounts net to net them",
+    ),
+    "_bad_loyalty": ("loyalty", "{value!r} is not a loyalty flag", "use true/false, 1/0 or yes/no"),
+    "_bad_margin": ("margin", "{value!r} is not a finite number", "margins must be plain numbers"),
+}
+"""Check column → (column, what is wrong, how to fix it), in the order they are reported."""
+
+
+def _checks(columns: dict[str, str], negative_amounts: NegativeAmounts) -> dict[str, pl.Expr]:
+    checks = {
+        "_bad_customer": pl.col("customer_id").is_null()
+        | (pl.col("customer_id").str.strip_chars() == ""),
+        "_bad_date": pl.col("date").is_null(),
+        "_bad_amount": pl.col("amount").is_null() | ~pl.col("amount").is_finite(),
+    }
+    if negative_amounts == "error":
+        checks["_negative_amount"] = pl.col("amount") < 0
+    if "loyalty" in columns:
+        checks["_bad_loyalty"] = pl.col("loyalty").is_null()
+    if "margin" in columns:
+        checks["_bad_margin"] = pl.col("margin").is_null() | ~pl.col("margin").is_finite()
+    return checks
+
+
+def _scan(path: Path, separator: str) -> pl.LazyFrame:
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, not a transactions file")
+    if not os.access(path, os.R_OK):
+        raise DataError(f"{path}: cannot be read (permission denied)")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty")
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise UsageError(
+            f"{path}: unknown file type {path.suffix!r}; use one of {', '.join(SUFFIXES)}"
+        )
+    if kind == "csv":
+        sep = "\t" if path.suffix.lower() == ".tsv" and separator == "," else separator
+        return pl.scan_csv(path, separator=sep, infer_schema=False, raise_if_empty=True)
+    if kind == "parquet":
+        return pl.scan_parquet(path)
+    return pl.scan_ndjson(path, infer_schema_length=None)
+
+
+def _read_error(name: str, error: Exception) -> DataError:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if "utf-8" in text.lower() or "utf8" in text.lower():
+        return DataError(f"{name}: not UTF-8 text; save the file as UTF-8 and try again")
+    if isinstance(error, pl.exceptions.NoDataError):
+        return DataError(f"{name}: the file is empty")
+    return DataError(f"{name}: cannot be read ({text})")
+
+
+def _ragged_error(path: Path, name: str, separator: str) -> DataError:
+    """Find the first CSV row with more fields than the header (only on the error path)."""
+    with path.open(newline="", encoding="utf-8", errors="replace") as f:
+        rows = csv.reader(f, delimiter=separator)
+        width = len(next(rows))
+        for number, fields in enumerate(rows, start=1):
+            if len(fields) > width:
+                return DataError(
+                    f"{name}: row {number} has {len(fields)} fields but the header has {width} "
+                    f"({separator.join(fields)!r}); quote values that contain {separator!r} "
+                    "and write amounts with a decimal point (7.50, not 7,50)"
+                )
+    return DataError(f"{name}: a row has more fields than the header")
+
+
+def _raw_value(raw: pl.LazyFrame, row: int, column: str) -> object:
+    return raw.filter(pl.col("_row") == row).select(column).collect().item()
+
+
+def _date(dtype: pl.DataType, date_format: str | None) -> pl.Expr:
+    col = pl.col("date")
+    if dtype == pl.Date:
+        return col
+    if isinstance(dtype, pl.Datetime):
+        return col.dt.date()
+    text = col.cast(pl.String).str.strip_chars()
+    if date_format is None:
+        iso = text.str.contains(_ISO_DATE)
+        return (
+            pl.when(iso)
+            .then(text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False))
+            .alias("date")
+        )
+    if any(d in date_format for d in ("%H", "%M", "%S", "%I", "%p", "%z", "%T", "%R")):
+        return text.str.to_datetime(date_format, strict=False).dt.date()
+    return text.str.to_date(date_format, strict=False)
+
+
+def _number(dtype: pl.DataType, name: str) -> pl.Expr:
+    col = pl.col(name)
+    if dtype == pl.String:
+        col = col.str.strip_chars()
+    return col.cast(pl.Float64, strict=False)
+
+
+def _flag(dtype: pl.DataType) -> pl.Expr:
+    col = pl.col("loyalty")
+    if dtype == pl.Boolean:
+        return col.fill_null(False)
+    text = col.cast(pl.String).str.strip_chars().str.to_lowercase().fill_null("")
+    return (
+        pl.when(text.is_in(_TRUE)).then(True).when(text.is_in(_FALSE)).then(False).alias("loyalty")
+    )
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it into place only when the block succeeds.
+
+    Nothing is left behind on failure, and an existing file is kept unless ``overwrite``.
+
+    >>> with atomic_output("scores.csv") as tmp:  # doctest: +SKIP
+    ...     frame.write_csv(tmp)
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise UsageError(f"{path}: already exists; pass --overwrite to replace it")
+    if not path.parent.is_dir():
+        raise UsageError(f"{path.parent}: no such folder for the output {path.name}")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_frame(
+    frame: pl.DataFrame, path: str | os.PathLike[str], *, overwrite: bool = False
+) -> Path:
+    """Write ``frame`` as CSV or Parquet (by suffix), atomically; see :func:`atomic_output`."""
+    path = Path(path)
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind not in ("csv", "parquet"):
+        raise UsageError(f"{path}: write .csv or .parquet, not {path.suffix or 'no suffix'!r}")
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        if kind == "csv":
+            frame.write_csv(tmp)
+        else:
+            frame.write_parquet(tmp)
+    return path

@@ -1,0 +1,602 @@
+"""Orders, customers, value tiers, Lorenz/Gini, RFM cells, top profile and at-risk lists.
+
+Definitions (the same in every function, in the CLI and in the report's methods section):
+
+- An **order** is an ``order_id`` when that column is present, otherwise a purchase occasion
+  (all of one customer's rows on one calendar day). Its date is its first row's date, its
+  amount the sum of its rows. A customer's first order (earliest date, then smallest order
+  key) is "new"; every later order is "returning".
+- **Value** is historical revenue (sum of amounts) or margin (the ``margin`` column, or
+  revenue times a margin rate) for the descriptive view, predicted ``clv`` for the forward
+  view.
+- **Top share s** = the ``round(s * n)`` customers with the highest value (Python's ``round``,
+  half to even), ties broken by ``customer_id`` ascending. The 20/60/20 tiers cut at
+  ``round(0.2 n)`` and ``round(0.8 n)`` customers from the top in the same order.
+"""
+
+from collections.abc import Mapping, Sequence
+
+import polars as pl
+
+TIERS: tuple[tuple[str, float], ...] = (("good", 0.20), ("middle", 0.60), ("bad", 0.20))
+"""Value tiers from the top down: (name, share of customers). Shares must sum to 1."""
+
+TOP_SHARE = 0.10
+"""Share of customers in the "top 10 %"."""
+
+RFM_CELLS: tuple[tuple[str, Mapping[str, tuple[int, int]]], ...] = (
+    ("champions", {"R": (4, 5), "F": (4, 5), "M": (4, 5)}),
+    ("loyal", {"R": (3, 5), "F": (4, 5)}),
+    ("cant_lose", {"R": (1, 2), "F": (4, 5), "M": (4, 5)}),
+    ("at_risk", {"R": (1, 2), "F": (3, 5)}),
+    ("potential_loyalists", {"R": (4, 5), "F": (2, 3)}),
+    ("new_customers", {"R": (4, 5), "F": (1, 1)}),
+    ("promising", {"R": (3, 3), "F": (1, 3)}),
+    ("hibernating", {"R": (1, 2), "F": (1, 2)}),
+)
+"""RFM cells as data: the first cell whose inclusive score ranges all match wins; customers
+matching none are ``"others"``. R, F and M are quintile scores 1-5 (5 = best)."""
+
+SCORE_COLUMNS = ("p_alive", "expected_purchases", "expected_order_value", "clv")
+
+
+def _has(frame: pl.DataFrame | pl.LazyFrame, column: str) -> bool:
+    return column in frame.lazy().collect_schema()
+
+
+def order_table(transactions: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """One row per order, numbered within each customer.
+
+    Returns
+    -------
+    pl.DataFrame
+        Sorted by ``customer_id``, ``date``, ``order``: ``customer_id``, ``order`` (the
+        ``order_id``, or the ISO date of the purchase occasion), ``date``, ``amount`` (sum of
+        the order's rows), ``order_number`` (1 = first order), ``is_first`` and, when present,
+        ``margin`` (sum), ``channel`` (of the order's first row) and ``loyalty`` (any row).
+    """
+    lf = transactions.lazy()
+    key = pl.col("order_id") if _has(lf, "order_id") else pl.col("date").cast(pl.String)
+    aggs: list[pl.Expr] = [pl.col("date").min(), pl.col("amount").sum()]
+    if _has(lf, "margin"):
+        aggs.append(pl.col("margin").sum())
+    if _has(lf, "channel"):
+        aggs.append(pl.col("channel").sort_by("date").first())
+    if _has(lf, "loyalty"):
+        aggs.append(pl.col("loyalty").any())
+    return (
+        lf.with_columns(order=key)
+        .group_by("customer_id", "order")
+        .agg(aggs)
+        .sort("customer_id", "date", "order")
+        .with_row_index("_row")
+        .with_columns(
+            is_first=pl.col("customer_id") != pl.col("customer_id").shift(fill_value=""),
+        )
+        .with_columns(
+            # rows are sorted by customer: number = row - row of the customer's first order
+            order_number=(
+                pl.col("_row")
+                - pl.when(pl.col("is_first")).then(pl.col("_row")).forward_fill()
+                + 1
+            ).cast(pl.Int64)
+        )
+        .drop("_row")
+        .collect()
+    )
+
+
+def customer_table(
+    transactions: pl.DataFrame | pl.LazyFrame,
+    *,
+    orders: pl.DataFrame | None = None,
+    margin_rate: float | None = None,
+) -> pl.DataFrame:
+    """One row per customer with what the segment and KPI functions need.
+
+    Parameters
+    ----------
+    transactions
+        A transactions frame.
+    orders
+        :func:`order_table` of the same transactions, when already computed.
+    margin_rate
+        Margin as a share of revenue, used when there is no ``margin`` column
+        (``None``: no ``margin`` column in the result).
+
+    Returns
+    -------
+    pl.DataFrame
+        Sorted by ``customer_id``: ``orders``, ``revenue``, ``aov`` (revenue per order),
+        ``first_order`` / ``second_order`` / ``last_order`` (dates; ``second_order`` null for
+        one-order customers), ``first_order_amount``, ``tenure_days`` (first to last order),
+        ``days_between_orders`` (tenure / (orders - 1), null for one order),
+        ``days_to_second_order``; when present ``margin``, ``channel`` (of the first order),
+        ``loyalty`` (member on any order), ``distinct_products`` and ``reordered_product``
+        (some product bought in two or more orders).
+    """
+    orders = order_table(transactions) if orders is None else orders
+    aggs: list[pl.Expr] = [
+        pl.len().cast(pl.Int64).alias("orders"),
+        pl.col("amount").sum().alias("revenue"),
+        pl.col("date").first().alias("first_order"),
+        pl.col("date").get(1, null_on_oob=True).alias("second_order"),
+        pl.col("date").last().alias("last_order"),
+        pl.col("amount").first().alias("first_order_amount"),
+    ]
+    if "margin" in orders.columns:
+        aggs.append(pl.col("margin").sum())
+    elif margin_rate is not None:
+        aggs.append((pl.col("amount").sum() * margin_rate).alias("margin"))
+    if "channel" in orders.columns:
+        aggs.append(pl.col("channel").first())
+    if "loyalty" in orders.columns:
+        aggs.append(pl.col("loyalty").any())
+    table = (
+        orders.lazy()
+        .group_by("customer_id")
+        .agg(aggs)
+        .with_columns(
+            aov=pl.col("revenue") / pl.col("orders"),
+            tenure_days=(pl.col("last_order") - pl.col("first_order")).dt.total_days(),
+            days_to_second_order=(pl.col("second_order") - pl.col("first_order")).dt.total_days(),
+        )
+        .with_columns(
+            days_between_orders=pl.when(pl.col("orders") > 1).then(
+                pl.col("tenure_days") / (pl.col("orders") - 1)
+            )
+        )
+    )
+    if _has(transactions, "product"):
+        key = pl.col("order_id") if _has(transactions, "order_id") else pl.col("date")
+        products = (
+            transactions.lazy()
+            .group_by("customer_id", "product")
+            .agg(n_orders=key.n_unique())
+            .group_by("customer_id")
+            .agg(
+                distinct_products=pl.len().cast(pl.Int64),
+                reordered_product=(pl.col("n_orders") > 1).any(),
+            )
+        )
+        table = table.join(products, on="customer_id", how="left")
+    return table.sort("customer_id").collect()
+
+
+def _ranked(frame: pl.DataFrame, value_col: str) -> pl.DataFrame:
+    """Sorted by value descending, ties by customer_id, with ``rank`` 1 = highest value."""
+    return frame.sort([value_col, "customer_id"], descending=[True, False]).with_columns(
+        rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
+    )
+
+
+def top_count(n_customers: int, share: float = TOP_SHARE) -> int:
+    """Number of customers in the top ``share``: ``round(share * n_customers)``."""
+    return round(share * n_customers)
+
+
+def value_tiers(
+    frame: pl.DataFrame,
+    *,
+    value_col: str = "revenue",
+    tiers: Sequence[tuple[str, float]] = TIERS,
+    top_share: float = TOP_SHARE,
+    prefix: str = "",
+) -> pl.DataFrame:
+    """Add a top-``top_share`` flag and value tiers (default good 20 / middle 60 / bad 20 %).
+
+    Parameters
+    ----------
+    frame
+        One row per customer with ``customer_id`` and ``value_col``.
+    value_col
+        The value ranked: ``revenue``, ``margin`` or ``clv``.
+    tiers
+        ``(name, share)`` from the top down; the shares must sum to 1.
+    top_share
+        Share of customers flagged as top (``round(top_share * n)`` customers).
+    prefix
+        Prefix of the added columns (e.g. ``"clv_"``).
+
+    Returns
+    -------
+    pl.DataFrame
+        ``frame`` (same row order) plus ``{prefix}rank`` (1 = highest value; ties by
+        ``customer_id``), ``{prefix}top`` (bool) and ``{prefix}tier`` (str).
+    """
+    shares = [share for _, share in tiers]
+    if abs(sum(shares) - 1.0) > 1e-9 or min(shares) < 0:
+        from clv.errors import UsageError
+
+        raise UsageError(f"tier shares must be non-negative and sum to 1, not {shares}")
+    n = frame.height
+    bounds, cumulative = [], 0.0
+    for _, share in tiers:
+        cumulative += share
+        bounds.append(round(cumulative * n))
+    bounds[-1] = n
+    tier = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.String))
+    for (name, _), bound in zip(tiers, bounds, strict=True):
+        tier = tier.when(pl.col("rank") <= bound).then(pl.lit(name))
+    ranks = _ranked(frame.select("customer_id", value_col), value_col).select(
+        "customer_id",
+        pl.col("rank").alias(f"{prefix}rank"),
+        (pl.col("rank") <= top_count(n, top_share)).alias(f"{prefix}top"),
+        tier.otherwise(pl.lit(tiers[-1][0])).alias(f"{prefix}tier"),
+    )
+    return frame.join(ranks, on="customer_id", how="left", maintain_order="left")
+
+
+def tier_summary(
+    tiered: pl.DataFrame,
+    *,
+    value_col: str = "revenue",
+    tier_col: str = "tier",
+    tiers: Sequence[tuple[str, float]] = TIERS,
+) -> pl.DataFrame:
+    """Customers and value per tier, with their shares of the total.
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per tier, top down: ``tier``, ``customers``, ``customer_share``, ``value``,
+        ``value_share`` (value / total value), ``mean_value``, ``min_value``.
+    """
+    order = pl.DataFrame({"tier": [name for name, _ in tiers]}).with_row_index("_order")
+    stats = tiered.group_by(pl.col(tier_col).alias("tier")).agg(
+        customers=pl.len().cast(pl.Int64),
+        value=pl.col(value_col).sum(),
+        mean_value=pl.col(value_col).mean(),
+        min_value=pl.col(value_col).min(),
+    )
+    total = tiered[value_col].sum()
+    return (
+        order.join(stats, on="tier", how="left")
+        .sort("_order")
+        .drop("_order")
+        .with_columns(
+            pl.col("customers").fill_null(0),
+            pl.col("value").fill_null(0.0),
+            customer_share=pl.col("customers") / max(tiered.height, 1),
+            value_share=pl.col("value") / total if total else pl.lit(None, dtype=pl.Float64),
+        )
+        .select(
+            "tier",
+            "customers",
+            "customer_share",
+            "value",
+            "value_share",
+            "mean_value",
+            "min_value",
+        )
+    )
+
+
+def lorenz_curve(values: pl.Series, *, points: int | None = 101) -> pl.DataFrame:
+    """Lorenz curve: share of value held by the lowest-value share of customers.
+
+    Negative values count as 0.
+
+    Parameters
+    ----------
+    values
+        One value per customer (revenue, margin or CLV).
+    points
+        Number of evenly spaced customer shares from 0 to 1 at which the curve is given
+        (each at the nearest whole number of customers); ``None``: every customer.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``customer_share`` and ``value_share``, both from 0 to 1, non-decreasing.
+    """
+    import numpy as np
+
+    x = np.sort(np.clip(values.drop_nulls().cast(pl.Float64).to_numpy(), 0.0, None))
+    n = x.size
+    cumulative = np.concatenate([[0.0], np.cumsum(x)])
+    total = cumulative[-1]
+    k = np.arange(n + 1) if points is None else np.unique(np.rint(np.linspace(0, n, points)))
+    k = k.astype(np.int64)
+    share = cumulative[k] / total if total > 0 else k / max(n, 1)
+    return pl.DataFrame({"customer_share": k / max(n, 1), "value_share": np.minimum(share, 1.0)})
+
+
+def gini(values: pl.Series) -> float:
+    """Gini coefficient of non-negative values (negatives count as 0), in [0, 1 - 1/n].
+
+    ``G = sum_i (2 i - n - 1) x_(i) / (n sum x)`` with ``x`` sorted ascending, ``i = 1..n``:
+    0 when everyone has the same value, ``1 - 1/n`` when one customer has it all.
+    """
+    import numpy as np
+
+    x = np.sort(np.clip(values.drop_nulls().cast(pl.Float64).to_numpy(), 0.0, None))
+    n, total = x.size, x.sum()
+    if n == 0 or total <= 0:
+        return 0.0
+    i = np.arange(1, n + 1)
+    return float(min(max(np.sum((2 * i - n - 1) * x) / (n * total), 0.0), 1.0))
+
+
+def _quintile(value: pl.Expr) -> pl.Expr:
+    """Score 1-5 from the rank of ``value`` ascending (ties share the lowest rank)."""
+    rank = value.rank("min")
+    return (1 + ((rank - 1) * 5 // pl.len())).clip(1, 5).cast(pl.Int8)
+
+
+def rfm_cells(
+    customers: pl.DataFrame,
+    *,
+    cells: Sequence[tuple[str, Mapping[str, tuple[int, int]]]] = RFM_CELLS,
+) -> pl.DataFrame:
+    """Add quintile scores ``R``, ``F``, ``M`` (1-5, 5 best) and a named ``rfm_cell``.
+
+    ``R`` ranks days since the last order (fewer is better) at the observation end, ``F``
+    the number of orders, ``M`` historical revenue; tied customers share the lower score
+    (so every one-order customer has ``F = 1``).
+
+    Parameters
+    ----------
+    customers
+        One row per customer with ``last_purchase`` (or ``last_order``), ``orders``
+        and ``revenue`` (an RFM summary or :func:`customer_table`).
+    cells
+        ``(name, {"R": (lo, hi), ...})`` checked in order; see :data:`RFM_CELLS`.
+    """
+    last = "last_purchase" if "last_purchase" in customers.columns else "last_order"
+    cell = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.String))
+    for name, rule in cells:
+        cond = pl.lit(True)
+        for score, (lo, hi) in rule.items():
+            cond = cond & pl.col(score).is_between(lo, hi)
+        cell = cell.when(cond).then(pl.lit(name))
+    return customers.with_columns(
+        R=_quintile(pl.col(last).cast(pl.Int64)),
+        F=_quintile(pl.col("orders")),
+        M=_quintile(pl.col("revenue")),
+    ).with_columns(rfm_cell=cell.otherwise(pl.lit("others")))
+
+
+def segment_table(
+    summary: pl.DataFrame,
+    scores: pl.DataFrame | None = None,
+    *,
+    value_col: str = "revenue",
+    tiers: Sequence[tuple[str, float]] = TIERS,
+    top_share: float = TOP_SHARE,
+    cells: Sequence[tuple[str, Mapping[str, tuple[int, int]]]] = RFM_CELLS,
+) -> pl.DataFrame:
+    """One row per customer: value tiers, RFM cell and model scores (what ``clv segments`` writes).
+
+    Parameters
+    ----------
+    summary
+        :func:`clv.rfm.rfm_summary` (or any frame with ``customer_id``, ``orders``,
+        ``revenue``, ``last_purchase`` / ``last_order``).
+    scores
+        ``ClvModel.score`` output; ``None`` leaves out the forward view.
+    value_col
+        Historical value ranked for ``tier``: ``revenue`` or ``margin`` (if present).
+
+    Returns
+    -------
+    pl.DataFrame
+        Sorted by ``customer_id``: the summary's columns, ``rank``, ``top`` and ``tier``
+        (historical value), ``R``, ``F``, ``M``, ``rfm_cell`` and, with scores,
+        ``p_alive``, ``expected_purchases``, ``expected_order_value``, ``clv``, ``clv_rank``,
+        ``clv_top`` and ``value_tier`` (the CLV tier; without scores ``value_tier`` is the
+        historical tier).
+    """
+    table = value_tiers(
+        summary.sort("customer_id"), value_col=value_col, tiers=tiers, top_share=top_share
+    )
+    table = rfm_cells(table, cells=cells)
+    if scores is None:
+        return table.with_columns(value_tier=pl.col("tier"))
+    keep = [c for c in SCORE_COLUMNS if c in scores.columns and c not in table.columns]
+    table = table.join(
+        scores.select("customer_id", *keep), on="customer_id", how="left", maintain_order="left"
+    ).with_columns(pl.col("clv").fill_null(0.0))
+    table = value_tiers(table, value_col="clv", tiers=tiers, top_share=top_share, prefix="clv_")
+    return table.rename({"clv_tier": "value_tier"})
+
+
+def _fmt(value: float | None, kind: str) -> str:
+    if value is None:
+        return "n/a"
+    if kind == "share":
+        return f"{100 * value:.0f} %"
+    return f"{value:,.1f}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+PROFILE_METRICS: tuple[tuple[str, str, str, str], ...] = (
+    # (metric, expression source column, aggregation, kind)
+    ("orders_per_customer", "orders", "mean", "number"),
+    ("aov", "aov", "mean", "number"),
+    ("tenure_days", "tenure_days", "mean", "number"),
+    ("days_between_orders", "days_between_orders", "mean", "number"),
+    ("share_reordered_same_product", "reordered_product", "mean", "share"),
+    ("distinct_products", "distinct_products", "mean", "number"),
+    ("share_loyalty_members", "loyalty", "mean", "share"),
+    ("p_alive", "p_alive", "mean", "share"),
+    ("clv", "clv", "mean", "number"),
+)
+"""Profile rows of :func:`top_profile`: metric name, customer column, mean, how to print it."""
+
+_WORDS = {
+    "orders_per_customer": "orders per customer",
+    "aov": "average order value",
+    "tenure_days": "days from first to last order",
+    "days_between_orders": "days between orders",
+    "share_reordered_same_product": "re-ordered the same product",
+    "distinct_products": "distinct products bought",
+    "share_loyalty_members": "are loyalty members",
+    "p_alive": "probability of being still active",
+    "clv": "predicted CLV",
+}
+
+
+def top_profile(
+    customers: pl.DataFrame,
+    *,
+    top_col: str = "top",
+    flag: int = 3,
+) -> pl.DataFrame:
+    """What distinguishes the top customers: each metric for the top vs the rest.
+
+    Parameters
+    ----------
+    customers
+        :func:`customer_table` joined with a boolean ``top_col`` (from :func:`value_tiers`)
+        and, optionally, model scores (``p_alive``, ``clv``). Metrics whose column is
+        absent are left out; one ``share_from_<channel>`` row per channel when ``channel``
+        is present.
+    flag
+        Number of metrics flagged as the biggest differences (largest ``|log(top/rest)|``).
+
+    Returns
+    -------
+    pl.DataFrame
+        ``metric``, ``top``, ``rest``, ``ratio`` (top / rest), ``biggest`` (bool) and
+        ``note``, e.g. ``"95 % of top customers re-ordered the same product vs 31 % of the
+        rest"``.
+    """
+    import math
+
+    metrics = [m for m in PROFILE_METRICS if m[1] in customers.columns]
+    exprs = [pl.col(col).cast(pl.Float64).mean().alias(name) for name, col, _, _ in metrics]
+    kinds = {name: kind for name, _, _, kind in metrics}
+    words = dict(_WORDS)
+    if "channel" in customers.columns:
+        for channel in sorted(customers["channel"].drop_nulls().unique().to_list()):
+            name = f"share_from_{channel}"
+            exprs.append((pl.col("channel") == channel).cast(pl.Float64).mean().alias(name))
+            kinds[name] = "share"
+            words[name] = f"came through {channel}"
+    stats = customers.group_by(top_col).agg(exprs)
+    top_row = stats.filter(pl.col(top_col)).drop(top_col)
+    rest_row = stats.filter(~pl.col(top_col)).drop(top_col)
+    rows = []
+    for name in kinds:
+        top = top_row[name][0] if top_row.height else None
+        rest = rest_row[name][0] if rest_row.height else None
+        ratio = top / rest if top is not None and rest not in (None, 0) else None
+        kind = kinds[name]
+        if kind == "share":
+            note = f"{_fmt(top, kind)} of top customers {words[name]}"
+            note += f" vs {_fmt(rest, kind)} of the rest"
+        else:
+            note = (
+                f"top customers: {_fmt(top, kind)} {words[name]} vs {_fmt(rest, kind)} for the rest"
+            )
+        size = abs(math.log(ratio)) if ratio not in (None, 0) and ratio > 0 else -1.0
+        rows.append((name, top, rest, ratio, size, note))
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "metric": pl.String,
+            "top": pl.Float64,
+            "rest": pl.Float64,
+            "ratio": pl.Float64,
+            "_size": pl.Float64,
+            "note": pl.String,
+        },
+        orient="row",
+    )
+    biggest = frame.sort("_size", descending=True).head(flag)["metric"]
+    return frame.with_columns(biggest=pl.col("metric").is_in(biggest.implode())).select(
+        "metric", "top", "rest", "ratio", "biggest", "note"
+    )
+
+
+def middle_to_top(segments: pl.DataFrame, *, n: int | None = 100) -> pl.DataFrame:
+    """Middle-tier customers closest to the good tier by predicted CLV, and what they lack.
+
+    Parameters
+    ----------
+    segments
+        :func:`segment_table` with scores (``value_tier``, ``clv``, ``orders``, ``revenue``,
+        ``p_alive``).
+    n
+        Number of candidates (``None``: all of the middle tier).
+
+    Returns
+    -------
+    pl.DataFrame
+        Sorted by ``clv`` descending: ``customer_id``, ``clv``, ``clv_gap`` (the lowest
+        good-tier CLV minus the customer's), ``orders``, ``aov``, ``p_alive`` and ``lacks``
+        ("a second order", "a higher AOV (40 vs 75 in the good tier)", "a recent order").
+        Middle and good tiers are the first two names of :data:`TIERS` order (good, middle).
+    """
+    good = segments.filter(pl.col("value_tier") == TIERS[0][0])
+    threshold = good["clv"].min() if good.height else None
+    good_aov = (good["revenue"] / good["orders"]).median() if good.height else None
+    good_alive = good["p_alive"].median() if good.height and "p_alive" in good.columns else None
+    lacks = [
+        pl.when(pl.col("orders") < 2).then(pl.lit("a second order")),
+    ]
+    if good_aov is not None:
+        lacks.append(
+            pl.when(pl.col("aov") < good_aov).then(
+                pl.format(
+                    "a higher AOV ({} vs {} in the good tier)",
+                    pl.col("aov").round(0).cast(pl.Int64),
+                    pl.lit(round(good_aov)),
+                )
+            )
+        )
+    if good_alive is not None:
+        lacks.append(pl.when(pl.col("p_alive") < good_alive).then(pl.lit("a recent order")))
+    candidates = (
+        segments.filter(pl.col("value_tier") == TIERS[1][0])
+        .with_columns(aov=pl.col("revenue") / pl.col("orders"))
+        .sort(["clv", "customer_id"], descending=[True, False])
+        .select(
+            "customer_id",
+            "clv",
+            clv_gap=pl.lit(threshold, dtype=pl.Float64) - pl.col("clv"),
+            orders="orders",
+            aov="aov",
+            p_alive="p_alive" if "p_alive" in segments.columns else pl.lit(None, pl.Float64),
+            lacks=pl.concat_str(lacks, separator=", ", ignore_nulls=True),
+        )
+    )
+    return candidates if n is None else candidates.head(n)
+
+
+def at_risk(
+    segments: pl.DataFrame,
+    *,
+    value_col: str = "revenue",
+    min_value: float | None = None,
+    min_value_quantile: float = 0.80,
+    max_p_alive: float = 0.5,
+) -> pl.DataFrame:
+    """High-value customers who have probably stopped buying, for a CRM list.
+
+    A customer is listed when ``value_col >= threshold`` (``min_value``, or else the
+    ``min_value_quantile`` of ``value_col`` over all customers) and ``p_alive <=
+    max_p_alive``. **Value at stake** = ``value_col * (1 - p_alive)``: the historical value
+    the shop stands to lose if the customer has indeed left.
+
+    Returns
+    -------
+    pl.DataFrame
+        Sorted by ``value_at_stake`` descending (ties by ``customer_id``): ``customer_id``,
+        the value, ``orders``, last purchase date, ``p_alive``, ``clv`` (if present) and
+        ``value_at_stake``. Empty when ``p_alive`` is absent.
+    """
+    if "p_alive" not in segments.columns:
+        return segments.head(0).select("customer_id")
+    threshold = (
+        min_value if min_value is not None else segments[value_col].quantile(min_value_quantile)
+    )
+    last = "last_purchase" if "last_purchase" in segments.columns else "last_order"
+    keep = ["customer_id", value_col, "orders", last, "p_alive"]
+    keep += [c for c in ("clv", "value_tier", "rfm_cell") if c in segments.columns]
+    return (
+        segments.filter((pl.col(value_col) >= threshold) & (pl.col("p_alive") <= max_p_alive))
+        .select(keep)
+        .with_columns(value_at_stake=pl.col(value_col) * (1 - pl.col("p_alive")))
+        .sort(["value_at_stake", "customer_id"], descending=[True, False])
+    )

@@ -1,0 +1,142 @@
+"""RFM summary: parity with lifetimes on messy data, and the published CDNOW summary."""
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from clv.datasets import CDNOW_CALIBRATION_END, cdnow
+from clv.errors import DataError
+from clv.rfm import calibration_holdout, rfm_summary, time_unit_of
+
+lifetimes_utils = pytest.importorskip("lifetimes.utils")
+
+START = dt.datetime(2024, 1, 1)
+
+
+@st.composite
+def messy_transactions(draw) -> tuple[pl.DataFrame, dt.date]:
+    """Unsorted rows, several per customer-day, hours of the day, one-time buyers,
+    rows after the observation end and first purchases on its last day."""
+    n = draw(st.integers(1, 60))
+    rows = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from([f"{i:05d}" for i in range(12)]),
+                st.integers(0, 90),  # day
+                st.integers(0, 23),  # hour
+                st.floats(0, 500, allow_nan=False).map(lambda x: round(x, 2)),
+            ),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    frame = pl.DataFrame(
+        {
+            "customer_id": [r[0] for r in rows],
+            "ts": [START + dt.timedelta(days=r[1], hours=r[2]) for r in rows],
+            "amount": [r[3] for r in rows],
+        },
+        schema={"customer_id": pl.String, "ts": pl.Datetime("us"), "amount": pl.Float64},
+    )
+    first_day = min(r[1] for r in rows)
+    end_day = draw(st.integers(first_day, 95))
+    return frame, (START + dt.timedelta(days=end_day)).date()
+
+
+def lifetimes_summary(frame: pl.DataFrame, end: dt.date, multiplier: int):
+    return lifetimes_utils.summary_data_from_transaction_data(
+        frame.to_pandas(),
+        "customer_id",
+        "ts",
+        monetary_value_col="amount",
+        observation_period_end=str(end),
+        freq="D",
+        freq_multiplier=multiplier,
+    ).sort_index()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(messy_transactions(), st.sampled_from([("D", 1), ("W", 7)]))
+def test_summary_equals_lifetimes(data, unit):
+    frame, end = data
+    time_unit, multiplier = unit
+    ours = rfm_summary(
+        frame.with_columns(date=pl.col("ts").dt.date()), observation_end=end, time_unit=time_unit
+    )
+    theirs = lifetimes_summary(frame, end, multiplier)
+    assert ours["customer_id"].to_list() == theirs.index.tolist()
+    for col in ["frequency", "recency", "T", "monetary_value"]:
+        np.testing.assert_allclose(
+            ours[col].to_numpy(), theirs[col].to_numpy(), rtol=1e-9, atol=1e-9
+        )
+    # whole days divided afterwards: recency and T are bit-identical
+    assert (ours["T"].to_numpy() == theirs["T"].to_numpy()).all()
+
+
+def test_cdnow_matches_published_summary(lifetimes_dir):
+    summary = rfm_summary(cdnow(), observation_end=CDNOW_CALIBRATION_END, time_unit="W")
+    published = pl.read_csv(
+        lifetimes_dir / "datasets" / "cdnow_customers_summary_with_transactions.csv"
+    )
+    ours = summary.select(
+        ID=pl.col("customer_id").cast(pl.Int64),
+        x=pl.col("frequency"),
+        t_x=pl.col("recency"),
+        T=pl.col("T"),
+        zbar=pl.col("monetary_value"),
+    )
+    assert ours.height == published.height == 2357
+    joined = ours.join(published, on="ID", suffix="_pub")
+    assert joined.height == 2357
+    assert (joined["x"] == joined["x_pub"]).all()
+    for col in ["t_x", "T", "zbar"]:  # published to 2 decimals
+        assert (joined[col] - joined[f"{col}_pub"]).abs().max() <= 0.005 + 1e-9, col
+
+
+def test_summary_columns_and_orders():
+    tx = pl.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b"],
+            "date": [
+                dt.date(2024, 1, 1),
+                dt.date(2024, 1, 1),
+                dt.date(2024, 1, 8),
+                dt.date(2024, 1, 8),
+            ],
+            "amount": [10.0, 5.0, 20.0, 7.0],
+            "order_id": ["o1", "o2", "o3", "o4"],
+        }
+    )
+    s = rfm_summary(tx, time_unit="D")
+    a = s.row(0, named=True)
+    assert (a["frequency"], a["recency"], a["T"], a["monetary_value"]) == (1, 7.0, 7.0, 20.0)
+    assert (a["orders"], a["revenue"]) == (3, 35.0)  # two orders on the first day
+    b = s.row(1, named=True)
+    assert (b["frequency"], b["T"], b["monetary_value"], b["orders"]) == (0, 0.0, 0.0, 1)
+    assert time_unit_of(s) == "D"
+    assert time_unit_of(rfm_summary(tx, time_unit="M", observation_end="2024-03-01")) == "M"
+
+
+def test_calibration_holdout_cdnow():
+    ch = calibration_holdout(
+        cdnow(), calibration_end=CDNOW_CALIBRATION_END, observation_end="1998-06-30", time_unit="W"
+    )
+    assert ch.height == 2357
+    assert ch["duration_holdout"].unique().to_list() == [39.0]  # 273 days / 7
+    one = ch.filter(pl.col("customer_id") == "0006").row(0, named=True)
+    tx = cdnow().filter((pl.col("customer_id") == "0006") & (pl.col("date") > dt.date(1997, 9, 30)))
+    days = tx.group_by("date").agg(pl.col("amount").sum())
+    assert one["frequency_holdout"] == days.height
+    assert one["monetary_value_holdout"] == pytest.approx(days["amount"].mean())
+
+
+def test_period_errors():
+    tx = cdnow()
+    with pytest.raises(DataError, match="before the first transaction"):
+        rfm_summary(tx, observation_end="1990-01-01")
+    with pytest.raises(DataError, match="calibration end"):
+        calibration_holdout(tx, calibration_end="1999-01-01")
