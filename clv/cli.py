@@ -1,9 +1,12 @@
-"""The ``clv`` command: parse options, call the library, write the result.
+"""clv: customer-value analytics from a transactions file (RFM, BG/NBD, Gamma-Gamma, CLV, KPIs, reports).
+
+The ``clv`` command parses options, calls the library and writes the result.
 
 Exit codes: 0 success, 1 a problem with the data or the model, 2 a usage error.
 """
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -98,6 +101,94 @@ def _summarize(args: argparse.Namespace) -> None:
     _done(args.out, f"{summary.height:,} customers")
 
 
+def _summary(args: argparse.Namespace, transactions, time_unit: str):
+    from clv.rfm import rfm_summary
+
+    return rfm_summary(transactions, observation_end=args.observation_end, time_unit=time_unit)
+
+
+def _fit(args: argparse.Namespace) -> None:
+    from clv.models import fit
+
+    model = fit(_summary(args, _read(args), args.time_unit), penalizer=args.penalizer)
+    model.save(args.out, overwrite=args.overwrite)
+    bg, gg = model.bgnbd, model.gamma_gamma
+    _done(
+        args.out,
+        f"BG/NBD r={bg['r']:.4g} alpha={bg['alpha']:.4g} a={bg['a']:.4g} b={bg['b']:.4g}; "
+        f"Gamma-Gamma p={gg['p']:.4g} q={gg['q']:.4g} v={gg['v']:.4g}",
+    )
+
+
+def _scores(args: argparse.Namespace, transactions, model=None):
+    """Fit (or load ``--model``) and score every customer over the horizon."""
+    from clv.models import ClvModel, fit
+
+    if model is None and getattr(args, "model", None):
+        model = ClvModel.load(args.model)
+    unit = model.time_unit if model is not None else args.time_unit
+    summary = _summary(args, transactions, unit)
+    if model is None:
+        model = fit(summary, penalizer=args.penalizer)
+    margin = args.margin
+    if args.margin_col:  # the shop's overall margin rate, from the margin column
+        margin = transactions["margin"].sum() / transactions["amount"].sum()
+    scores = model.score(
+        summary,
+        horizon=args.horizon,
+        horizon_unit=args.horizon_unit,
+        discount_rate_annual=args.discount_rate,
+        margin=margin,
+    )
+    return summary, scores
+
+
+def _score(args: argparse.Namespace) -> None:
+    from clv.io import write_frame
+
+    _, scores = _scores(args, _read(args))
+    write_frame(scores, args.out, overwrite=args.overwrite)
+    _done(args.out, f"{scores.height:,} customers, total CLV {scores['clv'].sum():,.2f}")
+
+
+def _kpis(args: argparse.Namespace) -> None:
+    from clv.io import atomic_output, read_channel_costs
+    from clv.kpis import headline_kpis
+
+    costs = read_channel_costs(args.channel_costs) if args.channel_costs else None
+    transactions = _read(args)
+    _, scores = _scores(args, transactions)
+    kpis = headline_kpis(
+        transactions, scores, observation_end=args.observation_end, channel_costs=costs
+    )
+    with atomic_output(args.out, overwrite=args.overwrite) as tmp:
+        tmp.write_text(json.dumps(kpis, indent=2, default=str) + "\n")
+    _done(args.out, f"{kpis['customers']:,} customers, {kpis['orders']:,} orders")
+
+
+def _segments(args: argparse.Namespace) -> None:
+    from clv.io import write_frame
+    from clv.segments import segment_table
+
+    summary, scores = _scores(args, _read(args))
+    segments = segment_table(summary, scores)
+    write_frame(segments, args.out, overwrite=args.overwrite)
+    _done(args.out, f"{segments.height:,} customers")
+
+
+def _report(args: argparse.Namespace) -> None:
+    from clv.report import parse_assignments, run_report
+
+    folder = run_report(
+        args.file,
+        notebook=args.notebook,
+        parameters=parse_assignments(args.parameter),
+        out_dir=args.out,
+        config=args.config,
+    )
+    print(folder / "report.html")
+
+
 def _done(path: Path, what: str) -> None:
     print(f"wrote {path} ({what})", file=sys.stderr)
 
@@ -113,7 +204,106 @@ def build_parser() -> argparse.ArgumentParser:
     _add_period(p)
     _add_out(p, "summary file: .csv or .parquet")
     p.set_defaults(run=_summarize)
+
+    p = commands.add_parser("fit", help="fit BG/NBD and Gamma-Gamma, save the model as JSON")
+    _add_transactions(p)
+    _add_period(p)
+    _add_penalizer(p)
+    _add_out(p, "model file (.json)")
+    p.set_defaults(run=_fit)
+
+    p = commands.add_parser("score", help="P(alive), expected purchases, order value and CLV")
+    _add_transactions(p)
+    p.add_argument(
+        "--model", type=Path, metavar="FILE", help="model from clv fit (default: fit now)"
+    )
+    _add_period(p)
+    _add_penalizer(p)
+    _add_horizon(p)
+    _add_out(p, "scores file: .csv or .parquet")
+    p.set_defaults(run=_score)
+
+    p = commands.add_parser("kpis", help="headline KPIs, channels and loyalty as JSON")
+    _add_transactions(p)
+    _add_period(p)
+    _add_penalizer(p)
+    _add_horizon(p)
+    p.add_argument(
+        "--channel-costs",
+        type=Path,
+        metavar="FILE",
+        help="acquisition cost per customer "
+        "of each channel: .csv (channel,cost) or .json ({channel: cost})",
+    )
+    _add_out(p, "KPI file (.json)")
+    p.set_defaults(run=_kpis)
+
+    p = commands.add_parser("segments", help="one row per customer: tier, RFM cell and scores")
+    _add_transactions(p)
+    _add_period(p)
+    _add_penalizer(p)
+    _add_horizon(p)
+    _add_out(p, "segments file: .csv or .parquet")
+    p.set_defaults(run=_segments)
+
+    p = commands.add_parser("report", help="run a report notebook and export shareable HTML")
+    p.add_argument("file", nargs="?", type=Path, help="transactions file (default: CDNOW sample)")
+    p.add_argument("--notebook", default="customer_value", help="customer_value or loyalty_review")
+    p.add_argument("--config", type=Path, metavar="FILE", help="TOML file of report parameters")
+    p.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a report parameter (repeatable); names as in --config",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("reports"),
+        metavar="DIR",
+        help="folder of report runs (default: reports)",
+    )
+    p.set_defaults(run=_report)
     return parser
+
+
+def _add_penalizer(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--penalizer",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="L2 penalty on the model parameters, as in lifetimes (default: 0)",
+    )
+
+
+def _add_horizon(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("horizon and money")
+    g.add_argument(
+        "--horizon", type=float, default=12, metavar="N", help="CLV horizon (default: 12)"
+    )
+    g.add_argument(
+        "--horizon-unit",
+        choices=["D", "W", "M"],
+        default="M",
+        help="unit of --horizon (default: M)",
+    )
+    g.add_argument(
+        "--discount-rate",
+        type=float,
+        default=0.10,
+        metavar="X",
+        help="annual discount rate (default: 0.10)",
+    )
+    g.add_argument(
+        "--margin",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="margin rate applied to revenue (default: 1.0); see --margin-col",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,6 +7,7 @@ says how to fix it.
 """
 
 import csv
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -324,3 +325,27 @@ def write_frame(
         else:
             frame.write_parquet(tmp)
     return path
+
+
+def read_channel_costs(path: str | os.PathLike[str]) -> dict[str, float]:
+    """Acquisition cost per customer of each channel, from ``.csv`` (``channel,cost``) or ``.json``.
+
+    >>> read_channel_costs("costs.json")  # doctest: +SKIP
+    {'search': 12.0, 'paid_social': 25.0}
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: channel costs file not found")
+    try:
+        if path.suffix.lower() == ".json":
+            costs = json.loads(path.read_text())
+            if not isinstance(costs, dict):
+                raise ValueError("expected an object {channel: cost}")
+        else:
+            frame = pl.read_csv(path, infer_schema=False)
+            if frame.columns[:2] != ["channel", "cost"]:
+                raise ValueError(f"expected columns channel,cost, found {','.join(frame.columns)}")
+            costs = dict(frame.select("channel", "cost").iter_rows())
+        return {str(k): float(v) for k, v in costs.items()}
+    except (ValueError, TypeError, pl.exceptions.PolarsError) as e:
+        raise DataError(f"{path}: cannot read channel costs ({e})") from None

@@ -15,7 +15,9 @@ leaves the section out and says so in ``notes``; nothing raises for a missing op
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
+import numpy as np
 import polars as pl
 
 from clv.segments import (
@@ -26,6 +28,9 @@ from clv.segments import (
     top_count,
     value_tiers,
 )
+
+if TYPE_CHECKING:
+    from clv.models import ClvModel
 
 SELF_SELECTION_NOTE = (
     "Members choose to join, and the customers who join are those who already buy more: "
@@ -449,6 +454,44 @@ def reward_milestones(
             row["expected_share"] = _share(expected, base.height)
         rows.append(row)
     return pl.DataFrame(rows)
+
+
+def milestone_probabilities(
+    model: "ClvModel",
+    summary: pl.DataFrame,
+    *,
+    milestones: Sequence[int] = (4, 10),
+    horizon: float = 12.0,
+    horizon_unit: str = "M",
+) -> pl.DataFrame:
+    """P(a customer has at least ``k`` orders by the end of the horizon), from the BG/NBD.
+
+    A customer with ``c`` orders (``summary["orders"]``, else ``frequency + 1``) needs
+    ``k - c`` more purchases in the next ``horizon``: ``P(X(t) >= k - c | x, t_x, T)`` from
+    ``ClvModel.probability_at_least`` (FHL 2005a); 1 when already there. Orders and model
+    purchases (customer-days) coincide unless a customer places several orders a day.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``customer_id`` and ``p_reach_<k>`` per milestone: the input of
+        :func:`reward_milestones`.
+    """
+    from clv.rfm import unit_days
+
+    t = horizon * unit_days(horizon_unit) / unit_days(model.time_unit)
+    count = "orders" if "orders" in summary.columns else None
+    have = summary[count] if count else summary["frequency"] + 1
+    base = summary.with_columns(_have=have.cast(pl.Int64)).with_row_index("_i")
+    out = base.select("customer_id", "_i", "_have")
+    for k in milestones:
+        p = np.ones(base.height)
+        need = (k - base["_have"]).to_numpy()
+        for m in np.unique(need[need > 0]):
+            rows = np.flatnonzero(need == m)
+            p[rows] = model.probability_at_least(base[rows], t=t, k=int(m))
+        out = out.with_columns(pl.Series(f"p_reach_{k}", p))
+    return out.drop("_i", "_have")
 
 
 def retention_economics(

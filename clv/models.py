@@ -122,12 +122,14 @@ def bgnbd_negative_log_likelihood(
     g_r = np.dot(wx, digamma(r + xs) - digamma(r) + np.log(alpha)) - (
         np.dot(pi3, log_aT) + np.dot(pi4, log_atx)
     )
-    g_alpha = r * wsum / alpha - (np.dot(pi3, rx / (alpha + T)) + np.dot(pi4, rx / (alpha + recency)))
+    g_alpha = r * wsum / alpha - (
+        np.dot(pi3, rx / (alpha + T)) + np.dot(pi4, rx / (alpha + recency))
+    )
     pi4x = np.bincount(xi, weights=pi4, minlength=xs.size)
     g_a = np.dot(wx, digamma(a + b) - digamma(a + b + xs)) + pi4x.sum() / a
-    g_b = np.dot(
-        wx, digamma(a + b) + digamma(b + xs) - digamma(b) - digamma(a + b + xs)
-    ) - np.dot(pi4x, 1.0 / (b + np.maximum(xs, 1) - 1))
+    g_b = np.dot(wx, digamma(a + b) + digamma(b + xs) - digamma(b) - digamma(a + b + xs)) - np.dot(
+        pi4x, 1.0 / (b + np.maximum(xs, 1) - 1)
+    )
     grad_ll = np.array([g_r, g_alpha, g_a, g_b])
     grad = -params * grad_ll / wsum + 2.0 * penalizer * params**2
     return float(value), grad
@@ -162,9 +164,7 @@ def gamma_gamma_negative_log_likelihood(
     per_x = gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v) + px * np.log(xs)
     pxr = px[xi]
     ll_rows = (pxr - 1) * log_m - (pxr + q) * log_xm_v
-    value = -(np.dot(wx, per_x) + np.dot(weights, ll_rows)) / wsum + penalizer * np.sum(
-        params**2
-    )
+    value = -(np.dot(wx, per_x) + np.dot(weights, ll_rows)) / wsum + penalizer * np.sum(params**2)
 
     xw = frequency * weights
     g_p = (
@@ -263,7 +263,7 @@ def _fit_bgnbd_fast(
     params[1] /= scale
     se = params * np.sqrt(np.diag(cov_log))
     ll = -bgnbd_negative_log_likelihood(np.log(params), x, tx, T, w)[0] * w.sum()
-    return _Fit(params, se, ll, gnorm, message)
+    return _Fit(params, se, float(ll), gnorm, message)
 
 
 def _fit_gamma_gamma_fast(x: np.ndarray, m: np.ndarray, w: np.ndarray, penalizer: float) -> _Fit:
@@ -274,7 +274,7 @@ def _fit_gamma_gamma_fast(x: np.ndarray, m: np.ndarray, w: np.ndarray, penalizer
     params = np.exp(theta)
     se = params * np.sqrt(np.diag(cov_log))
     ll = -gamma_gamma_negative_log_likelihood(theta, x, m, w)[0] * w.sum()
-    return _Fit(params, se, ll, gnorm, message)
+    return _Fit(params, se, float(ll), gnorm, message)
 
 
 def _fit_lifetimes(
@@ -299,7 +299,9 @@ def _fit_lifetimes(
             with contextlib.redirect_stdout(io.StringIO()), np.errstate(all="ignore"):
                 fitter = make(penalizer_coef=penalizer).fit(*args, weights=weights)
         except (ConvergenceError, np.linalg.LinAlgError) as e:
-            raise ModelError(f"{name} did not converge (lifetimes: {e}); {_ADVICE}".replace("\n", " ")) from None
+            raise ModelError(
+                f"{name} did not converge (lifetimes: {e}); {_ADVICE}".replace("\n", " ")
+            ) from None
         params = fitter.params_.to_numpy(dtype=float).copy()
         se = fitter.standard_errors_.to_numpy(dtype=float).copy()
         if name == "BG/NBD":
@@ -318,8 +320,9 @@ def _fit_lifetimes(
 
 
 def p_alive(bgnbd: Params, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray) -> np.ndarray:
-    """P(alive at T | x, t_x, T) under BG/NBD: Hardie's note 021, eq. (2); FHL (2005a) eq. (A.7)?
+    """P(alive at T | x, t_x, T) under BG/NBD (Fader, Hardie & Lee, note 021).
 
+    The share of the "alive at T" term in the likelihood of FHL (2005a) eq. (6):
     ``1 / (1 + 1{x>0} a / (b+x-1) ((alpha+T) / (alpha+t_x))^(r+x))``, computed as lifetimes
     does (``expit`` of the log odds). Customers without a repeat purchase are alive for sure.
     """
@@ -398,7 +401,9 @@ def _log_poisson_gamma(r: float, alpha: float, t: np.ndarray, n: np.ndarray) -> 
         )
 
 
-def probability_of_purchases(bgnbd: Params, t: np.ndarray | float, n: np.ndarray | int) -> np.ndarray:
+def probability_of_purchases(
+    bgnbd: Params, t: np.ndarray | float, n: np.ndarray | int
+) -> np.ndarray:
     """P(X(t) = n): a new customer's number of repeat purchases by age ``t``, FHL (2005a) eq. (8).
 
     ``B(a,b+n)/B(a,b) NBD(n; r, alpha, t) + 1{n>0} B(a+1,b+n-1)/B(a,b)
@@ -410,10 +415,14 @@ def probability_of_purchases(bgnbd: Params, t: np.ndarray | float, n: np.ndarray
     first = np.exp(betaln(a, b + n) - betaln(a, b) + _log_poisson_gamma(r, alpha, t, n))
     cdf_below = np.zeros(t.shape)
     for j in range(int(n.max()) if n.size else 0):
-        cdf_below += np.where(j < n, np.exp(_log_poisson_gamma(r, alpha, t, np.full(t.shape, j))), 0)
+        cdf_below += np.where(
+            j < n, np.exp(_log_poisson_gamma(r, alpha, t, np.full(t.shape, j))), 0
+        )
     with np.errstate(invalid="ignore"):
         second = np.where(
-            n > 0, np.exp(betaln(a + 1, b + np.maximum(n, 1) - 1) - betaln(a, b)) * (1 - cdf_below), 0
+            n > 0,
+            np.exp(betaln(a + 1, b + np.maximum(n, 1) - 1) - betaln(a, b)) * (1 - cdf_below),
+            0,
         )
     return first + second
 
@@ -434,8 +443,8 @@ def conditional_probability_of_purchases(
     purchases in the next ``t`` with the probability of FHL eq. (2)-(3) (memoryless Poisson
     purchasing, dropout after each purchase); one who dropped out makes none. Integrating
     over the gamma and beta mixing distributions as in FHL eq. (6) and (8) gives, with
-    ``L`` the likelihood of FHL eq. (6) (Hardie, Fader and Lee also give this in the note
-    "Deriving the conditional PMF of the BG/NBD model")::
+    ``L`` the likelihood of FHL eq. (6) (derived as Fader & Hardie's note 028 does for the
+    Pareto/NBD, "Deriving the Conditional PMF of the Pareto/NBD Model")::
 
         L * P(n) = B(a, b+x+n)/B(a,b) G(r+x+n)/G(r) alpha^r t^n / (n! (alpha+T+t)^(r+x+n))
           + 1{n>0} B(a+1, b+x+n-1)/B(a,b) [ G(r+x)/G(r) alpha^r/(alpha+T)^(r+x)
@@ -471,7 +480,7 @@ def conditional_probability_of_purchases(
     log_first = betaln(a, b + x + n) - lb + log_tail[n]
     if n == 0:
         return np.exp(log_first - log_lik) + np.exp(log_dead - log_lik)
-    # alive at T and still alive but beyond... the dropout branch within (T, T+t]
+    # alive at T, then n purchases in (T, T+t] followed by a dropout (FHL eq. 3, second term)
     no_more = np.exp(common - (r + x) * np.log(alpha + T) - log_lik)
     below = sum(np.exp(log_tail[j] - log_lik) for j in range(n))
     second = np.exp(betaln(a + 1, b + x + n - 1) - lb) * (no_more - below)
@@ -533,10 +542,13 @@ def _check_summary(summary: pl.DataFrame, columns: tuple[str, ...] = _SUMMARY_CO
     if summary.height == 0:
         raise DataError("summary: no customers")
     bad = summary.select(
-        nulls=pl.any_horizontal(pl.col(c).is_null() | ~pl.col(c).cast(pl.Float64).is_finite() for c in columns),
+        nulls=pl.any_horizontal(
+            pl.col(c).is_null() | ~pl.col(c).cast(pl.Float64).is_finite() for c in columns
+        ),
         negative=(pl.col("frequency") < 0) | (pl.col("recency") < 0),
         late=pl.col("recency") > pl.col("T"),
-        fractional=pl.col("frequency").cast(pl.Float64) != pl.col("frequency").cast(pl.Float64).round(),
+        fractional=pl.col("frequency").cast(pl.Float64)
+        != pl.col("frequency").cast(pl.Float64).round(),
         one_time=(pl.col("frequency") == 0) & (pl.col("recency") != 0),
     )
     problems = {
@@ -745,7 +757,7 @@ class ClvModel:
         factors = (1 + d) ** exponents
         H = horizon_days / model_days
 
-        def per_x_T(xs: np.ndarray, Ts: np.ndarray) -> dict[str, np.ndarray]:
+        def per_x_and_age(xs: np.ndarray, Ts: np.ndarray) -> dict[str, np.ndarray]:
             prev = np.zeros(xs.size)
             discounted = np.zeros(xs.size)
             for end, factor in zip(ends, factors, strict=True):
@@ -755,7 +767,7 @@ class ClvModel:
             horizon_num = prev if ends[-1] == H else _conditional_numerator(self.bgnbd, H, xs, Ts)
             return {"horizon": horizon_num, "discounted": discounted}
 
-        parts = self._by_frequency_and_age(x, T, per_x_T)
+        parts = self._by_frequency_and_age(x, T, per_x_and_age)
         denominator = _conditional_denominator(self.bgnbd, x, tx, T)
         value = expected_order_value(self.gamma_gamma, x, m)
         scores = {
@@ -778,6 +790,7 @@ class ClvModel:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document :meth:`save` writes."""
+
         def clean(v: Any) -> Any:
             if isinstance(v, float) and not math.isfinite(v):
                 return None

@@ -71,7 +71,7 @@ def order_table(transactions: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         .sort("customer_id", "date", "order")
         .with_row_index("_row")
         .with_columns(
-            is_first=pl.col("customer_id") != pl.col("customer_id").shift(fill_value=""),
+            is_first=(pl.col("customer_id") != pl.col("customer_id").shift()).fill_null(True),
         )
         .with_columns(
             # rows are sorted by customer: number = row - row of the customer's first order

@@ -1,0 +1,241 @@
+"""Holdout checks of a fitted model: predicted vs actual purchases and spend, tracking curves.
+
+Fit on the calibration summary of :func:`clv.rfm.calibration_holdout`, then compare what the
+model expects in the holdout period with what the customers did (Fader, Hardie & Lee 2005a,
+section 5: conditional expectations by calibration frequency, Figure 4; cumulative tracking
+of repeat purchases, Figure 2).
+"""
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+
+from clv.errors import DataError, UsageError
+from clv.models import ClvModel, expected_order_value, expected_purchases_new_customer
+from clv.rfm import TIME_UNIT_DAYS, DateLike, as_date
+
+_HOLDOUT_COLUMNS = ("frequency_holdout", "monetary_value_holdout", "duration_holdout")
+
+
+def holdout_predictions(calibration_holdout: pl.DataFrame, model: ClvModel) -> pl.DataFrame:
+    """Per customer: holdout purchases and spend, predicted and actual.
+
+    Parameters
+    ----------
+    calibration_holdout
+        From :func:`clv.rfm.calibration_holdout`, in the model's time unit.
+    model
+        Fitted on the calibration part (the same frame's RFM columns).
+
+    Returns
+    -------
+    pl.DataFrame
+        ``customer_id, frequency`` (calibration repeat purchases), ``actual_purchases``
+        (holdout purchase occasions), ``predicted_purchases`` (E[Y(t) | x, t_x, T] over the
+        holdout length t, FHL 2005a eq. 10), ``actual_spend`` (holdout spend, currency) and
+        ``predicted_spend`` (predicted purchases times the Gamma-Gamma expected order value).
+    """
+    missing = [c for c in _HOLDOUT_COLUMNS if c not in calibration_holdout.columns]
+    if missing:
+        raise DataError(
+            f"holdout frame: missing column(s) {', '.join(missing)}; "
+            "make it with clv.rfm.calibration_holdout"
+        )
+    duration = calibration_holdout["duration_holdout"].unique()
+    if duration.len() != 1:
+        raise DataError("holdout frame: duration_holdout must be the same for every customer")
+    t = float(duration[0])
+    predicted = model.expected_purchases(calibration_holdout, t=t)
+    value = expected_order_value(
+        model.gamma_gamma,
+        calibration_holdout["frequency"].to_numpy(),
+        calibration_holdout["monetary_value"].to_numpy(),
+    )
+    return calibration_holdout.select(
+        "customer_id",
+        "frequency",
+        actual_purchases=pl.col("frequency_holdout").cast(pl.Float64),
+        predicted_purchases=pl.Series(predicted),
+        actual_spend=pl.col("frequency_holdout") * pl.col("monetary_value_holdout"),
+        predicted_spend=pl.Series(predicted * value),
+    )
+
+
+def holdout_by_frequency(predictions: pl.DataFrame, *, max_frequency: int = 7) -> pl.DataFrame:
+    """Mean holdout purchases and spend, predicted and actual, by calibration frequency.
+
+    Parameters
+    ----------
+    predictions
+        From :func:`holdout_predictions`.
+    max_frequency
+        Customers with this many calibration repeat purchases or more share the last bin
+        (``"7+"``; FHL 2005a Figure 4 uses 0..7+).
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per bin, in order: ``frequency_bin`` (``"0"`` ... ``"7+"``), ``customers``,
+        ``actual_purchases``, ``predicted_purchases``, ``actual_spend``, ``predicted_spend``
+        (means per customer over the holdout).
+    """
+    if max_frequency < 1:
+        raise UsageError(f"max_frequency must be at least 1, not {max_frequency}")
+    capped = pl.min_horizontal(pl.col("frequency"), pl.lit(max_frequency))
+    return (
+        predictions.group_by(bin=capped)
+        .agg(
+            customers=pl.len(),
+            actual_purchases=pl.col("actual_purchases").mean(),
+            predicted_purchases=pl.col("predicted_purchases").mean(),
+            actual_spend=pl.col("actual_spend").mean(),
+            predicted_spend=pl.col("predicted_spend").mean(),
+        )
+        .sort("bin")
+        .select(
+            frequency_bin=pl.when(pl.col("bin") == max_frequency)
+            .then(pl.format("{}+", pl.col("bin")))
+            .otherwise(pl.col("bin").cast(pl.String)),
+            customers=pl.col("customers").cast(pl.Int64),
+            *_MEANS,
+        )
+    )
+
+
+_MEANS = ("actual_purchases", "predicted_purchases", "actual_spend", "predicted_spend")
+
+
+def holdout_metrics(predictions: pl.DataFrame) -> pl.DataFrame:
+    """Aggregate predicted vs actual holdout purchases and spend, and the error per customer.
+
+    Returns
+    -------
+    pl.DataFrame
+        Two rows, ``quantity`` = ``"purchases"`` and ``"spend"`` (currency), with
+        ``actual_total``, ``predicted_total``, ``relative_error`` ((predicted - actual) /
+        actual, aggregate), ``mae`` (mean absolute error per customer) and ``rmse``.
+    """
+    rows = []
+    for quantity in ("purchases", "spend"):
+        actual, predicted = pl.col(f"actual_{quantity}"), pl.col(f"predicted_{quantity}")
+        rows.append(
+            predictions.select(
+                quantity=pl.lit(quantity),
+                customers=pl.len().cast(pl.Int64),
+                actual_total=actual.sum(),
+                predicted_total=predicted.sum(),
+                relative_error=(predicted.sum() - actual.sum()) / actual.sum(),
+                mae=(predicted - actual).abs().mean(),
+                rmse=((predicted - actual) ** 2).mean().sqrt(),
+            )
+        )
+    return pl.concat(rows)
+
+
+def tracking(
+    transactions: pl.DataFrame | pl.LazyFrame,
+    model: ClvModel,
+    *,
+    calibration_end: DateLike,
+    observation_end: DateLike | None = None,
+    step: str = "W",
+) -> pl.DataFrame:
+    """Cumulative repeat purchases, actual and expected, over calibration and holdout.
+
+    Expected: every customer first seen on day ``d0`` contributes E[X(age)] of FHL (2005a)
+    eq. (9) at each later day, with ``age`` in the model's time unit; summed over customers
+    by a convolution of the daily count of new customers with E[X] (so the cost is one
+    evaluation per day, not per customer). Actual: purchase occasions (customer-days) after
+    each customer's first, counted up to the end of each period (FHL 2005a Figure 2).
+
+    Parameters
+    ----------
+    transactions
+        The transactions frame the model's calibration summary came from.
+    calibration_end
+        Last calibration day (labels the periods).
+    observation_end
+        Last day tracked (default: the last transaction).
+    step
+        ``"D"`` daily or ``"W"`` weekly points (weeks counted from the first transaction
+        day; the last point is ``observation_end`` even if its week is partial).
+
+    Returns
+    -------
+    pl.DataFrame
+        ``date`` (end of the period), ``period`` (``"calibration"`` / ``"holdout"``),
+        ``actual``, ``expected`` (repeat purchases within the period),
+        ``actual_cumulative``, ``expected_cumulative``.
+    """
+    if step not in ("D", "W"):
+        raise UsageError(f"step must be 'D' or 'W', not {step!r}")
+    cal_end = as_date(calibration_end, "calibration end")
+    occasions = (
+        transactions.lazy().select("customer_id", "date").unique().collect(engine="streaming")
+    )
+    if occasions.height == 0:
+        raise DataError("no transactions to track")
+    start = occasions["date"].min()
+    end = (
+        occasions["date"].max()
+        if observation_end is None
+        else as_date(observation_end, "observation end")
+    )
+    assert isinstance(start, dt.date) and isinstance(end, dt.date)
+    n_days = (end - start).days + 1
+    if n_days < 1:
+        raise DataError(f"observation end {end} is before the first transaction ({start})")
+    day = (pl.col("date") - pl.lit(start)).dt.total_days()
+    first = occasions.group_by("customer_id").agg(first=day.min())
+    daily = (
+        occasions.lazy()
+        .with_columns(day=day)
+        .join(first.lazy(), on="customer_id")
+        .filter(pl.col("day") < n_days)
+        .select(
+            new=pl.col("day").filter(pl.col("day") == pl.col("first")).bincount_fixed(n_days),
+            repeat=pl.col("day").filter(pl.col("day") > pl.col("first")).bincount_fixed(n_days),
+        )
+        .collect()
+        if False
+        else None
+    )
+    del daily
+    joined = occasions.with_columns(day=day).join(first, on="customer_id")
+    joined = joined.filter(pl.col("day") < n_days)
+    is_first = (joined["day"] == joined["first"]).to_numpy()
+    days = joined["day"].to_numpy()
+    new = np.bincount(days[is_first], minlength=n_days).astype(float)
+    repeat = np.bincount(days[~is_first], minlength=n_days).astype(float)
+
+    # A customer first seen on day k has, at the end of day D, age D - k days.
+    ages = np.arange(n_days) / TIME_UNIT_DAYS[model.time_unit]
+    ex = expected_purchases_new_customer(model.bgnbd, ages)
+    expected_cum = np.convolve(new, ex)[:n_days]
+    actual_cum = np.cumsum(repeat)
+
+    ends = np.arange(n_days) if step == "D" else np.arange(6, n_days, 7)
+    if ends.size == 0 or ends[-1] != n_days - 1:
+        ends = np.append(ends, n_days - 1)
+    dates = pl.Series("date", ends, dtype=pl.Int32).cast(pl.Date) + pl.lit(start) - pl.lit(
+        dt.date(1970, 1, 1)
+    )
+    frame = pl.DataFrame(
+        {
+            "date": pl.Series([start + dt.timedelta(days=int(e)) for e in ends], dtype=pl.Date),
+            "actual_cumulative": actual_cum[ends],
+            "expected_cumulative": expected_cum[ends],
+        }
+    )
+    del dates
+    return frame.select(
+        "date",
+        period=pl.when(pl.col("date") <= cal_end)
+        .then(pl.lit("calibration"))
+        .otherwise(pl.lit("holdout")),
+        actual=pl.col("actual_cumulative").diff().fill_null(pl.col("actual_cumulative")),
+        expected=pl.col("expected_cumulative").diff().fill_null(pl.col("expected_cumulative")),
+        actual_cumulative="actual_cumulative",
+        expected_cumulative="expected_cumulative",
+    )
