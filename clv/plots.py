@@ -174,14 +174,15 @@ def holdout_by_frequency(frame: pl.DataFrame, *, holdout_label: str = "holdout p
                          ax: Axes | None = None) -> Figure:
     """Mean actual vs predicted holdout purchases by calibration frequency.
 
-    ``frame``: ``frequency`` (int or text bucket), ``actual`` and ``predicted`` (mean
-    purchases per customer in the holdout period), optional ``customers``.
+    ``frame``: :func:`clv.validation.holdout_by_frequency` (``frequency_bin``,
+    ``actual_purchases``, ``predicted_purchases``: means per customer over the holdout).
     """
     fig, ax = _axes(ax)
-    labels = [str(v) for v in frame["frequency"].to_list()]
+    labels = [str(v) for v in frame["frequency_bin"].to_list()]
     x = np.arange(len(labels))
-    ax.plot(x, frame["actual"].to_numpy(), "o-", color=PALETTE[1], label="actual")
-    ax.plot(x, frame["predicted"].to_numpy(), "s--", color=PALETTE[0], label="predicted")
+    ax.plot(x, frame["actual_purchases"].to_numpy(), "o-", color=PALETTE[1], label="actual")
+    ax.plot(x, frame["predicted_purchases"].to_numpy(), "s--", color=PALETTE[0],
+            label="predicted")
     ax.set_xticks(x, labels)
     ax.set_xlabel("repeat purchases in the calibration period (count)")
     ax.set_ylabel(f"mean purchases per customer in the {holdout_label} (count)")
@@ -192,30 +193,30 @@ def holdout_by_frequency(frame: pl.DataFrame, *, holdout_label: str = "holdout p
 
 def cumulative_tracking(frame: pl.DataFrame, *, calibration_end: Any = None,
                         ax: Axes | None = None) -> Figure:
-    """Cumulative repeat purchases, actual vs predicted, over calendar time.
+    """Cumulative repeat purchases, actual vs expected, over calendar time.
 
-    ``frame``: ``date`` (or ``period``), ``actual`` and ``predicted`` (cumulative repeat
-    purchases of the calibration customers). ``calibration_end`` draws a vertical line.
+    ``frame``: :func:`clv.validation.tracking` (``date``, ``actual_cumulative``,
+    ``expected_cumulative``). ``calibration_end`` draws a vertical line.
     """
-    fig, ax = _axes(ax)
-    xcol = "date" if "date" in frame.columns else "period"
-    x = frame[xcol].to_list()
-    ax.plot(x, frame["actual"].to_numpy(), color=PALETTE[1], label="actual")
-    ax.plot(x, frame["predicted"].to_numpy(), "--", color=PALETTE[0], label="predicted")
-    if calibration_end is not None:
-        import datetime as dt
+    import datetime as dt
 
-        end = dt.date.fromisoformat(str(calibration_end)[:10]) if xcol == "date" else calibration_end
+    fig, ax = _axes(ax)
+    x = frame["date"].to_list()
+    act = frame["actual_cumulative"].cast(pl.Float64).to_numpy()
+    pred = frame["expected_cumulative"].cast(pl.Float64).to_numpy()
+    ax.plot(x, act, color=PALETTE[1], label="actual")
+    ax.plot(x, pred, "--", color=PALETTE[0], label="expected (BG/NBD)")
+    if calibration_end is not None:
+        end = dt.date.fromisoformat(str(calibration_end)[:10])
         ax.axvline(end, color=PALETTE[6], lw=1, ls=":")
         ax.annotate("calibration end", (end, 0), xytext=(4, 4), textcoords="offset points",
                     fontsize=9, color=PALETTE[6])
-    ax.set_xlabel("date" if xcol == "date" else "period")
+    ax.set_xlabel("date")
     ax.set_ylabel("cumulative repeat purchases (count)")
-    act, pred = frame["actual"][-1], frame["predicted"][-1]
-    err = (pred - act) / act if act else math.nan
+    err = (pred[-1] - act[-1]) / act[-1] if len(act) and act[-1] else math.nan
     ax.set_title(f"Cumulative repeat purchases: prediction off by {err:+.1%} at the end")
     ax.legend()
-    fig.autofmt_xdate() if xcol == "date" else None
+    fig.autofmt_xdate()
     return fig
 
 

@@ -15,6 +15,7 @@ from clv.errors import DataError, UsageError
 from clv.models import ClvModel, expected_order_value, expected_purchases_new_customer
 from clv.rfm import TIME_UNIT_DAYS, DateLike, as_date
 
+_EPOCH = dt.date(1970, 1, 1)
 _HOLDOUT_COLUMNS = ("frequency_holdout", "monetary_value_holdout", "duration_holdout")
 
 
@@ -94,10 +95,11 @@ def holdout_by_frequency(predictions: pl.DataFrame, *, max_frequency: int = 7) -
         )
         .sort("bin")
         .select(
-            frequency_bin=pl.when(pl.col("bin") == max_frequency)
+            pl.when(pl.col("bin") == max_frequency)
             .then(pl.format("{}+", pl.col("bin")))
-            .otherwise(pl.col("bin").cast(pl.String)),
-            customers=pl.col("customers").cast(pl.Int64),
+            .otherwise(pl.col("bin").cast(pl.String))
+            .alias("frequency_bin"),
+            pl.col("customers").cast(pl.Int64),
             *_MEANS,
         )
     )
@@ -188,20 +190,6 @@ def tracking(
         raise DataError(f"observation end {end} is before the first transaction ({start})")
     day = (pl.col("date") - pl.lit(start)).dt.total_days()
     first = occasions.group_by("customer_id").agg(first=day.min())
-    daily = (
-        occasions.lazy()
-        .with_columns(day=day)
-        .join(first.lazy(), on="customer_id")
-        .filter(pl.col("day") < n_days)
-        .select(
-            new=pl.col("day").filter(pl.col("day") == pl.col("first")).bincount_fixed(n_days),
-            repeat=pl.col("day").filter(pl.col("day") > pl.col("first")).bincount_fixed(n_days),
-        )
-        .collect()
-        if False
-        else None
-    )
-    del daily
     joined = occasions.with_columns(day=day).join(first, on="customer_id")
     joined = joined.filter(pl.col("day") < n_days)
     is_first = (joined["day"] == joined["first"]).to_numpy()
@@ -218,17 +206,13 @@ def tracking(
     ends = np.arange(n_days) if step == "D" else np.arange(6, n_days, 7)
     if ends.size == 0 or ends[-1] != n_days - 1:
         ends = np.append(ends, n_days - 1)
-    dates = pl.Series("date", ends, dtype=pl.Int32).cast(pl.Date) + pl.lit(start) - pl.lit(
-        dt.date(1970, 1, 1)
-    )
     frame = pl.DataFrame(
         {
-            "date": pl.Series([start + dt.timedelta(days=int(e)) for e in ends], dtype=pl.Date),
+            "date": pl.Series(ends + (start - _EPOCH).days, dtype=pl.Int32).cast(pl.Date),
             "actual_cumulative": actual_cum[ends],
             "expected_cumulative": expected_cum[ends],
         }
     )
-    del dates
     return frame.select(
         "date",
         period=pl.when(pl.col("date") <= cal_end)

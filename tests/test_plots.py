@@ -63,12 +63,12 @@ CASES = {
     "p_alive_matrix": lambda: plots.p_alive_matrix(_grid("p_alive")),
     "gamma_gamma_independence": lambda: plots.gamma_gamma_independence(_scores()),
     "holdout_by_frequency": lambda: plots.holdout_by_frequency(
-        pl.DataFrame({"frequency": [0, 1, 2], "actual": [0.2, 0.8, 1.5],
-                      "predicted": [0.25, 0.7, 1.6]})
+        pl.DataFrame({"frequency_bin": ["0", "1", "2+"], "actual_purchases": [0.2, 0.8, 1.5],
+                      "predicted_purchases": [0.25, 0.7, 1.6]})
     ),
     "cumulative_tracking": lambda: plots.cumulative_tracking(
-        pl.DataFrame({"date": MONTHS, "actual": [1.0, 3, 6, 9, 12, 15],
-                      "predicted": [1.0, 3.2, 6.1, 9.5, 12.2, 15.5]}),
+        pl.DataFrame({"date": MONTHS, "actual_cumulative": [1.0, 3, 6, 9, 12, 15],
+                      "expected_cumulative": [1.0, 3.2, 6.1, 9.5, 12.2, 15.5]}),
         calibration_end="2024-03-31",
     ),
     "clv_distribution": lambda: plots.clv_distribution(_scores()),
@@ -125,6 +125,8 @@ def test_lorenz_gini_of_equal_values_is_zero() -> None:
 
 
 def test_holdout_title_reports_error_sign() -> None:
-    frame = pl.DataFrame({"date": MONTHS[:2], "actual": [10.0, 20.0], "predicted": [10.0, 22.0]})
+    frame = pl.DataFrame(
+        {"date": MONTHS[:2], "actual_cumulative": [10.0, 20.0], "expected_cumulative": [10.0, 22.0]}
+    )
     fig = plots.cumulative_tracking(frame)
     assert "+10.0%" in fig.get_axes()[0].get_title()
