@@ -1,4 +1,4 @@
-"""clv: customer-value analytics from a transactions file (RFM, BG/NBD, Gamma-Gamma, CLV, KPIs, reports).
+"""clv: customer-value analytics from a transactions file (RFM, BG/NBD, CLV, KPIs, reports).
 
 The ``clv`` command parses options, calls the library and writes the result.
 
@@ -7,12 +7,18 @@ Exit codes: 0 success, 1 a problem with the data or the model, 2 a usage error.
 
 import argparse
 import json
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import traceback
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
+import polars as pl
+
 from clv import __version__
-from clv.errors import ClvError
+from clv.errors import ClvError, UsageError
 
 COLUMN_OPTIONS = {
     "customer_col": "customer_id",
@@ -68,8 +74,7 @@ def _add_period(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--time-unit",
         choices=["D", "W", "M"],
-        default="W",
-        help="days, weeks or months (default: W)",
+        help="days, weeks or months (default: W, or the unit of --model)",
     )
 
 
@@ -95,7 +100,7 @@ def _summarize(args: argparse.Namespace) -> None:
     from clv.rfm import rfm_summary
 
     summary = rfm_summary(
-        _read(args), observation_end=args.observation_end, time_unit=args.time_unit
+        _read(args), observation_end=args.observation_end, time_unit=args.time_unit or "W"
     )
     write_frame(summary, args.out, overwrite=args.overwrite)
     _done(args.out, f"{summary.height:,} customers")
@@ -107,10 +112,24 @@ def _summary(args: argparse.Namespace, transactions, time_unit: str):
     return rfm_summary(transactions, observation_end=args.observation_end, time_unit=time_unit)
 
 
-def _fit(args: argparse.Namespace) -> None:
+def _fit_model(summary, *, penalizer: float):
+    """clv.models.fit, warning how many repeat buyers the Gamma-Gamma fit leaves out for 0 spend."""
     from clv.models import fit
 
-    model = fit(_summary(args, _read(args), args.time_unit), penalizer=args.penalizer)
+    model = fit(summary, penalizer=penalizer)
+    free = summary.filter((pl.col("frequency") > 0) & (pl.col("monetary_value") <= 0)).height
+    if free:
+        warnings.warn(
+            f"{free:,} repeat buyers spent nothing on their repeat purchases: they count for "
+            "BG/NBD but are left out of the Gamma-Gamma (order value) fit",
+            UserWarning,
+            stacklevel=2,
+        )
+    return model
+
+
+def _fit(args: argparse.Namespace) -> None:
+    model = _fit_model(_summary(args, _read(args), args.time_unit or "W"), penalizer=args.penalizer)
     model.save(args.out, overwrite=args.overwrite)
     bg, gg = model.bgnbd, model.gamma_gamma
     _done(
@@ -122,14 +141,20 @@ def _fit(args: argparse.Namespace) -> None:
 
 def _scores(args: argparse.Namespace, transactions, model=None):
     """Fit (or load ``--model``) and score every customer over the horizon."""
-    from clv.models import ClvModel, fit
+    from clv.models import ClvModel
 
     if model is None and getattr(args, "model", None):
         model = ClvModel.load(args.model)
-    unit = model.time_unit if model is not None else args.time_unit
+        if args.time_unit not in (None, model.time_unit):
+            raise UsageError(
+                f"{args.model}: the model was fitted in time unit {model.time_unit}, not "
+                f"{args.time_unit}; leave out --time-unit or refit with clv fit --time-unit "
+                f"{args.time_unit}"
+            )
+    unit = model.time_unit if model is not None else args.time_unit or "W"
     summary = _summary(args, transactions, unit)
     if model is None:
-        model = fit(summary, penalizer=args.penalizer)
+        model = _fit_model(summary, penalizer=args.penalizer)
     margin = args.margin
     if args.margin_col:  # the shop's overall margin rate, from the margin column
         margin = transactions["margin"].sum() / transactions["amount"].sum()
@@ -177,16 +202,62 @@ def _segments(args: argparse.Namespace) -> None:
 
 
 def _report(args: argparse.Namespace) -> None:
-    from clv.report import parse_assignments, run_report
+    from clv.report import notebook_path, parse_assignments, run_report
 
+    parameters = parse_assignments(args.parameter)
+    _check_report_inputs(args, parameters)
     folder = run_report(
         args.file,
         notebook=args.notebook,
-        parameters=parse_assignments(args.parameter),
+        parameters=parameters,
         out_dir=args.out,
         config=args.config,
+        progress=sys.stderr.isatty(),
     )
-    print(folder / "report.html")
+    print(folder / f"{notebook_path(args.notebook).stem}.html")
+
+
+def _check_report_inputs(args: argparse.Namespace, parameters: dict[str, str]) -> None:
+    """Read, summarize, fit and score the given data as the notebook will, before a run starts.
+
+    A data or model problem then fails in a second with its one-line error, and no run
+    folder is made for it. Embedded data (no file given) is not checked.
+    """
+    from clv.report import (
+        notebook_parameters,
+        notebook_path,
+        read_config,
+        resolve_calibration_end,
+        validate_parameters,
+    )
+    from clv.rfm import rfm_summary
+
+    path = notebook_path(args.notebook)
+    given = dict(read_config(args.config)) if args.config is not None else {}
+    given.update(parameters)
+    if args.file is not None and given.get("data") in (None, str(args.file)):
+        given["data"] = str(args.file)
+    p = notebook_parameters(path) | validate_parameters(path, given)
+    if p.get("data") is None:
+        return
+    from clv.io import read_transactions
+
+    read_keys = [*COLUMN_OPTIONS, "date_format", "separator", "negative_amounts"]
+    transactions = read_transactions(p["data"], **{k: p[k] for k in read_keys if k in p})
+    end = p.get("observation_end")
+    summary = rfm_summary(transactions, observation_end=end, time_unit=p.get("time_unit", "W"))
+    if "calibration_end" in p:
+        resolve_calibration_end(
+            transactions, p["calibration_end"], data=p["data"], observation_end=end
+        )
+    model = _fit_model(summary, penalizer=p.get("penalizer", 0.0))
+    model.score(
+        summary,
+        horizon=p.get("horizon", 12),
+        horizon_unit=p.get("horizon_unit", "M"),
+        discount_rate_annual=p.get("discount_rate_annual", 0.10),
+        margin=p.get("margin", 1.0),
+    )
 
 
 def _done(path: Path, what: str) -> None:
@@ -314,15 +385,59 @@ def main(argv: Sequence[str] | None = None) -> int:
     if run is None:
         parser.print_help(sys.stderr)
         return 2
+    prefix = f"clv {args.command}"
     try:
-        run(args)
+        with _one_line_warnings(prefix), _terminate_as_interrupt():
+            run(args)
     except ClvError as e:
-        print(f"clv {args.command}: error: {e}", file=sys.stderr)
+        print(f"{prefix}: error: {' '.join(str(e).split())}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
-        print(f"clv {args.command}: interrupted", file=sys.stderr)
+        print(f"{prefix}: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a bug in clv, not a problem with the data: keep the traceback
+        print(
+            f"{prefix}: internal error ({type(e).__name__}); this is a bug in clv, please report "
+            "it with the command you ran and the traceback below",
+            file=sys.stderr,
+        )
+        traceback.print_exc()
+        return 1
     return 0
+
+
+@contextmanager
+def _one_line_warnings(prefix: str) -> Iterator[None]:
+    """Show each distinct warning once, as one line: ``clv fit: warning: ...``."""
+    seen: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = " ".join(str(message).split())
+        if text not in seen:
+            seen.add(text)
+            print(f"{prefix}: warning: {text}", file=sys.stderr, flush=True)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM (a killed scheduled run) like Ctrl-C, so a report run is marked failed."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

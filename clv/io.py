@@ -9,6 +9,7 @@ says how to fix it.
 import csv
 import json
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -160,8 +161,33 @@ def read_transactions(
         "customer_id", "date", "amount", *[c for c in OPTIONAL.values() if c in columns]
     )
     if negative_amounts == "drop":
-        out = out.filter(pl.col("amount") >= 0)
+        kept = out.filter(pl.col("amount") >= 0)
+        if kept.height < out.height:
+            _warn(f"{name}: {out.height - kept.height:,} negative amounts (refunds) left out")
+        out = kept
+    _warn_degenerate(out, name)
     return out
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def _warn_degenerate(transactions: pl.DataFrame, name: str) -> None:
+    """Warn about valid but unusual rows: zero amounts and exact duplicates (both kept)."""
+    zero = int((transactions["amount"] == 0).sum())
+    if zero:
+        _warn(
+            f"{name}: column 'amount': {zero:,} of {transactions.height:,} rows are 0; they count "
+            "as purchases for BG/NBD, and repeat buyers who spent nothing are left out of "
+            "Gamma-Gamma"
+        )
+    duplicated = transactions.height - transactions.n_unique()
+    if duplicated:
+        _warn(
+            f"{name}: {duplicated:,} rows repeat an earlier row exactly; kept, each adds to its "
+            "customer's purchase that day (check the export if they are not real)"
+        )
 
 
 _PROBLEMS = {

@@ -68,10 +68,87 @@ _BFGS_OPTIONS = {"gtol": 1e-10, "maxiter": 2000}
 # --------------------------------------------------------------------------------------------
 
 
-def _index_by_value(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct values of ``x`` and the index of each element in them."""
-    values, index = np.unique(x, return_inverse=True)
-    return values.astype(float), index
+def _dot(u: np.ndarray, v: np.ndarray) -> float:
+    """sum(u * v) without BLAS: OpenBLAS threads cost 10-20x here on 2 cores (measured)."""
+    return float(np.sum(u * v))
+
+
+@dataclass(frozen=True)
+class _BgRows:
+    """BG/NBD rows prepared once per fit: one-time buyers collapsed by T, the others indexed
+    into their distinct frequencies, recencies and ages (logs are then taken per distinct
+    value, not per row)."""
+
+    xs: np.ndarray  # distinct frequencies
+    wx: np.ndarray  # customers per distinct frequency
+    Tu: np.ndarray  # distinct T
+    Ru: np.ndarray  # distinct recency
+    w_once: np.ndarray  # one-time buyers per distinct T
+    xi: np.ndarray  # repeat buyers' rows: index into xs, Tu, Ru; weights
+    Ti: np.ndarray
+    Ri: np.ndarray
+    w: np.ndarray
+    wsum: float
+
+    @classmethod
+    def of(cls, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray) -> _BgRows:
+        x, tx, T, w = (np.asarray(v, dtype=float) for v in (x, tx, T, w))
+        xs, x_all = np.unique(x, return_inverse=True)
+        Tu, T_all = np.unique(T, return_inverse=True)
+        Ru, R_all = np.unique(tx, return_inverse=True)
+        pos = x > 0
+        return cls(
+            xs=xs,
+            wx=np.bincount(x_all, weights=w, minlength=xs.size),
+            Tu=Tu,
+            Ru=Ru,
+            w_once=np.bincount(T_all[~pos], weights=w[~pos], minlength=Tu.size),
+            xi=x_all[pos],
+            Ti=T_all[pos],
+            Ri=R_all[pos],
+            w=w[pos],
+            wsum=float(np.sum(w)),
+        )
+
+
+def _bgnbd_nll(log_params: np.ndarray, d: _BgRows, penalizer: float) -> tuple[float, np.ndarray]:
+    params = np.exp(np.asarray(log_params, dtype=float))
+    r, alpha, a, b = params
+    xs, wx, wsum, w = d.xs, d.wx, d.wsum, d.w
+    # terms of x only, on the distinct x
+    a1 = gammaln(r + xs) - gammaln(r) + r * np.log(alpha)
+    a2 = gammaln(a + b) + gammaln(b + xs) - gammaln(b) - gammaln(a + b + xs)
+    b_term = b + np.maximum(xs, 1) - 1
+    # terms of T or t_x only, on their distinct values
+    lTu, lRu = np.log(alpha + d.Tu), np.log(alpha + d.Ru)
+    iTu, iRu = 1.0 / (alpha + d.Tu), 1.0 / (alpha + d.Ru)
+    # one-time buyers: ll = A1 + A2 + A3 with A3 = -r ln(alpha + T)
+    ll_once = -r * _dot(d.w_once, lTu)
+    # repeat buyers: ll = A1 + A2 + ln(e^A3 + e^A4)
+    rx = (r + xs)[d.xi]
+    lT, lR = lTu[d.Ti], lRu[d.Ri]
+    A3 = -rx * lT
+    A4 = (np.log(a) - np.log(b_term))[d.xi] - rx * lR
+    ll_repeat = _dot(w, np.logaddexp(A3, A4))
+    value = -(_dot(wx, a1 + a2) + ll_once + ll_repeat) / wsum + penalizer * float(np.sum(params**2))
+
+    pi4 = w * expit(A4 - A3)  # customers on the "dropped out after t_x" branch
+    pi3 = w - pi4  # customers on the "alive at T" branch
+    g_r = (
+        _dot(wx, digamma(r + xs) - digamma(r) + np.log(alpha))
+        - _dot(d.w_once, lTu)
+        - (_dot(pi3, lT) + _dot(pi4, lR))
+    )
+    g_alpha = (
+        r * wsum / alpha - r * _dot(d.w_once, iTu) - _dot(rx, pi3 * iTu[d.Ti] + pi4 * iRu[d.Ri])
+    )
+    pi4x = np.bincount(d.xi, weights=pi4, minlength=xs.size)
+    g_a = _dot(wx, digamma(a + b) - digamma(a + b + xs)) + float(pi4x.sum()) / a
+    g_b = _dot(wx, digamma(a + b) + digamma(b + xs) - digamma(b) - digamma(a + b + xs)) - _dot(
+        pi4x, 1.0 / b_term
+    )
+    grad_ll = np.array([g_r, g_alpha, g_a, g_b])
+    return value, -params * grad_ll / wsum + 2.0 * penalizer * params**2
 
 
 def bgnbd_negative_log_likelihood(
@@ -94,45 +171,61 @@ def bgnbd_negative_log_likelihood(
     ``BetaGeoFitter._negative_log_likelihood``. The gradient is analytic (digamma).
     Time in whatever unit ``recency`` and ``T`` are in (lifetimes scales them so max T = 1).
     """
+    return _bgnbd_nll(log_params, _BgRows.of(frequency, recency, T, weights), penalizer)
+
+
+@dataclass(frozen=True)
+class _GgRows:
+    """Gamma-Gamma rows prepared once per fit: parameter-free sums precomputed, the rest
+    summed per distinct frequency (only ln(x m + v) and 1/(x m + v) are per row)."""
+
+    xs: np.ndarray  # distinct frequencies
+    xi: np.ndarray  # index of each row's frequency in xs
+    wx: np.ndarray  # customers per distinct frequency
+    xm: np.ndarray  # x * m per row (total repeat spend)
+    w: np.ndarray
+    sum_w_log_m: float  # sum w ln m
+    sum_wx_log_m: float  # sum w x ln m
+    wsum: float
+
+    @classmethod
+    def of(cls, x: np.ndarray, m: np.ndarray, w: np.ndarray) -> _GgRows:
+        x, m, w = (np.asarray(v, dtype=float) for v in (x, m, w))
+        xs, xi = np.unique(x, return_inverse=True)
+        log_m = np.log(m)
+        return cls(
+            xs=xs,
+            xi=xi,
+            wx=np.bincount(xi, weights=w, minlength=xs.size),
+            xm=x * m,
+            w=w,
+            sum_w_log_m=_dot(w, log_m),
+            sum_wx_log_m=_dot(w * x, log_m),
+            wsum=float(np.sum(w)),
+        )
+
+
+def _gamma_gamma_nll(
+    log_params: np.ndarray, d: _GgRows, penalizer: float
+) -> tuple[float, np.ndarray]:
     params = np.exp(np.asarray(log_params, dtype=float))
-    r, alpha, a, b = params
-    xs, xi = _index_by_value(frequency)
-    wsum = float(np.sum(weights))
-    wx = np.bincount(xi, weights=weights, minlength=xs.size)
-    pos = frequency > 0
+    p, q, v = params
+    xs, wx, wsum = d.xs, d.wx, d.wsum
+    px = p * xs
+    xm_v = d.xm + v
+    # per distinct x: sum of w ln(x m + v) and of w / (x m + v)
+    s_log = np.bincount(d.xi, weights=d.w * np.log(xm_v), minlength=xs.size)
+    s_inv = np.bincount(d.xi, weights=d.w / xm_v, minlength=xs.size)
+    per_x = gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v) + px * np.log(xs)
+    ll = _dot(wx, per_x) + p * d.sum_wx_log_m - d.sum_w_log_m - _dot(px + q, s_log)
+    value = -ll / wsum + penalizer * float(np.sum(params**2))
 
-    # terms of x only, on the distinct x
-    a1 = gammaln(r + xs) - gammaln(r) + r * np.log(alpha)
-    a2 = gammaln(a + b) + gammaln(b + xs) - gammaln(b) - gammaln(a + b + xs)
-    log_b_term = np.log(b + np.maximum(xs, 1) - 1)
-    rx = (r + xs)[xi]
-    log_aT = np.log(alpha + T)
-    log_atx = np.log(alpha + recency)
-    A3 = -rx * log_aT
-    A4 = np.log(a) - log_b_term[xi] - rx * log_atx
-    M = np.maximum(A3, A4)
-    e3 = np.exp(A3 - M)
-    e4 = np.exp(A4 - M) * pos
-    lse = np.log(e3 + e4) + M
-    value = -(np.dot(wx, a1 + a2) + np.dot(weights, lse)) / wsum + penalizer * np.sum(params**2)
-
-    s = e3 + e4
-    pi3 = weights * e3 / s  # weight of the "alive at T" branch
-    pi4 = weights * e4 / s  # weight of the "dropped out after t_x" branch
-    g_r = np.dot(wx, digamma(r + xs) - digamma(r) + np.log(alpha)) - (
-        np.dot(pi3, log_aT) + np.dot(pi4, log_atx)
+    g_p = (
+        _dot(wx * xs, digamma(px + q) - digamma(px) + np.log(xs)) + d.sum_wx_log_m - _dot(xs, s_log)
     )
-    g_alpha = r * wsum / alpha - (
-        np.dot(pi3, rx / (alpha + T)) + np.dot(pi4, rx / (alpha + recency))
-    )
-    pi4x = np.bincount(xi, weights=pi4, minlength=xs.size)
-    g_a = np.dot(wx, digamma(a + b) - digamma(a + b + xs)) + pi4x.sum() / a
-    g_b = np.dot(wx, digamma(a + b) + digamma(b + xs) - digamma(b) - digamma(a + b + xs)) - np.dot(
-        pi4x, 1.0 / (b + np.maximum(xs, 1) - 1)
-    )
-    grad_ll = np.array([g_r, g_alpha, g_a, g_b])
-    grad = -params * grad_ll / wsum + 2.0 * penalizer * params**2
-    return float(value), grad
+    g_q = _dot(wx, digamma(px + q) - digamma(q) + np.log(v)) - float(s_log.sum())
+    g_v = q * wsum / v - _dot(px + q, s_inv)
+    return value, -params * np.array([g_p, g_q, g_v]) / wsum + 2.0 * penalizer * params**2
 
 
 def gamma_gamma_negative_log_likelihood(
@@ -153,29 +246,7 @@ def gamma_gamma_negative_log_likelihood(
     the value of ``GammaGammaFitter._negative_log_likelihood``. ``frequency > 0`` and
     ``monetary_value > 0`` (mean spend per repeat order, in currency units) are required.
     """
-    params = np.exp(np.asarray(log_params, dtype=float))
-    p, q, v = params
-    xs, xi = _index_by_value(frequency)
-    wsum = float(np.sum(weights))
-    wx = np.bincount(xi, weights=weights, minlength=xs.size)
-    px = p * xs
-    log_m = np.log(monetary_value)
-    log_xm_v = np.log(frequency * monetary_value + v)
-    per_x = gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v) + px * np.log(xs)
-    pxr = px[xi]
-    ll_rows = (pxr - 1) * log_m - (pxr + q) * log_xm_v
-    value = -(np.dot(wx, per_x) + np.dot(weights, ll_rows)) / wsum + penalizer * np.sum(params**2)
-
-    xw = frequency * weights
-    g_p = (
-        np.dot(wx * xs, digamma(px + q) - digamma(px) + np.log(xs))
-        + np.dot(xw, log_m)
-        - np.dot(xw, log_xm_v)
-    )
-    g_q = np.dot(wx, digamma(px + q) - digamma(q) + np.log(v)) - np.dot(weights, log_xm_v)
-    g_v = q * wsum / v - np.dot(weights, (pxr + q) / (frequency * monetary_value + v))
-    grad = -params * np.array([g_p, g_q, g_v]) / wsum + 2.0 * penalizer * params**2
-    return float(value), grad
+    return _gamma_gamma_nll(log_params, _GgRows.of(frequency, monetary_value, weights), penalizer)
 
 
 def _hessian(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], x: np.ndarray) -> np.ndarray:
@@ -253,27 +324,29 @@ def _fit_bgnbd_fast(
     x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray, penalizer: float
 ) -> _Fit:
     scale = 1.0 / T.max()  # lifetimes' _scale_time: the oldest customer has age 1
-    stx, sT = tx * scale, T * scale
+    scaled = _BgRows.of(x, tx * scale, T * scale, w)
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        return bgnbd_negative_log_likelihood(theta, x, stx, sT, w, penalizer)
+        return _bgnbd_nll(theta, scaled, penalizer)
 
     theta, cov_log, gnorm, message = _optimize("BG/NBD", objective, 4, w.sum(), _ADVICE)
     params = np.exp(theta)
     params[1] /= scale
     se = params * np.sqrt(np.diag(cov_log))
-    ll = -bgnbd_negative_log_likelihood(np.log(params), x, tx, T, w)[0] * w.sum()
+    ll = -_bgnbd_nll(np.log(params), _BgRows.of(x, tx, T, w), 0.0)[0] * w.sum()
     return _Fit(params, se, float(ll), gnorm, message)
 
 
 def _fit_gamma_gamma_fast(x: np.ndarray, m: np.ndarray, w: np.ndarray, penalizer: float) -> _Fit:
+    rows = _GgRows.of(x, m, w)
+
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        return gamma_gamma_negative_log_likelihood(theta, x, m, w, penalizer)
+        return _gamma_gamma_nll(theta, rows, penalizer)
 
     theta, cov_log, gnorm, message = _optimize("Gamma-Gamma", objective, 3, w.sum(), _ADVICE)
     params = np.exp(theta)
     se = params * np.sqrt(np.diag(cov_log))
-    ll = -gamma_gamma_negative_log_likelihood(theta, x, m, w)[0] * w.sum()
+    ll = -_gamma_gamma_nll(theta, rows, 0.0)[0] * w.sum()
     return _Fit(params, se, float(ll), gnorm, message)
 
 
@@ -571,6 +644,8 @@ def _check_summary(summary: pl.DataFrame, columns: tuple[str, ...] = _SUMMARY_CO
 def _summary_unit(summary: pl.DataFrame, time_unit: TimeUnit | None) -> TimeUnit:
     """The summary's time unit: read off its columns, else the ``time_unit`` keyword."""
     if {"first_purchase", "observation_end"} <= set(summary.columns):
+        if time_unit is not None and not (summary["T"] > 0).any():
+            return time_unit  # only customers of age 0: every unit fits
         unit = time_unit_of(summary)
         if time_unit is not None and time_unit != unit:
             raise DataError(f"summary is in time unit {unit}, not {time_unit} as given")
@@ -594,12 +669,14 @@ def _package_versions() -> dict[str, str]:
     return out
 
 
-def _fingerprint(x: np.ndarray, tx: np.ndarray, T: np.ndarray, m: np.ndarray) -> str:
-    """sha256 of the customers' (frequency, recency, T, monetary_value), sorted (ids excluded)."""
-    order = np.lexsort((m, T, tx, x))
+def _fingerprint(bg_rows: tuple[np.ndarray, ...], gg_rows: tuple[np.ndarray, ...]) -> str:
+    """sha256 of what the fit saw: the sorted distinct (frequency, recency, T, customers)
+    rows, and the sorted spends per order and per customer of the Gamma-Gamma customers.
+    Customer ids and row order do not enter."""
+    x, m = gg_rows[0], gg_rows[1]
     digest = hashlib.sha256()
-    for arr in (x, tx, T, m):
-        digest.update(np.ascontiguousarray(arr[order], dtype="<f8").tobytes())
+    for arr in (*bg_rows, np.sort(m), np.sort(x * m)):
+        digest.update(np.ascontiguousarray(arr, dtype="<f8").tobytes())
     return "sha256:" + digest.hexdigest()
 
 
@@ -896,10 +973,35 @@ class ClvModel:
 # --------------------------------------------------------------------------------------------
 
 
-def _distinct(frame: pl.DataFrame, keys: list[str]) -> tuple[np.ndarray, ...]:
-    """Distinct rows of ``keys`` (sorted, so the sums are deterministic) and their counts."""
-    grouped = frame.group_by(keys).agg(weight=pl.len()).sort(keys)
-    return tuple(grouped[k].cast(pl.Float64).to_numpy() for k in [*keys, "weight"])
+def _distinct_bgnbd_rows(
+    x: np.ndarray, tx: np.ndarray, T: np.ndarray, days: float
+) -> tuple[np.ndarray, ...]:
+    """Distinct (frequency, recency, T) rows, sorted, and how many customers share each.
+
+    Summaries from :func:`clv.rfm.rfm_summary` hold whole days divided by the unit's length:
+    the rows are then grouped on one integer key made of (frequency, recency days, T days)
+    and divided back, so the values are bit-identical with the summary's. Other summaries
+    are grouped on their float values.
+    """
+    rec_days, age_days = np.rint(tx * days), np.rint(T * days)
+    whole = bool(np.all(rec_days / days == tx) and np.all(age_days / days == T))
+    span = int(age_days.max()) + 1 if whole else 0
+    if whole and (int(x.max()) + 1) * span * span < 2**62:
+        key = (x.astype(np.int64) * span + rec_days.astype(np.int64)) * span + age_days.astype(
+            np.int64
+        )
+        keys, counts = np.unique(key, return_counts=True)
+        age = keys % span
+        rec = (keys // span) % span
+        freq = keys // (span * span)
+        return freq.astype(float), rec / days, age / days, counts.astype(float)
+    grouped = (
+        pl.DataFrame({"x": x, "tx": tx, "T": T})
+        .group_by("x", "tx", "T")
+        .agg(w=pl.len())
+        .sort("x", "tx", "T")
+    )
+    return tuple(grouped[c].cast(pl.Float64).to_numpy() for c in ("x", "tx", "T", "w"))
 
 
 def fit(
@@ -922,8 +1024,11 @@ def fit(
         as lifetimes does). 0.001 to 0.1 stabilises small or odd data.
     engine
         ``"fast"``: vectorised numpy likelihoods with analytic gradients, BFGS in
-        log-parameter space from lifetimes' starting point, on the weighted distinct rows.
-        ``"lifetimes"``: lifetimes' own fitters on the same weighted rows (slow; reference).
+        log-parameter space from lifetimes' starting point; BG/NBD on the weighted distinct
+        (frequency, recency, T) rows, Gamma-Gamma on the customers (their (frequency,
+        monetary value) pairs are nearly all distinct; terms of x alone are computed once
+        per distinct frequency). ``"lifetimes"``: lifetimes' own fitters on the same rows
+        with ``weights`` (slow; the reference of the tests).
     time_unit
         Only for a summary without ``first_purchase``/``observation_end`` columns.
 
@@ -1003,8 +1108,10 @@ def fit(
         warnings.warn(msg, UserWarning, stacklevel=2)
         messages.append(msg)
 
-    bg_rows = _distinct(frame, ["frequency", "recency", "T"])
-    gg_rows = _distinct(spenders, ["frequency", "monetary_value"])
+    f = frame.to_numpy()
+    bg_rows = _distinct_bgnbd_rows(f[:, 0], f[:, 1], f[:, 2], TIME_UNIT_DAYS[unit])
+    g = spenders.select("frequency", "monetary_value").to_numpy()
+    gg_rows = (g[:, 0], g[:, 1], np.ones(g.shape[0]))  # mostly distinct: not grouped
     if engine == "fast":
         bg = _fit_bgnbd_fast(*bg_rows, penalizer)
         gg = _fit_gamma_gamma_fast(*gg_rows, penalizer)
@@ -1023,7 +1130,6 @@ def fit(
     if "observation_end" in summary.columns:
         value = summary["observation_end"].max()
         end = value.isoformat() if isinstance(value, dt.date) else None
-    f = frame.to_numpy()
     return ClvModel(
         bgnbd=dict(zip(BGNBD_PARAMS, map(float, bg.params), strict=True)),
         gamma_gamma=gamma_gamma,
@@ -1044,6 +1150,6 @@ def fit(
         penalizer=float(penalizer),
         engine=engine,
         versions=_package_versions(),
-        data_fingerprint=_fingerprint(f[:, 0], f[:, 1], f[:, 2], f[:, 3]),
+        data_fingerprint=_fingerprint(bg_rows, gg_rows),
         warnings=messages,
     )

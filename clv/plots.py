@@ -96,7 +96,12 @@ def purchase_count_fit(counts: pl.DataFrame, *, ax: Axes | None = None) -> Figur
 
 
 def _matrix(
-    grid: pl.DataFrame, value: str, ax: Axes | None, cmap: str, label: str, title: str,
+    grid: pl.DataFrame,
+    value: str,
+    ax: Axes | None,
+    cmap: str,
+    label: str,
+    title: str,
     time_unit: str,
 ) -> Figure:
     fig, ax = _axes(ax, (7.0, 5.5))
@@ -111,42 +116,55 @@ def _matrix(
         if np.isfinite(z[i]).sum() == 1:
             z[i] = z[i][np.isfinite(z[i])][0]
     extent = (min(recs), max(recs), min(freqs), max(freqs))
-    im = ax.imshow(z, origin="lower", aspect="auto", cmap=cmap, extent=extent,
-                   interpolation="nearest")
+    im = ax.imshow(
+        z, origin="lower", aspect="auto", cmap=cmap, extent=extent, interpolation="nearest"
+    )
     ax.grid(False)
     fig.colorbar(im, ax=ax, label=label)
-    ax.set_xlabel(f"recency: time of last purchase since first ({UNIT_NAMES.get(time_unit, time_unit)})")
+    ax.set_xlabel(
+        f"recency: time of last purchase since first ({UNIT_NAMES.get(time_unit, time_unit)})"
+    )
     ax.set_ylabel("frequency: repeat purchases (count)")
     ax.set_title(title)
     return fig
 
 
 def expected_purchases_matrix(
-    grid: pl.DataFrame, *, horizon_label: str = "the horizon", time_unit: str = "W",
+    grid: pl.DataFrame,
+    *,
+    horizon_label: str = "the horizon",
+    time_unit: str = "W",
     ax: Axes | None = None,
 ) -> Figure:
     """Expected purchases over the horizon by frequency and recency (a customer with the
     longest tenure T). ``grid``: ``frequency``, ``recency``, ``expected_purchases``."""
     return _matrix(
-        grid, "expected_purchases", ax, "viridis", f"expected purchases in {horizon_label}",
+        grid,
+        "expected_purchases",
+        ax,
+        "viridis",
+        f"expected purchases in {horizon_label}",
         "Frequent buyers who bought recently are expected to buy the most",
         time_unit,
     )
 
 
-def p_alive_matrix(
-    grid: pl.DataFrame, *, time_unit: str = "W", ax: Axes | None = None
-) -> Figure:
+def p_alive_matrix(grid: pl.DataFrame, *, time_unit: str = "W", ax: Axes | None = None) -> Figure:
     """P(alive) by frequency and recency. ``grid``: ``frequency``, ``recency``, ``p_alive``."""
     return _matrix(
-        grid, "p_alive", ax, "magma", "P(alive) (probability)",
+        grid,
+        "p_alive",
+        ax,
+        "magma",
+        "P(alive) (probability)",
         "Frequent buyers who have not bought for a while are probably gone",
         time_unit,
     )
 
 
-def gamma_gamma_independence(summary: pl.DataFrame, *, ax: Axes | None = None,
-                             currency: str = "") -> Figure:
+def gamma_gamma_independence(
+    summary: pl.DataFrame, *, ax: Axes | None = None, currency: str = ""
+) -> Figure:
     """Frequency vs mean repeat order value of repeat buyers, with their correlation.
 
     Gamma-Gamma assumes spend per order does not depend on purchase frequency: the
@@ -170,8 +188,9 @@ def gamma_gamma_independence(summary: pl.DataFrame, *, ax: Axes | None = None,
 # --------------------------------------------------------------------------- holdout
 
 
-def holdout_by_frequency(frame: pl.DataFrame, *, holdout_label: str = "holdout period",
-                         ax: Axes | None = None) -> Figure:
+def holdout_by_frequency(
+    frame: pl.DataFrame, *, holdout_label: str = "holdout period", ax: Axes | None = None
+) -> Figure:
     """Mean actual vs predicted holdout purchases by calibration frequency.
 
     ``frame``: :func:`clv.validation.holdout_by_frequency` (``frequency_bin``,
@@ -181,8 +200,7 @@ def holdout_by_frequency(frame: pl.DataFrame, *, holdout_label: str = "holdout p
     labels = [str(v) for v in frame["frequency_bin"].to_list()]
     x = np.arange(len(labels))
     ax.plot(x, frame["actual_purchases"].to_numpy(), "o-", color=PALETTE[1], label="actual")
-    ax.plot(x, frame["predicted_purchases"].to_numpy(), "s--", color=PALETTE[0],
-            label="predicted")
+    ax.plot(x, frame["predicted_purchases"].to_numpy(), "s--", color=PALETTE[0], label="predicted")
     ax.set_xticks(x, labels)
     ax.set_xlabel("repeat purchases in the calibration period (count)")
     ax.set_ylabel(f"mean purchases per customer in the {holdout_label} (count)")
@@ -191,8 +209,9 @@ def holdout_by_frequency(frame: pl.DataFrame, *, holdout_label: str = "holdout p
     return fig
 
 
-def cumulative_tracking(frame: pl.DataFrame, *, calibration_end: Any = None,
-                        ax: Axes | None = None) -> Figure:
+def cumulative_tracking(
+    frame: pl.DataFrame, *, calibration_end: Any = None, ax: Axes | None = None
+) -> Figure:
     """Cumulative repeat purchases, actual vs expected, over calendar time.
 
     ``frame``: :func:`clv.validation.tracking` (``date``, ``actual_cumulative``,
@@ -209,8 +228,14 @@ def cumulative_tracking(frame: pl.DataFrame, *, calibration_end: Any = None,
     if calibration_end is not None:
         end = dt.date.fromisoformat(str(calibration_end)[:10])
         ax.axvline(end, color=PALETTE[6], lw=1, ls=":")
-        ax.annotate("calibration end", (end, 0), xytext=(4, 4), textcoords="offset points",
-                    fontsize=9, color=PALETTE[6])
+        ax.annotate(
+            "calibration end",
+            (end, 0),
+            xytext=(4, 4),
+            textcoords="offset points",
+            fontsize=9,
+            color=PALETTE[6],
+        )
     ax.set_xlabel("date")
     ax.set_ylabel("cumulative repeat purchases (count)")
     err = (pred[-1] - act[-1]) / act[-1] if len(act) and act[-1] else math.nan
@@ -223,8 +248,14 @@ def cumulative_tracking(frame: pl.DataFrame, *, calibration_end: Any = None,
 # --------------------------------------------------------------------------- scores
 
 
-def clv_distribution(scores: pl.DataFrame, *, column: str = "clv", currency: str = "",
-                     horizon_label: str = "the horizon", ax: Axes | None = None) -> Figure:
+def clv_distribution(
+    scores: pl.DataFrame,
+    *,
+    column: str = "clv",
+    currency: str = "",
+    horizon_label: str = "the horizon",
+    ax: Axes | None = None,
+) -> Figure:
     """Histogram of predicted CLV (up to the 99th percentile) with median and mean."""
     fig, ax = _axes(ax)
     v = scores[column].drop_nulls().to_numpy().astype(float)
@@ -235,8 +266,11 @@ def clv_distribution(scores: pl.DataFrame, *, column: str = "clv", currency: str
     ax.axvline(mean, color=PALETTE[1], lw=2, ls="--", label=f"mean {mean:,.0f}")
     ax.set_xlabel(f"predicted CLV over {horizon_label} {_money(currency)}; top 1 % not shown")
     ax.set_ylabel("customers (count)")
-    ax.set_title(f"Most customers are worth little: the mean CLV is {mean / med:.1f}x the median"
-                 if med > 0 else "Most customers are expected to spend nothing more")
+    ax.set_title(
+        f"Most customers are worth little: the mean CLV is {mean / med:.1f}x the median"
+        if med > 0
+        else "Most customers are expected to spend nothing more"
+    )
     ax.legend()
     return fig
 
@@ -253,9 +287,14 @@ def p_alive_distribution(scores: pl.DataFrame, *, ax: Axes | None = None) -> Fig
     return fig
 
 
-def lorenz_curves(frame: pl.DataFrame, *, columns: Sequence[str] = ("revenue", "clv"),
-                  labels: Sequence[str] | None = None, ax: Axes | None = None) -> Figure:
-    """Lorenz curves (share of value held by the bottom x % of customers) and Gini of each column."""
+def lorenz_curves(
+    frame: pl.DataFrame,
+    *,
+    columns: Sequence[str] = ("revenue", "clv"),
+    labels: Sequence[str] | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Lorenz curves (value held by the bottom x % of customers) and the Gini of each column."""
     fig, ax = _axes(ax, (6.0, 5.5))
     labels = list(labels or columns)
     ginis = []
@@ -279,8 +318,13 @@ def lorenz_curves(frame: pl.DataFrame, *, columns: Sequence[str] = ("revenue", "
     return fig
 
 
-def tier_shares(tiers: pl.DataFrame, *, tier_col: str = "tier",
-                share_cols: Sequence[str] | None = None, ax: Axes | None = None) -> Figure:
+def tier_shares(
+    tiers: pl.DataFrame,
+    *,
+    tier_col: str = "tier",
+    share_cols: Sequence[str] | None = None,
+    ax: Axes | None = None,
+) -> Figure:
     """Share of customers, revenue and CLV held by each value tier (grouped bars).
 
     ``tiers``: ``tier`` and share columns (0-1), by default every column ending in ``share``.
@@ -292,8 +336,13 @@ def tier_shares(tiers: pl.DataFrame, *, tier_col: str = "tier",
     w = 0.8 / max(len(share_cols), 1)
     for i, col in enumerate(share_cols):
         vals = tiers[col].to_numpy().astype(float)
-        bars = ax.bar(x + (i - (len(share_cols) - 1) / 2) * w, vals, w,
-                      label=col.replace("_", " "), color=PALETTE[i % len(PALETTE)])
+        bars = ax.bar(
+            x + (i - (len(share_cols) - 1) / 2) * w,
+            vals,
+            w,
+            label=col.replace("_", " "),
+            color=PALETTE[i % len(PALETTE)],
+        )
         ax.bar_label(bars, labels=[_pct(v) for v in vals], fontsize=8, padding=2)
     ax.set_xticks(x, names)
     ax.set_xlabel("value tier")
@@ -328,8 +377,9 @@ def _monthly_new_returning(orders: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def aov_new_vs_returning(orders: pl.DataFrame, *, currency: str = "",
-                         ax: Axes | None = None) -> Figure:
+def aov_new_vs_returning(
+    orders: pl.DataFrame, *, currency: str = "", ax: Axes | None = None
+) -> Figure:
     """Average order value of first orders vs later orders, month by month.
 
     ``orders``: :func:`clv.segments.order_table` (``date``, ``amount``, ``is_first``).
@@ -340,8 +390,14 @@ def aov_new_vs_returning(orders: pl.DataFrame, *, currency: str = "",
     for i, kind in enumerate(["new", "returning"]):
         n = m[f"{kind}_orders"].to_numpy().astype(float)
         aov = np.divide(m[kind].to_numpy(), n, out=np.full(len(n), np.nan), where=n > 0)
-        ax.plot(months, aov, "o-", ms=3, color=PALETTE[i],
-                label="first orders" if kind == "new" else "returning orders")
+        ax.plot(
+            months,
+            aov,
+            "o-",
+            ms=3,
+            color=PALETTE[i],
+            label="first orders" if kind == "new" else "returning orders",
+        )
     ax.set_xlabel("month of the order")
     ax.set_ylabel(f"average order value {_money(currency)}")
     first = orders.filter(pl.col("is_first"))["amount"].mean()
@@ -357,8 +413,13 @@ def aov_new_vs_returning(orders: pl.DataFrame, *, currency: str = "",
     return fig
 
 
-def cohort_retention(cohorts: pl.DataFrame, *, value: str = "retention",
-                     period: str = "months_since", ax: Axes | None = None) -> Figure:
+def cohort_retention(
+    cohorts: pl.DataFrame,
+    *,
+    value: str = "retention",
+    period: str = "months_since",
+    ax: Axes | None = None,
+) -> Figure:
     """Heatmap of monthly acquisition cohorts: share still buying n months after acquisition.
 
     ``cohorts``: :func:`clv.kpis.cohort_table`: ``cohort`` (month of first purchase),
@@ -379,10 +440,13 @@ def cohort_retention(cohorts: pl.DataFrame, *, value: str = "retention",
     ax.grid(False)
     fig.colorbar(im, ax=ax, label="customers buying that month (share of cohort)")
     step = max(1, len(labels) // 12)
-    ax.set_yticks(range(0, len(labels), step),
-                  [str(labels[i])[:7] for i in range(0, len(labels), step)])
+    ax.set_yticks(
+        range(0, len(labels), step), [str(labels[i])[:7] for i in range(0, len(labels), step)]
+    )
     pstep = max(1, len(periods) // 12)
-    ax.set_xticks(range(0, len(periods), pstep), [str(periods[i]) for i in range(0, len(periods), pstep)])
+    ax.set_xticks(
+        range(0, len(periods), pstep), [str(periods[i]) for i in range(0, len(periods), pstep)]
+    )
     ax.set_xlabel("months since first purchase (months)")
     ax.set_ylabel("cohort: month of first purchase")
     month1 = np.nanmean(z[:, pi[1]]) if 1 in pi else math.nan
@@ -390,8 +454,9 @@ def cohort_retention(cohorts: pl.DataFrame, *, value: str = "retention",
     return fig
 
 
-def channel_quality(channels: pl.DataFrame, *, ax: Axes | None = None,
-                    currency: str = "") -> Figure:
+def channel_quality(
+    channels: pl.DataFrame, *, ax: Axes | None = None, currency: str = ""
+) -> Figure:
     """Share of good (top 20 %) customers brought by each acquisition channel, best first.
 
     ``channels``: ``channel``, ``share_good`` (0-1), optional ``customers`` and ``mean_clv``.
@@ -419,10 +484,14 @@ def channel_quality(channels: pl.DataFrame, *, ax: Axes | None = None,
     return fig
 
 
-def loyalty_by_month(monthly: pl.DataFrame, *, member_col: str = "member_aov",
-                     non_member_col: str = "non_member_aov",
-                     value_label: str = "average order value (currency)",
-                     ax: Axes | None = None) -> Figure:
+def loyalty_by_month(
+    monthly: pl.DataFrame,
+    *,
+    member_col: str = "member_aov",
+    non_member_col: str = "non_member_aov",
+    value_label: str = "average order value (currency)",
+    ax: Axes | None = None,
+) -> Figure:
     """A metric for loyalty members vs non-members, month by month.
 
     ``monthly``: :func:`clv.kpis.loyalty_by_month` (``month``, ``member_aov``,
@@ -441,14 +510,18 @@ def loyalty_by_month(monthly: pl.DataFrame, *, member_col: str = "member_aov",
     base = np.nanmean(non) if np.isfinite(non).any() else math.nan
     diff = np.nanmean(mem) / base - 1 if base else math.nan
     what = value_label.split(" (")[0]
-    ax.set_title(f"Members' {what} is {diff:+.0%} vs non-members (self-selected, not an effect)"
-                 if math.isfinite(diff) else f"{what} of members and non-members by month")
+    ax.set_title(
+        f"Members' {what} is {diff:+.0%} vs non-members (self-selected, not an effect)"
+        if math.isfinite(diff)
+        else f"{what} of members and non-members by month"
+    )
     ax.legend()
     return fig
 
 
-def loyalty_program_net(monthly: pl.DataFrame, *, currency: str = "",
-                        ax: Axes | None = None) -> Figure:
+def loyalty_program_net(
+    monthly: pl.DataFrame, *, currency: str = "", ax: Axes | None = None
+) -> Figure:
     """Members' extra margin vs what the program costs, month by month.
 
     ``monthly``: :func:`clv.kpis.loyalty_by_month` (``month``, ``extra_margin``,
@@ -457,10 +530,20 @@ def loyalty_program_net(monthly: pl.DataFrame, *, currency: str = "",
     fig, ax = _axes(ax)
     m = monthly.sort("month")
     months = m["month"].to_list()
-    ax.bar(months, m["extra_margin"].to_numpy(), width=20, color=PALETTE[4],
-           label="members' extra margin")
-    ax.bar(months, -m["program_cost"].to_numpy(), width=20, color=PALETTE[1],
-           label="program cost (discounts and rewards)")
+    ax.bar(
+        months,
+        m["extra_margin"].to_numpy(),
+        width=20,
+        color=PALETTE[4],
+        label="members' extra margin",
+    )
+    ax.bar(
+        months,
+        -m["program_cost"].to_numpy(),
+        width=20,
+        color=PALETTE[1],
+        label="program cost (discounts and rewards)",
+    )
     ax.plot(months, m["net"].to_numpy(), "o-", ms=3, color=PALETTE[6], label="net")
     ax.axhline(0, color=PALETTE[6], lw=0.8)
     ax.set_xlabel("month")
@@ -472,8 +555,7 @@ def loyalty_program_net(monthly: pl.DataFrame, *, currency: str = "",
     return fig
 
 
-def revenue_by_month(orders: pl.DataFrame, *, currency: str = "",
-                     ax: Axes | None = None) -> Figure:
+def revenue_by_month(orders: pl.DataFrame, *, currency: str = "", ax: Axes | None = None) -> Figure:
     """Revenue per month from first orders vs returning orders (stacked bars).
 
     ``orders``: :func:`clv.segments.order_table` (``date``, ``amount``, ``is_first``).
@@ -494,8 +576,9 @@ def revenue_by_month(orders: pl.DataFrame, *, currency: str = "",
     return fig
 
 
-def frequency_histogram(summary: pl.DataFrame, *, ax: Axes | None = None,
-                        max_frequency: int = 20) -> Figure:
+def frequency_histogram(
+    summary: pl.DataFrame, *, ax: Axes | None = None, max_frequency: int = 20
+) -> Figure:
     """How many customers made 0, 1, 2, ... repeat purchases (the last bar is ``max+``)."""
     fig, ax = _axes(ax)
     f = np.minimum(summary["frequency"].to_numpy(), max_frequency)

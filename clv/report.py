@@ -20,6 +20,7 @@ import io
 import json
 import math
 import os
+import re
 import secrets
 import sys
 import time
@@ -29,7 +30,6 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import polars as pl
 
@@ -60,9 +60,9 @@ class Spec:
     """What a notebook parameter accepts.
 
     ``kind`` is one of ``str``, ``path``, ``int``, ``float``, ``bool``, ``date``, ``choice``,
-    ``floats`` / ``ints`` (a list of numbers) or ``costs`` (a table name -> number); ``words`` are extra
-    literal values accepted besides the kind (such as ``"auto"``); ``low``/``high`` bound
-    numbers (inclusive); ``nullable`` accepts ``none``.
+    ``floats`` / ``ints`` (a list of numbers) or ``costs`` (a table name -> number);
+    ``words`` are extra literal values accepted besides the kind (such as ``"auto"``);
+    ``low``/``high`` bound numbers (inclusive); ``nullable`` accepts ``none``.
     """
 
     kind: str
@@ -271,7 +271,7 @@ def _infer_spec(default: Any) -> Spec:
     return Spec("str", nullable=True)
 
 
-def _coerce(name: str, spec: Spec, value: Any) -> Any:  # noqa: C901 - one branch per kind
+def _coerce(name: str, spec: Spec, value: Any) -> Any:
     def bad() -> UsageError:
         return UsageError(f"parameter {name}: expected {spec.expected()}, got {value!r}")
 
@@ -661,7 +661,7 @@ def save_run(
     model: Any = None,
     kpis: Mapping[str, Any] | None = None,
     id_salt: str | None = None,
-) -> Path | None:
+) -> None:
     """Write a run's artefacts (called by the notebook); a no-op when ``run_dir`` is None.
 
     ``scores.parquet`` and ``at_risk.csv`` keep the real customer ids; ``at_risk.csv`` also
@@ -669,7 +669,7 @@ def save_run(
     Row counts and headline numbers are merged into ``manifest.json``.
     """
     if run_dir is None:
-        return None
+        return
     from clv.io import write_frame
 
     run = Path(run_dir)
@@ -695,7 +695,6 @@ def save_run(
     if kpis is not None:
         manifest["headline"] = headline(kpis)
     write_manifest(run, manifest)
-    return run
 
 
 def _save_model(model: Any, path: Path) -> None:
@@ -744,8 +743,11 @@ def _headings(markdown: str) -> list[tuple[int, str]]:
 
 
 def _anchor(text: str) -> str:
-    """The id nbconvert gives a heading (its text with spaces as dashes)."""
-    return text.replace(" ", "-")
+    """The id nbconvert gives a markdown heading (rendered by nbconvert itself to be exact)."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    found = re.search(r'id="([^"]*)"', markdown2html_mistune(f"## {text}"))
+    return html.unescape(found.group(1)) if found else text.replace(" ", "-")
 
 
 def export_html(
@@ -774,7 +776,7 @@ def export_html(
     )
     nb, _ = remove.preprocess(nb, {})
     toc = [
-        {"level": level, "text": text, "anchor": quote(_anchor(text), safe="-._~")}
+        {"level": level, "text": text, "anchor": _anchor(text)}
         for cell in nb.cells
         if cell.cell_type == "markdown"
         for level, text in _headings(cell.source)
@@ -835,7 +837,7 @@ def write_index(out_dir: str | os.PathLike[str]) -> Path:
             f'<td class="num">{e(_fmt(h.get("top_10pct_revenue_share"), "{:.1%}"))}</td>'
             f'<td class="num">{e(_fmt(h.get("predicted_clv_total"), "{:,.0f}"))}</td>'
             f'<td>{link} · <a href="{e(folder)}/">folder</a></td>'
-            f"<td>{e(str(m.get('error') or ''))}</td>"
+            f"<td>{e(_no_paths(str(m.get('error') or ''), m))}</td>"
             "</tr>"
         )
     page = _INDEX.format(
@@ -847,6 +849,14 @@ def write_index(out_dir: str | os.PathLike[str]) -> Path:
     with atomic_output(target, overwrite=True) as tmp:
         tmp.write_text(page, encoding="utf-8")
     return target
+
+
+def _no_paths(text: str, manifest: Mapping[str, Any]) -> str:
+    """``text`` without the input file's folder (no machine paths in an HTML page)."""
+    path = (manifest.get("input") or {}).get("path")
+    if path:
+        text = text.replace(str(Path(path).parent) + os.sep, "")
+    return text
 
 
 def _fmt(value: Any, pattern: str) -> str:
@@ -976,8 +986,9 @@ class Display:
         )
         self.table(check["parameters"], caption="BG/NBD fitted on the calibration period")
         self.figure(plots.holdout_by_frequency(check["by_frequency"]))
-        self.figure(plots.cumulative_tracking(check["tracking"],
-                                              calibration_end=check["calibration_end"]))
+        self.figure(
+            plots.cumulative_tracking(check["tracking"], calibration_end=check["calibration_end"])
+        )
         self.table(check["metrics"], caption="Holdout errors")
 
     def note(self, text: str) -> None:
@@ -1140,7 +1151,9 @@ def resolve_calibration_end(
 
     if calibration_end is None or str(calibration_end).lower() == "none":
         return None
-    first, last = transactions.select(pl.col("date").min(), pl.col("date").max()).row(0)
+    first, last = transactions.select(
+        pl.col("date").min().alias("first"), pl.col("date").max().alias("last")
+    ).row(0)
     end = as_date(observation_end, "observation_end") if observation_end is not None else last
     if str(calibration_end).lower() == "auto":
         if data is None and transactions["customer_id"].n_unique() == 2357:
@@ -1179,12 +1192,11 @@ def frequency_recency_grid(summary: pl.DataFrame, *, points: int = 30) -> pl.Dat
 
     t_max = float(summary["T"].max())
     f_max = max(int(summary["frequency"].quantile(0.99) or 1), 1)
-    recency = np.round(np.linspace(0.0, t_max, points), 6)
+    recency = np.minimum(np.round(np.linspace(0.0, t_max, points), 6), t_max)
     mv = float(summary.filter(pl.col("frequency") > 0)["monetary_value"].mean() or 1.0)
     # a customer without repeat purchases has recency 0 by definition: one row for frequency 0
     rows = [(f, float(r)) for f in range(f_max + 1) for r in recency if f > 0 or r == 0.0]
-    grid = pl.DataFrame(rows, schema={"frequency": pl.Int64, "recency": pl.Float64},
-                        orient="row")
+    grid = pl.DataFrame(rows, schema={"frequency": pl.Int64, "recency": pl.Float64}, orient="row")
     return grid.with_columns(
         customer_id=pl.format("grid-{}-{}", "frequency", pl.int_range(pl.len())),
         T=pl.lit(t_max),
@@ -1246,9 +1258,14 @@ def headline_cards(kpis: Mapping[str, Any], *, horizon: float, horizon_unit: str
 
 def data_overview(transactions: pl.DataFrame) -> pl.DataFrame:
     """The transactions in a few lines: rows, customers, period, amounts, optional columns."""
-    first, last = transactions.select(pl.col("date").min(), pl.col("date").max()).row(0)
-    optional = [c for c in ("order_id", "channel", "product", "loyalty", "margin")
-                if c in transactions.columns]
+    first, last = transactions.select(
+        pl.col("date").min().alias("first"), pl.col("date").max().alias("last")
+    ).row(0)
+    optional = [
+        c
+        for c in ("order_id", "channel", "product", "loyalty", "margin")
+        if c in transactions.columns
+    ]
     rows = [
         ("rows", f"{transactions.height:,}"),
         ("customers", f"{transactions['customer_id'].n_unique():,}"),
@@ -1263,15 +1280,20 @@ def data_overview(transactions: pl.DataFrame) -> pl.DataFrame:
 
 def describe(summary: pl.DataFrame) -> pl.DataFrame:
     """Mean, quartiles, 90th percentile and max of the RFM summary's numeric columns."""
-    cols = [c for c in ("frequency", "recency", "T", "monetary_value", "orders", "revenue")
-            if c in summary.columns]
+    cols = [
+        c
+        for c in ("frequency", "recency", "T", "monetary_value", "orders", "revenue")
+        if c in summary.columns
+    ]
     rows = []
     for c in cols:
         s = summary[c].cast(pl.Float64)
-        rows.append((c, s.mean(), s.quantile(0.25), s.median(), s.quantile(0.75),
-                     s.quantile(0.9), s.max()))
-    return pl.DataFrame(rows, schema=["column", "mean", "p25", "median", "p75", "p90", "max"],
-                        orient="row")
+        rows.append(
+            (c, s.mean(), s.quantile(0.25), s.median(), s.quantile(0.75), s.quantile(0.9), s.max())
+        )
+    return pl.DataFrame(
+        rows, schema=["column", "mean", "p25", "median", "p75", "p90", "max"], orient="row"
+    )
 
 
 def parameter_table(model: Any, which: str) -> pl.DataFrame:
@@ -1279,15 +1301,16 @@ def parameter_table(model: Any, which: str) -> pl.DataFrame:
     params = getattr(model, which)
     errors = (getattr(model, "standard_errors", None) or {}).get(which, {})
     rows = [(k, float(v), errors.get(k)) for k, v in params.items()]
-    frame = pl.DataFrame(rows, schema={"parameter": pl.String, "estimate": pl.Float64,
-                                       "standard_error": pl.Float64}, orient="row")
+    frame = pl.DataFrame(
+        rows,
+        schema={"parameter": pl.String, "estimate": pl.Float64, "standard_error": pl.Float64},
+        orient="row",
+    )
     ll = (getattr(model, "log_likelihood", None) or {}).get(which)
     extra = [("log-likelihood", ll, None)] if ll is not None else []
     if extra:
         frame = pl.concat([frame, pl.DataFrame(extra, schema=frame.schema, orient="row")])
-    return frame.with_columns(
-        pl.col("estimate").round(4), pl.col("standard_error").round(4)
-    )
+    return frame.with_columns(pl.col("estimate").round(4), pl.col("standard_error").round(4))
 
 
 def model_notes(model: Any) -> list[str]:
@@ -1297,17 +1320,23 @@ def model_notes(model: Any) -> list[str]:
         f"{model.n_repeat_buyers:,} of them repeat buyers; time unit {model.time_unit}.",
     ]
     if getattr(model, "n_excluded_gamma_gamma", 0):
-        notes.append(f"{model.n_excluded_gamma_gamma:,} customers left out of Gamma-Gamma: "
-                     f"{model.excluded_gamma_gamma_reason}.")
+        notes.append(
+            f"{model.n_excluded_gamma_gamma:,} customers left out of Gamma-Gamma: "
+            f"{model.excluded_gamma_gamma_reason}."
+        )
     corr = getattr(model, "frequency_monetary_correlation", None)
     if corr is not None:
-        notes.append(f"Correlation of frequency and order value among repeat buyers: {corr:.2f} "
-                     "(Gamma-Gamma assumes about 0).")
+        notes.append(
+            f"Correlation of frequency and order value among repeat buyers: {corr:.2f} "
+            "(Gamma-Gamma assumes about 0)."
+        )
     notes.extend(str(w) for w in getattr(model, "warnings", []) or [])
     return notes
 
 
-def purchase_count_table(summary: pl.DataFrame, model: Any, *, max_frequency: int = 7) -> pl.DataFrame:
+def purchase_count_table(
+    summary: pl.DataFrame, model: Any, *, max_frequency: int = 7
+) -> pl.DataFrame:
     """Customers by repeat purchases, observed vs expected from the BG/NBD.
 
     Expected = the sum over customers of P(X(T_i) = n) (FHL 2005a eq. 8) at each customer's
@@ -1334,16 +1363,22 @@ def purchase_count_table(summary: pl.DataFrame, model: Any, *, max_frequency: in
 def with_scores(customers: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     """``customers`` (:func:`clv.segments.customer_table`) joined with the segment table's
     tiers and scores, by ``customer_id``."""
-    keep = [c for c in ("top", "tier", "clv_top", "value_tier", "p_alive",
-                        "expected_purchases", "clv") if c in table.columns]
+    keep = [
+        c
+        for c in ("top", "tier", "clv_top", "value_tier", "p_alive", "expected_purchases", "clv")
+        if c in table.columns
+    ]
     keep = [c for c in keep if c not in customers.columns]
     return customers.join(table.select("customer_id", *keep), on="customer_id", how="left")
 
 
 def as_table(values: Mapping[str, Any]) -> pl.DataFrame:
     """A flat dict as a two-column table of formatted values."""
-    rows = [(str(k).replace("_", " "), _text_value(v)) for k, v in values.items()
-            if not isinstance(v, Mapping | list)]
+    rows = [
+        (str(k).replace("_", " "), _text_value(v))
+        for k, v in values.items()
+        if not isinstance(v, Mapping | list)
+    ]
     return pl.DataFrame(rows, schema=["metric", "value"], orient="row")
 
 
@@ -1374,7 +1409,9 @@ def members_only(frame: pl.DataFrame, customers: pl.DataFrame) -> pl.DataFrame:
     return frame.join(members, on="customer_id", how="semi", maintain_order="left")
 
 
-def month_comparison(by_month: pl.DataFrame | None, review_month: Any = "auto") -> pl.DataFrame | None:
+def month_comparison(
+    by_month: pl.DataFrame | None, review_month: Any = "auto"
+) -> pl.DataFrame | None:
     """The review month next to the month before and the same month a year before.
 
     ``review_month``: any day of the month, or ``"auto"`` (the last month in ``by_month``).
@@ -1392,10 +1429,12 @@ def month_comparison(by_month: pl.DataFrame | None, review_month: Any = "auto") 
         month = dt.date(day.year, day.month, 1)
     prev = dt.date(month.year - (month.month == 1), 12 if month.month == 1 else month.month - 1, 1)
     year = dt.date(month.year - 1, month.month, 1)
-    labels = pl.DataFrame({
-        "period": ["this month", "last month", "a year before"],
-        "month": [month, prev, year],
-    })
+    labels = pl.DataFrame(
+        {
+            "period": ["this month", "last month", "a year before"],
+            "month": [month, prev, year],
+        }
+    )
     return labels.join(months, on="month", how="left", maintain_order="left")
 
 
@@ -1422,7 +1461,8 @@ def milestone_probabilities(
     A customer with ``o`` orders needs ``k - o`` more purchases: the BG/NBD probability of at
     least that many in the horizon (1 when already there). Orders are counted as in
     :func:`clv.segments.customer_table`; the model counts purchase days, so this assumes one
-    order per day. Returns ``customer_id`` and ``p_reach_<k>`` for :func:`clv.kpis.reward_milestones`.
+    order per day. Returns ``customer_id`` and ``p_reach_<k>`` for
+    :func:`clv.kpis.reward_milestones`.
     """
     from clv.rfm import TIME_UNIT_DAYS, unit_days
 
@@ -1525,8 +1565,9 @@ def holdout_check(
     from clv.rfm import as_date, calibration_holdout
 
     cal = as_date(calibration_end, "calibration_end")
-    frame = calibration_holdout(transactions, calibration_end=cal,
-                                observation_end=observation_end, time_unit=time_unit)
+    frame = calibration_holdout(
+        transactions, calibration_end=cal, observation_end=observation_end, time_unit=time_unit
+    )
     model = models.fit(frame, penalizer=penalizer)
     predictions = validation.holdout_predictions(frame, model)
     last = as_date(observation_end) if observation_end is not None else transactions["date"].max()
@@ -1537,6 +1578,7 @@ def holdout_check(
         "parameters": parameter_table(model, "bgnbd"),
         "by_frequency": validation.holdout_by_frequency(predictions),
         "metrics": validation.holdout_metrics(predictions),
-        "tracking": validation.tracking(transactions, model, calibration_end=cal,
-                                        observation_end=observation_end),
+        "tracking": validation.tracking(
+            transactions, model, calibration_end=cal, observation_end=observation_end
+        ),
     }

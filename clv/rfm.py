@@ -8,6 +8,7 @@ with ``freq="D"`` (and ``freq_multiplier=7`` for weeks).
 """
 
 import datetime as dt
+import warnings
 from typing import Literal
 
 import numpy as np
@@ -149,6 +150,26 @@ def rfm_summary(
     >>> rfm_summary(cdnow(), observation_end="1997-09-30").height
     2357
     """
+    summary = _rfm_summary(transactions, observation_end=observation_end, time_unit=time_unit)
+    late = transactions.lazy().select(pl.col("customer_id").n_unique()).collect().item()
+    late -= summary.height
+    if late:
+        warnings.warn(
+            f"{late:,} customers whose purchases all fall after the observation end "
+            f"{summary['observation_end'][0]} are left out of the summary",
+            UserWarning,
+            stacklevel=2,
+        )
+    return summary
+
+
+def _rfm_summary(
+    transactions: pl.DataFrame | pl.LazyFrame,
+    *,
+    observation_end: DateLike | None,
+    time_unit: TimeUnit,
+) -> pl.DataFrame:
+    """:func:`rfm_summary` without the warning about customers first seen after the end."""
     days = unit_days(time_unit)
     first, last = _date_range(transactions)
     end = last if observation_end is None else as_date(observation_end, "observation end")
@@ -225,7 +246,7 @@ def calibration_holdout(
             f"calibration end {cal_end} must fall on or after the first transaction ({first}) "
             f"and before the observation end ({end}); pass another --calibration-end"
         )
-    calibration = rfm_summary(transactions, observation_end=cal_end, time_unit=time_unit)
+    calibration = _rfm_summary(transactions, observation_end=cal_end, time_unit=time_unit)
     in_holdout = (pl.col("date") > cal_end) & (pl.col("date") <= end)
     holdout = _per_customer(transactions.lazy().filter(in_holdout)).select(
         "customer_id",

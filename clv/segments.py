@@ -76,9 +76,7 @@ def order_table(transactions: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         .with_columns(
             # rows are sorted by customer: number = row - row of the customer's first order
             order_number=(
-                pl.col("_row")
-                - pl.when(pl.col("is_first")).then(pl.col("_row")).forward_fill()
-                + 1
+                pl.col("_row") - pl.when(pl.col("is_first")).then(pl.col("_row")).forward_fill() + 1
             ).cast(pl.Int64)
         )
         .drop("_row")

@@ -51,3 +51,56 @@ def cdnow_model(cdnow_calibration):
     from clv.models import fit
 
     return fit(cdnow_calibration)
+
+
+MALICIOUS_CHANNEL = "<script>alert(1)</script>"
+"""A channel name that must show up as text, never as markup, in an HTML report."""
+
+
+@pytest.fixture(scope="session")
+def report_runs(tmp_path_factory):
+    """Both report notebooks run once through papermill on a small synthetic shop (1,000
+    customers, all optional columns, one channel renamed to a script tag), in one out dir."""
+    import polars as pl
+
+    from clv.datasets import synthetic_shop
+    from clv.report import run_report
+
+    root = tmp_path_factory.mktemp("reports")
+    tx, _ = synthetic_shop(1_000, seed=5)
+    tx = tx.with_columns(
+        pl.col("channel").replace({"paid_social": MALICIOUS_CHANNEL}),
+        pl.col("order_id").alias("order_no"),
+    ).drop("order_id")
+    data = root / "shop.csv"
+    tx.write_csv(data)
+    columns = {
+        "order_col": "order_no",
+        "channel_col": "channel",
+        "product_col": "product",
+        "loyalty_col": "loyalty",
+        "margin_col": "margin",
+    }
+    out = root / "out"
+    value = run_report(
+        data,
+        notebook="customer_value",
+        parameters=columns | {"horizon": "6"},
+        out_dir=out,
+        progress=False,
+    )
+    loyalty = run_report(
+        data,
+        notebook="loyalty_review",
+        parameters=columns | {"milestones": "[3, 6]", "launch_date": "2023-07-01"},
+        out_dir=out,
+        progress=False,
+    )
+    return {
+        "data": data,
+        "out": out,
+        "customer_value": value,
+        "loyalty_review": loyalty,
+        "columns": columns,
+        "root": root,
+    }

@@ -63,7 +63,7 @@ def test_same_day_repeats_are_rare(shop):
 
 
 def test_truth_segments_are_the_multiplied_base():
-    frame, truth = synthetic_shop(300, seed=1)
+    _, truth = synthetic_shop(300, seed=1)
     bg, gg = truth["bgnbd"], truth["gamma_gamma"]
     ref = truth["channels"]["referral"]
     seg = truth["segments"]["referral|member"]
@@ -102,8 +102,10 @@ def test_expected_repeat_purchases_match_the_bgnbd_formula():
 def test_channel_and_loyalty_quality(shop):
     df = shop[0].to_pandas().sort_values(["customer_id", "date"])
     per = df.groupby("customer_id").agg(
-        channel=("channel", "first"), loyalty=("loyalty", "first"),
-        orders=("order_id", "nunique"), revenue=("amount", "sum"),
+        channel=("channel", "first"),
+        loyalty=("loyalty", "first"),
+        orders=("order_id", "nunique"),
+        revenue=("amount", "sum"),
     )
     mean_rev = per.groupby("channel").revenue.mean()
     assert mean_rev["referral"] > mean_rev["search"] > mean_rev["paid_social"]

@@ -45,16 +45,25 @@ def _orders() -> pl.DataFrame:
 
 def _monthly_loyalty() -> pl.DataFrame:
     return pl.DataFrame(
-        {"month": MONTHS, "member_aov": [40.0, 41, 42, 40, 43, 44],
-         "non_member_aov": [30.0, 31, 30, 29, 32, 30], "extra_margin": [50.0] * 6,
-         "program_cost": [30.0, 40, 60, 45, 20, 70], "net": [20.0, 10, -10, 5, 30, -20]}
+        {
+            "month": MONTHS,
+            "member_aov": [40.0, 41, 42, 40, 43, 44],
+            "non_member_aov": [30.0, 31, 30, 29, 32, 30],
+            "extra_margin": [50.0] * 6,
+            "program_cost": [30.0, 40, 60, 45, 20, 70],
+            "net": [20.0, 10, -10, 5, 30, -20],
+        }
     )
+
 
 CASES = {
     "purchase_count_fit": lambda: plots.purchase_count_fit(
         pl.DataFrame(
-            {"frequency": ["0", "1", "2", "3+"], "observed": [100, 50, 20, 10],
-             "expected": [98.0, 52.0, 21.0, 9.0]}
+            {
+                "frequency": ["0", "1", "2", "3+"],
+                "observed": [100, 50, 20, 10],
+                "expected": [98.0, 52.0, 21.0, 9.0],
+            }
         )
     ),
     "expected_purchases_matrix": lambda: plots.expected_purchases_matrix(
@@ -63,29 +72,53 @@ CASES = {
     "p_alive_matrix": lambda: plots.p_alive_matrix(_grid("p_alive")),
     "gamma_gamma_independence": lambda: plots.gamma_gamma_independence(_scores()),
     "holdout_by_frequency": lambda: plots.holdout_by_frequency(
-        pl.DataFrame({"frequency_bin": ["0", "1", "2+"], "actual_purchases": [0.2, 0.8, 1.5],
-                      "predicted_purchases": [0.25, 0.7, 1.6]})
+        pl.DataFrame(
+            {
+                "frequency_bin": ["0", "1", "2+"],
+                "actual_purchases": [0.2, 0.8, 1.5],
+                "predicted_purchases": [0.25, 0.7, 1.6],
+            }
+        )
     ),
     "cumulative_tracking": lambda: plots.cumulative_tracking(
-        pl.DataFrame({"date": MONTHS, "actual_cumulative": [1.0, 3, 6, 9, 12, 15],
-                      "expected_cumulative": [1.0, 3.2, 6.1, 9.5, 12.2, 15.5]}),
+        pl.DataFrame(
+            {
+                "date": MONTHS,
+                "actual_cumulative": [1.0, 3, 6, 9, 12, 15],
+                "expected_cumulative": [1.0, 3.2, 6.1, 9.5, 12.2, 15.5],
+            }
+        ),
         calibration_end="2024-03-31",
     ),
     "clv_distribution": lambda: plots.clv_distribution(_scores()),
     "p_alive_distribution": lambda: plots.p_alive_distribution(_scores()),
     "lorenz_curves": lambda: plots.lorenz_curves(_scores()),
     "tier_shares": lambda: plots.tier_shares(
-        pl.DataFrame({"tier": ["top 20 %", "middle 60 %", "bottom 20 %"],
-                      "customers_share": [0.2, 0.6, 0.2], "revenue_share": [0.6, 0.35, 0.05]})
+        pl.DataFrame(
+            {
+                "tier": ["top 20 %", "middle 60 %", "bottom 20 %"],
+                "customers_share": [0.2, 0.6, 0.2],
+                "revenue_share": [0.6, 0.35, 0.05],
+            }
+        )
     ),
     "aov_new_vs_returning": lambda: plots.aov_new_vs_returning(_orders()),
     "cohort_retention": lambda: plots.cohort_retention(
-        pl.DataFrame([(c, p, 1.0 if p == 0 else 0.3 / p) for c in MONTHS for p in range(4)],
-                     schema=["cohort", "months_since", "retention"], orient="row")
+        pl.DataFrame(
+            [(c, p, 1.0 if p == 0 else 0.3 / p) for c in MONTHS for p in range(4)],
+            schema=["cohort", "months_since", "retention"],
+            orient="row",
+        )
     ),
     "channel_quality": lambda: plots.channel_quality(
-        pl.DataFrame({"channel": ["search", "<script>alert(1)</script>"],
-                      "share_good": [0.2, 0.1], "customers": [50, 30], "mean_clv": [40.0, 20.0]})
+        pl.DataFrame(
+            {
+                "channel": ["search", "<script>alert(1)</script>"],
+                "share_good": [0.2, 0.1],
+                "customers": [50, 30],
+                "mean_clv": [40.0, 20.0],
+            }
+        )
     ),
     "loyalty_by_month": lambda: plots.loyalty_by_month(_monthly_loyalty()),
     "loyalty_program_net": lambda: plots.loyalty_program_net(_monthly_loyalty()),

@@ -1,0 +1,300 @@
+"""End-to-end report runs through papermill, and parameter validation before any run."""
+
+import json
+import re
+
+import nbformat
+import polars as pl
+import pytest
+
+from clv import report
+from clv.errors import DataError, ReportError, UsageError
+from clv.io import read_transactions
+from tests.conftest import MALICIOUS_CHANNEL
+
+CUSTOMER_VALUE_SECTIONS = [
+    "1. Headline numbers",
+    "2. The data",
+    "3. The RFM summary",
+    "4. The BG/NBD fit",
+    "5. The Gamma-Gamma fit",
+    "6. Holdout validation",
+    "7. Customer scores",
+    "8. The top 10 percent and what distinguishes them",
+    "9. Value tiers and middle-to-top candidates",
+    "10. Returning vs new customers and cohorts",
+    "11. Channels",
+    "12. The loyalty program",
+    "13. At-risk high-value customers",
+    "14. Methods, definitions and run metadata",
+]
+LOYALTY_SECTIONS = [
+    "1. This month",
+    "2. Members vs non-members",
+    "3. Month by month",
+    "4. Does the program pay for itself?",
+    "5. Before and after the launch",
+    "6. Reward milestones",
+    "7. Members at risk",
+    "8. Methods, definitions and run metadata",
+]
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+def test_parameters_come_from_the_tagged_cell() -> None:
+    for name in ("customer_value", "loyalty_review"):
+        params = report.notebook_parameters(name)
+        assert {"data", "customer_col", "time_unit", "horizon", "mask_ids", "run_dir"} <= set(
+            params
+        )
+        # every parameter has a spec or a default its type can be read from
+        for key, default in params.items():
+            assert key in report.PARAMETER_SPEC or default is not None, key
+    assert report.notebook_parameters("customer_value")["calibration_end"] == "auto"
+
+
+def test_notebooks_are_committed_without_outputs() -> None:
+    for path in report.NOTEBOOK_DIR.glob("*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, path.name
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({"horizon": "6"}, {"horizon": 6}),
+        ({"horizon": 6.0}, {"horizon": 6}),
+        ({"discount_rate_annual": "0.08"}, {"discount_rate_annual": 0.08}),
+        ({"mask_ids": "false"}, {"mask_ids": False}),
+        ({"observation_end": "1998-06-30"}, {"observation_end": "1998-06-30"}),
+        ({"calibration_end": "none"}, {"calibration_end": None}),
+        ({"calibration_end": "AUTO"}, {"calibration_end": "auto"}),
+        ({"order_col": "none"}, {"order_col": None}),
+        ({"title": "Q3 review: 10 % up"}, {"title": "Q3 review: 10 % up"}),
+        ({"tier_cuts": "[0.1, 0.9]"}, {"tier_cuts": [0.1, 0.9]}),
+        (
+            {"channel_costs": "{search = 12.5, social = 30}"},
+            {"channel_costs": {"search": 12.5, "social": 30.0}},
+        ),
+    ],
+)
+def test_values_are_read_by_type(given, expected) -> None:
+    assert report.validate_parameters("customer_value", given) == expected
+
+
+def test_unknown_parameter_lists_the_valid_ones() -> None:
+    with pytest.raises(UsageError, match=r"unknown parameter 'horizn'.*valid parameters: data, "):
+        report.validate_parameters("customer_value", {"horizn": 3})
+
+
+@pytest.mark.parametrize(
+    ("given", "words"),
+    [
+        ({"horizon": "soon"}, "parameter horizon: expected a whole number >= 1"),
+        ({"horizon": 0}, "parameter horizon"),
+        ({"time_unit": "Y"}, "parameter time_unit: expected one of D, W, M"),
+        ({"discount_rate_annual": 2}, "from 0 to 1"),
+        ({"observation_end": "30/06/1998"}, "parameter observation_end: expected a date"),
+        ({"mask_ids": "maybe"}, "parameter mask_ids: expected true or false"),
+        ({"tier_cuts": "[0.8, 0.2]"}, "tier_cuts"),
+        ({"customer_col": 5}, "parameter customer_col: expected text"),
+        ({"run_dir": "/tmp"}, "set by clv report"),
+    ],
+)
+def test_wrong_values_name_the_parameter(given, words) -> None:
+    with pytest.raises(UsageError, match=re.escape(words)):
+        report.validate_parameters("customer_value", given)
+
+
+def test_bad_parameters_are_rejected_before_papermill(tmp_path, monkeypatch) -> None:
+    import papermill
+
+    def boom(*args, **kwargs):
+        raise AssertionError("papermill must not run")
+
+    monkeypatch.setattr(papermill, "execute_notebook", boom)
+    with pytest.raises(UsageError):
+        report.run_report(parameters={"horizn": "3"}, out_dir=tmp_path, progress=False)
+    with pytest.raises(UsageError, match="unknown notebook"):
+        report.run_report(notebook="nope", out_dir=tmp_path, progress=False)
+    with pytest.raises(DataError, match="file not found"):
+        report.run_report(tmp_path / "missing.csv", out_dir=tmp_path, progress=False)
+    config = tmp_path / "bad.toml"
+    config.write_text('horizon = "soon"\n')
+    with pytest.raises(UsageError, match="parameter horizon"):
+        report.run_report(config=config, out_dir=tmp_path, progress=False)
+    assert list(tmp_path.iterdir()) == [config]  # no run folder was made
+
+
+def test_assignments_and_config(tmp_path) -> None:
+    assert report.parse_assignments(["horizon=6", "title=a=b"]) == {"horizon": "6", "title": "a=b"}
+    with pytest.raises(UsageError, match="name=value"):
+        report.parse_assignments(["horizon"])
+    config = tmp_path / "c.toml"
+    config.write_text("horizon = 6\nobservation_end = 1998-06-30\n[channel_costs]\nsearch = 10\n")
+    params = report.validate_parameters("customer_value", report.read_config(config))
+    assert params == {
+        "horizon": 6,
+        "observation_end": "1998-06-30",
+        "channel_costs": {"search": 10.0},
+    }
+
+
+def test_run_folders_never_collide(tmp_path) -> None:
+    first = report._new_run_dir(tmp_path, "x")
+    second = report._new_run_dir(tmp_path, "x")
+    assert first != second and first.is_dir() and second.is_dir()
+
+
+def test_table_html_escapes_and_masks() -> None:
+    frame = pl.DataFrame({"customer_id": ["0001"], "channel": [MALICIOUS_CHANNEL]})
+    html = report.table_html(frame, id_salt="s")
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "0001" not in html and report.mask_ids(["0001"], "s")[0] in html
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+@pytest.mark.slow
+def test_customer_value_run_folder(report_runs) -> None:
+    run = report_runs["customer_value"]
+    names = {p.name for p in run.iterdir()}
+    expected = {
+        "customer_value.ipynb",
+        "customer_value.html",
+        "scores.parquet",
+        "at_risk.csv",
+        "model.json",
+        "kpis.json",
+        "manifest.json",
+    }
+    assert expected <= names
+    assert not [n for n in names if n.startswith(".")]  # no temp files left
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "succeeded" and manifest["error"] is None
+    assert manifest["notebook"] == "customer_value" and manifest["run"] == run.name
+    assert manifest["parameters"]["horizon"] == 6
+    assert manifest["parameters"]["channel_col"] == "channel"
+    assert "run_dir" not in manifest["parameters"]
+    data = report_runs["data"]
+    import hashlib
+
+    assert manifest["input"]["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert manifest["input"]["name"] == "shop.csv"
+    assert manifest["row_counts"]["transactions"] == pl.read_csv(data).height
+    assert manifest["row_counts"]["customers"] == 1_000
+    assert {"execute", "export_html", "total"} <= set(manifest["timings_s"])
+    assert "4. The BG/NBD fit" in manifest["timings_s"]["sections"]
+    assert manifest["versions"]["polars"] and manifest["versions"]["lifetimes"]
+
+    scores = pl.read_parquet(run / "scores.parquet")
+    assert scores.height == 1_000 and {"clv", "p_alive", "value_tier"} <= set(scores.columns)
+    at_risk = pl.read_csv(run / "at_risk.csv", schema_overrides={"customer_id": pl.String})
+    assert set(at_risk["customer_id"]) <= set(scores["customer_id"])  # real ids in the CSV
+    assert json.loads((run / "model.json").read_text())["bgnbd"]["r"] > 0
+
+
+@pytest.mark.slow
+def test_kpis_json_equals_clv_kpis(report_runs) -> None:
+    from clv.kpis import headline_kpis
+
+    run = report_runs["customer_value"]
+    kpis = json.loads((run / "kpis.json").read_text())
+    tx = read_transactions(report_runs["data"], **report_runs["columns"])
+    scores = pl.read_parquet(run / "scores.parquet")
+    direct = headline_kpis(tx, scores)
+    for key in (
+        "customers",
+        "orders",
+        "revenue",
+        "repeat_customer_rate",
+        "returning_vs_new_aov_ratio",
+        "top_10pct_revenue_share",
+        "gini_revenue",
+    ):
+        assert kpis[key] == pytest.approx(direct[key], rel=1e-12), key
+    assert kpis["top_10pct_clv_share"] == pytest.approx(direct["top_10pct_clv_share"])
+    assert set(kpis["channels"]) == set(direct["channels"])
+    assert MALICIOUS_CHANNEL in kpis["channels"]
+    assert kpis["predicted_clv_total"] == pytest.approx(scores["clv"].sum())
+
+
+@pytest.mark.slow
+def test_customer_value_html_is_self_contained(report_runs) -> None:
+    run = report_runs["customer_value"]
+    html = (run / "customer_value.html").read_text()
+    assert html.count("<img") >= 10
+    assert all(
+        src.startswith("data:image/png;base64,")
+        for src in re.findall(r'<img[^>]*src="([^"]*)"', html)
+    )
+    for heading in CUSTOMER_VALUE_SECTIONS:
+        assert f">{heading}<" in html.replace("&amp;", "&"), heading
+    assert "<script" not in html.lower()
+    assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", html, re.I)
+    assert not re.search(r"https?://", html)  # no CDN (and no link out at all)
+    for path in {str(report_runs["root"]), str(run.resolve()), "/work/", "/home/", "/tmp/"}:
+        assert path not in html, path
+    assert MALICIOUS_CHANNEL not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "def " not in html and "import " not in html  # no code
+    # customer ids masked: no real id of the shop appears
+    ids = pl.read_parquet(run / "scores.parquet")["customer_id"].head(50).to_list()
+    assert not any(i in html for i in ids)
+    # the table of contents links to every section
+    for anchor in re.findall(r'<li class="clv-toc-level2"><a href="#([^"]+)"', html):
+        assert f'id="{anchor}"' in html
+
+
+@pytest.mark.slow
+def test_loyalty_review_run(report_runs) -> None:
+    run = report_runs["loyalty_review"]
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "succeeded"
+    html = (run / "loyalty_review.html").read_text()
+    for heading in LOYALTY_SECTIONS:
+        assert f">{heading}<" in html, heading
+    assert html.count("<img") >= 3 and "<script" not in html.lower()
+    assert "self-select" in html or "choose to join" in html
+    assert "No launch_date given" not in html  # launch date was given
+    at_risk = pl.read_csv(run / "at_risk.csv", schema_overrides={"customer_id": pl.String})
+    assert "customer_ref" in at_risk.columns
+
+
+@pytest.mark.slow
+def test_failed_run_is_kept_and_marked(report_runs) -> None:
+    bad = report_runs["root"] / "bad.csv"
+    bad.write_text("customer_id,date,amount\nA,2024-01-01,5\nB,2024-01-02,five\n")
+    out = report_runs["out"]
+    with pytest.raises(ReportError) as info:
+        report.run_report(bad, out_dir=out, progress=False)
+    message = str(info.value)
+    assert "column 'amount', row 2" in message and "'five'" in message
+    assert "\n" not in message and "Traceback" not in message
+    run = info.value.run_dir
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and manifest["error"] == message
+    assert (run / "customer_value.ipynb").is_file()  # the partial notebook is kept
+    assert not (run / "customer_value.html").exists()
+    index = (out / "index.html").read_text()
+    assert run.name in index and "failed" in index
+
+
+@pytest.mark.slow
+def test_index_lists_every_run(report_runs) -> None:
+    out = report_runs["out"]
+    index = (out / "index.html").read_text()
+    runs = [p for p in out.iterdir() if p.is_dir()]
+    assert len(runs) >= 2
+    for run in runs:
+        assert run.name in index
+    value = report_runs["customer_value"].name
+    assert f'href="{value}/customer_value.html"' in index
+    assert "1,000" in index  # headline numbers
+    assert "<script" not in index and "shop.csv" in index
+    assert str(report_runs["root"]) not in index

@@ -1,0 +1,744 @@
+"""Bad input, degenerate data and safe outputs (issue 5).
+
+A corpus of bad inputs, each run through every command that reads transactions: a non-zero
+exit, one error line naming the file (and the column, row and value where there is one), no
+traceback, and nothing written. Degenerate but valid data gives results plus one-line
+warnings. Outputs are atomic; an interrupted report run is marked failed. The same
+transactions in CSV, Parquet and NDJSON give identical summaries and models.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from clv.cli import main
+from clv.errors import ClvError, ModelError
+from clv.io import read_transactions
+from clv.models import fit
+from clv.rfm import rfm_summary
+
+HEADER = "customer_id,date,amount\n"
+COMMANDS = ("summarize", "fit", "score", "kpis", "report")
+OUTPUTS = {
+    "summarize": "summary.csv",
+    "fit": "model.json",
+    "score": "scores.csv",
+    "kpis": "kpis.json",
+    "report": "runs",
+}
+
+
+def shop_rows(n_customers: int = 300, *, seed: int = 0) -> list[tuple[str, str, float]]:
+    """A small BG/NBD-like shop that both models fit: (customer_id, ISO date, amount) rows."""
+    rng = np.random.default_rng(seed)
+    start = dt.date(2023, 1, 1)
+    rows = []
+    for i in range(n_customers):
+        day = float(rng.integers(0, 180))
+        rate = rng.gamma(0.8, 1 / 20)  # purchases per day while alive
+        churn = rng.beta(1.0, 4.0)  # chance to drop out after each purchase
+        spend = rng.gamma(4.0, 8.0)
+        while day <= 364:
+            amount = round(float(spend * rng.gamma(10, 0.1)), 2)
+            rows.append((f"c{i:04d}", str(start + dt.timedelta(days=int(day))), amount))
+            if rng.random() < churn:
+                break
+            day += rng.exponential(1 / rate)
+    return rows
+
+
+def shop_csv(path: Path, rows: list[tuple[str, str, float]] | None = None) -> Path:
+    rows = shop_rows() if rows is None else rows
+    path.write_text(HEADER + "".join(f"{c},{d},{a}\n" for c, d, a in rows))
+    return path
+
+
+# --------------------------------------------------------------------------- the corpus
+
+
+@dataclass
+class Case:
+    """A bad input: how to make it, which commands must fail, what the error line says."""
+
+    id: str
+    make: Callable[[Path], Path]  # tmp folder -> the transactions path given to clv
+    expect: tuple[str, ...]  # substrings of the error line; {file} is the data file
+    commands: tuple[str, ...] = COMMANDS
+    options: dict[str, str] = field(default_factory=dict)  # option name -> value
+    code: int = 1
+    model: Callable[[Path], Path] | None = None  # for score --model
+    warns: bool = False  # warning lines may come before the error line
+
+
+def text(name: str, content: str) -> Callable[[Path], Path]:
+    def make(folder: Path) -> Path:
+        path = folder / name
+        path.write_text(content, encoding="utf-8")
+        return path
+
+    return make
+
+
+def raw(name: str, content: bytes) -> Callable[[Path], Path]:
+    def make(folder: Path) -> Path:
+        path = folder / name
+        path.write_bytes(content)
+        return path
+
+    return make
+
+
+def shop(folder: Path) -> Path:
+    return shop_csv(folder / "shop.csv")
+
+
+def frame_file(name: str, frame: pl.DataFrame) -> Callable[[Path], Path]:
+    def make(folder: Path) -> Path:
+        path = folder / name
+        if name.endswith(".parquet"):
+            frame.write_parquet(path)
+        else:
+            frame.write_ndjson(path)
+        return path
+
+    return make
+
+
+def a_model(time_unit: str = "W", *, body: str | None = None) -> Callable[[Path], Path]:
+    def make(folder: Path) -> Path:
+        path = folder / f"model-{time_unit}.json"
+        if body is not None:
+            path.write_text(body)
+            return path
+        doc = {
+            "bgnbd": {"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.4},
+            "gamma_gamma": {"p": 6.25, "q": 3.74, "v": 15.45},
+            "time_unit": time_unit,
+        }
+        path.write_text(json.dumps(doc))
+        return path
+
+    return make
+
+
+def missing(folder: Path) -> Path:
+    return folder / "nowhere.csv"
+
+
+def directory(folder: Path) -> Path:
+    path = folder / "export.csv"
+    path.mkdir()
+    return path
+
+
+OK = "c1,2024-01-05,10\nc1,2024-02-05,12\nc2,2024-01-07,8\nc2,2024-03-01,9\n"
+GOOD = HEADER + OK
+
+CASES = [
+    Case("missing-file", missing, ("{file}", "file not found")),
+    Case("directory", directory, ("{file}", "is a directory")),
+    Case("empty-file", raw("empty.csv", b""), ("{file}", "empty")),
+    Case("header-only", text("head.csv", HEADER), ("{file}", "no transactions")),
+    Case(
+        "binary-garbage",
+        raw("garbage.csv", bytes(np.random.default_rng(1).integers(0, 256, 600, dtype=np.uint8))),
+        ("{file}",),
+    ),
+    Case(
+        "not-utf8",
+        raw("latin1.csv", (HEADER + "Zoë,2024-01-05,10\n").encode("latin-1")),
+        ("{file}", "UTF-8"),
+    ),
+    Case(
+        "wrong-delimiter",
+        text("semi.csv", "customer_id;date;amount\nc1;2024-01-05;10\n"),
+        ("{file}", "'customer_id'", "--separator"),
+    ),
+    Case(
+        "missing-column",
+        text("cols.csv", "client,date,amount\nc1,2024-01-05,10\n"),
+        ("{file}", "'customer_id'", "columns found: client, date, amount", "--customer-col"),
+    ),
+    Case(
+        "unknown-suffix",
+        raw("export.xlsx", b"PK\x03\x04"),
+        ("{file}", "unknown file type"),
+        code=2,
+    ),
+    Case(
+        "unparseable-date",
+        text("date.csv", GOOD + "c3,yesterday,5\n"),
+        ("{file}", "column 'date'", "row 5", "'yesterday'", "--date-format"),
+    ),
+    Case(
+        "mixed-date-formats",
+        text("mixed.csv", GOOD + "c3,05/01/2024,5\n"),
+        ("{file}", "column 'date'", "row 5", "'05/01/2024'"),
+    ),
+    Case(
+        "date-format-mismatch",
+        text("fmt.csv", GOOD),
+        ("{file}", "column 'date'", "row 1", "'2024-01-05'"),
+        options={"date_format": "%d/%m/%Y"},
+    ),
+    Case(
+        "empty-customer-id",
+        text("noid.csv", GOOD + ",2024-01-09,5\n"),
+        ("{file}", "column 'customer_id'", "row 5", "empty customer id"),
+    ),
+    Case(
+        "blank-customer-id",
+        text("blank.csv", GOOD + "   ,2024-01-09,5\n"),
+        ("{file}", "column 'customer_id'", "row 5"),
+    ),
+    Case(
+        "null-customer-id-ndjson",
+        text(
+            "null.ndjson",
+            '{"customer_id": "c1", "date": "2024-01-05", "amount": 10}\n'
+            '{"customer_id": null, "date": "2024-01-06", "amount": 3}\n',
+        ),
+        ("{file}", "column 'customer_id'", "row 2"),
+    ),
+    Case(
+        "amount-currency-sign",
+        text("dollar.csv", GOOD + "c3,2024-01-09,$7.50\n"),
+        ("{file}", "column 'amount'", "row 5", "'$7.50'"),
+    ),
+    Case(
+        "amount-decimal-comma-quoted",
+        text("comma.csv", GOOD + 'c3,2024-01-09,"7,50"\n'),
+        ("{file}", "column 'amount'", "row 5", "'7,50'"),
+    ),
+    Case(
+        "amount-decimal-comma-unquoted",
+        text("comma2.csv", GOOD + "c3,2024-01-09,7,50\n"),
+        ("{file}", "row 5", "7,50", "decimal point"),
+    ),
+    Case(
+        "amount-nan",
+        text("nan.csv", GOOD + "c3,2024-01-09,NaN\n"),
+        ("{file}", "column 'amount'", "row 5", "'NaN'"),
+    ),
+    Case(
+        "amount-inf",
+        text("inf.csv", GOOD + "c3,2024-01-09,-inf\n"),
+        ("{file}", "column 'amount'", "row 5", "'-inf'"),
+    ),
+    Case(
+        "amount-missing",
+        text("none.csv", GOOD + "c3,2024-01-09,\n"),
+        ("{file}", "column 'amount'", "row 5"),
+    ),
+    Case(
+        "negative-amount",
+        text("refund.csv", GOOD + "c2,2024-03-02,-9\n"),
+        ("{file}", "column 'amount'", "row 5", "'-9'", "--negative-amounts drop", "net"),
+    ),
+    Case(
+        "parquet-amount-as-text",
+        frame_file(
+            "text.parquet",
+            pl.DataFrame(
+                {"customer_id": ["c1", "c2"], "date": ["2024-01-05", "2024-01-06"]}
+                | {"amount": ["10", "ten"]}
+            ),
+        ),
+        ("{file}", "column 'amount'", "row 2", "'ten'"),
+    ),
+    Case(
+        "malformed-ndjson",
+        text("broken.ndjson", '{"customer_id": "c1", "date": "2024-01-05", "amount": 1}\n{"cus'),
+        ("{file}",),
+    ),
+    Case(
+        "bad-loyalty-flag",
+        text("loyal.csv", "customer_id,date,amount,member\nc1,2024-01-05,10,maybe\n"),
+        ("{file}", "column 'member'", "row 1", "'maybe'"),
+        options={"loyalty_col": "member"},
+    ),
+    Case(
+        "all-amounts-zero",
+        text(
+            "zero.csv",
+            HEADER
+            + OK.replace(",10\n", ",0\n")
+            .replace(",12\n", ",0\n")
+            .replace(",8\n", ",0\n")
+            .replace(",9\n", ",0\n"),
+        ),
+        ("positive amount", "amount"),
+        commands=("fit", "score", "kpis", "report"),
+        warns=True,
+    ),
+    Case(
+        "single-customer",
+        text("one.csv", HEADER + "c1,2024-01-05,10\nc1,2024-02-05,12\nc1,2024-04-01,7\n"),
+        ("did not converge", "--penalizer"),
+        commands=("fit", "score", "kpis", "report"),
+    ),
+    Case(
+        "no-repeat-buyers",
+        text("once.csv", HEADER + "c1,2024-01-05,10\nc2,2024-02-05,12\nc3,2024-04-01,7\n"),
+        ("repeat purchase", "--observation-end"),
+        commands=("fit", "score", "kpis", "report"),
+    ),
+    Case(
+        "observation-end-before-data",
+        shop,
+        ("observation end 2020-01-01", "first transaction", "--observation-end"),
+        options={"observation_end": "2020-01-01"},
+    ),
+    Case(
+        "observation-end-not-a-date",
+        shop,
+        ("observation", "'next week'", "YYYY-MM-DD"),
+        options={"observation_end": "next week"},
+        code=2,
+    ),
+    Case(
+        "calibration-end-after-data",
+        shop,
+        ("calibration", "2030-01-01"),
+        commands=("report",),
+        options={"calibration_end": "2030-01-01"},
+        code=2,
+    ),
+    Case(
+        "calibration-end-before-data",
+        shop,
+        ("calibration", "2001-01-01"),
+        commands=("report",),
+        options={"calibration_end": "2001-01-01"},
+        code=2,
+    ),
+    Case(
+        "model-not-json",
+        shop,
+        ("{model}", "not a clv model file"),
+        commands=("score",),
+        model=a_model(body="r=0.2, alpha=4\n"),
+    ),
+    Case(
+        "model-bad-time-unit",
+        shop,
+        ("{model}", "time_unit"),
+        commands=("score",),
+        model=a_model("Y"),
+    ),
+    Case(
+        "model-other-time-unit",
+        shop,
+        ("{model}", "time unit W, not D", "--time-unit"),
+        commands=("score",),
+        options={"time_unit": "D"},
+        model=a_model("W"),
+        code=2,
+    ),
+    Case(
+        "model-missing",
+        shop,
+        ("{model}", "no such model file"),
+        commands=("score",),
+        model=lambda folder: folder / "no-model.json",
+        code=2,
+    ),
+    Case(
+        "unknown-report-parameter",
+        shop,
+        ("unknown parameter 'horizon_months'", "valid parameters:", "horizon"),
+        commands=("report",),
+        options={"horizon_months": "6"},
+        code=2,
+    ),
+    Case(
+        "wrong-parameter-type",
+        shop,
+        ("parameter horizon", "a whole number", "'six'"),
+        commands=("report",),
+        options={"horizon": "six"},
+        code=2,
+    ),
+    Case(
+        "wrong-parameter-value",
+        shop,
+        ("parameter negative_amounts", "one of error, drop, net"),
+        commands=("report",),
+        options={"negative_amounts": "ignore"},
+        code=2,
+    ),
+]
+
+
+def command_line(case: Case, command: str, data: Path, folder: Path) -> list[str]:
+    out = folder / "out" / OUTPUTS[command]
+    args = [command, str(data), "--out", str(out)]
+    for name, value in case.options.items():
+        if command == "report":
+            args += ["-p", f"{name}={value}"]
+        else:
+            args += ["--" + name.replace("_", "-"), value]
+    if case.model is not None:
+        args += ["--model", str(case.model(folder))]
+    return args
+
+
+PAIRS = [(case, command) for case in CASES for command in case.commands]
+
+
+def test_the_corpus_is_big_enough():
+    assert len(CASES) >= 25
+    assert len(PAIRS) >= 100
+
+
+@pytest.mark.parametrize(("case", "command"), PAIRS, ids=[f"{c.id}-{cmd}" for c, cmd in PAIRS])
+def test_bad_input_fails_with_one_line_and_writes_nothing(case, command, tmp_path, capsys):
+    data = case.make(tmp_path)
+    (tmp_path / "out").mkdir()
+    args = command_line(case, command, data, tmp_path)
+    before = sorted(tmp_path.rglob("*"))
+    code = main(args)
+    out, err = capsys.readouterr()
+    lines = err.splitlines()
+    errors = [line for line in lines if not line.startswith(f"clv {command}: warning: ")]
+    assert code == case.code, err
+    assert len(errors) == 1, err
+    assert case.warns or len(lines) == 1, err
+    assert errors[0].startswith(f"clv {command}: error: "), err
+    assert "Traceback" not in out + err
+    model = case.model(tmp_path) if case.model else ""
+    for piece in case.expect:
+        assert piece.format(file=data, model=model) in errors[0], errors[0]
+    # nothing written: no output, no temporary file, no run folder
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+# A few of the same cases as a user runs them: a real process, nothing but the line on stderr.
+SUBPROCESS = [
+    ("binary-garbage", "summarize"),
+    ("not-utf8", "fit"),
+    ("amount-currency-sign", "score"),
+    ("negative-amount", "kpis"),
+    ("no-repeat-buyers", "report"),
+]
+
+
+def clv(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "clv.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize(("case_id", "command"), SUBPROCESS)
+def test_bad_input_in_a_real_process(case_id, command, tmp_path):
+    case = next(c for c in CASES if c.id == case_id)
+    data = case.make(tmp_path)
+    (tmp_path / "out").mkdir()
+    run = clv(*command_line(case, command, data, tmp_path))
+    assert run.returncode == case.code, run.stderr
+    assert len(run.stderr.splitlines()) == 1, run.stderr
+    assert run.stderr.startswith(f"clv {command}: error: ")
+    assert "Traceback" not in run.stdout + run.stderr
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_unreadable_file(tmp_path, capsys, monkeypatch):
+    """A file clv may not read. chmod 000 does not stop root, so as root the check is made
+    to see the file as unreadable (the same os.access call a non-root user hits)."""
+    data = shop_csv(tmp_path / "secret.csv")
+    data.chmod(0o000)
+    if os.geteuid() == 0:
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode: mode != os.R_OK and real_access(p, mode))
+    out = tmp_path / "summary.csv"
+    for command in COMMANDS:
+        code = main([command, str(data), "--out", str(out)])
+        assert code == 1
+        assert capsys.readouterr().err.splitlines() == [
+            f"clv {command}: error: {data}: cannot be read (permission denied)"
+        ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret.csv"]
+
+
+def test_an_internal_bug_asks_to_be_reported_with_its_traceback(tmp_path, capsys, monkeypatch):
+    import clv.cli
+
+    def broken(args):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(clv.cli, "_summarize", broken)
+    code = main(["summarize", str(shop_csv(tmp_path / "shop.csv")), "--out", "x.csv"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.splitlines()[0].startswith("clv summarize: internal error (ZeroDivisionError)")
+    assert "please report it" in err.splitlines()[0]
+    assert "Traceback" in err and "ZeroDivisionError: division by zero" in err
+
+
+# --------------------------------------------------------------------------- degenerate data
+
+
+def run_ok(command: str, *args: str, capsys) -> list[str]:
+    """Run a command that must succeed; return its warning lines (each one line)."""
+    code = main([command, *map(str, args)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "Traceback" not in err
+    warns = [line for line in err.splitlines() if line.startswith(f"clv {command}: warning: ")]
+    assert [line for line in err.splitlines() if line not in warns] == [
+        line for line in err.splitlines() if line.startswith("wrote ")
+    ], err
+    return warns
+
+
+def test_zero_value_purchases_count_for_bgnbd_and_leave_gamma_gamma_with_a_count(tmp_path, capsys):
+    rows = [*shop_rows(), ("free1", "2023-03-01", 0.0), ("free1", "2023-05-01", 0.0)]
+    rows += [("free2", "2023-03-01", 12.0), ("free2", "2023-06-01", 0.0), ("once", "2023-04-01", 0)]
+    data = shop_csv(tmp_path / "zero.csv", rows)
+    warns = run_ok("fit", data, "--out", tmp_path / "model.json", capsys=capsys)
+    assert any(f"{data}: column 'amount': 4 of {len(rows):,} rows are 0" in w for w in warns)
+    assert any("2 repeat buyers spent nothing" in w and "Gamma-Gamma" in w for w in warns)
+    model = json.loads((tmp_path / "model.json").read_text())
+    n_customers = len({r[0] for r in rows})
+    assert model["n_customers"] == n_customers  # all of them in BG/NBD
+    with pytest.warns(UserWarning, match="rows are 0"):
+        summary = rfm_summary(read_transactions(data))
+    spenders = summary.filter((pl.col("frequency") > 0) & (pl.col("monetary_value") > 0)).height
+    assert model["n_excluded_gamma_gamma"] == n_customers - spenders
+    run_ok("score", data, "--out", tmp_path / "scores.csv", capsys=capsys)
+    scores = pl.read_csv(tmp_path / "scores.csv", schema_overrides={"customer_id": pl.String})
+    assert scores["clv"].is_finite().all()
+
+
+def test_customers_seen_only_after_the_observation_end_are_counted(tmp_path, capsys):
+    rows = [*shop_rows(), ("late1", "2024-02-01", 5.0), ("late2", "2024-03-01", 5.0)]
+    data = shop_csv(tmp_path / "late.csv", rows)
+    out = tmp_path / "summary.parquet"
+    args = ("--observation-end", "2023-12-31", "--out", out)
+    warns = run_ok("summarize", data, *args, capsys=capsys)
+    assert warns == [
+        "clv summarize: warning: 2 customers whose purchases all fall after the observation "
+        "end 2023-12-31 are left out of the summary"
+    ]
+    assert not pl.read_parquet(out)["customer_id"].is_in(["late1", "late2"]).any()
+
+
+def test_duplicated_rows_are_reported_and_kept_as_purchases_that_day(tmp_path, capsys):
+    rows = shop_rows()
+    rows += [rows[0], rows[0]]
+    data = shop_csv(tmp_path / "dup.csv", rows)
+    out = tmp_path / "summary.csv"
+    warns = run_ok("summarize", data, "--out", out, capsys=capsys)
+    assert any("2 rows repeat an earlier row exactly; kept" in w for w in warns)
+    summary = pl.read_csv(out, schema_overrides={"customer_id": pl.String})
+    first = summary.filter(pl.col("customer_id") == rows[0][0]).row(0, named=True)
+    spent = sum(a for c, _, a in rows if c == rows[0][0])
+    assert first["revenue"] == pytest.approx(spent)  # the copies add to that day's purchase
+    occasions = len({d for c, d, _ in rows if c == rows[0][0]})
+    assert first["frequency"] == occasions - 1  # ... which stays one purchase occasion
+
+
+def test_long_and_unicode_ids_are_kept_exactly(tmp_path, capsys):
+    long_id = "x" * 5_000
+    odd = ["Zoë Ångström", "顧客-42", "🛒 cart", 'O\'Brien, "Jr"', long_id, "00123"]
+    rows = shop_rows()
+    rows += [(cid, d, a) for cid in odd for d, a in (("2023-02-01", 5.5), ("2023-07-01", 9.0))]
+    frame = pl.DataFrame(rows, schema=["customer_id", "date", "amount"], orient="row")
+    frame.write_csv(tmp_path / "ids.csv")  # quotes the id with a comma
+    for out in (tmp_path / "summary.csv", tmp_path / "summary.parquet"):
+        run_ok("summarize", tmp_path / "ids.csv", "--out", out, capsys=capsys)
+        ids = (
+            pl.read_parquet(out)
+            if out.suffix == ".parquet"
+            else pl.read_csv(out, infer_schema=False)
+        )["customer_id"]
+        assert set(odd) <= set(ids.to_list())
+    run_ok("score", tmp_path / "ids.csv", "--out", tmp_path / "scores.csv", capsys=capsys)
+    scores = pl.read_csv(tmp_path / "scores.csv", infer_schema=False)
+    assert set(odd) <= set(scores["customer_id"].to_list())
+
+
+def test_one_customer_with_ten_thousand_purchases(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    days = np.sort(rng.integers(0, 365, 10_000))
+    whale = [("whale", str(dt.date(2023, 1, 1) + dt.timedelta(days=int(d))), 20.0) for d in days]
+    data = shop_csv(tmp_path / "whale.csv", shop_rows() + whale)
+    run_ok("score", data, "--out", tmp_path / "scores.csv", capsys=capsys)
+    scores = pl.read_csv(tmp_path / "scores.csv", schema_overrides={"customer_id": pl.String})
+    assert scores["clv"].is_finite().all()
+    top = scores.sort("clv", descending=True).row(0, named=True)
+    assert top["customer_id"] == "whale"
+    assert top["frequency"] == len(set(days.tolist())) - 1
+
+
+# --------------------------------------------------------------------------- non-convergence
+
+
+def test_non_convergence_is_a_model_error_with_advice_and_no_model_file(tmp_path, capsys):
+    # a handful of customers, every repeat purchase on one and the same day
+    rows = [(f"c{i}", "2024-01-01", 10.0) for i in range(5)]
+    rows += [(f"c{i}", "2024-01-31", 10.0 + i) for i in range(5)]
+    data = shop_csv(tmp_path / "few.csv", rows)
+    with pytest.raises(ModelError, match=r"did not converge.*--penalizer"):
+        fit(rfm_summary(read_transactions(data)))
+    out = tmp_path / "model.json"
+    code = main(["fit", str(data), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("clv fit: error: BG/NBD did not converge")
+    assert len(err.splitlines()) == 1
+    assert "penalizer" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["few.csv"]
+
+
+# --------------------------------------------------------------------------- atomic outputs
+
+
+@pytest.mark.parametrize("command", ["summarize", "fit", "score", "kpis"])
+def test_an_existing_output_is_kept_unless_overwrite(command, tmp_path, capsys):
+    data = shop_csv(tmp_path / "shop.csv")
+    out = tmp_path / OUTPUTS[command]
+    out.write_text("mine\n")
+    assert main([command, str(data), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"clv {command}: error: {out}: already exists; pass --overwrite to replace it"
+    ]
+    assert out.read_text() == "mine\n"
+    assert main([command, str(data), "--out", str(out), "--overwrite"]) == 0
+    assert out.read_text() != "mine\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["shop.csv", out.name])
+
+
+def test_every_writer_writes_through_atomic_output():
+    """Each file write in clv goes to the temporary path of ``atomic_output`` (or a buffer)."""
+    import ast
+
+    writers = {"write_csv", "write_parquet", "write_ndjson", "write_text", "write_bytes"}
+    writers |= {"savefig", "write_json", "sink_csv", "sink_parquet"}
+    bad = []
+    for path in sorted((Path(__file__).parent.parent / "clv").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            if node.func.attr not in writers:
+                continue
+            receiver = node.func.value
+            target = node.args[0] if node.args else None
+            if node.func.attr in ("write_text", "write_bytes"):
+                target = receiver
+            name = target.id if isinstance(target, ast.Name) else ast.unparse(target or node)
+            if name not in ("tmp", "buf"):
+                bad.append(f"{path.name}:{node.lineno}: {ast.unparse(node)[:60]}")
+    assert bad == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "killed"])
+def test_an_interrupted_report_run_is_marked_failed_and_the_index_stays_valid(signum, tmp_path):
+    data = shop_csv(tmp_path / "shop.csv")
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "clv.cli", "report", str(data), "--out", str(runs)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # as from a terminal: a shell starting a background job would ignore Ctrl-C
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list(runs.glob("*/manifest.json")):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the run folder never appeared"
+            time.sleep(0.2)
+        time.sleep(2)  # the notebook is executing
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in out + err
+    assert "clv report: interrupted" in err
+    (run,) = [p for p in runs.iterdir() if p.is_dir()]
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "failed"
+    assert manifest["error"] == "interrupted"
+    assert manifest["finished_at"] is not None
+    assert not list(run.glob("*.html")), "no report that looks complete"
+    assert not list(run.glob(".*")), "no temporary files left"
+    index = (runs / "index.html").read_text()
+    assert run.name in index and "failed" in index
+    assert index.rstrip().endswith("</html>")
+
+
+# --------------------------------------------------------------------------- formats
+
+
+def write_all(frame: pl.DataFrame, folder: Path) -> list[Path]:
+    paths = [folder / "t.csv", folder / "t.parquet", folder / "t.ndjson"]
+    frame.write_csv(paths[0])
+    frame.write_parquet(paths[1])
+    frame.write_ndjson(paths[2])
+    return paths
+
+
+def fitted(summary: pl.DataFrame) -> dict | str:
+    try:
+        model = fit(summary)
+    except ClvError as e:
+        return f"{type(e).__name__}: {e}"
+    return {"bgnbd": model.bgnbd, "gamma_gamma": model.gamma_gamma, "ll": model.log_likelihood}
+
+
+transactions_frames = st.lists(
+    st.tuples(
+        st.sampled_from(["007", "7", "a", "Zoë", "b b", "x,y", '"q"', "long" * 20]),
+        st.dates(dt.date(2023, 1, 1), dt.date(2023, 12, 31)),
+        st.integers(0, 100_000).map(lambda cents: cents / 100),
+    ),
+    min_size=1,
+    max_size=60,
+).map(lambda rows: pl.DataFrame(rows, schema=["customer_id", "date", "amount"], orient="row"))
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(transactions_frames)
+def test_csv_parquet_ndjson_give_identical_summaries_and_models(tmp_path, frame):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zero amounts and duplicates are expected here
+        frames = [read_transactions(p) for p in write_all(frame, tmp_path)]
+        assert all(f.equals(frame) for f in frames)
+        summaries = [rfm_summary(f) for f in frames]
+        assert all(s.equals(summaries[0]) for s in summaries)
+        models = [fitted(s) for s in summaries]
+    assert models[1] == models[0] and models[2] == models[0]
+
+
+def test_identical_models_from_each_format_on_a_real_shop(tmp_path):
+    frame = pl.DataFrame(shop_rows(), schema=["customer_id", "date", "amount"], orient="row")
+    frame = frame.with_columns(pl.col("date").str.to_date())
+    models = [fitted(rfm_summary(read_transactions(p))) for p in write_all(frame, tmp_path)]
+    assert isinstance(models[0], dict)
+    assert models[1] == models[0] and models[2] == models[0]
