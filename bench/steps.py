@@ -83,7 +83,10 @@ class Context:
     def pandas_transactions(self) -> Any:
         import pandas as pd
 
-        return pd.read_parquet(self.parquet, columns=["customer_id", "date", "amount", "order_id"])
+        frame = pd.read_parquet(self.parquet, columns=["customer_id", "date", "amount", "order_id"])
+        # Parquet dates arrive as Python date objects (dtype object): give pandas its datetime64
+        frame["date"] = pd.to_datetime(frame["date"])
+        return frame
 
     @cached_property
     def pandas_summary(self) -> Any:
@@ -289,25 +292,42 @@ def lifetimes_calibration(ctx: Context) -> Any:
 # ---- fits ----------------------------------------------------------------------------------
 
 
+FALLBACKS: set[str] = set()
+"""Steps whose clv side fell back to the public ``clv.models.fit`` (both models timed)."""
+
+
 def clv_fit_bgnbd(summary: pl.DataFrame) -> dict[str, float]:
     """clv's BG/NBD fit alone, as :func:`clv.models.fit` does it (distinct rows, fast engine,
-    standard errors included)."""
+    standard errors included). Uses clv's private helpers; if they change, it falls back to
+    the whole public ``fit`` (BG/NBD and Gamma-Gamma) and the table says so."""
     from clv import models
+    from clv.rfm import TIME_UNIT_DAYS, time_unit_of
 
-    frame = summary.select(pl.col("frequency", "recency", "T").cast(pl.Float64))
-    result = models._fit_bgnbd_fast(*models._distinct(frame, ["frequency", "recency", "T"]), 0.0)
+    try:
+        f = summary.select(pl.col("frequency", "recency", "T").cast(pl.Float64)).to_numpy()
+        days = TIME_UNIT_DAYS[time_unit_of(summary)]
+        rows = models._distinct_bgnbd_rows(f[:, 0], f[:, 1], f[:, 2], days)
+        result = models._fit_bgnbd_fast(*rows, 0.0)
+    except (AttributeError, TypeError):
+        FALLBACKS.add("bgnbd_fit")
+        return models.fit(summary).bgnbd
     return dict(zip(models.BGNBD_PARAMS, map(float, result.params), strict=True))
 
 
 def clv_fit_gamma_gamma(summary: pl.DataFrame) -> dict[str, float]:
-    """clv's Gamma-Gamma fit alone (repeat buyers with positive spend, distinct rows)."""
+    """clv's Gamma-Gamma fit alone (repeat buyers with positive spend), as ``fit`` does it."""
     from clv import models
 
-    frame = summary.select(pl.col("frequency", "monetary_value").cast(pl.Float64)).filter(
-        (pl.col("frequency") > 0) & (pl.col("monetary_value") > 0)
-    )
-    rows = models._distinct(frame, ["frequency", "monetary_value"])
-    result = models._fit_gamma_gamma_fast(*rows, 0.0)
+    try:
+        g = (
+            summary.select(pl.col("frequency", "monetary_value").cast(pl.Float64))
+            .filter((pl.col("frequency") > 0) & (pl.col("monetary_value") > 0))
+            .to_numpy()
+        )
+        result = models._fit_gamma_gamma_fast(g[:, 0], g[:, 1], np.ones(g.shape[0]), 0.0)
+    except (AttributeError, TypeError):
+        FALLBACKS.add("gamma_gamma_fit")
+        return models.fit(summary).gamma_gamma
     return dict(zip(models.GAMMA_GAMMA_PARAMS, map(float, result.params), strict=True))
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from clv import __version__
-from clv.errors import ClvError, UsageError
+from clv.errors import ClvError, DataError, ModelError, UsageError
 
 COLUMN_OPTIONS = {
     "customer_col": "customer_id",
@@ -97,11 +97,8 @@ def _read(args: argparse.Namespace):
 
 def _summarize(args: argparse.Namespace) -> None:
     from clv.io import write_frame
-    from clv.rfm import rfm_summary
 
-    summary = rfm_summary(
-        _read(args), observation_end=args.observation_end, time_unit=args.time_unit or "W"
-    )
+    summary = _summary(args, _read(args), args.time_unit or "W")
     write_frame(summary, args.out, overwrite=args.overwrite)
     _done(args.out, f"{summary.height:,} customers")
 
@@ -109,7 +106,19 @@ def _summarize(args: argparse.Namespace) -> None:
 def _summary(args: argparse.Namespace, transactions, time_unit: str):
     from clv.rfm import rfm_summary
 
-    return rfm_summary(transactions, observation_end=args.observation_end, time_unit=time_unit)
+    with _about(args.file):
+        return rfm_summary(transactions, observation_end=args.observation_end, time_unit=time_unit)
+
+
+@contextmanager
+def _about(file: object) -> Iterator[None]:
+    """Name the data file in a data or model error raised after it was read."""
+    try:
+        yield
+    except (DataError, ModelError) as e:
+        if file is None or str(file) in str(e):
+            raise
+        raise type(e)(f"{file}: {e}") from None
 
 
 def _fit_model(summary, *, penalizer: float):
@@ -129,7 +138,9 @@ def _fit_model(summary, *, penalizer: float):
 
 
 def _fit(args: argparse.Namespace) -> None:
-    model = _fit_model(_summary(args, _read(args), args.time_unit or "W"), penalizer=args.penalizer)
+    summary = _summary(args, _read(args), args.time_unit or "W")
+    with _about(args.file):
+        model = _fit_model(summary, penalizer=args.penalizer)
     model.save(args.out, overwrite=args.overwrite)
     bg, gg = model.bgnbd, model.gamma_gamma
     _done(
@@ -153,18 +164,19 @@ def _scores(args: argparse.Namespace, transactions, model=None):
             )
     unit = model.time_unit if model is not None else args.time_unit or "W"
     summary = _summary(args, transactions, unit)
-    if model is None:
-        model = _fit_model(summary, penalizer=args.penalizer)
     margin = args.margin
     if args.margin_col:  # the shop's overall margin rate, from the margin column
         margin = transactions["margin"].sum() / transactions["amount"].sum()
-    scores = model.score(
-        summary,
-        horizon=args.horizon,
-        horizon_unit=args.horizon_unit,
-        discount_rate_annual=args.discount_rate,
-        margin=margin,
-    )
+    with _about(args.file):
+        if model is None:
+            model = _fit_model(summary, penalizer=args.penalizer)
+        scores = model.score(
+            summary,
+            horizon=args.horizon,
+            horizon_unit=args.horizon_unit,
+            discount_rate_annual=args.discount_rate,
+            margin=margin,
+        )
     return summary, scores
 
 
@@ -245,19 +257,21 @@ def _check_report_inputs(args: argparse.Namespace, parameters: dict[str, str]) -
     read_keys = [*COLUMN_OPTIONS, "date_format", "separator", "negative_amounts"]
     transactions = read_transactions(p["data"], **{k: p[k] for k in read_keys if k in p})
     end = p.get("observation_end")
-    summary = rfm_summary(transactions, observation_end=end, time_unit=p.get("time_unit", "W"))
-    if "calibration_end" in p:
-        resolve_calibration_end(
-            transactions, p["calibration_end"], data=p["data"], observation_end=end
+    with _about(p["data"]):
+        unit = p.get("time_unit", "W")
+        summary = rfm_summary(transactions, observation_end=end, time_unit=unit)
+        if "calibration_end" in p:
+            resolve_calibration_end(
+                transactions, p["calibration_end"], data=p["data"], observation_end=end
+            )
+        model = _fit_model(summary, penalizer=p.get("penalizer", 0.0))
+        model.score(
+            summary,
+            horizon=p.get("horizon", 12),
+            horizon_unit=p.get("horizon_unit", "M"),
+            discount_rate_annual=p.get("discount_rate_annual", 0.10),
+            margin=p.get("margin", 1.0),
         )
-    model = _fit_model(summary, penalizer=p.get("penalizer", 0.0))
-    model.score(
-        summary,
-        horizon=p.get("horizon", 12),
-        horizon_unit=p.get("horizon_unit", "M"),
-        discount_rate_annual=p.get("discount_rate_annual", 0.10),
-        margin=p.get("margin", 1.0),
-    )
 
 
 def _done(path: Path, what: str) -> None:
@@ -388,6 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     prefix = f"clv {args.command}"
     try:
         with _one_line_warnings(prefix), _terminate_as_interrupt():
+            _check_out(args)
             run(args)
     except ClvError as e:
         print(f"{prefix}: error: {' '.join(str(e).split())}", file=sys.stderr)
@@ -404,6 +419,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
         return 1
     return 0
+
+
+def _check_out(args: argparse.Namespace) -> None:
+    """Refuse an existing output file before any work (atomic_output checks again at the end)."""
+    out = getattr(args, "out", None)
+    if out is None or not hasattr(args, "overwrite"):
+        return
+    if out.exists() and not args.overwrite:
+        raise UsageError(f"{out}: already exists; pass --overwrite to replace it")
+    if not out.parent.is_dir():
+        raise UsageError(f"{out.parent}: no such folder for the output {out.name}")
 
 
 @contextmanager

@@ -112,7 +112,7 @@ def read_transactions(
     try:
         found = frame.collect_schema()
     except pl.exceptions.PolarsError as e:
-        raise _read_error(name, e) from None
+        raise _read_error(name, e, path) from None
     missing = [(c, col) for c, col in columns.items() if col not in found]
     if missing:
         canonical, col = missing[0]
@@ -148,13 +148,14 @@ def read_transactions(
     except pl.exceptions.PolarsError as e:
         if "more fields" in str(e):
             raise _ragged_error(path, name, separator) from None
-        raise _read_error(name, e) from None
+        raise _read_error(name, e, path) from None
     if out.height == 0:
         raise DataError(f"{name}: no transactions (the file has a header but no rows)")
     for flag, (column, problem, fix) in _PROBLEMS.items():
         if flag in out.columns and out[flag].any():
             row = out.filter(pl.col(flag)).row(0, named=True)["_row"]
             value = _raw_value(raw, row, column)
+            value = "" if value is None else value
             what = problem.format(value=value)
             raise DataError(f"{name}: column {columns[column]!r}, row {row}: {what}; {fix}")
     out = out.select(
@@ -244,6 +245,7 @@ def _scan(path: Path, separator: str) -> pl.LazyFrame:
             f"{path}: unknown file type {path.suffix!r}; use one of {', '.join(SUFFIXES)}"
         )
     if kind == "csv":
+        _check_text(path)
         sep = "\t" if path.suffix.lower() == ".tsv" and separator == "," else separator
         return pl.scan_csv(path, separator=sep, infer_schema=False, raise_if_empty=True)
     if kind == "parquet":
@@ -251,13 +253,66 @@ def _scan(path: Path, separator: str) -> pl.LazyFrame:
     return pl.scan_ndjson(path, infer_schema_length=None)
 
 
-def _read_error(name: str, error: Exception) -> DataError:
+def _check_text(path: Path, size: int = 1 << 16) -> None:
+    """Reject a binary or non-UTF-8 CSV early, naming the first bad row (of the first 64 KiB)."""
+    with path.open("rb") as f:
+        head = f.read(size)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError(f"{path}: UTF-16 text, not UTF-8; save the file as UTF-8 and try again")
+    nul = head.find(b"\x00")
+    try:
+        head.decode("utf-8")
+        bad = -1
+    except UnicodeDecodeError as e:
+        bad = e.start if e.start < len(head) - 3 else -1  # not a character cut at the end
+    if nul >= 0 and (bad < 0 or nul < bad):
+        raise DataError(
+            f"{path}: {_where(head[:nul].count(NEWLINE))} holds binary data (a NUL byte), not "
+            "CSV text; export the transactions as CSV, Parquet or NDJSON"
+        )
+    if bad >= 0:
+        raise DataError(
+            f"{path}: {_where(head[:bad].count(NEWLINE))} is not UTF-8 text (byte "
+            f"0x{head[bad]:02x}); save the file as UTF-8 and try again"
+        )
+
+
+NEWLINE = b"\n"
+
+
+def _where(row: int) -> str:
+    return "the header" if row == 0 else f"row {row}"
+
+
+def _read_error(name: str, error: Exception, path: Path | None = None) -> DataError:
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if path is not None and SUFFIXES.get(path.suffix.lower()) == "ndjson":
+        bad = _ndjson_error(path, name)
+        if bad is not None:
+            return bad
     if "utf-8" in text.lower() or "utf8" in text.lower():
         return DataError(f"{name}: not UTF-8 text; save the file as UTF-8 and try again")
     if isinstance(error, pl.exceptions.NoDataError):
         return DataError(f"{name}: the file is empty")
     return DataError(f"{name}: cannot be read ({text})")
+
+
+def _ndjson_error(path: Path, name: str) -> DataError | None:
+    """The first NDJSON line that is not a JSON object (only on the error path)."""
+    with path.open(encoding="utf-8", errors="replace") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError as e:
+                return DataError(
+                    f"{name}: line {number} is not valid JSON ({e.msg}: {line.strip()[:40]!r}); "
+                    "write one JSON object per line"
+                )
+            if not isinstance(obj, dict):
+                return DataError(f"{name}: line {number} is not a JSON object; write one per line")
+    return None
 
 
 def _ragged_error(path: Path, name: str, separator: str) -> DataError:

@@ -164,15 +164,18 @@ def notebook_names() -> list[str]:
 
 def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, Any]:
     """Names and default values of the notebook's cell tagged ``parameters``, in order."""
-    import nbformat
-
     path = notebook_path(notebook)
-    nb = nbformat.read(path, as_version=4)
-    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    # plain JSON: importing nbformat costs seconds (jsonschema), and this runs on every call
+    cells = [
+        c
+        for c in json.loads(path.read_text(encoding="utf-8"))["cells"]
+        if "parameters" in c.get("metadata", {}).get("tags", [])
+    ]
     if len(cells) != 1:
         raise ReportError(f"{path.name}: needs exactly one cell tagged 'parameters'")
+    source = cells[0]["source"]
     defaults: dict[str, Any] = {}
-    for node in ast.parse(cells[0].source).body:
+    for node in ast.parse("".join(source) if isinstance(source, list) else source).body:
         target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
         if not isinstance(target, ast.Name) or getattr(node, "value", None) is None:
             continue
@@ -492,6 +495,8 @@ def _execute(
             progress_bar=progress,
             log_output=False,
             cwd=str(run_dir),
+            # keep the kernel's own log (a warning about local TCP on every start) off stderr
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except PapermillExecutionError as e:
         raise _cell_error(e.ename, e.evalue, e.exec_count) from None

@@ -223,3 +223,38 @@ def tracking(
         actual_cumulative="actual_cumulative",
         expected_cumulative="expected_cumulative",
     )
+
+
+def compare_models(calibration_holdout: pl.DataFrame, *, penalizer: float = 0.0) -> pl.DataFrame:
+    """BG/NBD vs modified BG/NBD vs Pareto/NBD: fit on the calibration, check the holdout.
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per model (:func:`clv.models.compare_purchase_models`): ``model``,
+        ``parameters``, ``log_likelihood`` (calibration, total), ``n_params``, ``aic``,
+        ``actual_total`` and ``predicted_total`` holdout repeat purchases,
+        ``relative_error`` and ``mae`` (mean absolute error per customer).
+    """
+    from clv.models import compare_purchase_models
+
+    missing = [c for c in _HOLDOUT_COLUMNS if c not in calibration_holdout.columns]
+    if missing:
+        raise DataError(
+            f"holdout frame: missing column(s) {', '.join(missing)}; "
+            "make it with clv.rfm.calibration_holdout"
+        )
+    t = float(calibration_holdout["duration_holdout"][0])
+    table, expected = compare_purchase_models(calibration_holdout, t=t, penalizer=penalizer)
+    actual = calibration_holdout["frequency_holdout"].cast(pl.Float64)
+    errors = [
+        {
+            "actual_total": float(actual.sum()),
+            "predicted_total": float(expected[f"expected_{m}"].sum()),
+            "mae": float((expected[f"expected_{m}"] - actual).abs().mean()),
+        }
+        for m in table["model"]
+    ]
+    return pl.concat([table, pl.DataFrame(errors)], how="horizontal").with_columns(
+        relative_error=(pl.col("predicted_total") - pl.col("actual_total")) / pl.col("actual_total")
+    )

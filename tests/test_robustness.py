@@ -157,13 +157,24 @@ CASES = [
     Case("header-only", text("head.csv", HEADER), ("{file}", "no transactions")),
     Case(
         "binary-garbage",
-        raw("garbage.csv", bytes(np.random.default_rng(1).integers(0, 256, 600, dtype=np.uint8))),
-        ("{file}",),
+        # an Excel workbook saved under a .csv name
+        raw(
+            "workbook.csv",
+            b"PK\x03\x04\x14\x00\x06\x00"
+            + bytes(np.random.default_rng(1).integers(0, 256, 600, dtype=np.uint8)),
+        ),
+        ("{file}", "binary data", "CSV, Parquet or NDJSON"),
     ),
     Case(
+        "random-bytes",
+        raw("noise.csv", bytes(np.random.default_rng(2).integers(128, 256, 300, dtype=np.uint8))),
+        ("{file}: the header is not UTF-8 text",),
+    ),
+    Case("utf16", raw("utf16.csv", GOOD.encode("utf-16")), ("{file}: UTF-16 text",)),
+    Case(
         "not-utf8",
-        raw("latin1.csv", (HEADER + "Zoë,2024-01-05,10\n").encode("latin-1")),
-        ("{file}", "UTF-8"),
+        raw("latin1.csv", (HEADER + "c1,2024-01-05,1\nZoë,2024-01-05,10\n").encode("latin-1")),
+        ("{file}: row 2 is not UTF-8 text (byte 0xeb)",),
     ),
     Case(
         "wrong-delimiter",
@@ -244,7 +255,7 @@ CASES = [
     Case(
         "amount-missing",
         text("none.csv", GOOD + "c3,2024-01-09,\n"),
-        ("{file}", "column 'amount'", "row 5"),
+        ("{file}", "column 'amount'", "row 5: '' is not a finite number"),
     ),
     Case(
         "negative-amount",
@@ -265,7 +276,7 @@ CASES = [
     Case(
         "malformed-ndjson",
         text("broken.ndjson", '{"customer_id": "c1", "date": "2024-01-05", "amount": 1}\n{"cus'),
-        ("{file}",),
+        ("{file}", "line 2 is not valid JSON", "'{{\"cus'"),
     ),
     Case(
         "bad-loyalty-flag",
@@ -283,26 +294,26 @@ CASES = [
             .replace(",8\n", ",0\n")
             .replace(",9\n", ",0\n"),
         ),
-        ("positive amount", "amount"),
+        ("{file}", "positive amount", "amount"),
         commands=("fit", "score", "kpis", "report"),
         warns=True,
     ),
     Case(
         "single-customer",
         text("one.csv", HEADER + "c1,2024-01-05,10\nc1,2024-02-05,12\nc1,2024-04-01,7\n"),
-        ("did not converge", "--penalizer"),
+        ("{file}", "did not converge", "--penalizer"),
         commands=("fit", "score", "kpis", "report"),
     ),
     Case(
         "no-repeat-buyers",
         text("once.csv", HEADER + "c1,2024-01-05,10\nc2,2024-02-05,12\nc3,2024-04-01,7\n"),
-        ("repeat purchase", "--observation-end"),
+        ("{file}", "repeat purchase", "--observation-end"),
         commands=("fit", "score", "kpis", "report"),
     ),
     Case(
         "observation-end-before-data",
         shop,
-        ("observation end 2020-01-01", "first transaction", "--observation-end"),
+        ("{file}", "observation end 2020-01-01", "first transaction", "--observation-end"),
         options={"observation_end": "2020-01-01"},
     ),
     Case(
@@ -605,7 +616,7 @@ def test_non_convergence_is_a_model_error_with_advice_and_no_model_file(tmp_path
     code = main(["fit", str(data), "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 1
-    assert err.startswith("clv fit: error: BG/NBD did not converge")
+    assert err.startswith(f"clv fit: error: {data}: BG/NBD did not converge")
     assert len(err.splitlines()) == 1
     assert "penalizer" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["few.csv"]

@@ -113,3 +113,25 @@ def test_tracking_daily_is_a_sum_over_customers(cdnow_model):
     assert track["expected_cumulative"][-1] == pytest.approx(by_hand, rel=1e-12)
     assert track["actual_cumulative"].to_list()[-1] == 1  # one repeat day: a on the 9th
     assert track.filter(pl.col("period") == "calibration").height == 6
+
+
+@pytest.mark.slow
+def test_model_comparison_on_cdnow(cdnow_calibration, cdnow_model):
+    """Published CDNOW fits: BG/NBD LL -9582.4, Pareto/NBD LL -9595.0 with r=0.55,
+    alpha=10.58, s=0.61, beta=11.67 (FHL 2005a, section 4)."""
+    import json
+
+    from clv.validation import compare_models
+
+    table = compare_models(cdnow_calibration)
+    assert table["model"].to_list() == ["bgnbd", "mbgnbd", "pareto_nbd"]
+    rows = {r["model"]: r for r in table.iter_rows(named=True)}
+    assert rows["bgnbd"]["log_likelihood"] == pytest.approx(
+        cdnow_model.log_likelihood["bgnbd"], rel=1e-9
+    )
+    assert rows["pareto_nbd"]["log_likelihood"] == pytest.approx(-9595.0, abs=0.1)
+    pareto = json.loads(rows["pareto_nbd"]["parameters"])
+    for key, value in {"r": 0.55, "alpha": 10.58, "s": 0.61, "beta": 11.67}.items():
+        assert pareto[key] == pytest.approx(value, rel=0.01)
+    assert rows["bgnbd"]["predicted_total"] == pytest.approx(1653.4, abs=1.0)
+    assert (table["actual_total"] == 1882).all()
