@@ -47,10 +47,12 @@ def unit_days(time_unit: str) -> float:
 def _per_customer(transactions: pl.LazyFrame) -> pl.DataFrame:
     """Each customer's purchase occasions (customer-days), aggregated deterministically.
 
-    Rows are sorted by (hash of the id, day, amount) and summed in that order with
+    Rows are sorted stably by (hash of the id, day) and summed in that order with
     ``np.add.reduceat``. Polars' parallel ``sum`` combines partial sums in whatever order
     its threads finish, so its last bits change from run to run; here the same
-    transactions, in any row order or file format, give bit-identical results.
+    transactions, in any file format, give bit-identical results (rows of one
+    customer-day are summed in file order). Two sort keys, not three: polars' sort on
+    (key, day, amount) is 3x slower.
 
     Returns ``customer_id``, ``occasions``, ``first_purchase``, ``last_purchase``,
     ``revenue`` (all occasions), ``repeat_revenue`` (all but the first), unsorted.
@@ -62,7 +64,7 @@ def _per_customer(transactions: pl.LazyFrame) -> pl.DataFrame:
             key=pl.col("customer_id").hash(),
             day=pl.col("date").to_physical(),
         )
-        .sort("key", "day", "amount")
+        .sort("key", "day", maintain_order=True)
         .collect()  # the in-memory sort is 2.5x faster than the streaming one here
     )
     if rows.height == 0:
@@ -79,7 +81,7 @@ def _per_customer(transactions: pl.LazyFrame) -> pl.DataFrame:
     same_id = rows.select(same=pl.col("customer_id") == pl.col("customer_id").shift())["same"]
     same_key = rows.select(same=pl.col("key") == pl.col("key").shift())["same"]
     if not same_id.equals(same_key):  # two ids share a 64-bit hash: order by the ids themselves
-        rows = rows.sort("customer_id", "day", "amount")
+        rows = rows.sort("customer_id", "day", maintain_order=True)
         same_id = rows.select(same=pl.col("customer_id") == pl.col("customer_id").shift())["same"]
     new_customer = ~same_id.fill_null(False).to_numpy()
     day = rows["day"].to_numpy()
@@ -151,12 +153,21 @@ def rfm_summary(
     2357
     """
     summary = _rfm_summary(transactions, observation_end=observation_end, time_unit=time_unit)
-    late = transactions.lazy().select(pl.col("customer_id").n_unique()).collect().item()
-    late -= summary.height
+    end = summary["observation_end"][0] if summary.height else None
+    late = (  # only rows after the end are read: none in the default case
+        transactions.lazy()
+        .filter(pl.col("date") > end)
+        .select("customer_id")
+        .unique()
+        .join(summary.lazy().select("customer_id"), on="customer_id", how="anti")
+        .select(pl.len())
+        .collect()
+        .item()
+    )
     if late:
         warnings.warn(
             f"{late:,} customers whose purchases all fall after the observation end "
-            f"{summary['observation_end'][0]} are left out of the summary",
+            f"{end} are left out of the summary",
             UserWarning,
             stacklevel=2,
         )

@@ -59,6 +59,7 @@ def lifetimes_summary(frame: pl.DataFrame, end: dt.date, multiplier: int):
     ).sort_index()
 
 
+@pytest.mark.filterwarnings("ignore:.*after the observation end")
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(messy_transactions(), st.sampled_from([("D", 1), ("W", 7)]))
 def test_summary_equals_lifetimes(data, unit):
