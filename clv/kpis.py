@@ -635,6 +635,8 @@ def headline_kpis(
     observation_end: str | dt.date | None = None,
     channel_costs: Mapping[str, float] | None = None,
     value_col: str = "revenue",
+    orders: pl.DataFrame | None = None,
+    customers: pl.DataFrame | None = None,
 ) -> dict[str, object]:
     """The headline numbers ``clv kpis`` writes.
 
@@ -651,6 +653,10 @@ def headline_kpis(
         CAC per channel (currency); adds ``cac`` and ``clv_cac`` to channels (with scores).
     value_col
         Value defining good customers in channels: ``revenue`` or ``margin``.
+    orders, customers
+        :func:`clv.segments.order_table` and :func:`clv.segments.customer_table` of the same
+        transactions up to ``observation_end``, when the caller has them already (they are
+        the expensive part); built here otherwise.
 
     Returns
     -------
@@ -668,8 +674,11 @@ def headline_kpis(
     lf = transactions.lazy()
     if observation_end is not None:
         lf = lf.filter(pl.col("date") <= as_date(observation_end, "observation end"))
-    orders = order_table(lf)
-    customers = _with_scores(customer_table(lf, orders=orders), scores)
+    if orders is None:
+        orders = order_table(lf)
+    if customers is None:
+        customers = customer_table(lf, orders=orders)
+    customers = _with_scores(customers, scores)
     notes: list[str] = []
     rvn = returning_vs_new(orders)
     n = customers.height

@@ -25,6 +25,7 @@ import secrets
 import sys
 import time
 import tomllib
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -37,8 +38,13 @@ from clv import __version__
 from clv.errors import ClvError, DataError, ReportError, UsageError
 from clv.io import atomic_output
 
-NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-"""Where the report notebooks live (``notebooks/`` of the repository)."""
+_PACKAGE = Path(__file__).resolve().parent
+NOTEBOOK_DIR = next(
+    (d for d in (_PACKAGE.parent / "notebooks", _PACKAGE / "notebooks") if d.is_dir()),
+    _PACKAGE / "notebooks",
+)
+"""Where the report notebooks live: ``notebooks/`` of the repository (an editable install),
+or the copy a wheel carries inside the package."""
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 """nbconvert template folders shipped with clv (``clv_report``)."""
@@ -1112,30 +1118,48 @@ def _cell(value: Any, fmt: str | None) -> str:
 def load_data(
     data: str | os.PathLike[str] | None,
     *,
+    observation_end: str | dt.date | None = None,
     default: str = "cdnow",
     synthetic_customers: int = 5_000,
     seed: int = 1,
     **read_options: Any,
 ) -> pl.DataFrame:
-    """The report's transactions: ``data`` read with :func:`clv.io.read_transactions`, or,
-    when ``data`` is None, the embedded default: ``"cdnow"`` (the CDNOW sample) or
-    ``"synthetic_shop"`` (``synthetic_customers`` customers drawn with ``seed``).
+    """The report's transactions up to ``observation_end`` (inclusive; default: all).
 
-    ``read_options`` are ``read_transactions`` keywords (``customer_col``, ``channel_col``, ...).
+    ``data`` is read with :func:`clv.io.read_transactions`; when it is None, the embedded
+    default: ``"cdnow"`` (the CDNOW sample) or ``"synthetic_shop"`` (``synthetic_customers``
+    customers drawn with ``seed``). ``read_options`` are ``read_transactions`` keywords
+    (``customer_col``, ``channel_col``, ...). Every table of the report then describes the
+    same period as the model.
     """
     if data is not None:
         from clv.io import read_transactions
 
-        return read_transactions(data, **read_options)
-    if default == "cdnow":
+        transactions = read_transactions(data, **read_options)
+    elif default == "cdnow":
         from clv.datasets import cdnow
 
-        return cdnow()
-    if default == "synthetic_shop":
+        transactions = cdnow()
+    elif default == "synthetic_shop":
         from clv.datasets import synthetic_shop
 
-        return synthetic_shop(synthetic_customers, seed=seed)[0]
-    raise UsageError(f"unknown embedded data {default!r}; use cdnow or synthetic_shop")
+        transactions = synthetic_shop(synthetic_customers, seed=seed)[0]
+    else:
+        raise UsageError(f"unknown embedded data {default!r}; use cdnow or synthetic_shop")
+    if observation_end is None:
+        return transactions
+    from clv.rfm import as_date
+
+    end = as_date(observation_end, "observation_end")
+    observed = transactions.filter(pl.col("date") <= end)
+    if observed.height < transactions.height:
+        warnings.warn(
+            f"{transactions.height - observed.height:,} rows after the observation end {end} "
+            "are left out of the report",
+            UserWarning,
+            stacklevel=2,
+        )
+    return observed
 
 
 def resolve_calibration_end(
@@ -1227,6 +1251,8 @@ def customer_value_kpis(
     channel_costs: Mapping[str, float] | None = None,
     horizon: float = 12,
     horizon_unit: str = "M",
+    orders: pl.DataFrame | None = None,
+    customers: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
     """:func:`clv.kpis.headline_kpis` plus the predicted CLV over the horizon (``kpis.json``).
 
@@ -1236,7 +1262,12 @@ def customer_value_kpis(
     from clv.kpis import headline_kpis
 
     out = headline_kpis(
-        transactions, scores, observation_end=observation_end, channel_costs=channel_costs
+        transactions,
+        scores,
+        observation_end=observation_end,
+        channel_costs=channel_costs,
+        orders=orders,
+        customers=customers,
     )
     clv = scores["clv"].fill_null(0.0)
     out["predicted_clv_total"] = float(clv.sum())
