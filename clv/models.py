@@ -1146,11 +1146,11 @@ def fit(
         as lifetimes does). 0.001 to 0.1 stabilises small or odd data.
     engine
         ``"fast"``: vectorised numpy likelihoods with analytic gradients, BFGS in
-        log-parameter space from lifetimes' starting point; BG/NBD on the weighted distinct
-        (frequency, recency, T) rows, Gamma-Gamma on the customers (their (frequency,
-        monetary value) pairs are nearly all distinct; terms of x alone are computed once
-        per distinct frequency). ``"lifetimes"``: lifetimes' own fitters on the same rows
-        with ``weights`` (slow; the reference of the tests).
+        log-parameter space from lifetimes' starting point, then Newton steps; BG/NBD on the
+        weighted distinct (frequency, recency, T) rows, Gamma-Gamma on the weighted distinct
+        (frequency, monetary value) rows (terms of x alone computed once per distinct
+        frequency). ``"lifetimes"``: lifetimes' own fitters on the per-customer Gamma-Gamma
+        rows and weighted BG/NBD rows (slow; the reference of the tests).
     time_unit
         Only for a summary without ``first_purchase``/``observation_end`` columns.
 
@@ -1233,7 +1233,7 @@ def fit(
     f = frame.to_numpy()
     bg_rows = _distinct_bgnbd_rows(f[:, 0], f[:, 1], f[:, 2], TIME_UNIT_DAYS[unit])
     g = spenders.select("frequency", "monetary_value").to_numpy()
-    gg_rows = (g[:, 0], g[:, 1], np.ones(g.shape[0]))  # mostly distinct: not grouped
+    gg_rows = (g[:, 0], g[:, 1], np.ones(g.shape[0]))  # grouped inside _GgRows.of
     if engine == "fast":
         bg = _fit_bgnbd_fast(*bg_rows, penalizer)
         gg = _fit_gamma_gamma_fast(*gg_rows, penalizer)

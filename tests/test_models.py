@@ -156,6 +156,64 @@ def test_gamma_gamma_likelihood_equals_lifetimes(cdnow_calibration, theta, penal
     np.testing.assert_allclose(grad, their_grad, rtol=1e-7, atol=1e-9 * np.abs(their_grad).max())
 
 
+def _bgnbd_nll_by_hand(theta, x, tx, T):
+    """FHL (2005a) eq. (6) per customer with np.logaddexp (lifetimes overflows to inf)."""
+    from scipy.special import betaln, gammaln
+
+    r, alpha, a, b = np.exp(theta)
+    with np.errstate(divide="ignore"):
+        A4 = np.where(x > 0, np.log(a / (b + np.maximum(x, 1) - 1)), -np.inf)
+    A4 = A4 - (r + x) * np.log(alpha + tx)
+    ll = (
+        gammaln(r + x)
+        - gammaln(r)
+        + r * np.log(alpha)
+        + betaln(a, b + x)
+        - betaln(a, b)
+        + np.logaddexp(-(r + x) * np.log(alpha + T), A4)
+    )
+    return -ll.mean()
+
+
+@pytest.mark.parametrize("fallback", [True, False])
+def test_bgnbd_likelihood_at_extreme_parameters(cdnow_calibration, monkeypatch, fallback):
+    """r = e^5, alpha = e^-40: exponents spread by > 700, so the per-pair exponentials
+    underflow and the rows go through logaddexp (and not at alpha = e^-4)."""
+    calls = []
+    monkeypatch.setattr(
+        models,
+        "_logaddexp_and_share",
+        lambda *a, f=models._logaddexp_and_share: calls.append(1) or f(*a),
+    )
+    x, tx, T, w = _scaled_bgnbd_arrays(cdnow_calibration)
+    theta = np.array([5.0, -40.0 if fallback else -4.0, -0.5, 0.3])
+    ours, grad = models.bgnbd_negative_log_likelihood(theta, x, tx, T, w)
+    assert bool(calls) == fallback
+    assert ours == pytest.approx(_bgnbd_nll_by_hand(theta, x, tx, T), rel=1e-12)
+    h = 1e-6
+    numeric = [
+        (_bgnbd_nll_by_hand(theta + h * e, x, tx, T) - _bgnbd_nll_by_hand(theta - h * e, x, tx, T))
+        / (2 * h)
+        for e in np.eye(4)
+    ]
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7 * np.abs(grad).max())
+
+
+def test_gamma_gamma_duplicate_customers_are_weighted_rows():
+    """Customers with equal (frequency, monetary value) collapse into one weighted row."""
+    x = np.array([1.0, 3.0, 1.0, 2.0, 3.0, 1.0])
+    m = np.array([10.0, 7.5, 10.0, 4.0, 7.5, 12.0])
+    theta = np.array([0.4, 0.2, 1.1])
+    full = models.gamma_gamma_negative_log_likelihood(theta, x, m, np.ones(6), 0.01)
+    rows = models._GgRows.of(x, m, np.ones(6))
+    assert rows.w.tolist() == [2.0, 1.0, 1.0, 2.0]
+    value, grad = models.gamma_gamma_negative_log_likelihood(
+        theta, np.array([1.0, 1.0, 2.0, 3.0]), np.array([10.0, 12.0, 4.0, 7.5]), rows.w, 0.01
+    )
+    assert value == pytest.approx(full[0], rel=1e-14)
+    np.testing.assert_allclose(grad, full[1], rtol=1e-13)
+
+
 def test_weighted_distinct_rows_give_the_same_likelihood(cdnow_calibration):
     """Grouping customers into weighted distinct rows does not change the objective."""
     x, tx, T, w = _scaled_bgnbd_arrays(cdnow_calibration)
