@@ -2,7 +2,8 @@
 
 The data flow, one module per step: :mod:`clv.io` (read) → :mod:`clv.rfm` (summarize) →
 :mod:`clv.models` (fit, score) → :mod:`clv.segments` and :mod:`clv.kpis` → :mod:`clv.plots`
-→ :mod:`clv.report`. Figures and reports are imported from their modules.
+→ :mod:`clv.render` and :mod:`clv.sections` → :mod:`clv.report`. Figures and reports are
+imported from their modules.
 
 The names below are imported on first use, so ``clv --help`` does not pay for scipy.
 """

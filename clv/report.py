@@ -7,7 +7,9 @@ timings per step, status). Runs are never overwritten; ``<out_dir>/index.html`` 
 
 Parameters are validated here, before papermill starts: names come from the notebook's cell
 tagged ``parameters``, types from :data:`PARAMETER_SPEC` (or, for a name it does not list,
-from the default value). The notebooks call :class:`Display` and :func:`save_run` from here.
+from the default value). The notebooks call :func:`save_run`, :func:`run_parameters` and
+:func:`run_metadata` from here; they show things with :mod:`clv.render` and compute their
+sections with :mod:`clv.sections`.
 """
 
 from __future__ import annotations
@@ -16,17 +18,14 @@ import ast
 import datetime as dt
 import hashlib
 import html
-import io
 import json
 import math
 import os
-import re
 import secrets
 import sys
 import time
 import tomllib
-import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -37,6 +36,7 @@ import polars as pl
 from clv import __version__
 from clv.errors import ClvError, DataError, ReportError, UsageError
 from clv.io import atomic_output
+from clv.render import export_html, format_number, headings, mask_ids, utc_now, value_text
 
 _PACKAGE = Path(__file__).resolve().parent
 NOTEBOOK_DIR = next(
@@ -46,14 +46,8 @@ NOTEBOOK_DIR = next(
 """Where the report notebooks live: ``notebooks/`` of the repository (an editable install),
 or the copy a wheel carries inside the package."""
 
-TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
-"""nbconvert template folders shipped with clv (``clv_report``)."""
-
 INJECTED = ("run_dir", "id_salt")
 """Parameters ``run_report`` sets itself; a user cannot pass them."""
-
-ARTEFACTS = ("scores.parquet", "at_risk.csv", "model.json", "kpis.json")
-"""Files the notebook writes into its run folder through :func:`save_run`."""
 
 _CLV_ERRORS = {"ClvError", "DataError", "ModelError", "ReportError", "UsageError"}
 
@@ -351,6 +345,48 @@ def _bounded(value: float, spec: Spec, bad: Any) -> Any:
     return value
 
 
+def resolve_calibration_end(
+    transactions: pl.DataFrame,
+    calibration_end: str | dt.date | None,
+    *,
+    data: str | os.PathLike[str] | None = None,
+    observation_end: str | dt.date | None = None,
+) -> dt.date | None:
+    """The calibration end of the holdout check.
+
+    ``"auto"``: 1997-09-30 (the published split) for the embedded CDNOW sample, otherwise the
+    day that leaves the last 25 % of the period (first transaction to ``observation_end``) as
+    holdout. ``None`` or ``"none"``: no holdout check. A date is checked to fall inside the
+    period.
+    """
+    from clv.rfm import as_date
+
+    if calibration_end is None or str(calibration_end).lower() == "none":
+        return None
+    first, last = transactions.select(
+        pl.col("date").min().alias("first"), pl.col("date").max().alias("last")
+    ).row(0)
+    end = as_date(observation_end, "observation_end") if observation_end is not None else last
+    if str(calibration_end).lower() == "auto":
+        if data is None and transactions["customer_id"].n_unique() == 2357:
+            from clv.datasets import CDNOW_CALIBRATION_END
+
+            return as_date(CDNOW_CALIBRATION_END)
+        return first + dt.timedelta(days=round(0.75 * (end - first).days))
+    cal = as_date(calibration_end, "calibration_end")
+    if not first < cal < end:
+        raise UsageError(
+            f"calibration_end {cal} must fall between the first transaction {first} and the "
+            f"observation end {end}; pass calibration_end=none to skip the holdout check"
+        )
+    return cal
+
+
+def run_parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
+    """The notebook's parameter values (those clv knows) from its global namespace."""
+    return {k: namespace[k] for k in PARAMETER_SPEC if k in namespace and k not in INJECTED}
+
+
 # --------------------------------------------------------------------------- running
 
 
@@ -414,11 +450,11 @@ def run_report(
         "notebook": name,
         "status": "running",
         "clv_version": __version__,
-        "started_at": _utc_now(),
+        "started_at": utc_now(),
         "finished_at": None,
         "error": None,
         "parameters": {k: v for k, v in effective.items() if k not in INJECTED},
-        "input": _fingerprint(params.get("data"), name),
+        "input": _input_fingerprint(params.get("data"), name),
         "row_counts": {},
         "headline": {},
         "versions": package_versions(),
@@ -461,7 +497,7 @@ def run_report(
         else:
             manifest["status"] = "succeeded"
         manifest["timings_s"]["export_html"] = round(time.perf_counter() - t2, 3)
-    manifest["finished_at"] = _utc_now()
+    manifest["finished_at"] = utc_now()
     manifest["timings_s"]["total"] = round(time.perf_counter() - t0, 3)
     manifest["files"] = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith("."))
     if "manifest.json" not in manifest["files"]:
@@ -542,7 +578,7 @@ def _input_file(data: str) -> Path:
     return path.resolve()
 
 
-def _fingerprint(data: str | None, notebook: str) -> dict[str, Any]:
+def _input_fingerprint(data: str | None, notebook: str) -> dict[str, Any]:
     """Input file, size and sha256; for the embedded data, the file it is read from."""
     if data is None:
         if notebook == "loyalty_review":
@@ -594,7 +630,7 @@ def _section_timings(nb_file: Path) -> dict[str, float]:
     section = "setup"
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            heads = [h for h in _headings(cell.source) if h[0] == 2]
+            heads = [h for h in headings(cell.source) if h[0] == 2]
             if heads:
                 section = heads[0][1]
             continue
@@ -602,10 +638,6 @@ def _section_timings(nb_file: Path) -> dict[str, float]:
         if isinstance(duration, int | float):
             out[section] = round(out.get(section, 0.0) + duration, 3)
     return out
-
-
-def _utc_now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _log(show: bool, text: str) -> None:
@@ -653,14 +685,24 @@ def read_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
         return {}
 
 
-def mask_ids(ids: pl.Series | Sequence[str], salt: str) -> pl.Series:
-    """Salted SHA-256 of each customer id, shortened: ``"c-3f9a0c1b2d"`` (stable within a run)."""
-    salt_b = salt.encode()
-    values = [
-        None if v is None else "c-" + hashlib.sha256(salt_b + str(v).encode()).hexdigest()[:10]
-        for v in ids
+def run_metadata(run_dir: str | os.PathLike[str] | None) -> pl.DataFrame:
+    """Run facts for the methods section: run, time, input and its sha256, versions.
+
+    No absolute path appears: the input is named by its file name.
+    """
+    m = read_manifest(run_dir) if run_dir is not None else {}
+    inp = m.get("input") or {}
+    rows = [
+        ("run", m.get("run") or "interactive (not run by clv report)"),
+        ("started (UTC)", m.get("started_at") or utc_now()),
+        ("notebook", m.get("notebook") or "-"),
+        ("input", inp.get("name") or "-"),
+        ("input sha256", inp.get("sha256") or "-"),
+        ("input bytes", value_text(inp["bytes"]) if "bytes" in inp else "-"),
     ]
-    return pl.Series("customer_id", values, dtype=pl.String)
+    for name, v in (m.get("versions") or package_versions()).items():
+        rows.append((f"version of {name}", v or "-"))
+    return pl.DataFrame(rows, schema=["item", "value"], orient="row")
 
 
 def save_run(
@@ -734,90 +776,7 @@ def headline(kpis: Mapping[str, Any]) -> dict[str, Any]:
     return {k: kpis[k] for k in HEADLINE_KEYS if k in kpis and kpis[k] is not None}
 
 
-# --------------------------------------------------------------------------- HTML
-
-
-def _headings(markdown: str) -> list[tuple[int, str]]:
-    """``(level, text)`` of the ATX headings of a markdown cell (outside code fences)."""
-    out: list[tuple[int, str]] = []
-    fenced = False
-    for line in markdown.splitlines():
-        if line.lstrip().startswith("```"):
-            fenced = not fenced
-        if fenced or not line.startswith("#"):
-            continue
-        hashes = len(line) - len(line.lstrip("#"))
-        text = line[hashes:].strip().rstrip("#").strip()
-        if 1 <= hashes <= 6 and text:
-            out.append((hashes, text))
-    return out
-
-
-def _anchor(text: str) -> str:
-    """The id nbconvert gives a markdown heading (rendered by nbconvert itself to be exact)."""
-    from nbconvert.filters.markdown_mistune import markdown2html_mistune
-
-    found = re.search(r'id="([^"]*)"', markdown2html_mistune(f"## {text}"))
-    return html.unescape(found.group(1)) if found else text.replace(" ", "-")
-
-
-def export_html(
-    notebook_file: str | os.PathLike[str],
-    html_file: str | os.PathLike[str],
-    *,
-    title: str | None = None,
-    manifest: Mapping[str, Any] | None = None,
-) -> Path:
-    """Export an executed notebook to one self-contained HTML file, atomically.
-
-    No code and no prompts; figures are inline base64 PNG; nothing is loaded from the
-    network (the ``clv_report`` template has no scripts and a Content-Security-Policy that
-    only allows inline images and styles). Cells tagged ``remove-from-report`` are dropped.
-    A table of contents lists the level-2 and level-3 headings.
-    """
-    import nbformat
-    from nbconvert import HTMLExporter
-    from nbconvert.preprocessors import TagRemovePreprocessor
-
-    notebook_file, html_file = Path(notebook_file), Path(html_file)
-    nb = nbformat.read(notebook_file, as_version=4)
-    manifest = manifest or {}
-    remove = TagRemovePreprocessor(
-        remove_cell_tags={"remove-from-report", "injected-parameters", "parameters"}
-    )
-    nb, _ = remove.preprocess(nb, {})
-    toc = [
-        {"level": level, "text": text, "anchor": _anchor(text)}
-        for cell in nb.cells
-        if cell.cell_type == "markdown"
-        for level, text in _headings(cell.source)
-        if level in (2, 3)
-    ]
-    title = title or notebook_file.stem.replace("_", " ").capitalize()
-    data_name = (manifest.get("input") or {}).get("name") or "-"
-    started = manifest.get("started_at") or _utc_now()
-    exporter = HTMLExporter(
-        template_name="clv_report",
-        extra_template_basedirs=[str(TEMPLATE_DIR)],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )
-    resources = {
-        "metadata": {"name": title},
-        "clv": {
-            "title": title,
-            "version": __version__,
-            "toc": toc,
-            "subtitle": f"Data: {data_name} · run {started} (UTC)",
-            "footer": f"Made with clv {__version__} · run {manifest.get('run', '-')}. "
-            "Customer ids are masked; the run folder's CSV and Parquet files hold the real ids.",
-        },
-    }
-    body, _ = exporter.from_notebook_node(nb, resources=resources)
-    with atomic_output(html_file, overwrite=True) as tmp:
-        tmp.write_text(body, encoding="utf-8")
-    return html_file
+# --------------------------------------------------------------------------- index
 
 
 def write_index(out_dir: str | os.PathLike[str]) -> Path:
@@ -842,11 +801,11 @@ def write_index(out_dir: str | os.PathLike[str]) -> Path:
             f"<td>{e(str(m.get('notebook', '')))}</td>"
             f"<td>{e(str((m.get('input') or {}).get('name') or '-'))}</td>"
             f'<td class="status {e(status)}">{e(status)}</td>'
-            f'<td class="num">{e(_fmt(h.get("customers"), "{:,.0f}"))}</td>'
-            f'<td class="num">{e(_fmt(h.get("revenue"), "{:,.0f}"))}</td>'
-            f'<td class="num">{e(_fmt(h.get("repeat_customer_rate"), "{:.1%}"))}</td>'
-            f'<td class="num">{e(_fmt(h.get("top_10pct_revenue_share"), "{:.1%}"))}</td>'
-            f'<td class="num">{e(_fmt(h.get("predicted_clv_total"), "{:,.0f}"))}</td>'
+            f'<td class="num">{e(format_number(h.get("customers"), "{:,.0f}"))}</td>'
+            f'<td class="num">{e(format_number(h.get("revenue"), "{:,.0f}"))}</td>'
+            f'<td class="num">{e(format_number(h.get("repeat_customer_rate"), "{:.1%}"))}</td>'
+            f'<td class="num">{e(format_number(h.get("top_10pct_revenue_share"), "{:.1%}"))}</td>'
+            f'<td class="num">{e(format_number(h.get("predicted_clv_total"), "{:,.0f}"))}</td>'
             f'<td>{link} · <a href="{e(folder)}/">folder</a></td>'
             f"<td>{e(_no_paths(str(m.get('error') or ''), m))}</td>"
             "</tr>"
@@ -854,7 +813,7 @@ def write_index(out_dir: str | os.PathLike[str]) -> Path:
     page = _INDEX.format(
         rows="\n".join(rows) or '<tr><td colspan="11">no runs yet</td></tr>',
         count=len(runs),
-        when=e(_utc_now()),
+        when=e(utc_now()),
     )
     target = out / "index.html"
     with atomic_output(target, overwrite=True) as tmp:
@@ -868,12 +827,6 @@ def _no_paths(text: str, manifest: Mapping[str, Any]) -> str:
     if path:
         text = text.replace(str(Path(path).parent) + os.sep, "")
     return text
-
-
-def _fmt(value: Any, pattern: str) -> str:
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return pattern.format(value)
-    return "-"
 
 
 _INDEX = """<!DOCTYPE html>
@@ -910,711 +863,3 @@ scores, at-risk list, model, KPIs and manifest.</p>
 </body>
 </html>
 """
-
-
-# --------------------------------------------------------------------------- notebook display
-
-
-class Display:
-    """What a report notebook shows: tables, figures, notes and headline cards, all escaped.
-
-    Holds the only state a notebook needs: whether to mask customer ids and the salt.
-
-    >>> show = Display(mask_ids=True, id_salt=None)  # doctest: +SKIP
-    >>> show.table(scores.head(10), caption="Top customers")  # doctest: +SKIP
-    """
-
-    def __init__(self, *, mask_ids: bool = True, id_salt: str | None = None) -> None:
-        self.mask_ids = mask_ids
-        self.id_salt = id_salt or secrets.token_hex(16)
-
-    def html(self, markup: str) -> None:
-        """Show HTML that clv built (every data value in it already escaped)."""
-        from IPython.display import HTML, display
-
-        display(HTML(markup))
-
-    def table(
-        self,
-        frame: pl.DataFrame | None,
-        *,
-        caption: str | None = None,
-        max_rows: int = 25,
-        formats: Mapping[str, str] | None = None,
-        missing: str | None = None,
-    ) -> None:
-        """Show a frame as an HTML table (ids masked, values escaped, numbers formatted).
-
-        ``frame`` None (a section whose column is absent) shows the ``missing`` note instead.
-        """
-        if frame is None:
-            if missing:
-                self.note(missing)
-            return
-        self.html(
-            table_html(
-                frame,
-                caption=caption,
-                max_rows=max_rows,
-                formats=formats,
-                id_salt=self.id_salt if self.mask_ids else None,
-            )
-        )
-
-    def figure(self, fig: Any, *, alt: str | None = None) -> None:
-        """Show a matplotlib Figure as an inline PNG (``alt`` defaults to its title)."""
-        import base64
-
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-        alt = alt or _figure_title(fig)
-        data = base64.b64encode(buf.getvalue()).decode("ascii")
-        self.html(f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">')
-
-    def plot(self, figure: Any, *frames: Any, missing: str | None = None, **options: Any) -> None:
-        """Draw ``figure(*frames, **options)`` (a :mod:`clv.plots` function) and show it.
-
-        When a frame is None or empty (a section whose column is absent), shows the
-        ``missing`` note instead of failing.
-        """
-        if any(f is None or (isinstance(f, pl.DataFrame) and f.height == 0) for f in frames):
-            if missing:
-                self.note(missing)
-            return
-        self.figure(figure(*frames, **options))
-
-    def holdout(self, check: Mapping[str, Any] | None) -> None:
-        """Show the holdout check of :func:`holdout_check` (a note when there is none)."""
-        from clv import plots
-
-        if check is None:
-            self.note(MISSING["holdout"])
-            return
-        self.text(
-            f"Calibration: up to {check['calibration_end']}; holdout: the "
-            f"{check['holdout_days']} days after it. The model is refitted on the calibration "
-            "period only, then its predictions are compared with what customers did next."
-        )
-        self.table(check["parameters"], caption="BG/NBD fitted on the calibration period")
-        self.figure(plots.holdout_by_frequency(check["by_frequency"]))
-        self.figure(
-            plots.cumulative_tracking(check["tracking"], calibration_end=check["calibration_end"])
-        )
-        self.table(check["metrics"], caption="Holdout errors")
-
-    def note(self, text: str) -> None:
-        """Show a short note (e.g. why a section is empty)."""
-        self.html(f'<p class="clv-note">{html.escape(text)}</p>')
-
-    def text(self, text: str) -> None:
-        """Show a paragraph of plain text."""
-        self.html(f"<p>{html.escape(text)}</p>")
-
-    def bullets(self, items: Iterable[str]) -> None:
-        """Show findings as a bullet list."""
-        lis = "".join(f"<li>{html.escape(str(i))}</li>" for i in items)
-        self.html(f'<ul class="clv-findings">{lis}</ul>' if lis else "")
-
-    def cards(self, values: Mapping[str, str]) -> None:
-        """Show headline numbers as cards: label -> formatted value."""
-        cards = "".join(
-            f'<div class="clv-kpi"><div class="value">{html.escape(str(v))}</div>'
-            f'<div class="label">{html.escape(str(k))}</div></div>'
-            for k, v in values.items()
-        )
-        self.html(f'<div class="clv-headline">{cards}</div>')
-
-    def params(self, values: Mapping[str, Any]) -> None:
-        """Show the run's parameters (minus the injected ones) as a two-column table."""
-        rows = [{"parameter": k, "value": _text(v)} for k, v in values.items() if k not in INJECTED]
-        self.table(
-            pl.DataFrame(rows, schema={"parameter": pl.String, "value": pl.String}),
-            caption="Parameters",
-            max_rows=200,
-        )
-
-
-def _figure_title(fig: Any) -> str:
-    sup = getattr(fig, "_suptitle", None)
-    if sup is not None and sup.get_text():
-        return sup.get_text()
-    for ax in fig.get_axes():
-        if ax.get_title():
-            return ax.get_title()
-    return "figure"
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str) and os.path.isabs(value):
-        return Path(value).name  # no machine paths in a report
-    return str(value)
-
-
-def table_html(
-    frame: pl.DataFrame,
-    *,
-    caption: str | None = None,
-    max_rows: int = 25,
-    formats: Mapping[str, str] | None = None,
-    id_salt: str | None = None,
-) -> str:
-    """An escaped HTML table of ``frame`` (first ``max_rows`` rows), inside a scrolling div.
-
-    ``id_salt`` masks the ``customer_id`` column (see :func:`mask_ids`); ``formats`` maps a
-    column to a format such as ``"{:.1%}"``; other floats get 2 decimals and thousands commas.
-    """
-    formats = dict(formats or {})
-    shown = frame.head(max_rows)
-    if id_salt is not None and "customer_id" in shown.columns:
-        shown = shown.with_columns(mask_ids(shown["customer_id"], id_salt))
-    e = html.escape
-    numeric = {c for c, t in shown.schema.items() if t.is_numeric()}
-    head = "".join(
-        f'<th class="{"num" if c in numeric else "text"}">{e(c)}</th>' for c in shown.columns
-    )
-    body = []
-    for row in shown.iter_rows():
-        cells = []
-        for c, v in zip(shown.columns, row, strict=True):
-            cls = "num" if c in numeric else "text"
-            cells.append(f'<td class="{cls}">{e(_cell(v, formats.get(c)))}</td>')
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    more = ""
-    if frame.height > max_rows:
-        more = f'<p class="clv-more">first {max_rows:,} of {frame.height:,} rows</p>'
-    cap = f"<caption>{e(caption)}</caption>" if caption else ""
-    return (
-        f'<div class="clv-table-wrap"><table>{cap}<thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table>{more}</div>"
-    )
-
-
-def _cell(value: Any, fmt: str | None) -> str:
-    if value is None:
-        return ""
-    if fmt is not None:
-        try:
-            return fmt.format(value)
-        except (ValueError, TypeError):
-            return str(value)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        return f"{value:,.2f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-# --------------------------------------------------------------------------- notebook steps
-
-
-def load_data(
-    data: str | os.PathLike[str] | None,
-    *,
-    observation_end: str | dt.date | None = None,
-    default: str = "cdnow",
-    synthetic_customers: int = 5_000,
-    seed: int = 1,
-    **read_options: Any,
-) -> pl.DataFrame:
-    """The report's transactions up to ``observation_end`` (inclusive; default: all).
-
-    ``data`` is read with :func:`clv.io.read_transactions`; when it is None, the embedded
-    default: ``"cdnow"`` (the CDNOW sample) or ``"synthetic_shop"`` (``synthetic_customers``
-    customers drawn with ``seed``). ``read_options`` are ``read_transactions`` keywords
-    (``customer_col``, ``channel_col``, ...). Every table of the report then describes the
-    same period as the model.
-    """
-    if data is not None:
-        from clv.io import read_transactions
-
-        transactions = read_transactions(data, **read_options)
-    elif default == "cdnow":
-        from clv.datasets import cdnow
-
-        transactions = cdnow()
-    elif default == "synthetic_shop":
-        from clv.datasets import synthetic_shop
-
-        transactions = synthetic_shop(synthetic_customers, seed=seed)[0]
-    else:
-        raise UsageError(f"unknown embedded data {default!r}; use cdnow or synthetic_shop")
-    if observation_end is None:
-        return transactions
-    from clv.rfm import as_date
-
-    end = as_date(observation_end, "observation_end")
-    observed = transactions.filter(pl.col("date") <= end)
-    if observed.height < transactions.height:
-        warnings.warn(
-            f"{transactions.height - observed.height:,} rows after the observation end {end} "
-            "are left out of the report",
-            UserWarning,
-            stacklevel=2,
-        )
-    return observed
-
-
-def resolve_calibration_end(
-    transactions: pl.DataFrame,
-    calibration_end: str | dt.date | None,
-    *,
-    data: str | os.PathLike[str] | None = None,
-    observation_end: str | dt.date | None = None,
-) -> dt.date | None:
-    """The calibration end of the holdout check.
-
-    ``"auto"``: 1997-09-30 (the published split) for the embedded CDNOW sample, otherwise the
-    day that leaves the last 25 % of the period (first transaction to ``observation_end``) as
-    holdout. ``None`` or ``"none"``: no holdout check. A date is checked to fall inside the
-    period.
-    """
-    from clv.rfm import as_date
-
-    if calibration_end is None or str(calibration_end).lower() == "none":
-        return None
-    first, last = transactions.select(
-        pl.col("date").min().alias("first"), pl.col("date").max().alias("last")
-    ).row(0)
-    end = as_date(observation_end, "observation_end") if observation_end is not None else last
-    if str(calibration_end).lower() == "auto":
-        if data is None and transactions["customer_id"].n_unique() == 2357:
-            from clv.datasets import CDNOW_CALIBRATION_END
-
-            return as_date(CDNOW_CALIBRATION_END)
-        return first + dt.timedelta(days=round(0.75 * (end - first).days))
-    cal = as_date(calibration_end, "calibration_end")
-    if not first < cal < end:
-        raise UsageError(
-            f"calibration_end {cal} must fall between the first transaction {first} and the "
-            f"observation end {end}; pass calibration_end=none to skip the holdout check"
-        )
-    return cal
-
-
-def tiers_from_cuts(
-    cuts: Sequence[float] = (0.2, 0.8), names: Sequence[str] = ("good", "middle", "bad")
-) -> tuple[tuple[str, float], ...]:
-    """``[0.2, 0.8]`` -> ``(("good", 0.2), ("middle", 0.6), ("bad", 0.2))``: tiers from the
-    top down, cut at these cumulative shares of customers."""
-    a, b = cuts
-    if not 0 < a < b < 1:
-        raise UsageError(f"tier_cuts must be two increasing shares in (0, 1), not {list(cuts)}")
-    return ((names[0], a), (names[1], round(b - a, 12)), (names[2], round(1 - b, 12)))
-
-
-def frequency_recency_grid(summary: pl.DataFrame, *, points: int = 30) -> pl.DataFrame:
-    """Hypothetical customers for the frequency/recency matrices: every frequency from 0 to
-    the 99th percentile, recencies from 0 to the longest ``T``, all observed for that ``T``.
-
-    Returns a summary-like frame (``customer_id``, ``frequency``, ``recency``, ``T``,
-    ``monetary_value``) to pass to ``ClvModel.score``.
-    """
-    import numpy as np
-
-    t_max = float(summary["T"].max())
-    f_max = max(int(summary["frequency"].quantile(0.99) or 1), 1)
-    recency = np.minimum(np.round(np.linspace(0.0, t_max, points), 6), t_max)
-    mv = float(summary.filter(pl.col("frequency") > 0)["monetary_value"].mean() or 1.0)
-    # a customer without repeat purchases has recency 0 by definition: one row for frequency 0
-    rows = [(f, float(r)) for f in range(f_max + 1) for r in recency if f > 0 or r == 0.0]
-    grid = pl.DataFrame(rows, schema={"frequency": pl.Int64, "recency": pl.Float64}, orient="row")
-    return grid.with_columns(
-        customer_id=pl.format("grid-{}-{}", "frequency", pl.int_range(pl.len())),
-        T=pl.lit(t_max),
-        monetary_value=pl.when(pl.col("frequency") > 0).then(mv).otherwise(0.0),
-    ).select("customer_id", "frequency", "recency", "T", "monetary_value")
-
-
-MISSING = {
-    "channel": "No channel column: this section is left out. Map one with channel_col "
-    "(clv report -p channel_col=NAME) to compare acquisition channels.",
-    "loyalty": "No loyalty column: this section is left out. Map one with loyalty_col "
-    "(clv report -p loyalty_col=NAME) to review the loyalty program.",
-    "holdout": "No holdout check: calibration_end is none.",
-}
-"""The note shown instead of a section whose optional column is absent."""
-
-
-def customer_value_kpis(
-    transactions: pl.DataFrame,
-    scores: pl.DataFrame,
-    *,
-    observation_end: str | dt.date | None = None,
-    channel_costs: Mapping[str, float] | None = None,
-    horizon: float = 12,
-    horizon_unit: str = "M",
-    orders: pl.DataFrame | None = None,
-    customers: pl.DataFrame | None = None,
-) -> dict[str, Any]:
-    """:func:`clv.kpis.headline_kpis` plus the predicted CLV over the horizon (``kpis.json``).
-
-    Adds ``predicted_clv_total`` and ``predicted_clv_mean`` (currency, over ``horizon``
-    ``horizon_unit``) and ``horizon`` (e.g. ``"12 M"``).
-    """
-    from clv.kpis import headline_kpis
-
-    out = headline_kpis(
-        transactions,
-        scores,
-        observation_end=observation_end,
-        channel_costs=channel_costs,
-        orders=orders,
-        customers=customers,
-    )
-    clv = scores["clv"].fill_null(0.0)
-    out["predicted_clv_total"] = float(clv.sum())
-    out["predicted_clv_mean"] = float(clv.mean()) if clv.len() else None
-    out["horizon"] = f"{horizon:g} {horizon_unit}"
-    return out
-
-
-def headline_cards(kpis: Mapping[str, Any], *, horizon: float, horizon_unit: str) -> dict[str, str]:
-    """Headline numbers as label -> formatted text, for :meth:`Display.cards`."""
-    unit = {"D": "days", "W": "weeks", "M": "months"}.get(horizon_unit, horizon_unit)
-    spec = [
-        ("customers", "customers", "{:,.0f}"),
-        ("orders", "orders", "{:,.0f}"),
-        ("revenue", "revenue", "{:,.0f}"),
-        ("repeat_customer_rate", "repeat customer rate", "{:.1%}"),
-        ("top_10pct_revenue_share", "revenue share of the top 10 %", "{:.1%}"),
-        ("predicted_clv_total", f"predicted CLV, next {horizon:g} {unit}", "{:,.0f}"),
-        ("predicted_clv_mean", "predicted CLV per customer", "{:,.2f}"),
-        ("returning_vs_new_aov_ratio", "AOV returning / first orders", "{:.2f}"),
-    ]
-    return {label: _fmt(kpis.get(key), f) for key, label, f in spec if key in kpis}
-
-
-def data_overview(transactions: pl.DataFrame) -> pl.DataFrame:
-    """The transactions in a few lines: rows, customers, period, amounts, optional columns."""
-    first, last = transactions.select(
-        pl.col("date").min().alias("first"), pl.col("date").max().alias("last")
-    ).row(0)
-    optional = [
-        c
-        for c in ("order_id", "channel", "product", "loyalty", "margin")
-        if c in transactions.columns
-    ]
-    rows = [
-        ("rows", f"{transactions.height:,}"),
-        ("customers", f"{transactions['customer_id'].n_unique():,}"),
-        ("first day", str(first)),
-        ("last day", str(last)),
-        ("total amount", f"{transactions['amount'].sum():,.2f}"),
-        ("mean amount per row", f"{transactions['amount'].mean():,.2f}"),
-        ("optional columns", ", ".join(optional) or "none"),
-    ]
-    return pl.DataFrame(rows, schema=["item", "value"], orient="row")
-
-
-def describe(summary: pl.DataFrame) -> pl.DataFrame:
-    """Mean, quartiles, 90th percentile and max of the RFM summary's numeric columns."""
-    cols = [
-        c
-        for c in ("frequency", "recency", "T", "monetary_value", "orders", "revenue")
-        if c in summary.columns
-    ]
-    rows = []
-    for c in cols:
-        s = summary[c].cast(pl.Float64)
-        rows.append(
-            (c, s.mean(), s.quantile(0.25), s.median(), s.quantile(0.75), s.quantile(0.9), s.max())
-        )
-    return pl.DataFrame(
-        rows, schema=["column", "mean", "p25", "median", "p75", "p90", "max"], orient="row"
-    )
-
-
-def parameter_table(model: Any, which: str) -> pl.DataFrame:
-    """Fitted parameters of ``model.bgnbd`` or ``model.gamma_gamma`` with standard errors."""
-    params = getattr(model, which)
-    errors = (getattr(model, "standard_errors", None) or {}).get(which, {})
-    rows = [(k, float(v), errors.get(k)) for k, v in params.items()]
-    frame = pl.DataFrame(
-        rows,
-        schema={"parameter": pl.String, "estimate": pl.Float64, "standard_error": pl.Float64},
-        orient="row",
-    )
-    ll = (getattr(model, "log_likelihood", None) or {}).get(which)
-    extra = [("log-likelihood", ll, None)] if ll is not None else []
-    if extra:
-        frame = pl.concat([frame, pl.DataFrame(extra, schema=frame.schema, orient="row")])
-    return frame.with_columns(pl.col("estimate").round(4), pl.col("standard_error").round(4))
-
-
-def model_notes(model: Any) -> list[str]:
-    """Plain-language facts about the fit: converged, customers used, warnings."""
-    notes = [
-        f"Both models converged (the fit fails otherwise), on {model.n_customers:,} customers, "
-        f"{model.n_repeat_buyers:,} of them repeat buyers; time unit {model.time_unit}.",
-    ]
-    if getattr(model, "n_excluded_gamma_gamma", 0):
-        notes.append(
-            f"{model.n_excluded_gamma_gamma:,} customers left out of Gamma-Gamma: "
-            f"{model.excluded_gamma_gamma_reason}."
-        )
-    corr = getattr(model, "frequency_monetary_correlation", None)
-    if corr is not None:
-        notes.append(
-            f"Correlation of frequency and order value among repeat buyers: {corr:.2f} "
-            "(Gamma-Gamma assumes about 0)."
-        )
-    notes.extend(str(w) for w in getattr(model, "warnings", []) or [])
-    return notes
-
-
-def purchase_count_table(
-    summary: pl.DataFrame, model: Any, *, max_frequency: int = 7
-) -> pl.DataFrame:
-    """Customers by repeat purchases, observed vs expected from the BG/NBD.
-
-    Expected = the sum over customers of P(X(T_i) = n) (FHL 2005a eq. 8) at each customer's
-    own age ``T_i``; the last row ``max_frequency+`` collects the rest.
-    """
-    import numpy as np
-
-    from clv.models import probability_of_purchases
-
-    T = summary["T"].cast(pl.Float64).to_numpy()
-    freq = summary["frequency"].to_numpy()
-    ts, weights = np.unique(T, return_counts=True)
-    expected = [
-        float((probability_of_purchases(model.bgnbd, ts, n) * weights).sum())
-        for n in range(max_frequency)
-    ]
-    expected.append(float(len(T) - sum(expected)))
-    observed = [int((freq == n).sum()) for n in range(max_frequency)]
-    observed.append(int((freq >= max_frequency).sum()))
-    labels = [str(n) for n in range(max_frequency)] + [f"{max_frequency}+"]
-    return pl.DataFrame({"frequency": labels, "observed": observed, "expected": expected})
-
-
-def with_scores(customers: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
-    """``customers`` (:func:`clv.segments.customer_table`) joined with the segment table's
-    tiers and scores, by ``customer_id``."""
-    keep = [
-        c
-        for c in ("top", "tier", "clv_top", "value_tier", "p_alive", "expected_purchases", "clv")
-        if c in table.columns
-    ]
-    keep = [c for c in keep if c not in customers.columns]
-    return customers.join(table.select("customer_id", *keep), on="customer_id", how="left")
-
-
-def as_table(values: Mapping[str, Any]) -> pl.DataFrame:
-    """A flat dict as a two-column table of formatted values."""
-    rows = [
-        (str(k).replace("_", " "), _text_value(v))
-        for k, v in values.items()
-        if not isinstance(v, Mapping | list)
-    ]
-    return pl.DataFrame(rows, schema=["metric", "value"], orient="row")
-
-
-def _text_value(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.2f}"
-    if isinstance(v, int) and not isinstance(v, bool):
-        return f"{v:,}"
-    return _text(v)
-
-
-def at_risk_text(at_risk: pl.DataFrame, *, min_value_quantile: float, max_p_alive: float) -> str:
-    """One sentence on the at-risk list: how many, the rule, the value at stake."""
-    stake = at_risk["value_at_stake"].sum() if "value_at_stake" in at_risk.columns else 0.0
-    return (
-        f"{at_risk.height:,} customers have a historical value in the top "
-        f"{1 - min_value_quantile:.0%} and a probability of still being active of at most "
-        f"{max_p_alive:.0%}; together {stake:,.0f} of historical value is at stake. The full "
-        "list, with the real customer ids, is at_risk.csv in the run folder."
-    )
-
-
-def members_only(frame: pl.DataFrame, customers: pl.DataFrame) -> pl.DataFrame:
-    """Rows of ``frame`` whose customer is a loyalty member (all rows without ``loyalty``)."""
-    if "loyalty" not in customers.columns:
-        return frame
-    members = customers.filter(pl.col("loyalty")).select("customer_id")
-    return frame.join(members, on="customer_id", how="semi", maintain_order="left")
-
-
-def month_comparison(
-    by_month: pl.DataFrame | None, review_month: Any = "auto"
-) -> pl.DataFrame | None:
-    """The review month next to the month before and the same month a year before.
-
-    ``review_month``: any day of the month, or ``"auto"`` (the last month in ``by_month``).
-    Returns ``None`` without data (no loyalty column).
-    """
-    from clv.rfm import as_date
-
-    if by_month is None or by_month.height == 0:
-        return None
-    months = by_month.sort("month")
-    if review_month is None or str(review_month).lower() == "auto":
-        month = months["month"][-1]
-    else:
-        day = as_date(review_month, "review_month")
-        month = dt.date(day.year, day.month, 1)
-    prev = dt.date(month.year - (month.month == 1), 12 if month.month == 1 else month.month - 1, 1)
-    year = dt.date(month.year - 1, month.month, 1)
-    labels = pl.DataFrame(
-        {
-            "period": ["this month", "last month", "a year before"],
-            "month": [month, prev, year],
-        }
-    )
-    return labels.join(months, on="month", how="left", maintain_order="left")
-
-
-def before_after(orders: pl.DataFrame, launch_date: Any) -> pl.DataFrame | None:
-    """:func:`clv.kpis.loyalty_before_after`, or ``None`` when no launch date is given."""
-    if launch_date is None:
-        return None
-    from clv.kpis import loyalty_before_after
-
-    return loyalty_before_after(orders, launch_date=launch_date)
-
-
-def milestone_probabilities(
-    model: Any,
-    summary: pl.DataFrame,
-    customers: pl.DataFrame,
-    *,
-    milestones: Sequence[int],
-    horizon: float,
-    horizon_unit: str = "M",
-) -> pl.DataFrame:
-    """P(a customer has at least ``k`` orders by the end of the horizon), per milestone.
-
-    A customer with ``o`` orders needs ``k - o`` more purchases: the BG/NBD probability of at
-    least that many in the horizon (1 when already there). Orders are counted as in
-    :func:`clv.segments.customer_table`; the model counts purchase days, so this assumes one
-    order per day. Returns ``customer_id`` and ``p_reach_<k>`` for
-    :func:`clv.kpis.reward_milestones`.
-    """
-    from clv.rfm import TIME_UNIT_DAYS, unit_days
-
-    t = horizon * unit_days(horizon_unit) / TIME_UNIT_DAYS[model.time_unit]
-    joined = summary.select("customer_id", "frequency", "recency", "T").join(
-        customers.select("customer_id", "orders"), on="customer_id", how="inner"
-    )
-    out = joined.select("customer_id")
-    for k in milestones:
-        need = (k - joined["orders"]).clip(lower_bound=0)
-        p = pl.Series(f"p_reach_{k}", [1.0] * joined.height, dtype=pl.Float64)
-        for n in sorted(set(need.to_list()) - {0}):
-            rows = need == n
-            part = joined.filter(rows)
-            probs = model.probability_at_least(part, t=t, k=int(n), time_unit=model.time_unit)
-            p = p.scatter(rows.arg_true(), probs)
-        out = out.with_columns(p)
-    return out
-
-
-def run_parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
-    """The notebook's parameter values (those clv knows) from its global namespace."""
-    return {k: namespace[k] for k in PARAMETER_SPEC if k in namespace and k not in INJECTED}
-
-
-def run_metadata(run_dir: str | os.PathLike[str] | None) -> pl.DataFrame:
-    """Run facts for the methods section: run, time, input and its sha256, versions.
-
-    No absolute path appears: the input is named by its file name.
-    """
-    m = read_manifest(run_dir) if run_dir is not None else {}
-    inp = m.get("input") or {}
-    rows = [
-        ("run", m.get("run") or "interactive (not run by clv report)"),
-        ("started (UTC)", m.get("started_at") or _utc_now()),
-        ("notebook", m.get("notebook") or "-"),
-        ("input", inp.get("name") or "-"),
-        ("input sha256", inp.get("sha256") or "-"),
-        ("input bytes", _text_value(inp["bytes"]) if "bytes" in inp else "-"),
-    ]
-    for name, v in (m.get("versions") or package_versions()).items():
-        rows.append((f"version of {name}", v or "-"))
-    return pl.DataFrame(rows, schema=["item", "value"], orient="row")
-
-
-METHODS_HTML = """
-<h3 id="Definitions">Definitions</h3>
-<ul>
-<li><b>Order</b>: an <code>order_id</code> when that column is given, otherwise a purchase
-occasion (all of one customer's rows on one calendar day). <b>Revenue</b> is the sum of amounts;
-<b>margin</b> is revenue times the margin rate, or the margin column.</li>
-<li><b>AOV</b> (average order value) = revenue per order. A customer's first order is "new", every
-later order "returning".</li>
-<li><b>Repeat customer rate</b> = share of customers with more than one order.</li>
-<li><b>Top 10 %</b> = the round(0.10 n) customers with the highest value: historical revenue for
-the descriptive view, predicted CLV for the forward view. <b>Tiers</b>: good / middle / bad cut
-at the tier_cuts shares of customers (20 / 60 / 20 % by default).</li>
-<li><b>P(alive)</b>: the probability that a customer has not dropped out, given their purchase
-history (BG/NBD). <b>Expected purchases</b>: repeat purchases expected over the horizon.</li>
-<li><b>CLV</b>: expected purchases month by month, times the expected order value, times the
-margin, discounted monthly at the annual discount rate, over the horizon.</li>
-<li><b>At risk</b>: historical value at or above the chosen quantile and P(alive) at most the
-chosen threshold; value at stake = value x (1 - P(alive)).</li>
-</ul>
-<h3 id="Methods">Methods</h3>
-<ul>
-<li>BG/NBD: Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005), "Counting your customers the
-easy way: an alternative to the Pareto/NBD model", Marketing Science 24(2).</li>
-<li>Gamma-Gamma: Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005), "RFM and CLV: using
-iso-value curves for customer base analysis", Journal of Marketing Research 42(4).</li>
-<li>Both are fitted by maximum likelihood on the RFM summary up to the observation end; the
-holdout check refits on the calibration period only and compares its predictions with the
-purchases that followed.</li>
-<li>Member vs non-member comparisons describe customers who chose to join; they are not the
-effect of the program.</li>
-<li>Customer ids in this report are salted hashes; the run folder's scores.parquet and
-at_risk.csv keep the real ids (at_risk.csv also has the masked id as customer_ref).</li>
-</ul>
-"""
-
-
-def holdout_check(
-    transactions: pl.DataFrame,
-    *,
-    calibration_end: dt.date | str | None,
-    observation_end: str | dt.date | None = None,
-    time_unit: str = "W",
-    penalizer: float = 0.0,
-) -> dict[str, Any] | None:
-    """Refit on the calibration period and compare with the holdout (None without a split).
-
-    Returns a dict: ``calibration_end``, ``holdout_days``, ``model`` (the calibration fit),
-    ``parameters``, ``by_frequency`` (:func:`clv.validation.holdout_by_frequency`),
-    ``metrics`` (:func:`clv.validation.holdout_metrics`) and ``tracking``
-    (:func:`clv.validation.tracking`).
-    """
-    if calibration_end is None:
-        return None
-    from clv import models, validation
-    from clv.rfm import as_date, calibration_holdout
-
-    cal = as_date(calibration_end, "calibration_end")
-    frame = calibration_holdout(
-        transactions, calibration_end=cal, observation_end=observation_end, time_unit=time_unit
-    )
-    model = models.fit(frame, penalizer=penalizer)
-    predictions = validation.holdout_predictions(frame, model)
-    last = as_date(observation_end) if observation_end is not None else transactions["date"].max()
-    return {
-        "calibration_end": cal,
-        "holdout_days": (last - cal).days,
-        "model": model,
-        "parameters": parameter_table(model, "bgnbd"),
-        "by_frequency": validation.holdout_by_frequency(predictions),
-        "metrics": validation.holdout_metrics(predictions),
-        "tracking": validation.tracking(
-            transactions, model, calibration_end=cal, observation_end=observation_end
-        ),
-    }

@@ -1,0 +1,364 @@
+"""How a report looks: the tables, cards and figures a notebook shows, and the HTML export.
+
+:class:`Display` is what a notebook calls to show a frame, a figure, a note or headline cards;
+every data value is escaped and customer ids are masked (:func:`mask_ids`). :func:`export_html`
+turns an executed notebook into one self-contained HTML file with the ``clv_report`` template
+and a table of contents built from the markdown headings.
+
+Named ``render`` rather than ``html`` so that it does not shadow the standard library's
+:mod:`html`, which this module and :mod:`clv.report` use to escape text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import io
+import math
+import os
+import re
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from clv import __version__
+from clv.io import atomic_output
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+"""nbconvert template folders shipped with clv (``clv_report``)."""
+
+MISSING = {
+    "channel": "No channel column: this section is left out. Map one with channel_col "
+    "(clv report -p channel_col=NAME) to compare acquisition channels.",
+    "loyalty": "No loyalty column: this section is left out. Map one with loyalty_col "
+    "(clv report -p loyalty_col=NAME) to review the loyalty program.",
+    "holdout": "No holdout check: calibration_end is none.",
+}
+"""The note shown instead of a section whose optional column is absent."""
+
+
+def utc_now() -> str:
+    """The current UTC time as ``YYYY-MM-DDTHH:MM:SSZ``."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --------------------------------------------------------------------------- text
+
+
+def mask_ids(ids: pl.Series | Sequence[str], salt: str) -> pl.Series:
+    """Salted SHA-256 of each customer id, shortened: ``"c-3f9a0c1b2d"`` (stable within a run)."""
+    salt_b = salt.encode()
+    values = [
+        None if v is None else "c-" + hashlib.sha256(salt_b + str(v).encode()).hexdigest()[:10]
+        for v in ids
+    ]
+    return pl.Series("customer_id", values, dtype=pl.String)
+
+
+def format_number(value: Any, pattern: str) -> str:
+    """``value`` formatted with ``pattern`` (``"{:.1%}"``), or ``"-"`` when not a finite number."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return pattern.format(value)
+    return "-"
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and os.path.isabs(value):
+        return Path(value).name  # no machine paths in a report
+    return str(value)
+
+
+def value_text(v: Any) -> str:
+    """A value as report text: floats to 2 or 3 decimals, integers with thousands commas."""
+    if isinstance(v, float):
+        return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.2f}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
+    return _text(v)
+
+
+# --------------------------------------------------------------------------- HTML export
+
+
+def headings(markdown: str) -> list[tuple[int, str]]:
+    """``(level, text)`` of the ATX headings of a markdown cell (outside code fences)."""
+    out: list[tuple[int, str]] = []
+    fenced = False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        if fenced or not line.startswith("#"):
+            continue
+        hashes = len(line) - len(line.lstrip("#"))
+        text = line[hashes:].strip().rstrip("#").strip()
+        if 1 <= hashes <= 6 and text:
+            out.append((hashes, text))
+    return out
+
+
+def _anchor(text: str) -> str:
+    """The id nbconvert gives a markdown heading (rendered by nbconvert itself to be exact)."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    found = re.search(r'id="([^"]*)"', markdown2html_mistune(f"## {text}"))
+    return html.unescape(found.group(1)) if found else text.replace(" ", "-")
+
+
+def export_html(
+    notebook_file: str | os.PathLike[str],
+    html_file: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+    manifest: Mapping[str, Any] | None = None,
+) -> Path:
+    """Export an executed notebook to one self-contained HTML file, atomically.
+
+    No code and no prompts; figures are inline base64 PNG; nothing is loaded from the
+    network (the ``clv_report`` template has no scripts and a Content-Security-Policy that
+    only allows inline images and styles). Cells tagged ``remove-from-report`` are dropped.
+    A table of contents lists the level-2 and level-3 headings.
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    notebook_file, html_file = Path(notebook_file), Path(html_file)
+    nb = nbformat.read(notebook_file, as_version=4)
+    manifest = manifest or {}
+    remove = TagRemovePreprocessor(
+        remove_cell_tags={"remove-from-report", "injected-parameters", "parameters"}
+    )
+    nb, _ = remove.preprocess(nb, {})
+    toc = [
+        {"level": level, "text": text, "anchor": _anchor(text)}
+        for cell in nb.cells
+        if cell.cell_type == "markdown"
+        for level, text in headings(cell.source)
+        if level in (2, 3)
+    ]
+    title = title or notebook_file.stem.replace("_", " ").capitalize()
+    data_name = (manifest.get("input") or {}).get("name") or "-"
+    started = manifest.get("started_at") or utc_now()
+    exporter = HTMLExporter(
+        template_name="clv_report",
+        extra_template_basedirs=[str(TEMPLATE_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    resources = {
+        "metadata": {"name": title},
+        "clv": {
+            "title": title,
+            "version": __version__,
+            "toc": toc,
+            "subtitle": f"Data: {data_name} · run {started} (UTC)",
+            "footer": f"Made with clv {__version__} · run {manifest.get('run', '-')}. "
+            "Customer ids are masked; the run folder's CSV and Parquet files hold the real ids.",
+        },
+    }
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    with atomic_output(html_file, overwrite=True) as tmp:
+        tmp.write_text(body, encoding="utf-8")
+    return html_file
+
+
+# --------------------------------------------------------------------------- notebook display
+
+
+class Display:
+    """What a report notebook shows: tables, figures, notes and headline cards, all escaped.
+
+    Holds the only state a notebook needs: whether to mask customer ids and the salt.
+
+    >>> show = Display(mask_ids=True, id_salt=None)  # doctest: +SKIP
+    >>> show.table(scores.head(10), caption="Top customers")  # doctest: +SKIP
+    """
+
+    def __init__(self, *, mask_ids: bool = True, id_salt: str | None = None) -> None:
+        self.mask_ids = mask_ids
+        self.id_salt = id_salt or secrets.token_hex(16)
+
+    def html(self, markup: str) -> None:
+        """Show HTML that clv built (every data value in it already escaped)."""
+        from IPython.display import HTML, display
+
+        display(HTML(markup))
+
+    def table(
+        self,
+        frame: pl.DataFrame | None,
+        *,
+        caption: str | None = None,
+        max_rows: int = 25,
+        formats: Mapping[str, str] | None = None,
+        missing: str | None = None,
+    ) -> None:
+        """Show a frame as an HTML table (ids masked, values escaped, numbers formatted).
+
+        ``frame`` None (a section whose column is absent) shows the ``missing`` note instead.
+        """
+        if frame is None:
+            if missing:
+                self.note(missing)
+            return
+        self.html(
+            table_html(
+                frame,
+                caption=caption,
+                max_rows=max_rows,
+                formats=formats,
+                id_salt=self.id_salt if self.mask_ids else None,
+            )
+        )
+
+    def figure(self, fig: Any, *, alt: str | None = None) -> None:
+        """Show a matplotlib Figure as an inline PNG (``alt`` defaults to its title)."""
+        import base64
+
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        alt = alt or _figure_title(fig)
+        data = base64.b64encode(buf.getvalue()).decode("ascii")
+        self.html(f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">')
+
+    def plot(self, figure: Any, *frames: Any, missing: str | None = None, **options: Any) -> None:
+        """Draw ``figure(*frames, **options)`` (a :mod:`clv.plots` function) and show it.
+
+        When a frame is None or empty (a section whose column is absent), shows the
+        ``missing`` note instead of failing.
+        """
+        if any(f is None or (isinstance(f, pl.DataFrame) and f.height == 0) for f in frames):
+            if missing:
+                self.note(missing)
+            return
+        self.figure(figure(*frames, **options))
+
+    def holdout(self, check: Mapping[str, Any] | None) -> None:
+        """Show :func:`clv.sections.holdout_check` (a note when there is none)."""
+        from clv import plots
+
+        if check is None:
+            self.note(MISSING["holdout"])
+            return
+        self.text(
+            f"Calibration: up to {check['calibration_end']}; holdout: the "
+            f"{check['holdout_days']} days after it. The model is refitted on the calibration "
+            "period only, then its predictions are compared with what customers did next."
+        )
+        self.table(check["parameters"], caption="BG/NBD fitted on the calibration period")
+        self.figure(plots.holdout_by_frequency(check["by_frequency"]))
+        self.figure(
+            plots.cumulative_tracking(check["tracking"], calibration_end=check["calibration_end"])
+        )
+        self.table(check["metrics"], caption="Holdout errors")
+
+    def note(self, text: str) -> None:
+        """Show a short note (e.g. why a section is empty)."""
+        self.html(f'<p class="clv-note">{html.escape(text)}</p>')
+
+    def text(self, text: str) -> None:
+        """Show a paragraph of plain text."""
+        self.html(f"<p>{html.escape(text)}</p>")
+
+    def bullets(self, items: Iterable[str]) -> None:
+        """Show findings as a bullet list."""
+        lis = "".join(f"<li>{html.escape(str(i))}</li>" for i in items)
+        self.html(f'<ul class="clv-findings">{lis}</ul>' if lis else "")
+
+    def cards(self, values: Mapping[str, str]) -> None:
+        """Show headline numbers as cards: label -> formatted value."""
+        cards = "".join(
+            f'<div class="clv-kpi"><div class="value">{html.escape(str(v))}</div>'
+            f'<div class="label">{html.escape(str(k))}</div></div>'
+            for k, v in values.items()
+        )
+        self.html(f'<div class="clv-headline">{cards}</div>')
+
+    def params(self, values: Mapping[str, Any]) -> None:
+        """Show the run's parameters as a two-column table.
+
+        Pass :func:`clv.report.run_parameters`, which leaves out the ones clv report injects.
+        """
+        rows = [{"parameter": k, "value": _text(v)} for k, v in values.items()]
+        self.table(
+            pl.DataFrame(rows, schema={"parameter": pl.String, "value": pl.String}),
+            caption="Parameters",
+            max_rows=200,
+        )
+
+
+def _figure_title(fig: Any) -> str:
+    sup = getattr(fig, "_suptitle", None)
+    if sup is not None and sup.get_text():
+        return sup.get_text()
+    for ax in fig.get_axes():
+        if ax.get_title():
+            return ax.get_title()
+    return "figure"
+
+
+def table_html(
+    frame: pl.DataFrame,
+    *,
+    caption: str | None = None,
+    max_rows: int = 25,
+    formats: Mapping[str, str] | None = None,
+    id_salt: str | None = None,
+) -> str:
+    """An escaped HTML table of ``frame`` (first ``max_rows`` rows), inside a scrolling div.
+
+    ``id_salt`` masks the ``customer_id`` column (see :func:`mask_ids`); ``formats`` maps a
+    column to a format such as ``"{:.1%}"``; other floats get 2 decimals and thousands commas.
+    """
+    formats = dict(formats or {})
+    shown = frame.head(max_rows)
+    if id_salt is not None and "customer_id" in shown.columns:
+        shown = shown.with_columns(mask_ids(shown["customer_id"], id_salt))
+    e = html.escape
+    numeric = {c for c, t in shown.schema.items() if t.is_numeric()}
+    head = "".join(
+        f'<th class="{"num" if c in numeric else "text"}">{e(c)}</th>' for c in shown.columns
+    )
+    body = []
+    for row in shown.iter_rows():
+        cells = []
+        for c, v in zip(shown.columns, row, strict=True):
+            cls = "num" if c in numeric else "text"
+            cells.append(f'<td class="{cls}">{e(_cell(v, formats.get(c)))}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    more = ""
+    if frame.height > max_rows:
+        more = f'<p class="clv-more">first {max_rows:,} of {frame.height:,} rows</p>'
+    cap = f"<caption>{e(caption)}</caption>" if caption else ""
+    return (
+        f'<div class="clv-table-wrap"><table>{cap}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>{more}</div>"
+    )
+
+
+def _cell(value: Any, fmt: str | None) -> str:
+    if value is None:
+        return ""
+    if fmt is not None:
+        try:
+            return fmt.format(value)
+        except (ValueError, TypeError):
+            return str(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
