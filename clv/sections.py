@@ -236,7 +236,7 @@ def purchase_count_table(
     """
     import numpy as np
 
-    from clv.models import probability_of_purchases
+    from clv.bgnbd import probability_of_purchases
 
     T = summary["T"].cast(pl.Float64).to_numpy()
     freq = summary["frequency"].to_numpy()

@@ -11,8 +11,10 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from clv.bgnbd import expected_purchases_new_customer
 from clv.errors import DataError, UsageError
-from clv.models import ClvModel, expected_order_value, expected_purchases_new_customer
+from clv.gamma_gamma import expected_order_value
+from clv.models import ClvModel
 from clv.rfm import TIME_UNIT_DAYS, DateLike, as_date
 
 _EPOCH = dt.date(1970, 1, 1)

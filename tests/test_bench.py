@@ -2,7 +2,8 @@
 
 Both sides (clv and lifetimes/pandas) of every step run on a 3,000-customer synthetic shop
 and must compute the same numbers; the memory probe runs each clv step in a fresh process.
-The end-to-end report step (a papermill run, about a minute here) has its own slow test.
+The end-to-end report step (a papermill run, about a minute here) and the whole-process step
+(four fresh interpreters per side, about 30 s here) have their own slow tests.
 """
 
 import json
@@ -18,6 +19,8 @@ sys.path.insert(0, str(BENCH.parent))
 
 from bench import ALL_STEPS, REPORT_STEP, parse_args, table  # noqa: E402
 
+PROCESS_STEP = "processes"
+
 
 def _run(tmp_path: Path, *options: str) -> dict:
     out = tmp_path / "results.json"
@@ -30,7 +33,7 @@ def _run(tmp_path: Path, *options: str) -> dict:
 
 
 def test_every_step_runs_and_both_sides_agree(tmp_path):
-    steps = [s for s in ALL_STEPS if s != REPORT_STEP]
+    steps = [s for s in ALL_STEPS if s not in (REPORT_STEP, PROCESS_STEP)]
     results = _run(tmp_path, "--steps", ",".join(steps))
     assert [r["step"] for r in results["steps"]] == steps
     for row in results["steps"]:
@@ -50,6 +53,18 @@ def test_report_step(tmp_path):
     (row,) = results["steps"]
     assert row["check"].startswith("passed"), row
     assert row["memory"]["peak_mib"] > 0 and row["clv_s"] > 0
+
+
+@pytest.mark.slow
+def test_processes_step(tmp_path):
+    results = _run(tmp_path, "--steps", PROCESS_STEP)
+    (row,) = results["steps"]
+    assert row["check"] == "passed", row
+    assert row["clv_s"] > 0 and row["lifetimes_s"] > 0 and row["speedup"] > 0
+    runs = row["processes"]
+    assert set(runs) == {"clv fit", "clv score", "lifetimes_job.py"}
+    assert all(len(r["seconds"]) == 2 and min(r["seconds"]) > 0 for r in runs.values())
+    assert row["memory"]["peak_mib"] > 0 and row["memory"]["lifetimes_peak_mib"] > 0
 
 
 def test_options():

@@ -1,4 +1,5 @@
-"""BG/NBD + Gamma-Gamma: published CDNOW numbers, parity with lifetimes, recovery, trust."""
+"""fit and ClvModel: published CDNOW numbers, parity with lifetimes, recovery, trust, scores,
+save and load (the formulas are tested in test_bgnbd.py and test_gamma_gamma.py)."""
 
 import datetime as dt
 import json
@@ -7,12 +8,12 @@ import warnings
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from clv import models
+from clv.bgnbd import BGNBD_PARAMS
 from clv.datasets import CDNOW_CALIBRATION_END, cdnow
 from clv.errors import DataError, ModelError, UsageError
+from clv.gamma_gamma import GAMMA_GAMMA_PARAMS
 from clv.models import ClvModel, fit
 from clv.rfm import rfm_summary
 
@@ -113,119 +114,6 @@ def test_raw_cdnow_summary_in_weeks_fits_from_transactions():
 # ---------------------------------------------------------------------------------------------
 
 
-def _scaled_bgnbd_arrays(summary: pl.DataFrame):
-    x = summary["frequency"].to_numpy()
-    T = summary["T"].to_numpy()
-    scale = 1.0 / T.max()
-    return x, summary["recency"].to_numpy() * scale, T * scale, np.ones(x.size)
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    theta=st.lists(st.floats(-4, 4), min_size=4, max_size=4),
-    penalizer=st.sampled_from([0.0, 0.001, 0.1]),
-)
-def test_bgnbd_likelihood_equals_lifetimes(cdnow_calibration, theta, penalizer):
-    from autograd import value_and_grad
-    from lifetimes import BetaGeoFitter
-
-    args = (*_scaled_bgnbd_arrays(cdnow_calibration), penalizer)
-    theta = np.array(theta)
-    ours, grad = models.bgnbd_negative_log_likelihood(theta, *args)
-    theirs, their_grad = value_and_grad(BetaGeoFitter._negative_log_likelihood)(theta, *args)
-    assert ours == pytest.approx(float(theirs), rel=1e-9)
-    np.testing.assert_allclose(grad, their_grad, rtol=1e-7, atol=1e-9 * np.abs(their_grad).max())
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    theta=st.lists(st.floats(-4, 4), min_size=3, max_size=3),
-    penalizer=st.sampled_from([0.0, 0.01]),
-)
-def test_gamma_gamma_likelihood_equals_lifetimes(cdnow_calibration, theta, penalizer):
-    from autograd import value_and_grad
-    from lifetimes import GammaGammaFitter
-
-    rep = cdnow_calibration.filter(pl.col("frequency") > 0)
-    x = rep["frequency"].to_numpy().astype(float)
-    args = (x, rep["monetary_value"].to_numpy(), np.ones(x.size), penalizer)
-    theta = np.array(theta)
-    ours, grad = models.gamma_gamma_negative_log_likelihood(theta, *args)
-    theirs, their_grad = value_and_grad(GammaGammaFitter._negative_log_likelihood)(theta, *args)
-    assert ours == pytest.approx(float(theirs), rel=1e-9)
-    np.testing.assert_allclose(grad, their_grad, rtol=1e-7, atol=1e-9 * np.abs(their_grad).max())
-
-
-def _bgnbd_nll_by_hand(theta, x, tx, T):
-    """FHL (2005a) eq. (6) per customer with np.logaddexp (lifetimes overflows to inf)."""
-    from scipy.special import betaln, gammaln
-
-    r, alpha, a, b = np.exp(theta)
-    with np.errstate(divide="ignore"):
-        A4 = np.where(x > 0, np.log(a / (b + np.maximum(x, 1) - 1)), -np.inf)
-    A4 = A4 - (r + x) * np.log(alpha + tx)
-    ll = (
-        gammaln(r + x)
-        - gammaln(r)
-        + r * np.log(alpha)
-        + betaln(a, b + x)
-        - betaln(a, b)
-        + np.logaddexp(-(r + x) * np.log(alpha + T), A4)
-    )
-    return -ll.mean()
-
-
-@pytest.mark.parametrize("fallback", [True, False])
-def test_bgnbd_likelihood_at_extreme_parameters(cdnow_calibration, monkeypatch, fallback):
-    """r = e^5, alpha = e^-40: exponents spread by > 700, so the per-pair exponentials
-    underflow and the rows go through logaddexp (and not at alpha = e^-4)."""
-    calls = []
-    monkeypatch.setattr(
-        models,
-        "_logaddexp_and_share",
-        lambda *a, f=models._logaddexp_and_share: calls.append(1) or f(*a),
-    )
-    x, tx, T, w = _scaled_bgnbd_arrays(cdnow_calibration)
-    theta = np.array([5.0, -40.0 if fallback else -4.0, -0.5, 0.3])
-    ours, grad = models.bgnbd_negative_log_likelihood(theta, x, tx, T, w)
-    assert bool(calls) == fallback
-    assert ours == pytest.approx(_bgnbd_nll_by_hand(theta, x, tx, T), rel=1e-12)
-    h = 1e-6
-    numeric = [
-        (_bgnbd_nll_by_hand(theta + h * e, x, tx, T) - _bgnbd_nll_by_hand(theta - h * e, x, tx, T))
-        / (2 * h)
-        for e in np.eye(4)
-    ]
-    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7 * np.abs(grad).max())
-
-
-def test_gamma_gamma_duplicate_customers_are_weighted_rows():
-    """Customers with equal (frequency, monetary value) collapse into one weighted row."""
-    x = np.array([1.0, 3.0, 1.0, 2.0, 3.0, 1.0])
-    m = np.array([10.0, 7.5, 10.0, 4.0, 7.5, 12.0])
-    theta = np.array([0.4, 0.2, 1.1])
-    full = models.gamma_gamma_negative_log_likelihood(theta, x, m, np.ones(6), 0.01)
-    rows = models._GgRows.of(x, m, np.ones(6))
-    assert rows.w.tolist() == [2.0, 1.0, 1.0, 2.0]
-    value, grad = models.gamma_gamma_negative_log_likelihood(
-        theta, np.array([1.0, 1.0, 2.0, 3.0]), np.array([10.0, 12.0, 4.0, 7.5]), rows.w, 0.01
-    )
-    assert value == pytest.approx(full[0], rel=1e-14)
-    np.testing.assert_allclose(grad, full[1], rtol=1e-13)
-
-
-def test_weighted_distinct_rows_give_the_same_likelihood(cdnow_calibration):
-    """Grouping customers into weighted distinct rows does not change the objective."""
-    x, tx, T, w = _scaled_bgnbd_arrays(cdnow_calibration)
-    grouped = pl.DataFrame({"x": x, "tx": tx, "T": T}).group_by("x", "tx", "T").agg(w=pl.len())
-    theta = np.array([-1.0, 0.5, -0.3, 0.9])
-    full = models.bgnbd_negative_log_likelihood(theta, x, tx, T, w, 0.01)[0]
-    g = [grouped[c].to_numpy().astype(float) for c in ("x", "tx", "T", "w")]
-    assert models.bgnbd_negative_log_likelihood(theta, *g, 0.01)[0] == pytest.approx(
-        full, rel=1e-12
-    )
-
-
 @pytest.fixture(scope="module")
 def shop_summary() -> pl.DataFrame:
     """clv.datasets.synthetic_shop (days rounded, channels and loyalty mixed), in weeks."""
@@ -243,34 +131,24 @@ def test_fast_engine_equals_lifetimes_unweighted_fit(
     model = fit(summary, time_unit="W")
     bgf, ggf = lifetimes_fit(summary)
     # lifetimes stops at a gradient norm of 1e-7 (its tol); the two optima agree to ~5e-7
-    for key in models.BGNBD_PARAMS:
+    for key in BGNBD_PARAMS:
         assert model.bgnbd[key] == pytest.approx(bgf.params_[key], rel=1e-6)
         assert model.standard_errors["bgnbd"][key] == pytest.approx(
             bgf.standard_errors_[key], rel=1e-4
         )
-    for key in models.GAMMA_GAMMA_PARAMS:
+    for key in GAMMA_GAMMA_PARAMS:
         assert model.gamma_gamma[key] == pytest.approx(ggf.params_[key], rel=1e-6)
         assert model.standard_errors["gamma_gamma"][key] == pytest.approx(
             ggf.standard_errors_[key], rel=1e-4
         )
 
 
-@pytest.mark.parametrize("unit", ["D", "W", "M"])
-def test_distinct_rows_are_bit_identical_with_the_summary(unit):
-    summary = rfm_summary(cdnow(), observation_end=CDNOW_CALIBRATION_END, time_unit=unit)
-    x, tx, T = (summary[c].cast(pl.Float64).to_numpy() for c in ("frequency", "recency", "T"))
-    rows = models._distinct_bgnbd_rows(x, tx, T, {"D": 1.0, "W": 7.0, "M": 365.25 / 12}[unit])
-    assert rows[3].sum() == summary.height
-    distinct = set(zip(x.tolist(), tx.tolist(), T.tolist(), strict=True))
-    assert set(zip(*(r.tolist() for r in rows[:3]), strict=True)) == distinct
-
-
 def test_lifetimes_engine_on_weighted_rows_equals_fast(cdnow_calibration, cdnow_model):
     slow = fit(cdnow_calibration, engine="lifetimes")
     assert slow.engine == "lifetimes"
-    for key in models.BGNBD_PARAMS:
+    for key in BGNBD_PARAMS:
         assert slow.bgnbd[key] == pytest.approx(cdnow_model.bgnbd[key], rel=1e-6)
-    for key in models.GAMMA_GAMMA_PARAMS:
+    for key in GAMMA_GAMMA_PARAMS:
         assert slow.gamma_gamma[key] == pytest.approx(cdnow_model.gamma_gamma[key], rel=1e-6)
     assert slow.log_likelihood["bgnbd"] == pytest.approx(
         cdnow_model.log_likelihood["bgnbd"], rel=1e-9
@@ -284,7 +162,7 @@ def test_penalizer_matches_lifetimes(cdnow_calibration):
     bgf = BetaGeoFitter(penalizer_coef=0.001).fit(
         *(cdnow_calibration[c].to_numpy() for c in ("frequency", "recency", "T"))
     )
-    for key in models.BGNBD_PARAMS:
+    for key in BGNBD_PARAMS:
         assert model.bgnbd[key] == pytest.approx(bgf.params_[key], rel=1e-5)
     assert model.penalizer == 0.001
 
@@ -527,98 +405,48 @@ def test_load_rejects_bad_files(tmp_path, text, match):
     assert str(path) in str(info.value)
 
 
-# ---------------------------------------------------------------------------------------------
-# model functions: population and conditional distributions
-# ---------------------------------------------------------------------------------------------
+def test_formulas_are_still_importable_from_models():
+    """The formulas other code imports from clv.models are the ones in their new modules."""
+    from clv import bgnbd, gamma_gamma
+
+    for name in ("p_alive", "expected_purchases_new_customer", "probability_of_purchases"):
+        assert getattr(models, name) is getattr(bgnbd, name)
+    assert models.expected_order_value is gamma_gamma.expected_order_value
+    assert models.BGNBD_PARAMS == ("r", "alpha", "a", "b")
+    assert models.GAMMA_GAMMA_PARAMS == ("p", "q", "v")
 
 
-def test_new_customer_functions_equal_lifetimes(cdnow_model):
-    bgf, _ = _lifetimes_fitters(cdnow_model)
-    t = np.array([1.0, 10.0, 39.0, 78.0])
-    np.testing.assert_allclose(
-        models.expected_purchases_new_customer(cdnow_model.bgnbd, t),
-        bgf.expected_number_of_purchases_up_to_time(t),
-        rtol=1e-12,
-    )
-    for n in range(6):
-        assert models.probability_of_purchases(cdnow_model.bgnbd, 39.0, n) == pytest.approx(
-            bgf.probability_of_n_purchases_up_to_time(39.0, n), rel=1e-10
-        )
-    pmf = models.probability_of_purchases(cdnow_model.bgnbd, 39.0, np.arange(200))
-    assert pmf.sum() == pytest.approx(1.0, abs=1e-9)
-    mean = (np.arange(200) * pmf).sum()
-    assert mean == pytest.approx(models.expected_purchases_new_customer(cdnow_model.bgnbd, 39.0))
+def test_model_modules_import_only_earlier_steps():
+    """The data flow: _optimize -> bgnbd / gamma_gamma -> models; nothing imports a later step."""
+    import ast
+    from pathlib import Path
 
+    import clv
 
-def test_conditional_pmf_sums_to_one_and_matches_expectation(cdnow_calibration, cdnow_model):
-    sample = cdnow_calibration.head(300)
-    x, tx, T = (sample[c].to_numpy() for c in ("frequency", "recency", "T"))
-    bg = cdnow_model.bgnbd
-    pmf = np.array(
-        [models.conditional_probability_of_purchases(bg, 39.0, n, x, tx, T) for n in range(120)]
-    )
-    assert np.all(pmf >= -1e-12)
-    np.testing.assert_allclose(pmf.sum(axis=0), 1.0, atol=1e-8)
-    mean = (np.arange(120)[:, None] * pmf).sum(axis=0)
-    np.testing.assert_allclose(
-        mean, models.conditional_expected_purchases(bg, 39.0, x, tx, T), rtol=1e-7
-    )
-    at_least_2 = cdnow_model.probability_at_least(sample, t=39.0, k=2)
-    np.testing.assert_allclose(at_least_2, 1 - pmf[0] - pmf[1], atol=1e-12)
-
-
-def test_conditional_pmf_of_a_new_customer_is_the_population_pmf(cdnow_model):
-    """With no history (x = t_x = T = 0) the conditional PMF is FHL eq. (8)."""
-    zeros = np.zeros(1)
-    for n in range(5):
-        cond = models.conditional_probability_of_purchases(
-            cdnow_model.bgnbd, 20.0, n, zeros, zeros, zeros
-        )
-        assert cond[0] == pytest.approx(
-            models.probability_of_purchases(cdnow_model.bgnbd, 20.0, n), rel=1e-10
-        )
-
-
-def test_conditional_pmf_by_simulation():
-    """Monte Carlo: simulate BG/NBD customers, keep those with history (x=2, t_x~20, T=30).
-
-    Stage 1 draws (lambda, p), the first three purchase times and the dropouts after the
-    first two; customers with exactly 2 repeat purchases by T=30, the second within half a
-    week of 20, are kept (rejection sampling from the posterior). Stage 2 simulates the
-    kept ones still alive forward from T (memoryless Poisson purchasing, dropout after each
-    purchase) and counts their purchases in the next 26 weeks.
-    """
-    bg = {"r": 0.5, "alpha": 5.0, "a": 0.7, "b": 2.0}
-    rng = np.random.default_rng(7)
-    n, T, horizon = 1_500_000, 30.0, 26.0
-    lam = rng.gamma(bg["r"], 1 / bg["alpha"], n)
-    p = rng.beta(bg["a"], bg["b"], n)
-    t1 = rng.standard_exponential(n) / lam
-    t2 = t1 + rng.standard_exponential(n) / lam
-    dead1, dead2 = rng.random(n) < p, rng.random(n) < p
-    # x = 2 by T: two purchases by T, alive after the first; a third, if alive, comes after T
-    # (memoryless, so drawing it is the same as asking for no purchase in (t2, T])
-    third_after_T = rng.standard_exponential(n) / lam > T - t2
-    keep = (t2 <= T) & ~dead1 & (dead2 | third_after_T) & (np.abs(t2 - 20.0) < 0.5)
-    lam_k, p_k, alive = lam[keep], p[keep], ~dead2[keep]
-    future = np.zeros(lam_k.size, dtype=np.int64)
-    clock = np.full(lam_k.size, T)
-    active = alive.copy()
-    while active.any():
-        clock = clock + rng.standard_exponential(lam_k.size) / lam_k
-        bought = active & (clock <= T + horizon)
-        future += bought
-        active = bought & (rng.random(lam_k.size) >= p_k)
-    simulated = np.bincount(future, minlength=4)[:4] / keep.sum()
-    exact = np.array(
-        [
-            models.conditional_probability_of_purchases(
-                bg, horizon, k, np.array([2.0]), np.array([20.0]), np.array([T])
-            )[0]
-            for k in range(4)
-        ]
-    )
-    se = np.sqrt(exact * (1 - exact) / keep.sum())
-    assert keep.sum() > 2_000
-    # 4 standard errors of the simulation plus 0.005 for the half-week window on t_x
-    np.testing.assert_array_less(np.abs(simulated - exact), 4 * se + 0.005)
+    allowed = {
+        "_optimize": {"clv.errors"},
+        "bgnbd": {"clv._optimize"},
+        "gamma_gamma": {"clv._optimize"},
+        "models": {
+            "clv._optimize",
+            "clv.bgnbd",
+            "clv.gamma_gamma",
+            "clv.errors",
+            "clv.rfm",
+            "clv.io",
+        },
+    }
+    for name, modules in allowed.items():
+        tree = ast.parse((Path(clv.__file__).parent / f"{name}.py").read_text())
+        imported = {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("clv")
+        } | {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+            if alias.name.startswith("clv")
+        }
+        assert imported <= modules, (name, imported - modules)

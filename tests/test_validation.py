@@ -4,9 +4,9 @@ import numpy as np
 import polars as pl
 import pytest
 
+from clv.bgnbd import expected_purchases_new_customer
 from clv.datasets import CDNOW_CALIBRATION_END, cdnow
 from clv.errors import DataError, UsageError
-from clv.models import expected_purchases_new_customer
 from clv.validation import holdout_by_frequency, holdout_metrics, holdout_predictions, tracking
 
 # FHL (2005a) Figure 4 / the BTYD package: mean holdout purchases (39 weeks) by calibration

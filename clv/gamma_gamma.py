@@ -1,0 +1,159 @@
+"""The Gamma-Gamma spend model: likelihood with analytic gradient, fit, expected order value.
+
+For parameters ``p, q, v`` (v in currency units), fitted on the repeat buyers with a positive
+mean spend per repeat order. The likelihood is exactly that of lifetimes'
+``GammaGammaFitter`` (same penalizer, same normalisation by the total weight, same starting
+point), evaluated in vectorised numpy on weighted distinct (frequency, monetary value) rows.
+
+References
+----------
+Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005b), "RFM and CLV: Using Iso-Value Curves
+for Customer Base Analysis", Journal of Marketing Research 42 (4), 415-430; and
+brucehardie.com/notes/025 ("The Gamma-Gamma Model of Monetary Value").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import digamma, gammaln
+
+from clv._optimize import ADVICE, Fit, Params, dot, optimize
+
+GAMMA_GAMMA_PARAMS = ("p", "q", "v")
+
+
+# --------------------------------------------------------------------------------------------
+# Likelihood (exactly lifetimes'), with its analytic gradient in log-parameter space
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _GgRows:
+    """Gamma-Gamma rows prepared once per fit: parameter-free sums precomputed, the rest
+    summed per distinct frequency (only ln(x m + v) and 1/(x m + v) are per row).
+
+    Customers are collapsed to weighted distinct (x, m) rows (spends are often whole
+    cents: 265 k distinct pairs among 680 k repeat buyers of a 1 M-customer shop), sorted by
+    (x, m) so that per-frequency sums are contiguous (``np.add.reduceat``).
+    """
+
+    xs: np.ndarray  # distinct frequencies
+    x_start: np.ndarray  # first row of each distinct frequency
+    wx: np.ndarray  # customers per distinct frequency
+    xm: np.ndarray  # x * m per row (total repeat spend)
+    w: np.ndarray
+    sum_w_log_m: float  # sum w ln m
+    sum_wx_log_m: float  # sum w x ln m
+    wsum: float
+
+    @classmethod
+    def of(cls, x: np.ndarray, m: np.ndarray, w: np.ndarray) -> _GgRows:
+        x, m, w = (np.asarray(v, dtype=float) for v in (x, m, w))
+        xs, xi = np.unique(x, return_inverse=True)
+        order = np.argsort(m)  # then a stable (radix, small integers) sort by frequency
+        xi = xi.astype(np.min_scalar_type(xs.size))[order]
+        by_x = np.argsort(xi, kind="stable")
+        xi, m, w = xi[by_x], m[order[by_x]], w[order[by_x]]
+        new = np.ones(xi.size, dtype=bool)
+        new[1:] = (xi[1:] != xi[:-1]) | (m[1:] != m[:-1])
+        first = np.flatnonzero(new)
+        xi, m, w = xi[first], m[first], np.add.reduceat(w, first)
+        x_start = np.flatnonzero(np.r_[True, xi[1:] != xi[:-1]])
+        x = xs[xi]
+        log_m = np.log(m)
+        return cls(
+            xs=xs,
+            x_start=x_start,
+            wx=np.add.reduceat(w, x_start),
+            xm=x * m,
+            w=w,
+            sum_w_log_m=dot(w, log_m),
+            sum_wx_log_m=dot(w * x, log_m),
+            wsum=float(np.sum(w)),
+        )
+
+
+def _gamma_gamma_nll(
+    log_params: np.ndarray, d: _GgRows, penalizer: float
+) -> tuple[float, np.ndarray]:
+    params = np.exp(np.asarray(log_params, dtype=float))
+    p, q, v = params
+    xs, wx, wsum = d.xs, d.wx, d.wsum
+    px = p * xs
+    xm_v = d.xm + v
+    # per distinct x: sum of w ln(x m + v) and of w / (x m + v)
+    s_log = np.add.reduceat(d.w * np.log(xm_v), d.x_start)
+    s_inv = np.add.reduceat(d.w / xm_v, d.x_start)
+    per_x = gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v) + px * np.log(xs)
+    ll = dot(wx, per_x) + p * d.sum_wx_log_m - d.sum_w_log_m - dot(px + q, s_log)
+    value = -ll / wsum + penalizer * float(np.sum(params**2))
+
+    g_p = dot(wx * xs, digamma(px + q) - digamma(px) + np.log(xs)) + d.sum_wx_log_m - dot(xs, s_log)
+    g_q = dot(wx, digamma(px + q) - digamma(q) + np.log(v)) - float(s_log.sum())
+    g_v = q * wsum / v - dot(px + q, s_inv)
+    return value, -params * np.array([g_p, g_q, g_v]) / wsum + 2.0 * penalizer * params**2
+
+
+def gamma_gamma_negative_log_likelihood(
+    log_params: np.ndarray,
+    frequency: np.ndarray,
+    monetary_value: np.ndarray,
+    weights: np.ndarray,
+    penalizer: float = 0.0,
+) -> tuple[float, np.ndarray]:
+    """lifetimes' Gamma-Gamma objective and its gradient, in log-parameter space.
+
+    Hardie's note 025, eq. (1a) (FHL 2005b, eq. (3) with the spend of x orders)::
+
+        ll = ln G(px+q) - ln G(px) - ln G(q) + q ln v + (px-1) ln m + px ln x
+             - (px+q) ln(x m + v)
+
+    returned as ``-sum(w ll) / sum(w) + penalizer * sum(params**2)``, ``params = (p, q, v)``:
+    the value of ``GammaGammaFitter._negative_log_likelihood``. ``frequency > 0`` and
+    ``monetary_value > 0`` (mean spend per repeat order, in currency units) are required.
+    """
+    return _gamma_gamma_nll(log_params, _GgRows.of(frequency, monetary_value, weights), penalizer)
+
+
+# --------------------------------------------------------------------------------------------
+# Fit and formula
+# --------------------------------------------------------------------------------------------
+
+
+def fit_gamma_gamma_fast(x: np.ndarray, m: np.ndarray, w: np.ndarray, penalizer: float) -> Fit:
+    """Fit Gamma-Gamma on rows with ``x > 0`` and mean repeat spend ``m > 0`` (weights ``w``).
+
+    Minimises :func:`gamma_gamma_negative_log_likelihood` on the weighted distinct (x, m)
+    rows by :func:`clv._optimize.optimize`, as lifetimes does; ``v`` (and its standard
+    error) in currency units.
+    """
+    rows = _GgRows.of(x, m, w)
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        return _gamma_gamma_nll(theta, rows, penalizer)
+
+    theta, cov_log, gnorm, message = optimize("Gamma-Gamma", objective, 3, w.sum(), ADVICE)
+    params = np.exp(theta)
+    se = params * np.sqrt(np.diag(cov_log))
+    ll = -_gamma_gamma_nll(theta, rows, 0.0)[0] * w.sum()
+    return Fit(params, se, float(ll), gnorm, message)
+
+
+def expected_order_value(
+    gamma_gamma: Params, frequency: np.ndarray, monetary_value: np.ndarray
+) -> np.ndarray:
+    """E[Z | x, m]: conditional expected spend per order, note 025 eq. (5) (FHL 2005b eq. 5).
+
+    ``(1 - w) p v/(q-1) + w m`` with ``w = p x / (p x + q - 1)``: lifetimes'
+    ``conditional_expected_average_profit``. Customers without a repeat purchase with a
+    positive amount get the population mean ``p v / (q - 1)``. Currency units.
+    """
+    p, q, v = (gamma_gamma[k] for k in GAMMA_GAMMA_PARAMS)
+    x = np.asarray(frequency, dtype=float)
+    m = np.asarray(monetary_value, dtype=float)
+    weight = p * x / (p * x + q - 1)
+    population_mean = v * p / (q - 1)
+    individual = (1 - weight) * population_mean + weight * m
+    return np.where((x > 0) & (m > 0), individual, population_mean)
