@@ -1,7 +1,8 @@
 """clv: customer-value analytics from a transactions table.
 
 The data flow, one module per step: :mod:`clv.io` (read) → :mod:`clv.rfm` (summarize) →
-:mod:`clv.models` (fit, score) → :mod:`clv.segments` and :mod:`clv.kpis` → :mod:`clv.plots`
+:mod:`clv.models` (fit, score; the formulas in :mod:`clv.bgnbd` and :mod:`clv.gamma_gamma`)
+→ :mod:`clv.validation` → :mod:`clv.segments` and :mod:`clv.kpis` → :mod:`clv.plots`
 → :mod:`clv.render` and :mod:`clv.sections` → :mod:`clv.report`. Figures and reports are
 imported from their modules.
 
