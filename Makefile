@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 LOCK := requirements/lock.txt
-UV := $(BIN)/uv pip install --quiet --python $(BIN)/python -c $(LOCK)
+UV := $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -c $(LOCK)
 ARGS ?=
 
 .DEFAULT_GOAL := help

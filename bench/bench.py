@@ -21,6 +21,16 @@ What is measured
   before the step. The end-to-end report runs as ``clv report`` in a subprocess; its peak is
   the largest VmHWM of any process in its tree (the notebook kernel does the work) and the
   sampled (every 0.1 s) sum of RSS over the tree.
+* Whole processes (``processes``): what a user waits for at the shell, as fresh OS
+  processes (wall clock from spawn to exit: interpreter start, imports, reading the file,
+  the work, writing the output). clv is the two-command job ``clv fit DATA --out model.json``
+  then ``clv score DATA --model model.json --horizon 12 --horizon-unit M --out
+  scores.parquet`` (the sum of both); lifetimes is ``bench/lifetimes_job.py``, a plain
+  script doing the same in one process. Bytecode is cached in the run's temporary folder
+  (``PYTHONPYCACHEPREFIX``; the warm-up writes it), as for an installed package, even when
+  the environment sets ``PYTHONDONTWRITEBYTECODE``. Its peak MiB is the largest VmHWM of
+  the clv processes (sampled every 20 ms); results.json also has lifetimes' peak and each
+  process's seconds.
 
 The synthetic shop comes from ``clv.datasets.synthetic_shop`` (seeded) and is cached under
 ``bench/data/`` (git-ignored) as Parquet and CSV.
@@ -308,7 +318,9 @@ def run_step(
         row["target_met"] = None if step.target is None else row["speedup"] >= step.target
     if step.name in FALLBACKS:
         row["note"] = "clv side timed as the whole clv.fit (its internals changed)"
-    if args.memory:
+    if step.row_extra is not None:
+        row |= step.row_extra()
+    if args.memory and "memory" not in row:
         row["memory"] = probe_memory(step, ctx.csv, ctx.parquet, ctx.workdir)
     return row
 
@@ -492,7 +504,9 @@ def main(argv: list[str] | None = None) -> int:
             "loading inputs and resetting the peak (peak_mib includes interpreter, imports and "
             "inputs; step_mib is the growth). Report: wall time of `clv report` as a "
             "subprocess; peak_mib the largest VmHWM in its process tree, tree_sum_peak_mib "
-            "the sampled sum of RSS."
+            "the sampled sum of RSS. processes: wall clock of fresh OS processes (clv fit + "
+            "clv score vs bench/lifetimes_job.py), bytecode cached by the warm-up; peak_mib "
+            "the largest sampled VmHWM of the clv processes."
         ),
         "steps": ordered,
     }

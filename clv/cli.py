@@ -6,7 +6,6 @@ Exit codes: 0 success, 1 a problem with the data or the model, 2 a usage error.
 """
 
 import argparse
-import json
 import signal
 import sys
 import traceback
@@ -14,8 +13,6 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-
-import polars as pl
 
 from clv import __version__
 from clv.errors import ClvError, DataError, ModelError, UsageError
@@ -121,26 +118,12 @@ def _about(file: object) -> Iterator[None]:
         raise type(e)(f"{file}: {e}") from None
 
 
-def _fit_model(summary, *, penalizer: float):
-    """clv.models.fit, warning how many repeat buyers the Gamma-Gamma fit leaves out for 0 spend."""
+def _fit(args: argparse.Namespace) -> None:
     from clv.models import fit
 
-    model = fit(summary, penalizer=penalizer)
-    free = summary.filter((pl.col("frequency") > 0) & (pl.col("monetary_value") <= 0)).height
-    if free:
-        warnings.warn(
-            f"{free:,} repeat buyers spent nothing on their repeat purchases: they count for "
-            "BG/NBD but are left out of the Gamma-Gamma (order value) fit",
-            UserWarning,
-            stacklevel=2,
-        )
-    return model
-
-
-def _fit(args: argparse.Namespace) -> None:
     summary = _summary(args, _read(args), args.time_unit or "W")
     with _about(args.file):
-        model = _fit_model(summary, penalizer=args.penalizer)
+        model = fit(summary, penalizer=args.penalizer)
     model.save(args.out, overwrite=args.overwrite)
     bg, gg = model.bgnbd, model.gamma_gamma
     _done(
@@ -152,7 +135,7 @@ def _fit(args: argparse.Namespace) -> None:
 
 def _scores(args: argparse.Namespace, transactions, model=None):
     """Fit (or load ``--model``) and score every customer over the horizon."""
-    from clv.models import ClvModel
+    from clv.models import ClvModel, fit
 
     if model is None and getattr(args, "model", None):
         model = ClvModel.load(args.model)
@@ -164,12 +147,21 @@ def _scores(args: argparse.Namespace, transactions, model=None):
             )
     unit = model.time_unit if model is not None else args.time_unit or "W"
     summary = _summary(args, transactions, unit)
-    margin = args.margin
-    if args.margin_col:  # the shop's overall margin rate, from the margin column
-        margin = transactions["margin"].sum() / transactions["amount"].sum()
+    if args.margin_col and args.margin is not None:
+        raise UsageError("give --margin or --margin-col, not both")
+    margin = 1.0 if args.margin is None else args.margin
+    if args.margin_col:  # the shop's margin rate over the observed period, from the column
+        observed = transactions.filter(transactions["date"] <= summary["observation_end"][0])
+        revenue = observed["amount"].sum()
+        if revenue <= 0:
+            raise DataError(
+                f"{args.file}: revenue is {revenue} up to the observation end, so "
+                f"column {args.margin_col!r} gives no margin rate; pass --margin"
+            )
+        margin = observed["margin"].sum() / revenue
     with _about(args.file):
         if model is None:
-            model = _fit_model(summary, penalizer=args.penalizer)
+            model = fit(summary, penalizer=args.penalizer)
         scores = model.score(
             summary,
             horizon=args.horizon,
@@ -189,7 +181,7 @@ def _score(args: argparse.Namespace) -> None:
 
 
 def _kpis(args: argparse.Namespace) -> None:
-    from clv.io import atomic_output, read_channel_costs
+    from clv.io import read_channel_costs, write_json
     from clv.kpis import headline_kpis
 
     costs = read_channel_costs(args.channel_costs) if args.channel_costs else None
@@ -198,8 +190,7 @@ def _kpis(args: argparse.Namespace) -> None:
     kpis = headline_kpis(
         transactions, scores, observation_end=args.observation_end, channel_costs=costs
     )
-    with atomic_output(args.out, overwrite=args.overwrite) as tmp:
-        tmp.write_text(json.dumps(kpis, indent=2, default=str) + "\n")
+    write_json(args.out, kpis, overwrite=args.overwrite)
     _done(args.out, f"{kpis['customers']:,} customers, {kpis['orders']:,} orders")
 
 
@@ -235,6 +226,7 @@ def _check_report_inputs(args: argparse.Namespace, parameters: dict[str, str]) -
     A data or model problem then fails in a second with its one-line error, and no run
     folder is made for it. Embedded data (no file given) is not checked.
     """
+    from clv.models import fit
     from clv.report import (
         notebook_parameters,
         notebook_path,
@@ -261,10 +253,8 @@ def _check_report_inputs(args: argparse.Namespace, parameters: dict[str, str]) -
         unit = p.get("time_unit", "W")
         summary = rfm_summary(transactions, observation_end=end, time_unit=unit)
         if "calibration_end" in p:
-            resolve_calibration_end(
-                transactions, p["calibration_end"], data=p["data"], observation_end=end
-            )
-        model = _fit_model(summary, penalizer=p.get("penalizer", 0.0))
+            resolve_calibration_end(transactions, p["calibration_end"], observation_end=end)
+        model = fit(summary, penalizer=p.get("penalizer", 0.0))
         model.score(
             summary,
             horizon=p.get("horizon", 12),
@@ -385,9 +375,8 @@ def _add_horizon(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--margin",
         type=float,
-        default=1.0,
         metavar="X",
-        help="margin rate applied to revenue (default: 1.0); see --margin-col",
+        help="margin rate applied to revenue (default: 1.0); or --margin-col, not both",
     )
 
 

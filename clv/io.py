@@ -7,10 +7,12 @@ says how to fix it.
 """
 
 import csv
+import datetime as dt
 import json
+import math
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
@@ -82,7 +84,8 @@ def read_transactions(
         The CSV field separator.
     negative_amounts
         ``"error"`` (default) rejects refunds; ``"drop"`` leaves negative rows out;
-        ``"net"`` keeps them, so they subtract from their customer's purchases that day.
+        ``"net"`` keeps them and moves each onto the purchase it returns (its order, or the
+        customer's latest purchase day on or before it), so it nets against that purchase.
 
     Returns
     -------
@@ -166,8 +169,54 @@ def read_transactions(
         if kept.height < out.height:
             _warn(f"{name}: {out.height - kept.height:,} negative amounts (refunds) left out")
         out = kept
+    elif negative_amounts == "net":
+        out = _net_refunds(out, name)
     _warn_degenerate(out, name)
     return out
+
+
+def _net_refunds(transactions: pl.DataFrame, name: str) -> pl.DataFrame:
+    """Move each refund onto the purchase it returns, so it nets against it everywhere.
+
+    The purchase is the refund's own order when ``order_id`` names an order with a purchase,
+    otherwise the customer's latest purchase on or before the refund's day. The refund keeps
+    its amount and takes that purchase's day (and order id); rows stay in file order.
+    Refunds with no purchase before them are left out, with a warning.
+    """
+    rows = transactions.with_row_index("_row")
+    refunds = rows.filter(pl.col("amount") < 0)
+    if refunds.height == 0:
+        return transactions
+    purchases = rows.filter(pl.col("amount") >= 0)
+    has_orders = "order_id" in rows.columns
+    latest = (  # one target per customer and day: the day's last order id
+        purchases.group_by("customer_id", "date")
+        .agg(*([pl.col("order_id").max().alias("_order")] if has_orders else []))
+        .with_columns(_date=pl.col("date"))
+        .sort("date")
+    )
+    matched = refunds.sort("date").join_asof(
+        latest.drop("date"),
+        left_on="date",
+        right_on="_date",
+        by="customer_id",
+        check_sortedness=False,  # both sides are sorted by day just above
+    )
+    if has_orders:
+        own = purchases.group_by("customer_id", "order_id").agg(_own_date=pl.col("date").min())
+        matched = matched.join(own, on=["customer_id", "order_id"], how="left").with_columns(
+            _date=pl.coalesce("_own_date", "_date"),
+            _order=pl.when(pl.col("_own_date").is_not_null())
+            .then(pl.col("order_id"))
+            .otherwise(pl.col("_order")),
+        )
+    orphans = matched.filter(pl.col("_date").is_null()).height
+    if orphans:
+        _warn(f"{name}: {orphans:,} refunds come before any purchase of their customer; left out")
+    moved = matched.filter(pl.col("_date").is_not_null()).with_columns(
+        date=pl.col("_date"), **({"order_id": pl.col("_order")} if has_orders else {})
+    )
+    return pl.concat([purchases, moved.select(purchases.columns)]).sort("_row").drop("_row")
 
 
 def _warn(message: str) -> None:
@@ -209,6 +258,11 @@ _PROBLEMS = {
         "negative amount {value!r} (a refund?)",
         "pass --negative-amounts drop to leave refunds out or --negative-amounts net to net them",
     ),
+    "_bad_order": (
+        "order_id",
+        "empty order id",
+        "fill it in, or leave --order-col out (an order is then a customer-day)",
+    ),
     "_bad_loyalty": ("loyalty", "{value!r} is not a loyalty flag", "use true/false, 1/0 or yes/no"),
     "_bad_margin": ("margin", "{value!r} is not a finite number", "margins must be plain numbers"),
 }
@@ -224,6 +278,10 @@ def _checks(columns: dict[str, str], negative_amounts: NegativeAmounts) -> dict[
     }
     if negative_amounts == "error":
         checks["_negative_amount"] = pl.col("amount") < 0
+    if "order_id" in columns:
+        checks["_bad_order"] = pl.col("order_id").is_null() | (
+            pl.col("order_id").str.strip_chars() == ""
+        )
     if "loyalty" in columns:
         checks["_bad_loyalty"] = pl.col("loyalty").is_null()
     if "margin" in columns:
@@ -409,8 +467,34 @@ def write_frame(
     return path
 
 
+def write_json(path: str | os.PathLike[str], obj: object, *, overwrite: bool = False) -> Path:
+    """Write ``obj`` as JSON, atomically: NaN and infinities become null, dates ISO text."""
+    path = Path(path)
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        tmp.write_text(json.dumps(_jsonable(obj), indent=2, allow_nan=False) + "\n")
+    return path
+
+
+def _jsonable(obj: object) -> object:
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dt.date):
+        return obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "item") and not isinstance(obj, str | bytes):  # numpy scalars
+        return _jsonable(obj.item())
+    return obj
+
+
 def read_channel_costs(path: str | os.PathLike[str]) -> dict[str, float]:
-    """Acquisition cost per customer of each channel, from ``.csv`` (``channel,cost``) or ``.json``.
+    """Acquisition cost per customer of each channel (currency), from ``.csv`` or ``.json``.
+
+    A CSV has the columns ``channel,cost``; a JSON file is an object ``{channel: cost}``.
 
     >>> read_channel_costs("costs.json")  # doctest: +SKIP
     {'search': 12.0, 'paid_social': 25.0}
@@ -422,12 +506,22 @@ def read_channel_costs(path: str | os.PathLike[str]) -> dict[str, float]:
         if path.suffix.lower() == ".json":
             costs = json.loads(path.read_text())
             if not isinstance(costs, dict):
-                raise ValueError("expected an object {channel: cost}")
+                raise DataError(f"{path}: expected a JSON object {{channel: cost}}")
+            rows = [(f"channel {k!r}", k, v) for k, v in costs.items()]
         else:
             frame = pl.read_csv(path, infer_schema=False)
             if frame.columns[:2] != ["channel", "cost"]:
-                raise ValueError(f"expected columns channel,cost, found {','.join(frame.columns)}")
-            costs = dict(frame.select("channel", "cost").iter_rows())
-        return {str(k): float(v) for k, v in costs.items()}
-    except (ValueError, TypeError, pl.exceptions.PolarsError) as e:
+                found = ",".join(frame.columns)
+                raise DataError(f"{path}: expected the columns channel,cost, found {found}")
+            rows = [(f"column 'cost', row {i}", *r) for i, r in enumerate(frame.iter_rows(), 1)]
+    except (ValueError, UnicodeDecodeError, pl.exceptions.PolarsError) as e:
         raise DataError(f"{path}: cannot read channel costs ({e})") from None
+    out = {}
+    for where, channel, cost in rows:
+        try:
+            out[str(channel)] = float(cost)
+        except (TypeError, ValueError):
+            out[str(channel)] = math.nan
+        if not math.isfinite(out[str(channel)]) or out[str(channel)] < 0:
+            raise DataError(f"{path}: {where}: {cost!r} is not a cost; use a number >= 0")
+    return out

@@ -4,7 +4,8 @@ Definitions are those of :mod:`clv.segments`: an order is an ``order_id`` (else 
 customer-day); **AOV** = revenue per order; a customer's first order is "new", later ones
 "returning"; ``returning_vs_new_aov_ratio`` = AOV of returning orders / AOV of first orders;
 **repeat customer rate** = share of customers with more than one order; a customer's channel
-is the channel of their first order; **good** customers are the top 20 % by value.
+is the channel of their first order; **good** customers are the top ``good_share`` (default
+20 %) by value.
 
 Every function takes transactions (and optionally model scores, one row per customer with
 ``customer_id``, ``p_alive``, ``expected_purchases``, ``expected_order_value``, ``clv``) and
@@ -38,10 +39,40 @@ SELF_SELECTION_NOTE = (
 )
 
 
-def _with_scores(customers: pl.DataFrame, scores: pl.DataFrame | None) -> pl.DataFrame:
+SCORE_KEEP = (
+    "top",
+    "tier",
+    "clv_top",
+    "value_tier",
+    "p_alive",
+    "expected_purchases",
+    "expected_order_value",
+    "clv",
+)
+"""Columns :func:`with_scores` copies from the scores / segment table, when present."""
+
+
+def with_scores(customers: pl.DataFrame, scores: pl.DataFrame | None) -> pl.DataFrame:
+    """``customers`` (:func:`clv.segments.customer_table`) joined with model scores by
+    ``customer_id``.
+
+    Parameters
+    ----------
+    customers
+        One row per customer.
+    scores
+        ``ClvModel.score`` output or :func:`clv.segments.segment_table` (``None``: returns
+        ``customers`` unchanged).
+
+    Returns
+    -------
+    pl.DataFrame
+        ``customers`` in its row order plus the columns of :data:`SCORE_KEEP` that
+        ``scores`` has and ``customers`` has not (null for customers without scores).
+    """
     if scores is None:
         return customers
-    keep = [c for c in ("p_alive", "expected_purchases", "clv") if c in scores.columns]
+    keep = [c for c in SCORE_KEEP if c in scores.columns and c not in customers.columns]
     return customers.join(
         scores.select("customer_id", *keep), on="customer_id", how="left", maintain_order="left"
     )
@@ -464,34 +495,49 @@ def milestone_probabilities(
     horizon: float = 12.0,
     horizon_unit: str = "M",
 ) -> pl.DataFrame:
-    """P(a customer has at least ``k`` orders by the end of the horizon), from the BG/NBD.
+    """P(a customer has made at least ``k`` purchases by the end of the horizon), BG/NBD.
 
-    A customer with ``c`` orders (``summary["orders"]``, else ``frequency + 1``) needs
-    ``k - c`` more purchases in the next ``horizon``: ``P(X(t) >= k - c | x, t_x, T)`` from
-    ``ClvModel.probability_at_least`` (FHL 2005a); 1 when already there. Orders and model
-    purchases (customer-days) coincide unless a customer places several orders a day.
+    Purchases are **purchase occasions as the model counts them** (customer-days:
+    ``frequency + 1`` so far, whatever ``orders`` says). A customer with ``c = frequency + 1``
+    occasions needs ``k - c`` more in the next ``horizon``: ``P(X(t) >= k - c | x, t_x, T)``
+    (FHL 2005a, :meth:`clv.models.ClvModel.probability_at_least`); 1 when ``c >= k``. With an
+    ``order_id``, a customer placing several orders on one day has more orders than occasions:
+    :func:`reward_milestones` counts customers who already have ``k`` orders as reached
+    (probability 1), so the model only speaks for those who have not.
+
+    Parameters
+    ----------
+    model
+        The fitted model.
+    summary
+        :func:`clv.rfm.rfm_summary` in the model's time unit (``customer_id``,
+        ``frequency``, ``recency``, ``T``).
+    milestones
+        Purchase counts ``k``.
+    horizon, horizon_unit
+        Length of the future period (``D``, ``W`` or ``M``; a month is 365.25/12 days).
 
     Returns
     -------
     pl.DataFrame
-        ``customer_id`` and ``p_reach_<k>`` per milestone: the input of
-        :func:`reward_milestones`.
+        In the order of ``summary``: ``customer_id`` and ``p_reach_<k>`` per milestone, the
+        ``probability_at_least`` input of :func:`reward_milestones`.
     """
     from clv.rfm import unit_days
 
     t = horizon * unit_days(horizon_unit) / unit_days(model.time_unit)
-    count = "orders" if "orders" in summary.columns else None
-    have = summary[count] if count else summary["frequency"] + 1
-    base = summary.with_columns(_have=have.cast(pl.Int64)).with_row_index("_i")
-    out = base.select("customer_id", "_i", "_have")
+    have = (summary["frequency"] + 1).cast(pl.Int64).to_numpy()
+    out = summary.select("customer_id")
     for k in milestones:
-        p = np.ones(base.height)
-        need = (k - base["_have"]).to_numpy()
+        p = np.ones(summary.height)
+        need = k - have
         for m in np.unique(need[need > 0]):
             rows = np.flatnonzero(need == m)
-            p[rows] = model.probability_at_least(base[rows], t=t, k=int(m))
-        out = out.with_columns(pl.Series(f"p_reach_{k}", p))
-    return out.drop("_i", "_have")
+            p[rows] = model.probability_at_least(
+                summary[rows], t=t, k=int(m), time_unit=model.time_unit
+            )
+        out = out.with_columns(pl.Series(f"p_reach_{k}", p, dtype=pl.Float64))
+    return out
 
 
 def retention_economics(
@@ -502,35 +548,50 @@ def retention_economics(
     uplift_points: float = 5.0,
     discount_rate_annual: float = 0.10,
     margin_rate: float = 1.0,
+    horizon_months: float = 12.0,
     retention_cost: float | None = None,
     acquisition_cost: float | None = None,
 ) -> dict[str, object]:
     """Value of moving annual retention up by ``uplift_points``, and the simple CLV formula.
 
-    Assumptions (also returned as text): annual retention ``r`` = share of the customers
-    with an order in the year before last who ordered again in the last year (needs two years
-    of data); an active customer brings ``m`` = last year's margin per customer active in it,
-    every year while retained; retention is geometric and the same every year; cash flows are
-    discounted at ``d = discount_rate_annual``, the first year undiscounted. Value of an
-    active customer today ``V(r) = m (1 + d) / (1 + d - r)``; ``k`` more points are worth
-    ``V(r + k) - V(r)`` per active customer (the most one may spend per customer to get
-    them), times the customers active in the last year.
+    Margin is the ``margin`` column when present, else revenue x ``margin_rate``, in every
+    term (``m``, the simple formula). Assumptions (also returned as text): annual retention
+    ``r`` = share of the customers with an order in the year before last who ordered again
+    in the last year (needs two years of data); an active customer brings ``m`` = last
+    year's margin per customer active in it, every year while retained; retention is
+    geometric and the same every year; cash flows are discounted at ``d =
+    discount_rate_annual``, the first year undiscounted. Value of an active customer today
+    ``V(r) = m (1 + d) / (1 + d - r)``; ``k`` more points are worth ``V(r + k) - V(r)`` per
+    active customer (the most one may spend per customer to get them), times the customers
+    active in the last year.
 
-    The simple formula people quote, AOV x orders per year x expected lifespan
-    (``1 / (1 - r)`` years), is given beside the model's mean CLV (with ``scores``): it gives
-    every customer an active customer's future, including those who have already stopped
-    buying, whom the model discounts through ``p_alive``; so it overstates.
+    The simple formula people quote, margin per order x orders per year x expected lifespan
+    ``L = 1 / (1 - r)`` years, is ``simple_clv`` (a lifetime, undiscounted). It is compared
+    with the model **at the model's horizon and discounting**: ``simple_clv_horizon`` is the
+    same formula taken over the scores' horizon (``horizon_months``, capped at the lifespan):
+    ``m / 12`` per month, each month discounted at its end by ``(1 + d)^(i / 12)`` (a last
+    partial month at its fractional end), exactly as ``ClvModel.score`` discounts.
+    ``simple_over_model = simple_clv_horizon / model_mean_clv``: both cover the same months,
+    so what is left of the gap is the formula giving every customer an active customer's
+    future, including those who have already stopped buying, whom the model discounts
+    through ``p_alive``.
 
     Parameters
     ----------
     orders
         :func:`clv.segments.order_table` (``margin`` used when present).
     scores
-        ``ClvModel.score`` output, for ``model_mean_clv``.
+        ``ClvModel.score`` output over ``horizon_months``, for ``model_mean_clv``. Its
+        ``clv`` must be in the same unit as the margin here: score with ``margin`` = the
+        margin share of revenue (``margin_share`` in the result when a ``margin`` column is
+        present, else ``margin_rate``).
     uplift_points
         Retention points added (5 = from 40 % to 45 %).
     margin_rate
         Margin as a share of revenue when there is no ``margin`` column.
+    horizon_months
+        Horizon of ``scores`` in months of 365.25/12 days (the ``horizon`` given to
+        ``ClvModel.score`` with ``horizon_unit="M"``).
     retention_cost, acquisition_cost
         Cost per active customer of the retention effort, cost of acquiring one customer
         (currency); give ``net_uplift_value`` and ``clv_cac``.
@@ -539,10 +600,12 @@ def retention_economics(
     -------
     dict
         ``annual_retention``, ``active_customers``, ``margin_per_active_customer``,
-        ``value_per_active_customer``, ``value_with_uplift``, ``uplift_value_per_customer``,
-        ``uplift_value_total``, ``net_uplift_value``, ``simple_clv`` and its inputs,
-        ``model_mean_clv``, ``simple_over_model``, ``clv_cac``, ``assumptions`` and
-        ``why_simple_overstates`` (numbers ``None`` or absent when the data cannot give them).
+        ``margin_share`` (last year's margin / revenue), ``value_per_active_customer``,
+        ``value_with_uplift``, ``uplift_value_per_customer``, ``uplift_value_total``,
+        ``net_uplift_value``, ``simple_clv`` and its inputs, ``simple_clv_horizon``,
+        ``horizon_months``, ``model_mean_clv``, ``simple_over_model``, ``clv_cac``,
+        ``assumptions`` and ``why_simple_overstates`` (numbers ``None`` or absent when the
+        data cannot give them).
     """
     from clv.rfm import as_date
 
@@ -594,23 +657,32 @@ def retention_economics(
         }
         if retention_cost is not None:
             out["net_uplift_value"] = (v1 - v0 - retention_cost) * stats["active"]
-    aov = _share(stats["revenue"], stats["orders"])
+    out["margin_share"] = _share(stats["margin"], stats["revenue"])
+    margin_per_order = _share(stats["margin"], stats["orders"])
     orders_per_year = _share(stats["orders"], stats["active"])
-    if r is not None and r < 1 and aov is not None and orders_per_year is not None:
+    if r is not None and r < 1 and margin_per_order is not None and orders_per_year is not None:
         lifespan = 1.0 / (1.0 - r)
-        simple = aov * margin_rate * orders_per_year * lifespan
-        out["simple_clv"] = simple
+        per_year = margin_per_order * orders_per_year  # = m
+        out["simple_clv"] = per_year * lifespan
         out["simple_clv_inputs"] = {
-            "aov": aov,
+            "aov": _share(stats["revenue"], stats["orders"]),
+            "margin_per_order": margin_per_order,
             "orders_per_year": orders_per_year,
             "lifespan_years": lifespan,
-            "margin_rate": margin_rate,
         }
+        months = min(horizon_months, 12.0 * lifespan)
+        ends = np.append(np.arange(1.0, np.floor(months) + 1.0), months)
+        ends = np.unique(ends[ends > 0])
+        widths = np.diff(np.concatenate([[0.0], ends]))
+        out["simple_clv_horizon"] = float(
+            np.sum(per_year / 12.0 * widths / (1.0 + d) ** (ends / 12.0))
+        )
+        out["horizon_months"] = horizon_months
     if scores is not None and "clv" in scores.columns:
         model = float(scores["clv"].fill_null(0.0).mean())
         out["model_mean_clv"] = model
-        if "simple_clv" in out:
-            out["simple_over_model"] = _share(out["simple_clv"], model)  # type: ignore[arg-type]
+        if "simple_clv_horizon" in out:
+            out["simple_over_model"] = _share(out["simple_clv_horizon"], model)  # type: ignore[arg-type]
         if acquisition_cost:
             out["clv_cac"] = model / acquisition_cost
     out["assumptions"] = (
@@ -619,11 +691,17 @@ def retention_economics(
         "geometric retention, the same every year; value of an active customer "
         "V(r) = m (1 + d) / (1 + d - r), first year undiscounted; the uplift adds k points to r."
     )
+    out["assumptions"] += (
+        " The simple formula (margin per order x orders per year x lifespan 1 / (1 - r)) is "
+        "compared with the model over the model's horizon, with the model's monthly "
+        "discounting."
+    )
     out["why_simple_overstates"] = (
-        "AOV x orders per year x lifespan gives every customer the future of an active "
-        "customer buying at the active customers' pace; many have already stopped (low "
-        "p_alive). The model's CLV weights each customer's future purchases by the "
-        "probability that they are still alive and discounts them, so it is lower."
+        "Over the same months and with the same discounting, margin per order x orders per "
+        "year gives every customer the future of an active customer buying at the active "
+        "customers' pace; many have already stopped (low p_alive). The model's CLV weights "
+        "each customer's future purchases by the probability that they are still alive, so "
+        "it is lower."
     )
     return out
 
@@ -635,6 +713,7 @@ def headline_kpis(
     observation_end: str | dt.date | None = None,
     channel_costs: Mapping[str, float] | None = None,
     value_col: str = "revenue",
+    good_share: float = TIERS[0][1],
     orders: pl.DataFrame | None = None,
     customers: pl.DataFrame | None = None,
 ) -> dict[str, object]:
@@ -653,6 +732,11 @@ def headline_kpis(
         CAC per channel (currency); adds ``cac`` and ``clv_cac`` to channels (with scores).
     value_col
         Value defining good customers in channels: ``revenue`` or ``margin``.
+    good_share
+        The share of customers called good (default 0.2, the top tier of
+        :data:`clv.segments.TIERS`): the top ``round(good_share * n)`` customers by
+        ``value_col``; gives the channels' ``share_good``. Pass the report's first tier
+        share so channels and tiers agree.
     orders, customers
         :func:`clv.segments.order_table` and :func:`clv.segments.customer_table` of the same
         transactions up to ``observation_end``, when the caller has them already (they are
@@ -678,7 +762,7 @@ def headline_kpis(
         orders = order_table(lf)
     if customers is None:
         customers = customer_table(lf, orders=orders)
-    customers = _with_scores(customers, scores)
+    customers = with_scores(customers, scores)
     notes: list[str] = []
     rvn = returning_vs_new(orders)
     n = customers.height
@@ -710,7 +794,9 @@ def headline_kpis(
         kpis["gini_clv"] = gini(clv)
     else:
         notes.append("no scores given: no CLV numbers (fit a model and pass its scores)")
-    channels = channel_table(customers, channel_costs=channel_costs, value_col=value_col)
+    channels = channel_table(
+        customers, channel_costs=channel_costs, value_col=value_col, good_share=good_share
+    )
     if channels is None:
         notes.append("no channel column: channels section left out (map one with channel_col)")
     else:

@@ -588,6 +588,14 @@ def fit(
         )
 
     messages: list[str] = []
+    if repeat.height > spenders.height:
+        msg = (
+            f"{repeat.height - spenders.height:,} repeat buyers spent nothing on their repeat "
+            "purchases: they count for BG/NBD but are left out of the Gamma-Gamma (order "
+            "value) fit"
+        )
+        warnings.warn(msg, UserWarning, stacklevel=2)
+        messages.append(msg)
     corr = None
     if spenders.height >= 3:
         c = spenders.select(pl.corr("frequency", "monetary_value")).item()

@@ -90,9 +90,24 @@ def purchase_count_fit(counts: pl.DataFrame, *, ax: Axes | None = None) -> Figur
     ax.set_xlabel("repeat purchases in the calibration period (count)")
     ax.set_ylabel("customers (count)")
     gap = np.abs(obs - exp).sum() / max(obs.sum(), 1.0) / 2
-    ax.set_title(f"The model reproduces the purchase counts: {gap:.1%} of customers misplaced")
+    ax.set_title(_fit_verdict(gap))
     ax.legend()
     return fig
+
+
+FIT_GOOD = 0.05
+"""Share of customers misplaced (half the total absolute gap between observed and expected
+counts) up to which the purchase count fit is called good; up to twice that, rough."""
+
+
+def _fit_verdict(gap: float) -> str:
+    if not math.isfinite(gap):
+        return "Purchase counts: observed vs expected"
+    if gap <= FIT_GOOD:
+        return f"The model reproduces the purchase counts: {gap:.1%} of customers misplaced"
+    if gap <= 2 * FIT_GOOD:
+        return f"The model roughly reproduces the purchase counts: {gap:.1%} misplaced"
+    return f"The model does NOT reproduce the purchase counts: {gap:.1%} of customers misplaced"
 
 
 def _matrix(
@@ -170,6 +185,8 @@ def gamma_gamma_independence(
     Gamma-Gamma assumes spend per order does not depend on purchase frequency: the
     correlation should be near 0. ``summary``: ``frequency``, ``monetary_value``.
     """
+    from clv.models import CORRELATION_WARNING  # scipy-heavy: only when this figure is drawn
+
     fig, ax = _axes(ax)
     rep = summary.filter(pl.col("frequency") > 0)
     f = rep["frequency"].to_numpy().astype(float)
@@ -180,8 +197,12 @@ def gamma_gamma_independence(
     ax.set_yscale("log")
     ax.set_xlabel("frequency: repeat purchases (count)")
     ax.set_ylabel(f"mean repeat order value {_money(currency)}, log scale")
-    verdict = "independent enough for Gamma-Gamma" if abs(r) < 0.3 else "NOT independent"
-    ax.set_title(f"Order value vs frequency: correlation {r:.2f}, {verdict}")
+    if not math.isfinite(r):
+        ax.set_title("Order value vs frequency: too few repeat buyers to check independence")
+    elif abs(r) <= CORRELATION_WARNING:
+        ax.set_title(f"Order value vs frequency: correlation {r:.2f}, independent enough")
+    else:
+        ax.set_title(f"Order value vs frequency: correlation {r:.2f}, NOT independent")
     return fig
 
 
@@ -204,9 +225,33 @@ def holdout_by_frequency(
     ax.set_xticks(x, labels)
     ax.set_xlabel("repeat purchases in the calibration period (count)")
     ax.set_ylabel(f"mean purchases per customer in the {holdout_label} (count)")
-    ax.set_title("Predicted purchases in the holdout track the actual ones")
+    ax.set_title(_holdout_verdict(frame))
     ax.legend()
     return fig
+
+
+HOLDOUT_GOOD = 0.15
+"""Mean absolute gap between predicted and actual holdout purchases, relative to the actual
+ones (customer-weighted over frequency bins), up to which predictions are said to track."""
+
+
+def _holdout_verdict(frame: pl.DataFrame) -> str:
+    act = frame["actual_purchases"].cast(pl.Float64).to_numpy()
+    pred = frame["predicted_purchases"].cast(pl.Float64).to_numpy()
+    w = (
+        frame["customers"].cast(pl.Float64).to_numpy()
+        if "customers" in frame.columns
+        else np.ones(len(act))
+    )
+    total = float((w * act).sum())
+    if not total or not np.isfinite(total):
+        return "Holdout purchases: predicted vs actual"
+    gap = float((w * np.abs(pred - act)).sum()) / total
+    bias = float((w * (pred - act)).sum()) / total
+    if gap <= HOLDOUT_GOOD:
+        return f"Predicted holdout purchases track the actual ones (mean gap {gap:.0%})"
+    way = "over" if bias > 0 else "under"
+    return f"Predictions miss the holdout purchases: {way}stated, mean gap {gap:.0%}"
 
 
 def cumulative_tracking(
@@ -266,13 +311,26 @@ def clv_distribution(
     ax.axvline(mean, color=PALETTE[1], lw=2, ls="--", label=f"mean {mean:,.0f}")
     ax.set_xlabel(f"predicted CLV over {horizon_label} {_money(currency)}; top 1 % not shown")
     ax.set_ylabel("customers (count)")
-    ax.set_title(
-        f"Most customers are worth little: the mean CLV is {mean / med:.1f}x the median"
-        if med > 0
-        else "Most customers are expected to spend nothing more"
-    )
+    ax.set_title(_skew_verdict(mean, med))
     ax.legend()
     return fig
+
+
+def _skew_verdict(mean: float, median: float) -> str:
+    if not (math.isfinite(mean) and math.isfinite(median)):
+        return "Predicted CLV per customer"
+    if median <= 0:
+        return (
+            "Most customers are expected to spend nothing more"
+            if mean > 0
+            else "No customer is expected to spend anything more"
+        )
+    ratio = mean / median
+    if ratio >= 1.5:
+        return f"Most customers are worth little: the mean CLV is {ratio:.1f}x the median"
+    if ratio >= 1.0:
+        return f"CLV is fairly even across customers: the mean is {ratio:.1f}x the median"
+    return f"A few low values pull the mean CLV below the median ({ratio:.1f}x the median)"
 
 
 def p_alive_distribution(scores: pl.DataFrame, *, ax: Axes | None = None) -> Figure:
@@ -287,33 +345,44 @@ def p_alive_distribution(scores: pl.DataFrame, *, ax: Axes | None = None) -> Fig
     return fig
 
 
-def lorenz_curves(
-    frame: pl.DataFrame,
-    *,
-    columns: Sequence[str] = ("revenue", "clv"),
-    labels: Sequence[str] | None = None,
-    ax: Axes | None = None,
-) -> Figure:
-    """Lorenz curves (value held by the bottom x % of customers) and the Gini of each column."""
+GINI_CONCENTRATED = 0.5
+"""Gini from which value is called concentrated; below 0.3 it is called evenly spread."""
+
+
+def lorenz_curves(curves: pl.DataFrame, *, ax: Axes | None = None) -> Figure:
+    """Lorenz curves (value held by the bottom x % of customers) and the Gini of each.
+
+    ``curves``: one or more curves stacked, with ``label``, ``gini``
+    (:func:`clv.segments.gini`), ``customer_share`` and ``value_share``
+    (:func:`clv.segments.lorenz_curve`); :func:`clv.sections.lorenz_table` builds it.
+    """
     fig, ax = _axes(ax, (6.0, 5.5))
-    labels = list(labels or columns)
     ginis = []
-    for i, (col, label) in enumerate(zip(columns, labels, strict=True)):
-        v = np.sort(np.clip(frame[col].drop_nulls().to_numpy().astype(float), 0, None))
-        if len(v) == 0 or v.sum() <= 0:
-            continue
-        y = np.concatenate([[0.0], np.cumsum(v) / v.sum()])
-        x = np.linspace(0, 1, len(y))
-        gini = 1 - 2 * np.trapezoid(y, x)
+    labels = list(dict.fromkeys(curves["label"].to_list()))
+    for i, label in enumerate(labels):
+        curve = curves.filter(pl.col("label") == label).sort("customer_share")
+        gini = float(curve["gini"][0])
         ginis.append(gini)
-        ax.plot(x, y, color=PALETTE[i % len(PALETTE)], label=f"{label} (Gini {gini:.2f})")
+        ax.plot(
+            curve["customer_share"].to_numpy(),
+            curve["value_share"].to_numpy(),
+            color=PALETTE[i % len(PALETTE)],
+            label=f"{label} (Gini {gini:.2f})",
+        )
     ax.plot([0, 1], [0, 1], color=PALETTE[6], lw=1, ls=":", label="equal shares")
     ax.set_xlabel("customers, from lowest to highest value (cumulative share)")
     ax.set_ylabel("value held (cumulative share)")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     most = max(ginis) if ginis else math.nan
-    ax.set_title(f"Value is concentrated in few customers (Gini up to {most:.2f})")
+    if not math.isfinite(most):
+        ax.set_title("How value is shared among customers")
+    elif most >= GINI_CONCENTRATED:
+        ax.set_title(f"Value is concentrated in few customers (Gini up to {most:.2f})")
+    elif most >= 0.3:
+        ax.set_title(f"Value is moderately concentrated (Gini up to {most:.2f})")
+    else:
+        ax.set_title(f"Value is spread fairly evenly across customers (Gini up to {most:.2f})")
     ax.legend(loc="upper left")
     return fig
 
@@ -348,9 +417,28 @@ def tier_shares(
     ax.set_xlabel("value tier")
     ax.set_ylabel("share of the total (fraction)")
     ax.yaxis.set_major_formatter(_percent_formatter())
-    ax.set_title("The top tier holds far more value than its share of customers")
+    ax.set_title(_tier_verdict(tiers, share_cols, names))
     ax.legend()
     return fig
+
+
+def _tier_verdict(tiers: pl.DataFrame, share_cols: list[str], names: list[str]) -> str:
+    """How the first (top) tier's value share compares with its share of customers."""
+    people = [c for c in share_cols if c.startswith("customer")]
+    values = [c for c in share_cols if c not in people]
+    if not people or not values or tiers.height == 0:
+        return "Share of customers and value by tier"
+    n_share = tiers[people[0]][0]
+    v_shares = [tiers[c][0] for c in values if tiers[c][0] is not None]
+    if not n_share or not v_shares:
+        return "Share of customers and value by tier"
+    top = max(v_shares)
+    what = f"{_pct(top)} of the value with {_pct(n_share)} of the customers"
+    if top >= 2 * n_share:
+        return f"The {names[0]} tier holds far more than its share: {what}"
+    if top > 1.2 * n_share:
+        return f"The {names[0]} tier holds somewhat more than its share: {what}"
+    return f"The {names[0]} tier holds about its share of value or less: {what}"
 
 
 def _percent_formatter() -> Any:
@@ -362,37 +450,26 @@ def _percent_formatter() -> Any:
 # --------------------------------------------------------------------------- KPIs
 
 
-def _monthly_new_returning(orders: pl.DataFrame) -> pl.DataFrame:
-    """Orders and revenue per calendar month, first orders vs later ones."""
-    return (
-        orders.with_columns(month=pl.col("date").dt.truncate("1mo"))
-        .group_by("month")
-        .agg(
-            new=pl.col("amount").filter(pl.col("is_first")).sum(),
-            returning=pl.col("amount").filter(~pl.col("is_first")).sum(),
-            new_orders=pl.col("is_first").sum(),
-            returning_orders=(~pl.col("is_first")).sum(),
-        )
-        .sort("month")
-    )
-
-
 def aov_new_vs_returning(
-    orders: pl.DataFrame, *, currency: str = "", ax: Axes | None = None
+    monthly: pl.DataFrame,
+    *,
+    overall_ratio: float | None = None,
+    currency: str = "",
+    ax: Axes | None = None,
 ) -> Figure:
     """Average order value of first orders vs later orders, month by month.
 
-    ``orders``: :func:`clv.segments.order_table` (``date``, ``amount``, ``is_first``).
+    ``monthly``: :func:`clv.sections.monthly_new_returning` (``month``, ``aov_new``,
+    ``aov_returning``). ``overall_ratio``: ``returning_vs_new_aov_ratio`` of
+    :func:`clv.kpis.returning_vs_new` over the whole period, for the title.
     """
     fig, ax = _axes(ax)
-    m = _monthly_new_returning(orders)
+    m = monthly.sort("month")
     months = m["month"].to_list()
     for i, kind in enumerate(["new", "returning"]):
-        n = m[f"{kind}_orders"].to_numpy().astype(float)
-        aov = np.divide(m[kind].to_numpy(), n, out=np.full(len(n), np.nan), where=n > 0)
         ax.plot(
             months,
-            aov,
+            m[f"aov_{kind}"].cast(pl.Float64).to_numpy(),
             "o-",
             ms=3,
             color=PALETTE[i],
@@ -400,12 +477,14 @@ def aov_new_vs_returning(
         )
     ax.set_xlabel("month of the order")
     ax.set_ylabel(f"average order value {_money(currency)}")
-    first = orders.filter(pl.col("is_first"))["amount"].mean()
-    later = orders.filter(~pl.col("is_first"))["amount"].mean()
-    if first and later is not None:
-        ratio = later / first
-        more = "more" if ratio >= 1 else "less"
-        ax.set_title(f"Returning orders are worth {abs(ratio - 1):.0%} {more} than first orders")
+    if overall_ratio is not None and math.isfinite(overall_ratio):
+        if abs(overall_ratio - 1) < 0.05:
+            ax.set_title("Returning and first orders are worth about the same")
+        else:
+            more = "more" if overall_ratio > 1 else "less"
+            ax.set_title(
+                f"Returning orders are worth {abs(overall_ratio - 1):.0%} {more} than first orders"
+            )
     else:
         ax.set_title("Average order value of first and returning orders")
     ax.legend()
@@ -449,17 +528,31 @@ def cohort_retention(
     )
     ax.set_xlabel("months since first purchase (months)")
     ax.set_ylabel("cohort: month of first purchase")
-    month1 = np.nanmean(z[:, pi[1]]) if 1 in pi else math.nan
-    ax.set_title(f"Only {_pct(month1)} of a cohort buys again the month after joining")
+    month1 = float(np.nanmean(z[:, pi[1]])) if 1 in pi else math.nan
+    if not math.isfinite(month1):
+        ax.set_title("Share of each cohort buying, month by month")
+    elif month1 < 0.2:
+        ax.set_title(f"Only {_pct(month1)} of a cohort buys again the month after joining")
+    elif month1 < 0.5:
+        ax.set_title(f"{_pct(month1)} of a cohort buys again the month after joining")
+    else:
+        ax.set_title(f"Most of a cohort ({_pct(month1)}) buys again the month after joining")
     return fig
 
 
 def channel_quality(
-    channels: pl.DataFrame, *, ax: Axes | None = None, currency: str = ""
+    channels: pl.DataFrame,
+    *,
+    good_share: float | None = None,
+    ax: Axes | None = None,
+    currency: str = "",
 ) -> Figure:
-    """Share of good (top 20 %) customers brought by each acquisition channel, best first.
+    """Share of good customers brought by each acquisition channel, best first.
 
-    ``channels``: ``channel``, ``share_good`` (0-1), optional ``customers`` and ``mean_clv``.
+    ``channels``: :func:`clv.kpis.channel_table` (``channel``, ``share_good`` (0-1), optional
+    ``customers``, ``good_customers`` and ``mean_clv``). ``good_share``: the share of all
+    customers called good (the top tier's, e.g. 0.2); by default read off the table as all
+    good customers / all customers.
     """
     fig, ax = _axes(ax)
     ch = channels.sort("share_good")
@@ -477,10 +570,17 @@ def channel_quality(
     ax.bar_label(bars, labels=extra, fontsize=8, padding=3)
     ax.set_xlim(0, min(1.0, max(vals.max() * 1.6, 0.05)) if len(vals) else 1.0)
     ax.xaxis.set_major_formatter(_percent_formatter())
-    ax.set_xlabel("customers in the top 20 % by value (share of the channel's customers)")
+    if good_share is None and {"good_customers", "customers"} <= set(ch.columns):
+        good_share = ch["good_customers"].sum() / max(ch["customers"].sum(), 1)
+    top = f"the top {good_share:.0%}" if good_share is not None else "the good tier"
+    ax.set_xlabel(f"customers in {top} by value (share of the channel's customers)")
     ax.set_ylabel("acquisition channel")
-    best = names[-1] if names else "-"
-    ax.set_title(f"{best} brings the best customers")
+    if not names:
+        ax.set_title("No channels")
+    elif len(names) == 1 or vals[-1] - vals[0] < 0.02:
+        ax.set_title("The channels bring about the same share of good customers")
+    else:
+        ax.set_title(f"{names[-1]} brings the best customers ({_pct(vals[-1])} good)")
     return fig
 
 
@@ -555,16 +655,19 @@ def loyalty_program_net(
     return fig
 
 
-def revenue_by_month(orders: pl.DataFrame, *, currency: str = "", ax: Axes | None = None) -> Figure:
+def revenue_by_month(
+    monthly: pl.DataFrame, *, currency: str = "", ax: Axes | None = None
+) -> Figure:
     """Revenue per month from first orders vs returning orders (stacked bars).
 
-    ``orders``: :func:`clv.segments.order_table` (``date``, ``amount``, ``is_first``).
+    ``monthly``: :func:`clv.sections.monthly_new_returning` (``month``, ``new_revenue``,
+    ``returning_revenue``).
     """
     fig, ax = _axes(ax)
-    m = _monthly_new_returning(orders)
+    m = monthly.sort("month")
     months = m["month"].to_list()
-    new = m["new"].to_numpy().astype(float)
-    ret = m["returning"].to_numpy().astype(float)
+    new = m["new_revenue"].cast(pl.Float64).to_numpy()
+    ret = m["returning_revenue"].cast(pl.Float64).to_numpy()
     ax.bar(months, new, width=20, color=PALETTE[2], label="first orders")
     ax.bar(months, ret, width=20, bottom=new, color=PALETTE[0], label="returning orders")
     ax.set_xlabel("month")

@@ -36,6 +36,7 @@ import polars as pl
 from clv import __version__
 from clv.errors import ClvError, DataError, ReportError, UsageError
 from clv.io import atomic_output
+from clv.io import write_json as io_write_json
 from clv.render import export_html, format_number, headings, mask_ids, utc_now, value_text
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -126,6 +127,9 @@ PARAMETER_SPEC: dict[str, Spec] = {
     "at_risk_min_value_quantile": Spec("float", low=0.0, high=1.0),
     "at_risk_max_p_alive": Spec("float", low=0.0, high=1.0),
     "channel_costs": Spec("costs", nullable=True, low=0.0),
+    "retention_uplift_points": Spec("float", low=0.0, high=100.0),
+    "retention_cost": Spec("float", nullable=True, low=0.0),
+    "acquisition_cost": Spec("float", nullable=True, low=0.0),
     "member_discount_rate": Spec("float", low=0.0, high=1.0),
     "cost_per_reward": Spec("float", low=0.0),
     "launch_date": Spec("date", nullable=True),
@@ -349,17 +353,19 @@ def resolve_calibration_end(
     transactions: pl.DataFrame,
     calibration_end: str | dt.date | None,
     *,
-    data: str | os.PathLike[str] | None = None,
+    dataset: str | None = None,
     observation_end: str | dt.date | None = None,
 ) -> dt.date | None:
     """The calibration end of the holdout check.
 
-    ``"auto"``: 1997-09-30 (the published split) for the embedded CDNOW sample, otherwise the
-    day that leaves the last 25 % of the period (first transaction to ``observation_end``) as
-    holdout. ``None`` or ``"none"``: no holdout check. A date is checked to fall inside the
-    period.
+    ``"auto"``: 1997-09-30 (the published split) when ``dataset`` is ``"cdnow"`` (the
+    embedded CDNOW sample the notebook loaded; None for a file of the user's), otherwise
+    the day that leaves the last 25 % of the period (first transaction to
+    ``observation_end``) as holdout. ``None`` or ``"none"``: no holdout check. A date must
+    pass :func:`clv.rfm.calibration_holdout`'s own check (first transaction <= calibration end
+    < observation end), which is run here on the first transaction alone.
     """
-    from clv.rfm import as_date
+    from clv.rfm import as_date, calibration_holdout
 
     if calibration_end is None or str(calibration_end).lower() == "none":
         return None
@@ -368,17 +374,22 @@ def resolve_calibration_end(
     ).row(0)
     end = as_date(observation_end, "observation_end") if observation_end is not None else last
     if str(calibration_end).lower() == "auto":
-        if data is None and transactions["customer_id"].n_unique() == 2357:
+        if dataset == "cdnow":
             from clv.datasets import CDNOW_CALIBRATION_END
 
             return as_date(CDNOW_CALIBRATION_END)
         return first + dt.timedelta(days=round(0.75 * (end - first).days))
     cal = as_date(calibration_end, "calibration_end")
-    if not first < cal < end:
-        raise UsageError(
-            f"calibration_end {cal} must fall between the first transaction {first} and the "
-            f"observation end {end}; pass calibration_end=none to skip the holdout check"
+    try:  # the same rule as the holdout split itself, on one row: cheap
+        calibration_holdout(
+            transactions.sort("date").head(1), calibration_end=cal, observation_end=end
         )
+    except DataError:
+        raise UsageError(
+            f"calibration_end {cal} must fall on or after the first transaction {first} and "
+            f"before the observation end {end}; pass calibration_end=none to skip the holdout "
+            "check"
+        ) from None
     return cal
 
 
@@ -649,27 +660,8 @@ def _log(show: bool, text: str) -> None:
 
 
 def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
-    """Write JSON atomically (NaN and infinities become null, dates ISO text)."""
-    path = Path(path)
-    with atomic_output(path, overwrite=True) as tmp:
-        tmp.write_text(json.dumps(_jsonable(obj), indent=2, allow_nan=False) + "\n")
-    return path
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dt.date):
-        return obj.isoformat()
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "item") and not isinstance(obj, str | bytes):  # numpy scalars
-        return _jsonable(obj.item())
-    return obj
+    """Write a run-folder JSON file atomically (see :func:`clv.io.write_json`)."""
+    return io_write_json(path, obj, overwrite=True)
 
 
 def write_manifest(run_dir: Path, manifest: Mapping[str, Any]) -> Path:

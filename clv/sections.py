@@ -76,6 +76,88 @@ def tiers_from_cuts(
     return ((names[0], a), (names[1], round(b - a, 12)), (names[2], round(1 - b, 12)))
 
 
+def tier_tables(
+    table: pl.DataFrame, tiers: Sequence[tuple[str, float]]
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The tiers by historical revenue and by predicted CLV, and both shares side by side.
+
+    ``table``: :func:`clv.segments.segment_table` with scores (``tier`` and ``revenue``,
+    ``value_tier`` and ``clv``). Returns :func:`clv.segments.tier_summary` by revenue, the
+    same by CLV, and a frame ``tier``, ``customer_share``, ``revenue_share``, ``clv_share``
+    for :func:`clv.plots.tier_shares`.
+    """
+    from clv.segments import tier_summary
+
+    by_revenue = tier_summary(table, value_col="revenue", tier_col="tier", tiers=tiers)
+    by_clv = tier_summary(table, value_col="clv", tier_col="value_tier", tiers=tiers)
+    shares = by_revenue.select(
+        "tier", "customer_share", pl.col("value_share").alias("revenue_share")
+    ).with_columns(clv_share=by_clv["value_share"])
+    return by_revenue, by_clv, shares
+
+
+def lorenz_table(frame: pl.DataFrame, columns: Mapping[str, str]) -> pl.DataFrame:
+    """Lorenz curves and Gini coefficients of several value columns, stacked for
+    :func:`clv.plots.lorenz_curves`.
+
+    ``columns``: column -> label, e.g. ``{"revenue": "historical revenue"}``. Returns
+    ``label``, ``gini`` (:func:`clv.segments.gini`), ``customer_share`` and ``value_share``
+    (:func:`clv.segments.lorenz_curve`).
+    """
+    from clv.segments import gini, lorenz_curve
+
+    parts = [
+        lorenz_curve(frame[col]).select(
+            pl.lit(label).alias("label"),
+            pl.lit(gini(frame[col])).alias("gini"),
+            "customer_share",
+            "value_share",
+        )
+        for col, label in columns.items()
+    ]
+    return pl.concat(parts)
+
+
+def monthly_new_returning(orders: pl.DataFrame) -> pl.DataFrame:
+    """First vs returning orders per calendar month: :func:`clv.kpis.returning_vs_new` of
+    each month's orders (``is_first`` is a customer's first order ever, not of the month).
+
+    Returns ``month`` (first day), ``new_orders``, ``returning_orders``, ``aov_new``,
+    ``aov_returning`` (currency per order, null without such orders), ``new_revenue`` and
+    ``returning_revenue`` (currency).
+    """
+    from clv.kpis import returning_vs_new
+
+    rows = []
+    by_month = orders.with_columns(_month=pl.col("date").dt.truncate("1mo"))
+    for (month,), part in by_month.group_by("_month", maintain_order=False):
+        kpis = returning_vs_new(part.drop("_month"))
+        returning = int(kpis["returning_orders"] or 0)
+        new = int(kpis["orders"] or 0) - returning
+        aov_new, aov_ret = kpis["aov_new"], kpis["aov_returning"]
+        rows.append(
+            {
+                "month": month,
+                "new_orders": new,
+                "returning_orders": returning,
+                "aov_new": aov_new,
+                "aov_returning": aov_ret,
+                "new_revenue": (aov_new or 0.0) * new,
+                "returning_revenue": (aov_ret or 0.0) * returning,
+            }
+        )
+    schema = {
+        "month": pl.Date,
+        "new_orders": pl.Int64,
+        "returning_orders": pl.Int64,
+        "aov_new": pl.Float64,
+        "aov_returning": pl.Float64,
+        "new_revenue": pl.Float64,
+        "returning_revenue": pl.Float64,
+    }
+    return pl.DataFrame(rows, schema=schema).sort("month")
+
+
 def frequency_recency_grid(summary: pl.DataFrame, *, points: int = 30) -> pl.DataFrame:
     """Hypothetical customers for the frequency/recency matrices: every frequency from 0 to
     the 99th percentile, recencies from 0 to the longest ``T``, all observed for that ``T``.
@@ -109,11 +191,14 @@ def customer_value_kpis(
     horizon_unit: str = "M",
     orders: pl.DataFrame | None = None,
     customers: pl.DataFrame | None = None,
+    good_share: float = 0.2,
 ) -> dict[str, Any]:
     """:func:`clv.kpis.headline_kpis` plus the predicted CLV over the horizon (``kpis.json``).
 
-    Adds ``predicted_clv_total`` and ``predicted_clv_mean`` (currency, over ``horizon``
-    ``horizon_unit``) and ``horizon`` (e.g. ``"12 M"``).
+    ``good_share`` is the report's top tier (``tiers[0][1]`` of :func:`tiers_from_cuts`):
+    the share of customers called good in the channel numbers, so ``kpis.json`` and the
+    report's channel table agree. Adds ``predicted_clv_total`` and ``predicted_clv_mean``
+    (currency, over ``horizon`` ``horizon_unit``) and ``horizon`` (e.g. ``"12 M"``).
     """
     from clv.kpis import headline_kpis
 
@@ -124,6 +209,7 @@ def customer_value_kpis(
         channel_costs=channel_costs,
         orders=orders,
         customers=customers,
+        good_share=good_share,
     )
     clv = scores["clv"].fill_null(0.0)
     out["predicted_clv_total"] = float(clv.sum())
@@ -252,16 +338,50 @@ def purchase_count_table(
     return pl.DataFrame({"frequency": labels, "observed": observed, "expected": expected})
 
 
-def with_scores(customers: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
-    """``customers`` (:func:`clv.segments.customer_table`) joined with the segment table's
-    tiers and scores, by ``customer_id``."""
-    keep = [
-        c
-        for c in ("top", "tier", "clv_top", "value_tier", "p_alive", "expected_purchases", "clv")
-        if c in table.columns
-    ]
-    keep = [c for c in keep if c not in customers.columns]
-    return customers.join(table.select("customer_id", *keep), on="customer_id", how="left")
+def top_text(table: pl.DataFrame, *, top_share: float) -> str:
+    """One sentence on who the top customers are: how many, by what, what they hold.
+
+    ``table``: :func:`clv.segments.segment_table` (``top``, ``revenue``, optionally ``clv``)
+    made with the same ``top_share``.
+    """
+    top = table.filter(pl.col("top"))
+    revenue = table["revenue"].sum()
+    text = (
+        f"The top {top_share:.0%} are the {top.height:,} customers (of {table.height:,}) with "
+        "the highest historical revenue"
+    )
+    if revenue:
+        text += f"; they brought {top['revenue'].sum() / revenue:.0%} of the revenue"
+    clv = table["clv"].fill_null(0.0).sum() if "clv" in table.columns else 0.0
+    if clv:
+        text += f" and hold {top['clv'].fill_null(0.0).sum() / clv:.0%} of the predicted CLV"
+    return text + ". The table compares them with everyone else."
+
+
+RETENTION_TEXTS = ("assumptions", "why_simple_overstates")
+"""Keys of :func:`clv.kpis.retention_economics` that are sentences, not numbers."""
+
+
+def retention_tables(economics: Mapping[str, Any]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`clv.kpis.retention_economics` as two tables: the value of more retention, and
+    the simple formula (with its inputs) beside the model's CLV.
+
+    A key naming ``simple``, ``model`` or ``horizon``, and every nested dict (the simple
+    formula's inputs), goes to the second table; the sentences (:data:`RETENTION_TEXTS`)
+    to neither.
+    """
+    uplift: dict[str, Any] = {}
+    compare: dict[str, Any] = {}
+    for key, value in economics.items():
+        if key in RETENTION_TEXTS:
+            continue
+        if isinstance(value, Mapping):
+            compare |= {f"{key.removesuffix('_inputs')}: {k}": v for k, v in value.items()}
+        elif any(word in key for word in ("simple", "model", "horizon")):
+            compare[key] = value
+        else:
+            uplift[key] = value
+    return as_table(uplift), as_table(compare)
 
 
 def as_table(values: Mapping[str, Any]) -> pl.DataFrame:
@@ -329,42 +449,6 @@ def before_after(orders: pl.DataFrame, launch_date: Any) -> pl.DataFrame | None:
     from clv.kpis import loyalty_before_after
 
     return loyalty_before_after(orders, launch_date=launch_date)
-
-
-def milestone_probabilities(
-    model: Any,
-    summary: pl.DataFrame,
-    customers: pl.DataFrame,
-    *,
-    milestones: Sequence[int],
-    horizon: float,
-    horizon_unit: str = "M",
-) -> pl.DataFrame:
-    """P(a customer has at least ``k`` orders by the end of the horizon), per milestone.
-
-    A customer with ``o`` orders needs ``k - o`` more purchases: the BG/NBD probability of at
-    least that many in the horizon (1 when already there). Orders are counted as in
-    :func:`clv.segments.customer_table`; the model counts purchase days, so this assumes one
-    order per day. Returns ``customer_id`` and ``p_reach_<k>`` for
-    :func:`clv.kpis.reward_milestones`.
-    """
-    from clv.rfm import TIME_UNIT_DAYS, unit_days
-
-    t = horizon * unit_days(horizon_unit) / TIME_UNIT_DAYS[model.time_unit]
-    joined = summary.select("customer_id", "frequency", "recency", "T").join(
-        customers.select("customer_id", "orders"), on="customer_id", how="inner"
-    )
-    out = joined.select("customer_id")
-    for k in milestones:
-        need = (k - joined["orders"]).clip(lower_bound=0)
-        p = pl.Series(f"p_reach_{k}", [1.0] * joined.height, dtype=pl.Float64)
-        for n in sorted(set(need.to_list()) - {0}):
-            rows = need == n
-            part = joined.filter(rows)
-            probs = model.probability_at_least(part, t=t, k=int(n), time_unit=model.time_unit)
-            p = p.scatter(rows.arg_true(), probs)
-        out = out.with_columns(p)
-    return out
 
 
 METHODS_HTML = """

@@ -4,13 +4,15 @@ Definitions (the same in every function, in the CLI and in the report's methods 
 
 - An **order** is an ``order_id`` when that column is present, otherwise a purchase occasion
   (all of one customer's rows on one calendar day). Its date is its first row's date, its
-  amount the sum of its rows. A customer's first order (earliest date, then smallest order
-  key) is "new"; every later order is "returning".
+  amount the sum of its rows, its channel that of its first row (earliest date, then first
+  in file order). A customer's first order (earliest date, then smallest order key) is
+  "new"; every later order is "returning".
 - **Value** is historical revenue (sum of amounts) or margin (the ``margin`` column, or
   revenue times a margin rate) for the descriptive view, predicted ``clv`` for the forward
   view.
 - **Top share s** = the ``round(s * n)`` customers with the highest value (Python's ``round``,
-  half to even), ties broken by ``customer_id`` ascending. The 20/60/20 tiers cut at
+  half to even), ties broken by ``customer_id`` ascending, customers without a value (null)
+  ranked last. The 20/60/20 tiers cut at
   ``round(0.2 n)`` and ``round(0.8 n)`` customers from the top in the same order.
 """
 
@@ -53,15 +55,17 @@ def order_table(transactions: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         Sorted by ``customer_id``, ``date``, ``order``: ``customer_id``, ``order`` (the
         ``order_id``, or the ISO date of the purchase occasion), ``date``, ``amount`` (sum of
         the order's rows), ``order_number`` (1 = first order), ``is_first`` and, when present,
-        ``margin`` (sum), ``channel`` (of the order's first row) and ``loyalty`` (any row).
+        ``margin`` (sum), ``channel`` (of the order's first row: earliest date, then first in
+        file order) and ``loyalty`` (any row).
     """
-    lf = transactions.lazy()
+    lf = transactions.lazy().with_row_index("_file_row")
     key = pl.col("order_id") if _has(lf, "order_id") else pl.col("date").cast(pl.String)
     aggs: list[pl.Expr] = [pl.col("date").min(), pl.col("amount").sum()]
     if _has(lf, "margin"):
         aggs.append(pl.col("margin").sum())
     if _has(lf, "channel"):
-        aggs.append(pl.col("channel").sort_by("date").first())
+        # file order breaks ties on the first date (sort_by alone is not stable)
+        aggs.append(pl.col("channel").sort_by("date", "_file_row").first())
     if _has(lf, "loyalty"):
         aggs.append(pl.col("loyalty").any())
     return (
@@ -162,10 +166,10 @@ def customer_table(
 
 
 def _ranked(frame: pl.DataFrame, value_col: str) -> pl.DataFrame:
-    """Sorted by value descending, ties by customer_id, with ``rank`` 1 = highest value."""
-    return frame.sort([value_col, "customer_id"], descending=[True, False]).with_columns(
-        rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
-    )
+    """Sorted by value descending, ties by customer_id, nulls last; ``rank`` 1 = highest."""
+    return frame.sort(
+        [value_col, "customer_id"], descending=[True, False], nulls_last=True
+    ).with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
 
 
 def top_count(n_customers: int, share: float = TOP_SHARE) -> int:
@@ -200,7 +204,8 @@ def value_tiers(
     -------
     pl.DataFrame
         ``frame`` (same row order) plus ``{prefix}rank`` (1 = highest value; ties by
-        ``customer_id``), ``{prefix}top`` (bool) and ``{prefix}tier`` (str).
+        ``customer_id``; a null value ranks after every non-null one, so it is never top
+        and falls in the last tiers), ``{prefix}top`` (bool) and ``{prefix}tier`` (str).
     """
     shares = [share for _, share in tiers]
     if abs(sum(shares) - 1.0) > 1e-9 or min(shares) < 0:
@@ -434,6 +439,14 @@ _WORDS = {
 }
 
 
+def _log_odds(share: float, n: float) -> float:
+    """log((k + 0.5) / (n - k + 0.5)) for ``k = share * n`` yes out of ``n``."""
+    import math
+
+    k = share * n
+    return math.log((k + 0.5) / (n - k + 0.5))
+
+
 def top_profile(
     customers: pl.DataFrame,
     *,
@@ -450,7 +463,14 @@ def top_profile(
         absent are left out; one ``share_from_<channel>`` row per channel when ``channel``
         is present.
     flag
-        Number of metrics flagged as the biggest differences (largest ``|log(top/rest)|``).
+        Number of metrics flagged as the biggest differences. Differences are compared as
+        log effect sizes: for a share (``kind == "share"``, incl. mean ``p_alive``) the
+        absolute log odds ratio of top vs rest, ``|logit(top) - logit(rest)|``, with 0.5
+        added to the counts of yes and no in each group (Haldane-Anscombe, so 0 % or 100 %
+        stays finite); for any other metric ``|log(top / rest)|``. A log odds ratio is the
+        log ratio of the odds, and equals the log ratio of the shares for rare shares, so
+        99 % vs 49 % (log odds ratio 4.6) ranks above 2 % vs 1 % (0.7), unlike the log ratio
+        of the shares (0.7 for both).
 
     Returns
     -------
@@ -471,6 +491,7 @@ def top_profile(
             exprs.append((pl.col("channel") == channel).cast(pl.Float64).mean().alias(name))
             kinds[name] = "share"
             words[name] = f"came through {channel}"
+    exprs.append(pl.len().cast(pl.Float64).alias("_n"))
     stats = customers.group_by(top_col).agg(exprs)
     top_row = stats.filter(pl.col(top_col)).drop(top_col)
     rest_row = stats.filter(~pl.col(top_col)).drop(top_col)
@@ -487,7 +508,11 @@ def top_profile(
             note = (
                 f"top customers: {_fmt(top, kind)} {words[name]} vs {_fmt(rest, kind)} for the rest"
             )
-        size = abs(math.log(ratio)) if ratio not in (None, 0) and ratio > 0 else -1.0
+        size = -1.0  # unknown: ranked last
+        if kind == "share" and top is not None and rest is not None:
+            size = abs(_log_odds(top, top_row["_n"][0]) - _log_odds(rest, rest_row["_n"][0]))
+        elif ratio is not None and ratio > 0:
+            size = abs(math.log(ratio))
         rows.append((name, top, rest, ratio, size, note))
     frame = pl.DataFrame(
         rows,
@@ -573,7 +598,8 @@ def at_risk(
     """High-value customers who have probably stopped buying, for a CRM list.
 
     A customer is listed when ``value_col >= threshold`` (``min_value``, or else the
-    ``min_value_quantile`` of ``value_col`` over all customers) and ``p_alive <=
+    ``min_value_quantile`` of ``value_col`` over all customers, linear interpolation between
+    the two nearest values as in numpy / pandas' default) and ``p_alive <=
     max_p_alive``. **Value at stake** = ``value_col * (1 - p_alive)``: the historical value
     the shop stands to lose if the customer has indeed left.
 
@@ -587,7 +613,9 @@ def at_risk(
     if "p_alive" not in segments.columns:
         return segments.head(0).select("customer_id")
     threshold = (
-        min_value if min_value is not None else segments[value_col].quantile(min_value_quantile)
+        min_value
+        if min_value is not None
+        else segments[value_col].quantile(min_value_quantile, interpolation="linear")
     )
     last = "last_purchase" if "last_purchase" in segments.columns else "last_order"
     keep = ["customer_id", value_col, "orders", last, "p_alive"]

@@ -76,13 +76,31 @@ def test_truth_segments_are_the_multiplied_base():
     assert all(s["alpha"] == bg["alpha"] and s["b"] == bg["b"] for s in plain.values())
 
 
+# Systematic bias of the fit on synthetic_shop(heterogeneous=False), relative to the truth,
+# measured once at n = 1,000,000 (seed 5; standard errors there are ~4.5x smaller than at
+# 20,000, so these are the bias, not noise): purchases happen in continuous time but are
+# recorded on calendar days, and same-day purchases merge into one occasion (fewer, larger
+# purchases: alpha up, v up). Measured: r +1.6 %, alpha +3.7 %, a -1.0 %, b -1.2 %,
+# p -1.9 %, q +0.5 %, v +3.0 %.
+KNOWN_BIAS = {"r": 0.016, "alpha": 0.037, "a": -0.010, "b": -0.012}
+KNOWN_BIAS_GG = {"p": -0.019, "q": 0.005, "v": 0.030}
+K_SE = 3.0
+"""Tolerance in standard errors: under asymptotic normality of the MLE, |estimate - centre|
+> 3 SE has probability 0.27 % per parameter (~2 % for any of the 7)."""
+
+
 def test_fit_recovers_the_true_parameters_without_heterogeneity():
     frame, truth = synthetic_shop(20_000, seed=5, heterogeneous=False)
     model = fit(rfm_summary(frame, time_unit="W"))
-    for name, value in truth["bgnbd"].items():
-        assert model.bgnbd[name] == pytest.approx(value, rel=0.10), name
-    for name, value in truth["gamma_gamma"].items():
-        assert model.gamma_gamma[name] == pytest.approx(value, rel=0.15), name
+    for group, bias in (("bgnbd", KNOWN_BIAS), ("gamma_gamma", KNOWN_BIAS_GG)):
+        for name, value in truth[group].items():
+            estimate = getattr(model, group)[name]
+            se = model.standard_errors[group][name]
+            assert 0 < se < 0.1 * value, (name, se)  # informative at n = 20,000
+            centre = value * (1 + bias[name])  # where the estimator converges
+            assert abs(estimate - centre) <= K_SE * se, (name, estimate, centre, se)
+            # and the truth itself is within K_SE SE plus the known bias
+            assert abs(estimate - value) <= K_SE * se + abs(bias[name]) * value, name
 
 
 def test_expected_repeat_purchases_match_the_bgnbd_formula():

@@ -110,6 +110,36 @@ def test_negative_amounts_drop_and_net(tmp_path):
     assert read_transactions(path, negative_amounts="net")["amount"].sum() == 6.0
 
 
+def test_net_refunds_return_to_their_purchase(tmp_path):
+    """A refund nets against its own order, else the latest earlier purchase day; none: dropped."""
+    path = csv(
+        tmp_path,
+        "customer_id,date,amount,order_id\n"
+        "A,2024-01-01,100,o1\nA,2024-02-01,50,o2\nA,2024-03-01,-50,r1\n"  # own id: latest day
+        "B,2024-01-05,30,o3\nB,2024-01-20,-10,o3\n"  # refund line of order o3
+        "C,2024-02-01,-5,x9\nC,2024-02-03,20,o9\n",  # refund before any purchase
+    )
+    with pytest.warns(UserWarning, match="1 refunds come before any purchase"):
+        tx = read_transactions(path, order_col="order_id", negative_amounts="net")
+    netted = (
+        tx.group_by("customer_id", "order_id", "date")
+        .agg(pl.col("amount").sum())
+        .sort("customer_id", "order_id")
+    )
+    assert netted.rows() == [
+        ("A", "o1", dt.date(2024, 1, 1), 100.0),
+        ("A", "o2", dt.date(2024, 2, 1), 0.0),
+        ("B", "o3", dt.date(2024, 1, 5), 20.0),
+        ("C", "o9", dt.date(2024, 2, 3), 20.0),
+    ]
+
+
+def test_blank_order_id_is_an_error(tmp_path):
+    path = csv(tmp_path, "customer_id,date,amount,order\n1,2024-01-01,3,o1\n1,2024-02-01,4,\n")
+    with pytest.raises(DataError, match=r"column 'order', row 2: empty order id; .*--order-col"):
+        read_transactions(path, order_col="order")
+
+
 def test_file_errors(tmp_path):
     with pytest.raises(DataError, match="file not found"):
         read_transactions(tmp_path / "missing.csv")

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import polars as pl
 import pytest
 
@@ -205,10 +206,20 @@ def test_reward_milestones_with_the_model(shop, shop_scored):
     assert ((p >= 0) & (p <= 1)).all().all()
     assert (p.p_reach_10 <= p.p_reach_4 + 1e-12).all()
     # a customer one purchase short: P(at least one purchase in 12 months) from the model
-    s = summary.filter(pl.col("orders") == 3).head(1)
+    s = summary.filter(pl.col("frequency") == 2).head(1)
     month_weeks = (365.25 / 12) / 7
     direct = model.probability_at_least(s, t=12 * month_weeks, k=1)[0]
     assert p.loc[s["customer_id"][0], "p_reach_4"] == pytest.approx(direct)
+    # purchases are occasions as the model counts them (frequency + 1), not orders: a
+    # customer with two orders on one day has more orders than occasions
+    both = summary.filter(pl.col("orders") > pl.col("frequency") + 1)
+    assert both.height > 0
+    for row in both.head(5).iter_rows(named=True):
+        need = 4 - (row["frequency"] + 1)
+        one = summary.filter(pl.col("customer_id") == row["customer_id"])
+        want = 1.0 if need <= 0 else model.probability_at_least(one, t=12 * month_weeks, k=need)[0]
+        assert p.loc[row["customer_id"], "p_reach_4"] == pytest.approx(want)
+    assert probs["customer_id"].to_list() == summary["customer_id"].to_list()
     longer = kpis.milestone_probabilities(model, summary, milestones=(4,), horizon=24)
     assert (longer["p_reach_4"].to_numpy() >= probs["p_reach_4"].to_numpy() - 1e-12).all()
 
@@ -234,11 +245,98 @@ def test_retention_economics_by_hand():
     assert got["uplift_value_per_customer"] == pytest.approx(v1 - v0)
     assert got["uplift_value_total"] == pytest.approx(2 * (v1 - v0))
     assert got["simple_clv"] == pytest.approx((260 / 3) * (3 / 2) * (1 / (1 - r)))
+    # over the scores' 12 months, discounted monthly at 1.1^(i/12) like ClvModel.score
+    horizon = sum(m / 12 / 1.1 ** (i / 12) for i in range(1, 13))
+    assert got["simple_clv_horizon"] == pytest.approx(horizon)
     assert got["model_mean_clv"] == pytest.approx(50.0)
-    assert got["simple_over_model"] > 1
+    assert got["simple_over_model"] == pytest.approx(horizon / 50.0)
+    # 6.5 months: six whole months and half a month discounted at its end 6.5 / 12
+    half = kpis.retention_economics(orders, scores, horizon_months=6.5)
+    want = sum(m / 12 / 1.1 ** (i / 12) for i in range(1, 7)) + m / 24 / 1.1 ** (6.5 / 12)
+    assert half["simple_clv_horizon"] == pytest.approx(want)
     assert "overstates" not in got["assumptions"] and got["why_simple_overstates"]
 
 
+def test_retention_economics_uses_the_margin_column_everywhere():
+    rows = [  # customer, date, amount, margin (25 % on c1, 50 % on c2)
+        ("c1", D(2023, 3, 1), 100.0, 25.0),
+        ("c1", D(2024, 3, 1), 100.0, 25.0),
+        ("c2", D(2023, 5, 1), 50.0, 25.0),
+        ("c2", D(2024, 5, 1), 50.0, 25.0),
+        ("c3", D(2024, 12, 31), 60.0, 30.0),
+    ]
+    frame = pl.DataFrame(
+        rows, schema=["customer_id", "date", "amount", "margin"], orient="row"
+    ).with_columns(order_id=pl.format("o{}", pl.int_range(pl.len())))
+    # margin_rate is ignored when the margin column is there
+    got = kpis.retention_economics(order_table(frame), margin_rate=0.9)
+    m = (25 + 25 + 30) / 3  # last year's margin per active customer
+    assert got["margin_per_active_customer"] == pytest.approx(m)
+    assert got["annual_retention"] == pytest.approx(1.0 * 2 / 2)
+    assert got["margin_share"] == pytest.approx(80 / 210)
+    assert "simple_clv" not in got  # r = 1: no finite lifespan
+    frame = frame.filter(~((pl.col("customer_id") == "c2") & (pl.col("date").dt.year() == 2024)))
+    got = kpis.retention_economics(order_table(frame), margin_rate=0.9)
+    r, m = 0.5, (25 + 30) / 2
+    assert got["simple_clv_inputs"]["margin_per_order"] == pytest.approx(m)
+    assert got["simple_clv"] == pytest.approx(m * 1 / (1 - r))  # margin, not 0.9 x revenue
+    assert got["value_per_active_customer"] == pytest.approx(m * 1.1 / (1.1 - r))
+
+
 def test_simple_formula_overstates_on_the_shop(shop, shop_scored):
-    got = kpis.retention_economics(order_table(shop[0]), shop_scored[2])
-    assert got["simple_clv"] > got["model_mean_clv"]
+    """At the model's own horizon (12 months) and discounting, in the same unit (margin)."""
+    frame = shop[0]
+    summary, model, _ = shop_scored
+    df = frame.to_pandas()
+    end = df.date.max()
+    last = df[df.date > end - pd.Timedelta(days=365)]
+    share = last.margin.sum() / last.amount.sum()
+    scores = model.score(summary, horizon=12, margin=share)  # CLV in margin
+    got = kpis.retention_economics(order_table(frame), scores, horizon_months=12)
+    # independently: last year's margin per active customer, 12 months discounted monthly
+    m = last.margin.sum() / last.customer_id.nunique()
+    simple = sum(m / 12 / 1.1 ** (i / 12) for i in range(1, 13))
+    model_mean = scores["clv"].mean()
+    assert got["margin_share"] == pytest.approx(share)
+    assert got["simple_clv_horizon"] == pytest.approx(simple)
+    assert got["model_mean_clv"] == pytest.approx(model_mean)
+    # the claim, at equal horizons and units: the simple formula overstates
+    assert simple > model_mean
+    assert got["simple_over_model"] == pytest.approx(simple / model_mean)
+    # the lifetime figure overstates by more: part of its gap is the horizon alone
+    assert got["simple_clv"] / model_mean > got["simple_over_model"]
+
+
+def test_headline_good_share_reaches_the_channels(shop, shop_scored):
+    frame = shop[0]
+    got = kpis.headline_kpis(frame, shop_scored[2], good_share=0.3)
+    per = customer_table(frame).to_pandas()
+    ranked = per.sort_values(["revenue", "customer_id"], ascending=[False, True])
+    per["good"] = per.customer_id.isin(ranked.customer_id.head(round(0.3 * len(per))))
+    for name, row in got["channels"].items():
+        assert row["share_good"] == pytest.approx(per[per.channel == name].good.mean())
+    default = kpis.headline_kpis(frame, shop_scored[2])
+    assert (
+        default["channels"]["referral"]["share_good"] != got["channels"]["referral"]["share_good"]
+    )
+
+
+def test_with_scores_keeps_rows_and_existing_columns():
+    customers = pl.DataFrame(
+        {"customer_id": ["b", "a", "c"], "orders": [2, 1, 3], "top": [1, 0, 0]}
+    )
+    scores = pl.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "clv": [10.0, 20.0],
+            "p_alive": [0.5, 0.9],
+            "top": [True, False],
+            "frequency": [0, 1],
+        }
+    )
+    got = kpis.with_scores(customers, scores)
+    assert got["customer_id"].to_list() == ["b", "a", "c"]
+    assert got["clv"].to_list() == [20.0, 10.0, None]
+    assert got["top"].to_list() == [1, 0, 0]  # not overwritten
+    assert "frequency" not in got.columns
+    assert kpis.with_scores(customers, None) is customers

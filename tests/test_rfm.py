@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import lifetimes.utils as lifetimes_utils  # a runtime dependency: no silent skip
 import numpy as np
 import polars as pl
 import pytest
@@ -11,8 +12,6 @@ from hypothesis import strategies as st
 from clv.datasets import CDNOW_CALIBRATION_END, cdnow
 from clv.errors import DataError
 from clv.rfm import calibration_holdout, rfm_summary, time_unit_of
-
-lifetimes_utils = pytest.importorskip("lifetimes.utils")
 
 START = dt.datetime(2024, 1, 1)
 

@@ -200,6 +200,23 @@ def test_top_profile_flags_the_product_reorder_gap(shop):
     assert row["rest"] == pytest.approx(df[~df.top].reordered_product.mean())
     assert "of top customers re-ordered the same product vs" in row["note"]
     assert profile["biggest"].sum() == 3
+    assert row["top"] > 0.95 and row["rest"] < 0.55  # 99 % vs 49 %: the gap issue 8 means
+    assert row["biggest"]
+    # independent ranking: |log odds ratio| (0.5 added to the yes/no counts) for shares,
+    # |log ratio| for the other metrics; the three largest are flagged
+    n_top, n_rest = df.top.sum(), (~df.top).sum()
+
+    def logit(share, n):
+        return np.log((share * n + 0.5) / (n - share * n + 0.5))
+
+    sizes = {}
+    for r in profile.iter_rows(named=True):
+        if r["metric"].startswith("share_") or r["metric"] == "p_alive":
+            sizes[r["metric"]] = abs(logit(r["top"], n_top) - logit(r["rest"], n_rest))
+        else:
+            sizes[r["metric"]] = abs(np.log(r["top"] / r["rest"]))
+    want = sorted(sizes, key=sizes.get, reverse=True)[:3]
+    assert set(profile.filter("biggest")["metric"]) == set(want)
     assert "share_from_referral" in profile["metric"].to_list()
     bare = value_tiers(customer_table(shop[0].select("customer_id", "date", "amount")))
     assert "share_loyalty_members" not in segments.top_profile(bare)["metric"].to_list()
@@ -236,3 +253,59 @@ def test_pandas_parity_of_top_share(shop):
     df = customers.to_pandas().sort_values(["revenue", "customer_id"], ascending=[False, True])
     k = round(0.1 * len(df))
     assert tiered.filter("top")["revenue"].sum() == pytest.approx(df.revenue.head(k).sum())
+
+
+def test_null_values_rank_last():
+    frame = pl.DataFrame(
+        {"customer_id": ["a", "b", "c", "d", "e"], "clv": [None, 5.0, 1.0, 3.0, 2.0]}
+    )
+    tiered = value_tiers(
+        frame, value_col="clv", tiers=(("good", 0.2), ("rest", 0.8)), top_share=0.2
+    )
+    got = dict(zip(tiered["customer_id"], tiered["rank"], strict=True))
+    # by hand: 5, 3, 2, 1 then the null
+    assert got == {"b": 1, "d": 2, "e": 3, "c": 4, "a": 5}
+    top = tiered.filter("top")["customer_id"].to_list()
+    assert top == ["b"]  # round(0.2 * 5) = 1 customer, never the null one
+    assert tiered.filter(pl.col("customer_id") == "a")["tier"][0] == "rest"
+    assert tiered.filter(pl.col("tier") == "good")["customer_id"].to_list() == ["b"]
+
+
+def test_acquisition_channel_ties_go_to_the_first_row_in_file_order():
+    # no order_id: several rows of a customer's first day with different channels; the
+    # channel is the first such row in file order (by hand: the channel listed first)
+    rng = np.random.default_rng(0)
+    names = ["alpha", "beta", "gamma", "delta", "omega"]
+    rows, want = [], {}
+    for i in range(300):
+        order = [names[j] for j in rng.permutation(len(names))]
+        cid = f"c{i:03d}"
+        want[cid] = order[0]
+        rows += [(cid, D(2024, 1, 2), 1.0, ch) for ch in order]
+        rows.append((cid, D(2024, 1, 1) if i % 7 == 0 else D(2024, 2, 1), 1.0, "late"))
+        if i % 7 == 0:
+            want[cid] = "late"  # an earlier day wins over file order
+    frame = pl.DataFrame(rows, schema=["customer_id", "date", "amount", "channel"], orient="row")
+    got = customer_table(frame)
+    assert dict(zip(got["customer_id"], got["channel"], strict=True)) == want
+    first = order_table(frame).filter("is_first")
+    assert dict(zip(first["customer_id"], first["channel"], strict=True)) == want
+
+
+def test_at_risk_threshold_is_the_linear_quantile():
+    # values 10..50: the 0.8 quantile is 42 with linear interpolation (pandas' default),
+    # 40 with "nearest" (polars' default): customer d (40) must not be listed
+    frame = pl.DataFrame(
+        {
+            "customer_id": list("abcde"),
+            "revenue": [10.0, 20.0, 30.0, 40.0, 50.0],
+            "orders": [1, 1, 1, 2, 3],
+            "last_purchase": [D(2024, 1, 1)] * 5,
+            "p_alive": [0.1] * 5,
+        }
+    )
+    q = frame.to_pandas().revenue.quantile(0.8)
+    assert q == pytest.approx(42.0)
+    risk = segments.at_risk(frame, min_value_quantile=0.8, max_p_alive=0.5)
+    assert risk["customer_id"].to_list() == ["e"]
+    assert risk["value_at_stake"].to_list() == pytest.approx([50.0 * 0.9])
