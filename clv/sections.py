@@ -362,13 +362,16 @@ RETENTION_TEXTS = ("assumptions", "why_simple_overstates")
 """Keys of :func:`clv.kpis.retention_economics` that are sentences, not numbers."""
 
 
-def retention_tables(economics: Mapping[str, Any]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """:func:`clv.kpis.retention_economics` as two tables: the value of more retention, and
-    the simple formula (with its inputs) beside the model's CLV.
+def retention_tables(
+    economics: Mapping[str, Any],
+) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
+    """:func:`clv.kpis.retention_economics` as two tables and the sentences to show with them.
 
-    A key naming ``simple``, ``model`` or ``horizon``, and every nested dict (the simple
-    formula's inputs), goes to the second table; the sentences (:data:`RETENTION_TEXTS`)
-    to neither.
+    The first table is the value of more retention; the second the simple formula (with its
+    inputs: every nested dict, and every key naming ``simple``, ``model`` or ``horizon``)
+    beside the model's CLV. The sentences are the assumptions, then why the simple formula
+    overstates, or, when the data covers less than two years (no ``annual_retention``),
+    why neither can be computed.
     """
     uplift: dict[str, Any] = {}
     compare: dict[str, Any] = {}
@@ -381,7 +384,15 @@ def retention_tables(economics: Mapping[str, Any]) -> tuple[pl.DataFrame, pl.Dat
             compare[key] = value
         else:
             uplift[key] = value
-    return as_table(uplift), as_table(compare)
+    texts = [f"Assumptions: {economics['assumptions']}"] if economics.get("assumptions") else []
+    if economics.get("annual_retention") is None:
+        texts.append(
+            "The data covers less than two years, so there is no annual retention to measure: "
+            "neither the value of more retention nor the simple formula can be computed."
+        )
+    elif economics.get("why_simple_overstates"):
+        texts.append(str(economics["why_simple_overstates"]))
+    return as_table(uplift), as_table(compare), texts
 
 
 def as_table(values: Mapping[str, Any]) -> pl.DataFrame:

@@ -85,7 +85,7 @@ def report_runs(tmp_path_factory):
     value = run_report(
         data,
         notebook="customer_value",
-        parameters=columns | {"horizon": "6"},
+        parameters=columns | {"horizon": "6", "tier_cuts": "[0.1, 0.8]"},
         out_dir=out,
         progress=False,
     )

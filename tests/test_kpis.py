@@ -258,7 +258,8 @@ def test_retention_economics_by_hand():
 
 
 def test_retention_economics_uses_the_margin_column_everywhere():
-    rows = [  # customer, date, amount, margin (25 % on c1, 50 % on c2)
+    rows = [  # customer, date, amount, margin (25 % on c1, 50 % on c2 and c3)
+        ("c0", D(2023, 1, 2), 10.0, 5.0),  # two full years of data
         ("c1", D(2023, 3, 1), 100.0, 25.0),
         ("c1", D(2024, 3, 1), 100.0, 25.0),
         ("c2", D(2023, 5, 1), 50.0, 25.0),
@@ -270,17 +271,15 @@ def test_retention_economics_uses_the_margin_column_everywhere():
     ).with_columns(order_id=pl.format("o{}", pl.int_range(pl.len())))
     # margin_rate is ignored when the margin column is there
     got = kpis.retention_economics(order_table(frame), margin_rate=0.9)
-    m = (25 + 25 + 30) / 3  # last year's margin per active customer
+    r, m = 2 / 3, (25 + 25 + 30) / 3  # c1, c2 of c0, c1, c2 again; margin per active
+    assert got["annual_retention"] == pytest.approx(r)
     assert got["margin_per_active_customer"] == pytest.approx(m)
-    assert got["annual_retention"] == pytest.approx(1.0 * 2 / 2)
     assert got["margin_share"] == pytest.approx(80 / 210)
-    assert "simple_clv" not in got  # r = 1: no finite lifespan
-    frame = frame.filter(~((pl.col("customer_id") == "c2") & (pl.col("date").dt.year() == 2024)))
-    got = kpis.retention_economics(order_table(frame), margin_rate=0.9)
-    r, m = 0.5, (25 + 30) / 2
-    assert got["simple_clv_inputs"]["margin_per_order"] == pytest.approx(m)
-    assert got["simple_clv"] == pytest.approx(m * 1 / (1 - r))  # margin, not 0.9 x revenue
+    assert got["simple_clv_inputs"]["margin_per_order"] == pytest.approx(80 / 3)
+    assert got["simple_clv"] == pytest.approx(m / (1 - r))  # margin, not 0.9 x revenue
     assert got["value_per_active_customer"] == pytest.approx(m * 1.1 / (1.1 - r))
+    no_margin = kpis.retention_economics(order_table(frame.drop("margin")), margin_rate=0.9)
+    assert no_margin["simple_clv"] == pytest.approx(0.9 * 210 / 3 / (1 - r))
 
 
 def test_simple_formula_overstates_on_the_shop(shop, shop_scored):

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 from matplotlib.figure import Figure
 
-from clv import plots
+from clv import plots, segments
 
 RNG = np.random.default_rng(7)
 N = 200
@@ -36,10 +36,33 @@ def _grid(value: str) -> pl.DataFrame:
 MONTHS = [dt.date(2024, m, 1) for m in range(1, 7)]
 
 
-def _orders() -> pl.DataFrame:
-    days = [dt.date(2024, 1, 1) + dt.timedelta(days=int(d)) for d in RNG.integers(0, 180, N)]
+def _monthly() -> pl.DataFrame:
+    """The shape of :func:`clv.sections.monthly_new_returning`."""
+    new, ret = RNG.integers(5, 30, 6), RNG.integers(5, 30, 6)
+    aov_new, aov_ret = RNG.gamma(3, 10, 6), RNG.gamma(3, 12, 6)
     return pl.DataFrame(
-        {"date": days, "amount": RNG.gamma(3, 10, N), "is_first": RNG.uniform(0, 1, N) < 0.4}
+        {
+            "month": MONTHS,
+            "new_orders": new,
+            "returning_orders": ret,
+            "aov_new": aov_new,
+            "aov_returning": aov_ret,
+            "new_revenue": aov_new * new,
+            "returning_revenue": aov_ret * ret,
+        }
+    )
+
+
+def _lorenz(**columns: list[float]) -> pl.DataFrame:
+    """The shape of :func:`clv.sections.lorenz_table`, from the segments functions."""
+    return pl.concat(
+        segments.lorenz_curve(pl.Series(values)).select(
+            pl.lit(label).alias("label"),
+            pl.lit(segments.gini(pl.Series(values))).alias("gini"),
+            "customer_share",
+            "value_share",
+        )
+        for label, values in columns.items()
     )
 
 
@@ -92,7 +115,9 @@ CASES = {
     ),
     "clv_distribution": lambda: plots.clv_distribution(_scores()),
     "p_alive_distribution": lambda: plots.p_alive_distribution(_scores()),
-    "lorenz_curves": lambda: plots.lorenz_curves(_scores()),
+    "lorenz_curves": lambda: plots.lorenz_curves(
+        _lorenz(revenue=_scores()["revenue"].to_list(), clv=_scores()["clv"].to_list())
+    ),
     "tier_shares": lambda: plots.tier_shares(
         pl.DataFrame(
             {
@@ -102,7 +127,7 @@ CASES = {
             }
         )
     ),
-    "aov_new_vs_returning": lambda: plots.aov_new_vs_returning(_orders()),
+    "aov_new_vs_returning": lambda: plots.aov_new_vs_returning(_monthly(), overall_ratio=1.3),
     "cohort_retention": lambda: plots.cohort_retention(
         pl.DataFrame(
             [(c, p, 1.0 if p == 0 else 0.3 / p) for c in MONTHS for p in range(4)],
@@ -122,7 +147,7 @@ CASES = {
     ),
     "loyalty_by_month": lambda: plots.loyalty_by_month(_monthly_loyalty()),
     "loyalty_program_net": lambda: plots.loyalty_program_net(_monthly_loyalty()),
-    "revenue_by_month": lambda: plots.revenue_by_month(_orders()),
+    "revenue_by_month": lambda: plots.revenue_by_month(_monthly()),
     "frequency_histogram": lambda: plots.frequency_histogram(_scores()),
 }
 
@@ -150,11 +175,114 @@ def test_draws_on_given_axes() -> None:
     assert out is fig and ax.get_title()
 
 
-def test_lorenz_gini_of_equal_values_is_zero() -> None:
-    frame = pl.DataFrame({"revenue": [5.0] * 100})
-    fig = plots.lorenz_curves(frame, columns=["revenue"])
+def _title(fig: Figure) -> str:
+    return fig.get_axes()[0].get_title()
+
+
+def test_lorenz_draws_the_segments_curve_and_gini() -> None:
+    values = [1.0, 2.0, 3.0, 10.0, 50.0]
+    fig = plots.lorenz_curves(_lorenz(revenue=values))
+    line = fig.get_axes()[0].get_lines()[0]
+    curve = segments.lorenz_curve(pl.Series(values))
+    assert np.array_equal(line.get_ydata(), curve["value_share"].to_numpy())
     label = fig.get_axes()[0].get_legend_handles_labels()[1][0]
-    assert "Gini 0.00" in label or "Gini -0.00" in label
+    assert f"Gini {segments.gini(pl.Series(values)):.2f}" in label
+    assert "concentrated in few" in _title(fig)
+
+
+def test_flat_value_gets_no_concentration_verdict() -> None:
+    fig = plots.lorenz_curves(_lorenz(revenue=[5.0] * 100))
+    assert "Gini 0.00" in fig.get_axes()[0].get_legend_handles_labels()[1][0]
+    assert "evenly" in _title(fig) and "concentrated in few" not in _title(fig)
+    flat = pl.DataFrame({"clv": np.linspace(90, 110, 200)})
+    assert "worth little" not in _title(plots.clv_distribution(flat))
+    skew_left = pl.DataFrame({"clv": [0.0] * 20 + [100.0] * 80})
+    title = _title(plots.clv_distribution(skew_left))
+    assert "worth little" not in title and "below the median" in title
+    assert "worth little" in _title(
+        plots.clv_distribution(_scores().with_columns(clv=pl.col("clv") ** 2))
+    )
+
+
+def test_bad_fits_get_non_reassuring_titles() -> None:
+    counts = pl.DataFrame(
+        {"frequency": ["0", "1", "2+"], "observed": [100, 50, 50], "expected": [160.0, 30, 10]}
+    )
+    assert "does NOT reproduce" in _title(plots.purchase_count_fit(counts))
+    good = counts.with_columns(expected=pl.Series([99.0, 51, 50]))
+    assert _title(plots.purchase_count_fit(good)).startswith("The model reproduces")
+    holdout = pl.DataFrame(
+        {
+            "frequency_bin": ["0", "1", "2+"],
+            "customers": [100, 50, 20],
+            "actual_purchases": [0.2, 0.8, 1.5],
+            "predicted_purchases": [0.6, 1.5, 3.0],
+        }
+    )
+    title = _title(plots.holdout_by_frequency(holdout))
+    assert "miss" in title and "overstated" in title and "track" not in title
+    assert "track" in _title(plots.holdout_by_frequency(CASES_FRAMES["holdout"]))
+
+
+def test_gamma_gamma_verdict_uses_the_models_threshold() -> None:
+    from clv.models import CORRELATION_WARNING
+
+    f = np.arange(1, 101, dtype=np.int64)
+    m = 10 + 0.5 * f + RNG.normal(0, 1, 100)  # strongly correlated
+    frame = pl.DataFrame({"frequency": f, "monetary_value": m})
+    assert CORRELATION_WARNING < 0.9
+    assert "NOT independent" in _title(plots.gamma_gamma_independence(frame))
+    few = pl.DataFrame({"frequency": [0, 0, 1], "monetary_value": [0.0, 0.0, 5.0]})
+    assert "too few" in _title(plots.gamma_gamma_independence(few))
+
+
+def test_tier_and_cohort_titles_follow_the_numbers() -> None:
+    even = pl.DataFrame(
+        {
+            "tier": ["good", "middle", "bad"],
+            "customer_share": [0.2, 0.6, 0.2],
+            "value_share": [0.22, 0.6, 0.18],
+        }
+    )
+    title = _title(plots.tier_shares(even))
+    assert "far more" not in title and "about its share" in title
+    top_heavy = even.with_columns(value_share=pl.Series([0.7, 0.25, 0.05]))
+    assert "far more" in _title(plots.tier_shares(top_heavy))
+    loyal = pl.DataFrame(
+        [(c, p, 1.0 if p == 0 else 0.8) for c in MONTHS for p in range(3)],
+        schema=["cohort", "months_since", "retention"],
+        orient="row",
+    )
+    title = _title(plots.cohort_retention(loyal))
+    assert not title.startswith("Only") and "80%" in title
+
+
+def test_channel_label_follows_the_good_share() -> None:
+    channels = pl.DataFrame(
+        {
+            "channel": ["search", "social"],
+            "customers": [60, 40],
+            "good_customers": [8, 2],
+            "share_good": [8 / 60, 2 / 40],
+        }
+    )
+    assert "top 10%" in plots.channel_quality(channels).get_axes()[0].get_xlabel()
+    fig = plots.channel_quality(channels, good_share=0.25)
+    assert "top 25%" in fig.get_axes()[0].get_xlabel()
+    assert _title(fig).startswith("search brings")
+    same = channels.with_columns(share_good=pl.Series([0.1, 0.1]))
+    assert "about the same" in _title(plots.channel_quality(same))
+
+
+CASES_FRAMES = {
+    "holdout": pl.DataFrame(
+        {
+            "frequency_bin": ["0", "1", "2+"],
+            "actual_purchases": [0.2, 0.8, 1.5],
+            "predicted_purchases": [0.22, 0.75, 1.6],
+        }
+    )
+}
 
 
 def test_holdout_title_reports_error_sign() -> None:

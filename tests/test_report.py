@@ -1,5 +1,6 @@
 """End-to-end report runs through papermill, and parameter validation before any run."""
 
+import datetime as dt
 import json
 import re
 
@@ -20,7 +21,7 @@ CUSTOMER_VALUE_SECTIONS = [
     "5. The Gamma-Gamma fit",
     "6. Holdout validation",
     "7. Customer scores",
-    "8. The top 10 percent and what distinguishes them",
+    "8. The top customers and what distinguishes them",
     "9. Value tiers and middle-to-top candidates",
     "10. Returning vs new customers and cohorts",
     "11. Channels",
@@ -144,6 +145,39 @@ def test_assignments_and_config(tmp_path) -> None:
     }
 
 
+def _days(*days: str) -> pl.DataFrame:
+    dates = [dt.date.fromisoformat(d) for d in days]
+    return pl.DataFrame(
+        {"customer_id": [f"c{i}" for i in range(len(dates))], "date": dates}
+    ).with_columns(amount=pl.lit(10.0))
+
+
+def test_calibration_end_follows_the_holdout_splits_rule() -> None:
+    from clv.rfm import calibration_holdout
+
+    tx = _days("2024-01-01", "2024-03-01", "2024-06-30")
+    # the first day is a valid calibration end for the split itself, and so here
+    assert calibration_holdout(tx, calibration_end="2024-01-01").height == 1
+    assert report.resolve_calibration_end(tx, "2024-01-01") == dt.date.fromisoformat("2024-01-01")
+    for bad in ("2023-12-31", "2024-06-30", "2024-07-15"):
+        with pytest.raises(DataError):
+            calibration_holdout(tx, calibration_end=bad)
+        with pytest.raises(UsageError, match="calibration_end"):
+            report.resolve_calibration_end(tx, bad)
+    with pytest.raises(UsageError, match="calibration_end"):
+        report.resolve_calibration_end(tx, "2024-03-01", observation_end="2024-03-01")
+    assert report.resolve_calibration_end(tx, "none") is None
+
+
+def test_auto_calibration_end_is_cdnows_only_when_named() -> None:
+    tx = _days("2024-01-01", "2024-12-31")
+    assert report.resolve_calibration_end(tx, "auto", dataset="cdnow") == dt.date.fromisoformat(
+        "1997-09-30"
+    )
+    # any other data (even with CDNOW's 2,357 customers) holds out the last 25 %
+    assert report.resolve_calibration_end(tx, "auto") == dt.date.fromisoformat("2024-10-01")
+
+
 def test_run_folders_never_collide(tmp_path) -> None:
     first = report._new_run_dir(tmp_path, "x")
     second = report._new_run_dir(tmp_path, "x")
@@ -220,7 +254,7 @@ def test_kpis_json_equals_clv_kpis(report_runs) -> None:
     kpis = json.loads((run / "kpis.json").read_text())
     tx = read_transactions(report_runs["data"], **report_runs["columns"])
     scores = pl.read_parquet(run / "scores.parquet")
-    direct = headline_kpis(tx, scores)
+    direct = headline_kpis(tx, scores, good_share=0.1)  # the run's tier_cuts [0.1, 0.8]
     for key in (
         "customers",
         "orders",
@@ -233,6 +267,8 @@ def test_kpis_json_equals_clv_kpis(report_runs) -> None:
         assert kpis[key] == pytest.approx(direct[key], rel=1e-12), key
     assert kpis["top_10pct_clv_share"] == pytest.approx(direct["top_10pct_clv_share"])
     assert set(kpis["channels"]) == set(direct["channels"])
+    for name, stats in direct["channels"].items():
+        assert kpis["channels"][name]["share_good"] == pytest.approx(stats["share_good"]), name
     assert MALICIOUS_CHANNEL in kpis["channels"]
     assert kpis["predicted_clv_total"] == pytest.approx(scores["clv"].sum())
 
@@ -248,6 +284,15 @@ def test_customer_value_html_is_self_contained(report_runs) -> None:
     )
     for heading in CUSTOMER_VALUE_SECTIONS:
         assert f">{heading}<" in html.replace("&amp;", "&"), heading
+    for caption in (
+        "Tiers by historical revenue",
+        "Tiers by predicted CLV",
+        "Value of more retention",
+        "Simple formula vs the model",
+    ):
+        assert caption in html, caption
+    assert ">Retention economics<" in html and "Assumptions: annual retention" in html
+    assert "The top 10% are the 100 customers" in html
     assert "<script" not in html.lower()
     assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", html, re.I)
     assert not re.search(r"https?://", html)  # no CDN (and no link out at all)

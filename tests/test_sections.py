@@ -44,19 +44,127 @@ def test_as_table_and_headline_cards() -> None:
     }
 
 
-def test_members_only_and_with_scores() -> None:
+def test_members_only() -> None:
     customers = pl.DataFrame(
         {"customer_id": ["a", "b", "c"], "orders": [1, 2, 3], "loyalty": [True, False, True]}
     )
     frame = pl.DataFrame({"customer_id": ["c", "b", "a"], "x": [3, 2, 1]})
     assert sections.members_only(frame, customers)["customer_id"].to_list() == ["c", "a"]
     assert sections.members_only(frame, customers.drop("loyalty")).equals(frame)
-    table = pl.DataFrame({"customer_id": ["a", "c"], "clv": [10.0, 30.0], "orders": [9, 9]})
-    joined = sections.with_scores(customers, table)
-    assert joined.columns == ["customer_id", "orders", "loyalty", "clv"]
-    assert joined["clv"].to_list() == [10.0, None, 30.0]
 
 
 def test_steps_without_their_input_are_skipped() -> None:
     assert sections.before_after(pl.DataFrame(), None) is None
     assert sections.holdout_check(pl.DataFrame(), calibration_end=None) is None
+
+
+def test_customer_value_kpis_uses_the_reports_good_share(shop, shop_scored) -> None:
+    from clv import kpis, segments
+
+    tx, scores = shop[0], shop_scored[2]
+    orders = segments.order_table(tx)
+    customers = segments.customer_table(tx, orders=orders)
+    tiers = sections.tiers_from_cuts([0.1, 0.8])
+    got = sections.customer_value_kpis(
+        tx, scores, orders=orders, customers=customers, good_share=tiers[0][1]
+    )
+    table = kpis.channel_table(kpis.with_scores(customers, scores), good_share=tiers[0][1])
+    assert table is not None and set(got["channels"]) == set(table["channel"])
+    for row in table.iter_rows(named=True):
+        assert got["channels"][row["channel"]]["share_good"] == pytest.approx(row["share_good"])
+    # by hand: good = the top round(0.1 n) customers by revenue
+    n_good = round(0.1 * customers.height)
+    good = set(
+        customers.sort(["revenue", "customer_id"], descending=[True, False]).head(n_good)[
+            "customer_id"
+        ]
+    )
+    for channel, stats in got["channels"].items():
+        ids = customers.filter(pl.col("channel") == channel)["customer_id"]
+        assert stats["share_good"] == pytest.approx(sum(i in good for i in ids) / len(ids))
+    default = sections.customer_value_kpis(tx, scores, orders=orders, customers=customers)
+    assert any(
+        default["channels"][c]["share_good"] != got["channels"][c]["share_good"]
+        for c in got["channels"]
+    )
+
+
+def test_monthly_new_returning_by_hand() -> None:
+    from clv.segments import order_table
+
+    tx = pl.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "a", "b", "c"],
+            "date": [
+                dt.date(2024, 1, 3),
+                dt.date(2024, 1, 20),
+                dt.date(2024, 1, 25),
+                dt.date(2024, 2, 2),
+                dt.date(2024, 2, 9),
+                dt.date(2024, 2, 10),
+            ],
+            "amount": [10.0, 30.0, 20.0, 50.0, 40.0, 6.0],
+        }
+    )
+    got = sections.monthly_new_returning(order_table(tx))
+    assert got["month"].to_list() == [dt.date(2024, 1, 1), dt.date(2024, 2, 1)]
+    assert got["new_orders"].to_list() == [2, 1]  # a and b in January, c in February
+    assert got["returning_orders"].to_list() == [1, 2]
+    assert got["aov_new"].to_list() == pytest.approx([15.0, 6.0])
+    assert got["aov_returning"].to_list() == pytest.approx([30.0, 45.0])
+    assert got["new_revenue"].to_list() == pytest.approx([30.0, 6.0])
+    assert got["returning_revenue"].to_list() == pytest.approx([30.0, 90.0])
+
+
+def test_lorenz_and_tier_tables_come_from_segments() -> None:
+    from clv import segments
+
+    summary = pl.DataFrame(
+        {
+            "customer_id": [f"c{i:02d}" for i in range(10)],
+            "orders": [1] * 10,
+            "revenue": [float(v) for v in (1, 2, 3, 4, 5, 6, 7, 8, 9, 55)],
+            "last_purchase": [dt.date(2024, 1, 1)] * 10,
+        }
+    )
+    scores = pl.DataFrame({"customer_id": summary["customer_id"], "clv": [10.0] * 10})
+    tiers = sections.tiers_from_cuts([0.2, 0.8])
+    table = segments.segment_table(summary, scores, tiers=tiers)
+    curves = sections.lorenz_table(table, {"revenue": "revenue", "clv": "CLV"})
+    assert curves["label"].unique(maintain_order=True).to_list() == ["revenue", "CLV"]
+    rev = curves.filter(pl.col("label") == "revenue")
+    assert rev["gini"][0] == pytest.approx(segments.gini(table["revenue"]))
+    assert rev.select("customer_share", "value_share").equals(
+        segments.lorenz_curve(table["revenue"])
+    )
+    assert curves.filter(pl.col("label") == "CLV")["gini"][0] == pytest.approx(0.0)
+    by_revenue, by_clv, shares = sections.tier_tables(table, tiers)
+    assert by_revenue["value"].to_list() == [64.0, 33.0, 3.0]  # 55 + 9, 8 + ... + 3, 2 + 1
+    assert by_clv["value_share"].to_list() == pytest.approx([0.2, 0.6, 0.2])
+    assert shares.columns == ["tier", "customer_share", "revenue_share", "clv_share"]
+    assert shares["revenue_share"].to_list() == pytest.approx([0.64, 0.33, 0.03])
+    text = sections.top_text(segments.segment_table(summary, scores, top_share=0.3), top_share=0.3)
+    assert text.startswith("The top 30% are the 3 customers (of 10)") and "72%" in text
+
+
+def test_retention_tables_split_numbers_from_the_simple_formula() -> None:
+    economics = {
+        "annual_retention": 0.4,
+        "uplift_value_total": 1234.0,
+        "simple_clv": 300.0,
+        "simple_clv_inputs": {"aov": 50.0, "orders_per_year": 2.0},
+        "model_mean_clv": 100.0,
+        "assumptions": "a",
+        "why_simple_overstates": "b",
+    }
+    uplift, compare, texts = sections.retention_tables(economics)
+    assert texts == ["Assumptions: a", "b"]
+    assert uplift["metric"].to_list() == ["annual retention", "uplift value total"]
+    assert compare["metric"].to_list() == [
+        "simple clv",
+        "simple clv: aov",
+        "simple clv: orders per year",
+        "model mean clv",
+    ]
+    short = sections.retention_tables({"annual_retention": None, "assumptions": "a"})
+    assert "less than two years" in short[2][1]
