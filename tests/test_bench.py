@@ -62,7 +62,7 @@ def test_processes_step(tmp_path):
     assert row["check"] == "passed", row
     assert row["clv_s"] > 0 and row["lifetimes_s"] > 0 and row["speedup"] > 0
     runs = row["processes"]
-    assert set(runs) == {"clv fit", "clv score", "lifetimes_job.py"}
+    assert set(runs) == {"clv score", "lifetimes_job.py"}
     assert all(len(r["seconds"]) == 2 and min(r["seconds"]) > 0 for r in runs.values())
     assert row["memory"]["peak_mib"] > 0 and row["memory"]["lifetimes_peak_mib"] > 0
 
