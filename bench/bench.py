@@ -23,10 +23,10 @@ What is measured
   sampled (every 0.1 s) sum of RSS over the tree.
 * Whole processes (``processes``): what a user waits for at the shell, as fresh OS
   processes (wall clock from spawn to exit: interpreter start, imports, reading the file,
-  the work, writing the output). clv is the two-command job ``clv fit DATA --out model.json``
-  then ``clv score DATA --model model.json --horizon 12 --horizon-unit M --out
-  scores.parquet`` (the sum of both); lifetimes is ``bench/lifetimes_job.py``, a plain
-  script doing the same in one process. Bytecode is cached in the run's temporary folder
+  the work, writing the output). clv is ``clv score DATA --horizon 12 --horizon-unit M
+  --out scores.parquet`` (with no ``--model`` it summarizes, fits both models and scores);
+  lifetimes is ``bench/lifetimes_job.py``, a plain script doing the same job. Bytecode is
+  cached in the run's temporary folder
   (``PYTHONPYCACHEPREFIX``; the warm-up writes it), as for an installed package, even when
   the environment sets ``PYTHONDONTWRITEBYTECODE``. Its peak MiB is the largest VmHWM of
   the clv processes (sampled every 20 ms); results.json also has lifetimes' peak and each
@@ -504,8 +504,8 @@ def main(argv: list[str] | None = None) -> int:
             "loading inputs and resetting the peak (peak_mib includes interpreter, imports and "
             "inputs; step_mib is the growth). Report: wall time of `clv report` as a "
             "subprocess; peak_mib the largest VmHWM in its process tree, tree_sum_peak_mib "
-            "the sampled sum of RSS. processes: wall clock of fresh OS processes (clv fit + "
-            "clv score vs bench/lifetimes_job.py), bytecode cached by the warm-up; peak_mib "
+            "the sampled sum of RSS. processes: wall clock of fresh OS processes (clv "
+            "score vs bench/lifetimes_job.py), bytecode cached by the warm-up; peak_mib "
             "the largest sampled VmHWM of the clv processes."
         ),
         "steps": ordered,

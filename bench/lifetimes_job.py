@@ -1,10 +1,10 @@
-"""The job of ``clv fit`` + ``clv score``, written as a plain lifetimes script.
+"""The job of ``clv score`` (summarize, fit, score), written as a plain lifetimes script.
 
-The benchmark's ``processes`` step times this script as a fresh process against the two
-``clv`` commands on the same file::
+The benchmark's ``processes`` step times this script as a fresh process against the
+``clv`` command on the same file::
 
-    clv fit DATA.parquet --observation-end 2024-12-31 --out model.json
-    clv score DATA.parquet --model model.json --horizon 12 --horizon-unit M --out scores.parquet
+    clv score DATA.parquet --observation-end 2024-12-31 --horizon 12 --horizon-unit M \\
+        --out scores.parquet
     python bench/lifetimes_job.py DATA.parquet --observation-end 2024-12-31 \\
         --out scores.parquet --params-out params.json
 

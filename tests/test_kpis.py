@@ -6,23 +6,12 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
+from pandas_reference import pandas_orders
 
 from clv import kpis
 from clv.segments import customer_table, order_table
 
 D = dt.date
-
-
-def pandas_orders(frame: pl.DataFrame):
-    df = frame.to_pandas()
-    orders = (
-        df.groupby(["customer_id", "order_id"])
-        .agg(date=("date", "min"), amount=("amount", "sum"))
-        .reset_index()
-        .sort_values(["customer_id", "date", "order_id"])
-    )
-    orders["n"] = orders.groupby("customer_id").cumcount() + 1
-    return df, orders
 
 
 def test_headline_against_pandas(shop, shop_scored):

@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pandas_reference import pandas_orders
 
 from clv import segments
 from clv.segments import (
@@ -55,13 +56,7 @@ def test_order_table_by_order_id_and_by_day():
 def test_customer_table_against_pandas(shop):
     frame = shop[0]
     got = customer_table(frame).to_pandas().set_index("customer_id")
-    df = frame.to_pandas()
-    orders = (
-        df.groupby(["customer_id", "order_id"])
-        .agg(date=("date", "min"), amount=("amount", "sum"))
-        .reset_index()
-        .sort_values(["customer_id", "date", "order_id"])
-    )
+    df, orders = pandas_orders(frame)
     per = orders.groupby("customer_id").agg(
         orders=("order_id", "size"),
         revenue=("amount", "sum"),
