@@ -549,7 +549,7 @@ def _execute(
             log_output=False,
             cwd=str(run_dir),
             # keep the kernel's own log (a warning about local TCP on every start) off stderr
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except PapermillExecutionError as e:
         raise _cell_error(e.ename, e.evalue, e.exec_count) from None
