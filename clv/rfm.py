@@ -47,26 +47,20 @@ def unit_days(time_unit: str) -> float:
 def _per_customer(transactions: pl.LazyFrame) -> pl.DataFrame:
     """Each customer's purchase occasions (customer-days), aggregated deterministically.
 
-    Rows are sorted stably by (hash of the id, day) and summed in that order with
+    Rows are put in (customer, day) order by one stable sort of a packed ``uint64`` (high
+    bits: a hash of the id; low bits: the day) and summed in that order with
     ``np.add.reduceat``. Polars' parallel ``sum`` combines partial sums in whatever order
     its threads finish, so its last bits change from run to run; here the same
-    transactions, in any file format, give bit-identical results (rows of one
-    customer-day are summed in file order). Two sort keys, not three: polars' sort on
-    (key, day, amount) is 3x slower.
+    transactions, in any file format, give bit-identical results (rows of one customer-day
+    are summed in file order). The ids themselves are not sorted: a second, independent
+    hash tells when two ids share a key (rare), and then their exact dense rank is the key.
 
     Returns ``customer_id``, ``occasions``, ``first_purchase``, ``last_purchase``,
-    ``revenue`` (all occasions), ``repeat_revenue`` (all but the first), unsorted.
+    ``revenue`` (all occasions), ``repeat_revenue`` (all but the first), in the order the
+    customers first appear in the transactions.
     """
-    rows = (
-        transactions.select(
-            "customer_id",
-            "amount",
-            key=pl.col("customer_id").hash(),
-            day=pl.col("date").to_physical(),
-        )
-        .sort("key", "day", maintain_order=True)
-        .collect()  # the in-memory sort is 2.5x faster than the streaming one here
-    )
+    rows = transactions.select("customer_id", "amount", day=pl.col("date").to_physical())
+    rows = rows.collect()
     if rows.height == 0:
         return pl.DataFrame(
             schema={
@@ -78,32 +72,61 @@ def _per_customer(transactions: pl.LazyFrame) -> pl.DataFrame:
                 "repeat_revenue": pl.Float64,
             }
         )
-    same_id = rows.select(same=pl.col("customer_id") == pl.col("customer_id").shift())["same"]
-    same_key = rows.select(same=pl.col("key") == pl.col("key").shift())["same"]
-    if not same_id.equals(same_key):  # two ids share a 64-bit hash: order by the ids themselves
-        rows = rows.sort("customer_id", "day", maintain_order=True)
-        same_id = rows.select(same=pl.col("customer_id") == pl.col("customer_id").shift())["same"]
-    new_customer = ~same_id.fill_null(False).to_numpy()
+    ids = rows["customer_id"]
     day = rows["day"].to_numpy()
-    new_day = new_customer.copy()
-    new_day[1:] |= day[1:] != day[:-1]
-    occasion_starts = np.flatnonzero(new_day)
-    amount = np.add.reduceat(rows["amount"].to_numpy(), occasion_starts)
+    first_day = int(day.min())
+    bits = np.uint64(max(int(day.max()) - first_day, 1).bit_length())  # low bits: the day
+    day_bits = (day - first_day).astype(np.uint64)
+    key = _id_hash(ids, seed=0) >> bits << bits
+    ordered = _sort_rows(key | day_bits, rows["amount"], check=_id_hash(ids, seed=1))
+    packed = ordered["packed"].to_numpy()
+    new_customer = _starts(packed >> bits)
+    if not np.array_equal(new_customer, _starts(ordered["check"].to_numpy())):
+        # two ids share a key: key on their exact dense rank instead
+        rank = ids.rank("dense").cast(pl.UInt64).to_numpy()
+        ordered = _sort_rows(rank << bits | day_bits, rows["amount"])
+        packed = ordered["packed"].to_numpy()
+        new_customer = _starts(packed >> bits)
+    occasion_starts = np.flatnonzero(_starts(packed))
+    amount = np.add.reduceat(ordered["amount"].to_numpy(), occasion_starts)
     first = np.flatnonzero(new_customer[occasion_starts])  # each customer's first occasion
     last = np.append(first[1:], len(occasion_starts)) - 1
     repeat = amount.copy()
     repeat[first] = 0.0
-    days = day[occasion_starts]
+    days = (packed[occasion_starts] & ((np.uint64(1) << bits) - np.uint64(1))).astype(np.int64)
+    days += first_day
+    first_row = np.minimum.reduceat(ordered["row"].to_numpy(), occasion_starts[first])
+    appearance = np.argsort(first_row)
     return pl.DataFrame(
         {
-            "customer_id": rows["customer_id"].gather(occasion_starts[first]),
-            "occasions": np.diff(np.append(first, len(occasion_starts))),
-            "first_purchase": pl.Series(days[first]).cast(pl.Date),
-            "last_purchase": pl.Series(days[last]).cast(pl.Date),
-            "revenue": np.add.reduceat(amount, first),
-            "repeat_revenue": np.add.reduceat(repeat, first),
+            "customer_id": ids.gather(first_row[appearance]),
+            "occasions": np.diff(np.append(first, len(occasion_starts)))[appearance],
+            "first_purchase": pl.Series(days[first][appearance]).cast(pl.Int32).cast(pl.Date),
+            "last_purchase": pl.Series(days[last][appearance]).cast(pl.Int32).cast(pl.Date),
+            "revenue": np.add.reduceat(amount, first)[appearance],
+            "repeat_revenue": np.add.reduceat(repeat, first)[appearance],
         }
     )
+
+
+def _id_hash(ids: pl.Series, seed: int) -> np.ndarray:
+    """A 64-bit hash of each customer id (polars' own, fast and parallel)."""
+    return ids.hash(seed=seed).to_numpy()
+
+
+def _sort_rows(packed: np.ndarray, amount: pl.Series, **payload: np.ndarray) -> pl.DataFrame:
+    """Rows in the stable order of ``packed``: ``row`` (position before), ``packed``, ``amount``
+    and the ``payload`` columns (one parallel sort and gather, 2x faster than NumPy's)."""
+    frame = pl.DataFrame({"packed": packed, "amount": amount, **payload})
+    return frame.with_row_index("row").sort("packed", maintain_order=True)
+
+
+def _starts(sorted_keys: np.ndarray) -> np.ndarray:
+    """True where a run of equal values begins in ``sorted_keys``."""
+    starts = np.empty(len(sorted_keys), dtype=bool)
+    starts[0] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=starts[1:])
+    return starts
 
 
 def _date_range(transactions: pl.DataFrame | pl.LazyFrame) -> tuple[dt.date, dt.date]:
@@ -154,16 +177,9 @@ def rfm_summary(
     """
     summary = _rfm_summary(transactions, observation_end=observation_end, time_unit=time_unit)
     end = summary["observation_end"][0] if summary.height else None
-    late = (  # only rows after the end are read: none in the default case
-        transactions.lazy()
-        .filter(pl.col("date") > end)
-        .select("customer_id")
-        .unique()
-        .join(summary.lazy().select("customer_id"), on="customer_id", how="anti")
-        .select(pl.len())
-        .collect()
-        .item()
-    )
+    after = transactions.lazy().filter(pl.col("date") > end).select("customer_id").unique()
+    after = after.collect()  # none in the default case: no join with the summary then
+    late = after.join(summary, on="customer_id", how="anti").height if after.height else 0
     if late:
         warnings.warn(
             f"{late:,} customers whose purchases all fall after the observation end "
@@ -204,7 +220,9 @@ def _rfm_summary(
         orders = observed.group_by("customer_id").agg(
             orders=pl.col("order_id").n_unique().cast(pl.Int64)
         )
-        summary = summary.drop("orders").join(orders.collect(), on="customer_id")
+        summary = summary.drop("orders").join(
+            orders.collect(), on="customer_id", maintain_order="left"
+        )
     summary = summary.select(
         "customer_id",
         "frequency",

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from clv import rfm
 from clv.datasets import CDNOW_CALIBRATION_END, cdnow
 from clv.errors import DataError
 from clv.rfm import calibration_holdout, rfm_summary, time_unit_of
@@ -95,6 +96,17 @@ def test_cdnow_matches_published_summary(lifetimes_dir):
     assert (joined["x"] == joined["x_pub"]).all()
     for col in ["t_x", "T", "zbar"]:  # published to 2 decimals
         assert (joined[col] - joined[f"{col}_pub"]).abs().max() <= 0.005 + 1e-9, col
+
+
+def test_ids_sharing_a_hash_key_are_told_apart(monkeypatch):
+    """Every id gets the same sort key: the second hash notices and the exact rank takes over."""
+    tx = cdnow()
+    expected = rfm_summary(tx, time_unit="W")
+    real = rfm._id_hash
+    monkeypatch.setattr(
+        rfm, "_id_hash", lambda ids, seed: real(ids, seed) if seed else np.zeros(len(ids), "u8")
+    )
+    assert rfm_summary(tx, time_unit="W").equals(expected)
 
 
 def test_summary_columns_and_orders():
