@@ -106,7 +106,8 @@ def test_bad_input_one_line_error(tmp_path, text, message):
 
 def test_negative_amounts_drop_and_net(tmp_path):
     path = csv(tmp_path, ROWS + "1,2024-01-01,10\n1,2024-01-01,-4\n")
-    assert read_transactions(path, negative_amounts="drop")["amount"].to_list() == [10.0]
+    with pytest.warns(UserWarning, match="1 negative amounts .refunds. left out"):
+        assert read_transactions(path, negative_amounts="drop")["amount"].to_list() == [10.0]
     assert read_transactions(path, negative_amounts="net")["amount"].sum() == 6.0
 
 
