@@ -93,8 +93,8 @@ def _per_customer(transactions: pl.LazyFrame) -> pl.DataFrame:
     last = np.append(first[1:], len(occasion_starts)) - 1
     repeat = amount.copy()
     repeat[first] = 0.0
-    days = (packed[occasion_starts] & ((np.uint64(1) << bits) - np.uint64(1))).astype(np.int64)
-    days += first_day
+    day_mask = np.uint64((1 << int(bits)) - 1)
+    days = (packed[occasion_starts] & day_mask).astype(np.int64) + first_day
     first_row = np.minimum.reduceat(ordered["row"].to_numpy(), occasion_starts[first])
     appearance = np.argsort(first_row)
     return pl.DataFrame(
