@@ -44,28 +44,38 @@ def unit_days(time_unit: str) -> float:
         raise UsageError(f"time unit must be D, W or M, not {time_unit!r}") from None
 
 
-def _per_customer(transactions: pl.LazyFrame) -> pl.DataFrame:
+def _per_customer(transactions: pl.LazyFrame, *, count_orders: bool = False) -> pl.DataFrame:
     """Each customer's purchase occasions (customer-days), aggregated deterministically.
 
     Rows are put in (customer, day) order by one stable sort of a packed ``uint64`` (high
-    bits: a hash of the id; low bits: the day) and summed in that order with
-    ``np.add.reduceat``. Polars' parallel ``sum`` combines partial sums in whatever order
-    its threads finish, so its last bits change from run to run; here the same
-    transactions, in any file format, give bit-identical results (rows of one customer-day
-    are summed in file order). The ids themselves are not sorted: a second, independent
-    hash tells when two ids share a key (rare), and then their exact dense rank is the key.
+    bits: a hash of the id; low bits: the day's rank among the days present) and summed in
+    that order with ``np.add.reduceat``. Polars' parallel ``sum`` combines partial sums in
+    whatever order its threads finish, so its last bits change from run to run; here the
+    same transactions, in any file format, give bit-identical results (rows of one
+    customer-day are summed in file order). The id strings are not sorted: a second,
+    independent hash tells when two ids share a key, and then the ids' exact dense rank is
+    the key (about 3x slower; the odds are ~n² / 2^(65 - day bits) for n customers: 1 in
+    10,000 runs at 1 M customers over ten years of days, 1 in 100 at 10 M).
 
-    Returns ``customer_id``, ``occasions``, ``first_purchase``, ``last_purchase``,
-    ``revenue`` (all occasions), ``repeat_revenue`` (all but the first), in the order the
-    customers first appear in the transactions.
+    Returns ``customer_id``, ``occasions``, ``orders`` (distinct ``order_id`` when
+    ``count_orders``, else occasions), ``first_purchase``, ``last_purchase``, ``revenue``
+    (all occasions) and ``repeat_revenue`` (all but the first), in the order the customers
+    first appear in the transactions (their ids are gathered in file order: 5x faster).
     """
-    rows = transactions.select("customer_id", "amount", day=pl.col("date").to_physical())
-    rows = rows.collect()
+    extra = {"order": pl.col("order_id").hash()} if count_orders else {}
+    rows = transactions.select(
+        "customer_id",
+        "amount",
+        day=pl.col("date").to_physical(),
+        day_rank=pl.col("date").rank("dense").cast(pl.UInt64) - 1,
+        **extra,
+    ).collect()
     if rows.height == 0:
         return pl.DataFrame(
             schema={
                 "customer_id": pl.String,
                 "occasions": pl.Int64,
+                "orders": pl.Int64,
                 "first_purchase": pl.Date,
                 "last_purchase": pl.Date,
                 "revenue": pl.Float64,
@@ -73,36 +83,43 @@ def _per_customer(transactions: pl.LazyFrame) -> pl.DataFrame:
             }
         )
     ids = rows["customer_id"]
-    day = rows["day"].to_numpy()
-    first_day = int(day.min())
-    bits = np.uint64(max(int(day.max()) - first_day, 1).bit_length())  # low bits: the day
-    day_bits = (day - first_day).astype(np.uint64)
-    key = _id_hash(ids, seed=0) >> bits << bits
-    ordered = _sort_rows(key | day_bits, rows["amount"], check=_id_hash(ids, seed=1))
+    shift = np.uint64(int(rows["day_rank"].max()).bit_length())  # low bits: the day's rank
+    day_rank = rows["day_rank"].to_numpy()
+    payload = rows.select("amount", "day", *extra)
+    ordered = _sort_rows(
+        _id_hash(ids, seed=0) >> shift << shift | day_rank,
+        payload.with_columns(check=_id_hash(ids, seed=1)),
+    )
     packed = ordered["packed"].to_numpy()
-    new_customer = _starts(packed >> bits)
+    new_customer = _starts(packed >> shift)
     if not np.array_equal(new_customer, _starts(ordered["check"].to_numpy())):
-        # two ids share a key: key on their exact dense rank instead
-        rank = ids.rank("dense").cast(pl.UInt64).to_numpy()
-        ordered = _sort_rows(rank << bits | day_bits, rows["amount"])
+        # two ids share a key: key on their exact dense rank instead (null ids rank 0)
+        rank = ids.rank("dense").fill_null(0).cast(pl.UInt64).to_numpy()
+        ordered = _sort_rows(rank << shift | day_rank, payload)
         packed = ordered["packed"].to_numpy()
-        new_customer = _starts(packed >> bits)
+        new_customer = _starts(packed >> shift)
     occasion_starts = np.flatnonzero(_starts(packed))
     amount = np.add.reduceat(ordered["amount"].to_numpy(), occasion_starts)
     first = np.flatnonzero(new_customer[occasion_starts])  # each customer's first occasion
     last = np.append(first[1:], len(occasion_starts)) - 1
     repeat = amount.copy()
     repeat[first] = 0.0
-    day_mask = np.uint64((1 << int(bits)) - 1)
-    days = (packed[occasion_starts] & day_mask).astype(np.int64) + first_day
+    occasions = np.diff(np.append(first, len(occasion_starts)))
+    orders = occasions
+    if count_orders:  # distinct (customer, 64-bit hash of the order id) pairs
+        customer = np.cumsum(new_customer) - 1
+        pairs = pl.DataFrame({"customer": customer, "order": ordered["order"]}).unique()
+        orders = np.bincount(pairs["customer"].to_numpy(), minlength=len(first))
+    day = ordered["day"].to_numpy()[occasion_starts]
     first_row = np.minimum.reduceat(ordered["row"].to_numpy(), occasion_starts[first])
     appearance = np.argsort(first_row)
     return pl.DataFrame(
         {
             "customer_id": ids.gather(first_row[appearance]),
-            "occasions": np.diff(np.append(first, len(occasion_starts)))[appearance],
-            "first_purchase": pl.Series(days[first][appearance]).cast(pl.Int32).cast(pl.Date),
-            "last_purchase": pl.Series(days[last][appearance]).cast(pl.Int32).cast(pl.Date),
+            "occasions": occasions[appearance],
+            "orders": orders[appearance].astype(np.int64),
+            "first_purchase": pl.Series(day[first][appearance]).cast(pl.Date),
+            "last_purchase": pl.Series(day[last][appearance]).cast(pl.Date),
             "revenue": np.add.reduceat(amount, first)[appearance],
             "repeat_revenue": np.add.reduceat(repeat, first)[appearance],
         }
@@ -114,11 +131,11 @@ def _id_hash(ids: pl.Series, seed: int) -> np.ndarray:
     return ids.hash(seed=seed).to_numpy()
 
 
-def _sort_rows(packed: np.ndarray, amount: pl.Series, **payload: np.ndarray) -> pl.DataFrame:
-    """Rows in the stable order of ``packed``: ``row`` (position before), ``packed``, ``amount``
-    and the ``payload`` columns (one parallel sort and gather, 2x faster than NumPy's)."""
-    frame = pl.DataFrame({"packed": packed, "amount": amount, **payload})
-    return frame.with_row_index("row").sort("packed", maintain_order=True)
+def _sort_rows(packed: np.ndarray, payload: pl.DataFrame) -> pl.DataFrame:
+    """``payload`` in the stable order of ``packed``, with ``row`` (the position before) and
+    ``packed`` (one parallel sort and gather in polars: 2x faster than NumPy's argsort)."""
+    frame = payload.with_columns(packed=pl.Series(packed)).with_row_index("row")
+    return frame.sort("packed", maintain_order=True)
 
 
 def _starts(sorted_keys: np.ndarray) -> np.ndarray:
@@ -178,8 +195,8 @@ def rfm_summary(
     summary = _rfm_summary(transactions, observation_end=observation_end, time_unit=time_unit)
     end = summary["observation_end"][0] if summary.height else None
     after = transactions.lazy().filter(pl.col("date") > end).select("customer_id").unique()
-    after = after.collect()  # none in the default case: no join with the summary then
-    late = after.join(summary, on="customer_id", how="anti").height if after.height else 0
+    ids_after = after.collect()  # none in the default case: no join with the summary then
+    late = ids_after.join(summary, on="customer_id", how="anti").height if ids_after.height else 0
     if late:
         warnings.warn(
             f"{late:,} customers whose purchases all fall after the observation end "
@@ -206,23 +223,16 @@ def _rfm_summary(
             "pass a later --observation-end"
         )
     observed = transactions.lazy().filter(pl.col("date") <= end)
-    summary = _per_customer(observed).with_columns(
+    count_orders = "order_id" in observed.collect_schema()
+    summary = _per_customer(observed, count_orders=count_orders).with_columns(
         frequency=pl.col("occasions") - 1,
         recency=(pl.col("last_purchase") - pl.col("first_purchase")).dt.total_days(),
         T=(pl.lit(end) - pl.col("first_purchase")).dt.total_days(),
         monetary_value=pl.when(pl.col("occasions") > 1)
         .then(pl.col("repeat_revenue") / (pl.col("occasions") - 1))
         .otherwise(0.0),
-        orders=pl.col("occasions"),
         observation_end=pl.lit(end),
     )
-    if "order_id" in observed.collect_schema():
-        orders = observed.group_by("customer_id").agg(
-            orders=pl.col("order_id").n_unique().cast(pl.Int64)
-        )
-        summary = summary.drop("orders").join(
-            orders.collect(), on="customer_id", maintain_order="left"
-        )
     summary = summary.select(
         "customer_id",
         "frequency",

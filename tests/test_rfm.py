@@ -65,11 +65,19 @@ def lifetimes_summary(frame: pl.DataFrame, end: dt.date, multiplier: int):
 def test_summary_equals_lifetimes(data, unit):
     frame, end = data
     time_unit, multiplier = unit
-    ours = rfm_summary(
-        frame.with_columns(date=pl.col("ts").dt.date()), observation_end=end, time_unit=time_unit
+    tx = frame.with_columns(
+        date=pl.col("ts").dt.date(), order_id=pl.col("ts").dt.hour().cast(pl.String)
     )
+    ours = rfm_summary(tx, observation_end=end, time_unit=time_unit)
     theirs = lifetimes_summary(frame, end, multiplier)
     assert ours["customer_id"].to_list() == theirs.index.tolist()
+    orders = (  # order ids (hours) repeat across days and customers
+        tx.filter(pl.col("date") <= end)
+        .group_by("customer_id")
+        .agg(pl.col("order_id").n_unique())
+        .sort("customer_id")
+    )
+    assert ours["orders"].to_list() == orders["order_id"].to_list()
     for col in ["frequency", "recency", "T", "monetary_value"]:
         np.testing.assert_allclose(
             ours[col].to_numpy(), theirs[col].to_numpy(), rtol=1e-9, atol=1e-9
@@ -98,14 +106,22 @@ def test_cdnow_matches_published_summary(lifetimes_dir):
         assert (joined[col] - joined[f"{col}_pub"]).abs().max() <= 0.005 + 1e-9, col
 
 
-def test_ids_sharing_a_hash_key_are_told_apart(monkeypatch):
-    """Every id gets the same sort key: the second hash notices and the exact rank takes over."""
-    tx = cdnow()
+@pytest.mark.parametrize("shared", ["all ids", "two ids"])
+def test_ids_sharing_a_hash_key_are_told_apart(monkeypatch, shared):
+    """Ids with the same sort key: the second hash notices and the exact rank takes over."""
+    tx = cdnow().with_columns(order_id=pl.format("{}-{}-{}", "customer_id", "date", "amount"))
     expected = rfm_summary(tx, time_unit="W")
     real = rfm._id_hash
-    monkeypatch.setattr(
-        rfm, "_id_hash", lambda ids, seed: real(ids, seed) if seed else np.zeros(len(ids), "u8")
-    )
+
+    def colliding(ids: pl.Series, seed: int) -> np.ndarray:
+        hashed = real(ids, seed).copy()
+        if seed == 0 and shared == "all ids":
+            hashed[:] = 0
+        elif seed == 0:  # 0002 takes 0001's key; their purchase days interleave
+            hashed[(ids == "0002").to_numpy()] = hashed[(ids == "0001").to_numpy()][0]
+        return hashed
+
+    monkeypatch.setattr(rfm, "_id_hash", colliding)
     assert rfm_summary(tx, time_unit="W").equals(expected)
 
 
