@@ -208,7 +208,6 @@ def _report(args: argparse.Namespace) -> None:
     from clv.report import notebook_path, parse_assignments, run_report
 
     parameters = parse_assignments(args.parameter)
-    _check_report_inputs(args, parameters)
     folder = run_report(
         args.file,
         notebook=args.notebook,
@@ -218,50 +217,6 @@ def _report(args: argparse.Namespace) -> None:
         progress=sys.stderr.isatty(),
     )
     print(folder / f"{notebook_path(args.notebook).stem}.html")
-
-
-def _check_report_inputs(args: argparse.Namespace, parameters: dict[str, str]) -> None:
-    """Read, summarize, fit and score the given data as the notebook will, before a run starts.
-
-    A data or model problem then fails in a second with its one-line error, and no run
-    folder is made for it. Embedded data (no file given) is not checked.
-    """
-    from clv.models import fit
-    from clv.report import (
-        notebook_parameters,
-        notebook_path,
-        read_config,
-        resolve_calibration_end,
-        validate_parameters,
-    )
-    from clv.rfm import rfm_summary
-
-    path = notebook_path(args.notebook)
-    given = dict(read_config(args.config)) if args.config is not None else {}
-    given.update(parameters)
-    if args.file is not None and given.get("data") in (None, str(args.file)):
-        given["data"] = str(args.file)
-    p = notebook_parameters(path) | validate_parameters(path, given)
-    if p.get("data") is None:
-        return
-    from clv.io import read_transactions
-
-    read_keys = [*COLUMN_OPTIONS, "date_format", "separator", "negative_amounts"]
-    transactions = read_transactions(p["data"], **{k: p[k] for k in read_keys if k in p})
-    end = p.get("observation_end")
-    with _about(p["data"]):
-        unit = p.get("time_unit", "W")
-        summary = rfm_summary(transactions, observation_end=end, time_unit=unit)
-        if "calibration_end" in p:
-            resolve_calibration_end(transactions, p["calibration_end"], observation_end=end)
-        model = fit(summary, penalizer=p.get("penalizer", 0.0))
-        model.score(
-            summary,
-            horizon=p.get("horizon", 12),
-            horizon_unit=p.get("horizon_unit", "M"),
-            discount_rate_annual=p.get("discount_rate_annual", 0.10),
-            margin=p.get("margin", 1.0),
-        )
 
 
 def _done(path: Path, what: str) -> None:

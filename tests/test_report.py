@@ -325,20 +325,43 @@ def test_loyalty_review_run(report_runs) -> None:
 
 
 @pytest.mark.slow
-def test_failed_run_is_kept_and_marked(report_runs) -> None:
+def test_bad_data_fails_before_a_run_folder_exists(report_runs) -> None:
     bad = report_runs["root"] / "bad.csv"
     bad.write_text("customer_id,date,amount\nA,2024-01-01,5\nB,2024-01-02,five\n")
     out = report_runs["out"]
-    with pytest.raises(ReportError) as info:
+    before = sorted(out.iterdir())
+    with pytest.raises(DataError, match=r"bad.csv: column 'amount', row 2: 'five'"):
         report.run_report(bad, out_dir=out, progress=False)
+    assert sorted(out.iterdir()) == before
+
+
+def test_failed_run_is_kept_and_marked(report_runs) -> None:
+    """A cell that fails after the data check: the run is kept, marked failed, with the
+    cell's one-line error."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("data = None", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("print('started')"),
+        nbformat.v4.new_code_cell(
+            "from clv.errors import ModelError\n"
+            "raise ModelError('BG/NBD fit did not converge; try --penalizer 0.001')"
+        ),
+    ]
+    path = report_runs["root"] / "broken.ipynb"
+    nbformat.write(notebook, path)
+    out = report_runs["out"]
+    with pytest.raises(ReportError) as info:
+        report.run_report(notebook=str(path), out_dir=out, progress=False)
     message = str(info.value)
-    assert "column 'amount', row 2" in message and "'five'" in message
+    assert message.endswith("BG/NBD fit did not converge; try --penalizer 0.001")
     assert "\n" not in message and "Traceback" not in message
     run = info.value.run_dir
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["status"] == "failed" and manifest["error"] == message
-    assert (run / "customer_value.ipynb").is_file()  # the partial notebook is kept
-    assert not (run / "customer_value.html").exists()
+    kept = nbformat.read(run / "broken.ipynb", as_version=4)  # the partial notebook is kept
+    printed = [o.get("text", "") for c in kept.cells if c.cell_type == "code" for o in c.outputs]
+    assert "started\n" in printed
+    assert not (run / "broken.html").exists()
     index = (out / "index.html").read_text()
     assert run.name in index and "failed" in index
 
