@@ -83,7 +83,7 @@ def shop_files(n_customers: int, seed: int, data_dir: Path) -> tuple[Path, Path,
     csv, parquet = stem.with_suffix(".csv"), stem.with_suffix(".parquet")
     if csv.exists() and parquet.exists():
         return csv, parquet, None
-    from clv.datasets import synthetic_shop
+    from clv.data.datasets import synthetic_shop
 
     t0 = time.perf_counter()
     frame, _ = synthetic_shop(n_customers, seed=seed)

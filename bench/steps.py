@@ -60,7 +60,7 @@ class Context:
 
     @cached_property
     def transactions(self) -> pl.DataFrame:
-        from clv.io import read_transactions
+        from clv.data.io import read_transactions
 
         return read_transactions(self.parquet, order_col="order_id")
 
@@ -69,7 +69,7 @@ class Context:
         path = self.workdir / "summary.parquet"
         if path.exists():
             return pl.read_parquet(path)
-        from clv.rfm import rfm_summary
+        from clv.data.rfm import rfm_summary
 
         summary = rfm_summary(
             self.transactions.select("customer_id", "date", "amount"),
@@ -81,7 +81,8 @@ class Context:
 
     @cached_property
     def model(self) -> Any:
-        from clv.models import ClvModel, fit
+        from clv.models.fitting import fit
+        from clv.models.model import ClvModel
 
         path = self.workdir / "model.json"
         if path.exists():
@@ -239,8 +240,8 @@ def check_kpis(ours: dict[str, Any], theirs: dict[str, float]) -> str | None:
 
 
 def clv_summary(path: Path) -> pl.DataFrame:
-    from clv.io import read_transactions
-    from clv.rfm import rfm_summary
+    from clv.data.io import read_transactions
+    from clv.data.rfm import rfm_summary
 
     return rfm_summary(read_transactions(path), observation_end=OBSERVATION_END, time_unit="W")
 
@@ -269,7 +270,7 @@ def lifetimes_summary_parquet(ctx: Context) -> Any:
 
 
 def clv_calibration(tx: pl.DataFrame) -> pl.DataFrame:
-    from clv.rfm import calibration_holdout
+    from clv.data.rfm import calibration_holdout
 
     return calibration_holdout(
         tx, calibration_end=CALIBRATION_END, observation_end=OBSERVATION_END, time_unit="W"
@@ -309,15 +310,15 @@ def lifetimes_calibration(ctx: Context) -> Any:
 
 
 FALLBACKS: set[str] = set()
-"""Steps whose clv side fell back to the public ``clv.models.fit`` (both models timed)."""
+"""Steps whose clv side fell back to the public ``clv.models.fitting`` (both models timed)."""
 
 
 def clv_fit_bgnbd(summary: pl.DataFrame) -> dict[str, float]:
-    """clv's BG/NBD fit alone, as :func:`clv.models.fit` does it (distinct rows, fast engine,
+    """clv's BG/NBD fit alone, as :func:`clv.models.fitting` does it (distinct rows, fast engine,
     standard errors included). Uses clv's private helpers; if they change, it falls back to
     the whole public ``fit`` (BG/NBD and Gamma-Gamma) and the table says so."""
-    from clv import bgnbd, models
-    from clv.rfm import TIME_UNIT_DAYS, time_unit_of
+    from clv.data.rfm import TIME_UNIT_DAYS, time_unit_of
+    from clv.models import bgnbd, fitting
 
     try:
         f = summary.select(pl.col("frequency", "recency", "T").cast(pl.Float64)).to_numpy()
@@ -326,13 +327,13 @@ def clv_fit_bgnbd(summary: pl.DataFrame) -> dict[str, float]:
         result = bgnbd.fit_bgnbd_fast(*rows, 0.0)
     except (AttributeError, TypeError):
         FALLBACKS.add("bgnbd_fit")
-        return models.fit(summary).bgnbd
-    return dict(zip(models.BGNBD_PARAMS, map(float, result.params), strict=True))
+        return fitting.fit(summary).bgnbd
+    return dict(zip(bgnbd.BGNBD_PARAMS, map(float, result.params), strict=True))
 
 
 def clv_fit_gamma_gamma(summary: pl.DataFrame) -> dict[str, float]:
     """clv's Gamma-Gamma fit alone (repeat buyers with positive spend), as ``fit`` does it."""
-    from clv import gamma_gamma, models
+    from clv.models import fitting, gamma_gamma
 
     try:
         g = (
@@ -343,12 +344,12 @@ def clv_fit_gamma_gamma(summary: pl.DataFrame) -> dict[str, float]:
         result = gamma_gamma.fit_gamma_gamma_fast(g[:, 0], g[:, 1], np.ones(g.shape[0]), 0.0)
     except (AttributeError, TypeError):
         FALLBACKS.add("gamma_gamma_fit")
-        return models.fit(summary).gamma_gamma
-    return dict(zip(models.GAMMA_GAMMA_PARAMS, map(float, result.params), strict=True))
+        return fitting.fit(summary).gamma_gamma
+    return dict(zip(gamma_gamma.GAMMA_GAMMA_PARAMS, map(float, result.params), strict=True))
 
 
 def clv_fit(summary: pl.DataFrame) -> dict[str, float]:
-    from clv.models import fit
+    from clv.models.fitting import fit
 
     model = fit(summary)
     return model.bgnbd | model.gamma_gamma
@@ -385,7 +386,7 @@ def lifetimes_fit_both(ctx: Context) -> dict[str, float]:
 
 
 def clv_p_alive_expected(inputs: tuple[pl.DataFrame, Any]) -> dict[str, np.ndarray]:
-    from clv.bgnbd import p_alive
+    from clv.models.bgnbd import p_alive
 
     summary, model = inputs
     x, tx, T = (summary[c].cast(pl.Float64).to_numpy() for c in ("frequency", "recency", "T"))
@@ -453,7 +454,7 @@ KPI_KEYS = (
 
 
 def clv_kpis(tx: pl.DataFrame) -> dict[str, Any]:
-    from clv.kpis import headline_kpis
+    from clv.analysis.kpis import headline_kpis
 
     return headline_kpis(tx.select("customer_id", "date", "amount", "order_id"))
 
@@ -586,9 +587,9 @@ def check_processes(ours: dict[str, Any], theirs: dict[str, Any], ctx: Context) 
     """Same customers and summaries, parameters to 1e-6, P(alive) to 1e-5 (two separate fits),
     lifetimes' CLV equal to clv's model scored with lifetimes' month (4.345 weeks) to 1e-5,
     and the CLV each side wrote within the months' 0.074 % difference."""
-    from clv.io import read_transactions
-    from clv.models import fit
-    from clv.rfm import rfm_summary
+    from clv.data.io import read_transactions
+    from clv.data.rfm import rfm_summary
+    from clv.models.fitting import fit
 
     # the same deterministic fit the process made, to compare parameters and lifetimes' month
     summary = rfm_summary(read_transactions(ours["parquet"]), observation_end=OBSERVATION_END)

@@ -81,7 +81,7 @@ def _add_out(p: argparse.ArgumentParser, what: str) -> None:
 
 
 def _read(args: argparse.Namespace):
-    from clv.io import read_transactions
+    from clv.data.io import read_transactions
 
     return read_transactions(
         args.file,
@@ -93,7 +93,7 @@ def _read(args: argparse.Namespace):
 
 
 def _summarize(args: argparse.Namespace) -> None:
-    from clv.io import write_frame
+    from clv.data.write import write_frame
 
     summary = _summary(args, _read(args), args.time_unit or "W")
     write_frame(summary, args.out, overwrite=args.overwrite)
@@ -101,7 +101,7 @@ def _summarize(args: argparse.Namespace) -> None:
 
 
 def _summary(args: argparse.Namespace, transactions, time_unit: str):
-    from clv.rfm import rfm_summary
+    from clv.data.rfm import rfm_summary
 
     with _about(args.file):
         return rfm_summary(transactions, observation_end=args.observation_end, time_unit=time_unit)
@@ -119,7 +119,7 @@ def _about(file: object) -> Iterator[None]:
 
 
 def _fit(args: argparse.Namespace) -> None:
-    from clv.models import fit
+    from clv.models.fitting import fit
 
     summary = _summary(args, _read(args), args.time_unit or "W")
     with _about(args.file):
@@ -135,7 +135,8 @@ def _fit(args: argparse.Namespace) -> None:
 
 def _scores(args: argparse.Namespace, transactions, model=None):
     """Fit (or load ``--model``) and score every customer over the horizon."""
-    from clv.models import ClvModel, fit
+    from clv.models.fitting import fit
+    from clv.models.model import ClvModel
 
     if model is None and getattr(args, "model", None):
         model = ClvModel.load(args.model)
@@ -173,7 +174,7 @@ def _scores(args: argparse.Namespace, transactions, model=None):
 
 
 def _score(args: argparse.Namespace) -> None:
-    from clv.io import write_frame
+    from clv.data.write import write_frame
 
     _, scores = _scores(args, _read(args))
     write_frame(scores, args.out, overwrite=args.overwrite)
@@ -181,8 +182,9 @@ def _score(args: argparse.Namespace) -> None:
 
 
 def _kpis(args: argparse.Namespace) -> None:
-    from clv.io import read_channel_costs, write_json
-    from clv.kpis import headline_kpis
+    from clv.analysis.kpis import headline_kpis
+    from clv.data.io import read_channel_costs
+    from clv.data.write import write_json
 
     costs = read_channel_costs(args.channel_costs) if args.channel_costs else None
     transactions = _read(args)
@@ -195,8 +197,8 @@ def _kpis(args: argparse.Namespace) -> None:
 
 
 def _segments(args: argparse.Namespace) -> None:
-    from clv.io import write_frame
-    from clv.segments import segment_table
+    from clv.analysis.segments import segment_table
+    from clv.data.write import write_frame
 
     summary, scores = _scores(args, _read(args))
     segments = segment_table(summary, scores)
@@ -205,7 +207,8 @@ def _segments(args: argparse.Namespace) -> None:
 
 
 def _report(args: argparse.Namespace) -> None:
-    from clv.report import notebook_path, parse_assignments, run_report
+    from clv.report.parameters import notebook_path, parse_assignments
+    from clv.report.runner import run_report
 
     parameters = parse_assignments(args.parameter)
     folder = run_report(

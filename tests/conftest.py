@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from clv.datasets import _lifetimes_dir
+from clv.data.datasets import _lifetimes_dir
 
 
 @pytest.fixture(scope="session")
@@ -15,7 +15,7 @@ def lifetimes_dir() -> Path:
 @pytest.fixture(scope="session")
 def shop():
     """A 4,000-customer synthetic shop (channels, loyalty, products, margin) and its truth."""
-    from clv.datasets import synthetic_shop
+    from clv.data.datasets import synthetic_shop
 
     return synthetic_shop(4_000, seed=11)
 
@@ -23,8 +23,8 @@ def shop():
 @pytest.fixture(scope="session")
 def shop_scored(shop):
     """The shop's RFM summary (weeks) and the scores of a model fitted on it (12 months)."""
-    from clv.models import fit
-    from clv.rfm import rfm_summary
+    from clv.data.rfm import rfm_summary
+    from clv.models.fitting import fit
 
     summary = rfm_summary(shop[0], time_unit="W")
     model = fit(summary)
@@ -34,8 +34,8 @@ def shop_scored(shop):
 @pytest.fixture(scope="session")
 def cdnow_calibration():
     """CDNOW sample: calibration summary (weeks, end 1997-09-30) with the 39-week holdout."""
-    from clv.datasets import CDNOW_CALIBRATION_END, cdnow
-    from clv.rfm import calibration_holdout
+    from clv.data.datasets import CDNOW_CALIBRATION_END, cdnow
+    from clv.data.rfm import calibration_holdout
 
     return calibration_holdout(
         cdnow(),
@@ -48,7 +48,7 @@ def cdnow_calibration():
 @pytest.fixture(scope="session")
 def cdnow_model(cdnow_calibration):
     """BG/NBD + Gamma-Gamma fitted (fast engine) on the CDNOW calibration summary."""
-    from clv.models import fit
+    from clv.models.fitting import fit
 
     return fit(cdnow_calibration)
 
@@ -63,8 +63,8 @@ def report_runs(tmp_path_factory):
     customers, all optional columns, one channel renamed to a script tag), in one out dir."""
     import polars as pl
 
-    from clv.datasets import synthetic_shop
-    from clv.report import run_report
+    from clv.data.datasets import synthetic_shop
+    from clv.report.runner import run_report
 
     root = tmp_path_factory.mktemp("reports")
     tx, _ = synthetic_shop(1_000, seed=5)

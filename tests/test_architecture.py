@@ -1,57 +1,98 @@
-"""The one-way data flow of ARCHITECTURE.md: a module imports only the steps before it."""
+"""The one-way data flow of ARCHITECTURE.md: folders are layers, imports only flow down."""
 
 import ast
+import warnings
 from pathlib import Path
+
+import pytest
 
 import clv
 
-FLOW = [
-    "errors",
-    "io",
-    "datasets",
-    "rfm",
-    "_optimize",
-    "bgnbd",
-    "gamma_gamma",
-    "models",
-    "validation",
-    "segments",
-    "kpis",
-    "plots",
-    "render",
-    "sections",
-    "report",
-    "cli",
-]
 PACKAGE = Path(clv.__file__).parent
+LAYERS = ["errors", "data", "models", "analysis", "report", "engines", "cli"]
+"""From the bottom up. A module imports only its own layer or the ones below it; ``engines``
+(Spark) sits above ``analysis`` so that its jobs can call the pipeline's steps."""
+
+MAX_LINES = 400
 
 
-def clv_imports(module: str) -> set[str]:
-    """The clv modules ``module`` imports, at the top or inside functions."""
+def layer_of(module: str) -> str:
+    """``clv.data.io`` -> ``data``; ``clv.cli`` -> ``cli``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if p.name != "__init__.py")
+
+
+def clv_imports(path: Path) -> set[str]:
+    """The clv modules ``path`` imports, at the top or inside functions."""
     found = set()
-    for node in ast.walk(ast.parse((PACKAGE / f"{module}.py").read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module == "clv":
-            found |= {a.name for a in node.names if (PACKAGE / f"{a.name}.py").exists()}
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("clv."):
-            found.add(node.module.removeprefix("clv."))
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("clv."):
+            found.add(node.module)
+        elif isinstance(node, ast.ImportFrom) and node.module == "clv":
+            found |= {f"clv.{a.name}" for a in node.names if a.name != "__version__"}
         elif isinstance(node, ast.Import):
-            found |= {a.name.removeprefix("clv.") for a in node.names if a.name.startswith("clv.")}
+            found |= {a.name for a in node.names if a.name.startswith("clv.")}
     return found
 
 
-def test_every_module_has_a_place_in_the_flow():
-    modules = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__"}
-    assert modules == set(FLOW)
+def dotted(path: Path) -> str:
+    return "clv." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
 
 
-def test_modules_import_only_earlier_steps():
-    for position, module in enumerate(FLOW):
-        later = clv_imports(module) - set(FLOW[:position])
-        assert not later, f"clv/{module}.py imports later steps {sorted(later)}"
+def test_every_module_sits_in_a_layer():
+    for path in modules():
+        assert layer_of(dotted(path)) in LAYERS, f"{path} is outside the layers {LAYERS}"
+
+
+def test_layers_import_only_downwards():
+    for path in modules():
+        own = LAYERS.index(layer_of(dotted(path)))
+        for imported in clv_imports(path):
+            other = layer_of(imported)
+            assert other in LAYERS, f"{path} imports {imported}, outside the layers"
+            assert LAYERS.index(other) <= own, f"{dotted(path)} imports the higher {imported}"
+
+
+def test_no_import_cycles():
+    graph = {dotted(p): clv_imports(p) for p in modules()}
+    for start in graph:
+        seen, todo = set(), list(graph[start])
+        while todo:
+            module = todo.pop()
+            assert module != start, f"{start} imports itself through {sorted(seen)}"
+            if module not in seen:
+                seen.add(module)
+                todo.extend(graph.get(module, ()))
+
+
+def test_no_module_over_the_size_limit():
+    for path in modules():
+        lines = len(path.read_text().splitlines())
+        assert lines <= MAX_LINES, f"{dotted(path)} has {lines} lines (limit {MAX_LINES})"
 
 
 def test_pandas_only_at_the_lifetimes_boundary():
-    for module in FLOW:
-        text = (PACKAGE / f"{module}.py").read_text()
+    allowed = {"clv.models.lifetimes_engine", "clv.data.io", "clv.engines.spark"}
+    for path in modules():
+        text = path.read_text()
         uses = "import pandas" in text or ".to_pandas(" in text
-        assert not uses or module == "models", f"clv/{module}.py uses pandas"
+        assert not uses or dotted(path) in allowed, f"{dotted(path)} uses pandas"
+
+
+@pytest.mark.parametrize("old", sorted(clv.MOVED))
+def test_old_module_paths_still_import(old):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        module = __import__(old, fromlist=["_"])
+    assert module.__name__ == clv.MOVED[old]
+    assert any(issubclass(w.category, DeprecationWarning) for w in caught)
+
+
+def test_public_modules_are_attributes():
+    assert clv.datasets.cdnow is clv.cdnow
+    assert clv.models.fit is clv.fit
+    assert callable(clv.plots.lorenz_curves)

@@ -1,4 +1,4 @@
-"""BG/NBD (clv.bgnbd): likelihood parity with lifetimes, distinct rows, model formulas."""
+"""BG/NBD (clv.models.bgnbd): likelihood parity with lifetimes, distinct rows, model formulas."""
 
 import numpy as np
 import polars as pl
@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clv import bgnbd
-from clv.datasets import CDNOW_CALIBRATION_END, cdnow
-from clv.rfm import rfm_summary
+from clv.data.datasets import CDNOW_CALIBRATION_END, cdnow
+from clv.data.rfm import rfm_summary
+from clv.models import bgnbd
 
 lifetimes = pytest.importorskip("lifetimes")
 pd = pytest.importorskip("pandas")

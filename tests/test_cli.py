@@ -6,8 +6,8 @@ import sys
 import polars as pl
 import pytest
 
-from clv.datasets import cdnow
-from clv.rfm import rfm_summary
+from clv.data.datasets import cdnow
+from clv.data.rfm import rfm_summary
 
 
 def clv(*args: str, cwd=None) -> subprocess.CompletedProcess:

@@ -4,10 +4,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from clv.datasets import SYNTHETIC_PARAMS, synthetic_shop
+from clv.data.datasets import SYNTHETIC_PARAMS, synthetic_shop
+from clv.data.rfm import rfm_summary
 from clv.errors import UsageError
-from clv.models import fit
-from clv.rfm import rfm_summary
+from clv.models.fitting import fit
 
 
 def test_columns_types_and_ranges(shop):

@@ -1,4 +1,4 @@
-"""Gamma-Gamma (clv.gamma_gamma): likelihood parity with lifetimes, grouped rows, order value."""
+"""Gamma-Gamma (clv.models.gamma_gamma): likelihood parity with lifetimes, order value."""
 
 import numpy as np
 import polars as pl
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clv import gamma_gamma
+from clv.models import gamma_gamma
 
 lifetimes = pytest.importorskip("lifetimes")
 

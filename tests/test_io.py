@@ -8,8 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from clv.data.io import read_transactions
+from clv.data.write import atomic_output, write_frame
 from clv.errors import ClvError, DataError, UsageError
-from clv.io import atomic_output, read_transactions, write_frame
 
 ROWS = "customer_id,date,amount\n"
 

@@ -1,4 +1,4 @@
-"""clv.kpis: headline numbers, channels, loyalty, cohorts and economics against pandas / by hand."""
+"""clv.analysis.kpis: headline numbers, channels, loyalty, cohorts, economics vs pandas."""
 
 import datetime as dt
 
@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 from pandas_reference import pandas_orders
 
-from clv import kpis
-from clv.segments import customer_table, order_table
+from clv.analysis import kpis
+from clv.analysis.segments import customer_table, order_table
 
 D = dt.date
 

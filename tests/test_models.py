@@ -9,13 +9,13 @@ import numpy as np
 import polars as pl
 import pytest
 
-from clv import models
-from clv.bgnbd import BGNBD_PARAMS
-from clv.datasets import CDNOW_CALIBRATION_END, cdnow
+from clv.data.datasets import CDNOW_CALIBRATION_END, cdnow
+from clv.data.rfm import rfm_summary
 from clv.errors import DataError, ModelError, UsageError
-from clv.gamma_gamma import GAMMA_GAMMA_PARAMS
-from clv.models import ClvModel, fit
-from clv.rfm import rfm_summary
+from clv.models.bgnbd import BGNBD_PARAMS
+from clv.models.fitting import fit
+from clv.models.gamma_gamma import GAMMA_GAMMA_PARAMS
+from clv.models.model import ClvModel
 
 lifetimes = pytest.importorskip("lifetimes")
 pd = pytest.importorskip("pandas")
@@ -117,7 +117,7 @@ def test_raw_cdnow_summary_in_weeks_fits_from_transactions():
 @pytest.fixture(scope="module")
 def shop_summary() -> pl.DataFrame:
     """clv.datasets.synthetic_shop (days rounded, channels and loyalty mixed), in weeks."""
-    from clv.datasets import synthetic_shop
+    from clv.data.datasets import synthetic_shop
 
     shop, _ = synthetic_shop(4_000, seed=3)
     return rfm_summary(shop, time_unit="W")
@@ -403,14 +403,3 @@ def test_load_rejects_bad_files(tmp_path, text, match):
     with pytest.raises(ModelError, match=match) as info:
         ClvModel.load(path)
     assert str(path) in str(info.value)
-
-
-def test_formulas_are_still_importable_from_models():
-    """The formulas other code imports from clv.models are the ones in their new modules."""
-    from clv import bgnbd, gamma_gamma
-
-    for name in ("p_alive", "expected_purchases_new_customer", "probability_of_purchases"):
-        assert getattr(models, name) is getattr(bgnbd, name)
-    assert models.expected_order_value is gamma_gamma.expected_order_value
-    assert models.BGNBD_PARAMS == ("r", "alpha", "a", "b")
-    assert models.GAMMA_GAMMA_PARAMS == ("p", "q", "v")

@@ -7,7 +7,8 @@ import polars as pl
 import pytest
 from matplotlib.figure import Figure
 
-from clv import plots, segments
+from clv.analysis import segments
+from clv.report import plots
 
 RNG = np.random.default_rng(7)
 N = 200
@@ -225,7 +226,7 @@ def test_bad_fits_get_non_reassuring_titles() -> None:
 
 
 def test_gamma_gamma_verdict_uses_the_models_threshold() -> None:
-    from clv.models import CORRELATION_WARNING
+    from clv.models.fitting import CORRELATION_WARNING
 
     f = np.arange(1, 101, dtype=np.int64)
     m = 10 + 0.5 * f + RNG.normal(0, 1, 100)  # strongly correlated

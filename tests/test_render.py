@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from clv import render
+from clv.report import render
 from tests.conftest import MALICIOUS_CHANNEL
 
 

@@ -8,9 +8,9 @@ import nbformat
 import polars as pl
 import pytest
 
-from clv import report
+from clv.data.io import read_transactions
 from clv.errors import DataError, ReportError, UsageError
-from clv.io import read_transactions
+from clv.report import parameters, runner
 from tests.conftest import MALICIOUS_CHANNEL
 
 CUSTOMER_VALUE_SECTIONS = [
@@ -46,18 +46,18 @@ LOYALTY_SECTIONS = [
 
 def test_parameters_come_from_the_tagged_cell() -> None:
     for name in ("customer_value", "loyalty_review"):
-        params = report.notebook_parameters(name)
+        params = parameters.notebook_parameters(name)
         assert {"data", "customer_col", "time_unit", "horizon", "mask_ids", "run_dir"} <= set(
             params
         )
         # every parameter has a spec or a default its type can be read from
         for key, default in params.items():
-            assert key in report.PARAMETER_SPEC or default is not None, key
-    assert report.notebook_parameters("customer_value")["calibration_end"] == "auto"
+            assert key in parameters.PARAMETER_SPEC or default is not None, key
+    assert parameters.notebook_parameters("customer_value")["calibration_end"] == "auto"
 
 
 def test_notebooks_are_committed_without_outputs() -> None:
-    for path in report.NOTEBOOK_DIR.glob("*.ipynb"):
+    for path in parameters.NOTEBOOK_DIR.glob("*.ipynb"):
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             if cell.cell_type == "code":
@@ -84,12 +84,12 @@ def test_notebooks_are_committed_without_outputs() -> None:
     ],
 )
 def test_values_are_read_by_type(given, expected) -> None:
-    assert report.validate_parameters("customer_value", given) == expected
+    assert parameters.validate_parameters("customer_value", given) == expected
 
 
 def test_unknown_parameter_lists_the_valid_ones() -> None:
     with pytest.raises(UsageError, match=r"unknown parameter 'horizn'.*valid parameters: data, "):
-        report.validate_parameters("customer_value", {"horizn": 3})
+        parameters.validate_parameters("customer_value", {"horizn": 3})
 
 
 @pytest.mark.parametrize(
@@ -108,7 +108,7 @@ def test_unknown_parameter_lists_the_valid_ones() -> None:
 )
 def test_wrong_values_name_the_parameter(given, words) -> None:
     with pytest.raises(UsageError, match=re.escape(words)):
-        report.validate_parameters("customer_value", given)
+        parameters.validate_parameters("customer_value", given)
 
 
 def test_bad_parameters_are_rejected_before_papermill(tmp_path, monkeypatch) -> None:
@@ -119,25 +119,28 @@ def test_bad_parameters_are_rejected_before_papermill(tmp_path, monkeypatch) -> 
 
     monkeypatch.setattr(papermill, "execute_notebook", boom)
     with pytest.raises(UsageError):
-        report.run_report(parameters={"horizn": "3"}, out_dir=tmp_path, progress=False)
+        runner.run_report(parameters={"horizn": "3"}, out_dir=tmp_path, progress=False)
     with pytest.raises(UsageError, match="unknown notebook"):
-        report.run_report(notebook="nope", out_dir=tmp_path, progress=False)
+        runner.run_report(notebook="nope", out_dir=tmp_path, progress=False)
     with pytest.raises(DataError, match="file not found"):
-        report.run_report(tmp_path / "missing.csv", out_dir=tmp_path, progress=False)
+        runner.run_report(tmp_path / "missing.csv", out_dir=tmp_path, progress=False)
     config = tmp_path / "bad.toml"
     config.write_text('horizon = "soon"\n')
     with pytest.raises(UsageError, match="parameter horizon"):
-        report.run_report(config=config, out_dir=tmp_path, progress=False)
+        runner.run_report(config=config, out_dir=tmp_path, progress=False)
     assert list(tmp_path.iterdir()) == [config]  # no run folder was made
 
 
 def test_assignments_and_config(tmp_path) -> None:
-    assert report.parse_assignments(["horizon=6", "title=a=b"]) == {"horizon": "6", "title": "a=b"}
+    assert parameters.parse_assignments(["horizon=6", "title=a=b"]) == {
+        "horizon": "6",
+        "title": "a=b",
+    }
     with pytest.raises(UsageError, match="name=value"):
-        report.parse_assignments(["horizon"])
+        parameters.parse_assignments(["horizon"])
     config = tmp_path / "c.toml"
     config.write_text("horizon = 6\nobservation_end = 1998-06-30\n[channel_costs]\nsearch = 10\n")
-    params = report.validate_parameters("customer_value", report.read_config(config))
+    params = parameters.validate_parameters("customer_value", parameters.read_config(config))
     assert params == {
         "horizon": 6,
         "observation_end": "1998-06-30",
@@ -153,58 +156,37 @@ def _days(*days: str) -> pl.DataFrame:
 
 
 def test_calibration_end_follows_the_holdout_splits_rule() -> None:
-    from clv.rfm import calibration_holdout
+    from clv.data.rfm import calibration_holdout
 
     tx = _days("2024-01-01", "2024-03-01", "2024-06-30")
     # the first day is a valid calibration end for the split itself, and so here
     assert calibration_holdout(tx, calibration_end="2024-01-01").height == 1
-    assert report.resolve_calibration_end(tx, "2024-01-01") == dt.date.fromisoformat("2024-01-01")
+    assert parameters.resolve_calibration_end(tx, "2024-01-01") == dt.date.fromisoformat(
+        "2024-01-01"
+    )
     for bad in ("2023-12-31", "2024-06-30", "2024-07-15"):
         with pytest.raises(DataError):
             calibration_holdout(tx, calibration_end=bad)
         with pytest.raises(UsageError, match="calibration_end"):
-            report.resolve_calibration_end(tx, bad)
+            parameters.resolve_calibration_end(tx, bad)
     with pytest.raises(UsageError, match="calibration_end"):
-        report.resolve_calibration_end(tx, "2024-03-01", observation_end="2024-03-01")
-    assert report.resolve_calibration_end(tx, "none") is None
+        parameters.resolve_calibration_end(tx, "2024-03-01", observation_end="2024-03-01")
+    assert parameters.resolve_calibration_end(tx, "none") is None
 
 
 def test_auto_calibration_end_is_cdnows_only_when_named() -> None:
     tx = _days("2024-01-01", "2024-12-31")
-    assert report.resolve_calibration_end(tx, "auto", dataset="cdnow") == dt.date.fromisoformat(
+    assert parameters.resolve_calibration_end(tx, "auto", dataset="cdnow") == dt.date.fromisoformat(
         "1997-09-30"
     )
     # any other data (even with CDNOW's 2,357 customers) holds out the last 25 %
-    assert report.resolve_calibration_end(tx, "auto") == dt.date.fromisoformat("2024-10-01")
+    assert parameters.resolve_calibration_end(tx, "auto") == dt.date.fromisoformat("2024-10-01")
 
 
 def test_run_folders_never_collide(tmp_path) -> None:
-    first = report._new_run_dir(tmp_path, "x")
-    second = report._new_run_dir(tmp_path, "x")
+    first = runner._new_run_dir(tmp_path, "x")
+    second = runner._new_run_dir(tmp_path, "x")
     assert first != second and first.is_dir() and second.is_dir()
-
-
-def test_render_and_sections_come_before_report() -> None:
-    """The data flow: render -> sections -> report; no module imports one after it."""
-    import ast
-    from pathlib import Path
-
-    import clv
-
-    later = {"render": {"sections", "report", "cli"}, "sections": {"report", "cli"}}
-    for name, banned in later.items():
-        tree = ast.parse((Path(clv.__file__).parent / f"{name}.py").read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                mods = {node.module} | {f"{node.module}.{a.name}" for a in node.names}
-            elif isinstance(node, ast.Import):
-                mods = {a.name for a in node.names}
-            else:
-                continue
-            assert not {f"clv.{b}" for b in banned} & mods, (name, mods)
-
-
-# --------------------------------------------------------------------------- end to end
 
 
 @pytest.mark.slow
@@ -248,7 +230,7 @@ def test_customer_value_run_folder(report_runs) -> None:
 
 @pytest.mark.slow
 def test_kpis_json_equals_clv_kpis(report_runs) -> None:
-    from clv.kpis import headline_kpis
+    from clv.analysis.kpis import headline_kpis
 
     run = report_runs["customer_value"]
     kpis = json.loads((run / "kpis.json").read_text())
@@ -331,7 +313,7 @@ def test_bad_data_fails_before_a_run_folder_exists(report_runs) -> None:
     out = report_runs["out"]
     before = sorted(out.iterdir())
     with pytest.raises(DataError, match=r"bad.csv: column 'amount', row 2: 'five'"):
-        report.run_report(bad, out_dir=out, progress=False)
+        runner.run_report(bad, out_dir=out, progress=False)
     assert sorted(out.iterdir()) == before
 
 
@@ -351,7 +333,7 @@ def test_failed_run_is_kept_and_marked(report_runs) -> None:
     nbformat.write(notebook, path)
     out = report_runs["out"]
     with pytest.raises(ReportError) as info:
-        report.run_report(notebook=str(path), out_dir=out, progress=False)
+        runner.run_report(notebook=str(path), out_dir=out, progress=False)
     message = str(info.value)
     assert message.endswith("BG/NBD fit did not converge; try --penalizer 0.001")
     assert "\n" not in message and "Traceback" not in message

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clv import rfm
-from clv.datasets import CDNOW_CALIBRATION_END, cdnow
+from clv.data import rfm
+from clv.data.datasets import CDNOW_CALIBRATION_END, cdnow
+from clv.data.rfm import calibration_holdout, rfm_summary, time_unit_of
 from clv.errors import DataError
-from clv.rfm import calibration_holdout, rfm_summary, time_unit_of
 
 START = dt.datetime(2024, 1, 1)
 

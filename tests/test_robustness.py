@@ -28,10 +28,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clv.cli import main
+from clv.data.io import read_transactions
+from clv.data.rfm import rfm_summary
 from clv.errors import ClvError, ModelError
-from clv.io import read_transactions
-from clv.models import fit
-from clv.rfm import rfm_summary
+from clv.models.fitting import fit
 
 HEADER = "customer_id,date,amount\n"
 COMMANDS = ("summarize", "fit", "score", "kpis", "report")

@@ -5,8 +5,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from clv import sections
 from clv.errors import UsageError
+from clv.report import sections
 
 
 def test_tiers_from_cuts() -> None:
@@ -59,7 +59,7 @@ def test_steps_without_their_input_are_skipped() -> None:
 
 
 def test_customer_value_kpis_uses_the_reports_good_share(shop, shop_scored) -> None:
-    from clv import kpis, segments
+    from clv.analysis import kpis, segments
 
     tx, scores = shop[0], shop_scored[2]
     orders = segments.order_table(tx)
@@ -90,7 +90,7 @@ def test_customer_value_kpis_uses_the_reports_good_share(shop, shop_scored) -> N
 
 
 def test_monthly_new_returning_by_hand() -> None:
-    from clv.segments import order_table
+    from clv.analysis.segments import order_table
 
     tx = pl.DataFrame(
         {
@@ -117,7 +117,7 @@ def test_monthly_new_returning_by_hand() -> None:
 
 
 def test_lorenz_and_tier_tables_come_from_segments() -> None:
-    from clv import segments
+    from clv.analysis import segments
 
     summary = pl.DataFrame(
         {

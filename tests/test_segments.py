@@ -1,4 +1,4 @@
-"""clv.segments: every number against pandas or a hand calculation; invariants with hypothesis."""
+"""clv.analysis.segments: every number against pandas or by hand; hypothesis invariants."""
 
 import datetime as dt
 
@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pandas_reference import pandas_orders
 
-from clv import segments
-from clv.segments import (
+from clv.analysis import segments
+from clv.analysis.segments import (
     customer_table,
     gini,
     lorenz_curve,

@@ -4,10 +4,15 @@ import numpy as np
 import polars as pl
 import pytest
 
-from clv.bgnbd import expected_purchases_new_customer
-from clv.datasets import CDNOW_CALIBRATION_END, cdnow
+from clv.analysis.validation import (
+    holdout_by_frequency,
+    holdout_metrics,
+    holdout_predictions,
+    tracking,
+)
+from clv.data.datasets import CDNOW_CALIBRATION_END, cdnow
 from clv.errors import DataError, UsageError
-from clv.validation import holdout_by_frequency, holdout_metrics, holdout_predictions, tracking
+from clv.models.bgnbd import expected_purchases_new_customer
 
 # FHL (2005a) Figure 4 / the BTYD package: mean holdout purchases (39 weeks) by calibration
 # frequency 0..7+, actual and BG/NBD conditional expectations.
@@ -121,7 +126,7 @@ def test_model_comparison_on_cdnow(cdnow_calibration, cdnow_model):
     alpha=10.58, s=0.61, beta=11.67 (FHL 2005a, section 4)."""
     import json
 
-    from clv.validation import compare_models
+    from clv.analysis.validation import compare_models
 
     table = compare_models(cdnow_calibration)
     assert table["model"].to_list() == ["bgnbd", "mbgnbd", "pareto_nbd"]

@@ -11,11 +11,11 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from clv.bgnbd import expected_purchases_new_customer
+from clv.data.rfm import TIME_UNIT_DAYS, DateLike, as_date
 from clv.errors import DataError, UsageError
-from clv.gamma_gamma import expected_order_value
-from clv.models import ClvModel
-from clv.rfm import TIME_UNIT_DAYS, DateLike, as_date
+from clv.models.bgnbd import expected_purchases_new_customer
+from clv.models.gamma_gamma import expected_order_value
+from clv.models.model import ClvModel
 
 _EPOCH = dt.date(1970, 1, 1)
 _HOLDOUT_COLUMNS = ("frequency_holdout", "monetary_value_holdout", "duration_holdout")
@@ -238,7 +238,7 @@ def compare_models(calibration_holdout: pl.DataFrame, *, penalizer: float = 0.0)
         ``actual_total`` and ``predicted_total`` holdout repeat purchases,
         ``relative_error`` and ``mae`` (mean absolute error per customer).
     """
-    from clv.models import compare_purchase_models
+    from clv.models.lifetimes_engine import compare_purchase_models
 
     missing = [c for c in _HOLDOUT_COLUMNS if c not in calibration_holdout.columns]
     if missing:

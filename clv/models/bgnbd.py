@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
-from clv._optimize import ADVICE, Fit, Params, dot, optimize
+from clv.models.optimize import ADVICE, Fit, Params, dot, optimize
 
 BGNBD_PARAMS = ("r", "alpha", "a", "b")
 

@@ -188,7 +188,7 @@ def rfm_summary(
 
     Examples
     --------
-    >>> from clv.datasets import cdnow
+    >>> from clv.data.datasets import cdnow
     >>> rfm_summary(cdnow(), observation_end="1997-09-30").height
     2357
     """

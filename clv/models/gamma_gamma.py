@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from clv._optimize import ADVICE, Fit, Params, dot, optimize
+from clv.models.optimize import ADVICE, Fit, Params, dot, optimize
 
 GAMMA_GAMMA_PARAMS = ("p", "q", "v")
 

@@ -1,6 +1,6 @@
 """Headline KPIs, returning vs new, cohorts, channels, loyalty program and retention economics.
 
-Definitions are those of :mod:`clv.segments`: an order is an ``order_id`` (else a
+Definitions are those of :mod:`clv.analysis.segments`: an order is an ``order_id`` (else a
 customer-day); **AOV** = revenue per order; a customer's first order is "new", later ones
 "returning"; ``returning_vs_new_aov_ratio`` = AOV of returning orders / AOV of first orders;
 **repeat customer rate** = share of customers with more than one order; a customer's channel
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from clv.segments import (
+from clv.analysis.segments import (
     TIERS,
     customer_table,
     gini,
@@ -31,7 +31,7 @@ from clv.segments import (
 )
 
 if TYPE_CHECKING:
-    from clv.models import ClvModel
+    from clv.models.model import ClvModel
 
 SELF_SELECTION_NOTE = (
     "Members choose to join, and the customers who join are those who already buy more: "
@@ -396,7 +396,7 @@ def loyalty_before_after(orders: pl.DataFrame, *, launch_date: str | dt.date) ->
         ``repeat_rate`` (customers with two or more orders in the period / customers),
         ``new_customers`` (first orders in the period).
     """
-    from clv.rfm import as_date
+    from clv.data.rfm import as_date
 
     launch = as_date(launch_date, "launch date")
     per = (
@@ -523,7 +523,7 @@ def milestone_probabilities(
         In the order of ``summary``: ``customer_id`` and ``p_reach_<k>`` per milestone, the
         ``probability_at_least`` input of :func:`reward_milestones`.
     """
-    from clv.rfm import unit_days
+    from clv.data.rfm import unit_days
 
     t = horizon * unit_days(horizon_unit) / unit_days(model.time_unit)
     have = (summary["frequency"] + 1).cast(pl.Int64).to_numpy()
@@ -607,7 +607,7 @@ def retention_economics(
         ``assumptions`` and ``why_simple_overstates`` (numbers ``None`` or absent when the
         data cannot give them).
     """
-    from clv.rfm import as_date
+    from clv.data.rfm import as_date
 
     end = orders["date"].max() if observation_end is None else as_date(observation_end)
     year_ago, two_years_ago = end - dt.timedelta(days=365), end - dt.timedelta(days=730)
@@ -753,7 +753,7 @@ def headline_kpis(
         ``notes`` (why a section is missing). ``channels`` / ``loyalty`` are absent when
         their column is; ``mean_clv`` only with scores.
     """
-    from clv.rfm import as_date
+    from clv.data.rfm import as_date
 
     lf = transactions.lazy()
     if observation_end is not None:

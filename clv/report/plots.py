@@ -185,7 +185,7 @@ def gamma_gamma_independence(
     Gamma-Gamma assumes spend per order does not depend on purchase frequency: the
     correlation should be near 0. ``summary``: ``frequency``, ``monetary_value``.
     """
-    from clv.models import CORRELATION_WARNING  # scipy-heavy: only when this figure is drawn
+    from clv.models.fitting import CORRELATION_WARNING  # scipy-heavy: only for this figure
 
     fig, ax = _axes(ax)
     rep = summary.filter(pl.col("frequency") > 0)

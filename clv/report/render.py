@@ -6,7 +6,7 @@ turns an executed notebook into one self-contained HTML file with the ``clv_repo
 and a table of contents built from the markdown headings.
 
 Named ``render`` rather than ``html`` so that it does not shadow the standard library's
-:mod:`html`, which this module and :mod:`clv.report` use to escape text.
+:mod:`html`, which this module and :mod:`clv.report.runner` use to escape text.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 
 from clv import __version__
-from clv.io import atomic_output
+from clv.data.write import atomic_output
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 """nbconvert template folders shipped with clv (``clv_report``)."""
@@ -231,7 +231,7 @@ class Display:
         self.html(f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">')
 
     def plot(self, figure: Any, *frames: Any, missing: str | None = None, **options: Any) -> None:
-        """Draw ``figure(*frames, **options)`` (a :mod:`clv.plots` function) and show it.
+        """Draw ``figure(*frames, **options)`` (a :mod:`clv.report.plots` function) and show it.
 
         When a frame is None or empty (a section whose column is absent), shows the
         ``missing`` note instead of failing.
@@ -244,7 +244,7 @@ class Display:
 
     def holdout(self, check: Mapping[str, Any] | None) -> None:
         """Show :func:`clv.sections.holdout_check` (a note when there is none)."""
-        from clv import plots
+        from clv.report import plots
 
         if check is None:
             self.note(MISSING["holdout"])

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from clv.errors import UsageError
-from clv.render import format_number, value_text
+from clv.report.render import format_number, value_text
 
 
 def load_data(
@@ -36,22 +36,22 @@ def load_data(
     same period as the model.
     """
     if data is not None:
-        from clv.io import read_transactions
+        from clv.data.io import read_transactions
 
         transactions = read_transactions(data, **read_options)
     elif default == "cdnow":
-        from clv.datasets import cdnow
+        from clv.data.datasets import cdnow
 
         transactions = cdnow()
     elif default == "synthetic_shop":
-        from clv.datasets import synthetic_shop
+        from clv.data.datasets import synthetic_shop
 
         transactions = synthetic_shop(synthetic_customers, seed=seed)[0]
     else:
         raise UsageError(f"unknown embedded data {default!r}; use cdnow or synthetic_shop")
     if observation_end is None:
         return transactions
-    from clv.rfm import as_date
+    from clv.data.rfm import as_date
 
     end = as_date(observation_end, "observation_end")
     observed = transactions.filter(pl.col("date") <= end)
@@ -86,7 +86,7 @@ def tier_tables(
     same by CLV, and a frame ``tier``, ``customer_share``, ``revenue_share``, ``clv_share``
     for :func:`clv.plots.tier_shares`.
     """
-    from clv.segments import tier_summary
+    from clv.analysis.segments import tier_summary
 
     by_revenue = tier_summary(table, value_col="revenue", tier_col="tier", tiers=tiers)
     by_clv = tier_summary(table, value_col="clv", tier_col="value_tier", tiers=tiers)
@@ -104,7 +104,7 @@ def lorenz_table(frame: pl.DataFrame, columns: Mapping[str, str]) -> pl.DataFram
     ``label``, ``gini`` (:func:`clv.segments.gini`), ``customer_share`` and ``value_share``
     (:func:`clv.segments.lorenz_curve`).
     """
-    from clv.segments import gini, lorenz_curve
+    from clv.analysis.segments import gini, lorenz_curve
 
     parts = [
         lorenz_curve(frame[col]).select(
@@ -126,7 +126,7 @@ def monthly_new_returning(orders: pl.DataFrame) -> pl.DataFrame:
     ``aov_returning`` (currency per order, null without such orders), ``new_revenue`` and
     ``returning_revenue`` (currency).
     """
-    from clv.kpis import returning_vs_new
+    from clv.analysis.kpis import returning_vs_new
 
     rows = []
     by_month = orders.with_columns(_month=pl.col("date").dt.truncate("1mo"))
@@ -200,7 +200,7 @@ def customer_value_kpis(
     report's channel table agree. Adds ``predicted_clv_total`` and ``predicted_clv_mean``
     (currency, over ``horizon`` ``horizon_unit``) and ``horizon`` (e.g. ``"12 M"``).
     """
-    from clv.kpis import headline_kpis
+    from clv.analysis.kpis import headline_kpis
 
     out = headline_kpis(
         transactions,
@@ -322,7 +322,7 @@ def purchase_count_table(
     """
     import numpy as np
 
-    from clv.bgnbd import probability_of_purchases
+    from clv.models.bgnbd import probability_of_purchases
 
     T = summary["T"].cast(pl.Float64).to_numpy()
     freq = summary["frequency"].to_numpy()
@@ -432,7 +432,7 @@ def month_comparison(
     ``review_month``: any day of the month, or ``"auto"`` (the last month in ``by_month``).
     Returns ``None`` without data (no loyalty column).
     """
-    from clv.rfm import as_date
+    from clv.data.rfm import as_date
 
     if by_month is None or by_month.height == 0:
         return None
@@ -457,7 +457,7 @@ def before_after(orders: pl.DataFrame, launch_date: Any) -> pl.DataFrame | None:
     """:func:`clv.kpis.loyalty_before_after`, or ``None`` when no launch date is given."""
     if launch_date is None:
         return None
-    from clv.kpis import loyalty_before_after
+    from clv.analysis.kpis import loyalty_before_after
 
     return loyalty_before_after(orders, launch_date=launch_date)
 
@@ -515,14 +515,15 @@ def holdout_check(
     """
     if calibration_end is None:
         return None
-    from clv import models, validation
-    from clv.rfm import as_date, calibration_holdout
+    from clv.analysis import validation
+    from clv.data.rfm import as_date, calibration_holdout
+    from clv.models import fitting
 
     cal = as_date(calibration_end, "calibration_end")
     frame = calibration_holdout(
         transactions, calibration_end=cal, observation_end=observation_end, time_unit=time_unit
     )
-    model = models.fit(frame, penalizer=penalizer)
+    model = fitting.fit(frame, penalizer=penalizer)
     predictions = validation.holdout_predictions(frame, model)
     last = as_date(observation_end) if observation_end is not None else transactions["date"].max()
     return {

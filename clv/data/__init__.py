@@ -1,0 +1,1 @@
+"""The data layer: read and validate transactions, RFM summaries, embedded data sets."""

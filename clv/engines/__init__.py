@@ -1,0 +1,1 @@
+"""Engines for data that outgrows one machine: the same formulas, run where the data is."""
