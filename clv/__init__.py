@@ -31,6 +31,10 @@ _EXPORTS = {
     "synthetic_shop": "clv.data.datasets",
     "fit": "clv.models.fitting",
     "ClvModel": "clv.models.model",
+    "analyze": "clv.analysis.pipeline",
+    "Analysis": "clv.analysis.pipeline",
+    "Period": "clv.data.period",
+    "Money": "clv.analysis.money",
     "run_report": "clv.report.runner",
 }
 """Public name → the module that defines it."""

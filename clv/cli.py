@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 a problem with the data or the model, 2 a usage error.
 """
 
 import argparse
+import re
 import signal
 import sys
 import traceback
@@ -13,9 +14,13 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from clv import __version__
 from clv.errors import ClvError, DataError, ModelError, UsageError
+
+if TYPE_CHECKING:
+    from clv.analysis.pipeline import Analysis
 
 COLUMN_OPTIONS = {
     "customer_col": "customer_id",
@@ -80,31 +85,36 @@ def _add_out(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace PATH if it exists")
 
 
-def _read(args: argparse.Namespace):
-    from clv.data.io import read_transactions
-
-    return read_transactions(
-        args.file,
-        **{key: getattr(args, key) for key in COLUMN_OPTIONS},
-        date_format=args.date_format,
-        separator=args.separator,
-        negative_amounts=args.negative_amounts,
-    )
-
-
-def _summarize(args: argparse.Namespace) -> None:
-    from clv.data.write import write_frame
-
-    summary = _summary(args, _read(args), args.time_unit or "W")
-    write_frame(summary, args.out, overwrite=args.overwrite)
-    _done(args.out, f"{summary.height:,} customers")
+ANALYSIS_OPTIONS = (
+    "observation_end",
+    "time_unit",
+    "penalizer",
+    "horizon",
+    "horizon_unit",
+    "discount_rate_annual",
+    "margin",
+    "currency",
+    "channel_costs",
+)
+"""Options that are :func:`clv.analyze` keywords of the same name (when a command has them)."""
 
 
-def _summary(args: argparse.Namespace, transactions, time_unit: str):
-    from clv.data.rfm import rfm_summary
+def _analysis(args: argparse.Namespace, model: object = None) -> "Analysis":
+    """The one pipeline on the command's file and options (lazy: each output computes only what
+    it needs). ``--model`` gives a fitted model, whose time unit is then the default."""
+    from clv.analysis.pipeline import READ_KEYWORDS, analyze
 
+    keywords = {
+        k: getattr(args, k) for k in (*READ_KEYWORDS, *ANALYSIS_OPTIONS) if hasattr(args, k)
+    }
+    if keywords.get("time_unit") is None:
+        keywords["time_unit"] = getattr(model, "time_unit", "W")
+    if keywords.get("channel_costs") is not None:
+        from clv.data.io import read_channel_costs
+
+        keywords["channel_costs"] = read_channel_costs(keywords["channel_costs"])
     with _about(args.file):
-        return rfm_summary(transactions, observation_end=args.observation_end, time_unit=time_unit)
+        return analyze(args.file, model=model, **keywords)
 
 
 @contextmanager
@@ -118,12 +128,20 @@ def _about(file: object) -> Iterator[None]:
         raise type(e)(f"{file}: {e}") from None
 
 
-def _fit(args: argparse.Namespace) -> None:
-    from clv.models.fitting import fit
+def _summarize(args: argparse.Namespace) -> None:
+    from clv.data.write import write_frame
 
-    summary = _summary(args, _read(args), args.time_unit or "W")
+    analysis = _analysis(args)
     with _about(args.file):
-        model = fit(summary, penalizer=args.penalizer)
+        summary = analysis.summary
+    write_frame(summary, args.out, overwrite=args.overwrite)
+    _done(args.out, f"{summary.height:,} customers")
+
+
+def _fit(args: argparse.Namespace) -> None:
+    analysis = _analysis(args)
+    with _about(args.file):
+        model = analysis.model
     model.save(args.out, overwrite=args.overwrite)
     bg, gg = model.bgnbd, model.gamma_gamma
     _done(
@@ -133,12 +151,12 @@ def _fit(args: argparse.Namespace) -> None:
     )
 
 
-def _scores(args: argparse.Namespace, transactions, model=None):
-    """Fit (or load ``--model``) and score every customer over the horizon."""
-    from clv.models.fitting import fit
-    from clv.models.model import ClvModel
+def _scored(args: argparse.Namespace) -> "Analysis":
+    """The analysis with ``--model`` loaded (when given) instead of a fit."""
+    model = None
+    if getattr(args, "model", None):
+        from clv.models.model import ClvModel
 
-    if model is None and getattr(args, "model", None):
         model = ClvModel.load(args.model)
         if args.time_unit not in (None, model.time_unit):
             raise UsageError(
@@ -146,62 +164,35 @@ def _scores(args: argparse.Namespace, transactions, model=None):
                 f"{args.time_unit}; leave out --time-unit or refit with clv fit --time-unit "
                 f"{args.time_unit}"
             )
-    unit = model.time_unit if model is not None else args.time_unit or "W"
-    summary = _summary(args, transactions, unit)
-    if args.margin_col and args.margin is not None:
-        raise UsageError("give --margin or --margin-col, not both")
-    margin = 1.0 if args.margin is None else args.margin
-    if args.margin_col:  # the shop's margin rate over the observed period, from the column
-        observed = transactions.filter(transactions["date"] <= summary["observation_end"][0])
-        revenue = observed["amount"].sum()
-        if revenue <= 0:
-            raise DataError(
-                f"{args.file}: revenue is {revenue} up to the observation end, so "
-                f"column {args.margin_col!r} gives no margin rate; pass --margin"
-            )
-        margin = observed["margin"].sum() / revenue
-    with _about(args.file):
-        if model is None:
-            model = fit(summary, penalizer=args.penalizer)
-        scores = model.score(
-            summary,
-            horizon=args.horizon,
-            horizon_unit=args.horizon_unit,
-            discount_rate_annual=args.discount_rate,
-            margin=margin,
-        )
-    return summary, scores
+    return _analysis(args, model)
 
 
 def _score(args: argparse.Namespace) -> None:
     from clv.data.write import write_frame
 
-    _, scores = _scores(args, _read(args))
+    analysis = _scored(args)
+    with _about(args.file):
+        scores = analysis.scores
     write_frame(scores, args.out, overwrite=args.overwrite)
     _done(args.out, f"{scores.height:,} customers, total CLV {scores['clv'].sum():,.2f}")
 
 
 def _kpis(args: argparse.Namespace) -> None:
-    from clv.analysis.kpis import headline_kpis
-    from clv.data.io import read_channel_costs
     from clv.data.write import write_json
 
-    costs = read_channel_costs(args.channel_costs) if args.channel_costs else None
-    transactions = _read(args)
-    _, scores = _scores(args, transactions)
-    kpis = headline_kpis(
-        transactions, scores, observation_end=args.observation_end, channel_costs=costs
-    )
+    analysis = _scored(args)
+    with _about(args.file):
+        kpis = analysis.kpis
     write_json(args.out, kpis, overwrite=args.overwrite)
     _done(args.out, f"{kpis['customers']:,} customers, {kpis['orders']:,} orders")
 
 
 def _segments(args: argparse.Namespace) -> None:
-    from clv.analysis.segments import segment_table
     from clv.data.write import write_frame
 
-    summary, scores = _scores(args, _read(args))
-    segments = segment_table(summary, scores)
+    analysis = _scored(args)
+    with _about(args.file):
+        segments = analysis.segments
     write_frame(segments, args.out, overwrite=args.overwrite)
     _done(args.out, f"{segments.height:,} customers")
 
@@ -324,7 +315,9 @@ def _add_horizon(p: argparse.ArgumentParser) -> None:
         help="unit of --horizon (default: M)",
     )
     g.add_argument(
+        "--discount-rate-annual",
         "--discount-rate",
+        dest="discount_rate_annual",
         type=float,
         default=0.10,
         metavar="X",
@@ -334,7 +327,10 @@ def _add_horizon(p: argparse.ArgumentParser) -> None:
         "--margin",
         type=float,
         metavar="X",
-        help="margin rate applied to revenue (default: 1.0); or --margin-col, not both",
+        help="margin as a share of revenue: CLV on margin (default: on revenue); or --margin-col",
+    )
+    g.add_argument(
+        "--currency", default="", metavar="TEXT", help="currency symbol or code for money figures"
     )
 
 
@@ -352,7 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _check_out(args)
             run(args)
     except ClvError as e:
-        print(f"{prefix}: error: {' '.join(str(e).split())}", file=sys.stderr)
+        print(f"{prefix}: error: {as_flags(str(e), parser)}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print(f"{prefix}: interrupted", file=sys.stderr)
@@ -366,6 +362,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
         return 1
     return 0
+
+
+_KEYWORD = re.compile(r"\b([a-z][a-z0-9_]*)=(?!=)(\S?)")
+
+
+def as_flags(message: str, parser: argparse.ArgumentParser) -> str:
+    """A library message on one line, its keywords written as options: ``observation_end=``
+    becomes ``--observation-end`` and ``customer_col='id'`` becomes ``--customer-col 'id'``
+    (for every keyword that is an option of some command)."""
+    options = {
+        action.dest: action.option_strings[0]
+        for sub in _subparsers(parser)
+        for action in sub._actions
+        if action.option_strings
+    }
+
+    def flag(match: re.Match[str]) -> str:
+        name, value = match.groups()
+        if name not in options:
+            return match.group(0)
+        return f"{options[name]} {value}" if value else options[name]
+
+    return _KEYWORD.sub(flag, " ".join(message.split()))
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    commands = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return [parser, *(sub for action in commands for sub in action.choices.values())]
 
 
 def _check_out(args: argparse.Namespace) -> None:

@@ -260,7 +260,7 @@ def test_bad_inputs(cdnow_calibration):
         fit(cdnow_calibration, engine="magic")  # type: ignore[arg-type]
     with pytest.raises(DataError, match="missing column"):
         fit(cdnow_calibration.drop("T"))
-    with pytest.raises(DataError, match="time unit"):
+    with pytest.raises(DataError, match="time_unit"):
         fit(cdnow_calibration.select("frequency", "recency", "T", "monetary_value"))
     broken = cdnow_calibration.with_columns(
         recency=pl.when(pl.col("customer_id") == "0005").then(99.0).otherwise("recency")

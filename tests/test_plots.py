@@ -38,7 +38,7 @@ MONTHS = [dt.date(2024, m, 1) for m in range(1, 7)]
 
 
 def _monthly() -> pl.DataFrame:
-    """The shape of :func:`clv.sections.monthly_new_returning`."""
+    """The shape of :func:`clv.analysis.tables.monthly_new_returning`."""
     new, ret = RNG.integers(5, 30, 6), RNG.integers(5, 30, 6)
     aov_new, aov_ret = RNG.gamma(3, 10, 6), RNG.gamma(3, 12, 6)
     return pl.DataFrame(
@@ -55,7 +55,7 @@ def _monthly() -> pl.DataFrame:
 
 
 def _lorenz(**columns: list[float]) -> pl.DataFrame:
-    """The shape of :func:`clv.sections.lorenz_table`, from the segments functions."""
+    """The shape of :func:`clv.analysis.tables.lorenz_table`, from the segments functions."""
     return pl.concat(
         segments.lorenz_curve(pl.Series(values)).select(
             pl.lit(label).alias("label"),

@@ -1,6 +1,5 @@
 """End-to-end report runs through papermill, and parameter validation before any run."""
 
-import datetime as dt
 import json
 import re
 
@@ -88,7 +87,7 @@ def test_values_are_read_by_type(given, expected) -> None:
 
 
 def test_unknown_parameter_lists_the_valid_ones() -> None:
-    with pytest.raises(UsageError, match=r"unknown parameter 'horizn'.*valid parameters: data, "):
+    with pytest.raises(UsageError, match=r"parameter .horizn.*valid parameters: dataset, data, "):
         parameters.validate_parameters("customer_value", {"horizn": 3})
 
 
@@ -146,41 +145,6 @@ def test_assignments_and_config(tmp_path) -> None:
         "observation_end": "1998-06-30",
         "channel_costs": {"search": 10.0},
     }
-
-
-def _days(*days: str) -> pl.DataFrame:
-    dates = [dt.date.fromisoformat(d) for d in days]
-    return pl.DataFrame(
-        {"customer_id": [f"c{i}" for i in range(len(dates))], "date": dates}
-    ).with_columns(amount=pl.lit(10.0))
-
-
-def test_calibration_end_follows_the_holdout_splits_rule() -> None:
-    from clv.data.rfm import calibration_holdout
-
-    tx = _days("2024-01-01", "2024-03-01", "2024-06-30")
-    # the first day is a valid calibration end for the split itself, and so here
-    assert calibration_holdout(tx, calibration_end="2024-01-01").height == 1
-    assert parameters.resolve_calibration_end(tx, "2024-01-01") == dt.date.fromisoformat(
-        "2024-01-01"
-    )
-    for bad in ("2023-12-31", "2024-06-30", "2024-07-15"):
-        with pytest.raises(DataError):
-            calibration_holdout(tx, calibration_end=bad)
-        with pytest.raises(UsageError, match="calibration_end"):
-            parameters.resolve_calibration_end(tx, bad)
-    with pytest.raises(UsageError, match="calibration_end"):
-        parameters.resolve_calibration_end(tx, "2024-03-01", observation_end="2024-03-01")
-    assert parameters.resolve_calibration_end(tx, "none") is None
-
-
-def test_auto_calibration_end_is_cdnows_only_when_named() -> None:
-    tx = _days("2024-01-01", "2024-12-31")
-    assert parameters.resolve_calibration_end(tx, "auto", dataset="cdnow") == dt.date.fromisoformat(
-        "1997-09-30"
-    )
-    # any other data (even with CDNOW's 2,357 customers) holds out the last 25 %
-    assert parameters.resolve_calibration_end(tx, "auto") == dt.date.fromisoformat("2024-10-01")
 
 
 def test_run_folders_never_collide(tmp_path) -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from clv.data import rfm
 from clv.data.datasets import CDNOW_CALIBRATION_END, cdnow
 from clv.data.rfm import calibration_holdout, rfm_summary, time_unit_of
-from clv.errors import DataError
+from clv.errors import DataError, UsageError
 
 START = dt.datetime(2024, 1, 1)
 
@@ -147,6 +147,11 @@ def test_summary_columns_and_orders():
     assert (b["frequency"], b["T"], b["monetary_value"], b["orders"]) == (0, 0.0, 0.0, 1)
     assert time_unit_of(s) == "D"
     assert time_unit_of(rfm_summary(tx, time_unit="M", observation_end="2024-03-01")) == "M"
+    assert time_unit_of(s.drop("time_unit"), "W") == "W"  # a summary made elsewhere
+    with pytest.raises(DataError, match="time_unit"):
+        time_unit_of(s, "W")  # the column and the keyword disagree
+    with pytest.raises(DataError, match="time_unit"):
+        time_unit_of(s.drop("time_unit"))
 
 
 def test_calibration_holdout_cdnow():
@@ -166,5 +171,5 @@ def test_period_errors():
     tx = cdnow()
     with pytest.raises(DataError, match="before the first transaction"):
         rfm_summary(tx, observation_end="1990-01-01")
-    with pytest.raises(DataError, match="calibration end"):
+    with pytest.raises(UsageError, match="calibration_end"):
         calibration_holdout(tx, calibration_end="1999-01-01")

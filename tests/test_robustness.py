@@ -302,7 +302,7 @@ CASES = [
         "single-customer",
         text("one.csv", HEADER + "c1,2024-01-05,10\nc1,2024-02-05,12\nc1,2024-04-01,7\n"),
         ("{file}", "did not converge", "--penalizer"),
-        commands=("fit", "score", "kpis", "report"),
+        commands=("fit", "score", "kpis"),  # report: see test_a_fit_that_fails_in_the_run
     ),
     Case(
         "no-repeat-buyers",
@@ -313,7 +313,7 @@ CASES = [
     Case(
         "observation-end-before-data",
         shop,
-        ("{file}", "observation end 2020-01-01", "first transaction", "--observation-end"),
+        ("{file}", "--observation-end 2020-01-01 is before the first transaction"),
         options={"observation_end": "2020-01-01"},
     ),
     Case(
@@ -440,6 +440,23 @@ def test_bad_input_fails_with_one_line_and_writes_nothing(case, command, tmp_pat
     assert sorted(tmp_path.rglob("*")) == before
 
 
+def test_a_fit_that_fails_in_the_run_keeps_the_run_marked_failed(tmp_path, capsys):
+    """The runner checks the data before a run folder exists (read, summary, what any fit
+    needs); an optimizer that fails on fittable-looking data fails inside the run, whose
+    folder keeps the partial notebook and a manifest marked failed, naming the file."""
+    case = next(c for c in CASES if c.id == "single-customer")
+    data = case.make(tmp_path)
+    code = main(["report", str(data), "--out", str(tmp_path / "runs")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert err[-1].startswith("clv report: error: ") and str(data) in err[-1]
+    assert "Traceback" not in "\n".join(err)
+    (manifest,) = (tmp_path / "runs").glob("*/manifest.json")
+    record = json.loads(manifest.read_text())
+    assert record["status"] == "failed" and "did not converge" in record["error"]
+    assert (manifest.parent / "customer_value.ipynb").is_file()
+
+
 # A few of the same cases as a user runs them: a real process, nothing but the line on stderr.
 SUBPROCESS = [
     ("binary-garbage", "summarize"),
@@ -548,8 +565,8 @@ def test_customers_seen_only_after_the_observation_end_are_counted(tmp_path, cap
     args = ("--observation-end", "2023-12-31", "--out", out)
     warns = run_ok("summarize", data, *args, capsys=capsys)
     assert warns == [
-        "clv summarize: warning: 2 customers whose purchases all fall after the observation "
-        "end 2023-12-31 are left out of the summary"
+        "clv summarize: warning: 2 rows after the observation end 2023-12-31 are left out, "
+        "among them all the purchases of 2 customers"
     ]
     assert not pl.read_parquet(out)["customer_id"].is_in(["late1", "late2"]).any()
 

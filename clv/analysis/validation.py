@@ -7,6 +7,7 @@ of repeat purchases, Figure 2).
 """
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -260,3 +261,44 @@ def compare_models(calibration_holdout: pl.DataFrame, *, penalizer: float = 0.0)
     return pl.concat([table, pl.DataFrame(errors)], how="horizontal").with_columns(
         relative_error=(pl.col("predicted_total") - pl.col("actual_total")) / pl.col("actual_total")
     )
+
+
+def holdout_check(
+    transactions: pl.DataFrame,
+    *,
+    calibration_end: dt.date | str | None,
+    observation_end: str | dt.date | None = None,
+    time_unit: str = "W",
+    penalizer: float = 0.0,
+) -> dict[str, Any] | None:
+    """Refit on the calibration period and compare with the holdout (None without a split).
+
+    Returns a dict: ``calibration_end``, ``holdout_days``, ``model`` (the calibration fit),
+    ``parameters``, ``by_frequency`` (:func:`clv.holdout_by_frequency`),
+    ``metrics`` (:func:`clv.holdout_metrics`) and ``tracking``
+    (:func:`clv.tracking`).
+    """
+    if calibration_end is None:
+        return None
+    from clv.analysis.tables import parameter_table
+    from clv.data.rfm import as_date, calibration_holdout
+    from clv.models import fitting
+
+    cal = as_date(calibration_end, "calibration_end")
+    frame = calibration_holdout(
+        transactions, calibration_end=cal, observation_end=observation_end, time_unit=time_unit
+    )
+    model = fitting.fit(frame, penalizer=penalizer)
+    predictions = holdout_predictions(frame, model)
+    last = as_date(observation_end) if observation_end is not None else transactions["date"].max()
+    return {
+        "calibration_end": cal,
+        "holdout_days": (last - cal).days,
+        "model": model,
+        "parameters": parameter_table(model, "bgnbd"),
+        "by_frequency": holdout_by_frequency(predictions),
+        "metrics": holdout_metrics(predictions),
+        "tracking": tracking(
+            transactions, model, calibration_end=cal, observation_end=observation_end
+        ),
+    }

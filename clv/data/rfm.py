@@ -9,39 +9,36 @@ with ``freq="D"`` (and ``freq_multiplier=7`` for weeks).
 
 import datetime as dt
 import warnings
-from typing import Literal
 
 import numpy as np
 import polars as pl
 
-from clv.errors import DataError, UsageError
+from clv.data.period import (
+    TIME_UNIT_DAYS,
+    DateLike,
+    TimeUnit,
+    as_date,
+    resolve_period,
+    unit_days,
+)
+from clv.errors import DataError
 
-TimeUnit = Literal["D", "W", "M"]
+TIME_UNIT_DTYPE = pl.Enum(list(TIME_UNIT_DAYS))
 
-TIME_UNIT_DAYS: dict[str, float] = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
-"""Length of each time unit in days: days, weeks, average calendar months."""
-
-DateLike = str | dt.date | dt.datetime
-
-
-def as_date(value: DateLike, name: str = "date") -> dt.date:
-    """Read a date given as ``YYYY-MM-DD`` text, a date or a datetime (time of day dropped)."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip()[:10])
-    except ValueError:
-        raise UsageError(f"{name}: cannot read {value!r} as a date; use YYYY-MM-DD") from None
-
-
-def unit_days(time_unit: str) -> float:
-    """Length of ``time_unit`` (``D``, ``W`` or ``M``) in days."""
-    try:
-        return TIME_UNIT_DAYS[time_unit]
-    except KeyError:
-        raise UsageError(f"time unit must be D, W or M, not {time_unit!r}") from None
+SUMMARY_COLUMNS = (
+    "customer_id",
+    "frequency",
+    "recency",
+    "T",
+    "monetary_value",
+    "first_purchase",
+    "last_purchase",
+    "orders",
+    "revenue",
+    "observation_end",
+    "time_unit",
+)
+"""The columns of an RFM summary, in order."""
 
 
 def _per_customer(transactions: pl.LazyFrame, *, count_orders: bool = False) -> pl.DataFrame:
@@ -146,18 +143,6 @@ def _starts(sorted_keys: np.ndarray) -> np.ndarray:
     return starts
 
 
-def _date_range(transactions: pl.DataFrame | pl.LazyFrame) -> tuple[dt.date, dt.date]:
-    first, last = (
-        transactions.lazy()
-        .select(first=pl.col("date").min(), last=pl.col("date").max())
-        .collect()
-        .row(0)
-    )
-    if first is None:
-        raise DataError("no transactions to summarize")
-    return first, last
-
-
 def rfm_summary(
     transactions: pl.DataFrame | pl.LazyFrame,
     *,
@@ -192,8 +177,9 @@ def rfm_summary(
     >>> rfm_summary(cdnow(), observation_end="1997-09-30").height
     2357
     """
-    summary = _rfm_summary(transactions, observation_end=observation_end, time_unit=time_unit)
-    end = summary["observation_end"][0] if summary.height else None
+    period = resolve_period(transactions, observation_end=observation_end, time_unit=time_unit)
+    end = period.observation_end
+    summary = _rfm_summary(transactions, end=end, time_unit=period.time_unit)
     after = transactions.lazy().filter(pl.col("date") > end).select("customer_id").unique()
     ids_after = after.collect()  # none in the default case: no join with the summary then
     late = ids_after.join(summary, on="customer_id", how="anti").height if ids_after.height else 0
@@ -208,20 +194,9 @@ def rfm_summary(
 
 
 def _rfm_summary(
-    transactions: pl.DataFrame | pl.LazyFrame,
-    *,
-    observation_end: DateLike | None,
-    time_unit: TimeUnit,
+    transactions: pl.DataFrame | pl.LazyFrame, *, end: dt.date, time_unit: TimeUnit
 ) -> pl.DataFrame:
-    """:func:`rfm_summary` without the warning about customers first seen after the end."""
-    days = unit_days(time_unit)
-    first, last = _date_range(transactions)
-    end = last if observation_end is None else as_date(observation_end, "observation end")
-    if end < first:
-        raise DataError(
-            f"observation end {end} is before the first transaction ({first}); "
-            "pass a later --observation-end"
-        )
+    """:func:`rfm_summary` at a resolved ``end``, without the warning about late customers."""
     observed = transactions.lazy().filter(pl.col("date") <= end)
     count_orders = "order_id" in observed.collect_schema()
     summary = _per_customer(observed, count_orders=count_orders).with_columns(
@@ -232,20 +207,10 @@ def _rfm_summary(
         .then(pl.col("repeat_revenue") / (pl.col("occasions") - 1))
         .otherwise(0.0),
         observation_end=pl.lit(end),
+        time_unit=pl.lit(time_unit, dtype=TIME_UNIT_DTYPE),
     )
-    summary = summary.select(
-        "customer_id",
-        "frequency",
-        "recency",
-        "T",
-        "monetary_value",
-        "first_purchase",
-        "last_purchase",
-        "orders",
-        "revenue",
-        "observation_end",
-    ).sort("customer_id")
-    return _whole_days_to_units(summary, days)
+    summary = summary.select(*SUMMARY_COLUMNS).sort("customer_id")
+    return _whole_days_to_units(summary, unit_days(time_unit))
 
 
 def _whole_days_to_units(summary: pl.DataFrame, days: float) -> pl.DataFrame:
@@ -277,22 +242,19 @@ def calibration_holdout(
         (purchase occasions in the holdout), ``monetary_value_holdout`` (their mean amount,
         0 if none) and ``duration_holdout`` (holdout length in ``time_unit``).
     """
-    first, last = _date_range(transactions)
-    cal_end = as_date(calibration_end, "calibration end")
-    end = last if observation_end is None else as_date(observation_end, "observation end")
-    if not first <= cal_end < end:
-        raise DataError(
-            f"calibration end {cal_end} must fall on or after the first transaction ({first}) "
-            f"and before the observation end ({end}); pass another --calibration-end"
-        )
-    calibration = _rfm_summary(transactions, observation_end=cal_end, time_unit=time_unit)
+    cal_end = as_date(calibration_end, "calibration_end")
+    period = resolve_period(
+        transactions, observation_end=observation_end, time_unit=time_unit, calibration_end=cal_end
+    )
+    end = period.observation_end
+    calibration = _rfm_summary(transactions, end=cal_end, time_unit=period.time_unit)
     in_holdout = (pl.col("date") > cal_end) & (pl.col("date") <= end)
     holdout = _per_customer(transactions.lazy().filter(in_holdout)).select(
         "customer_id",
         frequency_holdout=pl.col("occasions"),
         monetary_value_holdout=pl.col("revenue") / pl.col("occasions"),
     )
-    duration = (end - cal_end).days / unit_days(time_unit)
+    duration = (end - cal_end).days / period.unit_days
     return calibration.join(
         holdout, on="customer_id", how="left", maintain_order="left"
     ).with_columns(
@@ -302,30 +264,21 @@ def calibration_holdout(
     )
 
 
-def time_unit_of(summary: pl.DataFrame) -> TimeUnit:
-    """The time unit of a summary made by :func:`rfm_summary`, read off its own columns.
+def time_unit_of(summary: pl.DataFrame, time_unit: str | None = None) -> TimeUnit:
+    """The time unit of an RFM summary: its ``time_unit`` column (as :func:`rfm_summary` writes
+    it), else the ``time_unit`` keyword (for a summary made elsewhere).
 
-    ``T`` is ``(observation_end - first_purchase)`` days over the unit's length, so the unit
-    is recovered exactly from any customer with ``T > 0``.
+    Raises :class:`~clv.errors.DataError` when neither says it, or when they disagree.
     """
-    needed = {"T", "first_purchase", "observation_end"}
-    if not needed <= set(summary.columns):
+    if "time_unit" in summary.columns and summary.height:
+        unit = str(summary["time_unit"][0])
+        if time_unit is not None and time_unit != unit:
+            raise DataError(f"the summary is in time unit {unit}, not time_unit={time_unit!r}")
+        return unit  # type: ignore[return-value]
+    if time_unit is None:
         raise DataError(
-            "the summary has no first_purchase/observation_end columns to tell its time unit "
-            "from; make it with clv.rfm_summary or pass time_unit"
+            "the summary has no time_unit column (make it with clv.rfm_summary); pass "
+            "time_unit='D', 'W' or 'M'"
         )
-    ratios = (
-        summary.lazy()
-        .filter(pl.col("T") > 0)
-        .select(
-            ratio=(pl.col("observation_end") - pl.col("first_purchase")).dt.total_days()
-            / pl.col("T")
-        )
-        .select(pl.col("ratio").min().alias("lo"), pl.col("ratio").max().alias("hi"))
-        .collect()
-        .row(0)
-    )
-    for unit, length in TIME_UNIT_DAYS.items():
-        if ratios[0] is not None and all(abs(r - length) < 1e-9 * length for r in ratios):
-            return unit  # type: ignore[return-value]
-    raise DataError("cannot tell the summary's time unit: T does not match D, W or M")
+    unit_days(time_unit)
+    return time_unit  # type: ignore[return-value]

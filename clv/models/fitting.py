@@ -74,6 +74,36 @@ def _fingerprint(bg_rows: tuple[np.ndarray, ...], gg_rows: tuple[np.ndarray, ...
 # --------------------------------------------------------------------------------------------
 
 
+def check_fittable(summary: pl.DataFrame) -> None:
+    """Raise the :class:`~clv.errors.ModelError` that :func:`fit` would raise before it
+    optimizes anything: no repeat purchase, every customer of age 0, no positive repeat spend.
+
+    Cheap (one pass over the summary): the report runner calls it before a run folder exists.
+    """
+    repeat = pl.col("frequency") > 0
+    stats = summary.select(
+        n=pl.len(),
+        repeat=repeat.sum(),
+        age=pl.col("T").max(),
+        spenders=(repeat & (pl.col("monetary_value") > 0)).sum(),
+    ).row(0, named=True)
+    if stats["repeat"] == 0:
+        raise ModelError(
+            f"none of the {stats['n']:,} customers made a repeat purchase, so BG/NBD and "
+            "Gamma-Gamma cannot be fitted; use a longer period or a later observation_end="
+        )
+    if not stats["age"] > 0:
+        raise ModelError(
+            "every customer was first seen on the observation end (T = 0); use a later "
+            "observation_end="
+        )
+    if stats["spenders"] == 0:
+        raise ModelError(
+            "no repeat purchase has a positive amount, so Gamma-Gamma cannot be fitted; "
+            "check the amount column"
+        )
+
+
 def fit(
     summary: pl.DataFrame,
     *,
@@ -136,17 +166,8 @@ def fit(
         pl.col("T").cast(pl.Float64),
         pl.col("monetary_value").cast(pl.Float64),
     )
+    check_fittable(summary)
     repeat = frame.filter(pl.col("frequency") > 0)
-    if repeat.height == 0:
-        raise ModelError(
-            f"none of the {n_customers:,} customers made a repeat purchase, so BG/NBD and "
-            "Gamma-Gamma cannot be fitted; use a longer period or a later --observation-end"
-        )
-    if float(frame["T"].max()) <= 0:
-        raise ModelError(
-            "every customer was first seen on the observation end (T = 0); use a later "
-            "--observation-end"
-        )
     spenders = repeat.filter(pl.col("monetary_value") > 0)
     n_excluded = n_customers - spenders.height
     reason = (
@@ -158,11 +179,6 @@ def fit(
         )
         + " are left out of the Gamma-Gamma fit (it models the spend of repeat orders)"
     )
-    if spenders.height == 0:
-        raise ModelError(
-            "no repeat purchase has a positive amount, so Gamma-Gamma cannot be fitted; "
-            "check the amount column"
-        )
 
     messages: list[str] = []
     if repeat.height > spenders.height:

@@ -86,21 +86,8 @@ def _check_summary(summary: pl.DataFrame, columns: tuple[str, ...] = _SUMMARY_CO
 
 
 def _summary_unit(summary: pl.DataFrame, time_unit: TimeUnit | None) -> TimeUnit:
-    """The summary's time unit: read off its columns, else the ``time_unit`` keyword."""
-    if {"first_purchase", "observation_end"} <= set(summary.columns):
-        if time_unit is not None and not (summary["T"] > 0).any():
-            return time_unit  # only customers of age 0: every unit fits
-        unit = time_unit_of(summary)
-        if time_unit is not None and time_unit != unit:
-            raise DataError(f"summary is in time unit {unit}, not {time_unit} as given")
-        return unit
-    if time_unit is None:
-        raise DataError(
-            "summary has no first_purchase/observation_end columns to tell its time unit; "
-            "pass time_unit='D', 'W' or 'M'"
-        )
-    unit_days(time_unit)
-    return time_unit
+    """The summary's time unit: its ``time_unit`` column, else the ``time_unit`` keyword."""
+    return time_unit_of(summary, time_unit)
 
 
 # --------------------------------------------------------------------------------------------

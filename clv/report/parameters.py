@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import inspect
 import json
 import math
 import os
@@ -14,9 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
-from clv.errors import DataError, ReportError, UsageError
+from clv.errors import ReportError, UsageError
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = next(
@@ -80,6 +79,8 @@ _COLUMN = Spec("str", nullable=True)
 
 PARAMETER_SPEC: dict[str, Spec] = {
     "data": Spec("path", nullable=True),
+    "dataset": Spec("choice", choices=("cdnow", "synthetic_shop")),
+    "currency": Spec("str"),
     "customer_col": Spec("str"),
     "date_col": Spec("str"),
     "amount_col": Spec("str"),
@@ -97,7 +98,7 @@ PARAMETER_SPEC: dict[str, Spec] = {
     "horizon": Spec("int", low=1),
     "horizon_unit": Spec("choice", choices=_UNITS),
     "discount_rate_annual": Spec("float", low=0.0, high=1.0),
-    "margin": Spec("float", low=0.0, high=1.0),
+    "margin": Spec("float", nullable=True, low=0.0, high=1.0),
     "penalizer": Spec("float", low=0.0),
     "top_share": Spec("float", low=0.01, high=0.99),
     "tier_cuts": Spec("floats", low=0.0, high=1.0, length=2),
@@ -326,50 +327,20 @@ def _bounded(value: float, spec: Spec, bad: Any) -> Any:
     return value
 
 
-def resolve_calibration_end(
-    transactions: pl.DataFrame,
-    calibration_end: str | dt.date | None,
-    *,
-    dataset: str | None = None,
-    observation_end: str | dt.date | None = None,
-) -> dt.date | None:
-    """The calibration end of the holdout check.
-
-    ``"auto"``: 1997-09-30 (the published split) when ``dataset`` is ``"cdnow"`` (the
-    embedded CDNOW sample the notebook loaded; None for a file of the user's), otherwise
-    the day that leaves the last 25 % of the period (first transaction to
-    ``observation_end``) as holdout. ``None`` or ``"none"``: no holdout check. A date must
-    pass :func:`clv.rfm.calibration_holdout`'s own check (first transaction <= calibration end
-    < observation end), which is run here on the first transaction alone.
-    """
-    from clv.data.rfm import as_date, calibration_holdout
-
-    if calibration_end is None or str(calibration_end).lower() == "none":
-        return None
-    first, last = transactions.select(
-        pl.col("date").min().alias("first"), pl.col("date").max().alias("last")
-    ).row(0)
-    end = as_date(observation_end, "observation_end") if observation_end is not None else last
-    if str(calibration_end).lower() == "auto":
-        if dataset == "cdnow":
-            from clv.data.datasets import CDNOW_CALIBRATION_END
-
-            return as_date(CDNOW_CALIBRATION_END)
-        return first + dt.timedelta(days=round(0.75 * (end - first).days))
-    cal = as_date(calibration_end, "calibration_end")
-    try:  # the same rule as the holdout split itself, on one row: cheap
-        calibration_holdout(
-            transactions.sort("date").head(1), calibration_end=cal, observation_end=end
-        )
-    except DataError:
-        raise UsageError(
-            f"calibration_end {cal} must fall on or after the first transaction {first} and "
-            f"before the observation end {end}; pass calibration_end=none to skip the holdout "
-            "check"
-        ) from None
-    return cal
-
-
 def run_parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
     """The notebook's parameter values (those clv knows) from its global namespace."""
     return {k: namespace[k] for k in PARAMETER_SPEC if k in namespace and k not in INJECTED}
+
+
+def analysis_keywords(namespace: Mapping[str, Any]) -> dict[str, Any]:
+    """The keywords of :func:`clv.analyze` among a notebook's parameters (its globals).
+
+    The notebook's ``data`` is the source; ``dataset`` and the rest pass under their own names,
+    so a parameter, its CLI option and the library keyword are one thing.
+    """
+    from clv.analysis.pipeline import READ_KEYWORDS, analyze
+
+    names = {*inspect.signature(analyze).parameters, *READ_KEYWORDS} - {"source", "read_options"}
+    out = {k: namespace[k] for k in names if k in namespace}
+    out["source"] = namespace.get("data")
+    return out

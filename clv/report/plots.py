@@ -354,7 +354,7 @@ def lorenz_curves(curves: pl.DataFrame, *, ax: Axes | None = None) -> Figure:
 
     ``curves``: one or more curves stacked, with ``label``, ``gini``
     (:func:`clv.segments.gini`), ``customer_share`` and ``value_share``
-    (:func:`clv.segments.lorenz_curve`); :func:`clv.sections.lorenz_table` builds it.
+    (:func:`clv.segments.lorenz_curve`); :func:`clv.analysis.tables.lorenz_table` builds it.
     """
     fig, ax = _axes(ax, (6.0, 5.5))
     ginis = []
@@ -459,7 +459,7 @@ def aov_new_vs_returning(
 ) -> Figure:
     """Average order value of first orders vs later orders, month by month.
 
-    ``monthly``: :func:`clv.sections.monthly_new_returning` (``month``, ``aov_new``,
+    ``monthly``: :func:`clv.analysis.tables.monthly_new_returning` (``month``, ``aov_new``,
     ``aov_returning``). ``overall_ratio``: ``returning_vs_new_aov_ratio`` of
     :func:`clv.kpis.returning_vs_new` over the whole period, for the title.
     """
@@ -660,7 +660,7 @@ def revenue_by_month(
 ) -> Figure:
     """Revenue per month from first orders vs returning orders (stacked bars).
 
-    ``monthly``: :func:`clv.sections.monthly_new_returning` (``month``, ``new_revenue``,
+    ``monthly``: :func:`clv.analysis.tables.monthly_new_returning` (``month``, ``new_revenue``,
     ``returning_revenue``).
     """
     fig, ax = _axes(ax)

@@ -243,7 +243,7 @@ class Display:
         self.figure(figure(*frames, **options))
 
     def holdout(self, check: Mapping[str, Any] | None) -> None:
-        """Show :func:`clv.sections.holdout_check` (a note when there is none)."""
+        """Show :func:`clv.analysis.validation.holdout_check` (a note when there is none)."""
         from clv.report import plots
 
         if check is None:

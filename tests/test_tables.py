@@ -5,32 +5,33 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from clv.analysis import tables, validation
 from clv.errors import UsageError
 from clv.report import sections
 
 
 def test_tiers_from_cuts() -> None:
-    assert sections.tiers_from_cuts([0.2, 0.8]) == (("good", 0.2), ("middle", 0.6), ("bad", 0.2))
-    assert sections.tiers_from_cuts((0.1, 0.9), ("a", "b", "c")) == (
+    assert tables.tiers_from_cuts([0.2, 0.8]) == (("good", 0.2), ("middle", 0.6), ("bad", 0.2))
+    assert tables.tiers_from_cuts((0.1, 0.9), ("a", "b", "c")) == (
         ("a", 0.1),
         ("b", 0.8),
         ("c", 0.1),
     )
     with pytest.raises(UsageError, match="tier_cuts"):
-        sections.tiers_from_cuts([0.8, 0.2])
+        tables.tiers_from_cuts([0.8, 0.2])
 
 
 def test_month_comparison_picks_last_month_and_year_before() -> None:
     months = [dt.date(2023, 1, 1), dt.date(2023, 12, 1), dt.date(2024, 1, 1)]
     by_month = pl.DataFrame({"month": months, "revenue": [1.0, 2.0, 3.0]})
-    table = sections.month_comparison(by_month)
+    table = tables.month_comparison(by_month)
     assert table["period"].to_list() == ["this month", "last month", "a year before"]
     assert table["month"].to_list() == [months[2], months[1], months[0]]
     assert table["revenue"].to_list() == [3.0, 2.0, 1.0]
-    picked = sections.month_comparison(by_month, "2023-12-15")
+    picked = tables.month_comparison(by_month, "2023-12-15")
     assert picked["month"].to_list() == [months[1], dt.date(2023, 11, 1), dt.date(2022, 12, 1)]
     assert picked["revenue"].to_list() == [2.0, None, None]
-    assert sections.month_comparison(None) is None
+    assert tables.month_comparison(None) is None
 
 
 def test_as_table_and_headline_cards() -> None:
@@ -49,13 +50,13 @@ def test_members_only() -> None:
         {"customer_id": ["a", "b", "c"], "orders": [1, 2, 3], "loyalty": [True, False, True]}
     )
     frame = pl.DataFrame({"customer_id": ["c", "b", "a"], "x": [3, 2, 1]})
-    assert sections.members_only(frame, customers)["customer_id"].to_list() == ["c", "a"]
-    assert sections.members_only(frame, customers.drop("loyalty")).equals(frame)
+    assert tables.members_only(frame, customers)["customer_id"].to_list() == ["c", "a"]
+    assert tables.members_only(frame, customers.drop("loyalty")).equals(frame)
 
 
 def test_steps_without_their_input_are_skipped() -> None:
-    assert sections.before_after(pl.DataFrame(), None) is None
-    assert sections.holdout_check(pl.DataFrame(), calibration_end=None) is None
+    assert tables.before_after(pl.DataFrame(), None) is None
+    assert validation.holdout_check(pl.DataFrame(), calibration_end=None) is None
 
 
 def test_customer_value_kpis_uses_the_reports_good_share(shop, shop_scored) -> None:
@@ -64,8 +65,8 @@ def test_customer_value_kpis_uses_the_reports_good_share(shop, shop_scored) -> N
     tx, scores = shop[0], shop_scored[2]
     orders = segments.order_table(tx)
     customers = segments.customer_table(tx, orders=orders)
-    tiers = sections.tiers_from_cuts([0.1, 0.8])
-    got = sections.customer_value_kpis(
+    tiers = tables.tiers_from_cuts([0.1, 0.8])
+    got = tables.customer_value_kpis(
         tx, scores, orders=orders, customers=customers, good_share=tiers[0][1]
     )
     table = kpis.channel_table(kpis.with_scores(customers, scores), good_share=tiers[0][1])
@@ -82,7 +83,7 @@ def test_customer_value_kpis_uses_the_reports_good_share(shop, shop_scored) -> N
     for channel, stats in got["channels"].items():
         ids = customers.filter(pl.col("channel") == channel)["customer_id"]
         assert stats["share_good"] == pytest.approx(sum(i in good for i in ids) / len(ids))
-    default = sections.customer_value_kpis(tx, scores, orders=orders, customers=customers)
+    default = tables.customer_value_kpis(tx, scores, orders=orders, customers=customers)
     assert any(
         default["channels"][c]["share_good"] != got["channels"][c]["share_good"]
         for c in got["channels"]
@@ -106,7 +107,7 @@ def test_monthly_new_returning_by_hand() -> None:
             "amount": [10.0, 30.0, 20.0, 50.0, 40.0, 6.0],
         }
     )
-    got = sections.monthly_new_returning(order_table(tx))
+    got = tables.monthly_new_returning(order_table(tx))
     assert got["month"].to_list() == [dt.date(2024, 1, 1), dt.date(2024, 2, 1)]
     assert got["new_orders"].to_list() == [2, 1]  # a and b in January, c in February
     assert got["returning_orders"].to_list() == [1, 2]
@@ -128,9 +129,9 @@ def test_lorenz_and_tier_tables_come_from_segments() -> None:
         }
     )
     scores = pl.DataFrame({"customer_id": summary["customer_id"], "clv": [10.0] * 10})
-    tiers = sections.tiers_from_cuts([0.2, 0.8])
+    tiers = tables.tiers_from_cuts([0.2, 0.8])
     table = segments.segment_table(summary, scores, tiers=tiers)
-    curves = sections.lorenz_table(table, {"revenue": "revenue", "clv": "CLV"})
+    curves = tables.lorenz_table(table, {"revenue": "revenue", "clv": "CLV"})
     assert curves["label"].unique(maintain_order=True).to_list() == ["revenue", "CLV"]
     rev = curves.filter(pl.col("label") == "revenue")
     assert rev["gini"][0] == pytest.approx(segments.gini(table["revenue"]))
@@ -138,7 +139,7 @@ def test_lorenz_and_tier_tables_come_from_segments() -> None:
         segments.lorenz_curve(table["revenue"])
     )
     assert curves.filter(pl.col("label") == "CLV")["gini"][0] == pytest.approx(0.0)
-    by_revenue, by_clv, shares = sections.tier_tables(table, tiers)
+    by_revenue, by_clv, shares = tables.tier_tables(table, tiers)
     assert by_revenue["value"].to_list() == [64.0, 33.0, 3.0]  # 55 + 9, 8 + ... + 3, 2 + 1
     assert by_clv["value_share"].to_list() == pytest.approx([0.2, 0.6, 0.2])
     assert shares.columns == ["tier", "customer_share", "revenue_share", "clv_share"]

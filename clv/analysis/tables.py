@@ -1,0 +1,274 @@
+"""The tables of an analysis that are not KPIs: tiers side by side, Lorenz curves, months,
+the data overview, parameter and purchase-count tables, loyalty review helpers.
+
+Frames and numbers only; the report layer words and shows them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import polars as pl
+
+from clv.errors import UsageError
+
+
+def tiers_from_cuts(
+    cuts: Sequence[float] = (0.2, 0.8), names: Sequence[str] = ("good", "middle", "bad")
+) -> tuple[tuple[str, float], ...]:
+    """``[0.2, 0.8]`` -> ``(("good", 0.2), ("middle", 0.6), ("bad", 0.2))``: tiers from the
+    top down, cut at these cumulative shares of customers."""
+    a, b = cuts
+    if not 0 < a < b < 1:
+        raise UsageError(f"tier_cuts must be two increasing shares in (0, 1), not {list(cuts)}")
+    return ((names[0], a), (names[1], round(b - a, 12)), (names[2], round(1 - b, 12)))
+
+
+def tier_tables(
+    table: pl.DataFrame, tiers: Sequence[tuple[str, float]]
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The tiers by historical revenue and by predicted CLV, and both shares side by side.
+
+    ``table``: :func:`clv.segments.segment_table` with scores (``tier`` and ``revenue``,
+    ``value_tier`` and ``clv``). Returns :func:`clv.segments.tier_summary` by revenue, the
+    same by CLV, and a frame ``tier``, ``customer_share``, ``revenue_share``, ``clv_share``
+    for :func:`clv.plots.tier_shares`.
+    """
+    from clv.analysis.segments import tier_summary
+
+    by_revenue = tier_summary(table, value_col="revenue", tier_col="tier", tiers=tiers)
+    by_clv = tier_summary(table, value_col="clv", tier_col="value_tier", tiers=tiers)
+    shares = by_revenue.select(
+        "tier", "customer_share", pl.col("value_share").alias("revenue_share")
+    ).with_columns(clv_share=by_clv["value_share"])
+    return by_revenue, by_clv, shares
+
+
+def lorenz_table(frame: pl.DataFrame, columns: Mapping[str, str]) -> pl.DataFrame:
+    """Lorenz curves and Gini coefficients of several value columns, stacked for
+    :func:`clv.plots.lorenz_curves`.
+
+    ``columns``: column -> label, e.g. ``{"revenue": "historical revenue"}``. Returns
+    ``label``, ``gini`` (:func:`clv.segments.gini`), ``customer_share`` and ``value_share``
+    (:func:`clv.segments.lorenz_curve`).
+    """
+    from clv.analysis.segments import gini, lorenz_curve
+
+    parts = [
+        lorenz_curve(frame[col]).select(
+            pl.lit(label).alias("label"),
+            pl.lit(gini(frame[col])).alias("gini"),
+            "customer_share",
+            "value_share",
+        )
+        for col, label in columns.items()
+    ]
+    return pl.concat(parts)
+
+
+def monthly_new_returning(orders: pl.DataFrame) -> pl.DataFrame:
+    """First vs returning orders per calendar month: :func:`clv.kpis.returning_vs_new` of
+    each month's orders (``is_first`` is a customer's first order ever, not of the month).
+
+    Returns ``month`` (first day), ``new_orders``, ``returning_orders``, ``aov_new``,
+    ``aov_returning`` (currency per order, null without such orders), ``new_revenue`` and
+    ``returning_revenue`` (currency).
+    """
+    from clv.analysis.kpis import returning_vs_new
+
+    rows = []
+    by_month = orders.with_columns(_month=pl.col("date").dt.truncate("1mo"))
+    for (month,), part in by_month.group_by("_month", maintain_order=False):
+        kpis = returning_vs_new(part.drop("_month"))
+        returning = int(kpis["returning_orders"] or 0)
+        new = int(kpis["orders"] or 0) - returning
+        aov_new, aov_ret = kpis["aov_new"], kpis["aov_returning"]
+        rows.append(
+            {
+                "month": month,
+                "new_orders": new,
+                "returning_orders": returning,
+                "aov_new": aov_new,
+                "aov_returning": aov_ret,
+                "new_revenue": (aov_new or 0.0) * new,
+                "returning_revenue": (aov_ret or 0.0) * returning,
+            }
+        )
+    schema = {
+        "month": pl.Date,
+        "new_orders": pl.Int64,
+        "returning_orders": pl.Int64,
+        "aov_new": pl.Float64,
+        "aov_returning": pl.Float64,
+        "new_revenue": pl.Float64,
+        "returning_revenue": pl.Float64,
+    }
+    return pl.DataFrame(rows, schema=schema).sort("month")
+
+
+def customer_value_kpis(
+    transactions: pl.DataFrame,
+    scores: pl.DataFrame,
+    *,
+    observation_end: str | dt.date | None = None,
+    channel_costs: Mapping[str, float] | None = None,
+    horizon: float = 12,
+    horizon_unit: str = "M",
+    orders: pl.DataFrame | None = None,
+    customers: pl.DataFrame | None = None,
+    good_share: float = 0.2,
+) -> dict[str, Any]:
+    """:func:`clv.kpis.headline_kpis` plus the predicted CLV over the horizon (``kpis.json``).
+
+    ``good_share`` is the report's top tier (``tiers[0][1]`` of :func:`tiers_from_cuts`):
+    the share of customers called good in the channel numbers, so ``kpis.json`` and the
+    report's channel table agree. Adds ``predicted_clv_total`` and ``predicted_clv_mean``
+    (currency, over ``horizon`` ``horizon_unit``) and ``horizon`` (e.g. ``"12 M"``).
+    """
+    from clv.analysis.kpis import headline_kpis
+
+    out = headline_kpis(
+        transactions,
+        scores,
+        observation_end=observation_end,
+        channel_costs=channel_costs,
+        orders=orders,
+        customers=customers,
+        good_share=good_share,
+    )
+    clv = scores["clv"].fill_null(0.0)
+    out["predicted_clv_total"] = float(clv.sum())
+    out["predicted_clv_mean"] = float(clv.mean()) if clv.len() else None
+    out["horizon"] = f"{horizon:g} {horizon_unit}"
+    return out
+
+
+def data_overview(transactions: pl.DataFrame) -> pl.DataFrame:
+    """The transactions in a few lines: rows, customers, period, amounts, optional columns."""
+    first, last = transactions.select(
+        pl.col("date").min().alias("first"), pl.col("date").max().alias("last")
+    ).row(0)
+    optional = [
+        c
+        for c in ("order_id", "channel", "product", "loyalty", "margin")
+        if c in transactions.columns
+    ]
+    rows = [
+        ("rows", f"{transactions.height:,}"),
+        ("customers", f"{transactions['customer_id'].n_unique():,}"),
+        ("first day", str(first)),
+        ("last day", str(last)),
+        ("total amount", f"{transactions['amount'].sum():,.2f}"),
+        ("mean amount per row", f"{transactions['amount'].mean():,.2f}"),
+        ("optional columns", ", ".join(optional) or "none"),
+    ]
+    return pl.DataFrame(rows, schema=["item", "value"], orient="row")
+
+
+def describe(summary: pl.DataFrame) -> pl.DataFrame:
+    """Mean, quartiles, 90th percentile and max of the RFM summary's numeric columns."""
+    cols = [
+        c
+        for c in ("frequency", "recency", "T", "monetary_value", "orders", "revenue")
+        if c in summary.columns
+    ]
+    rows = []
+    for c in cols:
+        s = summary[c].cast(pl.Float64)
+        rows.append(
+            (c, s.mean(), s.quantile(0.25), s.median(), s.quantile(0.75), s.quantile(0.9), s.max())
+        )
+    return pl.DataFrame(
+        rows, schema=["column", "mean", "p25", "median", "p75", "p90", "max"], orient="row"
+    )
+
+
+def parameter_table(model: Any, which: str) -> pl.DataFrame:
+    """Fitted parameters of ``model.bgnbd`` or ``model.gamma_gamma`` with standard errors."""
+    params = getattr(model, which)
+    errors = (getattr(model, "standard_errors", None) or {}).get(which, {})
+    rows = [(k, float(v), errors.get(k)) for k, v in params.items()]
+    frame = pl.DataFrame(
+        rows,
+        schema={"parameter": pl.String, "estimate": pl.Float64, "standard_error": pl.Float64},
+        orient="row",
+    )
+    ll = (getattr(model, "log_likelihood", None) or {}).get(which)
+    extra = [("log-likelihood", ll, None)] if ll is not None else []
+    if extra:
+        frame = pl.concat([frame, pl.DataFrame(extra, schema=frame.schema, orient="row")])
+    return frame.with_columns(pl.col("estimate").round(4), pl.col("standard_error").round(4))
+
+
+def purchase_count_table(
+    summary: pl.DataFrame, model: Any, *, max_frequency: int = 7
+) -> pl.DataFrame:
+    """Customers by repeat purchases, observed vs expected from the BG/NBD.
+
+    Expected = the sum over customers of P(X(T_i) = n) (FHL 2005a eq. 8) at each customer's
+    own age ``T_i``; the last row ``max_frequency+`` collects the rest.
+    """
+    import numpy as np
+
+    from clv.models.bgnbd import probability_of_purchases
+
+    T = summary["T"].cast(pl.Float64).to_numpy()
+    freq = summary["frequency"].to_numpy()
+    ts, weights = np.unique(T, return_counts=True)
+    expected = [
+        float((probability_of_purchases(model.bgnbd, ts, n) * weights).sum())
+        for n in range(max_frequency)
+    ]
+    expected.append(float(len(T) - sum(expected)))
+    observed = [int((freq == n).sum()) for n in range(max_frequency)]
+    observed.append(int((freq >= max_frequency).sum()))
+    labels = [str(n) for n in range(max_frequency)] + [f"{max_frequency}+"]
+    return pl.DataFrame({"frequency": labels, "observed": observed, "expected": expected})
+
+
+def members_only(frame: pl.DataFrame, customers: pl.DataFrame) -> pl.DataFrame:
+    """Rows of ``frame`` whose customer is a loyalty member (all rows without ``loyalty``)."""
+    if "loyalty" not in customers.columns:
+        return frame
+    members = customers.filter(pl.col("loyalty")).select("customer_id")
+    return frame.join(members, on="customer_id", how="semi", maintain_order="left")
+
+
+def month_comparison(
+    by_month: pl.DataFrame | None, review_month: Any = "auto"
+) -> pl.DataFrame | None:
+    """The review month next to the month before and the same month a year before.
+
+    ``review_month``: any day of the month, or ``"auto"`` (the last month in ``by_month``).
+    Returns ``None`` without data (no loyalty column).
+    """
+    from clv.data.rfm import as_date
+
+    if by_month is None or by_month.height == 0:
+        return None
+    months = by_month.sort("month")
+    if review_month is None or str(review_month).lower() == "auto":
+        month = months["month"][-1]
+    else:
+        day = as_date(review_month, "review_month")
+        month = dt.date(day.year, day.month, 1)
+    prev = dt.date(month.year - (month.month == 1), 12 if month.month == 1 else month.month - 1, 1)
+    year = dt.date(month.year - 1, month.month, 1)
+    labels = pl.DataFrame(
+        {
+            "period": ["this month", "last month", "a year before"],
+            "month": [month, prev, year],
+        }
+    )
+    return labels.join(months, on="month", how="left", maintain_order="left")
+
+
+def before_after(orders: pl.DataFrame, launch_date: Any) -> pl.DataFrame | None:
+    """:func:`clv.kpis.loyalty_before_after`, or ``None`` when no launch date is given."""
+    if launch_date is None:
+        return None
+    from clv.analysis.kpis import loyalty_before_after
+
+    return loyalty_before_after(orders, launch_date=launch_date)
