@@ -95,4 +95,4 @@ def test_old_module_paths_still_import(old):
 def test_public_modules_are_attributes():
     assert clv.datasets.cdnow is clv.cdnow
     assert clv.models.fit is clv.fit
-    assert callable(clv.plots.lorenz_curves)
+    assert callable(clv.plots.purchase_count_fit)

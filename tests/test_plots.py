@@ -7,8 +7,8 @@ import polars as pl
 import pytest
 from matplotlib.figure import Figure
 
-from clv.analysis import segments
-from clv.report import plots
+from clv.analysis import profile
+from clv.report import plots, plots_kpis
 
 RNG = np.random.default_rng(7)
 N = 200
@@ -57,9 +57,9 @@ def _monthly() -> pl.DataFrame:
 def _lorenz(**columns: list[float]) -> pl.DataFrame:
     """The shape of :func:`clv.analysis.tables.lorenz_table`, from the segments functions."""
     return pl.concat(
-        segments.lorenz_curve(pl.Series(values)).select(
+        profile.lorenz_curve(pl.Series(values)).select(
             pl.lit(label).alias("label"),
-            pl.lit(segments.gini(pl.Series(values))).alias("gini"),
+            pl.lit(profile.gini(pl.Series(values))).alias("gini"),
             "customer_share",
             "value_share",
         )
@@ -116,10 +116,10 @@ CASES = {
     ),
     "clv_distribution": lambda: plots.clv_distribution(_scores()),
     "p_alive_distribution": lambda: plots.p_alive_distribution(_scores()),
-    "lorenz_curves": lambda: plots.lorenz_curves(
+    "lorenz_curves": lambda: plots_kpis.lorenz_curves(
         _lorenz(revenue=_scores()["revenue"].to_list(), clv=_scores()["clv"].to_list())
     ),
-    "tier_shares": lambda: plots.tier_shares(
+    "tier_shares": lambda: plots_kpis.tier_shares(
         pl.DataFrame(
             {
                 "tier": ["top 20 %", "middle 60 %", "bottom 20 %"],
@@ -128,15 +128,15 @@ CASES = {
             }
         )
     ),
-    "aov_new_vs_returning": lambda: plots.aov_new_vs_returning(_monthly(), overall_ratio=1.3),
-    "cohort_retention": lambda: plots.cohort_retention(
+    "aov_new_vs_returning": lambda: plots_kpis.aov_new_vs_returning(_monthly(), overall_ratio=1.3),
+    "cohort_retention": lambda: plots_kpis.cohort_retention(
         pl.DataFrame(
             [(c, p, 1.0 if p == 0 else 0.3 / p) for c in MONTHS for p in range(4)],
             schema=["cohort", "months_since", "retention"],
             orient="row",
         )
     ),
-    "channel_quality": lambda: plots.channel_quality(
+    "channel_quality": lambda: plots_kpis.channel_quality(
         pl.DataFrame(
             {
                 "channel": ["search", "<script>alert(1)</script>"],
@@ -146,10 +146,10 @@ CASES = {
             }
         )
     ),
-    "loyalty_by_month": lambda: plots.loyalty_by_month(_monthly_loyalty()),
-    "loyalty_program_net": lambda: plots.loyalty_program_net(_monthly_loyalty()),
-    "revenue_by_month": lambda: plots.revenue_by_month(_monthly()),
-    "frequency_histogram": lambda: plots.frequency_histogram(_scores()),
+    "loyalty_by_month": lambda: plots_kpis.loyalty_by_month(_monthly_loyalty()),
+    "loyalty_program_net": lambda: plots_kpis.loyalty_program_net(_monthly_loyalty()),
+    "revenue_by_month": lambda: plots_kpis.revenue_by_month(_monthly()),
+    "frequency_histogram": lambda: plots_kpis.frequency_histogram(_scores()),
 }
 
 
@@ -163,10 +163,20 @@ def test_figure_has_title_and_labelled_axes(name: str) -> None:
     fig.canvas.draw()  # renders without error
 
 
-def test_at_least_twelve_figures() -> None:
-    public = [n for n in dir(plots) if not n.startswith("_") and callable(getattr(plots, n))]
-    figures = [n for n in CASES if n in public]
-    assert len(figures) >= 12
+def test_every_figure_is_tested_and_themed_per_figure() -> None:
+    import matplotlib as mpl
+
+    before = dict(mpl.rcParams)
+    public = {
+        n
+        for module in (plots, plots_kpis)
+        for n, f in vars(module).items()
+        if callable(f) and getattr(f, "__module__", "") == module.__name__ and n[0] != "_"
+    }
+    assert public == set(CASES) and len(public) >= 12
+    for draw in CASES.values():
+        draw()
+    assert dict(mpl.rcParams) == before  # the house theme never leaks into global settings
 
 
 def test_draws_on_given_axes() -> None:
@@ -182,17 +192,17 @@ def _title(fig: Figure) -> str:
 
 def test_lorenz_draws_the_segments_curve_and_gini() -> None:
     values = [1.0, 2.0, 3.0, 10.0, 50.0]
-    fig = plots.lorenz_curves(_lorenz(revenue=values))
+    fig = plots_kpis.lorenz_curves(_lorenz(revenue=values))
     line = fig.get_axes()[0].get_lines()[0]
-    curve = segments.lorenz_curve(pl.Series(values))
+    curve = profile.lorenz_curve(pl.Series(values))
     assert np.array_equal(line.get_ydata(), curve["value_share"].to_numpy())
     label = fig.get_axes()[0].get_legend_handles_labels()[1][0]
-    assert f"Gini {segments.gini(pl.Series(values)):.2f}" in label
+    assert f"Gini {profile.gini(pl.Series(values)):.2f}" in label
     assert "concentrated in few" in _title(fig)
 
 
 def test_flat_value_gets_no_concentration_verdict() -> None:
-    fig = plots.lorenz_curves(_lorenz(revenue=[5.0] * 100))
+    fig = plots_kpis.lorenz_curves(_lorenz(revenue=[5.0] * 100))
     assert "Gini 0.00" in fig.get_axes()[0].get_legend_handles_labels()[1][0]
     assert "evenly" in _title(fig) and "concentrated in few" not in _title(fig)
     flat = pl.DataFrame({"clv": np.linspace(90, 110, 200)})
@@ -245,16 +255,16 @@ def test_tier_and_cohort_titles_follow_the_numbers() -> None:
             "value_share": [0.22, 0.6, 0.18],
         }
     )
-    title = _title(plots.tier_shares(even))
+    title = _title(plots_kpis.tier_shares(even))
     assert "far more" not in title and "about its share" in title
     top_heavy = even.with_columns(value_share=pl.Series([0.7, 0.25, 0.05]))
-    assert "far more" in _title(plots.tier_shares(top_heavy))
+    assert "far more" in _title(plots_kpis.tier_shares(top_heavy))
     loyal = pl.DataFrame(
         [(c, p, 1.0 if p == 0 else 0.8) for c in MONTHS for p in range(3)],
         schema=["cohort", "months_since", "retention"],
         orient="row",
     )
-    title = _title(plots.cohort_retention(loyal))
+    title = _title(plots_kpis.cohort_retention(loyal))
     assert not title.startswith("Only") and "80%" in title
 
 
@@ -267,12 +277,12 @@ def test_channel_label_follows_the_good_share() -> None:
             "share_good": [8 / 60, 2 / 40],
         }
     )
-    assert "top 10%" in plots.channel_quality(channels).get_axes()[0].get_xlabel()
-    fig = plots.channel_quality(channels, good_share=0.25)
+    assert "top 10%" in plots_kpis.channel_quality(channels).get_axes()[0].get_xlabel()
+    fig = plots_kpis.channel_quality(channels, good_share=0.25)
     assert "top 25%" in fig.get_axes()[0].get_xlabel()
     assert _title(fig).startswith("search brings")
     same = channels.with_columns(share_good=pl.Series([0.1, 0.1]))
-    assert "about the same" in _title(plots.channel_quality(same))
+    assert "about the same" in _title(plots_kpis.channel_quality(same))
 
 
 CASES_FRAMES = {

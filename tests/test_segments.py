@@ -9,11 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pandas_reference import pandas_orders
 
-from clv.analysis import segments
+from clv.analysis import profile, segments
+from clv.analysis.profile import gini, lorenz_curve
 from clv.analysis.segments import (
     customer_table,
-    gini,
-    lorenz_curve,
     order_table,
     segment_table,
     tier_summary,
@@ -188,13 +187,13 @@ def test_segment_table_with_scores(shop_scored):
 
 def test_top_profile_flags_the_product_reorder_gap(shop):
     customers = value_tiers(customer_table(shop[0]))
-    profile = segments.top_profile(customers)
-    row = profile.filter(pl.col("metric") == "share_reordered_same_product").row(0, named=True)
+    got = profile.top_profile(customers)
+    row = got.filter(pl.col("metric") == "share_reordered_same_product").row(0, named=True)
     df = customers.to_pandas()
     assert row["top"] == pytest.approx(df[df.top].reordered_product.mean())
     assert row["rest"] == pytest.approx(df[~df.top].reordered_product.mean())
     assert "of top customers re-ordered the same product vs" in row["note"]
-    assert profile["biggest"].sum() == 3
+    assert got["biggest"].sum() == 3
     assert row["top"] > 0.95 and row["rest"] < 0.55  # 99 % vs 49 %: the gap issue 8 means
     assert row["biggest"]
     # independent ranking: |log odds ratio| (0.5 added to the yes/no counts) for shares,
@@ -205,22 +204,22 @@ def test_top_profile_flags_the_product_reorder_gap(shop):
         return np.log((share * n + 0.5) / (n - share * n + 0.5))
 
     sizes = {}
-    for r in profile.iter_rows(named=True):
+    for r in got.iter_rows(named=True):
         if r["metric"].startswith("share_") or r["metric"] == "p_alive":
             sizes[r["metric"]] = abs(logit(r["top"], n_top) - logit(r["rest"], n_rest))
         else:
             sizes[r["metric"]] = abs(np.log(r["top"] / r["rest"]))
     want = sorted(sizes, key=sizes.get, reverse=True)[:3]
-    assert set(profile.filter("biggest")["metric"]) == set(want)
-    assert "share_from_referral" in profile["metric"].to_list()
+    assert set(got.filter("biggest")["metric"]) == set(want)
+    assert "share_from_referral" in got["metric"].to_list()
     bare = value_tiers(customer_table(shop[0].select("customer_id", "date", "amount")))
-    assert "share_loyalty_members" not in segments.top_profile(bare)["metric"].to_list()
+    assert "share_loyalty_members" not in profile.top_profile(bare)["metric"].to_list()
 
 
 def test_middle_to_top_and_at_risk(shop_scored):
     summary, _, scores = shop_scored
     table = segment_table(summary, scores)
-    cands = segments.middle_to_top(table, n=20)
+    cands = profile.middle_to_top(table, n=20)
     df = table.to_pandas()
     middle = df[df.value_tier == "middle"].sort_values(
         ["clv", "customer_id"], ascending=[False, True]
@@ -232,14 +231,14 @@ def test_middle_to_top_and_at_risk(shop_scored):
     one = cands.filter(pl.col("orders") == 1)
     assert one["lacks"].str.contains("a second order").all()
 
-    risk = segments.at_risk(table, min_value_quantile=0.8, max_p_alive=0.3)
+    risk = profile.at_risk(table, min_value_quantile=0.8, max_p_alive=0.3)
     q = df.revenue.quantile(0.8)
     want = df[(df.revenue >= q) & (df.p_alive <= 0.3)].copy()
     want["stake"] = want.revenue * (1 - want.p_alive)
     want = want.sort_values(["stake", "customer_id"], ascending=[False, True])
     assert risk["customer_id"].to_list() == want.customer_id.tolist()
     assert np.allclose(risk["value_at_stake"], want.stake)
-    assert segments.at_risk(table.drop("p_alive")).height == 0
+    assert profile.at_risk(table.drop("p_alive")).height == 0
 
 
 def test_pandas_parity_of_top_share(shop):
@@ -301,6 +300,6 @@ def test_at_risk_threshold_is_the_linear_quantile():
     )
     q = frame.to_pandas().revenue.quantile(0.8)
     assert q == pytest.approx(42.0)
-    risk = segments.at_risk(frame, min_value_quantile=0.8, max_p_alive=0.5)
+    risk = profile.at_risk(frame, min_value_quantile=0.8, max_p_alive=0.5)
     assert risk["customer_id"].to_list() == ["e"]
     assert risk["value_at_stake"].to_list() == pytest.approx([50.0 * 0.9])

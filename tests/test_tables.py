@@ -5,7 +5,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from clv.analysis import tables, validation
+from clv.analysis import profile, tables, validation
 from clv.errors import UsageError
 from clv.report import sections
 
@@ -134,9 +134,9 @@ def test_lorenz_and_tier_tables_come_from_segments() -> None:
     curves = tables.lorenz_table(table, {"revenue": "revenue", "clv": "CLV"})
     assert curves["label"].unique(maintain_order=True).to_list() == ["revenue", "CLV"]
     rev = curves.filter(pl.col("label") == "revenue")
-    assert rev["gini"][0] == pytest.approx(segments.gini(table["revenue"]))
+    assert rev["gini"][0] == pytest.approx(profile.gini(table["revenue"]))
     assert rev.select("customer_share", "value_share").equals(
-        segments.lorenz_curve(table["revenue"])
+        profile.lorenz_curve(table["revenue"])
     )
     assert curves.filter(pl.col("label") == "CLV")["gini"][0] == pytest.approx(0.0)
     by_revenue, by_clv, shares = tables.tier_tables(table, tiers)
@@ -155,17 +155,20 @@ def test_retention_tables_split_numbers_from_the_simple_formula() -> None:
         "simple_clv": 300.0,
         "simple_clv_inputs": {"aov": 50.0, "orders_per_year": 2.0},
         "model_mean_clv": 100.0,
-        "assumptions": "a",
-        "why_simple_overstates": "b",
+        "simple_over_model": 3.0,
     }
     uplift, compare, texts = sections.retention_tables(economics)
-    assert texts == ["Assumptions: a", "b"]
+    assert texts == [
+        f"Assumptions: {sections.RETENTION_ASSUMPTIONS}",
+        sections.WHY_SIMPLE_OVERSTATES,
+    ]
     assert uplift["metric"].to_list() == ["annual retention", "uplift value total"]
     assert compare["metric"].to_list() == [
         "simple clv",
         "simple clv: aov",
         "simple clv: orders per year",
         "model mean clv",
+        "simple over model",
     ]
-    short = sections.retention_tables({"annual_retention": None, "assumptions": "a"})
+    short = sections.retention_tables({"annual_retention": None})
     assert "less than two years" in short[2][1]

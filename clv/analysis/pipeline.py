@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 
 from clv.analysis import kpis as kpi
-from clv.analysis import segments, tables, validation
+from clv.analysis import loyalty, profile, retention, segments, tables, validation
 from clv.analysis.money import Money, resolve_money
 from clv.data.datasets import CDNOW_CALIBRATION_END
 from clv.data.io import read_transactions
@@ -266,7 +266,7 @@ class Analysis:
     @cached_property
     def at_risk(self) -> pl.DataFrame:
         """High-value customers who have probably stopped buying, by value at stake."""
-        return segments.at_risk(
+        return profile.at_risk(
             self.segments,
             min_value_quantile=self.options.at_risk_min_value_quantile,
             max_p_alive=self.options.at_risk_max_p_alive,
@@ -320,7 +320,7 @@ class Analysis:
     @cached_property
     def retention(self) -> dict[str, Any]:
         """Retention economics and the simple formula beside the model."""
-        return kpi.retention_economics(
+        return retention.retention_economics(
             self.orders,
             self.scores,
             observation_end=self.period.observation_end,
@@ -342,12 +342,12 @@ class Analysis:
     @cached_property
     def loyalty(self) -> pl.DataFrame | None:
         """Members vs non-members (None without a loyalty column)."""
-        return kpi.loyalty_table(self.customers)
+        return loyalty.loyalty_table(self.customers)
 
     @cached_property
     def loyalty_by_month(self) -> pl.DataFrame | None:
         """The loyalty programme month by month (None without a loyalty column)."""
-        return kpi.loyalty_by_month(
+        return loyalty.loyalty_by_month(
             self.orders,
             member_discount_rate=self.options.member_discount_rate,
             cost_per_reward=self.options.cost_per_reward,

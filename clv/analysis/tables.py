@@ -51,10 +51,10 @@ def lorenz_table(frame: pl.DataFrame, columns: Mapping[str, str]) -> pl.DataFram
     :func:`clv.plots.lorenz_curves`.
 
     ``columns``: column -> label, e.g. ``{"revenue": "historical revenue"}``. Returns
-    ``label``, ``gini`` (:func:`clv.segments.gini`), ``customer_share`` and ``value_share``
-    (:func:`clv.segments.lorenz_curve`).
+    ``label``, ``gini`` (:func:`clv.analysis.profile.gini`), ``customer_share`` and ``value_share``
+    (:func:`clv.analysis.profile.lorenz_curve`).
     """
-    from clv.analysis.segments import gini, lorenz_curve
+    from clv.analysis.profile import gini, lorenz_curve
 
     parts = [
         lorenz_curve(frame[col]).select(
@@ -269,6 +269,6 @@ def before_after(orders: pl.DataFrame, launch_date: Any) -> pl.DataFrame | None:
     """:func:`clv.kpis.loyalty_before_after`, or ``None`` when no launch date is given."""
     if launch_date is None:
         return None
-    from clv.analysis.kpis import loyalty_before_after
+    from clv.analysis.loyalty import loyalty_before_after
 
     return loyalty_before_after(orders, launch_date=launch_date)

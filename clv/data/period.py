@@ -119,8 +119,7 @@ def resolve_period(
     end = last if observation_end is None else as_date(observation_end, "observation_end")
     if end < first:
         raise DataError(
-            f"observation_end={end} is before the first transaction ({first}); pass a later "
-            "date"
+            f"observation_end={end} is before the first transaction ({first}); pass a later date"
         )
     text = None if calibration_end is None else str(calibration_end).strip().lower()
     if text in (None, "none", "null"):

@@ -146,8 +146,23 @@ def top_text(table: pl.DataFrame, *, top_share: float) -> str:
     return text + ". The table compares them with everyone else."
 
 
-RETENTION_TEXTS = ("assumptions", "why_simple_overstates")
-"""Keys of :func:`clv.kpis.retention_economics` that are sentences, not numbers."""
+RETENTION_ASSUMPTIONS = (
+    "annual retention r = share of customers with an order in the year before last who "
+    "ordered again in the last year; margin per active customer m = last year's, constant; "
+    "geometric retention, the same every year; value of an active customer "
+    "V(r) = m (1 + d) / (1 + d - r), first year undiscounted; the uplift adds k points to r. "
+    "The simple formula (margin per order x orders per year x lifespan 1 / (1 - r)) is "
+    "compared with the model over the model's horizon, with the model's monthly discounting."
+)
+"""The assumptions of :func:`clv.analysis.retention.retention_economics`, in words."""
+
+WHY_SIMPLE_OVERSTATES = (
+    "Over the same months and with the same discounting, margin per order x orders per "
+    "year gives every customer the future of an active customer buying at the active "
+    "customers' pace; many have already stopped (low p_alive). The model's CLV weights "
+    "each customer's future purchases by the probability that they are still alive, so "
+    "it is lower."
+)
 
 
 def retention_tables(
@@ -164,22 +179,20 @@ def retention_tables(
     uplift: dict[str, Any] = {}
     compare: dict[str, Any] = {}
     for key, value in economics.items():
-        if key in RETENTION_TEXTS:
-            continue
         if isinstance(value, Mapping):
             compare |= {f"{key.removesuffix('_inputs')}: {k}": v for k, v in value.items()}
         elif any(word in key for word in ("simple", "model", "horizon")):
             compare[key] = value
         else:
             uplift[key] = value
-    texts = [f"Assumptions: {economics['assumptions']}"] if economics.get("assumptions") else []
+    texts = [f"Assumptions: {RETENTION_ASSUMPTIONS}"]
     if economics.get("annual_retention") is None:
         texts.append(
             "The data covers less than two years, so there is no annual retention to measure: "
             "neither the value of more retention nor the simple formula can be computed."
         )
-    elif economics.get("why_simple_overstates"):
-        texts.append(str(economics["why_simple_overstates"]))
+    elif "simple_over_model" in economics:
+        texts.append(WHY_SIMPLE_OVERSTATES)
     return as_table(uplift), as_table(compare), texts
 
 

@@ -1,0 +1,311 @@
+"""The loyalty programme: members vs non-members, month by month, before and after the launch,
+reward milestones.
+
+Definitions as in :mod:`clv.analysis.kpis`. Member vs non-member differences describe customers
+who chose to join; they are not the effect of the programme.
+"""
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+from clv.analysis.segments import ratio
+
+if TYPE_CHECKING:
+    from clv.models.model import ClvModel
+
+
+def _member_stats(customers: pl.DataFrame) -> pl.DataFrame:
+    aggs = [
+        pl.len().cast(pl.Int64).alias("customers"),
+        (pl.col("revenue").sum() / pl.col("orders").sum()).alias("aov"),
+        pl.col("orders").mean().alias("orders_per_customer"),
+        (pl.col("orders") > 1).mean().alias("repeat_rate"),
+        pl.col("revenue").sum().alias("revenue"),
+    ]
+    if "clv" in customers.columns:
+        aggs.append(pl.col("clv").mean().alias("mean_clv"))
+    total = customers["revenue"].sum()
+    return (
+        customers.group_by(
+            pl.when(pl.col("loyalty"))
+            .then(pl.lit("members"))
+            .otherwise(pl.lit("non_members"))
+            .alias("group")
+        )
+        .agg(aggs)
+        .with_columns(revenue_share=pl.col("revenue") / total if total else pl.lit(None))
+        .sort("group")
+    )
+
+
+def loyalty_table(customers: pl.DataFrame) -> pl.DataFrame | None:
+    """Members vs non-members (a comparison, not an effect: see :data:`SELF_SELECTION_NOTE`).
+
+    A customer is a member when any of their orders is flagged.
+
+    Returns
+    -------
+    pl.DataFrame | None
+        ``None`` without a ``loyalty`` column. Else rows ``members`` and ``non_members``:
+        ``customers``, ``aov``, ``orders_per_customer``, ``repeat_rate``, ``revenue``,
+        ``revenue_share`` and ``mean_clv`` (with scores).
+    """
+    if "loyalty" not in customers.columns:
+        return None
+    return _member_stats(customers)
+
+
+def loyalty_by_month(
+    orders: pl.DataFrame,
+    *,
+    member_discount_rate: float = 0.0,
+    cost_per_reward: float | Mapping[int, float] = 0.0,
+    milestones: Sequence[int] = (4, 10),
+    margin_rate: float | None = None,
+) -> pl.DataFrame | None:
+    """The loyalty program month by month, and whether it pays for itself.
+
+    Members' extra margin per active member is compared with what the program gives away.
+    Assumptions: an order is a member order when its loyalty flag is set; the member discount
+    was already taken off ``amount`` (so the discount given is ``amount * rate / (1 - rate)``);
+    a reward is given when a member places the ``k``-th order, ``k`` in ``milestones``.
+
+    Parameters
+    ----------
+    orders
+        :func:`clv.segments.order_table` with ``loyalty``.
+    member_discount_rate
+        Share of the list price members get off (0.05 = 5 %).
+    cost_per_reward
+        Cost of one reward (currency), or ``{k: cost}`` per milestone.
+    milestones
+        Order counts that earn a reward (e.g. a small one at the 4th order, a bigger at the
+        10th).
+    margin_rate
+        Margin as a share of revenue when there is no ``margin`` column (default 1: revenue).
+
+    Returns
+    -------
+    pl.DataFrame | None
+        ``None`` without ``loyalty``. Else one row per month: ``month``, ``members_active``,
+        ``non_members_active``, ``member_orders``, ``member_revenue``, ``member_aov``,
+        ``non_member_aov``, ``member_margin_per_active``, ``non_member_margin_per_active``,
+        ``extra_margin`` ((member - non-member margin per active) x members active),
+        ``discount_cost``, ``rewards``, ``reward_cost``, ``program_cost``, ``net``
+        (extra margin - program cost) and ``pays_off`` (bool).
+    """
+    if "loyalty" not in orders.columns:
+        return None
+    rate = 1.0 if margin_rate is None else margin_rate
+    margin = pl.col("margin") if "margin" in orders.columns else pl.col("amount") * rate
+    costs = (
+        dict(cost_per_reward)
+        if isinstance(cost_per_reward, Mapping)
+        else dict.fromkeys(milestones, float(cost_per_reward))
+    )
+    reward_cost = pl.lit(0.0)
+    for k, cost in costs.items():
+        reward_cost = reward_cost + pl.when(pl.col("order_number") == k).then(cost).otherwise(0.0)
+    member = pl.col("loyalty")
+    is_reward = pl.col("order_number").is_in(list(costs)) & member
+    table = (
+        orders.lazy()
+        .with_columns(month=pl.col("date").dt.truncate("1mo"), _margin=margin)
+        .group_by("month")
+        .agg(
+            members_active=pl.col("customer_id").filter(member).n_unique(),
+            non_members_active=pl.col("customer_id").filter(~member).n_unique(),
+            member_orders=member.sum(),
+            non_member_orders=(~member).sum(),
+            member_revenue=pl.col("amount").filter(member).sum(),
+            non_member_revenue=pl.col("amount").filter(~member).sum(),
+            member_margin=pl.col("_margin").filter(member).sum(),
+            non_member_margin=pl.col("_margin").filter(~member).sum(),
+            rewards=is_reward.sum(),
+            reward_cost=reward_cost.filter(member).sum(),
+        )
+        .sort("month")
+        .with_columns(
+            member_aov=pl.col("member_revenue") / pl.col("member_orders"),
+            non_member_aov=pl.col("non_member_revenue") / pl.col("non_member_orders"),
+            member_margin_per_active=pl.col("member_margin") / pl.col("members_active"),
+            non_member_margin_per_active=pl.col("non_member_margin") / pl.col("non_members_active"),
+            discount_cost=pl.col("member_revenue")
+            * member_discount_rate
+            / (1.0 - member_discount_rate),
+        )
+        .with_columns(
+            extra_margin=(
+                pl.col("member_margin_per_active") - pl.col("non_member_margin_per_active")
+            ).fill_nan(None)
+            * pl.col("members_active"),
+            program_cost=pl.col("discount_cost") + pl.col("reward_cost"),
+        )
+        .with_columns(net=pl.col("extra_margin") - pl.col("program_cost"))
+        .with_columns(pays_off=pl.col("net") > 0)
+        .collect()
+    )
+    return table.with_columns(pl.col("rewards").cast(pl.Int64))
+
+
+def loyalty_before_after(orders: pl.DataFrame, *, launch_date: str | dt.date) -> pl.DataFrame:
+    """Repeat rate, AOV and orders per customer before vs after the program's launch.
+
+    Each period is read on its own: customers active in the period, their orders in it.
+    Periods of different lengths are not made comparable (orders per customer grows with the
+    period's length): compare equal windows by filtering ``orders`` first.
+
+    Returns
+    -------
+    pl.DataFrame
+        Rows ``before`` (orders before ``launch_date``) and ``after`` (from it on):
+        ``days``, ``customers``, ``orders``, ``revenue``, ``aov``, ``orders_per_customer``,
+        ``repeat_rate`` (customers with two or more orders in the period / customers),
+        ``new_customers`` (first orders in the period).
+    """
+    from clv.data.rfm import as_date
+
+    launch = as_date(launch_date, "launch date")
+    per = (
+        orders.lazy()
+        .with_columns(
+            period=pl.when(pl.col("date") < launch)
+            .then(pl.lit("before"))
+            .otherwise(pl.lit("after"))
+        )
+        .group_by("period", "customer_id")
+        .agg(
+            n=pl.len(),
+            revenue=pl.col("amount").sum(),
+            new=pl.col("is_first").any(),
+            first=pl.col("date").min(),
+            last=pl.col("date").max(),
+        )
+        .group_by("period")
+        .agg(
+            days=(pl.col("last").max() - pl.col("first").min()).dt.total_days() + 1,
+            customers=pl.len(),
+            orders=pl.col("n").sum(),
+            revenue=pl.col("revenue").sum(),
+            repeat_rate=(pl.col("n") > 1).mean(),
+            new_customers=pl.col("new").sum(),
+        )
+        .with_columns(
+            aov=pl.col("revenue") / pl.col("orders"),
+            orders_per_customer=pl.col("orders") / pl.col("customers"),
+        )
+        .collect()
+    )
+    order = pl.DataFrame({"period": ["before", "after"]})
+    return order.join(per, on="period", how="left", maintain_order="left")
+
+
+def reward_milestones(
+    customers: pl.DataFrame,
+    *,
+    milestones: Sequence[int] = (4, 10),
+    probability_at_least: pl.DataFrame | None = None,
+    members_only: bool = True,
+) -> pl.DataFrame:
+    """Share of customers who reached each reward milestone, and how many are expected to.
+
+    Parameters
+    ----------
+    customers
+        :func:`clv.segments.customer_table` (``orders``; ``loyalty`` if ``members_only``).
+    milestones
+        Order counts that earn a reward.
+    probability_at_least
+        Optional, from the fitted BG/NBD: ``customer_id`` plus one column ``p_reach_<k>``
+        per milestone, the probability that the customer has at least ``k`` orders by the
+        end of the horizon (1 for those already there). Gives ``expected_to_reach``.
+    members_only
+        Count members only when a ``loyalty`` column exists.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``milestone``, ``customers`` (counted), ``reached`` (customers with at least
+        ``milestone`` orders), ``share_reached`` and, with probabilities,
+        ``expected_to_reach`` (expected number with at least ``milestone`` orders by the
+        horizon, including those already there) and ``expected_share``.
+    """
+    base = customers
+    if members_only and "loyalty" in customers.columns:
+        base = customers.filter(pl.col("loyalty"))
+    if probability_at_least is not None:
+        base = base.join(probability_at_least, on="customer_id", how="left")
+    rows = []
+    for k in milestones:
+        reached = int((base["orders"] >= k).sum())
+        row = {
+            "milestone": int(k),
+            "customers": base.height,
+            "reached": reached,
+            "share_reached": ratio(reached, base.height),
+        }
+        col = f"p_reach_{k}"
+        if col in base.columns:
+            p = pl.when(pl.col("orders") >= k).then(1.0).otherwise(pl.col(col).fill_null(0.0))
+            expected = float(base.select(p.sum()).item())
+            row["expected_to_reach"] = expected
+            row["expected_share"] = ratio(expected, base.height)
+        rows.append(row)
+    return pl.DataFrame(rows)
+
+
+def milestone_probabilities(
+    model: "ClvModel",
+    summary: pl.DataFrame,
+    *,
+    milestones: Sequence[int] = (4, 10),
+    horizon: float = 12.0,
+    horizon_unit: str = "M",
+) -> pl.DataFrame:
+    """P(a customer has made at least ``k`` purchases by the end of the horizon), BG/NBD.
+
+    Purchases are **purchase occasions as the model counts them** (customer-days:
+    ``frequency + 1`` so far, whatever ``orders`` says). A customer with ``c = frequency + 1``
+    occasions needs ``k - c`` more in the next ``horizon``: ``P(X(t) >= k - c | x, t_x, T)``
+    (FHL 2005a, :meth:`clv.models.ClvModel.probability_at_least`); 1 when ``c >= k``. With an
+    ``order_id``, a customer placing several orders on one day has more orders than occasions:
+    :func:`reward_milestones` counts customers who already have ``k`` orders as reached
+    (probability 1), so the model only speaks for those who have not.
+
+    Parameters
+    ----------
+    model
+        The fitted model.
+    summary
+        :func:`clv.rfm.rfm_summary` in the model's time unit (``customer_id``,
+        ``frequency``, ``recency``, ``T``).
+    milestones
+        Purchase counts ``k``.
+    horizon, horizon_unit
+        Length of the future period (``D``, ``W`` or ``M``; a month is 365.25/12 days).
+
+    Returns
+    -------
+    pl.DataFrame
+        In the order of ``summary``: ``customer_id`` and ``p_reach_<k>`` per milestone, the
+        ``probability_at_least`` input of :func:`reward_milestones`.
+    """
+    from clv.data.rfm import unit_days
+
+    t = horizon * unit_days(horizon_unit) / unit_days(model.time_unit)
+    have = (summary["frequency"] + 1).cast(pl.Int64).to_numpy()
+    out = summary.select("customer_id")
+    for k in milestones:
+        p = np.ones(summary.height)
+        need = k - have
+        for m in np.unique(need[need > 0]):
+            rows = np.flatnonzero(need == m)
+            p[rows] = model.probability_at_least(
+                summary[rows], t=t, k=int(m), time_unit=model.time_unit
+            )
+        out = out.with_columns(pl.Series(f"p_reach_{k}", p, dtype=pl.Float64))
+    return out

@@ -1,0 +1,278 @@
+"""Who stands out: how concentrated value is (Lorenz, Gini), what distinguishes the top
+customers, who in the middle tier is closest to the top, and who is at risk.
+
+Definitions as in :mod:`clv.analysis.segments`.
+"""
+
+import math
+
+import numpy as np
+import polars as pl
+
+from clv.analysis.segments import TIERS
+
+
+def _fmt(value: float | None, kind: str) -> str:
+    if value is None:
+        return "n/a"
+    if kind == "share":
+        return f"{100 * value:.0f} %"
+    return f"{value:,.1f}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+PROFILE_METRICS: tuple[tuple[str, str, str, str], ...] = (
+    # (metric, expression source column, aggregation, kind)
+    ("orders_per_customer", "orders", "mean", "number"),
+    ("aov", "aov", "mean", "number"),
+    ("tenure_days", "tenure_days", "mean", "number"),
+    ("days_between_orders", "days_between_orders", "mean", "number"),
+    ("share_reordered_same_product", "reordered_product", "mean", "share"),
+    ("distinct_products", "distinct_products", "mean", "number"),
+    ("share_loyalty_members", "loyalty", "mean", "share"),
+    ("p_alive", "p_alive", "mean", "share"),
+    ("clv", "clv", "mean", "number"),
+)
+"""Profile rows of :func:`top_profile`: metric name, customer column, mean, how to print it."""
+
+_WORDS = {
+    "orders_per_customer": "orders per customer",
+    "aov": "average order value",
+    "tenure_days": "days from first to last order",
+    "days_between_orders": "days between orders",
+    "share_reordered_same_product": "re-ordered the same product",
+    "distinct_products": "distinct products bought",
+    "share_loyalty_members": "are loyalty members",
+    "p_alive": "probability of being still active",
+    "clv": "predicted CLV",
+}
+
+
+def _log_odds(share: float, n: float) -> float:
+    """log((k + 0.5) / (n - k + 0.5)) for ``k = share * n`` yes out of ``n``."""
+
+    k = share * n
+    return math.log((k + 0.5) / (n - k + 0.5))
+
+
+def top_profile(
+    customers: pl.DataFrame,
+    *,
+    top_col: str = "top",
+    flag: int = 3,
+) -> pl.DataFrame:
+    """What distinguishes the top customers: each metric for the top vs the rest.
+
+    Parameters
+    ----------
+    customers
+        :func:`customer_table` joined with a boolean ``top_col`` (from :func:`value_tiers`)
+        and, optionally, model scores (``p_alive``, ``clv``). Metrics whose column is
+        absent are left out; one ``share_from_<channel>`` row per channel when ``channel``
+        is present.
+    flag
+        Number of metrics flagged as the biggest differences. Differences are compared as
+        log effect sizes: for a share (``kind == "share"``, incl. mean ``p_alive``) the
+        absolute log odds ratio of top vs rest, ``|logit(top) - logit(rest)|``, with 0.5
+        added to the counts of yes and no in each group (Haldane-Anscombe, so 0 % or 100 %
+        stays finite); for any other metric ``|log(top / rest)|``. A log odds ratio is the
+        log ratio of the odds, and equals the log ratio of the shares for rare shares, so
+        99 % vs 49 % (log odds ratio 4.6) ranks above 2 % vs 1 % (0.7), unlike the log ratio
+        of the shares (0.7 for both).
+
+    Returns
+    -------
+    pl.DataFrame
+        ``metric``, ``top``, ``rest``, ``ratio`` (top / rest), ``biggest`` (bool) and
+        ``note``, e.g. ``"95 % of top customers re-ordered the same product vs 31 % of the
+        rest"``.
+    """
+
+    metrics = [m for m in PROFILE_METRICS if m[1] in customers.columns]
+    exprs = [pl.col(col).cast(pl.Float64).mean().alias(name) for name, col, _, _ in metrics]
+    kinds = {name: kind for name, _, _, kind in metrics}
+    words = dict(_WORDS)
+    if "channel" in customers.columns:
+        for channel in sorted(customers["channel"].drop_nulls().unique().to_list()):
+            name = f"share_from_{channel}"
+            exprs.append((pl.col("channel") == channel).cast(pl.Float64).mean().alias(name))
+            kinds[name] = "share"
+            words[name] = f"came through {channel}"
+    exprs.append(pl.len().cast(pl.Float64).alias("_n"))
+    stats = customers.group_by(top_col).agg(exprs)
+    top_row = stats.filter(pl.col(top_col)).drop(top_col)
+    rest_row = stats.filter(~pl.col(top_col)).drop(top_col)
+    rows = []
+    for name in kinds:
+        top = top_row[name][0] if top_row.height else None
+        rest = rest_row[name][0] if rest_row.height else None
+        ratio = top / rest if top is not None and rest not in (None, 0) else None
+        kind = kinds[name]
+        if kind == "share":
+            note = f"{_fmt(top, kind)} of top customers {words[name]}"
+            note += f" vs {_fmt(rest, kind)} of the rest"
+        else:
+            note = (
+                f"top customers: {_fmt(top, kind)} {words[name]} vs {_fmt(rest, kind)} for the rest"
+            )
+        size = -1.0  # unknown: ranked last
+        if kind == "share" and top is not None and rest is not None:
+            size = abs(_log_odds(top, top_row["_n"][0]) - _log_odds(rest, rest_row["_n"][0]))
+        elif ratio is not None and ratio > 0:
+            size = abs(math.log(ratio))
+        rows.append((name, top, rest, ratio, size, note))
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "metric": pl.String,
+            "top": pl.Float64,
+            "rest": pl.Float64,
+            "ratio": pl.Float64,
+            "_size": pl.Float64,
+            "note": pl.String,
+        },
+        orient="row",
+    )
+    biggest = frame.sort("_size", descending=True).head(flag)["metric"]
+    return frame.with_columns(biggest=pl.col("metric").is_in(biggest.implode())).select(
+        "metric", "top", "rest", "ratio", "biggest", "note"
+    )
+
+
+def middle_to_top(segments: pl.DataFrame, *, n: int | None = 100) -> pl.DataFrame:
+    """Middle-tier customers closest to the good tier by predicted CLV, and what they lack.
+
+    Parameters
+    ----------
+    segments
+        :func:`segment_table` with scores (``value_tier``, ``clv``, ``orders``, ``revenue``,
+        ``p_alive``).
+    n
+        Number of candidates (``None``: all of the middle tier).
+
+    Returns
+    -------
+    pl.DataFrame
+        Sorted by ``clv`` descending: ``customer_id``, ``clv``, ``clv_gap`` (the lowest
+        good-tier CLV minus the customer's), ``orders``, ``aov``, ``p_alive`` and ``lacks``
+        ("a second order", "a higher AOV (40 vs 75 in the good tier)", "a recent order").
+        Middle and good tiers are the first two names of :data:`TIERS` order (good, middle).
+    """
+    good = segments.filter(pl.col("value_tier") == TIERS[0][0])
+    threshold = good["clv"].min() if good.height else None
+    good_aov = (good["revenue"] / good["orders"]).median() if good.height else None
+    good_alive = good["p_alive"].median() if good.height and "p_alive" in good.columns else None
+    lacks = [
+        pl.when(pl.col("orders") < 2).then(pl.lit("a second order")),
+    ]
+    if good_aov is not None:
+        lacks.append(
+            pl.when(pl.col("aov") < good_aov).then(
+                pl.format(
+                    "a higher AOV ({} vs {} in the good tier)",
+                    pl.col("aov").round(0).cast(pl.Int64),
+                    pl.lit(round(good_aov)),
+                )
+            )
+        )
+    if good_alive is not None:
+        lacks.append(pl.when(pl.col("p_alive") < good_alive).then(pl.lit("a recent order")))
+    candidates = (
+        segments.filter(pl.col("value_tier") == TIERS[1][0])
+        .with_columns(aov=pl.col("revenue") / pl.col("orders"))
+        .sort(["clv", "customer_id"], descending=[True, False])
+        .select(
+            "customer_id",
+            "clv",
+            clv_gap=pl.lit(threshold, dtype=pl.Float64) - pl.col("clv"),
+            orders="orders",
+            aov="aov",
+            p_alive="p_alive" if "p_alive" in segments.columns else pl.lit(None, pl.Float64),
+            lacks=pl.concat_str(lacks, separator=", ", ignore_nulls=True),
+        )
+    )
+    return candidates if n is None else candidates.head(n)
+
+
+def lorenz_curve(values: pl.Series, *, points: int | None = 101) -> pl.DataFrame:
+    """Lorenz curve: share of value held by the lowest-value share of customers.
+
+    Negative values count as 0.
+
+    Parameters
+    ----------
+    values
+        One value per customer (revenue, margin or CLV).
+    points
+        Number of evenly spaced customer shares from 0 to 1 at which the curve is given
+        (each at the nearest whole number of customers); ``None``: every customer.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``customer_share`` and ``value_share``, both from 0 to 1, non-decreasing.
+    """
+
+    x = np.sort(np.clip(values.drop_nulls().cast(pl.Float64).to_numpy(), 0.0, None))
+    n = x.size
+    cumulative = np.concatenate([[0.0], np.cumsum(x)])
+    total = cumulative[-1]
+    k = np.arange(n + 1) if points is None else np.unique(np.rint(np.linspace(0, n, points)))
+    k = k.astype(np.int64)
+    share = cumulative[k] / total if total > 0 else k / max(n, 1)
+    return pl.DataFrame({"customer_share": k / max(n, 1), "value_share": np.minimum(share, 1.0)})
+
+
+def gini(values: pl.Series) -> float:
+    """Gini coefficient of non-negative values (negatives count as 0), in [0, 1 - 1/n].
+
+    ``G = sum_i (2 i - n - 1) x_(i) / (n sum x)`` with ``x`` sorted ascending, ``i = 1..n``:
+    0 when everyone has the same value, ``1 - 1/n`` when one customer has it all.
+    """
+
+    x = np.sort(np.clip(values.drop_nulls().cast(pl.Float64).to_numpy(), 0.0, None))
+    n, total = x.size, x.sum()
+    if n == 0 or total <= 0:
+        return 0.0
+    i = np.arange(1, n + 1)
+    return float(min(max(np.sum((2 * i - n - 1) * x) / (n * total), 0.0), 1.0))
+
+
+def at_risk(
+    segments: pl.DataFrame,
+    *,
+    value_col: str = "revenue",
+    min_value: float | None = None,
+    min_value_quantile: float = 0.80,
+    max_p_alive: float = 0.5,
+) -> pl.DataFrame:
+    """High-value customers who have probably stopped buying, for a CRM list.
+
+    A customer is listed when ``value_col >= threshold`` (``min_value``, or else the
+    ``min_value_quantile`` of ``value_col`` over all customers, linear interpolation between
+    the two nearest values as in numpy / pandas' default) and ``p_alive <=
+    max_p_alive``. **Value at stake** = ``value_col * (1 - p_alive)``: the historical value
+    the shop stands to lose if the customer has indeed left.
+
+    Returns
+    -------
+    pl.DataFrame
+        Sorted by ``value_at_stake`` descending (ties by ``customer_id``): ``customer_id``,
+        the value, ``orders``, last purchase date, ``p_alive``, ``clv`` (if present) and
+        ``value_at_stake``. Empty when ``p_alive`` is absent.
+    """
+    if "p_alive" not in segments.columns:
+        return segments.head(0).select("customer_id")
+    threshold = (
+        min_value
+        if min_value is not None
+        else segments[value_col].quantile(min_value_quantile, interpolation="linear")
+    )
+    last = "last_purchase" if "last_purchase" in segments.columns else "last_order"
+    keep = ["customer_id", value_col, "orders", last, "p_alive"]
+    keep += [c for c in ("clv", "value_tier", "rfm_cell") if c in segments.columns]
+    return (
+        segments.filter((pl.col(value_col) >= threshold) & (pl.col("p_alive") <= max_p_alive))
+        .select(keep)
+        .with_columns(value_at_stake=pl.col(value_col) * (1 - pl.col("p_alive")))
+        .sort(["value_at_stake", "customer_id"], descending=[True, False])
+    )
