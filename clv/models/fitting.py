@@ -234,4 +234,9 @@ def fit(
             name: {"gradient_norm": f.gradient_norm, "message": f.message}
             for name, f in (("bgnbd", bg), ("gamma_gamma", gg))
         },
+        covariance_log={
+            name: f.covariance_log.tolist()
+            for name, f in (("bgnbd", bg), ("gamma_gamma", gg))
+            if f.covariance_log is not None
+        },
     )

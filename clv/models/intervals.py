@@ -1,0 +1,345 @@
+"""Intervals for CLV from the uncertainty of the fitted parameters, and P(top tier).
+
+Parameter sets are drawn either from the asymptotic normal distribution of the
+log-parameters (the maximum-likelihood estimate and the inverse Hessian of the total negative
+log-likelihood, :attr:`clv.models.ClvModel.covariance_log`; BG/NBD and Gamma-Gamma are fitted
+separately, so independently) or by a bootstrap over customers (Efron & Tibshirani 1993,
+ch. 6: customers resampled with replacement, both sub-models refitted). Each customer's log
+CLV is expanded to first order in the log-parameters (the delta method), so a draw costs one
+matrix product per chunk of :data:`CHUNK_CUSTOMERS` customers and memory does not grow with
+their number. The interval covers the uncertainty of the parameters only, not the randomness
+of each customer's future purchases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import numpy as np
+import polars as pl
+from scipy.special import ndtri
+
+from clv.errors import ModelError, UsageError
+from clv.models.bgnbd import (
+    BGNBD_PARAMS,
+    conditional_denominator,
+    conditional_numerator,
+    fit_bgnbd_fast,
+)
+from clv.models.cashflows import CashFlowGrid
+from clv.models.gamma_gamma import (
+    GAMMA_GAMMA_PARAMS,
+    expected_order_value,
+    fit_gamma_gamma_fast,
+)
+from clv.models.optimize import Params
+
+IntervalMethod = Literal["normal", "bootstrap"]
+
+
+class Fitted(Protocol):
+    """What the draws need of a fitted model (:class:`clv.models.ClvModel` has it)."""
+
+    bgnbd: Params
+    gamma_gamma: Params
+    covariance_log: dict[str, list[list[float]]]
+    penalizer: float
+
+
+DRAWS = 200
+"""Parameter draws per interval (percentiles of 200 draws move by ~1 % of the width)."""
+
+CHUNK_CUSTOMERS = 10_000
+"""Customers scored at once: draws x chunk x 8 bytes per matrix (16 MB at 200 draws)."""
+
+TOP_SAMPLE = 20_000
+"""Customers (a seeded sample; all when fewer) on whose draws each draw's top-tier cut is set."""
+
+GRID_AGES = 33
+"""Ages (T) per distinct frequency at which each draw evaluates the numerator of eq. (10)."""
+
+
+def parameter_draws(
+    model: Fitted,
+    *,
+    draws: int = DRAWS,
+    method: IntervalMethod = "normal",
+    seed: int = 0,
+    summary: pl.DataFrame | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``draws`` parameter sets: BG/NBD ``(draws, 4)`` and Gamma-Gamma ``(draws, 3)``.
+
+    ``method="normal"``: ``exp`` of draws from N(log estimate, ``covariance_log``).
+    ``method="bootstrap"``: refits on ``summary`` resampled over customers (seeded; the
+    model's penalizer). Draws with Gamma-Gamma ``q <= 1`` (infinite mean order value) are
+    dropped; a ``ModelError`` when more than half are.
+    """
+    if draws < 2:
+        raise UsageError(f"draws must be at least 2, not {draws}")
+    rng = np.random.default_rng(seed)
+    if method == "normal":
+        cov = model.covariance_log
+        if not {"bgnbd", "gamma_gamma"} <= cov.keys():
+            raise ModelError(
+                "the model has no covariance of its log-parameters (fitted with "
+                "engine='lifetimes' or by an older clv); refit it with engine='fast'"
+            )
+        bg, gg = (
+            np.exp(
+                rng.multivariate_normal(
+                    np.log([params[n] for n in names]), np.asarray(cov[key]), size=draws
+                )
+            )
+            for key, params, names in (
+                ("bgnbd", model.bgnbd, BGNBD_PARAMS),
+                ("gamma_gamma", model.gamma_gamma, GAMMA_GAMMA_PARAMS),
+            )
+        )
+    elif method == "bootstrap":
+        if summary is None:
+            raise UsageError("method='bootstrap' needs the summary the model was fitted on")
+        bg, gg = _bootstrap(summary, model.penalizer, draws, rng)
+    else:
+        raise UsageError(f"interval method must be 'normal' or 'bootstrap', not {method!r}")
+    finite_mean = gg[:, 1] > 1
+    if finite_mean.sum() < draws / 2:
+        raise ModelError(
+            "more than half of the parameter draws have Gamma-Gamma q <= 1 (infinite mean "
+            "order value); fit on more repeat buyers or pass a penalizer"
+        )
+    return bg[finite_mean], gg[finite_mean]
+
+
+def _bootstrap(
+    summary: pl.DataFrame, penalizer: float, draws: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    f = summary.select(
+        pl.col(c).cast(pl.Float64) for c in ("frequency", "recency", "T", "monetary_value")
+    ).to_numpy()
+    rows, inverse = np.unique(f[:, :3], axis=0, return_inverse=True)
+    spender = (f[:, 0] > 0) & (f[:, 3] > 0)
+    n = f.shape[0]
+    bg, gg = np.empty((draws, 4)), np.empty((draws, 3))
+    for i in range(draws):
+        counts = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+        w = np.bincount(inverse.ravel(), weights=counts, minlength=rows.shape[0])
+        keep = w > 0
+        bg[i] = fit_bgnbd_fast(*rows[keep].T, w[keep], penalizer).params
+        use = spender & (counts > 0)
+        gg[i] = fit_gamma_gamma_fast(f[use, 0], f[use, 3], counts[use], penalizer).params
+    return bg, gg
+
+
+# --------------------------------------------------------------------------------------------
+# First-order expansion of each customer's log CLV in the log-parameters
+# --------------------------------------------------------------------------------------------
+
+_STEP = 1e-4
+"""Central-difference step in the log-parameters."""
+
+
+@dataclass(frozen=True)
+class _NumeratorGrid:
+    """The numerator of FHL (2005a) eq. (10) on (frequency, age) nodes."""
+
+    xs: np.ndarray  # distinct frequencies
+    ages: np.ndarray  # GRID_AGES ages (T), evenly spaced
+
+    @classmethod
+    def of(cls, x: np.ndarray, T: np.ndarray) -> _NumeratorGrid:
+        low, high = float(T.min()), float(T.max())
+        return cls(np.unique(x), np.linspace(low, max(high, low + 1e-9), GRID_AGES))
+
+    def locate(self, x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Flat index of each customer's lower node and the weight of the upper one."""
+        step = self.ages[1] - self.ages[0]
+        j = np.clip(((T - self.ages[0]) // step).astype(np.int64), 0, GRID_AGES - 2)
+        weight = (T - self.ages[j]) / step
+        return np.searchsorted(self.xs, x) * GRID_AGES + j, weight
+
+    def log_gradient(self, bgnbd: Params, grid: CashFlowGrid) -> tuple[np.ndarray, np.ndarray]:
+        """``(4, nodes)`` derivatives of the log discounted and log horizon numerators."""
+        theta = np.log([bgnbd[n] for n in BGNBD_PARAMS])
+        rows = np.exp(theta + np.concatenate([np.eye(4), -np.eye(4)]) * _STEP)
+        params = {n: rows[:, k, None, None] for k, n in enumerate(BGNBD_PARAMS)}
+        x, T = self.xs[None, :, None], self.ages[None, None, :]
+        prev = np.zeros((rows.shape[0], self.xs.size, GRID_AGES))
+        discounted = np.zeros_like(prev)
+        for end, factor in zip(grid.ends, grid.factors, strict=True):
+            cur = conditional_numerator(params, end, x, T)
+            discounted += (cur - prev) / factor
+            prev = cur
+        if grid.ends[-1] != grid.horizon:
+            prev = conditional_numerator(params, grid.horizon, x, T)
+        return tuple(  # type: ignore[return-value]
+            ((np.log(v[:4]) - np.log(v[4:])) / (2 * _STEP)).reshape(4, -1)
+            for v in (discounted, prev)
+        )
+
+
+def _central(f: Callable[[Params], np.ndarray], params: Params, names: tuple[str, ...]):
+    """Derivatives of ``log f`` in each log-parameter, one row per parameter."""
+    out = []
+    for name in names:
+        up, down = dict(params), dict(params)
+        up[name] *= np.exp(_STEP)
+        down[name] *= np.exp(-_STEP)
+        out.append((np.log(f(up)) - np.log(f(down))) / (2 * _STEP))
+    return np.array(out)
+
+
+def _log_gradients(
+    model: Fitted,
+    nodes: tuple[np.ndarray, np.ndarray],
+    customers: tuple[np.ndarray, ...],
+    locate: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(customers, 7)`` gradients of log CLV and of log expected purchases in
+    (log r, log alpha, log a, log b, log p, log q, log v)."""
+    x, tx, T, m = customers
+    index, weight = locate
+    log_den = _central(lambda p: conditional_denominator(p, x, tx, T), model.bgnbd, BGNBD_PARAMS)
+    log_value = _central(
+        lambda p: expected_order_value(p, x, m), model.gamma_gamma, GAMMA_GAMMA_PARAMS
+    )
+    disc, hor = (n[:, index] * (1 - weight) + n[:, index + 1] * weight for n in nodes)
+    zeros = np.zeros_like(log_value)
+    return (
+        np.concatenate([disc - log_den, log_value]).T,
+        np.concatenate([hor - log_den, zeros]).T,
+    )
+
+
+def _clipped(low: np.ndarray, point: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds widened to contain the point estimate (bootstrap percentiles of a skewed
+    distribution can both fall on one side of it)."""
+    return np.minimum(low, point), np.maximum(high, point)
+
+
+def interval_scores(
+    model: Fitted,
+    summary: pl.DataFrame,
+    scores: pl.DataFrame,
+    *,
+    grid: CashFlowGrid,
+    interval: float = 0.9,
+    method: IntervalMethod = "normal",
+    draws: int = DRAWS,
+    seed: int = 0,
+    top_share: float = 0.2,
+    labels: pl.Series | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Add ``clv_low/high``, ``expected_purchases_low/high`` and ``p_top`` to ``scores``.
+
+    Each customer's log CLV (and log expected purchases) is expanded to first order in the
+    seven log-parameters, ``log clv_i(theta) ~ log clv_i + g_i (theta - theta_hat)`` (the
+    delta method; ``g_i`` by central differences of the exact formulas, the numerator of
+    eq. 10 interpolated on the grid). With ``method="normal"`` the bounds are then exactly
+    ``clv_i exp(-/+ z sqrt(g_i S g_i'))`` (``S``: ``covariance_log``, block diagonal); with
+    ``"bootstrap"`` they are percentiles of ``clv_i exp(g_i (theta_d - theta_hat))`` over the
+    refitted draws. Totals and ``p_top`` come from the draws of either method.
+
+    Parameters
+    ----------
+    scores
+        :meth:`clv.models.ClvModel.score` of ``summary`` on ``grid``.
+    interval
+        Central probability of the interval (0.9: the 5th to the 95th percentile).
+    method, draws, seed
+        See :func:`parameter_draws`.
+    top_share
+        ``p_top`` is the share of draws in which the customer's CLV is at or above that
+        draw's ``1 - top_share`` quantile of CLV (the top tier; 0.2 as ``good``).
+    labels
+        Optional label per customer (e.g. the channel): totals per label too.
+
+    Returns
+    -------
+    tuple[pl.DataFrame, pl.DataFrame]
+        The scores with the five columns, and the totals: ``label`` (``"total"`` then each
+        label, sorted), ``customers``, ``clv``, ``clv_low``, ``clv_high`` (currency).
+    """
+    if not 0 < interval < 1:
+        raise UsageError(f"interval must be between 0 and 1 (e.g. 0.9), not {interval}")
+    if not 0 < top_share < 1:
+        raise UsageError(f"top_share must be between 0 and 1, not {top_share}")
+    bg, gg = parameter_draws(model, draws=draws, method=method, seed=seed, summary=summary)
+    theta = np.log(
+        [model.bgnbd[n] for n in BGNBD_PARAMS] + [model.gamma_gamma[n] for n in GAMMA_GAMMA_PARAMS]
+    )
+    shifts = np.log(np.hstack([bg, gg])) - theta  # (draws, 7)
+    columns = ("frequency", "recency", "T", "monetary_value")
+    x, tx, T, m = (summary[c].cast(pl.Float64).to_numpy() for c in columns)
+    clv = scores["clv"].to_numpy()
+    purchases = scores["expected_purchases"].to_numpy()
+    nodes_of = _NumeratorGrid.of(x, T)
+    nodes = nodes_of.log_gradient(model.bgnbd, grid)
+    locate = nodes_of.locate(x, T)
+    if method == "normal":
+        cov = np.zeros((7, 7))
+        cov[:4, :4], cov[4:, 4:] = (
+            np.asarray(model.covariance_log[k]) for k in ("bgnbd", "gamma_gamma")
+        )
+
+    def gradients(rows: slice | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _log_gradients(
+            model, nodes, (x[rows], tx[rows], T[rows], m[rows]), (locate[0][rows], locate[1][rows])
+        )
+
+    n = x.size
+    rng = np.random.default_rng(seed)
+    sample = np.arange(n) if n <= TOP_SAMPLE else np.sort(rng.choice(n, TOP_SAMPLE, replace=False))
+    cut = np.quantile(
+        clv[sample, None] * np.exp(gradients(sample)[0] @ shifts.T), 1 - top_share, axis=0
+    )
+    names: list[str] = []
+    codes = np.zeros(n, dtype=np.int64)
+    if labels is not None:  # codes 1.. in the sorted order of the labels
+        names = labels.cast(pl.String).unique().sort().to_list()
+        codes = labels.cast(pl.String).rank("dense").to_numpy().astype(np.int64)
+    totals = np.zeros((1 + len(names), shifts.shape[0]))
+    tails = np.array([(1 - interval) / 2, (1 + interval) / 2])
+    z = float(ndtri(tails[1]))
+    factors = {k: np.empty((n, 2)) for k in ("clv", "purchases")}
+    p_top = np.empty(n)
+    for start in range(0, n, CHUNK_CUSTOMERS):
+        rows = slice(start, min(start + CHUNK_CUSTOMERS, n))
+        g_clv, g_purchases = gradients(rows)
+        log_ratio = g_clv @ shifts.T  # (chunk, draws)
+        drawn = clv[rows, None] * np.exp(log_ratio)
+        p_top[rows] = np.mean(drawn >= cut, axis=1)
+        totals[0] += drawn.sum(axis=0)
+        for k in range(len(names)):
+            totals[k + 1] += drawn[codes[rows] == k + 1].sum(axis=0)
+        for key, g in (("clv", g_clv), ("purchases", g_purchases)):
+            if method == "normal":
+                sd = np.sqrt(np.einsum("ij,jk,ik->i", g, cov, g))
+                factors[key][rows] = np.exp(np.outer(sd, [-z, z]))
+            else:
+                factors[key][rows] = np.exp(np.quantile(g @ shifts.T, tails, axis=1).T)
+    clv_low, clv_high = _clipped(clv * factors["clv"][:, 0], clv, clv * factors["clv"][:, 1])
+    ep_low, ep_high = _clipped(
+        purchases * factors["purchases"][:, 0], purchases, purchases * factors["purchases"][:, 1]
+    )
+    out = scores.with_columns(
+        expected_purchases_low=ep_low,
+        expected_purchases_high=ep_high,
+        clv_low=clv_low,
+        clv_high=clv_high,
+        p_top=p_top,
+    )
+    point_totals = np.array([clv.sum()] + [clv[codes == k + 1].sum() for k in range(len(names))])
+    bounds = np.quantile(totals, tails, axis=1)
+    low, high = _clipped(bounds[0], point_totals, bounds[1])
+    total_frame = pl.DataFrame(
+        {
+            "label": ["total", *names],
+            "customers": [n] + [int((codes == k + 1).sum()) for k in range(len(names))],
+            "clv": point_totals,
+            "clv_low": low,
+            "clv_high": high,
+        }
+    )
+    return out, total_frame
