@@ -13,7 +13,7 @@ of each customer's future purchases.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -218,6 +218,66 @@ def _clipped(low: np.ndarray, point: np.ndarray, high: np.ndarray) -> tuple[np.n
     return np.minimum(low, point), np.maximum(high, point)
 
 
+@dataclass
+class _Part:
+    """The customers scored by one model, their log gradients' inputs and its draws."""
+
+    model: Fitted
+    rows: np.ndarray  # indices into the summary
+    nodes: tuple[np.ndarray, np.ndarray]
+    grid_of: _NumeratorGrid
+    shifts: np.ndarray  # (draws, 7) log-parameter draws minus the estimate
+    covariance: np.ndarray  # (7, 7), block diagonal
+
+    def gradients(
+        self, rows: np.ndarray, customers: tuple[np.ndarray, ...]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        x, tx, T, m = (c[rows] for c in customers)
+        return _log_gradients(self.model, self.nodes, (x, tx, T, m), self.grid_of.locate(x, T))
+
+
+def _parts(
+    model: Fitted,
+    group_models: Mapping[str, Fitted],
+    labels: np.ndarray | None,
+    summary: pl.DataFrame,
+    customers: tuple[np.ndarray, ...],
+    *,
+    grid: CashFlowGrid,
+    method: IntervalMethod,
+    draws: int,
+    seed: int,
+) -> list[_Part]:
+    x, _, T, _ = customers
+    own = np.zeros(x.size, dtype=bool)
+    assigned: list[tuple[Fitted, np.ndarray]] = []
+    for name, group_model in group_models.items():
+        rows = np.flatnonzero(labels == name) if labels is not None else np.array([], np.int64)
+        own[rows] = True
+        assigned.append((group_model, rows))
+    parts = []
+    for k, (part_model, rows) in enumerate([(model, np.flatnonzero(~own)), *assigned]):
+        if rows.size == 0:
+            continue
+        fitted_on = summary if k == 0 else summary[rows]
+        bg, gg = parameter_draws(
+            part_model, draws=draws, method=method, seed=seed + k, summary=fitted_on
+        )
+        theta = np.log(
+            [part_model.bgnbd[n] for n in BGNBD_PARAMS]
+            + [part_model.gamma_gamma[n] for n in GAMMA_GAMMA_PARAMS]
+        )
+        cov = np.zeros((7, 7))
+        if part_model.covariance_log:
+            cov[:4, :4] = part_model.covariance_log["bgnbd"]
+            cov[4:, 4:] = part_model.covariance_log["gamma_gamma"]
+        grid_of = _NumeratorGrid.of(x[rows], T[rows])
+        nodes = grid_of.log_gradient(part_model.bgnbd, grid)
+        shifts = np.log(np.hstack([bg, gg])) - theta
+        parts.append(_Part(part_model, rows, nodes, grid_of, shifts, cov))
+    return parts
+
+
 def interval_scores(
     model: Fitted,
     summary: pl.DataFrame,
@@ -229,96 +289,95 @@ def interval_scores(
     draws: int = DRAWS,
     seed: int = 0,
     top_share: float = 0.2,
-    labels: pl.Series | None = None,
+    by: str | None = None,
+    group_models: Mapping[str, Fitted] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Add ``clv_low/high``, ``expected_purchases_low/high`` and ``p_top`` to ``scores``.
 
     Each customer's log CLV (and log expected purchases) is expanded to first order in the
     seven log-parameters, ``log clv_i(theta) ~ log clv_i + g_i (theta - theta_hat)`` (the
     delta method; ``g_i`` by central differences of the exact formulas, the numerator of
-    eq. 10 interpolated on the grid). With ``method="normal"`` the bounds are then exactly
-    ``clv_i exp(-/+ z sqrt(g_i S g_i'))`` (``S``: ``covariance_log``, block diagonal); with
-    ``"bootstrap"`` they are percentiles of ``clv_i exp(g_i (theta_d - theta_hat))`` over the
-    refitted draws. Totals and ``p_top`` come from the draws of either method.
+    eq. 10 interpolated on a grid of ages). With ``method="normal"`` the bounds are then
+    exactly ``clv_i exp(-/+ z sqrt(g_i S g_i'))`` (``S``: ``covariance_log``, block
+    diagonal); with ``"bootstrap"`` they are percentiles of ``clv_i exp(g_i (theta_d -
+    theta_hat))`` over the refitted draws. Totals and ``p_top`` come from the draws.
 
     Parameters
     ----------
     scores
-        :meth:`clv.models.ClvModel.score` of ``summary`` on ``grid``.
+        :meth:`clv.models.ClvModel.score` of ``summary`` on ``grid`` (same rows, same order).
     interval
         Central probability of the interval (0.9: the 5th to the 95th percentile).
     method, draws, seed
         See :func:`parameter_draws`.
     top_share
         ``p_top`` is the share of draws in which the customer's CLV is at or above that
-        draw's ``1 - top_share`` quantile of CLV (the top tier; 0.2 as ``good``).
-    labels
-        Optional label per customer (e.g. the channel): totals per label too.
+        draw's ``1 - top_share`` quantile of CLV over all customers (0.2: the ``good`` tier).
+    by
+        A column of ``summary`` (e.g. ``channel``): totals per value too.
+    group_models
+        Models for some values of ``by``, drawn independently; other rows use ``model``.
 
     Returns
     -------
     tuple[pl.DataFrame, pl.DataFrame]
         The scores with the five columns, and the totals: ``label`` (``"total"`` then each
-        label, sorted), ``customers``, ``clv``, ``clv_low``, ``clv_high`` (currency).
+        value of ``by``, sorted), ``customers``, ``clv``, ``clv_low``, ``clv_high`` (currency).
     """
     if not 0 < interval < 1:
         raise UsageError(f"interval must be between 0 and 1 (e.g. 0.9), not {interval}")
     if not 0 < top_share < 1:
         raise UsageError(f"top_share must be between 0 and 1, not {top_share}")
-    bg, gg = parameter_draws(model, draws=draws, method=method, seed=seed, summary=summary)
-    theta = np.log(
-        [model.bgnbd[n] for n in BGNBD_PARAMS] + [model.gamma_gamma[n] for n in GAMMA_GAMMA_PARAMS]
-    )
-    shifts = np.log(np.hstack([bg, gg])) - theta  # (draws, 7)
     columns = ("frequency", "recency", "T", "monetary_value")
-    x, tx, T, m = (summary[c].cast(pl.Float64).to_numpy() for c in columns)
+    customers = tuple(summary[c].cast(pl.Float64).to_numpy() for c in columns)
+    labels = None if by is None else summary[by].cast(pl.String).fill_null("").to_numpy()
+    parts = _parts(
+        model,
+        group_models or {},
+        labels,
+        summary,
+        customers,
+        grid=grid,
+        method=method,
+        draws=draws,
+        seed=seed,
+    )
+    n_draws = min(len(part.shifts) for part in parts)
     clv = scores["clv"].to_numpy()
     purchases = scores["expected_purchases"].to_numpy()
-    nodes_of = _NumeratorGrid.of(x, T)
-    nodes = nodes_of.log_gradient(model.bgnbd, grid)
-    locate = nodes_of.locate(x, T)
-    if method == "normal":
-        cov = np.zeros((7, 7))
-        cov[:4, :4], cov[4:, 4:] = (
-            np.asarray(model.covariance_log[k]) for k in ("bgnbd", "gamma_gamma")
-        )
-
-    def gradients(rows: slice | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return _log_gradients(
-            model, nodes, (x[rows], tx[rows], T[rows], m[rows]), (locate[0][rows], locate[1][rows])
-        )
-
-    n = x.size
+    n = clv.size
     rng = np.random.default_rng(seed)
-    sample = np.arange(n) if n <= TOP_SAMPLE else np.sort(rng.choice(n, TOP_SAMPLE, replace=False))
-    cut = np.quantile(
-        clv[sample, None] * np.exp(gradients(sample)[0] @ shifts.T), 1 - top_share, axis=0
-    )
-    names: list[str] = []
-    codes = np.zeros(n, dtype=np.int64)
-    if labels is not None:  # codes 1.. in the sorted order of the labels
-        names = labels.cast(pl.String).unique().sort().to_list()
-        codes = labels.cast(pl.String).rank("dense").to_numpy().astype(np.int64)
-    totals = np.zeros((1 + len(names), shifts.shape[0]))
+    sample = np.arange(n) if n <= TOP_SAMPLE else rng.choice(n, TOP_SAMPLE, replace=False)
+    in_sample = np.zeros(n, dtype=bool)
+    in_sample[sample] = True
+    sampled = []
+    for part in parts:
+        rows = part.rows[in_sample[part.rows]]
+        g = part.gradients(rows, customers)[0]
+        sampled.append(clv[rows, None] * np.exp(g @ part.shifts[:n_draws].T))
+    cut = np.quantile(np.vstack(sampled), 1 - top_share, axis=0)
+    names = [] if labels is None else sorted(set(labels.tolist()))
+    totals = np.zeros((1 + len(names), n_draws))
     tails = np.array([(1 - interval) / 2, (1 + interval) / 2])
     z = float(ndtri(tails[1]))
-    factors = {k: np.empty((n, 2)) for k in ("clv", "purchases")}
+    factors = {k: np.ones((n, 2)) for k in ("clv", "purchases")}
     p_top = np.empty(n)
-    for start in range(0, n, CHUNK_CUSTOMERS):
-        rows = slice(start, min(start + CHUNK_CUSTOMERS, n))
-        g_clv, g_purchases = gradients(rows)
-        log_ratio = g_clv @ shifts.T  # (chunk, draws)
-        drawn = clv[rows, None] * np.exp(log_ratio)
-        p_top[rows] = np.mean(drawn >= cut, axis=1)
-        totals[0] += drawn.sum(axis=0)
-        for k in range(len(names)):
-            totals[k + 1] += drawn[codes[rows] == k + 1].sum(axis=0)
-        for key, g in (("clv", g_clv), ("purchases", g_purchases)):
-            if method == "normal":
-                sd = np.sqrt(np.einsum("ij,jk,ik->i", g, cov, g))
-                factors[key][rows] = np.exp(np.outer(sd, [-z, z]))
-            else:
-                factors[key][rows] = np.exp(np.quantile(g @ shifts.T, tails, axis=1).T)
+    for part in parts:
+        shifts = part.shifts[:n_draws]
+        for start in range(0, part.rows.size, CHUNK_CUSTOMERS):
+            rows = part.rows[start : start + CHUNK_CUSTOMERS]
+            g_clv, g_purchases = part.gradients(rows, customers)
+            drawn = clv[rows, None] * np.exp(g_clv @ shifts.T)  # (chunk, draws)
+            p_top[rows] = np.mean(drawn >= cut, axis=1)
+            totals[0] += drawn.sum(axis=0)
+            for k, name in enumerate(names):
+                totals[k + 1] += drawn[labels[rows] == name].sum(axis=0)
+            for key, g in (("clv", g_clv), ("purchases", g_purchases)):
+                if method == "normal":
+                    sd = np.sqrt(np.einsum("ij,jk,ik->i", g, part.covariance, g))
+                    factors[key][rows] = np.exp(np.outer(sd, [-z, z]))
+                else:
+                    factors[key][rows] = np.exp(np.quantile(g @ shifts.T, tails, axis=1).T)
     clv_low, clv_high = _clipped(clv * factors["clv"][:, 0], clv, clv * factors["clv"][:, 1])
     ep_low, ep_high = _clipped(
         purchases * factors["purchases"][:, 0], purchases, purchases * factors["purchases"][:, 1]
@@ -330,14 +389,15 @@ def interval_scores(
         clv_high=clv_high,
         p_top=p_top,
     )
-    point_totals = np.array([clv.sum()] + [clv[codes == k + 1].sum() for k in range(len(names))])
+    masks = [np.ones(n, dtype=bool)] + [labels == name for name in names]
+    point = np.array([clv[mask].sum() for mask in masks])
     bounds = np.quantile(totals, tails, axis=1)
-    low, high = _clipped(bounds[0], point_totals, bounds[1])
+    low, high = _clipped(bounds[0], point, bounds[1])
     total_frame = pl.DataFrame(
         {
             "label": ["total", *names],
-            "customers": [n] + [int((codes == k + 1).sum()) for k in range(len(names))],
-            "clv": point_totals,
+            "customers": [int(mask.sum()) for mask in masks],
+            "clv": point,
             "clv_low": low,
             "clv_high": high,
         }
