@@ -15,8 +15,8 @@ from clv.data.rfm import DateLike, as_date
 from clv.errors import UsageError
 
 SIMULATED_CHANNELS: dict[str, dict[str, float]] = {
-    "referral": {"r": 2.0, "alpha": 10.0, "a": 1.0, "b": 12.0, "p": 6.0, "q": 4.0, "v": 20.0},
-    "search": {"r": 1.0, "alpha": 10.0, "a": 1.0, "b": 4.0, "p": 5.0, "q": 4.0, "v": 15.0},
+    "referral": {"r": 2.0, "alpha": 10.0, "a": 1.2, "b": 14.0, "p": 6.0, "q": 4.0, "v": 20.0},
+    "search": {"r": 1.0, "alpha": 10.0, "a": 1.2, "b": 5.0, "p": 5.0, "q": 4.0, "v": 15.0},
     "paid_social": {"r": 0.5, "alpha": 12.0, "a": 2.0, "b": 3.0, "p": 4.0, "q": 5.0, "v": 25.0},
 }
 """True parameters per channel (alpha in weeks; v in currency). Referral customers buy
