@@ -107,9 +107,16 @@ def test_channel_totals_with_intervals(channels):
     grid = cash_flow_grid(horizon=12, horizon_unit="M", model_unit="W")
     scores = model.score(summary, horizon=12).drop("channel")
     out, totals = interval_scores(
-        model.pooled, summary, scores, grid=grid, by="channel", group_models=model.groups
+        model.pooled,
+        summary,
+        scores,
+        grid=grid,
+        by="channel",
+        group_models=model.groups,
+        totals_by=["channel"],
     )
     assert totals["label"].to_list() == ["total", "paid_social", "referral", "search"]
+    assert totals["level"].to_list() == ["total", "channel", "channel", "channel"]
     assert totals["clv"][0] == pytest.approx(totals["clv"][1:].sum(), rel=1e-12)
     assert (totals["clv_low"] <= totals["clv"]).all() and (
         totals["clv"] <= totals["clv_high"]
@@ -155,3 +162,27 @@ def test_groups_of_customers():
     assert loyalty == {"a": "member", "b": "non_member", "c": "non_member"}
     with pytest.raises(DataError, match="channel_col="):
         customer_groups(transactions.drop("channel"), by="channel")
+
+
+def test_group_value_table(channels):
+    from clv.analysis.group_value import group_value
+
+    _, _, summary, model = channels
+    costs = {"referral": 60.0, "search": 40.0, "paid_social": 35.0}
+    value = group_value(model, summary, horizon=12, channel_costs=costs)
+    table = value.groups
+    assert table["channel"].to_list() == ["paid_social", "referral", "search"]
+    assert table["customers"].to_list() == [1_000, 1_000, 1_000]
+    for row in table.iter_rows(named=True):
+        assert row["new_clv_cac"] == pytest.approx(
+            row["new_customer_value"] / costs[row["channel"]]
+        )
+        assert row["new_clv_cac_low"] <= row["new_clv_cac"] <= row["new_clv_cac_high"]
+        assert row["clv_low"] <= row["clv"] <= row["clv_high"]
+    # referral customers are worth more than paid-social ones, now and when newly acquired
+    by = dict(zip(table["channel"], table["new_customer_value"], strict=True))
+    assert by["referral"] > by["search"] > by["paid_social"]
+    tiers = value.totals.filter(pl.col("level") == "tier")
+    assert tiers["label"].to_list() == ["bad", "good", "middle"]
+    assert tiers["customers"].sum() == 3_000
+    assert value.scores["clv"].sum() == pytest.approx(value.totals["clv"][0], rel=1e-12)

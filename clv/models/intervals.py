@@ -13,7 +13,7 @@ of each customer's future purchases.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -291,6 +291,7 @@ def interval_scores(
     top_share: float = 0.2,
     by: str | None = None,
     group_models: Mapping[str, Fitted] | None = None,
+    totals_by: Sequence[str] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Add ``clv_low/high``, ``expected_purchases_low/high`` and ``p_top`` to ``scores``.
 
@@ -313,16 +314,18 @@ def interval_scores(
     top_share
         ``p_top`` is the share of draws in which the customer's CLV is at or above that
         draw's ``1 - top_share`` quantile of CLV over all customers (0.2: the ``good`` tier).
-    by
-        A column of ``summary`` (e.g. ``channel``): totals per value too.
-    group_models
-        Models for some values of ``by``, drawn independently; other rows use ``model``.
+    by, group_models
+        A column of ``summary`` (e.g. ``channel``) and models for some of its values, drawn
+        independently; other rows use ``model``.
+    totals_by
+        Columns of ``summary`` (e.g. ``channel``, ``tier``) to total CLV over, with intervals.
 
     Returns
     -------
     tuple[pl.DataFrame, pl.DataFrame]
-        The scores with the five columns, and the totals: ``label`` (``"total"`` then each
-        value of ``by``, sorted), ``customers``, ``clv``, ``clv_low``, ``clv_high`` (currency).
+        The scores with the five columns, and the totals: ``level`` (``"total"`` or a column
+        of ``totals_by``), ``label`` (its value, sorted), ``customers``, ``clv``, ``clv_low``,
+        ``clv_high`` (currency).
     """
     if not 0 < interval < 1:
         raise UsageError(f"interval must be between 0 and 1 (e.g. 0.9), not {interval}")
@@ -356,8 +359,11 @@ def interval_scores(
         g = part.gradients(rows, customers)[0]
         sampled.append(clv[rows, None] * np.exp(g @ part.shifts[:n_draws].T))
     cut = np.quantile(np.vstack(sampled), 1 - top_share, axis=0)
-    names = [] if labels is None else sorted(set(labels.tolist()))
-    totals = np.zeros((1 + len(names), n_draws))
+    masks = {("total", "total"): np.ones(n, dtype=bool)}
+    for column in totals_by:
+        values = summary[column].cast(pl.String).fill_null("").to_numpy()
+        masks |= {(column, name): values == name for name in sorted(set(values.tolist()))}
+    totals = np.zeros((len(masks), n_draws))
     tails = np.array([(1 - interval) / 2, (1 + interval) / 2])
     z = float(ndtri(tails[1]))
     factors = {k: np.ones((n, 2)) for k in ("clv", "purchases")}
@@ -369,9 +375,8 @@ def interval_scores(
             g_clv, g_purchases = part.gradients(rows, customers)
             drawn = clv[rows, None] * np.exp(g_clv @ shifts.T)  # (chunk, draws)
             p_top[rows] = np.mean(drawn >= cut, axis=1)
-            totals[0] += drawn.sum(axis=0)
-            for k, name in enumerate(names):
-                totals[k + 1] += drawn[labels[rows] == name].sum(axis=0)
+            for k, mask in enumerate(masks.values()):
+                totals[k] += drawn[mask[rows]].sum(axis=0)
             for key, g in (("clv", g_clv), ("purchases", g_purchases)):
                 if method == "normal":
                     sd = np.sqrt(np.einsum("ij,jk,ik->i", g, part.covariance, g))
@@ -389,14 +394,14 @@ def interval_scores(
         clv_high=clv_high,
         p_top=p_top,
     )
-    masks = [np.ones(n, dtype=bool)] + [labels == name for name in names]
-    point = np.array([clv[mask].sum() for mask in masks])
+    point = np.array([clv[mask].sum() for mask in masks.values()])
     bounds = np.quantile(totals, tails, axis=1)
     low, high = _clipped(bounds[0], point, bounds[1])
     total_frame = pl.DataFrame(
         {
-            "label": ["total", *names],
-            "customers": [int(mask.sum()) for mask in masks],
+            "level": [level for level, _ in masks],
+            "label": [label for _, label in masks],
+            "customers": [int(mask.sum()) for mask in masks.values()],
             "clv": point,
             "clv_low": low,
             "clv_high": high,
