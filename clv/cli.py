@@ -101,10 +101,15 @@ def _summarize(args: argparse.Namespace) -> None:
 
 
 def _summary(args: argparse.Namespace, transactions, time_unit: str):
+    from clv.data.groups import with_customer_group
     from clv.data.rfm import rfm_summary
 
     with _about(args.file):
-        return rfm_summary(transactions, observation_end=args.observation_end, time_unit=time_unit)
+        summary = rfm_summary(
+            transactions, observation_end=args.observation_end, time_unit=time_unit
+        )
+        by = getattr(args, "by", None)
+        return summary if by is None else with_customer_group(summary, transactions, by=by)
 
 
 @contextmanager
@@ -123,8 +128,13 @@ def _fit(args: argparse.Namespace) -> None:
 
     summary = _summary(args, _read(args), args.time_unit or "W")
     with _about(args.file):
-        model = fit(summary, penalizer=args.penalizer)
+        model = fit(summary, penalizer=args.penalizer, by=args.by)
     model.save(args.out, overwrite=args.overwrite)
+    if args.by:
+        pooled = "".join(
+            f"; {name} uses the pooled model: {why}" for name, why in model.pooled_groups.items()
+        )
+        return _done(args.out, f"{len(model.groups)} {args.by} models and the pooled one{pooled}")
     bg, gg = model.bgnbd, model.gamma_gamma
     _done(
         args.out,
@@ -136,10 +146,14 @@ def _fit(args: argparse.Namespace) -> None:
 def _scores(args: argparse.Namespace, transactions, model=None):
     """Fit (or load ``--model``) and score every customer over the horizon."""
     from clv.models.fitting import fit
-    from clv.models.model import ClvModel
+    from clv.models.groups import load_model
 
+    by = getattr(args, "by", None)
     if model is None and getattr(args, "model", None):
-        model = ClvModel.load(args.model)
+        model = load_model(args.model)
+        if getattr(model, "by", None) != by:
+            fitted = getattr(model, "by", None) or "(none)"
+            raise UsageError(f"{args.model}: fitted with --by {fitted}; pass it or refit")
         if args.time_unit not in (None, model.time_unit):
             raise UsageError(
                 f"{args.model}: the model was fitted in time unit {model.time_unit}, not "
@@ -162,13 +176,14 @@ def _scores(args: argparse.Namespace, transactions, model=None):
         margin = observed["margin"].sum() / revenue
     with _about(args.file):
         if model is None:
-            model = fit(summary, penalizer=args.penalizer)
+            model = fit(summary, penalizer=args.penalizer, by=by)
         scores = model.score(
             summary,
             horizon=args.horizon,
             horizon_unit=args.horizon_unit,
             discount_rate_annual=args.discount_rate,
             margin=margin,
+            **{k: getattr(args, k, None) or v for k, v in _INTERVAL_DEFAULTS.items()},
         )
     return summary, scores
 
@@ -202,6 +217,8 @@ def _segments(args: argparse.Namespace) -> None:
 
     summary, scores = _scores(args, _read(args))
     segments = segment_table(summary, scores)
+    extra = [c for c in scores.columns if c not in segments.columns]  # group, intervals
+    segments = segments.join(scores.select("customer_id", *extra), on="customer_id", how="left")
     write_frame(segments, args.out, overwrite=args.overwrite)
     _done(args.out, f"{segments.height:,} customers")
 
@@ -242,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_transactions(p)
     _add_period(p)
     _add_penalizer(p)
+    _add_groups(p, intervals=False)
     _add_out(p, "model file (.json)")
     p.set_defaults(run=_fit)
 
@@ -253,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_period(p)
     _add_penalizer(p)
     _add_horizon(p)
+    _add_groups(p, intervals=True)
     _add_out(p, "scores file: .csv or .parquet")
     p.set_defaults(run=_score)
 
@@ -276,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_period(p)
     _add_penalizer(p)
     _add_horizon(p)
+    _add_groups(p, intervals=True)
     _add_out(p, "segments file: .csv or .parquet")
     p.set_defaults(run=_segments)
 
@@ -310,6 +330,34 @@ def _add_penalizer(p: argparse.ArgumentParser) -> None:
         metavar="X",
         help="L2 penalty on the model parameters, as in lifetimes (default: 0)",
     )
+
+
+_INTERVAL_DEFAULTS = {"interval": None, "interval_method": "normal", "seed": 0}
+
+
+def _add_groups(p: argparse.ArgumentParser, *, intervals: bool) -> None:
+    g = p.add_argument_group("groups and intervals")
+    g.add_argument(
+        "--by",
+        choices=["channel", "loyalty"],
+        help="a model per first-order channel or loyalty membership",
+    )
+    if intervals:
+        g.add_argument(
+            "--interval",
+            type=float,
+            metavar="P",
+            help="add clv_low, clv_high, expected_purchases_low/high and p_top (e.g. 0.9)",
+        )
+        g.add_argument(
+            "--interval-method",
+            choices=["normal", "bootstrap"],
+            default="normal",
+            help="parameter draws: asymptotic normal (default) or bootstrap over customers",
+        )
+        g.add_argument(
+            "--seed", type=int, default=0, help="seed of the parameter draws (default: 0)"
+        )
 
 
 def _add_horizon(p: argparse.ArgumentParser) -> None:
