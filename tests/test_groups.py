@@ -186,3 +186,17 @@ def test_group_value_table(channels):
     assert tiers["label"].to_list() == ["bad", "good", "middle"]
     assert tiers["customers"].sum() == 3_000
     assert value.scores["clv"].sum() == pytest.approx(value.totals["clv"][0], rel=1e-12)
+
+
+def test_clv_intervals_of_a_single_model_total_by_tier(channels):
+    from clv.analysis.group_value import clv_intervals
+
+    _, _, summary, model = channels
+    scores, totals = clv_intervals(model.pooled, summary, horizon=12)
+    assert totals["level"].to_list() == ["total", "tier", "tier", "tier"]
+    assert totals.filter(pl.col("label") == "good")["customers"].item() == 600  # 20 % of 3,000
+    good = scores.filter(pl.col("tier") == "good")["clv"].sum()
+    assert totals.filter(pl.col("label") == "good")["clv"].item() == pytest.approx(good)
+    assert scores.select(model.pooled.score(summary, horizon=12).columns).equals(
+        model.pooled.score(summary, horizon=12)
+    )

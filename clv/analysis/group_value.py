@@ -3,7 +3,7 @@ of a newly acquired customer, and that value over the acquisition cost (frames o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -14,6 +14,7 @@ from clv.models.acquisition import new_customer_values
 from clv.models.cashflows import MONTH_DAYS, cash_flow_grid
 from clv.models.groups import GroupedClvModel
 from clv.models.intervals import DRAWS, IntervalMethod, interval_scores
+from clv.models.model import ClvModel
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,52 @@ class GroupValue:
     totals: pl.DataFrame
     """:func:`clv.models.intervals.interval_scores` totals: ``level`` total, the group
     column, ``tier``; ``label``, ``customers``, ``clv``, ``clv_low``, ``clv_high``."""
+
+
+def clv_intervals(
+    model: ClvModel | GroupedClvModel,
+    summary: pl.DataFrame,
+    *,
+    horizon: float,
+    horizon_unit: TimeUnit = "M",
+    discount_rate_annual: float = 0.10,
+    margin: float = 1.0,
+    month_days: float = MONTH_DAYS,
+    interval: float = 0.9,
+    interval_method: IntervalMethod = "normal",
+    draws: int = DRAWS,
+    seed: int = 0,
+    totals_by: Sequence[str] = (),
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Scores with intervals and a ``tier`` column (good/middle/bad by point CLV), and CLV
+    totals with intervals: overall, per ``tier`` and per column of ``totals_by`` (see
+    :func:`clv.models.intervals.interval_scores` for both frames)."""
+    money = {
+        "horizon": horizon,
+        "horizon_unit": horizon_unit,
+        "discount_rate_annual": discount_rate_annual,
+        "month_days": month_days,
+    }
+    grid = cash_flow_grid(model_unit=model.time_unit, **money)
+    point = model.score(summary, margin=margin, **money)
+    by = model.by if isinstance(model, GroupedClvModel) else None
+    tiers = value_tiers(point, value_col="clv", tiers=TIERS)["tier"]
+    scores, totals = interval_scores(
+        model.pooled if by else model,
+        summary.with_columns(tier=tiers),
+        point.drop(by) if by else point,
+        grid=grid,
+        interval=interval,
+        method=interval_method,
+        draws=draws,
+        seed=seed,
+        by=by,
+        group_models=model.groups if by else None,
+        totals_by=[*totals_by, "tier"],
+    )
+    if by:
+        scores = scores.insert_column(1, point[by])
+    return scores.with_columns(tier=tiers), totals
 
 
 def group_value(
@@ -65,24 +112,11 @@ def group_value(
         "discount_rate_annual": discount_rate_annual,
         "month_days": month_days,
     }
-    grid = cash_flow_grid(model_unit=model.time_unit, **money)
-    point = model.score(summary, margin=margin, **money)
-    tiered = value_tiers(point, value_col="clv", tiers=TIERS)
-    labelled = summary.with_columns(tier=tiered["tier"])
-    scores, totals = interval_scores(
-        model.pooled,
-        labelled,
-        point.drop(model.by),
-        grid=grid,
-        interval=interval,
-        method=interval_method,
-        draws=draws,
-        seed=seed,
-        by=model.by,
-        group_models=model.groups,
-        totals_by=[model.by, "tier"],
+    draw = {"interval": interval, "interval_method": interval_method, "draws": draws, "seed": seed}
+    scores, totals = clv_intervals(
+        model, summary, margin=margin, totals_by=[model.by], **money, **draw
     )
-    scores = scores.insert_column(1, point[model.by]).with_columns(tier=tiered["tier"])
+    grid = cash_flow_grid(model_unit=model.time_unit, **money)
     new = new_customer_values(
         model,
         grid=grid,
