@@ -301,7 +301,9 @@ def interval_scores(
     eq. 10 interpolated on a grid of ages). With ``method="normal"`` the bounds are then
     exactly ``clv_i exp(-/+ z sqrt(g_i S g_i'))`` (``S``: ``covariance_log``, block
     diagonal); with ``"bootstrap"`` they are percentiles of ``clv_i exp(g_i (theta_d -
-    theta_hat))`` over the refitted draws. Totals and ``p_top`` come from the draws.
+    theta_hat))`` over the refitted draws. Totals are expanded the same way (gradient
+    ``sum_i clv_i g_i / T``) and summed over the models' independent draws; ``p_top``
+    compares each customer's drawn log CLV with each draw's top-tier cut (in float32).
 
     Parameters
     ----------
@@ -363,26 +365,37 @@ def interval_scores(
     for column in totals_by:
         values = summary[column].cast(pl.String).fill_null("").to_numpy()
         masks |= {(column, name): values == name for name in sorted(set(values.tolist()))}
+    indicator = np.array(list(masks.values()), dtype=float)  # (labels, customers)
     totals = np.zeros((len(masks), n_draws))
     tails = np.array([(1 - interval) / 2, (1 + interval) / 2])
     z = float(ndtri(tails[1]))
     factors = {k: np.ones((n, 2)) for k in ("clv", "purchases")}
     p_top = np.empty(n)
+    with np.errstate(divide="ignore"):  # CLV 0: never in the top tier
+        log_clv = np.log(clv).astype(np.float32)
+    log_cut = np.log(cut).astype(np.float32)
     for part in parts:
         shifts = part.shifts[:n_draws]
+        shifts32 = shifts.astype(np.float32)
+        weighted = np.zeros((len(masks), 7))  # sum of clv_i g_i per label
         for start in range(0, part.rows.size, CHUNK_CUSTOMERS):
             rows = part.rows[start : start + CHUNK_CUSTOMERS]
             g_clv, g_purchases = part.gradients(rows, customers)
-            drawn = clv[rows, None] * np.exp(g_clv @ shifts.T)  # (chunk, draws)
-            p_top[rows] = np.mean(drawn >= cut, axis=1)
-            for k, mask in enumerate(masks.values()):
-                totals[k] += drawn[mask[rows]].sum(axis=0)
+            log_ratio = g_clv.astype(np.float32) @ shifts32.T  # (chunk, draws)
+            log_ratio += log_clv[rows, None]
+            p_top[rows] = np.count_nonzero(log_ratio >= log_cut, axis=1) / n_draws
+            weighted += indicator[:, rows] @ (clv[rows, None] * g_clv)
             for key, g in (("clv", g_clv), ("purchases", g_purchases)):
                 if method == "normal":
-                    sd = np.sqrt(np.einsum("ij,jk,ik->i", g, part.covariance, g))
+                    sd = np.sqrt(np.sum((g @ part.covariance) * g, axis=1))
                     factors[key][rows] = np.exp(np.outer(sd, [-z, z]))
                 else:
                     factors[key][rows] = np.exp(np.quantile(g @ shifts.T, tails, axis=1).T)
+        # each total to first order too: log T_k + (sum_i clv_i g_i / T_k) (theta - theta_hat)
+        part_totals = indicator[:, part.rows] @ clv[part.rows]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gradient = np.where(part_totals[:, None] > 0, weighted / part_totals[:, None], 0.0)
+        totals += part_totals[:, None] * np.exp(gradient @ shifts.T)
     clv_low, clv_high = _clipped(clv * factors["clv"][:, 0], clv, clv * factors["clv"][:, 1])
     ep_low, ep_high = _clipped(
         purchases * factors["purchases"][:, 0], purchases, purchases * factors["purchases"][:, 1]
