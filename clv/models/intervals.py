@@ -179,7 +179,9 @@ class _NumeratorGrid:
         )
 
 
-def _central(f: Callable[[Params], np.ndarray], params: Params, names: tuple[str, ...]):
+def _central(
+    f: Callable[[Params], np.ndarray], params: Params, names: tuple[str, ...]
+) -> np.ndarray:
     """Derivatives of ``log f`` in each log-parameter, one row per parameter."""
     out = []
     for name in names:
