@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from clv.data.rfm import rfm_summary
 from clv.data.simulate import SIMULATED_CHANNELS, channel_shop
 from clv.errors import ModelError
+from clv.models.draws import parameter_draws
 from clv.models.fitting import fit
-from clv.models.intervals import parameter_draws
 from clv.models.model import ClvModel
 
 TRUTH = SIMULATED_CHANNELS["search"]

@@ -12,8 +12,9 @@ from clv.analysis.segments import TIERS, value_tiers
 from clv.data.rfm import TimeUnit
 from clv.models.acquisition import new_customer_values
 from clv.models.cashflows import MONTH_DAYS, cash_flow_grid
+from clv.models.draws import DRAWS, IntervalMethod
 from clv.models.groups import GroupedClvModel
-from clv.models.intervals import DRAWS, IntervalMethod, interval_scores
+from clv.models.intervals import interval_scores
 from clv.models.model import ClvModel
 
 

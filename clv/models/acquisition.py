@@ -15,9 +15,9 @@ import polars as pl
 
 from clv.models.bgnbd import BGNBD_PARAMS, expected_purchases_new_customer
 from clv.models.cashflows import CashFlowGrid
+from clv.models.draws import DRAWS, IntervalMethod, parameter_draws
 from clv.models.gamma_gamma import GAMMA_GAMMA_PARAMS
 from clv.models.groups import GroupedClvModel
-from clv.models.intervals import DRAWS, IntervalMethod, parameter_draws
 from clv.models.model import ClvModel
 
 
@@ -47,7 +47,7 @@ def new_customer_value(
 
     Returns ``{"new_customer_value": ...}``, with ``interval`` also ``..._low`` and
     ``..._high`` (percentiles over parameter draws, see
-    :func:`clv.models.intervals.parameter_draws`; ``summary`` for the bootstrap).
+    :func:`clv.models.draws.parameter_draws`; ``summary`` for the bootstrap).
 
     Examples
     --------

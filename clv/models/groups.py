@@ -20,7 +20,8 @@ import polars as pl
 from clv.data.rfm import TimeUnit
 from clv.errors import DataError, ModelError
 from clv.models.cashflows import MONTH_DAYS, cash_flow_grid
-from clv.models.intervals import DRAWS, IntervalMethod, interval_scores
+from clv.models.draws import DRAWS, IntervalMethod
+from clv.models.intervals import interval_scores
 from clv.models.model import ClvModel
 
 MIN_GROUP_CUSTOMERS = 200

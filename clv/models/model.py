@@ -33,11 +33,12 @@ from clv.models.bgnbd import probability_of_purchases as probability_of_purchase
 from clv.models.cashflows import MONTH_DAYS, cash_flow_grid
 from clv.models.checks import check_summary as _check_summary
 from clv.models.checks import summary_unit as _summary_unit
+from clv.models.draws import DRAWS, IntervalMethod
 from clv.models.gamma_gamma import (
     GAMMA_GAMMA_PARAMS,
     expected_order_value,
 )
-from clv.models.intervals import DRAWS, IntervalMethod, interval_scores
+from clv.models.intervals import interval_scores
 from clv.models.optimize import Params
 
 _FORMAT = "clv-model"
