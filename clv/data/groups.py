@@ -30,7 +30,7 @@ def customer_groups(transactions: pl.DataFrame | pl.LazyFrame, *, by: GroupBy) -
     if by not in frame.collect_schema().names():
         raise DataError(
             f"transactions have no {by} column to group customers by; name it with "
-            f"{GROUP_COLUMNS[by]}="
+            f"{GROUP_COLUMNS[by]}= (--{GROUP_COLUMNS[by].replace('_', '-')})"
         )
     if by == "channel":
         group = (
