@@ -280,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_period(p)
     _add_penalizer(p)
     _add_horizon(p)
+    _add_groups(p, intervals=False)
     p.add_argument(
         "--channel-costs",
         type=Path,

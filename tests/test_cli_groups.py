@@ -1,5 +1,6 @@
 """clv fit/score/segments with --by and --interval, run as a user runs them."""
 
+import json
 import subprocess
 import sys
 import warnings
@@ -74,3 +75,16 @@ def test_a_grouped_model_needs_the_same_by(shop, model_file, tmp_path):
     run = clv("score", path, "--model", model_file, "--out", tmp_path / "s.csv")
     assert run.returncode == 2
     assert run.stderr.strip().endswith("fitted with --by channel; pass it or refit")
+
+
+def test_kpis_value_channels_with_their_own_models(shop, model_file, tmp_path):
+    transactions, path = shop
+    out = tmp_path / "kpis.json"
+    run = clv("kpis", path, "--channel-col", "channel", "--by", "channel", "--out", out)
+    assert run.returncode == 0, run.stderr
+    channels = json.loads(out.read_text())["channels"]
+    summary = with_customer_group(rfm_summary(transactions), transactions, by="channel")
+    scores = load_model(model_file).score(summary, horizon=12)
+    for name in ("referral", "search", "paid_social"):
+        own = scores.filter(pl.col("channel") == name)["clv"].mean()
+        assert channels[name]["mean_clv"] == pytest.approx(own, rel=1e-9)
