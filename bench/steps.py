@@ -436,6 +436,69 @@ def lifetimes_clv_12m(ctx: Context) -> dict[str, np.ndarray]:
     return {"clv": np.asarray(clv, dtype=float)}
 
 
+# ---- intervals and per-channel models (clv only: lifetimes has neither) ---------------------
+
+INTERVAL = 0.9
+CHANNEL_CUSTOMERS = 1_500  # per channel, in the simulated three-channel shop
+CHANNEL_RESULTS: dict[str, Any] = {}
+"""Filled by :func:`clv_channel_models`: each channel's predicted / simulated ratios."""
+
+
+def clv_intervals(inputs: tuple[pl.DataFrame, Any]) -> dict[str, np.ndarray]:
+    """12-month CLV with 90 % intervals and P(top tier) from 200 normal parameter draws."""
+    summary, model = inputs
+    scores = model.score(summary, horizon=CLV_MONTHS, horizon_unit="M", interval=INTERVAL)
+    return {c: scores[c].to_numpy() for c in ("clv_low", "clv", "clv_high", "p_top")}
+
+
+def _channel_shop(ctx: Context) -> tuple[pl.DataFrame, pl.DataFrame]:
+    from clv.data.simulate import channel_shop
+
+    return channel_shop(CHANNEL_CUSTOMERS, seed=2024, new_customers_per_channel=4_000)
+
+
+def clv_channel_models(inputs: tuple[pl.DataFrame, pl.DataFrame]) -> dict[str, Any]:
+    """Per-channel fit on 3 x 1,500 simulated customers; each channel's mean 12-month value
+    (discount 0) over its next-365-day spend, and new_customer_value over the simulated
+    first-year spend of 4,000 new customers per channel."""
+    from clv.analysis.group_value import group_value
+    from clv.data.groups import with_customer_group
+    from clv.data.rfm import rfm_summary
+    from clv.models.fitting import fit
+
+    transactions, new = inputs
+    end = "2023-12-31"
+    summary = rfm_summary(transactions, observation_end=end)
+    summary = with_customer_group(summary, transactions, by="channel")
+    with _quiet():
+        model = fit(summary, by="channel")
+    year = {"horizon": 365, "horizon_unit": "D", "discount_rate_annual": 0.0}
+    value = group_value(model, summary, interval=INTERVAL, **year)
+    actual = transactions.filter(pl.col("date") > pl.lit(end).str.to_date())
+    spent = actual.group_by("customer_id").agg(spent=pl.col("amount").sum())
+    existing = (
+        value.scores.join(spent, on="customer_id", how="left")
+        .group_by("channel")
+        .agg(pl.col("clv").mean() / pl.col("spent").fill_null(0).mean())
+    )
+    first_year = new.group_by("channel").agg(pl.col("first_year_spend").mean())
+    newcomers = value.groups.join(first_year, on="channel").select(
+        "channel", pl.col("new_customer_value") / pl.col("first_year_spend")
+    )
+    CHANNEL_RESULTS["existing_ratio"] = dict(existing.iter_rows())
+    CHANNEL_RESULTS["new_customer_ratio"] = dict(newcomers.iter_rows())
+    return CHANNEL_RESULTS
+
+
+def _channel_row() -> dict[str, Any]:
+    existing = CHANNEL_RESULTS.get("existing_ratio", {})
+    new = CHANNEL_RESULTS.get("new_customer_ratio", {})
+    bad = [f"{c} existing {r:.2f}" for c, r in existing.items() if abs(r - 1) > 0.15]
+    bad += [f"{c} new {r:.2f}" for c, r in new.items() if abs(r - 1) > 0.2]
+    check = "passed" if existing and new and not bad else f"FAILED: {', '.join(bad)}"
+    return {"check": check, "accuracy": CHANNEL_RESULTS | {}}
+
+
 # ---- KPIs ----------------------------------------------------------------------------------
 
 KPI_KEYS = (
@@ -731,6 +794,25 @@ STEPS: list[Step] = [
         _ignore_ctx(check_scores),
         target=20,
         note="clv score (all columns) with month_days=4.345*7, 1 %/month, lifetimes' convention",
+    ),
+    Step(
+        "clv_intervals",
+        "12-month CLV with 90 % intervals (200 draws) + P(top)",
+        _summary_and_model,
+        clv_intervals,
+        None,
+        None,
+        note="clv only: delta method in the log-parameters, chunks of 10,000 customers",
+    ),
+    Step(
+        "channel_models",
+        "per-channel models on a simulated 3 x 1,500 shop",
+        _channel_shop,
+        clv_channel_models,
+        None,
+        None,
+        note="clv only; passed = each channel within 15 % (existing) and 20 % (new customers)",
+        row_extra=_channel_row,
     ),
     Step(
         "kpis",

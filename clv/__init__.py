@@ -35,6 +35,12 @@ _EXPORTS = {
     "Analysis": "clv.analysis.pipeline",
     "Period": "clv.data.period",
     "Money": "clv.analysis.money",
+    "with_customer_group": "clv.data.groups",
+    "channel_shop": "clv.data.simulate",
+    "GroupedClvModel": "clv.models.groups",
+    "load_model": "clv.models.groups",
+    "new_customer_value": "clv.models.acquisition",
+    "group_value": "clv.analysis.group_value",
     "run_report": "clv.report.runner",
 }
 """Public name → the module that defines it."""

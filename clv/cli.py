@@ -95,6 +95,10 @@ ANALYSIS_OPTIONS = (
     "margin",
     "currency",
     "channel_costs",
+    "by",
+    "interval",
+    "interval_method",
+    "seed",
 )
 """Options that are :func:`clv.analyze` keywords of the same name (when a command has them)."""
 
@@ -143,6 +147,11 @@ def _fit(args: argparse.Namespace) -> None:
     with _about(args.file):
         model = analysis.model
     model.save(args.out, overwrite=args.overwrite)
+    if args.by:
+        pooled = "".join(
+            f"; {name} uses the pooled model: {why}" for name, why in model.pooled_groups.items()
+        )
+        return _done(args.out, f"{len(model.groups)} {args.by} models and the pooled one{pooled}")
     bg, gg = model.bgnbd, model.gamma_gamma
     _done(
         args.out,
@@ -155,9 +164,12 @@ def _scored(args: argparse.Namespace) -> "Analysis":
     """The analysis with ``--model`` loaded (when given) instead of a fit."""
     model = None
     if getattr(args, "model", None):
-        from clv.models.model import ClvModel
+        from clv.models.groups import load_model
 
-        model = ClvModel.load(args.model)
+        model = load_model(args.model)
+        if getattr(model, "by", None) != args.by:
+            fitted = getattr(model, "by", None) or "(none)"
+            raise UsageError(f"{args.model}: fitted with --by {fitted}; pass it or refit")
         if args.time_unit not in (None, model.time_unit):
             raise UsageError(
                 f"{args.model}: the model was fitted in time unit {model.time_unit}, not "
@@ -233,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_transactions(p)
     _add_period(p)
     _add_penalizer(p)
+    _add_groups(p, intervals=False)
     _add_out(p, "model file (.json)")
     p.set_defaults(run=_fit)
 
@@ -244,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_period(p)
     _add_penalizer(p)
     _add_horizon(p)
+    _add_groups(p, intervals=True)
     _add_out(p, "scores file: .csv or .parquet")
     p.set_defaults(run=_score)
 
@@ -252,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_period(p)
     _add_penalizer(p)
     _add_horizon(p)
+    _add_groups(p, intervals=False)
     p.add_argument(
         "--channel-costs",
         type=Path,
@@ -267,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_period(p)
     _add_penalizer(p)
     _add_horizon(p)
+    _add_groups(p, intervals=True)
     _add_out(p, "segments file: .csv or .parquet")
     p.set_defaults(run=_segments)
 
@@ -301,6 +317,31 @@ def _add_penalizer(p: argparse.ArgumentParser) -> None:
         metavar="X",
         help="L2 penalty on the model parameters, as in lifetimes (default: 0)",
     )
+
+
+def _add_groups(p: argparse.ArgumentParser, *, intervals: bool) -> None:
+    g = p.add_argument_group("groups and intervals")
+    g.add_argument(
+        "--by",
+        choices=["channel", "loyalty"],
+        help="a model per first-order channel or loyalty membership",
+    )
+    if intervals:
+        g.add_argument(
+            "--interval",
+            type=float,
+            metavar="P",
+            help="add clv_low, clv_high, expected_purchases_low/high and p_top (e.g. 0.9)",
+        )
+        g.add_argument(
+            "--interval-method",
+            choices=["normal", "bootstrap"],
+            default="normal",
+            help="parameter draws: asymptotic normal (default) or bootstrap over customers",
+        )
+        g.add_argument(
+            "--seed", type=int, default=1, help="seed of the parameter draws (default: 1)"
+        )
 
 
 def _add_horizon(p: argparse.ArgumentParser) -> None:

@@ -24,11 +24,13 @@ from clv.analysis import kpis as kpi
 from clv.analysis import loyalty, profile, retention, segments, tables, validation
 from clv.analysis.money import Money, resolve_money
 from clv.data.datasets import CDNOW_CALIBRATION_END
+from clv.data.groups import with_customer_group
 from clv.data.io import read_transactions
 from clv.data.period import DateLike, Period, resolve_period
 from clv.data.rfm import rfm_summary
 from clv.errors import UsageError
 from clv.models.fitting import fit
+from clv.models.groups import GroupedClvModel
 from clv.models.model import ClvModel
 
 DATASETS = ("cdnow", "synthetic_shop")
@@ -43,6 +45,10 @@ class Options:
     """The analysis settings that are neither period nor money (names as the keywords)."""
 
     penalizer: float = 0.0
+    by: str | None = None
+    interval: float | None = None
+    interval_method: str = "normal"
+    seed: int = 1
     top_share: float = segments.TOP_SHARE
     tier_cuts: tuple[float, float] = (0.2, 0.8)
     at_risk_min_value_quantile: float = 0.8
@@ -98,6 +104,9 @@ def analyze(
     horizon: float = 12,
     horizon_unit: str = "M",
     penalizer: float = 0.0,
+    by: str | None = None,
+    interval: float | None = None,
+    interval_method: str = "normal",
     top_share: float = segments.TOP_SHARE,
     tier_cuts: Sequence[float] = (0.2, 0.8),
     at_risk_min_value_quantile: float = 0.8,
@@ -111,7 +120,7 @@ def analyze(
     milestones: Sequence[int] = (4, 10),
     launch_date: DateLike | None = None,
     review_month: DateLike | None = None,
-    model: ClvModel | None = None,
+    model: ClvModel | GroupedClvModel | None = None,
     **read_options: Any,
 ) -> Analysis:
     """Analyze a transactions file (or frame, or an embedded data set).
@@ -121,7 +130,10 @@ def analyze(
     (``customer_col``, ``date_col``, ``amount_col``, ``order_col``, ``channel_col``, ...),
     the period (``observation_end``, ``calibration_end`` of the holdout check: a date,
     ``"auto"`` or None, ``time_unit``), the money (``margin`` rate, ``currency``,
-    ``discount_rate_annual``, ``horizon`` in ``horizon_unit``), the model (``penalizer``),
+    ``discount_rate_annual``, ``horizon`` in ``horizon_unit``), the model (``penalizer``;
+    ``by="channel"`` or ``"loyalty"``: one model per first-order channel or membership;
+    ``interval``: CLV intervals from parameter draws, ``interval_method`` ``"normal"`` or
+    ``"bootstrap"``, drawn with ``seed``),
     segments (``top_share``, ``tier_cuts``, at-risk thresholds) and KPIs (channel costs,
     retention economics, the loyalty programme). ``model``: a fitted model to score with
     instead of fitting one (its time unit must be ``time_unit``). Rows after the observation
@@ -157,8 +169,14 @@ def analyze(
         horizon_unit=horizon_unit,
     )
     tiers = tables.tiers_from_cuts(tier_cuts)  # checks the cuts
+    if by not in (None, "channel", "loyalty"):
+        raise UsageError(f"by must be channel or loyalty, not {by!r}")
     options = Options(
         penalizer=penalizer,
+        by=by,
+        interval=interval,
+        interval_method=interval_method,
+        seed=seed,
         top_share=top_share,
         tier_cuts=(float(tier_cuts[0]), float(tier_cuts[1])),
         at_risk_min_value_quantile=at_risk_min_value_quantile,
@@ -239,22 +257,31 @@ class Analysis:
     @cached_property
     def summary(self) -> pl.DataFrame:
         """The RFM summary (:func:`clv.rfm_summary`) at the observation end."""
-        return rfm_summary(
+        summary = rfm_summary(
             self.transactions,
             observation_end=self.period.observation_end,
             time_unit=self.period.time_unit,
         )
+        if self.options.by is None:
+            return summary
+        return with_customer_group(summary, self.transactions, by=self.options.by)
 
     @cached_property
-    def model(self) -> ClvModel:
-        """BG/NBD + Gamma-Gamma fitted on :attr:`summary`."""
-        return fit(self.summary, penalizer=self.options.penalizer)
+    def model(self) -> ClvModel | GroupedClvModel:
+        """BG/NBD + Gamma-Gamma fitted on :attr:`summary` (one per group with ``by``)."""
+        return fit(self.summary, penalizer=self.options.penalizer, by=self.options.by)
 
     @cached_property
     def scores(self) -> pl.DataFrame:
         """Each customer's P(alive), expected purchases, order value and CLV over the horizon,
         on the money basis."""
-        return self.model.score(self.summary, **self.money.score_keywords())
+        return self.model.score(
+            self.summary,
+            **self.money.score_keywords(),
+            interval=self.options.interval,
+            interval_method=self.options.interval_method,  # type: ignore[arg-type]
+            seed=self.options.seed,
+        )
 
     @cached_property
     def segments(self) -> pl.DataFrame:

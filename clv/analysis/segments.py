@@ -39,7 +39,17 @@ RFM_CELLS: tuple[tuple[str, Mapping[str, tuple[int, int]]], ...] = (
 """RFM cells as data: the first cell whose inclusive score ranges all match wins; customers
 matching none are ``"others"``. R, F and M are quintile scores 1-5 (5 = best)."""
 
-SCORE_COLUMNS = ("p_alive", "expected_purchases", "expected_order_value", "clv")
+SCORE_COLUMNS = (
+    "p_alive",
+    "expected_purchases",
+    "expected_purchases_low",
+    "expected_purchases_high",
+    "expected_order_value",
+    "clv",
+    "clv_low",
+    "clv_high",
+    "p_top",
+)
 
 
 def ratio(numerator: float, denominator: float) -> float | None:

@@ -253,7 +253,7 @@ def fit_bgnbd_fast(
     params[1] /= scale
     se = params * np.sqrt(np.diag(cov_log))
     ll = -_bgnbd_nll(np.log(params), rows, 0.0)[0] * w.sum()
-    return Fit(params, se, float(ll), gnorm, message)
+    return Fit(params, se, float(ll), gnorm, message, cov_log)
 
 
 # --------------------------------------------------------------------------------------------

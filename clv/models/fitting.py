@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import math
 import warnings
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from typing import Literal
 
@@ -32,6 +33,7 @@ from clv.models.gamma_gamma import (
     GAMMA_GAMMA_PARAMS,
     fit_gamma_gamma_fast,
 )
+from clv.models.groups import GroupedClvModel, fit_by_group
 from clv.models.lifetimes_engine import _fit_lifetimes
 from clv.models.model import ClvModel, _check_summary, _summary_unit
 
@@ -110,7 +112,8 @@ def fit(
     penalizer: float = 0.0,
     engine: Engine = "fast",
     time_unit: TimeUnit | None = None,
-) -> ClvModel:
+    by: str | None = None,
+) -> ClvModel | GroupedClvModel:
     """Fit BG/NBD (all customers) and Gamma-Gamma (repeat buyers with positive spend).
 
     Parameters
@@ -131,6 +134,11 @@ def fit(
         rows and weighted BG/NBD rows (slow; the reference of the tests).
     time_unit
         Only for a summary without ``first_purchase``/``observation_end`` columns.
+    by
+        A column of ``summary`` (``channel`` or ``loyalty``, added by
+        :func:`clv.data.groups.with_customer_group`): one model per value, the pooled model
+        alongside, in a :class:`~clv.models.groups.GroupedClvModel` (see
+        :func:`~clv.models.groups.fit_by_group` for the groups too small to fit).
 
     Returns
     -------
@@ -153,6 +161,9 @@ def fit(
         When |corr(frequency, monetary_value)| among repeat buyers exceeds
         :data:`CORRELATION_WARNING` (Gamma-Gamma's independence assumption is doubtful).
     """
+    if by is not None:
+        one = partial(fit, penalizer=penalizer, engine=engine, time_unit=time_unit)
+        return fit_by_group(summary, by=by, fit_one=one)
     if engine not in ("fast", "lifetimes"):
         raise UsageError(f"engine must be 'fast' or 'lifetimes', not {engine!r}")
     if not (penalizer >= 0 and math.isfinite(penalizer)):
@@ -249,5 +260,10 @@ def fit(
         convergence={
             name: {"gradient_norm": f.gradient_norm, "message": f.message}
             for name, f in (("bgnbd", bg), ("gamma_gamma", gg))
+        },
+        covariance_log={
+            name: f.covariance_log.tolist()
+            for name, f in (("bgnbd", bg), ("gamma_gamma", gg))
+            if f.covariance_log is not None
         },
     )

@@ -138,7 +138,7 @@ def fit_gamma_gamma_fast(x: np.ndarray, m: np.ndarray, w: np.ndarray, penalizer:
     params = np.exp(theta)
     se = params * np.sqrt(np.diag(cov_log))
     ll = -_gamma_gamma_nll(theta, rows, 0.0)[0] * w.sum()
-    return Fit(params, se, float(ll), gnorm, message)
+    return Fit(params, se, float(ll), gnorm, message, cov_log)
 
 
 def expected_order_value(

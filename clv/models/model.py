@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from clv.data.rfm import TIME_UNIT_DAYS, TimeUnit, time_unit_of, unit_days
-from clv.errors import DataError, ModelError, UsageError
+from clv.data.rfm import TIME_UNIT_DAYS, TimeUnit
+from clv.errors import ModelError, UsageError
 from clv.models.bgnbd import (
     BGNBD_PARAMS,
     conditional_denominator,
@@ -30,64 +30,19 @@ from clv.models.bgnbd import (
 # Re-exported (the two "X as X" imports): callers imported them from clv.models.model before.
 from clv.models.bgnbd import expected_purchases_new_customer as expected_purchases_new_customer
 from clv.models.bgnbd import probability_of_purchases as probability_of_purchases
+from clv.models.cashflows import MONTH_DAYS, cash_flow_grid
+from clv.models.checks import check_summary as _check_summary
+from clv.models.checks import summary_unit as _summary_unit
+from clv.models.draws import DRAWS, IntervalMethod
 from clv.models.gamma_gamma import (
     GAMMA_GAMMA_PARAMS,
     expected_order_value,
 )
+from clv.models.intervals import interval_scores
 from clv.models.optimize import Params
-
-MONTH_DAYS = 365.25 / 12
-"""Length of a month in days for CLV cash flows (lifetimes hard-codes 30)."""
 
 _FORMAT = "clv-model"
 _FORMAT_VERSION = 1
-
-
-# --------------------------------------------------------------------------------------------
-# Input checks
-# --------------------------------------------------------------------------------------------
-
-_SUMMARY_COLUMNS = ("frequency", "recency", "T", "monetary_value")
-
-
-def _check_summary(summary: pl.DataFrame, columns: tuple[str, ...] = _SUMMARY_COLUMNS) -> None:
-    missing = [c for c in columns if c not in summary.columns]
-    if missing:
-        raise DataError(
-            f"summary: missing column(s) {', '.join(missing)}; make it with clv.rfm.rfm_summary"
-        )
-    if summary.height == 0:
-        raise DataError("summary: no customers")
-    bad = summary.select(
-        nulls=pl.any_horizontal(
-            pl.col(c).is_null() | ~pl.col(c).cast(pl.Float64).is_finite() for c in columns
-        ),
-        negative=(pl.col("frequency") < 0) | (pl.col("recency") < 0),
-        late=pl.col("recency") > pl.col("T"),
-        fractional=pl.col("frequency").cast(pl.Float64)
-        != pl.col("frequency").cast(pl.Float64).round(),
-        one_time=(pl.col("frequency") == 0) & (pl.col("recency") != 0),
-    )
-    problems = {
-        "nulls": "a missing or non-finite value",
-        "negative": "a negative frequency or recency",
-        "late": "recency greater than T",
-        "fractional": "a fractional frequency",
-        "one_time": "recency > 0 with frequency 0",
-    }
-    for column, what in problems.items():
-        rows = bad.select(pl.arg_where(pl.col(column))).to_series()
-        if rows.len():
-            row = int(rows[0])
-            who = summary["customer_id"][row] if "customer_id" in summary.columns else row
-            raise DataError(
-                f"summary row {row} (customer {who}): {what}; rebuild it with clv.rfm.rfm_summary"
-            )
-
-
-def _summary_unit(summary: pl.DataFrame, time_unit: TimeUnit | None) -> TimeUnit:
-    """The summary's time unit: its ``time_unit`` column, else the ``time_unit`` keyword."""
-    return time_unit_of(summary, time_unit)
 
 
 # --------------------------------------------------------------------------------------------
@@ -124,6 +79,10 @@ class ClvModel:
     convergence: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per sub-model: ``gradient_norm`` at the optimum (mean objective, log parameters;
     NaN for the lifetimes engine) and the optimizer's ``message``."""
+    covariance_log: dict[str, list[list[float]]] = field(default_factory=dict)
+    """Per sub-model: covariance of the log-parameters (the inverse Hessian of the total
+    negative log-likelihood, in the order of ``bgnbd``/``gamma_gamma``); empty for the
+    lifetimes engine. :mod:`clv.models.intervals` draws parameters from it."""
 
     # ---- predictions on summaries ---------------------------------------------------------
 
@@ -187,6 +146,10 @@ class ClvModel:
         month_days: float = MONTH_DAYS,
         discount_rate_monthly: float | None = None,
         time_unit: TimeUnit | None = None,
+        interval: float | None = None,
+        interval_method: IntervalMethod = "normal",
+        draws: int = DRAWS,
+        seed: int = 0,
     ) -> pl.DataFrame:
         """Customer scores over the next ``horizon``: P(alive), purchases, order value, CLV.
 
@@ -207,6 +170,9 @@ class ClvModel:
             Length of a month in days (365.25/12; lifetimes uses 30).
         time_unit
             Only for a summary without ``first_purchase``/``observation_end`` columns.
+        interval, interval_method, draws, seed
+            With ``interval`` (e.g. 0.9): ``expected_purchases_low/high``, ``clv_low/high``
+            and ``p_top`` from parameter draws (:func:`clv.models.intervals.interval_scores`).
 
         Returns
         -------
@@ -220,10 +186,14 @@ class ClvModel:
             flow discounted at its end; a last partial month (horizon not a whole number of
             months) is discounted at its fractional end ``(1+d)^(t/month)``.
         """
-        if horizon <= 0:
-            raise UsageError(f"horizon must be positive, not {horizon}")
-        if month_days <= 0:
-            raise UsageError(f"month_days must be positive, not {month_days}")
+        grid = cash_flow_grid(
+            horizon=horizon,
+            horizon_unit=horizon_unit,
+            model_unit=self.time_unit,
+            discount_rate_annual=discount_rate_annual,
+            month_days=month_days,
+            discount_rate_monthly=discount_rate_monthly,
+        )
         _check_summary(summary)
         x, tx, T = self._arrays(summary, time_unit)
         m = summary["monetary_value"].cast(pl.Float64).to_numpy()
@@ -232,20 +202,7 @@ class ClvModel:
                 f"Gamma-Gamma q = {self.gamma_gamma['q']:.3g} <= 1: the mean order value is "
                 "infinite; refit with more repeat buyers or a penalizer"
             )
-        d = (
-            (1 + discount_rate_annual) ** (1 / 12) - 1
-            if discount_rate_monthly is None
-            else discount_rate_monthly
-        )
-        horizon_days = horizon * (month_days if horizon_unit == "M" else unit_days(horizon_unit))
-        model_days = TIME_UNIT_DAYS[self.time_unit]
-        n_months = math.ceil(horizon_days / month_days - 1e-9)
-        months = np.arange(1, n_months + 1)
-        ends_days = np.minimum(months * month_days, horizon_days)
-        ends = ends_days / model_days  # in the model's time unit
-        exponents = np.where(months * month_days <= horizon_days, months, ends_days / month_days)
-        factors = (1 + d) ** exponents
-        H = horizon_days / model_days
+        ends, factors, H = grid.ends, grid.factors, grid.horizon
 
         def per_x_and_age(xs: np.ndarray, Ts: np.ndarray) -> dict[str, np.ndarray]:
             prev = np.zeros(xs.size)
@@ -274,7 +231,19 @@ class ClvModel:
             "T",
             "monetary_value",
         )
-        return base.with_columns(pl.Series(k, v, dtype=pl.Float64) for k, v in scores.items())
+        out = base.with_columns(pl.Series(k, v, dtype=pl.Float64) for k, v in scores.items())
+        if interval is None:
+            return out
+        return interval_scores(
+            self,
+            summary,
+            out,
+            grid=grid,
+            interval=interval,
+            method=interval_method,
+            draws=draws,
+            seed=seed,
+        )[0]
 
     # ---- persistence ----------------------------------------------------------------------
 
@@ -308,6 +277,7 @@ class ClvModel:
             "data_fingerprint": self.data_fingerprint,
             "warnings": list(self.warnings),
             "convergence": self.convergence,
+            "covariance_log": self.covariance_log,
         }
         return clean(body)
 
@@ -333,6 +303,12 @@ class ClvModel:
             raise ModelError(f"{path}: not a clv model file (not JSON: {e})") from None
         if not isinstance(doc, dict):
             raise ModelError(f"{path}: not a clv model file (a JSON object is expected)")
+        return cls.from_dict(doc, source=str(path))
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any], *, source: str) -> ClvModel:
+        """The model of a :meth:`to_dict` document; errors name ``source`` (a file, a key)."""
+        path = source
         required = {
             "bgnbd": BGNBD_PARAMS,
             "gamma_gamma": GAMMA_GAMMA_PARAMS,
@@ -388,5 +364,10 @@ class ClvModel:
                 }
                 for k, v in (doc.get("convergence") or {}).items()
                 if isinstance(v, dict)
+            },
+            covariance_log={
+                k: [[float(c) for c in row] for row in v]
+                for k, v in (doc.get("covariance_log") or {}).items()
+                if isinstance(v, list) and all(isinstance(row, list) for row in v)
             },
         )

@@ -85,6 +85,7 @@ class Fit:
     log_likelihood: float  # total, unpenalised, in the summary's time unit
     gradient_norm: float
     message: str
+    covariance_log: np.ndarray | None = None  # of the log-parameters (inverse total Hessian)
 
 
 def optimize(

@@ -1,0 +1,145 @@
+"""Per-channel (or loyalty) value from per-group models: CLV totals with intervals, the value
+of a newly acquired customer, and that value over the acquisition cost (frames only)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from clv.analysis.segments import TIERS, value_tiers
+from clv.data.rfm import TimeUnit
+from clv.models.acquisition import new_customer_values
+from clv.models.cashflows import MONTH_DAYS, cash_flow_grid
+from clv.models.draws import DRAWS, IntervalMethod
+from clv.models.groups import GroupedClvModel
+from clv.models.intervals import interval_scores
+from clv.models.model import ClvModel
+
+
+@dataclass(frozen=True)
+class GroupValue:
+    """What :func:`group_value` computes (frames, currency units)."""
+
+    scores: pl.DataFrame
+    """Customer scores with the group column and ``clv_low``, ``clv_high``,
+    ``expected_purchases_low/high``, ``p_top`` and ``tier`` (by point CLV)."""
+    groups: pl.DataFrame
+    """One row per group, sorted: ``customers``, ``uses_pooled``, ``mean_clv``, ``clv``,
+    ``clv_low``, ``clv_high`` (group totals), ``new_customer_value`` (+ ``_low``/``_high``),
+    and with channel costs ``cac``, ``new_clv_cac`` (+ ``_low``/``_high``)."""
+    totals: pl.DataFrame
+    """:func:`clv.models.intervals.interval_scores` totals: ``level`` total, the group
+    column, ``tier``; ``label``, ``customers``, ``clv``, ``clv_low``, ``clv_high``."""
+
+
+def clv_intervals(
+    model: ClvModel | GroupedClvModel,
+    summary: pl.DataFrame,
+    *,
+    horizon: float,
+    horizon_unit: TimeUnit = "M",
+    discount_rate_annual: float = 0.10,
+    margin: float = 1.0,
+    month_days: float = MONTH_DAYS,
+    interval: float = 0.9,
+    interval_method: IntervalMethod = "normal",
+    draws: int = DRAWS,
+    seed: int = 0,
+    totals_by: Sequence[str] = (),
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Scores with intervals and a ``tier`` column (good/middle/bad by point CLV), and CLV
+    totals with intervals: overall, per ``tier`` and per column of ``totals_by`` (see
+    :func:`clv.models.intervals.interval_scores` for both frames)."""
+    money = {
+        "horizon": horizon,
+        "horizon_unit": horizon_unit,
+        "discount_rate_annual": discount_rate_annual,
+        "month_days": month_days,
+    }
+    grid = cash_flow_grid(model_unit=model.time_unit, **money)
+    point = model.score(summary, margin=margin, **money)
+    by = model.by if isinstance(model, GroupedClvModel) else None
+    tiers = value_tiers(point, value_col="clv", tiers=TIERS)["tier"]
+    scores, totals = interval_scores(
+        model.pooled if by else model,
+        summary.with_columns(tier=tiers),
+        point.drop(by) if by else point,
+        grid=grid,
+        interval=interval,
+        method=interval_method,
+        draws=draws,
+        seed=seed,
+        by=by,
+        group_models=model.groups if by else None,
+        totals_by=[*totals_by, "tier"],
+    )
+    if by:
+        scores = scores.insert_column(1, point[by])
+    return scores.with_columns(tier=tiers), totals
+
+
+def group_value(
+    model: GroupedClvModel,
+    summary: pl.DataFrame,
+    *,
+    horizon: float,
+    horizon_unit: TimeUnit = "M",
+    discount_rate_annual: float = 0.10,
+    margin: float = 1.0,
+    month_days: float = MONTH_DAYS,
+    channel_costs: Mapping[str, float] | None = None,
+    interval: float = 0.9,
+    interval_method: IntervalMethod = "normal",
+    draws: int = DRAWS,
+    seed: int = 0,
+) -> GroupValue:
+    """Score every customer by their group's model and value each group, with intervals.
+
+    ``summary`` carries ``model.by`` (see :func:`clv.data.groups.with_customer_group`).
+    ``channel_costs`` are acquisition costs per new customer by group (CAC, currency):
+    ``new_clv_cac = new_customer_value / cac``, the forward-looking return on a channel's
+    cost (its interval from the value's; the cost is taken as known).
+
+    Examples
+    --------
+    >>> value = group_value(fit(summary, by="channel"), summary, horizon=12)  # doctest: +SKIP
+    >>> value.groups.select("channel", "new_customer_value", "new_clv_cac")  # doctest: +SKIP
+    """
+    money = {
+        "horizon": horizon,
+        "horizon_unit": horizon_unit,
+        "discount_rate_annual": discount_rate_annual,
+        "month_days": month_days,
+    }
+    draw = {"interval": interval, "interval_method": interval_method, "draws": draws, "seed": seed}
+    scores, totals = clv_intervals(
+        model, summary, margin=margin, totals_by=[model.by], **money, **draw
+    )
+    grid = cash_flow_grid(model_unit=model.time_unit, **money)
+    new = new_customer_values(
+        model,
+        grid=grid,
+        margin=margin,
+        interval=interval,
+        interval_method=interval_method,
+        draws=draws,
+        seed=seed,
+        summary=summary,
+    )
+    per_group = (
+        totals.filter(pl.col("level") == model.by)
+        .select(pl.col("label").alias(model.by), "customers", "clv", "clv_low", "clv_high")
+        .with_columns(mean_clv=pl.col("clv") / pl.col("customers"))
+    )
+    groups = per_group.join(new, on=model.by, how="left").sort(model.by)
+    if channel_costs:
+        costs = pl.DataFrame(
+            {model.by: list(channel_costs), "cac": [float(c) for c in channel_costs.values()]}
+        )
+        groups = groups.join(costs, on=model.by, how="left").with_columns(
+            (pl.col(f"new_customer_value{end}") / pl.col("cac")).alias(f"new_clv_cac{end}")
+            for end in ("", "_low", "_high")
+        )
+    return GroupValue(scores, groups, totals)

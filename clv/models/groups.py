@@ -1,0 +1,182 @@
+"""Per-group models: one purchase model and one Gamma-Gamma per channel (or loyalty group).
+
+A group with fewer than :data:`MIN_GROUP_CUSTOMERS` customers or
+:data:`MIN_GROUP_REPEAT_BUYERS` repeat buyers, or whose fit does not converge, is scored by
+the pooled model (fitted on every customer), and the model says which groups are and why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from clv.data.rfm import TimeUnit
+from clv.errors import DataError, ModelError
+from clv.models.cashflows import MONTH_DAYS, cash_flow_grid
+from clv.models.draws import DRAWS, IntervalMethod
+from clv.models.intervals import interval_scores
+from clv.models.model import ClvModel
+
+MIN_GROUP_CUSTOMERS = 200
+"""Fewest customers for a group's own model (BG/NBD has four parameters to estimate)."""
+
+MIN_GROUP_REPEAT_BUYERS = 50
+"""Fewest repeat buyers for a group's own model (Gamma-Gamma is fitted on them alone)."""
+
+
+def _missing(by: str) -> DataError:
+    return DataError(
+        f"summary: no {by!r} column to group customers by; add it with "
+        f"clv.with_customer_group(summary, transactions, by={by!r})"
+    )
+
+
+@dataclass
+class GroupedClvModel:
+    """A :class:`ClvModel` per value of the column ``by``, the pooled model alongside.
+
+    ``groups`` holds the groups with a model of their own; ``pooled_groups`` maps each other
+    group to the reason it is scored by ``pooled``.
+    """
+
+    by: str
+    pooled: ClvModel
+    groups: dict[str, ClvModel]
+    pooled_groups: dict[str, str]
+
+    @property
+    def time_unit(self) -> TimeUnit:
+        return self.pooled.time_unit
+
+    def model_of(self, group: str) -> ClvModel:
+        """The group's model, or the pooled one (for a small or unseen group)."""
+        return self.groups.get(group, self.pooled)
+
+    def score(
+        self,
+        summary: pl.DataFrame,
+        *,
+        horizon: float,
+        horizon_unit: TimeUnit = "M",
+        discount_rate_annual: float = 0.10,
+        margin: float = 1.0,
+        month_days: float = MONTH_DAYS,
+        discount_rate_monthly: float | None = None,
+        time_unit: TimeUnit | None = None,
+        interval: float | None = None,
+        interval_method: IntervalMethod = "normal",
+        draws: int = DRAWS,
+        seed: int = 0,
+    ) -> pl.DataFrame:
+        """:meth:`ClvModel.score` of each customer by their group's model, in the order of
+        ``summary``, with the group column after ``customer_id``; intervals drawn per model."""
+        if self.by not in summary.columns:
+            raise _missing(self.by)
+        money = {
+            "horizon": horizon,
+            "horizon_unit": horizon_unit,
+            "discount_rate_annual": discount_rate_annual,
+            "month_days": month_days,
+            "discount_rate_monthly": discount_rate_monthly,
+        }
+        grid = cash_flow_grid(model_unit=self.time_unit, **money)
+        indexed = summary.with_row_index("_row")
+        group = pl.col(self.by).cast(pl.String)
+        parts = []
+        for (name,), part in indexed.group_by(group, maintain_order=True):
+            scored = self.model_of(name).score(
+                part.drop("_row"), margin=margin, time_unit=time_unit, **money
+            )
+            parts.append(scored.with_columns(part["_row"]))
+        scores = pl.concat(parts).sort("_row").drop("_row")
+        if interval is not None:
+            scores = interval_scores(
+                self.pooled,
+                summary,
+                scores,
+                grid=grid,
+                interval=interval,
+                method=interval_method,
+                draws=draws,
+                seed=seed,
+                by=self.by,
+                group_models=self.groups,
+            )[0]
+        at = 1 if "customer_id" in scores.columns else 0
+        return scores.insert_column(at, summary[self.by].cast(pl.String))
+
+    # ---- persistence ----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The pooled model's document plus ``by`` and ``groups``: ``{name: model}`` for the
+        groups with their own model, ``{name: {"uses_pooled": reason}}`` for the others."""
+        groups: dict[str, Any] = {name: m.to_dict() for name, m in self.groups.items()}
+        groups |= {name: {"uses_pooled": why} for name, why in self.pooled_groups.items()}
+        return self.pooled.to_dict() | {"by": self.by, "groups": groups}
+
+    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Write one model.json, atomically; an existing file is kept unless ``overwrite``."""
+        from clv.data.write import atomic_output
+
+        path = Path(path)
+        with atomic_output(path, overwrite=overwrite) as tmp:
+            tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        return path
+
+
+def load_model(path: str | os.PathLike[str]) -> ClvModel | GroupedClvModel:
+    """A model file written by ``save``: a :class:`GroupedClvModel` when it has ``groups``."""
+    pooled = ClvModel.load(path)
+    doc = json.loads(Path(path).read_text())
+    if "groups" not in doc:
+        return pooled
+    groups, pooled_groups = {}, {}
+    if not isinstance(doc["groups"], dict) or not isinstance(doc.get("by"), str):
+        raise ModelError(f"{path}: keys 'by' and 'groups' must be a name and an object")
+    for name, block in doc["groups"].items():
+        if isinstance(block, dict) and "uses_pooled" in block:
+            pooled_groups[name] = str(block["uses_pooled"])
+        elif isinstance(block, dict):
+            groups[name] = ClvModel.from_dict(block, source=f"{path}: group {name!r}")
+        else:
+            raise ModelError(f"{path}: group {name!r} must be an object; refit with clv fit --by")
+    return GroupedClvModel(doc["by"], pooled, groups, pooled_groups)
+
+
+def fit_by_group(
+    summary: pl.DataFrame, *, by: str, fit_one: Callable[[pl.DataFrame], ClvModel]
+) -> GroupedClvModel:
+    """Fit ``fit_one`` on all of ``summary`` (pooled) and on each value of the column ``by``.
+
+    Groups below :data:`MIN_GROUP_CUSTOMERS` customers or :data:`MIN_GROUP_REPEAT_BUYERS`
+    repeat buyers, and groups whose fit raises ``ModelError``, use the pooled model.
+    """
+    if by not in summary.columns:
+        raise _missing(by)
+    if summary[by].null_count():
+        row = int(np.flatnonzero(summary[by].is_null().to_numpy())[0])
+        raise DataError(f"summary row {row}: no {by}; fill it (e.g. 'unknown') before fitting")
+    pooled = fit_one(summary)
+    groups, pooled_groups = {}, {}
+    key = pl.col(by).cast(pl.String)
+    for name in summary[by].cast(pl.String).unique().sort():
+        part = summary.filter(key == name)
+        repeat = int((part["frequency"] > 0).sum())
+        if part.height < MIN_GROUP_CUSTOMERS or repeat < MIN_GROUP_REPEAT_BUYERS:
+            pooled_groups[name] = (
+                f"{part.height:,} customers and {repeat:,} repeat buyers (a model of its own "
+                f"needs {MIN_GROUP_CUSTOMERS} and {MIN_GROUP_REPEAT_BUYERS})"
+            )
+            continue
+        try:
+            groups[name] = fit_one(part)
+        except ModelError as e:
+            pooled_groups[name] = f"its fit failed: {e}"
+    return GroupedClvModel(by, pooled, groups, pooled_groups)

@@ -1,0 +1,202 @@
+"""Per-channel models on a simulated shop whose channels differ; groups of customers."""
+
+import datetime as dt
+import warnings
+
+import polars as pl
+import pytest
+
+from clv.data.groups import customer_groups, with_customer_group
+from clv.data.rfm import rfm_summary
+from clv.data.simulate import channel_shop
+from clv.errors import DataError
+from clv.models.acquisition import new_customer_values
+from clv.models.cashflows import cash_flow_grid
+from clv.models.fitting import fit
+from clv.models.groups import GroupedClvModel, load_model
+from clv.models.intervals import interval_scores
+
+END = "2023-12-31"
+YEAR = {"horizon": 365, "horizon_unit": "D", "discount_rate_annual": 0.0}
+
+
+@pytest.fixture(scope="module")
+def channels():
+    """3 x 1,000 existing customers with a holdout year, 3 x 4,000 new ones; per-channel fit."""
+    transactions, new = channel_shop(1_000, seed=0, new_customers_per_channel=4_000)
+    summary = with_customer_group(
+        rfm_summary(transactions, observation_end=END), transactions, by="channel"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = fit(summary, by="channel")
+    return transactions, new, summary, model
+
+
+def _next_year(transactions: pl.DataFrame) -> pl.DataFrame:
+    return (
+        transactions.filter(pl.col("date") > dt.date.fromisoformat(END))
+        .group_by("customer_id")
+        .agg(actual=pl.col("amount").sum())
+    )
+
+
+def test_each_channel_predicts_its_next_year_within_15_percent(channels):
+    transactions, _, summary, model = channels
+    assert isinstance(model, GroupedClvModel) and model.pooled_groups == {}
+    scores = model.score(summary, **YEAR).join(
+        _next_year(transactions), on="customer_id", how="left"
+    )
+    by_channel = scores.group_by("channel").agg(
+        predicted=pl.col("clv").mean(), actual=pl.col("actual").fill_null(0).mean()
+    )
+    ratio = dict(by_channel.select("channel", pl.col("predicted") / pl.col("actual")).iter_rows())
+    assert set(ratio) == {"referral", "search", "paid_social"}
+    assert all(0.85 <= r <= 1.15 for r in ratio.values()), ratio
+
+
+def test_the_pooled_model_overvalues_paid_social(channels):
+    # the mistake per-channel models fix: paid-social customers priced like the average
+    transactions, _, summary, model = channels
+    pooled = model.pooled.score(summary, **YEAR).with_columns(summary["channel"])
+    paid = pooled.filter(pl.col("channel") == "paid_social").join(
+        _next_year(transactions), on="customer_id", how="left"
+    )
+    assert paid["clv"].mean() > 1.5 * paid["actual"].fill_null(0).mean()
+
+
+def test_new_customer_value_within_20_percent_of_first_year_spend(channels):
+    _, new, _, model = channels
+    grid = cash_flow_grid(model_unit="W", **YEAR)
+    values = new_customer_values(model, grid=grid, interval=0.9)
+    spend = new.group_by("channel").agg(pl.col("first_year_spend").mean())
+    joined = values.join(spend, on="channel")
+    assert joined.height == 3
+    for row in joined.iter_rows(named=True):
+        assert abs(row["new_customer_value"] / row["first_year_spend"] - 1) < 0.2, row
+        assert row["new_customer_value_low"] <= row["new_customer_value"]
+        assert row["new_customer_value"] <= row["new_customer_value_high"]
+
+
+def test_new_customer_value_by_hand(channels):
+    # one month, no discount: (1 + E[X(t)]) p v / (q - 1), FHL (2005a) eq. (9)
+    from clv.models.bgnbd import expected_purchases_new_customer
+
+    model = channels[3].model_of("search")
+    grid = cash_flow_grid(horizon=1, horizon_unit="M", model_unit="W", discount_rate_annual=0)
+    value = new_customer_values(channels[3], grid=grid)
+    p, q, v = (model.gamma_gamma[k] for k in ("p", "q", "v"))
+    expected = (1 + expected_purchases_new_customer(model.bgnbd, 365.25 / 12 / 7)) * p * v / (q - 1)
+    got = value.filter(pl.col("channel") == "search")["new_customer_value"].item()
+    assert got == pytest.approx(float(expected), rel=1e-12)
+
+
+def test_scores_carry_the_group_in_the_order_of_the_summary(channels):
+    _, _, summary, model = channels
+    shuffled = summary.sample(fraction=1.0, shuffle=True, seed=1)
+    scores = model.score(shuffled, horizon=12)
+    assert scores["customer_id"].equals(shuffled["customer_id"])
+    assert scores.columns[:2] == ["customer_id", "channel"]
+    search = shuffled.filter(pl.col("channel") == "search")
+    own = model.groups["search"].score(search, horizon=12)
+    assert scores.filter(pl.col("channel") == "search").drop("channel").equals(own)
+
+
+def test_channel_totals_with_intervals(channels):
+    _, _, summary, model = channels
+    grid = cash_flow_grid(horizon=12, horizon_unit="M", model_unit="W")
+    scores = model.score(summary, horizon=12).drop("channel")
+    out, totals = interval_scores(
+        model.pooled,
+        summary,
+        scores,
+        grid=grid,
+        by="channel",
+        group_models=model.groups,
+        totals_by=["channel"],
+    )
+    assert totals["label"].to_list() == ["total", "paid_social", "referral", "search"]
+    assert totals["level"].to_list() == ["total", "channel", "channel", "channel"]
+    assert totals["clv"][0] == pytest.approx(totals["clv"][1:].sum(), rel=1e-12)
+    assert (totals["clv_low"] <= totals["clv"]).all() and (
+        totals["clv"] <= totals["clv_high"]
+    ).all()
+    assert abs(out["p_top"].mean() - 0.2) < 0.01
+
+
+def test_small_groups_use_the_pooled_model_and_say_so(channels, tmp_path):
+    _, _, summary, _ = channels
+    few = summary.with_columns(
+        pl.when(pl.arange(0, pl.len()) < 150)
+        .then(pl.lit("tiny"))
+        .otherwise("channel")
+        .alias("channel")
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = fit(few, by="channel")
+    assert set(model.pooled_groups) == {"tiny"} and "150 customers" in model.pooled_groups["tiny"]
+    tiny = few.filter(pl.col("channel") == "tiny")
+    assert (
+        model.score(tiny, horizon=12).drop("channel").equals(model.pooled.score(tiny, horizon=12))
+    )
+    loaded = load_model(model.save(tmp_path / "model.json"))
+    assert loaded == model
+    assert load_model(model.pooled.save(tmp_path / "pooled.json")) == model.pooled
+
+
+def test_groups_of_customers():
+    day = dt.date(2024, 1, 1)
+    transactions = pl.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "b", "c"],
+            "date": [day + dt.timedelta(days=d) for d in (3, 1, 0, 0, 2)],
+            "amount": [1.0] * 5,
+            "channel": ["email", "search", "seo", "ads", None],
+            "loyalty": [False, True, False, False, False],
+        }
+    )
+    channel = dict(customer_groups(transactions, by="channel").sort("customer_id").iter_rows())
+    assert channel == {"a": "search", "b": "ads", "c": "unknown"}  # a tie: first in sort order
+    loyalty = dict(customer_groups(transactions, by="loyalty").sort("customer_id").iter_rows())
+    assert loyalty == {"a": "member", "b": "non_member", "c": "non_member"}
+    with pytest.raises(DataError, match="channel_col="):
+        customer_groups(transactions.drop("channel"), by="channel")
+
+
+def test_group_value_table(channels):
+    from clv.analysis.group_value import group_value
+
+    _, _, summary, model = channels
+    costs = {"referral": 60.0, "search": 40.0, "paid_social": 35.0}
+    value = group_value(model, summary, horizon=12, channel_costs=costs)
+    table = value.groups
+    assert table["channel"].to_list() == ["paid_social", "referral", "search"]
+    assert table["customers"].to_list() == [1_000, 1_000, 1_000]
+    for row in table.iter_rows(named=True):
+        assert row["new_clv_cac"] == pytest.approx(
+            row["new_customer_value"] / costs[row["channel"]]
+        )
+        assert row["new_clv_cac_low"] <= row["new_clv_cac"] <= row["new_clv_cac_high"]
+        assert row["clv_low"] <= row["clv"] <= row["clv_high"]
+    # referral customers are worth more than paid-social ones, now and when newly acquired
+    by = dict(zip(table["channel"], table["new_customer_value"], strict=True))
+    assert by["referral"] > by["search"] > by["paid_social"]
+    tiers = value.totals.filter(pl.col("level") == "tier")
+    assert tiers["label"].to_list() == ["bad", "good", "middle"]
+    assert tiers["customers"].sum() == 3_000
+    assert value.scores["clv"].sum() == pytest.approx(value.totals["clv"][0], rel=1e-12)
+
+
+def test_clv_intervals_of_a_single_model_total_by_tier(channels):
+    from clv.analysis.group_value import clv_intervals
+
+    _, _, summary, model = channels
+    scores, totals = clv_intervals(model.pooled, summary, horizon=12)
+    assert totals["level"].to_list() == ["total", "tier", "tier", "tier"]
+    assert totals.filter(pl.col("label") == "good")["customers"].item() == 600  # 20 % of 3,000
+    good = scores.filter(pl.col("tier") == "good")["clv"].sum()
+    assert totals.filter(pl.col("label") == "good")["clv"].item() == pytest.approx(good)
+    assert scores.select(model.pooled.score(summary, horizon=12).columns).equals(
+        model.pooled.score(summary, horizon=12)
+    )

@@ -1,0 +1,163 @@
+"""clv.models.intervals: coverage of the true CLV, brute-force draws, invariants."""
+
+import dataclasses
+import warnings
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from clv.data.rfm import rfm_summary
+from clv.data.simulate import SIMULATED_CHANNELS, channel_shop
+from clv.errors import ModelError
+from clv.models.draws import parameter_draws
+from clv.models.fitting import fit
+from clv.models.model import ClvModel
+
+TRUTH = SIMULATED_CHANNELS["search"]
+HORIZON = {"horizon": 12, "horizon_unit": "M", "discount_rate_annual": 0.1}
+
+
+def _shop(customers: int, seed: int) -> pl.DataFrame:
+    transactions, _ = channel_shop(customers, seed=seed, channels={"shop": TRUTH})
+    return rfm_summary(transactions, observation_end="2023-12-31")
+
+
+def _fit(summary: pl.DataFrame) -> ClvModel:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fit(summary)
+
+
+@pytest.fixture(scope="module")
+def shop_model():
+    summary = _shop(1_000, seed=3)
+    return summary, _fit(summary)
+
+
+def test_90_percent_intervals_cover_the_clv_of_the_true_parameters():
+    coverage = []
+    for seed in range(8):
+        summary = _shop(800, seed=100 + seed)
+        model = _fit(summary)
+        scores = model.score(summary, interval=0.9, **HORIZON)
+        true = dataclasses.replace(
+            model,
+            bgnbd={k: TRUTH[k] for k in ("r", "alpha", "a", "b")},
+            gamma_gamma={k: TRUTH[k] for k in ("p", "q", "v")},
+        ).score(summary, **HORIZON)["clv"]
+        inside = (scores["clv_low"] <= true) & (true <= scores["clv_high"])
+        coverage.append(inside.mean())
+    assert np.mean(coverage) >= 0.8, coverage
+
+
+def test_normal_bounds_match_brute_force_draws(shop_model):
+    # the delta method against scoring every customer under 1,000 drawn parameter sets
+    summary, model = shop_model
+    summary = summary.head(300)
+    scores = model.score(summary, interval=0.9, **HORIZON)
+    bg, gg = parameter_draws(model, draws=1_000, seed=5)
+    drawn = np.array(
+        [
+            dataclasses.replace(
+                model,
+                bgnbd=dict(zip(("r", "alpha", "a", "b"), b, strict=True)),
+                gamma_gamma=dict(zip(("p", "q", "v"), g, strict=True)),
+            )
+            .score(summary, **HORIZON)["clv"]
+            .to_numpy()
+            for b, g in zip(bg, gg, strict=True)
+        ]
+    )
+    low, high = np.quantile(drawn, [0.05, 0.95], axis=0)
+    width = high - low
+    for ours, brute in ((scores["clv_low"], low), (scores["clv_high"], high)):
+        error = np.abs(ours.to_numpy() - brute) / width  # first order: 2-4 % of the width
+        assert np.median(error) < 0.05 and error.max() < 0.2
+
+
+def test_intervals_shrink_as_customers_are_added():
+    widths = []
+    for customers in (400, 1_600):
+        summary = _shop(customers, seed=7)
+        scores = _fit(summary).score(summary, interval=0.9, **HORIZON)
+        widths.append(((scores["clv_high"] - scores["clv_low"]) / scores["clv"]).median())
+    assert widths[1] < 0.7 * widths[0]  # ~1/sqrt(4) = 0.5 expected
+
+
+def test_without_interval_the_scores_are_unchanged(shop_model):
+    summary, model = shop_model
+    plain = model.score(summary, **HORIZON)
+    with_interval = model.score(summary, interval=0.8, **HORIZON)
+    assert with_interval.select(plain.columns).equals(plain)
+    assert with_interval.columns[len(plain.columns) :] == [
+        "expected_purchases_low",
+        "expected_purchases_high",
+        "clv_low",
+        "clv_high",
+        "p_top",
+    ]
+
+
+def test_p_top_averages_to_the_top_share(shop_model):
+    # every draw puts 20 % of the customers at or above its cut (ties aside)
+    summary, model = shop_model
+    p_top = model.score(summary, interval=0.9, **HORIZON)["p_top"]
+    assert p_top.min() >= 0 and p_top.max() <= 1
+    assert abs(p_top.mean() - 0.2) < 0.01
+
+
+def test_bootstrap_is_seeded_and_close_to_the_normal_draws(shop_model):
+    summary, model = shop_model
+    one = model.score(summary, interval=0.9, interval_method="bootstrap", draws=25, **HORIZON)
+    two = model.score(summary, interval=0.9, interval_method="bootstrap", draws=25, **HORIZON)
+    normal = model.score(summary, interval=0.9, **HORIZON)
+    assert one.equals(two)
+    width = (one["clv_high"] - one["clv_low"]).sum() / (
+        normal["clv_high"] - normal["clv_low"]
+    ).sum()
+    assert 0.6 < width < 1.6
+
+
+def test_covariance_is_saved_and_needed(shop_model, tmp_path):
+    _, model = shop_model
+    loaded = ClvModel.load(model.save(tmp_path / "model.json"))
+    assert loaded.covariance_log == model.covariance_log
+    se = np.sqrt(np.diag(model.covariance_log["bgnbd"])) * list(model.bgnbd.values())
+    np.testing.assert_allclose(se, list(model.standard_errors["bgnbd"].values()), rtol=1e-12)
+    with pytest.raises(ModelError, match="engine='fast'"):
+        parameter_draws(dataclasses.replace(model, covariance_log={}))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(0, 30),
+            st.floats(0, 1),
+            st.floats(0.01, 150),
+            st.floats(0.5, 500),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    interval=st.floats(0.5, 0.99),
+    seed=st.integers(0, 2**16),
+)
+def test_low_never_above_clv_never_above_high(shop_model, rows, interval, seed):
+    _, model = shop_model
+    summary = pl.DataFrame(
+        {
+            "frequency": [x for x, *_ in rows],
+            "recency": [share * T if x else 0.0 for x, share, T, _ in rows],
+            "T": [T for *_, T, _ in rows],
+            "monetary_value": [m if x else 0.0 for x, *_, m in rows],
+        }
+    )
+    scores = model.score(summary, interval=interval, seed=seed, time_unit="W", **HORIZON)
+    assert (scores["clv_low"] <= scores["clv"]).all()
+    assert (scores["clv"] <= scores["clv_high"]).all()
+    assert (scores["expected_purchases_low"] <= scores["expected_purchases"]).all()
+    assert (scores["expected_purchases"] <= scores["expected_purchases_high"]).all()
