@@ -6,6 +6,8 @@ Exit codes: 0 success, 1 a problem with the data or the model, 2 a usage error.
 """
 
 import argparse
+import re
+import shlex
 import signal
 import sys
 import traceback
@@ -21,6 +23,8 @@ COLUMN_OPTIONS = {
     "customer_col": "customer_id",
     "date_col": "date",
     "amount_col": "amount",
+    "quantity_col": None,
+    "price_col": None,
     "order_col": None,
     "channel_col": None,
     "product_col": None,
@@ -31,10 +35,18 @@ COLUMN_OPTIONS = {
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line, not the usage block plus the error."""
+    """argparse, but a usage error is one line, not the usage block plus the error; an
+    ``appendix`` adds text computed when help is shown (not when the parser is built)."""
+
+    def __init__(self, *args, appendix: Callable[[], str] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.appendix = appendix
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def format_help(self) -> str:
+        return super().format_help() + (self.appendix() if self.appendix else "")
 
 
 def _add_transactions(p: argparse.ArgumentParser, *, file_optional: bool = False) -> None:
@@ -54,14 +66,50 @@ def _add_transactions(p: argparse.ArgumentParser, *, file_optional: bool = False
             metavar="NAME",
             help=f"column holding the {what}" + (f" (default: {default})" if default else ""),
         )
-    g.add_argument("--date-format", metavar="FMT", help="strftime format, e.g. %%d/%%m/%%Y")
+    g.add_argument(
+        "--date-format",
+        metavar="FMT",
+        help="strftime format, e.g. %%d/%%m/%%Y (default: detected from the values)",
+    )
     g.add_argument("--separator", default=",", metavar="CHAR", help="CSV separator (default: ,)")
+    g.add_argument("--decimal-comma", action="store_true", help="amounts written 12,50 or 1 234,50")
+    g.add_argument(
+        "--encoding",
+        default="utf-8",
+        metavar="NAME",
+        help="text encoding of a CSV file, e.g. cp1250, cp1252, utf-16 (default: utf-8)",
+    )
     g.add_argument(
         "--negative-amounts",
         choices=["error", "drop", "net"],
         default="error",
         help="what to do with refunds (default: error)",
     )
+    g.add_argument(
+        "--keep-placeholder-ids",
+        action="store_true",
+        help="keep rows whose customer id is a placeholder such as (blank) or guest",
+    )
+    for end, default in (("from", "1990-01-01"), ("to", "today")):
+        g.add_argument(
+            f"--allow-dates-{end}",
+            metavar="DATE",
+            help=f"widen the range of valid dates (default: {default})",
+        )
+
+
+READ_OPTIONS = (
+    *COLUMN_OPTIONS,
+    "date_format",
+    "separator",
+    "decimal_comma",
+    "encoding",
+    "negative_amounts",
+    "keep_placeholder_ids",
+    "allow_dates_from",
+    "allow_dates_to",
+)
+"""Options of every command that reads transactions: ``read_transactions`` keywords."""
 
 
 def _add_period(p: argparse.ArgumentParser) -> None:
@@ -83,13 +131,7 @@ def _add_out(p: argparse.ArgumentParser, what: str) -> None:
 def _read(args: argparse.Namespace):
     from clv.data.io import read_transactions
 
-    return read_transactions(
-        args.file,
-        **{key: getattr(args, key) for key in COLUMN_OPTIONS},
-        date_format=args.date_format,
-        separator=args.separator,
-        negative_amounts=args.negative_amounts,
-    )
+    return read_transactions(args.file, **{key: getattr(args, key) for key in READ_OPTIONS})
 
 
 def _summarize(args: argparse.Namespace) -> None:
@@ -211,6 +253,13 @@ def _report(args: argparse.Namespace) -> None:
     from clv.report.runner import run_report
 
     parameters = parse_assignments(args.parameter)
+    for key, value in vars(args).items():
+        if key in _REPORT_OWN:
+            continue
+        name = _REPORT_NAMES.get(key, key)
+        if name in parameters:
+            raise UsageError(f"{name} given twice: --{key.replace('_', '-')} and -p {name}=")
+        parameters[name] = value
     folder = run_report(
         args.file,
         notebook=args.notebook,
@@ -220,6 +269,32 @@ def _report(args: argparse.Namespace) -> None:
         progress=sys.stderr.isatty(),
     )
     print(folder / f"{notebook_path(args.notebook).stem}.html")
+
+
+_REPORT_OWN = {"file", "notebook", "config", "parameter", "out", "run", "command"}
+_REPORT_NAMES = {"discount_rate": "discount_rate_annual"}
+"""Options of ``clv report`` whose notebook parameter has another name."""
+
+
+def _report_parameters_help() -> str:
+    from clv.report.parameters import parameters_help
+
+    return parameters_help()
+
+
+def _as_flags(message: str) -> str:
+    """Library keywords in an error message as CLI flags: ``customer_col='X'`` ->
+    ``--customer-col X``, ``decimal_comma=True`` -> ``--decimal-comma``."""
+    names = "|".join(READ_OPTIONS)
+
+    def flag(match: re.Match[str]) -> str:
+        option = "--" + match[1].replace("_", "-")
+        value = next((v for v in match.groups()[1:] if v is not None), "")
+        if value in ("", "True"):
+            return option
+        return f"{option} {shlex.quote(value)}"
+
+    return re.sub(rf"\b({names})=(?:'([^']*)'|\"([^\"]*)\"|(True)\b)?", flag, message)
 
 
 def _done(path: Path, what: str) -> None:
@@ -279,8 +354,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_out(p, "segments file: .csv or .parquet")
     p.set_defaults(run=_segments)
 
-    p = commands.add_parser("report", help="run a report notebook and export shareable HTML")
-    p.add_argument("file", nargs="?", type=Path, help="transactions file (default: CDNOW sample)")
+    p = commands.add_parser(
+        "report",
+        help="run a report notebook and export shareable HTML",
+        appendix=_report_parameters_help,
+    )
+    _add_transactions(p, file_optional=True)
+    _add_period(p)
+    _add_penalizer(p)
+    _add_horizon(p)
+    for action in p._actions:  # only the options given become notebook parameters
+        if action.option_strings and action.dest != "help":
+            action.default = argparse.SUPPRESS
     p.add_argument("--notebook", default="customer_value", help="customer_value or loyalty_review")
     p.add_argument("--config", type=Path, metavar="FILE", help="TOML file of report parameters")
     p.add_argument(
@@ -289,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a report parameter (repeatable); names as in --config",
+        help="any report parameter below (repeatable); names as in --config",
     )
     p.add_argument(
         "--out",
@@ -352,7 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _check_out(args)
             run(args)
     except ClvError as e:
-        print(f"{prefix}: error: {' '.join(str(e).split())}", file=sys.stderr)
+        print(f"{prefix}: error: {_as_flags(' '.join(str(e).split()))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print(f"{prefix}: interrupted", file=sys.stderr)
