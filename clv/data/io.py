@@ -12,6 +12,7 @@ import json
 import math
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -150,7 +151,7 @@ def load_transactions(
     if negative_amounts not in ("error", "drop", "net"):
         raise UsageError(f"negative_amounts must be error, drop or net, not {negative_amounts!r}")
     if (quantity_col is None) != (price_col is None):
-        raise UsageError("give quantity_col and price_col together (amount = quantity x price)")
+        raise UsageError("give quantity_col= and price_col= together (amount = quantity x price)")
     low, high = _date_range(allow_dates_from, allow_dates_to)
     given = {"customer_id": customer_col, "date": date_col}
     if quantity_col is None:
@@ -183,10 +184,21 @@ def load_transactions(
     text = [
         c for c in ("date", "amount", "price", "margin") if found.get(columns.get(c)) == pl.String
     ]
-    sample = raw.select(text).head(SAMPLE_ROWS).collect() if text else pl.DataFrame()
+
+    def collect(lazy: pl.LazyFrame) -> pl.DataFrame:
+        try:
+            return lazy.collect(engine="streaming")
+        except pl.exceptions.PolarsError as e:
+            if "more fields" in str(e) and not is_frame(source):
+                raise ragged_error(Path(source), name, separator, encoding) from None
+            raise read_error(name, e, None if is_frame(source) else Path(source)) from None
+
+    sample = collect(raw.select(text).head(SAMPLE_ROWS)) if text else pl.DataFrame()
     fmt = date_format
     if fmt is None and "date" in sample.columns:
-        fmt = _detect_dates(raw, sample, columns["date"], name)
+        fmt = _detect_dates(
+            sample, columns["date"], name, lambda: collect(raw.select("date").unique())
+        )
     money = "price" if "price" in columns else "amount"
     values = sample[money].to_list() if money in sample.columns else []
     number = NumberFormat(decimal_comma=decimal_comma, currency=detect_currency(values))
@@ -217,12 +229,7 @@ def load_transactions(
         typed.append(number_expr("margin", found[columns["margin"]], number))
     checks = build_checks(columns, negative_amounts, low, high)
     checks["_placeholder"] = q.placeholder_expr(keep_placeholder_ids)
-    try:
-        out = raw.with_columns(typed).with_columns(**checks).collect(engine="streaming")
-    except pl.exceptions.PolarsError as e:
-        if "more fields" in str(e) and not is_frame(source):
-            raise ragged_error(Path(source), name, separator, encoding) from None
-        raise read_error(name, e, None if is_frame(source) else Path(source)) from None
+    out = collect(raw.with_columns(typed).with_columns(**checks))
     rows_read = out.height
     if rows_read == 0:
         raise DataError(f"{name}: no transactions (the file has a header but no rows)")
@@ -292,16 +299,17 @@ def _date_range(low: str | dt.date | None, high: str | dt.date | None) -> tuple[
     )
 
 
-def _detect_dates(raw: pl.LazyFrame, sample: pl.DataFrame, column: str, name: str) -> str | None:
-    """The date format of the sample; when its day/month order is open, of every value."""
+def _detect_dates(
+    sample: pl.DataFrame, column: str, name: str, every: Callable[[], pl.DataFrame]
+) -> str | None:
+    """The date format of the sample; when its day/month order is open, of ``every`` value."""
     values = sample["date"].unique(maintain_order=True).to_list()
     try:
         fmt = detect_date_format(values, column, name)
     except DataError:
         if sample.height < SAMPLE_ROWS:
             raise
-        every = raw.select(pl.col("date").unique(maintain_order=True)).collect()
-        fmt = detect_date_format(every["date"].to_list(), column, name)
+        fmt = detect_date_format(values[:1] + every()["date"].to_list(), column, name)
     if fmt is not None and not fmt.startswith("ISO"):
         warnings.warn(
             f"{name}: column {column!r}: dates read as {fmt} (detected; time of day dropped)",
