@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from clv import __version__
-from clv.errors import ClvError, DataError, ModelError, UsageError
+from clv.errors import ClvError, ClvInfo, DataError, ModelError, UsageError
 
 COLUMN_OPTIONS = {
     "customer_col": "customer_id",
@@ -473,7 +473,8 @@ def _one_line_warnings(prefix: str) -> Iterator[None]:
         text = " ".join(str(message).split())
         if text not in seen:
             seen.add(text)
-            print(f"{prefix}: warning: {text}", file=sys.stderr, flush=True)
+            kind = "info" if issubclass(category, ClvInfo) else "warning"
+            print(f"{prefix}: {kind}: {_as_flags(text)}", file=sys.stderr, flush=True)
 
     with warnings.catch_warnings():
         warnings.showwarning = show

@@ -84,7 +84,7 @@ def test_csv_parquet_ndjson_identical(tmp_path):
             "column 'date', row 2: cannot read date '01/02/2024'",
         ),
         (ROWS + "1,2024-13-01,1\n", "cannot read date '2024-13-01'"),
-        (ROWS + "1,2024-01-01,-3\n", "negative_amounts=\"drop\""),
+        (ROWS + "1,2024-01-01,-3\n", 'negative_amounts="drop"'),
         (ROWS, "no transactions"),
         ("", "empty"),
         ("customer_id;date;amount\n1;2024-01-01;1\n", "pass separator=';'"),

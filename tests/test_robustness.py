@@ -221,7 +221,7 @@ CASES = [
     Case(
         "ambiguous-day-month",
         text("dm.csv", HEADER + "c1,01/02/2024,10\nc1,03/04/2024,12\nc2,05/06/2024,8\n"),
-        ("{file}", "column 'date'", "day from month", '--date-format %d/%m/%Y', "%m/%d/%Y"),
+        ("{file}", "column 'date'", "day from month", "--date-format %d/%m/%Y", "%m/%d/%Y"),
     ),
     Case(
         "date-in-the-future",

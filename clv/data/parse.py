@@ -11,7 +11,7 @@ import polars as pl
 
 from clv.errors import DataError
 
-_ISO = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+_ISO = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?( ?(Z|[+-]\d{2}:?\d{2}))?)?$"
 _TIME = r"( \d{1,2}:\d{2}(:\d{2})?)?$"
 _FIELDS = {  # separator -> (pattern of the date part, candidate formats)
     "/": (r"^\d{1,2}/\d{1,2}/\d{4}" + _TIME, ("%m/%d/%Y", "%d/%m/%Y")),
