@@ -119,6 +119,6 @@ def test_report_options_become_notebook_parameters(monkeypatch, tmp_path, capsys
     ],
 )
 def test_library_keywords_become_flags(message, expected):
-    from clv.cli import _as_flags
+    from clv.cli.options import as_flags
 
-    assert _as_flags(message) == expected
+    assert as_flags(message) == expected

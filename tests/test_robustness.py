@@ -532,12 +532,12 @@ def test_unreadable_file(tmp_path, capsys, monkeypatch):
 
 
 def test_an_internal_bug_asks_to_be_reported_with_its_traceback(tmp_path, capsys, monkeypatch):
-    import clv.cli
+    import clv.cli.commands
 
     def broken(args):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(clv.cli, "_summarize", broken)
+    monkeypatch.setattr(clv.cli.commands, "_summarize", broken)
     code = main(["summarize", str(shop_csv(tmp_path / "shop.csv")), "--out", "x.csv"])
     err = capsys.readouterr().err
     assert code == 1

@@ -6,8 +6,6 @@ Exit codes: 0 success, 1 a problem with the data or the model, 2 a usage error.
 """
 
 import argparse
-import re
-import shlex
 import signal
 import sys
 import traceback
@@ -17,115 +15,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from clv import __version__
-from clv.errors import ClvError, ClvInfo, DataError, ModelError, UsageError
-
-COLUMN_OPTIONS = {
-    "customer_col": "customer_id",
-    "date_col": "date",
-    "amount_col": "amount",
-    "quantity_col": None,
-    "price_col": None,
-    "order_col": None,
-    "channel_col": None,
-    "product_col": None,
-    "loyalty_col": None,
-    "margin_col": None,
-}
-"""The column-mapping options: the same names as the library keywords and notebook parameters."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line, not the usage block plus the error; an
-    ``appendix`` adds text computed when help is shown (not when the parser is built)."""
-
-    def __init__(self, *args, appendix: Callable[[], str] | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.appendix = appendix
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-    def format_help(self) -> str:
-        return super().format_help() + (self.appendix() if self.appendix else "")
-
-
-def _add_transactions(p: argparse.ArgumentParser, *, file_optional: bool = False) -> None:
-    """The transactions file and how to read it (shared by every command that reads one)."""
-    if file_optional:
-        p.add_argument(
-            "file", nargs="?", type=Path, help="transactions file (default: CDNOW sample)"
-        )
-    else:
-        p.add_argument("file", type=Path, help="transactions file: .csv, .parquet or .ndjson")
-    g = p.add_argument_group("columns and parsing")
-    for key, default in COLUMN_OPTIONS.items():
-        what = key.removesuffix("_col")
-        g.add_argument(
-            "--" + key.replace("_", "-"),
-            default=default,
-            metavar="NAME",
-            help=f"column holding the {what}" + (f" (default: {default})" if default else ""),
-        )
-    g.add_argument(
-        "--date-format",
-        metavar="FMT",
-        help="strftime format, e.g. %%d/%%m/%%Y (default: detected from the values)",
-    )
-    g.add_argument("--separator", default=",", metavar="CHAR", help="CSV separator (default: ,)")
-    g.add_argument("--decimal-comma", action="store_true", help="amounts written 12,50 or 1 234,50")
-    g.add_argument(
-        "--encoding",
-        default="utf-8",
-        metavar="NAME",
-        help="text encoding of a CSV file, e.g. cp1250, cp1252, utf-16 (default: utf-8)",
-    )
-    g.add_argument(
-        "--negative-amounts",
-        choices=["error", "drop", "net"],
-        default="error",
-        help="what to do with refunds (default: error)",
-    )
-    g.add_argument(
-        "--keep-placeholder-ids",
-        action="store_true",
-        help="keep rows whose customer id is a placeholder such as (blank) or guest",
-    )
-    for end, default in (("from", "1990-01-01"), ("to", "today")):
-        g.add_argument(
-            f"--allow-dates-{end}",
-            metavar="DATE",
-            help=f"widen the range of valid dates (default: {default})",
-        )
-
-
-READ_OPTIONS = (
-    *COLUMN_OPTIONS,
-    "date_format",
-    "separator",
-    "decimal_comma",
-    "encoding",
-    "negative_amounts",
-    "keep_placeholder_ids",
-    "allow_dates_from",
-    "allow_dates_to",
+from clv.cli.options import (
+    READ_OPTIONS,
+    REPORT_NAMES,
+    REPORT_OWN,
+    Parser,
+    add_horizon,
+    add_out,
+    add_penalizer,
+    add_period,
+    add_transactions,
+    as_flags,
+    report_parameters_help,
 )
-"""Options of every command that reads transactions: ``read_transactions`` keywords."""
-
-
-def _add_period(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--observation-end", metavar="DATE", help="last day observed (default: last transaction)"
-    )
-    p.add_argument(
-        "--time-unit",
-        choices=["D", "W", "M"],
-        help="days, weeks or months (default: W, or the unit of --model)",
-    )
-
-
-def _add_out(p: argparse.ArgumentParser, what: str) -> None:
-    p.add_argument("--out", type=Path, required=True, metavar="PATH", help=what)
-    p.add_argument("--overwrite", action="store_true", help="replace PATH if it exists")
+from clv.errors import ClvError, ClvInfo, DataError, ModelError, UsageError
 
 
 def _read(args: argparse.Namespace):
@@ -254,9 +157,9 @@ def _report(args: argparse.Namespace) -> None:
 
     parameters = parse_assignments(args.parameter)
     for key, value in vars(args).items():
-        if key in _REPORT_OWN:
+        if key in REPORT_OWN:
             continue
-        name = _REPORT_NAMES.get(key, key)
+        name = REPORT_NAMES.get(key, key)
         if name in parameters:
             raise UsageError(f"{name} given twice: --{key.replace('_', '-')} and -p {name}=")
         parameters[name] = value
@@ -271,71 +174,45 @@ def _report(args: argparse.Namespace) -> None:
     print(folder / f"{notebook_path(args.notebook).stem}.html")
 
 
-_REPORT_OWN = {"file", "notebook", "config", "parameter", "out", "run", "command"}
-_REPORT_NAMES = {"discount_rate": "discount_rate_annual"}
-"""Options of ``clv report`` whose notebook parameter has another name."""
-
-
-def _report_parameters_help() -> str:
-    from clv.report.parameters import parameters_help
-
-    return parameters_help()
-
-
-def _as_flags(message: str) -> str:
-    """Library keywords in an error message as CLI flags: ``customer_col='X'`` ->
-    ``--customer-col X``, ``decimal_comma=True`` -> ``--decimal-comma``."""
-    names = "|".join(READ_OPTIONS)
-
-    def flag(match: re.Match[str]) -> str:
-        option = "--" + match[1].replace("_", "-")
-        value = next((v for v in match.groups()[1:] if v is not None), "")
-        if value in ("", "True"):
-            return option
-        return f"{option} {shlex.quote(value)}"
-
-    return re.sub(rf"\b({names})=(?:'([^']*)'|\"([^\"]*)\"|(True)\b)?", flag, message)
-
-
 def _done(path: Path, what: str) -> None:
     print(f"wrote {path} ({what})", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``clv`` argument parser with one sub-command per job."""
-    parser = _Parser(prog="clv", description=__doc__.splitlines()[0])
+    parser = Parser(prog="clv", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"clv {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     p = commands.add_parser("summarize", help="one RFM row per customer (.csv or .parquet)")
-    _add_transactions(p)
-    _add_period(p)
-    _add_out(p, "summary file: .csv or .parquet")
+    add_transactions(p)
+    add_period(p)
+    add_out(p, "summary file: .csv or .parquet")
     p.set_defaults(run=_summarize)
 
     p = commands.add_parser("fit", help="fit BG/NBD and Gamma-Gamma, save the model as JSON")
-    _add_transactions(p)
-    _add_period(p)
-    _add_penalizer(p)
-    _add_out(p, "model file (.json)")
+    add_transactions(p)
+    add_period(p)
+    add_penalizer(p)
+    add_out(p, "model file (.json)")
     p.set_defaults(run=_fit)
 
     p = commands.add_parser("score", help="P(alive), expected purchases, order value and CLV")
-    _add_transactions(p)
+    add_transactions(p)
     p.add_argument(
         "--model", type=Path, metavar="FILE", help="model from clv fit (default: fit now)"
     )
-    _add_period(p)
-    _add_penalizer(p)
-    _add_horizon(p)
-    _add_out(p, "scores file: .csv or .parquet")
+    add_period(p)
+    add_penalizer(p)
+    add_horizon(p)
+    add_out(p, "scores file: .csv or .parquet")
     p.set_defaults(run=_score)
 
     p = commands.add_parser("kpis", help="headline KPIs, channels and loyalty as JSON")
-    _add_transactions(p)
-    _add_period(p)
-    _add_penalizer(p)
-    _add_horizon(p)
+    add_transactions(p)
+    add_period(p)
+    add_penalizer(p)
+    add_horizon(p)
     p.add_argument(
         "--channel-costs",
         type=Path,
@@ -343,26 +220,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="acquisition cost per customer "
         "of each channel: .csv (channel,cost) or .json ({channel: cost})",
     )
-    _add_out(p, "KPI file (.json)")
+    add_out(p, "KPI file (.json)")
     p.set_defaults(run=_kpis)
 
     p = commands.add_parser("segments", help="one row per customer: tier, RFM cell and scores")
-    _add_transactions(p)
-    _add_period(p)
-    _add_penalizer(p)
-    _add_horizon(p)
-    _add_out(p, "segments file: .csv or .parquet")
+    add_transactions(p)
+    add_period(p)
+    add_penalizer(p)
+    add_horizon(p)
+    add_out(p, "segments file: .csv or .parquet")
     p.set_defaults(run=_segments)
 
     p = commands.add_parser(
         "report",
         help="run a report notebook and export shareable HTML",
-        appendix=_report_parameters_help,
+        appendix=report_parameters_help,
     )
-    _add_transactions(p, file_optional=True)
-    _add_period(p)
-    _add_penalizer(p)
-    _add_horizon(p)
+    add_transactions(p, file_optional=True)
+    add_period(p)
+    add_penalizer(p)
+    add_horizon(p)
     for action in p._actions:  # only the options given become notebook parameters
         if action.option_strings and action.dest != "help":
             action.default = argparse.SUPPRESS
@@ -387,42 +264,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_penalizer(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--penalizer",
-        type=float,
-        default=0.0,
-        metavar="X",
-        help="L2 penalty on the model parameters, as in lifetimes (default: 0)",
-    )
-
-
-def _add_horizon(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("horizon and money")
-    g.add_argument(
-        "--horizon", type=float, default=12, metavar="N", help="CLV horizon (default: 12)"
-    )
-    g.add_argument(
-        "--horizon-unit",
-        choices=["D", "W", "M"],
-        default="M",
-        help="unit of --horizon (default: M)",
-    )
-    g.add_argument(
-        "--discount-rate",
-        type=float,
-        default=0.10,
-        metavar="X",
-        help="annual discount rate (default: 0.10)",
-    )
-    g.add_argument(
-        "--margin",
-        type=float,
-        metavar="X",
-        help="margin rate applied to revenue (default: 1.0); or --margin-col, not both",
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``clv`` command line; return the exit code."""
     parser = build_parser()
@@ -437,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _check_out(args)
             run(args)
     except ClvError as e:
-        print(f"{prefix}: error: {_as_flags(' '.join(str(e).split()))}", file=sys.stderr)
+        print(f"{prefix}: error: {as_flags(' '.join(str(e).split()))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print(f"{prefix}: interrupted", file=sys.stderr)
@@ -474,7 +315,7 @@ def _one_line_warnings(prefix: str) -> Iterator[None]:
         if text not in seen:
             seen.add(text)
             kind = "info" if issubclass(category, ClvInfo) else "warning"
-            print(f"{prefix}: {kind}: {_as_flags(text)}", file=sys.stderr, flush=True)
+            print(f"{prefix}: {kind}: {as_flags(text)}", file=sys.stderr, flush=True)
 
     with warnings.catch_warnings():
         warnings.showwarning = show
@@ -497,7 +338,3 @@ def _terminate_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
