@@ -152,3 +152,10 @@ def test_cli_kpis_from_the_uci_export_with_column_options(rows, tmp_path, capsys
     err = capsys.readouterr().err
     assert code == 0, err
     assert "clv kpis: info: " in err and "'(blank)' 25; pass --keep-placeholder-ids" in err
+
+
+def test_public_names():
+    import clv
+
+    assert clv.load_transactions is load_transactions
+    assert clv.datasets.cdnow is not None and clv.plots is not None and clv.models is not None
