@@ -259,9 +259,7 @@ def load_transactions(
         out = kept
     elif negative_amounts == "net":
         out, netted, orphans = q.net_refunds(out, name)
-    houses = q.house_accounts(out)
-    if houses:
-        q.warn_house_accounts(name, houses, out.height)
+    houses = q.house_accounts(out, name)
     first_partial, last_partial = q.partial_months(out["date"])
     quality = Quality(
         rows_read=rows_read,
