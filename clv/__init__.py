@@ -24,6 +24,7 @@ _EXPORTS = {
     "ReportError": "clv.errors",
     "UsageError": "clv.errors",
     "read_transactions": "clv.data.io",
+    "load_transactions": "clv.data.io",
     "write_frame": "clv.data.write",
     "rfm_summary": "clv.data.rfm",
     "calibration_holdout": "clv.data.rfm",

@@ -27,3 +27,8 @@ class UsageError(ClvError):
     """An option, parameter or path given to clv is wrong."""
 
     exit_code = 2
+
+
+class ClvInfo(UserWarning):
+    """Not an error: something clv decided for the user (a detected date format, a stripped
+    currency sign), shown as one ``info`` line."""

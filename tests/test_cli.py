@@ -6,6 +6,7 @@ import sys
 import polars as pl
 import pytest
 
+from clv.cli import main
 from clv.data.datasets import cdnow
 from clv.data.rfm import rfm_summary
 
@@ -49,7 +50,7 @@ def test_data_error_is_one_line_exit_1(tmp_path):
     assert run.returncode == 1
     assert run.stderr.strip().splitlines() == [
         f"clv summarize: error: {bad}: column 'amount', row 1: 'abc' is not a finite number; "
-        "amounts must be plain numbers such as 7.50 (no currency sign or decimal comma)"
+        "write plain numbers such as 7.50, or pass --decimal-comma for 7,50"
     ]
     assert "Traceback" not in run.stderr
     assert not out.exists()
@@ -59,3 +60,67 @@ def test_usage_error_is_one_line_exit_2(cdnow_csv):
     run = clv("summarize", cdnow_csv, "--time-unit", "Y", "--out", "x.csv")
     assert run.returncode == 2
     assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_report_help_lists_every_parameter_with_its_default(capsys):
+    from clv.report.parameters import INJECTED, notebook_names, notebook_parameters
+
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    text = capsys.readouterr().out
+    for flag in (
+        "--customer-col",
+        "--quantity-col",
+        "--decimal-comma",
+        "--encoding",
+        "--penalizer",
+    ):
+        assert flag in text
+    for notebook in notebook_names():
+        for name, default in notebook_parameters(notebook).items():
+            if name not in INJECTED:
+                shown = "none" if default is None else repr(default)
+                assert f"    {name} = {shown}\n" in text
+
+
+def test_report_options_become_notebook_parameters(monkeypatch, tmp_path, capsys):
+    import clv.report.runner
+
+    seen = {}
+
+    def run_report(data, *, notebook, parameters, out_dir, config, progress):
+        seen.update(parameters)
+        return tmp_path
+
+    monkeypatch.setattr(clv.report.runner, "run_report", run_report)
+    args = ["report", "tx.csv", "--customer-col", "CustomerID", "--decimal-comma"]
+    args += ["--negative-amounts", "net", "--penalizer", "0.01", "--discount-rate", "0.08"]
+    assert main([*args, "-p", "horizon=6"]) == 0
+    assert seen == {
+        "horizon": "6",
+        "customer_col": "CustomerID",
+        "decimal_comma": True,
+        "negative_amounts": "net",
+        "penalizer": 0.01,
+        "discount_rate_annual": 0.08,
+    }
+    assert main([*args, "-p", "penalizer=0.1"]) == 2
+    assert "penalizer given twice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("map it with customer_col='Customer ID')", "map it with --customer-col 'Customer ID')"),
+        ('pass negative_amounts="drop" to', "pass --negative-amounts drop to"),
+        ("pass decimal_comma=True for 7,50", "pass --decimal-comma for 7,50"),
+        ("(map yours with amount_col=)", "(map yours with --amount-col)"),
+        ("the column my_col=x and draws=6 stay", "the column my_col=x and draws=6 stay"),
+        ("pass a later observation_end=", "pass a later --observation-end"),
+        ("observation_end=2020-01-01 is early", "--observation-end 2020-01-01 is early"),
+    ],
+)
+def test_library_keywords_become_flags(message, expected):
+    from clv.cli.options import as_flags
+
+    assert as_flags(message) == expected

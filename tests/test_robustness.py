@@ -168,13 +168,13 @@ CASES = [
     Case(
         "random-bytes",
         raw("noise.csv", bytes(np.random.default_rng(2).integers(128, 256, 300, dtype=np.uint8))),
-        ("{file}: the header is not UTF-8 text",),
+        ("{file}: the header is not UTF-8 text", "--encoding cp1252"),
     ),
     Case("utf16", raw("utf16.csv", GOOD.encode("utf-16")), ("{file}: UTF-16 text",)),
     Case(
         "not-utf8",
         raw("latin1.csv", (HEADER + "c1,2024-01-05,1\nZoë,2024-01-05,10\n").encode("latin-1")),
-        ("{file}: row 2 is not UTF-8 text (byte 0xeb)",),
+        ("{file}: row 2 is not UTF-8 text (byte 0xeb at offset 42)", "--encoding cp1250"),
     ),
     Case(
         "wrong-delimiter",
@@ -209,23 +209,63 @@ CASES = [
         options={"date_format": "%d/%m/%Y"},
     ),
     Case(
-        "empty-customer-id",
-        text("noid.csv", GOOD + ",2024-01-09,5\n"),
-        ("{file}", "column 'customer_id'", "row 5", "empty customer id"),
+        "every-customer-id-a-placeholder",
+        text("noid.csv", HEADER + ",2024-01-09,5\n(blank),2024-01-09,5\nGuest,2024-01-10,3\n"),
+        ("{file}", "column 'customer_id'", "every row's customer id", "'(blank)'", "'Guest'"),
     ),
     Case(
-        "blank-customer-id",
-        text("blank.csv", GOOD + "   ,2024-01-09,5\n"),
-        ("{file}", "column 'customer_id'", "row 5"),
+        "placeholder-ids-ndjson-all-null",
+        text("null.ndjson", '{"customer_id": null, "date": "2024-01-06", "amount": 3}\n'),
+        ("{file}", "column 'customer_id'", "placeholder", "--keep-placeholder-ids"),
     ),
     Case(
-        "null-customer-id-ndjson",
-        text(
-            "null.ndjson",
-            '{"customer_id": "c1", "date": "2024-01-05", "amount": 10}\n'
-            '{"customer_id": null, "date": "2024-01-06", "amount": 3}\n',
+        "ambiguous-day-month",
+        text("dm.csv", HEADER + "c1,01/02/2024,10\nc1,03/04/2024,12\nc2,05/06/2024,8\n"),
+        ("{file}", "column 'date'", "day from month", "--date-format %d/%m/%Y", "%m/%d/%Y"),
+    ),
+    Case(
+        "date-in-the-future",
+        text("future.csv", GOOD + "c3,2999-01-09,5\n"),
+        ("{file}", "column 'date', row 5", "'2999-01-09'", "(today)", "--allow-dates-to"),
+    ),
+    Case(
+        "date-before-1990",
+        text("past.csv", GOOD + "c3,1900-01-01,5\n"),
+        ("{file}", "column 'date', row 5", "'1900-01-01'", "1990-01-01", "--allow-dates-from"),
+    ),
+    Case(
+        "duplicate-column",
+        text("twice.csv", "customer_id,date,amount,date\nc1,2024-01-05,10,x\n"),
+        ("{file}", "column 'date' twice", "columns 2 and 4"),
+    ),
+    Case(
+        "utf16-without-bom",
+        raw("utf16le.csv", GOOD.encode("utf-16-le")),
+        ("{file}: UTF-16 text", "--encoding utf-16"),
+    ),
+    Case(
+        "quantity-price-export-without-amount",
+        text("uci.csv", "CustomerID,InvoiceDate,Quantity,UnitPrice\n1,12/1/2010 8:26,2,1.5\n"),
+        (
+            "{file}",
+            "no column 'customer_id' (closest: 'CustomerID': --customer-col CustomerID)",
+            "--date-col InvoiceDate",
+            "--quantity-col Quantity --price-col UnitPrice",
         ),
-        ("{file}", "column 'customer_id'", "row 2"),
+    ),
+    Case(
+        "wrong-encoding-given",
+        raw("cp1250.csv", (HEADER + "c1,2024-01-05,1\n\x81x,2024-01-05,2\n").encode("latin-1")),
+        ("{file}: row 2 is not cp1252 text (byte 0x81", "--encoding cp1250"),
+        commands=("summarize", "fit", "score", "kpis"),
+        options={"encoding": "cp1252"},
+    ),
+    Case(
+        "decimal-comma-with-a-point",
+        text("comma.csv", "customer_id;date;amount\nc1;2024-01-05;12,50\nc1;2024-01-06;7.50\n"),
+        ("{file}", "column 'amount', row 2", "'7.50'"),
+        commands=("summarize", "fit", "score", "kpis"),
+        options={"decimal_comma": "", "separator": ";"},
     ),
     Case(
         "amount-currency-sign",
@@ -404,7 +444,7 @@ def command_line(case: Case, command: str, data: Path, folder: Path) -> list[str
         if command == "report":
             args += ["-p", f"{name}={value}"]
         else:
-            args += ["--" + name.replace("_", "-"), value]
+            args += ["--" + name.replace("_", "-"), *([value] if value else [])]
     if case.model is not None:
         args += ["--model", str(case.model(folder))]
     return args
@@ -509,12 +549,12 @@ def test_unreadable_file(tmp_path, capsys, monkeypatch):
 
 
 def test_an_internal_bug_asks_to_be_reported_with_its_traceback(tmp_path, capsys, monkeypatch):
-    import clv.cli
+    import clv.cli.commands
 
     def broken(args):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(clv.cli, "_summarize", broken)
+    monkeypatch.setattr(clv.cli.commands, "_summarize", broken)
     code = main(["summarize", str(shop_csv(tmp_path / "shop.csv")), "--out", "x.csv"])
     err = capsys.readouterr().err
     assert code == 1

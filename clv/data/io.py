@@ -1,58 +1,64 @@
-"""Read transactions from CSV, Parquet or NDJSON into a validated, typed polars frame.
+"""Read transactions from CSV, Parquet, NDJSON or a DataFrame into a validated, typed frame.
 
-The file is scanned lazily and only the mapped columns are read. Every problem is
-reported as a :class:`~clv.errors.DataError` whose one-line message names the file,
-the column, the first bad row (counted from 1, after the header) and its value, and
-says how to fix it.
+The source is scanned lazily and only the mapped columns are read. Formats (dates, decimal
+commas, currency signs) are detected on a sample, then each column is parsed with one polars
+expression. Every problem is a :class:`~clv.errors.DataError` whose one-line message names
+the file, the column, the first bad row (counted from 1, after the header) and its value, and
+the keyword that fixes it (``customer_col=``; the CLI says ``--customer-col``).
 """
 
-import csv
+import datetime as dt
 import json
 import math
 import os
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
-from clv.errors import DataError, UsageError
+from clv.data import quality as q
+from clv.data.checks import build_checks, raise_first_problem
+from clv.data.columns import OPTIONAL, missing_message
+from clv.data.parse import (
+    NumberFormat,
+    date_expr,
+    detect_currency,
+    detect_date_format,
+    flag_expr,
+    number_expr,
+)
+from clv.data.quality import Quality
+from clv.data.sources import codec_name, is_frame, open_source, ragged_error, read_error
+from clv.data.sources import source_name as _source_name
+from clv.errors import ClvInfo, DataError, UsageError
 
 NegativeAmounts = Literal["error", "drop", "net"]
 
-REQUIRED = {"customer_col": "customer_id", "date_col": "date", "amount_col": "amount"}
-"""Keyword of each required column → its canonical name (and default)."""
+EARLIEST = dt.date(1990, 1, 1)
+"""Dates before this are an error unless ``allow_dates_from`` is earlier."""
+SAMPLE_ROWS = 10_000
+"""Rows sampled (from the top) to detect the date format and a currency sign."""
 
-OPTIONAL = {
-    "order_col": "order_id",
-    "channel_col": "channel",
-    "product_col": "product",
-    "loyalty_col": "loyalty",
-    "margin_col": "margin",
-}
-"""Keyword of each optional column → its canonical name."""
 
-SUFFIXES = {
-    ".csv": "csv",
-    ".txt": "csv",
-    ".tsv": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".ndjson": "ndjson",
-    ".jsonl": "ndjson",
-}
+@dataclass(frozen=True)
+class Loaded:
+    """Validated transactions and what reading found (see :class:`~clv.data.quality.Quality`)."""
 
-_ISO_DATE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
-_TRUE = ["true", "1", "yes", "y", "t"]
-_FALSE = ["false", "0", "no", "n", "f", ""]
+    transactions: pl.DataFrame
+    quality: Quality
 
 
 def read_transactions(
-    source: str | os.PathLike[str],
+    source: Any,
     *,
     customer_col: str = "customer_id",
     date_col: str = "date",
     amount_col: str = "amount",
+    quantity_col: str | None = None,
+    price_col: str | None = None,
     order_col: str | None = None,
     channel_col: str | None = None,
     product_col: str | None = None,
@@ -60,45 +66,99 @@ def read_transactions(
     margin_col: str | None = None,
     date_format: str | None = None,
     separator: str = ",",
+    decimal_comma: bool = False,
+    encoding: str = "utf-8",
     negative_amounts: NegativeAmounts = "error",
+    keep_placeholder_ids: bool = False,
+    allow_dates_from: str | dt.date | None = None,
+    allow_dates_to: str | dt.date | None = None,
 ) -> pl.DataFrame:
-    """Read and validate a transactions file.
+    """Read and validate transactions: :func:`load_transactions` without the quality counts."""
+    options = {k: v for k, v in locals().items() if k != "source"}
+    return load_transactions(source, **options).transactions
+
+
+def load_transactions(
+    source: Any,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    quantity_col: str | None = None,
+    price_col: str | None = None,
+    order_col: str | None = None,
+    channel_col: str | None = None,
+    product_col: str | None = None,
+    loyalty_col: str | None = None,
+    margin_col: str | None = None,
+    date_format: str | None = None,
+    separator: str = ",",
+    decimal_comma: bool = False,
+    encoding: str = "utf-8",
+    negative_amounts: NegativeAmounts = "error",
+    keep_placeholder_ids: bool = False,
+    allow_dates_from: str | dt.date | None = None,
+    allow_dates_to: str | dt.date | None = None,
+) -> Loaded:
+    """Read and validate transactions; count what reading found.
 
     Parameters
     ----------
     source
-        A ``.csv`` (or ``.tsv``/``.txt``), ``.parquet`` or ``.ndjson``/``.jsonl`` file.
+        A ``.csv`` (or ``.tsv``/``.txt``), ``.parquet`` or ``.ndjson``/``.jsonl`` file, or a
+        polars or pandas DataFrame (validated the same way; errors name "the frame").
     customer_col, date_col, amount_col
-        Names of the required columns in the file. Customer ids are kept exactly as
-        written (``00123`` stays a string). Amounts are in the shop's currency.
+        Names of the required columns. Customer ids are kept as written (``00123`` stays a
+        string); rows whose id is empty or a placeholder (``(blank)``, ``guest``, ``0``, ...,
+        see :data:`~clv.data.quality.PLACEHOLDER_IDS`) are left out with one warning.
+    quantity_col, price_col
+        Instead of ``amount_col``: amount = quantity x unit price per row, rounded to cents.
     order_col, channel_col, product_col, loyalty_col, margin_col
-        Names of optional columns; ``None`` leaves them out. The loyalty flag accepts
-        true/false, 1/0, yes/no; the margin column is the margin of the row, in currency.
+        Optional columns; ``None`` leaves them out. The loyalty flag accepts true/false, 1/0,
+        yes/no; the margin column is the margin of the row, in currency.
     date_format
-        A strftime format such as ``"%d/%m/%Y"``; ``None`` accepts ISO dates and ISO
-        datetimes (the time of day is dropped: a purchase occasion is a calendar day).
+        A strftime format such as ``"%d/%m/%Y"``; ``None`` detects ISO dates and datetimes
+        (``T`` or space, ``Z`` or ``+01:00`` offsets), ``m/d/Y``, ``d/m/Y``, ``d.m.Y`` and
+        ``d-m-Y`` (each with an optional time). The time of day is dropped and the local
+        date as written is kept: a purchase occasion is a calendar day.
     separator
         The CSV field separator.
+    decimal_comma
+        Read ``12,50``, ``1 234,50`` and ``1.234,50`` (amounts, quantities, prices, margins).
+        A currency sign or code that every value carries (``kr``, ``zł``, ``€``, ``EUR``) is
+        stripped in either case.
+    encoding
+        Text encoding of a CSV file: ``utf-8`` (default), ``utf-8-sig``, ``utf-16``,
+        ``cp1250``, ``cp1252``, ``latin-1``, ``iso-8859-2``, ...
     negative_amounts
         ``"error"`` (default) rejects refunds; ``"drop"`` leaves negative rows out;
         ``"net"`` keeps them and moves each onto the purchase it returns (its order, or the
         customer's latest purchase day on or before it), so it nets against that purchase.
+    keep_placeholder_ids
+        Keep rows whose customer id is a placeholder (empty ids are still left out).
+    allow_dates_from, allow_dates_to
+        Dates outside [1990-01-01, today] are an error naming the row; these widen the range.
 
     Returns
     -------
-    pl.DataFrame
-        ``customer_id`` (str), ``date`` (date), ``amount`` (float) and the mapped optional
-        columns under their canonical names (``order_id``, ``channel``, ``product``,
-        ``loyalty``, ``margin``).
+    Loaded
+        ``transactions``: ``customer_id`` (str), ``date`` (date), ``amount`` (float) and the
+        mapped optional columns under their canonical names (``order_id``, ``channel``,
+        ``product``, ``loyalty``, ``margin``); ``quality``: the counts of
+        :class:`~clv.data.quality.Quality`.
     """
-    path = Path(source)
-    name = str(source)
+    name = _source_name(source)
     if negative_amounts not in ("error", "drop", "net"):
         raise UsageError(f"negative_amounts must be error, drop or net, not {negative_amounts!r}")
-    given = {
-        "customer_id": customer_col,
-        "date": date_col,
-        "amount": amount_col,
+    if (quantity_col is None) != (price_col is None):
+        raise UsageError("give quantity_col= and price_col= together (amount = quantity x price)")
+    low, high = _date_range(allow_dates_from, allow_dates_to)
+    given = {"customer_id": customer_col, "date": date_col}
+    if quantity_col is None:
+        given["amount"] = amount_col
+    else:
+        given |= {"quantity": quantity_col, "price": price_col}
+    given |= {
         "order_id": order_col,
         "channel": channel_col,
         "product": product_col,
@@ -106,324 +166,155 @@ def read_transactions(
         "margin": margin_col,
     }
     columns = {canonical: col for canonical, col in given.items() if col is not None}
-    options = {c: k for k, c in (REQUIRED | OPTIONAL).items()}
 
-    frame = _scan(path, separator)
+    frame = open_source(source, separator=separator, encoding=encoding)
     try:
         found = frame.collect_schema()
     except pl.exceptions.PolarsError as e:
-        raise _read_error(name, e, path) from None
+        raise read_error(name, e, None if is_frame(source) else Path(source)) from None
     missing = [(c, col) for c, col in columns.items() if col not in found]
     if missing:
-        canonical, col = missing[0]
-        hint = ""
-        if len(found) == 1 and any(s in next(iter(found)) for s in ";\t|"):
-            hint = " The header looks like one field: set --separator to the file's delimiter."
-        option = "--" + options[canonical].replace("_", "-")
-        raise DataError(
-            f"{name}: no column {col!r} (columns found: {', '.join(found) or 'none'}); "
-            f"map yours with {option} NAME.{hint}"
-        )
+        raise DataError(missing_message(name, missing, list(found)))
 
     raw = frame.select(**{c: pl.col(col) for c, col in columns.items()}).with_row_index(
         "_row", offset=1
     )
+    if not is_frame(source) and Path(source).suffix.lower() in (".csv", ".txt", ".tsv"):
+        raw = raw.filter(~pl.all_horizontal(pl.exclude("_row").is_null()))  # blank lines
+    text = [
+        c for c in ("date", "amount", "price", "margin") if found.get(columns.get(c)) == pl.String
+    ]
+
+    def collect(lazy: pl.LazyFrame) -> pl.DataFrame:
+        try:
+            return lazy.collect(engine="streaming")
+        except pl.exceptions.PolarsError as e:
+            if "more fields" in str(e) and not is_frame(source):
+                raise ragged_error(Path(source), name, separator, encoding) from None
+            raise read_error(name, e, None if is_frame(source) else Path(source)) from None
+
+    sample = collect(raw.select(text).head(SAMPLE_ROWS)) if text else pl.DataFrame()
+    fmt = date_format
+    if fmt is None and "date" in sample.columns:
+        fmt = _detect_dates(
+            sample, columns["date"], name, lambda: collect(raw.select("date").unique())
+        )
+    money = "price" if "price" in columns else "amount"
+    values = sample[money].to_list() if money in sample.columns else []
+    number = NumberFormat(decimal_comma=decimal_comma, currency=detect_currency(values))
+    if number.currency is not None:
+        warnings.warn(
+            f"{name}: column {columns[money]!r}: every value carries {number.currency!r}; stripped",
+            ClvInfo,
+            stacklevel=2,
+        )
     typed = [
         pl.col("customer_id").cast(pl.String),
-        _date(found[columns["date"]], date_format),
-        _number(found[columns["amount"]], "amount"),
+        date_expr("date", found[columns["date"]], fmt).alias("date"),
     ]
+    if "quantity" in columns:
+        quantity = number_expr("quantity", found[columns["quantity"]], NumberFormat(decimal_comma))
+        price = number_expr("price", found[columns["price"]], number)
+        typed += [quantity, price, (quantity * price).round(2).alias("amount")]
+    else:
+        typed.append(number_expr("amount", found[columns["amount"]], number))
     if "order_id" in columns:
         typed.append(pl.col("order_id").cast(pl.String))
     for c in ("channel", "product"):
         if c in columns:
             typed.append(pl.col(c).cast(pl.String).fill_null("(none)"))
     if "loyalty" in columns:
-        typed.append(_flag(found[columns["loyalty"]]))
+        typed.append(flag_expr("loyalty", found[columns["loyalty"]]).alias("loyalty"))
     if "margin" in columns:
-        typed.append(_number(found[columns["margin"]], "margin"))
-    checks = _checks(columns, negative_amounts)
-    try:
-        out = raw.with_columns(typed).with_columns(**checks).collect(engine="streaming")
-    except pl.exceptions.PolarsError as e:
-        if "more fields" in str(e):
-            raise _ragged_error(path, name, separator) from None
-        raise _read_error(name, e, path) from None
-    if out.height == 0:
+        typed.append(number_expr("margin", found[columns["margin"]], number))
+    checks = build_checks(columns, negative_amounts, low, high)
+    checks["_placeholder"] = q.placeholder_expr(keep_placeholder_ids)
+    out = collect(raw.with_columns(typed).with_columns(**checks))
+    rows_read = out.height
+    if rows_read == 0:
         raise DataError(f"{name}: no transactions (the file has a header but no rows)")
-    for flag, (column, problem, fix) in _PROBLEMS.items():
-        if flag in out.columns and out[flag].any():
-            row = out.filter(pl.col(flag)).row(0, named=True)["_row"]
-            value = _raw_value(raw, row, column)
-            value = "" if value is None else value
-            what = problem.format(value=value)
-            raise DataError(f"{name}: column {columns[column]!r}, row {row}: {what}; {fix}")
+    placeholders: dict[str, int] = {}
+    if out["_placeholder"].any():
+        placeholders = q.placeholder_counts(out.filter(pl.col("_placeholder")))
+        out = out.filter(~pl.col("_placeholder"))
+        if out.height == 0:
+            values = ", ".join(repr(v) for v in placeholders)
+            raise DataError(
+                f"{name}: column {columns['customer_id']!r}: every row's customer id is empty or "
+                f"a placeholder ({values}); map the customer column with customer_col= or pass "
+                "keep_placeholder_ids=True"
+            )
+        q.warn_placeholders(name, placeholders)
+    raise_first_problem(out, raw, columns, name, low, high)
     out = out.select(
         "customer_id", "date", "amount", *[c for c in OPTIONAL.values() if c in columns]
     )
+    zero, duplicates = q.count_degenerate(out, name)
+    dropped = netted = orphans = 0
     if negative_amounts == "drop":
         kept = out.filter(pl.col("amount") >= 0)
-        if kept.height < out.height:
-            _warn(f"{name}: {out.height - kept.height:,} negative amounts (refunds) left out")
+        dropped = out.height - kept.height
+        if dropped:
+            q.warn(f"{name}: {dropped:,} negative amounts (refunds) left out")
         out = kept
     elif negative_amounts == "net":
-        out = _net_refunds(out, name)
-    _warn_degenerate(out, name)
-    return out
-
-
-def _net_refunds(transactions: pl.DataFrame, name: str) -> pl.DataFrame:
-    """Move each refund onto the purchase it returns, so it nets against it everywhere.
-
-    The purchase is the refund's own order when ``order_id`` names an order with a purchase,
-    otherwise the customer's latest purchase on or before the refund's day. The refund keeps
-    its amount and takes that purchase's day (and order id); rows stay in file order.
-    Refunds with no purchase before them are left out, with a warning.
-    """
-    rows = transactions.with_row_index("_row")
-    refunds = rows.filter(pl.col("amount") < 0)
-    if refunds.height == 0:
-        return transactions
-    purchases = rows.filter(pl.col("amount") >= 0)
-    has_orders = "order_id" in rows.columns
-    latest = (  # one target per customer and day: the day's last order id
-        purchases.group_by("customer_id", "date")
-        .agg(*([pl.col("order_id").max().alias("_order")] if has_orders else []))
-        .with_columns(_date=pl.col("date"))
-        .sort("date")
+        out, netted, orphans = q.net_refunds(out, name)
+    houses = q.house_accounts(out, name)
+    first_partial, last_partial = q.partial_months(out["date"])
+    quality = Quality(
+        rows_read=rows_read,
+        placeholder_ids=placeholders,
+        refunds_dropped=dropped,
+        refunds_netted=netted,
+        refunds_without_purchase=orphans,
+        zero_amounts=zero,
+        duplicate_rows=duplicates,
+        date_format=fmt if found[columns["date"]] == pl.String else None,
+        encoding=None if is_frame(source) else codec_name(encoding),
+        decimal_comma=decimal_comma,
+        currency=number.currency,
+        first_month_partial=first_partial,
+        last_month_partial=last_partial,
+        house_accounts=houses,
     )
-    matched = refunds.sort("date").join_asof(
-        latest.drop("date"),
-        left_on="date",
-        right_on="_date",
-        by="customer_id",
-        check_sortedness=False,  # both sides are sorted by day just above
-    )
-    if has_orders:
-        own = purchases.group_by("customer_id", "order_id").agg(_own_date=pl.col("date").min())
-        matched = matched.join(own, on=["customer_id", "order_id"], how="left").with_columns(
-            _date=pl.coalesce("_own_date", "_date"),
-            _order=pl.when(pl.col("_own_date").is_not_null())
-            .then(pl.col("order_id"))
-            .otherwise(pl.col("_order")),
-        )
-    orphans = matched.filter(pl.col("_date").is_null()).height
-    if orphans:
-        _warn(f"{name}: {orphans:,} refunds come before any purchase of their customer; left out")
-    moved = matched.filter(pl.col("_date").is_not_null()).with_columns(
-        date=pl.col("_date"), **({"order_id": pl.col("_order")} if has_orders else {})
-    )
-    return pl.concat([purchases, moved.select(purchases.columns)]).sort("_row").drop("_row")
+    return Loaded(transactions=out, quality=quality)
 
 
-def _warn(message: str) -> None:
-    warnings.warn(message, UserWarning, stacklevel=3)
+def _date_range(low: str | dt.date | None, high: str | dt.date | None) -> tuple[dt.date, dt.date]:
+    def day(value: str | dt.date | None, keyword: str, default: dt.date) -> dt.date:
+        if value is None:
+            return default
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise UsageError(f"{keyword}: expected a date YYYY-MM-DD, not {value!r}") from None
 
-
-def _warn_degenerate(transactions: pl.DataFrame, name: str) -> None:
-    """Warn about valid but unusual rows: zero amounts and exact duplicates (both kept)."""
-    zero = int((transactions["amount"] == 0).sum())
-    if zero:
-        _warn(
-            f"{name}: column 'amount': {zero:,} of {transactions.height:,} rows are 0; they count "
-            "as purchases for BG/NBD, and repeat buyers who spent nothing are left out of "
-            "Gamma-Gamma"
-        )
-    # 64-bit row hashes: 20x faster than comparing rows; a collision can only undercount
-    duplicated = transactions.height - transactions.hash_rows().n_unique()
-    if duplicated:
-        _warn(
-            f"{name}: {duplicated:,} rows repeat an earlier row exactly; kept, each adds to its "
-            "customer's purchase that day (check the export if they are not real)"
-        )
-
-
-_PROBLEMS = {
-    "_bad_customer": ("customer_id", "empty customer id", "every row needs a customer id"),
-    "_bad_date": (
-        "date",
-        "cannot read date {value!r}",
-        "use ISO dates (2024-01-31) or pass --date-format, e.g. %d/%m/%Y",
-    ),
-    "_bad_amount": (
-        "amount",
-        "{value!r} is not a finite number",
-        "amounts must be plain numbers such as 7.50 (no currency sign or decimal comma)",
-    ),
-    "_negative_amount": (
-        "amount",
-        "negative amount {value!r} (a refund?)",
-        "pass --negative-amounts drop to leave refunds out or --negative-amounts net to net them",
-    ),
-    "_bad_order": (
-        "order_id",
-        "empty order id",
-        "fill it in, or leave --order-col out (an order is then a customer-day)",
-    ),
-    "_bad_loyalty": ("loyalty", "{value!r} is not a loyalty flag", "use true/false, 1/0 or yes/no"),
-    "_bad_margin": ("margin", "{value!r} is not a finite number", "margins must be plain numbers"),
-}
-"""Check column → (column, what is wrong, how to fix it), in the order they are reported."""
-
-
-def _checks(columns: dict[str, str], negative_amounts: NegativeAmounts) -> dict[str, pl.Expr]:
-    checks = {
-        "_bad_customer": pl.col("customer_id").is_null()
-        | (pl.col("customer_id").str.strip_chars() == ""),
-        "_bad_date": pl.col("date").is_null(),
-        "_bad_amount": pl.col("amount").is_null() | ~pl.col("amount").is_finite(),
-    }
-    if negative_amounts == "error":
-        checks["_negative_amount"] = pl.col("amount") < 0
-    if "order_id" in columns:
-        checks["_bad_order"] = pl.col("order_id").is_null() | (
-            pl.col("order_id").str.strip_chars() == ""
-        )
-    if "loyalty" in columns:
-        checks["_bad_loyalty"] = pl.col("loyalty").is_null()
-    if "margin" in columns:
-        checks["_bad_margin"] = pl.col("margin").is_null() | ~pl.col("margin").is_finite()
-    return checks
-
-
-def _scan(path: Path, separator: str) -> pl.LazyFrame:
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory, not a transactions file")
-    if not os.access(path, os.R_OK):
-        raise DataError(f"{path}: cannot be read (permission denied)")
-    if path.stat().st_size == 0:
-        raise DataError(f"{path}: the file is empty")
-    kind = SUFFIXES.get(path.suffix.lower())
-    if kind is None:
-        raise UsageError(
-            f"{path}: unknown file type {path.suffix!r}; use one of {', '.join(SUFFIXES)}"
-        )
-    if kind == "csv":
-        _check_text(path)
-        sep = "\t" if path.suffix.lower() == ".tsv" and separator == "," else separator
-        return pl.scan_csv(path, separator=sep, infer_schema=False, raise_if_empty=True)
-    if kind == "parquet":
-        return pl.scan_parquet(path)
-    return pl.scan_ndjson(path, infer_schema_length=None)
-
-
-def _check_text(path: Path, size: int = 1 << 16) -> None:
-    """Reject a binary or non-UTF-8 CSV early, naming the first bad row (of the first 64 KiB)."""
-    with path.open("rb") as f:
-        head = f.read(size)
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DataError(f"{path}: UTF-16 text, not UTF-8; save the file as UTF-8 and try again")
-    nul = head.find(b"\x00")
-    try:
-        head.decode("utf-8")
-        bad = -1
-    except UnicodeDecodeError as e:
-        bad = e.start if e.start < len(head) - 3 else -1  # not a character cut at the end
-    if nul >= 0 and (bad < 0 or nul < bad):
-        raise DataError(
-            f"{path}: {_where(head[:nul].count(NEWLINE))} holds binary data (a NUL byte), not "
-            "CSV text; export the transactions as CSV, Parquet or NDJSON"
-        )
-    if bad >= 0:
-        raise DataError(
-            f"{path}: {_where(head[:bad].count(NEWLINE))} is not UTF-8 text (byte "
-            f"0x{head[bad]:02x}); save the file as UTF-8 and try again"
-        )
-
-
-NEWLINE = b"\n"
-
-
-def _where(row: int) -> str:
-    return "the header" if row == 0 else f"row {row}"
-
-
-def _read_error(name: str, error: Exception, path: Path | None = None) -> DataError:
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    if path is not None and SUFFIXES.get(path.suffix.lower()) == "ndjson":
-        bad = _ndjson_error(path, name)
-        if bad is not None:
-            return bad
-    if "utf-8" in text.lower() or "utf8" in text.lower():
-        return DataError(f"{name}: not UTF-8 text; save the file as UTF-8 and try again")
-    if isinstance(error, pl.exceptions.NoDataError):
-        return DataError(f"{name}: the file is empty")
-    return DataError(f"{name}: cannot be read ({text})")
-
-
-def _ndjson_error(path: Path, name: str) -> DataError | None:
-    """The first NDJSON line that is not a JSON object (only on the error path)."""
-    with path.open(encoding="utf-8", errors="replace") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except ValueError as e:
-                return DataError(
-                    f"{name}: line {number} is not valid JSON ({e.msg}: {line.strip()[:40]!r}); "
-                    "write one JSON object per line"
-                )
-            if not isinstance(obj, dict):
-                return DataError(f"{name}: line {number} is not a JSON object; write one per line")
-    return None
-
-
-def _ragged_error(path: Path, name: str, separator: str) -> DataError:
-    """Find the first CSV row with more fields than the header (only on the error path)."""
-    with path.open(newline="", encoding="utf-8", errors="replace") as f:
-        rows = csv.reader(f, delimiter=separator)
-        width = len(next(rows))
-        for number, fields in enumerate(rows, start=1):
-            if len(fields) > width:
-                return DataError(
-                    f"{name}: row {number} has {len(fields)} fields but the header has {width} "
-                    f"({separator.join(fields)!r}); quote values that contain {separator!r} "
-                    "and write amounts with a decimal point (7.50, not 7,50)"
-                )
-    return DataError(f"{name}: a row has more fields than the header")
-
-
-def _raw_value(raw: pl.LazyFrame, row: int, column: str) -> object:
-    return raw.filter(pl.col("_row") == row).select(column).collect().item()
-
-
-def _date(dtype: pl.DataType, date_format: str | None) -> pl.Expr:
-    col = pl.col("date")
-    if dtype == pl.Date:
-        return col
-    if isinstance(dtype, pl.Datetime):
-        return col.dt.date()
-    text = col.cast(pl.String).str.strip_chars()
-    if date_format is None:
-        iso = text.str.contains(_ISO_DATE)
-        return (
-            pl.when(iso)
-            .then(text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False))
-            .alias("date")
-        )
-    if any(d in date_format for d in ("%H", "%M", "%S", "%I", "%p", "%z", "%T", "%R")):
-        return text.str.to_datetime(date_format, strict=False).dt.date()
-    return text.str.to_date(date_format, strict=False)
-
-
-def _number(dtype: pl.DataType, name: str) -> pl.Expr:
-    col = pl.col(name)
-    if dtype == pl.String:
-        col = col.str.strip_chars()
-    return col.cast(pl.Float64, strict=False)
-
-
-def _flag(dtype: pl.DataType) -> pl.Expr:
-    col = pl.col("loyalty")
-    if dtype == pl.Boolean:
-        return col.fill_null(False)
-    text = col.cast(pl.String).str.strip_chars().str.to_lowercase().fill_null("")
     return (
-        pl.when(text.is_in(_TRUE)).then(True).when(text.is_in(_FALSE)).then(False).alias("loyalty")
+        day(low, "allow_dates_from", EARLIEST),
+        day(high, "allow_dates_to", dt.date.today()),
     )
+
+
+def _detect_dates(
+    sample: pl.DataFrame, column: str, name: str, every: Callable[[], pl.DataFrame]
+) -> str | None:
+    """The date format of the sample; when its day/month order is open, of ``every`` value."""
+    values = sample["date"].unique(maintain_order=True).to_list()
+    try:
+        fmt = detect_date_format(values, column, name)
+    except DataError:
+        if sample.height < SAMPLE_ROWS:
+            raise
+        fmt = detect_date_format(values[:1] + every()["date"].to_list(), column, name)
+    if fmt is not None and not fmt.startswith("ISO"):
+        warnings.warn(
+            f"{name}: column {column!r}: dates read as {fmt} (detected; time of day dropped)",
+            ClvInfo,
+            stacklevel=3,
+        )
+    return fmt
 
 
 def read_channel_costs(path: str | os.PathLike[str]) -> dict[str, float]:

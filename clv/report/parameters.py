@@ -84,6 +84,8 @@ PARAMETER_SPEC: dict[str, Spec] = {
     "customer_col": Spec("str"),
     "date_col": Spec("str"),
     "amount_col": Spec("str"),
+    "quantity_col": _COLUMN,
+    "price_col": _COLUMN,
     "order_col": _COLUMN,
     "channel_col": _COLUMN,
     "product_col": _COLUMN,
@@ -91,7 +93,12 @@ PARAMETER_SPEC: dict[str, Spec] = {
     "margin_col": _COLUMN,
     "date_format": Spec("str", nullable=True),
     "separator": Spec("str"),
+    "decimal_comma": Spec("bool"),
+    "encoding": Spec("str"),
     "negative_amounts": Spec("choice", choices=("error", "drop", "net")),
+    "keep_placeholder_ids": Spec("bool"),
+    "allow_dates_from": Spec("date", nullable=True),
+    "allow_dates_to": Spec("date", nullable=True),
     "observation_end": Spec("date", nullable=True),
     "calibration_end": Spec("date", nullable=True, words=("auto", "none")),
     "time_unit": Spec("choice", choices=_UNITS),
@@ -115,6 +122,9 @@ PARAMETER_SPEC: dict[str, Spec] = {
     "review_month": Spec("date", nullable=True, words=("auto",)),
     "synthetic_customers": Spec("int", low=10),
     "seed": Spec("int", low=0),
+    "by": Spec("choice", nullable=True, choices=("channel", "loyalty")),
+    "interval": Spec("float", nullable=True, low=0.5, high=0.999),
+    "interval_method": Spec("choice", choices=("normal", "bootstrap")),
     "title": Spec("str", nullable=True),
     "mask_ids": Spec("bool"),
     "run_dir": Spec("path", nullable=True),
@@ -122,6 +132,17 @@ PARAMETER_SPEC: dict[str, Spec] = {
 }
 """Every notebook parameter clv knows, as data. A name not listed here takes its type from
 its default value in the notebook."""
+
+
+def parameters_help() -> str:
+    """Every parameter of each report notebook with its default (for ``clv report --help``)."""
+    lines = ["", "report parameters (the option of the same name, -p NAME=VALUE or --config):"]
+    for notebook in notebook_names():
+        lines.append(f"  {notebook}:")
+        for name, default in notebook_parameters(notebook).items():
+            if name not in INJECTED:
+                lines.append(f"    {name} = {'none' if default is None else repr(default)}")
+    return "\n".join(lines) + "\n"
 
 
 def notebook_path(notebook: str | os.PathLike[str]) -> Path:

@@ -6,7 +6,6 @@ Exit codes: 0 success, 1 a problem with the data or the model, 2 a usage error.
 """
 
 import argparse
-import re
 import signal
 import sys
 import traceback
@@ -17,100 +16,33 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clv import __version__
-from clv.errors import ClvError, DataError, ModelError, UsageError
+from clv.cli.options import (
+    ANALYSIS_OPTIONS,
+    READ_OPTIONS,
+    REPORT_OWN,
+    Parser,
+    add_groups,
+    add_horizon,
+    add_out,
+    add_penalizer,
+    add_period,
+    add_transactions,
+    as_flags,
+    report_parameters_help,
+)
+from clv.errors import ClvError, ClvInfo, DataError, ModelError, UsageError
 
 if TYPE_CHECKING:
     from clv.analysis.pipeline import Analysis
-
-COLUMN_OPTIONS = {
-    "customer_col": "customer_id",
-    "date_col": "date",
-    "amount_col": "amount",
-    "order_col": None,
-    "channel_col": None,
-    "product_col": None,
-    "loyalty_col": None,
-    "margin_col": None,
-}
-"""The column-mapping options: the same names as the library keywords and notebook parameters."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line, not the usage block plus the error."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _add_transactions(p: argparse.ArgumentParser, *, file_optional: bool = False) -> None:
-    """The transactions file and how to read it (shared by every command that reads one)."""
-    if file_optional:
-        p.add_argument(
-            "file", nargs="?", type=Path, help="transactions file (default: CDNOW sample)"
-        )
-    else:
-        p.add_argument("file", type=Path, help="transactions file: .csv, .parquet or .ndjson")
-    g = p.add_argument_group("columns and parsing")
-    for key, default in COLUMN_OPTIONS.items():
-        what = key.removesuffix("_col")
-        g.add_argument(
-            "--" + key.replace("_", "-"),
-            default=default,
-            metavar="NAME",
-            help=f"column holding the {what}" + (f" (default: {default})" if default else ""),
-        )
-    g.add_argument("--date-format", metavar="FMT", help="strftime format, e.g. %%d/%%m/%%Y")
-    g.add_argument("--separator", default=",", metavar="CHAR", help="CSV separator (default: ,)")
-    g.add_argument(
-        "--negative-amounts",
-        choices=["error", "drop", "net"],
-        default="error",
-        help="what to do with refunds (default: error)",
-    )
-
-
-def _add_period(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--observation-end", metavar="DATE", help="last day observed (default: last transaction)"
-    )
-    p.add_argument(
-        "--time-unit",
-        choices=["D", "W", "M"],
-        help="days, weeks or months (default: W, or the unit of --model)",
-    )
-
-
-def _add_out(p: argparse.ArgumentParser, what: str) -> None:
-    p.add_argument("--out", type=Path, required=True, metavar="PATH", help=what)
-    p.add_argument("--overwrite", action="store_true", help="replace PATH if it exists")
-
-
-ANALYSIS_OPTIONS = (
-    "observation_end",
-    "time_unit",
-    "penalizer",
-    "horizon",
-    "horizon_unit",
-    "discount_rate_annual",
-    "margin",
-    "currency",
-    "channel_costs",
-    "by",
-    "interval",
-    "interval_method",
-    "seed",
-)
-"""Options that are :func:`clv.analyze` keywords of the same name (when a command has them)."""
 
 
 def _analysis(args: argparse.Namespace, model: object = None) -> "Analysis":
     """The one pipeline on the command's file and options (lazy: each output computes only what
     it needs). ``--model`` gives a fitted model, whose time unit is then the default."""
-    from clv.analysis.pipeline import READ_KEYWORDS, analyze
+    from clv.analysis.pipeline import analyze
 
-    keywords = {
-        k: getattr(args, k) for k in (*READ_KEYWORDS, *ANALYSIS_OPTIONS) if hasattr(args, k)
-    }
+    names = (*READ_OPTIONS, *ANALYSIS_OPTIONS)
+    keywords = {k: getattr(args, k) for k in names if hasattr(args, k)}
     if keywords.get("time_unit") is None:
         keywords["time_unit"] = getattr(model, "time_unit", "W")
     if keywords.get("channel_costs") is not None:
@@ -214,6 +146,13 @@ def _report(args: argparse.Namespace) -> None:
     from clv.report.runner import run_report
 
     parameters = parse_assignments(args.parameter)
+    for key, value in vars(args).items():
+        if key in REPORT_OWN:
+            continue
+        name = key
+        if name in parameters:
+            raise UsageError(f"{name} given twice: --{key.replace('_', '-')} and -p {name}=")
+        parameters[name] = value
     folder = run_report(
         args.file,
         notebook=args.notebook,
@@ -231,42 +170,42 @@ def _done(path: Path, what: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``clv`` argument parser with one sub-command per job."""
-    parser = _Parser(prog="clv", description=__doc__.splitlines()[0])
+    parser = Parser(prog="clv", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"clv {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     p = commands.add_parser("summarize", help="one RFM row per customer (.csv or .parquet)")
-    _add_transactions(p)
-    _add_period(p)
-    _add_out(p, "summary file: .csv or .parquet")
+    add_transactions(p)
+    add_period(p)
+    add_out(p, "summary file: .csv or .parquet")
     p.set_defaults(run=_summarize)
 
     p = commands.add_parser("fit", help="fit BG/NBD and Gamma-Gamma, save the model as JSON")
-    _add_transactions(p)
-    _add_period(p)
-    _add_penalizer(p)
-    _add_groups(p, intervals=False)
-    _add_out(p, "model file (.json)")
+    add_transactions(p)
+    add_period(p)
+    add_penalizer(p)
+    add_groups(p, intervals=False)
+    add_out(p, "model file (.json)")
     p.set_defaults(run=_fit)
 
     p = commands.add_parser("score", help="P(alive), expected purchases, order value and CLV")
-    _add_transactions(p)
+    add_transactions(p)
     p.add_argument(
         "--model", type=Path, metavar="FILE", help="model from clv fit (default: fit now)"
     )
-    _add_period(p)
-    _add_penalizer(p)
-    _add_horizon(p)
-    _add_groups(p, intervals=True)
-    _add_out(p, "scores file: .csv or .parquet")
+    add_period(p)
+    add_penalizer(p)
+    add_horizon(p)
+    add_groups(p, intervals=True)
+    add_out(p, "scores file: .csv or .parquet")
     p.set_defaults(run=_score)
 
     p = commands.add_parser("kpis", help="headline KPIs, channels and loyalty as JSON")
-    _add_transactions(p)
-    _add_period(p)
-    _add_penalizer(p)
-    _add_horizon(p)
-    _add_groups(p, intervals=False)
+    add_transactions(p)
+    add_period(p)
+    add_penalizer(p)
+    add_horizon(p)
+    add_groups(p, intervals=False)
     p.add_argument(
         "--channel-costs",
         type=Path,
@@ -274,20 +213,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="acquisition cost per customer "
         "of each channel: .csv (channel,cost) or .json ({channel: cost})",
     )
-    _add_out(p, "KPI file (.json)")
+    add_out(p, "KPI file (.json)")
     p.set_defaults(run=_kpis)
 
     p = commands.add_parser("segments", help="one row per customer: tier, RFM cell and scores")
-    _add_transactions(p)
-    _add_period(p)
-    _add_penalizer(p)
-    _add_horizon(p)
-    _add_groups(p, intervals=True)
-    _add_out(p, "segments file: .csv or .parquet")
+    add_transactions(p)
+    add_period(p)
+    add_penalizer(p)
+    add_horizon(p)
+    add_groups(p, intervals=True)
+    add_out(p, "segments file: .csv or .parquet")
     p.set_defaults(run=_segments)
 
-    p = commands.add_parser("report", help="run a report notebook and export shareable HTML")
-    p.add_argument("file", nargs="?", type=Path, help="transactions file (default: CDNOW sample)")
+    p = commands.add_parser(
+        "report",
+        help="run a report notebook and export shareable HTML",
+        appendix=report_parameters_help,
+    )
+    add_transactions(p, file_optional=True)
+    add_period(p)
+    add_penalizer(p)
+    add_horizon(p)
+    add_groups(p, intervals=True)
+    for action in p._actions:  # only the options given become notebook parameters
+        if action.option_strings and action.dest != "help":
+            action.default = argparse.SUPPRESS
     p.add_argument("--notebook", default="customer_value", help="customer_value or loyalty_review")
     p.add_argument("--config", type=Path, metavar="FILE", help="TOML file of report parameters")
     p.add_argument(
@@ -296,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a report parameter (repeatable); names as in --config",
+        help="any report parameter below (repeatable); names as in --config",
     )
     p.add_argument(
         "--out",
@@ -307,72 +257,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=_report)
     return parser
-
-
-def _add_penalizer(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--penalizer",
-        type=float,
-        default=0.0,
-        metavar="X",
-        help="L2 penalty on the model parameters, as in lifetimes (default: 0)",
-    )
-
-
-def _add_groups(p: argparse.ArgumentParser, *, intervals: bool) -> None:
-    g = p.add_argument_group("groups and intervals")
-    g.add_argument(
-        "--by",
-        choices=["channel", "loyalty"],
-        help="a model per first-order channel or loyalty membership",
-    )
-    if intervals:
-        g.add_argument(
-            "--interval",
-            type=float,
-            metavar="P",
-            help="add clv_low, clv_high, expected_purchases_low/high and p_top (e.g. 0.9)",
-        )
-        g.add_argument(
-            "--interval-method",
-            choices=["normal", "bootstrap"],
-            default="normal",
-            help="parameter draws: asymptotic normal (default) or bootstrap over customers",
-        )
-        g.add_argument(
-            "--seed", type=int, default=1, help="seed of the parameter draws (default: 1)"
-        )
-
-
-def _add_horizon(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("horizon and money")
-    g.add_argument(
-        "--horizon", type=float, default=12, metavar="N", help="CLV horizon (default: 12)"
-    )
-    g.add_argument(
-        "--horizon-unit",
-        choices=["D", "W", "M"],
-        default="M",
-        help="unit of --horizon (default: M)",
-    )
-    g.add_argument(
-        "--discount-rate-annual",
-        "--discount-rate",
-        dest="discount_rate_annual",
-        type=float,
-        default=0.10,
-        metavar="X",
-        help="annual discount rate (default: 0.10)",
-    )
-    g.add_argument(
-        "--margin",
-        type=float,
-        metavar="X",
-        help="margin as a share of revenue: CLV on margin (default: on revenue); or --margin-col",
-    )
-    g.add_argument(
-        "--currency", default="", metavar="TEXT", help="currency symbol or code for money figures"
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -389,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _check_out(args)
             run(args)
     except ClvError as e:
-        print(f"{prefix}: error: {as_flags(str(e), parser)}", file=sys.stderr)
+        print(f"{prefix}: error: {as_flags(' '.join(str(e).split()))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print(f"{prefix}: interrupted", file=sys.stderr)
@@ -403,34 +287,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
         return 1
     return 0
-
-
-_KEYWORD = re.compile(r"\b([a-z][a-z0-9_]*)=(?!=)(\S?)")
-
-
-def as_flags(message: str, parser: argparse.ArgumentParser) -> str:
-    """A library message on one line, its keywords written as options: ``observation_end=``
-    becomes ``--observation-end`` and ``customer_col='id'`` becomes ``--customer-col 'id'``
-    (for every keyword that is an option of some command)."""
-    options = {
-        action.dest: action.option_strings[0]
-        for sub in _subparsers(parser)
-        for action in sub._actions
-        if action.option_strings
-    }
-
-    def flag(match: re.Match[str]) -> str:
-        name, value = match.groups()
-        if name not in options:
-            return match.group(0)
-        return f"{options[name]} {value}" if value else options[name]
-
-    return _KEYWORD.sub(flag, " ".join(message.split()))
-
-
-def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
-    commands = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    return [parser, *(sub for action in commands for sub in action.choices.values())]
 
 
 def _check_out(args: argparse.Namespace) -> None:
@@ -453,7 +309,8 @@ def _one_line_warnings(prefix: str) -> Iterator[None]:
         text = " ".join(str(message).split())
         if text not in seen:
             seen.add(text)
-            print(f"{prefix}: warning: {text}", file=sys.stderr, flush=True)
+            kind = "info" if issubclass(category, ClvInfo) else "warning"
+            print(f"{prefix}: {kind}: {as_flags(text)}", file=sys.stderr, flush=True)
 
     with warnings.catch_warnings():
         warnings.showwarning = show
@@ -476,7 +333,3 @@ def _terminate_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Row checks of read transactions: what is wrong with a row, and the keyword that fixes it."""
+
+import datetime as dt
+from typing import Literal
+
+import polars as pl
+
+from clv.errors import DataError
+
+_PROBLEMS = {
+    "_bad_date": (
+        "date",
+        "cannot read date {value!r}",
+        'write ISO dates (2024-01-31) or pass date_format="%d/%m/%Y" (your format)',
+    ),
+    "_early_date": (
+        "date",
+        "date {value!r} is before {low}",
+        'fix it, or pass allow_dates_from="YYYY-MM-DD" if it is real',
+    ),
+    "_late_date": (
+        "date",
+        "date {value!r} is after {high} (today)",
+        'fix it, or pass allow_dates_to="YYYY-MM-DD" if it is real',
+    ),
+    "_bad_amount": (
+        "amount",
+        "{value!r} is not a finite number",
+        "write plain numbers such as 7.50, or pass decimal_comma=True for 7,50",
+    ),
+    "_bad_quantity": ("quantity", "{value!r} is not a number", "write plain numbers such as 2"),
+    "_bad_price": (
+        "price",
+        "{value!r} is not a finite number",
+        "write plain numbers such as 7.50, or pass decimal_comma=True for 7,50",
+    ),
+    "_negative_amount": (
+        "amount",
+        "negative amount {value!r} (a refund?)",
+        'pass negative_amounts="drop" to leave refunds out or negative_amounts="net" to net them',
+    ),
+    "_bad_order": (
+        "order_id",
+        "empty order id",
+        "fill it in, or leave order_col= out (an order is then a customer-day)",
+    ),
+    "_bad_loyalty": ("loyalty", "{value!r} is not a loyalty flag", "use true/false, 1/0 or yes/no"),
+    "_bad_margin": ("margin", "{value!r} is not a finite number", "margins must be plain numbers"),
+}
+"""Check column → (column, what is wrong, how to fix it), in the order they are reported."""
+
+
+def build_checks(
+    columns: dict[str, str],
+    negative_amounts: Literal["error", "drop", "net"],
+    low: dt.date,
+    high: dt.date,
+) -> dict[str, pl.Expr]:
+    def bad_number(c: str) -> pl.Expr:
+        return pl.col(c).is_null() | ~pl.col(c).is_finite()
+
+    checks = {
+        "_bad_date": pl.col("date").is_null(),
+        "_early_date": pl.col("date") < low,
+        "_late_date": pl.col("date") > high,
+    }
+    if "quantity" in columns:
+        checks |= {"_bad_quantity": bad_number("quantity"), "_bad_price": bad_number("price")}
+    checks["_bad_amount"] = bad_number("amount")
+    if negative_amounts == "error":
+        checks["_negative_amount"] = pl.col("amount") < 0
+    if "order_id" in columns:
+        checks["_bad_order"] = pl.col("order_id").is_null() | (
+            pl.col("order_id").str.strip_chars() == ""
+        )
+    if "loyalty" in columns:
+        checks["_bad_loyalty"] = pl.col("loyalty").is_null()
+    if "margin" in columns:
+        checks["_bad_margin"] = bad_number("margin")
+    return checks
+
+
+def raise_first_problem(
+    out: pl.DataFrame,
+    raw: pl.LazyFrame,
+    columns: dict[str, str],
+    name: str,
+    low: dt.date,
+    high: dt.date,
+) -> None:
+    for flag, (column, problem, fix) in _PROBLEMS.items():
+        if flag in out.columns and out[flag].any():
+            row = out.filter(pl.col(flag)).row(0, named=True)["_row"]
+            source = column if column in columns else "quantity"  # amount = quantity x price
+            value = raw.filter(pl.col("_row") == row).select(source).collect().item()
+            what = problem.format(value="" if value is None else value, low=low, high=high)
+            raise DataError(f"{name}: column {columns[source]!r}, row {row}: {what}; {fix}")
