@@ -15,12 +15,11 @@ notes at brucehardie.com/notes/004 (likelihood) and 021 (P(alive)).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import digamma, expit, gammaln, hyp2f1
 
 # The count distributions live in clv.models.bgnbd_counts (shared with MBG/NBD); re-exported.
 from clv.models.bgnbd_counts import (
