@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 a problem with the data or the model, 2 a usage error.
 """
 
 import argparse
+import re
 import signal
 import sys
 import traceback
@@ -118,26 +119,42 @@ def _about(file: object) -> Iterator[None]:
         raise type(e)(f"{file}: {e}") from None
 
 
-def _fit(args: argparse.Namespace) -> None:
+def _fit_model(args: argparse.Namespace, summary):
+    """Fit the purchase model of ``--purchase-model`` and Gamma-Gamma on ``summary``."""
     from clv.models.fitting import fit
 
-    summary = _summary(args, _read(args), args.time_unit or "W")
     with _about(args.file):
-        model = fit(summary, penalizer=args.penalizer)
+        return fit(
+            summary,
+            penalizer={"purchase": args.penalizer, "gamma_gamma": args.gg_penalizer},
+            purchase_model=args.purchase_model,
+        )
+
+
+def _fit(args: argparse.Namespace) -> None:
+    from clv.models.checks import penalizers
+
+    penalizers({"purchase": args.penalizer, "gamma_gamma": args.gg_penalizer})
+    summary = _summary(args, _read(args), args.time_unit or "W")
+    model = _fit_model(args, summary)
     model.save(args.out, overwrite=args.overwrite)
-    bg, gg = model.bgnbd, model.gamma_gamma
-    _done(
-        args.out,
-        f"BG/NBD r={bg['r']:.4g} alpha={bg['alpha']:.4g} a={bg['a']:.4g} b={bg['b']:.4g}; "
-        f"Gamma-Gamma p={gg['p']:.4g} q={gg['q']:.4g} v={gg['v']:.4g}",
-    )
+    params = " ".join(f"{k}={v:.4g}" for k, v in model.purchase.items())
+    gg = " ".join(f"{k}={v:.4g}" for k, v in model.gamma_gamma.items())
+    _done(args.out, f"{model.spec.title} {params}; Gamma-Gamma {gg}")
 
 
 def _scores(args: argparse.Namespace, transactions, model=None):
     """Fit (or load ``--model``) and score every customer over the horizon."""
-    from clv.models.fitting import fit
+    from clv.models.checks import check_money_and_time, penalizers
     from clv.models.model import ClvModel
 
+    check_money_and_time(
+        discount_rate_annual=args.discount_rate,
+        margin=args.margin,
+        horizon=args.horizon,
+        horizon_unit=args.horizon_unit,
+    )
+    penalizers({"purchase": args.penalizer, "gamma_gamma": args.gg_penalizer})
     if model is None and getattr(args, "model", None):
         model = ClvModel.load(args.model)
         if args.time_unit not in (None, model.time_unit):
@@ -162,7 +179,7 @@ def _scores(args: argparse.Namespace, transactions, model=None):
         margin = observed["margin"].sum() / revenue
     with _about(args.file):
         if model is None:
-            model = fit(summary, penalizer=args.penalizer)
+            model = _fit_model(args, summary)
         scores = model.score(
             summary,
             horizon=args.horizon,
@@ -303,13 +320,51 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_penalizer(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
+    g = p.add_argument_group("model")
+    g.add_argument(
+        "--purchase-model",
+        choices=["bgnbd", "mbgnbd", "pareto_nbd", "auto"],
+        default="bgnbd",
+        help="purchase model (default: bgnbd, as lifetimes; auto needs a holdout and "
+        "falls back to bgnbd here)",
+    )
+    g.add_argument(
         "--penalizer",
         type=float,
         default=0.0,
         metavar="X",
-        help="L2 penalty on the model parameters, as in lifetimes (default: 0)",
+        help="L2 penalty on the purchase model's parameters, as in lifetimes (default: 0)",
     )
+    g.add_argument(
+        "--gg-penalizer",
+        type=float,
+        default=0.0,
+        metavar="Y",
+        help="L2 penalty on the Gamma-Gamma parameters (default: 0)",
+    )
+
+
+_FLAGS = {
+    "penalizer={'gamma_gamma': ...}": "--gg-penalizer",
+    "gg_penalizer=": "--gg-penalizer ",
+    "penalizer=": "--penalizer ",
+    "purchase_model=": "--purchase-model ",
+    "discount_rate_annual=": "--discount-rate ",
+    "margin=": "--margin ",
+    "horizon=": "--horizon ",
+    "horizon_unit=": "--horizon-unit ",
+    "observation_end=": "--observation-end ",
+    "time_unit=": "--time-unit ",
+}
+"""Library keywords in error messages and the CLI flags that set them."""
+
+
+def _as_flags(message: str) -> str:
+    """``penalizer=0.001`` -> ``--penalizer 0.001``: the CLI speaks in flags."""
+    out = message
+    for keyword, flag in _FLAGS.items():
+        out = re.sub(rf"(?<![\w-]){re.escape(keyword)}", flag, out)
+    return " ".join(out.split())
 
 
 def _add_horizon(p: argparse.ArgumentParser) -> None:
@@ -352,7 +407,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _check_out(args)
             run(args)
     except ClvError as e:
-        print(f"{prefix}: error: {' '.join(str(e).split())}", file=sys.stderr)
+        print(f"{prefix}: error: {_as_flags(str(e))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print(f"{prefix}: interrupted", file=sys.stderr)
@@ -385,7 +440,7 @@ def _one_line_warnings(prefix: str) -> Iterator[None]:
     seen: set[str] = set()
 
     def show(message, category, filename, lineno, file=None, line=None) -> None:
-        text = " ".join(str(message).split())
+        text = _as_flags(str(message))
         if text not in seen:
             seen.add(text)
             print(f"{prefix}: warning: {text}", file=sys.stderr, flush=True)
