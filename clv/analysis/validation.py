@@ -13,7 +13,6 @@ import polars as pl
 
 from clv.data.rfm import TIME_UNIT_DAYS, DateLike, as_date
 from clv.errors import DataError, UsageError
-from clv.models.bgnbd import expected_purchases_new_customer
 from clv.models.gamma_gamma import expected_order_value
 from clv.models.model import ClvModel
 
@@ -201,7 +200,7 @@ def tracking(
 
     # A customer first seen on day k has, at the end of day D, age D - k days.
     ages = np.arange(n_days) / TIME_UNIT_DAYS[model.time_unit]
-    ex = expected_purchases_new_customer(model.bgnbd, ages)
+    ex = model.expected_purchases_new_customer(ages)
     expected_cum = np.convolve(new, ex)[:n_days]
     actual_cum = np.cumsum(repeat)
 

@@ -275,8 +275,10 @@ def describe(summary: pl.DataFrame) -> pl.DataFrame:
 
 
 def parameter_table(model: Any, which: str) -> pl.DataFrame:
-    """Fitted parameters of ``model.bgnbd`` or ``model.gamma_gamma`` with standard errors."""
-    params = getattr(model, which)
+    """Fitted parameters of the purchase model (``which`` its name, e.g. ``"bgnbd"``, or
+    ``"purchase"``) or of ``"gamma_gamma"``, with standard errors (null at a boundary)."""
+    which = model.purchase_model if which == "purchase" else which
+    params = model.gamma_gamma if which == "gamma_gamma" else model.purchase
     errors = (getattr(model, "standard_errors", None) or {}).get(which, {})
     rows = [(k, float(v), errors.get(k)) for k, v in params.items()]
     frame = pl.DataFrame(
@@ -294,7 +296,7 @@ def parameter_table(model: Any, which: str) -> pl.DataFrame:
 def model_notes(model: Any) -> list[str]:
     """Plain-language facts about the fit: converged, customers used, warnings."""
     notes = [
-        f"Both models converged (the fit fails otherwise), on {model.n_customers:,} customers, "
+        f"{model.spec.title} and Gamma-Gamma fitted on {model.n_customers:,} customers, "
         f"{model.n_repeat_buyers:,} of them repeat buyers; time unit {model.time_unit}.",
     ]
     if getattr(model, "n_excluded_gamma_gamma", 0):
@@ -322,14 +324,11 @@ def purchase_count_table(
     """
     import numpy as np
 
-    from clv.models.bgnbd import probability_of_purchases
-
     T = summary["T"].cast(pl.Float64).to_numpy()
     freq = summary["frequency"].to_numpy()
     ts, weights = np.unique(T, return_counts=True)
     expected = [
-        float((probability_of_purchases(model.bgnbd, ts, n) * weights).sum())
-        for n in range(max_frequency)
+        float((model.probability_of_purchases(ts, n) * weights).sum()) for n in range(max_frequency)
     ]
     expected.append(float(len(T) - sum(expected)))
     observed = [int((freq == n).sum()) for n in range(max_frequency)]
@@ -504,36 +503,55 @@ def holdout_check(
     calibration_end: dt.date | str | None,
     observation_end: str | dt.date | None = None,
     time_unit: str = "W",
-    penalizer: float = 0.0,
+    penalizer: float | dict[str, float] = 0.0,
+    purchase_model: str = "bgnbd",
 ) -> dict[str, Any] | None:
     """Refit on the calibration period and compare with the holdout (None without a split).
 
     Returns a dict: ``calibration_end``, ``holdout_days``, ``model`` (the calibration fit),
     ``parameters``, ``by_frequency`` (:func:`clv.validation.holdout_by_frequency`),
-    ``metrics`` (:func:`clv.validation.holdout_metrics`) and ``tracking``
-    (:func:`clv.validation.tracking`).
+    ``metrics`` (:func:`clv.validation.holdout_metrics`), ``tracking``
+    (:func:`clv.validation.tracking`) and ``error`` (None). When the calibration refit
+    fails, ``error`` holds the reason and ``model`` and the tables are None: the report
+    says so and goes on.
     """
     if calibration_end is None:
         return None
     from clv.analysis import validation
     from clv.data.rfm import as_date, calibration_holdout
+    from clv.errors import ModelError
     from clv.models import fitting
 
     cal = as_date(calibration_end, "calibration_end")
     frame = calibration_holdout(
         transactions, calibration_end=cal, observation_end=observation_end, time_unit=time_unit
     )
-    model = fitting.fit(frame, penalizer=penalizer)
-    predictions = validation.holdout_predictions(frame, model)
     last = as_date(observation_end) if observation_end is not None else transactions["date"].max()
+    failed = dict.fromkeys(("model", "parameters", "by_frequency", "metrics", "tracking"))
+    try:
+        model = fitting.fit(
+            frame,
+            penalizer=penalizer,
+            purchase_model=purchase_model,
+            holdout=frame if purchase_model == "auto" else None,
+        )
+        predictions = validation.holdout_predictions(frame, model)
+    except ModelError as e:
+        return {
+            "calibration_end": cal,
+            "holdout_days": (last - cal).days,
+            **failed,
+            "error": str(e),
+        }
     return {
         "calibration_end": cal,
         "holdout_days": (last - cal).days,
         "model": model,
-        "parameters": parameter_table(model, "bgnbd"),
+        "parameters": parameter_table(model, "purchase"),
         "by_frequency": validation.holdout_by_frequency(predictions),
         "metrics": validation.holdout_metrics(predictions),
         "tracking": validation.tracking(
             transactions, model, calibration_end=cal, observation_end=observation_end
         ),
+        "error": None,
     }
