@@ -161,12 +161,13 @@ def conditional_expected_purchases(
 def expected_purchases_new_customer(params: Params, t: np.ndarray | float) -> np.ndarray:
     """E[X(t)]: a new customer's expected repeat purchases by age ``t`` (Batislam eq. 9).
 
-    ``(b+1)/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b+1; a+b; t/(alpha+t))]``.
+    ``b/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b+1; a+b; t/(alpha+t))]`` (the mean of
+    :func:`probability_of_purchases`, as the tests check).
     """
     r, alpha, a, b = (params[k] for k in MBGNBD_PARAMS)
     t = np.asarray(t, dtype=float)
     hyp = hyp2f1(r, b + 1, a + b, t / (alpha + t))
-    return (b + 1) / (a - 1) * (1 - hyp * (alpha / (alpha + t)) ** r)
+    return b / (a - 1) * (1 - hyp * (alpha / (alpha + t)) ** r)
 
 
 def probability_of_purchases(params: Params, t: np.ndarray | float, n: np.ndarray | int):
