@@ -282,15 +282,16 @@ class ClvModel:
                 discounted[part] = np.diff(num, axis=1, prepend=0.0) @ discount
             return {"horizon": spec.numerator(params, H, xs, Ts), "discounted": discounted}
 
-        parts = self._by_frequency_and_age(x, T, per_x_and_age)
-        denominator = spec.denominator(params, x, tx, T)
-        value = expected_order_value(self.gamma_gamma, x, m)
-        scores = {
-            "p_alive": spec.p_alive(params, x, tx, T),
-            "expected_purchases": parts["horizon"] / denominator,
-            "expected_order_value": value,
-            "clv": margin * value * (parts["discounted"] / denominator),
-        }
+        with np.errstate(all="ignore"):  # every score is checked below
+            parts = self._by_frequency_and_age(x, T, per_x_and_age)
+            denominator = spec.denominator(params, x, tx, T)
+            value = expected_order_value(self.gamma_gamma, x, m)
+            scores = {
+                "p_alive": spec.p_alive(params, x, tx, T),
+                "expected_purchases": parts["horizon"] / denominator,
+                "expected_order_value": value,
+                "clv": margin * value * (parts["discounted"] / denominator),
+            }
         for column, values in scores.items():
             self._finite(column, values, summary)
         base = summary.select(
