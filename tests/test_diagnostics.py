@@ -128,3 +128,36 @@ def test_purchase_counts_at_age_zero(cdnow_model):
     assert p[0] == 1.0 and p[1] == 0.0
     assert 0 < p[2] < 1
     assert bgnbd_counts._log_poisson_gamma(0.5, 2.0, np.array([0.0]), np.array([0]))[0] == 0.0
+
+
+def test_p_alive_history_matches_the_summary_scores(cdnow_calibration):
+    """On each day the history equals P(alive) of an RFM summary ending that day."""
+    from clv.data.datasets import CDNOW_CALIBRATION_END, cdnow
+    from clv.models.history import p_alive_history
+
+    tr = cdnow()
+    model = fit(cdnow_calibration, purchase_model="mbgnbd")
+    history = p_alive_history(tr, "0001", model, observation_end=CDNOW_CALIBRATION_END)
+    assert history["date"][0] == tr.filter(pl.col("customer_id") == "0001")["date"].min()
+    assert history["p_alive"].is_finite().all()
+    for day in ("1997-03-01", CDNOW_CALIBRATION_END):
+        summary = rfm_summary(tr, observation_end=day, time_unit="W")
+        row = summary.filter(pl.col("customer_id") == "0001")
+        expected = model.p_alive(row)[0]
+        got = history.filter(pl.col("date") == dt.date.fromisoformat(day))["p_alive"].item()
+        assert got == pytest.approx(expected, rel=1e-12)
+    # it falls while the customer is quiet (same frequency, one more day of age)
+    for _, part in history.group_by("frequency"):
+        assert np.all(np.diff(part.sort("date")["p_alive"].to_numpy()) < 0)
+
+
+def test_p_alive_history_figure(cdnow_calibration, cdnow_model):
+    from clv.data.datasets import CDNOW_CALIBRATION_END, cdnow
+    from clv.models.history import p_alive_history
+    from clv.report import history_plot
+
+    history = p_alive_history(cdnow(), "0001", cdnow_model, observation_end=CDNOW_CALIBRATION_END)
+    fig = history_plot.p_alive_history(history)
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "P(alive) (probability)"
+    assert len(ax.collections[0].get_offsets()) == int(history["purchase"].sum())

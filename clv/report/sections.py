@@ -15,6 +15,9 @@ from typing import Any
 import polars as pl
 
 from clv.errors import UsageError
+
+# Re-exported ("X as X"): the grid is a view of the models, kept importable from here.
+from clv.models.history import frequency_recency_grid as frequency_recency_grid
 from clv.report.render import format_number, value_text
 
 
@@ -156,29 +159,6 @@ def monthly_new_returning(orders: pl.DataFrame) -> pl.DataFrame:
         "returning_revenue": pl.Float64,
     }
     return pl.DataFrame(rows, schema=schema).sort("month")
-
-
-def frequency_recency_grid(summary: pl.DataFrame, *, points: int = 30) -> pl.DataFrame:
-    """Hypothetical customers for the frequency/recency matrices: every frequency from 0 to
-    the 99th percentile, recencies from 0 to the longest ``T``, all observed for that ``T``.
-
-    Returns a summary-like frame (``customer_id``, ``frequency``, ``recency``, ``T``,
-    ``monetary_value``) to pass to ``ClvModel.score``.
-    """
-    import numpy as np
-
-    t_max = float(summary["T"].max())
-    f_max = max(int(summary["frequency"].quantile(0.99) or 1), 1)
-    recency = np.minimum(np.round(np.linspace(0.0, t_max, points), 6), t_max)
-    mv = float(summary.filter(pl.col("frequency") > 0)["monetary_value"].mean() or 1.0)
-    # a customer without repeat purchases has recency 0 by definition: one row for frequency 0
-    rows = [(f, float(r)) for f in range(f_max + 1) for r in recency if f > 0 or r == 0.0]
-    grid = pl.DataFrame(rows, schema={"frequency": pl.Int64, "recency": pl.Float64}, orient="row")
-    return grid.with_columns(
-        customer_id=pl.format("grid-{}-{}", "frequency", pl.int_range(pl.len())),
-        T=pl.lit(t_max),
-        monetary_value=pl.when(pl.col("frequency") > 0).then(mv).otherwise(0.0),
-    ).select("customer_id", "frequency", "recency", "T", "monetary_value")
 
 
 def customer_value_kpis(
