@@ -25,35 +25,45 @@ from clv.models.optimize import Fit, Params, advice, dot, fit_from, optimize
 MBGNBD_PARAMS = ("r", "alpha", "a", "b")
 
 
-def _mbgnbd_nll(
-    log_params: np.ndarray,
-    x: np.ndarray,
-    tx: np.ndarray,
-    T: np.ndarray,
-    w: np.ndarray,
-    penalizer: float,
-) -> tuple[float, np.ndarray]:
+class _MbgRows:
+    """Weighted rows with their distinct frequencies, recencies and ages: terms of x alone
+    (gammaln, digamma) are evaluated per distinct x, logs per distinct t_x and T."""
+
+    def __init__(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray) -> None:
+        x, tx, T, w = (np.asarray(v, dtype=float) for v in (x, tx, T, w))
+        self.xs, self.xi = np.unique(x, return_inverse=True)
+        self.Ru, self.ri = np.unique(tx, return_inverse=True)
+        self.Tu, self.ti = np.unique(T, return_inverse=True)
+        self.x, self.w = x, w
+        self.wx = np.bincount(self.xi, weights=w, minlength=self.xs.size)
+        self.wsum = float(np.sum(w))
+
+
+def _mbgnbd_nll(log_params: np.ndarray, d: _MbgRows, penalizer: float) -> tuple[float, np.ndarray]:
     params = np.exp(np.asarray(log_params, dtype=float))
     r, alpha, a, b = params
-    wsum = float(np.sum(w))
-    lT, lR = np.log(alpha + T), np.log(alpha + tx)
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = gammaln(a + b) + gammaln(b + x + 1) - gammaln(b) - gammaln(a + b + x + 1)
-    A3 = -(r + x) * lT
-    A4 = np.log(a) - np.log(b + x) - (r + x) * lR
+    xs, wx, w, wsum = d.xs, d.wx, d.w, d.wsum
+    lTu, lRu = np.log(alpha + d.Tu), np.log(alpha + d.Ru)
+    lT, lR = lTu[d.ti], lRu[d.ri]
+    rx = (r + xs)[d.xi]
+    a1 = gammaln(r + xs) - gammaln(r) + r * np.log(alpha)
+    a2 = gammaln(a + b) + gammaln(b + xs + 1) - gammaln(b) - gammaln(a + b + xs + 1)
+    A3 = -rx * lT
+    A4 = (np.log(a) - np.log(b + xs))[d.xi] - rx * lR
     top = np.maximum(A3, A4)
     e3, e4 = np.exp(A3 - top), np.exp(A4 - top)
     total = e3 + e4
-    ll = dot(w, a1 + a2 + top + np.log(total))
+    ll = dot(wx, a1 + a2) + dot(w, top + np.log(total))
     value = -ll / wsum + penalizer * float(np.sum(params**2))
     s4 = w * e4 / total  # weight on the "dropped out after t_x" branch
     s3 = w - s4
-    g_r = dot(w, digamma(r + x) - digamma(r) + np.log(alpha)) - dot(s3, lT) - dot(s4, lR)
-    g_alpha = r * wsum / alpha - dot(s3, (r + x) / (alpha + T)) - dot(s4, (r + x) / (alpha + tx))
-    g_a = dot(w, digamma(a + b) - digamma(a + b + x + 1)) + float(s4.sum()) / a
-    g_b = dot(w, digamma(a + b) + digamma(b + x + 1) - digamma(b) - digamma(a + b + x + 1)) - dot(
-        s4, 1.0 / (b + x)
-    )
+    s4x = np.bincount(d.xi, weights=s4, minlength=xs.size)
+    g_r = dot(wx, digamma(r + xs) - digamma(r) + np.log(alpha)) - dot(s3, lT) - dot(s4, lR)
+    inv_T, inv_R = (1.0 / (alpha + d.Tu))[d.ti], (1.0 / (alpha + d.Ru))[d.ri]
+    g_alpha = r * wsum / alpha - dot(s3 * rx, inv_T) - dot(s4 * rx, inv_R)
+    g_a = dot(wx, digamma(a + b) - digamma(a + b + xs + 1)) + float(s4.sum()) / a
+    g_b = dot(wx, digamma(a + b) + digamma(b + xs + 1) - digamma(b) - digamma(a + b + xs + 1))
+    g_b -= dot(s4x, 1.0 / (b + xs))
     grad = np.array([g_r, g_alpha, g_a, g_b])
     return value, -params * grad / wsum + 2.0 * penalizer * params**2
 
@@ -76,8 +86,7 @@ def mbgnbd_negative_log_likelihood(
     returned as ``-sum(w ll) / sum(w) + penalizer * sum(params**2)`` with ``params =
     exp(log_params) = (r, alpha, a, b)``: ``ModifiedBetaGeoFitter._negative_log_likelihood``.
     """
-    x, tx, T, w = (np.asarray(v, dtype=float) for v in (frequency, recency, T, weights))
-    return _mbgnbd_nll(log_params, x, tx, T, w, penalizer)
+    return _mbgnbd_nll(log_params, _MbgRows(frequency, recency, T, weights), penalizer)
 
 
 def fit_mbgnbd_fast(
@@ -89,15 +98,16 @@ def fit_mbgnbd_fast(
     """
     x, tx, T, w = (np.asarray(v, dtype=float) for v in (x, tx, T, w))
     scale = 1.0 / T.max()
-    sx, stx, sT = x, tx * scale, T * scale
+    rows = _MbgRows(x, tx, T, w)
+    scaled = _MbgRows(x, tx * scale, T * scale, w)
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        return _mbgnbd_nll(theta, sx, stx, sT, w, penalizer)
+        return _mbgnbd_nll(theta, scaled, penalizer)
 
     opt = optimize("MBG/NBD", objective, 4, w.sum(), advice(penalizer))
     return fit_from(
         opt,
-        lambda theta: -_mbgnbd_nll(theta, x, tx, T, w, 0.0)[0] * w.sum(),
+        lambda theta: -_mbgnbd_nll(theta, rows, 0.0)[0] * w.sum(),
         scale=scale,
         time_params=(1,),
     )
