@@ -70,7 +70,15 @@ HERE = Path(__file__).resolve().parent
 SEED = 2024
 REPORT_STEP = "report"
 ALL_STEPS = [s.name for s in STEPS] + [REPORT_STEP]
-LARGE_STEPS = ["summary_parquet", "summary_csv", "bgnbd_fit", "gamma_gamma_fit", "fit"]
+LARGE_STEPS = [
+    "summary_parquet",
+    "summary_csv",
+    "bgnbd_fit",
+    "mbgnbd_fit",
+    "pareto_nbd_fit",
+    "gamma_gamma_fit",
+    "fit",
+]
 REPORT_TARGET_S, REPORT_TARGET_GIB = 90.0, 4.0
 MIB = 1024 * 1024
 

@@ -42,6 +42,7 @@ LIFETIMES_MONTH_WEEKS = 4.345  # lifetimes' hard-coded month for freq="W"
 DISCOUNT_RATE_MONTHLY = 0.01
 
 PARAMS_RTOL = 1e-6
+PARETO_PARAMS_RTOL = 1e-3
 SCORES_RTOL, SCORES_ATOL = 1e-9, 1e-12
 MONEY_RTOL = 1e-12
 KPI_RTOL = 1e-9
@@ -348,6 +349,28 @@ def clv_fit_gamma_gamma(summary: pl.DataFrame) -> dict[str, float]:
     return dict(zip(gamma_gamma.GAMMA_GAMMA_PARAMS, map(float, result.params), strict=True))
 
 
+def _clv_purchase_fit(summary: pl.DataFrame, name: str) -> dict[str, float]:
+    """clv's fit of one purchase model alone, as :func:`clv.models.fitting.fit` does it."""
+    from clv.data.rfm import TIME_UNIT_DAYS, time_unit_of
+    from clv.models import bgnbd
+    from clv.models.purchase import PURCHASE_MODELS
+
+    spec = PURCHASE_MODELS[name]
+    f = summary.select(pl.col("frequency", "recency", "T").cast(pl.Float64)).to_numpy()
+    rows = bgnbd.distinct_bgnbd_rows(
+        f[:, 0], f[:, 1], f[:, 2], TIME_UNIT_DAYS[time_unit_of(summary)]
+    )
+    return dict(zip(spec.params, map(float, spec.fit(*rows, 0.0).params), strict=True))
+
+
+def clv_fit_mbgnbd(summary: pl.DataFrame) -> dict[str, float]:
+    return _clv_purchase_fit(summary, "mbgnbd")
+
+
+def clv_fit_pareto_nbd(summary: pl.DataFrame) -> dict[str, float]:
+    return _clv_purchase_fit(summary, "pareto_nbd")
+
+
 def clv_fit(summary: pl.DataFrame) -> dict[str, float]:
     from clv.models.fitting import fit
 
@@ -376,6 +399,32 @@ def lifetimes_fit_gamma_gamma(ctx: Context) -> dict[str, float]:
     with _quiet():
         ggf = GammaGammaFitter().fit(s["frequency"], s["monetary_value"])
     return {k: float(ggf.params_[k]) for k in ("p", "q", "v")}
+
+
+def lifetimes_fit_mbgnbd(ctx: Context) -> dict[str, float]:
+    from lifetimes import ModifiedBetaGeoFitter
+
+    s = ctx.pandas_summary
+    with _quiet():
+        f = ModifiedBetaGeoFitter().fit(s["frequency"], s["recency"], s["T"])
+    return {k: float(f.params_[k]) for k in ("r", "alpha", "a", "b")}
+
+
+def lifetimes_fit_pareto_nbd(ctx: Context) -> dict[str, float]:
+    from lifetimes import ParetoNBDFitter
+
+    s = ctx.pandas_summary
+    with _quiet():
+        f = ParetoNBDFitter().fit(s["frequency"], s["recency"], s["T"])
+    return {k: float(f.params_[k]) for k in ("r", "alpha", "s", "beta")}
+
+
+def check_params_nelder_mead(ours: dict[str, float], theirs: dict[str, float]) -> str | None:
+    """lifetimes fits Pareto/NBD by Nelder-Mead (no gradient): its optimum agrees to ~1e-3."""
+    for k, v in theirs.items():
+        if not math.isclose(ours[k], v, rel_tol=PARETO_PARAMS_RTOL):
+            return f"{k}: clv {ours[k]:.10g} vs lifetimes {v:.10g}"
+    return None
 
 
 def lifetimes_fit_both(ctx: Context) -> dict[str, float]:
@@ -756,6 +805,26 @@ STEPS: list[Step] = [
         _ignore_ctx(check_params),
         target=20,
         note="clv: weighted distinct rows + standard errors; lifetimes: unweighted BetaGeoFitter",
+    ),
+    Step(
+        "mbgnbd_fit",
+        "MBG/NBD fit",
+        lambda ctx: ctx.summary,
+        clv_fit_mbgnbd,
+        lifetimes_fit_mbgnbd,
+        _ignore_ctx(check_params),
+        target=20,
+        note="clv: weighted distinct rows + standard errors; lifetimes: ModifiedBetaGeoFitter",
+    ),
+    Step(
+        "pareto_nbd_fit",
+        "Pareto/NBD fit",
+        lambda ctx: ctx.summary,
+        clv_fit_pareto_nbd,
+        lifetimes_fit_pareto_nbd,
+        _ignore_ctx(check_params_nelder_mead),
+        target=20,
+        note="clv: distinct rows and pairs, BFGS; lifetimes: ParetoNBDFitter (Nelder-Mead)",
     ),
     Step(
         "gamma_gamma_fit",

@@ -150,6 +150,15 @@ CASES = {
     "loyalty_program_net": lambda: plots_kpis.loyalty_program_net(_monthly_loyalty()),
     "revenue_by_month": lambda: plots_kpis.revenue_by_month(_monthly()),
     "frequency_histogram": lambda: plots_kpis.frequency_histogram(_scores()),
+    "p_alive_history": lambda: plots.p_alive_history(
+        pl.DataFrame(
+            {
+                "date": pl.date_range(dt.date(2024, 1, 1), dt.date(2024, 1, 10), eager=True),
+                "p_alive": np.linspace(1.0, 0.4, 10),
+                "purchase": [True] + [False] * 8 + [True],
+            }
+        )
+    ),
 }
 
 

@@ -5,7 +5,6 @@ report and the notebooks put every money figure on the same basis: margin when a
 column or a margin rate is given, revenue otherwise.
 """
 
-import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -13,11 +12,10 @@ import polars as pl
 
 from clv.data.period import TIME_UNIT_DAYS, UNIT_NAMES, Period, TimeUnit
 from clv.errors import DataError, UsageError
+from clv.models.checks import MAX_HORIZON_YEARS as MAX_HORIZON_YEARS
+from clv.models.checks import check_money_and_time
 
 Basis = Literal["revenue", "margin"]
-
-MAX_HORIZON_YEARS = 100
-"""Longest CLV horizon accepted (years)."""
 
 
 @dataclass(frozen=True)
@@ -58,38 +56,6 @@ class Money:
         }
 
 
-def check_money(
-    *,
-    margin: float | None = None,
-    discount_rate_annual: float = 0.10,
-    horizon: float = 12,
-    horizon_unit: str = "M",
-) -> None:
-    """Raise :class:`~clv.errors.UsageError` naming the keyword of a value out of range.
-
-    Margin in (0, 1], discount rate in [0, 1) a year, horizon positive and at most
-    :data:`MAX_HORIZON_YEARS` years in ``D``, ``W`` or ``M``.
-    """
-    if horizon_unit not in TIME_UNIT_DAYS:
-        raise UsageError(f"horizon_unit must be D, W or M, not {horizon_unit!r}")
-    if margin is not None and not (_number(margin) and 0 < margin <= 1):
-        raise UsageError(f"margin={margin!r}: give the margin as a share of revenue in (0, 1]")
-    if not (_number(discount_rate_annual) and 0 <= discount_rate_annual < 1):
-        raise UsageError(
-            f"discount_rate_annual={discount_rate_annual!r}: give an annual rate in [0, 1), "
-            "e.g. 0.10"
-        )
-    days = horizon * TIME_UNIT_DAYS[horizon_unit] if _number(horizon) else math.nan
-    if not (_number(horizon) and 0 < days <= MAX_HORIZON_YEARS * 365.25):
-        raise UsageError(
-            f"horizon={horizon!r}: give a positive horizon of at most {MAX_HORIZON_YEARS} years"
-        )
-
-
-def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def resolve_money(
     transactions: pl.DataFrame,
     period: Period,
@@ -100,17 +66,18 @@ def resolve_money(
     horizon: float = 12,
     horizon_unit: str = "M",
 ) -> Money:
-    """The :class:`Money` of an analysis, checked by :func:`check_money`.
+    """The :class:`Money` of an analysis, checked by
+    :func:`clv.models.checks.check_money_and_time` (the one check of money and time).
 
     With a ``margin`` column in ``transactions`` the margin rate is total margin / total
     revenue up to the period's observation end (``margin`` must then be None); with a
     ``margin`` rate, that rate; otherwise the basis is revenue.
     """
-    check_money(
+    check_money_and_time(
         margin=margin,
         discount_rate_annual=discount_rate_annual,
         horizon=horizon,
-        horizon_unit=horizon_unit,
+        horizon_unit=horizon_unit,  # type: ignore[arg-type]
     )
     from_column = "margin" in transactions.columns
     if from_column and margin is not None:

@@ -27,8 +27,9 @@ from clv.data.datasets import CDNOW_CALIBRATION_END
 from clv.data.groups import with_customer_group
 from clv.data.io import read_transactions
 from clv.data.period import DateLike, Period, resolve_period
-from clv.data.rfm import rfm_summary
+from clv.data.rfm import calibration_holdout, rfm_summary
 from clv.errors import UsageError
+from clv.models.checks import penalizers
 from clv.models.fitting import fit
 from clv.models.groups import GroupedClvModel
 from clv.models.model import ClvModel
@@ -44,7 +45,9 @@ READ_KEYWORDS = tuple(k for k in inspect.signature(read_transactions).parameters
 class Options:
     """The analysis settings that are neither period nor money (names as the keywords)."""
 
+    purchase_model: str = "bgnbd"
     penalizer: float = 0.0
+    gg_penalizer: float = 0.0
     by: str | None = None
     interval: float | None = None
     interval_method: str = "normal"
@@ -103,7 +106,9 @@ def analyze(
     discount_rate_annual: float = 0.10,
     horizon: float = 12,
     horizon_unit: str = "M",
+    purchase_model: str = "bgnbd",
     penalizer: float = 0.0,
+    gg_penalizer: float = 0.0,
     by: str | None = None,
     interval: float | None = None,
     interval_method: str = "normal",
@@ -130,7 +135,9 @@ def analyze(
     (``customer_col``, ``date_col``, ``amount_col``, ``order_col``, ``channel_col``, ...),
     the period (``observation_end``, ``calibration_end`` of the holdout check: a date,
     ``"auto"`` or None, ``time_unit``), the money (``margin`` rate, ``currency``,
-    ``discount_rate_annual``, ``horizon`` in ``horizon_unit``), the model (``penalizer``;
+    ``discount_rate_annual``, ``horizon`` in ``horizon_unit``), the model
+    (``purchase_model``: ``"bgnbd"``, ``"mbgnbd"``, ``"pareto_nbd"`` or ``"auto"``, the best
+    on the holdout; ``penalizer`` of the purchase model, ``gg_penalizer`` of Gamma-Gamma;
     ``by="channel"`` or ``"loyalty"``: one model per first-order channel or membership;
     ``interval``: CLV intervals from parameter draws, ``interval_method`` ``"normal"`` or
     ``"bootstrap"``, drawn with ``seed``),
@@ -171,8 +178,11 @@ def analyze(
     tiers = tables.tiers_from_cuts(tier_cuts)  # checks the cuts
     if by not in (None, "channel", "loyalty"):
         raise UsageError(f"by must be channel or loyalty, not {by!r}")
+    penalizers({"purchase": penalizer, "gamma_gamma": gg_penalizer})  # checked before any work
     options = Options(
+        purchase_model=purchase_model,
         penalizer=penalizer,
+        gg_penalizer=gg_penalizer,
         by=by,
         interval=interval,
         interval_method=interval_method,
@@ -252,6 +262,10 @@ class Analysis:
         self.options = options
         self.tiers = tiers
 
+    @property
+    def _penalizers(self) -> dict[str, float]:
+        return {"purchase": self.options.penalizer, "gamma_gamma": self.options.gg_penalizer}
+
     # ---- the chain -------------------------------------------------------------------------
 
     @cached_property
@@ -269,7 +283,22 @@ class Analysis:
     @cached_property
     def model(self) -> ClvModel | GroupedClvModel:
         """BG/NBD + Gamma-Gamma fitted on :attr:`summary` (one per group with ``by``)."""
-        return fit(self.summary, penalizer=self.options.penalizer, by=self.options.by)
+        options = self.options
+        holdout = None
+        if options.purchase_model == "auto" and self.period.calibration_end is not None:
+            holdout = calibration_holdout(
+                self.transactions,
+                calibration_end=self.period.calibration_end,
+                observation_end=self.period.observation_end,
+                time_unit=self.period.time_unit,
+            )
+        return fit(
+            self.summary,
+            penalizer=self._penalizers,
+            purchase_model=options.purchase_model,  # type: ignore[arg-type]
+            holdout=holdout,
+            by=options.by,
+        )
 
     @cached_property
     def scores(self) -> pl.DataFrame:
@@ -390,5 +419,9 @@ class Analysis:
             calibration_end=self.period.calibration_end,
             observation_end=self.period.observation_end,
             time_unit=self.period.time_unit,
-            penalizer=self.options.penalizer,
+            penalizer={
+                "purchase": self.options.penalizer,
+                "gamma_gamma": self.options.gg_penalizer,
+            },
+            purchase_model=self.options.purchase_model,
         )

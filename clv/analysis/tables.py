@@ -186,8 +186,10 @@ def describe(summary: pl.DataFrame) -> pl.DataFrame:
 
 
 def parameter_table(model: Any, which: str) -> pl.DataFrame:
-    """Fitted parameters of ``model.bgnbd`` or ``model.gamma_gamma`` with standard errors."""
-    params = getattr(model, which)
+    """Fitted parameters of the purchase model (``which`` its name, e.g. ``"bgnbd"``, or
+    ``"purchase"``) or of ``"gamma_gamma"``, with standard errors (null at a boundary)."""
+    which = model.purchase_model if which == "purchase" else which
+    params = model.gamma_gamma if which == "gamma_gamma" else model.purchase
     errors = (getattr(model, "standard_errors", None) or {}).get(which, {})
     rows = [(k, float(v), errors.get(k)) for k, v in params.items()]
     frame = pl.DataFrame(
@@ -212,14 +214,11 @@ def purchase_count_table(
     """
     import numpy as np
 
-    from clv.models.bgnbd import probability_of_purchases
-
     T = summary["T"].cast(pl.Float64).to_numpy()
     freq = summary["frequency"].to_numpy()
     ts, weights = np.unique(T, return_counts=True)
     expected = [
-        float((probability_of_purchases(model.bgnbd, ts, n) * weights).sum())
-        for n in range(max_frequency)
+        float((model.probability_of_purchases(ts, n) * weights).sum()) for n in range(max_frequency)
     ]
     expected.append(float(len(T) - sum(expected)))
     observed = [int((freq == n).sum()) for n in range(max_frequency)]

@@ -14,7 +14,6 @@ import polars as pl
 
 from clv.data.rfm import TIME_UNIT_DAYS, DateLike, as_date
 from clv.errors import DataError, UsageError
-from clv.models.bgnbd import expected_purchases_new_customer
 from clv.models.gamma_gamma import expected_order_value
 from clv.models.model import ClvModel
 
@@ -202,7 +201,7 @@ def tracking(
 
     # A customer first seen on day k has, at the end of day D, age D - k days.
     ages = np.arange(n_days) / TIME_UNIT_DAYS[model.time_unit]
-    ex = expected_purchases_new_customer(model.bgnbd, ages)
+    ex = model.expected_purchases_new_customer(ages)
     expected_cum = np.convolve(new, ex)[:n_days]
     actual_cum = np.cumsum(repeat)
 
@@ -269,36 +268,55 @@ def holdout_check(
     calibration_end: dt.date | str | None,
     observation_end: str | dt.date | None = None,
     time_unit: str = "W",
-    penalizer: float = 0.0,
+    penalizer: float | dict[str, float] = 0.0,
+    purchase_model: str = "bgnbd",
 ) -> dict[str, Any] | None:
     """Refit on the calibration period and compare with the holdout (None without a split).
 
     Returns a dict: ``calibration_end``, ``holdout_days``, ``model`` (the calibration fit),
     ``parameters``, ``by_frequency`` (:func:`clv.holdout_by_frequency`),
-    ``metrics`` (:func:`clv.holdout_metrics`) and ``tracking``
-    (:func:`clv.tracking`).
+    ``metrics`` (:func:`clv.holdout_metrics`), ``tracking``
+    (:func:`clv.tracking`) and ``error`` (None). When the calibration refit
+    fails, ``error`` holds the reason and ``model`` and the tables are None: the report
+    says so and goes on.
     """
     if calibration_end is None:
         return None
     from clv.analysis.tables import parameter_table
     from clv.data.rfm import as_date, calibration_holdout
+    from clv.errors import ModelError
     from clv.models import fitting
 
     cal = as_date(calibration_end, "calibration_end")
     frame = calibration_holdout(
         transactions, calibration_end=cal, observation_end=observation_end, time_unit=time_unit
     )
-    model = fitting.fit(frame, penalizer=penalizer)
-    predictions = holdout_predictions(frame, model)
     last = as_date(observation_end) if observation_end is not None else transactions["date"].max()
+    failed = dict.fromkeys(("model", "parameters", "by_frequency", "metrics", "tracking"))
+    try:
+        model = fitting.fit(
+            frame,
+            penalizer=penalizer,
+            purchase_model=purchase_model,
+            holdout=frame if purchase_model == "auto" else None,
+        )
+        predictions = holdout_predictions(frame, model)
+    except ModelError as e:
+        return {
+            "calibration_end": cal,
+            "holdout_days": (last - cal).days,
+            **failed,
+            "error": str(e),
+        }
     return {
         "calibration_end": cal,
         "holdout_days": (last - cal).days,
         "model": model,
-        "parameters": parameter_table(model, "bgnbd"),
+        "parameters": parameter_table(model, "purchase"),
         "by_frequency": holdout_by_frequency(predictions),
         "metrics": holdout_metrics(predictions),
         "tracking": tracking(
             transactions, model, calibration_end=cal, observation_end=observation_end
         ),
+        "error": None,
     }

@@ -84,12 +84,9 @@ def _fit(args: argparse.Namespace) -> None:
             f"; {name} uses the pooled model: {why}" for name, why in model.pooled_groups.items()
         )
         return _done(args.out, f"{len(model.groups)} {args.by} models and the pooled one{pooled}")
-    bg, gg = model.bgnbd, model.gamma_gamma
-    _done(
-        args.out,
-        f"BG/NBD r={bg['r']:.4g} alpha={bg['alpha']:.4g} a={bg['a']:.4g} b={bg['b']:.4g}; "
-        f"Gamma-Gamma p={gg['p']:.4g} q={gg['q']:.4g} v={gg['v']:.4g}",
-    )
+    params = " ".join(f"{k}={v:.4g}" for k, v in model.purchase.items())
+    gg = " ".join(f"{k}={v:.4g}" for k, v in model.gamma_gamma.items())
+    _done(args.out, f"{model.spec.title} {params}; Gamma-Gamma {gg}")
 
 
 def _scored(args: argparse.Namespace) -> "Analysis":

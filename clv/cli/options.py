@@ -129,6 +129,8 @@ ANALYSIS_OPTIONS = (
     "observation_end",
     "time_unit",
     "penalizer",
+    "gg_penalizer",
+    "purchase_model",
     "horizon",
     "horizon_unit",
     "discount_rate_annual",
@@ -156,17 +158,33 @@ def as_flags(message: str) -> str:
             return option
         return f"{option} {shlex.quote(value)}"
 
+    message = message.replace("penalizer={'gamma_gamma': ...}", "gg_penalizer=")
     pattern = rf"\b({names})=(?:'([^']*)'|\"([^\"]*)\"|(True)\b|([^\s'\",;()]+))?"
     return re.sub(pattern, flag, message)
 
 
 def add_penalizer(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
+    g = p.add_argument_group("model")
+    g.add_argument(
+        "--purchase-model",
+        choices=["bgnbd", "mbgnbd", "pareto_nbd", "auto"],
+        default="bgnbd",
+        help="purchase model (default: bgnbd, as lifetimes; auto picks the best on a holdout "
+        "when there is one)",
+    )
+    g.add_argument(
         "--penalizer",
         type=float,
         default=0.0,
         metavar="X",
-        help="L2 penalty on the model parameters, as in lifetimes (default: 0)",
+        help="L2 penalty on the purchase model's parameters, as in lifetimes (default: 0)",
+    )
+    g.add_argument(
+        "--gg-penalizer",
+        type=float,
+        default=0.0,
+        metavar="Y",
+        help="L2 penalty on the Gamma-Gamma parameters (default: 0)",
     )
 
 

@@ -15,14 +15,19 @@ notes at brucehardie.com/notes/004 (likelihood) and 021 (P(alive)).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import digamma, expit, gammaln, hyp2f1
 
-from clv.models.optimize import ADVICE, Fit, Params, dot, optimize
+# The count distributions live in clv.models.bgnbd_counts (shared with MBG/NBD); re-exported.
+from clv.models.bgnbd_counts import (
+    conditional_probability_of_purchases as conditional_probability_of_purchases,
+)
+from clv.models.bgnbd_counts import probability_at_least as probability_at_least
+from clv.models.bgnbd_counts import probability_of_purchases as probability_of_purchases
+from clv.models.optimize import Fit, Params, advice, dot, fit_from, optimize
 
 BGNBD_PARAMS = ("r", "alpha", "a", "b")
 
@@ -248,12 +253,13 @@ def fit_bgnbd_fast(
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         return _bgnbd_nll(theta, scaled, penalizer)
 
-    theta, cov_log, gnorm, message = optimize("BG/NBD", objective, 4, w.sum(), ADVICE)
-    params = np.exp(theta)
-    params[1] /= scale
-    se = params * np.sqrt(np.diag(cov_log))
-    ll = -_bgnbd_nll(np.log(params), rows, 0.0)[0] * w.sum()
-    return Fit(params, se, float(ll), gnorm, message, cov_log)
+    opt = optimize("BG/NBD", objective, 4, w.sum(), advice(penalizer))
+    return fit_from(
+        opt,
+        lambda theta: -_bgnbd_nll(theta, rows, 0.0)[0] * w.sum(),
+        scale=scale,
+        time_params=(1,),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -332,122 +338,3 @@ def expected_purchases_new_customer(bgnbd: Params, t: np.ndarray | float) -> np.
     t = np.asarray(t, dtype=float)
     hyp = hyp2f1(r, b, a + b - 1, t / (alpha + t))
     return (a + b - 1) / (a - 1) * (1 - hyp * (alpha / (alpha + t)) ** r)
-
-
-def _log_poisson_gamma(r: float, alpha: float, t: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """ln[ G(r+n)/(G(r) n!) (alpha/(alpha+t))^r (t/(alpha+t))^n ]: the NBD pmf (FHL eq. 8)."""
-    with np.errstate(divide="ignore"):
-        return (
-            gammaln(r + n)
-            - gammaln(r)
-            - gammaln(n + 1)
-            + r * np.log(alpha / (alpha + t))
-            + n * np.log(t / (alpha + t))
-        )
-
-
-def probability_of_purchases(
-    bgnbd: Params, t: np.ndarray | float, n: np.ndarray | int
-) -> np.ndarray:
-    """P(X(t) = n): a new customer's number of repeat purchases by age ``t``, FHL (2005a) eq. (8).
-
-    ``B(a,b+n)/B(a,b) NBD(n; r, alpha, t) + 1{n>0} B(a+1,b+n-1)/B(a,b)
-    [1 - sum_{j<n} NBD(j; r, alpha, t)]``; vectorised over ``t`` and ``n`` (broadcast);
-    ``t`` in the model's time unit.
-    """
-    r, alpha, a, b = (bgnbd[k] for k in BGNBD_PARAMS)
-    t, n = np.broadcast_arrays(np.asarray(t, dtype=float), np.asarray(n, dtype=np.int64))
-    first = np.exp(betaln(a, b + n) - betaln(a, b) + _log_poisson_gamma(r, alpha, t, n))
-    cdf_below = np.zeros(t.shape)
-    for j in range(int(n.max()) if n.size else 0):
-        cdf_below += np.where(
-            j < n, np.exp(_log_poisson_gamma(r, alpha, t, np.full(t.shape, j))), 0
-        )
-    with np.errstate(invalid="ignore"):
-        second = np.where(
-            n > 0,
-            np.exp(betaln(a + 1, b + np.maximum(n, 1) - 1) - betaln(a, b)) * (1 - cdf_below),
-            0,
-        )
-    return first + second
-
-
-def conditional_probability_of_purchases(
-    bgnbd: Params,
-    t: float,
-    n: int,
-    frequency: np.ndarray,
-    recency: np.ndarray,
-    T: np.ndarray,
-) -> np.ndarray:
-    """P(X(T, T+t) = n | x, t_x, T): the BG/NBD conditional PMF of purchases in (T, T+t].
-
-    Bayes' rule on FHL (2005a): the individual likelihood (their eq. 3) splits into "alive
-    at T", ``(1-p)^x lambda^x e^(-lambda T)``, and "dropped out after t_x",
-    ``1{x>0} p (1-p)^(x-1) lambda^x e^(-lambda t_x)``. A customer alive at T makes ``n``
-    purchases in the next ``t`` with the probability of FHL eq. (2)-(3) (memoryless Poisson
-    purchasing, dropout after each purchase); one who dropped out makes none. Integrating
-    over the gamma and beta mixing distributions as in FHL eq. (6) and (8) gives, with
-    ``L`` the likelihood of FHL eq. (6) (derived as Fader & Hardie's note 028 does for the
-    Pareto/NBD, "Deriving the Conditional PMF of the Pareto/NBD Model")::
-
-        L * P(n) = B(a, b+x+n)/B(a,b) G(r+x+n)/G(r) alpha^r t^n / (n! (alpha+T+t)^(r+x+n))
-          + 1{n>0} B(a+1, b+x+n-1)/B(a,b) [ G(r+x)/G(r) alpha^r/(alpha+T)^(r+x)
-                 - sum_{j<n} G(r+x+j)/G(r) alpha^r t^j / (j! (alpha+T+t)^(r+x+j)) ]
-          + 1{n=0, x>0} B(a+1, b+x-1)/B(a,b) G(r+x)/G(r) alpha^r / (alpha+t_x)^(r+x)
-
-    ``t``, ``recency`` and ``T`` in the model's time unit; vectorised over customers.
-    """
-    r, alpha, a, b = (bgnbd[k] for k in BGNBD_PARAMS)
-    x = np.asarray(frequency, dtype=float)
-    tx = np.asarray(recency, dtype=float)
-    T = np.asarray(T, dtype=float)
-    lb = betaln(a, b)
-    common = gammaln(r + x) - gammaln(r) + r * np.log(alpha)  # G(r+x)/G(r) alpha^r
-    # log L, FHL (2005a) eq. (6)
-    log_alive = betaln(a, b + x) - lb + common - (r + x) * np.log(alpha + T)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_dead = np.where(
-            x > 0,
-            betaln(a + 1, b + np.maximum(x, 1) - 1) - lb + common - (r + x) * np.log(alpha + tx),
-            -np.inf,
-        )
-    log_lik = np.logaddexp(log_alive, log_dead)
-    log_tail = [  # ln of G(r+x+j)/G(r) alpha^r t^j / (j! (alpha+T+t)^(r+x+j)), j = 0..n
-        gammaln(r + x + j)
-        - gammaln(r)
-        + r * np.log(alpha)
-        + (j * math.log(t) if j else 0.0)
-        - gammaln(j + 1)
-        - (r + x + j) * np.log(alpha + T + t)
-        for j in range(n + 1)
-    ]
-    log_first = betaln(a, b + x + n) - lb + log_tail[n]
-    if n == 0:
-        return np.exp(log_first - log_lik) + np.exp(log_dead - log_lik)
-    # alive at T, then n purchases in (T, T+t] followed by a dropout (FHL eq. 3, second term)
-    no_more = np.exp(common - (r + x) * np.log(alpha + T) - log_lik)
-    below = sum(np.exp(log_tail[j] - log_lik) for j in range(n))
-    second = np.exp(betaln(a + 1, b + x + n - 1) - lb) * (no_more - below)
-    return np.exp(log_first - log_lik) + second
-
-
-def probability_at_least(
-    bgnbd: Params,
-    t: float,
-    k: int,
-    frequency: np.ndarray,
-    recency: np.ndarray,
-    T: np.ndarray,
-) -> np.ndarray:
-    """P(X(T, T+t) >= k | x, t_x, T): at least ``k`` purchases in the next ``t`` time units.
-
-    ``1 - sum_{n<k}`` of :func:`conditional_probability_of_purchases` (FHL 2005a, eq. 2-3, 6,
-    8 by Bayes' rule; see there). ``k >= 1``; ``t`` in the model's time unit.
-    """
-    if k < 1:
-        return np.ones(np.shape(frequency))
-    total = sum(
-        conditional_probability_of_purchases(bgnbd, t, n, frequency, recency, T) for n in range(k)
-    )
-    return np.clip(1.0 - total, 0.0, 1.0)

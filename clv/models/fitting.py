@@ -1,8 +1,9 @@
-"""Fit BG/NBD and Gamma-Gamma on weighted distinct rows into a :class:`~clv.models.model.ClvModel`.
+"""Fit a purchase model and Gamma-Gamma on weighted distinct rows into a ``ClvModel``.
 
 ``engine="fast"`` (the default) fits the vectorised numpy likelihoods of
-:mod:`clv.models.bgnbd` and :mod:`clv.models.gamma_gamma` with analytic gradients;
-``engine="lifetimes"`` calls lifetimes itself (:mod:`clv.models.lifetimes_engine`).
+:mod:`clv.models.bgnbd`, :mod:`clv.models.mbgnbd`, :mod:`clv.models.pareto_nbd` and
+:mod:`clv.models.gamma_gamma`; ``engine="lifetimes"`` calls lifetimes itself
+(:mod:`clv.models.lifetimes_engine`, BG/NBD only).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import datetime as dt
 import hashlib
 import math
 import warnings
+from collections.abc import Mapping
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from typing import Literal
@@ -20,34 +22,32 @@ import polars as pl
 
 from clv.data.rfm import TIME_UNIT_DAYS, TimeUnit
 from clv.errors import ModelError, UsageError
-from clv.models.bgnbd import (
-    BGNBD_PARAMS,
-    distinct_bgnbd_rows,
-    fit_bgnbd_fast,
-)
+from clv.models.bgnbd import distinct_bgnbd_rows
 
 # Re-exported (the two "X as X" imports): callers imported them from clv.models.model before.
 from clv.models.bgnbd import expected_purchases_new_customer as expected_purchases_new_customer
 from clv.models.bgnbd import probability_of_purchases as probability_of_purchases
-from clv.models.gamma_gamma import (
-    GAMMA_GAMMA_PARAMS,
-    fit_gamma_gamma_fast,
+from clv.models.checks import check_summary as _check_summary
+from clv.models.checks import penalizers
+from clv.models.checks import summary_unit as _summary_unit
+from clv.models.diagnostics import (
+    CORRELATION_WARNING as CORRELATION_WARNING,  # re-exported: the report's figure reads it
 )
+from clv.models.diagnostics import (
+    dropout_diagnostic,
+    fit_diagnostics,
+    gamma_gamma_diagnostics,
+)
+from clv.models.gamma_gamma import GAMMA_GAMMA_PARAMS, fit_gamma_gamma_fast
 from clv.models.groups import GroupedClvModel, fit_by_group
 from clv.models.lifetimes_engine import _fit_lifetimes
-from clv.models.model import ClvModel, _check_summary, _summary_unit
+from clv.models.model import ClvModel
+from clv.models.optimize import Fit
+from clv.models.purchase import purchase_model as purchase_spec
+from clv.models.selection import choose_purchase_model
 
 Engine = Literal["fast", "lifetimes"]
-
-
-CORRELATION_WARNING = 0.3
-"""|Pearson correlation| of frequency and monetary value above which Gamma-Gamma is doubtful.
-
-Gamma-Gamma assumes spend per order is independent of purchase frequency. Fader, Hardie and
-Lee (2005b, section 3) report 0.11 on CDNOW and call it weak; by Cohen's conventions 0.1 is
-a small, 0.3 a medium and 0.5 a large correlation, so at |r| > 0.3 the dependence is no
-longer negligible and the expected order values (and CLV) may be biased.
-"""
+PurchaseModelChoice = Literal["bgnbd", "mbgnbd", "pareto_nbd", "auto"]
 
 
 def _package_versions() -> dict[str, str]:
@@ -109,12 +109,14 @@ def check_fittable(summary: pl.DataFrame) -> None:
 def fit(
     summary: pl.DataFrame,
     *,
-    penalizer: float = 0.0,
+    penalizer: float | Mapping[str, float] = 0.0,
     engine: Engine = "fast",
     time_unit: TimeUnit | None = None,
+    purchase_model: PurchaseModelChoice = "bgnbd",
+    holdout: pl.DataFrame | None = None,
     by: str | None = None,
 ) -> ClvModel | GroupedClvModel:
-    """Fit BG/NBD (all customers) and Gamma-Gamma (repeat buyers with positive spend).
+    """Fit a purchase model (all customers) and Gamma-Gamma (repeat buyers, positive spend).
 
     Parameters
     ----------
@@ -122,16 +124,15 @@ def fit(
         An RFM summary from :func:`clv.rfm.rfm_summary` (``frequency``, ``recency``, ``T``,
         ``monetary_value``; ``first_purchase`` and ``observation_end`` tell the time unit).
     penalizer
-        lifetimes' ``penalizer_coef``: ``penalizer * sum(params**2)`` is added to the mean
-        negative log-likelihood (BG/NBD with time scaled so the oldest customer has age 1,
-        as lifetimes does). 0.001 to 0.1 stabilises small or odd data.
+        A number: lifetimes' ``penalizer_coef`` of the purchase model only (``penalizer *
+        sum(params**2)`` added to the mean negative log-likelihood, time scaled so the
+        oldest customer has age 1). A mapping ``{"bgnbd": x, "gamma_gamma": y}`` sets both
+        (Gamma-Gamma's v is in currency units, so its penalizer needs its own size). Finite
+        and >= 0.
     engine
-        ``"fast"``: vectorised numpy likelihoods with analytic gradients, BFGS in
-        log-parameter space from lifetimes' starting point, then Newton steps; BG/NBD on the
-        weighted distinct (frequency, recency, T) rows, Gamma-Gamma on the weighted distinct
-        (frequency, monetary value) rows (terms of x alone computed once per distinct
-        frequency). ``"lifetimes"``: lifetimes' own fitters on the per-customer Gamma-Gamma
-        rows and weighted BG/NBD rows (slow; the reference of the tests).
+        ``"fast"``: vectorised numpy likelihoods on weighted distinct rows, BFGS in
+        log-parameter space from lifetimes' starting point, then Newton steps.
+        ``"lifetimes"``: lifetimes' own fitters (BG/NBD only; slow; the tests' reference).
     time_unit
         Only for a summary without ``first_purchase``/``observation_end`` columns.
     by
@@ -139,35 +140,54 @@ def fit(
         :func:`clv.data.groups.with_customer_group`): one model per value, the pooled model
         alongside, in a :class:`~clv.models.groups.GroupedClvModel` (see
         :func:`~clv.models.groups.fit_by_group` for the groups too small to fit).
+    purchase_model
+        ``"bgnbd"`` (FHL 2005a; lifetimes' default), ``"mbgnbd"`` (Batislam et al. 2007),
+        ``"pareto_nbd"`` (Schmittlein et al. 1987), or ``"auto"``: the one with the lowest
+        holdout error per customer on ``holdout`` (:func:`choose_purchase_model`; its table
+        is kept in ``model.comparison``), BG/NBD when ``holdout`` is None.
+    holdout
+        For ``"auto"``: a :func:`clv.data.rfm.calibration_holdout` frame in the same unit.
 
     Returns
     -------
     ClvModel
-        Standard errors come from the inverse Hessian of the total negative log-likelihood
-        (penalised objective times the number of customers) in log-parameter space, by
-        central differences of the analytic gradient, mapped to the parameters by the delta
-        method (``se = param * sqrt(diag(H^-1))``), as lifetimes reports them.
+        Standard errors from the inverse Hessian of the total negative log-likelihood of the
+        free parameters (log-parameter space, delta method), as lifetimes reports them; a
+        parameter at the boundary has none (NaN) and a diagnostic. ``model.diagnostics``
+        lists what the fit means for the scores.
 
     Raises
     ------
     ModelError
-        No repeat purchase in the data, or the optimizer did not converge (status, gradient
-        norm, a finite likelihood and a positive definite Hessian are checked; the size of
-        a parameter is not).
+        No repeat purchase in the data, or a fit that failed (a non-finite likelihood, a
+        large gradient of the free parameters, a Hessian that is not positive definite).
 
     Warns
     -----
     UserWarning
-        When |corr(frequency, monetary_value)| among repeat buyers exceeds
-        :data:`CORRELATION_WARNING` (Gamma-Gamma's independence assumption is doubtful).
+        One per diagnostic (the CLI prints them).
     """
-    if by is not None:
-        one = partial(fit, penalizer=penalizer, engine=engine, time_unit=time_unit)
-        return fit_by_group(summary, by=by, fit_one=one)
     if engine not in ("fast", "lifetimes"):
         raise UsageError(f"engine must be 'fast' or 'lifetimes', not {engine!r}")
-    if not (penalizer >= 0 and math.isfinite(penalizer)):
-        raise UsageError(f"penalizer must be a non-negative number, not {penalizer}")
+    pen, gg_pen = penalizers(penalizer)
+    comparison = None
+    if purchase_model == "auto":
+        purchase_model = "bgnbd"
+        if holdout is not None:
+            purchase_model, table = choose_purchase_model(holdout, penalizer=pen)
+            comparison = table.to_dicts()
+    if by is not None:  # every group with the purchase model chosen on the whole shop
+        one = partial(
+            fit,
+            penalizer=penalizer,
+            engine=engine,
+            time_unit=time_unit,
+            purchase_model=purchase_model,
+        )
+        return fit_by_group(summary, by=by, fit_one=one)
+    spec = purchase_spec(purchase_model)
+    if engine == "lifetimes" and purchase_model != "bgnbd":
+        raise UsageError("engine='lifetimes' fits BG/NBD only; use engine='fast'")
     _check_summary(summary)
     unit = _summary_unit(summary, time_unit)
     n_customers = summary.height
@@ -190,61 +210,50 @@ def fit(
         )
         + " are left out of the Gamma-Gamma fit (it models the spend of repeat orders)"
     )
-
-    messages: list[str] = []
-    if repeat.height > spenders.height:
-        msg = (
-            f"{repeat.height - spenders.height:,} repeat buyers spent nothing on their repeat "
-            "purchases: they count for BG/NBD but are left out of the Gamma-Gamma (order "
-            "value) fit"
-        )
-        warnings.warn(msg, UserWarning, stacklevel=2)
-        messages.append(msg)
     corr = None
     if spenders.height >= 3:
         c = spenders.select(pl.corr("frequency", "monetary_value")).item()
         corr = float(c) if c is not None and math.isfinite(c) else None
-    if corr is not None and abs(corr) > CORRELATION_WARNING:
-        msg = (
-            f"frequency and monetary value are correlated among repeat buyers (r = {corr:.2f}, "
-            f"|r| > {CORRELATION_WARNING}); Gamma-Gamma assumes they are independent, so "
-            "expected order values and CLV may be biased"
-        )
-        warnings.warn(msg, UserWarning, stacklevel=2)
-        messages.append(msg)
 
     f = frame.to_numpy()
     bg_rows = distinct_bgnbd_rows(f[:, 0], f[:, 1], f[:, 2], TIME_UNIT_DAYS[unit])
     g = spenders.select("frequency", "monetary_value").to_numpy()
     gg_rows = (g[:, 0], g[:, 1], np.ones(g.shape[0]))  # grouped by fit_gamma_gamma_fast
     if engine == "fast":
-        bg = fit_bgnbd_fast(*bg_rows, penalizer)
-        gg = fit_gamma_gamma_fast(*gg_rows, penalizer)
+        bg = spec.fit(*bg_rows, pen)
+        gg = fit_gamma_gamma_fast(*gg_rows, gg_pen)
     else:
-        bg, gg = _fit_lifetimes(bg_rows, gg_rows, penalizer)
+        bg, gg = _fit_lifetimes(bg_rows, gg_rows, pen, gg_pen)
+    purchase = dict(zip(spec.params, map(float, bg.params), strict=True))
     gamma_gamma = dict(zip(GAMMA_GAMMA_PARAMS, map(float, gg.params), strict=True))
-    if gamma_gamma["q"] <= 1:
-        msg = (
-            f"Gamma-Gamma q = {gamma_gamma['q']:.3g} <= 1: the population mean order value "
-            "p v/(q-1) is not finite; scoring will fail (try a penalizer)"
-        )
-        warnings.warn(msg, UserWarning, stacklevel=2)
-        messages.append(msg)
+    diagnostics = [
+        *fit_diagnostics(spec.title, spec.params, bg),
+        *dropout_diagnostic(purchase_model, purchase, float(frame["T"].max())),
+        *fit_diagnostics("Gamma-Gamma", GAMMA_GAMMA_PARAMS, gg),
+        *gamma_gamma_diagnostics(
+            gamma_gamma["q"], corr, repeat.height, repeat.height - spenders.height
+        ),
+    ]
+    for item in diagnostics:
+        warnings.warn(item["message"], UserWarning, stacklevel=2)
 
     end = None
     if "observation_end" in summary.columns:
         value = summary["observation_end"].max()
         end = value.isoformat() if isinstance(value, dt.date) else None
     return ClvModel(
-        bgnbd=dict(zip(BGNBD_PARAMS, map(float, bg.params), strict=True)),
+        purchase_model=purchase_model,
+        purchase=purchase,
         gamma_gamma=gamma_gamma,
         standard_errors={
-            "bgnbd": dict(zip(BGNBD_PARAMS, map(float, bg.standard_errors), strict=True)),
-            "gamma_gamma": dict(
-                zip(GAMMA_GAMMA_PARAMS, map(float, gg.standard_errors), strict=True)
-            ),
+            purchase_model: _named(spec.params, bg.standard_errors),
+            "gamma_gamma": _named(GAMMA_GAMMA_PARAMS, gg.standard_errors),
         },
-        log_likelihood={"bgnbd": bg.log_likelihood, "gamma_gamma": gg.log_likelihood},
+        at_boundary={
+            purchase_model: _edges(spec.params, bg),
+            "gamma_gamma": _edges(GAMMA_GAMMA_PARAMS, gg),
+        },
+        log_likelihood={purchase_model: bg.log_likelihood, "gamma_gamma": gg.log_likelihood},
         time_unit=unit,
         observation_end=end,
         n_customers=n_customers,
@@ -252,18 +261,28 @@ def fit(
         n_excluded_gamma_gamma=n_excluded,
         excluded_gamma_gamma_reason=reason,
         frequency_monetary_correlation=corr,
-        penalizer=float(penalizer),
+        penalizer=pen,
+        gg_penalizer=gg_pen,
         engine=engine,
         versions=_package_versions(),
         data_fingerprint=_fingerprint(bg_rows, gg_rows),
-        warnings=messages,
+        diagnostics=diagnostics,
+        comparison=comparison,
         convergence={
             name: {"gradient_norm": f.gradient_norm, "message": f.message}
-            for name, f in (("bgnbd", bg), ("gamma_gamma", gg))
+            for name, f in ((purchase_model, bg), ("gamma_gamma", gg))
         },
         covariance_log={
             name: f.covariance_log.tolist()
-            for name, f in (("bgnbd", bg), ("gamma_gamma", gg))
+            for name, f in ((purchase_model, bg), ("gamma_gamma", gg))
             if f.covariance_log is not None
         },
     )
+
+
+def _named(names: tuple[str, ...], values: np.ndarray) -> dict[str, float]:
+    return dict(zip(names, map(float, values), strict=True))
+
+
+def _edges(names: tuple[str, ...], fitted: Fit) -> list[str]:
+    return [n for n, edge in zip(names, fitted.at_boundary, strict=False) if edge]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from clv.models.optimize import ADVICE, Fit, Params, dot, optimize
+from clv.models.optimize import Fit, Params, advice, dot, fit_from, optimize
 
 GAMMA_GAMMA_PARAMS = ("p", "q", "v")
 
@@ -134,11 +134,8 @@ def fit_gamma_gamma_fast(x: np.ndarray, m: np.ndarray, w: np.ndarray, penalizer:
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         return _gamma_gamma_nll(theta, rows, penalizer)
 
-    theta, cov_log, gnorm, message = optimize("Gamma-Gamma", objective, 3, w.sum(), ADVICE)
-    params = np.exp(theta)
-    se = params * np.sqrt(np.diag(cov_log))
-    ll = -_gamma_gamma_nll(theta, rows, 0.0)[0] * w.sum()
-    return Fit(params, se, float(ll), gnorm, message, cov_log)
+    opt = optimize("Gamma-Gamma", objective, 3, w.sum(), advice(penalizer))
+    return fit_from(opt, lambda theta: -_gamma_gamma_nll(theta, rows, 0.0)[0] * w.sum())
 
 
 def expected_order_value(

@@ -21,10 +21,11 @@ from clv.models.bgnbd import (
 # Re-exported (the two "X as X" imports): callers imported them from clv.models.model before.
 from clv.models.bgnbd import expected_purchases_new_customer as expected_purchases_new_customer
 from clv.models.bgnbd import probability_of_purchases as probability_of_purchases
+from clv.models.checks import check_summary as _check_summary
+from clv.models.checks import summary_unit as _summary_unit
 from clv.models.gamma_gamma import (
     gamma_gamma_negative_log_likelihood,
 )
-from clv.models.model import _check_summary, _summary_unit
 from clv.models.optimize import ADVICE, Fit
 
 # --------------------------------------------------------------------------------------------
@@ -33,7 +34,7 @@ from clv.models.optimize import ADVICE, Fit
 
 
 def _fit_lifetimes(
-    bg: tuple[np.ndarray, ...], gg: tuple[np.ndarray, ...], penalizer: float
+    bg: tuple[np.ndarray, ...], gg: tuple[np.ndarray, ...], penalizer: float, gg_penalizer: float
 ) -> tuple[Fit, Fit]:
     """lifetimes' own fitters on the weighted distinct rows (pandas lives only here)."""
     import contextlib
@@ -52,7 +53,8 @@ def _fit_lifetimes(
         weights = w if name == "BG/NBD" else gw
         try:
             with contextlib.redirect_stdout(io.StringIO()), np.errstate(all="ignore"):
-                fitter = make(penalizer_coef=penalizer).fit(*args, weights=weights)
+                pen = penalizer if name == "BG/NBD" else gg_penalizer
+                fitter = make(penalizer_coef=pen).fit(*args, weights=weights)
         except (ConvergenceError, np.linalg.LinAlgError) as e:
             raise ModelError(
                 f"{name} did not converge (lifetimes: {e}); {ADVICE}".replace("\n", " ")
@@ -65,7 +67,8 @@ def _fit_lifetimes(
             ll = -gamma_gamma_negative_log_likelihood(np.log(params), gx, gm, gw)[0] * gw.sum()
         if not np.isfinite(ll) or not np.all(np.isfinite(se)):
             raise ModelError(f"{name} did not converge (non-finite result); {ADVICE}")
-        fits.append(Fit(params, se, float(ll), float("nan"), "lifetimes"))
+        edge = np.zeros(params.size, dtype=bool)
+        fits.append(Fit(params, se, float(ll), float("nan"), "lifetimes", edge))
     return fits[0], fits[1]
 
 

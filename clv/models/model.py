@@ -1,7 +1,10 @@
-"""``ClvModel``: a fitted BG/NBD + Gamma-Gamma model that scores customers, saves and loads.
+"""``ClvModel``: a fitted purchase model + Gamma-Gamma that scores customers, saves and loads.
 
-The models themselves live in :mod:`clv.models.bgnbd` (Fader, Hardie & Lee 2005a) and
-:mod:`clv.models.gamma_gamma` (Fader, Hardie & Lee 2005b); fitting in :mod:`clv.models.fitting`.
+The purchase models live in :mod:`clv.models.bgnbd` (Fader, Hardie & Lee 2005a),
+:mod:`clv.models.mbgnbd` (Batislam et al. 2007) and :mod:`clv.models.pareto_nbd`
+(Schmittlein et al. 1987), behind :mod:`clv.models.purchase`; spend in
+:mod:`clv.models.gamma_gamma` (Fader, Hardie & Lee 2005b); fitting in
+:mod:`clv.models.fitting`; the file format in :mod:`clv.models.model_file`.
 """
 
 from __future__ import annotations
@@ -17,50 +20,42 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from clv.data.rfm import TIME_UNIT_DAYS, TimeUnit
+from clv.data.rfm import TIME_UNIT_DAYS, TimeUnit, unit_days
 from clv.errors import ModelError, UsageError
-from clv.models.bgnbd import (
-    BGNBD_PARAMS,
-    conditional_denominator,
-    conditional_numerator,
-    p_alive,
-    probability_at_least,
-)
+from clv.models import model_file
 
 # Re-exported (the two "X as X" imports): callers imported them from clv.models.model before.
 from clv.models.bgnbd import expected_purchases_new_customer as expected_purchases_new_customer
 from clv.models.bgnbd import probability_of_purchases as probability_of_purchases
-from clv.models.cashflows import MONTH_DAYS, cash_flow_grid
-from clv.models.checks import check_summary as _check_summary
-from clv.models.checks import summary_unit as _summary_unit
+from clv.models.cashflows import cash_flow_grid
+from clv.models.checks import check_money_and_time, check_params, check_summary, summary_unit
 from clv.models.draws import DRAWS, IntervalMethod
-from clv.models.gamma_gamma import (
-    GAMMA_GAMMA_PARAMS,
-    expected_order_value,
-)
+from clv.models.gamma_gamma import GAMMA_GAMMA_PARAMS, expected_order_value
 from clv.models.intervals import interval_scores
 from clv.models.optimize import Params
+from clv.models.purchase import PurchaseModel, purchase_model
 
-_FORMAT = "clv-model"
-_FORMAT_VERSION = 1
+MONTH_DAYS = 365.25 / 12
+"""Length of a month in days for CLV cash flows (lifetimes hard-codes 30)."""
 
-
-# --------------------------------------------------------------------------------------------
-# The model
-# --------------------------------------------------------------------------------------------
+_CELLS = 4_000_000  # (distinct pair, month) cells evaluated at once for CLV: ~100 MB
 
 
 @dataclass
 class ClvModel:
-    """A fitted BG/NBD + Gamma-Gamma model: the only stateful object of clv.
+    """A fitted purchase model + Gamma-Gamma: the only stateful object of clv.
 
-    ``bgnbd`` (r, alpha, a, b; alpha in the model's ``time_unit``) and ``gamma_gamma``
-    (p, q, v; v in currency units). ``standard_errors`` has the same two keys;
-    ``log_likelihood`` the total (summed over customers, unpenalised) log-likelihood of
-    each sub-model in the model's time unit.
+    ``purchase_model`` names the purchase model (``"bgnbd"``, ``"mbgnbd"`` or
+    ``"pareto_nbd"``) and ``purchase`` holds its parameters (alpha, and Pareto/NBD's beta,
+    in the model's ``time_unit``); ``bgnbd`` is ``purchase`` for a BG/NBD model.
+    ``gamma_gamma`` (p, q, v; v in currency units). ``standard_errors``, ``at_boundary``
+    and ``log_likelihood`` are keyed by ``purchase_model`` and ``"gamma_gamma"``; a
+    standard error is NaN for a parameter at the boundary. ``diagnostics`` lists
+    ``{"code", "message"}`` (see :mod:`clv.models.diagnostics`); ``comparison`` the rows
+    of ``purchase_model="auto"``'s comparison (None otherwise).
     """
 
-    bgnbd: Params
+    purchase: Params
     gamma_gamma: Params
     standard_errors: dict[str, Params]
     log_likelihood: dict[str, float]
@@ -75,22 +70,51 @@ class ClvModel:
     engine: str
     versions: dict[str, str]
     data_fingerprint: str
-    warnings: list[str] = field(default_factory=list)
+    purchase_model: str = "bgnbd"
+    gg_penalizer: float = 0.0
+    at_boundary: dict[str, list[str]] = field(default_factory=dict)
+    diagnostics: list[dict[str, str]] = field(default_factory=list)
+    comparison: list[dict[str, Any]] | None = None
     convergence: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Per sub-model: ``gradient_norm`` at the optimum (mean objective, log parameters;
-    NaN for the lifetimes engine) and the optimizer's ``message``."""
+    """Per sub-model: ``gradient_norm`` at the optimum (mean objective, free log
+    parameters; NaN for the lifetimes engine) and the optimizer's ``message``."""
     covariance_log: dict[str, list[list[float]]] = field(default_factory=dict)
     """Per sub-model: covariance of the log-parameters (the inverse Hessian of the total
-    negative log-likelihood, in the order of ``bgnbd``/``gamma_gamma``); empty for the
-    lifetimes engine. :mod:`clv.models.intervals` draws parameters from it."""
+    negative log-likelihood; NaN rows and columns for a parameter at a boundary); empty for
+    the lifetimes engine. :mod:`clv.models.intervals` draws parameters from it."""
+
+    def __post_init__(self) -> None:
+        spec = purchase_model(self.purchase_model)
+        check_params(spec.title, self.purchase, spec.params, "model")
+        check_params("Gamma-Gamma", self.gamma_gamma, GAMMA_GAMMA_PARAMS, "model")
+
+    @property
+    def spec(self) -> PurchaseModel:
+        """The purchase model's formulas (:mod:`clv.models.purchase`)."""
+        return purchase_model(self.purchase_model)
+
+    @property
+    def bgnbd(self) -> Params:
+        """BG/NBD's parameters (r, alpha, a, b); ``ModelError`` for another purchase model."""
+        if self.purchase_model != "bgnbd":
+            raise ModelError(
+                f"this model's purchase model is {self.purchase_model}, not bgnbd; read "
+                "model.purchase"
+            )
+        return self.purchase
+
+    @property
+    def warnings(self) -> list[str]:
+        """The diagnostics' messages (clv 0.1 kept warnings as text)."""
+        return [d["message"] for d in self.diagnostics]
 
     # ---- predictions on summaries ---------------------------------------------------------
 
     def _arrays(
         self, summary: pl.DataFrame, time_unit: TimeUnit | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        _check_summary(summary, ("frequency", "recency", "T"))
-        unit = _summary_unit(summary, time_unit)
+        check_summary(summary, ("frequency", "recency", "T"))
+        unit = summary_unit(summary, time_unit)
         if unit != self.time_unit:
             raise ModelError(
                 f"the summary is in time unit {unit} but the model was fitted in "
@@ -117,23 +141,66 @@ class ClvModel:
         )
         return {k: joined[k].to_numpy() for k in values}
 
+    def p_alive(self, summary: pl.DataFrame, *, time_unit: TimeUnit | None = None) -> np.ndarray:
+        """P(alive at T | x, t_x, T) per row of ``summary`` under the purchase model."""
+        x, tx, T = self._arrays(summary, time_unit)
+        return self._finite("p_alive", self.spec.p_alive(self.purchase, x, tx, T), summary)
+
     def expected_purchases(
         self, summary: pl.DataFrame, *, t: float, time_unit: TimeUnit | None = None
     ) -> np.ndarray:
-        """E[Y(t) | x, t_x, T] (FHL 2005a eq. 10) per row of ``summary``; ``t`` in model units."""
+        """E[Y(t) | x, t_x, T] per row of ``summary``; ``t`` in model units."""
         x, tx, T = self._arrays(summary, time_unit)
+        spec = self.spec
         num = self._by_frequency_and_age(
-            x, T, lambda xs, Ts: {"n": conditional_numerator(self.bgnbd, t, xs, Ts)}
+            x, T, lambda xs, Ts: {"n": spec.numerator(self.purchase, t, xs, Ts)}
         )["n"]
-        return num / conditional_denominator(self.bgnbd, x, tx, T)
+        out = num / spec.denominator(self.purchase, x, tx, T)
+        return self._finite("expected_purchases", out, summary)
 
     def probability_at_least(
         self, summary: pl.DataFrame, *, t: float, k: int = 1, time_unit: TimeUnit | None = None
     ) -> np.ndarray:
-        """P(at least ``k`` purchases in the next ``t`` model time units) per row (see
-        :func:`probability_at_least`)."""
+        """P(at least ``k`` purchases in the next ``t`` model time units) per row."""
         x, tx, T = self._arrays(summary, time_unit)
-        return probability_at_least(self.bgnbd, t, k, x, tx, T)
+        out = self.spec.probability_at_least(self.purchase, t, k, x, tx, T)
+        return self._finite("probability_at_least", out, summary)
+
+    def expected_purchases_new_customer(self, t: np.ndarray | float) -> np.ndarray:
+        """E[X(t)]: a new customer's expected repeat purchases by age ``t`` (model units)."""
+        return self.spec.expected_new(self.purchase, t)
+
+    def probability_of_purchases(self, t: np.ndarray | float, n: np.ndarray | int) -> np.ndarray:
+        """P(X(t) = n) of a new customer; ``ModelError`` under Pareto/NBD (not implemented)."""
+        if self.spec.probability_of_purchases is None:
+            raise ModelError(
+                f"the purchase-count distribution is not implemented for {self.spec.title}; "
+                "fit purchase_model='bgnbd' or 'mbgnbd' for it"
+            )
+        return self.spec.probability_of_purchases(self.purchase, t, n)
+
+    def _finite(self, column: str, values: np.ndarray, summary: pl.DataFrame) -> np.ndarray:
+        """``values`` if all finite; else ``ModelError`` naming the column, a row, parameters."""
+        bad = ~np.isfinite(values)
+        if not bad.any():
+            return values
+        row = int(np.argmax(bad))
+        who = summary["customer_id"][row] if "customer_id" in summary.columns else row
+        spec = self.spec
+        edge = self.at_boundary.get(self.purchase_model, []) + [
+            f"gamma_gamma {n}" for n in self.at_boundary.get("gamma_gamma", [])
+        ]
+        params = ", ".join(f"{k} = {v:.3g}" for k, v in self.purchase.items())
+        culprit = (
+            f"parameter(s) {', '.join(edge)} at the boundary"
+            if edge
+            else f"{spec.title} {params}; Gamma-Gamma q = {self.gamma_gamma['q']:.3g}"
+        )
+        raise ModelError(
+            f"{column} is not finite for {int(bad.sum()):,} customers (first: {who}, "
+            f"frequency {summary['frequency'][row]}) with {culprit}; refit with another "
+            "purchase_model= or a different penalizer"
+        )
 
     def score(
         self,
@@ -159,13 +226,13 @@ class ClvModel:
             An RFM summary in the model's time unit (``customer_id``, ``frequency``,
             ``recency``, ``T``, ``monetary_value``).
         horizon, horizon_unit
-            Length of the future period: ``D`` days, ``W`` weeks or ``M`` months of
-            ``month_days`` days.
+            Length of the future period (positive, at most 100 years): ``D`` days, ``W``
+            weeks or ``M`` months of ``month_days`` days.
         discount_rate_annual
-            Annual discount rate r (0.10 = 10 %); cash flows are discounted monthly at
-            ``(1 + r)^(1/12) - 1`` unless ``discount_rate_monthly`` is given.
+            Annual discount rate in [0, 1) (0.10 = 10 %); cash flows are discounted monthly
+            at ``(1 + r)^(1/12) - 1`` unless ``discount_rate_monthly`` is given.
         margin
-            Share of spend that is profit (1.0: CLV in revenue).
+            Share of spend that is profit, in (0, 1] (1.0: CLV in revenue).
         month_days
             Length of a month in days (365.25/12; lifetimes uses 30).
         time_unit
@@ -178,54 +245,71 @@ class ClvModel:
         -------
         pl.DataFrame
             In the order of ``summary``: ``customer_id, frequency, recency, T,
-            monetary_value``, ``p_alive`` (Hardie note 021), ``expected_purchases`` (repeat
-            purchases over the horizon, FHL 2005a eq. 10), ``expected_order_value``
-            (currency, Gamma-Gamma note 025 eq. 5; one-time buyers get ``p v/(q-1)``) and
-            ``clv`` (currency): lifetimes' method, month by month, ``(E[Y(t_i)] -
-            E[Y(t_(i-1))]) * expected_order_value * margin / (1 + d)^i``, each month's cash
-            flow discounted at its end; a last partial month (horizon not a whole number of
-            months) is discounted at its fractional end ``(1+d)^(t/month)``.
+            monetary_value``, ``p_alive``, ``expected_purchases`` (over the horizon),
+            ``expected_order_value`` (currency, Gamma-Gamma note 025 eq. 5; one-time buyers
+            get ``p v/(q-1)``) and ``clv`` (currency): lifetimes' method, month by month,
+            ``(E[Y(t_i)] - E[Y(t_(i-1))]) * expected_order_value * margin / (1 + d)^i``,
+            each month's cash flow discounted at its end; a last partial month is
+            discounted at its fractional end ``(1+d)^(t/month)``. Every value is finite: a
+            score that is not is a ``ModelError`` naming the column and the parameters.
         """
-        grid = cash_flow_grid(
+        check_money_and_time(
+            discount_rate_annual=discount_rate_annual,
+            margin=margin,
             horizon=horizon,
             horizon_unit=horizon_unit,
-            model_unit=self.time_unit,
-            discount_rate_annual=discount_rate_annual,
             month_days=month_days,
-            discount_rate_monthly=discount_rate_monthly,
         )
-        _check_summary(summary)
+        if discount_rate_monthly is not None and not (0 <= discount_rate_monthly < 1):
+            raise UsageError(f"discount_rate_monthly={discount_rate_monthly} must be in [0, 1)")
+        check_summary(summary)
         x, tx, T = self._arrays(summary, time_unit)
         m = summary["monetary_value"].cast(pl.Float64).to_numpy()
         if self.gamma_gamma["q"] <= 1:
             raise ModelError(
                 f"Gamma-Gamma q = {self.gamma_gamma['q']:.3g} <= 1: the mean order value is "
-                "infinite; refit with more repeat buyers or a penalizer"
+                "infinite; refit with more repeat buyers or a Gamma-Gamma penalizer "
+                "(penalizer={'gamma_gamma': ...})"
             )
-        ends, factors, H = grid.ends, grid.factors, grid.horizon
+        d = (
+            (1 + discount_rate_annual) ** (1 / 12) - 1
+            if discount_rate_monthly is None
+            else discount_rate_monthly
+        )
+        horizon_days = horizon * (month_days if horizon_unit == "M" else unit_days(horizon_unit))
+        model_days = TIME_UNIT_DAYS[self.time_unit]
+        n_months = math.ceil(horizon_days / month_days - 1e-9)
+        months = np.arange(1, n_months + 1)
+        ends_days = np.minimum(months * month_days, horizon_days)
+        ends = ends_days / model_days  # in the model's time unit
+        exponents = np.where(months * month_days <= horizon_days, months, ends_days / month_days)
+        discount = 1.0 / (1 + d) ** exponents
+        H = horizon_days / model_days
+        spec, params = self.spec, self.purchase
 
         def per_x_and_age(xs: np.ndarray, Ts: np.ndarray) -> dict[str, np.ndarray]:
-            prev = np.zeros(xs.size)
-            discounted = np.zeros(xs.size)
-            for end, factor in zip(ends, factors, strict=True):
-                cur = conditional_numerator(self.bgnbd, end, xs, Ts)
-                discounted += (cur - prev) / factor
-                prev = cur
-            horizon_num = prev if ends[-1] == H else conditional_numerator(self.bgnbd, H, xs, Ts)
-            return {"horizon": horizon_num, "discounted": discounted}
+            discounted = np.empty(xs.size)
+            step = max(1, _CELLS // n_months)
+            for lo in range(0, xs.size, step):  # chunks of pairs, all months at once
+                part = slice(lo, lo + step)
+                num = spec.numerator(params, ends[None, :], xs[part, None], Ts[part, None])
+                discounted[part] = np.diff(num, axis=1, prepend=0.0) @ discount
+            return {"horizon": spec.numerator(params, H, xs, Ts), "discounted": discounted}
 
-        parts = self._by_frequency_and_age(x, T, per_x_and_age)
-        denominator = conditional_denominator(self.bgnbd, x, tx, T)
-        value = expected_order_value(self.gamma_gamma, x, m)
-        scores = {
-            "p_alive": p_alive(self.bgnbd, x, tx, T),
-            "expected_purchases": parts["horizon"] / denominator,
-            "expected_order_value": value,
-            "clv": margin * value * (parts["discounted"] / denominator),
-        }
-        ids = summary["customer_id"] if "customer_id" in summary.columns else None
+        with np.errstate(all="ignore"):  # every score is checked below
+            parts = self._by_frequency_and_age(x, T, per_x_and_age)
+            denominator = spec.denominator(params, x, tx, T)
+            value = expected_order_value(self.gamma_gamma, x, m)
+            scores = {
+                "p_alive": spec.p_alive(params, x, tx, T),
+                "expected_purchases": parts["horizon"] / denominator,
+                "expected_order_value": value,
+                "clv": margin * value * (parts["discounted"] / denominator),
+            }
+        for column, values in scores.items():
+            self._finite(column, values, summary)
         base = summary.select(
-            *(["customer_id"] if ids is not None else []),
+            *(["customer_id"] if "customer_id" in summary.columns else []),
             "frequency",
             "recency",
             "T",
@@ -234,6 +318,19 @@ class ClvModel:
         out = base.with_columns(pl.Series(k, v, dtype=pl.Float64) for k, v in scores.items())
         if interval is None:
             return out
+        if self.purchase_model != "bgnbd":
+            raise UsageError(
+                f"interval= is available for purchase_model='bgnbd' (this model is "
+                f"{self.purchase_model}); refit with purchase_model='bgnbd' for intervals"
+            )
+        grid = cash_flow_grid(
+            horizon=horizon,
+            horizon_unit=horizon_unit,
+            model_unit=self.time_unit,
+            discount_rate_annual=discount_rate_annual,
+            month_days=month_days,
+            discount_rate_monthly=discount_rate_monthly,
+        )
         return interval_scores(
             self,
             summary,
@@ -245,41 +342,54 @@ class ClvModel:
             seed=seed,
         )[0]
 
+    # ---- for the data scientist -----------------------------------------------------------
+
+    def summary(self) -> pl.DataFrame:
+        """The fitted parameters, like lifetimes' ``.summary``: one row per parameter.
+
+        Columns ``model`` (the purchase model's name or ``gamma_gamma``), ``parameter``,
+        ``estimate``, ``standard_error``, ``lower_95``, ``upper_95`` (estimate -/+ 1.96
+        standard errors, as lifetimes reports them) and ``at_boundary``; the standard error
+        and interval are null at a boundary.
+        """
+        rows = []
+        for name, params in (
+            (self.purchase_model, self.purchase),
+            ("gamma_gamma", self.gamma_gamma),
+        ):
+            edges = set(self.at_boundary.get(name, []))
+            for key, value in params.items():
+                se = self.standard_errors.get(name, {}).get(key, math.nan)
+                known = math.isfinite(se) and key not in edges
+                rows.append(
+                    {
+                        "model": name,
+                        "parameter": key,
+                        "estimate": value,
+                        "standard_error": se if known else None,
+                        "lower_95": value - 1.96 * se if known else None,
+                        "upper_95": value + 1.96 * se if known else None,
+                        "at_boundary": key in edges,
+                    }
+                )
+        return pl.DataFrame(
+            rows,
+            schema={
+                "model": pl.String,
+                "parameter": pl.String,
+                "estimate": pl.Float64,
+                "standard_error": pl.Float64,
+                "lower_95": pl.Float64,
+                "upper_95": pl.Float64,
+                "at_boundary": pl.Boolean,
+            },
+        )
+
     # ---- persistence ----------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON document :meth:`save` writes."""
-
-        def clean(v: Any) -> Any:
-            if isinstance(v, float) and not math.isfinite(v):
-                return None
-            if isinstance(v, dict):
-                return {k: clean(x) for k, x in v.items()}
-            return v
-
-        body = {
-            "format": _FORMAT,
-            "format_version": _FORMAT_VERSION,
-            "bgnbd": self.bgnbd,
-            "gamma_gamma": self.gamma_gamma,
-            "standard_errors": self.standard_errors,
-            "log_likelihood": self.log_likelihood,
-            "time_unit": self.time_unit,
-            "observation_end": self.observation_end,
-            "n_customers": self.n_customers,
-            "n_repeat_buyers": self.n_repeat_buyers,
-            "n_excluded_gamma_gamma": self.n_excluded_gamma_gamma,
-            "excluded_gamma_gamma_reason": self.excluded_gamma_gamma_reason,
-            "frequency_monetary_correlation": self.frequency_monetary_correlation,
-            "penalizer": self.penalizer,
-            "engine": self.engine,
-            "versions": self.versions,
-            "data_fingerprint": self.data_fingerprint,
-            "warnings": list(self.warnings),
-            "convergence": self.convergence,
-            "covariance_log": self.covariance_log,
-        }
-        return clean(body)
+        """The JSON document :meth:`save` writes (:mod:`clv.models.model_file`)."""
+        return model_file.to_document(self)
 
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
         """Write the model as JSON, atomically; an existing file is kept unless ``overwrite``."""
@@ -301,73 +411,9 @@ class ClvModel:
             raise UsageError(f"{path}: no such model file; make one with clv fit") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ModelError(f"{path}: not a clv model file (not JSON: {e})") from None
-        if not isinstance(doc, dict):
-            raise ModelError(f"{path}: not a clv model file (a JSON object is expected)")
         return cls.from_dict(doc, source=str(path))
 
     @classmethod
-    def from_dict(cls, doc: dict[str, Any], *, source: str) -> ClvModel:
+    def from_dict(cls, doc: Any, *, source: str) -> ClvModel:
         """The model of a :meth:`to_dict` document; errors name ``source`` (a file, a key)."""
-        path = source
-        required = {
-            "bgnbd": BGNBD_PARAMS,
-            "gamma_gamma": GAMMA_GAMMA_PARAMS,
-        }
-        for key, names in required.items():
-            block = doc.get(key)
-            if not isinstance(block, dict) or not all(
-                isinstance(block.get(n), int | float) and math.isfinite(block[n]) and block[n] > 0
-                for n in names
-            ):
-                raise ModelError(
-                    f"{path}: key {key!r} must hold positive numbers {', '.join(names)}; "
-                    "refit with clv fit"
-                )
-        if doc.get("time_unit") not in TIME_UNIT_DAYS:
-            raise ModelError(f"{path}: key 'time_unit' must be D, W or M; refit with clv fit")
-        se = doc.get("standard_errors") or {}
-        nan = float("nan")
-
-        def floats(block: Any, names: tuple[str, ...]) -> Params:
-            block = block if isinstance(block, dict) else {}
-            return {n: float(block[n]) if block.get(n) is not None else nan for n in names}
-
-        ll = doc.get("log_likelihood") or {}
-        return cls(
-            bgnbd={n: float(doc["bgnbd"][n]) for n in BGNBD_PARAMS},
-            gamma_gamma={n: float(doc["gamma_gamma"][n]) for n in GAMMA_GAMMA_PARAMS},
-            standard_errors={
-                "bgnbd": floats(se.get("bgnbd"), BGNBD_PARAMS),
-                "gamma_gamma": floats(se.get("gamma_gamma"), GAMMA_GAMMA_PARAMS),
-            },
-            log_likelihood={
-                k: float(ll[k]) if ll.get(k) is not None else nan for k in ("bgnbd", "gamma_gamma")
-            },
-            time_unit=doc["time_unit"],
-            observation_end=doc.get("observation_end"),
-            n_customers=int(doc.get("n_customers") or 0),
-            n_repeat_buyers=int(doc.get("n_repeat_buyers") or 0),
-            n_excluded_gamma_gamma=int(doc.get("n_excluded_gamma_gamma") or 0),
-            excluded_gamma_gamma_reason=str(doc.get("excluded_gamma_gamma_reason") or ""),
-            frequency_monetary_correlation=doc.get("frequency_monetary_correlation"),
-            penalizer=float(doc.get("penalizer") or 0.0),
-            engine=str(doc.get("engine") or "unknown"),
-            versions=dict(doc.get("versions") or {}),
-            data_fingerprint=str(doc.get("data_fingerprint") or ""),
-            warnings=list(doc.get("warnings") or []),
-            convergence={
-                k: {
-                    "gradient_norm": nan
-                    if v.get("gradient_norm") is None
-                    else float(v["gradient_norm"]),
-                    "message": str(v.get("message", "")),
-                }
-                for k, v in (doc.get("convergence") or {}).items()
-                if isinstance(v, dict)
-            },
-            covariance_log={
-                k: [[float(c) for c in row] for row in v]
-                for k, v in (doc.get("covariance_log") or {}).items()
-                if isinstance(v, list) and all(isinstance(row, list) for row in v)
-            },
-        )
+        return cls(**model_file.from_document(doc, source))

@@ -260,7 +260,20 @@ def validate_parameters(
         raise UsageError(
             f"tier_cuts: expected two increasing shares such as [0.2, 0.8], not {cuts}"
         )
+    _check_money_and_time({**defaults, **out})
     return out
+
+
+def _check_money_and_time(values: Mapping[str, Any]) -> None:
+    """The models layer's one validation of discount rate, margin, horizon and penalizers."""
+    from clv.models.checks import check_money_and_time, penalizers  # scipy: only when checking
+
+    money = ("discount_rate_annual", "margin", "horizon", "horizon_unit")
+    check_money_and_time(**{k: values[k] for k in money if values.get(k) is not None})
+    if values.get("penalizer") is not None:
+        penalizers(
+            {"purchase": values["penalizer"], "gamma_gamma": values.get("gg_penalizer", 0.0)}
+        )
 
 
 def _infer_spec(default: Any) -> Spec:

@@ -310,3 +310,19 @@ def p_alive_distribution(scores: pl.DataFrame, *, ax: Axes | None = None) -> Fig
     ax.set_ylabel("customers (count)")
     ax.set_title(f"{pct(low)} of customers are more likely gone than active (P(alive) < 0.5)")
     return fig
+
+
+@themed
+def p_alive_history(history: pl.DataFrame, *, ax: Axes | None = None, title: str = "") -> Figure:
+    """P(alive) by day with the purchases marked; ``history`` from
+    :func:`clv.models.history.p_alive_history` (``date``, ``p_alive``, ``purchase``)."""
+    fig, ax = new_axes(ax, (8.0, 3.5))
+    ax.plot(history["date"].to_list(), history["p_alive"].to_numpy(), label="P(alive)")
+    bought = history.filter(pl.col("purchase"))
+    ax.scatter(bought["date"].to_list(), bought["p_alive"].to_numpy(), marker="o", label="purchase")
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("date")
+    ax.set_ylabel("P(alive) (probability)")
+    ax.set_title(title or "P(alive) jumps at each purchase and fades while the customer is quiet")
+    ax.legend(loc="lower left")
+    return fig

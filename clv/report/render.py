@@ -254,12 +254,28 @@ class Display:
             f"{check['holdout_days']} days after it. The model is refitted on the calibration "
             "period only, then its predictions are compared with what customers did next."
         )
-        self.table(check["parameters"], caption="BG/NBD fitted on the calibration period")
+        if check.get("error"):
+            self.note(
+                f"The model could not be refitted on the calibration period: {check['error']}. "
+                "The rest of the report is unaffected; for a holdout check try a later "
+                f"calibration_end than {check['calibration_end']} (more calibration data)."
+            )
+            return
+        title = check["model"].spec.title
+        self.table(check["parameters"], caption=f"{title} fitted on the calibration period")
         self.figure(plots.holdout_by_frequency(check["by_frequency"]))
         self.figure(
             plots.cumulative_tracking(check["tracking"], calibration_end=check["calibration_end"])
         )
         self.table(check["metrics"], caption="Holdout errors")
+
+    def model_health(self, diagnostics: Iterable[Mapping[str, str]]) -> None:
+        """Show ``model.diagnostics`` as the Model health box (a line when all is well)."""
+        items = [d["message"] for d in diagnostics]
+        if not items:
+            items = ["No warning: every parameter is determined by the data."]
+        lis = "".join(f"<li>{html.escape(i)}</li>" for i in items)
+        self.html(f'<div class="clv-health"><strong>Model health</strong><ul>{lis}</ul></div>')
 
     def note(self, text: str) -> None:
         """Show a short note (e.g. why a section is empty)."""

@@ -15,6 +15,8 @@ from typing import Any
 import polars as pl
 
 from clv.errors import UsageError
+
+# Re-exported ("X as X"): the grid is a view of the models, kept importable from here.
 from clv.report.render import format_number, value_text
 
 
@@ -65,30 +67,6 @@ def load_data(
     return observed
 
 
-def frequency_recency_grid(summary: pl.DataFrame, *, points: int = 30) -> pl.DataFrame:
-    """Hypothetical customers for the frequency/recency matrices: every frequency from 0 to
-    the 99th percentile, recencies from 0 to the longest ``T``, all observed for that ``T``.
-
-    Returns a summary-like frame (``customer_id``, ``frequency``, ``recency``, ``T``,
-    ``monetary_value``) to pass to ``ClvModel.score``.
-    """
-    import numpy as np
-
-    t_max = float(summary["T"].max())
-    f_max = max(int(summary["frequency"].quantile(0.99) or 1), 1)
-    recency = np.minimum(np.round(np.linspace(0.0, t_max, points), 6), t_max)
-    mv = float(summary.filter(pl.col("frequency") > 0)["monetary_value"].mean() or 1.0)
-    # a customer without repeat purchases has recency 0 by definition: one row for frequency 0
-    rows = [(f, float(r)) for f in range(f_max + 1) for r in recency if f > 0 or r == 0.0]
-    grid = pl.DataFrame(rows, schema={"frequency": pl.Int64, "recency": pl.Float64}, orient="row")
-    return grid.with_columns(
-        customer_id=pl.format("grid-{}-{}", "frequency", pl.int_range(pl.len())),
-        T=pl.lit(t_max),
-        monetary_value=pl.when(pl.col("frequency") > 0).then(mv).otherwise(0.0),
-        time_unit=pl.lit(summary["time_unit"][0], dtype=summary["time_unit"].dtype),
-    ).select("customer_id", "frequency", "recency", "T", "monetary_value", "time_unit")
-
-
 def headline_cards(kpis: Mapping[str, Any], *, horizon: float, horizon_unit: str) -> dict[str, str]:
     """Headline numbers as label -> formatted text, for :meth:`clv.render.Display.cards`."""
     unit = {"D": "days", "W": "weeks", "M": "months"}.get(horizon_unit, horizon_unit)
@@ -108,7 +86,7 @@ def headline_cards(kpis: Mapping[str, Any], *, horizon: float, horizon_unit: str
 def model_notes(model: Any) -> list[str]:
     """Plain-language facts about the fit: converged, customers used, warnings."""
     notes = [
-        f"Both models converged (the fit fails otherwise), on {model.n_customers:,} customers, "
+        f"{model.spec.title} and Gamma-Gamma fitted on {model.n_customers:,} customers, "
         f"{model.n_repeat_buyers:,} of them repeat buyers; time unit {model.time_unit}.",
     ]
     if getattr(model, "n_excluded_gamma_gamma", 0):

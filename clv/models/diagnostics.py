@@ -1,0 +1,130 @@
+"""Model health: what a fit's numbers mean for the scores, as ``{"code", "message"}`` items.
+
+Codes (stable, for programs): ``at_boundary``, ``se_larger_than_estimate``,
+``no_dropout_seen``, ``gg_dependence``, ``gg_heavy_tail``, ``few_repeat_buyers``,
+``gg_excluded_spend``. Messages say in plain words what the condition means for the numbers;
+the CLI prints them as warnings, the report shows them in its Model health box.
+"""
+
+from __future__ import annotations
+
+import math
+
+from clv.models.optimize import Fit
+
+Diagnostic = dict[str, str]
+
+CORRELATION_WARNING = 0.3
+"""|Pearson correlation| of frequency and monetary value above which Gamma-Gamma is doubtful.
+
+Gamma-Gamma assumes spend per order is independent of purchase frequency. Fader, Hardie and
+Lee (2005b, section 3) report 0.11 on CDNOW and call it weak; by Cohen's conventions 0.1 is
+a small, 0.3 a medium and 0.5 a large correlation, so at |r| > 0.3 the dependence is no
+longer negligible and the expected order values (and CLV) may be biased.
+"""
+
+HEAVY_TAIL_Q = 2.0
+"""Gamma-Gamma q at or below which the spread of customers' mean spend is infinite.
+
+Customers' mean spend per order is ``p / nu`` with ``nu ~ Gamma(q, v)``: its population
+mean ``p v/(q-1)`` needs q > 1 and its variance q > 2 (note 025, section 2)."""
+
+FEW_REPEAT_BUYERS = 100
+"""Fewer repeat buyers than this leave the Gamma-Gamma and dropout estimates rough."""
+
+NO_DROPOUT = 1e-3
+"""A mean dropout chance per purchase (BG/NBD, MBG/NBD: a/(a+b)) or a mean death rate times
+the longest customer age (Pareto/NBD: s/beta * max T) below this means nobody is seen to
+stop buying."""
+
+
+def _item(code: str, message: str) -> Diagnostic:
+    return {"code": code, "message": message}
+
+
+def fit_diagnostics(title: str, names: tuple[str, ...], fit: Fit) -> list[Diagnostic]:
+    """``at_boundary`` and ``se_larger_than_estimate`` for one sub-model's fit."""
+    out = []
+    for name, value, se, edge in zip(
+        names, fit.params, fit.standard_errors, fit.at_boundary, strict=True
+    ):
+        if edge:
+            out.append(
+                _item(
+                    "at_boundary",
+                    f"{title} {name} = {value:.3g} lies at the edge of what the data can tell "
+                    f"(the best fit pushes it towards {'0' if value < 1 else 'infinity'}); it "
+                    "has no standard error, and scores use that limit",
+                )
+            )
+        elif math.isfinite(se) and se > value:
+            out.append(
+                _item(
+                    "se_larger_than_estimate",
+                    f"{title} {name} = {value:.3g} has a standard error of {se:.3g}, larger "
+                    "than itself: the data hardly determine it, so scores that depend on it "
+                    "are rough",
+                )
+            )
+    return out
+
+
+def dropout_diagnostic(model: str, params: dict[str, float], max_age: float) -> list[Diagnostic]:
+    """``no_dropout_seen`` when the fitted dropout is negligible (see :data:`NO_DROPOUT`)."""
+    if model == "pareto_nbd":
+        dropout = params["s"] / params["beta"] * max_age
+    else:
+        dropout = params["a"] / (params["a"] + params["b"])
+    if dropout >= NO_DROPOUT:
+        return []
+    return [
+        _item(
+            "no_dropout_seen",
+            "nobody appears to have stopped buying in this period, so P(alive) is close to 1 "
+            "for everyone and does not separate customers at risk; rank them by recency "
+            "(time since the last purchase) instead",
+        )
+    ]
+
+
+def gamma_gamma_diagnostics(
+    q: float, correlation: float | None, n_repeat: int, n_zero_spend: int
+) -> list[Diagnostic]:
+    """``gg_dependence``, ``gg_heavy_tail``, ``few_repeat_buyers``, ``gg_excluded_spend``."""
+    out = []
+    if correlation is not None and abs(correlation) > CORRELATION_WARNING:
+        out.append(
+            _item(
+                "gg_dependence",
+                f"frequency and monetary value are correlated among repeat buyers (r = "
+                f"{correlation:.2f}, |r| > {CORRELATION_WARNING}); Gamma-Gamma assumes they are "
+                "independent, so expected order values and CLV may be biased",
+            )
+        )
+    if q <= HEAVY_TAIL_Q:
+        out.append(
+            _item(
+                "gg_heavy_tail",
+                f"Gamma-Gamma q = {q:.3g} is close to 1: a few customers' spend dominates, the "
+                "average order value of customers with few orders is uncertain and CLV can be "
+                "far off for them (a Gamma-Gamma penalizer, gg_penalizer=, tempers it)",
+            )
+        )
+    if n_repeat < FEW_REPEAT_BUYERS:
+        out.append(
+            _item(
+                "few_repeat_buyers",
+                f"only {n_repeat:,} customers bought more than once; the estimates of dropout "
+                "and of order value rest on them and are rough",
+            )
+        )
+    if n_zero_spend:
+        out.append(
+            _item(
+                "gg_excluded_spend",
+                f"{n_zero_spend:,} repeat buyers spent nothing on their repeat purchases: they "
+                "count for the purchase model but are left out of the Gamma-Gamma (order "
+                "value) fit",
+            )
+        )
+    return out

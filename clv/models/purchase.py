@@ -1,0 +1,93 @@
+"""The three purchase models behind one interface: BG/NBD, MBG/NBD and Pareto/NBD.
+
+Each is scored the same way. ``numerator(params, t, x, T)`` (which depends on the
+frequency and age only, so it is evaluated once per distinct pair) divided by
+``denominator(params, x, t_x, T)`` (``1 / P(alive)``) is the expected number of purchases
+in the next ``t``; ``p_alive``, ``probability_at_least`` and the new-customer
+``expected_new`` complete the set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from clv.errors import UsageError
+from clv.models import bgnbd, mbgnbd, pareto_nbd
+
+PurchaseModelName = Literal["bgnbd", "mbgnbd", "pareto_nbd"]
+
+
+@dataclass(frozen=True)
+class PurchaseModel:
+    """One purchase model's parameters and formulas (functions of a parameter dict)."""
+
+    name: str
+    title: str
+    params: tuple[str, ...]
+    fit: Callable
+    p_alive: Callable
+    numerator: Callable
+    denominator: Callable
+    expected_new: Callable
+    probability_at_least: Callable
+    probability_of_purchases: Callable | None
+    """A new customer's P(X(t) = n); None for Pareto/NBD (not implemented)."""
+    dropout: str
+    """The parameter that goes to its boundary when nobody is seen to drop out."""
+
+
+PURCHASE_MODELS: dict[str, PurchaseModel] = {
+    "bgnbd": PurchaseModel(
+        "bgnbd",
+        "BG/NBD",
+        bgnbd.BGNBD_PARAMS,
+        bgnbd.fit_bgnbd_fast,
+        bgnbd.p_alive,
+        bgnbd.conditional_numerator,
+        bgnbd.conditional_denominator,
+        bgnbd.expected_purchases_new_customer,
+        bgnbd.probability_at_least,
+        bgnbd.probability_of_purchases,
+        "a",
+    ),
+    "mbgnbd": PurchaseModel(
+        "mbgnbd",
+        "MBG/NBD",
+        mbgnbd.MBGNBD_PARAMS,
+        mbgnbd.fit_mbgnbd_fast,
+        mbgnbd.p_alive,
+        mbgnbd.conditional_numerator,
+        mbgnbd.conditional_denominator,
+        mbgnbd.expected_purchases_new_customer,
+        mbgnbd.probability_at_least,
+        mbgnbd.probability_of_purchases,
+        "a",
+    ),
+    "pareto_nbd": PurchaseModel(
+        "pareto_nbd",
+        "Pareto/NBD",
+        pareto_nbd.PARETO_NBD_PARAMS,
+        pareto_nbd.fit_pareto_nbd_fast,
+        pareto_nbd.p_alive,
+        pareto_nbd.conditional_numerator,
+        pareto_nbd.conditional_denominator,
+        pareto_nbd.expected_purchases_new_customer,
+        pareto_nbd.probability_at_least,
+        None,
+        "s",
+    ),
+}
+"""BG/NBD (Fader, Hardie & Lee 2005a), MBG/NBD (Batislam, Denizel & Filiztekin 2007),
+Pareto/NBD (Schmittlein, Morrison & Colombo 1987)."""
+
+
+def purchase_model(name: str) -> PurchaseModel:
+    """The purchase model called ``name``; ``UsageError`` naming the choices otherwise."""
+    try:
+        return PURCHASE_MODELS[name]
+    except (KeyError, TypeError):
+        raise UsageError(
+            f"purchase_model={name!r} is not one of {', '.join(PURCHASE_MODELS)} or 'auto'"
+        ) from None

@@ -1,0 +1,99 @@
+"""Which purchase model: fit BG/NBD, MBG/NBD and Pareto/NBD on a calibration period and
+compare their predictions of the holdout period, customer by customer."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+
+from clv.data.rfm import TIME_UNIT_DAYS
+from clv.errors import DataError, ModelError
+from clv.models.bgnbd import distinct_bgnbd_rows
+from clv.models.checks import check_summary, penalizers, summary_unit
+from clv.models.purchase import PURCHASE_MODELS
+
+_HOLDOUT = ("frequency_holdout", "duration_holdout")
+
+COMPARISON_SCHEMA = {
+    "purchase_model": pl.String,
+    "log_likelihood": pl.Float64,
+    "n_params": pl.Int64,
+    "aic": pl.Float64,
+    "holdout_mae": pl.Float64,
+    "chosen": pl.Boolean,
+    "error": pl.String,
+}
+
+
+def choose_purchase_model(
+    calibration_holdout: pl.DataFrame, *, penalizer: float | dict[str, float] = 0.0
+) -> tuple[str, pl.DataFrame]:
+    """The purchase model with the lowest holdout mean absolute error per customer.
+
+    Parameters
+    ----------
+    calibration_holdout
+        From :func:`clv.data.rfm.calibration_holdout`: the calibration RFM columns plus
+        ``frequency_holdout`` and ``duration_holdout`` (model time units).
+    penalizer
+        As :func:`clv.models.fitting.fit`'s (the purchase model's part is used).
+
+    Returns
+    -------
+    (str, pl.DataFrame)
+        The chosen name and one row per model: ``purchase_model``, ``log_likelihood``
+        (calibration, total), ``n_params``, ``aic``, ``holdout_mae`` (mean over customers
+        of |actual - E[Y(t) | x, t_x, T]| holdout purchases), ``chosen`` and ``error`` (why
+        a model could not be fitted; its other columns are then null).
+    """
+    check_summary(calibration_holdout, ("frequency", "recency", "T"))
+    missing = [c for c in _HOLDOUT if c not in calibration_holdout.columns]
+    if missing:
+        raise DataError(
+            f"holdout frame: missing column(s) {', '.join(missing)}; make it with "
+            "clv.data.rfm.calibration_holdout"
+        )
+    unit = summary_unit(calibration_holdout, None)
+    pen, _ = penalizers(penalizer)
+    x, tx, T = (
+        calibration_holdout[c].cast(pl.Float64).to_numpy() for c in ("frequency", "recency", "T")
+    )
+    if not (x > 0).any():
+        raise ModelError("no customer made a repeat purchase in the calibration period")
+    actual = calibration_holdout["frequency_holdout"].cast(pl.Float64).to_numpy()
+    t = float(calibration_holdout["duration_holdout"].max())
+    rows = distinct_bgnbd_rows(x, tx, T, TIME_UNIT_DAYS[unit])
+    out = []
+    for name, spec in PURCHASE_MODELS.items():
+        try:
+            fitted = spec.fit(*rows, pen)
+        except ModelError as e:
+            out.append({"purchase_model": name, "n_params": len(spec.params), "error": str(e)})
+            continue
+        params = dict(zip(spec.params, map(float, fitted.params), strict=True))
+        with np.errstate(all="ignore"):
+            predicted = spec.numerator(params, t, x, T) / spec.denominator(params, x, tx, T)
+        mae = float(np.mean(np.abs(actual - predicted)))
+        out.append(
+            {
+                "purchase_model": name,
+                "log_likelihood": fitted.log_likelihood,
+                "n_params": len(spec.params),
+                "aic": 2 * len(spec.params) - 2 * fitted.log_likelihood,
+                "holdout_mae": mae if math.isfinite(mae) else None,
+                "error": None if math.isfinite(mae) else "predictions are not finite",
+            }
+        )
+    scored = [r for r in out if r.get("holdout_mae") is not None]
+    if not scored:
+        raise ModelError(
+            "no purchase model could be fitted on the calibration period ("
+            + "; ".join(f"{r['purchase_model']}: {r['error']}" for r in out)
+            + "); try a later calibration_end="
+        )
+    best = min(scored, key=lambda r: r["holdout_mae"])["purchase_model"]
+    for r in out:
+        r["chosen"] = r["purchase_model"] == best
+    return best, pl.DataFrame(out, schema=COMPARISON_SCHEMA)

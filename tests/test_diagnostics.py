@@ -1,0 +1,163 @@
+"""Honest models: boundary estimates (no standard error, a diagnostic), model health in
+model.json and on the CLI, no silent NaN, summary(), and T = 0."""
+
+import dataclasses
+import datetime as dt
+import json
+import warnings
+
+import numpy as np
+import polars as pl
+import pytest
+
+from clv.cli import main
+from clv.data.rfm import rfm_summary
+from clv.errors import ModelError
+from clv.models import bgnbd, bgnbd_counts
+from clv.models.fitting import fit
+from clv.models.model import ClvModel
+
+
+def _steady_shop(n: int = 600, days: int = 500, seed: int = 1) -> pl.DataFrame:
+    """Customers buying every 20-60 days until the end: nobody visibly drops out."""
+    rng = np.random.default_rng(seed)
+    start = dt.date(2024, 1, 1)
+    rows = []
+    for i in range(n):
+        first, gap = int(rng.integers(0, 100)), int(rng.integers(20, 60))
+        rows += [
+            (f"c{i}", start + dt.timedelta(days=d), float(rng.uniform(10, 50)))
+            for d in range(first, days, gap)
+        ]
+    return pl.DataFrame(rows, schema=["customer_id", "date", "amount"], orient="row")
+
+
+@pytest.fixture(scope="module")
+def steady():
+    tr = _steady_shop()
+    return tr, rfm_summary(tr, observation_end="2025-05-14", time_unit="W")
+
+
+@pytest.mark.parametrize("purchase_model", ["bgnbd", "mbgnbd", "pareto_nbd"])
+def test_no_dropout_is_a_boundary_estimate_not_an_error(steady, purchase_model):
+    _, summary = steady
+    with pytest.warns(UserWarning, match="nobody appears to have stopped buying"):
+        model = fit(summary, purchase_model=purchase_model)
+    dropout = model.spec.dropout
+    assert dropout in model.at_boundary[purchase_model]
+    assert np.isnan(model.standard_errors[purchase_model][dropout])
+    codes = [d["code"] for d in model.diagnostics]
+    assert "at_boundary" in codes and "no_dropout_seen" in codes
+    scores = model.score(summary, horizon=12)
+    for column in ("p_alive", "expected_purchases", "expected_order_value", "clv"):
+        assert scores[column].is_finite().all(), column
+    assert scores["p_alive"].min() > 0.999  # what the diagnostic says
+    table = model.summary().filter(pl.col("parameter") == dropout)
+    assert table["at_boundary"].item() is True
+    assert table["standard_error"].item() is None
+
+
+def test_model_file_carries_boundaries_and_diagnostics(steady, tmp_path):
+    _, summary = steady
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = fit(summary)
+    doc = json.loads(model.save(tmp_path / "m.json").read_text())
+    assert doc["purchase_model"] == "bgnbd"
+    assert doc["standard_errors"]["bgnbd"]["a"] is None
+    assert "a" in doc["at_boundary"]["bgnbd"]
+    assert {d["code"] for d in doc["diagnostics"]} >= {"at_boundary", "no_dropout_seen"}
+    again = ClvModel.load(tmp_path / "m.json")
+    assert again.diagnostics == model.diagnostics
+    assert again.at_boundary == model.at_boundary
+    assert again.score(summary, horizon=6).equals(model.score(summary, horizon=6))
+
+
+def test_cli_prints_diagnostics_as_warnings_and_writes_the_model(steady, tmp_path, capsys):
+    tr, _ = steady
+    data = tmp_path / "steady.csv"
+    tr.write_csv(data)
+    out = tmp_path / "model.json"
+    assert main(["fit", str(data), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "clv fit: warning: nobody appears to have stopped buying" in err
+    assert "clv fit: warning: BG/NBD a = " in err
+    assert out.exists()
+
+
+def test_cdnow_is_healthy(cdnow_model):
+    assert cdnow_model.at_boundary == {"bgnbd": [], "gamma_gamma": []}
+    assert not [d for d in cdnow_model.diagnostics if d["code"] == "at_boundary"]
+
+
+def test_summary_is_lifetimes_summary(cdnow_model):
+    table = cdnow_model.summary()
+    assert table["model"].to_list() == ["bgnbd"] * 4 + ["gamma_gamma"] * 3
+    row = table.row(0, named=True)
+    se = cdnow_model.standard_errors["bgnbd"]["r"]
+    assert row["estimate"] == cdnow_model.bgnbd["r"]
+    assert row["standard_error"] == se
+    assert row["lower_95"] == pytest.approx(cdnow_model.bgnbd["r"] - 1.96 * se, rel=1e-12)
+    assert not table["at_boundary"].any()
+
+
+def test_scores_that_would_be_nan_are_a_model_error_naming_parameters(
+    cdnow_model, cdnow_calibration
+):
+    """a = 1 makes BG/NBD's (a+b+x-1)/(a-1) infinite."""
+    broken = dataclasses.replace(cdnow_model, purchase={**cdnow_model.purchase, "a": 1.0})
+    with pytest.raises(ModelError, match=r"expected_purchases is not finite .* a = 1"):
+        broken.score(cdnow_calibration, horizon=12)
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), float("inf"), "1", True])
+def test_parameters_are_checked_when_a_model_is_made(cdnow_model, bad):
+    with pytest.raises(ModelError, match="parameter alpha"):
+        dataclasses.replace(cdnow_model, purchase={**cdnow_model.purchase, "alpha": bad})
+
+
+def test_bgnbd_property_only_for_bgnbd(cdnow_model):
+    other = dataclasses.replace(cdnow_model, purchase_model="mbgnbd")
+    with pytest.raises(ModelError, match=r"model\.purchase"):
+        _ = other.bgnbd
+
+
+def test_purchase_counts_at_age_zero(cdnow_model):
+    """P(X(0) = 0) = 1, not NaN (0 ln 0)."""
+    p = bgnbd.probability_of_purchases(cdnow_model.bgnbd, np.array([0.0, 0.0, 5.0]), [0, 1, 0])
+    assert p[0] == 1.0 and p[1] == 0.0
+    assert 0 < p[2] < 1
+    assert bgnbd_counts._log_poisson_gamma(0.5, 2.0, np.array([0.0]), np.array([0]))[0] == 0.0
+
+
+def test_p_alive_history_matches_the_summary_scores(cdnow_calibration):
+    """On each day the history equals P(alive) of an RFM summary ending that day."""
+    from clv.data.datasets import CDNOW_CALIBRATION_END, cdnow
+    from clv.models.history import p_alive_history
+
+    tr = cdnow()
+    model = fit(cdnow_calibration, purchase_model="mbgnbd")
+    history = p_alive_history(tr, "0001", model, observation_end=CDNOW_CALIBRATION_END)
+    assert history["date"][0] == tr.filter(pl.col("customer_id") == "0001")["date"].min()
+    assert history["p_alive"].is_finite().all()
+    for day in ("1997-03-01", CDNOW_CALIBRATION_END):
+        summary = rfm_summary(tr, observation_end=day, time_unit="W")
+        row = summary.filter(pl.col("customer_id") == "0001")
+        expected = model.p_alive(row)[0]
+        got = history.filter(pl.col("date") == dt.date.fromisoformat(day))["p_alive"].item()
+        assert got == pytest.approx(expected, rel=1e-12)
+    # it falls while the customer is quiet (same frequency, one more day of age)
+    for _, part in history.group_by("frequency"):
+        assert np.all(np.diff(part.sort("date")["p_alive"].to_numpy()) < 0)
+
+
+def test_p_alive_history_figure(cdnow_calibration, cdnow_model):
+    from clv.data.datasets import CDNOW_CALIBRATION_END, cdnow
+    from clv.models.history import p_alive_history
+    from clv.report import plots
+
+    history = p_alive_history(cdnow(), "0001", cdnow_model, observation_end=CDNOW_CALIBRATION_END)
+    fig = plots.p_alive_history(history)
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "P(alive) (probability)"
+    assert len(ax.collections[0].get_offsets()) == int(history["purchase"].sum())

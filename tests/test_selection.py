@@ -1,0 +1,44 @@
+"""purchase_model="auto": the three models compared on the CDNOW holdout."""
+
+import polars as pl
+import pytest
+
+from clv.errors import DataError
+from clv.models.fitting import fit
+from clv.models.selection import choose_purchase_model
+
+
+def test_choose_purchase_model_on_cdnow(cdnow_calibration):
+    name, table = choose_purchase_model(cdnow_calibration)
+    assert table["purchase_model"].to_list() == ["bgnbd", "mbgnbd", "pareto_nbd"]
+    assert table["error"].null_count() == 3
+    best = table.sort("holdout_mae").row(0, named=True)
+    assert best["purchase_model"] == name and best["chosen"]
+    assert table["chosen"].sum() == 1
+    # log-likelihoods as published (FHL 2005a; Fader & Hardie note 009)
+    ll = dict(zip(table["purchase_model"], table["log_likelihood"], strict=True))
+    assert ll["bgnbd"] == pytest.approx(-9582.4, abs=0.1)
+    assert ll["pareto_nbd"] == pytest.approx(-9595.0, abs=0.05)
+    # the MAE by hand for the chosen model
+    model = fit(cdnow_calibration, purchase_model=name)
+    t = float(cdnow_calibration["duration_holdout"][0])
+    predicted = model.expected_purchases(cdnow_calibration, t=t)
+    actual = cdnow_calibration["frequency_holdout"].to_numpy()
+    assert best["holdout_mae"] == pytest.approx(float(abs(actual - predicted).mean()), rel=1e-9)
+
+
+def test_auto_fit_records_the_comparison(cdnow_calibration):
+    model = fit(cdnow_calibration, purchase_model="auto", holdout=cdnow_calibration)
+    chosen = [r for r in model.comparison if r["chosen"]]
+    assert [r["purchase_model"] for r in chosen] == [model.purchase_model]
+    assert model.to_dict()["comparison"] == model.comparison
+
+
+def test_auto_without_holdout_is_bgnbd(cdnow_calibration):
+    model = fit(cdnow_calibration, purchase_model="auto")
+    assert model.purchase_model == "bgnbd" and model.comparison is None
+
+
+def test_a_frame_without_holdout_columns_is_refused(cdnow_calibration):
+    with pytest.raises(DataError, match="frequency_holdout"):
+        choose_purchase_model(cdnow_calibration.select(pl.exclude("frequency_holdout")))
