@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 
 from clv.analysis import profile, tables, validation
+from clv.analysis.money import Money
 from clv.errors import UsageError
 from clv.report import sections
 
@@ -35,14 +36,20 @@ def test_month_comparison_picks_last_month_and_year_before() -> None:
 
 
 def test_as_table_and_headline_cards() -> None:
+    from dataclasses import replace
+
     table = sections.as_table({"orders": 1234, "aov": 12.5, "share": 0.25, "nested": {"a": 1}})
     assert table.rows() == [("orders", "1,234"), ("aov", "12.50"), ("share", "0.250")]
     kpis = {"customers": 2357, "repeat_customer_rate": 0.4, "predicted_clv_total": float("nan")}
-    assert sections.headline_cards(kpis, horizon=12, horizon_unit="M") == {
+    assert sections.headline_cards(kpis, money=REVENUE) == {
         "customers": "2,357",
         "repeat customer rate": "40.0%",
-        "predicted CLV, next 12 months": "-",
+        "predicted CLV on revenue, next 12 months": "-",
     }
+    kpis |= {"revenue": 1234567.0, "predicted_clv_mean": 12.345}
+    cards = sections.headline_cards(kpis, money=replace(REVENUE, basis="margin", currency="EUR"))
+    assert cards["revenue"] == "1,234,567 EUR"
+    assert cards["predicted CLV on margin per customer"] == "12.35 EUR"
 
 
 def test_members_only() -> None:
@@ -59,6 +66,58 @@ def test_steps_without_their_input_are_skipped() -> None:
     assert validation.holdout_check(pl.DataFrame(), calibration_end=None) is None
 
 
+REVENUE = Money(
+    basis="revenue",
+    margin_rate=1.0,
+    margin_from_column=False,
+    currency="",
+    discount_rate_annual=0.1,
+    horizon=12,
+    horizon_unit="M",
+)
+
+
+def test_customer_value_kpis_ranks_good_customers_on_the_money_basis(shop, shop_scored) -> None:
+    from dataclasses import replace
+
+    from clv.analysis import segments
+
+    tx, scores = shop[0], shop_scored[2]
+    # margin share differs by channel, so margin and revenue rank customers differently
+    tx = tx.with_columns(
+        margin=pl.col("amount") * pl.when(pl.col("channel") == "search").then(0.9).otherwise(0.1)
+    )
+    orders = segments.order_table(tx)
+    customers = segments.customer_table(tx, orders=orders)
+    margin = replace(REVENUE, basis="margin", margin_rate=0.3, margin_from_column=True)
+    got = tables.customer_value_kpis(tx, scores, orders=orders, customers=customers, money=margin)
+    n_good = round(0.2 * customers.height)
+    good = set(
+        customers.sort(["margin", "customer_id"], descending=[True, False]).head(n_good)[
+            "customer_id"
+        ]
+    )
+    search = customers.filter(pl.col("channel") == "search")["customer_id"]
+    assert got["channels"]["search"]["share_good"] == pytest.approx(
+        sum(i in good for i in search) / len(search)
+    )
+    assert got["channels"]["search"]["mean_value"] == pytest.approx(
+        customers.filter(pl.col("channel") == "search")["margin"].mean()
+    )
+    assert got["money"] == {
+        "basis": "margin",
+        "margin_rate": 0.3,
+        "margin_from_column": True,
+        "currency": "",
+        "discount_rate_annual": 0.1,
+        "horizon": "12 months",
+    }
+    on_revenue = tables.customer_value_kpis(
+        tx, scores, orders=orders, customers=customers, money=REVENUE
+    )
+    assert on_revenue["channels"]["search"]["share_good"] < got["channels"]["search"]["share_good"]
+
+
 def test_customer_value_kpis_uses_the_reports_good_share(shop, shop_scored) -> None:
     from clv.analysis import kpis, segments
 
@@ -67,7 +126,7 @@ def test_customer_value_kpis_uses_the_reports_good_share(shop, shop_scored) -> N
     customers = segments.customer_table(tx, orders=orders)
     tiers = tables.tiers_from_cuts([0.1, 0.8])
     got = tables.customer_value_kpis(
-        tx, scores, orders=orders, customers=customers, good_share=tiers[0][1]
+        tx, scores, orders=orders, customers=customers, good_share=tiers[0][1], money=REVENUE
     )
     table = kpis.channel_table(kpis.with_scores(customers, scores), good_share=tiers[0][1])
     assert table is not None and set(got["channels"]) == set(table["channel"])
@@ -83,7 +142,9 @@ def test_customer_value_kpis_uses_the_reports_good_share(shop, shop_scored) -> N
     for channel, stats in got["channels"].items():
         ids = customers.filter(pl.col("channel") == channel)["customer_id"]
         assert stats["share_good"] == pytest.approx(sum(i in good for i in ids) / len(ids))
-    default = tables.customer_value_kpis(tx, scores, orders=orders, customers=customers)
+    default = tables.customer_value_kpis(
+        tx, scores, orders=orders, customers=customers, money=REVENUE
+    )
     assert any(
         default["channels"][c]["share_good"] != got["channels"][c]["share_good"]
         for c in got["channels"]

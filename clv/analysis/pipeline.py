@@ -20,8 +20,8 @@ from typing import Any
 
 import polars as pl
 
+from clv.analysis import findings, loyalty, profile, retention, segments, tables, validation
 from clv.analysis import kpis as kpi
-from clv.analysis import loyalty, profile, retention, segments, tables, validation
 from clv.analysis.money import Money, resolve_money
 from clv.data.datasets import CDNOW_CALIBRATION_END
 from clv.data.io import read_transactions
@@ -260,7 +260,10 @@ class Analysis:
     def segments(self) -> pl.DataFrame:
         """One row per customer: tiers by revenue and by CLV, RFM cell and scores."""
         return segments.segment_table(
-            self.summary, self.scores, tiers=self.tiers, top_share=self.options.top_share
+            self.summary,
+            self.scores,
+            tiers=self.tiers,
+            top_share=self.options.top_share,
         )
 
     @cached_property
@@ -271,6 +274,30 @@ class Analysis:
             min_value_quantile=self.options.at_risk_min_value_quantile,
             max_p_alive=self.options.at_risk_max_p_alive,
         )
+
+    @cached_property
+    def top_profile(self) -> pl.DataFrame:
+        """What distinguishes the top customers (:func:`clv.analysis.profile.top_profile`)."""
+        return profile.top_profile(self.customers)
+
+    @cached_property
+    def middle_to_top(self) -> pl.DataFrame:
+        """The whole middle tier, closest to the good tier first, with what each lacks."""
+        return profile.middle_to_top(self.segments, n=None)
+
+    @cached_property
+    def findings(self) -> dict[str, Any]:
+        """The first page's numbers, each read from the table that backs it."""
+        return {
+            "money": self.money.describe(),
+            "top": findings.top_customers(self.segments, self.top_profile, value_col="revenue"),
+            "top_share": self.options.top_share,
+            "middle": findings.middle_close_to_top(self.middle_to_top, good_share=self.tiers[0][1]),
+            "returning": findings.returning_vs_new(self.returning_vs_new),
+            "channels": findings.channels(self.channels),
+            "loyalty": loyalty.programme_totals(self.loyalty_by_month),
+            "at_risk": findings.at_risk(self.at_risk),
+        }
 
     # ---- descriptive tables ----------------------------------------------------------------
 
@@ -295,11 +322,10 @@ class Analysis:
             self.scores,
             observation_end=self.period.observation_end,
             channel_costs=self.options.channel_costs,
-            horizon=self.money.horizon,
-            horizon_unit=self.money.horizon_unit,
             orders=self.orders,
             customers=self.customers,
             good_share=self.tiers[0][1],
+            money=self.money,
         )
 
     @cached_property
@@ -336,7 +362,10 @@ class Analysis:
     def channels(self) -> pl.DataFrame | None:
         """Acquisition channels by share of good customers (None without a channel column)."""
         return kpi.channel_table(
-            self.customers, channel_costs=self.options.channel_costs, good_share=self.tiers[0][1]
+            self.customers,
+            channel_costs=self.options.channel_costs,
+            value_col=self.money.value_col,
+            good_share=self.tiers[0][1],
         )
 
     @cached_property

@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 
+from clv.analysis.money import Money
 from clv.errors import UsageError
 
 
@@ -114,18 +115,20 @@ def customer_value_kpis(
     *,
     observation_end: str | dt.date | None = None,
     channel_costs: Mapping[str, float] | None = None,
-    horizon: float = 12,
-    horizon_unit: str = "M",
     orders: pl.DataFrame | None = None,
     customers: pl.DataFrame | None = None,
     good_share: float = 0.2,
+    money: Money,
 ) -> dict[str, Any]:
     """:func:`clv.kpis.headline_kpis` plus the predicted CLV over the horizon (``kpis.json``).
 
     ``good_share`` is the report's top tier (``tiers[0][1]`` of :func:`tiers_from_cuts`):
     the share of customers called good in the channel numbers, so ``kpis.json`` and the
-    report's channel table agree. Adds ``predicted_clv_total`` and ``predicted_clv_mean``
-    (currency, over ``horizon`` ``horizon_unit``) and ``horizon`` (e.g. ``"12 M"``).
+    report's channel table agree. ``money`` is the run's basis: good customers are ranked by
+    its value (margin or revenue) and ``scores`` must be scored with it. Adds
+    ``predicted_clv_total`` and ``predicted_clv_mean`` (currency, over the horizon) and
+    ``money`` (:meth:`~clv.analysis.money.Money.describe`: basis, margin rate, currency,
+    discount, horizon spelled out).
     """
     from clv.analysis.kpis import headline_kpis
 
@@ -137,11 +140,12 @@ def customer_value_kpis(
         orders=orders,
         customers=customers,
         good_share=good_share,
+        value_col=money.value_col,
     )
     clv = scores["clv"].fill_null(0.0)
     out["predicted_clv_total"] = float(clv.sum())
     out["predicted_clv_mean"] = float(clv.mean()) if clv.len() else None
-    out["horizon"] = f"{horizon:g} {horizon_unit}"
+    out["money"] = money.describe()
     return out
 
 

@@ -213,9 +213,9 @@ def _holdout_verdict(frame: pl.DataFrame) -> str:
     gap = float((w * np.abs(pred - act)).sum()) / total
     bias = float((w * (pred - act)).sum()) / total
     if gap <= HOLDOUT_GOOD:
-        return f"Predicted holdout purchases track the actual ones (mean gap {gap:.0%})"
+        return f"Holdout purchases by group: predictions within {gap:.0%} (mean absolute gap)"
     way = "over" if bias > 0 else "under"
-    return f"Predictions miss the holdout purchases: {way}stated, mean gap {gap:.0%}"
+    return f"Holdout purchases by group: {way}predicted, mean absolute gap {gap:.0%}"
 
 
 @themed
@@ -249,7 +249,7 @@ def cumulative_tracking(
     ax.set_xlabel("date")
     ax.set_ylabel("cumulative repeat purchases (count)")
     err = (pred[-1] - act[-1]) / act[-1] if len(act) and act[-1] else math.nan
-    ax.set_title(f"Cumulative repeat purchases: prediction off by {err:+.1%} at the end")
+    ax.set_title(f"Cumulative repeat purchases: total error {err:+.1%} at the last day")
     ax.legend()
     fig.autofmt_xdate()
     return fig

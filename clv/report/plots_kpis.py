@@ -201,12 +201,14 @@ def loyalty_by_month(
 
 @themed
 def loyalty_program_net(
-    monthly: pl.DataFrame, *, currency: str = "", ax: Axes | None = None
+    monthly: pl.DataFrame, *, costed: bool = True, currency: str = "", ax: Axes | None = None
 ) -> Figure:
     """Members' extra margin vs what the program costs, month by month.
 
     ``monthly``: :func:`clv.kpis.loyalty_by_month` (``month``, ``extra_margin``,
-    ``program_cost``, ``net``).
+    ``program_cost``, ``net``). ``costed``: whether programme costs were given
+    (:func:`clv.analysis.loyalty.programme_totals`); without them the title makes no pay-off
+    claim.
     """
     fig, ax = new_axes(ax)
     m = monthly.sort("month")
@@ -229,8 +231,15 @@ def loyalty_program_net(
     ax.axhline(0, color=PALETTE[6], lw=0.8)
     ax.set_xlabel("month")
     ax.set_ylabel(f"margin per month {money_label(currency)}")
-    paying = float(m["net"].gt(0).mean()) if m.height else math.nan
-    ax.set_title(f"The program paid for itself in {pct(paying)} of months")
+    if costed:
+        net = float(m["net"].sum())
+        positive = int(m["net"].gt(0).sum())
+        ax.set_title(
+            f"Net over {m.height} months: {net:,.0f} {money_label(currency)}; "
+            f"positive in {positive} of {m.height} months"
+        )
+    else:
+        ax.set_title("Members' extra margin by month (no programme costs given: no verdict)")
     ax.legend()
     fig.autofmt_xdate()
     return fig

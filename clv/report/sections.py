@@ -7,6 +7,7 @@ notebooks only arrange them with :class:`clv.render.Display`. Nothing here write
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import warnings
 from collections.abc import Mapping
@@ -14,7 +15,10 @@ from typing import Any
 
 import polars as pl
 
+from clv.analysis.money import Money
+from clv.data.period import UNIT_NAMES
 from clv.errors import UsageError
+from clv.report.first_page import money_text
 from clv.report.render import format_number, value_text
 
 
@@ -89,27 +93,49 @@ def frequency_recency_grid(summary: pl.DataFrame, *, points: int = 30) -> pl.Dat
     ).select("customer_id", "frequency", "recency", "T", "monetary_value", "time_unit")
 
 
-def headline_cards(kpis: Mapping[str, Any], *, horizon: float, horizon_unit: str) -> dict[str, str]:
-    """Headline numbers as label -> formatted text, for :meth:`clv.render.Display.cards`."""
-    unit = {"D": "days", "W": "weeks", "M": "months"}.get(horizon_unit, horizon_unit)
+def headline_cards(kpis: Mapping[str, Any], *, money: Money) -> dict[str, str]:
+    """Headline numbers as label -> formatted text, for :meth:`clv.render.Display.cards`.
+
+    Money figures carry ``money.currency``; the CLV cards name the basis and the horizon in
+    words (``"predicted CLV on margin, next 12 months"``).
+    """
+    cur = money.currency
+
+    def amount(value: Any) -> str:
+        ok = isinstance(value, int | float) and math.isfinite(value)
+        return money_text(float(value), cur) if ok else "-"
+
     spec = [
         ("customers", "customers", "{:,.0f}"),
         ("orders", "orders", "{:,.0f}"),
-        ("revenue", "revenue", "{:,.0f}"),
+        ("revenue", "revenue", amount),
         ("repeat_customer_rate", "repeat customer rate", "{:.1%}"),
         ("top_10pct_revenue_share", "revenue share of the top 10 %", "{:.1%}"),
-        ("predicted_clv_total", f"predicted CLV, next {horizon:g} {unit}", "{:,.0f}"),
-        ("predicted_clv_mean", "predicted CLV per customer", "{:,.2f}"),
-        ("returning_vs_new_aov_ratio", "AOV returning / first orders", "{:.2f}"),
+        (
+            "predicted_clv_total",
+            f"predicted CLV on {money.basis}, next {money.horizon_words}",
+            amount,
+        ),
+        ("predicted_clv_mean", f"predicted CLV on {money.basis} per customer", amount),
+        ("returning_vs_new_aov_ratio", "order value, returning / first orders", "{:.2f}"),
     ]
-    return {label: format_number(kpis.get(key), f) for key, label, f in spec if key in kpis}
+    return {
+        label: f(kpis.get(key)) if callable(f) else format_number(kpis.get(key), f)
+        for key, label, f in spec
+        if key in kpis
+    }
 
 
 def model_notes(model: Any) -> list[str]:
     """Plain-language facts about the fit: converged, customers used, warnings."""
     notes = [
         f"Both models converged (the fit fails otherwise), on {model.n_customers:,} customers, "
-        f"{model.n_repeat_buyers:,} of them repeat buyers; time unit {model.time_unit}.",
+        f"{model.n_repeat_buyers:,} of them repeat buyers; time in "
+        f"{UNIT_NAMES.get(model.time_unit, model.time_unit)}.",
+        "Customers with one purchase have P(alive) 1: BG/NBD lets a customer drop out only "
+        "right after a repeat purchase, so one-time buyers are never counted as gone: read their "
+        "P(alive) as no evidence either way, and their CLV as the expected purchases of "
+        "customers with their history.",
     ]
     if getattr(model, "n_excluded_gamma_gamma", 0):
         notes.append(
