@@ -219,6 +219,43 @@ def test_kpis_json_equals_clv_kpis(report_runs) -> None:
     assert kpis["predicted_clv_total"] == pytest.approx(scores["clv"].sum())
 
 
+def _leaves(value, path=()):
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _leaves(inner, (*path, key))
+    else:
+        yield path, value
+
+
+@pytest.mark.slow
+def test_report_kpis_json_equals_the_cli_on_margin(report_runs, tmp_path) -> None:
+    from clv.cli import main
+
+    out = tmp_path / "kpis.json"
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in report_runs["columns"].items()]
+    assert (
+        main(["kpis", str(report_runs["data"]), *flags, "--horizon", "6", "--out", str(out)]) == 0
+    )
+    cli = json.loads(out.read_text())
+    report = json.loads((report_runs["customer_value"] / "kpis.json").read_text())
+    assert cli["money"]["basis"] == report["money"]["basis"] == "margin"
+    assert report["money"]["horizon"] == "6 months"
+    cli_leaves, report_leaves = dict(_leaves(cli)), dict(_leaves(report))
+    assert cli_leaves.keys() == report_leaves.keys()
+    compared = 0
+    for path, value in cli_leaves.items():
+        if path[-1] == "share_good":
+            continue  # good = the top tier: the report ran with tier_cuts [0.1, 0.8], the CLI 0.2
+        if isinstance(value, float):
+            assert report_leaves[path] == pytest.approx(value, rel=1e-9, abs=1e-12), path
+            compared += 1
+        else:
+            assert report_leaves[path] == value, path
+    assert compared > 20
+    scores = pl.read_parquet(report_runs["customer_value"] / "scores.parquet")
+    assert report["predicted_clv_total"] == pytest.approx(scores["clv"].sum(), rel=1e-9)
+
+
 @pytest.mark.slow
 def test_customer_value_html_is_self_contained(report_runs) -> None:
     run = report_runs["customer_value"]
