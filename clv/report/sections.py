@@ -19,6 +19,7 @@ from clv.analysis.money import Money
 from clv.data.period import UNIT_NAMES
 from clv.errors import UsageError
 from clv.report.first_page import money_text
+from clv.report.headers import header
 from clv.report.render import format_number, value_text
 
 
@@ -220,6 +221,42 @@ def retention_tables(
     elif "simple_over_model" in economics:
         texts.append(WHY_SIMPLE_OVERSTATES)
     return as_table(uplift), as_table(compare), texts
+
+
+def recent_months(by_month: pl.DataFrame | None, *, months: int = 3) -> pl.DataFrame | None:
+    """The last ``months`` rows of a monthly table turned on its side: one row per measure
+    (:func:`~clv.report.headers.header` words), one column per month (``YYYY-MM``), values
+    as report text, so a 20-column table reads on a phone. None stays None."""
+    if by_month is None:
+        return None
+    last = by_month.sort("month").tail(months)
+    labels = [m.strftime("%Y-%m") for m in last["month"].to_list()]
+    rows = [
+        [header(c)] + [_month_value(v) for v in last[c].to_list()]
+        for c in last.columns
+        if c != "month"
+    ]
+    return pl.DataFrame(rows, schema=["measure", *labels], orient="row")
+
+
+def months_long(by_month: pl.DataFrame | None) -> pl.DataFrame | None:
+    """Every month of a monthly table, long: ``month`` (``YYYY-MM``), ``measure``, ``value``
+    (report text), for the appendix. None stays None."""
+    if by_month is None:
+        return None
+    rows = [
+        (row["month"].strftime("%Y-%m"), header(c), _month_value(v))
+        for row in by_month.sort("month").iter_rows(named=True)
+        for c, v in row.items()
+        if c != "month"
+    ]
+    return pl.DataFrame(rows, schema=["month", "measure", "value"], orient="row")
+
+
+def _month_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "" if value is None else value_text(value)
 
 
 def as_table(values: Mapping[str, Any]) -> pl.DataFrame:
