@@ -13,6 +13,7 @@ from clv.report import parameters, runner
 from tests.conftest import MALICIOUS_CHANNEL
 
 CUSTOMER_VALUE_SECTIONS = [
+    "What this report found",
     "1. Headline numbers",
     "2. The data",
     "3. The RFM summary",
@@ -37,6 +38,7 @@ LOYALTY_SECTIONS = [
     "6. Reward milestones",
     "7. Members at risk",
     "8. Methods, definitions and run metadata",
+    "Appendix: every month",
 ]
 
 
@@ -200,7 +202,8 @@ def test_kpis_json_equals_clv_kpis(report_runs) -> None:
     kpis = json.loads((run / "kpis.json").read_text())
     tx = read_transactions(report_runs["data"], **report_runs["columns"])
     scores = pl.read_parquet(run / "scores.parquet")
-    direct = headline_kpis(tx, scores, good_share=0.1)  # the run's tier_cuts [0.1, 0.8]
+    # the run's tier_cuts [0.1, 0.8]; good customers ranked on the run's basis: margin
+    direct = headline_kpis(tx, scores, good_share=0.1, value_col="margin")
     for key in (
         "customers",
         "orders",

@@ -276,6 +276,12 @@ class Display:
             plots.cumulative_tracking(check["tracking"], calibration_end=check["calibration_end"])
         )
         self.table(check["metrics"], caption="Holdout errors")
+        self.text(
+            "Errors, named once: total error = (predicted - actual) / actual over all customers "
+            "(the tracking figure's last day counts calibration purchases too); mean absolute "
+            "gap = the customer-weighted mean of |predicted - actual| per purchase-count group "
+            "over the actual total; MAE and RMSE are per customer."
+        )
 
     def note(self, text: str) -> None:
         """Show a short note (e.g. why a section is empty)."""
