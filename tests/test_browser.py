@@ -170,3 +170,22 @@ def test_report_reads_at_desktop_and_phone_width(browser, report_runs, notebook,
         assert small == []
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+@pytest.mark.slow
+def test_index_reads_at_phone_width(browser, report_runs) -> None:
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 390, "height": 900, "deviceScaleFactor": 1, "mobile": True},
+    )
+    try:
+        _open(browser, report_runs["out"] / "index.html")
+        _, layout_width, page_width, wide = browser.execute_script(OVERFLOW)
+        assert page_width <= layout_width and wide == []
+        # the report link comes before the numbers: on the first screen of the scroll box
+        link = browser.execute_script(
+            "return document.querySelector('tbody a').getBoundingClientRect().right"
+        )
+        assert link <= layout_width
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
