@@ -374,3 +374,21 @@ def test_first_page_shows_diagnostics_and_quality_when_given() -> None:
         findings, diagnostics=[{"code": "x", "message": "<b>bold</b>"}]
     )
     assert "&lt;b&gt;bold&lt;/b&gt;" in html and "<b>" not in html
+
+
+def test_rfm_cell_names_never_contradict_p_alive(shop, shop_scored) -> None:
+    from clv.analysis import segments
+    from clv.data.rfm import rfm_summary
+
+    summary, scores = rfm_summary(shop[0]), shop_scored[2]
+    plain = segments.rfm_cells(segments.value_tiers(summary.sort("customer_id")))
+    table = segments.segment_table(summary, scores)
+    active = pl.col("rfm_cell").is_in(segments.ACTIVE_CELLS)
+    assert table.filter(active & (pl.col("p_alive") < 0.5)).height == 0
+    moved = plain.join(table, on="customer_id").filter(
+        pl.col("rfm_cell") != pl.col("rfm_cell_right")
+    )
+    assert moved.height > 0  # the shop has frequent buyers gone quiet in active-sounding cells
+    assert set(moved["rfm_cell_right"]) == {"at_risk"}
+    assert moved.filter(pl.col("p_alive") >= 0.5).height == 0
+    assert set(moved["rfm_cell"]) <= set(segments.ACTIVE_CELLS)
