@@ -20,7 +20,7 @@ from clv.data.period import UNIT_NAMES
 from clv.errors import UsageError
 from clv.report.first_page import money_text
 from clv.report.headers import header
-from clv.report.render import format_number, value_text
+from clv.report.render import TEMPLATE_DIR, format_number, value_text
 
 
 def load_data(
@@ -280,37 +280,5 @@ def at_risk_text(at_risk: pl.DataFrame, *, min_value_quantile: float, max_p_aliv
     )
 
 
-METHODS_HTML = """
-<h3 id="Definitions">Definitions</h3>
-<ul>
-<li><b>Order</b>: an <code>order_id</code> when that column is given, otherwise a purchase
-occasion (all of one customer's rows on one calendar day). <b>Revenue</b> is the sum of amounts;
-<b>margin</b> is revenue times the margin rate, or the margin column.</li>
-<li><b>AOV</b> (average order value) = revenue per order. A customer's first order is "new", every
-later order "returning".</li>
-<li><b>Repeat customer rate</b> = share of customers with more than one order.</li>
-<li><b>Top 10 %</b> = the round(0.10 n) customers with the highest value: historical revenue for
-the descriptive view, predicted CLV for the forward view. <b>Tiers</b>: good / middle / bad cut
-at the tier_cuts shares of customers (20 / 60 / 20 % by default).</li>
-<li><b>P(alive)</b>: the probability that a customer has not dropped out, given their purchase
-history (BG/NBD). <b>Expected purchases</b>: repeat purchases expected over the horizon.</li>
-<li><b>CLV</b>: expected purchases month by month, times the expected order value, times the
-margin, discounted monthly at the annual discount rate, over the horizon.</li>
-<li><b>At risk</b>: historical value at or above the chosen quantile and P(alive) at most the
-chosen threshold; value at stake = value x (1 - P(alive)).</li>
-</ul>
-<h3 id="Methods">Methods</h3>
-<ul>
-<li>BG/NBD: Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005), "Counting your customers the
-easy way: an alternative to the Pareto/NBD model", Marketing Science 24(2).</li>
-<li>Gamma-Gamma: Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005), "RFM and CLV: using
-iso-value curves for customer base analysis", Journal of Marketing Research 42(4).</li>
-<li>Both are fitted by maximum likelihood on the RFM summary up to the observation end; the
-holdout check refits on the calibration period only and compares its predictions with the
-purchases that followed.</li>
-<li>Member vs non-member comparisons describe customers who chose to join; they are not the
-effect of the program.</li>
-<li>Customer ids in this report are salted hashes; the run folder's scores.parquet and
-at_risk.csv keep the real ids (at_risk.csv also has the masked id as customer_ref).</li>
-</ul>
-"""
+METHODS_HTML = (TEMPLATE_DIR / "methods.html").read_text(encoding="utf-8")
+"""Definitions and methods of the report (``templates/methods.html``)."""
