@@ -182,7 +182,7 @@ def test_index_reads_at_phone_width(browser, report_runs) -> None:
         _open(browser, report_runs["out"] / "index.html")
         _, layout_width, page_width, wide = browser.execute_script(OVERFLOW)
         assert page_width <= layout_width and wide == []
-        # the report link comes before the numbers: on the first screen of the scroll box
+        # the report link is the first column: on the first screen of the scroll box
         link = browser.execute_script(
             "return document.querySelector('tbody a').getBoundingClientRect().right"
         )

@@ -222,10 +222,10 @@ def write_index(out_dir: str | os.PathLike[str]) -> Path:
         status = m.get("status", "?")
         rows.append(
             "<tr>"
+            f'<td>{link} · <a href="{e(folder)}/">folder</a></td>'
             f"<td>{e(str(m.get('started_at') or ''))}</td>"
             f"<td>{e(str(m.get('notebook', '')))}</td>"
             f'<td class="status {e(status)}">{e(status)}</td>'
-            f'<td>{link} · <a href="{e(folder)}/">folder</a></td>'
             f'<td class="error">{e(_no_paths(str(m.get("error") or ""), m))}</td>'
             f"<td>{e(str((m.get('input') or {}).get('name') or '-'))}</td>"
             f'<td class="num">{e(format_number(h.get("customers"), "{:,.0f}"))}</td>'
@@ -279,7 +279,7 @@ td.error {{ white-space: normal; min-width: 12rem; max-width: 24rem; overflow-wr
 <p>{count} run(s), newest first; updated {when} (UTC). Each folder keeps its notebook,
 scores, at-risk list, model, KPIs and manifest.</p>
 <div class="wrap"><table>
-<thead><tr><th>started (UTC)</th><th>notebook</th><th>status</th><th>open</th><th>error</th>
+<thead><tr><th>open</th><th>started (UTC)</th><th>notebook</th><th>status</th><th>error</th>
 <th>data</th><th>customers</th><th>revenue</th><th>repeat rate</th><th>top 10 % share</th>
 <th>predicted CLV</th></tr></thead>
 <tbody>
