@@ -120,3 +120,72 @@ def test_index_renders_offline_in_chromium(browser, report_runs) -> None:
     assert rows >= 2
     assert all(u.startswith(("file:", "data:")) for u in _requested_urls(browser))
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+VIEWPORTS = (1400, 390)
+"""Desktop and phone widths (CSS pixels) the report must read at."""
+
+OVERFLOW = """
+const width = document.documentElement.clientWidth;
+const scrolls = el => {
+  for (let a = el.parentElement; a; a = a.parentElement) {
+    const o = getComputedStyle(a).overflowX;
+    const boxed = a.getBoundingClientRect().right <= width + 1;
+    if ((o === 'auto' || o === 'scroll') && boxed) return true;
+  }
+  return false;
+};
+const wide = [];
+for (const el of document.body.querySelectorAll('*')) {
+  const r = el.getBoundingClientRect();
+  if (r.width && (r.right > width + 1 || r.left < -1) && !scrolls(el))
+    wide.push(el.tagName + '.' + el.className + ' ' + Math.round(r.width));
+}
+return [window.innerWidth, width, document.documentElement.scrollWidth, wide.slice(0, 10)];
+"""
+
+FIGURE_TEXT = """
+return Array.from(document.querySelectorAll('img[data-min-font-px]')).map(i =>
+  [i.alt, parseFloat(i.dataset.minFontPx) * i.getBoundingClientRect().width / i.naturalWidth]);
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", ["customer_value", "loyalty_review"])
+@pytest.mark.parametrize("width", VIEWPORTS)
+def test_report_reads_at_desktop_and_phone_width(browser, report_runs, notebook, width) -> None:
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
+    try:
+        _open(browser, report_runs[notebook] / f"{notebook}.html")
+        viewport, layout_width, page_width, wide = browser.execute_script(OVERFLOW)
+        assert viewport == width  # the layout width is this less a desktop scroll bar
+        assert page_width <= layout_width, wide
+        assert wide == []
+        sizes = browser.execute_script(FIGURE_TEXT)
+        assert len(sizes) >= 3
+        small = [(alt, round(px, 1)) for alt, px in sizes if px < 9.0]
+        assert small == []
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+@pytest.mark.slow
+def test_index_reads_at_phone_width(browser, report_runs) -> None:
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 390, "height": 900, "deviceScaleFactor": 1, "mobile": True},
+    )
+    try:
+        _open(browser, report_runs["out"] / "index.html")
+        _, layout_width, page_width, wide = browser.execute_script(OVERFLOW)
+        assert page_width <= layout_width and wide == []
+        # the report link is the first column: on the first screen of the scroll box
+        link = browser.execute_script(
+            "return document.querySelector('tbody a').getBoundingClientRect().right"
+        )
+        assert link <= layout_width
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

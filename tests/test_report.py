@@ -13,10 +13,11 @@ from clv.report import parameters, runner
 from tests.conftest import MALICIOUS_CHANNEL
 
 CUSTOMER_VALUE_SECTIONS = [
+    "What this report found",
     "1. Headline numbers",
     "2. The data",
     "3. The RFM summary",
-    "4. The BG/NBD fit",
+    "4. The purchase model",
     "5. The Gamma-Gamma fit",
     "6. Holdout validation",
     "7. Customer scores",
@@ -37,6 +38,7 @@ LOYALTY_SECTIONS = [
     "6. Reward milestones",
     "7. Members at risk",
     "8. Methods, definitions and run metadata",
+    "Appendix: every month",
 ]
 
 
@@ -182,7 +184,7 @@ def test_customer_value_run_folder(report_runs) -> None:
     assert manifest["row_counts"]["transactions"] == pl.read_csv(data).height
     assert manifest["row_counts"]["customers"] == 1_000
     assert {"execute", "export_html", "total"} <= set(manifest["timings_s"])
-    assert "4. The BG/NBD fit" in manifest["timings_s"]["sections"]
+    assert "4. The purchase model" in manifest["timings_s"]["sections"]
     assert manifest["versions"]["polars"] and manifest["versions"]["lifetimes"]
 
     scores = pl.read_parquet(run / "scores.parquet")
@@ -200,7 +202,8 @@ def test_kpis_json_equals_clv_kpis(report_runs) -> None:
     kpis = json.loads((run / "kpis.json").read_text())
     tx = read_transactions(report_runs["data"], **report_runs["columns"])
     scores = pl.read_parquet(run / "scores.parquet")
-    direct = headline_kpis(tx, scores, good_share=0.1)  # the run's tier_cuts [0.1, 0.8]
+    # the run's tier_cuts [0.1, 0.8]; good customers ranked on the run's basis: margin
+    direct = headline_kpis(tx, scores, good_share=0.1, value_col="margin")
     for key in (
         "customers",
         "orders",
@@ -217,6 +220,43 @@ def test_kpis_json_equals_clv_kpis(report_runs) -> None:
         assert kpis["channels"][name]["share_good"] == pytest.approx(stats["share_good"]), name
     assert MALICIOUS_CHANNEL in kpis["channels"]
     assert kpis["predicted_clv_total"] == pytest.approx(scores["clv"].sum())
+
+
+def _leaves(value, path=()):
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _leaves(inner, (*path, key))
+    else:
+        yield path, value
+
+
+@pytest.mark.slow
+def test_report_kpis_json_equals_the_cli_on_margin(report_runs, tmp_path) -> None:
+    from clv.cli import main
+
+    out = tmp_path / "kpis.json"
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in report_runs["columns"].items()]
+    assert (
+        main(["kpis", str(report_runs["data"]), *flags, "--horizon", "6", "--out", str(out)]) == 0
+    )
+    cli = json.loads(out.read_text())
+    report = json.loads((report_runs["customer_value"] / "kpis.json").read_text())
+    assert cli["money"]["basis"] == report["money"]["basis"] == "margin"
+    assert report["money"]["horizon"] == "6 months"
+    cli_leaves, report_leaves = dict(_leaves(cli)), dict(_leaves(report))
+    assert cli_leaves.keys() == report_leaves.keys()
+    compared = 0
+    for path, value in cli_leaves.items():
+        if path[-1] == "share_good":
+            continue  # good = the top tier: the report ran with tier_cuts [0.1, 0.8], the CLI 0.2
+        if isinstance(value, float):
+            assert report_leaves[path] == pytest.approx(value, rel=1e-9, abs=1e-12), path
+            compared += 1
+        else:
+            assert report_leaves[path] == value, path
+    assert compared > 20
+    scores = pl.read_parquet(report_runs["customer_value"] / "scores.parquet")
+    assert report["predicted_clv_total"] == pytest.approx(scores["clv"].sum(), rel=1e-9)
 
 
 @pytest.mark.slow

@@ -152,6 +152,27 @@ def loyalty_by_month(
     return table.with_columns(pl.col("rewards").cast(pl.Int64))
 
 
+def programme_totals(by_month: pl.DataFrame | None) -> dict[str, object] | None:
+    """The loyalty programme over the whole period: sums of :func:`loyalty_by_month`.
+
+    Returns ``None`` without a loyalty column. Else ``months``, ``extra_margin``,
+    ``program_cost``, ``net`` (extra margin - program cost, currency), ``months_positive``
+    (months with ``net > 0``) and ``costed``: whether any programme cost was given (a
+    discount rate or a reward cost that cost something). Without costs ``net`` is only the
+    members' extra margin, which describes who joined, not what the programme earns.
+    """
+    if by_month is None:
+        return None
+    totals = by_month.select(
+        months=pl.len(),
+        extra_margin=pl.col("extra_margin").sum(),
+        program_cost=pl.col("program_cost").sum(),
+        net=pl.col("net").sum(),
+        months_positive=(pl.col("net") > 0).sum(),
+    ).row(0, named=True)
+    return totals | {"costed": bool(totals["program_cost"] > 0)}
+
+
 def loyalty_before_after(orders: pl.DataFrame, *, launch_date: str | dt.date) -> pl.DataFrame:
     """Repeat rate, AOV and orders per customer before vs after the program's launch.
 

@@ -46,6 +46,23 @@ class Money:
         """The horizon spelled out: ``"12 months"``."""
         return f"{self.horizon:g} {UNIT_NAMES[self.horizon_unit]}"
 
+    @property
+    def value_col(self) -> str:
+        """The customer column of historical value on this basis: ``margin`` or ``revenue``."""
+        return "margin" if self.basis == "margin" else "revenue"
+
+    def describe(self) -> dict[str, Any]:
+        """The basis as plain numbers for ``kpis.json``: basis, margin rate, currency,
+        discount rate and the horizon spelled out."""
+        return {
+            "basis": self.basis,
+            "margin_rate": self.margin_rate,
+            "margin_from_column": self.margin_from_column,
+            "currency": self.currency,
+            "discount_rate_annual": self.discount_rate_annual,
+            "horizon": self.horizon_words,
+        }
+
     def score_keywords(self) -> dict[str, Any]:
         """The keywords of ``ClvModel.score`` this money stands for."""
         return {

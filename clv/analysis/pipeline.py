@@ -20,13 +20,14 @@ from typing import Any
 
 import polars as pl
 
+from clv.analysis import findings, loyalty, profile, retention, segments, tables, validation
 from clv.analysis import kpis as kpi
-from clv.analysis import loyalty, profile, retention, segments, tables, validation
 from clv.analysis.money import Money, resolve_money
 from clv.data.datasets import CDNOW_CALIBRATION_END
 from clv.data.groups import with_customer_group
-from clv.data.io import read_transactions
+from clv.data.io import Loaded, load_transactions, read_transactions
 from clv.data.period import DateLike, Period, resolve_period
+from clv.data.quality import Quality
 from clv.data.rfm import calibration_holdout, rfm_summary
 from clv.errors import UsageError
 from clv.models.checks import penalizers
@@ -67,29 +68,31 @@ class Options:
     review_month: dt.date | None = None
 
 
-def read(
+def load(
     source: str | os.PathLike[str] | pl.DataFrame | None = None,
     *,
     dataset: str = "cdnow",
     synthetic_customers: int = 5_000,
     seed: int = 1,
     **read_options: Any,
-) -> pl.DataFrame:
-    """The transactions of an analysis: ``source`` read by
-    :func:`~clv.data.io.read_transactions` with ``read_options``, or the embedded ``dataset``
+) -> Loaded:
+    """The transactions of an analysis and what reading found: ``source`` read by
+    :func:`~clv.data.io.load_transactions` with ``read_options``, or the embedded ``dataset``
     (``"cdnow"``, or ``"synthetic_shop"`` of ``synthetic_customers`` drawn with ``seed``)."""
     unknown = sorted(set(read_options) - set(READ_KEYWORDS))
     if unknown:
         raise UsageError(f"unknown keyword(s) {', '.join(unknown)}; see clv.read_transactions")
     if source is not None:
-        return read_transactions(source, **read_options)
+        return load_transactions(source, **read_options)
     from clv.data import datasets
 
     if dataset == "cdnow":
-        return datasets.cdnow()
-    if dataset == "synthetic_shop":
-        return datasets.synthetic_shop(synthetic_customers, seed=seed)[0]
-    raise UsageError(f"dataset must be one of {', '.join(DATASETS)}, not {dataset!r}")
+        frame = datasets.cdnow()
+    elif dataset == "synthetic_shop":
+        frame = datasets.synthetic_shop(synthetic_customers, seed=seed)[0]
+    else:
+        raise UsageError(f"dataset must be one of {', '.join(DATASETS)}, not {dataset!r}")
+    return Loaded(frame, Quality(rows_read=frame.height))
 
 
 def analyze(
@@ -151,13 +154,14 @@ def analyze(
     >>> analysis = analyze("orders.csv", customer_col="client", horizon=24)  # doctest: +SKIP
     >>> analysis.scores.sort("clv", descending=True).head()  # doctest: +SKIP
     """
-    transactions = read(
+    loaded = load(
         source,
         dataset=dataset,
         synthetic_customers=synthetic_customers,
         seed=seed,
         **read_options,
     )
+    transactions = loaded.transactions
     published = CDNOW_CALIBRATION_END if source is None and dataset == "cdnow" else None
     period = resolve_period(
         transactions,
@@ -206,7 +210,9 @@ def analyze(
             f"the model was fitted in time unit {model.time_unit}, not time_unit="
             f"{period.time_unit!r}"
         )
-    analysis = Analysis(_observed(transactions, period), period, money, options, tiers)
+    analysis = Analysis(
+        _observed(transactions, period), period, money, options, tiers, loaded.quality
+    )
     if model is not None:
         analysis.__dict__["model"] = model  # the cached value of Analysis.model
     return analysis
@@ -255,12 +261,14 @@ class Analysis:
         money: Money,
         options: Options,
         tiers: tuple[tuple[str, float], ...],
+        quality: Quality,
     ) -> None:
         self.transactions = transactions
         self.period = period
         self.money = money
         self.options = options
         self.tiers = tiers
+        self.quality = quality
 
     @property
     def _penalizers(self) -> dict[str, float]:
@@ -316,7 +324,10 @@ class Analysis:
     def segments(self) -> pl.DataFrame:
         """One row per customer: tiers by revenue and by CLV, RFM cell and scores."""
         return segments.segment_table(
-            self.summary, self.scores, tiers=self.tiers, top_share=self.options.top_share
+            self.summary,
+            self.scores,
+            tiers=self.tiers,
+            top_share=self.options.top_share,
         )
 
     @cached_property
@@ -327,6 +338,30 @@ class Analysis:
             min_value_quantile=self.options.at_risk_min_value_quantile,
             max_p_alive=self.options.at_risk_max_p_alive,
         )
+
+    @cached_property
+    def top_profile(self) -> pl.DataFrame:
+        """What distinguishes the top customers (:func:`clv.analysis.profile.top_profile`)."""
+        return profile.top_profile(self.customers)
+
+    @cached_property
+    def middle_to_top(self) -> pl.DataFrame:
+        """The whole middle tier, closest to the good tier first, with what each lacks."""
+        return profile.middle_to_top(self.segments, n=None)
+
+    @cached_property
+    def findings(self) -> dict[str, Any]:
+        """The first page's numbers, each read from the table that backs it."""
+        return {
+            "money": self.money.describe(),
+            "top": findings.top_customers(self.segments, self.top_profile, value_col="revenue"),
+            "top_share": self.options.top_share,
+            "middle": findings.middle_close_to_top(self.middle_to_top, good_share=self.tiers[0][1]),
+            "returning": findings.returning_vs_new(self.returning_vs_new),
+            "channels": findings.channels(self.channels),
+            "loyalty": loyalty.programme_totals(self.loyalty_by_month),
+            "at_risk": findings.at_risk(self.at_risk),
+        }
 
     # ---- descriptive tables ----------------------------------------------------------------
 
@@ -351,11 +386,10 @@ class Analysis:
             self.scores,
             observation_end=self.period.observation_end,
             channel_costs=self.options.channel_costs,
-            horizon=self.money.horizon,
-            horizon_unit=self.money.horizon_unit,
             orders=self.orders,
             customers=self.customers,
             good_share=self.tiers[0][1],
+            money=self.money,
         )
 
     @cached_property
@@ -392,7 +426,10 @@ class Analysis:
     def channels(self) -> pl.DataFrame | None:
         """Acquisition channels by share of good customers (None without a channel column)."""
         return kpi.channel_table(
-            self.customers, channel_costs=self.options.channel_costs, good_share=self.tiers[0][1]
+            self.customers,
+            channel_costs=self.options.channel_costs,
+            value_col=self.money.value_col,
+            good_share=self.tiers[0][1],
         )
 
     @cached_property

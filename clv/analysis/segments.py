@@ -39,6 +39,15 @@ RFM_CELLS: tuple[tuple[str, Mapping[str, tuple[int, int]]], ...] = (
 """RFM cells as data: the first cell whose inclusive score ranges all match wins; customers
 matching none are ``"others"``. R, F and M are quintile scores 1-5 (5 = best)."""
 
+ACTIVE_CELLS = ("champions", "loyal", "potential_loyalists", "new_customers", "promising")
+"""RFM cells whose names say the customer is still buying."""
+
+ACTIVE_MIN_P_ALIVE = 0.5
+"""With scores, a customer in an :data:`ACTIVE_CELLS` cell whose P(alive) is below this is
+put in ``at_risk`` instead: R is a quintile of days since the last order, and a frequent
+buyer who has been silent for many of their own purchase intervals is probably gone even
+when that silence is short next to other customers'."""
+
 SCORE_COLUMNS = (
     "p_alive",
     "expected_purchases",
@@ -357,7 +366,8 @@ def segment_table(
         (historical value), ``R``, ``F``, ``M``, ``rfm_cell`` and, with scores,
         ``p_alive``, ``expected_purchases``, ``expected_order_value``, ``clv``, ``clv_rank``,
         ``clv_top`` and ``value_tier`` (the CLV tier; without scores ``value_tier`` is the
-        historical tier).
+        historical tier). With scores no cell named as active holds a customer with P(alive)
+        below :data:`ACTIVE_MIN_P_ALIVE` (they are ``at_risk``).
     """
     table = value_tiers(
         summary.sort("customer_id"), value_col=value_col, tiers=tiers, top_share=top_share
@@ -370,4 +380,9 @@ def segment_table(
         scores.select("customer_id", *keep), on="customer_id", how="left", maintain_order="left"
     ).with_columns(pl.col("clv").fill_null(0.0))
     table = value_tiers(table, value_col="clv", tiers=tiers, top_share=top_share, prefix="clv_")
+    if "p_alive" in table.columns:
+        gone = pl.col("rfm_cell").is_in(ACTIVE_CELLS) & (pl.col("p_alive") < ACTIVE_MIN_P_ALIVE)
+        table = table.with_columns(
+            rfm_cell=pl.when(gone).then(pl.lit("at_risk")).otherwise(pl.col("rfm_cell"))
+        )
     return table.rename({"clv_tier": "value_tier"})

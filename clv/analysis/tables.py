@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 
+from clv.analysis.money import Money
 from clv.errors import UsageError
 
 
@@ -114,18 +115,20 @@ def customer_value_kpis(
     *,
     observation_end: str | dt.date | None = None,
     channel_costs: Mapping[str, float] | None = None,
-    horizon: float = 12,
-    horizon_unit: str = "M",
     orders: pl.DataFrame | None = None,
     customers: pl.DataFrame | None = None,
     good_share: float = 0.2,
+    money: Money,
 ) -> dict[str, Any]:
     """:func:`clv.kpis.headline_kpis` plus the predicted CLV over the horizon (``kpis.json``).
 
     ``good_share`` is the report's top tier (``tiers[0][1]`` of :func:`tiers_from_cuts`):
     the share of customers called good in the channel numbers, so ``kpis.json`` and the
-    report's channel table agree. Adds ``predicted_clv_total`` and ``predicted_clv_mean``
-    (currency, over ``horizon`` ``horizon_unit``) and ``horizon`` (e.g. ``"12 M"``).
+    report's channel table agree. ``money`` is the run's basis: good customers are ranked by
+    its value (margin or revenue) and ``scores`` must be scored with it. Adds
+    ``predicted_clv_total`` and ``predicted_clv_mean`` (currency, over the horizon) and
+    ``money`` (:meth:`~clv.analysis.money.Money.describe`: basis, margin rate, currency,
+    discount, horizon spelled out).
     """
     from clv.analysis.kpis import headline_kpis
 
@@ -137,11 +140,12 @@ def customer_value_kpis(
         orders=orders,
         customers=customers,
         good_share=good_share,
+        value_col=money.value_col,
     )
     clv = scores["clv"].fill_null(0.0)
     out["predicted_clv_total"] = float(clv.sum())
     out["predicted_clv_mean"] = float(clv.mean()) if clv.len() else None
-    out["horizon"] = f"{horizon:g} {horizon_unit}"
+    out["money"] = money.describe()
     return out
 
 
@@ -206,13 +210,17 @@ def parameter_table(model: Any, which: str) -> pl.DataFrame:
 
 def purchase_count_table(
     summary: pl.DataFrame, model: Any, *, max_frequency: int = 7
-) -> pl.DataFrame:
-    """Customers by repeat purchases, observed vs expected from the BG/NBD.
+) -> pl.DataFrame | None:
+    """Customers by repeat purchases, observed vs expected from the purchase model.
 
-    Expected = the sum over customers of P(X(T_i) = n) (FHL 2005a eq. 8) at each customer's
-    own age ``T_i``; the last row ``max_frequency+`` collects the rest.
+    Expected = the sum over customers of P(X(T_i) = n) (FHL 2005a eq. 8 for BG/NBD) at each
+    customer's own age ``T_i``; the last row ``max_frequency+`` collects the rest. None for a
+    purchase model without that distribution (Pareto/NBD here).
     """
     import numpy as np
+
+    if model.spec.probability_of_purchases is None:
+        return None
 
     T = summary["T"].cast(pl.Float64).to_numpy()
     freq = summary["frequency"].to_numpy()
@@ -271,3 +279,9 @@ def before_after(orders: pl.DataFrame, launch_date: Any) -> pl.DataFrame | None:
     from clv.analysis.loyalty import loyalty_before_after
 
     return loyalty_before_after(orders, launch_date=launch_date)
+
+
+def model_comparison(model: Any) -> pl.DataFrame | None:
+    """The purchase models compared on the holdout when ``purchase_model="auto"`` chose one
+    (``model.comparison``), else None."""
+    return pl.DataFrame(model.comparison) if model.comparison else None

@@ -123,6 +123,8 @@ PARAMETER_SPEC: dict[str, Spec] = {
     "synthetic_customers": Spec("int", low=10),
     "seed": Spec("int", low=0),
     "by": Spec("choice", nullable=True, choices=("channel", "loyalty")),
+    "purchase_model": Spec("choice", choices=("bgnbd", "mbgnbd", "pareto_nbd", "auto")),
+    "gg_penalizer": Spec("float", low=0.0),
     "interval": Spec("float", nullable=True, low=0.5, high=0.999),
     "interval_method": Spec("choice", choices=("normal", "bootstrap")),
     "title": Spec("str", nullable=True),

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from clv.report.theme import (
     PALETTE,
+    SMALLEST_FONT_PT,
     UNIT_NAMES,
     money_label,
     new_axes,
@@ -79,7 +80,7 @@ def _matrix(
     title: str,
     time_unit: str,
 ) -> Figure:
-    fig, ax = new_axes(ax, (7.0, 5.5))
+    fig, ax = new_axes(ax, (6.0, 4.8))
     freqs = sorted(set(grid["frequency"].to_list()))
     recs = sorted(set(grid["recency"].to_list()))
     fi = {f: i for i, f in enumerate(freqs)}
@@ -213,9 +214,9 @@ def _holdout_verdict(frame: pl.DataFrame) -> str:
     gap = float((w * np.abs(pred - act)).sum()) / total
     bias = float((w * (pred - act)).sum()) / total
     if gap <= HOLDOUT_GOOD:
-        return f"Predicted holdout purchases track the actual ones (mean gap {gap:.0%})"
+        return f"Predicted holdout purchases track the actual ones (mean absolute gap {gap:.0%})"
     way = "over" if bias > 0 else "under"
-    return f"Predictions miss the holdout purchases: {way}stated, mean gap {gap:.0%}"
+    return f"Predictions miss the holdout purchases: {way}stated, mean absolute gap {gap:.0%}"
 
 
 @themed
@@ -243,13 +244,13 @@ def cumulative_tracking(
             (end, 0),
             xytext=(4, 4),
             textcoords="offset points",
-            fontsize=9,
+            fontsize=SMALLEST_FONT_PT,
             color=PALETTE[6],
         )
     ax.set_xlabel("date")
     ax.set_ylabel("cumulative repeat purchases (count)")
     err = (pred[-1] - act[-1]) / act[-1] if len(act) and act[-1] else math.nan
-    ax.set_title(f"Cumulative repeat purchases: prediction off by {err:+.1%} at the end")
+    ax.set_title(f"Cumulative repeat purchases: total error {err:+.1%} at the last day")
     ax.legend()
     fig.autofmt_xdate()
     return fig

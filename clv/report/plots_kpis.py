@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from clv.report.theme import (
     PALETTE,
+    SMALLEST_FONT_PT,
     money_label,
     new_axes,
     pct,
@@ -82,18 +83,16 @@ def cohort_retention(
     ``cohorts``: :func:`clv.kpis.cohort_table`: ``cohort`` (month of first purchase),
     ``months_since`` (int) and ``retention`` (share of the cohort buying that month, 0-1).
     """
-    fig, ax = new_axes(ax, (9.0, 6.0))
+    fig, ax = new_axes(ax, (6.0, 4.8))
     labels = sorted(set(cohorts["cohort"].to_list()))
-    periods = sorted(set(cohorts[period].to_list()))
+    periods = sorted(set(cohorts[period].to_list()) - {0}) or [0]  # month 0 is 100 %
     ci = {c: i for i, c in enumerate(labels)}
     pi = {p: i for i, p in enumerate(periods)}
     z = np.full((len(labels), len(periods)), np.nan)
     for c, p, v in cohorts.select("cohort", period, value).iter_rows():
-        z[ci[c], pi[p]] = v
-    shown = z.copy()
-    if 0 in pi and len(periods) > 1:
-        shown[:, pi[0]] = np.nan  # month 0 is 100 % by definition: leave it out of the colours
-    im = ax.imshow(shown, aspect="auto", cmap="YlGnBu", interpolation="nearest")
+        if p in pi:
+            z[ci[c], pi[p]] = v
+    im = ax.imshow(z, aspect="auto", cmap="YlGnBu", interpolation="nearest")
     ax.grid(False)
     fig.colorbar(im, ax=ax, label="customers buying that month (share of cohort)")
     step = max(1, len(labels) // 12)
@@ -146,7 +145,7 @@ def channel_quality(
         if "mean_clv" in ch.columns and ch["mean_clv"][i] is not None:
             bits.append(f"mean CLV {ch['mean_clv'][i]:,.0f}")
         extra.append(f"{pct(vals[i])}" + (" · " + ", ".join(bits) if bits else ""))
-    ax.bar_label(bars, labels=extra, fontsize=8, padding=3)
+    ax.bar_label(bars, labels=extra, fontsize=SMALLEST_FONT_PT, padding=3)
     ax.set_xlim(0, min(1.0, max(vals.max() * 1.6, 0.05)) if len(vals) else 1.0)
     ax.xaxis.set_major_formatter(percent_formatter())
     if good_share is None and {"good_customers", "customers"} <= set(ch.columns):
@@ -201,12 +200,14 @@ def loyalty_by_month(
 
 @themed
 def loyalty_program_net(
-    monthly: pl.DataFrame, *, currency: str = "", ax: Axes | None = None
+    monthly: pl.DataFrame, *, costed: bool = True, currency: str = "", ax: Axes | None = None
 ) -> Figure:
     """Members' extra margin vs what the program costs, month by month.
 
     ``monthly``: :func:`clv.kpis.loyalty_by_month` (``month``, ``extra_margin``,
-    ``program_cost``, ``net``).
+    ``program_cost``, ``net``). ``costed``: whether programme costs were given
+    (:func:`clv.analysis.loyalty.programme_totals`); without them the title makes no pay-off
+    claim.
     """
     fig, ax = new_axes(ax)
     m = monthly.sort("month")
@@ -229,8 +230,15 @@ def loyalty_program_net(
     ax.axhline(0, color=PALETTE[6], lw=0.8)
     ax.set_xlabel("month")
     ax.set_ylabel(f"margin per month {money_label(currency)}")
-    paying = float(m["net"].gt(0).mean()) if m.height else math.nan
-    ax.set_title(f"The program paid for itself in {pct(paying)} of months")
+    if costed:
+        net = float(m["net"].sum())
+        positive = int(m["net"].gt(0).sum())
+        ax.set_title(
+            f"Net over {m.height} months: {net:,.0f} {money_label(currency)}; "
+            f"positive in {positive} of {m.height} months"
+        )
+    else:
+        ax.set_title("Members' extra margin by month (no programme costs given: no verdict)")
     ax.legend()
     fig.autofmt_xdate()
     return fig
@@ -291,7 +299,7 @@ def lorenz_curves(curves: pl.DataFrame, *, ax: Axes | None = None) -> Figure:
     (:func:`clv.analysis.profile.gini`), ``customer_share`` and ``value_share``
     (:func:`clv.analysis.profile.lorenz_curve`); :func:`clv.analysis.tables.lorenz_table` builds it.
     """
-    fig, ax = new_axes(ax, (6.0, 5.5))
+    fig, ax = new_axes(ax, (6.0, 5.0))
     ginis = []
     labels = list(dict.fromkeys(curves["label"].to_list()))
     for i, label in enumerate(labels):
@@ -348,7 +356,7 @@ def tier_shares(
             label=col.replace("_", " "),
             color=PALETTE[i % len(PALETTE)],
         )
-        ax.bar_label(bars, labels=[pct(v) for v in vals], fontsize=8, padding=2)
+        ax.bar_label(bars, labels=[pct(v) for v in vals], fontsize=SMALLEST_FONT_PT, padding=2)
     ax.set_xticks(x, names)
     ax.set_xlabel("value tier")
     ax.set_ylabel("share of the total (fraction)")

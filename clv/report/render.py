@@ -27,6 +27,8 @@ import polars as pl
 
 from clv import __version__
 from clv.data.write import atomic_output
+from clv.report.headers import header, key_columns_first
+from clv.report.theme import FIGURE_DPI, MIN_FONT_PX, smallest_text_px, wrap_titles
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 """nbconvert template folders shipped with clv (``clv_report``)."""
@@ -221,14 +223,28 @@ class Display:
         )
 
     def figure(self, fig: Any, *, alt: str | None = None) -> None:
-        """Show a matplotlib Figure as an inline PNG (``alt`` defaults to its title)."""
+        """Show a matplotlib Figure as an inline PNG (``alt`` defaults to its title).
+
+        Titles wrap to the figure's width. The image records the size of its smallest text
+        (``data-min-font-px``, pixels at its natural size) and never shrinks below the width
+        at which that text is :data:`MIN_FONT_PX` on screen: on a narrow phone its box
+        scrolls sideways instead.
+        """
         import base64
 
+        wrap_titles(fig)
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        fig.savefig(buf, format="png", dpi=FIGURE_DPI, bbox_inches="tight")
+        png = buf.getvalue()
+        width = int.from_bytes(png[16:20], "big")  # the PNG header's IHDR width
+        smallest = smallest_text_px(fig)
         alt = alt or _figure_title(fig)
-        data = base64.b64encode(buf.getvalue()).decode("ascii")
-        self.html(f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">')
+        data = base64.b64encode(png).decode("ascii")
+        self.html(
+            f'<div class="clv-figure"><img src="data:image/png;base64,{data}" '
+            f'alt="{html.escape(alt)}" width="{width}" data-min-font-px="{smallest:.2f}" '
+            f'style="min-width: {math.ceil(width * MIN_FONT_PX / smallest)}px"></div>'
+        )
 
     def plot(self, figure: Any, *frames: Any, missing: str | None = None, **options: Any) -> None:
         """Draw ``figure(*frames, **options)`` (a :mod:`clv.report.plots` function) and show it.
@@ -268,6 +284,12 @@ class Display:
             plots.cumulative_tracking(check["tracking"], calibration_end=check["calibration_end"])
         )
         self.table(check["metrics"], caption="Holdout errors")
+        self.text(
+            "Errors, named once: total error = (predicted - actual) / actual over all customers "
+            "(the tracking figure's last day counts calibration purchases too); mean absolute "
+            "gap = the customer-weighted mean of |predicted - actual| per purchase-count group "
+            "over the actual total; MAE and RMSE are per customer."
+        )
 
     def model_health(self, diagnostics: Iterable[Mapping[str, str]]) -> None:
         """Show ``model.diagnostics`` as the Model health box (a line when all is well)."""
@@ -330,19 +352,21 @@ def table_html(
     formats: Mapping[str, str] | None = None,
     id_salt: str | None = None,
 ) -> str:
-    """An escaped HTML table of ``frame`` (first ``max_rows`` rows), inside a scrolling div.
+    """An escaped HTML table of ``frame`` (first ``max_rows`` rows), inside a scrolling div,
+    with :func:`header` names and the :data:`KEY_COLUMNS` first.
 
     ``id_salt`` masks the ``customer_id`` column (see :func:`mask_ids`); ``formats`` maps a
     column to a format such as ``"{:.1%}"``; other floats get 2 decimals and thousands commas.
     """
     formats = dict(formats or {})
-    shown = frame.head(max_rows)
+    shown = key_columns_first(frame.head(max_rows))
     if id_salt is not None and "customer_id" in shown.columns:
         shown = shown.with_columns(mask_ids(shown["customer_id"], id_salt))
     e = html.escape
     numeric = {c for c, t in shown.schema.items() if t.is_numeric()}
     head = "".join(
-        f'<th class="{"num" if c in numeric else "text"}">{e(c)}</th>' for c in shown.columns
+        f'<th class="{"num" if c in numeric else "text"}">{e(header(c))}</th>'
+        for c in shown.columns
     )
     body = []
     for row in shown.iter_rows():

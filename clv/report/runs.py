@@ -222,17 +222,17 @@ def write_index(out_dir: str | os.PathLike[str]) -> Path:
         status = m.get("status", "?")
         rows.append(
             "<tr>"
+            f'<td>{link} · <a href="{e(folder)}/">folder</a></td>'
             f"<td>{e(str(m.get('started_at') or ''))}</td>"
             f"<td>{e(str(m.get('notebook', '')))}</td>"
-            f"<td>{e(str((m.get('input') or {}).get('name') or '-'))}</td>"
             f'<td class="status {e(status)}">{e(status)}</td>'
+            f'<td class="error">{e(_no_paths(str(m.get("error") or ""), m))}</td>'
+            f"<td>{e(str((m.get('input') or {}).get('name') or '-'))}</td>"
             f'<td class="num">{e(format_number(h.get("customers"), "{:,.0f}"))}</td>'
             f'<td class="num">{e(format_number(h.get("revenue"), "{:,.0f}"))}</td>'
             f'<td class="num">{e(format_number(h.get("repeat_customer_rate"), "{:.1%}"))}</td>'
             f'<td class="num">{e(format_number(h.get("top_10pct_revenue_share"), "{:.1%}"))}</td>'
             f'<td class="num">{e(format_number(h.get("predicted_clv_total"), "{:,.0f}"))}</td>'
-            f'<td>{link} · <a href="{e(folder)}/">folder</a></td>'
-            f"<td>{e(_no_paths(str(m.get('error') or ''), m))}</td>"
             "</tr>"
         )
     page = _INDEX.format(
@@ -271,6 +271,7 @@ th, td {{ padding: .3rem .6rem; border-bottom: 1px solid #d9dee3; text-align: le
 th {{ background: #f4f6f8; }} td.num {{ text-align: right; }}
 td.failed {{ color: #b42318; font-weight: 600; }} td.running {{ color: #9a6700; }}
 td.succeeded {{ color: #1a7f37; }}
+td.error {{ white-space: normal; min-width: 12rem; max-width: 24rem; overflow-wrap: anywhere; }}
 </style>
 </head>
 <body>
@@ -278,9 +279,9 @@ td.succeeded {{ color: #1a7f37; }}
 <p>{count} run(s), newest first; updated {when} (UTC). Each folder keeps its notebook,
 scores, at-risk list, model, KPIs and manifest.</p>
 <div class="wrap"><table>
-<thead><tr><th>started (UTC)</th><th>notebook</th><th>data</th><th>status</th>
-<th>customers</th><th>revenue</th><th>repeat rate</th><th>top 10 % share</th>
-<th>predicted CLV</th><th>open</th><th>error</th></tr></thead>
+<thead><tr><th>open</th><th>started (UTC)</th><th>notebook</th><th>status</th><th>error</th>
+<th>data</th><th>customers</th><th>revenue</th><th>repeat rate</th><th>top 10 % share</th>
+<th>predicted CLV</th></tr></thead>
 <tbody>
 {rows}
 </tbody>

@@ -7,6 +7,7 @@ notebooks only arrange them with :class:`clv.render.Display`. Nothing here write
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import warnings
 from collections.abc import Mapping
@@ -14,10 +15,12 @@ from typing import Any
 
 import polars as pl
 
+from clv.analysis.money import Money
+from clv.data.period import UNIT_NAMES
 from clv.errors import UsageError
-
-# Re-exported ("X as X"): the grid is a view of the models, kept importable from here.
-from clv.report.render import format_number, value_text
+from clv.report.first_page import money_text
+from clv.report.headers import header
+from clv.report.render import TEMPLATE_DIR, format_number, value_text
 
 
 def load_data(
@@ -67,27 +70,59 @@ def load_data(
     return observed
 
 
-def headline_cards(kpis: Mapping[str, Any], *, horizon: float, horizon_unit: str) -> dict[str, str]:
-    """Headline numbers as label -> formatted text, for :meth:`clv.render.Display.cards`."""
-    unit = {"D": "days", "W": "weeks", "M": "months"}.get(horizon_unit, horizon_unit)
+def headline_cards(kpis: Mapping[str, Any], *, money: Money) -> dict[str, str]:
+    """Headline numbers as label -> formatted text, for :meth:`clv.render.Display.cards`.
+
+    Money figures carry ``money.currency``; the CLV cards name the basis and the horizon in
+    words (``"predicted CLV on margin, next 12 months"``).
+    """
+    cur = money.currency
+
+    def amount(value: Any) -> str:
+        ok = isinstance(value, int | float) and math.isfinite(value)
+        return money_text(float(value), cur) if ok else "-"
+
     spec = [
         ("customers", "customers", "{:,.0f}"),
         ("orders", "orders", "{:,.0f}"),
-        ("revenue", "revenue", "{:,.0f}"),
+        ("revenue", "revenue", amount),
         ("repeat_customer_rate", "repeat customer rate", "{:.1%}"),
         ("top_10pct_revenue_share", "revenue share of the top 10 %", "{:.1%}"),
-        ("predicted_clv_total", f"predicted CLV, next {horizon:g} {unit}", "{:,.0f}"),
-        ("predicted_clv_mean", "predicted CLV per customer", "{:,.2f}"),
-        ("returning_vs_new_aov_ratio", "AOV returning / first orders", "{:.2f}"),
+        (
+            "predicted_clv_total",
+            f"predicted CLV on {money.basis}, next {money.horizon_words}",
+            amount,
+        ),
+        ("predicted_clv_mean", f"predicted CLV on {money.basis} per customer", amount),
+        ("returning_vs_new_aov_ratio", "order value, returning / first orders", "{:.2f}"),
     ]
-    return {label: format_number(kpis.get(key), f) for key, label, f in spec if key in kpis}
+    return {
+        label: f(kpis.get(key)) if callable(f) else format_number(kpis.get(key), f)
+        for key, label, f in spec
+        if key in kpis
+    }
+
+
+ONE_TIME_BUYERS = {
+    "bgnbd": "Customers with one purchase have P(alive) 1: BG/NBD lets a customer drop out only "
+    "right after a repeat purchase, so one-time buyers are never counted as gone: read their "
+    "P(alive) as no evidence either way, and their CLV as the expected purchases of customers "
+    "with their history (MBG/NBD and Pareto/NBD do not pin it at 1).",
+    "mbgnbd": "MBG/NBD lets a customer drop out at the first purchase too, so a one-time buyer's "
+    "P(alive) falls the longer they stay silent.",
+    "pareto_nbd": "Pareto/NBD lets a customer drop out at any time, so a one-time buyer's "
+    "P(alive) falls the longer they stay silent.",
+}
+"""What the purchase model says about one-time buyers' P(alive)."""
 
 
 def model_notes(model: Any) -> list[str]:
     """Plain-language facts about the fit: converged, customers used, warnings."""
     notes = [
         f"{model.spec.title} and Gamma-Gamma fitted on {model.n_customers:,} customers, "
-        f"{model.n_repeat_buyers:,} of them repeat buyers; time unit {model.time_unit}.",
+        f"{model.n_repeat_buyers:,} of them repeat buyers; time in "
+        f"{UNIT_NAMES.get(model.time_unit, model.time_unit)}.",
+        ONE_TIME_BUYERS[model.purchase_model],
     ]
     if getattr(model, "n_excluded_gamma_gamma", 0):
         notes.append(
@@ -174,6 +209,42 @@ def retention_tables(
     return as_table(uplift), as_table(compare), texts
 
 
+def recent_months(by_month: pl.DataFrame | None, *, months: int = 3) -> pl.DataFrame | None:
+    """The last ``months`` rows of a monthly table turned on its side: one row per measure
+    (:func:`~clv.report.headers.header` words), one column per month (``YYYY-MM``), values
+    as report text, so a 20-column table reads on a phone. None stays None."""
+    if by_month is None:
+        return None
+    last = by_month.sort("month").tail(months)
+    labels = [m.strftime("%Y-%m") for m in last["month"].to_list()]
+    rows = [
+        [header(c)] + [_month_value(v) for v in last[c].to_list()]
+        for c in last.columns
+        if c != "month"
+    ]
+    return pl.DataFrame(rows, schema=["measure", *labels], orient="row")
+
+
+def months_long(by_month: pl.DataFrame | None) -> pl.DataFrame | None:
+    """Every month of a monthly table, long: ``month`` (``YYYY-MM``), ``measure``, ``value``
+    (report text), for the appendix. None stays None."""
+    if by_month is None:
+        return None
+    rows = [
+        (row["month"].strftime("%Y-%m"), header(c), _month_value(v))
+        for row in by_month.sort("month").iter_rows(named=True)
+        for c, v in row.items()
+        if c != "month"
+    ]
+    return pl.DataFrame(rows, schema=["month", "measure", "value"], orient="row")
+
+
+def _month_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "" if value is None else value_text(value)
+
+
 def as_table(values: Mapping[str, Any]) -> pl.DataFrame:
     """A flat dict as a two-column table of formatted values."""
     rows = [
@@ -195,37 +266,48 @@ def at_risk_text(at_risk: pl.DataFrame, *, min_value_quantile: float, max_p_aliv
     )
 
 
-METHODS_HTML = """
-<h3 id="Definitions">Definitions</h3>
-<ul>
-<li><b>Order</b>: an <code>order_id</code> when that column is given, otherwise a purchase
-occasion (all of one customer's rows on one calendar day). <b>Revenue</b> is the sum of amounts;
-<b>margin</b> is revenue times the margin rate, or the margin column.</li>
-<li><b>AOV</b> (average order value) = revenue per order. A customer's first order is "new", every
-later order "returning".</li>
-<li><b>Repeat customer rate</b> = share of customers with more than one order.</li>
-<li><b>Top 10 %</b> = the round(0.10 n) customers with the highest value: historical revenue for
-the descriptive view, predicted CLV for the forward view. <b>Tiers</b>: good / middle / bad cut
-at the tier_cuts shares of customers (20 / 60 / 20 % by default).</li>
-<li><b>P(alive)</b>: the probability that a customer has not dropped out, given their purchase
-history (BG/NBD). <b>Expected purchases</b>: repeat purchases expected over the horizon.</li>
-<li><b>CLV</b>: expected purchases month by month, times the expected order value, times the
-margin, discounted monthly at the annual discount rate, over the horizon.</li>
-<li><b>At risk</b>: historical value at or above the chosen quantile and P(alive) at most the
-chosen threshold; value at stake = value x (1 - P(alive)).</li>
-</ul>
-<h3 id="Methods">Methods</h3>
-<ul>
-<li>BG/NBD: Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005), "Counting your customers the
-easy way: an alternative to the Pareto/NBD model", Marketing Science 24(2).</li>
-<li>Gamma-Gamma: Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005), "RFM and CLV: using
-iso-value curves for customer base analysis", Journal of Marketing Research 42(4).</li>
-<li>Both are fitted by maximum likelihood on the RFM summary up to the observation end; the
-holdout check refits on the calibration period only and compares its predictions with the
-purchases that followed.</li>
-<li>Member vs non-member comparisons describe customers who chose to join; they are not the
-effect of the program.</li>
-<li>Customer ids in this report are salted hashes; the run folder's scores.parquet and
-at_risk.csv keep the real ids (at_risk.csv also has the masked id as customer_ref).</li>
-</ul>
-"""
+METHODS_HTML = (TEMPLATE_DIR / "methods.html").read_text(encoding="utf-8")
+"""Definitions and methods of the report (``templates/methods.html``)."""
+
+
+def quality_table(quality: Any) -> pl.DataFrame:
+    """What reading found (:class:`clv.data.quality.Quality`) as a two-column table."""
+    rows = [
+        ("rows read", f"{quality.rows_read:,}"),
+        (
+            "placeholder customer ids left out",
+            "; ".join(f"{k or '(empty)'!r}: {v:,} rows" for k, v in quality.placeholder_ids.items())
+            or "none",
+        ),
+        ("refunds dropped", f"{quality.refunds_dropped:,}"),
+        ("refunds netted against their purchase", f"{quality.refunds_netted:,}"),
+        ("refunds before any purchase (left out)", f"{quality.refunds_without_purchase:,}"),
+        ("rows with amount 0", f"{quality.zero_amounts:,}"),
+        ("rows repeating an earlier row exactly", f"{quality.duplicate_rows:,}"),
+        ("date format", quality.date_format or "dates typed in the file"),
+        ("encoding", quality.encoding or "-"),
+        ("decimal comma", "yes" if quality.decimal_comma else "no"),
+        ("currency sign stripped", quality.currency or "none"),
+        ("first month partial", "yes" if quality.first_month_partial else "no"),
+        ("last month partial", "yes" if quality.last_month_partial else "no"),
+        (
+            "possible house accounts (kept)",
+            "; ".join(f"{k!r}: {v:,} orders" for k, v in quality.house_accounts.items()) or "none",
+        ),
+    ]
+    return pl.DataFrame(rows, schema=["item", "value"], orient="row")
+
+
+def quality_summary(quality: Any) -> dict[str, list[str]]:
+    """The data-quality issues worth a line on the first page (``{"issues": [...]}``)."""
+    issues = []
+    left_out = sum(quality.placeholder_ids.values())
+    if left_out:
+        issues.append(f"{left_out:,} rows with a placeholder customer id were left out")
+    if quality.duplicate_rows:
+        issues.append(f"{quality.duplicate_rows:,} rows repeat an earlier row exactly (kept)")
+    if quality.house_accounts:
+        issues.append(f"{len(quality.house_accounts)} customer(s) look like a house account")
+    if quality.first_month_partial or quality.last_month_partial:
+        issues.append("the first or last month is partial: monthly figures there are low")
+    return {"issues": issues}

@@ -26,6 +26,13 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+FIGURE_SIZE = (6.0, 4.0)
+"""Inches at 100 dpi: 600 px wide, so 11 pt text is 9 px on a 390 px phone screen."""
+
+SMALLEST_FONT_PT = 11
+"""The smallest text in a figure (tick labels, legends, bar labels), in points."""
+
+
 @functools.cache
 def theme() -> dict[str, Any]:
     """The house rc parameters: seaborn ``whitegrid`` + ``notebook``, palette, sizes."""
@@ -36,15 +43,18 @@ def theme() -> dict[str, Any]:
         **sns.axes_style("whitegrid"),
         **sns.plotting_context("notebook"),
         "axes.prop_cycle": cycler(color=PALETTE),
-        "figure.figsize": (8.0, 4.5),
+        "figure.figsize": FIGURE_SIZE,
         "figure.dpi": 100,
         "axes.titlesize": 12,
         "axes.titleweight": "bold",
-        "axes.labelsize": 10,
+        "axes.labelsize": 11,
+        "xtick.labelsize": 11,
+        "ytick.labelsize": 11,
+        "legend.fontsize": 11,
         "axes.spines.top": False,
         "axes.spines.right": False,
         "legend.frameon": False,
-        "font.size": 10,
+        "font.size": 11,
     }
 
 
@@ -61,7 +71,7 @@ def themed(draw: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def new_axes(ax: Axes | None, size: tuple[float, float] = (8.0, 4.5)) -> tuple[Figure, Axes]:
+def new_axes(ax: Axes | None, size: tuple[float, float] = FIGURE_SIZE) -> tuple[Figure, Axes]:
     """``ax`` and its figure, or a new constrained-layout Figure of ``size`` inches."""
     if ax is not None:
         return ax.figure, ax  # type: ignore[return-value]
@@ -84,3 +94,34 @@ def percent_formatter() -> Any:
     from matplotlib.ticker import PercentFormatter
 
     return PercentFormatter(xmax=1.0, decimals=0)
+
+
+FIGURE_DPI = 100
+"""Pixels per inch of report figures."""
+
+MIN_FONT_PX = 9.0
+"""The smallest text a figure may show on screen, in CSS pixels."""
+
+
+def wrap_titles(fig: Any) -> None:
+    """Wrap each axes title to the width of its figure (about 0.6 em per character)."""
+    import textwrap
+
+    for ax in fig.get_axes():
+        title = ax.title
+        text = title.get_text()
+        chars = int(fig.get_figwidth() * 72 / (0.6 * title.get_fontsize()))
+        if text and len(text) > chars:
+            title.set_text(textwrap.fill(text, chars))
+
+
+def smallest_text_px(fig: Any) -> float:
+    """The font size of the figure's smallest visible text, in pixels at :data:`FIGURE_DPI`."""
+    from matplotlib.text import Text
+
+    sizes = [
+        t.get_fontsize()
+        for t in fig.findobj(Text)
+        if t.get_visible() and t.get_text().strip() and t.figure is not None
+    ]
+    return min(sizes, default=12.0) * FIGURE_DPI / 72

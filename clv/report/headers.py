@@ -1,0 +1,58 @@
+"""Table headers in words and the columns a reader looks for first.
+
+Frames keep their snake_case column names (the names of the files a run writes); the report
+shows :func:`header` of each and puts :data:`KEY_COLUMNS` first.
+"""
+
+import polars as pl
+
+HEADER_WORDS = {
+    "customer_id": "customer",
+    "p_alive": "P(alive)",
+    "clv_cac": "CLV:CAC",
+    "aov": "order value",
+    "pays_off": "pays off",
+    "share_good": "share of good customers",
+    "share_of_good": "share of all good customers",
+    "value_tier": "tier by predicted CLV",
+    "tier": "tier by revenue",
+    "T": "T (age)",
+}
+"""Column headers in words; any other column is spelled with :data:`TOKEN_WORDS`."""
+
+TOKEN_WORDS = {"clv": "CLV", "cac": "CAC", "aov": "order value", "rfm": "RFM", "pct": "%"}
+
+KEY_COLUMNS = (
+    "rank",
+    "channel",
+    "group",
+    "period",
+    "month",
+    "customer_id",
+    "metric",
+    "quantity",
+    "tier",
+    "value_tier",
+    "clv_cac",
+    "share_good",
+    "net",
+    "pays_off",
+    "clv",
+    "value_at_stake",
+    "p_alive",
+)
+"""Columns shown first, in this order, when a table has them: what a reader looks for."""
+
+
+def header(column: str) -> str:
+    """A column name as a header: ``"mean_clv"`` -> ``"mean CLV"``, ``"p_alive"`` ->
+    ``"P(alive)"``."""
+    if column in HEADER_WORDS:
+        return HEADER_WORDS[column]
+    return " ".join(TOKEN_WORDS.get(t, t) for t in column.split("_") if t)
+
+
+def key_columns_first(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with its :data:`KEY_COLUMNS` first (in that order), the others as they were."""
+    first = [c for c in KEY_COLUMNS if c in frame.columns]
+    return frame.select(first + [c for c in frame.columns if c not in first])
