@@ -6,6 +6,8 @@ Exit codes: 0 success, 1 a problem with the data or the model, 2 a usage error.
 """
 
 import argparse
+import datetime as dt
+import math
 import signal
 import sys
 import traceback
@@ -210,6 +212,11 @@ def _report(args: argparse.Namespace) -> None:
     from clv.report.parameters import notebook_path, parse_assignments
     from clv.report.runner import run_report
 
+    if args.list:
+        from clv.report.index import runs_text
+
+        print("\n".join(runs_text(args.out)) or f"no runs in {args.out}")
+        return
     parameters = parse_assignments(args.parameter)
     folder = run_report(
         args.file,
@@ -281,7 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("report", help="run a report notebook and export shareable HTML")
     p.add_argument("file", nargs="?", type=Path, help="transactions file (default: CDNOW sample)")
-    p.add_argument("--notebook", default="customer_value", help="customer_value or loyalty_review")
+    p.add_argument(
+        "--notebook",
+        default="customer_value",
+        help="customer_value, loyalty_review or the path of an .ipynb file",
+    )
     p.add_argument("--config", type=Path, metavar="FILE", help="TOML file of report parameters")
     p.add_argument(
         "-p",
@@ -298,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder of report runs (default: reports)",
     )
+    p.add_argument("--list", action="store_true", help="list the runs in --out and their status")
     p.set_defaults(run=_report)
     return parser
 
@@ -349,11 +361,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     prefix = f"clv {args.command}"
     try:
         with _one_line_warnings(prefix), _terminate_as_interrupt():
-            _check_out(args)
+            _check_paths(args)
             run(args)
     except ClvError as e:
         print(f"{prefix}: error: {' '.join(str(e).split())}", file=sys.stderr)
         return e.exit_code
+    except OSError as e:  # the machine, not clv: a full or read-only disk, no permission
+        from clv.data.write import storage_error
+
+        error = storage_error(e.filename or "-", e, doing="used")
+        print(f"{prefix}: error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"{prefix}: interrupted", file=sys.stderr)
         return 130
@@ -368,15 +386,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _check_out(args: argparse.Namespace) -> None:
-    """Refuse an existing output file before any work (atomic_output checks again at the end)."""
-    out = getattr(args, "out", None)
-    if out is None or not hasattr(args, "overwrite"):
-        return
-    if out.exists() and not args.overwrite:
-        raise UsageError(f"{out}: already exists; pass --overwrite to replace it")
-    if not out.parent.is_dir():
-        raise UsageError(f"{out.parent}: no such folder for the output {out.name}")
+def _check_paths(args: argparse.Namespace) -> None:
+    """Usage errors before any work: an output that is an input, exists or has no folder;
+    an input file option that is a folder; numbers that cannot be used."""
+    from clv.data.write import check_output
+
+    inputs = {k: getattr(args, k, None) for k in ("file", "model", "config", "channel_costs")}
+    for key, path in inputs.items():
+        if key != "file" and path is not None and path.is_dir():
+            raise UsageError(f"{path}: is a folder; --{key.replace('_', '-')} takes a file")
+    if getattr(args, "channel_costs", None) and not args.channel_col:
+        raise UsageError("--channel-costs needs --channel-col (the column naming the channel)")
+    if len(getattr(args, "separator", ",")) != 1:
+        raise UsageError(f"--separator {args.separator!r}: give one character, such as , or ;")
+    if getattr(args, "date_format", None) and not _reads_dates(args.date_format):
+        raise UsageError(
+            f"--date-format {args.date_format!r} cannot read a date (year, month and day); "
+            "use strftime codes, e.g. %d/%m/%Y"
+        )
+    for key in ("horizon", "discount_rate", "margin", "penalizer"):
+        value = getattr(args, key, None)
+        if value is not None and not math.isfinite(value):
+            raise UsageError(f"--{key.replace('_', '-')} {value}: give a finite number")
+    if args.command != "report" and getattr(args, "out", None) is not None:
+        check_output(args.out, inputs=inputs.values(), overwrite=args.overwrite)
+
+
+def _reads_dates(date_format: str) -> bool:
+    """Whether ``date_format`` writes 2024-01-31 as text it reads back as that same date."""
+    import polars as pl
+
+    day = pl.Series([dt.date(2024, 1, 31)])
+    try:
+        return day.dt.strftime(date_format).str.to_date(date_format).equals(day)
+    except pl.exceptions.PolarsError:
+        return False
 
 
 @contextmanager

@@ -11,7 +11,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -69,12 +69,7 @@ def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False) -> I
     ...     frame.write_csv(tmp)
     """
     path = Path(path)
-    if path.is_dir():
-        raise UsageError(f"{path}: is a folder; give a file name for the output")
-    if path.exists() and not overwrite:
-        raise UsageError(f"{path}: already exists; pass --overwrite to replace it")
-    if not path.parent.is_dir():
-        raise UsageError(f"{path.parent}: no such folder for the output {path.name}")
+    check_output(path, overwrite=overwrite)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         yield tmp
@@ -86,8 +81,38 @@ def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False) -> I
             tmp.unlink(missing_ok=True)
 
 
-def storage_error(path: str | os.PathLike[str], error: OSError) -> StorageError:
-    """A one-line :class:`StorageError` for an operating-system ``error`` while writing ``path``."""
+def check_output(
+    path: str | os.PathLike[str],
+    *,
+    inputs: Iterable[str | os.PathLike[str] | None] = (),
+    overwrite: bool = False,
+) -> None:
+    """Refuse an output ``path`` before any work: one that is one of the ``inputs`` (the same
+    file by any name; even with ``overwrite``), a folder, an existing file (unless
+    ``overwrite``) or in a folder that does not exist. Raises :class:`UsageError`."""
+    path = Path(path)
+    for given in inputs:
+        if given is not None and _same_file(path, Path(given)):
+            raise UsageError(f"{path}: is the input file {given}; write the output elsewhere")
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder; give a file name for the output")
+    if path.exists() and not overwrite:
+        raise UsageError(f"{path}: already exists; pass --overwrite to replace it")
+    if not path.parent.is_dir():
+        raise UsageError(f"{path.parent}: no such folder for the output {path.name}")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def storage_error(
+    path: str | os.PathLike[str], error: OSError, *, doing: str = "written"
+) -> StorageError:
+    """A one-line :class:`StorageError` for an operating-system ``error`` on ``path``."""
     reason = os.strerror(error.errno).lower() if error.errno else str(error)
     advice = {
         errno.ENOSPC: "free some space or write elsewhere",
@@ -96,7 +121,9 @@ def storage_error(path: str | os.PathLike[str], error: OSError) -> StorageError:
         errno.EACCES: "write to a folder you may write to",
         errno.EPERM: "write to a folder you may write to",
     }.get(error.errno or 0, "check the path")
-    return StorageError(f"{path}: cannot be written ({reason}); {advice}")
+    if doing != "written" and advice.startswith(("free", "write")):
+        advice = "check the path and the free space"
+    return StorageError(f"{path}: cannot be {doing} ({reason}); {advice}")
 
 
 def remove_stale_temp_files(folder: str | os.PathLike[str]) -> list[Path]:
