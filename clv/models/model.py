@@ -337,13 +337,23 @@ class ClvModel:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ClvModel:
         """Read a model written by :meth:`save`; ``ModelError`` naming the file if it is not one."""
-        path = Path(path)
+        try:
+            return cls._load(Path(path))
+        except (TypeError, ValueError, AttributeError, OverflowError) as e:  # a field's type
+            raise ModelError(
+                f"{path}: a field has the wrong type ({e}); refit with clv fit"
+            ) from None
+
+    @classmethod
+    def _load(cls, path: Path) -> ClvModel:
         try:
             doc = json.loads(path.read_text())
         except FileNotFoundError:
             raise UsageError(f"{path}: no such model file; make one with clv fit") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ModelError(f"{path}: not a clv model file (not JSON: {e})") from None
+        except OSError as e:
+            raise ModelError(f"{path}: cannot be read ({os.strerror(e.errno or 0)})") from None
         if not isinstance(doc, dict):
             raise ModelError(f"{path}: not a clv model file (a JSON object is expected)")
         required = {
@@ -353,14 +363,16 @@ class ClvModel:
         for key, names in required.items():
             block = doc.get(key)
             if not isinstance(block, dict) or not all(
-                isinstance(block.get(n), int | float) and math.isfinite(block[n]) and block[n] > 0
-                for n in names
+                type(block.get(n)) in (int, float) and math.isfinite(block[n]) and block[n] > 0
+                for n in names  # type(): true is not 1
             ):
                 raise ModelError(
                     f"{path}: key {key!r} must hold positive numbers {', '.join(names)}; "
                     "refit with clv fit"
                 )
-        if doc.get("time_unit") not in TIME_UNIT_DAYS:
+        if doc["gamma_gamma"]["q"] <= 1:  # mean spend p v / (q - 1) needs q > 1 (FHL 2005b)
+            raise ModelError(f"{path}: Gamma-Gamma q must be above 1; refit with clv fit")
+        if not isinstance(doc.get("time_unit"), str) or doc["time_unit"] not in TIME_UNIT_DAYS:
             raise ModelError(f"{path}: key 'time_unit' must be D, W or M; refit with clv fit")
         se = doc.get("standard_errors") or {}
         nan = float("nan")
