@@ -408,6 +408,9 @@ def _check_paths(args: argparse.Namespace) -> None:
         value = getattr(args, key, None)
         if value is not None and not math.isfinite(value):
             raise UsageError(f"--{key.replace('_', '-')} {value}: give a finite number")
+    days = {"D": 1, "W": 7, "M": 30.4375}.get(getattr(args, "horizon_unit", None), 0)
+    if days and args.horizon * days > 100 * 365.25:
+        raise UsageError(f"--horizon {args.horizon:g} {args.horizon_unit}: over 100 years")
     if args.command != "report" and getattr(args, "out", None) is not None:
         check_output(args.out, inputs=inputs.values(), overwrite=args.overwrite)
 

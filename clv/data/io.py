@@ -125,6 +125,12 @@ def read_transactions(
             f"map yours with {option} NAME.{hint}"
         )
 
+    nested = [col for col in columns.values() if found[col].is_nested()]
+    if nested:
+        raise DataError(
+            f"{name}: column {nested[0]!r} holds nested values (JSON objects or lists); "
+            "give plain text or numbers"
+        )
     raw = frame.select(**{c: pl.col(col) for c, col in columns.items()}).with_row_index(
         "_row", offset=1
     )
@@ -158,6 +164,8 @@ def read_transactions(
             value = "" if value is None else value
             what = problem.format(value=value)
             raise DataError(f"{name}: column {columns[column]!r}, row {row}: {what}; {fix}")
+    if SUFFIXES.get(path.suffix.lower()) == "ndjson":
+        _no_stringified_objects(path, out, columns["customer_id"], name)
     out = out.select(
         "customer_id", "date", "amount", *[c for c in OPTIONAL.values() if c in columns]
     )
@@ -313,8 +321,15 @@ def _check_text(path: Path, size: int = 1 << 16) -> None:
     """Reject a binary or non-UTF-8 CSV early, naming the first bad row (of the first 64 KiB)."""
     with path.open("rb") as f:
         head = f.read(size)
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    half = len(head) // 4  # UTF-16 without a byte-order mark: every other byte is NUL
+    utf16 = half > 0 and max(head[::2].count(0), head[1::2].count(0)) >= half
+    if utf16 or head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DataError(f"{path}: UTF-16 text, not UTF-8; save the file as UTF-8 and try again")
+    if b"\r" in head and NEWLINE not in head:
+        raise DataError(
+            f"{path}: lines end in a carriage return only (old Mac text); save the file with "
+            "LF or CRLF line ends"
+        )
     nul = head.find(b"\x00")
     try:
         head.decode("utf-8")
@@ -351,6 +366,21 @@ def _read_error(name: str, error: Exception, path: Path | None = None) -> DataEr
     if isinstance(error, pl.exceptions.NoDataError):
         return DataError(f"{name}: the file is empty")
     return DataError(f"{name}: cannot be read ({text})")
+
+
+def _no_stringified_objects(path: Path, out: pl.DataFrame, column: str, name: str) -> None:
+    """polars reads a JSON object mixed with text ids as its JSON text: refuse such an id."""
+    suspect = out.filter(pl.col("customer_id").str.contains(r"^\s*[\[{]"))["_row"]
+    if suspect.len() == 0:
+        return
+    with path.open(encoding="utf-8") as f:
+        lines = [line for line in f if line.strip()]
+    for row in suspect.to_list():
+        if isinstance(json.loads(lines[row - 1]).get(column), dict | list):
+            raise DataError(
+                f"{name}: column {column!r}, row {row}: a nested JSON value, not an id; "
+                "give plain text or numbers"
+            )
 
 
 def _ndjson_error(path: Path, name: str) -> DataError | None:
