@@ -74,8 +74,12 @@ def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False) -> I
     try:
         yield tmp
         os.replace(tmp, path)
-    except OSError as e:
-        raise storage_error(path, e) from None
+    except (OSError, pl.exceptions.ComputeError) as e:  # polars' own IO errors say "os error N"
+        code = e.errno if isinstance(e, OSError) else None
+        found = re.search(r"\(os error (\d+)\)", str(e))
+        if code is None and found is None:
+            raise
+        raise storage_error(path, OSError(code or int(found.group(1)), str(e))) from None
     finally:
         with suppress(OSError):  # a read-only folder: nothing was written there either
             tmp.unlink(missing_ok=True)
