@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from clv.data.datasets import _lifetimes_dir
+
 settings.register_profile(
     "deterministic",
     derandomize=True,
@@ -20,8 +22,6 @@ settings.register_profile(
 )
 settings.register_profile("explore", deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
-
-from clv.data.datasets import _lifetimes_dir
 
 
 @pytest.fixture(scope="session")
