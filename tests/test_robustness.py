@@ -784,7 +784,7 @@ def test_every_writer_writes_through_atomic_output():
     writers = {"write_csv", "write_parquet", "write_ndjson", "write_text", "write_bytes"}
     writers |= {"savefig", "write_json", "sink_csv", "sink_parquet"}
     bad = []
-    for path in sorted((Path(__file__).parent.parent / "clv").glob("*.py")):
+    for path in sorted((Path(__file__).parent.parent / "clv").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
                 continue
