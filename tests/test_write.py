@@ -167,3 +167,12 @@ def test_atomic_output_keeps_an_existing_file(tmp_path):
     with pytest.raises(UsageError, match="already exists"), atomic_output(target):
         pass
     assert target.read_text() == "mine"
+
+
+def test_a_write_clears_what_a_killed_write_of_the_same_file_left(tmp_path):
+    stale = tmp_path / f".scores.csv.{_ended_pid()}.tmp"
+    other = tmp_path / f".kpis.json.{_ended_pid()}.tmp"
+    stale.write_text("half")
+    other.write_text("half")
+    write_frame(pl.DataFrame({"a": [1]}), tmp_path / "scores.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, "scores.csv"]

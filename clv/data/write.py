@@ -7,6 +7,7 @@ as a formula are neutralised (:func:`csv_safe`); Parquet keeps the values exactl
 
 import datetime as dt
 import errno
+import glob
 import json
 import math
 import os
@@ -70,6 +71,7 @@ def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False) -> I
     """
     path = Path(path)
     check_output(path, overwrite=overwrite)
+    remove_stale_temp_files(path.parent, name=path.name)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         yield tmp
@@ -130,13 +132,15 @@ def storage_error(
     return StorageError(f"{path}: cannot be {doing} ({reason}); {advice}")
 
 
-def remove_stale_temp_files(folder: str | os.PathLike[str]) -> list[Path]:
-    """Delete the ``.<name>.<pid>.tmp`` files in ``folder`` left by writers that were killed.
+def remove_stale_temp_files(folder: str | os.PathLike[str], *, name: str = "*") -> list[Path]:
+    """Delete the ``.<name>.<pid>.tmp`` files in ``folder`` left by writers that were killed
+    (every name, or only those of output ``name``).
 
     A file whose process still runs is kept (it may be writing). Returns the files removed.
     """
     removed = []
-    for path in Path(folder).glob(".*.tmp"):
+    pattern = f".{glob.escape(name) if name != '*' else '*'}.*.tmp"
+    for path in Path(folder).glob(pattern):
         match = _TEMP.match(path.name)
         if match and not pid_alive(int(match.group(1))):
             path.unlink(missing_ok=True)
