@@ -181,3 +181,16 @@ def test_the_lock_excludes_another_holder(tmp_path):
 def _take(folder: Path, order: list[str]) -> None:
     with folder_lock(folder):
         order.append("second took it")
+
+
+def test_a_running_report_stamps_its_heartbeat_into_the_manifest(tmp_path, monkeypatch):
+    from clv.report import runner
+
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest("running", n=1)))
+    monkeypatch.setattr(runner, "HEARTBEAT_S", 0.01)
+    monkeypatch.setattr(runner, "utc_now", lambda: "2026-06-01T00:00:00Z")
+    with runner._heartbeat(tmp_path):
+        while read_manifest(tmp_path).get("heartbeat_at") != "2026-06-01T00:00:00Z":
+            pass  # waits for the first beat; no assert on how long it takes
+    after = read_manifest(tmp_path)
+    assert after == manifest("running", n=1) | {"heartbeat_at": "2026-06-01T00:00:00Z"}
