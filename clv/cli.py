@@ -6,7 +6,6 @@ Exit codes: 0 success, 1 a problem with the data or the model, 2 a usage error.
 """
 
 import argparse
-import datetime as dt
 import math
 import signal
 import sys
@@ -397,13 +396,6 @@ def _check_paths(args: argparse.Namespace) -> None:
             raise UsageError(f"{path}: is a folder; --{key.replace('_', '-')} takes a file")
     if getattr(args, "channel_costs", None) and not args.channel_col:
         raise UsageError("--channel-costs needs --channel-col (the column naming the channel)")
-    if len(getattr(args, "separator", ",")) != 1:
-        raise UsageError(f"--separator {args.separator!r}: give one character, such as , or ;")
-    if getattr(args, "date_format", None) and not _reads_dates(args.date_format):
-        raise UsageError(
-            f"--date-format {args.date_format!r} cannot read a date (year, month and day); "
-            "use strftime codes, e.g. %d/%m/%Y"
-        )
     for key in ("horizon", "discount_rate", "margin", "penalizer"):
         value = getattr(args, key, None)
         if value is not None and not math.isfinite(value):
@@ -413,17 +405,6 @@ def _check_paths(args: argparse.Namespace) -> None:
         raise UsageError(f"--horizon {args.horizon:g} {args.horizon_unit}: over 100 years")
     if args.command != "report" and getattr(args, "out", None) is not None:
         check_output(args.out, inputs=inputs.values(), overwrite=args.overwrite)
-
-
-def _reads_dates(date_format: str) -> bool:
-    """Whether ``date_format`` writes 2024-01-31 as text it reads back as that same date."""
-    import polars as pl
-
-    day = pl.Series([dt.date(2024, 1, 31)])
-    try:
-        return day.dt.strftime(date_format).str.to_date(date_format).equals(day)
-    except pl.exceptions.PolarsError:
-        return False
 
 
 @contextmanager

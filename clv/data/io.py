@@ -16,6 +16,7 @@ from typing import Literal
 
 import polars as pl
 
+from clv.data.options import check_read_options
 from clv.errors import DataError, UsageError
 
 NegativeAmounts = Literal["error", "drop", "net"]
@@ -91,6 +92,7 @@ def read_transactions(
         columns under their canonical names (``order_id``, ``channel``, ``product``,
         ``loyalty``, ``margin``).
     """
+    check_read_options(separator=separator, date_format=date_format)
     path = Path(source)
     name = str(source)
     if negative_amounts not in ("error", "drop", "net"):
