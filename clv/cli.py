@@ -425,20 +425,22 @@ def _one_line_warnings(prefix: str) -> Iterator[None]:
 
 @contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM (a killed scheduled run) like Ctrl-C, so a report run is marked failed."""
+    """Treat SIGTERM (a killed scheduled run) and SIGHUP (a closed terminal) like Ctrl-C, so a
+    report run ends with the status ``interrupted``."""
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
+        previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
     except ValueError:  # not the main thread: leave signals alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 if __name__ == "__main__":

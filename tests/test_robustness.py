@@ -798,7 +798,9 @@ def test_every_writer_writes_through_atomic_output():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "killed"])
+@pytest.mark.parametrize(
+    "signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["ctrl-c", "killed", "hang-up"]
+)
 def test_an_interrupted_report_run_is_marked_interrupted_and_the_index_is_valid(signum, tmp_path):
     """The signal arrives while a cell runs, every time: the notebook's cell says when it
     started and then waits (no guess at how long a run takes, so no flaky outcome)."""
