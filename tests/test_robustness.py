@@ -632,7 +632,9 @@ def test_an_internal_bug_asks_to_be_reported_with_its_traceback(tmp_path, capsys
         raise ZeroDivisionError("division by zero")
 
     monkeypatch.setattr(clv.cli, "_summarize", broken)
-    code = main(["summarize", str(shop_csv(tmp_path / "shop.csv")), "--out", "x.csv"])
+    code = main(
+        ["summarize", str(shop_csv(tmp_path / "shop.csv")), "--out", str(tmp_path / "x.csv")]
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert err.splitlines()[0].startswith("clv summarize: internal error (ZeroDivisionError)")
