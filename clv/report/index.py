@@ -16,6 +16,8 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import jinja2
+
 from clv.data.write import atomic_output, pid_alive, remove_stale_temp_files
 from clv.report.render import TEMPLATE_DIR, format_number, utc_now
 from clv.report.runs import folder_lock, update_manifest
@@ -131,8 +133,6 @@ def _keep_partial_notebook(folder: Path) -> None:
 
 def write_index(out_dir: str | os.PathLike[str]) -> Path:
     """Rebuild ``<out_dir>/index.html`` under the folder's lock: every run, newest first."""
-    import jinja2
-
     out = Path(out_dir)
     with folder_lock(out):
         rows = [_row(out, run) for run in list_runs(out)]
