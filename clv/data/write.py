@@ -47,6 +47,9 @@ def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
         return pl.when(hit).then(pl.lit("'") + col).otherwise(col)
 
     text = [n for n, t in frame.schema.items() if t in (pl.String, pl.Categorical, pl.Enum)]
+    if text:  # rewrite only the columns with a risky cell: most have none
+        hits = frame.select(pl.col(n).cast(pl.String).str.contains(risky).any() for n in text)
+        text = [n for n, hit in zip(text, hits.row(0), strict=True) if hit]
     out = frame.with_columns(safe(pl.col(n).cast(pl.String)).alias(n) for n in text)
     names = {n: _safe_name(n) for n in frame.columns}
     return out.rename(names) if any(k != v for k, v in names.items()) else out
