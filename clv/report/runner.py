@@ -310,11 +310,23 @@ def _execute(
         )
     except PapermillExecutionError as e:
         raise _cell_error(e.ename, e.evalue, e.exec_count) from None
+    except KeyboardInterrupt:
+        _quiet_abandoned_cell()
+        raise
     except (ClvError, OSError):
         raise
     except Exception as e:  # the kernel died or could not start
         text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ReportError(f"the notebook could not run: {text}") from None
+
+
+def _quiet_abandoned_cell() -> None:
+    """After Ctrl-C, the cell nbclient was waiting on ends with ``DeadKernelError`` once the
+    kernel stops, and asyncio would print that task's traceback when it is collected (at
+    random, at exit). The run is recorded as interrupted: silence that loop's late reports."""
+    from jupyter_core.utils import ensure_event_loop
+
+    ensure_event_loop().set_exception_handler(lambda loop, context: None)
 
 
 def _cell_error(ename: str, evalue: str, exec_count: int | None) -> ReportError:
