@@ -1,7 +1,8 @@
 """User-facing errors: one line that says what is wrong and how to fix it.
 
 The CLI prints ``str(error)`` alone and exits with ``error.exit_code``: 1 for a
-problem with the data or the model, 2 for a problem with how clv was called.
+problem with the data, the model or the machine (a full disk), 2 for a problem with how
+clv was called.
 """
 
 
@@ -21,6 +22,10 @@ class ModelError(ClvError):
 
 class ReportError(ClvError):
     """A report run failed."""
+
+
+class StorageError(ClvError):
+    """A file or folder cannot be read or written: permissions, a full or read-only disk."""
 
 
 class UsageError(ClvError):

@@ -1,10 +1,27 @@
-"""Shared fixtures: the lifetimes package folder and fitted models, built once per session."""
+"""Shared fixtures: the lifetimes package folder and fitted models, built once per session.
 
+Property tests draw the same examples on every run (``derandomize``): CI never fails by
+chance. ``HYPOTHESIS_PROFILE=explore`` draws fresh random examples to hunt for new bugs.
+"""
+
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from clv.data.datasets import _lifetimes_dir
+
+settings.register_profile(
+    "deterministic",
+    derandomize=True,
+    database=None,  # no examples replayed from earlier runs: order and history do not matter
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],  # a loaded machine is not a failure
+    print_blob=True,
+)
+settings.register_profile("explore", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 @pytest.fixture(scope="session")

@@ -44,7 +44,8 @@ def test_every_step_runs_and_both_sides_agree(tmp_path):
             continue
         assert row["check"] == "passed", row
         assert row["clv_s"] > 0 and row["lifetimes_s"] > 0 and row["speedup"] > 0
-        assert row["memory"]["peak_mib"] > row["memory"]["before_mib"] > 0, row
+        # >=: a step may reuse memory its inputs freed (the allocator keeps it), so no growth
+        assert row["memory"]["peak_mib"] >= row["memory"]["before_mib"] > 0, row
     assert results["machine"]["cores"] >= 1 and results["machine"]["memory_gib"] > 0
     assert results["config"]["customers"] == 3000 and results["config"]["rows"] > 3000
     assert {"polars", "pandas", "lifetimes", "clv"} <= set(results["versions"])

@@ -210,3 +210,16 @@ def test_conditional_pmf_by_simulation():
     assert keep.sum() > 2_000
     # 4 standard errors of the simulation plus 0.005 for the half-week window on t_x
     np.testing.assert_array_less(np.abs(simulated - exact), 4 * se + 0.005)
+
+
+def test_expected_purchases_stay_finite_when_a_and_b_sit_at_zero():
+    """At a boundary estimate a, b -> 0 (nobody drops out) 2F1 turns negative for one-time
+    buyers; the expectation must still be finite and close to the no-dropout (NBD) limit
+    (r + x) t / (alpha + T)."""
+    from clv.models.bgnbd import conditional_expected_purchases
+
+    params = {"r": 4.4686, "alpha": 147.29, "a": 1e-10, "b": 8.93e-4}
+    T = np.array([0.4286, 30.14, 72.71])
+    got = conditional_expected_purchases(params, 52.0, np.zeros(3), np.zeros(3), T)
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, params["r"] * 52.0 / (params["alpha"] + T), rtol=0.01)

@@ -3,7 +3,7 @@
 A corpus of bad inputs, each run through every command that reads transactions: a non-zero
 exit, one error line naming the file (and the column, row and value where there is one), no
 traceback, and nothing written. Degenerate but valid data gives results plus one-line
-warnings. Outputs are atomic; an interrupted report run is marked failed. The same
+warnings. Outputs are atomic; an interrupted report run is marked interrupted. The same
 transactions in CSV, Parquet and NDJSON give identical summaries and models.
 """
 
@@ -118,6 +118,13 @@ def frame_file(name: str, frame: pl.DataFrame) -> Callable[[Path], Path]:
         return path
 
     return make
+
+
+MODEL = {
+    "bgnbd": {"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.4},
+    "gamma_gamma": {"p": 6.25, "q": 3.74, "v": 15.45},
+    "time_unit": "W",
+}
 
 
 def a_model(time_unit: str = "W", *, body: str | None = None) -> Callable[[Path], Path]:
@@ -434,6 +441,109 @@ CASES = [
         options={"negative_amounts": "ignore"},
         code=2,
     ),
+    # issue 17: the adversarial pass
+    Case(
+        "nested-ndjson-id",
+        text(
+            "nested.ndjson",
+            '{"customer_id": {"id": 1}, "date": "2024-01-05", "amount": 10}\n'
+            '{"customer_id": "c2", "date": "2024-01-06", "amount": 3}\n',
+        ),
+        ("{file}: column 'customer_id', row 1: a nested JSON value",),
+    ),
+    Case(
+        "nested-ndjson-list-id",
+        text("list.ndjson", '{"customer_id": ["c1"], "date": "2024-01-05", "amount": 10}\n'),
+        ("{file}: column 'customer_id' holds nested values",),
+    ),
+    Case(
+        "date-format-without-a-date",
+        shop,
+        ("--date-format '%Q' cannot read a date",),
+        options={"date_format": "%Q"},
+        code=2,
+    ),
+    Case(
+        "empty-separator",
+        shop,
+        ("--separator '': give one character",),
+        options={"separator": ""},
+        code=2,
+    ),
+    Case(
+        "two-character-separator",
+        shop,
+        ("--separator ';;': give one character",),
+        options={"separator": ";;"},
+        code=2,
+    ),
+    Case(
+        "horizon-inf",
+        shop,
+        ("--horizon inf (M) must be positive and at most 100 years",),
+        commands=("score", "kpis"),
+        options={"horizon": "inf"},
+        code=2,
+    ),
+    Case(
+        "horizon-beyond-a-century",
+        shop,
+        ("--horizon 1e+308 (M) must be positive and at most 100 years",),
+        commands=("score", "kpis"),
+        options={"horizon": "1e308"},
+        code=2,
+    ),
+    Case(
+        "model-boolean-parameter",
+        shop,
+        ("{model}", "'gamma_gamma' must hold positive numbers"),
+        commands=("score",),
+        model=a_model(body=json.dumps(MODEL | {"gamma_gamma": {"p": True, "q": 3.7, "v": 15}})),
+    ),
+    Case(
+        "model-q-at-most-one",
+        shop,
+        ("{model}: Gamma-Gamma q must be above 1",),
+        commands=("score",),
+        model=a_model(body=json.dumps(MODEL | {"gamma_gamma": {"p": 6, "q": 1, "v": 15}})),
+    ),
+    Case(
+        "model-overflowing-value",
+        shop,
+        ("{model}", "'bgnbd' must hold positive numbers"),
+        commands=("score",),
+        model=a_model(body=json.dumps(MODEL).replace('"r": 0.24', '"r": 1e400')),
+    ),
+    Case(
+        "model-wrong-field-type",
+        shop,
+        ("{model}: a field has the wrong type",),
+        commands=("score",),
+        model=a_model(body=json.dumps(MODEL | {"standard_errors": [1, 2]})),
+    ),
+    Case(
+        "model-time-unit-a-list",
+        shop,
+        ("{model}: key 'time_unit' must be D, W or M",),
+        commands=("score",),
+        model=a_model(body=json.dumps(MODEL | {"time_unit": ["W"]})),
+    ),
+    Case(
+        "model-a-folder",
+        shop,
+        ("{model}: is a folder; --model takes a file",),
+        commands=("score",),
+        model=lambda folder: (folder / "model.json").mkdir(exist_ok=True) or folder / "model.json",
+        code=2,
+    ),
+    Case(
+        "notebook-outside-the-built-ins",
+        shop,
+        ("unknown notebook '../notebooks/customer_value'",),
+        commands=("report",),
+        options={"--notebook": "../notebooks/customer_value"},
+        code=2,
+    ),
 ]
 
 
@@ -441,10 +551,13 @@ def command_line(case: Case, command: str, data: Path, folder: Path) -> list[str
     out = folder / "out" / OUTPUTS[command]
     args = [command, str(data), "--out", str(out)]
     for name, value in case.options.items():
-        if command == "report":
+        if name.startswith("--"):
+            args += [name, value]
+        elif command == "report":
             args += ["-p", f"{name}={value}"]
         else:
-            args += ["--" + name.replace("_", "-"), *([value] if value else [])]
+            flag = name in ("decimal_comma", "keep_placeholder_ids")  # options without a value
+            args += ["--" + name.replace("_", "-"), *([] if flag else [value])]
     if case.model is not None:
         args += ["--model", str(case.model(folder))]
     return args
@@ -463,7 +576,7 @@ def test_bad_input_fails_with_one_line_and_writes_nothing(case, command, tmp_pat
     data = case.make(tmp_path)
     (tmp_path / "out").mkdir()
     args = command_line(case, command, data, tmp_path)
-    before = sorted(tmp_path.rglob("*"))
+    before = checksums(tmp_path)
     code = main(args)
     out, err = capsys.readouterr()
     lines = err.splitlines()
@@ -476,8 +589,20 @@ def test_bad_input_fails_with_one_line_and_writes_nothing(case, command, tmp_pat
     model = case.model(tmp_path) if case.model else ""
     for piece in case.expect:
         assert piece.format(file=data, model=model) in errors[0], errors[0]
-    # nothing written: no output, no temporary file, no run folder
-    assert sorted(tmp_path.rglob("*")) == before
+    # nothing written: no output, no temporary file, no run folder; every input unchanged
+    assert checksums(tmp_path) == before
+
+
+def checksums(folder: Path) -> dict[str, str | None]:
+    """Every path under ``folder`` and the sha256 of each file (None for a folder)."""
+    import hashlib
+
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        if p.is_file()
+        else None
+        for p in sorted(folder.rglob("*"))
+    }
 
 
 def test_a_fit_that_fails_in_the_run_keeps_the_run_marked_failed(tmp_path, capsys):
@@ -555,7 +680,9 @@ def test_an_internal_bug_asks_to_be_reported_with_its_traceback(tmp_path, capsys
         raise ZeroDivisionError("division by zero")
 
     monkeypatch.setattr(clv.cli.commands, "_summarize", broken)
-    code = main(["summarize", str(shop_csv(tmp_path / "shop.csv")), "--out", "x.csv"])
+    code = main(
+        ["summarize", str(shop_csv(tmp_path / "shop.csv")), "--out", str(tmp_path / "x.csv")]
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert err.splitlines()[0].startswith("clv summarize: internal error (ZeroDivisionError)")
@@ -704,7 +831,7 @@ def test_every_writer_writes_through_atomic_output():
     writers = {"write_csv", "write_parquet", "write_ndjson", "write_text", "write_bytes"}
     writers |= {"savefig", "write_json", "sink_csv", "sink_parquet"}
     bad = []
-    for path in sorted((Path(__file__).parent.parent / "clv").glob("*.py")):
+    for path in sorted((Path(__file__).parent.parent / "clv").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
                 continue
@@ -721,12 +848,27 @@ def test_every_writer_writes_through_atomic_output():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "killed"])
-def test_an_interrupted_report_run_is_marked_failed_and_the_index_stays_valid(signum, tmp_path):
-    data = shop_csv(tmp_path / "shop.csv")
+@pytest.mark.parametrize(
+    "signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["ctrl-c", "killed", "hang-up"]
+)
+def test_an_interrupted_report_run_is_marked_interrupted_and_the_index_is_valid(signum, tmp_path):
+    """The signal arrives while a cell runs, every time: the notebook's cell says when it
+    started and then waits (no guess at how long a run takes, so no flaky outcome)."""
+    import nbformat
+
+    started = tmp_path / "started"
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("data = None", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            f"import time\nopen({str(started)!r}, 'w').close()\ntime.sleep(600)"
+        ),
+    ]
+    nbformat.write(notebook, tmp_path / "waits.ipynb")
     runs = tmp_path / "runs"
+    command = ["report", "--notebook", str(tmp_path / "waits.ipynb"), "--out", str(runs)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "clv.cli", "report", str(data), "--out", str(runs)],
+        [sys.executable, "-m", "clv.cli", *command],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -734,14 +876,13 @@ def test_an_interrupted_report_run_is_marked_failed_and_the_index_stays_valid(si
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
-        deadline = time.monotonic() + 60
-        while not list(runs.glob("*/manifest.json")):
+        deadline = time.monotonic() + 300  # a guard against a hang, not a timing check
+        while not started.exists():
             assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the run folder never appeared"
-            time.sleep(0.2)
-        time.sleep(2)  # the notebook is executing
+            assert time.monotonic() < deadline, "the notebook never started its cell"
+            time.sleep(0.1)
         proc.send_signal(signum)
-        out, err = proc.communicate(timeout=60)
+        out, err = proc.communicate(timeout=300)  # a guard against a hang
     finally:
         proc.kill()
     assert proc.returncode == 130, err
@@ -749,13 +890,14 @@ def test_an_interrupted_report_run_is_marked_failed_and_the_index_stays_valid(si
     assert "clv report: interrupted" in err
     (run,) = [p for p in runs.iterdir() if p.is_dir()]
     manifest = json.loads((run / "manifest.json").read_text())
-    assert manifest["status"] == "failed"
+    assert manifest["status"] == "interrupted"
     assert manifest["error"] == "interrupted"
     assert manifest["finished_at"] is not None
     assert not list(run.glob("*.html")), "no report that looks complete"
+    assert (run / "waits.ipynb").exists(), "the partial notebook is kept"
     assert not list(run.glob(".*")), "no temporary files left"
     index = (runs / "index.html").read_text()
-    assert run.name in index and "failed" in index
+    assert run.name in index and 'class="status interrupted"' in index
     assert index.rstrip().endswith("</html>")
 
 
@@ -810,3 +952,166 @@ def test_identical_models_from_each_format_on_a_real_shop(tmp_path):
     models = [fitted(rfm_summary(read_transactions(p))) for p in write_all(frame, tmp_path)]
     assert isinstance(models[0], dict)
     assert models[1] == models[0] and models[2] == models[0]
+
+
+# --------------------------------------------------------------------------- issue 17
+
+
+HOSTILE_IDS = ["=1+2", "-2+3+cmd|' /C calc'!A0", "@SUM(A1)", "+1-1", "\t=1+2", "\r=1+2"]
+
+
+def hostile_shop(folder: Path) -> Path:
+    """The small shop with six customers renamed to ids a spreadsheet would run."""
+    rows = shop_rows()
+    rename = dict(
+        zip(sorted({c for c, _, _ in rows})[: len(HOSTILE_IDS)], HOSTILE_IDS, strict=True)
+    )
+    frame = pl.DataFrame(
+        [(rename.get(c, c), d, a) for c, d, a in rows],
+        schema=["customer_id", "date", "amount"],
+        orient="row",
+    )
+    frame.write_parquet(folder / "hostile.parquet")
+    return folder / "hostile.parquet"
+
+
+@pytest.mark.parametrize("command", ["summarize", "score", "segments"])
+def test_no_csv_cell_runs_as_a_formula_and_parquet_keeps_the_ids(command, tmp_path, capsys):
+    data = hostile_shop(tmp_path)
+    run_ok(command, data, "--out", tmp_path / "out.csv", capsys=capsys)
+    run_ok(command, data, "--out", tmp_path / "out.parquet", capsys=capsys)
+    cells = pl.read_csv(tmp_path / "out.csv", infer_schema=False)["customer_id"].to_list()
+    assert {"'" + i for i in HOSTILE_IDS} <= set(cells)
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert set(HOSTILE_IDS) <= set(pl.read_parquet(tmp_path / "out.parquet")["customer_id"])
+
+
+def test_the_reports_at_risk_csv_is_neutralised_and_its_parquet_raw(tmp_path):
+    from clv.report.runs import save_run
+
+    (tmp_path / "manifest.json").write_text("{}")
+    frame = pl.DataFrame({"customer_id": HOSTILE_IDS, "clv": [1.0] * len(HOSTILE_IDS)})
+    save_run(tmp_path, scores=frame, at_risk=frame, id_salt="s")
+    at_risk = pl.read_csv(tmp_path / "at_risk.csv", infer_schema=False)
+    assert at_risk["customer_id"].to_list() == ["'" + i for i in HOSTILE_IDS]
+    assert pl.read_parquet(tmp_path / "scores.parquet")["customer_id"].to_list() == HOSTILE_IDS
+
+
+INPUT_OPTIONS = {
+    "data": ("summarize", "score", "segments", "kpis", "fit"),
+    "model": ("score",),
+    "costs": ("kpis",),
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "command"), [(k, c) for k, cs in INPUT_OPTIONS.items() for c in cs]
+)
+def test_an_output_never_replaces_an_input_even_with_overwrite(kind, command, tmp_path, capsys):
+    data = shop_csv(tmp_path / "shop.csv")
+    model = a_model()(tmp_path)
+    costs = tmp_path / "costs.csv"
+    costs.write_text("channel,cost\nweb,5\n")
+    args = [command, str(data)]
+    if command == "score":
+        args += ["--model", str(model)]
+    if command == "kpis":
+        args += ["--channel-col", "customer_id", "--channel-costs", str(costs)]
+    target = {"data": data, "model": model, "costs": costs}[kind]
+    # the same file under another spelling of its path
+    out = tmp_path / "sub" / ".." / target.name
+    (tmp_path / "sub").mkdir()
+    before = checksums(tmp_path)
+    code = main([*args, "--out", str(out), "--overwrite"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert (
+        err
+        == f"clv {command}: error: {out}: is the input file {target}; write the output elsewhere\n"
+    )
+    assert checksums(tmp_path) == before
+
+
+def one_line(args: list[str], capsys) -> tuple[int, str]:
+    code = main(args)
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    return code, err.strip()
+
+
+def test_paths_that_cannot_work_are_one_line_usage_errors(tmp_path, capsys):
+    data = shop_csv(tmp_path / "shop.csv")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (tmp_path / "nb.ipynb").mkdir()
+    (tmp_path / "broken.ipynb").write_text('{"cells": [')
+    (tmp_path / "latin1.toml").write_bytes("title = 'Zoë'\n".encode("latin-1"))
+    before = checksums(tmp_path)
+    expected = {
+        ("score", str(data), "--out", str(folder)): f"{folder}: is a folder; give a file name",
+        ("summarize", str(data), "--out", str(data / "x.csv")): f"{data}: no such folder",
+        ("report", str(data), "--out", str(data)): f"{data}: is a file; the runs folder",
+        ("report", str(data), "--config", str(folder)): f"{folder}: is a folder; --config",
+        (
+            "report",
+            str(data),
+            "--config",
+            str(tmp_path / "latin1.toml"),
+        ): "not UTF-8 text (byte 0xeb)",
+        ("report", str(data), "--notebook", str(tmp_path / "nb.ipynb")): "notebook not found",
+        (
+            "report",
+            str(data),
+            "--notebook",
+            str(tmp_path / "broken.ipynb"),
+        ): "not a Jupyter notebook (not JSON)",
+        ("report", str(data), "--notebook", "/etc/passwd"): "unknown notebook '/etc/passwd'",
+        ("kpis", str(data), "--channel-costs", str(data), "--out", str(tmp_path / "k.json")): (
+            "--channel-costs needs --channel-col"
+        ),
+    }
+    for args, piece in expected.items():
+        code, line = one_line([*args], capsys)
+        assert code == 2, line
+        assert line.startswith(f"clv {args[0]}: error: ") and piece in line, line
+    assert checksums(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [("c1", "1900-01-05", 10.0), ("c1", "2024-02-05", 12.0), ("c2", "2024-01-05", 5.0)],
+        [("c1", "2999-01-05", 10.0), ("c1", "2999-02-05", 12.0), ("c2", "2999-01-05", 5.0)],
+    ],
+    ids=["far-past", "far-future"],
+)
+def test_far_past_and_far_future_dates_summarize_exactly(rows, tmp_path, capsys):
+    """Dates outside 1990..today are an error unless the range is widened; then exact."""
+    data = shop_csv(tmp_path / "dates.csv", rows)
+    wide = ("--allow-dates-from", "1900-01-01", "--allow-dates-to", "2999-12-31")
+    run_ok(
+        "summarize", data, *wide, "--time-unit", "D", "--out", tmp_path / "s.parquet", capsys=capsys
+    )
+    summary = pl.read_parquet(tmp_path / "s.parquet").sort("customer_id")
+    first = dt.date.fromisoformat(rows[0][1])
+    second = dt.date.fromisoformat(rows[1][1])
+    end = max(second, dt.date.fromisoformat(rows[2][1]))
+    assert summary["frequency"].to_list() == [1, 0]
+    assert summary["recency"].to_list()[0] == (second - first).days
+    assert summary["T"].to_list()[0] == (end - first).days
+
+
+def test_quoted_headers_and_values_read_like_plain_ones(tmp_path, capsys):
+    plain = shop_csv(tmp_path / "plain.csv")
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text(
+        "".join(
+            ",".join(f'"{v}"' for v in line.split(",")) + "\n"
+            for line in plain.read_text().splitlines()
+        )
+    )
+    for f in (plain, quoted):
+        run_ok("summarize", f, "--out", tmp_path / f"{f.stem}.parquet", capsys=capsys)
+    assert pl.read_parquet(tmp_path / "plain.parquet").equals(
+        pl.read_parquet(tmp_path / "quoted.parquet")
+    )

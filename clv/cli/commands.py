@@ -142,6 +142,11 @@ def _report(args: argparse.Namespace) -> None:
     from clv.report.parameters import notebook_path, parse_assignments
     from clv.report.runner import run_report
 
+    if args.list:
+        from clv.report.index import runs_text
+
+        print("\n".join(runs_text(args.out)) or f"no runs in {args.out}")
+        return
     parameters = parse_assignments(args.parameter)
     for key, value in vars(args).items():
         if key in REPORT_OWN:
@@ -235,7 +240,11 @@ def build_parser() -> argparse.ArgumentParser:
     for action in p._actions:  # only the options given become notebook parameters
         if action.option_strings and action.dest != "help":
             action.default = argparse.SUPPRESS
-    p.add_argument("--notebook", default="customer_value", help="customer_value or loyalty_review")
+    p.add_argument(
+        "--notebook",
+        default="customer_value",
+        help="customer_value, loyalty_review or the path of an .ipynb file",
+    )
     p.add_argument("--config", type=Path, metavar="FILE", help="TOML file of report parameters")
     p.add_argument(
         "-p",
@@ -252,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder of report runs (default: reports)",
     )
+    p.add_argument("--list", action="store_true", help="list the runs in --out and their status")
     p.set_defaults(run=_report)
     return parser
 
@@ -267,11 +277,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     prefix = f"clv {args.command}"
     try:
         with _one_line_warnings(prefix), _terminate_as_interrupt():
-            _check_out(args)
+            _check_paths(args)
             run(args)
     except ClvError as e:
         print(f"{prefix}: error: {as_flags(' '.join(str(e).split()))}", file=sys.stderr)
         return e.exit_code
+    except OSError as e:  # the machine, not clv: a full or read-only disk, no permission
+        from clv.data.write import storage_error
+
+        error = storage_error(e.filename or "-", e, doing="used")
+        print(f"{prefix}: error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"{prefix}: interrupted", file=sys.stderr)
         return 130
@@ -286,15 +302,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _check_out(args: argparse.Namespace) -> None:
-    """Refuse an existing output file before any work (atomic_output checks again at the end)."""
-    out = getattr(args, "out", None)
-    if out is None or not hasattr(args, "overwrite"):
-        return
-    if out.exists() and not args.overwrite:
-        raise UsageError(f"{out}: already exists; pass --overwrite to replace it")
-    if not out.parent.is_dir():
-        raise UsageError(f"{out.parent}: no such folder for the output {out.name}")
+def _check_paths(args: argparse.Namespace) -> None:
+    """Usage errors before any work: an output that is an input, exists or has no folder; an
+    input file option that is a folder; money, time and penalizers out of range (the models'
+    one check of them)."""
+    from clv.data.write import check_output
+    from clv.models.checks import check_money_and_time, penalizers
+
+    inputs = {k: getattr(args, k, None) for k in ("file", "model", "config", "channel_costs")}
+    for key, path in inputs.items():
+        if key != "file" and path is not None and path.is_dir():
+            raise UsageError(f"{path}: is a folder; --{key.replace('_', '-')} takes a file")
+    if getattr(args, "channel_costs", None) and not getattr(args, "channel_col", None):
+        raise UsageError("--channel-costs needs --channel-col (the column naming the channel)")
+    money = ("horizon", "discount_rate_annual", "margin")  # report: only the options given
+    check_money_and_time(
+        horizon_unit=getattr(args, "horizon_unit", "M"),
+        **{k: getattr(args, k) for k in money if hasattr(args, k)},
+    )
+    penalizers(
+        {
+            "purchase": getattr(args, "penalizer", 0.0),
+            "gamma_gamma": getattr(args, "gg_penalizer", 0.0),
+        }
+    )
+    if args.command != "report" and getattr(args, "out", None) is not None:
+        check_output(args.out, inputs=inputs.values(), overwrite=args.overwrite)
 
 
 @contextmanager
@@ -316,17 +349,19 @@ def _one_line_warnings(prefix: str) -> Iterator[None]:
 
 @contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM (a killed scheduled run) like Ctrl-C, so a report run is marked failed."""
+    """Treat SIGTERM (a killed scheduled run) and SIGHUP (a closed terminal) like Ctrl-C, so a
+    report run ends with the status ``interrupted``."""
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
+        previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
     except ValueError:  # not the main thread: leave signals alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)

@@ -116,7 +116,7 @@ def add_out(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace PATH if it exists")
 
 
-REPORT_OWN = {"file", "notebook", "config", "parameter", "out", "run", "command"}
+REPORT_OWN = {"file", "notebook", "config", "parameter", "out", "run", "command", "list"}
 
 
 def report_parameters_help() -> str:

@@ -22,6 +22,7 @@ import polars as pl
 from clv.data import quality as q
 from clv.data.checks import build_checks, raise_first_problem
 from clv.data.columns import OPTIONAL, missing_message
+from clv.data.options import check_read_options
 from clv.data.parse import (
     NumberFormat,
     date_expr,
@@ -147,6 +148,7 @@ def load_transactions(
         ``product``, ``loyalty``, ``margin``); ``quality``: the counts of
         :class:`~clv.data.quality.Quality`.
     """
+    check_read_options(separator=separator, date_format=date_format)
     name = _source_name(source)
     if negative_amounts not in ("error", "drop", "net"):
         raise UsageError(f"negative_amounts must be error, drop or net, not {negative_amounts!r}")
@@ -176,6 +178,12 @@ def load_transactions(
     if missing:
         raise DataError(missing_message(name, missing, list(found)))
 
+    nested = [col for col in columns.values() if found[col].is_nested()]
+    if nested:
+        raise DataError(
+            f"{name}: column {nested[0]!r} holds nested values (JSON objects or lists); "
+            "give plain text or numbers"
+        )
     raw = frame.select(**{c: pl.col(col) for c, col in columns.items()}).with_row_index(
         "_row", offset=1
     )
@@ -246,6 +254,8 @@ def load_transactions(
             )
         q.warn_placeholders(name, placeholders)
     raise_first_problem(out, raw, columns, name, low, high)
+    if not is_frame(source) and Path(source).suffix.lower() in (".ndjson", ".jsonl"):
+        _no_stringified_objects(Path(source), out, columns["customer_id"], name)
     out = out.select(
         "customer_id", "date", "amount", *[c for c in OPTIONAL.values() if c in columns]
     )
@@ -295,6 +305,21 @@ def _date_range(low: str | dt.date | None, high: str | dt.date | None) -> tuple[
         day(low, "allow_dates_from", EARLIEST),
         day(high, "allow_dates_to", dt.date.today()),
     )
+
+
+def _no_stringified_objects(path: Path, out: pl.DataFrame, column: str, name: str) -> None:
+    """polars reads a JSON object mixed with text ids as its JSON text: refuse such an id."""
+    suspect = out.filter(pl.col("customer_id").str.contains(r"^\s*[\[{]"))["_row"]
+    if suspect.len() == 0:
+        return
+    with path.open(encoding="utf-8") as f:
+        lines = [line for line in f if line.strip()]
+    for row in suspect.to_list():
+        if isinstance(json.loads(lines[row - 1]).get(column), dict | list):
+            raise DataError(
+                f"{name}: column {column!r}, row {row}: a nested JSON value, not an id; "
+                "give plain text or numbers"
+            )
 
 
 def _detect_dates(

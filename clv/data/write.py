@@ -1,23 +1,63 @@
 """Write outputs atomically: CSV, Parquet and JSON files appear whole or not at all.
 
 Every output is written to a temporary name beside its target and renamed when complete;
-an existing file is kept unless ``overwrite``.
+an existing file is kept unless ``overwrite``. CSV text cells that a spreadsheet would run
+as a formula are neutralised (:func:`csv_safe`); Parquet keeps the values exactly.
 """
 
 import datetime as dt
+import errno
+import glob
 import json
 import math
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import polars as pl
 
-from clv.errors import UsageError
+from clv.errors import StorageError, UsageError
 
 SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 """Output suffix → file kind."""
+
+FORMULA_START = "=+-@\t\r"
+"""First characters that make Excel, LibreOffice or Sheets evaluate a cell (OWASP CSV injection)."""
+
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_TEMP = re.compile(r"^\..+\.(\d+)\.tmp$")
+
+
+def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with every text cell (and column name) a spreadsheet would evaluate made inert.
+
+    A cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading
+    ``'`` (the OWASP advice for CSV injection), unless it is a plain number such as ``-12.5``.
+    Other cells and non-text columns are unchanged.
+
+    >>> csv_safe(pl.DataFrame({"id": ["=1+2", "-3", "a"]}))["id"].to_list()
+    ["'=1+2", '-3', 'a']
+    """
+    risky = f"^[{re.escape(FORMULA_START)}]"
+
+    def safe(col: pl.Expr) -> pl.Expr:
+        hit = col.str.contains(risky) & ~col.str.contains(_NUMBER)
+        return pl.when(hit).then(pl.lit("'") + col).otherwise(col)
+
+    text = [n for n, t in frame.schema.items() if t in (pl.String, pl.Categorical, pl.Enum)]
+    if text:  # rewrite only the columns with a risky cell: most have none
+        hits = frame.select(pl.col(n).cast(pl.String).str.contains(risky).any() for n in text)
+        text = [n for n, hit in zip(text, hits.row(0), strict=True) if hit]
+    out = frame.with_columns(safe(pl.col(n).cast(pl.String)).alias(n) for n in text)
+    names = {n: _safe_name(n) for n in frame.columns}
+    return out.rename(names) if any(k != v for k, v in names.items()) else out
+
+
+def _safe_name(name: str) -> str:
+    risky = name[:1] != "" and name[0] in FORMULA_START and not re.match(_NUMBER, name)
+    return "'" + name if risky else name
 
 
 @contextmanager
@@ -25,34 +65,122 @@ def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False) -> I
     """Yield a temporary path beside ``path``; move it into place only when the block succeeds.
 
     Nothing is left behind on failure, and an existing file is kept unless ``overwrite``.
+    An operating-system failure (a full or read-only disk, no permission) is a
+    :class:`StorageError` naming ``path``. A process killed mid-write leaves
+    ``.<name>.<pid>.tmp``, which :func:`remove_stale_temp_files` clears.
 
     >>> with atomic_output("scores.csv") as tmp:  # doctest: +SKIP
     ...     frame.write_csv(tmp)
     """
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise UsageError(f"{path}: already exists; pass --overwrite to replace it")
-    if not path.parent.is_dir():
-        raise UsageError(f"{path.parent}: no such folder for the output {path.name}")
+    check_output(path, overwrite=overwrite)
+    remove_stale_temp_files(path.parent, name=path.name)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         yield tmp
         os.replace(tmp, path)
+    except (OSError, pl.exceptions.ComputeError) as e:  # polars' own IO errors say "os error N"
+        code = e.errno if isinstance(e, OSError) else None
+        found = re.search(r"\(os error (\d+)\)", str(e))
+        if code is None and found is None:
+            raise
+        raise storage_error(path, OSError(code or int(found.group(1)), str(e))) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with suppress(OSError):  # a read-only folder: nothing was written there either
+            tmp.unlink(missing_ok=True)
+
+
+def check_output(
+    path: str | os.PathLike[str],
+    *,
+    inputs: Iterable[str | os.PathLike[str] | None] = (),
+    overwrite: bool = False,
+) -> None:
+    """Refuse an output ``path`` before any work: one that is one of the ``inputs`` (the same
+    file by any name; even with ``overwrite``), a folder, an existing file (unless
+    ``overwrite``) or in a folder that does not exist. Raises :class:`UsageError`."""
+    path = Path(path)
+    for given in inputs:
+        if given is not None and _same_file(path, Path(given)):
+            raise UsageError(f"{path}: is the input file {given}; write the output elsewhere")
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder; give a file name for the output")
+    if path.exists() and not overwrite:
+        raise UsageError(f"{path}: already exists; pass --overwrite to replace it")
+    if not path.parent.is_dir():
+        raise UsageError(f"{path.parent}: no such folder for the output {path.name}")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def storage_error(
+    path: str | os.PathLike[str], error: OSError, *, doing: str = "written"
+) -> StorageError:
+    """A one-line :class:`StorageError` for an operating-system ``error`` on ``path``."""
+    reason = os.strerror(error.errno).lower() if error.errno else str(error)
+    advice = {
+        errno.ENOSPC: "free some space or write elsewhere",
+        errno.EDQUOT: "free some space or write elsewhere",
+        errno.EROFS: "write to another folder",
+        errno.EACCES: "write to a folder you may write to",
+        errno.EPERM: "write to a folder you may write to",
+    }.get(error.errno or 0, "check the path")
+    if doing != "written" and advice.startswith(("free", "write")):
+        advice = "check the path and the free space"
+    return StorageError(f"{path}: cannot be {doing} ({reason}); {advice}")
+
+
+def remove_stale_temp_files(folder: str | os.PathLike[str], *, name: str = "*") -> list[Path]:
+    """Delete the ``.<name>.<pid>.tmp`` files in ``folder`` left by writers that were killed
+    (every name, or only those of output ``name``).
+
+    A file whose process still runs is kept (it may be writing). Returns the files removed.
+    """
+    removed = []
+    pattern = f".{glob.escape(name) if name != '*' else '*'}.*.tmp"
+    for path in Path(folder).glob(pattern):
+        match = _TEMP.match(path.name)
+        if match and not pid_alive(int(match.group(1))):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (a zombie counts as ended)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed child not yet reaped by its parent is a zombie: it no longer runs
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def write_frame(
     frame: pl.DataFrame, path: str | os.PathLike[str], *, overwrite: bool = False
 ) -> Path:
-    """Write ``frame`` as CSV or Parquet (by suffix), atomically; see :func:`atomic_output`."""
+    """Write ``frame`` as CSV or Parquet (by suffix), atomically; see :func:`atomic_output`.
+
+    CSV goes through :func:`csv_safe` (no cell runs as a spreadsheet formula); Parquet keeps
+    every value as it is.
+    """
     path = Path(path)
     kind = SUFFIXES.get(path.suffix.lower())
     if kind not in ("csv", "parquet"):
         raise UsageError(f"{path}: write .csv or .parquet, not {path.suffix or 'no suffix'!r}")
     with atomic_output(path, overwrite=overwrite) as tmp:
         if kind == "csv":
-            frame.write_csv(tmp)
+            csv_safe(frame).write_csv(tmp)
         else:
             frame.write_parquet(tmp)
     return path

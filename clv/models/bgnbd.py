@@ -292,13 +292,20 @@ def conditional_numerator(bgnbd: Params, t: float, x: np.ndarray, T: np.ndarray)
     _a, _b, _c = r + x, b + x, a + b + x - 1
     z = t / (alpha + T + t)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ln_hyp = np.log(hyp2f1(_a, _b, _c, z))
+        hyp = hyp2f1(_a, _b, _c, z)
+        ln_hyp = np.log(hyp)
         bad = np.isinf(ln_hyp)
         if np.any(bad):  # Euler's transformation, as lifetimes does
             alt = np.log(hyp2f1(_c - _a, _c - _b, _c, z)) + (_c - _a - _b) * np.log(1 - z)
             ln_hyp = np.where(bad, alt, ln_hyp)
+        log_ratio = (r + x) * np.log((alpha + T) / (alpha + t + T))
+        second = 1 - np.exp(ln_hyp + log_ratio)
+        # 2F1 is negative when a + b + x - 1 is just above -1 (a, b -> 0 at a boundary, x = 0):
+        # no logarithm then, the product itself (it is finite there)
+        negative = np.isnan(second) & np.isfinite(hyp)
+        if np.any(negative):
+            second = np.where(negative, 1 - hyp * np.exp(log_ratio), second)
     first = (a + b + x - 1) / (a - 1)
-    second = 1 - np.exp(ln_hyp + (r + x) * np.log((alpha + T) / (alpha + t + T)))
     return first * second
 
 

@@ -404,13 +404,23 @@ class ClvModel:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ClvModel:
         """Read a model written by :meth:`save`; ``ModelError`` naming the file if it is not one."""
-        path = Path(path)
+        try:
+            return cls._load(Path(path))
+        except (TypeError, ValueError, AttributeError, OverflowError) as e:  # a field's type
+            raise ModelError(
+                f"{path}: a field has the wrong type ({e}); refit with clv fit"
+            ) from None
+
+    @classmethod
+    def _load(cls, path: Path) -> ClvModel:
         try:
             doc = json.loads(path.read_text())
         except FileNotFoundError:
             raise UsageError(f"{path}: no such model file; make one with clv fit") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ModelError(f"{path}: not a clv model file (not JSON: {e})") from None
+        except OSError as e:
+            raise ModelError(f"{path}: cannot be read ({os.strerror(e.errno or 0)})") from None
         return cls.from_dict(doc, source=str(path))
 
     @classmethod

@@ -90,7 +90,9 @@ def from_document(doc: Any, path: Path | str) -> dict[str, Any]:
                 f"{path}: key {key!r} must hold positive numbers {', '.join(names)}; "
                 "refit with clv fit"
             )
-    if doc.get("time_unit") not in TIME_UNIT_DAYS:
+    if doc["gamma_gamma"]["q"] <= 1:  # mean spend p v / (q - 1) needs q > 1 (FHL 2005b)
+        raise ModelError(f"{path}: Gamma-Gamma q must be above 1; refit with clv fit")
+    if not isinstance(doc.get("time_unit"), str) or doc["time_unit"] not in TIME_UNIT_DAYS:
         raise ModelError(f"{path}: key 'time_unit' must be D, W or M; refit with clv fit")
     se = doc.get("standard_errors") or {}
     nan = float("nan")

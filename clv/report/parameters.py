@@ -148,18 +148,18 @@ def parameters_help() -> str:
 
 
 def notebook_path(notebook: str | os.PathLike[str]) -> Path:
-    """The ``.ipynb`` file for a notebook name (``customer_value``) or path."""
+    """The ``.ipynb`` file for a built-in notebook name (``customer_value``) or an existing
+    ``.ipynb`` path; nothing else (a name never reaches outside the built-in folder)."""
     text = str(notebook)
     if text.endswith(".ipynb"):
         path = Path(text)
         if not path.is_file():
             raise UsageError(f"{path}: notebook not found")
         return path
-    path = NOTEBOOK_DIR / f"{text}.ipynb"
-    if not path.is_file():
+    if text not in notebook_names():
         names = ", ".join(notebook_names()) or "none found"
-        raise UsageError(f"unknown notebook {text!r}; choose one of {names}")
-    return path
+        raise UsageError(f"unknown notebook {text!r}; choose one of {names} or an .ipynb path")
+    return NOTEBOOK_DIR / f"{text}.ipynb"
 
 
 def notebook_names() -> list[str]:
@@ -171,11 +171,12 @@ def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, Any]:
     """Names and default values of the notebook's cell tagged ``parameters``, in order."""
     path = notebook_path(notebook)
     # plain JSON: importing nbformat costs seconds (jsonschema), and this runs on every call
-    cells = [
-        c
-        for c in json.loads(path.read_text(encoding="utf-8"))["cells"]
-        if "parameters" in c.get("metadata", {}).get("tags", [])
-    ]
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        cells = [c for c in doc["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    except (ValueError, TypeError, KeyError, AttributeError) as e:
+        what = "not JSON" if isinstance(e, ValueError) else "no list of cells"
+        raise UsageError(f"{path}: not a Jupyter notebook ({what})") from None
     if len(cells) != 1:
         raise ReportError(f"{path.name}: needs exactly one cell tagged 'parameters'")
     source = cells[0]["source"]
@@ -235,6 +236,13 @@ def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise UsageError(f"{path}: config file not found") from None
     except tomllib.TOMLDecodeError as e:
         raise UsageError(f"{path}: not valid TOML ({e})") from None
+    except UnicodeDecodeError as e:
+        raise UsageError(
+            f"{path}: not UTF-8 text (byte {e.object[e.start]:#04x}); save the config file as UTF-8"
+        ) from None
+    except OSError as e:
+        reason = os.strerror(e.errno).lower() if e.errno else str(e)
+        raise UsageError(f"{path}: config file cannot be read ({reason})") from None
 
 
 def validate_parameters(

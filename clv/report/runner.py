@@ -11,16 +11,21 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+import socket
 import sys
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from clv import __version__
 from clv.analysis.pipeline import analyze
+from clv.data.write import storage_error
 from clv.errors import ClvError, DataError, ModelError, ReportError, UsageError
 from clv.models.fitting import check_fittable
+from clv.report.index import HEARTBEAT_S, recover, write_index
 from clv.report.parameters import (
     INJECTED,
     analysis_keywords,
@@ -35,8 +40,7 @@ from clv.report.runs import (
     _input_fingerprint,
     _section_timings,
     package_versions,
-    read_manifest,
-    write_index,
+    update_manifest,
     write_manifest,
 )
 
@@ -121,19 +125,23 @@ def run_report(
     if params.get("data") is not None:
         check_data(effective)  # before the file's path is resolved: errors name it as given
         params["data"] = effective["data"] = str(_input_file(params["data"]))
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _runs_folder(out_dir)
+    recover(out)  # runs killed earlier: marked interrupted; temporary files removed
     run_dir = _new_run_dir(out, name)
     params["run_dir"] = str(run_dir.resolve())
     params["id_salt"] = secrets.token_hex(16)
+    now = utc_now()
     manifest: dict[str, Any] = {
         "run": run_dir.name,
         "notebook": name,
         "status": "running",
         "clv_version": __version__,
-        "started_at": utc_now(),
+        "started_at": now,
         "finished_at": None,
         "error": None,
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "heartbeat_at": now,
         "parameters": {k: v for k, v in effective.items() if k not in INJECTED},
         "input": _input_fingerprint(params.get("data"), name),
         "row_counts": {},
@@ -142,60 +150,120 @@ def run_report(
         "timings_s": {"validate": round(time.perf_counter() - t0, 3)},
         "files": [],
     }
-    write_manifest(run_dir, manifest)
-    _log(progress, f"clv report: running {name} into {run_dir}")
+    timings = manifest["timings_s"]
     nb_file = run_dir / f"{name}.ipynb"
-    partial = run_dir / f".{name}.partial.ipynb"
-    error: ReportError | None = None
-    interrupted = False
-    t1 = time.perf_counter()
-    try:
-        _execute(path, partial, params, run_dir, progress=progress, kernel_name=kernel_name)
-    except KeyboardInterrupt:
-        interrupted = True
-    except ReportError as e:
+    outcome: BaseException | None = None
+    try:  # every way out of this block, a kill -9 aside, ends in a final status below
+        write_manifest(run_dir, manifest)
+        _log(progress, f"clv report: running {name} into {run_dir}")
+        with _heartbeat(run_dir):
+            partial = run_dir / f".{name}.partial.ipynb"
+            t1 = time.perf_counter()
+            try:
+                _execute(path, partial, params, run_dir, progress=progress, kernel_name=kernel_name)
+            finally:
+                timings["execute"] = round(time.perf_counter() - t1, 3)
+                if partial.exists():
+                    os.replace(partial, nb_file)
+            t2 = time.perf_counter()
+            try:
+                html = run_dir / f"{name}.html"
+                export_html(nb_file, html, title=effective.get("title"), manifest=manifest)
+            except (ClvError, OSError):
+                raise
+            except Exception as e:  # nbconvert's own errors
+                text = f"{type(e).__name__}: {e}".splitlines()[0]
+                raise ReportError(f"HTML export failed: {text}") from None
+            finally:
+                timings["export_html"] = round(time.perf_counter() - t2, 3)
+    except BaseException as e:  # Ctrl-C and SIGTERM too: recorded, re-raised below
+        outcome = e
         data = params.get("data")
-        if e.exit_code == 1 and data is not None and str(data) not in str(e):
-            e = ReportError(f"{data}: {e}")  # a data or model problem names the file
-        error = e
-    execute_s = round(time.perf_counter() - t1, 3)
-    if partial.exists():
-        os.replace(partial, nb_file)
-    manifest = read_manifest(run_dir) | {"timings_s": manifest["timings_s"]}
-    manifest["timings_s"]["execute"] = execute_s
-    if nb_file.exists():
-        manifest["timings_s"]["sections"] = _section_timings(nb_file)
-    if interrupted or error is not None:
-        manifest["status"] = "failed"
-        manifest["error"] = "interrupted" if interrupted else str(error)
-    else:
-        t2 = time.perf_counter()
-        try:
-            export_html(
-                nb_file, run_dir / f"{name}.html", title=effective.get("title"), manifest=manifest
-            )
-        except Exception as e:
-            manifest["status"] = "failed"
-            manifest["error"] = f"HTML export failed: {type(e).__name__}: {e}".splitlines()[0]
-            error = ReportError(manifest["error"])
-        else:
-            manifest["status"] = "succeeded"
-        manifest["timings_s"]["export_html"] = round(time.perf_counter() - t2, 3)
-    manifest["finished_at"] = utc_now()
-    manifest["timings_s"]["total"] = round(time.perf_counter() - t0, 3)
-    manifest["files"] = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith("."))
-    if "manifest.json" not in manifest["files"]:
-        manifest["files"].append("manifest.json")
-    write_manifest(run_dir, manifest)
-    write_index(out)
-    if interrupted:
-        _log(True, f"clv report: interrupted; run {run_dir.name} marked failed")
-        raise KeyboardInterrupt
-    if error is not None:
-        error.run_dir = run_dir  # type: ignore[attr-defined]
-        raise error
+        if isinstance(e, ReportError) and e.exit_code == 1 and data and str(data) not in str(e):
+            outcome = ReportError(f"{data}: {e}")  # a data or model problem names the file
+    _finish(run_dir, out, nb_file, timings, t0, outcome)
+    if isinstance(outcome, KeyboardInterrupt | SystemExit):
+        _log(True, f"clv report: interrupted; run {run_dir.name} marked interrupted")
+        raise outcome
+    if isinstance(outcome, OSError):
+        raise storage_error(outcome.filename or run_dir, outcome) from None
+    if isinstance(outcome, ReportError):
+        outcome.run_dir = run_dir  # type: ignore[attr-defined]
+    if outcome is not None:
+        raise outcome
     _log(progress, f"clv report: wrote {run_dir / (name + '.html')}")
     return run_dir
+
+
+def _finish(
+    run_dir: Path,
+    out: Path,
+    nb_file: Path,
+    timings: dict[str, Any],
+    t0: float,
+    outcome: BaseException | None,
+) -> None:
+    """Record the run's final status, timings and files in its manifest; rebuild the index."""
+    if outcome is None:
+        status, error = "succeeded", None
+    elif isinstance(outcome, KeyboardInterrupt | SystemExit):
+        status, error = "interrupted", "interrupted"
+    elif isinstance(outcome, OSError):
+        status, error = "failed", str(storage_error(outcome.filename or run_dir, outcome))
+    else:
+        status, error = "failed", " ".join(f"{type(outcome).__name__}: {outcome}".split())
+        if isinstance(outcome, ClvError):
+            error = " ".join(str(outcome).split())
+    if nb_file.exists():
+        with suppress(OSError, ValueError):  # a notebook cut off mid-write has no timings
+            timings["sections"] = _section_timings(nb_file)
+    timings["total"] = round(time.perf_counter() - t0, 3)
+
+    def final(manifest: dict[str, Any]) -> None:
+        files = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith("."))
+        manifest.update(status=status, error=error, finished_at=utc_now(), timings_s=timings)
+        manifest["files"] = sorted({*files, "manifest.json"})
+
+    try:
+        update_manifest(run_dir, final)
+        write_index(out)
+    except OSError as e:  # a full disk: the next run shows this one as interrupted
+        if outcome is None:
+            raise storage_error(e.filename or run_dir, e) from None
+
+
+@contextmanager
+def _heartbeat(run_dir: Path) -> Iterator[None]:
+    """Stamp ``heartbeat_at`` in the manifest every HEARTBEAT_S seconds while the block runs."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_S):
+            with suppress(OSError):  # a full disk: the run's final status reports it
+                update_manifest(run_dir, lambda m: m.update(heartbeat_at=utc_now()))
+
+    thread = threading.Thread(target=beat, name="clv-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _runs_folder(out_dir: str | os.PathLike[str]) -> Path:
+    """``out_dir``, created if missing; a one-line error if it is a file or cannot be made."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: is a file; the runs folder (out_dir) must be a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-check.{os.getpid()}.tmp"
+        probe.touch()
+        probe.unlink()
+    except OSError as e:
+        raise storage_error(out, e) from None
+    return out
 
 
 def _execute(
@@ -226,11 +294,23 @@ def _execute(
         )
     except PapermillExecutionError as e:
         raise _cell_error(e.ename, e.evalue, e.exec_count) from None
-    except ClvError:
+    except KeyboardInterrupt:
+        _quiet_abandoned_cell()
+        raise
+    except (ClvError, OSError):
         raise
     except Exception as e:  # the kernel died or could not start
         text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ReportError(f"the notebook could not run: {text}") from None
+
+
+def _quiet_abandoned_cell() -> None:
+    """After Ctrl-C, the cell nbclient was waiting on ends with ``DeadKernelError`` once the
+    kernel stops, and asyncio would print that task's traceback when it is collected (at
+    random, at exit). The run is recorded as interrupted: silence that loop's late reports."""
+    from jupyter_core.utils import ensure_event_loop
+
+    ensure_event_loop().set_exception_handler(lambda loop, context: None)
 
 
 def _cell_error(ename: str, evalue: str, exec_count: int | None) -> ReportError:

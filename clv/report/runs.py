@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
-import html
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import polars as pl
 from clv.data.write import atomic_output
 from clv.data.write import write_json as io_write_json
 from clv.errors import DataError
-from clv.report.render import format_number, headings, mask_ids, utc_now, value_text
+from clv.report.render import headings, mask_ids, utc_now, value_text
 
 
 def _input_file(data: str) -> Path:
@@ -102,12 +103,40 @@ def write_manifest(run_dir: Path, manifest: Mapping[str, Any]) -> Path:
     return write_json(Path(run_dir) / "manifest.json", manifest)
 
 
-def read_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """The run's ``manifest.json`` (empty dict if missing or unreadable)."""
+@contextmanager
+def folder_lock(folder: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` itself (``flock`` of the directory) for the block.
+
+    Serialises the writers of a manifest (the runner, its heartbeat, the notebook's
+    :func:`save_run`) and of a folder's ``index.html``. The lock dies with its process, so a
+    killed run never leaves it taken, and no lock file is left behind.
+    """
+    fd = os.open(folder, os.O_RDONLY)
     try:
-        return json.loads((Path(run_dir) / "manifest.json").read_text())
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def update_manifest(
+    run_dir: str | os.PathLike[str], change: Callable[[dict[str, Any]], object]
+) -> dict[str, Any]:
+    """Read, ``change`` in place and rewrite a run's manifest, under the run folder's lock."""
+    with folder_lock(run_dir):
+        manifest = read_manifest(run_dir)
+        change(manifest)
+        write_manifest(Path(run_dir), manifest)
+    return manifest
+
+
+def read_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """The run's ``manifest.json`` (empty dict if missing, unreadable or not a JSON object)."""
+    try:
+        doc = json.loads((Path(run_dir) / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return doc if isinstance(doc, dict) else {}
 
 
 def run_metadata(run_dir: str | os.PathLike[str] | None) -> pl.DataFrame:
@@ -168,11 +197,13 @@ def save_run(
         _save_model(model, run / "model.json")
     if kpis is not None:
         write_json(run / "kpis.json", kpis)
-    manifest = read_manifest(run)
-    manifest.setdefault("row_counts", {}).update(counts)
-    if kpis is not None:
-        manifest["headline"] = headline(kpis)
-    write_manifest(run, manifest)
+
+    def record(manifest: dict[str, Any]) -> None:
+        manifest.setdefault("row_counts", {}).update(counts)
+        if kpis is not None:
+            manifest["headline"] = headline(kpis)
+
+    update_manifest(run, record)
 
 
 def _save_model(model: Any, path: Path) -> None:
@@ -199,93 +230,3 @@ HEADLINE_KEYS = (
 def headline(kpis: Mapping[str, Any]) -> dict[str, Any]:
     """The headline subset of a KPI dict (missing keys left out)."""
     return {k: kpis[k] for k in HEADLINE_KEYS if k in kpis and kpis[k] is not None}
-
-
-# --------------------------------------------------------------------------- index
-
-
-def write_index(out_dir: str | os.PathLike[str]) -> Path:
-    """Rebuild ``<out_dir>/index.html``: every run (newest first) with its status and numbers."""
-    out = Path(out_dir)
-    runs = []
-    for manifest_file in out.glob("*/manifest.json"):
-        m = read_manifest(manifest_file.parent)
-        if m:
-            runs.append((manifest_file.parent.name, m))
-    runs.sort(key=lambda r: (r[1].get("started_at") or "", r[0]), reverse=True)
-    e = html.escape
-    rows = []
-    for folder, m in runs:
-        h = m.get("headline") or {}
-        report = f"{folder}/{m.get('notebook', '')}.html"
-        link = f'<a href="{e(report)}">report</a>' if (out / report).is_file() else "-"
-        status = m.get("status", "?")
-        rows.append(
-            "<tr>"
-            f'<td>{link} · <a href="{e(folder)}/">folder</a></td>'
-            f"<td>{e(str(m.get('started_at') or ''))}</td>"
-            f"<td>{e(str(m.get('notebook', '')))}</td>"
-            f'<td class="status {e(status)}">{e(status)}</td>'
-            f'<td class="error">{e(_no_paths(str(m.get("error") or ""), m))}</td>'
-            f"<td>{e(str((m.get('input') or {}).get('name') or '-'))}</td>"
-            f'<td class="num">{e(format_number(h.get("customers"), "{:,.0f}"))}</td>'
-            f'<td class="num">{e(format_number(h.get("revenue"), "{:,.0f}"))}</td>'
-            f'<td class="num">{e(format_number(h.get("repeat_customer_rate"), "{:.1%}"))}</td>'
-            f'<td class="num">{e(format_number(h.get("top_10pct_revenue_share"), "{:.1%}"))}</td>'
-            f'<td class="num">{e(format_number(h.get("predicted_clv_total"), "{:,.0f}"))}</td>'
-            "</tr>"
-        )
-    page = _INDEX.format(
-        rows="\n".join(rows) or '<tr><td colspan="11">no runs yet</td></tr>',
-        count=len(runs),
-        when=e(utc_now()),
-    )
-    target = out / "index.html"
-    with atomic_output(target, overwrite=True) as tmp:
-        tmp.write_text(page, encoding="utf-8")
-    return target
-
-
-def _no_paths(text: str, manifest: Mapping[str, Any]) -> str:
-    """``text`` without the input file's folder (no machine paths in an HTML page)."""
-    path = (manifest.get("input") or {}).get("path")
-    if path:
-        text = text.replace(str(Path(path).parent) + os.sep, "")
-    return text
-
-
-_INDEX = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>clv report runs</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 1.5rem auto; max-width: 1200px; padding: 0 1rem;
-  color: #1f2933; }}
-.wrap {{ overflow-x: auto; }}
-table {{ border-collapse: collapse; font-size: .9rem; font-variant-numeric: tabular-nums; }}
-th, td {{ padding: .3rem .6rem; border-bottom: 1px solid #d9dee3; text-align: left;
-  white-space: nowrap; }}
-th {{ background: #f4f6f8; }} td.num {{ text-align: right; }}
-td.failed {{ color: #b42318; font-weight: 600; }} td.running {{ color: #9a6700; }}
-td.succeeded {{ color: #1a7f37; }}
-td.error {{ white-space: normal; min-width: 12rem; max-width: 24rem; overflow-wrap: anywhere; }}
-</style>
-</head>
-<body>
-<h1>clv report runs</h1>
-<p>{count} run(s), newest first; updated {when} (UTC). Each folder keeps its notebook,
-scores, at-risk list, model, KPIs and manifest.</p>
-<div class="wrap"><table>
-<thead><tr><th>open</th><th>started (UTC)</th><th>notebook</th><th>status</th><th>error</th>
-<th>data</th><th>customers</th><th>revenue</th><th>repeat rate</th><th>top 10 % share</th>
-<th>predicted CLV</th></tr></thead>
-<tbody>
-{rows}
-</tbody>
-</table></div>
-</body>
-</html>
-"""

@@ -1,0 +1,183 @@
+"""The index of report runs: every run folder with a status you can trust.
+
+Several ``clv report`` processes may share one folder of runs, and any of them may be killed.
+The index is rebuilt under an exclusive lock on that folder (:func:`folder_lock`) and written
+atomically. A manifest still saying ``running`` whose process has ended (same host, pid gone)
+or whose heartbeat stopped is shown as ``interrupted``; a manifest that is not a clv manifest
+is shown as ``unreadable`` with the reason. Neither stops a later run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from clv.data.write import atomic_output, pid_alive, remove_stale_temp_files
+from clv.report.render import TEMPLATE_DIR, format_number, utc_now
+from clv.report.runs import folder_lock, update_manifest
+
+STATUSES = ("running", "succeeded", "failed", "interrupted")
+"""Statuses a manifest may hold; a listing adds ``unreadable``."""
+
+HEARTBEAT_S = 30.0
+"""Seconds between heartbeats of a running report (``heartbeat_at`` in its manifest)."""
+
+STALE_AFTER_S = 10 * HEARTBEAT_S
+"""A ``running`` manifest whose heartbeat is older than this (seconds) is ``interrupted``."""
+
+_NUMBERS = (
+    ("customers", "{:,.0f}"),
+    ("revenue", "{:,.0f}"),
+    ("repeat_customer_rate", "{:.1%}"),
+    ("top_10pct_revenue_share", "{:.1%}"),
+    ("predicted_clv_total", "{:,.0f}"),
+)
+
+
+def manifest_problem(doc: Any) -> str | None:
+    """Why ``doc`` (parsed ``manifest.json``) is not a clv run manifest, or None if it is."""
+    if not isinstance(doc, dict):
+        return f"a JSON object is expected, not {type(doc).__name__}"
+    if doc.get("status") not in STATUSES:
+        return f"status {doc.get('status')!r} is not one of {', '.join(STATUSES)}"
+    for key, kind in (("started_at", str), ("notebook", str), ("input", dict), ("headline", dict)):
+        if doc.get(key) is not None and not isinstance(doc[key], kind):
+            return f"key {key!r} must be a {'text' if kind is str else 'JSON object'}"
+    return None
+
+
+def read_run(folder: Path) -> dict[str, Any]:
+    """One run as listed: ``run``, ``status``, ``reason`` and the ``manifest`` (empty if
+    unreadable). A ``running`` manifest whose process is gone has status ``interrupted``."""
+    try:
+        doc = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        reason = f"not JSON: {e}" if isinstance(e, ValueError) else os.strerror(e.errno or 0)
+        return {"run": folder.name, "status": "unreadable", "reason": reason, "manifest": {}}
+    problem = manifest_problem(doc)
+    if problem is not None:
+        return {"run": folder.name, "status": "unreadable", "reason": problem, "manifest": {}}
+    status, reason = doc["status"], doc.get("error")
+    if status == "running" and process_gone(doc):
+        status, reason = "interrupted", gone_reason(doc)
+    return {"run": folder.name, "status": status, "reason": reason, "manifest": doc}
+
+
+def list_runs(out_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Every run folder of ``out_dir`` (see :func:`read_run`), newest first."""
+    out = Path(out_dir)
+    if not out.is_dir():
+        return []
+    runs = [read_run(p.parent) for p in out.glob("*/manifest.json")]
+    return sorted(runs, key=lambda r: (r["manifest"].get("started_at") or "", r["run"]))[::-1]
+
+
+def process_gone(manifest: dict[str, Any], *, now: dt.datetime | None = None) -> bool:
+    """Whether the process that wrote a ``running`` manifest has ended without a final status:
+    on this host its pid no longer runs; anywhere, its heartbeat is older than STALE_AFTER_S."""
+    pid = manifest.get("pid")
+    here = manifest.get("host") == socket.gethostname()
+    if here and isinstance(pid, int) and pid > 0 and not pid_alive(pid):
+        return True
+    beat = manifest.get("heartbeat_at") or manifest.get("started_at")
+    try:
+        when = dt.datetime.strptime(str(beat), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return True
+    return ((now or dt.datetime.now(dt.UTC)) - when).total_seconds() > STALE_AFTER_S
+
+
+def gone_reason(manifest: dict[str, Any]) -> str:
+    """The error recorded for an interrupted run: which process stopped, last heartbeat."""
+    who = f"process {manifest.get('pid', '?')} on {manifest.get('host', '?')}"
+    beat = manifest.get("heartbeat_at") or "-"
+    return f"interrupted: {who} ended without a final status (last heartbeat {beat})"
+
+
+def recover(out_dir: str | os.PathLike[str]) -> list[str]:
+    """Before a run: mark orphaned ``running`` runs ``interrupted`` in their manifests, keep
+    their partial notebooks as the run's notebook, and delete temporary files left by killed
+    writers. Returns the names of the runs marked."""
+    out = Path(out_dir)
+    marked = []
+    with folder_lock(out):
+        remove_stale_temp_files(out)
+        for run in list_runs(out):
+            folder = out / run["run"]
+            remove_stale_temp_files(folder)
+            if run["status"] != "interrupted" or run["manifest"].get("status") != "running":
+                continue
+            _keep_partial_notebook(folder)
+            reason = run["reason"]
+            update_manifest(folder, lambda m, r=reason: m.update(status="interrupted", error=r))
+            marked.append(run["run"])
+    return marked
+
+
+def _keep_partial_notebook(folder: Path) -> None:
+    """A killed run's ``.<name>.partial.ipynb`` becomes ``<name>.ipynb`` if it is whole JSON."""
+    for partial in folder.glob(".*.partial.ipynb"):
+        try:
+            json.loads(partial.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            partial.unlink(missing_ok=True)  # cut off mid-write: nothing to diagnose from
+            continue
+        os.replace(partial, folder / partial.name.removeprefix(".").replace(".partial", ""))
+
+
+def write_index(out_dir: str | os.PathLike[str]) -> Path:
+    """Rebuild ``<out_dir>/index.html`` under the folder's lock: every run, newest first."""
+    out = Path(out_dir)
+    with folder_lock(out):
+        rows = [_row(out, run) for run in list_runs(out)]
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+            autoescape=True,
+            keep_trailing_newline=True,
+        )
+        page = env.get_template("runs_index.html.j2").render(runs=rows, updated=utc_now())
+        target = out / "index.html"
+        with atomic_output(target, overwrite=True) as tmp:
+            tmp.write_text(page, encoding="utf-8")
+    return target
+
+
+def _row(out: Path, run: dict[str, Any]) -> dict[str, Any]:
+    m = run["manifest"]
+    h = m.get("headline") or {}
+    report = f"{run['run']}/{m.get('notebook', '')}.html"
+    return {
+        "folder": run["run"],
+        "started_at": m.get("started_at") or "",
+        "notebook": m.get("notebook") or "",
+        "data": (m.get("input") or {}).get("name") or "-",
+        "status": run["status"],
+        "numbers": [format_number(h.get(k), f) for k, f in _NUMBERS],
+        "report": report if m and (out / report).is_file() else None,
+        "error": _no_paths(str(run["reason"] or ""), m),
+    }
+
+
+def _no_paths(text: str, manifest: dict[str, Any]) -> str:
+    """``text`` without the input file's folder (no machine paths in an HTML page)."""
+    path = (manifest.get("input") or {}).get("path")
+    if isinstance(path, str) and path:
+        text = text.replace(str(Path(path).parent) + os.sep, "")
+    return text
+
+
+def runs_text(out_dir: str | os.PathLike[str]) -> list[str]:
+    """``clv report --list``: one line per run, newest first: folder, status, started, reason."""
+    lines = []
+    for run in list_runs(out_dir):
+        m = run["manifest"]
+        reason = " ".join(str(run["reason"] or "").split())
+        parts = [run["run"], run["status"], m.get("started_at") or "-", reason]
+        lines.append("  ".join(p for p in parts if p))
+    return lines
