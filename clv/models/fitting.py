@@ -62,11 +62,20 @@ def _fingerprint(bg_rows: tuple[np.ndarray, ...], gg_rows: tuple[np.ndarray, ...
     """sha256 of what the fit saw: the sorted distinct (frequency, recency, T, customers)
     rows, and the sorted spends per order and per customer of the Gamma-Gamma customers.
     Customer ids and row order do not enter."""
-    x, m = gg_rows[0], gg_rows[1]
+    counts = gg_rows[2].astype(np.int64)  # per customer, as the rows came grouped or not
+    x, m = np.repeat(gg_rows[0], counts), np.repeat(gg_rows[1], counts)
     digest = hashlib.sha256()
     for arr in (*bg_rows, np.sort(m), np.sort(x * m)):
         digest.update(np.ascontiguousarray(arr, dtype="<f8").tobytes())
     return "sha256:" + digest.hexdigest()
+
+
+def _weighted_correlation(x: np.ndarray, m: np.ndarray, w: np.ndarray) -> float | None:
+    """Pearson correlation of ``x`` and ``m`` over rows weighted by ``w`` (None if undefined)."""
+    with np.errstate(all="ignore"):
+        dx, dm = x - np.average(x, weights=w), m - np.average(m, weights=w)
+        c = np.sum(w * dx * dm) / np.sqrt(np.sum(w * dx * dx) * np.sum(w * dm * dm))
+    return float(c) if math.isfinite(c) else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -129,85 +138,116 @@ def fit(
         raise UsageError(f"penalizer must be a non-negative number, not {penalizer}")
     _check_summary(summary)
     unit = _summary_unit(summary, time_unit)
-    n_customers = summary.height
     frame = summary.select(
         pl.col("frequency").cast(pl.Float64),
         pl.col("recency").cast(pl.Float64),
         pl.col("T").cast(pl.Float64),
         pl.col("monetary_value").cast(pl.Float64),
     )
-    repeat = frame.filter(pl.col("frequency") > 0)
-    if repeat.height == 0:
+    f = frame.to_numpy()
+    g = frame.filter((pl.col("frequency") > 0) & (pl.col("monetary_value") > 0))
+    g = g.select("frequency", "monetary_value").to_numpy()
+    end = None
+    if "observation_end" in summary.columns:
+        value = summary["observation_end"].max()
+        end = value.isoformat() if isinstance(value, dt.date) else None
+    return fit_distinct_rows(
+        distinct_bgnbd_rows(f[:, 0], f[:, 1], f[:, 2], TIME_UNIT_DAYS[unit]),
+        (g[:, 0], g[:, 1], np.ones(g.shape[0])),  # grouped by fit_gamma_gamma_fast
+        time_unit=unit,
+        observation_end=end,
+        penalizer=penalizer,
+        engine=engine,
+    )
+
+
+def fit_distinct_rows(
+    bg_rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    gg_rows: tuple[np.ndarray, np.ndarray, np.ndarray],
+    *,
+    time_unit: TimeUnit,
+    observation_end: str | None,
+    penalizer: float = 0.0,
+    engine: str = "fast",
+) -> ClvModel:
+    """:func:`fit` on rows already grouped: the entry point of engines that aggregate elsewhere.
+
+    Parameters
+    ----------
+    bg_rows
+        Distinct (frequency, recency, T) rows of all customers, in ``time_unit``, and the
+        number of customers of each (``distinct_bgnbd_rows``).
+    gg_rows
+        (frequency, monetary value, customers) of the repeat buyers with positive spend,
+        grouped or not (currency units).
+    engine
+        ``"fast"`` or ``"lifetimes"`` (which fitters); any other name (``"spark"``) fits with
+        ``"fast"`` and is recorded in the model.
+    """
+    x, _, T, w = bg_rows
+    gx, gm, gw = gg_rows
+    n_customers = int(w.sum())
+    n_repeat = int(w[x > 0].sum())
+    n_spenders = int(gw.sum())
+    if n_repeat == 0:
         raise ModelError(
             f"none of the {n_customers:,} customers made a repeat purchase, so BG/NBD and "
             "Gamma-Gamma cannot be fitted; use a longer period or a later --observation-end"
         )
-    if float(frame["T"].max()) <= 0:
+    if float(T.max()) <= 0:
         raise ModelError(
             "every customer was first seen on the observation end (T = 0); use a later "
             "--observation-end"
         )
-    spenders = repeat.filter(pl.col("monetary_value") > 0)
-    n_excluded = n_customers - spenders.height
+    n_excluded = n_customers - n_spenders
     reason = (
-        f"{n_customers - repeat.height:,} customers without a repeat purchase"
+        f"{n_customers - n_repeat:,} customers without a repeat purchase"
         + (
-            f" and {repeat.height - spenders.height:,} repeat buyers with no positive spend"
-            if repeat.height > spenders.height
+            f" and {n_repeat - n_spenders:,} repeat buyers with no positive spend"
+            if n_repeat > n_spenders
             else ""
         )
         + " are left out of the Gamma-Gamma fit (it models the spend of repeat orders)"
     )
-    if spenders.height == 0:
+    if n_spenders == 0:
         raise ModelError(
             "no repeat purchase has a positive amount, so Gamma-Gamma cannot be fitted; "
             "check the amount column"
         )
 
     messages: list[str] = []
-    if repeat.height > spenders.height:
+    if n_repeat > n_spenders:
         msg = (
-            f"{repeat.height - spenders.height:,} repeat buyers spent nothing on their repeat "
+            f"{n_repeat - n_spenders:,} repeat buyers spent nothing on their repeat "
             "purchases: they count for BG/NBD but are left out of the Gamma-Gamma (order "
             "value) fit"
         )
-        warnings.warn(msg, UserWarning, stacklevel=2)
+        warnings.warn(msg, UserWarning, stacklevel=3)
         messages.append(msg)
-    corr = None
-    if spenders.height >= 3:
-        c = spenders.select(pl.corr("frequency", "monetary_value")).item()
-        corr = float(c) if c is not None and math.isfinite(c) else None
+    corr = _weighted_correlation(gx, gm, gw) if n_spenders >= 3 else None
     if corr is not None and abs(corr) > CORRELATION_WARNING:
         msg = (
             f"frequency and monetary value are correlated among repeat buyers (r = {corr:.2f}, "
             f"|r| > {CORRELATION_WARNING}); Gamma-Gamma assumes they are independent, so "
             "expected order values and CLV may be biased"
         )
-        warnings.warn(msg, UserWarning, stacklevel=2)
+        warnings.warn(msg, UserWarning, stacklevel=3)
         messages.append(msg)
 
-    f = frame.to_numpy()
-    bg_rows = distinct_bgnbd_rows(f[:, 0], f[:, 1], f[:, 2], TIME_UNIT_DAYS[unit])
-    g = spenders.select("frequency", "monetary_value").to_numpy()
-    gg_rows = (g[:, 0], g[:, 1], np.ones(g.shape[0]))  # grouped by fit_gamma_gamma_fast
-    if engine == "fast":
+    if engine == "lifetimes":
+        bg, gg = _fit_lifetimes(bg_rows, gg_rows, penalizer)
+    else:
         bg = fit_bgnbd_fast(*bg_rows, penalizer)
         gg = fit_gamma_gamma_fast(*gg_rows, penalizer)
-    else:
-        bg, gg = _fit_lifetimes(bg_rows, gg_rows, penalizer)
     gamma_gamma = dict(zip(GAMMA_GAMMA_PARAMS, map(float, gg.params), strict=True))
     if gamma_gamma["q"] <= 1:
         msg = (
             f"Gamma-Gamma q = {gamma_gamma['q']:.3g} <= 1: the population mean order value "
             "p v/(q-1) is not finite; scoring will fail (try a penalizer)"
         )
-        warnings.warn(msg, UserWarning, stacklevel=2)
+        warnings.warn(msg, UserWarning, stacklevel=3)
         messages.append(msg)
 
-    end = None
-    if "observation_end" in summary.columns:
-        value = summary["observation_end"].max()
-        end = value.isoformat() if isinstance(value, dt.date) else None
     return ClvModel(
         bgnbd=dict(zip(BGNBD_PARAMS, map(float, bg.params), strict=True)),
         gamma_gamma=gamma_gamma,
@@ -218,10 +258,10 @@ def fit(
             ),
         },
         log_likelihood={"bgnbd": bg.log_likelihood, "gamma_gamma": gg.log_likelihood},
-        time_unit=unit,
-        observation_end=end,
+        time_unit=time_unit,
+        observation_end=observation_end,
         n_customers=n_customers,
-        n_repeat_buyers=repeat.height,
+        n_repeat_buyers=n_repeat,
         n_excluded_gamma_gamma=n_excluded,
         excluded_gamma_gamma_reason=reason,
         frequency_monetary_correlation=corr,
