@@ -95,6 +95,8 @@ def _read(args: argparse.Namespace):
 def _summarize(args: argparse.Namespace) -> None:
     from clv.data.write import write_frame
 
+    if args.engine == "spark":
+        return _spark(args)
     summary = _summary(args, _read(args), args.time_unit or "W")
     write_frame(summary, args.out, overwrite=args.overwrite)
     _done(args.out, f"{summary.height:,} customers")
@@ -121,6 +123,8 @@ def _about(file: object) -> Iterator[None]:
 def _fit(args: argparse.Namespace) -> None:
     from clv.models.fitting import fit
 
+    if args.engine == "spark":
+        return _spark(args)
     summary = _summary(args, _read(args), args.time_unit or "W")
     with _about(args.file):
         model = fit(summary, penalizer=args.penalizer)
@@ -176,6 +180,8 @@ def _scores(args: argparse.Namespace, transactions, model=None):
 def _score(args: argparse.Namespace) -> None:
     from clv.data.write import write_frame
 
+    if args.engine == "spark":
+        return _spark(args)
     _, scores = _scores(args, _read(args))
     write_frame(scores, args.out, overwrite=args.overwrite)
     _done(args.out, f"{scores.height:,} customers, total CLV {scores['clv'].sum():,.2f}")
@@ -222,6 +228,70 @@ def _report(args: argparse.Namespace) -> None:
     print(folder / f"{notebook_path(args.notebook).stem}.html")
 
 
+def _add_engine(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("engine")
+    g.add_argument(
+        "--engine",
+        choices=["polars", "spark"],
+        default="polars",
+        help="polars (this machine, default) or spark (Apache Spark: needs clv[spark])",
+    )
+    g.add_argument(
+        "--spark-master",
+        metavar="URL",
+        help="Spark master, e.g. local[4] or yarn (default: the active session, else local[*])",
+    )
+    g.add_argument(
+        "--spark-conf",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a Spark setting, e.g. spark.sql.shuffle.partitions=64 (repeat for more)",
+    )
+
+
+_SPARK_READ = (
+    "customer_col",
+    "date_col",
+    "amount_col",
+    "order_col",
+    "date_format",
+    "separator",
+    "negative_amounts",
+)
+
+
+def _spark(args: argparse.Namespace) -> None:
+    """``--engine spark``: the same job on Apache Spark (:mod:`clv.engines.spark_jobs`)."""
+    if getattr(args, "margin_col", None):
+        raise UsageError("--margin-col is not supported with --engine spark; pass --margin")
+    from clv.engines.spark_jobs import spark_job
+    from clv.engines.spark_session import parse_conf
+
+    score = args.command == "score"
+    what = spark_job(
+        args.command,
+        args.file,
+        read={key: getattr(args, key) for key in _SPARK_READ},
+        observation_end=args.observation_end,
+        time_unit=args.time_unit,
+        out=args.out,
+        overwrite=args.overwrite,
+        penalizer=getattr(args, "penalizer", 0.0),
+        model_path=getattr(args, "model", None),
+        score={
+            "horizon": args.horizon,
+            "horizon_unit": args.horizon_unit,
+            "discount_rate_annual": args.discount_rate,
+            "margin": 1.0 if args.margin is None else args.margin,
+        }
+        if score
+        else None,
+        master=args.spark_master,
+        conf=parse_conf(args.spark_conf),
+    )
+    _done(args.out, what)
+
+
 def _done(path: Path, what: str) -> None:
     print(f"wrote {path} ({what})", file=sys.stderr)
 
@@ -236,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_transactions(p)
     _add_period(p)
     _add_out(p, "summary file: .csv or .parquet")
+    _add_engine(p)
     p.set_defaults(run=_summarize)
 
     p = commands.add_parser("fit", help="fit BG/NBD and Gamma-Gamma, save the model as JSON")
@@ -243,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_period(p)
     _add_penalizer(p)
     _add_out(p, "model file (.json)")
+    _add_engine(p)
     p.set_defaults(run=_fit)
 
     p = commands.add_parser("score", help="P(alive), expected purchases, order value and CLV")
@@ -254,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_penalizer(p)
     _add_horizon(p)
     _add_out(p, "scores file: .csv or .parquet")
+    _add_engine(p)
     p.set_defaults(run=_score)
 
     p = commands.add_parser("kpis", help="headline KPIs, channels and loyalty as JSON")

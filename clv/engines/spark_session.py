@@ -28,6 +28,7 @@ LOCAL_DEFAULTS = {
     "spark.sql.shuffle.partitions": "4",
     "spark.default.parallelism": "4",
     "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
     "spark.driver.memory": "2g",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
 }
@@ -84,7 +85,7 @@ def spark_session(
     for key, value in conf.items():
         builder = builder.config(key, value)
     try:
-        return builder.getOrCreate()
+        session = builder.getOrCreate()
     except PySparkRuntimeError as e:
         if "JAVA" not in str(e).upper():
             raise
@@ -92,3 +93,6 @@ def spark_session(
             "Spark could not start Java: install a Java 17+ runtime (Debian: apt-get install "
             "default-jre-headless) or set JAVA_HOME"
         ) from None
+    if master.startswith("local"):
+        session.sparkContext.setLogLevel("ERROR")
+    return session
