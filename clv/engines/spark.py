@@ -187,21 +187,15 @@ def calibration_holdout(
     )
 
 
-def _time_unit(summary: DataFrame) -> tuple[TimeUnit | None, str | None]:
-    """The summary's time unit (read off ``T`` and its dates, as
-    :func:`clv.data.rfm.time_unit_of` does) and its observation end."""
-    ratio = sf.datediff("observation_end", "first_purchase") / sf.col("T")
-    lo, hi, end = summary.agg(
-        sf.min(sf.when(sf.col("T") > 0, ratio)),
-        sf.max(sf.when(sf.col("T") > 0, ratio)),
-        sf.max("observation_end"),
-    ).first()
-    end_text = end.isoformat() if isinstance(end, dt.date) else None
-    if lo is None:
-        return None, end_text
+def _time_unit(age_days: np.ndarray, T: np.ndarray) -> TimeUnit | None:
+    """The time unit of ``T`` (read off whole days, as :func:`clv.data.rfm.time_unit_of`
+    does); ``None`` when every customer has ``T = 0``."""
+    ratio = age_days[T > 0] / T[T > 0]
+    if ratio.size == 0:
+        return None
     for unit, length in TIME_UNIT_DAYS.items():
-        if all(abs(r - length) < 1e-9 * length for r in (lo, hi)):
-            return unit, end_text  # type: ignore[return-value]
+        if np.all(np.abs(ratio - length) < 1e-9 * length):
+            return unit  # type: ignore[return-value]
     raise DataError("cannot tell the summary's time unit: T does not match D, W or M")
 
 
@@ -214,32 +208,40 @@ def fit(summary: DataFrame, *, penalizer: float = 0.0) -> ClvModel:
     fitters (:func:`clv.models.fitting.fit_distinct_rows`). The model records
     ``engine="spark"``.
     """
-    unit, end = _time_unit(summary)
-    unit = unit or "W"  # every customer has T = 0: the fit says so
-    days = TIME_UNIT_DAYS[unit]
+    count = sf.count(sf.lit(1)).cast("double").alias("w")
     bg = _collect(
         summary.groupBy(
             sf.col("frequency").cast("double").alias("x"),
             sf.datediff("last_purchase", "first_purchase").alias("rec"),
             sf.datediff("observation_end", "first_purchase").alias("age"),
-        ).agg(sf.count(sf.lit(1)).cast("double").alias("w"))
+            sf.col("T").cast("double").alias("T"),  # one T per age: no more groups
+            "observation_end",
+        ).agg(count)
     ).sort("x", "rec", "age")
     spenders = summary.filter((sf.col("frequency") > 0) & (sf.col("monetary_value") > 0))
     gg = _collect(
         spenders.groupBy(
             sf.col("frequency").cast("double").alias("x"),
             sf.col("monetary_value").cast("double").alias("m"),
-        ).agg(sf.count(sf.lit(1)).cast("double").alias("w"))
+        ).agg(count)
     ).sort("x", "m")
+    unit = _time_unit(bg["age"].to_numpy(), bg["T"].to_numpy()) or "W"  # all T = 0: fit says so
+    days = np.full(bg.height, TIME_UNIT_DAYS[unit])
+    end = bg["observation_end"].max()
     bg_rows = (
         bg["x"].to_numpy(),
-        bg["rec"].to_numpy() / np.full(bg.height, days),
-        bg["age"].to_numpy() / np.full(bg.height, days),
+        bg["rec"].to_numpy() / days,
+        bg["T"].to_numpy(),
         bg["w"].to_numpy(),
     )
     gg_rows = tuple(gg[c].to_numpy() for c in ("x", "m", "w"))
     return fit_distinct_rows(
-        bg_rows, gg_rows, time_unit=unit, observation_end=end, penalizer=penalizer, engine="spark"
+        bg_rows,
+        gg_rows,
+        time_unit=unit,
+        observation_end=end.isoformat() if isinstance(end, dt.date) else None,
+        penalizer=penalizer,
+        engine="spark",
     )
 
 
