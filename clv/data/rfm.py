@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from clv.data.engines import DataEngine, spark_engine
 from clv.errors import DataError, UsageError
 
 TimeUnit = Literal["D", "W", "M"]
@@ -163,6 +164,7 @@ def rfm_summary(
     *,
     observation_end: DateLike | None = None,
     time_unit: TimeUnit = "W",
+    engine: DataEngine = "polars",
 ) -> pl.DataFrame:
     """One row per customer: frequency, recency, T and monetary value, as in the BTYD models.
 
@@ -176,6 +178,9 @@ def rfm_summary(
     time_unit
         Unit of ``recency`` and ``T``: ``"D"`` days, ``"W"`` weeks (days / 7, the published
         convention) or ``"M"`` months (days / (365.25 / 12)).
+    engine
+        ``"polars"`` (this machine), or ``"spark"``: ``transactions`` is a Spark DataFrame
+        from :func:`clv.engines.spark.read_transactions` and so is the result (unsorted).
 
     Returns
     -------
@@ -192,6 +197,9 @@ def rfm_summary(
     >>> rfm_summary(cdnow(), observation_end="1997-09-30").height
     2357
     """
+    if engine != "polars":
+        spark = spark_engine(engine)
+        return spark.rfm_summary(transactions, observation_end=observation_end, time_unit=time_unit)
     summary = _rfm_summary(transactions, observation_end=observation_end, time_unit=time_unit)
     end = summary["observation_end"][0] if summary.height else None
     after = transactions.lazy().filter(pl.col("date") > end).select("customer_id").unique()
@@ -264,11 +272,13 @@ def calibration_holdout(
     calibration_end: DateLike,
     observation_end: DateLike | None = None,
     time_unit: TimeUnit = "W",
+    engine: DataEngine = "polars",
 ) -> pl.DataFrame:
     """The RFM summary at ``calibration_end`` plus what each customer did afterwards.
 
     Only customers first seen by ``calibration_end`` are kept (as lifetimes'
-    ``calibration_and_holdout_data`` does).
+    ``calibration_and_holdout_data`` does). ``engine="spark"`` works on a Spark DataFrame,
+    as in :func:`rfm_summary`.
 
     Returns
     -------
@@ -277,6 +287,13 @@ def calibration_holdout(
         (purchase occasions in the holdout), ``monetary_value_holdout`` (their mean amount,
         0 if none) and ``duration_holdout`` (holdout length in ``time_unit``).
     """
+    if engine != "polars":
+        return spark_engine(engine).calibration_holdout(
+            transactions,
+            calibration_end=calibration_end,
+            observation_end=observation_end,
+            time_unit=time_unit,
+        )
     first, last = _date_range(transactions)
     cal_end = as_date(calibration_end, "calibration end")
     end = last if observation_end is None else as_date(observation_end, "observation end")

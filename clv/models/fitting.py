@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from clv.data.engines import spark_engine
 from clv.data.rfm import TIME_UNIT_DAYS, TimeUnit
 from clv.errors import ModelError, UsageError
 from clv.models.bgnbd import (
@@ -35,7 +36,7 @@ from clv.models.gamma_gamma import (
 from clv.models.lifetimes_engine import _fit_lifetimes
 from clv.models.model import ClvModel, _check_summary, _summary_unit
 
-Engine = Literal["fast", "lifetimes"]
+Engine = Literal["fast", "lifetimes", "spark"]
 
 
 CORRELATION_WARNING = 0.3
@@ -107,7 +108,10 @@ def fit(
         weighted distinct (frequency, recency, T) rows, Gamma-Gamma on the weighted distinct
         (frequency, monetary value) rows (terms of x alone computed once per distinct
         frequency). ``"lifetimes"``: lifetimes' own fitters on the per-customer Gamma-Gamma
-        rows and weighted BG/NBD rows (slow; the reference of the tests).
+        rows and weighted BG/NBD rows (slow; the reference of the tests). ``"spark"``:
+        ``summary`` is a Spark DataFrame from :func:`clv.data.rfm.rfm_summary` with
+        ``engine="spark"``, fitted by :func:`clv.engines.spark.fit` (``"fast"`` on the
+        collected distinct rows).
     time_unit
         Only for a summary without ``first_purchase``/``observation_end`` columns.
 
@@ -132,10 +136,12 @@ def fit(
         When |corr(frequency, monetary_value)| among repeat buyers exceeds
         :data:`CORRELATION_WARNING` (Gamma-Gamma's independence assumption is doubtful).
     """
-    if engine not in ("fast", "lifetimes"):
-        raise UsageError(f"engine must be 'fast' or 'lifetimes', not {engine!r}")
+    if engine not in ("fast", "lifetimes", "spark"):
+        raise UsageError(f"engine must be 'fast', 'lifetimes' or 'spark', not {engine!r}")
     if not (penalizer >= 0 and math.isfinite(penalizer)):
         raise UsageError(f"penalizer must be a non-negative number, not {penalizer}")
+    if engine == "spark":
+        return spark_engine(engine).fit(summary, penalizer=penalizer)
     _check_summary(summary)
     unit = _summary_unit(summary, time_unit)
     frame = summary.select(
