@@ -206,3 +206,14 @@ def test_the_one_machine_path_does_not_import_pyspark(tmp_path):
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.stdout.strip() == "False"
+
+
+def test_a_missing_file_or_table_is_a_data_error(cs, tmp_path):
+    missing = tmp_path / "nope.csv"
+    with pytest.raises(DataError) as want:
+        clv.read_transactions(missing)
+    with pytest.raises(DataError) as got:
+        cs.read_transactions(missing)
+    assert str(got.value) == str(want.value)
+    with pytest.raises(DataError, match="no_such_table: Spark cannot read it"):
+        cs.read_transactions("no_such_table")

@@ -11,7 +11,15 @@ import warnings
 from pathlib import Path
 
 from clv.data.io import _ISO_DATE, _PROBLEMS, REQUIRED, SUFFIXES, NegativeAmounts
-from clv.engines.spark_session import Column, DataFrame, SparkSession, sf, spark_session, st
+from clv.engines.spark_session import (
+    AnalysisException,
+    Column,
+    DataFrame,
+    SparkSession,
+    sf,
+    spark_session,
+    st,
+)
 from clv.errors import DataError, UsageError
 
 Source = str | os.PathLike[str] | DataFrame
@@ -63,14 +71,22 @@ def _load(spark: SparkSession, source: Source, separator: str) -> tuple[DataFram
     name = str(source)
     path = Path(source)
     kind = SUFFIXES.get(path.suffix.lower())
+    local = "://" not in name and not name.startswith("dbfs:")
     if path.is_dir():
         kind = "parquet"
-    elif kind is None and "://" not in name and "/" not in name:
-        return spark.table(name), f"table {name}"
-    if kind == "csv":
-        return spark.read.csv(name, header=True, sep=separator, inferSchema=False), name
-    if kind == "parquet":
-        return spark.read.parquet(name), name
+    elif kind is None and local and "/" not in name:
+        kind = "table"
+    elif local and not path.exists():
+        raise DataError(f"{path}: file not found")
+    try:
+        if kind == "table":
+            return spark.table(name), f"table {name}"
+        if kind == "csv":
+            return spark.read.csv(name, header=True, sep=separator, inferSchema=False), name
+        if kind == "parquet":
+            return spark.read.parquet(name), name
+    except AnalysisException as e:
+        raise DataError(f"{name}: Spark cannot read it ({str(e).splitlines()[0]})") from None
     raise DataError(f"{name}: the Spark engine reads .csv and .parquet files, folders and tables")
 
 

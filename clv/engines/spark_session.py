@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from clv.errors import UsageError
 
 try:  # every module of the Spark engine imports pyspark from here
-    from pyspark.errors import PySparkRuntimeError
+    from pyspark.errors import AnalysisException, PySparkRuntimeError
     from pyspark.sql import Column, DataFrame, SparkSession
     from pyspark.sql import functions as sf
     from pyspark.sql import types as st
@@ -21,7 +21,16 @@ except ImportError:
         "the Spark engine needs pyspark: pip install 'clv[spark]' (and a Java 17+ runtime)"
     ) from None
 
-__all__ = ["Column", "DataFrame", "SparkSession", "parse_conf", "sf", "spark_session", "st"]
+__all__ = [
+    "AnalysisException",
+    "Column",
+    "DataFrame",
+    "SparkSession",
+    "parse_conf",
+    "sf",
+    "spark_session",
+    "st",
+]
 
 LOCAL_DEFAULTS = {
     "spark.sql.session.timeZone": "UTC",
