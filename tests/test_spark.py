@@ -28,7 +28,7 @@ pytestmark = pytest.mark.spark
 SCORES = ("p_alive", "expected_purchases", "expected_order_value", "clv")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cs():
     why = None
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
@@ -41,8 +41,9 @@ def cs():
         if os.environ.get("CI"):
             pytest.fail(f"CI is set but {why}")
         pytest.skip(f"not in CI (CI unset) and {why}")
-    spark.spark_session(master="local[2]", conf={"spark.sql.shuffle.partitions": "2"})
-    return spark
+    session = spark.spark_session(master="local[2]", conf={"spark.sql.shuffle.partitions": "2"})
+    yield spark
+    session.stop()
 
 
 @pytest.fixture(scope="module")
@@ -173,6 +174,11 @@ def test_cli_engine_spark_writes_the_polars_scores(cs, shop_csv, tmp_path):
     assert_close(got, want, 1e-9)
     assert main(["summarize", str(shop_csv), *spark_args, "--out", str(tmp_path / "rfm")]) == 0
     assert pl.read_parquet(tmp_path / "rfm" / "*.parquet").height == 4_000
+
+
+def test_a_polars_frame_is_a_usage_error(cs, shop):
+    with pytest.raises(UsageError, match="needs the transactions as a Spark DataFrame"):
+        clv.rfm_summary(shop[0], engine="spark")
 
 
 def test_bad_spark_conf_is_a_usage_error(capsys):

@@ -25,7 +25,7 @@ import pyarrow as pa
 from clv.data.rfm import TIME_UNIT_DAYS, DateLike, TimeUnit, as_date, unit_days
 from clv.engines.spark_read import read_transactions
 from clv.engines.spark_session import DataFrame, sf, spark_session
-from clv.errors import DataError
+from clv.errors import DataError, UsageError
 from clv.models.fitting import fit_distinct_rows
 from clv.models.model import MONTH_DAYS, ClvModel
 
@@ -52,6 +52,15 @@ SCORE_SCHEMA = "customer_id string, frequency bigint, " + ", ".join(
     f"`{c}` double" for c in SCORE_SCHEMA_DOUBLES
 )
 """The columns of :func:`score` (those of :meth:`ClvModel.score`)."""
+
+
+def _spark_frame(frame: object, what: str) -> DataFrame:
+    if not isinstance(frame, DataFrame):
+        raise UsageError(
+            f"the Spark engine needs {what} as a Spark DataFrame, not {type(frame).__name__}; "
+            "read the data with clv.engines.spark.read_transactions"
+        )
+    return frame
 
 
 def _date_range(transactions: DataFrame) -> tuple[dt.date, dt.date]:
@@ -131,7 +140,7 @@ def rfm_summary(
     occasions in day order, as the one-machine engine does.
     """
     unit_days(time_unit)
-    first, last = _date_range(transactions)
+    first, last = _date_range(_spark_frame(transactions, "the transactions"))
     end = last if observation_end is None else as_date(observation_end, "observation end")
     if end < first:
         raise DataError(
@@ -164,7 +173,7 @@ def calibration_holdout(
 ) -> DataFrame:
     """:func:`clv.data.rfm.calibration_holdout` on Spark: the calibration summary plus
     ``frequency_holdout``, ``monetary_value_holdout`` and ``duration_holdout``."""
-    first, last = _date_range(transactions)
+    first, last = _date_range(_spark_frame(transactions, "the transactions"))
     cal_end = as_date(calibration_end, "calibration end")
     end = last if observation_end is None else as_date(observation_end, "observation end")
     if not first <= cal_end < end:
@@ -210,13 +219,15 @@ def fit(summary: DataFrame, *, penalizer: float = 0.0) -> ClvModel:
     """
     count = sf.count(sf.lit(1)).cast("double").alias("w")
     bg = _collect(
-        summary.groupBy(
+        _spark_frame(summary, "the summary")
+        .groupBy(
             sf.col("frequency").cast("double").alias("x"),
             sf.datediff("last_purchase", "first_purchase").alias("rec"),
             sf.datediff("observation_end", "first_purchase").alias("age"),
             sf.col("T").cast("double").alias("T"),  # one T per age: no more groups
             "observation_end",
-        ).agg(count)
+        )
+        .agg(count)
     ).sort("x", "rec", "age")
     spenders = summary.filter((sf.col("frequency") > 0) & (sf.col("monetary_value") > 0))
     gg = _collect(
@@ -283,7 +294,9 @@ def score(
                 scores = model.score(pl.DataFrame(batch), **options)
                 yield from scores.to_arrow().cast(arrow_schema).to_batches()
 
-    columns = summary.select("customer_id", "frequency", "recency", "T", "monetary_value")
+    columns = _spark_frame(summary, "the summary").select(
+        "customer_id", "frequency", "recency", "T", "monetary_value"
+    )
     return columns.mapInArrow(score_batches, SCORE_SCHEMA)
 
 
