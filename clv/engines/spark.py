@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from clv.data.rfm import TIME_UNIT_DAYS, DateLike, TimeUnit, as_date, unit_days
 from clv.engines.spark_read import read_transactions
-from clv.engines.spark_session import DataFrame, sf, spark_session
+from clv.engines.spark_session import Column, DataFrame, sf, spark_session
 from clv.errors import DataError, UsageError
 from clv.models.fitting import fit_distinct_rows
 from clv.models.model import MONTH_DAYS, ClvModel
@@ -79,22 +79,22 @@ def _occasions(transactions: DataFrame) -> DataFrame:
     )
 
 
-def _total(days: object) -> object:
+def _total(days: str | Column) -> Column:
     """The sum of the amounts of an array of occasions, added in day order (as polars does)."""
     return sf.aggregate(days, sf.lit(0.0), lambda total, day: total + day["amount"])
 
 
 def _summary(transactions: DataFrame, end: dt.date, time_unit: TimeUnit) -> DataFrame:
-    days = unit_days(time_unit)
+    length = unit_days(time_unit)  # days per unit
     observed = transactions.filter(sf.col("date") <= sf.lit(end))
     n = sf.size("days")
     summary = _occasions(observed).select(
         "customer_id",
         (n - 1).cast("bigint").alias("frequency"),
-        (sf.datediff(sf.element_at("days", -1)["date"], sf.col("days")[0]["date"]) / days).alias(
+        (sf.datediff(sf.element_at("days", -1)["date"], sf.col("days")[0]["date"]) / length).alias(
             "recency"
         ),
-        (sf.datediff(sf.lit(end), sf.col("days")[0]["date"]) / days).alias("T"),
+        (sf.datediff(sf.lit(end), sf.col("days")[0]["date"]) / length).alias("T"),
         sf.when(n > 1, _total(sf.slice("days", 2, n - 1)) / (n - 1))
         .otherwise(0.0)
         .alias("monetary_value"),
