@@ -21,7 +21,7 @@ $(VENV)/.base: $(BIN)/uv pyproject.toml $(LOCK)
 	@touch $@
 
 $(VENV)/.test: $(VENV)/.base
-	$(UV) -e ".[test]"
+	$(UV) -e ".[test,spark]"
 	@touch $@
 
 $(VENV)/.lab: $(VENV)/.base

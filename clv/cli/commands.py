@@ -30,6 +30,7 @@ from clv.cli.options import (
     as_flags,
     report_parameters_help,
 )
+from clv.cli.spark import add_engine, spark
 from clv.errors import ClvError, ClvInfo, DataError, ModelError, UsageError
 
 if TYPE_CHECKING:
@@ -65,6 +66,8 @@ def _about(file: object) -> Iterator[None]:
 
 
 def _summarize(args: argparse.Namespace) -> None:
+    if args.engine == "spark":
+        return _done(args.out, spark(args))
     from clv.data.write import write_frame
 
     analysis = _analysis(args)
@@ -75,6 +78,8 @@ def _summarize(args: argparse.Namespace) -> None:
 
 
 def _fit(args: argparse.Namespace) -> None:
+    if args.engine == "spark":
+        return _done(args.out, spark(args))
     analysis = _analysis(args)
     with _about(args.file):
         model = analysis.model
@@ -109,6 +114,8 @@ def _scored(args: argparse.Namespace) -> "Analysis":
 
 
 def _score(args: argparse.Namespace) -> None:
+    if args.engine == "spark":
+        return _done(args.out, spark(args))
     from clv.data.write import write_frame
 
     analysis = _scored(args)
@@ -180,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_transactions(p)
     add_period(p)
     add_out(p, "summary file: .csv or .parquet")
+    add_engine(p)
     p.set_defaults(run=_summarize)
 
     p = commands.add_parser("fit", help="fit BG/NBD and Gamma-Gamma, save the model as JSON")
@@ -188,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_penalizer(p)
     add_groups(p, intervals=False)
     add_out(p, "model file (.json)")
+    add_engine(p)
     p.set_defaults(run=_fit)
 
     p = commands.add_parser("score", help="P(alive), expected purchases, order value and CLV")
@@ -200,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_horizon(p)
     add_groups(p, intervals=True)
     add_out(p, "scores file: .csv or .parquet")
+    add_engine(p)
     p.set_defaults(run=_score)
 
     p = commands.add_parser("kpis", help="headline KPIs, channels and loyalty as JSON")

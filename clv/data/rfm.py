@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import polars as pl
 
+from clv.data.engines import DataEngine, spark_engine
 from clv.data.period import (
     TIME_UNIT_DAYS,
     DateLike,
@@ -148,6 +149,7 @@ def rfm_summary(
     *,
     observation_end: DateLike | None = None,
     time_unit: TimeUnit = "W",
+    engine: DataEngine = "polars",
 ) -> pl.DataFrame:
     """One row per customer: frequency, recency, T and monetary value, as in the BTYD models.
 
@@ -161,6 +163,9 @@ def rfm_summary(
     time_unit
         Unit of ``recency`` and ``T``: ``"D"`` days, ``"W"`` weeks (days / 7, the published
         convention) or ``"M"`` months (days / (365.25 / 12)).
+    engine
+        ``"polars"`` (this machine), or ``"spark"``: ``transactions`` is a Spark DataFrame
+        from :func:`clv.engines.spark.read_transactions` and so is the result (unsorted).
 
     Returns
     -------
@@ -177,6 +182,9 @@ def rfm_summary(
     >>> rfm_summary(cdnow(), observation_end="1997-09-30").height
     2357
     """
+    if engine != "polars":
+        spark = spark_engine(engine)
+        return spark.rfm_summary(transactions, observation_end=observation_end, time_unit=time_unit)
     period = resolve_period(transactions, observation_end=observation_end, time_unit=time_unit)
     end = period.observation_end
     summary = _rfm_summary(transactions, end=end, time_unit=period.time_unit)
@@ -229,11 +237,13 @@ def calibration_holdout(
     calibration_end: DateLike,
     observation_end: DateLike | None = None,
     time_unit: TimeUnit = "W",
+    engine: DataEngine = "polars",
 ) -> pl.DataFrame:
     """The RFM summary at ``calibration_end`` plus what each customer did afterwards.
 
     Only customers first seen by ``calibration_end`` are kept (as lifetimes'
-    ``calibration_and_holdout_data`` does).
+    ``calibration_and_holdout_data`` does). ``engine="spark"`` works on a Spark DataFrame,
+    as in :func:`rfm_summary`.
 
     Returns
     -------
@@ -242,6 +252,13 @@ def calibration_holdout(
         (purchase occasions in the holdout), ``monetary_value_holdout`` (their mean amount,
         0 if none) and ``duration_holdout`` (holdout length in ``time_unit``).
     """
+    if engine != "polars":
+        return spark_engine(engine).calibration_holdout(
+            transactions,
+            calibration_end=calibration_end,
+            observation_end=observation_end,
+            time_unit=time_unit,
+        )
     cal_end = as_date(calibration_end, "calibration_end")
     period = resolve_period(
         transactions, observation_end=observation_end, time_unit=time_unit, calibration_end=cal_end

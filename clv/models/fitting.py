@@ -15,11 +15,12 @@ import warnings
 from collections.abc import Mapping
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
+from clv.data.engines import spark_engine
 from clv.data.rfm import TIME_UNIT_DAYS, TimeUnit
 from clv.errors import ModelError, UsageError
 from clv.models.bgnbd import distinct_bgnbd_rows
@@ -46,7 +47,7 @@ from clv.models.optimize import Fit
 from clv.models.purchase import purchase_model as purchase_spec
 from clv.models.selection import choose_purchase_model
 
-Engine = Literal["fast", "lifetimes"]
+Engine = Literal["fast", "lifetimes", "spark"]
 PurchaseModelChoice = Literal["bgnbd", "mbgnbd", "pareto_nbd", "auto"]
 
 
@@ -64,11 +65,20 @@ def _fingerprint(bg_rows: tuple[np.ndarray, ...], gg_rows: tuple[np.ndarray, ...
     """sha256 of what the fit saw: the sorted distinct (frequency, recency, T, customers)
     rows, and the sorted spends per order and per customer of the Gamma-Gamma customers.
     Customer ids and row order do not enter."""
-    x, m = gg_rows[0], gg_rows[1]
+    counts = gg_rows[2].astype(np.int64)  # per customer, as the rows came grouped or not
+    x, m = np.repeat(gg_rows[0], counts), np.repeat(gg_rows[1], counts)
     digest = hashlib.sha256()
     for arr in (*bg_rows, np.sort(m), np.sort(x * m)):
         digest.update(np.ascontiguousarray(arr, dtype="<f8").tobytes())
     return "sha256:" + digest.hexdigest()
+
+
+def _weighted_correlation(x: np.ndarray, m: np.ndarray, w: np.ndarray) -> float | None:
+    """Pearson correlation of ``x`` and ``m`` over rows weighted by ``w`` (None if undefined)."""
+    with np.errstate(all="ignore"):
+        dx, dm = x - np.average(x, weights=w), m - np.average(m, weights=w)
+        c = np.sum(w * dx * dm) / np.sqrt(np.sum(w * dx * dx) * np.sum(w * dm * dm))
+    return float(c) if math.isfinite(c) else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -89,17 +99,21 @@ def check_fittable(summary: pl.DataFrame) -> None:
         age=pl.col("T").max(),
         spenders=(repeat & (pl.col("monetary_value") > 0)).sum(),
     ).row(0, named=True)
-    if stats["repeat"] == 0:
+    _fittable(stats["n"], stats["repeat"], stats["age"] or 0.0, stats["spenders"])
+
+
+def _fittable(n: int, repeat: int, age: float, spenders: int) -> None:
+    if repeat == 0:
         raise ModelError(
-            f"none of the {stats['n']:,} customers made a repeat purchase, so BG/NBD and "
+            f"none of the {n:,} customers made a repeat purchase, so the purchase model and "
             "Gamma-Gamma cannot be fitted; use a longer period or a later observation_end="
         )
-    if not stats["age"] > 0:
+    if not age > 0:
         raise ModelError(
             "every customer was first seen on the observation end (T = 0); use a later "
             "observation_end="
         )
-    if stats["spenders"] == 0:
+    if spenders == 0:
         raise ModelError(
             "no repeat purchase has a positive amount, so Gamma-Gamma cannot be fitted; "
             "check the amount column"
@@ -167,9 +181,11 @@ def fit(
     UserWarning
         One per diagnostic (the CLI prints them).
     """
-    if engine not in ("fast", "lifetimes"):
-        raise UsageError(f"engine must be 'fast' or 'lifetimes', not {engine!r}")
-    pen, gg_pen = penalizers(penalizer)
+    if engine not in ("fast", "lifetimes", "spark"):
+        raise UsageError(f"engine must be 'fast', 'lifetimes' or 'spark', not {engine!r}")
+    if engine == "spark":  # a Spark DataFrame: aggregated in Spark, fitted here
+        return spark_engine(engine).fit(summary, penalizer=penalizer)
+    pen, _ = penalizers(penalizer)
     comparison = None
     if purchase_model == "auto":
         purchase_model = "bgnbd"
@@ -185,62 +201,90 @@ def fit(
             purchase_model=purchase_model,
         )
         return fit_by_group(summary, by=by, fit_one=one)
-    spec = purchase_spec(purchase_model)
     if engine == "lifetimes" and purchase_model != "bgnbd":
         raise UsageError("engine='lifetimes' fits BG/NBD only; use engine='fast'")
     _check_summary(summary)
     unit = _summary_unit(summary, time_unit)
-    n_customers = summary.height
-    frame = summary.select(
-        pl.col("frequency").cast(pl.Float64),
-        pl.col("recency").cast(pl.Float64),
-        pl.col("T").cast(pl.Float64),
-        pl.col("monetary_value").cast(pl.Float64),
-    )
     check_fittable(summary)
-    repeat = frame.filter(pl.col("frequency") > 0)
-    spenders = repeat.filter(pl.col("monetary_value") > 0)
-    n_excluded = n_customers - spenders.height
-    reason = (
-        f"{n_customers - repeat.height:,} customers without a repeat purchase"
-        + (
-            f" and {repeat.height - spenders.height:,} repeat buyers with no positive spend"
-            if repeat.height > spenders.height
-            else ""
-        )
-        + " are left out of the Gamma-Gamma fit (it models the spend of repeat orders)"
+    frame = summary.select(
+        pl.col(c).cast(pl.Float64) for c in ("frequency", "recency", "T", "monetary_value")
     )
-    corr = None
-    if spenders.height >= 3:
-        c = spenders.select(pl.corr("frequency", "monetary_value")).item()
-        corr = float(c) if c is not None and math.isfinite(c) else None
-
     f = frame.to_numpy()
     bg_rows = distinct_bgnbd_rows(f[:, 0], f[:, 1], f[:, 2], TIME_UNIT_DAYS[unit])
-    g = spenders.select("frequency", "monetary_value").to_numpy()
-    gg_rows = (g[:, 0], g[:, 1], np.ones(g.shape[0]))  # grouped by fit_gamma_gamma_fast
-    if engine == "fast":
-        bg = spec.fit(*bg_rows, pen)
-        gg = fit_gamma_gamma_fast(*gg_rows, gg_pen)
-    else:
-        bg, gg = _fit_lifetimes(bg_rows, gg_rows, pen, gg_pen)
-    purchase = dict(zip(spec.params, map(float, bg.params), strict=True))
-    gamma_gamma = dict(zip(GAMMA_GAMMA_PARAMS, map(float, gg.params), strict=True))
-    diagnostics = [
-        *fit_diagnostics(spec.title, spec.params, bg),
-        *dropout_diagnostic(purchase_model, purchase, float(frame["T"].max())),
-        *fit_diagnostics("Gamma-Gamma", GAMMA_GAMMA_PARAMS, gg),
-        *gamma_gamma_diagnostics(
-            gamma_gamma["q"], corr, repeat.height, repeat.height - spenders.height
-        ),
-    ]
-    for item in diagnostics:
-        warnings.warn(item["message"], UserWarning, stacklevel=2)
-
+    spend = f[(f[:, 0] > 0) & (f[:, 3] > 0)]
+    gg_rows = (spend[:, 0], spend[:, 3], np.ones(spend.shape[0]))  # grouped by the fitter
     end = None
     if "observation_end" in summary.columns:
         value = summary["observation_end"].max()
         end = value.isoformat() if isinstance(value, dt.date) else None
+    return fit_distinct_rows(
+        bg_rows,
+        gg_rows,
+        time_unit=unit,
+        observation_end=end,
+        penalizer=penalizer,
+        engine=engine,
+        purchase_model=purchase_model,
+        comparison=comparison,
+    )
+
+
+def fit_distinct_rows(
+    bg_rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    gg_rows: tuple[np.ndarray, np.ndarray, np.ndarray],
+    *,
+    time_unit: TimeUnit,
+    observation_end: str | None,
+    penalizer: float | Mapping[str, float] = 0.0,
+    engine: str = "fast",
+    purchase_model: str = "bgnbd",
+    comparison: list[dict[str, Any]] | None = None,
+) -> ClvModel:
+    """:func:`fit` on rows already grouped: the entry point of engines that aggregate elsewhere.
+
+    Parameters
+    ----------
+    bg_rows
+        Distinct (frequency, recency, T) rows of all customers, in ``time_unit``, and the
+        number of customers of each (:func:`~clv.models.bgnbd.distinct_bgnbd_rows`).
+    gg_rows
+        (frequency, monetary value, customers) of the repeat buyers with positive spend,
+        grouped or not (currency units).
+    engine
+        ``"fast"`` or ``"lifetimes"`` (which fitters); any other name (``"spark"``) fits with
+        ``"fast"`` and is recorded in the model.
+    """
+    pen, gg_pen = penalizers(penalizer)
+    spec = purchase_spec(purchase_model)
+    x, _, T, w = bg_rows
+    gx, gm, gw = gg_rows
+    n_customers, n_repeat, n_spenders = int(w.sum()), int(w[x > 0].sum()), int(gw.sum())
+    _fittable(n_customers, n_repeat, float(T.max()), n_spenders)
+    reason = (
+        f"{n_customers - n_repeat:,} customers without a repeat purchase"
+        + (
+            f" and {n_repeat - n_spenders:,} repeat buyers with no positive spend"
+            if n_repeat > n_spenders
+            else ""
+        )
+        + " are left out of the Gamma-Gamma fit (it models the spend of repeat orders)"
+    )
+    corr = _weighted_correlation(gx, gm, gw) if n_spenders >= 3 else None
+    if engine == "lifetimes":
+        bg, gg = _fit_lifetimes(bg_rows, gg_rows, pen, gg_pen)
+    else:
+        bg = spec.fit(*bg_rows, pen)
+        gg = fit_gamma_gamma_fast(*gg_rows, gg_pen)
+    purchase = dict(zip(spec.params, map(float, bg.params), strict=True))
+    gamma_gamma = dict(zip(GAMMA_GAMMA_PARAMS, map(float, gg.params), strict=True))
+    diagnostics = [
+        *fit_diagnostics(spec.title, spec.params, bg),
+        *dropout_diagnostic(purchase_model, purchase, float(T.max())),
+        *fit_diagnostics("Gamma-Gamma", GAMMA_GAMMA_PARAMS, gg),
+        *gamma_gamma_diagnostics(gamma_gamma["q"], corr, n_repeat, n_repeat - n_spenders),
+    ]
+    for item in diagnostics:
+        warnings.warn(item["message"], UserWarning, stacklevel=3)
     return ClvModel(
         purchase_model=purchase_model,
         purchase=purchase,
@@ -254,11 +298,11 @@ def fit(
             "gamma_gamma": _edges(GAMMA_GAMMA_PARAMS, gg),
         },
         log_likelihood={purchase_model: bg.log_likelihood, "gamma_gamma": gg.log_likelihood},
-        time_unit=unit,
-        observation_end=end,
+        time_unit=time_unit,
+        observation_end=observation_end,
         n_customers=n_customers,
-        n_repeat_buyers=repeat.height,
-        n_excluded_gamma_gamma=n_excluded,
+        n_repeat_buyers=n_repeat,
+        n_excluded_gamma_gamma=n_customers - n_spenders,
         excluded_gamma_gamma_reason=reason,
         frequency_monetary_correlation=corr,
         penalizer=pen,

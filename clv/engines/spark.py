@@ -1,0 +1,315 @@
+"""The Spark engine: RFM summaries, the fit and scores where the data lives, same numbers.
+
+Spark does what grows with rows and customers: the checks (:mod:`clv.engines.spark_read`),
+the customer-day aggregation, the table of distinct (frequency, recency days, T days) rows
+with their customer counts, and the scores. The fit runs on the driver over those collected
+rows with the numpy fitters of :mod:`clv.models` (a few hundred thousand rows even for huge
+shops), and the scores call :meth:`clv.models.model.ClvModel.score` on Arrow batches
+(``mapInArrow``): one implementation of every formula.
+
+>>> from clv.engines import spark as cs  # doctest: +SKIP
+>>> tx = cs.read_transactions("s3a://lake/orders/", customer_col="user_id")  # doctest: +SKIP
+>>> summary = cs.rfm_summary(tx, observation_end="2024-12-31")  # doctest: +SKIP
+>>> model = cs.fit(summary)  # doctest: +SKIP
+>>> cs.score(model, summary, horizon=12).write.parquet("s3a://lake/clv/")  # doctest: +SKIP
+"""
+
+import datetime as dt
+import warnings
+from collections.abc import Iterator
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from clv.data.rfm import TIME_UNIT_DAYS, DateLike, TimeUnit, as_date, unit_days
+from clv.engines.spark_read import read_transactions
+from clv.engines.spark_session import Column, DataFrame, sf, spark_session
+from clv.errors import DataError, UsageError
+from clv.models.fitting import fit_distinct_rows
+from clv.models.model import MONTH_DAYS, ClvModel
+
+__all__ = [
+    "calibration_holdout",
+    "fit",
+    "read_transactions",
+    "rfm_summary",
+    "score",
+    "spark_session",
+    "to_polars",
+]
+
+SCORE_SCHEMA_DOUBLES = (
+    "recency",
+    "T",
+    "monetary_value",
+    "p_alive",
+    "expected_purchases",
+    "expected_order_value",
+    "clv",
+)
+SCORE_SCHEMA = "customer_id string, frequency bigint, " + ", ".join(
+    f"`{c}` double" for c in SCORE_SCHEMA_DOUBLES
+)
+"""The columns of :func:`score` (those of :meth:`ClvModel.score`)."""
+
+
+def _spark_frame(frame: object, what: str) -> DataFrame:
+    if not isinstance(frame, DataFrame):
+        raise UsageError(
+            f"the Spark engine needs {what} as a Spark DataFrame, not {type(frame).__name__}; "
+            "read the data with clv.engines.spark.read_transactions"
+        )
+    return frame
+
+
+def _date_range(transactions: DataFrame) -> tuple[dt.date, dt.date]:
+    first, last = transactions.agg(sf.min("date"), sf.max("date")).first()
+    if first is None:
+        raise DataError("no transactions to summarize")
+    return first, last
+
+
+def _occasions(transactions: DataFrame) -> DataFrame:
+    """Each customer's purchase occasions (customer-days, amounts summed) in day order:
+    ``customer_id, days`` (an array of ``date, amount`` structs)."""
+    per_day = transactions.groupBy("customer_id", "date").agg(sf.sum("amount").alias("amount"))
+    return per_day.groupBy("customer_id").agg(
+        sf.array_sort(sf.collect_list(sf.struct("date", "amount"))).alias("days")
+    )
+
+
+def _total(days: str | Column) -> Column:
+    """The sum of the amounts of an array of occasions, added in day order (as polars does)."""
+    return sf.aggregate(days, sf.lit(0.0), lambda total, day: total + day["amount"])
+
+
+def _summary(transactions: DataFrame, end: dt.date, time_unit: TimeUnit) -> DataFrame:
+    length = unit_days(time_unit)  # days per unit
+    observed = transactions.filter(sf.col("date") <= sf.lit(end))
+    n = sf.size("days")
+    summary = _occasions(observed).select(
+        "customer_id",
+        (n - 1).cast("bigint").alias("frequency"),
+        (sf.datediff(sf.element_at("days", -1)["date"], sf.col("days")[0]["date"]) / length).alias(
+            "recency"
+        ),
+        (sf.datediff(sf.lit(end), sf.col("days")[0]["date"]) / length).alias("T"),
+        sf.when(n > 1, _total(sf.slice("days", 2, n - 1)) / (n - 1))
+        .otherwise(0.0)
+        .alias("monetary_value"),
+        sf.col("days")[0]["date"].alias("first_purchase"),
+        sf.element_at("days", -1)["date"].alias("last_purchase"),
+        n.cast("bigint").alias("orders"),
+        _total("days").alias("revenue"),
+        sf.lit(end).alias("observation_end"),
+        sf.lit(time_unit).alias("time_unit"),
+    )
+    if "order_id" in observed.columns:
+        orders = observed.groupBy("customer_id").agg(
+            sf.count_distinct("order_id").cast("bigint").alias("orders")
+        )
+        summary = summary.drop("orders").join(orders, "customer_id")
+        return summary.select(*_SUMMARY_COLUMNS)
+    return summary
+
+
+_SUMMARY_COLUMNS = (
+    "customer_id",
+    "frequency",
+    "recency",
+    "T",
+    "monetary_value",
+    "first_purchase",
+    "last_purchase",
+    "orders",
+    "revenue",
+    "observation_end",
+    "time_unit",
+)
+
+
+def rfm_summary(
+    transactions: DataFrame,
+    *,
+    observation_end: DateLike | None = None,
+    time_unit: TimeUnit = "W",
+) -> DataFrame:
+    """:func:`clv.data.rfm.rfm_summary` on Spark: one row per customer, the same columns.
+
+    ``transactions`` comes from :func:`read_transactions`. The rows are not sorted (sort or
+    write them partitioned); ``monetary_value`` and ``revenue`` add each customer's
+    occasions in day order, as the one-machine engine does.
+    """
+    unit_days(time_unit)
+    first, last = _date_range(_spark_frame(transactions, "the transactions"))
+    end = last if observation_end is None else as_date(observation_end, "observation end")
+    if end < first:
+        raise DataError(
+            f"observation end {end} is before the first transaction ({first}); "
+            "pass a later --observation-end"
+        )
+    if end < last:
+        late = (
+            transactions.groupBy("customer_id")
+            .agg(sf.min("date").alias("first"))
+            .filter(sf.col("first") > sf.lit(end))
+            .count()
+        )
+        if late:
+            warnings.warn(
+                f"{late:,} customers whose purchases all fall after the observation end "
+                f"{end} are left out of the summary",
+                UserWarning,
+                stacklevel=2,
+            )
+    return _summary(transactions, end, time_unit)
+
+
+def calibration_holdout(
+    transactions: DataFrame,
+    *,
+    calibration_end: DateLike,
+    observation_end: DateLike | None = None,
+    time_unit: TimeUnit = "W",
+) -> DataFrame:
+    """:func:`clv.data.rfm.calibration_holdout` on Spark: the calibration summary plus
+    ``frequency_holdout``, ``monetary_value_holdout`` and ``duration_holdout``."""
+    first, last = _date_range(_spark_frame(transactions, "the transactions"))
+    cal_end = as_date(calibration_end, "calibration end")
+    end = last if observation_end is None else as_date(observation_end, "observation end")
+    if not first <= cal_end < end:
+        raise DataError(
+            f"calibration end {cal_end} must fall on or after the first transaction ({first}) "
+            f"and before the observation end ({end}); pass another --calibration-end"
+        )
+    calibration = _summary(transactions, cal_end, time_unit)
+    in_holdout = (sf.col("date") > sf.lit(cal_end)) & (sf.col("date") <= sf.lit(end))
+    holdout = _occasions(transactions.filter(in_holdout)).select(
+        "customer_id",
+        sf.size("days").cast("bigint").alias("frequency_holdout"),
+        (_total("days") / sf.size("days")).alias("monetary_value_holdout"),
+    )
+    duration = (end - cal_end).days / unit_days(time_unit)
+    return (
+        calibration.join(holdout, "customer_id", "left")
+        .fillna({"frequency_holdout": 0, "monetary_value_holdout": 0.0})
+        .withColumn("duration_holdout", sf.lit(duration))
+    )
+
+
+def _time_unit(age_days: np.ndarray, T: np.ndarray) -> TimeUnit | None:
+    """The time unit of ``T`` (read off whole days, as :func:`clv.data.rfm.time_unit_of`
+    does); ``None`` when every customer has ``T = 0``."""
+    ratio = age_days[T > 0] / T[T > 0]
+    if ratio.size == 0:
+        return None
+    for unit, length in TIME_UNIT_DAYS.items():
+        if np.all(np.abs(ratio - length) < 1e-9 * length):
+            return unit  # type: ignore[return-value]
+    raise DataError("cannot tell the summary's time unit: T does not match D, W or M")
+
+
+def fit(summary: DataFrame, *, penalizer: float = 0.0) -> ClvModel:
+    """:func:`clv.models.fitting.fit` for a summary from :func:`rfm_summary`.
+
+    Spark groups the customers into distinct (frequency, recency days, T days) rows with
+    their counts (about 430 k rows for 1 M customers) and the repeat buyers into distinct
+    (frequency, monetary value) rows; the driver collects them and fits with the numpy
+    fitters (:func:`clv.models.fitting.fit_distinct_rows`). The model records
+    ``engine="spark"``.
+    """
+    count = sf.count(sf.lit(1)).cast("double").alias("w")
+    bg = _collect(
+        _spark_frame(summary, "the summary")
+        .groupBy(
+            sf.col("frequency").cast("double").alias("x"),
+            sf.datediff("last_purchase", "first_purchase").alias("rec"),
+            sf.datediff("observation_end", "first_purchase").alias("age"),
+            sf.col("T").cast("double").alias("T"),  # one T per age: no more groups
+            "observation_end",
+        )
+        .agg(count)
+    ).sort("x", "rec", "age")
+    spenders = summary.filter((sf.col("frequency") > 0) & (sf.col("monetary_value") > 0))
+    gg = _collect(
+        spenders.groupBy(
+            sf.col("frequency").cast("double").alias("x"),
+            sf.col("monetary_value").cast("double").alias("m"),
+        ).agg(count)
+    ).sort("x", "m")
+    unit = _time_unit(bg["age"].to_numpy(), bg["T"].to_numpy()) or "W"  # all T = 0: fit says so
+    days = np.full(bg.height, TIME_UNIT_DAYS[unit])
+    end = bg["observation_end"].max()
+    bg_rows = (
+        bg["x"].to_numpy(),
+        bg["rec"].to_numpy() / days,
+        bg["T"].to_numpy(),
+        bg["w"].to_numpy(),
+    )
+    gg_rows = tuple(gg[c].to_numpy() for c in ("x", "m", "w"))
+    return fit_distinct_rows(
+        bg_rows,
+        gg_rows,
+        time_unit=unit,
+        observation_end=end.isoformat() if isinstance(end, dt.date) else None,
+        penalizer=penalizer,
+        engine="spark",
+    )
+
+
+def score(
+    model: ClvModel,
+    summary: DataFrame,
+    *,
+    horizon: float,
+    horizon_unit: TimeUnit = "M",
+    discount_rate_annual: float = 0.10,
+    margin: float = 1.0,
+    month_days: float = MONTH_DAYS,
+) -> DataFrame:
+    """:meth:`ClvModel.score` on Spark: each Arrow batch of ``summary`` is scored by the
+    model's own numpy code on the workers (``mapInArrow``); columns :data:`SCORE_SCHEMA`.
+
+    The options are checked on the driver first, so a bad one is a one-line error, not a
+    failed Spark job.
+    """
+    options = {
+        "horizon": horizon,
+        "horizon_unit": horizon_unit,
+        "discount_rate_annual": discount_rate_annual,
+        "margin": margin,
+        "month_days": month_days,
+        "time_unit": model.time_unit,
+    }
+    probe = pl.DataFrame({"frequency": [0], "recency": [0.0], "T": [1.0], "monetary_value": [0.0]})
+    model.score(probe, **options)  # raises the library's errors for bad options or a bad model
+
+    arrow_schema = pa.schema(
+        [("customer_id", pa.string()), ("frequency", pa.int64())]
+        + [(c, pa.float64()) for c in SCORE_SCHEMA_DOUBLES]
+    )
+
+    def score_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            if batch.num_rows:
+                scores = model.score(pl.DataFrame(batch), **options)
+                yield from scores.to_arrow().cast(arrow_schema).to_batches()
+
+    columns = _spark_frame(summary, "the summary").select(
+        "customer_id", "frequency", "recency", "T", "monetary_value"
+    )
+    return columns.mapInArrow(score_batches, SCORE_SCHEMA)
+
+
+def to_polars(frame: DataFrame, *, sort_by: str | None = "customer_id") -> pl.DataFrame:
+    """Collect a (small) Spark DataFrame to polars through Arrow, sorted like the
+    one-machine results."""
+    out = pl.DataFrame(frame.toArrow())
+    if "time_unit" in out.columns:  # the one-machine summary's type
+        out = out.with_columns(pl.col("time_unit").cast(pl.Enum(list(TIME_UNIT_DAYS))))
+    return out.sort(sort_by) if sort_by else out
+
+
+def _collect(frame: DataFrame) -> pl.DataFrame:
+    return to_polars(frame, sort_by=None)

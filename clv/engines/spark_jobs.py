@@ -1,0 +1,81 @@
+"""The ``clv summarize/fit/score --engine spark`` jobs: read, summarize, fit, score, write.
+
+A ``--out`` ending in ``.csv`` or ``.parquet`` is one file, collected to the driver and
+written atomically as the one-machine engine writes it (sorted by customer id); any other
+path is a Parquet folder written by Spark's workers (one part per partition), for results
+too large to collect.
+"""
+
+import os
+from pathlib import Path
+from typing import Any
+
+from clv.data.write import write_frame
+from clv.engines import spark as cs
+from clv.engines.spark_session import DataFrame, spark_session
+from clv.errors import UsageError
+from clv.models.model import ClvModel
+
+COMMANDS = ("summarize", "fit", "score")
+
+
+def write(frame: DataFrame, out: str | os.PathLike[str], *, overwrite: bool = False) -> int:
+    """Write ``frame`` to ``out`` (one ``.csv``/``.parquet`` file, or a Parquet folder);
+    returns the number of rows."""
+    out = Path(out)
+    if out.suffix.lower() in (".csv", ".parquet"):
+        collected = cs.to_polars(frame)
+        write_frame(collected, out, overwrite=overwrite)
+        return collected.height
+    frame = frame.cache()
+    frame.write.mode("overwrite" if overwrite else "errorifexists").parquet(str(out))
+    return frame.count()
+
+
+def spark_job(
+    command: str,
+    source: str | os.PathLike[str],
+    *,
+    read: dict[str, Any],
+    observation_end: str | None,
+    time_unit: str | None,
+    out: Path,
+    overwrite: bool = False,
+    penalizer: float = 0.0,
+    model_path: Path | None = None,
+    score: dict[str, Any] | None = None,
+    master: str | None = None,
+    conf: dict[str, str] | None = None,
+) -> str:
+    """Run ``command`` (summarize, fit or score) on Spark; returns what was written, in words.
+
+    ``read`` holds :func:`clv.engines.spark_read.read_transactions` keywords; ``score`` the
+    keywords of :func:`clv.engines.spark.score` (horizon, horizon_unit,
+    discount_rate_annual, margin).
+    """
+    if command not in COMMANDS:
+        raise UsageError(f"--engine spark runs {', '.join(COMMANDS)}, not {command}")
+    spark = spark_session(master=master, conf=conf)
+    model = ClvModel.load(model_path) if model_path is not None else None
+    if model is not None and time_unit not in (None, model.time_unit):
+        raise UsageError(
+            f"{model_path}: the model was fitted in time unit {model.time_unit}, not "
+            f"{time_unit}; leave out --time-unit or refit with clv fit --time-unit {time_unit}"
+        )
+    unit = model.time_unit if model is not None else time_unit or "W"
+    transactions = cs.read_transactions(source, spark=spark, **read)
+    summary = cs.rfm_summary(transactions, observation_end=observation_end, time_unit=unit)
+    if command == "summarize":
+        return f"{write(summary, out, overwrite=overwrite):,} customers"
+    summary = summary.cache()  # fit and score read it again
+    if model is None:
+        model = cs.fit(summary, penalizer=penalizer)
+    if command == "fit":
+        model.save(out, overwrite=overwrite)
+        bg, gg = model.bgnbd, model.gamma_gamma
+        return (
+            f"BG/NBD r={bg['r']:.4g} alpha={bg['alpha']:.4g} a={bg['a']:.4g} b={bg['b']:.4g}; "
+            f"Gamma-Gamma p={gg['p']:.4g} q={gg['q']:.4g} v={gg['v']:.4g}"
+        )
+    scores = cs.score(model, summary, **(score or {}))
+    return f"{write(scores, out, overwrite=overwrite):,} customers"

@@ -1,0 +1,224 @@
+"""The Spark engine gives the one-machine numbers: summaries to 1e-9, parameters to 1e-6,
+scores to 1e-9, the same one-line errors (Spark in local mode, one session for the file).
+
+Needs pyspark (the ``spark`` extra) and Java 17+; ``.ci/run`` installs Java. Outside CI
+(``CI`` unset) the tests skip when either is missing; in CI they fail.
+"""
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import clv
+from clv.cli import main
+from clv.errors import DataError, UsageError
+
+pytestmark = pytest.mark.spark
+
+SCORES = ("p_alive", "expected_purchases", "expected_order_value", "clv")
+
+
+@pytest.fixture(scope="session")
+def cs():
+    why = None
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        why = "no Java runtime"
+    try:
+        from clv.engines import spark
+    except UsageError as e:
+        why = str(e)
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but {why}")
+        pytest.skip(f"not in CI (CI unset) and {why}")
+    session = spark.spark_session(master="local[2]", conf={"spark.sql.shuffle.partitions": "2"})
+    yield spark
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def shop_csv(shop, tmp_path_factory) -> Path:
+    """The 4,000-customer shop with string ids and times of day, as a CSV file."""
+    tx = shop[0].select(
+        "customer_id",
+        (pl.col("date").cast(pl.Datetime) + pl.duration(hours=pl.int_range(pl.len()) % 24))
+        .dt.strftime("%Y-%m-%d %H:%M:%S")
+        .alias("date"),
+        "amount",
+        "order_id",
+    )
+    path = tmp_path_factory.mktemp("spark") / "shop.csv"
+    tx.write_csv(path)
+    return path
+
+
+def assert_close(got: pl.DataFrame, want: pl.DataFrame, rel: float) -> None:
+    assert got.columns == want.columns
+    assert got.schema == want.schema
+    for c in want.columns:
+        if want[c].dtype.is_float():
+            np.testing.assert_allclose(got[c].to_numpy(), want[c].to_numpy(), rtol=rel, atol=rel)
+        else:
+            assert got[c].to_list() == want[c].to_list(), c
+
+
+def test_summary_fit_and_scores_match_the_polars_engine(cs, shop_csv):
+    want_tx = clv.read_transactions(shop_csv, order_col="order_id")
+    want = clv.rfm_summary(want_tx, observation_end="2024-06-30")
+    want_model = clv.fit(want)
+    want_scores = want_model.score(want, horizon=12)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tx = cs.read_transactions(shop_csv, order_col="order_id")
+        summary = clv.rfm_summary(tx, observation_end="2024-06-30", engine="spark").cache()
+    assert_close(cs.to_polars(summary), want, 1e-9)
+    model = clv.fit(summary, engine="spark")
+    assert model.engine == "spark"
+    assert (model.n_customers, model.n_repeat_buyers) == (want.height, want_model.n_repeat_buyers)
+    for part in ("bgnbd", "gamma_gamma"):
+        for name, value in getattr(want_model, part).items():
+            assert getattr(model, part)[name] == pytest.approx(value, rel=1e-6)
+    scores = cs.to_polars(cs.score(model, summary, horizon=12))
+    assert_close(scores, want_scores, 1e-9)
+
+
+def test_calibration_holdout_matches(cs, shop_csv):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = clv.calibration_holdout(
+            clv.read_transactions(shop_csv), calibration_end="2024-03-31", time_unit="D"
+        )
+        tx = cs.read_transactions(shop_csv)
+    got = clv.calibration_holdout(tx, calibration_end="2024-03-31", time_unit="D", engine="spark")
+    assert_close(cs.to_polars(got), want, 1e-9)
+
+
+day = st.dates(dt.date(2024, 1, 1), dt.date(2024, 3, 31))
+rows = st.lists(
+    st.tuples(
+        st.sampled_from(["007", "a", "b b", "Ω", "10"]),
+        day,
+        st.integers(0, 23),
+        st.floats(0.0, 500.0, allow_nan=False).map(lambda v: round(v, 2)),
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+@settings(
+    max_examples=5,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(rows=rows, end=day, unit=st.sampled_from(["D", "W", "M"]))
+def test_messy_data_gives_the_same_summary(cs, tmp_path, rows, end, unit):
+    """Several rows per day, times of day, rows after the end, one-time buyers."""
+    path = tmp_path / "messy.csv"
+    pl.DataFrame(
+        {
+            "customer_id": [r[0] for r in rows],
+            "date": [f"{r[1]}T{r[2]:02d}:30:00" for r in rows],
+            "amount": [r[3] for r in rows],
+        }
+    ).write_csv(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tx = clv.read_transactions(path)
+        if end < tx["date"].min():
+            end = tx["date"].max()
+        want = clv.rfm_summary(tx, observation_end=end, time_unit=unit)
+        got = cs.rfm_summary(cs.read_transactions(path), observation_end=end, time_unit=unit)
+    assert_close(cs.to_polars(got), want, 1e-9)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "customer_id,date,amount\nc1,2024-01-01,5\nc2,01/02/2024,3\n",
+        "customer_id,date,amount\nc1,2024-01-01,5\nc1,2024-01-02,7,5\n".replace(",7,5", ",abc"),
+        "customer_id,date,amount\nc1,2024-01-01,5\nc2,2024-01-02,3\nc3,2024-01-03,-2\n",
+        "cust,date,amount\nc1,2024-01-01,5\n",
+    ],
+    ids=["bad date", "bad amount", "refund", "missing column"],
+)
+def test_errors_are_the_one_machine_errors(cs, tmp_path, text):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(DataError) as want:
+        clv.read_transactions(path)
+    with pytest.raises(DataError) as got:
+        cs.read_transactions(path)
+    assert str(got.value) == str(want.value)
+
+
+def test_cli_engine_spark_writes_the_polars_scores(cs, shop_csv, tmp_path):
+    args = [str(shop_csv), "--observation-end", "2024-06-30", "--horizon", "6"]
+    assert main(["score", *args, "--out", str(tmp_path / "want.parquet")]) == 0
+    spark_args = ["--engine", "spark", "--spark-conf", "spark.sql.shuffle.partitions=2"]
+    assert main(["score", *args, *spark_args, "--out", str(tmp_path / "got.parquet")]) == 0
+    want, got = (pl.read_parquet(tmp_path / f"{n}.parquet") for n in ("want", "got"))
+    assert_close(got, want, 1e-9)
+    assert main(["summarize", str(shop_csv), *spark_args, "--out", str(tmp_path / "rfm")]) == 0
+    assert pl.read_parquet(tmp_path / "rfm" / "*.parquet").height == 4_000
+
+
+def test_a_polars_frame_is_a_usage_error(cs, shop):
+    with pytest.raises(UsageError, match="needs the transactions as a Spark DataFrame"):
+        clv.rfm_summary(shop[0], engine="spark")
+
+
+def test_bad_spark_conf_is_a_usage_error(capsys):
+    code = main(["fit", "x.csv", "--engine", "spark", "--spark-conf", "oops", "--out", "m.json"])
+    assert code == 2
+    assert "--spark-conf 'oops': write KEY=VALUE" in capsys.readouterr().err
+
+
+def test_without_pyspark_one_line_says_how_to_install(tmp_path):
+    """Run without pyspark importable (a None entry in sys.modules blocks the import)."""
+    code = (
+        "import sys; sys.modules['pyspark'] = None; from clv.cli import main; "
+        f"sys.exit(main(['summarize', 'x.csv', '--engine', 'spark', '--out', "
+        f"{str(tmp_path / 'out.csv')!r}]))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
+        "clv summarize: error: the Spark engine needs pyspark: pip install 'clv[spark]' "
+        "(and a Java 17+ runtime)"
+    ]
+
+
+def test_the_one_machine_path_does_not_import_pyspark(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("customer_id,date,amount\na,2024-01-01,5\na,2024-02-01,7\nb,2024-01-05,3\n")
+    code = (
+        "import sys; from clv.cli import main; "
+        f"main(['summarize', {str(path)!r}, '--out', {str(tmp_path / 's.csv')!r}]); "
+        "print('pyspark' in sys.modules)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.stdout.strip() == "False"
+
+
+def test_a_missing_file_or_table_is_a_data_error(cs, tmp_path):
+    missing = tmp_path / "nope.csv"
+    with pytest.raises(DataError) as want:
+        clv.read_transactions(missing)
+    with pytest.raises(DataError) as got:
+        cs.read_transactions(missing)
+    assert str(got.value) == str(want.value)
+    with pytest.raises(DataError, match="no_such_table: Spark cannot read it"):
+        cs.read_transactions("no_such_table")
