@@ -16,20 +16,22 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from clv.analysis import kpis as kpi
-from clv.analysis import segments, tables, validation
+from clv.analysis import segments, tables
 from clv.analysis.money import Money, resolve_money
 from clv.data.datasets import CDNOW_CALIBRATION_END
 from clv.data.io import read_transactions
 from clv.data.period import DateLike, Period, resolve_period
 from clv.data.rfm import rfm_summary
 from clv.errors import UsageError
-from clv.models.fitting import fit
-from clv.models.model import ClvModel
+
+if TYPE_CHECKING:  # the models load SciPy (0.6 s of CPU): imported when a model is fitted,
+    # so `clv summarize` never pays for them
+    from clv.models.model import ClvModel
 
 DATASETS = ("cdnow", "synthetic_shop")
 """Embedded data sets ``analyze`` reads when no source is given."""
@@ -248,6 +250,8 @@ class Analysis:
     @cached_property
     def model(self) -> ClvModel:
         """BG/NBD + Gamma-Gamma fitted on :attr:`summary`."""
+        from clv.models.fitting import fit
+
         return fit(self.summary, penalizer=self.options.penalizer)
 
     @cached_property
@@ -358,6 +362,8 @@ class Analysis:
     @cached_property
     def holdout(self) -> dict[str, Any] | None:
         """The holdout check (refit on the calibration period); None without a split."""
+        from clv.analysis import validation
+
         return validation.holdout_check(
             self.transactions,
             calibration_end=self.period.calibration_end,
