@@ -18,18 +18,13 @@ What is measured
   loads the step's inputs, resets the kernel's peak-RSS counter (``/proc/self/clear_refs``)
   and runs the step; ``peak MiB`` is that process's VmHWM (interpreter, imports and inputs
   included, so it is what a user's process would need), ``step MiB`` the growth over the RSS
-  before the step. The end-to-end report runs as ``clv report`` in a subprocess; its peak is
-  the largest VmHWM of any process in its tree (the notebook kernel does the work) and the
-  sampled (every 0.1 s) sum of RSS over the tree.
-* Whole processes (``processes``): what a user waits for at the shell, as fresh OS
-  processes (wall clock from spawn to exit: interpreter start, imports, reading the file,
-  the work, writing the output). clv is ``clv score DATA --horizon 12 --horizon-unit M
-  --out scores.parquet`` (with no ``--model`` it summarizes, fits both models and scores);
-  lifetimes is ``bench/lifetimes_job.py``, a plain script doing the same job. Bytecode is
-  cached in the run's temporary folder
-  (``PYTHONPYCACHEPREFIX``; the warm-up writes it), as for an installed package, even when
-  the environment sets ``PYTHONDONTWRITEBYTECODE``. Its peak MiB is the largest VmHWM of
-  the clv processes (sampled every 20 ms); results.json also has lifetimes' peak and each
+  before the step.
+* Whole processes (``bench/processes.py``): what a user waits for at the shell, as fresh OS
+  processes on the same file, string ids and integer ids with timestamps: ``clv summarize``,
+  ``clv fit`` and ``clv score`` against ``bench/lifetimes_job.py`` doing the same job, and the
+  whole ``clv report`` (every optional column mapped) against lifetimes' core job (summary,
+  both fits, 12-month CLV). Their peak MiB is the largest VmHWM of the clv processes (the
+  report: of any process in its tree); results.json also has lifetimes' peak and each
   process's seconds.
 
 * clv-only rows (no lifetimes side, so no speed-up): ``clv_intervals`` (12-month CLV with
@@ -64,12 +59,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from processes import PROCESS_STEPS
 from steps import FALLBACKS, STEPS, Context, Step
 
 HERE = Path(__file__).resolve().parent
 SEED = 2024
-REPORT_STEP = "report"
-ALL_STEPS = [s.name for s in STEPS] + [REPORT_STEP]
+ALL_STEPS = [s.name for s in (*STEPS, *PROCESS_STEPS)]
 LARGE_STEPS = [
     "summary_parquet",
     "summary_csv",
@@ -79,7 +74,6 @@ LARGE_STEPS = [
     "gamma_gamma_fit",
     "fit",
 ]
-REPORT_TARGET_S, REPORT_TARGET_GIB = 90.0, 4.0
 MIB = 1024 * 1024
 
 # The seeded shop has one exact duplicate row (by chance): clv rightly warns on every read,
@@ -225,67 +219,6 @@ def probe_memory(step: Step, csv: Path, parquet: Path, workdir: Path) -> dict[st
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-# ---- the end-to-end report ------------------------------------------------------------------
-
-
-def _tree(pid: int) -> list[int]:
-    import psutil
-
-    try:
-        proc = psutil.Process(pid)
-        return [pid] + [c.pid for c in proc.children(recursive=True)]
-    except psutil.Error:
-        return []
-
-
-def _proc_kib(pid: int, key: str) -> int:
-    return _meminfo_kib(key, f"/proc/{pid}/status") or 0
-
-
-def run_report(parquet: Path, workdir: Path) -> dict[str, Any]:
-    """``clv report`` on the Parquet shop with every optional column mapped, in a subprocess."""
-    out = workdir / "reports"
-    mapping = {
-        "order_col": "order_id",
-        "channel_col": "channel",
-        "product_col": "product",
-        "loyalty_col": "loyalty",
-        "margin_col": "margin",
-    }
-    cmd = [sys.executable, "-c", "from clv.cli import main; main()", "report", str(parquet)]
-    for k, v in mapping.items():
-        cmd += ["-p", f"{k}={v}"]
-    cmd += ["--out", str(out)]
-    largest: dict[int, int] = {}
-    tree_peak = 0
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    while proc.poll() is None:
-        total = 0
-        for pid in _tree(proc.pid):
-            largest[pid] = max(largest.get(pid, 0), _proc_kib(pid, "VmHWM"))
-            total += _proc_kib(pid, "VmRSS")
-        tree_peak = max(tree_peak, total)
-        time.sleep(0.1)
-    seconds = time.perf_counter() - t0
-    _, stderr = proc.communicate()
-    result: dict[str, Any] = {
-        "seconds": seconds,
-        "peak_mib": round(max(largest.values(), default=0) / 1024, 1),
-        "tree_sum_peak_mib": round(tree_peak / 1024, 1),
-    }
-    runs = sorted(p for p in out.glob("*") if p.is_dir()) if out.exists() else []
-    manifest = {}
-    if runs:
-        with contextlib.suppress(OSError, ValueError):
-            manifest = json.loads((runs[-1] / "manifest.json").read_text())
-    result["manifest_timings_s"] = manifest.get("timings_s")
-    if proc.returncode != 0 or manifest.get("status") != "succeeded":
-        tail = (stderr.strip().splitlines() or [""])[-1]
-        result["error"] = f"exit {proc.returncode}, status {manifest.get('status')}: {tail}"
-    return result
-
-
 # ---- one step ------------------------------------------------------------------------------
 
 
@@ -339,35 +272,10 @@ def run_step(
         row["note"] = "clv side timed as the whole clv.fit (its internals changed)"
     if step.row_extra is not None:
         row |= step.row_extra()
+    if row.get("memory_target_met") is False:
+        row["target_met"] = False
     if args.memory and "memory" not in row:
         row["memory"] = probe_memory(step, ctx.csv, ctx.parquet, ctx.workdir)
-    return row
-
-
-def report_row(parquet: Path, workdir: Path, n_customers: int) -> dict[str, Any]:
-    result = run_report(parquet, workdir)
-    row: dict[str, Any] = {
-        "step": REPORT_STEP,
-        "label": "whole `clv report` end to end",
-        "target": None,
-        "clv_s": result["seconds"],
-        "clv_times_s": [result["seconds"]],
-        "memory": {
-            "peak_mib": result["peak_mib"],
-            "tree_sum_peak_mib": result["tree_sum_peak_mib"],
-        },
-        "manifest_timings_s": result.get("manifest_timings_s"),
-        "note": "clv only, one cold run as a subprocess (all optional columns mapped)",
-    }
-    if "error" in result:
-        row["check"] = f"FAILED: {result['error']}"
-    else:
-        row["check"] = "passed (report succeeded)"
-        if n_customers == 1_000_000:
-            row["target_met"] = (
-                result["seconds"] < REPORT_TARGET_S
-                and result["peak_mib"] < REPORT_TARGET_GIB * 1024
-            )
     return row
 
 
@@ -387,10 +295,9 @@ def table(rows: list[dict[str, Any]]) -> str:
     lines = []
     for r in rows:
         speed = f"{r['speedup']:.1f}x" if "speedup" in r else "—"
-        if r["step"] == REPORT_STEP:
-            target = f"<{REPORT_TARGET_S:.0f} s, <{REPORT_TARGET_GIB:.0f} GiB @1M"
-        else:
-            target = f">={r['target']:g}x" if r.get("target") else ""
+        target = f">={r['target']:g}x" if r.get("target") else ""
+        if "memory_target_met" in r:
+            target += ", <4 GiB"
         if r.get("target_met") is False:
             target += " MISSED"
         mem = r.get("memory") or {}
@@ -503,16 +410,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="clv-bench-") as tmp:
         workdir = Path(tmp)
         ctx = Context(csv, parquet, workdir)
-        for step in STEPS:
+        for step in (*STEPS, *PROCESS_STEPS):
             if step.name not in args.steps:
                 continue
             print(f"  {step.name} ...", file=sys.stderr, flush=True)
             rows[step.name] = run_step(step, ctx, args, lifetimes_results, rows)
         del ctx
-        gc.collect()
-        if REPORT_STEP in args.steps:
-            print(f"  {REPORT_STEP} ...", file=sys.stderr, flush=True)
-            rows[REPORT_STEP] = report_row(parquet, workdir, args.customers)
     ordered = [rows[n] for n in ALL_STEPS if n in rows]
     info["load_average_at_end"] = list(os.getloadavg())
     results = {
@@ -536,11 +439,10 @@ def main(argv: list[str] | None = None) -> int:
             "same data; lifetimes steps slower than slow_seconds are timed once. Speed-up only "
             "when the check passed. Memory: clv step alone in a fresh process, VmHWM after "
             "loading inputs and resetting the peak (peak_mib includes interpreter, imports and "
-            "inputs; step_mib is the growth). Report: wall time of `clv report` as a "
-            "subprocess; peak_mib the largest VmHWM in its process tree, tree_sum_peak_mib "
-            "the sampled sum of RSS. processes: wall clock of fresh OS processes (clv "
-            "score vs bench/lifetimes_job.py), bytecode cached by the warm-up; peak_mib "
-            "the largest sampled VmHWM of the clv processes."
+            "inputs; step_mib is the growth). *_process steps: wall clock of fresh OS "
+            "processes (clv summarize/fit/score vs bench/lifetimes_job.py --job, and the whole "
+            "clv report vs lifetimes' core job), bytecode cached by the warm-up; peak_mib the "
+            "largest sampled VmHWM of the clv processes (the report: of its process tree)."
         ),
         "steps": ordered,
     }

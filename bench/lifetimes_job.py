@@ -1,12 +1,16 @@
-"""The job of ``clv score`` (summarize, fit, score), written as a plain lifetimes script.
+"""The jobs of ``clv summarize``, ``clv fit`` and ``clv score``, written as a lifetimes script.
 
-The benchmark's ``processes`` step times this script as a fresh process against the
-``clv`` command on the same file::
+The benchmark's whole-process steps (``bench/processes.py``) time this script as a fresh
+process against the ``clv`` command on the same file::
 
     clv score DATA.parquet --observation-end 2024-12-31 --horizon 12 --horizon-unit M \\
         --out scores.parquet
-    python bench/lifetimes_job.py DATA.parquet --observation-end 2024-12-31 \\
+    python bench/lifetimes_job.py DATA.parquet --job score --observation-end 2024-12-31 \\
         --out scores.parquet --params-out params.json
+
+``--job summarize`` stops after the summary (written to ``--out``), ``--job fit`` after the
+two fits (parameters to ``--params-out``), ``--job score`` (the default) writes the summary
+with P(alive) and the CLV.
 
 Summary in weeks (days / 7, as clv's default time unit), BG/NBD on every customer,
 Gamma-Gamma on repeat buyers with positive spend, then P(alive) and a 12-month CLV
@@ -29,7 +33,8 @@ def main() -> None:
     p.add_argument("--observation-end", help="last day observed (default: last transaction)")
     p.add_argument("--months", type=int, default=12, help="CLV horizon in months")
     p.add_argument("--discount-rate", type=float, default=0.10, help="annual discount rate")
-    p.add_argument("--out", required=True, help="scores .parquet")
+    p.add_argument("--job", choices=["summarize", "fit", "score"], default="score")
+    p.add_argument("--out", required=True, help="summary or scores .parquet")
     p.add_argument("--params-out", help="fitted parameters .json")
     args = p.parse_args()
 
@@ -43,10 +48,19 @@ def main() -> None:
         freq="D",
         freq_multiplier=7,  # weeks
     )
+    if args.job == "summarize":
+        summary.reset_index().to_parquet(args.out, index=False)
+        return
     f, r, T, m = (summary[c] for c in ("frequency", "recency", "T", "monetary_value"))
     bgf = BetaGeoFitter().fit(f, r, T)
     repeat = summary[(f > 0) & (m > 0)]
     ggf = GammaGammaFitter().fit(repeat["frequency"], repeat["monetary_value"])
+    if args.params_out:
+        params = {k: float(v) for k, v in (*bgf.params_.items(), *ggf.params_.items())}
+        with open(args.params_out, "w") as fh:
+            json.dump(params, fh)
+    if args.job == "fit":
+        return
 
     summary["p_alive"] = bgf.conditional_probability_alive(f, r, T)
     summary["clv"] = ggf.customer_lifetime_value(
@@ -60,10 +74,6 @@ def main() -> None:
         freq="W",
     )
     summary.reset_index().to_parquet(args.out, index=False)
-    if args.params_out:
-        params = {k: float(v) for k, v in (*bgf.params_.items(), *ggf.params_.items())}
-        with open(args.params_out, "w") as fh:
-            json.dump(params, fh)
 
 
 if __name__ == "__main__":

@@ -8,23 +8,17 @@ compares the two results (``None`` when they agree, else a one-line reason).
 Tolerances: summaries equal (frequency, recency, T exactly; monetary value to 1e-12
 relative, since sums of the same floats in another order differ in the last bit),
 parameters to 1e-6 relative, scores to 1e-9 relative (1e-12 absolute), KPIs to 1e-9.
-The ``processes`` step compares two separate fits: parameters to 1e-6, P(alive) and CLV in
-lifetimes' month to 1e-5 relative (what 1e-6 in the parameters allows), the CLV each side
-wrote to 1e-3 (clv's month, 365.25/12 days, is 0.074 % longer than lifetimes' 4.345 weeks).
+The whole-process steps (``bench/processes.py``) compare two separate fits: parameters to
+1e-6, P(alive) and CLV in lifetimes' month to 1e-5 relative (what 1e-6 in the parameters
+allows), the CLV each side wrote to 1e-3 (clv's month, 365.25/12 days, is 0.074 % longer
+than lifetimes' 4.345 weeks).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import json
 import math
-import os
-import subprocess
-import sys
-import tempfile
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -605,155 +599,6 @@ def pandas_kpis(ctx: Context) -> dict[str, float]:
     }
 
 
-# ---- whole processes -----------------------------------------------------------------------
-
-LIFETIMES_JOB = Path(__file__).resolve().parent / "lifetimes_job.py"
-JOB_MONTHS, JOB_DISCOUNT_ANNUAL = 12, 0.10  # the CLI's defaults
-_PROCESS_RUNS: list[tuple[str, dict[str, float], dict[str, float]]] = []  # side, seconds, MiB
-
-
-def clv_command() -> list[str]:
-    """The installed ``clv`` command (the console script beside this interpreter)."""
-    script = Path(sys.executable).with_name("clv")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "import sys; from clv.cli import main; sys.exit(main())"]
-
-
-def _vm_hwm_kib(pid: int) -> int:
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
-
-
-def run_process(cmd: list[str], pycache: Path) -> tuple[float, float]:
-    """Run ``cmd`` as a fresh process: (wall seconds, peak RSS MiB); raise if it fails.
-
-    Bytecode is cached under ``pycache`` (``PYTHONPYCACHEPREFIX``), as an installed package
-    has its ``.pyc`` files: the warm-up run writes them, even where the environment sets
-    ``PYTHONDONTWRITEBYTECODE``. The peak is the process's VmHWM, sampled every 20 ms by a
-    thread (the process's own high-water mark: a forked child's ``ru_maxrss`` would start at
-    this benchmark's RSS).
-    """
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(pycache)
-    peak = [0]
-    with contextlib.ExitStack() as stack:
-        out = stack.enter_context(open(os.devnull, "wb"))
-        err = stack.enter_context(tempfile.TemporaryFile())
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
-
-        def sample() -> None:
-            while proc.returncode is None:
-                peak[0] = max(peak[0], _vm_hwm_kib(proc.pid))
-                time.sleep(0.02)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        proc.wait()
-        seconds = time.perf_counter() - t0
-        sampler.join()
-        if proc.returncode != 0:
-            err.seek(0)
-            tail = (err.read().decode(errors="replace").strip().splitlines() or ["no output"])[-1]
-            raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {tail}")
-    return seconds, peak[0] / 1024
-
-
-def _job_dir(ctx: Context, side: str) -> Path:
-    path = ctx.workdir / "processes" / side
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def clv_processes(inputs: tuple[Path, Path]) -> dict[str, Any]:
-    """``clv score`` on the Parquet file, as one fresh process: with no ``--model`` it reads,
-    summarizes, fits both models and writes the 12-month scores, the lifetimes script's job."""
-    parquet, out = inputs
-    scores = out / "scores.parquet"
-    cmd = [*clv_command(), "score", str(parquet), "--observation-end", OBSERVATION_END]
-    cmd += ["--horizon", str(JOB_MONTHS), "--horizon-unit", "M", "--overwrite"]
-    cmd += ["--discount-rate", str(JOB_DISCOUNT_ANNUAL), "--out", str(scores)]
-    seconds, mib = run_process(cmd, out.parent / "pycache")
-    _PROCESS_RUNS.append(("clv", {"clv score": seconds}, {"clv score": mib}))
-    return {"parquet": parquet, "scores": scores}
-
-
-def lifetimes_processes(ctx: Context) -> dict[str, Any]:
-    """``bench/lifetimes_job.py`` (summary, both fits, P(alive), CLV) as a fresh process."""
-    out = _job_dir(ctx, "lifetimes")
-    scores, params = out / "scores.parquet", out / "params.json"
-    cmd = [sys.executable, str(LIFETIMES_JOB), str(ctx.parquet)]
-    cmd += ["--observation-end", OBSERVATION_END, "--months", str(JOB_MONTHS)]
-    cmd += ["--discount-rate", str(JOB_DISCOUNT_ANNUAL)]
-    cmd += ["--out", str(scores), "--params-out", str(params)]
-    seconds, mib = run_process(cmd, out.parent / "pycache")
-    _PROCESS_RUNS.append(("lifetimes", {LIFETIMES_JOB.name: seconds}, {LIFETIMES_JOB.name: mib}))
-    return {"params": params, "scores": scores}
-
-
-def check_processes(ours: dict[str, Any], theirs: dict[str, Any], ctx: Context) -> str | None:
-    """Same customers and summaries, parameters to 1e-6, P(alive) to 1e-5 (two separate fits),
-    lifetimes' CLV equal to clv's model scored with lifetimes' month (4.345 weeks) to 1e-5,
-    and the CLV each side wrote within the months' 0.074 % difference."""
-    from clv.data.io import read_transactions
-    from clv.data.rfm import rfm_summary
-    from clv.models.fitting import fit
-
-    # the same deterministic fit the process made, to compare parameters and lifetimes' month
-    summary = rfm_summary(read_transactions(ours["parquet"]), observation_end=OBSERVATION_END)
-    model = fit(summary)
-    problem = check_params(
-        model.bgnbd | model.gamma_gamma, json.loads(Path(theirs["params"]).read_text())
-    )
-    if problem:
-        return problem
-    a = pl.read_parquet(ours["scores"]).sort("customer_id")
-    b = pl.read_parquet(theirs["scores"]).sort("customer_id")
-    same_months = model.score(
-        a.select("customer_id", "frequency", "recency", "T", "monetary_value"),
-        horizon=JOB_MONTHS,
-        horizon_unit="M",
-        month_days=LIFETIMES_MONTH_WEEKS * 7,
-        discount_rate_monthly=(1 + JOB_DISCOUNT_ANNUAL) ** (1 / 12) - 1,
-        time_unit="W",
-    )
-    return _first_problem(
-        _equal("customer_id", a["customer_id"].to_numpy(), b["customer_id"].to_numpy()),
-        *(
-            _equal(c, a[c].cast(pl.Float64).to_numpy(), b[c].to_numpy())
-            for c in ("frequency", "recency", "T")
-        ),
-        _close("monetary_value", a["monetary_value"], b["monetary_value"], MONEY_RTOL),
-        _close("p_alive", a["p_alive"], b["p_alive"], FITTED_SCORES_RTOL, P_ALIVE_ATOL),
-        _close(
-            "clv (lifetimes' month)", same_months["clv"], b["clv"], FITTED_SCORES_RTOL, CLV_ATOL
-        ),
-        _close("clv as written", a["clv"], b["clv"], MONTH_RTOL),
-    )
-
-
-def _process_row() -> dict[str, Any]:
-    """Each process's seconds (the first run is the warm-up, which compiles the bytecode) and
-    peak MiB over this step's runs; ``memory`` has the largest peak of each side."""
-    runs: dict[str, dict[str, Any]] = {}
-    for side, seconds, peaks in _PROCESS_RUNS:
-        for name, s in seconds.items():
-            run = runs.setdefault(name, {"side": side, "seconds": [], "peak_mib": 0.0})
-            run["seconds"].append(round(s, 3))
-            run["peak_mib"] = round(max(run["peak_mib"], peaks[name]), 1)
-    _PROCESS_RUNS.clear()
-    memory: dict[str, float] = {}
-    for key, side in (("peak_mib", "clv"), ("lifetimes_peak_mib", "lifetimes")):
-        peaks = [r["peak_mib"] for r in runs.values() if r["side"] == side]
-        if peaks:
-            memory[key] = max(peaks)
-    return {"processes": runs, "memory": memory}
-
-
 # ---- the table -----------------------------------------------------------------------------
 
 
@@ -891,20 +736,5 @@ STEPS: list[Step] = [
         pandas_kpis,
         _ignore_ctx(check_kpis),
         note="pandas side: a straightforward groupby implementation of the same numbers",
-    ),
-    Step(
-        "processes",
-        "whole processes: clv score vs lifetimes script",
-        lambda ctx: (ctx.parquet, _job_dir(ctx, "clv")),
-        clv_processes,
-        lifetimes_processes,
-        check_processes,
-        target=8,
-        note=(
-            "fresh processes, wall clock incl. interpreter start and imports: clv = `clv score "
-            "DATA --horizon 12 --horizon-unit M --out scores.parquet` (reads, summarizes, fits "
-            "and scores); lifetimes = bench/lifetimes_job.py (the same job)"
-        ),
-        row_extra=_process_row,
     ),
 ]

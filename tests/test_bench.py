@@ -2,8 +2,8 @@
 
 Both sides (clv and lifetimes/pandas) of every step run on a 3,000-customer synthetic shop
 and must compute the same numbers; the memory probe runs each clv step in a fresh process.
-The end-to-end report step (a papermill run, about a minute here) and the whole-process step
-(four fresh interpreters per side, about 30 s here) have their own slow tests.
+The whole-process steps (fresh interpreters per side, a few seconds each here; the report
+step runs papermill, about a minute) have their own slow tests.
 """
 
 import json
@@ -17,8 +17,11 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench" / "bench.py"
 sys.path.insert(0, str(BENCH.parent))
 
-from bench import ALL_STEPS, REPORT_STEP, parse_args, table  # noqa: E402
+from processes import PROCESS_STEPS  # noqa: E402
 
+from bench import ALL_STEPS, parse_args, table  # noqa: E402
+
+PROCESS_NAMES = [s.name for s in PROCESS_STEPS]
 PROCESS_STEP = "processes"
 CLV_ONLY = {"clv_intervals": "not checked (no lifetimes run)", "channel_models": "passed"}
 
@@ -34,7 +37,7 @@ def _run(tmp_path: Path, *options: str) -> dict:
 
 
 def test_every_step_runs_and_both_sides_agree(tmp_path):
-    steps = [s for s in ALL_STEPS if s not in (REPORT_STEP, PROCESS_STEP)]
+    steps = [s for s in ALL_STEPS if s not in PROCESS_NAMES]
     results = _run(tmp_path, "--steps", ",".join(steps))
     assert [r["step"] for r in results["steps"]] == steps
     for row in results["steps"]:
@@ -55,28 +58,35 @@ def test_every_step_runs_and_both_sides_agree(tmp_path):
 
 @pytest.mark.slow
 def test_report_step(tmp_path):
-    results = _run(tmp_path, "--steps", REPORT_STEP)
+    results = _run(tmp_path, "--steps", "report_process")
     (row,) = results["steps"]
-    assert row["check"].startswith("passed"), row
-    assert row["memory"]["peak_mib"] > 0 and row["clv_s"] > 0
+    assert row["check"] == "passed", row
+    assert row["clv_s"] > 0 and row["lifetimes_s"] > 0 and row["speedup"] > 0
+    assert set(row["processes"]) == {"clv report", "lifetimes_job.py --job score"}
+    assert row["memory"]["peak_mib"] > 0 and row["memory_target_met"] is True
 
 
 @pytest.mark.slow
-def test_processes_step(tmp_path):
-    results = _run(tmp_path, "--steps", PROCESS_STEP)
+@pytest.mark.parametrize("job", ["summarize_process_int", "fit_process", "score_process_int"])
+def test_process_steps(tmp_path, job):
+    results = _run(tmp_path, "--steps", job)
     (row,) = results["steps"]
     assert row["check"] == "passed", row
     assert row["clv_s"] > 0 and row["lifetimes_s"] > 0 and row["speedup"] > 0
     runs = row["processes"]
-    assert set(runs) == {"clv score", "lifetimes_job.py"}
+    command = job.split("_")[0]
+    assert set(runs) == {f"clv {command}", f"lifetimes_job.py --job {command}"}
     assert all(len(r["seconds"]) == 2 and min(r["seconds"]) > 0 for r in runs.values())
     assert row["memory"]["peak_mib"] > 0 and row["memory"]["lifetimes_peak_mib"] > 0
+    # the integer-id file is derived once, beside the shop, with the same days
+    if job.endswith("_int"):
+        assert (tmp_path / "data" / "shop_3000_seed2024_int.parquet").exists()
 
 
 def test_options():
     args = parse_args(["--scale", "10"])
     assert args.customers == 10_000_000 and not args.lifetimes  # clv only at 10 M by default
-    assert REPORT_STEP not in args.steps and "summary_parquet" in args.steps
+    assert "report_process" not in args.steps and "summary_parquet" in args.steps
     assert parse_args([]).customers == 1_000_000 and parse_args([]).steps == ALL_STEPS
     with pytest.raises(SystemExit):
         parse_args(["--steps", "nonsense"])

