@@ -33,7 +33,7 @@ _EXPORTS = {
     "fit": "clv.models.fitting",
     "ClvModel": "clv.models.model",
     "analyze": "clv.analysis.pipeline",
-    "Analysis": "clv.analysis.pipeline",
+    "Analysis": "clv.analysis.results",
     "Period": "clv.data.period",
     "Money": "clv.analysis.money",
     "with_customer_group": "clv.data.groups",

@@ -34,7 +34,7 @@ from clv.cli.spark import add_engine, spark
 from clv.errors import ClvError, ClvInfo, DataError, ModelError, UsageError
 
 if TYPE_CHECKING:
-    from clv.analysis.pipeline import Analysis
+    from clv.analysis.results import Analysis
 
 
 def _analysis(args: argparse.Namespace, model: object = None) -> "Analysis":

@@ -62,7 +62,7 @@ def parameter_draws(
         bg, gg = (
             np.exp(
                 rng.multivariate_normal(
-                    np.log([params[n] for n in names]), np.asarray(cov[key]), size=draws
+                    np.log([params[n] for n in names]), _held(cov[key]), size=draws
                 )
             )
             for key, params, names in (
@@ -103,3 +103,9 @@ def _bootstrap(
         use = spender & (counts > 0)
         gg[i] = fit_gamma_gamma_fast(f[use, 0], f[use, 3], counts[use], penalizer).params
     return bg, gg
+
+
+def _held(cov: list[list[float]]) -> np.ndarray:
+    """The covariance with a boundary parameter's NaN rows and columns set to 0: that parameter
+    is held at its limit in every draw (it has no standard error)."""
+    return np.nan_to_num(np.asarray(cov, dtype=float))

@@ -173,8 +173,8 @@ def _parts(
         )
         cov = np.zeros((7, 7))
         if part_model.covariance_log:
-            cov[:4, :4] = part_model.covariance_log["bgnbd"]
-            cov[4:, 4:] = part_model.covariance_log["gamma_gamma"]
+            cov[:4, :4] = np.nan_to_num(part_model.covariance_log["bgnbd"])  # boundary: held
+            cov[4:, 4:] = np.nan_to_num(part_model.covariance_log["gamma_gamma"])
         grid_of = _NumeratorGrid.of(x[rows], T[rows])
         nodes = grid_of.log_gradient(part_model.bgnbd, grid)
         shifts = np.log(np.hstack([bg, gg])) - theta

@@ -352,38 +352,7 @@ class ClvModel:
         standard errors, as lifetimes reports them) and ``at_boundary``; the standard error
         and interval are null at a boundary.
         """
-        rows = []
-        for name, params in (
-            (self.purchase_model, self.purchase),
-            ("gamma_gamma", self.gamma_gamma),
-        ):
-            edges = set(self.at_boundary.get(name, []))
-            for key, value in params.items():
-                se = self.standard_errors.get(name, {}).get(key, math.nan)
-                known = math.isfinite(se) and key not in edges
-                rows.append(
-                    {
-                        "model": name,
-                        "parameter": key,
-                        "estimate": value,
-                        "standard_error": se if known else None,
-                        "lower_95": value - 1.96 * se if known else None,
-                        "upper_95": value + 1.96 * se if known else None,
-                        "at_boundary": key in edges,
-                    }
-                )
-        return pl.DataFrame(
-            rows,
-            schema={
-                "model": pl.String,
-                "parameter": pl.String,
-                "estimate": pl.Float64,
-                "standard_error": pl.Float64,
-                "lower_95": pl.Float64,
-                "upper_95": pl.Float64,
-                "at_boundary": pl.Boolean,
-            },
-        )
+        return model_file.parameter_summary(self)
 
     # ---- persistence ----------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """The report's first page, "What this report found": plain sentences with the numbers.
 
-Every sentence is made from :attr:`clv.analysis.pipeline.Analysis.findings` (numbers read
+Every sentence is made from :attr:`clv.analysis.results.Analysis.findings` (numbers read
 from the tables the later sections show) and states nothing the data cannot support: no
 verdict on the loyalty programme without its costs, no channel ranking with one channel.
 The page's HTML is the Jinja2 template ``templates/first_page.html.j2``.

@@ -18,7 +18,8 @@ import polars as pl
 from clv.data.write import atomic_output
 from clv.data.write import write_json as io_write_json
 from clv.errors import DataError
-from clv.report.render import headings, mask_ids, utc_now, value_text
+from clv.report.html_table import mask_ids
+from clv.report.render import headings, utc_now, value_text
 
 
 def _input_file(data: str) -> Path:

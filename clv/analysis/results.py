@@ -1,0 +1,276 @@
+"""The results of an analysis: every table, computed on first use from the resolved inputs.
+
+:func:`clv.analysis.pipeline.analyze` makes an :class:`Analysis`; each property computes its
+table once, from the tables before it, so a command computes only what it writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from clv.analysis import findings, loyalty, profile, retention, segments, tables
+from clv.analysis import kpis as kpi
+from clv.analysis.money import Money
+from clv.data.groups import with_customer_group
+from clv.data.period import Period
+from clv.data.quality import Quality
+from clv.data.rfm import calibration_holdout, rfm_summary
+
+if TYPE_CHECKING:  # the models load SciPy (0.6 s of CPU): imported when a model is fitted,
+    # so `clv summarize` never pays for them
+    from clv.models.groups import GroupedClvModel
+    from clv.models.model import ClvModel
+
+
+@dataclass(frozen=True)
+class Options:
+    """The analysis settings that are neither period nor money (names as the keywords)."""
+
+    purchase_model: str = "bgnbd"
+    penalizer: float = 0.0
+    gg_penalizer: float = 0.0
+    by: str | None = None
+    interval: float | None = None
+    interval_method: str = "normal"
+    seed: int = 1
+    top_share: float = segments.TOP_SHARE
+    tier_cuts: tuple[float, float] = (0.2, 0.8)
+    at_risk_min_value_quantile: float = 0.8
+    at_risk_max_p_alive: float = 0.5
+    channel_costs: Mapping[str, float] | None = None
+    retention_uplift_points: float = 5.0
+    retention_cost: float | None = None
+    acquisition_cost: float | None = None
+    member_discount_rate: float = 0.0
+    cost_per_reward: float = 0.0
+    milestones: tuple[int, ...] = (4, 10)
+    launch_date: dt.date | None = None
+    review_month: dt.date | None = None
+
+
+class Analysis:
+    """The results of :func:`analyze`: frames and numbers, each computed on first use, once.
+
+    ``transactions`` are those up to the observation end; ``period``, ``money`` and
+    ``options`` are what the analysis was asked for, resolved.
+    """
+
+    def __init__(
+        self,
+        transactions: pl.DataFrame,
+        period: Period,
+        money: Money,
+        options: Options,
+        tiers: tuple[tuple[str, float], ...],
+        quality: Quality,
+    ) -> None:
+        self.transactions = transactions
+        self.period = period
+        self.money = money
+        self.options = options
+        self.tiers = tiers
+        self.quality = quality
+
+    @property
+    def _penalizers(self) -> dict[str, float]:
+        return {"purchase": self.options.penalizer, "gamma_gamma": self.options.gg_penalizer}
+
+    # ---- the chain -------------------------------------------------------------------------
+
+    @cached_property
+    def summary(self) -> pl.DataFrame:
+        """The RFM summary (:func:`clv.rfm_summary`) at the observation end."""
+        summary = rfm_summary(
+            self.transactions,
+            observation_end=self.period.observation_end,
+            time_unit=self.period.time_unit,
+        )
+        if self.options.by is None:
+            return summary
+        return with_customer_group(summary, self.transactions, by=self.options.by)
+
+    @cached_property
+    def model(self) -> ClvModel | GroupedClvModel:
+        """BG/NBD + Gamma-Gamma fitted on :attr:`summary` (one per group with ``by``)."""
+        from clv.models.fitting import fit
+
+        options = self.options
+        holdout = None
+        if options.purchase_model == "auto" and self.period.calibration_end is not None:
+            holdout = calibration_holdout(
+                self.transactions,
+                calibration_end=self.period.calibration_end,
+                observation_end=self.period.observation_end,
+                time_unit=self.period.time_unit,
+            )
+        return fit(
+            self.summary,
+            penalizer=self._penalizers,
+            purchase_model=options.purchase_model,  # type: ignore[arg-type]
+            holdout=holdout,
+            by=options.by,
+        )
+
+    @cached_property
+    def scores(self) -> pl.DataFrame:
+        """Each customer's P(alive), expected purchases, order value and CLV over the horizon,
+        on the money basis."""
+        return self.model.score(
+            self.summary,
+            **self.money.score_keywords(),
+            interval=self.options.interval,
+            interval_method=self.options.interval_method,  # type: ignore[arg-type]
+            seed=self.options.seed,
+        )
+
+    @cached_property
+    def segments(self) -> pl.DataFrame:
+        """One row per customer: tiers by revenue and by CLV, RFM cell and scores."""
+        return segments.segment_table(
+            self.summary,
+            self.scores,
+            tiers=self.tiers,
+            top_share=self.options.top_share,
+        )
+
+    @cached_property
+    def at_risk(self) -> pl.DataFrame:
+        """High-value customers who have probably stopped buying, by value at stake."""
+        return profile.at_risk(
+            self.segments,
+            min_value_quantile=self.options.at_risk_min_value_quantile,
+            max_p_alive=self.options.at_risk_max_p_alive,
+        )
+
+    @cached_property
+    def top_profile(self) -> pl.DataFrame:
+        """What distinguishes the top customers (:func:`clv.analysis.profile.top_profile`)."""
+        return profile.top_profile(self.customers)
+
+    @cached_property
+    def middle_to_top(self) -> pl.DataFrame:
+        """The whole middle tier, closest to the good tier first, with what each lacks."""
+        return profile.middle_to_top(self.segments, n=None)
+
+    @cached_property
+    def findings(self) -> dict[str, Any]:
+        """The first page's numbers, each read from the table that backs it."""
+        return {
+            "money": self.money.describe(),
+            "top": findings.top_customers(self.segments, self.top_profile, value_col="revenue"),
+            "top_share": self.options.top_share,
+            "middle": findings.middle_close_to_top(self.middle_to_top, good_share=self.tiers[0][1]),
+            "returning": findings.returning_vs_new(self.returning_vs_new),
+            "channels": findings.channels(self.channels),
+            "loyalty": loyalty.programme_totals(self.loyalty_by_month),
+            "at_risk": findings.at_risk(self.at_risk),
+        }
+
+    # ---- descriptive tables ----------------------------------------------------------------
+
+    @cached_property
+    def orders(self) -> pl.DataFrame:
+        """One row per order (:func:`clv.analysis.segments.order_table`)."""
+        return segments.order_table(self.transactions)
+
+    @cached_property
+    def customers(self) -> pl.DataFrame:
+        """One row per customer with their history and scores."""
+        table = segments.customer_table(
+            self.transactions, orders=self.orders, margin_rate=self.money.margin_rate
+        )
+        return kpi.with_scores(table, self.segments)
+
+    @cached_property
+    def kpis(self) -> dict[str, Any]:
+        """The headline KPIs (``kpis.json``), with the predicted CLV over the horizon."""
+        return tables.customer_value_kpis(
+            self.transactions,
+            self.scores,
+            observation_end=self.period.observation_end,
+            channel_costs=self.options.channel_costs,
+            orders=self.orders,
+            customers=self.customers,
+            good_share=self.tiers[0][1],
+            money=self.money,
+        )
+
+    @cached_property
+    def monthly(self) -> pl.DataFrame:
+        """First vs returning orders per calendar month."""
+        return tables.monthly_new_returning(self.orders)
+
+    @cached_property
+    def cohorts(self) -> pl.DataFrame:
+        """Monthly acquisition cohorts."""
+        return kpi.cohort_table(self.orders)
+
+    @cached_property
+    def returning_vs_new(self) -> dict[str, Any]:
+        """Order value of first vs later orders, repeat rate, time to the second order."""
+        return kpi.returning_vs_new(self.orders)
+
+    @cached_property
+    def retention(self) -> dict[str, Any]:
+        """Retention economics and the simple formula beside the model."""
+        return retention.retention_economics(
+            self.orders,
+            self.scores,
+            observation_end=self.period.observation_end,
+            uplift_points=self.options.retention_uplift_points,
+            discount_rate_annual=self.money.discount_rate_annual,
+            margin_rate=self.money.margin_rate,
+            horizon_months=self.money.horizon_months,
+            retention_cost=self.options.retention_cost,
+            acquisition_cost=self.options.acquisition_cost,
+        )
+
+    @cached_property
+    def channels(self) -> pl.DataFrame | None:
+        """Acquisition channels by share of good customers (None without a channel column)."""
+        return kpi.channel_table(
+            self.customers,
+            channel_costs=self.options.channel_costs,
+            value_col=self.money.value_col,
+            good_share=self.tiers[0][1],
+        )
+
+    @cached_property
+    def loyalty(self) -> pl.DataFrame | None:
+        """Members vs non-members (None without a loyalty column)."""
+        return loyalty.loyalty_table(self.customers)
+
+    @cached_property
+    def loyalty_by_month(self) -> pl.DataFrame | None:
+        """The loyalty programme month by month (None without a loyalty column)."""
+        return loyalty.loyalty_by_month(
+            self.orders,
+            member_discount_rate=self.options.member_discount_rate,
+            cost_per_reward=self.options.cost_per_reward,
+            milestones=self.options.milestones,
+            margin_rate=self.money.margin_rate,
+        )
+
+    @cached_property
+    def holdout(self) -> dict[str, Any] | None:
+        """The holdout check (refit on the calibration period); None without a split."""
+
+        from clv.analysis import validation  # loads the models (SciPy): only for this table
+
+        return validation.holdout_check(
+            self.transactions,
+            calibration_end=self.period.calibration_end,
+            observation_end=self.period.observation_end,
+            time_unit=self.period.time_unit,
+            penalizer={
+                "purchase": self.options.penalizer,
+                "gamma_gamma": self.options.gg_penalizer,
+            },
+            purchase_model=self.options.purchase_model,
+        )

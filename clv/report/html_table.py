@@ -1,0 +1,83 @@
+"""A frame as an HTML table: escaped cells, formatted numbers, a scroll box on narrow screens."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import polars as pl
+
+from clv.report.headers import header, key_columns_first
+
+
+def mask_ids(ids: pl.Series | Sequence[str], salt: str) -> pl.Series:
+    """Salted SHA-256 of each customer id, shortened: ``"c-3f9a0c1b2d"`` (stable within a run)."""
+    salt_b = salt.encode()
+    values = [
+        None if v is None else "c-" + hashlib.sha256(salt_b + str(v).encode()).hexdigest()[:10]
+        for v in ids
+    ]
+    return pl.Series("customer_id", values, dtype=pl.String)
+
+
+def table_html(
+    frame: pl.DataFrame,
+    *,
+    caption: str | None = None,
+    max_rows: int = 25,
+    formats: Mapping[str, str] | None = None,
+    id_salt: str | None = None,
+) -> str:
+    """An escaped HTML table of ``frame`` (first ``max_rows`` rows), inside a scrolling div,
+    with :func:`header` names and the :data:`KEY_COLUMNS` first.
+
+    ``id_salt`` masks the ``customer_id`` column (see :func:`mask_ids`); ``formats`` maps a
+    column to a format such as ``"{:.1%}"``; other floats get 2 decimals and thousands commas.
+    """
+    formats = dict(formats or {})
+    shown = key_columns_first(frame.head(max_rows))
+    if id_salt is not None and "customer_id" in shown.columns:
+        shown = shown.with_columns(mask_ids(shown["customer_id"], id_salt))
+    e = html.escape
+    numeric = {c for c, t in shown.schema.items() if t.is_numeric()}
+    head = "".join(
+        f'<th class="{"num" if c in numeric else "text"}">{e(header(c))}</th>'
+        for c in shown.columns
+    )
+    body = []
+    for row in shown.iter_rows():
+        cells = []
+        for c, v in zip(shown.columns, row, strict=True):
+            cls = "num" if c in numeric else "text"
+            cells.append(f'<td class="{cls}">{e(_cell(v, formats.get(c)))}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    more = ""
+    if frame.height > max_rows:
+        more = f'<p class="clv-more">first {max_rows:,} of {frame.height:,} rows</p>'
+    cap = f"<caption>{e(caption)}</caption>" if caption else ""
+    return (
+        f'<div class="clv-table-wrap"><table>{cap}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>{more}</div>"
+    )
+
+
+def _cell(value: Any, fmt: str | None) -> str:
+    if value is None:
+        return ""
+    if fmt is not None:
+        try:
+            return fmt.format(value)
+        except (ValueError, TypeError):
+            return str(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
