@@ -24,16 +24,18 @@ from clv.analysis import findings, loyalty, profile, retention, segments, tables
 from clv.analysis import kpis as kpi
 from clv.analysis.money import Money, resolve_money
 from clv.data.datasets import CDNOW_CALIBRATION_END
-from clv.data.groups import with_customer_group
+from clv.data.groups import GroupBy, with_customer_group
 from clv.data.io import Loaded, load_transactions, read_transactions
 from clv.data.period import DateLike, Period, resolve_period
 from clv.data.quality import Quality
-from clv.data.rfm import calibration_holdout, rfm_summary
+from clv.data.rfm import TimeUnit, calibration_holdout, rfm_summary
 from clv.errors import UsageError
 from clv.models.checks import penalizers
 
 if TYPE_CHECKING:  # the models load SciPy (0.6 s of CPU): imported when a model is fitted,
     # so `clv summarize` never pays for them
+    from clv.models.draws import IntervalMethod
+    from clv.models.fitting import PurchaseModelChoice
     from clv.models.groups import GroupedClvModel
     from clv.models.model import ClvModel
 
@@ -48,12 +50,12 @@ READ_KEYWORDS = tuple(k for k in inspect.signature(read_transactions).parameters
 class Options:
     """The analysis settings that are neither period nor money (names as the keywords)."""
 
-    purchase_model: str = "bgnbd"
+    purchase_model: PurchaseModelChoice = "bgnbd"
     penalizer: float = 0.0
     gg_penalizer: float = 0.0
-    by: str | None = None
+    by: GroupBy | None = None
     interval: float | None = None
-    interval_method: str = "normal"
+    interval_method: IntervalMethod = "normal"
     seed: int = 1
     top_share: float = segments.TOP_SHARE
     tier_cuts: tuple[float, float] = (0.2, 0.8)
@@ -105,18 +107,18 @@ def analyze(
     seed: int = 1,
     observation_end: DateLike | None = None,
     calibration_end: DateLike | None = None,
-    time_unit: str = "W",
+    time_unit: TimeUnit = "W",
     margin: float | None = None,
     currency: str = "",
     discount_rate_annual: float = 0.10,
     horizon: float = 12,
-    horizon_unit: str = "M",
-    purchase_model: str = "bgnbd",
+    horizon_unit: TimeUnit = "M",
+    purchase_model: PurchaseModelChoice = "bgnbd",
     penalizer: float = 0.0,
     gg_penalizer: float = 0.0,
-    by: str | None = None,
+    by: GroupBy | None = None,
     interval: float | None = None,
-    interval_method: str = "normal",
+    interval_method: IntervalMethod = "normal",
     top_share: float = segments.TOP_SHARE,
     tier_cuts: Sequence[float] = (0.2, 0.8),
     at_risk_min_value_quantile: float = 0.8,
@@ -307,7 +309,7 @@ class Analysis:
         return fit(
             self.summary,
             penalizer=self._penalizers,
-            purchase_model=options.purchase_model,  # type: ignore[arg-type]
+            purchase_model=options.purchase_model,
             holdout=holdout,
             by=options.by,
         )
@@ -320,7 +322,7 @@ class Analysis:
             self.summary,
             **self.money.score_keywords(),
             interval=self.options.interval,
-            interval_method=self.options.interval_method,  # type: ignore[arg-type]
+            interval_method=self.options.interval_method,
             seed=self.options.seed,
         )
 

@@ -26,6 +26,7 @@ from clv.data.rfm import TIME_UNIT_DAYS, DateLike, TimeUnit, as_date, unit_days
 from clv.engines.spark_read import read_transactions
 from clv.engines.spark_session import Column, DataFrame, sf, spark_session
 from clv.errors import DataError, UsageError
+from clv.models.cashflows import MoneyOptions
 from clv.models.fitting import fit_distinct_rows
 from clv.models.model import MONTH_DAYS, ClvModel
 
@@ -258,6 +259,11 @@ def fit(summary: DataFrame, *, penalizer: float = 0.0) -> ClvModel:
     )
 
 
+class _ScoreOptions(MoneyOptions):
+    margin: float
+    time_unit: TimeUnit
+
+
 def score(
     model: ClvModel,
     summary: DataFrame,
@@ -274,7 +280,7 @@ def score(
     The options are checked on the driver first, so a bad one is a one-line error, not a
     failed Spark job.
     """
-    options = {
+    options: _ScoreOptions = {
         "horizon": horizon,
         "horizon_unit": horizon_unit,
         "discount_rate_annual": discount_rate_annual,
