@@ -324,11 +324,11 @@ def time_unit_of(summary: pl.DataFrame, time_unit: str | None = None) -> TimeUni
         unit = str(summary["time_unit"][0])
         if time_unit is not None and time_unit != unit:
             raise DataError(f"the summary is in time unit {unit}, not time_unit={time_unit!r}")
-        return unit  # type: ignore[return-value]
+        return cast(TimeUnit, unit)  # a column of rfm_summary's time-unit Enum
     if time_unit is None:
         raise DataError(
             "the summary has no time_unit column (make it with clv.rfm_summary); pass "
             "time_unit='D', 'W' or 'M'"
         )
-    unit_days(time_unit)
-    return time_unit  # type: ignore[return-value]
+    unit_days(time_unit)  # raises for anything but D, W or M
+    return cast(TimeUnit, time_unit)

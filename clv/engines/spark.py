@@ -208,7 +208,7 @@ def _time_unit(age_days: np.ndarray, T: np.ndarray) -> TimeUnit | None:
         return None
     for unit, length in TIME_UNIT_DAYS.items():
         if np.all(np.abs(ratio - length) < 1e-9 * length):
-            return unit  # type: ignore[return-value]
+            return cast(TimeUnit, unit)
     raise DataError("cannot tell the summary's time unit: T does not match D, W or M")
 
 
