@@ -31,8 +31,9 @@ $(VENV)/.lab: $(VENV)/.base
 report: $(VENV)/.base ## set up and run the customer-value report on the embedded CDNOW data (ARGS="..." for more)
 	$(BIN)/clv report $(ARGS)
 
-test: $(VENV)/.test ## set up and run the linter and the whole test suite
+test: $(VENV)/.test ## set up and run the linter, the type checker and the whole test suite
 	$(BIN)/ruff check clv tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(ARGS)
 
 lint: $(VENV)/.test ## check and format the code with ruff
@@ -52,4 +53,4 @@ lock: $(BIN)/uv ## re-resolve requirements/lock.txt from pyproject.toml
 	$(BIN)/uv pip compile --quiet pyproject.toml --all-extras --python-version 3.11 -o $(LOCK)
 
 clean: ## remove the environment and caches (keeps reports/)
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

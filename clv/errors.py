@@ -5,6 +5,8 @@ problem with the data, the model or the machine (a full disk), 2 for a problem w
 clv was called.
 """
 
+from pathlib import Path
+
 
 class ClvError(Exception):
     """Base class of every error clv reports to a user."""
@@ -22,6 +24,9 @@ class ModelError(ClvError):
 
 class ReportError(ClvError):
     """A report run failed."""
+
+    run_dir: Path | None = None
+    """The folder of the failed run, when it got one (set by ``clv.report.runner``)."""
 
 
 class StorageError(ClvError):

@@ -11,7 +11,7 @@ import polars as pl
 from clv.analysis.segments import TIERS, value_tiers
 from clv.data.rfm import TimeUnit
 from clv.models.acquisition import new_customer_values
-from clv.models.cashflows import MONTH_DAYS, cash_flow_grid
+from clv.models.cashflows import MONTH_DAYS, MoneyOptions, cash_flow_grid
 from clv.models.draws import DRAWS, IntervalMethod
 from clv.models.groups import GroupedClvModel
 from clv.models.intervals import interval_scores
@@ -52,7 +52,7 @@ def clv_intervals(
     """Scores with intervals and a ``tier`` column (good/middle/bad by point CLV), and CLV
     totals with intervals: overall, per ``tier`` and per column of ``totals_by`` (see
     :func:`clv.models.intervals.interval_scores` for both frames)."""
-    money = {
+    money: MoneyOptions = {
         "horizon": horizon,
         "horizon_unit": horizon_unit,
         "discount_rate_annual": discount_rate_annual,
@@ -60,10 +60,13 @@ def clv_intervals(
     }
     grid = cash_flow_grid(model_unit=model.time_unit, **money)
     point = model.score(summary, margin=margin, **money)
-    by = model.by if isinstance(model, GroupedClvModel) else None
+    if isinstance(model, GroupedClvModel):
+        by, pooled, group_models = model.by, model.pooled, model.groups
+    else:
+        by, pooled, group_models = None, model, None
     tiers = value_tiers(point, value_col="clv", tiers=TIERS)["tier"]
     scores, totals = interval_scores(
-        model.pooled if by else model,
+        pooled,
         summary.with_columns(tier=tiers),
         point.drop(by) if by else point,
         grid=grid,
@@ -72,7 +75,7 @@ def clv_intervals(
         draws=draws,
         seed=seed,
         by=by,
-        group_models=model.groups if by else None,
+        group_models=group_models,
         totals_by=[*totals_by, "tier"],
     )
     if by:
@@ -107,15 +110,22 @@ def group_value(
     >>> value = group_value(fit(summary, by="channel"), summary, horizon=12)  # doctest: +SKIP
     >>> value.groups.select("channel", "new_customer_value", "new_clv_cac")  # doctest: +SKIP
     """
-    money = {
+    money: MoneyOptions = {
         "horizon": horizon,
         "horizon_unit": horizon_unit,
         "discount_rate_annual": discount_rate_annual,
         "month_days": month_days,
     }
-    draw = {"interval": interval, "interval_method": interval_method, "draws": draws, "seed": seed}
     scores, totals = clv_intervals(
-        model, summary, margin=margin, totals_by=[model.by], **money, **draw
+        model,
+        summary,
+        margin=margin,
+        totals_by=[model.by],
+        interval=interval,
+        interval_method=interval_method,
+        draws=draws,
+        seed=seed,
+        **money,
     )
     grid = cash_flow_grid(model_unit=model.time_unit, **money)
     new = new_customer_values(

@@ -16,7 +16,7 @@ leaves the section out and says so in ``notes``; nothing raises for a missing op
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import polars as pl
 
@@ -116,8 +116,8 @@ def returning_vs_new(orders: pl.DataFrame) -> dict[str, float | int | None]:
         "repeat_customer_rate": ratio(row["repeaters"], row["customers"]),
         "returning_orders": row["returning_orders"],
         "returning_revenue_share": ratio(row["returning_revenue"], row["revenue"]),
-        "median_days_to_second_order": second.median() if second.len() else None,
-        "mean_days_to_second_order": second.mean() if second.len() else None,
+        "median_days_to_second_order": cast(float, second.median()) if second.len() else None,
+        "mean_days_to_second_order": cast(float, second.mean()) if second.len() else None,
     }
 
 

@@ -81,7 +81,7 @@ def resolve_money(
     currency: str = "",
     discount_rate_annual: float = 0.10,
     horizon: float = 12,
-    horizon_unit: str = "M",
+    horizon_unit: TimeUnit = "M",
 ) -> Money:
     """The :class:`Money` of an analysis, checked by
     :func:`clv.models.checks.check_money_and_time` (the one check of money and time).
@@ -94,7 +94,7 @@ def resolve_money(
         margin=margin,
         discount_rate_annual=discount_rate_annual,
         horizon=horizon,
-        horizon_unit=horizon_unit,  # type: ignore[arg-type]
+        horizon_unit=horizon_unit,
     )
     from_column = "margin" in transactions.columns
     if from_column and margin is not None:
@@ -121,5 +121,5 @@ def resolve_money(
         currency=currency,
         discount_rate_annual=float(discount_rate_annual),
         horizon=float(horizon),
-        horizon_unit=horizon_unit,  # type: ignore[arg-type]
+        horizon_unit=horizon_unit,
     )

@@ -22,14 +22,17 @@ from clv.analysis import segments, tables
 from clv.analysis.money import resolve_money
 from clv.analysis.results import Analysis, Options
 from clv.data.datasets import CDNOW_CALIBRATION_END
+from clv.data.groups import GroupBy
 from clv.data.io import Loaded, load_transactions, read_transactions
 from clv.data.period import DateLike, Period, resolve_period
 from clv.data.quality import Quality
+from clv.data.rfm import TimeUnit
 from clv.errors import UsageError
 from clv.models.checks import penalizers
 
-if TYPE_CHECKING:  # the models load SciPy (0.6 s of CPU): imported when a model is fitted,
-    # so `clv summarize` never pays for them
+if TYPE_CHECKING:  # the models load SciPy (0.6 s of CPU): imported when a model is fitted
+    from clv.models.draws import IntervalMethod
+    from clv.models.fitting import PurchaseModelChoice
     from clv.models.groups import GroupedClvModel
     from clv.models.model import ClvModel
 
@@ -75,18 +78,18 @@ def analyze(
     seed: int = 1,
     observation_end: DateLike | None = None,
     calibration_end: DateLike | None = None,
-    time_unit: str = "W",
+    time_unit: TimeUnit = "W",
     margin: float | None = None,
     currency: str = "",
     discount_rate_annual: float = 0.10,
     horizon: float = 12,
-    horizon_unit: str = "M",
-    purchase_model: str = "bgnbd",
+    horizon_unit: TimeUnit = "M",
+    purchase_model: PurchaseModelChoice = "bgnbd",
     penalizer: float = 0.0,
     gg_penalizer: float = 0.0,
-    by: str | None = None,
+    by: GroupBy | None = None,
     interval: float | None = None,
-    interval_method: str = "normal",
+    interval_method: IntervalMethod = "normal",
     top_share: float = segments.TOP_SHARE,
     tier_cuts: Sequence[float] = (0.2, 0.8),
     at_risk_min_value_quantile: float = 0.8,

@@ -5,6 +5,7 @@ Definitions as in :mod:`clv.analysis.segments`.
 """
 
 import math
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -159,7 +160,7 @@ def middle_to_top(segments: pl.DataFrame, *, n: int | None = 100) -> pl.DataFram
     """
     good = segments.filter(pl.col("value_tier") == TIERS[0][0])
     threshold = good["clv"].min() if good.height else None
-    good_aov = (good["revenue"] / good["orders"]).median() if good.height else None
+    good_aov = cast(float, (good["revenue"] / good["orders"]).median()) if good.height else None
     good_alive = good["p_alive"].median() if good.height and "p_alive" in good.columns else None
     lacks = [
         pl.when(pl.col("orders") < 2).then(pl.lit("a second order")),

@@ -17,13 +17,14 @@ import polars as pl
 from clv.analysis import findings, loyalty, profile, retention, segments, tables
 from clv.analysis import kpis as kpi
 from clv.analysis.money import Money
-from clv.data.groups import with_customer_group
+from clv.data.groups import GroupBy, with_customer_group
 from clv.data.period import Period
 from clv.data.quality import Quality
 from clv.data.rfm import calibration_holdout, rfm_summary
 
-if TYPE_CHECKING:  # the models load SciPy (0.6 s of CPU): imported when a model is fitted,
-    # so `clv summarize` never pays for them
+if TYPE_CHECKING:  # the models load SciPy (0.6 s of CPU): imported when a model is fitted
+    from clv.models.draws import IntervalMethod
+    from clv.models.fitting import PurchaseModelChoice
     from clv.models.groups import GroupedClvModel
     from clv.models.model import ClvModel
 
@@ -32,12 +33,12 @@ if TYPE_CHECKING:  # the models load SciPy (0.6 s of CPU): imported when a model
 class Options:
     """The analysis settings that are neither period nor money (names as the keywords)."""
 
-    purchase_model: str = "bgnbd"
+    purchase_model: PurchaseModelChoice = "bgnbd"
     penalizer: float = 0.0
     gg_penalizer: float = 0.0
-    by: str | None = None
+    by: GroupBy | None = None
     interval: float | None = None
-    interval_method: str = "normal"
+    interval_method: IntervalMethod = "normal"
     seed: int = 1
     top_share: float = segments.TOP_SHARE
     tier_cuts: tuple[float, float] = (0.2, 0.8)
@@ -112,7 +113,7 @@ class Analysis:
         return fit(
             self.summary,
             penalizer=self._penalizers,
-            purchase_model=options.purchase_model,  # type: ignore[arg-type]
+            purchase_model=options.purchase_model,
             holdout=holdout,
             by=options.by,
         )
@@ -125,7 +126,7 @@ class Analysis:
             self.summary,
             **self.money.score_keywords(),
             interval=self.options.interval,
-            interval_method=self.options.interval_method,  # type: ignore[arg-type]
+            interval_method=self.options.interval_method,
             seed=self.options.seed,
         )
 

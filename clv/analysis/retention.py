@@ -4,6 +4,7 @@ Numbers only; the report states the assumptions in words.
 """
 
 import datetime as dt
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -80,7 +81,10 @@ def retention_economics(
     """
     from clv.data.rfm import as_date
 
-    end = orders["date"].max() if observation_end is None else as_date(observation_end)
+    if observation_end is None:
+        end = cast(dt.date, orders["date"].max())
+    else:
+        end = as_date(observation_end)
     year_ago, two_years_ago = end - dt.timedelta(days=365), end - dt.timedelta(days=730)
     margin = pl.col("margin") if "margin" in orders.columns else pl.col("amount") * margin_rate
     last_year = pl.col("date") > year_ago
@@ -106,7 +110,7 @@ def retention_economics(
         revenue=pl.col("revenue_last").sum(),
         margin=pl.col("margin_last").sum(),
     ).row(0, named=True)
-    enough = orders["date"].min() <= two_years_ago + dt.timedelta(days=1)
+    enough = cast(dt.date, orders["date"].min()) <= two_years_ago + dt.timedelta(days=1)
     r = ratio(stats["retained"], stats["before"]) if enough else None
     m = ratio(stats["margin"], stats["active"])
     d, k = discount_rate_annual, uplift_points / 100.0
@@ -150,10 +154,10 @@ def retention_economics(
         )
         out["horizon_months"] = horizon_months
     if scores is not None and "clv" in scores.columns:
-        model = float(scores["clv"].fill_null(0.0).mean())
+        model = float(cast(float, scores["clv"].fill_null(0.0).mean()))
         out["model_mean_clv"] = model
         if "simple_clv_horizon" in out:
-            out["simple_over_model"] = ratio(out["simple_clv_horizon"], model)  # type: ignore[arg-type]
+            out["simple_over_model"] = ratio(cast(float, out["simple_clv_horizon"]), model)
         if acquisition_cost:
             out["clv_cac"] = model / acquisition_cost
     return out

@@ -19,6 +19,7 @@ Definitions (the same in every function, in the CLI and in the report's methods 
 from collections.abc import Mapping, Sequence
 
 import polars as pl
+from polars.expr.whenthen import ChainedThen, Then
 
 TIERS: tuple[tuple[str, float], ...] = (("good", 0.20), ("middle", 0.60), ("bad", 0.20))
 """Value tiers from the top down: (name, share of customers). Shares must sum to 1."""
@@ -61,8 +62,9 @@ SCORE_COLUMNS = (
 )
 
 
-def ratio(numerator: float, denominator: float) -> float | None:
-    """``numerator / denominator``, or None when the denominator is 0 (no such customers)."""
+def ratio(numerator: float, denominator: float | None) -> float | None:
+    """``numerator / denominator``, or None when the denominator is 0 (no such customers) or
+    None (not known)."""
     return numerator / denominator if denominator else None
 
 
@@ -242,7 +244,7 @@ def value_tiers(
         cumulative += share
         bounds.append(round(cumulative * n))
     bounds[-1] = n
-    tier = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.String))
+    tier: Then | ChainedThen = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.String))
     for (name, _), bound in zip(tiers, bounds, strict=True):
         tier = tier.when(pl.col("rank") <= bound).then(pl.lit(name))
     ranks = _ranked(frame.select("customer_id", value_col), value_col).select(
@@ -325,7 +327,7 @@ def rfm_cells(
         ``(name, {"R": (lo, hi), ...})`` checked in order; see :data:`RFM_CELLS`.
     """
     last = "last_purchase" if "last_purchase" in customers.columns else "last_order"
-    cell = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.String))
+    cell: Then | ChainedThen = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.String))
     for name, rule in cells:
         cond = pl.lit(True)
         for score, (lo, hi) in rule.items():

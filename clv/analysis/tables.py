@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -144,7 +144,7 @@ def customer_value_kpis(
     )
     clv = scores["clv"].fill_null(0.0)
     out["predicted_clv_total"] = float(clv.sum())
-    out["predicted_clv_mean"] = float(clv.mean()) if clv.len() else None
+    out["predicted_clv_mean"] = float(cast(float, clv.mean())) if clv.len() else None
     out["money"] = money.describe()
     return out
 
@@ -165,7 +165,7 @@ def data_overview(transactions: pl.DataFrame) -> pl.DataFrame:
         ("first day", str(first)),
         ("last day", str(last)),
         ("total amount", f"{transactions['amount'].sum():,.2f}"),
-        ("mean amount per row", f"{transactions['amount'].mean():,.2f}"),
+        ("mean amount per row", f"{cast(float, transactions['amount'].mean()):,.2f}"),
         ("optional columns", ", ".join(optional) or "none"),
     ]
     return pl.DataFrame(rows, schema=["item", "value"], orient="row")

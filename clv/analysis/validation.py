@@ -7,15 +7,18 @@ of repeat purchases, Figure 2).
 """
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import polars as pl
 
-from clv.data.rfm import TIME_UNIT_DAYS, DateLike, as_date
+from clv.data.rfm import TIME_UNIT_DAYS, DateLike, TimeUnit, as_date
 from clv.errors import DataError, UsageError
 from clv.models.gamma_gamma import expected_order_value
 from clv.models.model import ClvModel
+
+if TYPE_CHECKING:
+    from clv.models.fitting import PurchaseModelChoice
 
 _EPOCH = dt.date(1970, 1, 1)
 _HOLDOUT_COLUMNS = ("frequency_holdout", "monetary_value_holdout", "duration_holdout")
@@ -253,7 +256,7 @@ def compare_models(calibration_holdout: pl.DataFrame, *, penalizer: float = 0.0)
         {
             "actual_total": float(actual.sum()),
             "predicted_total": float(expected[f"expected_{m}"].sum()),
-            "mae": float((expected[f"expected_{m}"] - actual).abs().mean()),
+            "mae": float(cast(float, (expected[f"expected_{m}"] - actual).abs().mean())),
         }
         for m in table["model"]
     ]
@@ -267,9 +270,9 @@ def holdout_check(
     *,
     calibration_end: dt.date | str | None,
     observation_end: str | dt.date | None = None,
-    time_unit: str = "W",
+    time_unit: TimeUnit = "W",
     penalizer: float | dict[str, float] = 0.0,
-    purchase_model: str = "bgnbd",
+    purchase_model: "PurchaseModelChoice" = "bgnbd",
 ) -> dict[str, Any] | None:
     """Refit on the calibration period and compare with the holdout (None without a split).
 
@@ -291,7 +294,10 @@ def holdout_check(
     frame = calibration_holdout(
         transactions, calibration_end=cal, observation_end=observation_end, time_unit=time_unit
     )
-    last = as_date(observation_end) if observation_end is not None else transactions["date"].max()
+    if observation_end is not None:
+        last = as_date(observation_end)
+    else:
+        last = cast(dt.date, transactions["date"].max())
     failed = dict.fromkeys(("model", "parameters", "by_frequency", "metrics", "tracking"))
     try:
         model = fitting.fit(

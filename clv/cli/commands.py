@@ -35,9 +35,13 @@ from clv.errors import ClvError, ClvInfo, DataError, ModelError, UsageError
 
 if TYPE_CHECKING:
     from clv.analysis.results import Analysis
+    from clv.models.groups import GroupedClvModel
+    from clv.models.model import ClvModel
 
 
-def _analysis(args: argparse.Namespace, model: object = None) -> "Analysis":
+def _analysis(
+    args: argparse.Namespace, model: "ClvModel | GroupedClvModel | None" = None
+) -> "Analysis":
     """The one pipeline on the command's file and options (lazy: each output computes only what
     it needs). ``--model`` gives a fitted model, whose time unit is then the default."""
     from clv.analysis.pipeline import analyze
@@ -80,11 +84,13 @@ def _summarize(args: argparse.Namespace) -> None:
 def _fit(args: argparse.Namespace) -> None:
     if args.engine == "spark":
         return _done(args.out, spark(args))
+    from clv.models.groups import GroupedClvModel
+
     analysis = _analysis(args)
     with _about(args.file):
         model = analysis.model
     model.save(args.out, overwrite=args.overwrite)
-    if args.by:
+    if isinstance(model, GroupedClvModel):
         pooled = "".join(
             f"; {name} uses the pooled model: {why}" for name, why in model.pooled_groups.items()
         )

@@ -6,6 +6,7 @@ import re
 import shlex
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 COLUMN_OPTIONS = {
     "customer_col": "customer_id",
@@ -30,7 +31,7 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         self.appendix = appendix
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
     def format_help(self) -> str:

@@ -3,6 +3,7 @@
 import datetime as dt
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -59,7 +60,7 @@ def cdnow(sample: bool = True) -> pl.DataFrame:
     )
 
 
-SYNTHETIC_PARAMS: dict[str, object] = {
+SYNTHETIC_PARAMS: dict[str, Any] = {
     "bgnbd": {"r": 0.75, "alpha": 10.0, "a": 0.8, "b": 2.5},
     "gamma_gamma": {"p": 6.0, "q": 4.0, "v": 30.0},
     "channels": {
@@ -83,7 +84,7 @@ see :func:`synthetic_shop` for how the channel and loyalty multipliers act on th
 """
 
 
-def _merge_params(params: dict[str, object] | None) -> dict[str, object]:
+def _merge_params(params: dict[str, Any] | None) -> dict[str, Any]:
     """Defaults updated by ``params``, one level deep for the dict-valued entries."""
     import copy
 
@@ -94,7 +95,7 @@ def _merge_params(params: dict[str, object] | None) -> dict[str, object]:
                 f"synthetic_shop: unknown parameter {key!r}; use one of {sorted(merged)}"
             )
         if key in ("bgnbd", "gamma_gamma", "loyalty") and isinstance(value, dict):
-            merged[key] = {**merged[key], **value}  # type: ignore[dict-item]
+            merged[key] = {**merged[key], **value}
         else:
             merged[key] = copy.deepcopy(value)
     return merged
@@ -183,8 +184,8 @@ def synthetic_shop(
         raise UsageError(f"synthetic_shop: n_customers must be at least 1, not {n_customers}")
     prm = _merge_params(params)
     bg, gg = prm["bgnbd"], prm["gamma_gamma"]
-    channels: dict[str, dict[str, float]] = prm["channels"]  # type: ignore[assignment]
-    loyalty: dict[str, float] = prm["loyalty"]  # type: ignore[assignment]
+    channels: dict[str, dict[str, float]] = prm["channels"]
+    loyalty: dict[str, float] = prm["loyalty"]
     start_day, end_day = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
     n_days = (end_day - start_day).days + 1
     if n_days < 1:

@@ -155,7 +155,7 @@ def load_transactions(
     if (quantity_col is None) != (price_col is None):
         raise UsageError("give quantity_col= and price_col= together (amount = quantity x price)")
     low, high = _date_range(allow_dates_from, allow_dates_to)
-    given = {"customer_id": customer_col, "date": date_col}
+    given: dict[str, str | None] = {"customer_id": customer_col, "date": date_col}
     if quantity_col is None:
         given["amount"] = amount_col
     else:
@@ -190,7 +190,9 @@ def load_transactions(
     if not is_frame(source) and Path(source).suffix.lower() in (".csv", ".txt", ".tsv"):
         raw = raw.filter(~pl.all_horizontal(pl.exclude("_row").is_null()))  # blank lines
     text = [
-        c for c in ("date", "amount", "price", "margin") if found.get(columns.get(c)) == pl.String
+        c
+        for c in ("date", "amount", "price", "margin")
+        if c in columns and found[columns[c]] == pl.String
     ]
 
     def collect(lazy: pl.LazyFrame) -> pl.DataFrame:
@@ -246,10 +248,10 @@ def load_transactions(
         placeholders = q.placeholder_counts(out.filter(pl.col("_placeholder")))
         out = out.filter(~pl.col("_placeholder"))
         if out.height == 0:
-            values = ", ".join(repr(v) for v in placeholders)
+            shown = ", ".join(repr(v) for v in placeholders)
             raise DataError(
                 f"{name}: column {columns['customer_id']!r}: every row's customer id is empty or "
-                f"a placeholder ({values}); map the customer column with customer_col= or pass "
+                f"a placeholder ({shown}); map the customer column with customer_col= or pass "
                 "keep_placeholder_ids=True"
             )
         q.warn_placeholders(name, placeholders)

@@ -95,7 +95,7 @@ def resolve_period(
     transactions: pl.DataFrame | pl.LazyFrame,
     *,
     observation_end: DateLike | None = None,
-    time_unit: str = "W",
+    time_unit: TimeUnit = "W",
     calibration_end: DateLike | None = None,
     published_calibration_end: DateLike | None = None,
 ) -> Period:
@@ -122,7 +122,7 @@ def resolve_period(
             f"observation_end={end} is before the first transaction ({first}); pass a later date"
         )
     text = None if calibration_end is None else str(calibration_end).strip().lower()
-    if text in (None, "none", "null"):
+    if calibration_end is None or text in ("none", "null"):
         cal = None
     elif text == "auto":
         if published_calibration_end is not None:
@@ -130,7 +130,7 @@ def resolve_period(
         else:
             cal = first + dt.timedelta(days=round((1 - HOLDOUT_SHARE) * (end - first).days))
     else:
-        cal = as_date(calibration_end, "calibration_end")  # type: ignore[arg-type]
+        cal = as_date(calibration_end, "calibration_end")
     if text == "auto" and cal is not None and not first <= cal < end:
         cal = None  # a period of one day has no holdout
     if cal is not None and not first <= cal < end:
@@ -139,4 +139,4 @@ def resolve_period(
             f"before the observation end {end}; pass calibration_end=none to skip the holdout "
             "check"
         )
-    return Period(first, end, time_unit, cal)  # type: ignore[arg-type]
+    return Period(first, end, time_unit, cal)

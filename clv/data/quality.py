@@ -4,6 +4,7 @@ accounts, partial months; each counted once into :class:`Quality` and warned abo
 import datetime as dt
 import warnings
 from dataclasses import dataclass, field
+from typing import cast
 
 import polars as pl
 
@@ -123,7 +124,7 @@ def house_accounts(
     key = "order_id" if "order_id" in transactions.columns else "date"
     per_customer = transactions.group_by("customer_id").agg(orders=pl.col(key).n_unique())
     total = int(per_customer["orders"].sum())
-    median = float(per_customer["orders"].median() or 0.0)
+    median = cast(float, per_customer["orders"].median()) or 0.0
     big = per_customer.filter(
         (pl.col("orders") > HOUSE_SHARE * total) & (pl.col("orders") > HOUSE_MEDIAN_RATIO * median)
     ).sort("orders", descending=True)

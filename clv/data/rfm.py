@@ -9,6 +9,7 @@ with ``freq="D"`` (and ``freq_multiplier=7`` for weeks).
 
 import datetime as dt
 import warnings
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -81,7 +82,7 @@ def _per_customer(transactions: pl.LazyFrame, *, count_orders: bool = False) -> 
             }
         )
     ids = rows["customer_id"]
-    shift = np.uint64(int(rows["day_rank"].max()).bit_length())  # low bits: the day's rank
+    shift = np.uint64(cast(int, rows["day_rank"].max()).bit_length())  # low bits: the day's rank
     day_rank = rows["day_rank"].to_numpy()
     payload = rows.select("amount", "day", *extra)
     ordered = _sort_rows(
@@ -155,7 +156,7 @@ def _lexicographic_order(ids: pl.Series) -> np.ndarray:
     order = np.arange(ids.len())
     boundary = np.zeros(ids.len(), dtype=bool)  # True where a run of equal keys begins
     boundary[:1] = True
-    width = int(ids.str.len_bytes().max() or 0)
+    width = cast(int, ids.str.len_bytes().max()) or 0
     for start in range(0, width + 8, 8):
         group = np.cumsum(boundary) - 1
         active = np.bincount(group)[group] > 1
@@ -168,10 +169,10 @@ def _lexicographic_order(ids: pl.Series) -> np.ndarray:
             key = padded.bin.slice(start, 8).bin.reinterpret(dtype=pl.UInt64, endianness="big")
         else:  # equal when zero padded: the shorter id is a prefix of the longer
             key = tied.str.len_bytes()
-        key = key.to_numpy()
-        by = np.lexsort((key, group[active])) if start else np.argsort(key, kind="stable")
+        sort_key = key.to_numpy()
+        by = np.lexsort((sort_key, group[active])) if start else np.argsort(sort_key, kind="stable")
         order[active] = rows[by]
-        boundary[active] |= _starts(key[by])
+        boundary[active] |= _starts(sort_key[by])
     return order
 
 
@@ -323,11 +324,11 @@ def time_unit_of(summary: pl.DataFrame, time_unit: str | None = None) -> TimeUni
         unit = str(summary["time_unit"][0])
         if time_unit is not None and time_unit != unit:
             raise DataError(f"the summary is in time unit {unit}, not time_unit={time_unit!r}")
-        return unit  # type: ignore[return-value]
+        return cast(TimeUnit, unit)  # a column of rfm_summary's time-unit Enum
     if time_unit is None:
         raise DataError(
             "the summary has no time_unit column (make it with clv.rfm_summary); pass "
             "time_unit='D', 'W' or 'M'"
         )
-    unit_days(time_unit)
-    return time_unit  # type: ignore[return-value]
+    unit_days(time_unit)  # raises for anything but D, W or M
+    return cast(TimeUnit, time_unit)

@@ -205,7 +205,7 @@ def _ndjson_error(path: Path, name: str) -> DataError | None:
                 continue
             try:
                 obj = json.loads(line)
-            except ValueError as e:
+            except json.JSONDecodeError as e:
                 return DataError(
                     f"{name}: line {number} is not valid JSON ({e.msg}: {line.strip()[:40]!r}); "
                     "write one JSON object per line"

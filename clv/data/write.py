@@ -82,9 +82,11 @@ def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False) -> I
     except (OSError, pl.exceptions.ComputeError) as e:  # polars' own IO errors say "os error N"
         code = e.errno if isinstance(e, OSError) else None
         found = re.search(r"\(os error (\d+)\)", str(e))
-        if code is None and found is None:
-            raise
-        raise storage_error(path, OSError(code or int(found.group(1)), str(e))) from None
+        if not code:
+            if found is None:
+                raise
+            code = int(found.group(1))
+        raise storage_error(path, OSError(code, str(e))) from None
     finally:
         with suppress(OSError):  # a read-only folder: nothing was written there either
             tmp.unlink(missing_ok=True)

@@ -17,6 +17,7 @@ shops), and the scores call :meth:`clv.models.model.ClvModel.score` on Arrow bat
 import datetime as dt
 import warnings
 from collections.abc import Iterator
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -24,8 +25,9 @@ import pyarrow as pa
 
 from clv.data.rfm import TIME_UNIT_DAYS, DateLike, TimeUnit, as_date, unit_days
 from clv.engines.spark_read import read_transactions
-from clv.engines.spark_session import Column, DataFrame, sf, spark_session
+from clv.engines.spark_session import Column, DataFrame, Row, sf, spark_session
 from clv.errors import DataError, UsageError
+from clv.models.cashflows import MoneyOptions
 from clv.models.fitting import fit_distinct_rows
 from clv.models.model import MONTH_DAYS, ClvModel
 
@@ -64,7 +66,7 @@ def _spark_frame(frame: object, what: str) -> DataFrame:
 
 
 def _date_range(transactions: DataFrame) -> tuple[dt.date, dt.date]:
-    first, last = transactions.agg(sf.min("date"), sf.max("date")).first()
+    first, last = cast(Row, transactions.agg(sf.min("date"), sf.max("date")).first())  # one row
     if first is None:
         raise DataError("no transactions to summarize")
     return first, last
@@ -206,7 +208,7 @@ def _time_unit(age_days: np.ndarray, T: np.ndarray) -> TimeUnit | None:
         return None
     for unit, length in TIME_UNIT_DAYS.items():
         if np.all(np.abs(ratio - length) < 1e-9 * length):
-            return unit  # type: ignore[return-value]
+            return cast(TimeUnit, unit)
     raise DataError("cannot tell the summary's time unit: T does not match D, W or M")
 
 
@@ -247,7 +249,7 @@ def fit(summary: DataFrame, *, penalizer: float = 0.0) -> ClvModel:
         bg["T"].to_numpy(),
         bg["w"].to_numpy(),
     )
-    gg_rows = tuple(gg[c].to_numpy() for c in ("x", "m", "w"))
+    gg_rows = (gg["x"].to_numpy(), gg["m"].to_numpy(), gg["w"].to_numpy())
     return fit_distinct_rows(
         bg_rows,
         gg_rows,
@@ -256,6 +258,11 @@ def fit(summary: DataFrame, *, penalizer: float = 0.0) -> ClvModel:
         penalizer=penalizer,
         engine="spark",
     )
+
+
+class _ScoreOptions(MoneyOptions):
+    margin: float
+    time_unit: TimeUnit
 
 
 def score(
@@ -274,7 +281,7 @@ def score(
     The options are checked on the driver first, so a bad one is a one-line error, not a
     failed Spark job.
     """
-    options = {
+    options: _ScoreOptions = {
         "horizon": horizon,
         "horizon_unit": horizon_unit,
         "discount_rate_annual": discount_rate_annual,

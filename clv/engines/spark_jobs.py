@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from clv.data.rfm import TimeUnit
 from clv.data.write import write_frame
 from clv.engines import spark as cs
 from clv.engines.spark_session import DataFrame, spark_session
@@ -38,7 +39,7 @@ def spark_job(
     *,
     read: dict[str, Any],
     observation_end: str | None,
-    time_unit: str | None,
+    time_unit: TimeUnit | None,
     out: Path,
     overwrite: bool = False,
     penalizer: float = 0.0,

@@ -9,6 +9,7 @@ header) and its value are found by a second query only when there is one.
 import os
 import warnings
 from pathlib import Path
+from typing import cast
 
 from clv.data.checks import _PROBLEMS
 from clv.data.columns import missing_message
@@ -19,6 +20,7 @@ from clv.engines.spark_session import (
     AnalysisException,
     Column,
     DataFrame,
+    Row,
     SparkSession,
     sf,
     spark_session,
@@ -196,12 +198,18 @@ def read_transactions(
         "_row_id",
     )
     checks = _checks(negative_amounts, order_col is not None)
-    found_problems = typed.agg(
-        sf.count(sf.lit(1)).alias("_rows"),
-        sf.sum(sf.when(sf.col("amount") == 0, 1).otherwise(0)).alias("_zero"),
-        sf.sum(sf.when(sf.col("amount") < 0, 1).otherwise(0)).alias("_negative"),
-        *(sf.min(sf.when(check, sf.col("_row_id"))).alias(flag) for flag, check in checks.items()),
-    ).first()
+    found_problems = cast(
+        Row,
+        typed.agg(
+            sf.count(sf.lit(1)).alias("_rows"),
+            sf.sum(sf.when(sf.col("amount") == 0, 1).otherwise(0)).alias("_zero"),
+            sf.sum(sf.when(sf.col("amount") < 0, 1).otherwise(0)).alias("_negative"),
+            *(
+                sf.min(sf.when(check, sf.col("_row_id"))).alias(flag)
+                for flag, check in checks.items()
+            ),
+        ).first(),
+    )  # a global aggregate: always one row
     if found_problems["_rows"] == 0:
         raise DataError(f"{name}: no transactions (the file has a header but no rows)")
     for flag in checks:
@@ -210,7 +218,7 @@ def read_transactions(
             continue
         column, problem, fix = (_PROBLEMS | _SPARK_PROBLEMS)[flag]
         row = rows.filter(sf.col("_row_id") < row_id).count() + 1
-        value = rows.filter(sf.col("_row_id") == row_id).select(column).first()[0]
+        value = cast(Row, rows.filter(sf.col("_row_id") == row_id).select(column).first())[0]
         what = problem.format(value="" if value is None else value)
         raise DataError(f"{name}: column {given[column]!r}, row {row}: {what}; {fix}")
     out = typed.drop("_row_id")

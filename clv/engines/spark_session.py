@@ -13,7 +13,7 @@ from clv.errors import UsageError
 
 try:  # every module of the Spark engine imports pyspark from here
     from pyspark.errors import AnalysisException, PySparkRuntimeError
-    from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, Row, SparkSession
     from pyspark.sql import functions as sf
     from pyspark.sql import types as st
 except ImportError:
@@ -25,6 +25,7 @@ __all__ = [
     "AnalysisException",
     "Column",
     "DataFrame",
+    "Row",
     "SparkSession",
     "parse_conf",
     "sf",

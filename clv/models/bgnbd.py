@@ -27,7 +27,7 @@ from clv.models.bgnbd_counts import (
 )
 from clv.models.bgnbd_counts import probability_at_least as probability_at_least
 from clv.models.bgnbd_counts import probability_of_purchases as probability_of_purchases
-from clv.models.optimize import Fit, Params, advice, dot, fit_from, optimize
+from clv.models.optimize import Fit, ParamArrays, Params, advice, dot, fit_from, optimize
 
 BGNBD_PARAMS = ("r", "alpha", "a", "b")
 
@@ -39,7 +39,7 @@ BGNBD_PARAMS = ("r", "alpha", "a", "b")
 
 def distinct_bgnbd_rows(
     x: np.ndarray, tx: np.ndarray, T: np.ndarray, days: float
-) -> tuple[np.ndarray, ...]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Distinct (frequency, recency, T) rows, sorted, and how many customers share each.
 
     Summaries from :func:`clv.rfm.rfm_summary` hold whole days divided by the unit's length:
@@ -65,7 +65,8 @@ def distinct_bgnbd_rows(
         .agg(w=pl.len())
         .sort("x", "tx", "T")
     )
-    return tuple(grouped[c].cast(pl.Float64).to_numpy() for c in ("x", "tx", "T", "w"))
+    freq, rec, age, weight = (grouped[c].cast(pl.Float64).to_numpy() for c in ("x", "tx", "T", "w"))
+    return freq, rec, age, weight
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,7 +284,9 @@ def p_alive(bgnbd: Params, frequency: np.ndarray, recency: np.ndarray, T: np.nda
     return np.where(x == 0, 1.0, expit(-log_div))
 
 
-def conditional_numerator(bgnbd: Params, t: float, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+def conditional_numerator(
+    bgnbd: ParamArrays, t: np.ndarray | float, x: np.ndarray | float, T: np.ndarray | float
+) -> np.ndarray:
     """The numerator of FHL (2005a) eq. (10): depends on (x, T, t) only, not on t_x.
 
     So :class:`clv.models.ClvModel` evaluates it once per distinct (x, T) pair.
@@ -335,7 +338,7 @@ def conditional_expected_purchases(
     )
 
 
-def expected_purchases_new_customer(bgnbd: Params, t: np.ndarray | float) -> np.ndarray:
+def expected_purchases_new_customer(bgnbd: ParamArrays, t: np.ndarray | float) -> np.ndarray:
     """E[X(t)]: expected repeat purchases of a new customer by age ``t``, FHL (2005a) eq. (9).
 
     ``(a+b-1)/(a-1) * [1 - (alpha/(alpha+t))^r 2F1(r, b; a+b-1; t/(alpha+t))]``; ``t`` in the

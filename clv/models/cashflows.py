@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 
@@ -12,6 +13,15 @@ from clv.errors import UsageError
 
 MONTH_DAYS = 365.25 / 12
 """Length of a month in days for CLV cash flows (lifetimes hard-codes 30)."""
+
+
+class MoneyOptions(TypedDict):
+    """The money keywords shared by :func:`cash_flow_grid` and ``score`` (as a ``**`` dict)."""
+
+    horizon: float
+    horizon_unit: TimeUnit
+    discount_rate_annual: float
+    month_days: float
 
 
 @dataclass(frozen=True)

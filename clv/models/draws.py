@@ -24,10 +24,14 @@ IntervalMethod = Literal["normal", "bootstrap"]
 class Fitted(Protocol):
     """What the draws need of a fitted model (:class:`clv.models.ClvModel` has it)."""
 
-    bgnbd: Params
-    gamma_gamma: Params
-    covariance_log: dict[str, list[list[float]]]
-    penalizer: float
+    @property
+    def bgnbd(self) -> Params: ...
+    @property
+    def gamma_gamma(self) -> Params: ...
+    @property
+    def covariance_log(self) -> dict[str, list[list[float]]]: ...
+    @property
+    def penalizer(self) -> float: ...
 
 
 DRAWS = 200
@@ -99,7 +103,8 @@ def _bootstrap(
         counts = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
         w = np.bincount(inverse.ravel(), weights=counts, minlength=rows.shape[0])
         keep = w > 0
-        bg[i] = fit_bgnbd_fast(*rows[keep].T, w[keep], penalizer).params
+        x, tx, T = rows[keep].T
+        bg[i] = fit_bgnbd_fast(x, tx, T, w[keep], penalizer).params
         use = spender & (counts > 0)
         gg[i] = fit_gamma_gamma_fast(f[use, 0], f[use, 3], counts[use], penalizer).params
     return bg, gg

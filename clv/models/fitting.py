@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Mapping
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import numpy as np
 import polars as pl
@@ -120,6 +120,28 @@ def _fittable(n: int, repeat: int, age: float, spenders: int) -> None:
         )
 
 
+@overload
+def fit(
+    summary: pl.DataFrame,
+    *,
+    penalizer: float | Mapping[str, float] = ...,
+    engine: Engine = ...,
+    time_unit: TimeUnit | None = ...,
+    purchase_model: PurchaseModelChoice = ...,
+    holdout: pl.DataFrame | None = ...,
+    by: None = None,
+) -> ClvModel: ...
+@overload
+def fit(
+    summary: pl.DataFrame,
+    *,
+    penalizer: float | Mapping[str, float] = ...,
+    engine: Engine = ...,
+    time_unit: TimeUnit | None = ...,
+    purchase_model: PurchaseModelChoice = ...,
+    holdout: pl.DataFrame | None = ...,
+    by: str,
+) -> GroupedClvModel: ...
 def fit(
     summary: pl.DataFrame,
     *,

@@ -19,7 +19,7 @@ import polars as pl
 
 from clv.data.rfm import TimeUnit
 from clv.errors import DataError, ModelError
-from clv.models.cashflows import MONTH_DAYS, cash_flow_grid
+from clv.models.cashflows import MONTH_DAYS, MoneyOptions, cash_flow_grid
 from clv.models.draws import DRAWS, IntervalMethod
 from clv.models.intervals import interval_scores
 from clv.models.model import ClvModel
@@ -36,6 +36,10 @@ def _missing(by: str) -> DataError:
         f"summary: no {by!r} column to group customers by; add it with "
         f"clv.with_customer_group(summary, transactions, by={by!r})"
     )
+
+
+class _Money(MoneyOptions):
+    discount_rate_monthly: float | None
 
 
 @dataclass
@@ -79,7 +83,7 @@ class GroupedClvModel:
         ``summary``, with the group column after ``customer_id``; intervals drawn per model."""
         if self.by not in summary.columns:
             raise _missing(self.by)
-        money = {
+        money: _Money = {
             "horizon": horizon,
             "horizon_unit": horizon_unit,
             "discount_rate_annual": discount_rate_annual,

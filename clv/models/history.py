@@ -4,6 +4,7 @@ frequency/recency grid of hypothetical customers behind the P(alive) and purchas
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -47,8 +48,11 @@ def p_alive_history(
     days = transactions.filter(ids == str(customer_id))["date"].unique().sort()
     if days.len() == 0:
         raise DataError(f"transactions: no customer {customer_id!r} in column customer_id")
-    end = as_date(observation_end) if observation_end is not None else transactions["date"].max()
-    first = days[0]
+    if observation_end is not None:
+        end = as_date(observation_end)
+    else:
+        end = cast(dt.date, transactions["date"].max())
+    first = cast(dt.date, days[0])
     if end < first:
         raise DataError(
             f"observation_end={end} is before customer {customer_id!r}'s first purchase {first}"
@@ -81,10 +85,10 @@ def frequency_recency_grid(summary: pl.DataFrame, *, points: int = 30) -> pl.Dat
     Returns a summary-like frame (``customer_id``, ``frequency``, ``recency``, ``T``,
     ``monetary_value``) to pass to ``ClvModel.score``.
     """
-    t_max = float(summary["T"].max())
+    t_max = float(cast(float, summary["T"].max()))
     f_max = max(int(summary["frequency"].quantile(0.99) or 1), 1)
     recency = np.minimum(np.round(np.linspace(0.0, t_max, points), 6), t_max)
-    mv = float(summary.filter(pl.col("frequency") > 0)["monetary_value"].mean() or 1.0)
+    mv = float(cast(float, summary.filter(pl.col("frequency") > 0)["monetary_value"].mean()) or 1.0)
     # a customer without repeat purchases has recency 0 by definition: one row for frequency 0
     rows = [(f, float(r)) for f in range(f_max + 1) for r in recency if f > 0 or r == 0.0]
     grid = pl.DataFrame(rows, schema={"frequency": pl.Int64, "recency": pl.Float64}, orient="row")

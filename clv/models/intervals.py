@@ -75,10 +75,11 @@ class _NumeratorGrid:
             prev = cur
         if grid.ends[-1] != grid.horizon:
             prev = conditional_numerator(params, grid.horizon, x, T)
-        return tuple(  # type: ignore[return-value]
+        d_discounted, d_horizon = (
             ((np.log(v[:4]) - np.log(v[4:])) / (2 * _STEP)).reshape(4, -1)
             for v in (discounted, prev)
         )
+        return d_discounted, d_horizon
 
 
 def _central(

@@ -20,7 +20,7 @@ import numpy as np
 from scipy.special import digamma, gammaln, hyp2f1
 
 from clv.models import bgnbd_counts
-from clv.models.optimize import Fit, Params, advice, dot, fit_from, optimize
+from clv.models.optimize import Fit, ParamArrays, Params, advice, dot, fit_from, optimize
 
 MBGNBD_PARAMS = ("r", "alpha", "a", "b")
 
@@ -138,7 +138,9 @@ def conditional_denominator(
     return 1.0 + np.exp(log_odds)
 
 
-def conditional_numerator(params: Params, t: np.ndarray | float, x: np.ndarray, T: np.ndarray):
+def conditional_numerator(
+    params: ParamArrays, t: np.ndarray | float, x: np.ndarray | float, T: np.ndarray | float
+):
     """The numerator of Batislam et al. (2007) eq. (10); depends on (x, T, t) only.
 
     ``(a+b+x)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x+1; a+b+x; t/(alpha+T+t))]``

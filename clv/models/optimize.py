@@ -10,7 +10,7 @@ and explicit convergence checks.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +20,10 @@ from clv.errors import ModelError
 
 Params = dict[str, float]
 """Named model parameters, e.g. ``{"r": ..., "alpha": ..., "a": ..., "b": ...}``."""
+
+ParamArrays = Mapping[str, np.ndarray | float]
+"""Named parameters as numbers or arrays that broadcast against the data (parameter draws,
+finite differences): the formulas take either."""
 
 Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, gammaln, hyp2f1, roots_legendre
 
-from clv.models.optimize import Fit, Params, advice, dot, fit_from, optimize
+from clv.models.optimize import Fit, ParamArrays, Params, advice, dot, fit_from, optimize
 
 PARETO_NBD_PARAMS = ("r", "alpha", "s", "beta")
 
@@ -35,7 +35,12 @@ _NODES, _WEIGHTS = roots_legendre(96)
 
 
 def _log_tail(
-    r: np.ndarray, alpha: np.ndarray, s: np.ndarray, beta: np.ndarray, x: np.ndarray, y: np.ndarray
+    r: np.ndarray | float,
+    alpha: np.ndarray | float,
+    s: np.ndarray | float,
+    beta: np.ndarray | float,
+    x: np.ndarray,
+    y: np.ndarray,
 ) -> np.ndarray:
     """``ln[(r+s+x) int_y^inf (alpha+t)^-(r+x) (beta+t)^-(s+1) dt]`` (note 009 eq. 19-20).
 
@@ -79,10 +84,10 @@ def _pareto_nll(
     # per pair: ln of the tail integral, and its derivatives (central differences)
     shifts = np.vstack([np.zeros(4), *(_STEP * e for e in (np.eye(4), -np.eye(4)))])
     p = params * np.exp(shifts)  # (9, 4): the point, then +h and -h per parameter
-    cols = [p[:, i : i + 1] for i in range(4)]
+    pr, palpha, ps, pbeta = (p[:, i : i + 1] for i in range(4))
     logs, dlogs = [], []
     for px, py, row in d.pairs:
-        g = _log_tail(*cols, px, py)
+        g = _log_tail(pr, palpha, ps, pbeta, px, py)
         logs.append(g[0][row])
         dlogs.append(((g[1:5] - g[5:9]) / (2 * _STEP))[:, row])
     (g1, g2), (d1, d2) = logs, dlogs
@@ -211,7 +216,9 @@ def p_alive(
     return 1.0 / conditional_denominator(params, frequency, recency, T)
 
 
-def conditional_numerator(params: Params, t: np.ndarray | float, x: np.ndarray, T: np.ndarray):
+def conditional_numerator(
+    params: ParamArrays, t: np.ndarray | float, x: np.ndarray | float, T: np.ndarray | float
+):
     """E[Y(t)] of a customer alive at T (note 009 eq. 22 without P(alive)); (x, T, t) only.
 
     ``(r+x)(beta+T) / ((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+t))^(s-1)]``, the bracket over

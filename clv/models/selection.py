@@ -4,6 +4,7 @@ compare their predictions of the holdout period, customer by customer."""
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -12,7 +13,7 @@ from clv.data.rfm import TIME_UNIT_DAYS
 from clv.errors import DataError, ModelError
 from clv.models.bgnbd import distinct_bgnbd_rows
 from clv.models.checks import check_summary, penalizers, summary_unit
-from clv.models.purchase import PURCHASE_MODELS
+from clv.models.purchase import PURCHASE_MODELS, PurchaseModelName
 
 _HOLDOUT = ("frequency_holdout", "duration_holdout")
 
@@ -29,7 +30,7 @@ COMPARISON_SCHEMA = {
 
 def choose_purchase_model(
     calibration_holdout: pl.DataFrame, *, penalizer: float | dict[str, float] = 0.0
-) -> tuple[str, pl.DataFrame]:
+) -> tuple[PurchaseModelName, pl.DataFrame]:
     """The purchase model with the lowest holdout mean absolute error per customer.
 
     Parameters
@@ -63,9 +64,9 @@ def choose_purchase_model(
     if not (x > 0).any():
         raise ModelError("no customer made a repeat purchase in the calibration period")
     actual = calibration_holdout["frequency_holdout"].cast(pl.Float64).to_numpy()
-    t = float(calibration_holdout["duration_holdout"].max())
+    t = float(cast(float, calibration_holdout["duration_holdout"].max()))
     rows = distinct_bgnbd_rows(x, tx, T, TIME_UNIT_DAYS[unit])
-    out = []
+    out: list[dict[str, Any]] = []  # rows of the comparison table
     for name, spec in PURCHASE_MODELS.items():
         try:
             fitted = spec.fit(*rows, pen)
@@ -93,7 +94,7 @@ def choose_purchase_model(
             + "; ".join(f"{r['purchase_model']}: {r['error']}" for r in out)
             + "); try a later calibration_end="
         )
-    best = min(scored, key=lambda r: r["holdout_mae"])["purchase_model"]
+    best: PurchaseModelName = min(scored, key=lambda r: r["holdout_mae"])["purchase_model"]
     for r in out:
         r["chosen"] = r["purchase_model"] == best
     return best, pl.DataFrame(out, schema=COMPARISON_SCHEMA)

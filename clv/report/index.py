@@ -114,8 +114,11 @@ def recover(out_dir: str | os.PathLike[str]) -> list[str]:
             if run["status"] != "interrupted" or run["manifest"].get("status") != "running":
                 continue
             _keep_partial_notebook(folder)
-            reason = run["reason"]
-            update_manifest(folder, lambda m, r=reason: m.update(status="interrupted", error=r))
+
+            def interrupted(manifest: dict[str, Any], reason: str = run["reason"]) -> None:
+                manifest.update(status="interrupted", error=reason)
+
+            update_manifest(folder, interrupted)
             marked.append(run["run"])
     return marked
 

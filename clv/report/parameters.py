@@ -182,11 +182,17 @@ def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, Any]:
     source = cells[0]["source"]
     defaults: dict[str, Any] = {}
     for node in ast.parse("".join(source) if isinstance(source, list) else source).body:
-        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
-        if not isinstance(target, ast.Name) or getattr(node, "value", None) is None:
+        value: ast.expr | None
+        if isinstance(node, ast.Assign):
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+            target, value = node.target, node.value
+        else:
+            continue
+        if not isinstance(target, ast.Name) or value is None:
             continue
         try:
-            defaults[target.id] = ast.literal_eval(node.value)
+            defaults[target.id] = ast.literal_eval(value)
         except ValueError:
             raise ReportError(
                 f"{path.name}: parameter {target.id} needs a literal default value"

@@ -238,7 +238,7 @@ def cumulative_tracking(
     ax.plot(x, pred, "--", color=PALETTE[0], label="expected (BG/NBD)")
     if calibration_end is not None:
         end = dt.date.fromisoformat(str(calibration_end)[:10])
-        ax.axvline(end, color=PALETTE[6], lw=1, ls=":")
+        ax.axvline(end, color=PALETTE[6], lw=1, ls=":")  # type: ignore[arg-type]  # dates convert
         ax.annotate(
             "calibration end",
             (end, 0),
@@ -305,7 +305,7 @@ def p_alive_distribution(scores: pl.DataFrame, *, ax: Axes | None = None) -> Fig
     """Histogram of P(alive), the probability each customer is still active."""
     fig, ax = new_axes(ax)
     p = scores["p_alive"].drop_nulls().to_numpy().astype(float)
-    ax.hist(p, bins=np.linspace(0, 1, 41), color=PALETTE[3])
+    ax.hist(p, bins=np.linspace(0, 1, 41), color=PALETTE[3])  # type: ignore[arg-type]  # arrays work
     low = float((p < 0.5).mean()) if len(p) else math.nan
     ax.set_xlabel("P(alive) (probability)")
     ax.set_ylabel("customers (count)")

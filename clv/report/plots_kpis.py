@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -149,7 +150,8 @@ def channel_quality(
     ax.set_xlim(0, min(1.0, max(vals.max() * 1.6, 0.05)) if len(vals) else 1.0)
     ax.xaxis.set_major_formatter(percent_formatter())
     if good_share is None and {"good_customers", "customers"} <= set(ch.columns):
-        good_share = ch["good_customers"].sum() / max(ch["customers"].sum(), 1)
+        good = cast(int, ch["good_customers"].sum())
+        good_share = good / max(cast(int, ch["customers"].sum()), 1)
     top = f"the top {good_share:.0%}" if good_share is not None else "the good tier"
     ax.set_xlabel(f"customers in {top} by value (share of the channel's customers)")
     ax.set_ylabel("acquisition channel")

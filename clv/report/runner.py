@@ -188,7 +188,7 @@ def run_report(
     if isinstance(outcome, OSError):
         raise storage_error(outcome.filename or run_dir, outcome) from None
     if isinstance(outcome, ReportError):
-        outcome.run_dir = run_dir  # type: ignore[attr-defined]
+        outcome.run_dir = run_dir
     if outcome is not None:
         raise outcome
     _log(progress, f"clv report: wrote {run_dir / (name + '.html')}")

@@ -10,8 +10,8 @@ import datetime as dt
 import math
 import os
 import warnings
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 import polars as pl
 
@@ -82,7 +82,7 @@ def headline_cards(kpis: Mapping[str, Any], *, money: Money) -> dict[str, str]:
         ok = isinstance(value, int | float) and math.isfinite(value)
         return money_text(float(value), cur) if ok else "-"
 
-    spec = [
+    spec: list[tuple[str, str, str | Callable[[Any], str]]] = [
         ("customers", "customers", "{:,.0f}"),
         ("orders", "orders", "{:,.0f}"),
         ("revenue", "revenue", amount),
@@ -146,16 +146,17 @@ def top_text(table: pl.DataFrame, *, top_share: float) -> str:
     made with the same ``top_share``.
     """
     top = table.filter(pl.col("top"))
-    revenue = table["revenue"].sum()
+    revenue = cast(float, table["revenue"].sum())
     text = (
         f"The top {top_share:.0%} are the {top.height:,} customers (of {table.height:,}) with "
         "the highest historical revenue"
     )
     if revenue:
-        text += f"; they brought {top['revenue'].sum() / revenue:.0%} of the revenue"
-    clv = table["clv"].fill_null(0.0).sum() if "clv" in table.columns else 0.0
+        text += f"; they brought {cast(float, top['revenue'].sum()) / revenue:.0%} of the revenue"
+    clv = cast(float, table["clv"].fill_null(0.0).sum()) if "clv" in table.columns else 0.0
     if clv:
-        text += f" and hold {top['clv'].fill_null(0.0).sum() / clv:.0%} of the predicted CLV"
+        top_clv = cast(float, top["clv"].fill_null(0.0).sum())
+        text += f" and hold {top_clv / clv:.0%} of the predicted CLV"
     return text + ". The table compares them with everyone else."
 
 

@@ -12,12 +12,15 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from clv.data.period import UNIT_NAMES as UNIT_NAMES
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 PALETTE = ["#1f5f8b", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d6a9f", "#5c5c5c"]
 """House colours: blue (model/main), red (observed/alert), amber, teal, green, purple, grey."""
@@ -34,7 +37,7 @@ SMALLEST_FONT_PT = 11
 
 
 @functools.cache
-def theme() -> dict[str, Any]:
+def theme() -> dict[RcKeyType, Any]:
     """The house rc parameters: seaborn ``whitegrid`` + ``notebook``, palette, sizes."""
     import seaborn as sns
     from cycler import cycler
