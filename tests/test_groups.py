@@ -205,3 +205,28 @@ def same(got: pl.DataFrame, want: pl.DataFrame) -> None:
     from polars.testing import assert_frame_equal
 
     assert_frame_equal(got, want, rel_tol=1e-12, abs_tol=1e-12)
+
+
+def test_kpis_carry_each_channels_own_value_and_new_clv_cac():
+    """With a channel column, kpis.json's channels get the per-channel models' new-customer
+    value and, with costs, new CLV:CAC = that value / the channel's cost."""
+    import clv
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        analysis = clv.analyze(
+            dataset="synthetic_shop",
+            synthetic_customers=1500,
+            channel_col="channel",
+            channel_costs={"search": 20.0, "referral": 10.0},
+        )
+        channels = analysis.kpis["channels"]
+    groups = analysis.channel_value.groups
+    for name in ("search", "referral"):
+        row = groups.filter(pl.col("channel") == name).row(0, named=True)
+        assert channels[name]["new_customer_value"] == row["new_customer_value"] > 0
+        assert channels[name]["new_clv_cac"] == pytest.approx(
+            row["new_customer_value"] / channels[name]["cac"]
+        )
+        assert row["new_customer_value_low"] <= row["new_customer_value"]
+        assert row["new_customer_value"] <= row["new_customer_value_high"]

@@ -23,6 +23,7 @@ from clv.data.quality import Quality
 from clv.data.rfm import calibration_holdout, rfm_summary
 
 if TYPE_CHECKING:  # the models load SciPy (0.6 s of CPU): imported when a model is fitted
+    from clv.analysis.group_value import GroupValue
     from clv.models.draws import IntervalMethod
     from clv.models.fitting import PurchaseModelChoice
     from clv.models.groups import GroupedClvModel
@@ -190,8 +191,9 @@ class Analysis:
 
     @cached_property
     def kpis(self) -> dict[str, Any]:
-        """The headline KPIs (``kpis.json``), with the predicted CLV over the horizon."""
-        return tables.customer_value_kpis(
+        """The headline KPIs (``kpis.json``), with the predicted CLV over the horizon and, with
+        a channel column, each channel's value from its own model (:attr:`channel_value`)."""
+        out = tables.customer_value_kpis(
             self.transactions,
             self.scores,
             observation_end=self.period.observation_end,
@@ -201,6 +203,37 @@ class Analysis:
             good_share=self.tiers[0][1],
             money=self.money,
         )
+        return with_channel_value(out, self.channel_value)
+
+    @cached_property
+    def channel_value(self) -> GroupValue | str | None:
+        """Per-channel models (BG/NBD + Gamma-Gamma per first-order channel, the pooled model
+        for channels too small): each channel's CLV with its 90 % interval, the value of a
+        newly acquired customer and, with costs, its CLV:CAC. None without a channel column;
+        the reason, in words, when the channel models cannot be fitted."""
+        if "channel" not in self.transactions.columns:
+            return None
+        from clv.analysis.group_value import group_value
+        from clv.errors import ModelError
+        from clv.models.fitting import fit
+
+        summary = self.summary
+        if "channel" not in summary.columns:
+            summary = with_customer_group(summary, self.transactions, by="channel")
+        try:
+            model = fit(summary, penalizer=self._penalizers, by="channel")
+            return group_value(
+                model,
+                summary,
+                horizon=self.money.horizon,
+                horizon_unit=self.money.horizon_unit,
+                discount_rate_annual=self.money.discount_rate_annual,
+                margin=self.money.margin_rate,
+                channel_costs=self.options.channel_costs,
+                seed=self.options.seed,
+            )
+        except ModelError as e:
+            return str(e)
 
     @cached_property
     def monthly(self) -> pl.DataFrame:
@@ -275,3 +308,29 @@ class Analysis:
             },
             purchase_model=self.options.purchase_model,
         )
+
+
+VALUE_KEYS = (
+    "uses_pooled",
+    "new_customer_value",
+    "new_customer_value_low",
+    "new_customer_value_high",
+    "new_clv_cac",
+    "new_clv_cac_low",
+    "new_clv_cac_high",
+)
+"""The per-channel model's numbers added to ``kpis.json`` ``channels.<name>``."""
+
+
+def with_channel_value(kpis: dict[str, Any], value: GroupValue | str | None) -> dict[str, Any]:
+    """``kpis`` with each channel's :data:`VALUE_KEYS` from ``value`` (or a note why not)."""
+    if value is None or "channels" not in kpis:
+        return kpis
+    if isinstance(value, str):
+        kpis["notes"] = [*kpis.get("notes", []), f"no per-channel models: {value}"]
+        return kpis
+    for row in value.groups.iter_rows(named=True):
+        name = str(row["channel"])
+        if name in kpis["channels"]:
+            kpis["channels"][name] |= {k: row[k] for k in VALUE_KEYS if k in row}
+    return kpis

@@ -285,3 +285,31 @@ def model_comparison(model: Any) -> pl.DataFrame | None:
     """The purchase models compared on the holdout when ``purchase_model="auto"`` chose one
     (``model.comparison``), else None."""
     return pl.DataFrame(model.comparison) if model.comparison else None
+
+
+def channel_value_table(value: Any) -> pl.DataFrame | None:
+    """Each channel valued by its own model (:attr:`clv.analysis.results.Analysis.
+    channel_value`), best new-customer value first; None when there is none."""
+    if value is None or isinstance(value, str):
+        return None
+    keep = [
+        c
+        for c in (
+            "channel",
+            "customers",
+            "uses_pooled",
+            "mean_clv",
+            "clv",
+            "clv_low",
+            "clv_high",
+            "new_customer_value",
+            "new_customer_value_low",
+            "new_customer_value_high",
+            "cac",
+            "new_clv_cac",
+            "new_clv_cac_low",
+            "new_clv_cac_high",
+        )
+        if c in value.groups.columns
+    ]
+    return value.groups.select(keep).sort("new_customer_value", descending=True)

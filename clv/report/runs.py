@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -169,8 +170,12 @@ def save_run(
     model: Any = None,
     kpis: Mapping[str, Any] | None = None,
     id_salt: str | None = None,
+    quality: Any = None,
 ) -> None:
     """Write a run's artefacts (called by the notebook); a no-op when ``run_dir`` is None.
+
+    ``quality`` (:class:`clv.data.quality.Quality`, what reading found) goes into the
+    manifest as ``data_quality``.
 
     ``scores.parquet`` and ``at_risk.csv`` keep the real customer ids; ``at_risk.csv`` also
     has ``customer_ref``, the masked id the HTML shows, so a row of the report can be found.
@@ -203,6 +208,8 @@ def save_run(
         manifest.setdefault("row_counts", {}).update(counts)
         if kpis is not None:
             manifest["headline"] = headline(kpis)
+        if quality is not None:
+            manifest["data_quality"] = dataclasses.asdict(quality)
 
     update_manifest(run, record)
 

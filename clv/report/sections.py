@@ -312,3 +312,14 @@ def quality_summary(quality: Any) -> dict[str, list[str]]:
     if quality.first_month_partial or quality.last_month_partial:
         issues.append("the first or last month is partial: monthly figures there are low")
     return {"issues": issues}
+
+
+INTERVAL_NOTE = (
+    "An interval shows how much a value could move because the models' parameters are "
+    "estimated from a finite number of customers (90 %: nine in ten plausible parameter values "
+    "give a value inside it). It does not cover the randomness of each customer's own future: a "
+    "customer worth 40 (35-46) may well spend nothing or 120 next year; totals over many "
+    "customers come close to what the interval says. The value of a new customer counts the "
+    "first order; CLV:CAC divides it by the channel's acquisition cost."
+)
+"""What the report's intervals cover, in words."""
