@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from clv.data.rfm import TIME_UNIT_DAYS, DateLike, TimeUnit, as_date, unit_days
+from clv.data.rfm import SUMMARY_COLUMNS, TIME_UNIT_DAYS, DateLike, TimeUnit, as_date, unit_days
 from clv.engines.spark_read import read_transactions
 from clv.engines.spark_session import Column, DataFrame, Row, sf, spark_session
 from clv.errors import DataError, UsageError
@@ -112,23 +112,8 @@ def _summary(transactions: DataFrame, end: dt.date, time_unit: TimeUnit) -> Data
             sf.count_distinct("order_id").cast("bigint").alias("orders")
         )
         summary = summary.drop("orders").join(orders, "customer_id")
-        return summary.select(*_SUMMARY_COLUMNS)
+        return summary.select(*SUMMARY_COLUMNS)
     return summary
-
-
-_SUMMARY_COLUMNS = (
-    "customer_id",
-    "frequency",
-    "recency",
-    "T",
-    "monetary_value",
-    "first_purchase",
-    "last_purchase",
-    "orders",
-    "revenue",
-    "observation_end",
-    "time_unit",
-)
 
 
 def rfm_summary(
