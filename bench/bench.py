@@ -431,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
             "lifetimes": args.lifetimes,
             "memory": args.memory,
             "lifetimes_import_s": import_s,
-            "data": {"csv": str(csv), "parquet": str(parquet)},
+            "data": {"csv": _relative(csv), "parquet": _relative(parquet)},
             "generated_s": generated_s,
         },
         "method": (
@@ -455,6 +455,14 @@ def main(argv: list[str] | None = None) -> int:
     print(table(ordered))
     print(f"\nwrote {args.out}")
     return 1 if any(r["check"].startswith("FAILED") for r in ordered) else 0
+
+
+def _relative(path: Path) -> str:
+    """``path`` relative to the repository when it is inside it (no machine paths in results)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(__file__).resolve().parents[1]))
+    except ValueError:
+        return Path(path).name
 
 
 if __name__ == "__main__":
