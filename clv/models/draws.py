@@ -84,7 +84,7 @@ def parameter_draws(
     if finite_mean.sum() < draws / 2:
         raise ModelError(
             "more than half of the parameter draws have Gamma-Gamma q <= 1 (infinite mean "
-            "order value); fit on more repeat buyers or pass a penalizer"
+            "order value); fit on more repeat buyers or pass gg_penalizer="
         )
     return bg[finite_mean], gg[finite_mean]
 

@@ -134,7 +134,7 @@ def fit_gamma_gamma_fast(x: np.ndarray, m: np.ndarray, w: np.ndarray, penalizer:
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         return _gamma_gamma_nll(theta, rows, penalizer)
 
-    opt = optimize("Gamma-Gamma", objective, 3, w.sum(), advice(penalizer))
+    opt = optimize("Gamma-Gamma", objective, 3, w.sum(), advice(penalizer, "gg_penalizer"))
     return fit_from(opt, lambda theta: -_gamma_gamma_nll(theta, rows, 0.0)[0] * w.sum())
 
 

@@ -41,14 +41,16 @@ BOUNDARY_LOG_DISTANCE = 4.0
 have drifted to count as a boundary estimate rather than a failed fit."""
 
 
-def advice(penalizer: float) -> str:
-    """How to fix a fit that did not converge (the end of each such ModelError message)."""
+def advice(penalizer: float, keyword: str = "penalizer") -> str:
+    """How to fix a fit that did not converge (the end of each such ModelError message):
+    ``keyword`` names the sub-model's penalizer (``gg_penalizer`` for Gamma-Gamma)."""
+    other = ", or another purchase_model=" if keyword == "penalizer" else ""
     if penalizer > 0:
         return (
-            f"fit on more customers or a longer period, try a larger penalizer than "
-            f"{penalizer:g}, or another purchase_model="
+            f"fit on more customers or a longer period, try a larger {keyword} than "
+            f"{penalizer:g}{other}"
         )
-    return "fit on more customers or a longer period, or pass a penalizer (e.g. penalizer=0.001)"
+    return f"fit on more customers or a longer period, or pass a penalizer ({keyword}=0.001)"
 
 
 ADVICE = advice(0.0)
@@ -204,12 +206,17 @@ def optimize(
         fun = _restricted(objective, theta, free)
         value, grad = fun(theta[free])
         gnorm = float(np.linalg.norm(grad))
+        hess = _hessian(fun, theta[free])
+        if np.isfinite(value) and gnorm >= GRADIENT_TOLERANCE and _definite(hess):
+            # BFGS stalls in rounding near a flat optimum (large amounts give v ~ 1e3):
+            # Newton steps from there, with this Hessian, reach it (kept only if they help)
+            theta[free], gnorm = _newton_polish(fun, theta[free], grad, hess)
+            value, grad = fun(theta[free])
+            hess = _hessian(fun, theta[free])
         if not (np.isfinite(value) and gnorm < GRADIENT_TOLERANCE):
             why = f"optimizer: {message}; gradient norm {gnorm:.2g}; objective {value:.6g}"
             raise ModelError(f"{name} did not converge ({why}); {advice_text}")
-        hess = _hessian(fun, theta[free])
-        eig = np.linalg.eigvalsh(hess * n_customers) if np.all(np.isfinite(hess)) else [-1.0]
-        if np.min(eig) <= 0:
+        if not _definite(hess):
             raise ModelError(
                 f"{name} did not converge: the likelihood is flat or saddle-shaped at the "
                 f"optimum (the data do not determine the parameters); {advice_text}"
@@ -219,6 +226,11 @@ def optimize(
     cov = np.full((n_params, n_params), np.nan)
     cov[np.ix_(free, free)] = np.linalg.inv(hess * n_customers)
     return Optimum(theta, cov, gnorm, message, boundary)
+
+
+def _definite(hess: np.ndarray) -> bool:
+    """A finite, positive definite Hessian (standard errors exist)."""
+    return bool(np.all(np.isfinite(hess)) and np.min(np.linalg.eigvalsh(hess)) > 0)
 
 
 def fit_from(
