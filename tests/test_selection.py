@@ -42,3 +42,14 @@ def test_auto_without_holdout_is_bgnbd(cdnow_calibration):
 def test_a_frame_without_holdout_columns_is_refused(cdnow_calibration):
     with pytest.raises(DataError, match="frequency_holdout"):
         choose_purchase_model(cdnow_calibration.select(pl.exclude("frequency_holdout")))
+
+
+def test_auto_falls_back_to_bgnbd_when_the_calibration_period_cannot_choose(cdnow_calibration):
+    # nobody repeats within the calibration period: nothing to choose with, not fatal
+    nobody_repeats = cdnow_calibration.with_columns(
+        frequency=pl.lit(0), recency=pl.lit(0.0), monetary_value=pl.lit(0.0)
+    )
+    with pytest.warns(UserWarning, match="no customer made a repeat purchase.*BG/NBD is used"):
+        model = fit(cdnow_calibration, purchase_model="auto", holdout=nobody_repeats)
+    assert model.purchase_model == "bgnbd" and model.comparison is None
+    assert model.bgnbd == fit(cdnow_calibration).bgnbd

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
@@ -103,20 +103,25 @@ class Analysis:
         from clv.models.fitting import fit
 
         options = self.options
-        holdout = None
-        if options.purchase_model == "auto" and self.period.calibration_end is not None:
-            holdout = calibration_holdout(
-                self.transactions,
-                calibration_end=self.period.calibration_end,
-                observation_end=self.period.observation_end,
-                time_unit=self.period.time_unit,
-            )
         return fit(
             self.summary,
             penalizer=self._penalizers,
             purchase_model=options.purchase_model,
-            holdout=holdout,
+            holdout=self.calibration if options.purchase_model == "auto" else None,
             by=options.by,
+        )
+
+    @cached_property
+    def calibration(self) -> pl.DataFrame | None:
+        """The calibration-period summary with the holdout columns (None without a split),
+        made once for the choice of purchase model and the holdout check."""
+        if self.period.calibration_end is None:
+            return None
+        return calibration_holdout(
+            self.transactions,
+            calibration_end=self.period.calibration_end,
+            observation_end=self.period.observation_end,
+            time_unit=self.period.time_unit,
         )
 
     @cached_property
@@ -297,16 +302,18 @@ class Analysis:
 
         from clv.analysis import validation  # loads the models (SciPy): only for this table
 
+        purchase_model = self.options.purchase_model
+        if purchase_model == "auto" and self.calibration is not None:
+            # chosen on this calibration period
+            purchase_model = cast("PurchaseModelChoice", self.model.purchase_model)
         return validation.holdout_check(
             self.transactions,
             calibration_end=self.period.calibration_end,
             observation_end=self.period.observation_end,
             time_unit=self.period.time_unit,
-            penalizer={
-                "purchase": self.options.penalizer,
-                "gamma_gamma": self.options.gg_penalizer,
-            },
-            purchase_model=self.options.purchase_model,
+            penalizer=self._penalizers,
+            purchase_model=purchase_model,
+            frame=self.calibration,
         )
 
 

@@ -273,8 +273,12 @@ def holdout_check(
     time_unit: TimeUnit = "W",
     penalizer: float | dict[str, float] = 0.0,
     purchase_model: "PurchaseModelChoice" = "bgnbd",
+    frame: pl.DataFrame | None = None,
 ) -> dict[str, Any] | None:
     """Refit on the calibration period and compare with the holdout (None without a split).
+
+    ``frame``: the :func:`clv.data.rfm.calibration_holdout` frame at ``calibration_end``
+    when the caller has made it already.
 
     Returns a dict: ``calibration_end``, ``holdout_days``, ``model`` (the calibration fit),
     ``parameters``, ``by_frequency`` (:func:`clv.holdout_by_frequency`),
@@ -291,9 +295,10 @@ def holdout_check(
     from clv.models import fitting
 
     cal = as_date(calibration_end, "calibration_end")
-    frame = calibration_holdout(
-        transactions, calibration_end=cal, observation_end=observation_end, time_unit=time_unit
-    )
+    if frame is None:
+        frame = calibration_holdout(
+            transactions, calibration_end=cal, observation_end=observation_end, time_unit=time_unit
+        )
     if observation_end is not None:
         last = as_date(observation_end)
     else:

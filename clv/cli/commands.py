@@ -6,8 +6,11 @@ Exit codes: 0 success, 1 a problem with the data or the model, 2 a usage error.
 """
 
 import argparse
+import contextlib
+import importlib
 import signal
 import sys
+import threading
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -40,11 +43,18 @@ if TYPE_CHECKING:
 
 
 def _analysis(
-    args: argparse.Namespace, model: "ClvModel | GroupedClvModel | None" = None
+    args: argparse.Namespace,
+    model: "ClvModel | GroupedClvModel | None" = None,
+    *,
+    models: bool = True,
 ) -> "Analysis":
     """The one pipeline on the command's file and options (lazy: each output computes only what
-    it needs). ``--model`` gives a fitted model, whose time unit is then the default."""
+    it needs). ``--model`` gives a fitted model, whose time unit is then the default.
+    ``models``: the command fits or scores, so the model modules are imported meanwhile."""
     from clv.analysis.pipeline import analyze
+
+    if models:
+        _import_in_background("clv.models.groups")
 
     names = (*READ_OPTIONS, *ANALYSIS_OPTIONS)
     keywords = {k: getattr(args, k) for k in names if hasattr(args, k)}
@@ -56,6 +66,19 @@ def _analysis(
         keywords["channel_costs"] = read_channel_costs(keywords["channel_costs"])
     with _about(args.file):
         return analyze(args.file, model=model, **keywords)
+
+
+def _import_in_background(module: str) -> None:
+    """Import ``module`` on a thread while this one reads and summarizes the data: SciPy takes
+    ~0.6 s of one core to import and polars releases the interpreter lock while it works.
+    (numpy and polars are imported by now; clv has no import cycles that two threads could
+    deadlock on.) A failing import is left to fail again, with its message, where it is used."""
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            importlib.import_module(module)
+
+    threading.Thread(target=load, name=f"import {module}").start()
 
 
 @contextmanager
@@ -74,7 +97,7 @@ def _summarize(args: argparse.Namespace) -> None:
         return _done(args.out, spark(args))
     from clv.data.write import write_frame
 
-    analysis = _analysis(args)
+    analysis = _analysis(args, models=False)
     with _about(args.file):
         summary = analysis.summary
     write_frame(summary, args.out, overwrite=args.overwrite)
@@ -84,11 +107,11 @@ def _summarize(args: argparse.Namespace) -> None:
 def _fit(args: argparse.Namespace) -> None:
     if args.engine == "spark":
         return _done(args.out, spark(args))
-    from clv.models.groups import GroupedClvModel
-
     analysis = _analysis(args)
     with _about(args.file):
         model = analysis.model
+    from clv.models.groups import GroupedClvModel
+
     model.save(args.out, overwrite=args.overwrite)
     if isinstance(model, GroupedClvModel):
         pooled = "".join(

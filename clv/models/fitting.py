@@ -212,8 +212,11 @@ def fit(
     if purchase_model == "auto":
         purchase_model = "bgnbd"
         if holdout is not None:
-            purchase_model, table = choose_purchase_model(holdout, penalizer=pen)
-            comparison = table.to_dicts()
+            try:
+                purchase_model, table = choose_purchase_model(holdout, penalizer=pen)
+                comparison = table.to_dicts()
+            except ModelError as e:  # the calibration period cannot choose: not fatal
+                warnings.warn(f"purchase_model='auto': {e}; BG/NBD is used", stacklevel=2)
     if by is not None:  # every group with the purchase model chosen on the whole shop
         one = partial(
             fit,

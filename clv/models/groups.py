@@ -59,6 +59,11 @@ class GroupedClvModel:
     def time_unit(self) -> TimeUnit:
         return self.pooled.time_unit
 
+    @property
+    def purchase_model(self) -> str:
+        """The purchase model of every group (chosen on the whole shop with ``"auto"``)."""
+        return self.pooled.purchase_model
+
     def model_of(self, group: str) -> ClvModel:
         """The group's model, or the pooled one (for a small or unseen group)."""
         return self.groups.get(group, self.pooled)
