@@ -256,6 +256,18 @@ def test_gamma_gamma_verdict_uses_the_models_threshold() -> None:
     assert "too few" in _title(plots.gamma_gamma_independence(few))
 
 
+def test_a_large_scatter_draws_a_sample_and_says_so() -> None:
+    n = plots.SCATTER_POINTS + 5_000
+    f = RNG.integers(1, 20, n)
+    frame = pl.DataFrame({"frequency": f, "monetary_value": 10 + 0.5 * f + RNG.gamma(2, 5, n)})
+    fig = plots.gamma_gamma_independence(frame)
+    (points,) = fig.axes[0].collections
+    assert len(points.get_offsets()) == plots.SCATTER_POINTS
+    assert f"a random 20,000 of {n:,} shown" in fig.axes[0].get_xlabel()
+    r = np.corrcoef(f, frame["monetary_value"].to_numpy())[0, 1]  # of everyone, not the sample
+    assert f"correlation {r:.2f}" in _title(fig)
+
+
 def test_tier_and_cohort_titles_follow_the_numbers() -> None:
     even = pl.DataFrame(
         {

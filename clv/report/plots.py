@@ -140,6 +140,11 @@ def p_alive_matrix(grid: pl.DataFrame, *, time_unit: str = "W", ax: Axes | None 
     )
 
 
+SCATTER_POINTS = 20_000
+"""Most points a scatter plot draws (a seeded sample beyond): the picture is the same and a
+million points take seconds to draw."""
+
+
 @themed
 def gamma_gamma_independence(
     summary: pl.DataFrame, *, ax: Axes | None = None, currency: str = ""
@@ -156,10 +161,15 @@ def gamma_gamma_independence(
     f = rep["frequency"].to_numpy().astype(float)
     m = rep["monetary_value"].to_numpy().astype(float)
     r = float(np.corrcoef(f, m)[0, 1]) if len(f) > 2 and f.std() > 0 and m.std() > 0 else math.nan
-    jitter = np.random.default_rng(0).uniform(-0.2, 0.2, len(f))
-    ax.scatter(f + jitter, m, s=8, alpha=0.35, color=PALETTE[0], edgecolors="none")
+    rng = np.random.default_rng(0)
+    shown = np.arange(len(f))
+    if len(f) > SCATTER_POINTS:  # the correlation is of everyone; the picture of a sample
+        shown = np.sort(rng.choice(len(f), SCATTER_POINTS, replace=False))
+    jitter = rng.uniform(-0.2, 0.2, len(shown))
+    ax.scatter(f[shown] + jitter, m[shown], s=8, alpha=0.35, color=PALETTE[0], edgecolors="none")
     ax.set_yscale("log")
-    ax.set_xlabel("frequency: repeat purchases (count)")
+    sample = f", a random {SCATTER_POINTS:,} of {len(f):,} shown" if len(shown) < len(f) else ""
+    ax.set_xlabel(f"frequency: repeat purchases (count){sample}")
     ax.set_ylabel(f"mean repeat order value {money_label(currency)}, log scale")
     if not math.isfinite(r):
         ax.set_title("Order value vs frequency: too few repeat buyers to check independence")
