@@ -47,7 +47,7 @@ def _per_customer(transactions: pl.LazyFrame, *, count_orders: bool = False) -> 
     """Each customer's purchase occasions (customer-days), aggregated deterministically.
 
     Rows are put in (customer, day) order by one stable sort of a packed ``uint64`` (high
-    bits: a hash of the id; low bits: the day's rank among the days present) and summed in
+    bits: a hash of the id; low bits: days since the first day present) and summed in
     that order with ``np.add.reduceat``. Polars' parallel ``sum`` combines partial sums in
     whatever order its threads finish, so its last bits change from run to run; here the
     same transactions, in any file format, give bit-identical results (rows of one
@@ -66,7 +66,9 @@ def _per_customer(transactions: pl.LazyFrame, *, count_orders: bool = False) -> 
         "customer_id",
         "amount",
         day=pl.col("date").to_physical(),
-        day_rank=pl.col("date").rank("dense").cast(pl.UInt64) - 1,
+        day_offset=(pl.col("date").to_physical() - pl.col("date").to_physical().min()).cast(
+            pl.UInt64
+        ),
         **extra,
     ).collect()
     if rows.height == 0:
@@ -82,11 +84,11 @@ def _per_customer(transactions: pl.LazyFrame, *, count_orders: bool = False) -> 
             }
         )
     ids = rows["customer_id"]
-    shift = np.uint64(cast(int, rows["day_rank"].max()).bit_length())  # low bits: the day's rank
-    day_rank = rows["day_rank"].to_numpy()
+    shift = np.uint64(cast(int, rows["day_offset"].max()).bit_length())  # low bits: the day
+    day_offset = rows["day_offset"].to_numpy()
     payload = rows.select("amount", "day", *extra)
     ordered = _sort_rows(
-        _id_hash(ids, seed=0) >> shift << shift | day_rank,
+        _id_hash(ids, seed=0) >> shift << shift | day_offset,
         payload.with_columns(check=_id_hash(ids, seed=1)),
     )
     packed = ordered["packed"].to_numpy()
@@ -94,7 +96,7 @@ def _per_customer(transactions: pl.LazyFrame, *, count_orders: bool = False) -> 
     if not np.array_equal(new_customer, _starts(ordered["check"].to_numpy())):
         # two ids share a key: key on their exact dense rank instead (null ids rank 0)
         rank = ids.rank("dense").fill_null(0).cast(pl.UInt64).to_numpy()
-        ordered = _sort_rows(rank << shift | day_rank, payload)
+        ordered = _sort_rows(rank << shift | day_offset, payload)
         packed = ordered["packed"].to_numpy()
         new_customer = _starts(packed >> shift)
     occasion_starts = np.flatnonzero(_starts(packed))
