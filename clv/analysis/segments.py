@@ -193,11 +193,8 @@ def customer_table(
 
 
 def _ranks(frame: pl.DataFrame, value_col: str) -> pl.Series:
-    """Each row's rank by value descending, ties by customer_id, nulls last (1 = highest).
-
-    A frame already sorted by ``customer_id`` (a summary) needs only a stable sort of the
-    values: 5x faster at 1 M customers than sorting on the id strings too.
-    """
+    """Each row's rank by value descending, ties by customer_id, nulls last (1 = highest);
+    rows in id order (a summary) need only a stable sort of the values (5x faster)."""
     if frame["customer_id"].is_sorted():
         by: list[str] = [value_col]
     else:

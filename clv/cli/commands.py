@@ -24,6 +24,7 @@ from clv.cli.options import (
     READ_OPTIONS,
     REPORT_OWN,
     Parser,
+    add_channel_costs,
     add_groups,
     add_horizon,
     add_out,
@@ -69,10 +70,9 @@ def _analysis(
 
 
 def _import_in_background(module: str) -> None:
-    """Import ``module`` on a thread while this one reads and summarizes the data: SciPy takes
-    ~0.6 s of one core to import and polars releases the interpreter lock while it works.
-    (numpy and polars are imported by now; clv has no import cycles that two threads could
-    deadlock on.) A failing import is left to fail again, with its message, where it is used."""
+    """Import ``module`` (SciPy: ~0.6 s) on a thread while polars, which releases the GIL,
+    reads the data. No import cycle in clv for two threads to deadlock on; a failing import
+    fails again, with its message, where it is used."""
 
     def load() -> None:
         with contextlib.suppress(Exception):
@@ -247,13 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_penalizer(p)
     add_horizon(p)
     add_groups(p, intervals=False)
-    p.add_argument(
-        "--channel-costs",
-        type=Path,
-        metavar="FILE",
-        help="acquisition cost per customer "
-        "of each channel: .csv (channel,cost) or .json ({channel: cost})",
-    )
+    add_channel_costs(p)
     add_out(p, "KPI file (.json)")
     p.set_defaults(run=_kpis)
 

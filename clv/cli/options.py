@@ -220,6 +220,16 @@ def add_horizon(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_channel_costs(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--channel-costs",
+        type=Path,
+        metavar="FILE",
+        help="acquisition cost per customer "
+        "of each channel: .csv (channel,cost) or .json ({channel: cost})",
+    )
+
+
 def add_groups(p: argparse.ArgumentParser, *, intervals: bool) -> None:
     g = p.add_argument_group("groups and intervals")
     g.add_argument(
