@@ -38,6 +38,27 @@ def shop():
 
 
 @pytest.fixture(scope="session")
+def steady_shop():
+    """600 customers buying every 20-60 days (a fixed gap each) over 500 days until the
+    observation end 2025-05-14: nobody visibly drops out (the ``no_dropout_seen`` data)."""
+    import datetime as dt
+
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(1)
+    start = dt.date(2024, 1, 1)
+    rows = []
+    for i in range(600):
+        first, gap = int(rng.integers(0, 100)), int(rng.integers(20, 60))
+        rows += [
+            (f"c{i}", start + dt.timedelta(days=d), float(rng.uniform(10, 50)))
+            for d in range(first, 500, gap)
+        ]
+    return pl.DataFrame(rows, schema=["customer_id", "date", "amount"], orient="row")
+
+
+@pytest.fixture(scope="session")
 def shop_scored(shop):
     """The shop's RFM summary (weeks) and the scores of a model fitted on it (12 months)."""
     from clv.data.rfm import rfm_summary

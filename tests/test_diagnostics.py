@@ -18,23 +18,9 @@ from clv.models.fitting import fit
 from clv.models.model import ClvModel
 
 
-def _steady_shop(n: int = 600, days: int = 500, seed: int = 1) -> pl.DataFrame:
-    """Customers buying every 20-60 days until the end: nobody visibly drops out."""
-    rng = np.random.default_rng(seed)
-    start = dt.date(2024, 1, 1)
-    rows = []
-    for i in range(n):
-        first, gap = int(rng.integers(0, 100)), int(rng.integers(20, 60))
-        rows += [
-            (f"c{i}", start + dt.timedelta(days=d), float(rng.uniform(10, 50)))
-            for d in range(first, days, gap)
-        ]
-    return pl.DataFrame(rows, schema=["customer_id", "date", "amount"], orient="row")
-
-
 @pytest.fixture(scope="module")
-def steady():
-    tr = _steady_shop()
+def steady(steady_shop):
+    tr = steady_shop
     return tr, rfm_summary(tr, observation_end="2025-05-14", time_unit="W")
 
 

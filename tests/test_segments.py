@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pandas_reference import pandas_orders
 
-from clv.analysis import profile, segments
+from clv.analysis import profile, risk, segments
 from clv.analysis.profile import gini, lorenz_curve
 from clv.analysis.segments import (
     customer_table,
@@ -231,14 +231,14 @@ def test_middle_to_top_and_at_risk(shop_scored):
     one = cands.filter(pl.col("orders") == 1)
     assert one["lacks"].str.contains("a second order").all()
 
-    risk = profile.at_risk(table, min_value_quantile=0.8, max_p_alive=0.3)
+    listed = risk.at_risk(table, min_value_quantile=0.8, max_p_alive=0.3)
     q = df.revenue.quantile(0.8)
     want = df[(df.revenue >= q) & (df.p_alive <= 0.3)].copy()
     want["stake"] = want.revenue * (1 - want.p_alive)
     want = want.sort_values(["stake", "customer_id"], ascending=[False, True])
-    assert risk["customer_id"].to_list() == want.customer_id.tolist()
-    assert np.allclose(risk["value_at_stake"], want.stake)
-    assert profile.at_risk(table.drop("p_alive")).height == 0
+    assert listed["customer_id"].to_list() == want.customer_id.tolist()
+    assert np.allclose(listed["value_at_stake"], want.stake)
+    assert risk.at_risk(table.drop("p_alive")).height == 0
 
 
 def test_pandas_parity_of_top_share(shop):
@@ -300,6 +300,6 @@ def test_at_risk_threshold_is_the_linear_quantile():
     )
     q = frame.to_pandas().revenue.quantile(0.8)
     assert q == pytest.approx(42.0)
-    risk = profile.at_risk(frame, min_value_quantile=0.8, max_p_alive=0.5)
-    assert risk["customer_id"].to_list() == ["e"]
-    assert risk["value_at_stake"].to_list() == pytest.approx([50.0 * 0.9])
+    listed = risk.at_risk(frame, min_value_quantile=0.8, max_p_alive=0.5)
+    assert listed["customer_id"].to_list() == ["e"]
+    assert listed["value_at_stake"].to_list() == pytest.approx([50.0 * 0.9])

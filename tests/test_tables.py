@@ -358,7 +358,7 @@ def test_first_page_shows_diagnostics_and_quality_when_given() -> None:
         "returning": {"aov_new": None, "aov_returning": None, "ratio": None},
         "channels": None,
         "loyalty": None,
-        "at_risk": {"customers": 0, "value_at_stake": 0.0},
+        "at_risk": {"rule": "p_alive", "customers": 0, "value_at_stake": 0.0},
     }
     plain = {i["topic"] for i in first_page.sentences(findings)}
     assert "Model health" not in plain and "Data quality" not in plain

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -101,8 +101,36 @@ def channels(table: pl.DataFrame | None) -> dict | None:
     return out
 
 
-def at_risk(table: pl.DataFrame) -> dict:
-    """The at-risk list (:func:`clv.analysis.profile.at_risk`): ``customers`` and
-    ``value_at_stake`` (its sum, on the list's value basis)."""
+def at_risk(
+    table: pl.DataFrame,
+    *,
+    rule: str,
+    min_value: float | None,
+    min_value_quantile: float,
+    max_p_alive: float,
+) -> dict:
+    """The at-risk list (:func:`clv.analysis.risk.at_risk`) and the rule that made it.
+
+    Returns ``rule`` (``"p_alive"`` or ``"recency"``), ``customers``, ``min_value`` (the
+    value threshold, revenue) and ``min_value_quantile``. ``"p_alive"``: ``max_p_alive``
+    and ``value_at_stake`` (sum of value x (1 - P(alive))). ``"recency"``: ``share`` (of
+    high-value customers listed, ``1 - max_p_alive``), ``min_gaps_since_last_purchase``
+    (the fewest usual gaps of silence on the list; None when it is empty) and
+    ``historical_value_at_stake`` (sum of the listed customers' whole value, no
+    probability weighting).
+    """
+    out: dict[str, Any] = {
+        "rule": rule,
+        "customers": table.height,
+        "min_value": min_value,
+        "min_value_quantile": min_value_quantile,
+    }
+    if rule == "recency":
+        gaps = cast(float | None, table["gaps_since_last_purchase"].min())
+        return out | {
+            "share": 1 - max_p_alive,
+            "min_gaps_since_last_purchase": gaps,
+            "historical_value_at_stake": float(table["historical_value_at_stake"].sum()),
+        }
     stake = table["value_at_stake"].sum() if "value_at_stake" in table.columns else 0.0
-    return {"customers": table.height, "value_at_stake": float(stake)}
+    return out | {"max_p_alive": max_p_alive, "value_at_stake": float(stake)}

@@ -1,5 +1,6 @@
 """Who stands out: how concentrated value is (Lorenz, Gini), what distinguishes the top
-customers, who in the middle tier is closest to the top, and who is at risk.
+customers and who in the middle tier is closest to the top (who is at risk:
+:mod:`clv.analysis.risk`).
 
 Definitions as in :mod:`clv.analysis.segments`.
 """
@@ -236,44 +237,3 @@ def gini(values: pl.Series) -> float:
         return 0.0
     i = np.arange(1, n + 1)
     return float(min(max(np.sum((2 * i - n - 1) * x) / (n * total), 0.0), 1.0))
-
-
-def at_risk(
-    segments: pl.DataFrame,
-    *,
-    value_col: str = "revenue",
-    min_value: float | None = None,
-    min_value_quantile: float = 0.80,
-    max_p_alive: float = 0.5,
-) -> pl.DataFrame:
-    """High-value customers who have probably stopped buying, for a CRM list.
-
-    A customer is listed when ``value_col >= threshold`` (``min_value``, or else the
-    ``min_value_quantile`` of ``value_col`` over all customers, linear interpolation between
-    the two nearest values as in numpy / pandas' default) and ``p_alive <=
-    max_p_alive``. **Value at stake** = ``value_col * (1 - p_alive)``: the historical value
-    the shop stands to lose if the customer has indeed left.
-
-    Returns
-    -------
-    pl.DataFrame
-        Sorted by ``value_at_stake`` descending (ties by ``customer_id``): ``customer_id``,
-        the value, ``orders``, last purchase date, ``p_alive``, ``clv`` (if present) and
-        ``value_at_stake``. Empty when ``p_alive`` is absent.
-    """
-    if "p_alive" not in segments.columns:
-        return segments.head(0).select("customer_id")
-    threshold = (
-        min_value
-        if min_value is not None
-        else segments[value_col].quantile(min_value_quantile, interpolation="linear")
-    )
-    last = "last_purchase" if "last_purchase" in segments.columns else "last_order"
-    keep = ["customer_id", value_col, "orders", last, "p_alive"]
-    keep += [c for c in ("clv", "value_tier", "rfm_cell") if c in segments.columns]
-    return (
-        segments.filter((pl.col(value_col) >= threshold) & (pl.col("p_alive") <= max_p_alive))
-        .select(keep)
-        .with_columns(value_at_stake=pl.col(value_col) * (1 - pl.col("p_alive")))
-        .sort(["value_at_stake", "customer_id"], descending=[True, False])
-    )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
-from clv.analysis import findings, loyalty, profile, retention, segments, tables
+from clv.analysis import findings, loyalty, profile, retention, risk, segments, tables
 from clv.analysis import kpis as kpi
 from clv.analysis.money import Money
 from clv.data.groups import GroupBy, with_customer_group
@@ -147,11 +147,31 @@ class Analysis:
         )
 
     @cached_property
+    def at_risk_rule(self) -> risk.AtRiskRule:
+        """``"recency"`` when the model sees no dropout (its ``no_dropout_seen`` diagnostic:
+        P(alive) is close to 1 for everyone and cannot pick anyone out), else ``"p_alive"``.
+        With ``by``, the pooled model (fitted on all customers) decides."""
+        from clv.models.model import ClvModel  # loaded already: self.model is fitted
+
+        model = self.model if isinstance(self.model, ClvModel) else self.model.pooled
+        codes = {d["code"] for d in model.diagnostics}
+        return "recency" if "no_dropout_seen" in codes else "p_alive"
+
+    @cached_property
+    def at_risk_min_value(self) -> float | None:
+        """The historical revenue a customer needs to count as high-value for :attr:`at_risk`."""
+        return risk.value_threshold(
+            self.segments, min_value_quantile=self.options.at_risk_min_value_quantile
+        )
+
+    @cached_property
     def at_risk(self) -> pl.DataFrame:
-        """High-value customers who have probably stopped buying, by value at stake."""
-        return profile.at_risk(
+        """High-value customers at risk, by (historical) value at stake, chosen by
+        :attr:`at_risk_rule` (:func:`clv.analysis.risk.at_risk`)."""
+        return risk.at_risk(
             self.segments,
-            min_value_quantile=self.options.at_risk_min_value_quantile,
+            rule=self.at_risk_rule,
+            min_value=self.at_risk_min_value,
             max_p_alive=self.options.at_risk_max_p_alive,
         )
 
@@ -176,8 +196,20 @@ class Analysis:
             "returning": findings.returning_vs_new(self.returning_vs_new),
             "channels": findings.channels(self.channels),
             "loyalty": loyalty.programme_totals(self.loyalty_by_month),
-            "at_risk": findings.at_risk(self.at_risk),
+            "at_risk": self.at_risk_findings,
         }
+
+    @cached_property
+    def at_risk_findings(self) -> dict[str, Any]:
+        """The at-risk list's rule, thresholds and totals (:func:`findings.at_risk`); in
+        :attr:`findings` and ``kpis.json``."""
+        return findings.at_risk(
+            self.at_risk,
+            rule=self.at_risk_rule,
+            min_value=self.at_risk_min_value,
+            min_value_quantile=self.options.at_risk_min_value_quantile,
+            max_p_alive=self.options.at_risk_max_p_alive,
+        )
 
     # ---- descriptive tables ----------------------------------------------------------------
 
@@ -208,7 +240,7 @@ class Analysis:
             good_share=self.tiers[0][1],
             money=self.money,
         )
-        return with_channel_value(out, self.channel_value)
+        return with_channel_value(out, self.channel_value) | {"at_risk": self.at_risk_findings}
 
     @cached_property
     def channel_value(self) -> GroupValue | str | None:

@@ -81,8 +81,8 @@ def dropout_diagnostic(model: str, params: dict[str, float], max_age: float) -> 
         _item(
             "no_dropout_seen",
             "nobody appears to have stopped buying in this period, so P(alive) is close to 1 "
-            "for everyone and does not separate customers at risk; rank them by recency "
-            "(time since the last purchase) instead",
+            "for everyone; the at-risk list is based on recency instead (time since the last "
+            "purchase compared with the customer's usual gap between purchases)",
         )
     ]
 

@@ -120,16 +120,8 @@ def sentences(
         {"topic": "Loyalty", "text": loyalty_text(findings["loyalty"], cur), "section": "12"}
     )
 
-    risk = findings["at_risk"]
     out.append(
-        {
-            "topic": "At risk",
-            "text": (
-                f"{risk['customers']:,} high-value customers have probably stopped buying; "
-                f"{money_text(risk['value_at_stake'], cur)} of historical revenue is at stake."
-            ),
-            "section": "13",
-        }
+        {"topic": "At risk", "text": _at_risk_text(findings["at_risk"], cur), "section": "13"}
     )
     if diagnostics:
         text = "; ".join(str(d["message"]) for d in diagnostics)
@@ -140,6 +132,23 @@ def sentences(
         if text:
             out.append({"topic": "Data quality", "text": text, "section": "2"})
     return out
+
+
+def _at_risk_text(risk: Mapping[str, Any], currency: str) -> str:
+    if risk["rule"] == "p_alive":
+        return (
+            f"{risk['customers']:,} high-value customers have probably stopped buying; "
+            f"{money_text(risk['value_at_stake'], currency)} of historical revenue is at stake."
+        )
+    cut = risk["min_gaps_since_last_purchase"]
+    silent = f", silent for at least {cut:.1f} of their usual gaps" if cut is not None else ""
+    return (
+        "Nobody appears to have stopped buying, so the at-risk list is based on recency: the "
+        f"{risk['customers']:,} high-value customers who have gone longest without buying for "
+        f"their usual pace (the most overdue {risk['share']:.0%}{silent}); their whole "
+        f"historical revenue, {money_text(risk['historical_value_at_stake'], currency)}, is "
+        "at stake if they have left."
+    )
 
 
 def _channels_text(channels: Mapping[str, Any] | None) -> str:

@@ -257,13 +257,32 @@ def as_table(values: Mapping[str, Any]) -> pl.DataFrame:
 
 
 def at_risk_text(at_risk: pl.DataFrame, *, min_value_quantile: float, max_p_alive: float) -> str:
-    """One sentence on the at-risk list: how many, the rule, the value at stake."""
-    stake = at_risk["value_at_stake"].sum() if "value_at_stake" in at_risk.columns else 0.0
+    """A few sentences on the at-risk list: the rule, how many, the value at stake.
+
+    The rule is read from the list (:func:`clv.analysis.risk.at_risk`): its
+    ``historical_value_at_stake`` column marks the recency rule, chosen when the model sees
+    no dropout; the fewest usual gaps of silence on the list is its cut.
+    """
+    where = "The full list, with the real customer ids, is at_risk.csv in the run folder."
+    if "historical_value_at_stake" not in at_risk.columns:
+        stake = at_risk["value_at_stake"].sum() if "value_at_stake" in at_risk.columns else 0.0
+        return (
+            f"{at_risk.height:,} customers have a historical value in the top "
+            f"{1 - min_value_quantile:.0%} and a probability of still being active of at most "
+            f"{max_p_alive:.0%}; together {stake:,.0f} of historical value is at stake. {where}"
+        )
+    cut = cast(float, at_risk["gaps_since_last_purchase"].min())
+    silent = f", each silent for at least {cut:.1f} of their usual gaps" if at_risk.height else ""
     return (
-        f"{at_risk.height:,} customers have a historical value in the top "
-        f"{1 - min_value_quantile:.0%} and a probability of still being active of at most "
-        f"{max_p_alive:.0%}; together {stake:,.0f} of historical value is at stake. The full "
-        "list, with the real customer ids, is at_risk.csv in the run folder."
+        "Nobody appears to have stopped buying in this period, so the probability of still "
+        "being active is close to 1 for everyone and cannot pick anyone out; this list is "
+        f"based on recency instead. {at_risk.height:,} customers have a historical value in "
+        f"the top {1 - min_value_quantile:.0%} and are the {1 - max_p_alive:.0%} of those who "
+        "have gone longest without buying compared with their usual gap between purchases "
+        "(their own mean gap; for one-time buyers the median gap of repeat buyers)"
+        f"{silent}. Their whole historical value is "
+        f"{at_risk['historical_value_at_stake'].sum():,.0f}: what the shop would lose if they "
+        f"had all left, not an expected loss. {where}"
     )
 
 
