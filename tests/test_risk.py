@@ -196,6 +196,9 @@ def test_kpis_json_and_report_state_the_recency_rule(steady_shop, steady_analysi
     assert "compared with their usual gap between purchases" in text
     assert f"Their whole historical value is {table['revenue'].sum():,.0f}" in text
     assert "not an expected loss" in text and "probability of still being active of" not in text
+    assert sections.at_risk_caption(table, "members") == (
+        "High-value members most overdue for their usual pace (no dropout seen)"
+    )
     items = first_page.sentences(
         steady_analysis.findings, diagnostics=steady_analysis.model.diagnostics
     )
@@ -216,7 +219,7 @@ def test_kpis_json_and_report_state_the_recency_rule(steady_shop, steady_analysi
 )
 def test_cdnow_keeps_the_p_alive_rule_and_its_numbers(purchase_model, customers, stake):
     import clv
-    from clv.report import first_page
+    from clv.report import first_page, sections
 
     analysis = clv.analyze(purchase_model=purchase_model)
     assert analysis.at_risk_rule == "p_alive"
@@ -234,3 +237,5 @@ def test_cdnow_keeps_the_p_alive_rule_and_its_numbers(purchase_model, customers,
     }
     page = {i["topic"]: i["text"] for i in first_page.sentences(analysis.findings)}
     assert page["At risk"].startswith(f"{customers} high-value customers have probably stopped")
+    caption = sections.at_risk_caption(analysis.at_risk)
+    assert caption == "High-value customers who have probably stopped buying"

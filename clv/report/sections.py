@@ -286,6 +286,13 @@ def at_risk_text(at_risk: pl.DataFrame, *, min_value_quantile: float, max_p_aliv
     )
 
 
+def at_risk_caption(at_risk: pl.DataFrame, who: str = "customers") -> str:
+    """The at-risk table's caption, by its rule (see :func:`at_risk_text`)."""
+    if "historical_value_at_stake" in at_risk.columns:
+        return f"High-value {who} most overdue for their usual pace (no dropout seen)"
+    return f"High-value {who} who have probably stopped buying"
+
+
 METHODS_HTML = (TEMPLATE_DIR / "methods.html").read_text(encoding="utf-8")
 """Definitions and methods of the report (``templates/methods.html``)."""
 
