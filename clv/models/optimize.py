@@ -186,12 +186,14 @@ def optimize(
         boundary = np.zeros(n_params, dtype=bool)
         free = ~boundary
         fun, message = objective, str(res.message)
+        hess = None  # the Hessian at theta[free] once known (it costs 2 n gradients)
         for _ in range(n_params):
             sub = _restricted(objective, theta, free)
             hess = _hessian(sub, theta[free])
             flat = _flat_parameters(hess * n_customers, theta[free], x0[free])
             if not flat.any():
                 break
+            hess = None
             boundary[np.flatnonzero(free)[flat]] = True
             free = ~boundary
             if not free.any():
@@ -206,7 +208,8 @@ def optimize(
         fun = _restricted(objective, theta, free)
         value, grad = fun(theta[free])
         gnorm = float(np.linalg.norm(grad))
-        hess = _hessian(fun, theta[free])
+        if hess is None:
+            hess = _hessian(fun, theta[free])
         if np.isfinite(value) and gnorm >= GRADIENT_TOLERANCE and _definite(hess):
             # BFGS stalls in rounding near a flat optimum (large amounts give v ~ 1e3):
             # Newton steps from there, with this Hessian, reach it (kept only if they help)
