@@ -76,7 +76,7 @@ def distinct_bgnbd_rows(
 def _bgnbd_nll(log_params: np.ndarray, d: PairRows, penalizer: float) -> tuple[float, np.ndarray]:
     params = np.exp(np.asarray(log_params, dtype=float))
     r, alpha, a, b = params
-    xs, wx, wsum, w = d.xs, d.wx, d.wsum, d.w
+    xs, wx, wsum = d.xs, d.wx, d.wsum
     # terms of x only, on the distinct x
     a1 = gammaln(r + xs) - gammaln(r) + r * np.log(alpha)
     a2 = gammaln(a + b) + gammaln(b + xs) - gammaln(b) - gammaln(a + b + xs)
@@ -90,13 +90,11 @@ def _bgnbd_nll(log_params: np.ndarray, d: PairRows, penalizer: float) -> tuple[f
     rx_r, lR = r + xs[d.xr_x], lRu[d.xr_r]
     A3 = -rx_t * lT
     A4 = (np.log(a) - np.log(b_term))[d.xr_x] - rx_r * lR
-    ll_repeat, share4 = pair_log_sum(A3, A4, d)
+    # s3: customers on the "alive at T" branch per (x, T) pair; s4: on the "dropped out
+    # after t_x" branch per (x, t_x) pair
+    ll_repeat, s3, s4 = pair_log_sum(A3, A4, d)
     value = -(dot(wx, a1 + a2) + ll_once + ll_repeat) / wsum + penalizer * float(np.sum(params**2))
 
-    pi4 = w * share4  # customers on the "dropped out after t_x" branch
-    s4 = np.bincount(d.row_xr, weights=pi4, minlength=d.xr_x.size)
-    # and per (x, T) pair on the "alive at T" branch
-    s3 = d.w_xt - np.bincount(d.row_xt, weights=pi4, minlength=d.xt_x.size)
     g_r = (
         dot(wx, digamma(r + xs) - digamma(r) + np.log(alpha))
         - dot(d.w_once, lTu)

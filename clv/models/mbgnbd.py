@@ -42,12 +42,11 @@ def _mbgnbd_nll(log_params: np.ndarray, d: PairRows, penalizer: float) -> tuple[
     rx_r, lR = r + xs[d.xr_x], lRu[d.xr_r]
     A3 = -rx_t * lT
     A4 = (np.log(a) - np.log(b + xs))[d.xr_x] - rx_r * lR
-    ll_rows, share4 = pair_log_sum(A3, A4, d)
+    # s3: customers on the "alive at T" branch per (x, T) pair; s4: on the "dropped out
+    # after t_x" branch per (x, t_x) pair
+    ll_rows, s3, s4 = pair_log_sum(A3, A4, d)
     value = -(dot(wx, a1 + a2) + ll_rows) / wsum + penalizer * float(np.sum(params**2))
 
-    # customers on the "dropped out after t_x" branch per (x, t_x) pair, the others per (x, T)
-    dropped_xt, s4 = d.pair_sums(d.w * share4)
-    s3 = d.w_xt - dropped_xt
     s4x = np.bincount(d.xr_x, weights=s4, minlength=xs.size)
     g_r = dot(wx, digamma(r + xs) - digamma(r) + np.log(alpha)) - dot(s3, lT) - dot(s4, lR)
     g_alpha = (

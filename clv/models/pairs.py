@@ -95,22 +95,32 @@ def logaddexp_and_share(A3: np.ndarray, A4: np.ndarray) -> tuple[np.ndarray, np.
     return np.maximum(A3, A4) + np.log(one_e), np.where(diff > 0, 1.0, e) / one_e
 
 
-def pair_log_sum(A3: np.ndarray, A4: np.ndarray, d: PairRows) -> tuple[float, np.ndarray]:
-    """``sum w ln(e^A3 + e^A4)`` over the paired rows, and each row's share of ``e^A4``.
+def pair_log_sum(
+    A3: np.ndarray, A4: np.ndarray, d: PairRows
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """``sum w ln(e^A3 + e^A4)`` over the paired rows, and the customers on each branch:
+    ``sum w e^A3 / (e^A3 + e^A4)`` per (x, T) pair and ``sum w e^A4 / (...)`` per (x, t_x)
+    pair (what the gradient needs).
 
     ``A3`` is given per (x, T) pair, ``A4`` per (x, t_x) pair. Both are exponentiated per
     pair after subtracting the largest of either for their frequency (so nothing
-    overflows), then a row costs one log and one division instead of logaddexp's exp and
-    log. When some row's sum is not a normal float (exponents spread by more than ~690,
-    only at extreme parameters) the rows go through :func:`logaddexp_and_share`.
+    overflows); a row then costs one log and one division (``w / total``, summed per pair
+    and multiplied back by the pair's exponential). When some row's sum is not a normal
+    float (exponents spread by more than ~690, only at extreme parameters) the rows go
+    through :func:`logaddexp_and_share`.
     """
     shift = np.full(d.xs.size, -np.inf)
     np.maximum.at(shift, d.xt_x, A3)
     np.maximum.at(shift, d.xr_x, A4)
-    e3 = np.exp(A3 - shift[d.xt_x])[d.row_xt]
-    e4 = np.exp(A4 - shift[d.xr_x])[d.row_xr]
-    total = e3 + e4
+    e3 = np.exp(A3 - shift[d.xt_x])
+    e4 = np.exp(A4 - shift[d.xr_x])
+    total = e3[d.row_xt] + e4[d.row_xr]
     if total.min() > 1e-300:  # False for NaN
-        return dot(d.w, np.log(total)) + dot(d.w_xt, shift[d.xt_x]), e4 / total
-    log_sum, share4 = logaddexp_and_share(A3[d.row_xt], A4[d.row_xr])
-    return dot(d.w, log_sum), share4
+        u3, u4 = d.pair_sums(d.w / total)
+        log_sum = dot(d.w, np.log(total)) + dot(d.w_xt, shift[d.xt_x])
+        return log_sum, e3 * u3, e4 * u4
+    log_rows, share4 = logaddexp_and_share(A3[d.row_xt], A4[d.row_xr])
+    on4 = d.w * share4
+    s3, _ = d.pair_sums(d.w - on4)
+    _, s4 = d.pair_sums(on4)
+    return dot(d.w, log_rows), s3, s4

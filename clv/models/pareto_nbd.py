@@ -35,6 +35,7 @@ PARETO_NBD_PARAMS = ("r", "alpha", "s", "beta")
 
 _STEP = 1e-5  # central-difference step in log-parameters for the hypergeometric terms
 _NODES, _WEIGHTS = roots_legendre(96)
+_SMALLEST_SUM = 1e-300  # below it a row's sum of exponentials is recomputed in logs
 
 
 def _log_tail(
@@ -153,7 +154,7 @@ def _pareto_nll(
     dead_T = np.exp(log_dead_T - shift[p.xt_x])
     dead_R = np.exp(log_dead_R - shift[p.xr_x])
     total = (e_T - dead_T)[p.row_xt] + dead_R[p.row_xr]
-    if total.min() > 1e-300:  # False for NaN
+    if total.min() > _SMALLEST_SUM:  # False for NaN
         ll_rows = dot(p.w, np.log(total)) + dot(p.w_xt, shift[p.xt_x])
         u_T, u_R = p.pair_sums(p.w / total)  # customers / total per pair: weights below
         w_e, w_dead_T, w_dead_R = e_T * u_T, dead_T * u_T, dead_R * u_R
