@@ -46,13 +46,13 @@ class PairRows:
     ) -> PairRows:
         """Group weighted rows; ``repeat_only`` pairs only the rows with ``x > 0``."""
         x, tx, T, w = (np.asarray(v, dtype=float) for v in (x, tx, T, w))
-        xs, x_all = np.unique(x, return_inverse=True)
+        xs, x_all = _unique_inverse(x)
         Tu, T_all = np.unique(T, return_inverse=True)
         Ru, R_all = np.unique(tx, return_inverse=True)
         pos = x > 0 if repeat_only else np.ones(x.size, dtype=bool)
         xi = x_all[pos].astype(np.int64)
         xt, row_xt = np.unique(xi * Tu.size + T_all[pos], return_inverse=True)
-        xr, row_xr = np.unique(xi * Ru.size + R_all[pos], return_inverse=True)
+        xr, row_xr = _unique_inverse(xi * Ru.size + R_all[pos])
         return cls(
             xs=xs,
             wx=np.bincount(x_all, weights=w, minlength=xs.size),
@@ -80,6 +80,18 @@ class PairRows:
             np.bincount(self.row_xt, weights=per_row, minlength=self.xt_x.size),
             np.bincount(self.row_xr, weights=per_row, minlength=self.xr_x.size),
         )
+
+
+def _unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)``, without sorting when ``values`` are
+    sorted already (rows from :func:`clv.models.bgnbd.distinct_bgnbd_rows` are sorted by
+    frequency, then recency)."""
+    if values.size and bool(np.all(values[1:] >= values[:-1])):
+        first = np.empty(values.size, dtype=bool)
+        first[0] = True
+        np.not_equal(values[1:], values[:-1], out=first[1:])
+        return values[first], np.cumsum(first) - 1
+    return np.unique(values, return_inverse=True)
 
 
 def logaddexp_and_share(A3: np.ndarray, A4: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
