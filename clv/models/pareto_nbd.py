@@ -8,10 +8,11 @@ Parameters ``r, alpha, s, beta`` (alpha and beta in the summary's time unit).
 The likelihood is that of lifetimes' ``ParetoNBDFitter`` per customer (the same
 hypergeometric representation, hence equal to 1e-9); the objective is normalised by the
 total weight as BG/NBD's is (lifetimes divides Pareto/NBD's by the mean weight, so its
-penalizer acts ~n times more weakly). The hypergeometric terms depend on (x, t_x) and
-(x, T) only, so they are evaluated once per distinct pair; their gradient is taken by
-central differences (step 1e-5 in log-parameters, all perturbations in one vectorised
-call), the rest analytically.
+penalizer acts ~n times more weakly). The hypergeometric tail integral depends on (x, y)
+only, y = t_x or T, so it is evaluated once per distinct point of the union of the (x, t_x)
+and (x, T) pairs (:mod:`clv.models.pairs`); its gradient is analytic in z (alpha, beta)
+and by central differences in the 2F1 parameters a and b (r, s; relative step 1e-5); the
+rest of the gradient is analytic.
 
 References
 ----------
@@ -33,7 +34,7 @@ from clv.models.pairs import PairRows
 
 PARETO_NBD_PARAMS = ("r", "alpha", "s", "beta")
 
-_STEP = 1e-5  # central-difference step in log-parameters for the hypergeometric terms
+_STEP = 1e-5  # relative central-difference step in the 2F1 parameters a and b
 _NODES, _WEIGHTS = roots_legendre(96)
 _SMALLEST_SUM = 1e-300  # below it a row's sum of exponentials is recomputed in logs
 
@@ -138,8 +139,10 @@ def _pareto_nll(
         g, dg = _tail_and_gradient(r, alpha, s, beta, d.ux, d.uy)
     else:
         g = _log_tail(r, alpha, s, beta, d.ux, d.uy)
-    # ll = A1 + ln[E - c F(T) + c F(t_x)]: E = (alpha+T)^-(r+x) (beta+T)^-s and c F(T) (c =
-    # s/(r+s+x), F = e^g) per (x, T) pair, c F(t_x) per (x, t_x) pair; 0 <= c F(T) <= E
+    # note 009 eq. (18)-(20): ll = A1 + ln[E - c F(T) + c F(t_x)] with E = (alpha+T)^-(r+x)
+    # (beta+T)^-s and c F(T) (c = s/(r+s+x), F = e^g) per (x, T) pair, c F(t_x) per (x, t_x)
+    # pair. c F(T) = s int_T^inf (alpha+t)^-(r+x) (beta+t)^-(s+1) dt <= E, so E - c F(T) is
+    # in [0, E] and each row's sum is exact to a few ulp of E (no cancellation)
     rsx = r + s + xs
     log_c = np.log(s) - np.log(rsx)
     lTa, lTb = np.log(alpha + p.Tu), np.log(beta + p.Tu)
