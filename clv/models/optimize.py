@@ -186,14 +186,12 @@ def optimize(
         boundary = np.zeros(n_params, dtype=bool)
         free = ~boundary
         fun, message = objective, str(res.message)
-        hess = None  # the Hessian at theta[free] once known (it costs 2 n gradients)
         for _ in range(n_params):
             sub = _restricted(objective, theta, free)
             hess = _hessian(sub, theta[free])
             flat = _flat_parameters(hess * n_customers, theta[free], x0[free])
             if not flat.any():
                 break
-            hess = None
             boundary[np.flatnonzero(free)[flat]] = True
             free = ~boundary
             if not free.any():
@@ -205,11 +203,11 @@ def optimize(
             sres = minimize(fun, theta[free], jac=True, method="BFGS", options=_BFGS_OPTIONS)
             theta[free] = sres.x
             message = f"{sres.message} (with {int(boundary.sum())} parameter(s) at a boundary)"
+        # the loop ends by its break (or raises once no parameter is free), with ``hess``
+        # computed at this theta for these free parameters
         fun = _restricted(objective, theta, free)
         value, grad = fun(theta[free])
         gnorm = float(np.linalg.norm(grad))
-        if hess is None:
-            hess = _hessian(fun, theta[free])
         if np.isfinite(value) and gnorm >= GRADIENT_TOLERANCE and _definite(hess):
             # BFGS stalls in rounding near a flat optimum (large amounts give v ~ 1e3):
             # Newton steps from there, with this Hessian, reach it (kept only if they help)
