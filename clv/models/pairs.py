@@ -2,7 +2,7 @@
 
 The likelihoods of BG/NBD, MBG/NBD and Pareto/NBD are, per customer, the log of a sum of
 two terms: one depends on (x, T) only, the other on (x, t_x) only. There are far fewer
-distinct pairs than distinct rows (15 k vs 470 k on 1 M customers), so the expensive parts
+distinct pairs than distinct rows (36 k vs 477 k on 1 M customers), so the expensive parts
 (powers, logs, hypergeometric functions) are computed per pair, gathered per row, and the
 per-row weights summed back per pair (``bincount``) for the gradient.
 """
@@ -20,9 +20,9 @@ from clv.models.optimize import dot
 class PairRows:
     """Weighted rows prepared once per fit.
 
-    Rows with ``paired`` False (BG/NBD's one-time buyers, alive for sure) are only
-    collapsed by T into ``w_once``; the other rows are indexed into their distinct (x, T)
-    and (x, t_x) pairs.
+    With ``repeat_only`` (BG/NBD, whose one-time buyers are alive for sure), one-time
+    buyers are only collapsed by T into ``w_once``; all other rows are indexed into their
+    distinct (x, T) and (x, t_x) pairs (MBG/NBD and Pareto/NBD pair every row).
     """
 
     xs: np.ndarray  # distinct frequencies
