@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from clv.data.datasets import CDNOW_CALIBRATION_END, cdnow
 from clv.data.rfm import rfm_summary
-from clv.models import bgnbd
+from clv.models import bgnbd, pairs
 
 lifetimes = pytest.importorskip("lifetimes")
 pd = pytest.importorskip("pandas")
@@ -77,9 +77,9 @@ def test_bgnbd_likelihood_at_extreme_parameters(cdnow_calibration, monkeypatch, 
     underflow and the rows go through logaddexp (and not at alpha = e^-4)."""
     calls = []
     monkeypatch.setattr(
-        bgnbd,
-        "_logaddexp_and_share",
-        lambda *a, f=bgnbd._logaddexp_and_share: calls.append(1) or f(*a),
+        pairs,
+        "logaddexp_and_share",
+        lambda *a, f=pairs.logaddexp_and_share: calls.append(1) or f(*a),
     )
     x, tx, T, w = _scaled_bgnbd_arrays(cdnow_calibration)
     theta = np.array([5.0, -40.0 if fallback else -4.0, -0.5, 0.3])

@@ -65,7 +65,12 @@ def test_likelihood_equals_lifetimes(cdnow_calibration, r, alpha, s, beta):
 def test_gradient_equals_differences_of_the_likelihood(cdnow_calibration):
     x, tx, T = _arrays(cdnow_calibration)
     w = np.ones(x.size)
-    for theta in (np.log([0.5, 0.8, 0.6, 0.9]), np.log([2.0, 0.3, 0.2, 3.0])):
+    # alpha < beta and alpha > beta: the two hypergeometric branches of the tail integral
+    for theta in (
+        np.log([0.5, 0.8, 0.6, 0.9]),
+        np.log([2.0, 0.3, 0.2, 3.0]),
+        np.log([2.0, 3.0, 0.2, 0.3]),
+    ):
         _, grad = pareto_nbd.pareto_nbd_negative_log_likelihood(theta, x, tx / 78, T / 78, w)
         h = 1e-6
         numeric = [
@@ -81,6 +86,31 @@ def test_gradient_equals_differences_of_the_likelihood(cdnow_calibration):
             for e in np.eye(4)
         ]
         np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+
+
+def test_rows_in_logs_give_the_same_likelihood_and_gradient(cdnow_calibration, monkeypatch):
+    """The row-by-row fallback (taken when exponents spread beyond floating point) equals
+    the per-pair sums wherever both can be computed."""
+    x, tx, T = _arrays(cdnow_calibration)
+    args = (x, tx / 78, T / 78, np.ones(x.size), 0.01)
+    theta = np.log([0.55, 0.14, 0.6, 0.15])
+    fast = pareto_nbd.pareto_nbd_negative_log_likelihood(theta, *args)
+    monkeypatch.setattr(pareto_nbd, "_SMALLEST_SUM", np.inf)
+    in_logs = pareto_nbd.pareto_nbd_negative_log_likelihood(theta, *args)
+    assert in_logs[0] == pytest.approx(fast[0], rel=1e-13)
+    np.testing.assert_allclose(in_logs[1], fast[1], rtol=1e-10, atol=1e-13)
+
+
+def test_weighted_distinct_rows_give_the_same_likelihood(cdnow_calibration):
+    x, tx, T = _arrays(cdnow_calibration)
+    keys, weights = np.unique(np.stack([x, tx, T]), axis=1, return_counts=True)
+    theta = np.log([0.9, 0.3, 1.5, 0.5])
+    full = pareto_nbd.pareto_nbd_negative_log_likelihood(theta, x, tx / 78, T / 78, np.ones(x.size))
+    grouped = pareto_nbd.pareto_nbd_negative_log_likelihood(
+        theta, keys[0], keys[1] / 78, keys[2] / 78, weights.astype(float)
+    )
+    assert grouped[0] == pytest.approx(full[0], rel=1e-12)
+    np.testing.assert_allclose(grouped[1], full[1], rtol=1e-10)
 
 
 def test_formulas_equal_lifetimes(cdnow_calibration, pnbd_model):

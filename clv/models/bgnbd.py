@@ -15,8 +15,6 @@ notes at brucehardie.com/notes/004 (likelihood) and 021 (P(alive)).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
 import numpy as np
 import polars as pl
 from scipy.special import digamma, expit, gammaln, hyp2f1
@@ -28,6 +26,7 @@ from clv.models.bgnbd_counts import (
 from clv.models.bgnbd_counts import probability_at_least as probability_at_least
 from clv.models.bgnbd_counts import probability_of_purchases as probability_of_purchases
 from clv.models.optimize import Fit, ParamArrays, Params, advice, dot, fit_from, optimize
+from clv.models.pairs import PairRows, pair_log_sum
 
 BGNBD_PARAMS = ("r", "alpha", "a", "b")
 
@@ -74,102 +73,10 @@ def distinct_bgnbd_rows(
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _BgRows:
-    """BG/NBD rows prepared once per fit.
-
-    One-time buyers are collapsed by T. For repeat buyers, ``A3 = -(r+x) ln(alpha+T)``
-    depends on (x, T) only and ``A4 = ln a - ln(b+x-1) - (r+x) ln(alpha+t_x)`` on (x, t_x)
-    only; there are far fewer distinct pairs than rows (15 k vs 470 k on 1 M customers), so
-    both are computed per pair, gathered per row, and per-row weights are summed back per
-    pair (``bincount``) for the gradient.
-    """
-
-    xs: np.ndarray  # distinct frequencies
-    wx: np.ndarray  # customers per distinct frequency
-    Tu: np.ndarray  # distinct T
-    Ru: np.ndarray  # distinct recency
-    w_once: np.ndarray  # one-time buyers per distinct T
-    xt_x: np.ndarray  # distinct (x, T) pairs of repeat buyers: index into xs and Tu
-    xt_t: np.ndarray
-    xr_x: np.ndarray  # distinct (x, t_x) pairs of repeat buyers: index into xs and Ru
-    xr_r: np.ndarray
-    w_xt: np.ndarray  # repeat buyers per (x, T) pair
-    row_xt: np.ndarray  # repeat buyers' rows: index into the pairs; weights
-    row_xr: np.ndarray
-    w: np.ndarray
-    wsum: float
-
-    @classmethod
-    def of(cls, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray) -> _BgRows:
-        x, tx, T, w = (np.asarray(v, dtype=float) for v in (x, tx, T, w))
-        xs, x_all = np.unique(x, return_inverse=True)
-        Tu, T_all = np.unique(T, return_inverse=True)
-        Ru, R_all = np.unique(tx, return_inverse=True)
-        pos = x > 0
-        xi = x_all[pos].astype(np.int64)
-        xt, row_xt = np.unique(xi * Tu.size + T_all[pos], return_inverse=True)
-        xr, row_xr = np.unique(xi * Ru.size + R_all[pos], return_inverse=True)
-        return cls(
-            xs=xs,
-            wx=np.bincount(x_all, weights=w, minlength=xs.size),
-            Tu=Tu,
-            Ru=Ru,
-            w_once=np.bincount(T_all[~pos], weights=w[~pos], minlength=Tu.size),
-            xt_x=xt // Tu.size,
-            xt_t=xt % Tu.size,
-            xr_x=xr // Ru.size,
-            xr_r=xr % Ru.size,
-            w_xt=np.bincount(row_xt, weights=w[pos], minlength=xt.size),
-            row_xt=row_xt,
-            row_xr=row_xr,
-            w=w[pos],
-            wsum=float(np.sum(w)),
-        )
-
-    def rescaled(self, scale: float) -> _BgRows:
-        """The same rows with recency and T multiplied by ``scale`` (the grouping is kept)."""
-        return replace(self, Tu=self.Tu * scale, Ru=self.Ru * scale)
-
-
-def _logaddexp_and_share(A3: np.ndarray, A4: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``ln(e^A3 + e^A4)`` and the share ``e^A4 / (e^A3 + e^A4)`` with one exp and one log.
-
-    ``max(A3, A4) + ln(1 + e^-|A4-A3|)``: as ``np.logaddexp`` but ``ln`` instead of
-    ``log1p`` (an absolute error below 2.2e-16 per row, far under the rounding of the sum)
-    and the exponential shared with ``expit(A4 - A3)``; half the cost of both.
-    """
-    diff = A4 - A3
-    e = np.exp(-np.abs(diff))
-    one_e = 1.0 + e
-    return np.maximum(A3, A4) + np.log(one_e), np.where(diff > 0, 1.0, e) / one_e
-
-
-def _repeat_log_sum(A3: np.ndarray, A4: np.ndarray, d: _BgRows) -> tuple[float, np.ndarray]:
-    """``sum w ln(e^A3 + e^A4)`` over the repeat rows, and each row's share of ``e^A4``.
-
-    ``A3`` is given per (x, T) pair, ``A4`` per (x, t_x) pair. Both are exponentiated per
-    pair after subtracting the largest of either for their frequency (so nothing
-    overflows), then a row costs one log and one division instead of logaddexp's exp and
-    log. When some row's sum is not a normal float (exponents spread by more than ~690,
-    only at extreme parameters) the rows go through :func:`_logaddexp_and_share`.
-    """
-    shift = np.full(d.xs.size, -np.inf)
-    np.maximum.at(shift, d.xt_x, A3)
-    np.maximum.at(shift, d.xr_x, A4)
-    e3 = np.exp(A3 - shift[d.xt_x])[d.row_xt]
-    e4 = np.exp(A4 - shift[d.xr_x])[d.row_xr]
-    total = e3 + e4
-    if total.min() > 1e-300:  # False for NaN
-        return dot(d.w, np.log(total)) + dot(d.w_xt, shift[d.xt_x]), e4 / total
-    log_sum, share4 = _logaddexp_and_share(A3[d.row_xt], A4[d.row_xr])
-    return dot(d.w, log_sum), share4
-
-
-def _bgnbd_nll(log_params: np.ndarray, d: _BgRows, penalizer: float) -> tuple[float, np.ndarray]:
+def _bgnbd_nll(log_params: np.ndarray, d: PairRows, penalizer: float) -> tuple[float, np.ndarray]:
     params = np.exp(np.asarray(log_params, dtype=float))
     r, alpha, a, b = params
-    xs, wx, wsum, w = d.xs, d.wx, d.wsum, d.w
+    xs, wx, wsum = d.xs, d.wx, d.wsum
     # terms of x only, on the distinct x
     a1 = gammaln(r + xs) - gammaln(r) + r * np.log(alpha)
     a2 = gammaln(a + b) + gammaln(b + xs) - gammaln(b) - gammaln(a + b + xs)
@@ -183,13 +90,11 @@ def _bgnbd_nll(log_params: np.ndarray, d: _BgRows, penalizer: float) -> tuple[fl
     rx_r, lR = r + xs[d.xr_x], lRu[d.xr_r]
     A3 = -rx_t * lT
     A4 = (np.log(a) - np.log(b_term))[d.xr_x] - rx_r * lR
-    ll_repeat, share4 = _repeat_log_sum(A3, A4, d)
+    # s3: customers on the "alive at T" branch per (x, T) pair; s4: on the "dropped out
+    # after t_x" branch per (x, t_x) pair
+    ll_repeat, s3, s4 = pair_log_sum(A3, A4, d)
     value = -(dot(wx, a1 + a2) + ll_once + ll_repeat) / wsum + penalizer * float(np.sum(params**2))
 
-    pi4 = w * share4  # customers on the "dropped out after t_x" branch
-    s4 = np.bincount(d.row_xr, weights=pi4, minlength=d.xr_x.size)
-    # and per (x, T) pair on the "alive at T" branch
-    s3 = d.w_xt - np.bincount(d.row_xt, weights=pi4, minlength=d.xt_x.size)
     g_r = (
         dot(wx, digamma(r + xs) - digamma(r) + np.log(alpha))
         - dot(d.w_once, lTu)
@@ -230,7 +135,9 @@ def bgnbd_negative_log_likelihood(
     ``BetaGeoFitter._negative_log_likelihood``. The gradient is analytic (digamma).
     Time in whatever unit ``recency`` and ``T`` are in (lifetimes scales them so max T = 1).
     """
-    return _bgnbd_nll(log_params, _BgRows.of(frequency, recency, T, weights), penalizer)
+    return _bgnbd_nll(
+        log_params, PairRows.of(frequency, recency, T, weights, repeat_only=True), penalizer
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -248,7 +155,7 @@ def fit_bgnbd_fast(
     standard errors and total log-likelihood are returned in the rows' time unit.
     """
     scale = 1.0 / T.max()  # lifetimes' _scale_time: the oldest customer has age 1
-    rows = _BgRows.of(x, tx, T, w)
+    rows = PairRows.of(x, tx, T, w, repeat_only=True)
     scaled = rows.rescaled(scale)
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:

@@ -5,7 +5,8 @@ same probability p as after each repeat purchase), so a one-time buyer is not al
 sure: P(alive) < 1 for everyone, falling with the time since the last purchase. Parameters
 ``r, alpha, a, b`` (alpha in the summary's time unit); the likelihood is exactly that of
 lifetimes' ``ModifiedBetaGeoFitter`` (same penalizer, normalisation by the total weight,
-time scaling and starting point), on weighted distinct (frequency, recency, T) rows.
+time scaling and starting point), on weighted distinct (frequency, recency, T) rows whose
+expensive terms are evaluated per distinct (x, T) and (x, t_x) pair (:mod:`clv.models.pairs`).
 
 References
 ----------
@@ -21,47 +22,39 @@ from scipy.special import digamma, gammaln, hyp2f1
 
 from clv.models import bgnbd_counts
 from clv.models.optimize import Fit, ParamArrays, Params, advice, dot, fit_from, optimize
+from clv.models.pairs import PairRows, pair_log_sum
 
 MBGNBD_PARAMS = ("r", "alpha", "a", "b")
 
 
-class _MbgRows:
-    """Weighted rows with their distinct frequencies, recencies and ages: terms of x alone
-    (gammaln, digamma) are evaluated per distinct x, logs per distinct t_x and T."""
-
-    def __init__(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray) -> None:
-        x, tx, T, w = (np.asarray(v, dtype=float) for v in (x, tx, T, w))
-        self.xs, self.xi = np.unique(x, return_inverse=True)
-        self.Ru, self.ri = np.unique(tx, return_inverse=True)
-        self.Tu, self.ti = np.unique(T, return_inverse=True)
-        self.x, self.w = x, w
-        self.wx = np.bincount(self.xi, weights=w, minlength=self.xs.size)
-        self.wsum = float(np.sum(w))
-
-
-def _mbgnbd_nll(log_params: np.ndarray, d: _MbgRows, penalizer: float) -> tuple[float, np.ndarray]:
+def _mbgnbd_nll(log_params: np.ndarray, d: PairRows, penalizer: float) -> tuple[float, np.ndarray]:
     params = np.exp(np.asarray(log_params, dtype=float))
     r, alpha, a, b = params
-    xs, wx, w, wsum = d.xs, d.wx, d.w, d.wsum
-    lTu, lRu = np.log(alpha + d.Tu), np.log(alpha + d.Ru)
-    lT, lR = lTu[d.ti], lRu[d.ri]
-    rx = (r + xs)[d.xi]
+    xs, wx, wsum = d.xs, d.wx, d.wsum
+    # terms of x only, on the distinct x
     a1 = gammaln(r + xs) - gammaln(r) + r * np.log(alpha)
     a2 = gammaln(a + b) + gammaln(b + xs + 1) - gammaln(b) - gammaln(a + b + xs + 1)
-    A3 = -rx * lT
-    A4 = (np.log(a) - np.log(b + xs))[d.xi] - rx * lR
-    top = np.maximum(A3, A4)
-    e3, e4 = np.exp(A3 - top), np.exp(A4 - top)
-    total = e3 + e4
-    ll = dot(wx, a1 + a2) + dot(w, top + np.log(total))
-    value = -ll / wsum + penalizer * float(np.sum(params**2))
-    s4 = w * e4 / total  # weight on the "dropped out after t_x" branch
-    s3 = w - s4
-    s4x = np.bincount(d.xi, weights=s4, minlength=xs.size)
+    # every row (one-time buyers too: not alive for sure) is ln(e^A3 + e^A4), with
+    # A3 = -(r+x) ln(alpha+T) per (x, T) pair and A4 = ln a - ln(b+x) - (r+x) ln(alpha+t_x)
+    # per (x, t_x) pair (one pair for all one-time buyers: t_x = 0)
+    lTu, lRu = np.log(alpha + d.Tu), np.log(alpha + d.Ru)
+    rx_t, lT = r + xs[d.xt_x], lTu[d.xt_t]
+    rx_r, lR = r + xs[d.xr_x], lRu[d.xr_r]
+    A3 = -rx_t * lT
+    A4 = (np.log(a) - np.log(b + xs))[d.xr_x] - rx_r * lR
+    # s3: customers on the "alive at T" branch per (x, T) pair; s4: on the "dropped out
+    # after t_x" branch per (x, t_x) pair
+    ll_rows, s3, s4 = pair_log_sum(A3, A4, d)
+    value = -(dot(wx, a1 + a2) + ll_rows) / wsum + penalizer * float(np.sum(params**2))
+
+    s4x = np.bincount(d.xr_x, weights=s4, minlength=xs.size)
     g_r = dot(wx, digamma(r + xs) - digamma(r) + np.log(alpha)) - dot(s3, lT) - dot(s4, lR)
-    inv_T, inv_R = (1.0 / (alpha + d.Tu))[d.ti], (1.0 / (alpha + d.Ru))[d.ri]
-    g_alpha = r * wsum / alpha - dot(s3 * rx, inv_T) - dot(s4 * rx, inv_R)
-    g_a = dot(wx, digamma(a + b) - digamma(a + b + xs + 1)) + float(s4.sum()) / a
+    g_alpha = (
+        r * wsum / alpha
+        - dot(s3, rx_t / (alpha + d.Tu[d.xt_t]))
+        - dot(s4, rx_r / (alpha + d.Ru[d.xr_r]))
+    )
+    g_a = dot(wx, digamma(a + b) - digamma(a + b + xs + 1)) + float(s4x.sum()) / a
     g_b = dot(wx, digamma(a + b) + digamma(b + xs + 1) - digamma(b) - digamma(a + b + xs + 1))
     g_b -= dot(s4x, 1.0 / (b + xs))
     grad = np.array([g_r, g_alpha, g_a, g_b])
@@ -86,7 +79,9 @@ def mbgnbd_negative_log_likelihood(
     returned as ``-sum(w ll) / sum(w) + penalizer * sum(params**2)`` with ``params =
     exp(log_params) = (r, alpha, a, b)``: ``ModifiedBetaGeoFitter._negative_log_likelihood``.
     """
-    return _mbgnbd_nll(log_params, _MbgRows(frequency, recency, T, weights), penalizer)
+    return _mbgnbd_nll(
+        log_params, PairRows.of(frequency, recency, T, weights, repeat_only=False), penalizer
+    )
 
 
 def fit_mbgnbd_fast(
@@ -98,8 +93,8 @@ def fit_mbgnbd_fast(
     """
     x, tx, T, w = (np.asarray(v, dtype=float) for v in (x, tx, T, w))
     scale = 1.0 / T.max()
-    rows = _MbgRows(x, tx, T, w)
-    scaled = _MbgRows(x, tx * scale, T * scale, w)
+    rows = PairRows.of(x, tx, T, w, repeat_only=False)
+    scaled = rows.rescaled(scale)
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         return _mbgnbd_nll(theta, scaled, penalizer)

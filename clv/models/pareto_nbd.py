@@ -8,10 +8,11 @@ Parameters ``r, alpha, s, beta`` (alpha and beta in the summary's time unit).
 The likelihood is that of lifetimes' ``ParetoNBDFitter`` per customer (the same
 hypergeometric representation, hence equal to 1e-9); the objective is normalised by the
 total weight as BG/NBD's is (lifetimes divides Pareto/NBD's by the mean weight, so its
-penalizer acts ~n times more weakly). The hypergeometric terms depend on (x, t_x) and
-(x, T) only, so they are evaluated once per distinct pair; their gradient is taken by
-central differences (step 1e-5 in log-parameters, all perturbations in one vectorised
-call), the rest analytically.
+penalizer acts ~n times more weakly). The hypergeometric tail integral depends on (x, y)
+only, y = t_x or T, so it is evaluated once per distinct point of the union of the (x, t_x)
+and (x, T) pairs (:mod:`clv.models.pairs`); its gradient is analytic in z (alpha, beta)
+and by central differences in the 2F1 parameters a and b (r, s; relative step 1e-5); the
+rest of the gradient is analytic.
 
 References
 ----------
@@ -23,15 +24,19 @@ Hardie, B. G. S. (2005), "A Note on Deriving the Pareto/NBD Model and Related Ex
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 from scipy.special import digamma, gammaln, hyp2f1, roots_legendre
 
 from clv.models.optimize import Fit, ParamArrays, Params, advice, dot, fit_from, optimize
+from clv.models.pairs import PairRows
 
 PARETO_NBD_PARAMS = ("r", "alpha", "s", "beta")
 
-_STEP = 1e-5  # central-difference step in log-parameters for the hypergeometric terms
+_STEP = 1e-5  # relative central-difference step in the 2F1 parameters a and b
 _NODES, _WEIGHTS = roots_legendre(96)
+_SMALLEST_SUM = 1e-300  # below it a row's sum of exponentials is recomputed in logs
 
 
 def _log_tail(
@@ -59,20 +64,69 @@ def _log_tail(
         return np.log(hyp2f1(rsx, b2, rsx + 1, z)) - rsx * np.log(top + y)
 
 
-class _ParetoRows:
-    """Weighted distinct rows with their distinct (x, t_x) and (x, T) pairs."""
+def _tail_and_gradient(
+    r: float, alpha: float, s: float, beta: float, x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_log_tail` and its gradient in (r, alpha, s, beta), shape (4, n).
 
-    def __init__(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray) -> None:
-        x, tx, T, w = (np.asarray(v, dtype=float) for v in (x, tx, T, w))
-        self.x, self.tx, self.T, self.w = x, tx, T, w
-        self.wsum = float(np.sum(w))
-        self.xs, x_all = np.unique(x, return_inverse=True)
-        self.wx = np.bincount(x_all, weights=w, minlength=self.xs.size)
-        self.pairs = []
-        for y in (tx, T):
-            yu, yi = np.unique(y, return_inverse=True)
-            keys, row = np.unique(x_all * yu.size + yi, return_inverse=True)
-            self.pairs.append((self.xs[keys // yu.size], yu[keys % yu.size], row))
+    With ``H(a, b, z) = 2F1(a, b; a+1; z)``, ``a = r+s+x`` and the branch of
+    :func:`_log_tail`, ``ln H - a ln(top+y)`` is differentiated by the chain rule: ``dH/dz =
+    a b / (a+1) 2F1(a+1, b+1; a+2; z)`` (DLMF 15.5.1); ``dH/da`` and ``dH/db`` (no closed
+    form) by central differences with relative step :data:`_STEP`. Six 2F1 per point.
+    """
+    a = r + s + x
+    if alpha >= beta:
+        top, other, b = alpha, beta, np.full_like(a, s + 1)
+    else:
+        top, other, b = beta, alpha, r + x
+    ty = top + y
+    z = (top - other) / ty
+    ha, hb = _STEP * a, _STEP * b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = hyp2f1(
+            np.stack([a, a + 1, a + ha, a - ha, a, a]),
+            np.stack([b, b + 1, b, b, b + hb, b - hb]),
+            np.stack([a + 1, a + 2, a + ha + 1, a - ha + 1, a + 1, a + 1]),
+            z,
+        )
+        lty = np.log(ty)
+        g = np.log(h[0]) - a * lty
+        ga = (h[2] - h[3]) / (2 * ha * h[0]) - lty
+        gb = (h[4] - h[5]) / (2 * hb * h[0])
+        gz = a * b / (a + 1) * h[1] / h[0]
+    if alpha >= beta:  # b = s+1, z = (alpha-beta)/(alpha+y)
+        grad = [ga, -a / ty + gz * (beta + y) / ty**2, ga + gb, -gz / ty]
+    else:  # b = r+x, z = (beta-alpha)/(beta+y)
+        grad = [ga + gb, -gz / ty, ga, -a / ty + gz * (alpha + y) / ty**2]
+    return g, np.stack(grad)
+
+
+@dataclass(frozen=True)
+class _ParetoRows:
+    """Weighted rows grouped into pairs (:class:`~clv.models.pairs.PairRows`), and the
+    union of their (x, T) and (x, t_x) pairs (``ux, uy``): the tail integral of
+    :func:`_log_tail` is one function of (x, y), evaluated once per distinct point."""
+
+    rows: PairRows
+    ux: np.ndarray
+    uy: np.ndarray
+    u_xt: np.ndarray  # each (x, T) pair's index into the union
+    u_xr: np.ndarray  # each (x, t_x) pair's index into the union
+
+    @classmethod
+    def of(cls, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray) -> _ParetoRows:
+        p = PairRows.of(x, tx, T, w, repeat_only=False)
+        ys, y_of = np.unique(np.concatenate([p.Tu, p.Ru]), return_inverse=True)
+        keys = np.concatenate(
+            [p.xt_x * ys.size + y_of[p.xt_t], p.xr_x * ys.size + y_of[p.Tu.size + p.xr_r]]
+        )
+        union, u_of = np.unique(keys, return_inverse=True)
+        n_xt = p.xt_x.size
+        return cls(p, p.xs[union // ys.size], ys[union % ys.size], u_of[:n_xt], u_of[n_xt:])
+
+    def rescaled(self, scale: float) -> _ParetoRows:
+        """The same rows with recency and T multiplied by ``scale``."""
+        return replace(self, rows=self.rows.rescaled(scale), uy=self.uy * scale)
 
 
 def _pareto_nll(
@@ -80,48 +134,70 @@ def _pareto_nll(
 ) -> tuple[float, np.ndarray]:
     params = np.exp(np.asarray(log_params, dtype=float))
     r, alpha, s, beta = params
-    x, T, w, wsum = d.x, d.T, d.w, d.wsum
-    # per pair: ln of the tail integral, and its derivatives (central differences)
-    shifts = np.vstack([np.zeros(4), *(_STEP * e for e in (np.eye(4), -np.eye(4)))])
-    p = params * np.exp(shifts)  # (9, 4): the point, then +h and -h per parameter
-    pr, palpha, ps, pbeta = (p[:, i : i + 1] for i in range(4))
-    logs, dlogs = [], []
-    for px, py, row in d.pairs:
-        g = _log_tail(pr, palpha, ps, pbeta, px, py)
-        logs.append(g[0][row])
-        dlogs.append(((g[1:5] - g[5:9]) / (2 * _STEP))[:, row])
-    (g1, g2), (d1, d2) = logs, dlogs
-    # ln A0 = ln(e^g1 - e^g2), g1 >= g2 (t_x <= T); A0 = 0 when t_x = T
-    ratio = np.exp(np.minimum(g2 - g1, 0.0))
-    with np.errstate(divide="ignore"):
-        log_a0 = g1 + np.log1p(-ratio)
-    rx = r + x
-    lT_a, lT_b = np.log(alpha + T), np.log(beta + T)
-    first = -rx * lT_a - s * lT_b
-    second = np.log(s) + log_a0 - np.log(r + s + x)
-    top = np.maximum(first, second)
-    e1, e2 = np.exp(first - top), np.exp(second - top)
-    total = e1 + e2
-    a1 = gammaln(r + d.xs) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-    ll = dot(d.wx, a1) + dot(w, top + np.log(total))
-    value = -ll / wsum + penalizer * float(np.sum(params**2))
+    p, xs = d.rows, d.rows.xs
+    if gradient:
+        g, dg = _tail_and_gradient(r, alpha, s, beta, d.ux, d.uy)
+    else:
+        g = _log_tail(r, alpha, s, beta, d.ux, d.uy)
+    # note 009 eq. (18)-(20): ll = A1 + ln[E - c F(T) + c F(t_x)] with E = (alpha+T)^-(r+x)
+    # (beta+T)^-s and c F(T) (c = s/(r+s+x), F = e^g) per (x, T) pair, c F(t_x) per (x, t_x)
+    # pair. c F(T) = s int_T^inf (alpha+t)^-(r+x) (beta+t)^-(s+1) dt <= E, so E - c F(T) is
+    # in [0, E] and each row's sum is exact to a few ulp of E (no cancellation)
+    rsx = r + s + xs
+    log_c = np.log(s) - np.log(rsx)
+    lTa, lTb = np.log(alpha + p.Tu), np.log(beta + p.Tu)
+    rx_t = r + xs[p.xt_x]
+    log_e = -rx_t * lTa[p.xt_t] - s * lTb[p.xt_t]
+    log_dead_T = log_c[p.xt_x] + g[d.u_xt]
+    log_dead_R = log_c[p.xr_x] + g[d.u_xr]
+    shift = np.full(xs.size, -np.inf)
+    np.maximum.at(shift, p.xt_x, log_e)
+    np.maximum.at(shift, p.xr_x, log_dead_R)
+    e_T = np.exp(log_e - shift[p.xt_x])
+    dead_T = np.exp(log_dead_T - shift[p.xt_x])
+    dead_R = np.exp(log_dead_R - shift[p.xr_x])
+    total = (e_T - dead_T)[p.row_xt] + dead_R[p.row_xr]
+    if total.min() > _SMALLEST_SUM:  # False for NaN
+        ll_rows = dot(p.w, np.log(total)) + dot(p.w_xt, shift[p.xt_x])
+        u_T, u_R = p.pair_sums(p.w / total)  # customers / total per pair: weights below
+        w_e, w_dead_T, w_dead_R = e_T * u_T, dead_T * u_T, dead_R * u_R
+    else:  # exponents spread by more than ~690 (extreme parameters): row by row, in logs
+        ll_r, (w_e, w_dead_T, w_dead_R) = _rows_in_logs(log_e, log_dead_T, log_dead_R, p)
+        ll_rows = dot(p.w, ll_r)
+    a1 = gammaln(r + xs) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    value = -(dot(d.rows.wx, a1) + ll_rows) / p.wsum + penalizer * float(np.sum(params**2))
     if not gradient:
         return value, np.full(4, np.nan)
-    share2 = w * e2 / total
-    share1 = w - share2
-    safe = ratio < 1
-    dlog_a0 = np.where(safe, (d1 - ratio * d2) / np.where(safe, 1 - ratio, 1.0), 0.0)
-    g = np.empty(4)  # d ll / d log-parameter
-    g[0] = r * (
-        dot(d.wx, digamma(r + d.xs) - digamma(r) + np.log(alpha))
-        - dot(share1, lT_a)
-        - dot(share2, 1.0 / (r + s + x))
+    # d ll / d params: sum over pairs of (customer weight x share) x d(log term)
+    wx, wsum = p.wx, p.wsum
+    # ln c enters with -w_dead_T per (x, T) and +w_dead_R per (x, t_x) pair: net -dlog_c
+    dlog_c = np.bincount(p.xt_x, weights=w_dead_T, minlength=xs.size) - np.bincount(
+        p.xr_x, weights=w_dead_R, minlength=xs.size
     )
-    g[1] = alpha * (r * wsum / alpha - dot(share1, rx / (alpha + T)))
-    g[2] = s * (wsum * np.log(beta) - dot(share1, lT_b) + dot(share2, 1.0 / s - 1.0 / (r + s + x)))
-    g[3] = beta * (s * wsum / beta - dot(share1, s / (beta + T)))
-    g += share2 @ dlog_a0.T
-    return value, -g / wsum + 2.0 * penalizer * params**2
+    grad = w_dead_R @ dg[:, d.u_xr].T - w_dead_T @ dg[:, d.u_xt].T
+    grad[0] += dot(wx, digamma(r + xs) - digamma(r) + np.log(alpha)) - dot(w_e, lTa[p.xt_t])
+    grad[0] += dot(dlog_c, 1.0 / rsx)
+    grad[1] += r * wsum / alpha - dot(w_e, rx_t / (alpha + p.Tu[p.xt_t]))
+    grad[2] += wsum * np.log(beta) - dot(w_e, lTb[p.xt_t]) - dot(dlog_c, 1.0 / s - 1.0 / rsx)
+    grad[3] += s * wsum / beta - s * dot(w_e, 1.0 / (beta + p.Tu[p.xt_t]))
+    return value, -params * grad / wsum + 2.0 * penalizer * params**2
+
+
+def _rows_in_logs(
+    log_e: np.ndarray, log_dead_T: np.ndarray, log_dead_R: np.ndarray, p: PairRows
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Each row's ``ln[E - c F(T) + c F(t_x)]`` (as lifetimes: ``logaddexp`` of ln E and
+    ``ln c F(t_x) + log1p(-F(T)/F(t_x))``), and the three terms' customer-weighted shares
+    summed per pair."""
+    e, dT, dR = log_e[p.row_xt], log_dead_T[p.row_xt], log_dead_R[p.row_xr]
+    with np.errstate(divide="ignore"):
+        ll = np.logaddexp(e, dR + np.log1p(-np.exp(np.minimum(dT - dR, 0.0))))
+    n_xt, n_xr = p.xt_x.size, p.xr_x.size
+    return ll, (
+        np.bincount(p.row_xt, weights=p.w * np.exp(e - ll), minlength=n_xt),
+        np.bincount(p.row_xt, weights=p.w * np.exp(dT - ll), minlength=n_xt),
+        np.bincount(p.row_xr, weights=p.w * np.exp(dR - ll), minlength=n_xr),
+    )
 
 
 def pareto_nbd_log_likelihood(
@@ -171,7 +247,7 @@ def pareto_nbd_negative_log_likelihood(
     penalizer: float = 0.0,
 ) -> tuple[float, np.ndarray]:
     """``-sum(w ll) / sum(w) + penalizer * sum(params**2)`` and its gradient (log-parameters)."""
-    return _pareto_nll(log_params, _ParetoRows(frequency, recency, T, weights), penalizer)
+    return _pareto_nll(log_params, _ParetoRows.of(frequency, recency, T, weights), penalizer)
 
 
 def fit_pareto_nbd_fast(
@@ -179,8 +255,8 @@ def fit_pareto_nbd_fast(
 ) -> Fit:
     """Fit Pareto/NBD on weighted rows (time scaled so max T = 1, as lifetimes does)."""
     scale = 1.0 / float(np.max(T))
-    rows = _ParetoRows(x, tx, T, w)
-    scaled = _ParetoRows(x, np.asarray(tx) * scale, np.asarray(T) * scale, w)
+    rows = _ParetoRows.of(x, tx, T, w)
+    scaled = rows.rescaled(scale)
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         return _pareto_nll(theta, scaled, penalizer)
@@ -188,7 +264,7 @@ def fit_pareto_nbd_fast(
     opt = optimize("Pareto/NBD", objective, 4, float(np.sum(w)), advice(penalizer))
     return fit_from(
         opt,
-        lambda theta: -_pareto_nll(theta, rows, 0.0, gradient=False)[0] * rows.wsum,
+        lambda theta: -_pareto_nll(theta, rows, 0.0, gradient=False)[0] * rows.rows.wsum,
         scale=scale,
         time_params=(1, 3),
     )
