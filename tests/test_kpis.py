@@ -137,6 +137,45 @@ def test_returning_vs_new_and_cohorts_by_hand():
     assert feb["months_since"].to_list() == [0, 1]
 
 
+def _cohorts_by_id(orders: pl.DataFrame) -> pl.DataFrame:
+    """The cohort table grouped on the ids (the definition), to compare with."""
+    return (
+        orders.with_columns(month=pl.col("date").dt.truncate("1mo"))
+        .with_columns(cohort=pl.col("month").min().over("customer_id"))
+        .with_columns(
+            months_since=(pl.col("month").dt.year() - pl.col("cohort").dt.year()) * 12
+            + pl.col("month").dt.month().cast(pl.Int32)
+            - pl.col("cohort").dt.month().cast(pl.Int32)
+        )
+        .group_by("cohort", "months_since")
+        .agg(active_customers=pl.col("customer_id").n_unique(), orders=pl.len())
+        .sort("cohort", "months_since")
+    )
+
+
+def test_cohorts_and_returning_vs_new_equal_grouping_by_id_in_any_row_order(shop):
+    orders = order_table(shop[0])
+    shuffled = orders.sample(fraction=1.0, shuffle=True, seed=3)
+    for frame in (orders, shuffled):
+        got = kpis.cohort_table(frame).select("cohort", "months_since", "active_customers")
+        want = _cohorts_by_id(orders).select(got.columns)
+        assert got.equals(want.with_columns(pl.col("active_customers").cast(got.dtypes[2])))
+    months = orders.with_columns(month=pl.col("date").dt.truncate("1mo"))
+    for (_,), part in months.group_by("month"):  # a month's rows: order 1 may be elsewhere
+        for frame in (part, part.sample(fraction=1.0, shuffle=True, seed=5)):
+            got = kpis.returning_vs_new(frame)
+            pairs = (
+                part.filter(pl.col("order_number") <= 2)
+                .group_by("customer_id")
+                .agg(days=(pl.col("date").max() - pl.col("date").min()).dt.total_days(), n=pl.len())
+                .filter(pl.col("n") == 2)["days"]
+            )
+            assert got["customers"] == part["customer_id"].n_unique()
+            assert got["median_days_to_second_order"] == (pairs.median() if pairs.len() else None)
+            mean = got["mean_days_to_second_order"]
+            assert mean == (pytest.approx(pairs.mean(), rel=1e-12) if pairs.len() else None)
+
+
 def test_cohorts_against_pandas(shop):
     orders = order_table(shop[0])
     got = kpis.cohort_table(orders).to_pandas()

@@ -233,7 +233,7 @@ def test_cdnow_keeps_the_p_alive_rule_and_its_numbers(purchase_model, customers,
         "min_value": pytest.approx(q),
         "min_value_quantile": 0.8,
         "max_p_alive": 0.5,
-        "value_at_stake": pytest.approx(stake, rel=1e-12),
+        "value_at_stake": pytest.approx(stake, rel=1e-8),  # the fit to ~1e-10
     }
     page = {i["topic"]: i["text"] for i in first_page.sentences(analysis.findings)}
     assert page["At risk"].startswith(f"{customers} high-value customers have probably stopped")

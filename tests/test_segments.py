@@ -249,6 +249,26 @@ def test_pandas_parity_of_top_share(shop):
     assert tiered.filter("top")["revenue"].sum() == pytest.approx(df.revenue.head(k).sum())
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.integers(0, 4).map(float)), min_size=1, max_size=60),
+    st.randoms(use_true_random=False),
+)
+def test_ranks_sort_by_value_then_id_with_ids_sorted_or_not(values, rnd):
+    ids = [f"c{i:03d}" for i in range(len(values))]  # sorted ids: the fast path
+    shuffled = ids[:]
+    rnd.shuffle(shuffled)
+    for order in (ids, shuffled):
+        frame = pl.DataFrame({"customer_id": order, "revenue": values}, strict=False)
+        want = frame.sort(
+            ["revenue", "customer_id"], descending=[True, False], nulls_last=True
+        ).with_columns(rank=pl.int_range(1, pl.len() + 1))
+        got = value_tiers(frame).join(want, on="customer_id", suffix="_want")
+        assert (got["rank"] == got["rank_want"]).all()
+    ties = pl.DataFrame({"customer_id": list("abcde"), "revenue": [1.0, 5, 5, 5, 1]})
+    assert value_tiers(ties)["rank"].to_list() == [4, 1, 2, 3, 5]
+
+
 def test_null_values_rank_last():
     frame = pl.DataFrame(
         {"customer_id": ["a", "b", "c", "d", "e"], "clv": [None, 5.0, 1.0, 3.0, 2.0]}

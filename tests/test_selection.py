@@ -53,3 +53,25 @@ def test_auto_falls_back_to_bgnbd_when_the_calibration_period_cannot_choose(cdno
         model = fit(cdnow_calibration, purchase_model="auto", holdout=nobody_repeats)
     assert model.purchase_model == "bgnbd" and model.comparison is None
     assert model.bgnbd == fit(cdnow_calibration).bgnbd
+    (item,) = [d for d in model.diagnostics if d["code"] == "auto_fallback"]
+    assert item["message"].startswith("the purchase models could not be compared")
+    assert model.to_dict()["diagnostics"][0] == item  # model.json, Model health, kpis.json
+
+
+def test_the_holdout_check_refits_only_the_chosen_model(monkeypatch):
+    import clv
+    from clv.models import selection
+
+    analysis = clv.analyze(purchase_model="auto", calibration_end="1997-09-30")  # CDNOW
+    chosen = analysis.model.purchase_model
+    assert chosen in ("bgnbd", "mbgnbd", "pareto_nbd") and analysis.model.comparison
+
+    def no_second_choice(*args, **kwargs):
+        raise AssertionError("the purchase models were compared twice")
+
+    monkeypatch.setattr(selection, "choose_purchase_model", no_second_choice)
+    monkeypatch.setattr("clv.models.fitting.choose_purchase_model", no_second_choice)
+    holdout = analysis.holdout
+    assert holdout is not None and holdout["error"] is None
+    assert holdout["model"].purchase_model == chosen
+    assert holdout["calibration_end"] == analysis.period.calibration_end

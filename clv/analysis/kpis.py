@@ -72,14 +72,21 @@ def with_scores(customers: pl.DataFrame, scores: pl.DataFrame | None) -> pl.Data
     )
 
 
+def _in_customer_order(orders: pl.DataFrame) -> pl.DataFrame:
+    """``orders`` with each customer's rows together (a stable sort unless they are already
+    sorted by customer, as :func:`clv.analysis.segments.order_table` returns them)."""
+    if orders["customer_id"].is_sorted():
+        return orders
+    return orders.sort("customer_id", maintain_order=True)
+
+
 def returning_vs_new(orders: pl.DataFrame) -> dict[str, float | int | None]:
     """AOV of first vs later orders, repeat rate and time to the second order.
 
     Parameters
     ----------
     orders
-        :func:`clv.analysis.segments.order_table` (sorted by customer and date), or rows
-        of it in that order.
+        :func:`clv.analysis.segments.order_table`, or some of its rows.
 
     Returns
     -------
@@ -89,9 +96,10 @@ def returning_vs_new(orders: pl.DataFrame) -> dict[str, float | int | None]:
         ``returning_revenue_share``, ``median_days_to_second_order`` and
         ``mean_days_to_second_order`` (days, customers with a second order).
     """
+    orders = _in_customer_order(orders)
     first = pl.col("is_first")
     customer = pl.col("customer_id")
-    same_customer = customer == customer.shift()  # orders are sorted by customer and date
+    same_customer = customer == customer.shift()
     row = orders.select(
         customers=(~same_customer).fill_null(True).sum(),
         orders=pl.len(),
@@ -102,12 +110,13 @@ def returning_vs_new(orders: pl.DataFrame) -> dict[str, float | int | None]:
         returning_orders=(~first).sum(),
         repeaters=(pl.col("order_number") == 2).sum(),
     ).row(0, named=True)
-    number = pl.col("order_number")
-    second = orders.select(
-        (pl.col("date") - pl.col("date").shift())
-        .dt.total_days()
-        .filter(same_customer & (number == 2) & (number.shift() == 1))
-    ).to_series()
+    second = (
+        orders.select("date", "order_number", key=(~same_customer).fill_null(True).cum_sum())
+        .filter(pl.col("order_number") <= 2)
+        .group_by("key")
+        .agg(days=(pl.col("date").max() - pl.col("date").min()).dt.total_days(), n=pl.len())
+        .filter(pl.col("n") == 2)["days"]
+    )
     aov_new = ratio(row["new_revenue"], row["new_orders"])
     aov_ret = ratio(row["returning_revenue"], row["returning_orders"])
     return {
@@ -137,21 +146,21 @@ def cohort_table(orders: pl.DataFrame) -> pl.DataFrame:
         ``revenue_per_customer`` (revenue / cohort customers) and
         ``cumulative_revenue_per_customer``.
 
-    ``orders`` are :func:`clv.analysis.segments.order_table`'s, sorted by customer and date:
-    a customer's first row is their first order, and customers are counted by an integer key
-    made from that order (4x faster than grouping by id at 1 M customers).
+    ``orders``: :func:`clv.analysis.segments.order_table`'s; customers are counted by an
+    integer key made from its order by customer (2.5x faster than by id at 1 M customers).
     """
     month = pl.col("date").dt.truncate("1mo")
     new_customer = (pl.col("customer_id") != pl.col("customer_id").shift()).fill_null(True)
     return (
-        orders.lazy()
+        _in_customer_order(orders)
+        .lazy()
         .select(
             "amount",
             month=month,
-            cohort=pl.when(new_customer).then(month).forward_fill(),
             new_customer=new_customer,
-            customer_id=new_customer.cum_sum(),
+            customer_key=new_customer.cum_sum(),
         )
+        .with_columns(cohort=pl.col("month").min().over("customer_key"))
         .with_columns(cohort_customers=pl.col("new_customer").sum().over("cohort"))
         .with_columns(
             months_since=(pl.col("month").dt.year() - pl.col("cohort").dt.year()) * 12
@@ -161,7 +170,7 @@ def cohort_table(orders: pl.DataFrame) -> pl.DataFrame:
         .group_by("cohort", "months_since")
         .agg(
             cohort_customers=pl.col("cohort_customers").first(),
-            active_customers=pl.col("customer_id").n_unique(),
+            active_customers=pl.col("customer_key").n_unique(),
             orders=pl.len(),
             revenue=pl.col("amount").sum(),
         )

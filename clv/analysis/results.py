@@ -336,7 +336,7 @@ class Analysis:
 
         purchase_model = self.options.purchase_model
         if purchase_model == "auto" and self.calibration is not None:
-            # chosen on this calibration period
+            # the model's own (what auto chose on this same calibration period)
             purchase_model = cast("PurchaseModelChoice", self.model.purchase_model)
         return validation.holdout_check(
             self.transactions,

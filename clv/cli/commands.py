@@ -6,11 +6,8 @@ Exit codes: 0 success, 1 a problem with the data or the model, 2 a usage error.
 """
 
 import argparse
-import contextlib
-import importlib
 import signal
 import sys
-import threading
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -19,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clv import __version__
+from clv.cli.background import import_in_background
 from clv.cli.options import (
     ANALYSIS_OPTIONS,
     READ_OPTIONS,
@@ -54,8 +52,7 @@ def _analysis(
     ``models``: the command fits or scores, so the model modules are imported meanwhile."""
     from clv.analysis.pipeline import analyze
 
-    if models:
-        _import_in_background("clv.models.groups")
+    importing = import_in_background("clv.models.groups") if models else None
 
     names = (*READ_OPTIONS, *ANALYSIS_OPTIONS)
     keywords = {k: getattr(args, k) for k in names if hasattr(args, k)}
@@ -66,19 +63,11 @@ def _analysis(
 
         keywords["channel_costs"] = read_channel_costs(keywords["channel_costs"])
     with _about(args.file):
-        return analyze(args.file, model=model, **keywords)
-
-
-def _import_in_background(module: str) -> None:
-    """Import ``module`` (SciPy: ~0.6 s) on a thread while polars, which releases the GIL,
-    reads the data. No import cycle in clv for two threads to deadlock on; a failing import
-    fails again, with its message, where it is used."""
-
-    def load() -> None:
-        with contextlib.suppress(Exception):
-            importlib.import_module(module)
-
-    threading.Thread(target=load, name=f"import {module}").start()
+        analysis = analyze(args.file, model=model, **keywords)
+        if importing is not None:  # the models come next: read and summarize meanwhile
+            _ = analysis.summary
+            importing.join()
+    return analysis
 
 
 @contextmanager

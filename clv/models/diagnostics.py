@@ -2,8 +2,9 @@
 
 Codes (stable, for programs): ``at_boundary``, ``se_larger_than_estimate``,
 ``no_dropout_seen``, ``gg_dependence``, ``gg_heavy_tail``, ``few_repeat_buyers``,
-``gg_excluded_spend``. Messages say in plain words what the condition means for the numbers;
-the CLI prints them as warnings, the report shows them in its Model health box.
+``gg_excluded_spend``, ``auto_fallback``. Messages say in plain words what the condition
+means for the numbers; the CLI prints them as warnings, the report shows them in its Model
+health box.
 """
 
 from __future__ import annotations
@@ -83,6 +84,17 @@ def dropout_diagnostic(model: str, params: dict[str, float], max_age: float) -> 
             "nobody appears to have stopped buying in this period, so P(alive) is close to 1 "
             "for everyone; the at-risk list is based on recency instead (time since the last "
             "purchase compared with the customer's usual gap between purchases)",
+        )
+    ]
+
+
+def auto_fallback_diagnostic(reason: str) -> list[Diagnostic]:
+    """``auto_fallback``: ``purchase_model="auto"`` could not compare the purchase models."""
+    return [
+        _item(
+            "auto_fallback",
+            "the purchase models could not be compared on the calibration period "
+            f"({reason.rstrip('.')}), so BG/NBD is used and no comparison is shown",
         )
     ]
 

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Literal, overload
@@ -35,6 +35,8 @@ from clv.models.diagnostics import (
     CORRELATION_WARNING as CORRELATION_WARNING,  # re-exported: the report's figure reads it
 )
 from clv.models.diagnostics import (
+    Diagnostic,
+    auto_fallback_diagnostic,
     dropout_diagnostic,
     fit_diagnostics,
     gamma_gamma_diagnostics,
@@ -208,7 +210,7 @@ def fit(
     if engine == "spark":  # a Spark DataFrame: aggregated in Spark, fitted here
         return spark_engine(engine).fit(summary, penalizer=penalizer)
     pen, _ = penalizers(penalizer)
-    comparison = None
+    comparison, notes = None, list[Diagnostic]()
     if purchase_model == "auto":
         purchase_model = "bgnbd"
         if holdout is not None:
@@ -216,7 +218,7 @@ def fit(
                 purchase_model, table = choose_purchase_model(holdout, penalizer=pen)
                 comparison = table.to_dicts()
             except ModelError as e:  # the calibration period cannot choose: not fatal
-                warnings.warn(f"purchase_model='auto': {e}; BG/NBD is used", stacklevel=2)
+                notes = auto_fallback_diagnostic(str(e))
     if by is not None:  # every group with the purchase model chosen on the whole shop
         one = partial(
             fit,
@@ -251,6 +253,7 @@ def fit(
         engine=engine,
         purchase_model=purchase_model,
         comparison=comparison,
+        notes=notes,
     )
 
 
@@ -264,6 +267,7 @@ def fit_distinct_rows(
     engine: str = "fast",
     purchase_model: str = "bgnbd",
     comparison: list[dict[str, Any]] | None = None,
+    notes: Sequence[Diagnostic] = (),
 ) -> ClvModel:
     """:func:`fit` on rows already grouped: the entry point of engines that aggregate elsewhere.
 
@@ -278,6 +282,8 @@ def fit_distinct_rows(
     engine
         ``"fast"`` or ``"lifetimes"`` (which fitters); any other name (``"spark"``) fits with
         ``"fast"`` and is recorded in the model.
+    notes
+        Diagnostics of the choice of purchase model (``auto_fallback``), listed first.
     """
     pen, gg_pen = penalizers(penalizer)
     spec = purchase_spec(purchase_model)
@@ -303,6 +309,7 @@ def fit_distinct_rows(
     purchase = dict(zip(spec.params, map(float, bg.params), strict=True))
     gamma_gamma = dict(zip(GAMMA_GAMMA_PARAMS, map(float, gg.params), strict=True))
     diagnostics = [
+        *notes,
         *fit_diagnostics(spec.title, spec.params, bg),
         *dropout_diagnostic(purchase_model, purchase, float(T.max())),
         *fit_diagnostics("Gamma-Gamma", GAMMA_GAMMA_PARAMS, gg),

@@ -186,7 +186,7 @@ def optimize(
         boundary = np.zeros(n_params, dtype=bool)
         free = ~boundary
         fun, message = objective, str(res.message)
-        for _ in range(n_params):
+        while True:  # each pass holds one more parameter, or ends with ``hess`` at theta
             sub = _restricted(objective, theta, free)
             hess = _hessian(sub, theta[free])
             flat = _flat_parameters(hess * n_customers, theta[free], x0[free])
@@ -203,8 +203,6 @@ def optimize(
             sres = minimize(fun, theta[free], jac=True, method="BFGS", options=_BFGS_OPTIONS)
             theta[free] = sres.x
             message = f"{sres.message} (with {int(boundary.sum())} parameter(s) at a boundary)"
-        # the loop ends by its break (or raises once no parameter is free), with ``hess``
-        # computed at this theta for these free parameters
         fun = _restricted(objective, theta, free)
         value, grad = fun(theta[free])
         gnorm = float(np.linalg.norm(grad))

@@ -15,6 +15,9 @@ import numpy as np
 
 from clv.models.optimize import dot
 
+SMALLEST_SUM = 1e-300
+"""Below it a row's sum of exponentials is recomputed in logs (it would underflow)."""
+
 
 @dataclass(frozen=True)
 class PairRows:
@@ -127,7 +130,7 @@ def pair_log_sum(
     e3 = np.exp(A3 - shift[d.xt_x])
     e4 = np.exp(A4 - shift[d.xr_x])
     total = e3[d.row_xt] + e4[d.row_xr]
-    if total.min() > 1e-300:  # False for NaN
+    if total.min() > SMALLEST_SUM:  # False for NaN
         u3, u4 = d.pair_sums(d.w / total)
         log_sum = dot(d.w, np.log(total)) + dot(d.w_xt, shift[d.xt_x])
         return log_sum, e3 * u3, e4 * u4

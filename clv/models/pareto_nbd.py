@@ -30,13 +30,12 @@ import numpy as np
 from scipy.special import digamma, gammaln, hyp2f1, roots_legendre
 
 from clv.models.optimize import Fit, ParamArrays, Params, advice, dot, fit_from, optimize
-from clv.models.pairs import PairRows
+from clv.models.pairs import SMALLEST_SUM, PairRows
 
 PARETO_NBD_PARAMS = ("r", "alpha", "s", "beta")
 
 _STEP = 1e-5  # relative central-difference step in the 2F1 parameters a and b
 _NODES, _WEIGHTS = roots_legendre(96)
-_SMALLEST_SUM = 1e-300  # below it a row's sum of exponentials is recomputed in logs
 
 
 def _log_tail(
@@ -51,8 +50,7 @@ def _log_tail(
 
     ``2F1(r+s+x, s+1; r+s+x+1; (alpha-beta)/(alpha+y)) / (alpha+y)^(r+s+x)`` if alpha >=
     beta, else ``2F1(r+s+x, r+x; r+s+x+1; (beta-alpha)/(beta+y)) / (beta+y)^(r+s+x)``. The
-    branch follows the first element of the parameters (both are exact wherever |z| < 1,
-    so perturbed parameters keep the branch of the point they perturb).
+    branch follows the first element of the parameters (both are exact wherever |z| < 1).
     """
     rsx = r + s + x
     if np.ravel(alpha)[0] >= np.ravel(beta)[0]:
@@ -157,7 +155,7 @@ def _pareto_nll(
     dead_T = np.exp(log_dead_T - shift[p.xt_x])
     dead_R = np.exp(log_dead_R - shift[p.xr_x])
     total = (e_T - dead_T)[p.row_xt] + dead_R[p.row_xr]
-    if total.min() > _SMALLEST_SUM:  # False for NaN
+    if total.min() > SMALLEST_SUM:  # False for NaN
         ll_rows = dot(p.w, np.log(total)) + dot(p.w_xt, shift[p.xt_x])
         u_T, u_R = p.pair_sums(p.w / total)  # customers / total per pair: weights below
         w_e, w_dead_T, w_dead_R = e_T * u_T, dead_T * u_T, dead_R * u_R

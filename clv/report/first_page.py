@@ -141,7 +141,11 @@ def _at_risk_text(risk: Mapping[str, Any], currency: str) -> str:
             f"{money_text(risk['value_at_stake'], currency)} of historical revenue is at stake."
         )
     cut = risk["min_gaps_since_last_purchase"]
-    silent = f", silent for at least {cut:.1f} of their usual gaps" if cut is not None else ""
+    silent = (
+        f", silent for at least {math.floor(cut * 10) / 10:.1f} of their usual gaps"
+        if cut is not None
+        else ""
+    )
     return (
         "Nobody appears to have stopped buying, so the at-risk list is based on recency: the "
         f"{risk['customers']:,} high-value customers who have gone longest without buying for "

@@ -272,7 +272,11 @@ def at_risk_text(at_risk: pl.DataFrame, *, min_value_quantile: float, max_p_aliv
             f"{max_p_alive:.0%}; together {stake:,.0f} of historical value is at stake. {where}"
         )
     cut = cast(float, at_risk["gaps_since_last_purchase"].min())
-    silent = f", each silent for at least {cut:.1f} of their usual gaps" if at_risk.height else ""
+    silent = (
+        f", each silent for at least {math.floor(cut * 10) / 10:.1f} of their usual gaps"
+        if at_risk.height
+        else ""
+    )
     return (
         "Nobody appears to have stopped buying in this period, so the probability of still "
         "being active is close to 1 for everyone and cannot pick anyone out; this list is "
