@@ -36,3 +36,29 @@ def test_pairs_give_every_row_back(repeat_only):
     assert d.w_xt.sum() == w[paired].sum()
     assert d.wsum == w.sum()
     np.testing.assert_array_equal(d.wx, [w[x == v].sum() for v in d.xs])
+
+
+@pytest.mark.parametrize("repeat_only", [True, False])
+def test_sorted_rows_sum_by_runs_as_unsorted_rows_by_index(repeat_only):
+    rng = np.random.default_rng(17)
+    x = rng.integers(0, 5, 400).astype(float)
+    T = rng.integers(1, 30, 400) / 7
+    tx = np.where(x > 0, np.floor(rng.random(400) * T * 7) / 7, 0.0)
+    w = rng.integers(1, 4, 400).astype(float)
+    order = np.lexsort((T, tx, x))  # frequency, then recency: each (x, t_x) pair's rows together
+    by_runs = pairs.PairRows.of(x[order], tx[order], T[order], w[order], repeat_only=repeat_only)
+    shuffled = rng.permutation(400)
+    by_index = pairs.PairRows.of(
+        x[shuffled], tx[shuffled], T[shuffled], w[shuffled], repeat_only=repeat_only
+    )
+    assert by_runs.xr_starts is not None and by_index.xr_starts is None
+    A3 = -rng.random(by_runs.xt_x.size) * 3
+    A4 = -rng.random(by_runs.xr_x.size) * 3
+    # the same pairs (sorted keys) in both, so the per-pair values line up
+    np.testing.assert_array_equal(by_runs.xr_x, by_index.xr_x)
+    np.testing.assert_array_equal(by_runs.xt_x, by_index.xt_x)
+    ll_runs, s3_runs, s4_runs = pairs.pair_log_sum(A3, A4, by_runs)
+    ll_index, s3_index, s4_index = pairs.pair_log_sum(A3, A4, by_index)
+    assert ll_runs == pytest.approx(ll_index, rel=1e-13)
+    np.testing.assert_allclose(s3_runs, s3_index, rtol=1e-13)
+    np.testing.assert_allclose(s4_runs, s4_index, rtol=1e-13)

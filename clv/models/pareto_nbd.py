@@ -154,7 +154,7 @@ def _pareto_nll(
     e_T = np.exp(log_e - shift[p.xt_x])
     dead_T = np.exp(log_dead_T - shift[p.xt_x])
     dead_R = np.exp(log_dead_R - shift[p.xr_x])
-    total = (e_T - dead_T)[p.row_xt] + dead_R[p.row_xr]
+    total = (e_T - dead_T)[p.row_xt] + p.per_row_xr(dead_R)
     if total.min() > SMALLEST_SUM:  # False for NaN
         ll_rows = dot(p.w, np.log(total)) + dot(p.w_xt, shift[p.xt_x])
         u_T, u_R = p.pair_sums(p.w / total)  # customers / total per pair: weights below
