@@ -18,13 +18,17 @@ def test_unique_inverse_equals_numpy(values, presort):
     np.testing.assert_array_equal(inverse, their_inverse)
 
 
+def _rows(rng: np.random.Generator, n: int) -> tuple[np.ndarray, ...]:
+    """Weighted (x, t_x, T, w) rows in weeks of whole days, t_x = 0 for one-time buyers."""
+    x = rng.integers(0, 5, n).astype(float)
+    T = rng.integers(1, 30, n) / 7
+    tx = np.where(x > 0, np.floor(rng.random(n) * T * 7) / 7, 0.0)
+    return x, tx, T, rng.integers(1, 4, n).astype(float)
+
+
 @pytest.mark.parametrize("repeat_only", [True, False])
 def test_pairs_give_every_row_back(repeat_only):
-    rng = np.random.default_rng(13)
-    x = rng.integers(0, 5, 300).astype(float)
-    T = rng.integers(1, 30, 300) / 7
-    tx = np.where(x > 0, np.floor(rng.random(300) * T * 7) / 7, 0.0)
-    w = rng.integers(1, 4, 300).astype(float)
+    x, tx, T, w = _rows(np.random.default_rng(13), 300)
     d = pairs.PairRows.of(x, tx, T, w, repeat_only=repeat_only)
     paired = x > 0 if repeat_only else np.ones(300, dtype=bool)
     np.testing.assert_array_equal(d.xs[d.xt_x[d.row_xt]], x[paired])
@@ -41,10 +45,7 @@ def test_pairs_give_every_row_back(repeat_only):
 @pytest.mark.parametrize("repeat_only", [True, False])
 def test_sorted_rows_sum_by_runs_as_unsorted_rows_by_index(repeat_only):
     rng = np.random.default_rng(17)
-    x = rng.integers(0, 5, 400).astype(float)
-    T = rng.integers(1, 30, 400) / 7
-    tx = np.where(x > 0, np.floor(rng.random(400) * T * 7) / 7, 0.0)
-    w = rng.integers(1, 4, 400).astype(float)
+    x, tx, T, w = _rows(rng, 400)
     order = np.lexsort((T, tx, x))  # frequency, then recency: each (x, t_x) pair's rows together
     by_runs = pairs.PairRows.of(x[order], tx[order], T[order], w[order], repeat_only=repeat_only)
     shuffled = rng.permutation(400)
