@@ -2,8 +2,9 @@
 
 SciPy, which the models need, takes ~0.6 s of one core to import; polars releases the
 interpreter lock while it reads and summarizes, so the two overlap on a machine with a core
-to spare. The caller joins the thread before anything else imports, so two threads never
-import the same package at once.
+to spare. The caller starts it once the pipeline (polars, clv.data) is imported and joins it
+before the models are used; in between the main thread only reads and summarizes, so the
+two threads do not import the same modules.
 """
 
 import contextlib
