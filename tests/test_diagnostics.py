@@ -41,6 +41,10 @@ def test_no_dropout_is_a_boundary_estimate_not_an_error(steady, purchase_model):
     table = model.summary().filter(pl.col("parameter") == dropout)
     assert table["at_boundary"].item() is True
     assert table["standard_error"].item() is None
+    from clv.analysis.tables import parameter_table  # the report's table: no "nan" written
+
+    shown = parameter_table(model, "purchase").filter(pl.col("parameter") == dropout)
+    assert shown["standard_error"].item() is None
 
 
 def test_model_file_carries_boundaries_and_diagnostics(steady, tmp_path):

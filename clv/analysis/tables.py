@@ -7,6 +7,7 @@ Frames and numbers only; the report layer words and shows them.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -195,7 +196,7 @@ def parameter_table(model: Any, which: str) -> pl.DataFrame:
     which = model.purchase_model if which == "purchase" else which
     params = model.gamma_gamma if which == "gamma_gamma" else model.purchase
     errors = (getattr(model, "standard_errors", None) or {}).get(which, {})
-    rows = [(k, float(v), errors.get(k)) for k, v in params.items()]
+    rows = [(k, float(v), _finite(errors.get(k))) for k, v in params.items()]
     frame = pl.DataFrame(
         rows,
         schema={"parameter": pl.String, "estimate": pl.Float64, "standard_error": pl.Float64},
@@ -206,6 +207,11 @@ def parameter_table(model: Any, which: str) -> pl.DataFrame:
     if extra:
         frame = pl.concat([frame, pl.DataFrame(extra, schema=frame.schema, orient="row")])
     return frame.with_columns(pl.col("estimate").round(4), pl.col("standard_error").round(4))
+
+
+def _finite(value: float | None) -> float | None:
+    """``value``, or None for a missing or non-finite one (no standard error at a boundary)."""
+    return value if value is not None and math.isfinite(value) else None
 
 
 def purchase_count_table(
