@@ -185,6 +185,26 @@ def test_segment_table_with_scores(shop_scored):
     assert (without["value_tier"] == without["tier"]).all()
 
 
+def test_top_profile_does_not_flag_a_difference_it_cannot_show():
+    # no dropout seen: P(alive) about 1 for all; 90 top and 810 others
+    n = 900
+    customers = pl.DataFrame(
+        {
+            "customer_id": [f"c{i:03d}" for i in range(n)],
+            "orders": [1 + i % 7 for i in range(n)],
+            "aov": [50.0 + (i % 10) for i in range(n)],
+            "p_alive": [1.0 - 1e-9 * (i % 3) for i in range(n)],
+            "top": [i < 90 for i in range(n)],
+        }
+    )
+    got = profile.top_profile(customers).filter(pl.col("metric") == "p_alive").row(0, named=True)
+    assert (
+        got["note"]
+        == "100 % of top customers probability of being still active vs 100 % of the rest"
+    )
+    assert not got["biggest"]
+
+
 def test_top_profile_flags_the_product_reorder_gap(shop):
     customers = value_tiers(customer_table(shop[0]))
     got = profile.top_profile(customers)

@@ -72,14 +72,16 @@ def top_profile(
         absent are left out; one ``share_from_<channel>`` row per channel when ``channel``
         is present.
     flag
-        Number of metrics flagged as the biggest differences. Differences are compared as
+        Most metrics flagged as the biggest differences (never one without a difference
+        that shows, or without a value). Differences are compared as
         log effect sizes: for a share (``kind == "share"``, incl. mean ``p_alive``) the
         absolute log odds ratio of top vs rest, ``|logit(top) - logit(rest)|``, with 0.5
         added to the counts of yes and no in each group (Haldane-Anscombe, so 0 % or 100 %
         stays finite); for any other metric ``|log(top / rest)|``. A log odds ratio is the
         log ratio of the odds, and equals the log ratio of the shares for rare shares, so
         99 % vs 49 % (log odds ratio 4.6) ranks above 2 % vs 1 % (0.7), unlike the log ratio
-        of the shares (0.7 for both).
+        of the shares (0.7 for both). Values that print the same (100 % vs 100 %: with
+        different group sizes the corrected log odds still differ) count as no difference.
 
     Returns
     -------
@@ -117,7 +119,9 @@ def top_profile(
                 f"top customers: {_fmt(top, kind)} {words[name]} vs {_fmt(rest, kind)} for the rest"
             )
         size = -1.0  # unknown: ranked last
-        if kind == "share" and top is not None and rest is not None:
+        if _fmt(top, kind) == _fmt(rest, kind):  # no difference the note can show
+            size = 0.0
+        elif kind == "share" and top is not None and rest is not None:
             size = abs(_log_odds(top, top_row["_n"][0]) - _log_odds(rest, rest_row["_n"][0]))
         elif ratio is not None and ratio > 0:
             size = abs(math.log(ratio))
@@ -134,7 +138,7 @@ def top_profile(
         },
         orient="row",
     )
-    biggest = frame.sort("_size", descending=True).head(flag)["metric"]
+    biggest = frame.filter(pl.col("_size") > 0).sort("_size", descending=True).head(flag)["metric"]
     return frame.with_columns(biggest=pl.col("metric").is_in(biggest.implode())).select(
         "metric", "top", "rest", "ratio", "biggest", "note"
     )
