@@ -25,7 +25,7 @@ NOTEBOOK_DIR = next(
 """Where the report notebooks live: ``notebooks/`` of the repository (an editable install),
 or the copy a wheel carries inside the package."""
 
-INJECTED = ("run_dir", "id_salt")
+INJECTED = ("run_dir", "id_salt", "analysis_file")
 """Parameters ``run_report`` sets itself; a user cannot pass them."""
 
 
@@ -131,6 +131,7 @@ PARAMETER_SPEC: dict[str, Spec] = {
     "mask_ids": Spec("bool"),
     "run_dir": Spec("path", nullable=True),
     "id_salt": Spec("str", nullable=True),
+    "analysis_file": Spec("path", nullable=True),
 }
 """Every notebook parameter clv knows, as data. A name not listed here takes its type from
 its default value in the notebook."""

@@ -1,0 +1,91 @@
+"""The report runner's hand-off: the Analysis computed on a thread, pickled, loaded by the
+notebook; equal to the notebook's own ``clv.analyze``, and never a file left behind."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from clv.analysis.pipeline import analyze
+from clv.analysis.results import Analysis
+from clv.errors import ModelError, ReportError
+from clv.report import handoff
+from clv.report.parameters import NOTEBOOK_DIR
+
+
+@pytest.fixture
+def shop_analysis(shop) -> Analysis:
+    return analyze(shop[0], purchase_model="auto")
+
+
+def test_wanted_are_the_tables_the_notebook_reads() -> None:
+    wanted = handoff.wanted(NOTEBOOK_DIR / "customer_value.ipynb")
+    assert {"model", "segments", "at_risk", "kpis", "holdout", "cohorts", "findings"} <= set(wanted)
+    assert "transactions" not in wanted and "period" not in wanted  # set by analyze, not tables
+    loyalty = handoff.wanted(NOTEBOOK_DIR / "loyalty_review.ipynb")
+    assert "loyalty_by_month" in loyalty and "holdout" not in loyalty
+
+
+def test_handed_over_analysis_equals_the_notebooks_own(shop, shop_analysis, tmp_path) -> None:
+    path = tmp_path / handoff.file_name(123)
+    names = handoff.wanted(NOTEBOOK_DIR / "customer_value.ipynb")
+    hand = handoff.Handoff(shop_analysis, names, path)
+    loaded = handoff.analysis({"analysis_file": str(path)})  # waits for the thread
+    assert hand.error is None and hand.seconds is not None
+    assert set(names) <= set(vars(loaded))  # computed in the runner, not in the kernel
+    own = handoff.analysis({"data": shop[0], "purchase_model": "auto"})
+    for name in ("summary", "scores", "segments", "at_risk", "orders", "customers", "cohorts"):
+        assert_frame_equal(getattr(loaded, name), getattr(own, name))
+    assert loaded.kpis == own.kpis
+    assert loaded.model.purchase_model == own.model.purchase_model
+    hand.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_failing_table_is_computed_again_where_the_notebook_shows_it(
+    shop_analysis, tmp_path, monkeypatch
+) -> None:
+    calls = []
+
+    def cohorts(self: Analysis) -> pl.DataFrame:
+        calls.append(threading.current_thread().name)
+        raise ModelError("cohorts failed")
+
+    monkeypatch.setattr(Analysis, "cohorts", property(cohorts))
+    handoff.compute(shop_analysis, ("model", "cohorts", "kpis"))
+    assert {"model", "kpis", "orders"} <= set(vars(shop_analysis))
+    assert len(calls) == 1  # tried once, in the runner, and left uncomputed
+    with pytest.raises(ModelError, match="cohorts failed"):
+        shop_analysis.cohorts  # the notebook's cell raises the same one-line error
+
+
+def test_a_handoff_that_cannot_be_written_stops_the_wait(shop_analysis, tmp_path) -> None:
+    shop_analysis.__dict__["unpicklable"] = lambda: None
+    path = tmp_path / handoff.file_name(7)
+    hand = handoff.Handoff(shop_analysis, (), path)
+    with pytest.raises(ReportError, match="could not hand over the analysis"):
+        handoff.analysis({"analysis_file": str(path)})  # the kernel does not wait for ever
+    assert hand.error is not None and hand.seconds is None
+    hand.close()
+    assert list(tmp_path.iterdir()) == []  # no half-written pickle
+
+
+def test_closed_before_the_write_leaves_nothing(shop_analysis, tmp_path) -> None:
+    path = tmp_path / handoff.file_name(9)
+    hand = handoff.Handoff(shop_analysis, ("kpis",), path)
+    hand.close()  # the run ended (a failed kernel, Ctrl-C) while the thread computed
+    hand._thread.join()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stale_handoff_files_match_the_temporary_file_pattern(tmp_path) -> None:
+    from clv.data.write import _TEMP
+
+    path = tmp_path / handoff.file_name(4242)
+    for name in (path, handoff.pending_file(path), path.with_name(f".writing{path.name}")):
+        match = _TEMP.match(Path(name).name)
+        assert match and match.group(1) == "4242"
