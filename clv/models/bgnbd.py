@@ -46,6 +46,21 @@ def distinct_bgnbd_rows(
     and divided back, so the values are bit-identical with the summary's. Other summaries
     are grouped on their float values.
     """
+    rows, _ = _distinct(x, tx, T, days, inverse=False)
+    return rows
+
+
+def distinct_rows_and_index(
+    x: np.ndarray, tx: np.ndarray, T: np.ndarray, days: float
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray | None]:
+    """:func:`distinct_bgnbd_rows` and each customer's row in them (``rows[i][index]`` is
+    customer-level), or None for a summary not in whole days."""
+    return _distinct(x, tx, T, days, inverse=True)
+
+
+def _distinct(
+    x: np.ndarray, tx: np.ndarray, T: np.ndarray, days: float, *, inverse: bool
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray | None]:
     rec_days, age_days = np.rint(tx * days), np.rint(T * days)
     whole = bool(np.all(rec_days / days == tx) and np.all(age_days / days == T))
     span = int(age_days.max()) + 1 if whole else 0
@@ -53,11 +68,15 @@ def distinct_bgnbd_rows(
         key = (x.astype(np.int64) * span + rec_days.astype(np.int64)) * span + age_days.astype(
             np.int64
         )
-        keys, counts = np.unique(key, return_counts=True)
+        index = None
+        if inverse:
+            keys, index, counts = np.unique(key, return_inverse=True, return_counts=True)
+        else:
+            keys, counts = np.unique(key, return_counts=True)
         age = keys % span
         rec = (keys // span) % span
         freq = keys // (span * span)
-        return freq.astype(float), rec / days, age / days, counts.astype(float)
+        return (freq.astype(float), rec / days, age / days, counts.astype(float)), index
     grouped = (
         pl.DataFrame({"x": x, "tx": tx, "T": T})
         .group_by("x", "tx", "T")
@@ -65,7 +84,7 @@ def distinct_bgnbd_rows(
         .sort("x", "tx", "T")
     )
     freq, rec, age, weight = (grouped[c].cast(pl.Float64).to_numpy() for c in ("x", "tx", "T", "w"))
-    return freq, rec, age, weight
+    return (freq, rec, age, weight), None
 
 
 # --------------------------------------------------------------------------------------------

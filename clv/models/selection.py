@@ -11,7 +11,7 @@ import polars as pl
 
 from clv.data.rfm import TIME_UNIT_DAYS
 from clv.errors import DataError, ModelError
-from clv.models.bgnbd import distinct_bgnbd_rows
+from clv.models.bgnbd import distinct_rows_and_index
 from clv.models.checks import check_summary, penalizers, summary_unit
 from clv.models.purchase import PURCHASE_MODELS, PurchaseModelName
 
@@ -65,7 +65,9 @@ def choose_purchase_model(
         raise ModelError("no customer made a repeat purchase in the calibration period")
     actual = calibration_holdout["frequency_holdout"].cast(pl.Float64).to_numpy()
     t = float(cast(float, calibration_holdout["duration_holdout"].max()))
-    rows = distinct_bgnbd_rows(x, tx, T, TIME_UNIT_DAYS[unit])
+    rows, index = distinct_rows_and_index(x, tx, T, TIME_UNIT_DAYS[unit])
+    if index is not None:  # predicted once per distinct (x, t_x, T) row, then per customer
+        x, tx, T = rows[:3]
     out: list[dict[str, Any]] = []  # rows of the comparison table
     for name, spec in PURCHASE_MODELS.items():
         try:
@@ -76,6 +78,8 @@ def choose_purchase_model(
         params = dict(zip(spec.params, map(float, fitted.params), strict=True))
         with np.errstate(all="ignore"):
             predicted = spec.numerator(params, t, x, T) / spec.denominator(params, x, tx, T)
+        if index is not None:
+            predicted = predicted[index]
         mae = float(np.mean(np.abs(actual - predicted)))
         out.append(
             {
