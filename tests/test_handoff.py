@@ -37,6 +37,7 @@ def test_handed_over_analysis_equals_the_notebooks_own(shop, shop_analysis, tmp_
     loaded = handoff.analysis({"analysis_file": str(path)})  # waits for the thread
     assert hand.error is None and hand.seconds is not None
     assert set(names) <= set(vars(loaded))  # computed in the runner, not in the kernel
+    assert "orders" in vars(shop_analysis) and "orders" not in vars(loaded)  # not pickled
     own = handoff.analysis({"data": shop[0], "purchase_model": "auto"})
     for name in ("summary", "scores", "segments", "at_risk", "orders", "customers", "cohorts"):
         assert_frame_equal(getattr(loaded, name), getattr(own, name))

@@ -214,6 +214,11 @@ class Analysis:
     # ---- descriptive tables ----------------------------------------------------------------
 
     @cached_property
+    def overview(self) -> pl.DataFrame:
+        """The transactions in a few lines (:func:`clv.analysis.tables.data_overview`)."""
+        return tables.data_overview(self.transactions, customers=self.summary.height)
+
+    @cached_property
     def orders(self) -> pl.DataFrame:
         """One row per order (:func:`clv.analysis.segments.order_table`)."""
         return segments.order_table(self.transactions)

@@ -150,8 +150,12 @@ def customer_value_kpis(
     return out
 
 
-def data_overview(transactions: pl.DataFrame) -> pl.DataFrame:
-    """The transactions in a few lines: rows, customers, period, amounts, optional columns."""
+def data_overview(transactions: pl.DataFrame, *, customers: int | None = None) -> pl.DataFrame:
+    """The transactions in a few lines: rows, customers, period, amounts, optional columns.
+
+    ``customers``: the number of distinct customer ids when known (an RFM summary's height),
+    else counted here.
+    """
     first, last = transactions.select(
         pl.col("date").min().alias("first"), pl.col("date").max().alias("last")
     ).row(0)
@@ -162,7 +166,10 @@ def data_overview(transactions: pl.DataFrame) -> pl.DataFrame:
     ]
     rows = [
         ("rows", f"{transactions.height:,}"),
-        ("customers", f"{transactions['customer_id'].n_unique():,}"),
+        (
+            "customers",
+            f"{customers if customers is not None else transactions['customer_id'].n_unique():,}",
+        ),
         ("first day", str(first)),
         ("last day", str(last)),
         ("total amount", f"{transactions['amount'].sum():,.2f}"),

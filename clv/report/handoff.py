@@ -76,6 +76,15 @@ def _compute(analysis: Analysis, names: Iterable[str]) -> None:
             getattr(analysis, name)
 
 
+def _lean(analysis: Analysis, names: tuple[str, ...]) -> Analysis:
+    """``analysis`` without the tables computed on the way that the notebook does not read
+    (the orders and customer tables, the calibration summary: half the pickle at 1 M
+    customers); the notebook computes any of them again if it asks."""
+    lean = object.__new__(Analysis)
+    lean.__dict__ = {k: v for k, v in vars(analysis).items() if k not in _PROPERTIES or k in names}
+    return lean
+
+
 class Handoff:
     """The runner's side: compute the Analysis on a thread and pickle it to ``path``.
 
@@ -107,7 +116,7 @@ class Handoff:
                 if self._closed:
                     return
                 with open(self._writing, "wb") as f:
-                    pickle.dump(analysis, f, protocol=pickle.HIGHEST_PROTOCOL)
+                    pickle.dump(_lean(analysis, names), f, protocol=pickle.HIGHEST_PROTOCOL)
                 os.replace(self._writing, self.path)
                 self.seconds = round(time.perf_counter() - t0, 3)
         except BaseException as e:  # a full disk, MemoryError, a table that cannot be pickled
