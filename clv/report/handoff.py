@@ -35,12 +35,22 @@ from clv.errors import ReportError
 POLL_S = 0.05
 """How often the kernel looks for the runner's file (seconds)."""
 
-ORDER_CHAIN = ("orders", "monthly", "cohorts", "returning_vs_new", "loyalty_by_month")
-"""Tables made from the orders alone: computed on a second thread beside the models (polars
-work there overlaps the models' NumPy work on one core)."""
+PHASES = (
+    (
+        ("calibration", "model", "scores", "segments"),
+        ("orders", "monthly", "cohorts", "returning_vs_new", "loyalty_by_month"),
+    ),
+    (
+        ("channel_value", "holdout"),
+        ("customers", "overview", "at_risk", "top_profile", "middle_to_top", "retention"),
+    ),
+)
+"""The tables :func:`compute` makes two at a time: in each phase the first chain (the models:
+NumPy on one core) runs beside the second (polars tables), and neither reads a table the other
+makes in that phase. What is left (the KPIs, the first page's findings) comes after."""
 
-MODEL_CHAIN = ("calibration", "model", "scores", "segments")
-"""The models and what they score, computed on the runner's own thread meanwhile."""
+BACKBONE = frozenset({"model", "scores", "segments", "orders", "customers"})
+"""Tables computed whether or not the notebook names them: almost every other table needs them."""
 
 _PROPERTIES = frozenset(n for n, v in vars(Analysis).items() if isinstance(v, cached_property))
 
@@ -57,17 +67,22 @@ def wanted(notebook: Path) -> tuple[str, ...]:
 def compute(analysis: Analysis, names: Iterable[str]) -> None:
     """Compute ``names`` (Analysis tables) and what they need, each once.
 
-    The summary first, then the order tables (:data:`ORDER_CHAIN`) on a second thread while
-    this one fits the models, then the rest. A table that raises is left uncomputed.
+    The summary first, then the :data:`PHASES` (two chains side by side), then the rest. A
+    table that raises is left uncomputed.
     """
     names = tuple(names)
     _compute(analysis, ("summary",))
-    orders = tuple(n for n in ORDER_CHAIN if n in names or n == "orders")
-    with ThreadPoolExecutor(1, thread_name_prefix="clv-orders") as pool:
-        done = pool.submit(_compute, analysis, orders)
-        _compute(analysis, MODEL_CHAIN)
-        done.result()
-    _compute(analysis, (n for n in names if n not in {"summary", *orders, *MODEL_CHAIN}))
+    done = {"summary"}
+    with ThreadPoolExecutor(1, thread_name_prefix="clv-tables") as pool:
+        for models, tables in PHASES:
+            first, second = (
+                [n for n in c if n in names or n in BACKBONE] for c in (models, tables)
+            )
+            beside = pool.submit(_compute, analysis, second)
+            _compute(analysis, first)
+            beside.result()
+            done.update(first, second)
+    _compute(analysis, (n for n in names if n not in done))
 
 
 def _compute(analysis: Analysis, names: Iterable[str]) -> None:
