@@ -4,8 +4,9 @@ Parameter sets come from :mod:`clv.models.draws` (asymptotic normal of the log-p
 or a bootstrap over customers). Each customer's log
 CLV is expanded to first order in the log-parameters (the delta method), so a draw costs one
 matrix product per chunk of :data:`CHUNK_CUSTOMERS` customers and memory does not grow with
-their number. The interval covers the uncertainty of the parameters only, not the randomness
-of each customer's future purchases.
+their number; a customer whose drawn CLV cannot reach the top-tier cut of any draw (or
+exceeds it in all) is not drawn at all (:func:`_top_counts`). The interval covers the
+uncertainty of the parameters only, not the randomness of each customer's future purchases.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ TOP_SAMPLE = 20_000
 
 GRID_AGES = 33
 """Ages (T) per distinct frequency at which each draw evaluates the numerator of eq. (10)."""
+
+SURE_MARGIN = 1e-5
+"""Relative margin of :func:`_top_counts`' bound, far above the float32 rounding (6e-8 per
+operation) of the drawn log CLV it stands for."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -105,9 +110,26 @@ def _log_gradients(
     (log r, log alpha, log a, log b, log p, log q, log v)."""
     x, tx, T, m = customers
     index, weight = locate
-    log_den = _central(lambda p: conditional_denominator(p, x, tx, T), model.bgnbd, BGNBD_PARAMS)
-    log_value = _central(
-        lambda p: expected_order_value(p, x, m), model.gamma_gamma, GAMMA_GAMMA_PARAMS
+    # the denominator is 1 without a repeat purchase (derivatives 0), the order value the
+    # population mean without a positive repeat spend: each evaluated where it varies
+    log_den = np.zeros((4, x.size))
+    repeat = x > 0
+    log_den[:, repeat] = _central(
+        lambda p: conditional_denominator(p, x[repeat], tx[repeat], T[repeat]),
+        model.bgnbd,
+        BGNBD_PARAMS,
+    )
+    log_value = np.empty((3, x.size))
+    spender = repeat & (m > 0)
+    log_value[:, spender] = _central(
+        lambda p: expected_order_value(p, x[spender], m[spender]),
+        model.gamma_gamma,
+        GAMMA_GAMMA_PARAMS,
+    )
+    log_value[:, ~spender] = _central(
+        lambda p: expected_order_value(p, np.zeros(1), np.zeros(1)),
+        model.gamma_gamma,
+        GAMMA_GAMMA_PARAMS,
     )
     disc, hor = (n[:, index] * (1 - weight) + n[:, index + 1] * weight for n in nodes)
     zeros = np.zeros_like(log_value)
@@ -141,10 +163,19 @@ class _Part:
         return _log_gradients(self.model, self.nodes, (x, tx, T, m), self.grid_of.locate(x, T))
 
 
+def _codes(column: pl.Series) -> tuple[list[str], np.ndarray]:
+    """The distinct values of ``column`` as strings (null: ``""``), sorted, and each row's
+    index into them."""
+    values = column.cast(pl.String).fill_null("")
+    names = sorted(values.unique().to_list())
+    index = values.replace_strict(names, range(len(names)), return_dtype=pl.Int64)
+    return names, index.to_numpy()
+
+
 def _parts(
     model: Fitted,
     group_models: Mapping[str, Fitted],
-    labels: np.ndarray | None,
+    labels: tuple[list[str], np.ndarray] | None,
     summary: pl.DataFrame,
     customers: tuple[np.ndarray, ...],
     *,
@@ -157,14 +188,18 @@ def _parts(
     own = np.zeros(x.size, dtype=bool)
     assigned: list[tuple[Fitted, np.ndarray]] = []
     for name, group_model in group_models.items():
-        rows = np.flatnonzero(labels == name) if labels is not None else np.array([], np.int64)
+        rows = np.array([], np.int64)
+        if labels is not None and name in labels[0]:
+            rows = np.flatnonzero(labels[1] == labels[0].index(name))
         own[rows] = True
         assigned.append((group_model, rows))
     parts = []
     for k, (part_model, rows) in enumerate([(model, np.flatnonzero(~own)), *assigned]):
         if rows.size == 0:
             continue
-        fitted_on = summary if k == 0 else summary[rows]
+        fitted_on = None  # the normal draws need only the model
+        if method == "bootstrap":
+            fitted_on = summary if k == 0 else summary[rows]
         bg, gg = parameter_draws(
             part_model, draws=draws, method=method, seed=seed + k, summary=fitted_on
         )
@@ -181,6 +216,31 @@ def _parts(
         shifts = np.log(np.hstack([bg, gg])) - theta
         parts.append(_Part(part_model, rows, nodes, grid_of, shifts, cov))
     return parts
+
+
+def _top_counts(
+    g: np.ndarray, log_clv: np.ndarray, shifts32: np.ndarray, log_cut: np.ndarray
+) -> np.ndarray:
+    """Per customer, the draws whose drawn log CLV ``log_clv + g (theta_d - theta_hat)`` (in
+    float32) is at or above the draw's cut ``log_cut``.
+
+    ``|g (theta_d - theta_hat)|`` is at most ``reach = sum_k |g_k| max_d |shift_dk|``
+    (Hölder), so a customer with ``log_clv - reach`` above every cut counts every draw and
+    one with ``log_clv + reach`` below every cut none (with :data:`SURE_MARGIN` for the
+    rounding); only the others are drawn, so the counts are those of drawing everyone.
+    """
+    g32 = g.astype(np.float32)
+    with np.errstate(invalid="ignore"):  # a CLV of 0 (log -inf) is drawn
+        reach = np.abs(g32).astype(np.float64) @ np.abs(shifts32).max(axis=0, initial=0.0)
+        margin = SURE_MARGIN * (reach + np.abs(log_clv) + np.max(np.abs(log_cut)))
+        above = log_clv - reach - margin >= np.max(log_cut)
+        below = log_clv + reach + margin < np.min(log_cut)
+    counts = np.where(above, shifts32.shape[0], 0)
+    near = np.flatnonzero(~(above | below))
+    log_ratio = g32[near] @ shifts32.T  # (customers near the cut, draws)
+    log_ratio += log_clv[near, None]
+    counts[near] = np.count_nonzero(log_ratio >= log_cut, axis=1)
+    return counts
 
 
 def interval_scores(
@@ -240,7 +300,7 @@ def interval_scores(
         raise UsageError(f"top_share must be between 0 and 1, not {top_share}")
     columns = ("frequency", "recency", "T", "monetary_value")
     customers = tuple(summary[c].cast(pl.Float64).to_numpy() for c in columns)
-    labels = None if by is None else summary[by].cast(pl.String).fill_null("").to_numpy()
+    labels = None if by is None else _codes(summary[by])
     parts = _parts(
         model,
         group_models or {},
@@ -268,8 +328,8 @@ def interval_scores(
     cut = np.quantile(np.vstack(sampled), 1 - top_share, axis=0)
     masks = {("total", "total"): np.ones(n, dtype=bool)}
     for column in totals_by:
-        values = summary[column].cast(pl.String).fill_null("").to_numpy()
-        masks |= {(column, name): values == name for name in sorted(set(values.tolist()))}
+        names, index = _codes(summary[column])
+        masks |= {(column, name): index == k for k, name in enumerate(names)}
     indicator = np.array(list(masks.values()), dtype=float)  # (labels, customers)
     totals = np.zeros((len(masks), n_draws))
     tails = np.array([(1 - interval) / 2, (1 + interval) / 2])
@@ -286,9 +346,7 @@ def interval_scores(
         for start in range(0, part.rows.size, CHUNK_CUSTOMERS):
             rows = part.rows[start : start + CHUNK_CUSTOMERS]
             g_clv, g_purchases = part.gradients(rows, customers)
-            log_ratio = g_clv.astype(np.float32) @ shifts32.T  # (chunk, draws)
-            log_ratio += log_clv[rows, None]
-            p_top[rows] = np.count_nonzero(log_ratio >= log_cut, axis=1) / n_draws
+            p_top[rows] = _top_counts(g_clv, log_clv[rows], shifts32, log_cut) / n_draws
             weighted += indicator[:, rows] @ (clv[rows, None] * g_clv)
             for key, g in (("clv", g_clv), ("purchases", g_purchases)):
                 if method == "normal":
