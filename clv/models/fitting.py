@@ -143,6 +143,7 @@ def fit(
     purchase_model: PurchaseModelChoice = ...,
     holdout: pl.DataFrame | None = ...,
     by: str,
+    pooled: ClvModel | None = ...,
 ) -> GroupedClvModel: ...
 def fit(
     summary: pl.DataFrame,
@@ -153,6 +154,7 @@ def fit(
     purchase_model: PurchaseModelChoice = "bgnbd",
     holdout: pl.DataFrame | None = None,
     by: str | None = None,
+    pooled: ClvModel | None = None,
 ) -> ClvModel | GroupedClvModel:
     """Fit a purchase model (all customers) and Gamma-Gamma (repeat buyers, positive spend).
 
@@ -178,6 +180,9 @@ def fit(
         :func:`clv.data.groups.with_customer_group`): one model per value, the pooled model
         alongside, in a :class:`~clv.models.groups.GroupedClvModel` (see
         :func:`~clv.models.groups.fit_by_group` for the groups too small to fit).
+    pooled
+        With ``by``: the model this call would fit on all of ``summary`` (same penalizer
+        and purchase model), when the caller has it already; it is used, not refitted.
     purchase_model
         ``"bgnbd"`` (FHL 2005a; lifetimes' default), ``"mbgnbd"`` (Batislam et al. 2007),
         ``"pareto_nbd"`` (Schmittlein et al. 1987), or ``"auto"``: the one with the lowest
@@ -227,7 +232,7 @@ def fit(
             time_unit=time_unit,
             purchase_model=purchase_model,
         )
-        return fit_by_group(summary, by=by, fit_one=one)
+        return fit_by_group(summary, by=by, fit_one=one, pooled=pooled)
     if engine == "lifetimes" and purchase_model != "bgnbd":
         raise UsageError("engine='lifetimes' fits BG/NBD only; use engine='fast'")
     _check_summary(summary)

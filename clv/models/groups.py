@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from clv.data.rfm import TimeUnit
-from clv.errors import DataError, ModelError
+from clv.errors import DataError, ModelError, UsageError
 from clv.models.cashflows import MONTH_DAYS, MoneyOptions, cash_flow_grid
 from clv.models.draws import DRAWS, IntervalMethod
 from clv.models.intervals import interval_scores
@@ -160,19 +160,30 @@ def load_model(path: str | os.PathLike[str]) -> ClvModel | GroupedClvModel:
 
 
 def fit_by_group(
-    summary: pl.DataFrame, *, by: str, fit_one: Callable[[pl.DataFrame], ClvModel]
+    summary: pl.DataFrame,
+    *,
+    by: str,
+    fit_one: Callable[[pl.DataFrame], ClvModel],
+    pooled: ClvModel | None = None,
 ) -> GroupedClvModel:
     """Fit ``fit_one`` on all of ``summary`` (pooled) and on each value of the column ``by``.
 
     Groups below :data:`MIN_GROUP_CUSTOMERS` customers or :data:`MIN_GROUP_REPEAT_BUYERS`
     repeat buyers, and groups whose fit raises ``ModelError``, use the pooled model.
+    ``pooled``: ``fit_one(summary)`` when the caller has it already (not refitted).
     """
     if by not in summary.columns:
         raise _missing(by)
     if summary[by].null_count():
         row = int(np.flatnonzero(summary[by].is_null().to_numpy())[0])
         raise DataError(f"summary row {row}: no {by}; fill it (e.g. 'unknown') before fitting")
-    pooled = fit_one(summary)
+    if pooled is None:
+        pooled = fit_one(summary)
+    elif pooled.n_customers != summary.height:
+        raise UsageError(
+            f"pooled= was fitted on {pooled.n_customers:,} customers, the summary has "
+            f"{summary.height:,}; pass the model fitted on this summary, or none"
+        )
     groups, pooled_groups = {}, {}
     key = pl.col(by).cast(pl.String)
     for name in summary[by].cast(pl.String).unique().sort():

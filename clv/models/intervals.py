@@ -168,8 +168,7 @@ def _codes(column: pl.Series) -> tuple[list[str], np.ndarray]:
     index into them."""
     values = column.cast(pl.String).fill_null("")
     names = sorted(values.unique().to_list())
-    index = values.replace_strict(names, range(len(names)), return_dtype=pl.Int64)
-    return names, index.to_numpy()
+    return names, values.cast(pl.Enum(names)).to_physical().to_numpy()
 
 
 def _parts(
