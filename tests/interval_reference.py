@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -330,3 +331,17 @@ def interval_scores(
         }
     )
     return out, total_frame
+
+
+def grouped_scores(model: Any, summary: pl.DataFrame, **money: Any) -> pl.DataFrame:
+    """:meth:`clv.models.groups.GroupedClvModel.score` without intervals as clv 0.1 wrote it:
+    a ``group_by`` of the rows, each part scored by its group's model, sorted back."""
+    indexed = summary.with_row_index("_row")
+    group = pl.col(model.by).cast(pl.String)
+    parts = []
+    for (name,), part in indexed.group_by(group, maintain_order=True):
+        scored = model.model_of(name).score(part.drop("_row"), **money)
+        parts.append(scored.with_columns(part["_row"]))
+    scores = pl.concat(parts).sort("_row").drop("_row")
+    at = 1 if "customer_id" in scores.columns else 0
+    return scores.insert_column(at, summary[model.by].cast(pl.String))

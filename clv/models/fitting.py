@@ -13,7 +13,7 @@ import hashlib
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from functools import partial
+from functools import cache, partial
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Literal, overload
 
@@ -54,6 +54,12 @@ PurchaseModelChoice = Literal["bgnbd", "mbgnbd", "pareto_nbd", "auto"]
 
 
 def _package_versions() -> dict[str, str]:
+    """The versions recorded in a model (a copy: each model owns its dict)."""
+    return dict(_installed_versions())
+
+
+@cache  # 30 ms of metadata lookups per call; fit_by_group fits a model per group
+def _installed_versions() -> dict[str, str]:
     out = {}
     for name in ("clv", "lifetimes", "numpy", "scipy", "polars"):
         try:

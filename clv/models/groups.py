@@ -96,15 +96,21 @@ class GroupedClvModel:
             "discount_rate_monthly": discount_rate_monthly,
         }
         grid = cash_flow_grid(model_unit=self.time_unit, **money)
-        indexed = summary.with_row_index("_row")
-        group = pl.col(self.by).cast(pl.String)
-        parts = []
-        for (name,), part in indexed.group_by(group, maintain_order=True):
-            scored = self.model_of(name).score(
-                part.drop("_row"), margin=margin, time_unit=time_unit, **money
+        group = summary[self.by].cast(pl.String)
+        parts, rows = [], []
+        for name in group.unique(maintain_order=True).to_list():
+            mask = group.is_null() if name is None else group == name
+            rows.append(np.flatnonzero(mask.to_numpy()))
+            scorer = self.pooled if name is None else self.model_of(name)
+            parts.append(
+                scorer.score(summary[rows[-1]], margin=margin, time_unit=time_unit, **money)
             )
-            parts.append(scored.with_columns(part["_row"]))
-        scores = pl.concat(parts).sort("_row").drop("_row")
+        if not parts:  # no customers
+            parts.append(self.pooled.score(summary, margin=margin, time_unit=time_unit, **money))
+            rows.append(np.arange(0))
+        order = np.empty(summary.height, dtype=np.int64)  # summary row -> concatenated row
+        order[np.concatenate(rows)] = np.arange(summary.height)
+        scores = pl.concat(parts)[order]
         if interval is not None:
             scores = interval_scores(
                 self.pooled,
