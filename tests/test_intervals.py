@@ -278,7 +278,8 @@ def test_grouped_scores_equal_the_reference(grouped, shop_model):
     labels = pl.Series(["a", "b", None]).sample(summary.height, with_replacement=True, seed=3)
     shuffled = summary.with_columns(channel=labels).sample(fraction=1.0, shuffle=True, seed=4)
     got = grouped.score(shuffled, **HORIZON)
-    assert_frame_equal(got, interval_reference.grouped_scores(grouped, shuffled, **HORIZON))
+    want = interval_reference.grouped_scores(grouped, shuffled, **HORIZON)
+    assert_frame_equal(got, want, rel_tol=1e-12, abs_tol=0.0)  # as :func:`same`
 
 
 def test_intervals_of_no_customers_are_empty_and_total_zero(shop_model):

@@ -38,6 +38,10 @@ def _missing(by: str) -> DataError:
     )
 
 
+_SCORE_INPUTS = ("customer_id", "frequency", "recency", "T", "monetary_value", "time_unit")
+"""The columns :meth:`ClvModel.score` reads (each group's rows are gathered from them only)."""
+
+
 class _Money(MoneyOptions):
     discount_rate_monthly: float | None
 
@@ -96,21 +100,21 @@ class GroupedClvModel:
             "discount_rate_monthly": discount_rate_monthly,
         }
         grid = cash_flow_grid(model_unit=self.time_unit, **money)
+        if summary.height == 0:
+            raise DataError("summary: no customers")
         group = summary[self.by].cast(pl.String)
-        parts, rows = [], []
+        inputs = summary.select(c for c in summary.columns if c in _SCORE_INPUTS)
+        base, computed = list[str](), dict[str, np.ndarray]()
         for name in group.unique(maintain_order=True).to_list():
             mask = group.is_null() if name is None else group == name
-            rows.append(np.flatnonzero(mask.to_numpy()))
+            rows = np.flatnonzero(mask.to_numpy())
             scorer = self.pooled if name is None else self.model_of(name)
-            parts.append(
-                scorer.score(summary[rows[-1]], margin=margin, time_unit=time_unit, **money)
-            )
-        if not parts:  # no customers
-            parts.append(self.pooled.score(summary, margin=margin, time_unit=time_unit, **money))
-            rows.append(np.arange(0))
-        order = np.empty(summary.height, dtype=np.int64)  # summary row -> concatenated row
-        order[np.concatenate(rows)] = np.arange(summary.height)
-        scores = pl.concat(parts)[order]
+            part = scorer.score(inputs[rows], margin=margin, time_unit=time_unit, **money)
+            base = [c for c in part.columns if c in inputs.columns]
+            for column in part.columns[len(base) :]:  # put back in the rows of ``summary``
+                values = part[column].to_numpy()
+                computed.setdefault(column, np.empty(summary.height))[rows] = values
+        scores = summary.select(base).with_columns(pl.Series(k, v) for k, v in computed.items())
         if interval is not None:
             scores = interval_scores(
                 self.pooled,
