@@ -111,7 +111,8 @@ def _log_gradients(
         model.gamma_gamma,
         GAMMA_GAMMA_PARAMS,
     )
-    disc, hor = (n[:, index] * (1 - weight) + n[:, index + 1] * weight for n in nodes)
+    lower, upper = 1 - weight, index + 1
+    disc, hor = (n[:, index] * lower + n[:, upper] * weight for n in nodes)
     zeros = np.zeros_like(log_value)
     return (
         np.concatenate([disc - log_den, log_value]).T,
