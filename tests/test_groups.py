@@ -9,7 +9,7 @@ import pytest
 from clv.data.groups import customer_groups, with_customer_group
 from clv.data.rfm import rfm_summary
 from clv.data.simulate import channel_shop
-from clv.errors import DataError
+from clv.errors import DataError, UsageError
 from clv.models.acquisition import new_customer_values
 from clv.models.cashflows import cash_flow_grid
 from clv.models.fitting import fit
@@ -230,3 +230,14 @@ def test_kpis_carry_each_channels_own_value_and_new_clv_cac():
         )
         assert row["new_customer_value_low"] <= row["new_customer_value"]
         assert row["new_customer_value"] <= row["new_customer_value_high"]
+
+
+def test_a_pooled_model_passed_in_is_used_not_refitted(channels):
+    _, _, summary, model = channels
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = fit(summary, by="channel", pooled=model.pooled)
+    assert again.pooled is model.pooled
+    assert again == model  # the groups' fits are the same
+    with pytest.raises(UsageError, match="pooled= was fitted on 3,000 customers"):
+        fit(summary.head(500), by="channel", pooled=model.pooled)

@@ -2,18 +2,25 @@
 
 import dataclasses
 import warnings
+from typing import Any
 
+import interval_reference
 import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from clv.data.rfm import rfm_summary
 from clv.data.simulate import SIMULATED_CHANNELS, channel_shop
 from clv.errors import ModelError
+from clv.models import intervals
+from clv.models.cashflows import cash_flow_grid
 from clv.models.draws import parameter_draws
 from clv.models.fitting import fit
+from clv.models.groups import GroupedClvModel
+from clv.models.intervals import interval_scores
 from clv.models.model import ClvModel
 
 TRUTH = SIMULATED_CHANNELS["search"]
@@ -169,3 +176,115 @@ def same(got: pl.DataFrame, want: pl.DataFrame) -> None:
     from polars.testing import assert_frame_equal
 
     assert_frame_equal(got, want, rel_tol=1e-12, abs_tol=1e-12)
+
+
+# ---- the fast path against the straightforward one (tests/interval_reference.py) ----------
+
+GRID = cash_flow_grid(horizon=12, horizon_unit="M", model_unit="W", discount_rate_annual=0.1)
+
+
+@pytest.fixture(scope="module")
+def grouped(shop_model):
+    """The shop's model pooled, a model of another shop for group "b" ("a", "c" pooled)."""
+    _, model = shop_model
+    other = _fit(_shop(600, seed=8))
+    return GroupedClvModel("channel", model, {"b": other}, {"a": "small", "c": "small"})
+
+
+def _both(
+    grouped: GroupedClvModel, summary: pl.DataFrame, **options: Any
+) -> tuple[tuple[pl.DataFrame, pl.DataFrame], ...]:
+    """``interval_scores`` and the reference's on the grouped model's scores of ``summary``."""
+    scores = grouped.score(summary, time_unit="W", **HORIZON).drop("channel")
+    return tuple(
+        f(
+            grouped.pooled,
+            summary,
+            scores,
+            grid=GRID,
+            by="channel",
+            group_models=grouped.groups,
+            totals_by=["channel", "tier"],
+            **options,
+        )
+        for f in (interval_scores, interval_reference.interval_scores)
+    )
+
+
+def _assert_same(fast: tuple[pl.DataFrame, ...], reference: tuple[pl.DataFrame, ...]) -> None:
+    # customers' bounds and p_top bit for bit; totals to rounding (sums of clv_i g_i per
+    # label are added in blocks of customers, the reference in chunks)
+    assert_frame_equal(fast[0], reference[0], check_exact=True)
+    assert_frame_equal(fast[1], reference[1], rel_tol=1e-12, abs_tol=0.0)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(0, 12),
+            st.sampled_from([0.0, 0.3, 1.0]),
+            st.sampled_from([0.5, 7.0, 52.0, 104.0]),
+            st.sampled_from([0.0, 12.5, 40.0, 400.0]),
+            st.sampled_from(["a", "b", "c", None]),
+            st.sampled_from(["x", "y", None]),
+        ),
+        min_size=1,
+        max_size=50,
+    ),
+    copies=st.integers(1, 3),
+    order=st.integers(0, 2**16),
+    seed=st.integers(0, 2**16),
+    interval=st.floats(0.5, 0.99),
+)
+def test_fast_intervals_equal_the_reference(
+    monkeypatch, grouped, rows, copies, order, seed, interval
+):
+    # ties (rows drawn from few values, repeated), nulls in both label columns, one-row
+    # groups, shuffled rows, and a top-tier cut set on a sample
+    summary = pl.DataFrame(
+        {
+            "customer_id": [str(i) for i in range(len(rows) * copies)],
+            "frequency": [x for x, *_ in rows] * copies,
+            "recency": [share * T if x else 0.0 for x, share, T, *_ in rows] * copies,
+            "T": [T for _, _, T, *_ in rows] * copies,
+            "monetary_value": [m if x else 0.0 for x, _, _, m, *_ in rows] * copies,
+            "channel": [c for *_, c, _ in rows] * copies,
+            "tier": [t for *_, t in rows] * copies,
+        },
+        schema_overrides={"channel": pl.String, "tier": pl.String},
+    ).sample(fraction=1.0, shuffle=True, seed=order)
+    for module in (intervals, interval_reference):
+        monkeypatch.setattr(module, "TOP_SAMPLE", 40)
+    fast, reference = _both(grouped, summary, seed=seed, interval=interval)
+    _assert_same(fast, reference)
+
+
+def test_fast_intervals_equal_the_reference_on_a_shop(grouped, shop_model):
+    # 1,000 customers: most are decided without drawing (far from the cut)
+    summary, _ = shop_model
+    labels = pl.Series(["a", "b", "c"]).sample(summary.height, with_replacement=True, seed=2)
+    summary = summary.with_columns(channel=labels, tier=labels.reverse())
+    _assert_same(*_both(grouped, summary))
+    _assert_same(*_both(grouped, summary.head(300), method="bootstrap", draws=12, seed=4))
+
+
+def test_grouped_scores_equal_the_reference(grouped, shop_model):
+    summary, _ = shop_model
+    labels = pl.Series(["a", "b", None]).sample(summary.height, with_replacement=True, seed=3)
+    shuffled = summary.with_columns(channel=labels).sample(fraction=1.0, shuffle=True, seed=4)
+    got = grouped.score(shuffled, **HORIZON)
+    want = interval_reference.grouped_scores(grouped, shuffled, **HORIZON)
+    assert_frame_equal(got, want, rel_tol=1e-12, abs_tol=0.0)  # as :func:`same`
+
+
+def test_intervals_of_no_customers_are_empty_and_total_zero(shop_model):
+    summary, model = shop_model
+    scores = model.score(summary.head(1), **HORIZON).head(0)
+    out, totals = interval_scores(model, summary.head(0), scores, grid=GRID, totals_by=["T"])
+    assert out.height == 0 and out.columns[-1] == "p_top"
+    assert totals.rows() == [("total", "total", 0, 0.0, 0.0, 0.0)]

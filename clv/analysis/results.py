@@ -258,12 +258,20 @@ class Analysis:
         from clv.analysis.group_value import group_value
         from clv.errors import ModelError
         from clv.models.fitting import fit
+        from clv.models.groups import GroupedClvModel
 
         summary = self.summary
         if "channel" not in summary.columns:
             summary = with_customer_group(summary, self.transactions, by="channel")
         try:
-            model = fit(summary, penalizer=self._penalizers, by="channel")
+            fitted = self.model  # on these customers: its pooled BG/NBD is not refitted
+            pooled = fitted.pooled if isinstance(fitted, GroupedClvModel) else fitted
+            model = fit(
+                summary,
+                penalizer=self._penalizers,
+                by="channel",
+                pooled=pooled if pooled.purchase_model == "bgnbd" else None,
+            )
             return group_value(
                 model,
                 summary,

@@ -89,8 +89,8 @@ def new_customer_values(
     rows = []
     for k, name in enumerate(names):
         own = name in model.groups
-        fitted_on = None
-        if summary is not None and own:
+        fitted_on = None  # the bootstrap's refits need the group's customers
+        if summary is not None and own and interval_method == "bootstrap":
             fitted_on = summary.filter(pl.col(model.by).cast(pl.String) == name)
         rows.append(
             {model.by: name, "uses_pooled": not own}

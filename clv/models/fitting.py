@@ -13,7 +13,7 @@ import hashlib
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from functools import partial
+from functools import cache, partial
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Literal, overload
 
@@ -54,6 +54,12 @@ PurchaseModelChoice = Literal["bgnbd", "mbgnbd", "pareto_nbd", "auto"]
 
 
 def _package_versions() -> dict[str, str]:
+    """The versions recorded in a model (a copy: each model owns its dict)."""
+    return dict(_installed_versions())
+
+
+@cache  # 30 ms of metadata lookups per call; fit_by_group fits a model per group
+def _installed_versions() -> dict[str, str]:
     out = {}
     for name in ("clv", "lifetimes", "numpy", "scipy", "polars"):
         try:
@@ -143,6 +149,7 @@ def fit(
     purchase_model: PurchaseModelChoice = ...,
     holdout: pl.DataFrame | None = ...,
     by: str,
+    pooled: ClvModel | None = ...,
 ) -> GroupedClvModel: ...
 def fit(
     summary: pl.DataFrame,
@@ -153,6 +160,7 @@ def fit(
     purchase_model: PurchaseModelChoice = "bgnbd",
     holdout: pl.DataFrame | None = None,
     by: str | None = None,
+    pooled: ClvModel | None = None,
 ) -> ClvModel | GroupedClvModel:
     """Fit a purchase model (all customers) and Gamma-Gamma (repeat buyers, positive spend).
 
@@ -178,6 +186,9 @@ def fit(
         :func:`clv.data.groups.with_customer_group`): one model per value, the pooled model
         alongside, in a :class:`~clv.models.groups.GroupedClvModel` (see
         :func:`~clv.models.groups.fit_by_group` for the groups too small to fit).
+    pooled
+        With ``by``: the model this call would fit on all of ``summary`` (same penalizer
+        and purchase model), when the caller has it already; it is used, not refitted.
     purchase_model
         ``"bgnbd"`` (FHL 2005a; lifetimes' default), ``"mbgnbd"`` (Batislam et al. 2007),
         ``"pareto_nbd"`` (Schmittlein et al. 1987), or ``"auto"``: the one with the lowest
@@ -227,7 +238,7 @@ def fit(
             time_unit=time_unit,
             purchase_model=purchase_model,
         )
-        return fit_by_group(summary, by=by, fit_one=one)
+        return fit_by_group(summary, by=by, fit_one=one, pooled=pooled)
     if engine == "lifetimes" and purchase_model != "bgnbd":
         raise UsageError("engine='lifetimes' fits BG/NBD only; use engine='fast'")
     _check_summary(summary)

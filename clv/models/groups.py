@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from clv.data.rfm import TimeUnit
-from clv.errors import DataError, ModelError
+from clv.errors import DataError, ModelError, UsageError
 from clv.models.cashflows import MONTH_DAYS, MoneyOptions, cash_flow_grid
 from clv.models.draws import DRAWS, IntervalMethod
 from clv.models.intervals import interval_scores
@@ -36,6 +36,10 @@ def _missing(by: str) -> DataError:
         f"summary: no {by!r} column to group customers by; add it with "
         f"clv.with_customer_group(summary, transactions, by={by!r})"
     )
+
+
+_SCORE_INPUTS = ("customer_id", "frequency", "recency", "T", "monetary_value", "time_unit")
+"""The columns :meth:`ClvModel.score` reads (each group's rows are gathered from them only)."""
 
 
 class _Money(MoneyOptions):
@@ -96,15 +100,21 @@ class GroupedClvModel:
             "discount_rate_monthly": discount_rate_monthly,
         }
         grid = cash_flow_grid(model_unit=self.time_unit, **money)
-        indexed = summary.with_row_index("_row")
-        group = pl.col(self.by).cast(pl.String)
-        parts = []
-        for (name,), part in indexed.group_by(group, maintain_order=True):
-            scored = self.model_of(name).score(
-                part.drop("_row"), margin=margin, time_unit=time_unit, **money
-            )
-            parts.append(scored.with_columns(part["_row"]))
-        scores = pl.concat(parts).sort("_row").drop("_row")
+        if summary.height == 0:
+            raise DataError("summary: no customers")
+        group = summary[self.by].cast(pl.String)
+        inputs = summary.select(c for c in summary.columns if c in _SCORE_INPUTS)
+        base, computed = list[str](), dict[str, np.ndarray]()
+        for name in group.unique(maintain_order=True).to_list():
+            mask = group.is_null() if name is None else group == name
+            rows = np.flatnonzero(mask.to_numpy())
+            scorer = self.pooled if name is None else self.model_of(name)
+            part = scorer.score(inputs[rows], margin=margin, time_unit=time_unit, **money)
+            base = [c for c in part.columns if c in inputs.columns]
+            for column in part.columns[len(base) :]:  # put back in the rows of ``summary``
+                values = part[column].to_numpy()
+                computed.setdefault(column, np.empty(summary.height))[rows] = values
+        scores = summary.select(base).with_columns(pl.Series(k, v) for k, v in computed.items())
         if interval is not None:
             scores = interval_scores(
                 self.pooled,
@@ -160,19 +170,30 @@ def load_model(path: str | os.PathLike[str]) -> ClvModel | GroupedClvModel:
 
 
 def fit_by_group(
-    summary: pl.DataFrame, *, by: str, fit_one: Callable[[pl.DataFrame], ClvModel]
+    summary: pl.DataFrame,
+    *,
+    by: str,
+    fit_one: Callable[[pl.DataFrame], ClvModel],
+    pooled: ClvModel | None = None,
 ) -> GroupedClvModel:
     """Fit ``fit_one`` on all of ``summary`` (pooled) and on each value of the column ``by``.
 
     Groups below :data:`MIN_GROUP_CUSTOMERS` customers or :data:`MIN_GROUP_REPEAT_BUYERS`
     repeat buyers, and groups whose fit raises ``ModelError``, use the pooled model.
+    ``pooled``: ``fit_one(summary)`` when the caller has it already (not refitted).
     """
     if by not in summary.columns:
         raise _missing(by)
     if summary[by].null_count():
         row = int(np.flatnonzero(summary[by].is_null().to_numpy())[0])
         raise DataError(f"summary row {row}: no {by}; fill it (e.g. 'unknown') before fitting")
-    pooled = fit_one(summary)
+    if pooled is None:
+        pooled = fit_one(summary)
+    elif pooled.n_customers != summary.height:
+        raise UsageError(
+            f"pooled= was fitted on {pooled.n_customers:,} customers, the summary has "
+            f"{summary.height:,}; pass the model fitted on this summary, or none"
+        )
     groups, pooled_groups = {}, {}
     key = pl.col(by).cast(pl.String)
     for name in summary[by].cast(pl.String).unique().sort():

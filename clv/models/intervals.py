@@ -1,120 +1,40 @@
 """Intervals for CLV from the uncertainty of the fitted parameters, and P(top tier).
 
 Parameter sets come from :mod:`clv.models.draws` (asymptotic normal of the log-parameters,
-or a bootstrap over customers). Each customer's log
-CLV is expanded to first order in the log-parameters (the delta method), so a draw costs one
+or a bootstrap over customers). Each customer's log CLV is expanded to first order in the
+log-parameters (the delta method, :mod:`clv.models.interval_parts`), so a draw costs one
 matrix product per chunk of :data:`CHUNK_CUSTOMERS` customers and memory does not grow with
-their number. The interval covers the uncertainty of the parameters only, not the randomness
-of each customer's future purchases.
+their number (gradients are computed per block of :data:`BLOCK_CUSTOMERS`); a customer whose
+drawn CLV cannot reach the top-tier cut of any draw (or exceeds it in all) is not drawn at
+all (:func:`_top_counts`). The interval covers the uncertainty of the parameters only, not
+the randomness of each customer's future purchases.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import polars as pl
 from scipy.special import ndtri
 
 from clv.errors import UsageError
-from clv.models.bgnbd import BGNBD_PARAMS, conditional_denominator, conditional_numerator
 from clv.models.cashflows import CashFlowGrid
-from clv.models.draws import DRAWS, Fitted, IntervalMethod, parameter_draws
-from clv.models.gamma_gamma import GAMMA_GAMMA_PARAMS, expected_order_value
-from clv.models.optimize import Params
+from clv.models.draws import DRAWS, Fitted, IntervalMethod
+from clv.models.interval_parts import codes, model_parts
 
 CHUNK_CUSTOMERS = 10_000
-"""Customers scored at once: draws x chunk x 8 bytes per matrix (16 MB at 200 draws)."""
+"""Customers drawn at once: draws x chunk x 8 bytes per matrix (16 MB at 200 draws)."""
+
+BLOCK_CUSTOMERS = 200_000
+"""Customers whose gradients are computed at once (a few arrays of 7 x block x 8 bytes)."""
 
 TOP_SAMPLE = 20_000
 """Customers (a seeded sample; all when fewer) on whose draws each draw's top-tier cut is set."""
 
-GRID_AGES = 33
-"""Ages (T) per distinct frequency at which each draw evaluates the numerator of eq. (10)."""
-
-
-# --------------------------------------------------------------------------------------------
-# First-order expansion of each customer's log CLV in the log-parameters
-# --------------------------------------------------------------------------------------------
-
-_STEP = 1e-4
-"""Central-difference step in the log-parameters."""
-
-
-@dataclass(frozen=True)
-class _NumeratorGrid:
-    """The numerator of FHL (2005a) eq. (10) on (frequency, age) nodes."""
-
-    xs: np.ndarray  # distinct frequencies
-    ages: np.ndarray  # GRID_AGES ages (T), evenly spaced
-
-    @classmethod
-    def of(cls, x: np.ndarray, T: np.ndarray) -> _NumeratorGrid:
-        low, high = float(T.min()), float(T.max())
-        return cls(np.unique(x), np.linspace(low, max(high, low + 1e-9), GRID_AGES))
-
-    def locate(self, x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Flat index of each customer's lower node and the weight of the upper one."""
-        step = self.ages[1] - self.ages[0]
-        j = np.clip(((T - self.ages[0]) // step).astype(np.int64), 0, GRID_AGES - 2)
-        weight = (T - self.ages[j]) / step
-        return np.searchsorted(self.xs, x) * GRID_AGES + j, weight
-
-    def log_gradient(self, bgnbd: Params, grid: CashFlowGrid) -> tuple[np.ndarray, np.ndarray]:
-        """``(4, nodes)`` derivatives of the log discounted and log horizon numerators."""
-        theta = np.log([bgnbd[n] for n in BGNBD_PARAMS])
-        rows = np.exp(theta + np.concatenate([np.eye(4), -np.eye(4)]) * _STEP)
-        params = {n: rows[:, k, None, None] for k, n in enumerate(BGNBD_PARAMS)}
-        x, T = self.xs[None, :, None], self.ages[None, None, :]
-        prev = np.zeros((rows.shape[0], self.xs.size, GRID_AGES))
-        discounted = np.zeros_like(prev)
-        for end, factor in zip(grid.ends, grid.factors, strict=True):
-            cur = conditional_numerator(params, end, x, T)
-            discounted += (cur - prev) / factor
-            prev = cur
-        if grid.ends[-1] != grid.horizon:
-            prev = conditional_numerator(params, grid.horizon, x, T)
-        d_discounted, d_horizon = (
-            ((np.log(v[:4]) - np.log(v[4:])) / (2 * _STEP)).reshape(4, -1)
-            for v in (discounted, prev)
-        )
-        return d_discounted, d_horizon
-
-
-def _central(
-    f: Callable[[Params], np.ndarray], params: Params, names: tuple[str, ...]
-) -> np.ndarray:
-    """Derivatives of ``log f`` in each log-parameter, one row per parameter."""
-    out = []
-    for name in names:
-        up, down = dict(params), dict(params)
-        up[name] *= np.exp(_STEP)
-        down[name] *= np.exp(-_STEP)
-        out.append((np.log(f(up)) - np.log(f(down))) / (2 * _STEP))
-    return np.array(out)
-
-
-def _log_gradients(
-    model: Fitted,
-    nodes: tuple[np.ndarray, np.ndarray],
-    customers: tuple[np.ndarray, ...],
-    locate: tuple[np.ndarray, np.ndarray],
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(customers, 7)`` gradients of log CLV and of log expected purchases in
-    (log r, log alpha, log a, log b, log p, log q, log v)."""
-    x, tx, T, m = customers
-    index, weight = locate
-    log_den = _central(lambda p: conditional_denominator(p, x, tx, T), model.bgnbd, BGNBD_PARAMS)
-    log_value = _central(
-        lambda p: expected_order_value(p, x, m), model.gamma_gamma, GAMMA_GAMMA_PARAMS
-    )
-    disc, hor = (n[:, index] * (1 - weight) + n[:, index + 1] * weight for n in nodes)
-    zeros = np.zeros_like(log_value)
-    return (
-        np.concatenate([disc - log_den, log_value]).T,
-        np.concatenate([hor - log_den, zeros]).T,
-    )
+SURE_MARGIN = 1e-5
+"""Relative margin of :func:`_top_counts`' bound, far above the float32 rounding (6e-8 per
+operation) of the drawn log CLV it stands for."""
 
 
 def _clipped(low: np.ndarray, point: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -123,64 +43,47 @@ def _clipped(low: np.ndarray, point: np.ndarray, high: np.ndarray) -> tuple[np.n
     return np.minimum(low, point), np.maximum(high, point)
 
 
-@dataclass
-class _Part:
-    """The customers scored by one model, their log gradients' inputs and its draws."""
+def _top_counts(
+    g: np.ndarray, log_clv: np.ndarray, shifts32: np.ndarray, log_cut: np.ndarray
+) -> np.ndarray:
+    """Per customer, the draws whose drawn log CLV ``log_clv + g (theta_d - theta_hat)`` (in
+    float32) is at or above the draw's cut ``log_cut``.
 
-    model: Fitted
-    rows: np.ndarray  # indices into the summary
-    nodes: tuple[np.ndarray, np.ndarray]
-    grid_of: _NumeratorGrid
-    shifts: np.ndarray  # (draws, 7) log-parameter draws minus the estimate
-    covariance: np.ndarray  # (7, 7), block diagonal
+    ``|g (theta_d - theta_hat)|`` is at most ``reach = sum_k |g_k| max_d |shift_dk|``
+    (Hölder), so a customer with ``log_clv - reach`` above every cut counts every draw and
+    one with ``log_clv + reach`` below every cut none (with :data:`SURE_MARGIN` for the
+    rounding); only the others are drawn, so the counts are those of drawing everyone.
+    """
+    g32 = g.astype(np.float32)
+    with np.errstate(invalid="ignore"):  # a CLV of 0 (log -inf) is drawn
+        reach = np.abs(g32).astype(np.float64) @ np.abs(shifts32).max(axis=0, initial=0.0)
+        margin = SURE_MARGIN * (reach + np.abs(log_clv) + np.max(np.abs(log_cut)))
+        above = log_clv - reach - margin >= np.max(log_cut)
+        below = log_clv + reach + margin < np.min(log_cut)
+    counts = np.where(above, shifts32.shape[0], 0)
+    near = np.flatnonzero(~(above | below))
+    for start in range(0, near.size, CHUNK_CUSTOMERS):
+        rows = near[start : start + CHUNK_CUSTOMERS]
+        log_ratio = g32[rows] @ shifts32.T  # (customers near the cut, draws)
+        log_ratio += log_clv[rows, None]
+        counts[rows] = np.count_nonzero(log_ratio >= log_cut, axis=1)
+    return counts
 
-    def gradients(
-        self, rows: np.ndarray, customers: tuple[np.ndarray, ...]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        x, tx, T, m = (c[rows] for c in customers)
-        return _log_gradients(self.model, self.nodes, (x, tx, T, m), self.grid_of.locate(x, T))
 
-
-def _parts(
-    model: Fitted,
-    group_models: Mapping[str, Fitted],
-    labels: np.ndarray | None,
-    summary: pl.DataFrame,
-    customers: tuple[np.ndarray, ...],
-    *,
-    grid: CashFlowGrid,
-    method: IntervalMethod,
-    draws: int,
-    seed: int,
-) -> list[_Part]:
-    x, _, T, _ = customers
-    own = np.zeros(x.size, dtype=bool)
-    assigned: list[tuple[Fitted, np.ndarray]] = []
-    for name, group_model in group_models.items():
-        rows = np.flatnonzero(labels == name) if labels is not None else np.array([], np.int64)
-        own[rows] = True
-        assigned.append((group_model, rows))
-    parts = []
-    for k, (part_model, rows) in enumerate([(model, np.flatnonzero(~own)), *assigned]):
-        if rows.size == 0:
-            continue
-        fitted_on = summary if k == 0 else summary[rows]
-        bg, gg = parameter_draws(
-            part_model, draws=draws, method=method, seed=seed + k, summary=fitted_on
-        )
-        theta = np.log(
-            [part_model.bgnbd[n] for n in BGNBD_PARAMS]
-            + [part_model.gamma_gamma[n] for n in GAMMA_GAMMA_PARAMS]
-        )
-        cov = np.zeros((7, 7))
-        if part_model.covariance_log:
-            cov[:4, :4] = np.nan_to_num(part_model.covariance_log["bgnbd"])  # boundary: held
-            cov[4:, 4:] = np.nan_to_num(part_model.covariance_log["gamma_gamma"])
-        grid_of = _NumeratorGrid.of(x[rows], T[rows])
-        nodes = grid_of.log_gradient(part_model.bgnbd, grid)
-        shifts = np.log(np.hstack([bg, gg])) - theta
-        parts.append(_Part(part_model, rows, nodes, grid_of, shifts, cov))
-    return parts
+def _factors(
+    g: np.ndarray, covariance: np.ndarray, shifts: np.ndarray, tails: np.ndarray, method: str
+) -> np.ndarray:
+    """``(customers, 2)`` multipliers of the point estimate at the two tails: ``exp(-/+ z
+    sqrt(g S g'))`` (normal), or percentiles of ``exp(g (theta_d - theta_hat))``."""
+    if method == "normal":
+        z = float(ndtri(tails[1]))
+        sd = np.sqrt(np.sum((g @ covariance) * g, axis=1))
+        return np.exp(np.outer(sd, [-z, z]))
+    out = np.empty((len(g), 2))
+    for start in range(0, len(g), CHUNK_CUSTOMERS):
+        drawn = g[start : start + CHUNK_CUSTOMERS] @ shifts.T
+        out[start : start + CHUNK_CUSTOMERS] = np.exp(np.quantile(drawn, tails, axis=1).T)
+    return out
 
 
 def interval_scores(
@@ -238,10 +141,15 @@ def interval_scores(
         raise UsageError(f"interval must be between 0 and 1 (e.g. 0.9), not {interval}")
     if not 0 < top_share < 1:
         raise UsageError(f"top_share must be between 0 and 1, not {top_share}")
+    if summary.height == 0:  # nothing to draw: empty columns, a total of 0
+        added = ("expected_purchases_low", "expected_purchases_high", "clv_low", "clv_high")
+        empty = scores.with_columns(pl.lit(0.0).alias(c) for c in (*added, "p_top"))
+        zero = {"level": "total", "label": "total", "customers": 0, "clv": 0.0}
+        return empty, pl.DataFrame([zero | {"clv_low": 0.0, "clv_high": 0.0}])
     columns = ("frequency", "recency", "T", "monetary_value")
     customers = tuple(summary[c].cast(pl.Float64).to_numpy() for c in columns)
-    labels = None if by is None else summary[by].cast(pl.String).fill_null("").to_numpy()
-    parts = _parts(
+    labels = None if by is None else codes(summary[by])
+    parts = model_parts(
         model,
         group_models or {},
         labels,
@@ -268,12 +176,11 @@ def interval_scores(
     cut = np.quantile(np.vstack(sampled), 1 - top_share, axis=0)
     masks = {("total", "total"): np.ones(n, dtype=bool)}
     for column in totals_by:
-        values = summary[column].cast(pl.String).fill_null("").to_numpy()
-        masks |= {(column, name): values == name for name in sorted(set(values.tolist()))}
+        names, index = codes(summary[column])
+        masks |= {(column, name): index == k for k, name in enumerate(names)}
     indicator = np.array(list(masks.values()), dtype=float)  # (labels, customers)
     totals = np.zeros((len(masks), n_draws))
     tails = np.array([(1 - interval) / 2, (1 + interval) / 2])
-    z = float(ndtri(tails[1]))
     factors = {k: np.ones((n, 2)) for k in ("clv", "purchases")}
     p_top = np.empty(n)
     with np.errstate(divide="ignore"):  # CLV 0: never in the top tier
@@ -283,19 +190,13 @@ def interval_scores(
         shifts = part.shifts[:n_draws]
         shifts32 = shifts.astype(np.float32)
         weighted = np.zeros((len(masks), 7))  # sum of clv_i g_i per label
-        for start in range(0, part.rows.size, CHUNK_CUSTOMERS):
-            rows = part.rows[start : start + CHUNK_CUSTOMERS]
+        for start in range(0, part.rows.size, BLOCK_CUSTOMERS):
+            rows = part.rows[start : start + BLOCK_CUSTOMERS]
             g_clv, g_purchases = part.gradients(rows, customers)
-            log_ratio = g_clv.astype(np.float32) @ shifts32.T  # (chunk, draws)
-            log_ratio += log_clv[rows, None]
-            p_top[rows] = np.count_nonzero(log_ratio >= log_cut, axis=1) / n_draws
+            p_top[rows] = _top_counts(g_clv, log_clv[rows], shifts32, log_cut) / n_draws
             weighted += indicator[:, rows] @ (clv[rows, None] * g_clv)
             for key, g in (("clv", g_clv), ("purchases", g_purchases)):
-                if method == "normal":
-                    sd = np.sqrt(np.sum((g @ part.covariance) * g, axis=1))
-                    factors[key][rows] = np.exp(np.outer(sd, [-z, z]))
-                else:
-                    factors[key][rows] = np.exp(np.quantile(g @ shifts.T, tails, axis=1).T)
+                factors[key][rows] = _factors(g, part.covariance, shifts, tails, method)
         # each total to first order too: log T_k + (sum_i clv_i g_i / T_k) (theta - theta_hat)
         part_totals = indicator[:, part.rows] @ clv[part.rows]
         with np.errstate(divide="ignore", invalid="ignore"):
