@@ -61,7 +61,7 @@ def test_a_failing_table_is_computed_again_where_the_notebook_shows_it(
     assert {"model", "kpis", "orders"} <= set(vars(shop_analysis))
     assert len(calls) == 1  # tried once, in the runner, and left uncomputed
     with pytest.raises(ModelError, match="cohorts failed"):
-        shop_analysis.cohorts  # the notebook's cell raises the same one-line error
+        _ = shop_analysis.cohorts  # the notebook's cell raises the same one-line error
 
 
 def test_a_handoff_that_cannot_be_written_stops_the_wait(shop_analysis, tmp_path) -> None:
