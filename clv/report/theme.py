@@ -14,12 +14,11 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-
 from clv.data.period import UNIT_NAMES as UNIT_NAMES
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # matplotlib is imported by the figures: not by the runner's import of render
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
     from matplotlib.typing import RcKeyType
 
 PALETTE = ["#1f5f8b", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d6a9f", "#5c5c5c"]
@@ -132,6 +131,8 @@ def themed(draw: Callable[P, R]) -> Callable[P, R]:
 
 def new_axes(ax: Axes | None, size: tuple[float, float] = FIGURE_SIZE) -> tuple[Figure, Axes]:
     """``ax`` and its figure, or a new constrained-layout Figure of ``size`` inches."""
+    from matplotlib.figure import Figure
+
     if ax is not None:
         return ax.figure, ax  # type: ignore[return-value]
     fig = Figure(figsize=size, layout="constrained")
