@@ -60,7 +60,7 @@ def _pixels(png: bytes) -> np.ndarray:
 
 def _reference_png(fig: Figure) -> np.ndarray:
     """The straightforward way: wrap the titles as the fast path does, then ``savefig``."""
-    theme.fit_titles(fig, FigureCanvasAgg(fig).get_renderer(), laid_out=False)
+    theme.fit_labels(fig, FigureCanvasAgg(fig).get_renderer(), laid_out=False)
     return _png(fig)
 
 

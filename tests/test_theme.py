@@ -70,25 +70,28 @@ def test_a_fixed_title_position_draws_the_same_pixels_as_automatic_placement(
     assert fixed.shape == automatic.shape and np.array_equal(fixed, automatic)
 
 
-def _titled(title: str) -> tuple[Figure, FigureCanvasAgg]:
+def _titled(title: str, xlabel: str = "x", ylabel: str = "y") -> tuple[Figure, FigureCanvasAgg]:
     fig = theme.themed(lambda: theme.new_axes(None)[0])()
-    fig.axes[0].set_ylabel("customers (count)")
-    fig.axes[0].set_title(title)
+    fig.axes[0].set(title=title, xlabel=xlabel, ylabel=ylabel)
     return fig, FigureCanvasAgg(fig)
 
 
 def test_a_long_title_is_wrapped_to_the_room_it_has_and_a_short_one_left_alone() -> None:
     long = "Cumulative repeat purchases: total error -0.2% at the last day of the holdout"
-    fig, canvas = _titled(long)
+    fig, canvas = _titled(long, long.lower(), "mean repeat order value (currency), log scale")
     renderer = canvas.get_renderer()
     assert fig.axes[0].title.get_window_extent(renderer).width > 600  # wider than the figure
-    assert theme.fit_titles(fig, renderer, laid_out=False)
+    assert theme.fit_labels(fig, renderer, laid_out=False)
     canvas.draw()
-    assert theme.fit_titles(fig, renderer) is False  # laid out, it already fits
+    assert theme.fit_labels(fig, renderer) is False  # laid out, it already fits
     box, axes_box = fig.axes[0].title.get_window_extent(renderer), fig.axes[0].bbox
     assert box.x0 >= 0 and box.x1 <= 600
     assert abs(box.intervalx.mean() - axes_box.intervalx.mean()) < 1  # still centred on the axes
     assert fig.axes[0].get_title().replace("\n", " ") == long  # same words, only wrapped
+    for label in (fig.axes[0].xaxis.label, fig.axes[0].yaxis.label):
+        box = label.get_window_extent(renderer)
+        assert "\n" in label.get_text() and box.x0 >= 0 and box.x1 <= 600
+        assert box.y0 >= 0 and box.y1 <= 400
     fig, canvas = _titled("Short title")
-    assert not theme.fit_titles(fig, canvas.get_renderer(), laid_out=False)
+    assert not theme.fit_labels(fig, canvas.get_renderer(), laid_out=False)
     assert fig.axes[0].get_title() == "Short title"

@@ -80,7 +80,7 @@ def _matrix(
     title: str,
     time_unit: str,
 ) -> Figure:
-    fig, ax = new_axes(ax, (6.0, 4.8))
+    fig, ax = new_axes(ax, (6.0, 4.8), colorbar=True)
     freqs = sorted(set(grid["frequency"].to_list()))
     recs = sorted(set(grid["recency"].to_list()))
     fi = {f: i for i, f in enumerate(freqs)}

@@ -28,7 +28,7 @@ from clv import __version__
 from clv.data.write import atomic_output
 from clv.report.html_table import mask_ids as mask_ids  # re-exported for the notebooks
 from clv.report.html_table import table_html
-from clv.report.theme import FIGURE_DPI, MIN_FONT_PX, fit_titles, smallest_text_px
+from clv.report.theme import FIGURE_DPI, MIN_FONT_PX, fit_labels, smallest_text_px
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 """nbconvert template folders shipped with clv (``clv_report``)."""
@@ -215,10 +215,10 @@ class Display:
     def figure(self, fig: Any, *, alt: str | None = None) -> None:
         """Show a matplotlib Figure as an inline PNG (``alt`` defaults to its title).
 
-        Titles wrap to the room they have (:func:`figure_png`). The image records the size of
-        its smallest text (``data-min-font-px``, pixels at its natural size) and never shrinks
-        below the width at which that text is :data:`MIN_FONT_PX` on screen: on a narrow phone
-        its box scrolls sideways instead.
+        Titles and axis labels wrap to the room they have (:func:`figure_png`). The image
+        records the size of its smallest text (``data-min-font-px``, pixels at its natural size)
+        and never shrinks below the width at which that text is :data:`MIN_FONT_PX` on screen:
+        on a narrow phone its box scrolls sideways instead.
         """
         import base64
 
@@ -324,11 +324,12 @@ class Display:
 def figure_png(fig: Any) -> bytes:
     """``fig`` as PNG bytes at :data:`FIGURE_DPI`, laid out and drawn once in the common case.
 
-    Titles are wrapped to the width they have (:func:`clv.report.theme.fit_titles`), then the
-    figure is drawn on its own Agg canvas and the pixels encoded: one layout and one drawing,
-    where ``savefig`` lays out and draws twice. When a title still reaches past the figure's
-    edges once laid out, it is wrapped again and the figure redrawn; any text still outside (a
-    long bar label) makes the image grow to hold everything drawn (``bbox_inches="tight"``).
+    Titles and axis labels are wrapped to the room they have
+    (:func:`clv.report.theme.fit_labels`), then the figure is drawn on its own Agg canvas and
+    the pixels encoded: one layout and one drawing, where ``savefig`` lays out and draws twice.
+    When one still reaches past the figure's edges once laid out, it is wrapped again and the
+    figure redrawn; any text still outside (a long bar label) makes the image grow to hold
+    everything drawn (``bbox_inches="tight"``), as every figure was saved before.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.image import imsave
@@ -336,12 +337,14 @@ def figure_png(fig: Any) -> bytes:
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     if fig.dpi != FIGURE_DPI:
         fig.set_dpi(FIGURE_DPI)
-    fit_titles(fig, canvas.get_renderer(), laid_out=False)
+    fit_labels(fig, canvas.get_renderer(), laid_out=False)
     canvas.draw()
-    if _texts_outside(fig) and fit_titles(fig, canvas.get_renderer()):
+    outside = _texts_outside(fig)
+    if outside and fit_labels(fig, canvas.get_renderer()):
         canvas.draw()
+        outside = _texts_outside(fig)
     buf = io.BytesIO()
-    if _texts_outside(fig):
+    if outside:
         fig.savefig(buf, format="png", dpi=FIGURE_DPI, bbox_inches="tight")
     else:
         imsave(buf, canvas.buffer_rgba(), format="png", dpi=FIGURE_DPI)
@@ -349,15 +352,18 @@ def figure_png(fig: Any) -> bytes:
 
 
 def _texts_outside(fig: Any) -> bool:
-    """Whether a title or text label of the last drawing of ``fig`` reaches past its edges."""
+    """Whether a title, axis label or text of the last drawing of ``fig`` reaches past its edges."""
     renderer = fig.canvas.get_renderer()
     edge = fig.bbox
-    texts = [*fig.texts, *(t for ax in fig.get_axes() for t in (ax.title, *ax.texts))]
-    for text in texts:
+    labels = ((ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts) for ax in fig.get_axes())
+    for text in [*fig.texts, *(t for group in labels for t in group)]:
         if not (text.get_visible() and text.get_text()):
             continue
         box = text.get_window_extent(renderer)
-        if box.x0 < edge.x0 - 0.5 or box.x1 > edge.x1 + 0.5 or box.y1 > edge.y1 + 0.5:
+        if (
+            min(box.x0 - edge.x0, box.y0 - edge.y0) < -0.5
+            or max(box.x1 - edge.x1, box.y1 - edge.y1) > 0.5
+        ):
             return True
     return False
 

@@ -129,13 +129,26 @@ def themed(draw: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def new_axes(ax: Axes | None, size: tuple[float, float] = FIGURE_SIZE) -> tuple[Figure, Axes]:
-    """``ax`` and its figure, or a new constrained-layout Figure of ``size`` inches."""
+LAYOUT_PAD = 0.3
+"""Space around a figure's axes and labels, as a fraction of the font size (about 4 pixels)."""
+
+
+def new_axes(
+    ax: Axes | None, size: tuple[float, float] = FIGURE_SIZE, *, colorbar: bool = False
+) -> tuple[Figure, Axes]:
+    """``ax`` and its figure, or a new Figure of ``size`` inches with one axes.
+
+    A new figure is laid out by tight layout, which measures the labels once per drawing;
+    one that will hold a ``colorbar`` by constrained layout, which measures twice but is the
+    layout that places colorbars.
+    """
     from matplotlib.figure import Figure
+    from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
 
     if ax is not None:
         return ax.figure, ax  # type: ignore[return-value]
-    fig = Figure(figsize=size, layout="constrained")
+    engine = ConstrainedLayoutEngine() if colorbar else TightLayoutEngine(pad=LAYOUT_PAD)
+    fig = Figure(figsize=size, layout=engine)
     return fig, fig.add_subplot()
 
 
@@ -163,36 +176,42 @@ MIN_FONT_PX = 9.0
 """The smallest text a figure may show on screen, in CSS pixels."""
 
 
-TITLE_ALLOWANCE_PX = 120.0
-"""Pixels of the figure's width a centred axes title cannot count on before layout: the y-axis
-labels push the axes, and the title centred on it, right by about half this."""
+LABEL_ALLOWANCE_PX = 120.0
+"""Pixels of the figure's width (height) a centred title or x (y) axis label cannot count on
+before layout: the axes' labels on the other side push the axes, and the text centred on it,
+off the figure's centre by about half this."""
 
 
-def fit_titles(fig: Any, renderer: Any, *, laid_out: bool = True) -> bool:
-    """Wrap each axes title wider than its room, measured with ``renderer``; True if one changed.
+def fit_labels(fig: Any, renderer: Any, *, laid_out: bool = True) -> bool:
+    """Wrap each axes title and axis label longer than its room, measured with ``renderer``.
 
-    The room is twice the distance from the axes' centre to the nearer edge of the figure once
-    ``laid_out``; before layout, the figure's width less :data:`TITLE_ALLOWANCE_PX`.
+    The room is twice the distance from the axes' centre to the nearer edge of the figure,
+    across for titles and x labels, up for y labels, once ``laid_out``; before layout, the
+    figure's width (height) less :data:`LABEL_ALLOWANCE_PX`. Returns whether a text changed.
     """
     import textwrap
 
     changed = False
+    edge = fig.bbox
     for ax in fig.get_axes():
-        title = ax.title
-        text = title.get_text()
-        if not (text and title.get_visible()):
-            continue
-        if laid_out:
-            centre = ax.get_window_extent(renderer).intervalx.mean()
-            room = 2 * min(centre - fig.bbox.x0, fig.bbox.x1 - centre)
-        else:
-            room = fig.bbox.width - TITLE_ALLOWANCE_PX
-        width = title.get_window_extent(renderer).width
-        if width <= room:
-            continue
-        longest = max(len(line) for line in text.splitlines())
-        title.set_text(textwrap.fill(" ".join(text.split()), max(int(longest * room / width), 10)))
-        changed = True
+        box = ax.get_window_extent(renderer)
+        for text, across in ((ax.title, True), (ax.xaxis.label, True), (ax.yaxis.label, False)):
+            words = text.get_text()
+            if not (words and text.get_visible()):
+                continue
+            lo, hi = (edge.x0, edge.x1) if across else (edge.y0, edge.y1)
+            if laid_out:
+                centre = (box.intervalx if across else box.intervaly).mean()
+                room = 2 * min(centre - lo, hi - centre)
+            else:
+                room = hi - lo - LABEL_ALLOWANCE_PX
+            extent = text.get_window_extent(renderer)
+            length = extent.width if across else extent.height
+            if length <= room:
+                continue
+            chars = max(int(max(map(len, words.splitlines())) * room / length), 10)
+            text.set_text(textwrap.fill(" ".join(words.split()), chars, break_on_hyphens=False))
+            changed = True
     return changed
 
 
