@@ -1,8 +1,20 @@
-"""What a report shows: escaped, id-masked tables; headings and numbers as report text."""
+"""What a report shows: escaped, id-masked tables; headings and numbers as report text;
+figures as PNG drawn once, the same pixels as ``savefig``."""
 
+import base64
+import io
+import re
+
+import numpy as np
 import polars as pl
+import pytest
+import test_plots
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
+from test_plots import CASES
 
-from clv.report import render
+from clv.report import plots_kpis, render, theme
 from tests.conftest import MALICIOUS_CHANNEL
 
 
@@ -34,3 +46,66 @@ def test_numbers_as_report_text() -> None:
     assert render.value_text(2.5) == "2.500" and render.value_text(1234.5) == "1,234.50"
     assert render.value_text(None) == "none"
     assert render.value_text("/abs/path/shop.csv") == "shop.csv"
+
+
+def _png(fig: Figure, **options: object) -> np.ndarray:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=render.FIGURE_DPI, **options)  # type: ignore[arg-type]
+    return _pixels(buf.getvalue())
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+def _reference_png(fig: Figure) -> np.ndarray:
+    """The straightforward way: wrap the titles as the fast path does, then ``savefig``."""
+    theme.fit_labels(fig, FigureCanvasAgg(fig).get_renderer(), laid_out=False)
+    return _png(fig)
+
+
+@pytest.mark.parametrize("name", sorted(set(CASES) - {"channel_quality"}))
+def test_a_figure_drawn_once_has_the_pixels_savefig_draws(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(test_plots, "RNG", np.random.default_rng(7))
+    fig = CASES[name]()
+    fast = _pixels(render.figure_png(fig))
+    assert fast.shape[:2] == (fig.bbox.height, fig.bbox.width)  # every text fits: no regrowth
+    monkeypatch.setattr(test_plots, "RNG", np.random.default_rng(7))
+    assert np.array_equal(fast, _reference_png(CASES[name]()))
+
+
+def test_text_past_the_edge_grows_the_image_as_a_tight_savefig_does() -> None:
+    fig = Figure(figsize=(6, 4))
+    fig.add_subplot().plot([0, 1], [0, 1])
+    fig.text(0.9, 0.5, "a label that runs far past the right edge of the figure")
+    grown = _pixels(render.figure_png(fig))
+    assert grown.shape[1] > fig.bbox.width
+    assert np.array_equal(grown, _png(fig, bbox_inches="tight"))
+    fig = plots_kpis.channel_quality(CASES_CHANNELS)  # bar labels longer than the bars' room
+    assert _pixels(render.figure_png(fig)).shape[1] > fig.bbox.width
+
+
+CASES_CHANNELS = pl.DataFrame(
+    {
+        "channel": ["search", "social"],
+        "share_good": [0.4, 0.1],
+        "customers": [1_000_000, 30],
+        "mean_clv": [40.0, 20.0],
+    }
+)
+
+
+def test_a_shown_figure_records_its_size_title_and_smallest_text() -> None:
+    shown: list[str] = []
+    display = render.Display(mask_ids=False)
+    display.html = shown.append  # type: ignore[method-assign]
+    fig = CASES["frequency_histogram"]()
+    display.figure(fig)
+    (markup,) = shown
+    found = re.search(r'base64,([^"]+)" alt="([^"]*)" width="(\d+)"', markup)
+    assert found is not None
+    assert _pixels(base64.b64decode(found.group(1))).shape[1] == int(found.group(3)) == 600
+    assert found.group(2) == fig.axes[0].get_title()
+    assert 'data-min-font-px="15.28"' in markup  # 11 pt at 100 dpi

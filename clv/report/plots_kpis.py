@@ -84,7 +84,7 @@ def cohort_retention(
     ``cohorts``: :func:`clv.kpis.cohort_table`: ``cohort`` (month of first purchase),
     ``months_since`` (int) and ``retention`` (share of the cohort buying that month, 0-1).
     """
-    fig, ax = new_axes(ax, (6.0, 4.8))
+    fig, ax = new_axes(ax, (6.0, 4.8), colorbar=True)
     labels = sorted(set(cohorts["cohort"].to_list()))
     periods = sorted(set(cohorts[period].to_list()) - {0}) or [0]  # month 0 is 100 %
     ci = {c: i for i, c in enumerate(labels)}

@@ -28,7 +28,7 @@ from clv import __version__
 from clv.data.write import atomic_output
 from clv.report.html_table import mask_ids as mask_ids  # re-exported for the notebooks
 from clv.report.html_table import table_html
-from clv.report.theme import FIGURE_DPI, MIN_FONT_PX, smallest_text_px, wrap_titles
+from clv.report.theme import FIGURE_DPI, MIN_FONT_PX, fit_labels, smallest_text_px
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 """nbconvert template folders shipped with clv (``clv_report``)."""
@@ -215,17 +215,14 @@ class Display:
     def figure(self, fig: Any, *, alt: str | None = None) -> None:
         """Show a matplotlib Figure as an inline PNG (``alt`` defaults to its title).
 
-        Titles wrap to the figure's width. The image records the size of its smallest text
-        (``data-min-font-px``, pixels at its natural size) and never shrinks below the width
-        at which that text is :data:`MIN_FONT_PX` on screen: on a narrow phone its box
-        scrolls sideways instead.
+        Titles and axis labels wrap to the room they have (:func:`figure_png`). The image
+        records the size of its smallest text (``data-min-font-px``, pixels at its natural size)
+        and never shrinks below the width at which that text is :data:`MIN_FONT_PX` on screen:
+        on a narrow phone its box scrolls sideways instead.
         """
         import base64
 
-        wrap_titles(fig)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=FIGURE_DPI, bbox_inches="tight")
-        png = buf.getvalue()
+        png = figure_png(fig)
         width = int.from_bytes(png[16:20], "big")  # the PNG header's IHDR width
         smallest = smallest_text_px(fig)
         alt = alt or _figure_title(fig)
@@ -322,6 +319,58 @@ class Display:
             caption="Parameters",
             max_rows=200,
         )
+
+
+PNG_OPTIONS = {"compress_level": 3}
+"""zlib level of the figures' PNG: as small as the default 6 for these flat-coloured figures,
+in about 60 % of the time (9 ms instead of 15 for 600 x 400 pixels)."""
+
+
+def figure_png(fig: Any) -> bytes:
+    """``fig`` as PNG bytes at :data:`FIGURE_DPI`, laid out and drawn once in the common case.
+
+    Titles and axis labels are wrapped to the room they have
+    (:func:`clv.report.theme.fit_labels`), then the figure is drawn on its own Agg canvas and
+    the pixels encoded: one layout and one drawing, where ``savefig`` lays out and draws twice.
+    When one still reaches past the figure's edges once laid out, it is wrapped again and the
+    figure redrawn; any text still outside (a long bar label) makes the image grow to hold
+    everything drawn (``bbox_inches="tight"``), as every figure was saved before.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.image import imsave
+
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    if fig.dpi != FIGURE_DPI:
+        fig.set_dpi(FIGURE_DPI)
+    fit_labels(fig, canvas.get_renderer(), laid_out=False)
+    canvas.draw()
+    outside = _texts_outside(fig)
+    if outside and fit_labels(fig, canvas.get_renderer()):
+        canvas.draw()
+        outside = _texts_outside(fig)
+    buf = io.BytesIO()
+    if outside:
+        fig.savefig(buf, format="png", dpi=FIGURE_DPI, bbox_inches="tight")
+    else:
+        imsave(buf, canvas.buffer_rgba(), format="png", dpi=FIGURE_DPI, pil_kwargs=PNG_OPTIONS)
+    return buf.getvalue()
+
+
+def _texts_outside(fig: Any) -> bool:
+    """Whether a title, axis label or text of the last drawing of ``fig`` reaches past its edges."""
+    renderer = fig.canvas.get_renderer()
+    edge = fig.bbox
+    labels = ((ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts) for ax in fig.get_axes())
+    for text in [*fig.texts, *(t for group in labels for t in group)]:
+        if not (text.get_visible() and text.get_text()):
+            continue
+        box = text.get_window_extent(renderer)
+        if (
+            min(box.x0 - edge.x0, box.y0 - edge.y0) < -0.5
+            or max(box.x1 - edge.x1, box.y1 - edge.y1) > 0.5
+        ):
+            return True
+    return False
 
 
 def _figure_title(fig: Any) -> str:
