@@ -59,7 +59,6 @@ def package_versions() -> dict[str, str | None]:
         "scipy",
         "lifetimes",
         "matplotlib",
-        "seaborn",
         "papermill",
         "nbconvert",
         "ipykernel",
