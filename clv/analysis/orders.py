@@ -12,9 +12,11 @@ the same row order, the ids decoded only where a table shows them.
 import numpy as np
 import polars as pl
 
-_HASH_SEEDS = (0, 1)
-"""Seeds of the two independent 64-bit hashes of ``order_id``: the first groups, the second
-tells when two ids of one customer share the first (then the strings group)."""
+
+def _order_hash(seed: int) -> pl.Expr:
+    """A 64-bit hash of ``order_id`` (polars' own); seeds 0 and 1 are independent: the first
+    groups, the second tells when two ids of one customer share the first."""
+    return pl.col("order_id").hash(seed=seed)
 
 
 def _has(frame: pl.DataFrame | pl.LazyFrame, column: str) -> bool:
@@ -84,36 +86,25 @@ def order_table_keyed(
     """
     if transactions.height == 0:
         return order_table(transactions)
-    # the order's first row (earliest date, then first in file order): day and row packed
-    day = pl.col("date").to_physical().cast(pl.Int64)
-    frame = transactions.with_columns(
-        customer_key.alias("_customer"),
-        _first=(day - day.min()) * 2**32 + pl.int_range(pl.len(), dtype=pl.Int64),
-    )
-    aggs: list[pl.Expr] = [pl.col("date").min(), pl.col("amount").sum()]
-    if "margin" in frame.columns:
-        aggs.append(pl.col("margin").sum())
-    if "loyalty" in frame.columns:
-        aggs.append(pl.col("loyalty").any())
-    aggs.append(pl.col("_first").min())
-    has_id = "order_id" in frame.columns
-    if has_id:
-        order = pl.col("order_id").hash(seed=_HASH_SEEDS[0])
-        check = pl.col("order_id").hash(seed=_HASH_SEEDS[1])
-        aggs += [check.min().alias("_lo"), check.max().alias("_hi")]
+    # order_table's query but for the keys: polars sums a group's rows in another order when
+    # an aggregation sorts (the channel's), when the row index is made eagerly, or when the
+    # group-by is eager
+    frame = transactions.lazy().with_row_index("_file_row")
+    frame = frame.with_columns(customer_key.alias("_customer"))
+    aggs = [*_order_aggs(frame), pl.col("_file_row").min().alias("_row")]
+    has_id = "order_id" in transactions.columns
+    if has_id:  # the first hash groups; the second, in each group, tells two ids apart
+        frame = frame.with_columns(_order=_order_hash(0), _check=_order_hash(1))
+        aggs += [pl.col("_check").min().alias("_lo"), pl.col("_check").max().alias("_hi")]
     else:
-        order = pl.col("date")
-    # lazy, as order_table: the eager group-by sums a group's rows in another order
-    grouped = frame.lazy().group_by("_customer", _order=order).agg(aggs).collect()
+        frame = frame.with_columns(_order=pl.col("date"))
+    grouped = frame.group_by("_customer", "_order").agg(aggs).collect()
     if has_id and (grouped["_lo"] != grouped["_hi"]).any():  # two order ids share a hash
         return order_table(transactions)
-    first_row = (grouped["_first"] % 2**32).cast(pl.UInt32)
-    extra = {c: transactions[c].gather(first_row) for c in ("channel",) if c in frame.columns}
     if has_id:
-        extra["order"] = transactions["order_id"].gather(first_row)
+        grouped = grouped.with_columns(order=transactions["order_id"].gather(grouped["_row"]))
     else:
-        extra["order"] = grouped["date"].cast(pl.String)
-    grouped = grouped.with_columns(**extra)
+        grouped = grouped.with_columns(order=pl.col("date").cast(pl.String))
     table = grouped[_order_of(grouped)]
     key = table["_customer"].to_numpy()
     first = _starts(key)
@@ -270,7 +261,7 @@ def _products(
             )
         )
     if "order_id" in transactions.columns:
-        hashes = [pl.col("order_id").hash(seed=seed) for seed in _HASH_SEEDS]
+        hashes = [_order_hash(0), _order_hash(1)]
         spans = (hashes[0].min() != hashes[0].max()) | (hashes[1].min() != hashes[1].max())
     else:
         spans = pl.col("date").min() != pl.col("date").max()
