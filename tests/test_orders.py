@@ -6,10 +6,12 @@ import datetime as dt
 
 import numpy as np
 import polars as pl
+import pytest
+import string_reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clv.analysis import kpis, orders, validation
+from clv.analysis import kpis, loyalty, orders, retention, tables, validation
 from clv.analysis.orders import customer_table, order_table, order_table_keyed
 from clv.data.groups import customer_groups, with_customer_group
 from clv.data.rfm import _rfm_summary_keyed
@@ -269,3 +271,39 @@ def test_tracking_counts_with_and_without_keys(cdnow_model):
     occasions = frame.select("customer_id", "date").unique().height
     assert by_id["actual_cumulative"][-1] == occasions - frame["customer_id"].n_unique()
     assert np.all(np.diff(by_id["expected_cumulative"].to_numpy()) >= 0)
+
+
+def same_numbers(got: dict, expected: dict) -> None:
+    """The same keys and values; floats up to rounding (sums, see :data:`SUMS`)."""
+    assert got.keys() == expected.keys()
+    for k, v in expected.items():
+        if isinstance(v, float) and not isinstance(got[k], bool):
+            assert got[k] == pytest.approx(v, rel=1e-13, abs=0, nan_ok=True), k
+        else:
+            assert got[k] == v, k
+
+
+@settings(max_examples=150)
+@given(transactions(), st.booleans())
+def test_order_based_tables_are_the_string_grouped_ones(frame, shuffle):
+    """returning vs new and the months (NumPy on each customer's run of orders, one pass per
+    month), loyalty by month and retention (grouped on the runs): as grouped by id; shuffled
+    orders take the id path."""
+    table = order_table(frame)
+    if shuffle:
+        table = table.sample(fraction=1.0, shuffle=True, seed=5)
+    same_numbers(kpis.returning_vs_new(table), string_reference.returning_vs_new(table))
+    months = tables.monthly_new_returning(table)
+    assert months.equals(string_reference.monthly_new_returning(table))
+    by_id = table.sample(fraction=1.0, shuffle=True, seed=7)  # not sorted: grouped by id
+    if "loyalty" in table.columns:
+        got = loyalty.loyalty_by_month(table, cost_per_reward=2.0, milestones=(2,))
+        expected = loyalty.loyalty_by_month(by_id, cost_per_reward=2.0, milestones=(2,))
+        assert got is not None and expected is not None
+        exact = [c for c in got.columns if got[c].dtype != pl.Float64]
+        assert got.select(exact).equals(expected.select(exact))
+    end = frame["date"].max()
+    same_numbers(
+        retention.retention_economics(table, observation_end=end),
+        retention.retention_economics(by_id, observation_end=end),
+    )

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from clv.analysis.orders import customer_key
 from clv.analysis.segments import ratio
 
 if TYPE_CHECKING:
@@ -112,13 +113,14 @@ def loyalty_by_month(
         reward_cost = reward_cost + pl.when(pl.col("order_number") == k).then(cost).otherwise(0.0)
     member = pl.col("loyalty")
     is_reward = pl.col("order_number").is_in(list(costs)) & member
+    customer = customer_key(orders)
     table = (
         orders.lazy()
-        .with_columns(month=pl.col("date").dt.truncate("1mo"), _margin=margin)
+        .with_columns(month=pl.col("date").dt.truncate("1mo"), _margin=margin, _customer=customer)
         .group_by("month")
         .agg(
-            members_active=pl.col("customer_id").filter(member).n_unique(),
-            non_members_active=pl.col("customer_id").filter(~member).n_unique(),
+            members_active=pl.col("_customer").filter(member).n_unique(),
+            non_members_active=pl.col("_customer").filter(~member).n_unique(),
             member_orders=member.sum(),
             non_member_orders=(~member).sum(),
             member_revenue=pl.col("amount").filter(member).sum(),

@@ -101,11 +101,12 @@ def order_table_keyed(
     grouped = frame.group_by("_customer", "_order").agg(aggs).collect()
     if has_id and (grouped["_lo"] != grouped["_hi"]).any():  # two order ids share a hash
         return order_table(transactions)
-    if has_id:
-        grouped = grouped.with_columns(order=transactions["order_id"].gather(grouped["_row"]))
+    position = _order_of(grouped, transactions)
+    table = grouped.select(pl.exclude("_lo", "_hi", "_order"))[position]
+    if has_id:  # the id of any of the order's rows, gathered once, in the table's order
+        table = table.with_columns(order=transactions["order_id"].gather(table["_row"]))
     else:
-        grouped = grouped.with_columns(order=pl.col("date").cast(pl.String))
-    table = grouped[_order_of(grouped)]
+        table = table.with_columns(order=pl.col("date").cast(pl.String))
     key = table["_customer"].to_numpy()
     first = _starts(key)
     row = np.arange(len(key))
@@ -128,20 +129,22 @@ def _starts(sorted_keys: np.ndarray) -> np.ndarray:
     return starts
 
 
-def _order_of(orders: pl.DataFrame) -> np.ndarray:
-    """The positions of ``orders`` (``_customer``, ``date``, ``order``) sorted by customer, date,
-    then order: one sort of customer and day packed in a ``uint64``, then a sort by ``order``
-    of only the orders tied on both (several orders of a customer on one day)."""
-    day = orders["date"].to_physical().to_numpy().astype(np.int64)
-    packed = orders["_customer"].to_numpy().astype(np.uint64) << np.uint64(32)
+def _order_of(grouped: pl.DataFrame, transactions: pl.DataFrame) -> np.ndarray:
+    """The positions of ``grouped`` orders (``_customer``, ``date``, ``_row``: a row of the
+    order in ``transactions``) sorted by customer, date, then order (as strings): one sort of
+    customer and day packed in a ``uint64``, then a sort by the order id of only the orders
+    tied on both (several orders of a customer on one day)."""
+    day = grouped["date"].to_physical().to_numpy().astype(np.int64)
+    packed = grouped["_customer"].to_numpy().astype(np.uint64) << np.uint64(32)
     packed |= (day - day.min()).astype(np.uint64)
     position = pl.Series(packed).arg_sort().to_numpy().copy()  # polars: parallel
     sorted_packed = packed[position]
     run = np.cumsum(_starts(sorted_packed)) - 1
     tied = np.bincount(run)[run] > 1
-    if tied.any():
+    if tied.any() and "order_id" in transactions.columns:
         rows = position[tied]
-        ties = pl.DataFrame({"packed": sorted_packed[tied], "order": orders["order"].gather(rows)})
+        ids = transactions["order_id"].gather(grouped["_row"].gather(rows))
+        ties = pl.DataFrame({"packed": sorted_packed[tied], "order": ids})
         position[tied] = rows[ties.select(pl.arg_sort_by("packed", "order")).to_series().to_numpy()]
     return position
 
@@ -232,6 +235,14 @@ def customer_table(
     return (table if runs is not None else table.sort("customer_id")).collect()
 
 
+def customer_key(orders: pl.DataFrame) -> pl.Expr:
+    """An expression naming each order's customer: the number of its run of rows when
+    ``orders`` are sorted by id (as :func:`order_table` returns them; an integer groups 2x
+    faster than the id), else ``customer_id``."""
+    starts = _customer_starts(orders)
+    return pl.col("customer_id") if starts is None else pl.lit(starts.cum_sum())
+
+
 def _customer_starts(orders: pl.DataFrame) -> pl.Series | None:
     """True where a customer's run of orders begins, when ``orders`` are sorted by id (as
     :func:`order_table` returns them: grouping on the runs is grouping by id), else None."""
@@ -260,12 +271,13 @@ def _products(
                 reordered_product=(pl.col("n_orders") > 1).any(),
             )
         )
+    frame = transactions.lazy().with_columns(customer_key.alias("_customer"))
     if "order_id" in transactions.columns:
-        hashes = [_order_hash(0), _order_hash(1)]
-        spans = (hashes[0].min() != hashes[0].max()) | (hashes[1].min() != hashes[1].max())
+        frame = frame.with_columns(_h0=_order_hash(0), _h1=_order_hash(1))
+        h0, h1 = pl.col("_h0"), pl.col("_h1")
+        spans = (h0.min() != h0.max()) | (h1.min() != h1.max())
     else:
         spans = pl.col("date").min() != pl.col("date").max()
-    frame = transactions.lazy().with_columns(customer_key.alias("_customer"))
     return (
         frame.group_by("_customer", "product")
         .agg(spans=spans)
