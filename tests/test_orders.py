@@ -1,8 +1,11 @@
-"""clv.analysis.orders and the other tables grouped on the summary pass's integer customer keys:
-each keyed fast path gives the very frame (bit for bit) of a straightforward implementation
-grouped by the id strings, on shuffled rows with ties, nulls and one-row customers."""
+"""clv.analysis.orders and the other tables grouped on integer customer keys (the summary pass's
+row keys, or each customer's run of orders): every fast path gives the frame of a
+straightforward implementation grouped by the id strings (tests/string_reference.py, or the id
+path itself), on shuffled rows with ties, nulls, one-row customers and empty frames; float
+sums bit for bit where polars itself is deterministic (see SUMS)."""
 
 import datetime as dt
+from collections import Counter
 
 import numpy as np
 import polars as pl
@@ -11,7 +14,7 @@ import string_reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clv.analysis import kpis, loyalty, orders, retention, tables, validation
+from clv.analysis import findings, kpis, loyalty, orders, retention, tables, validation
 from clv.analysis.orders import customer_table, order_table, order_table_keyed
 from clv.data.groups import customer_groups, with_customer_group
 from clv.data.rfm import _rfm_summary_keyed
@@ -307,3 +310,29 @@ def test_order_based_tables_are_the_string_grouped_ones(frame, shuffle):
         retention.retention_economics(table, observation_end=end),
         retention.retention_economics(by_id, observation_end=end),
     )
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.lists(st.sampled_from(["a (1 x)", "b", "c (y)", "a (2)", "", " (z)", "d"])).map(
+                ", ".join
+            ),
+        ),
+        max_size=30,
+    )
+)
+def test_what_the_middle_tier_lacks_is_counted_as_counter_does(lacks):
+    expected: Counter[str] = Counter()
+    for listed in lacks:
+        expected.update(part.split(" (")[0] for part in (listed or "").split(", ") if part)
+    got = findings._most_common(pl.Series(lacks, dtype=pl.String))
+    assert got == expected.most_common()
+
+
+def test_data_overview_with_the_known_number_of_customers(shop):
+    summary, _ = keyed(shop[0])
+    given = tables.data_overview(shop[0], _customers=summary.height)
+    assert given.equals(tables.data_overview(shop[0]))
+    assert given.row(1) == ("customers", f"{shop[0]['customer_id'].n_unique():,}")

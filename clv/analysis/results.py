@@ -291,6 +291,11 @@ class Analysis:
             return str(e)
 
     @cached_property
+    def data_overview(self) -> pl.DataFrame:
+        """The transactions in a few lines (:func:`clv.analysis.tables.data_overview`)."""
+        return tables.data_overview(self.transactions, _customers=self.summary.height)
+
+    @cached_property
     def monthly(self) -> pl.DataFrame:
         """First vs returning orders per calendar month."""
         return tables.monthly_new_returning(self.orders)

@@ -155,8 +155,11 @@ def customer_value_kpis(
     return out
 
 
-def data_overview(transactions: pl.DataFrame) -> pl.DataFrame:
-    """The transactions in a few lines: rows, customers, period, amounts, optional columns."""
+def data_overview(transactions: pl.DataFrame, *, _customers: int | None = None) -> pl.DataFrame:
+    """The transactions in a few lines: rows, customers, period, amounts, optional columns.
+
+    ``_customers`` (private): the number of customers when known (the summary's rows), which
+    saves counting the distinct ids (0.5 s at 1 M customers)."""
     first, last = transactions.select(
         pl.col("date").min().alias("first"), pl.col("date").max().alias("last")
     ).row(0)
@@ -167,7 +170,7 @@ def data_overview(transactions: pl.DataFrame) -> pl.DataFrame:
     ]
     rows = [
         ("rows", f"{transactions.height:,}"),
-        ("customers", f"{transactions['customer_id'].n_unique():,}"),
+        ("customers", f"{_customers or transactions['customer_id'].n_unique():,}"),
         ("first day", str(first)),
         ("last day", str(last)),
         ("total amount", f"{transactions['amount'].sum():,.2f}"),
