@@ -1,6 +1,7 @@
 """The order-based tables as they were before they grouped on integer keys (grouped by the id
 strings, each month through returning_vs_new): the references the fast paths must equal."""
 
+from collections.abc import Mapping, Sequence
 from typing import cast
 
 import polars as pl
@@ -158,3 +159,96 @@ def monthly_new_returning(orders: pl.DataFrame) -> pl.DataFrame:
         "returning_revenue": pl.Float64,
     }
     return pl.DataFrame(rows, schema=schema).sort("month")
+
+
+def loyalty_by_month(
+    orders: pl.DataFrame,
+    *,
+    member_discount_rate: float = 0.0,
+    cost_per_reward: float | Mapping[int, float] = 0.0,
+    milestones: Sequence[int] = (4, 10),
+    margin_rate: float | None = None,
+) -> pl.DataFrame | None:
+    """The loyalty program month by month, and whether it pays for itself.
+
+    Members' extra margin per active member is compared with what the program gives away.
+    Assumptions: an order is a member order when its loyalty flag is set; the member discount
+    was already taken off ``amount`` (so the discount given is ``amount * rate / (1 - rate)``);
+    a reward is given when a member places the ``k``-th order, ``k`` in ``milestones``.
+
+    Parameters
+    ----------
+    orders
+        :func:`clv.segments.order_table` with ``loyalty``.
+    member_discount_rate
+        Share of the list price members get off (0.05 = 5 %).
+    cost_per_reward
+        Cost of one reward (currency), or ``{k: cost}`` per milestone.
+    milestones
+        Order counts that earn a reward (e.g. a small one at the 4th order, a bigger at the
+        10th).
+    margin_rate
+        Margin as a share of revenue when there is no ``margin`` column (default 1: revenue).
+
+    Returns
+    -------
+    pl.DataFrame | None
+        ``None`` without ``loyalty``. Else one row per month: ``month``, ``members_active``,
+        ``non_members_active``, ``member_orders``, ``member_revenue``, ``member_aov``,
+        ``non_member_aov``, ``member_margin_per_active``, ``non_member_margin_per_active``,
+        ``extra_margin`` ((member - non-member margin per active) x members active),
+        ``discount_cost``, ``rewards``, ``reward_cost``, ``program_cost``, ``net``
+        (extra margin - program cost) and ``pays_off`` (bool).
+    """
+    if "loyalty" not in orders.columns:
+        return None
+    rate = 1.0 if margin_rate is None else margin_rate
+    margin = pl.col("margin") if "margin" in orders.columns else pl.col("amount") * rate
+    costs = (
+        dict(cost_per_reward)
+        if isinstance(cost_per_reward, Mapping)
+        else dict.fromkeys(milestones, float(cost_per_reward))
+    )
+    reward_cost = pl.lit(0.0)
+    for k, cost in costs.items():
+        reward_cost = reward_cost + pl.when(pl.col("order_number") == k).then(cost).otherwise(0.0)
+    member = pl.col("loyalty")
+    is_reward = pl.col("order_number").is_in(list(costs)) & member
+    table = (
+        orders.lazy()
+        .with_columns(month=pl.col("date").dt.truncate("1mo"), _margin=margin)
+        .group_by("month")
+        .agg(
+            members_active=pl.col("customer_id").filter(member).n_unique(),
+            non_members_active=pl.col("customer_id").filter(~member).n_unique(),
+            member_orders=member.sum(),
+            non_member_orders=(~member).sum(),
+            member_revenue=pl.col("amount").filter(member).sum(),
+            non_member_revenue=pl.col("amount").filter(~member).sum(),
+            member_margin=pl.col("_margin").filter(member).sum(),
+            non_member_margin=pl.col("_margin").filter(~member).sum(),
+            rewards=is_reward.sum(),
+            reward_cost=reward_cost.filter(member).sum(),
+        )
+        .sort("month")
+        .with_columns(
+            member_aov=pl.col("member_revenue") / pl.col("member_orders"),
+            non_member_aov=pl.col("non_member_revenue") / pl.col("non_member_orders"),
+            member_margin_per_active=pl.col("member_margin") / pl.col("members_active"),
+            non_member_margin_per_active=pl.col("non_member_margin") / pl.col("non_members_active"),
+            discount_cost=pl.col("member_revenue")
+            * member_discount_rate
+            / (1.0 - member_discount_rate),
+        )
+        .with_columns(
+            extra_margin=(
+                pl.col("member_margin_per_active") - pl.col("non_member_margin_per_active")
+            ).fill_nan(None)
+            * pl.col("members_active"),
+            program_cost=pl.col("discount_cost") + pl.col("reward_cost"),
+        )
+        .with_columns(net=pl.col("extra_margin") - pl.col("program_cost"))
+        .with_columns(pays_off=pl.col("net") > 0)
+        .collect()
+    )
+    return table.with_columns(pl.col("rewards").cast(pl.Int64))
