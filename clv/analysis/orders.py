@@ -9,6 +9,8 @@ the results are the same frames: the same groups, summed by the same polars aggr
 the same row order, the ids decoded only where a table shows them.
 """
 
+from typing import cast
+
 import numpy as np
 import polars as pl
 
@@ -257,9 +259,10 @@ def _products(
 ) -> pl.LazyFrame:
     """Each customer's ``distinct_products`` and ``reordered_product`` (a product in two or more
     orders). With ``customer_key`` (each row's customer, as in :func:`order_table_keyed`):
-    grouped on it and sorted by it (``_customer``), an order id's two 64-bit hashes telling
-    whether a product's rows span orders (a pair of different ids sharing both hashes: odds
-    ~2^-128); else grouped by ``customer_id``."""
+    one row per customer ``0 .. max(customer_key)``, grouped on (customer key, product code)
+    packed in a ``uint64``, an order id's two 64-bit hashes telling whether a product's rows
+    span orders (a pair of different ids sharing both hashes: odds ~2^-128); else grouped by
+    ``customer_id``."""
     key = pl.col("order_id") if _has(transactions, "order_id") else pl.col("date")
     if customer_key is None or not isinstance(transactions, pl.DataFrame):
         per_product = transactions.lazy().group_by("customer_id", "product")
@@ -271,18 +274,23 @@ def _products(
                 reordered_product=(pl.col("n_orders") > 1).any(),
             )
         )
-    frame = transactions.lazy().with_columns(customer_key.alias("_customer"))
-    if "order_id" in transactions.columns:
+    # (customer, product) packed in a uint64: the customer key high, the product's code low
+    code = transactions["product"].cast(pl.Categorical).to_physical().cast(pl.UInt64)
+    pair = customer_key.cast(pl.UInt64) * 2**32 + code.fill_null(2**32 - 1)
+    ids = ["order_id"] if "order_id" in transactions.columns else []
+    frame = transactions.lazy().select(pair.alias("_pair"), "date", *ids)
+    if ids:
         frame = frame.with_columns(_h0=_order_hash(0), _h1=_order_hash(1))
         h0, h1 = pl.col("_h0"), pl.col("_h1")
         spans = (h0.min() != h0.max()) | (h1.min() != h1.max())
     else:
         spans = pl.col("date").min() != pl.col("date").max()
-    return (
-        frame.group_by("_customer", "product")
-        .agg(spans=spans)
-        .group_by("_customer")
-        .agg(distinct_products=pl.len().cast(pl.Int64), reordered_product=pl.col("spans").any())
-        .sort("_customer")
-        .drop("_customer")
+    pairs = frame.group_by("_pair").agg(spans=spans).collect()
+    customer = (pairs["_pair"].to_numpy() >> np.uint64(32)).astype(np.int64)
+    n = int(cast(int, customer_key.max())) + 1
+    return pl.LazyFrame(
+        {
+            "distinct_products": np.bincount(customer, minlength=n).astype(np.int64),
+            "reordered_product": np.bincount(customer, pairs["spans"].to_numpy(), n) > 0,
+        }
     )
