@@ -16,13 +16,13 @@ leaves the section out and says so in ``notes``; nothing raises for a missing op
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import polars as pl
 
 from clv.analysis.loyalty import loyalty_table
-from clv.analysis.orders import customer_table, order_table
+from clv.analysis.orders import customer_table, days_to_second_order, order_counts, order_table
 from clv.analysis.profile import gini
 from clv.analysis.segments import TIERS, ratio, top_count, value_tiers
 
@@ -110,10 +110,10 @@ def returning_vs_new(orders: pl.DataFrame) -> dict[str, float | int | None]:
     """
     orders = _in_customer_order(orders)
     starts = (pl.col("customer_id") != pl.col("customer_id").shift()).fill_null(True)
-    row = _order_counts(orders) | orders.select(
+    row = order_counts(orders) | orders.select(
         customers=starts.sum(), repeaters=(pl.col("order_number") == 2).sum()
     ).row(0, named=True)
-    second = _days_to_second_order(orders.select("date", "order_number", key=starts.cum_sum()))
+    second = days_to_second_order(orders.select("date", "order_number", key=starts.cum_sum()))
     aov_new = ratio(row["new_revenue"], row["new_orders"])
     aov_ret = ratio(row["returning_revenue"], row["returning_orders"])
     return {
@@ -128,32 +128,6 @@ def returning_vs_new(orders: pl.DataFrame) -> dict[str, float | int | None]:
         "median_days_to_second_order": cast(float, second.median()) if second.len() else None,
         "mean_days_to_second_order": cast(float, second.mean()) if second.len() else None,
     }
-
-
-def _order_counts(orders: pl.DataFrame) -> dict[str, Any]:
-    """Orders, revenue, first (new) and later (returning) orders and their revenue."""
-    first = pl.col("is_first")
-    return orders.select(
-        orders=pl.len(),
-        revenue=pl.col("amount").sum(),
-        new_revenue=pl.col("amount").filter(first).sum(),
-        new_orders=first.sum(),
-        returning_revenue=pl.col("amount").filter(~first).sum(),
-        returning_orders=(~first).sum(),
-    ).row(0, named=True)
-
-
-def _days_to_second_order(orders: pl.DataFrame) -> pl.Series:
-    """Days from the first to the second order of each customer with both among ``orders``
-    (``date``, ``order_number`` and ``key``, one run of rows per customer)."""
-    kept = orders.filter(pl.col("order_number") <= 2)
-    if kept.height == 0:
-        return pl.Series("days", [], dtype=pl.Int64)
-    key = kept["key"].to_numpy()
-    day = kept["date"].to_physical().cast(pl.Int64).to_numpy()
-    starts = np.flatnonzero(np.diff(key, prepend=key[0] - 1))
-    pairs = starts[np.diff(starts, append=len(key)) == 2]  # customers with two rows here
-    return pl.Series("days", np.abs(day[pairs + 1] - day[pairs]))
 
 
 def cohort_table(orders: pl.DataFrame) -> pl.DataFrame:

@@ -9,7 +9,7 @@ the results are the same frames: the same groups, summed by the same polars aggr
 the same row order, the ids decoded only where a table shows them.
 """
 
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -294,3 +294,30 @@ def _products(
             "reordered_product": np.bincount(customer, pairs["spans"].to_numpy(), n) > 0,
         }
     )
+
+
+def order_counts(orders: pl.DataFrame) -> dict[str, Any]:
+    """Of ``orders`` (rows of :func:`order_table`): orders, revenue, first (new) and later
+    (returning) orders and their revenue, each summed over the rows in their order."""
+    first = pl.col("is_first")
+    return orders.select(
+        orders=pl.len(),
+        revenue=pl.col("amount").sum(),
+        new_revenue=pl.col("amount").filter(first).sum(),
+        new_orders=first.sum(),
+        returning_revenue=pl.col("amount").filter(~first).sum(),
+        returning_orders=(~first).sum(),
+    ).row(0, named=True)
+
+
+def days_to_second_order(orders: pl.DataFrame) -> pl.Series:
+    """Days from the first to the second order of each customer with both among ``orders``
+    (``date``, ``order_number`` and ``key``, one run of rows per customer)."""
+    kept = orders.filter(pl.col("order_number") <= 2)
+    if kept.height == 0:
+        return pl.Series("days", [], dtype=pl.Int64)
+    key = kept["key"].to_numpy()
+    day = kept["date"].to_physical().cast(pl.Int64).to_numpy()
+    starts = np.flatnonzero(np.diff(key, prepend=key[0] - 1))
+    pairs = starts[np.diff(starts, append=len(key)) == 2]  # customers with two rows here
+    return pl.Series("days", np.abs(day[pairs + 1] - day[pairs]))

@@ -79,7 +79,8 @@ def monthly_new_returning(orders: pl.DataFrame) -> pl.DataFrame:
     ``aov_returning`` (currency per order, null without such orders), ``new_revenue`` and
     ``returning_revenue`` (currency).
     """
-    from clv.analysis.kpis import _in_customer_order, _order_counts
+    from clv.analysis.kpis import _in_customer_order
+    from clv.analysis.orders import order_counts
 
     rows = []
     by_month = orders.select(
@@ -87,7 +88,7 @@ def monthly_new_returning(orders: pl.DataFrame) -> pl.DataFrame:
     )
     for (month,), part in by_month.group_by("_month", maintain_order=False):
         # what returning_vs_new(part) reads, summed in the same order
-        counts = _order_counts(_in_customer_order(part))
+        counts = order_counts(_in_customer_order(part))
         returning = int(counts["returning_orders"])
         new = int(counts["orders"]) - returning
         aov_new = ratio(counts["new_revenue"], counts["new_orders"])
