@@ -3,10 +3,11 @@ same tables grouped on integer customer keys for :class:`clv.analysis.results.An
 
 The analysis knows each transaction row's customer as an integer key from the RFM summary's
 one sorted pass (its row in the summary, which is sorted by id, so the keys' order is the
-ids' order: :func:`clv.data.rfm._rfm_summary_keyed`). Grouping on that key and on a 64-bit
-hash of the order id is 2-3x faster than on the id strings (1 M customers, 3.3 M rows), and
-the results are the same frames: the same groups, summed by the same polars aggregations in
-the same row order, the ids decoded only where a table shows them.
+ids' order: :func:`clv.data.rfm._rfm_summary_keyed`). Grouped on that key and on a 64-bit
+hash of the order id (1 M customers, 3.3 M rows, CPU): the order table takes 3.9 s instead of
+4.9 s, the customer table 3.7 s instead of 7.1 s. The results are the same frames: the same
+groups, summed by the same polars aggregations in the same row order, the ids decoded only
+where a table shows them.
 """
 
 from typing import Any, cast
