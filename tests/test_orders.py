@@ -186,8 +186,8 @@ def test_keyed_tables_are_the_string_grouped_tables(frame):
 
 
 def test_keyed_sums_match_on_a_shop(shop):
-    """Thousands of customers and long orders: polars sums a long group pairwise, so the rows
-    must reach each group in the same order (the eager group-by does not: it is lazy here)."""
+    """Thousands of customers, a 1,000-row customer and month-long orders, shuffled: the same
+    tables (sums up to rounding, see :data:`SUMS`), by order id and by day."""
     frame = shop[0].with_columns(
         order_id=pl.format("{}-{}", "customer_id", pl.col("date").dt.month()),
         margin=pl.col("amount") * 0.37,
