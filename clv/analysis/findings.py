@@ -8,7 +8,6 @@ at-risk list), so a sentence and its table cannot disagree.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -53,16 +52,28 @@ def middle_close_to_top(
     """
     threshold = candidates["clv"] + candidates["clv_gap"]
     near = candidates.filter(pl.col("clv_gap") <= close * threshold)
-    counts: Counter[str] = Counter()
-    for lacks in near["lacks"].to_list():
-        counts.update(part.split(" (")[0] for part in (lacks or "").split(", ") if part)
     return {
         "middle": candidates.height,
         "close": near.height,
         "within": close,
         "good_share": good_share,
-        "lacks": counts.most_common(),
+        "lacks": _most_common(near["lacks"]),
     }
+
+
+def _most_common(lacks: pl.Series) -> list[tuple[str, int]]:
+    """What the ``"a, b (detail)"`` strings list, counted by the part before ``" ("``: most
+    common first, ties in the order first met (``collections.Counter.most_common``'s order)."""
+    parts = lacks.fill_null("").str.split(", ").explode()
+    named = parts.filter(parts != "").str.split(" (").list.first()
+    counted = (
+        named.to_frame("what")
+        .with_row_index("first")
+        .group_by("what")
+        .agg(n=pl.len(), first=pl.col("first").min())
+        .sort(["n", "first"], descending=[True, False])
+    )
+    return [(str(w), int(n)) for w, n in zip(counted["what"], counted["n"], strict=True)]
 
 
 def returning_vs_new(rvn: Mapping[str, Any]) -> dict:

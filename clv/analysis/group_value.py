@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -153,3 +154,29 @@ def group_value(
             for end in ("", "_low", "_high")
         )
     return GroupValue(scores, groups, totals)
+
+
+VALUE_KEYS = (
+    "uses_pooled",
+    "new_customer_value",
+    "new_customer_value_low",
+    "new_customer_value_high",
+    "new_clv_cac",
+    "new_clv_cac_low",
+    "new_clv_cac_high",
+)
+"""The per-channel model's numbers added to ``kpis.json`` ``channels.<name>``."""
+
+
+def with_channel_value(kpis: dict[str, Any], value: GroupValue | str | None) -> dict[str, Any]:
+    """``kpis`` with each channel's :data:`VALUE_KEYS` from ``value`` (or a note why not)."""
+    if value is None or "channels" not in kpis:
+        return kpis
+    if isinstance(value, str):
+        kpis["notes"] = [*kpis.get("notes", []), f"no per-channel models: {value}"]
+        return kpis
+    for row in value.groups.iter_rows(named=True):
+        name = str(row["channel"])
+        if name in kpis["channels"]:
+            kpis["channels"][name] |= {k: row[k] for k in VALUE_KEYS if k in row}
+    return kpis

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from clv.analysis.orders import customer_key
 from clv.analysis.segments import ratio
 
 if TYPE_CHECKING:
@@ -117,8 +118,6 @@ def loyalty_by_month(
         .with_columns(month=pl.col("date").dt.truncate("1mo"), _margin=margin)
         .group_by("month")
         .agg(
-            members_active=pl.col("customer_id").filter(member).n_unique(),
-            non_members_active=pl.col("customer_id").filter(~member).n_unique(),
             member_orders=member.sum(),
             non_member_orders=(~member).sum(),
             member_revenue=pl.col("amount").filter(member).sum(),
@@ -129,6 +128,8 @@ def loyalty_by_month(
             reward_cost=reward_cost.filter(member).sum(),
         )
         .sort("month")
+        .join(_active(orders), on="month", how="left", maintain_order="left")
+        .select("month", "members_active", "non_members_active", pl.exclude("month", "^.*_active$"))
         .with_columns(
             member_aov=pl.col("member_revenue") / pl.col("member_orders"),
             non_member_aov=pl.col("non_member_revenue") / pl.col("non_member_orders"),
@@ -150,6 +151,36 @@ def loyalty_by_month(
         .collect()
     )
     return table.with_columns(pl.col("rewards").cast(pl.Int64))
+
+
+def _active(orders: pl.DataFrame) -> pl.LazyFrame:
+    """Per month: ``members_active`` and ``non_members_active``, customers with a member
+    (non-member) order in the month (a null flag is neither). Orders sorted by customer and
+    date (:func:`clv.segments.order_table`) are counted in NumPy: a customer's orders of one
+    month are one run, active as a member when any of them is flagged."""
+    month = orders["date"].dt.truncate("1mo")
+    flag = orders["loyalty"]
+    customer = orders.select(customer_key(orders)).to_series()
+    pair = None
+    if customer.dtype != pl.String:
+        pair = customer.cast(pl.Int64) * 2**20 + month.to_physical().cast(pl.Int64)
+    if pair is None or not pair.is_sorted():
+        frame = pl.LazyFrame({"month": month, "_c": customer, "_m": flag})
+        return frame.group_by("month").agg(
+            members_active=pl.col("_c").filter(pl.col("_m")).n_unique(),
+            non_members_active=pl.col("_c").filter(~pl.col("_m")).n_unique(),
+        )
+    starts = np.flatnonzero(np.diff(pair.to_numpy(), prepend=-1))
+    member = np.maximum.reduceat(flag.fill_null(False).to_numpy().astype(np.int8), starts)
+    non_member = np.maximum.reduceat((~flag).fill_null(False).to_numpy().astype(np.int8), starts)
+    return (
+        pl.LazyFrame({"month": month.gather(starts), "_m": member, "_n": non_member})
+        .group_by("month")
+        .agg(
+            members_active=pl.col("_m").cast(pl.UInt32).sum(),
+            non_members_active=pl.col("_n").cast(pl.UInt32).sum(),
+        )
+    )
 
 
 def programme_totals(by_month: pl.DataFrame | None) -> dict[str, object] | None:

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
-from clv.analysis import findings, loyalty, profile, retention, risk, segments, tables
+from clv.analysis import findings, loyalty, orders, profile, retention, risk, segments, tables
 from clv.analysis import kpis as kpi
 from clv.analysis.money import Money
 from clv.data.groups import GroupBy, with_customer_group
 from clv.data.period import Period
 from clv.data.quality import Quality
-from clv.data.rfm import calibration_holdout, rfm_summary
+from clv.data.rfm import _rfm_summary_keyed, calibration_holdout
 
 if TYPE_CHECKING:  # the models load SciPy (0.6 s of CPU): imported when a model is fitted
     from clv.analysis.group_value import GroupValue
@@ -86,16 +86,26 @@ class Analysis:
     # ---- the chain -------------------------------------------------------------------------
 
     @cached_property
+    def _keyed_summary(self) -> tuple[pl.DataFrame, pl.Series]:
+        """The RFM summary (:func:`clv.rfm_summary`) at the observation end, and each
+        transaction row's customer as its row in it (the integer key the tables group on)."""
+        return _rfm_summary_keyed(
+            self.transactions, end=self.period.observation_end, time_unit=self.period.time_unit
+        )
+
+    @property
+    def _customer_key(self) -> pl.Series:
+        return self._keyed_summary[1]
+
+    @cached_property
     def summary(self) -> pl.DataFrame:
         """The RFM summary (:func:`clv.rfm_summary`) at the observation end."""
-        summary = rfm_summary(
-            self.transactions,
-            observation_end=self.period.observation_end,
-            time_unit=self.period.time_unit,
-        )
+        summary = self._keyed_summary[0]
         if self.options.by is None:
             return summary
-        return with_customer_group(summary, self.transactions, by=self.options.by)
+        return with_customer_group(
+            summary, self.transactions, by=self.options.by, _customer_key=self._customer_key
+        )
 
     @cached_property
     def model(self) -> ClvModel | GroupedClvModel:
@@ -221,13 +231,19 @@ class Analysis:
     @cached_property
     def orders(self) -> pl.DataFrame:
         """One row per order (:func:`clv.analysis.segments.order_table`)."""
-        return segments.order_table(self.transactions)
+        ids = self._keyed_summary[0]["customer_id"]
+        return orders.order_table_keyed(
+            self.transactions, customer_key=self._customer_key, customer_ids=ids
+        )
 
     @cached_property
     def customers(self) -> pl.DataFrame:
         """One row per customer with their history and scores."""
-        table = segments.customer_table(
-            self.transactions, orders=self.orders, margin_rate=self.money.margin_rate
+        table = orders.customer_table(
+            self.transactions,
+            orders=self.orders,
+            margin_rate=self.money.margin_rate,
+            _customer_key=self._customer_key,
         )
         return kpi.with_scores(table, self.segments)
 
@@ -235,6 +251,8 @@ class Analysis:
     def kpis(self) -> dict[str, Any]:
         """The headline KPIs (``kpis.json``), with the predicted CLV over the horizon and, with
         a channel column, each channel's value from its own model (:attr:`channel_value`)."""
+        from clv.analysis.group_value import with_channel_value  # the models are loaded
+
         out = tables.customer_value_kpis(
             self.transactions,
             self.scores,
@@ -262,7 +280,9 @@ class Analysis:
 
         summary = self.summary
         if "channel" not in summary.columns:
-            summary = with_customer_group(summary, self.transactions, by="channel")
+            summary = with_customer_group(
+                summary, self.transactions, by="channel", _customer_key=self._customer_key
+            )
         try:
             fitted = self.model  # on these customers: its pooled BG/NBD is not refitted
             pooled = fitted.pooled if isinstance(fitted, GroupedClvModel) else fitted
@@ -359,30 +379,5 @@ class Analysis:
             penalizer=self._penalizers,
             purchase_model=purchase_model,
             frame=self.calibration,
+            _customer_key=self._customer_key,
         )
-
-
-VALUE_KEYS = (
-    "uses_pooled",
-    "new_customer_value",
-    "new_customer_value_low",
-    "new_customer_value_high",
-    "new_clv_cac",
-    "new_clv_cac_low",
-    "new_clv_cac_high",
-)
-"""The per-channel model's numbers added to ``kpis.json`` ``channels.<name>``."""
-
-
-def with_channel_value(kpis: dict[str, Any], value: GroupValue | str | None) -> dict[str, Any]:
-    """``kpis`` with each channel's :data:`VALUE_KEYS` from ``value`` (or a note why not)."""
-    if value is None or "channels" not in kpis:
-        return kpis
-    if isinstance(value, str):
-        kpis["notes"] = [*kpis.get("notes", []), f"no per-channel models: {value}"]
-        return kpis
-    for row in value.groups.iter_rows(named=True):
-        name = str(row["channel"])
-        if name in kpis["channels"]:
-            kpis["channels"][name] |= {k: row[k] for k in VALUE_KEYS if k in row}
-    return kpis

@@ -9,6 +9,7 @@ from typing import cast
 import numpy as np
 import polars as pl
 
+from clv.analysis.orders import customer_key
 from clv.analysis.segments import ratio
 
 
@@ -91,8 +92,9 @@ def retention_economics(
     year_before = (pl.col("date") > two_years_ago) & ~last_year
     per = (
         orders.lazy()
+        .with_columns(_customer=customer_key(orders))
         .filter(pl.col("date") <= end)
-        .group_by("customer_id")
+        .group_by("_customer")
         .agg(
             before=year_before.any(),
             last=last_year.any(),

@@ -22,6 +22,9 @@ import numpy as np
 import polars as pl
 from polars.expr.whenthen import ChainedThen, Then
 
+from clv.analysis.orders import customer_table as customer_table
+from clv.analysis.orders import order_table as order_table
+
 TIERS: tuple[tuple[str, float], ...] = (("good", 0.20), ("middle", 0.60), ("bad", 0.20))
 """Value tiers from the top down: (name, share of customers). Shares must sum to 1."""
 
@@ -67,129 +70,6 @@ def ratio(numerator: float, denominator: float | None) -> float | None:
     """``numerator / denominator``, or None when the denominator is 0 (no such customers) or
     None (not known)."""
     return numerator / denominator if denominator else None
-
-
-def _has(frame: pl.DataFrame | pl.LazyFrame, column: str) -> bool:
-    return column in frame.lazy().collect_schema()
-
-
-def order_table(transactions: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    """One row per order, numbered within each customer.
-
-    Returns
-    -------
-    pl.DataFrame
-        Sorted by ``customer_id``, ``date``, ``order``: ``customer_id``, ``order`` (the
-        ``order_id``, or the ISO date of the purchase occasion), ``date``, ``amount`` (sum of
-        the order's rows), ``order_number`` (1 = first order), ``is_first`` and, when present,
-        ``margin`` (sum), ``channel`` (of the order's first row: earliest date, then first in
-        file order) and ``loyalty`` (any row).
-    """
-    lf = transactions.lazy().with_row_index("_file_row")
-    key = pl.col("order_id") if _has(lf, "order_id") else pl.col("date").cast(pl.String)
-    aggs: list[pl.Expr] = [pl.col("date").min(), pl.col("amount").sum()]
-    if _has(lf, "margin"):
-        aggs.append(pl.col("margin").sum())
-    if _has(lf, "channel"):
-        # file order breaks ties on the first date (sort_by alone is not stable)
-        aggs.append(pl.col("channel").sort_by("date", "_file_row").first())
-    if _has(lf, "loyalty"):
-        aggs.append(pl.col("loyalty").any())
-    return (
-        lf.with_columns(order=key)
-        .group_by("customer_id", "order")
-        .agg(aggs)
-        .sort("customer_id", "date", "order")
-        .with_row_index("_row")
-        .with_columns(
-            is_first=(pl.col("customer_id") != pl.col("customer_id").shift()).fill_null(True),
-        )
-        .with_columns(
-            # rows are sorted by customer: number = row - row of the customer's first order
-            order_number=(
-                pl.col("_row") - pl.when(pl.col("is_first")).then(pl.col("_row")).forward_fill() + 1
-            ).cast(pl.Int64)
-        )
-        .drop("_row")
-        .collect()
-    )
-
-
-def customer_table(
-    transactions: pl.DataFrame | pl.LazyFrame,
-    *,
-    orders: pl.DataFrame | None = None,
-    margin_rate: float | None = None,
-) -> pl.DataFrame:
-    """One row per customer with what the segment and KPI functions need.
-
-    Parameters
-    ----------
-    transactions
-        A transactions frame.
-    orders
-        :func:`order_table` of the same transactions, when already computed.
-    margin_rate
-        Margin as a share of revenue, used when there is no ``margin`` column
-        (``None``: no ``margin`` column in the result).
-
-    Returns
-    -------
-    pl.DataFrame
-        Sorted by ``customer_id``: ``orders``, ``revenue``, ``aov`` (revenue per order),
-        ``first_order`` / ``second_order`` / ``last_order`` (dates; ``second_order`` null for
-        one-order customers), ``first_order_amount``, ``tenure_days`` (first to last order),
-        ``days_between_orders`` (tenure / (orders - 1), null for one order),
-        ``days_to_second_order``; when present ``margin``, ``channel`` (of the first order),
-        ``loyalty`` (member on any order), ``distinct_products`` and ``reordered_product``
-        (some product bought in two or more orders).
-    """
-    orders = order_table(transactions) if orders is None else orders
-    aggs: list[pl.Expr] = [
-        pl.len().cast(pl.Int64).alias("orders"),
-        pl.col("amount").sum().alias("revenue"),
-        pl.col("date").first().alias("first_order"),
-        pl.col("date").get(1, null_on_oob=True).alias("second_order"),
-        pl.col("date").last().alias("last_order"),
-        pl.col("amount").first().alias("first_order_amount"),
-    ]
-    if "margin" in orders.columns:
-        aggs.append(pl.col("margin").sum())
-    elif margin_rate is not None:
-        aggs.append((pl.col("amount").sum() * margin_rate).alias("margin"))
-    if "channel" in orders.columns:
-        aggs.append(pl.col("channel").first())
-    if "loyalty" in orders.columns:
-        aggs.append(pl.col("loyalty").any())
-    table = (
-        orders.lazy()
-        .group_by("customer_id")
-        .agg(aggs)
-        .with_columns(
-            aov=pl.col("revenue") / pl.col("orders"),
-            tenure_days=(pl.col("last_order") - pl.col("first_order")).dt.total_days(),
-            days_to_second_order=(pl.col("second_order") - pl.col("first_order")).dt.total_days(),
-        )
-        .with_columns(
-            days_between_orders=pl.when(pl.col("orders") > 1).then(
-                pl.col("tenure_days") / (pl.col("orders") - 1)
-            )
-        )
-    )
-    if _has(transactions, "product"):
-        key = pl.col("order_id") if _has(transactions, "order_id") else pl.col("date")
-        products = (
-            transactions.lazy()
-            .group_by("customer_id", "product")
-            .agg(n_orders=key.n_unique())
-            .group_by("customer_id")
-            .agg(
-                distinct_products=pl.len().cast(pl.Int64),
-                reordered_product=(pl.col("n_orders") > 1).any(),
-            )
-        )
-        table = table.join(products, on="customer_id", how="left")
-    return table.sort("customer_id").collect()
 
 
 def _ranks(frame: pl.DataFrame, value_col: str) -> pl.Series:

@@ -14,6 +14,7 @@ from typing import Any, cast
 import polars as pl
 
 from clv.analysis.money import Money
+from clv.analysis.segments import ratio
 from clv.errors import UsageError
 
 
@@ -78,15 +79,20 @@ def monthly_new_returning(orders: pl.DataFrame) -> pl.DataFrame:
     ``aov_returning`` (currency per order, null without such orders), ``new_revenue`` and
     ``returning_revenue`` (currency).
     """
-    from clv.analysis.kpis import returning_vs_new
+    from clv.analysis.kpis import _in_customer_order
+    from clv.analysis.orders import order_counts
 
     rows = []
-    by_month = orders.with_columns(_month=pl.col("date").dt.truncate("1mo"))
+    by_month = orders.select(
+        "customer_id", "amount", "is_first", _month=pl.col("date").dt.truncate("1mo")
+    )
     for (month,), part in by_month.group_by("_month", maintain_order=False):
-        kpis = returning_vs_new(part.drop("_month"))
-        returning = int(kpis["returning_orders"] or 0)
-        new = int(kpis["orders"] or 0) - returning
-        aov_new, aov_ret = kpis["aov_new"], kpis["aov_returning"]
+        # what returning_vs_new(part) reads, summed in the same order
+        counts = order_counts(_in_customer_order(part))
+        returning = int(counts["returning_orders"])
+        new = int(counts["orders"]) - returning
+        aov_new = ratio(counts["new_revenue"], counts["new_orders"])
+        aov_ret = ratio(counts["returning_revenue"], returning)
         rows.append(
             {
                 "month": month,

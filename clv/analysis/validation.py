@@ -147,6 +147,7 @@ def tracking(
     calibration_end: DateLike,
     observation_end: DateLike | None = None,
     step: str = "W",
+    _customer_key: pl.Series | None = None,
 ) -> pl.DataFrame:
     """Cumulative repeat purchases, actual and expected, over calibration and holdout.
 
@@ -178,29 +179,21 @@ def tracking(
     if step not in ("D", "W"):
         raise UsageError(f"step must be 'D' or 'W', not {step!r}")
     cal_end = as_date(calibration_end, "calibration end")
-    occasions = (
-        transactions.lazy().select("customer_id", "date").unique().collect(engine="streaming")
+    dates = transactions.lazy().select(
+        start=pl.col("date").min(), last=pl.col("date").max(), n=pl.len()
     )
-    if occasions.height == 0:
+    start, last, n_rows = dates.collect().row(0)
+    if n_rows == 0:
         raise DataError("no transactions to track")
-    start = occasions["date"].min()
-    end = (
-        occasions["date"].max()
-        if observation_end is None
-        else as_date(observation_end, "observation end")
-    )
+    end = last if observation_end is None else as_date(observation_end, "observation end")
     assert isinstance(start, dt.date) and isinstance(end, dt.date)
     n_days = (end - start).days + 1
     if n_days < 1:
         raise DataError(f"observation end {end} is before the first transaction ({start})")
-    day = (pl.col("date") - pl.lit(start)).dt.total_days()
-    first = occasions.group_by("customer_id").agg(first=day.min())
-    joined = occasions.with_columns(day=day).join(first, on="customer_id")
-    joined = joined.filter(pl.col("day") < n_days)
-    is_first = (joined["day"] == joined["first"]).to_numpy()
-    days = joined["day"].to_numpy()
-    new = np.bincount(days[is_first], minlength=n_days).astype(float)
-    repeat = np.bincount(days[~is_first], minlength=n_days).astype(float)
+    if _customer_key is not None and isinstance(transactions, pl.DataFrame):
+        new, repeat = _daily_counts(transactions["date"], _customer_key, start, n_days)
+    else:
+        new, repeat = _daily_counts_by_id(transactions, start, n_days)
 
     # A customer first seen on day k has, at the end of day D, age D - k days.
     ages = np.arange(n_days) / TIME_UNIT_DAYS[model.time_unit]
@@ -228,6 +221,43 @@ def tracking(
         actual_cumulative="actual_cumulative",
         expected_cumulative="expected_cumulative",
     )
+
+
+def _daily_counts_by_id(
+    transactions: pl.DataFrame | pl.LazyFrame, start: dt.date, n_days: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Customers first seen, and repeat occasions (customer-days after a customer's first), on
+    each day ``0 .. n_days - 1`` from ``start`` (customers grouped by id)."""
+    occasions = (
+        transactions.lazy().select("customer_id", "date").unique().collect(engine="streaming")
+    )
+    day = (pl.col("date") - pl.lit(start)).dt.total_days()
+    first = occasions.group_by("customer_id").agg(first=day.min())
+    joined = occasions.with_columns(day=day).join(first, on="customer_id")
+    joined = joined.filter(pl.col("day") < n_days)
+    is_first = (joined["day"] == joined["first"]).to_numpy()
+    days = joined["day"].to_numpy()
+    new = np.bincount(days[is_first], minlength=n_days).astype(float)
+    return new, np.bincount(days[~is_first], minlength=n_days).astype(float)
+
+
+def _daily_counts(
+    dates: pl.Series, customer_key: pl.Series, start: dt.date, n_days: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_daily_counts_by_id` with each row's customer an integer key: the occasions are
+    the distinct (key, day) pairs packed in a ``uint64`` and sorted, so a customer's first
+    occasion is the first of its key."""
+    day = dates.to_physical().cast(pl.Int64).to_numpy() - (start - _EPOCH).days
+    packed = (customer_key.cast(pl.UInt64).to_numpy() << np.uint64(32)) | day.astype(np.uint64)
+    occasion = pl.Series(packed).unique().sort().to_numpy()
+    occasion_key = occasion >> np.uint64(32)
+    occasion_day = (occasion & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    is_first = np.empty(len(occasion), dtype=bool)
+    is_first[:1] = True
+    np.not_equal(occasion_key[1:], occasion_key[:-1], out=is_first[1:])
+    kept = occasion_day < n_days
+    new = np.bincount(occasion_day[is_first & kept], minlength=n_days).astype(float)
+    return new, np.bincount(occasion_day[~is_first & kept], minlength=n_days).astype(float)
 
 
 def compare_models(calibration_holdout: pl.DataFrame, *, penalizer: float = 0.0) -> pl.DataFrame:
@@ -274,11 +304,12 @@ def holdout_check(
     penalizer: float | dict[str, float] = 0.0,
     purchase_model: "PurchaseModelChoice" = "bgnbd",
     frame: pl.DataFrame | None = None,
+    _customer_key: pl.Series | None = None,
 ) -> dict[str, Any] | None:
     """Refit on the calibration period and compare with the holdout (None without a split).
 
     ``frame``: the :func:`clv.data.rfm.calibration_holdout` frame at ``calibration_end``
-    when the caller has made it already.
+    when the caller has made it already; ``_customer_key`` (private) as in :func:`tracking`.
 
     Returns a dict: ``calibration_end``, ``holdout_days``, ``model`` (the calibration fit),
     ``parameters``, ``by_frequency`` (:func:`clv.holdout_by_frequency`),
@@ -327,7 +358,11 @@ def holdout_check(
         "by_frequency": holdout_by_frequency(predictions),
         "metrics": holdout_metrics(predictions),
         "tracking": tracking(
-            transactions, model, calibration_end=cal, observation_end=observation_end
+            transactions,
+            model,
+            calibration_end=cal,
+            observation_end=observation_end,
+            _customer_key=_customer_key,
         ),
         "error": None,
     }

@@ -44,6 +44,13 @@ SUMMARY_COLUMNS = (
 
 
 def _per_customer(transactions: pl.LazyFrame, *, count_orders: bool = False) -> pl.DataFrame:
+    """:func:`_per_customer_keyed` without the rows' keys."""
+    return _per_customer_keyed(transactions, count_orders=count_orders)[0]
+
+
+def _per_customer_keyed(
+    transactions: pl.LazyFrame, *, count_orders: bool = False
+) -> tuple[pl.DataFrame, np.ndarray]:
     """Each customer's purchase occasions (customer-days), aggregated deterministically.
 
     Rows are put in (customer, day) order by one stable sort of a packed ``uint64`` (high
@@ -59,7 +66,8 @@ def _per_customer(transactions: pl.LazyFrame, *, count_orders: bool = False) -> 
     Returns ``customer_id``, ``occasions``, ``orders`` (distinct ``order_id`` when
     ``count_orders``, else occasions), ``first_purchase``, ``last_purchase``, ``revenue``
     (all occasions) and ``repeat_revenue`` (all but the first), in the order the customers
-    first appear in the transactions (their ids are gathered in file order: 5x faster).
+    first appear in the transactions (their ids are gathered in file order: 5x faster), and
+    each row's customer: its position in that frame (``uint32``, in row order).
     """
     extra = {"order": pl.col("order_id").hash()} if count_orders else {}
     rows = transactions.select(
@@ -72,7 +80,7 @@ def _per_customer(transactions: pl.LazyFrame, *, count_orders: bool = False) -> 
         **extra,
     ).collect()
     if rows.height == 0:
-        return pl.DataFrame(
+        empty = pl.DataFrame(
             schema={
                 "customer_id": pl.String,
                 "occasions": pl.Int64,
@@ -83,6 +91,7 @@ def _per_customer(transactions: pl.LazyFrame, *, count_orders: bool = False) -> 
                 "repeat_revenue": pl.Float64,
             }
         )
+        return empty, np.empty(0, dtype=np.uint32)
     ids = rows["customer_id"]
     shift = np.uint64(cast(int, rows["day_offset"].max()).bit_length())  # low bits: the day
     day_offset = rows["day_offset"].to_numpy()
@@ -114,7 +123,11 @@ def _per_customer(transactions: pl.LazyFrame, *, count_orders: bool = False) -> 
     day = ordered["day"].to_numpy()[occasion_starts]
     first_row = np.minimum.reduceat(ordered["row"].to_numpy(), occasion_starts[first])
     appearance = np.argsort(first_row)
-    return pl.DataFrame(
+    position = np.empty(len(first), dtype=np.uint32)  # each customer's place in the result
+    position[appearance] = np.arange(len(first), dtype=np.uint32)
+    row_customer = np.empty(rows.height, dtype=np.uint32)
+    row_customer[ordered["row"].to_numpy()] = position[np.cumsum(new_customer) - 1]
+    result = pl.DataFrame(
         {
             "customer_id": ids.gather(first_row[appearance]),
             "occasions": occasions[appearance],
@@ -125,6 +138,7 @@ def _per_customer(transactions: pl.LazyFrame, *, count_orders: bool = False) -> 
             "repeat_revenue": np.add.reduceat(repeat, first)[appearance],
         }
     )
+    return result, row_customer
 
 
 def _id_hash(ids: pl.Series, seed: int) -> np.ndarray:
@@ -239,9 +253,19 @@ def _rfm_summary(
     transactions: pl.DataFrame | pl.LazyFrame, *, end: dt.date, time_unit: TimeUnit
 ) -> pl.DataFrame:
     """:func:`rfm_summary` at a resolved ``end``, without the warning about late customers."""
+    return _rfm_summary_keyed(transactions, end=end, time_unit=time_unit)[0]
+
+
+def _rfm_summary_keyed(
+    transactions: pl.DataFrame | pl.LazyFrame, *, end: dt.date, time_unit: TimeUnit
+) -> tuple[pl.DataFrame, pl.Series]:
+    """:func:`_rfm_summary` and each transaction row's customer key: the row number of its
+    customer in the summary (``UInt32``; the summary is sorted by id, so the keys' order is
+    the ids' order), for every row up to ``end``, in row order."""
     observed = transactions.lazy().filter(pl.col("date") <= end)
     count_orders = "order_id" in observed.collect_schema()
-    summary = _per_customer(observed, count_orders=count_orders).with_columns(
+    per_customer, row_customer = _per_customer_keyed(observed, count_orders=count_orders)
+    summary = per_customer.with_columns(
         frequency=pl.col("occasions") - 1,
         recency=(pl.col("last_purchase") - pl.col("first_purchase")).dt.total_days(),
         T=(pl.lit(end) - pl.col("first_purchase")).dt.total_days(),
@@ -252,8 +276,11 @@ def _rfm_summary(
         time_unit=pl.lit(time_unit, dtype=TIME_UNIT_DTYPE),
     )
     summary = summary.select(*SUMMARY_COLUMNS)
-    summary = summary[_lexicographic_order(summary["customer_id"])]
-    return _whole_days_to_units(summary, unit_days(time_unit))
+    order = _lexicographic_order(summary["customer_id"])
+    rank = np.empty(len(order), dtype=np.uint32)
+    rank[order] = np.arange(len(order), dtype=np.uint32)
+    keys = pl.Series("customer_key", rank[row_customer], dtype=pl.UInt32)
+    return _whole_days_to_units(summary[order], unit_days(time_unit)), keys
 
 
 def _whole_days_to_units(summary: pl.DataFrame, days: float) -> pl.DataFrame:

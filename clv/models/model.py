@@ -129,12 +129,8 @@ class ClvModel:
     def _by_frequency_and_age(
         self, x: np.ndarray, T: np.ndarray, columns: Callable[[np.ndarray, np.ndarray], dict]
     ) -> dict[str, np.ndarray]:
-        """Evaluate ``columns(x, T)`` on the distinct (x, T) pairs only, then gather back.
-
-        The pairs keep the order they first appear in: NumPy's vectorised functions can
-        differ in the last bit between positions of an array (SIMD body vs. tail), so an
-        order that changed from run to run changed ~100 CLVs in the last bit at 1 M.
-        """
+        """Evaluate ``columns(x, T)`` on the distinct (x, T) pairs only, then gather back; the
+        pairs in first-seen order (NumPy's SIMD body and tail can differ in the last bit)."""
         keys = pl.DataFrame({"x": x, "T": T})
         distinct = keys.unique(maintain_order=True)
         values = columns(distinct["x"].to_numpy(), distinct["T"].to_numpy())
