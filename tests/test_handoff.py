@@ -87,6 +87,7 @@ def test_stale_handoff_files_match_the_temporary_file_pattern(tmp_path) -> None:
     from clv.data.write import _TEMP
 
     path = tmp_path / handoff.file_name(4242)
-    for name in (path, handoff.pending_file(path), path.with_name(f".writing{path.name}")):
+    frame = handoff.frame_file(path, 3)
+    for name in (path, handoff.pending_file(path), path.with_name(f".writing{path.name}"), frame):
         match = _TEMP.match(Path(name).name)
         assert match and match.group(1) == "4242"
