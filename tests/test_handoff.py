@@ -3,6 +3,7 @@ notebook; equal to the notebook's own ``clv.analyze``, and never a file left beh
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def test_wanted_are_the_tables_the_notebook_reads() -> None:
 
 
 def test_handed_over_analysis_equals_the_notebooks_own(shop, shop_analysis, tmp_path) -> None:
-    path = tmp_path / handoff.file_name(123)
+    path = tmp_path / handoff.file_name(os.getpid())
     names = handoff.wanted(NOTEBOOK_DIR / "customer_value.ipynb")
     hand = handoff.Handoff(shop_analysis, names, path)
     loaded = handoff.analysis({"analysis_file": str(path)})  # waits for the thread
@@ -66,7 +67,7 @@ def test_a_failing_table_is_computed_again_where_the_notebook_shows_it(
 
 def test_a_handoff_that_cannot_be_written_stops_the_wait(shop_analysis, tmp_path) -> None:
     shop_analysis.__dict__["unpicklable"] = lambda: None
-    path = tmp_path / handoff.file_name(7)
+    path = tmp_path / handoff.file_name(os.getpid())
     hand = handoff.Handoff(shop_analysis, (), path)
     with pytest.raises(ReportError, match="could not hand over the analysis"):
         handoff.analysis({"analysis_file": str(path)})  # the kernel does not wait for ever
@@ -76,7 +77,7 @@ def test_a_handoff_that_cannot_be_written_stops_the_wait(shop_analysis, tmp_path
 
 
 def test_closed_before_the_write_leaves_nothing(shop_analysis, tmp_path) -> None:
-    path = tmp_path / handoff.file_name(9)
+    path = tmp_path / handoff.file_name(os.getpid())
     hand = handoff.Handoff(shop_analysis, ("kpis",), path)
     hand.close()  # the run ended (a failed kernel, Ctrl-C) while the thread computed
     hand._thread.join()
@@ -91,3 +92,30 @@ def test_stale_handoff_files_match_the_temporary_file_pattern(tmp_path) -> None:
     for name in (path, handoff.pending_file(path), path.with_name(f".writing{path.name}"), frame):
         match = _TEMP.match(Path(name).name)
         assert match and match.group(1) == "4242"
+
+
+def test_the_kernel_stops_waiting_when_the_runner_is_gone(tmp_path) -> None:
+    """A runner killed mid-analysis leaves its pending marker; the kernel sees that the pid
+    in the file name no longer runs (its parent may be a wrapper that is still alive)."""
+    import subprocess
+    import sys
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True
+    )
+    path = tmp_path / handoff.file_name(int(gone.stdout))
+    handoff.pending_file(path).touch()
+    with pytest.raises(ReportError, match="stopped before it handed over"):
+        handoff.analysis({"analysis_file": str(path)})
+
+
+def test_an_interrupted_run_stops_computing(shop_analysis, tmp_path) -> None:
+    """close() stops the thread between tables: it does not go on with the whole analysis."""
+    path = tmp_path / handoff.file_name(os.getpid())
+    hand = handoff.Handoff(
+        shop_analysis, handoff.wanted(NOTEBOOK_DIR / "customer_value.ipynb"), path
+    )
+    hand.close()
+    hand._thread.join()
+    assert "kpis" not in vars(shop_analysis) and "findings" not in vars(shop_analysis)
+    assert list(tmp_path.iterdir()) == []

@@ -87,6 +87,19 @@ def test_text_past_the_edge_grows_the_image_as_a_tight_savefig_does() -> None:
     assert _pixels(render.figure_png(fig)).shape[1] > fig.bbox.width
 
 
+def test_long_tick_labels_grow_the_image_instead_of_being_cut() -> None:
+    """Tick labels count too: channel names on a bar chart's axis too long for tight layout to
+    make room for (it warns and leaves them past the edge) grow the image, as a tight savefig
+    does, instead of being cut."""
+    fig, ax = theme.new_axes(None)
+    ax.barh([f"affiliate partner network programme {i} " * 3 for i in range(5)], [1, 2, 3, 4, 5])
+    with pytest.warns(UserWarning, match="Tight layout not applied"):
+        png = _pixels(render.figure_png(fig))
+    renderer = fig.canvas.get_renderer()
+    assert min(t.get_window_extent(renderer).x0 for t in ax.get_yticklabels()) < 0
+    assert png.shape[1] > 2 * fig.bbox.width  # the labels are in the image
+
+
 CASES_CHANNELS = pl.DataFrame(
     {
         "channel": ["search", "social"],

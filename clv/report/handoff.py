@@ -24,15 +24,15 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from functools import cached_property
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import polars as pl
 
 from clv.analysis.results import Analysis
+from clv.data.write import pid_alive
 from clv.errors import ReportError
 
 POLL_S = 0.05
@@ -67,29 +67,34 @@ def wanted(notebook: Path) -> tuple[str, ...]:
     return tuple(sorted(set(re.findall(r"\banalysis\.(\w+)", source)) & _PROPERTIES))
 
 
-def compute(analysis: Analysis, names: Iterable[str]) -> None:
+def compute(
+    analysis: Analysis, names: Iterable[str], *, stop: threading.Event | None = None
+) -> None:
     """Compute ``names`` (Analysis tables) and what they need, each once.
 
     The summary first, then the :data:`PHASES` (two chains side by side), then the rest. A
-    table that raises is left uncomputed.
+    table that raises is left uncomputed. Once ``stop`` is set, no further table is started.
     """
-    names = tuple(names)
-    _compute(analysis, ("summary",))
+    names, stop = tuple(names), stop or threading.Event()
+    _compute(analysis, ("summary",), stop)
     done = {"summary"}
-    with ThreadPoolExecutor(1, thread_name_prefix="clv-tables") as pool:
-        for models, tables in PHASES:
-            first, second = (
-                [n for n in c if n in names or n in BACKBONE] for c in (models, tables)
-            )
-            beside = pool.submit(_compute, analysis, second)
-            _compute(analysis, first)
-            beside.result()
-            done.update(first, second)
-    _compute(analysis, (n for n in names if n not in done))
+    for models, tables in PHASES:
+        first, second = ([n for n in c if n in names or n in BACKBONE] for c in (models, tables))
+        # a daemon thread: an interrupted run does not wait for its table at exit
+        beside = threading.Thread(
+            target=_compute, args=(analysis, second, stop), name="clv-tables", daemon=True
+        )
+        beside.start()
+        _compute(analysis, first, stop)
+        beside.join()
+        done.update(first, second)
+    _compute(analysis, [n for n in names if n not in done], stop)
 
 
-def _compute(analysis: Analysis, names: Iterable[str]) -> None:
+def _compute(analysis: Analysis, names: Iterable[str], stop: threading.Event) -> None:
     for name in names:
+        if stop.is_set():
+            return
         with suppress(Exception):  # computed again where the notebook shows it, and raised there
             getattr(analysis, name)
 
@@ -120,21 +125,27 @@ class Handoff:
         self._writing = path.with_name(f".writing{path.name}")
         self._lock = threading.Lock()
         self._closed = False
+        self._stop = threading.Event()
+        self._analysis: Analysis | None = analysis
         pending_file(path).touch()
         self._thread = threading.Thread(
-            target=self._run, args=(analysis, tuple(names)), name="clv-analysis", daemon=True
+            target=self._run, args=(tuple(names),), name="clv-analysis", daemon=True
         )
         self._thread.start()
 
-    def _run(self, analysis: Analysis, names: tuple[str, ...]) -> None:
+    def _run(self, names: tuple[str, ...]) -> None:
         t0 = time.perf_counter()
+        analysis = cast(Analysis, self._analysis)
+        self._analysis = None  # this thread's alone from here
         try:
-            compute(analysis, names)
+            compute(analysis, names, stop=self._stop)
+            lean = _lean(analysis, names)
+            del analysis  # the tables the notebook does not read can go
             with self._lock:
                 if self._closed:
                     return
                 with open(self._writing, "wb") as f:
-                    _FramePickler(f, self.path).dump(_lean(analysis, names))
+                    _FramePickler(f, self.path).dump(lean)
                 os.replace(self._writing, self.path)
                 self.seconds = round(time.perf_counter() - t0, 3)
         except BaseException as e:  # a full disk, MemoryError, a table that cannot be pickled
@@ -147,6 +158,7 @@ class Handoff:
 
     def close(self) -> None:
         """Stop: no file is written after this, and none is left."""
+        self._stop.set()
         with self._lock:
             self._closed = True
             frames = self.path.parent.glob(frame_file(self.path, "*").name)
@@ -208,11 +220,12 @@ def analysis(namespace: Mapping[str, Any]) -> Analysis:
         from clv.report.parameters import analysis_keywords
 
         return analyze(**analysis_keywords(namespace))
-    file, runner = Path(path), os.getppid()
+    file = Path(path)
+    runner = int(file.name.rsplit(".", 2)[1])  # .analysis.<pid>.tmp: the runner's pid
     while not file.exists():
         if not pending_file(file).exists() and not file.exists():
             raise ReportError("clv report could not hand over the analysis")
-        if os.getppid() != runner:
+        if not pid_alive(runner):
             raise ReportError("clv report stopped before it handed over the analysis")
         time.sleep(POLL_S)
     with open(file, "rb") as f:

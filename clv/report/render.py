@@ -357,20 +357,14 @@ def figure_png(fig: Any) -> bytes:
 
 
 def _texts_outside(fig: Any) -> bool:
-    """Whether a title, axis label or text of the last drawing of ``fig`` reaches past its edges."""
-    renderer = fig.canvas.get_renderer()
-    edge = fig.bbox
-    labels = ((ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts) for ax in fig.get_axes())
-    for text in [*fig.texts, *(t for group in labels for t in group)]:
-        if not (text.get_visible() and text.get_text()):
-            continue
-        box = text.get_window_extent(renderer)
-        if (
-            min(box.x0 - edge.x0, box.y0 - edge.y0) < -0.5
-            or max(box.x1 - edge.x1, box.y1 - edge.y1) > 0.5
-        ):
-            return True
-    return False
+    """Whether anything of the last drawing of ``fig`` (titles, axis and tick labels, legends,
+    colorbars, texts) reaches past its edges by more than half a pixel."""
+    box = fig.get_tightbbox(fig.canvas.get_renderer())
+    edge, slack = fig.bbox_inches, 0.5 / fig.dpi
+    return bool(
+        min(box.x0 - edge.x0, box.y0 - edge.y0) < -slack
+        or max(box.x1 - edge.x1, box.y1 - edge.y1) > slack
+    )
 
 
 def _figure_title(fig: Any) -> str:

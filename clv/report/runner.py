@@ -165,13 +165,19 @@ def run_report(
             if "analysis_file" in params:  # computed here while the kernel starts
                 wanted = handoff.wanted(path)
                 handing = handoff.Handoff(analysis, wanted, Path(params["analysis_file"]))
+            del analysis  # the hand-off thread's alone, and freed once it is written
             partial = run_dir / f".{name}.partial.ipynb"
             t1 = time.perf_counter()
             try:
                 _execute(path, partial, params, run_dir, progress=progress, kernel_name=kernel_name)
             except ReportError:
-                if handing is not None and handing.error is not None:
-                    raise handing.error from None  # why the notebook had no analysis
+                if handing is not None and handing.error is not None:  # why it had no analysis
+                    if isinstance(handing.error, ClvError | OSError):
+                        raise handing.error from None
+                    error = f"{type(handing.error).__name__}: {handing.error}".splitlines()[0]
+                    raise ReportError(
+                        f"clv report could not hand over the analysis: {error}"
+                    ) from None
                 raise
             finally:
                 timings["execute"] = round(time.perf_counter() - t1, 3)
