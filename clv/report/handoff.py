@@ -44,8 +44,16 @@ PHASES = (
         ("orders", "monthly", "cohorts", "returning_vs_new", "loyalty_by_month"),
     ),
     (
-        ("channel_value", "holdout"),
-        ("customers", "overview", "at_risk", "top_profile", "middle_to_top", "retention"),
+        ("channel_value",),
+        (
+            "customers",
+            "holdout",
+            "overview",
+            "at_risk",
+            "top_profile",
+            "middle_to_top",
+            "retention",
+        ),
     ),
 )
 """The tables :func:`compute` makes two at a time: in each phase the first chain (the models:
