@@ -69,6 +69,16 @@ MOVED = {
 }
 """Module paths of clv 0.1 → where the module lives now (imported with a DeprecationWarning)."""
 
+MOVED_NAMES = {
+    "clv.io": ("clv.data.write", "clv.data.columns", "clv.data.sources"),
+    "clv.segments": ("clv.analysis.profile", "clv.analysis.risk"),
+    "clv.kpis": ("clv.analysis.loyalty", "clv.analysis.retention"),
+    "clv.plots": ("clv.report.plots_kpis",),
+    "clv.sections": ("clv.analysis.tables", "clv.models.history", "clv.analysis.validation"),
+}
+"""Where the functions of a 0.1 module that moved to another module than the rest now live
+(``clv.segments.at_risk`` is ``clv.analysis.risk.at_risk``)."""
+
 __all__ = sorted(_EXPORTS)
 
 
@@ -96,10 +106,35 @@ class _MovedModules(MetaPathFinder, Loader):
             DeprecationWarning,
             stacklevel=2,
         )
-        return import_module(MOVED[spec.name])
+        module = import_module(MOVED[spec.name])
+        if spec.name not in MOVED_NAMES:
+            return module
+        return _OldModule(spec.name, module, MOVED_NAMES[spec.name])
 
     def exec_module(self, module: ModuleType) -> None:
         """The module is already executed under its new name."""
+
+
+class _OldModule(ModuleType):
+    """A 0.1 module whose functions now live in several modules: the new module's names, and
+    the others found where they moved (each with a DeprecationWarning naming the new place)."""
+
+    def __init__(self, old: str, module: ModuleType, elsewhere: tuple[str, ...]) -> None:
+        super().__init__(module.__name__, module.__doc__)
+        self.__dict__.update(vars(module))
+        self._clv_old, self._clv_elsewhere = old, elsewhere
+
+    def __getattr__(self, name: str) -> object:
+        for where in self._clv_elsewhere:
+            found = getattr(import_module(where), name, None)
+            if found is not None:
+                warnings.warn(
+                    f"{self._clv_old}.{name} moved to {where}.{name}; import it from there",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
+                return found
+        raise AttributeError(f"module {self._clv_old!r} has no attribute {name!r}")
 
 
 sys.meta_path.append(_MovedModules())

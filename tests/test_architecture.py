@@ -103,3 +103,32 @@ def test_public_modules_are_attributes():
     assert clv.datasets.cdnow is clv.cdnow
     assert clv.models.fit is clv.fit
     assert callable(clv.plots.purchase_count_fit)
+
+
+@pytest.mark.parametrize(
+    ("old", "name", "new"),
+    [
+        ("clv.segments", "at_risk", "clv.analysis.risk"),
+        ("clv.segments", "gini", "clv.analysis.profile"),
+        ("clv.segments", "value_tiers", "clv.analysis.segments"),
+        ("clv.kpis", "retention_economics", "clv.analysis.retention"),
+        ("clv.kpis", "loyalty_by_month", "clv.analysis.loyalty"),
+        ("clv.plots", "cohort_retention", "clv.report.plots_kpis"),
+        ("clv.sections", "describe", "clv.analysis.tables"),
+        ("clv.io", "write_frame", "clv.data.write"),
+    ],
+)
+def test_old_functions_are_found_where_they_moved(old, name, new):
+    """A 0.1 module split across modules: each of its functions still resolves, to the same
+    object, the moved ones with a warning that names their new place."""
+    import importlib
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        module = importlib.import_module(old)
+        found = getattr(module, name)
+    assert found is getattr(importlib.import_module(new), name)
+    if new != clv.MOVED[old]:  # (the module's own import warned once, when first imported)
+        assert any(new in str(w.message) for w in caught if w.category is DeprecationWarning)
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_function'"):
+        module.no_such_function  # noqa: B018
