@@ -241,3 +241,21 @@ def test_a_pooled_model_passed_in_is_used_not_refitted(channels):
     assert again == model  # the groups' fits are the same
     with pytest.raises(UsageError, match="pooled= was fitted on 3,000 customers"):
         fit(summary.head(500), by="channel", pooled=model.pooled)
+
+
+def test_each_group_warning_names_its_group(steady_shop):
+    """Per-group fits warn like the pooled fit (here: nobody drops out, a boundary fit),
+    each warning prefixed with the group it is about."""
+    summary = rfm_summary(steady_shop).with_columns(
+        channel=pl.when(pl.col("customer_id").str.slice(1).cast(pl.Int64) % 2 == 0)
+        .then(pl.lit("search"))
+        .otherwise(pl.lit("social"))
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = fit(summary, by="channel")
+    assert set(model.groups) == {"search", "social"}  # each fitted on its own
+    messages = [str(w.message) for w in caught if w.category is UserWarning]
+    for name in ("search", "social"):
+        assert any(m.startswith(f"channel '{name}': ") for m in messages), messages
+    assert any(not m.startswith("channel '") for m in messages)  # the pooled model's own

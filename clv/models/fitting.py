@@ -138,6 +138,7 @@ def fit(
     purchase_model: PurchaseModelChoice = ...,
     holdout: pl.DataFrame | None = ...,
     by: None = None,
+    group: str | None = ...,
 ) -> ClvModel: ...
 @overload
 def fit(
@@ -150,6 +151,7 @@ def fit(
     holdout: pl.DataFrame | None = ...,
     by: str,
     pooled: ClvModel | None = ...,
+    group: str | None = ...,
 ) -> GroupedClvModel: ...
 def fit(
     summary: pl.DataFrame,
@@ -161,6 +163,7 @@ def fit(
     holdout: pl.DataFrame | None = None,
     by: str | None = None,
     pooled: ClvModel | None = None,
+    group: str | None = None,
 ) -> ClvModel | GroupedClvModel:
     """Fit a purchase model (all customers) and Gamma-Gamma (repeat buyers, positive spend).
 
@@ -189,6 +192,8 @@ def fit(
     pooled
         With ``by``: the model this call would fit on all of ``summary`` (same penalizer
         and purchase model), when the caller has it already; it is used, not refitted.
+    group
+        Who these customers are (``"channel 'search'"``): each warning starts with it.
     purchase_model
         ``"bgnbd"`` (FHL 2005a; lifetimes' default), ``"mbgnbd"`` (Batislam et al. 2007),
         ``"pareto_nbd"`` (Schmittlein et al. 1987), or ``"auto"``: the one with the lowest
@@ -265,6 +270,7 @@ def fit(
         purchase_model=purchase_model,
         comparison=comparison,
         notes=notes,
+        group=group,
     )
 
 
@@ -279,6 +285,7 @@ def fit_distinct_rows(
     purchase_model: str = "bgnbd",
     comparison: list[dict[str, Any]] | None = None,
     notes: Sequence[Diagnostic] = (),
+    group: str | None = None,
 ) -> ClvModel:
     """:func:`fit` on rows already grouped: the entry point of engines that aggregate elsewhere.
 
@@ -327,7 +334,8 @@ def fit_distinct_rows(
         *gamma_gamma_diagnostics(gamma_gamma["q"], corr, n_repeat, n_repeat - n_spenders),
     ]
     for item in diagnostics:
-        warnings.warn(item["message"], UserWarning, stacklevel=3)
+        message = f"{group}: {item['message']}" if group else item["message"]
+        warnings.warn(message, UserWarning, stacklevel=3)
     return ClvModel(
         purchase_model=purchase_model,
         purchase=purchase,

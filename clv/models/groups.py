@@ -173,14 +173,15 @@ def fit_by_group(
     summary: pl.DataFrame,
     *,
     by: str,
-    fit_one: Callable[[pl.DataFrame], ClvModel],
+    fit_one: Callable[..., ClvModel],
     pooled: ClvModel | None = None,
 ) -> GroupedClvModel:
     """Fit ``fit_one`` on all of ``summary`` (pooled) and on each value of the column ``by``.
 
     Groups below :data:`MIN_GROUP_CUSTOMERS` customers or :data:`MIN_GROUP_REPEAT_BUYERS`
     repeat buyers, and groups whose fit raises ``ModelError``, use the pooled model.
-    ``pooled``: ``fit_one(summary)`` when the caller has it already (not refitted).
+    ``pooled``: ``fit_one(summary)`` when the caller has it already (not refitted). Each
+    group's fit gets ``group="<by> '<value>'"``, which its warnings start with.
     """
     if by not in summary.columns:
         raise _missing(by)
@@ -206,7 +207,7 @@ def fit_by_group(
             )
             continue
         try:
-            groups[name] = fit_one(part)
+            groups[name] = fit_one(part, group=f"{by} {name!r}")
         except ModelError as e:
             pooled_groups[name] = f"its fit failed: {e}"
     return GroupedClvModel(by, pooled, groups, pooled_groups)
