@@ -140,3 +140,20 @@ def test_model_comparison_on_cdnow(cdnow_calibration, cdnow_model):
         assert pareto[key] == pytest.approx(value, rel=0.01)
     assert rows["bgnbd"]["predicted_total"] == pytest.approx(1653.4, abs=1.0)
     assert (table["actual_total"] == 1882).all()
+
+
+def test_the_holdout_refits_warnings_say_they_are_the_holdout_checks(steady_shop):
+    """The calibration refit warns too (nobody drops out: a boundary fit); its warnings say
+    which fit they are about, so they are not taken for the main model's."""
+    import warnings
+
+    from clv.analysis.validation import holdout_check
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check = holdout_check(steady_shop, calibration_end="2025-01-01")
+    assert check is not None and check["error"] is None
+    messages = [str(w.message) for w in caught if w.category is UserWarning]
+    assert messages and all(
+        m.startswith("holdout check (calibration to 2025-01-01): ") for m in messages
+    ), messages

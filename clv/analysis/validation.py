@@ -341,6 +341,7 @@ def holdout_check(
             penalizer=penalizer,
             purchase_model=purchase_model,
             holdout=frame if purchase_model == "auto" else None,
+            group=f"holdout check (calibration to {cal})",
         )
         predictions = holdout_predictions(frame, model)
     except ModelError as e:

@@ -181,7 +181,8 @@ def fit_by_group(
     Groups below :data:`MIN_GROUP_CUSTOMERS` customers or :data:`MIN_GROUP_REPEAT_BUYERS`
     repeat buyers, and groups whose fit raises ``ModelError``, use the pooled model.
     ``pooled``: ``fit_one(summary)`` when the caller has it already (not refitted). Each
-    group's fit gets ``group="<by> '<value>'"``, which its warnings start with.
+    group's fit gets ``group="<by> '<value>'"`` (the pooled one ``"every <by> pooled"``),
+    which its warnings start with.
     """
     if by not in summary.columns:
         raise _missing(by)
@@ -189,7 +190,7 @@ def fit_by_group(
         row = int(np.flatnonzero(summary[by].is_null().to_numpy())[0])
         raise DataError(f"summary row {row}: no {by}; fill it (e.g. 'unknown') before fitting")
     if pooled is None:
-        pooled = fit_one(summary)
+        pooled = fit_one(summary, group=f"every {by} pooled")
     elif pooled.n_customers != summary.height:
         raise UsageError(
             f"pooled= was fitted on {pooled.n_customers:,} customers, the summary has "
