@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
@@ -35,17 +36,48 @@ def test_handed_over_analysis_equals_the_notebooks_own(shop, shop_analysis, tmp_
     path = tmp_path / handoff.file_name(os.getpid())
     names = handoff.wanted(NOTEBOOK_DIR / "customer_value.ipynb")
     hand = handoff.Handoff(shop_analysis, names, path)
-    loaded = handoff.analysis({"analysis_file": str(path)})  # waits for the thread
-    assert hand.error is None and hand.seconds is not None
-    assert set(names) <= set(vars(loaded))  # computed in the runner, not in the kernel
-    assert "orders" in vars(shop_analysis) and "orders" not in vars(loaded)  # not pickled
+    loaded = handoff.analysis({"analysis_file": str(path)})  # the base: tables come later
     own = handoff.analysis({"data": shop[0], "purchase_model": "auto"})
-    for name in ("summary", "scores", "segments", "at_risk", "orders", "customers", "cohorts"):
+    for name in ("summary", "scores", "segments", "at_risk", "cohorts"):
         assert_frame_equal(getattr(loaded, name), getattr(own, name))
     assert loaded.kpis == own.kpis
     assert loaded.model.purchase_model == own.model.purchase_model
+    hand._thread.join()
+    assert hand.error is None and hand.seconds is not None
+    tables = {n for n in vars(loaded) if n in handoff._PROPERTIES}
+    assert tables <= set(names)  # read from the runner's files, none computed in the kernel
+    assert "orders" in vars(shop_analysis) and "orders" not in vars(loaded)  # not handed over
+    assert_frame_equal(loaded.orders, own.orders)  # computed in the kernel when asked
     hand.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_the_notebook_reads_each_table_as_soon_as_it_is_made(
+    shop_analysis, tmp_path, monkeypatch
+) -> None:
+    """The cells run while later tables are computed: the model and the top customers are
+    read while the per-channel models (the runner's last model work) are still running."""
+    release = threading.Event()
+    channel_value = Analysis.channel_value.func
+
+    def slow_channel_value(self: Analysis) -> object:
+        assert release.wait(60)
+        return channel_value(self)
+
+    monkeypatch.setattr(Analysis, "channel_value", cached_property(slow_channel_value))
+    Analysis.channel_value.__set_name__(Analysis, "channel_value")
+    path = tmp_path / handoff.file_name(os.getpid())
+    hand = handoff.Handoff(
+        shop_analysis, handoff.wanted(NOTEBOOK_DIR / "customer_value.ipynb"), path
+    )
+    loaded = handoff.analysis({"analysis_file": str(path)})
+    assert loaded.model.purchase_model == shop_analysis.model.purchase_model
+    assert loaded.top_profile.height and "top_profile" in vars(loaded)
+    assert "channel_value" not in vars(shop_analysis) and hand.seconds is None  # still going
+    release.set()
+    assert loaded.kpis == shop_analysis.kpis  # waits for the per-channel models
+    hand._thread.join()
+    hand.close()
 
 
 def test_a_failing_table_is_computed_again_where_the_notebook_shows_it(

@@ -298,6 +298,40 @@ def test_customer_value_html_is_self_contained(report_runs) -> None:
     # the table of contents links to every section
     for anchor in re.findall(r'<li class="clv-toc-level2"><a href="#([^"]+)"', html):
         assert f'id="{anchor}"' in html
+    # the first page and the headline cards, made by the last cell, are shown at the top
+    found, headline, data = (
+        html.index(f'>{h}<a class="anchor-link"') for h in CUSTOMER_VALUE_SECTIONS[:3]
+    )
+    assert found < html.index('class="clv-found"') < headline
+    assert headline < html.index('class="clv-headline"') < data
+    assert html.count('class="clv-found"') == 1 and html.count('class="clv-headline"') == 1
+
+
+def test_a_running_notebook_is_written_every_few_seconds(tmp_path, monkeypatch) -> None:
+    """papermill wrote the whole notebook at every cell's start and end; the runner's engine
+    writes it when the run starts, then at most every SAVE_EVERY_S, and always at the end."""
+    import datetime as dt
+
+    from papermill.engines import NotebookExecutionManager
+
+    from clv.report import engine
+
+    writes: list[str] = []
+    monkeypatch.setattr("papermill.engines.write_ipynb", lambda nb, path: writes.append(path))
+    clock = [dt.datetime(2026, 1, 1, tzinfo=dt.UTC)]
+    monkeypatch.setattr(NotebookExecutionManager, "now", lambda self: clock[0])
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(str(i)) for i in range(20)]
+    notebook.metadata.papermill = {}  # as papermill prepares it
+    run = engine._Saves(notebook, output_path=str(tmp_path / "n.ipynb"), progress_bar=False)
+    run.notebook_start()
+    for cell in notebook.cells:
+        run.cell_start(cell)
+        clock[0] += dt.timedelta(seconds=1)
+        run.cell_complete(cell)
+    assert len(writes) == 1 + 20 // int(engine.SAVE_EVERY_S)  # papermill's own: 41
+    run.notebook_complete()
+    assert len(writes) == 2 + 20 // int(engine.SAVE_EVERY_S)
 
 
 @pytest.mark.slow

@@ -23,7 +23,7 @@ import pickle
 import re
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from functools import cached_property
 from pathlib import Path
@@ -40,25 +40,31 @@ POLL_S = 0.05
 
 PHASES = (
     (
-        ("calibration", "model", "scores", "segments"),
-        ("orders", "monthly", "cohorts", "returning_vs_new", "loyalty_by_month"),
+        ("calibration", "model"),
+        ("overview", "orders", "monthly", "returning_vs_new", "cohorts", "loyalty_by_month"),
     ),
     (
         ("channel_value",),
         (
-            "customers",
             "holdout",
-            "overview",
-            "at_risk",
+            "scores",
+            "segments",
+            "customers",
             "top_profile",
             "middle_to_top",
             "retention",
+            "channels",
+            "loyalty",
+            "at_risk",
+            "findings",
         ),
     ),
 )
 """The tables :func:`compute` makes two at a time: in each phase the first chain (the models:
 NumPy on one core) runs beside the second (polars tables), and neither reads a table the other
-makes in that phase. What is left (the KPIs, the first page's findings) comes after."""
+makes in that phase. Each chain goes in the order the notebook shows its tables, so the
+notebook's cells run as they come. What is left (the KPIs, the first page's findings: every
+model) comes after."""
 
 BACKBONE = frozenset({"model", "scores", "segments", "orders", "customers"})
 """Tables computed whether or not the notebook names them: almost every other table needs them."""
@@ -76,52 +82,70 @@ def wanted(notebook: Path) -> tuple[str, ...]:
 
 
 def compute(
-    analysis: Analysis, names: Iterable[str], *, stop: threading.Event | None = None
+    analysis: Analysis,
+    names: Iterable[str],
+    *,
+    stop: threading.Event | None = None,
+    done: Callable[[], None] | None = None,
 ) -> None:
     """Compute ``names`` (Analysis tables) and what they need, each once.
 
     The summary first, then the :data:`PHASES` (two chains side by side), then the rest. A
     table that raises is left uncomputed. Once ``stop`` is set, no further table is started.
+    ``done`` is called after each table, on the thread that made it.
     """
     names, stop = tuple(names), stop or threading.Event()
-    _compute(analysis, ("summary",), stop)
-    done = {"summary"}
+    _compute(analysis, ("summary",), stop, done)
+    finished = {"summary"}
     for models, tables in PHASES:
         first, second = ([n for n in c if n in names or n in BACKBONE] for c in (models, tables))
         # a daemon thread: an interrupted run does not wait for its table at exit
         beside = threading.Thread(
-            target=_compute, args=(analysis, second, stop), name="clv-tables", daemon=True
+            target=_compute,
+            args=(analysis, second, stop, done),
+            name="clv-tables",
+            daemon=True,
         )
         beside.start()
-        _compute(analysis, first, stop)
+        _compute(analysis, first, stop, done)
         beside.join()
-        done.update(first, second)
-    _compute(analysis, [n for n in names if n not in done], stop)
+        finished.update(first, second)
+    _compute(analysis, [n for n in names if n not in finished], stop, done)
 
 
-def _compute(analysis: Analysis, names: Iterable[str], stop: threading.Event) -> None:
+def _compute(
+    analysis: Analysis,
+    names: Iterable[str],
+    stop: threading.Event,
+    done: Callable[[], None] | None,
+) -> None:
     for name in names:
         if stop.is_set():
             return
         with suppress(Exception):  # computed again where the notebook shows it, and raised there
             getattr(analysis, name)
+        if done is not None:
+            done()
 
 
 def _lean(analysis: Analysis, names: tuple[str, ...]) -> Analysis:
-    """``analysis`` without the tables computed on the way that the notebook does not read
-    (the orders and customer tables, the calibration summary: half the pickle at 1 M
-    customers); the notebook computes any of them again if it asks."""
+    """``analysis`` without its tables but those in ``names`` computed so far."""
     lean = object.__new__(Analysis)
     lean.__dict__ = {k: v for k, v in vars(analysis).items() if k not in _PROPERTIES or k in names}
     return lean
 
 
 class Handoff:
-    """The runner's side: compute the Analysis on a thread and pickle it to ``path``.
+    """The runner's side: compute the Analysis on a thread and hand each table over as it
+    is made.
 
+    First the Analysis without its tables goes to ``path`` (with the names of the tables to
+    come), then each table the notebook reads to a file of its own (:func:`table_file`) the
+    moment it is made, so the notebook's cells run while later tables are computed. The
+    tables the notebook does not read (the calibration summary, the orders table) stay here.
     A marker file says the hand-off is pending; the thread removes it when it is done,
-    whether it wrote the Analysis or failed (``error`` then holds why: a full disk, say), so
-    the kernel never waits for a file that will not come. ``close()`` waits for a write in
+    whether it handed everything over or failed (``error`` then holds why: a full disk, say),
+    so the kernel never waits for a file that will not come. ``close()`` waits for a write in
     progress and removes every file: a run leaves no hand-off behind, whatever way it ends.
     """
 
@@ -129,12 +153,14 @@ class Handoff:
         self.path = path
         self.error: BaseException | None = None
         self.seconds: float | None = None
-        """How long computing and writing the Analysis took (None until it is written)."""
+        """How long computing and handing over the tables took (None until all are)."""
         self._writing = path.with_name(f".writing{path.name}")
         self._lock = threading.Lock()
         self._closed = False
         self._stop = threading.Event()
         self._analysis: Analysis | None = analysis
+        self._sent: set[str] = set()
+        self._frames: dict[int, tuple[str, pl.DataFrame]] = {}
         pending_file(path).touch()
         self._thread = threading.Thread(
             target=self._run, args=(tuple(names),), name="clv-analysis", daemon=True
@@ -146,23 +172,43 @@ class Handoff:
         analysis = cast(Analysis, self._analysis)
         self._analysis = None  # this thread's alone from here
         try:
-            compute(analysis, names, stop=self._stop)
-            lean = _lean(analysis, names)
-            del analysis  # the tables the notebook does not read can go
+            base = _lean(analysis, names)
+            self._sent.update(k for k in vars(base) if k in _PROPERTIES)
             with self._lock:
-                if self._closed:
-                    return
-                with open(self._writing, "wb") as f:
-                    _FramePickler(f, self.path).dump(lean)
-                os.replace(self._writing, self.path)
+                self._write(self.path, (base, tuple(n for n in names if n not in self._sent)))
+            compute(analysis, names, stop=self._stop, done=lambda: self._send(analysis, names))
+            if self.error is None:
                 self.seconds = round(time.perf_counter() - t0, 3)
         except BaseException as e:  # a full disk, MemoryError, a table that cannot be pickled
             self.error = e
-            with suppress(OSError):
-                self._writing.unlink(missing_ok=True)
         finally:
             with suppress(OSError):
+                self._writing.unlink(missing_ok=True)
+            with suppress(OSError):
                 pending_file(self.path).unlink(missing_ok=True)
+
+    def _send(self, analysis: Analysis, names: tuple[str, ...]) -> None:
+        """Hand over every table in ``names`` made since the last call (tables made on the
+        way to another one too)."""
+        computed = vars(analysis)
+        with self._lock:
+            for name in names:
+                if name in self._sent or name not in computed or self.error is not None:
+                    continue
+                self._sent.add(name)
+                try:
+                    self._write(table_file(self.path, name), computed[name])
+                except BaseException as e:  # the notebook computes what is not handed over
+                    self.error = e
+                    self._stop.set()
+
+    def _write(self, out: Path, value: Any) -> None:
+        """Pickle ``value`` to ``out`` (with ``_lock`` held)."""
+        if self._closed:
+            return
+        with open(self._writing, "wb") as f:
+            _FramePickler(f, self.path, self._frames).dump(value)
+        os.replace(self._writing, out)
 
     def close(self) -> None:
         """Stop: no file is written after this, and none is left."""
@@ -187,36 +233,87 @@ def frame_file(path: Path, n: int | str) -> Path:
     return path.with_name(f"{stem}-{n}.{pid}.{tmp}")
 
 
-class _FramePickler(pickle.Pickler):
-    """Pickles an Analysis with each polars frame written beside it as uncompressed Arrow
-    IPC (1 s for the 840 MB of a 1 M-customer report, where pickling the frames takes 4 s;
-    the kernel maps them instead of unpickling: 0.8 s instead of 3.6 s)."""
+def table_file(path: Path, name: str) -> Path:
+    """The file of the hand-off ``path``'s table ``name``."""
+    return frame_file(path, f"table-{name}")
 
-    def __init__(self, file: BinaryIO, path: Path) -> None:
+
+class _FramePickler(pickle.Pickler):
+    """Pickles with each polars frame written beside as uncompressed Arrow IPC (1 s for the
+    840 MB of a 1 M-customer report, where pickling the frames takes 4 s; the kernel maps
+    them instead of unpickling: 0.8 s instead of 3.6 s). ``frames`` (by ``id``) is shared by
+    the pickles of one hand-off: a frame in several tables is written once."""
+
+    def __init__(
+        self, file: BinaryIO, path: Path, frames: dict[int, tuple[str, pl.DataFrame]]
+    ) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self.path, self.frames = path, 0
+        self.path, self.frames = path, frames
 
     def persistent_id(self, obj: Any) -> str | None:
         if not isinstance(obj, pl.DataFrame):
             return None
-        out = frame_file(self.path, self.frames)
-        obj.write_ipc(out, compression="uncompressed")
-        self.frames += 1
-        return out.name
+        if id(obj) not in self.frames:  # the frame is kept: its id is not reused
+            out = frame_file(self.path, len(self.frames))
+            obj.write_ipc(out, compression="uncompressed")
+            self.frames[id(obj)] = (out.name, obj)
+        return self.frames[id(obj)][0]
 
 
 class _FrameUnpickler(pickle.Unpickler):
-    def __init__(self, file: BinaryIO, path: Path) -> None:
+    def __init__(self, file: BinaryIO, path: Path, frames: dict[str, pl.DataFrame]) -> None:
         super().__init__(file)
-        self.path = path
+        self.path, self.frames = path, frames
 
     def persistent_load(self, pid: Any) -> pl.DataFrame:
-        return pl.read_ipc(self.path.with_name(Path(str(pid)).name))
+        name = Path(str(pid)).name
+        if name not in self.frames:
+            self.frames[name] = pl.read_ipc(self.path.with_name(name))
+        return self.frames[name]
 
 
 def pending_file(path: Path) -> Path:
     """The marker beside the hand-off file ``path`` that exists while it is being made."""
     return path.with_name(f".pending{path.name}")
+
+
+class _Inbox:
+    """The kernel's side of a hand-off: the tables still to come from the runner."""
+
+    def __init__(self, path: Path, coming: Iterable[str]) -> None:
+        self.path, self.coming = path, set(coming)
+        self.runner = int(path.name.rsplit(".", 2)[1])  # .analysis.<pid>.tmp: the runner's pid
+        self.frames: dict[str, pl.DataFrame] = {}
+
+    def wait(self, file: Path) -> bool:
+        """Wait for ``file``: True once it is there, False if the runner is done without it."""
+        while not file.exists():
+            if not pending_file(self.path).exists():
+                return file.exists()
+            if not pid_alive(self.runner):
+                raise ReportError("clv report stopped before it handed over the analysis")
+            time.sleep(POLL_S)
+        return True
+
+    def load(self, file: Path) -> Any:
+        with open(file, "rb") as f:
+            return _FrameUnpickler(f, self.path, self.frames).load()  # this run's own runner
+
+
+class _Received(Analysis):
+    """The runner's Analysis in the notebook: a table the runner makes is read from its file
+    when a cell first asks for it (waiting for it if need be); any other is computed here."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in _PROPERTIES:
+            computed = object.__getattribute__(self, "__dict__")
+            inbox: _Inbox = computed["_inbox"]
+            if name in inbox.coming and name not in computed:
+                inbox.coming.discard(name)
+                file = table_file(inbox.path, name)
+                if inbox.wait(file):  # else it failed there: computed (and raised) here
+                    computed[name] = inbox.load(file)
+        return super().__getattribute__(name)
 
 
 def analysis(namespace: Mapping[str, Any]) -> Analysis:
@@ -229,12 +326,11 @@ def analysis(namespace: Mapping[str, Any]) -> Analysis:
 
         return analyze(**analysis_keywords(namespace))
     file = Path(path)
-    runner = int(file.name.rsplit(".", 2)[1])  # .analysis.<pid>.tmp: the runner's pid
-    while not file.exists():
-        if not pending_file(file).exists() and not file.exists():
-            raise ReportError("clv report could not hand over the analysis")
-        if not pid_alive(runner):
-            raise ReportError("clv report stopped before it handed over the analysis")
-        time.sleep(POLL_S)
-    with open(file, "rb") as f:
-        return _FrameUnpickler(f, file).load()  # written by this run's own runner process
+    inbox = _Inbox(file, ())
+    if not inbox.wait(file):
+        raise ReportError("clv report could not hand over the analysis")
+    received, inbox.coming = inbox.load(file)
+    inbox.coming = set(inbox.coming)
+    received.__class__ = _Received
+    received.__dict__["_inbox"] = inbox
+    return cast(Analysis, received)

@@ -5,8 +5,7 @@ every data value is escaped and customer ids are masked (:func:`mask_ids`). :fun
 turns an executed notebook into one self-contained HTML file with the ``clv_report`` template
 and a table of contents built from the markdown headings.
 
-Named ``render`` rather than ``html`` so that it does not shadow the standard library's
-:mod:`html`, which this module and :mod:`clv.report.runner` use to escape text.
+Named ``render`` rather than ``html``: it does not shadow the standard library's :mod:`html`.
 """
 
 from __future__ import annotations
@@ -18,7 +17,8 @@ import math
 import os
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -169,21 +169,44 @@ def export_html(
 class Display:
     """What a report notebook shows: tables, figures, notes and headline cards, all escaped.
 
-    Holds the only state a notebook needs: whether to mask customer ids and the salt.
-
-    >>> show = Display(mask_ids=True, id_salt=None)  # doctest: +SKIP
-    >>> show.table(scores.head(10), caption="Top customers")  # doctest: +SKIP
+    Holds a notebook's state: whether to mask customer ids, the salt and the places kept
+    by :meth:`later`. ``show = Display(mask_ids=True, id_salt=None)``, then, for example,
+    ``show.table(scores.head(10), caption="Top customers")``.
     """
 
     def __init__(self, *, mask_ids: bool = True, id_salt: str | None = None) -> None:
         self.mask_ids = mask_ids
         self.id_salt = id_salt or secrets.token_hex(16)
+        self._places = secrets.token_hex(8)  # this notebook run's places, for later()
+        self._filling: list[str] | None = None
 
     def html(self, markup: str) -> None:
         """Show HTML that clv built (every data value in it already escaped)."""
         from IPython.display import HTML, display
 
-        display(HTML(markup))
+        if self._filling is not None:
+            self._filling.append(markup)
+        else:
+            display(HTML(markup))
+
+    def later(self, place: str) -> None:
+        """Keep an empty place here for what a later cell shows in :meth:`fill` (``place``)."""
+        from IPython.display import HTML, display
+
+        display(HTML(""), display_id=f"clv-{place}-{self._places}")
+
+    @contextmanager
+    def fill(self, place: str) -> Iterator[None]:
+        """Show what the block shows in the place :meth:`later` kept, instead of here."""
+        from IPython.display import HTML, update_display
+
+        parts: list[str] = []
+        self._filling = parts
+        try:
+            yield
+        finally:
+            self._filling = None
+        update_display(HTML("".join(parts)), display_id=f"clv-{place}-{self._places}")
 
     def table(
         self,

@@ -300,11 +300,15 @@ def _execute(
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    from clv.report import engine
+
+    engine.register()
     try:
         pm.execute_notebook(
             str(source),
             str(output),
             parameters=params,
+            engine_name=engine.NAME,
             kernel_name=kernel_name,
             language="python",
             progress_bar=progress,
