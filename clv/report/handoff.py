@@ -174,9 +174,12 @@ class Handoff:
         try:
             base = _lean(analysis, names)
             self._sent.update(k for k in vars(base) if k in _PROPERTIES)
-            with self._lock:
-                self._write(self.path, (base, tuple(n for n in names if n not in self._sent)))
+            coming = tuple(n for n in names if n not in self._sent)
+            # written beside the first tables (0.5 s at 1 M), while the kernel starts
+            first = threading.Thread(target=self._send_base, args=(base, coming), daemon=True)
+            first.start()
             compute(analysis, names, stop=self._stop, done=lambda: self._send(analysis, names))
+            first.join()
             if self.error is None:
                 self.seconds = round(time.perf_counter() - t0, 3)
         except BaseException as e:  # a full disk, MemoryError, a table that cannot be pickled
@@ -186,6 +189,15 @@ class Handoff:
                 self._writing.unlink(missing_ok=True)
             with suppress(OSError):
                 pending_file(self.path).unlink(missing_ok=True)
+
+    def _send_base(self, base: Analysis, coming: tuple[str, ...]) -> None:
+        """Hand over the Analysis without its tables, and the names of the tables to come."""
+        with self._lock:
+            try:
+                self._write(self.path, (base, coming))
+            except BaseException as e:  # the kernel cannot start: stop computing
+                self.error = e
+                self._stop.set()
 
     def _send(self, analysis: Analysis, names: tuple[str, ...]) -> None:
         """Hand over every table in ``names`` made since the last call (tables made on the
