@@ -1,19 +1,17 @@
-"""The analysis of a report run, computed by the runner while the notebook's kernel starts.
+"""The analysis of a report run, computed by the runner while the notebook's cells run.
 
 ``clv report`` reads and checks the data before a run folder exists (a bad file fails with
 its one line and leaves nothing). When the notebook declares the ``analysis_file``
 parameter, the runner then goes on with that same :class:`~clv.analysis.results.Analysis`
 on a thread: it computes the tables the notebook reads (:func:`wanted`, two chains at once:
-the models on one thread, the order tables on the other) and pickles the Analysis to
-``analysis_file``, while papermill starts the kernel and the notebook imports its modules.
-The notebook's first cell, :func:`analysis`, waits for the file and loads it (its frames are
-Arrow IPC files beside it, mapped rather than unpickled); run by hand
-(no ``analysis_file``), it calls :func:`clv.analyze` itself. A table that fails in the runner
-is left uncomputed, so the notebook computes it again and fails in the cell that shows it,
-with the same one-line error, as without the hand-off.
-
-At 1 M customers the runner's head start hides the kernel's start and imports (about 4 s)
-and the data is read and summarized once instead of twice (about 3 s).
+the models on one thread, the order tables on the other). The Analysis without its tables
+goes to ``analysis_file`` at once, and each table to a file of its own (:func:`table_file`)
+the moment it is made; their frames are Arrow IPC files beside them, mapped rather than
+unpickled. The notebook's first cell, :func:`analysis`, loads the Analysis; a cell that reads
+a table the runner has not made yet waits for it, so the cells run while the runner is still
+computing. Run by hand (no ``analysis_file``), it calls :func:`clv.analyze` itself. A table
+that fails in the runner is not handed over, so the notebook computes it again and fails in
+the cell that shows it, with the same one-line error, as without the hand-off.
 """
 
 from __future__ import annotations
