@@ -6,6 +6,7 @@ table once, from the tables before it, so a command computes only what it writes
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -253,7 +254,13 @@ class Analysis:
         a channel column, each channel's value from its own model (:attr:`channel_value`)."""
         from clv.analysis.group_value import with_channel_value  # the models are loaded
 
-        out = tables.customer_value_kpis(
+        kpis = with_channel_value(copy.deepcopy(self._kpis), self.channel_value)
+        return kpis | {"at_risk": self.at_risk_findings}
+
+    @cached_property
+    def _kpis(self) -> dict[str, Any]:
+        """:attr:`kpis` but the per-channel models' (made beside them in a report)."""
+        return tables.customer_value_kpis(
             self.transactions,
             self.scores,
             observation_end=self.period.observation_end,
@@ -263,7 +270,6 @@ class Analysis:
             good_share=self.tiers[0][1],
             money=self.money,
         )
-        return with_channel_value(out, self.channel_value) | {"at_risk": self.at_risk_findings}
 
     @cached_property
     def channel_value(self) -> GroupValue | str | None:

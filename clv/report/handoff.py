@@ -55,6 +55,7 @@ PHASES = (
             "loyalty",
             "at_risk",
             "findings",
+            "_kpis",
         ),
     ),
 )
@@ -64,8 +65,9 @@ makes in that phase. Each chain goes in the order the notebook shows its tables,
 notebook's cells run as they come. What is left (the KPIs, the first page's findings: every
 model) comes after."""
 
-BACKBONE = frozenset({"model", "scores", "segments", "orders", "customers"})
-"""Tables computed whether or not the notebook names them: almost every other table needs them."""
+BACKBONE = frozenset({"model", "scores", "segments", "orders", "customers", "_kpis"})
+"""Tables computed whether or not the notebook names them: almost every other table needs them
+(``_kpis``: :attr:`~clv.analysis.results.Analysis.kpis` but the per-channel models')."""
 
 _PROPERTIES = frozenset(n for n, v in vars(Analysis).items() if isinstance(v, cached_property))
 
