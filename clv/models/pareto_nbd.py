@@ -227,11 +227,29 @@ def _log_mix(params: Params, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np
     )
 
 
+def _log_tails(
+    params: Params, x: np.ndarray, tx: np.ndarray, T: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_log_tail` at (x, t_x) and at (x, T), evaluated once per distinct point when
+    ``x, tx, T`` are arrays of one length (customers share few: 14 k points for 311 k
+    distinct rows) and the parameters numbers; the same values as evaluating each row."""
+    r, alpha, s, beta = (params[k] for k in PARETO_NBD_PARAMS)
+    shapes = {np.shape(v) for v in (x, tx, T)}
+    (shape,) = shapes if len(shapes) == 1 else [()]
+    if len(shape) != 1 or not shape[0] or np.ndim(alpha) or np.ndim(beta):
+        return _log_tail(r, alpha, s, beta, x, tx), _log_tail(r, alpha, s, beta, x, T)
+    xs, x_of = np.unique(x, return_inverse=True)
+    ys, y_of = np.unique(np.concatenate([tx, T]), return_inverse=True)
+    keys = np.tile(x_of.astype(np.int64), 2) * ys.size + y_of
+    points, point_of = np.unique(keys, return_inverse=True)
+    g = _log_tail(r, alpha, s, beta, xs[points // ys.size], ys[points % ys.size])[point_of]
+    return g[: x.size], g[x.size :]
+
+
 def _log_dead(params: Params, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
     """ln[s/(r+s+x) A0]: the "died in (t_x, T]" part of the mixture."""
-    r, alpha, s, beta = (params[k] for k in PARETO_NBD_PARAMS)
-    g1 = _log_tail(r, alpha, s, beta, x, tx)
-    g2 = _log_tail(r, alpha, s, beta, x, T)
+    r, s = params["r"], params["s"]
+    g1, g2 = _log_tails(params, x, tx, T)
     with np.errstate(divide="ignore"):
         return np.log(s / (r + s + x)) + g1 + np.log1p(-np.exp(np.minimum(g2 - g1, 0.0)))
 

@@ -4,6 +4,8 @@ compare their predictions of the holdout period, customer by customer."""
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, cast
 
 import numpy as np
@@ -13,6 +15,7 @@ from clv.data.rfm import TIME_UNIT_DAYS
 from clv.errors import DataError, ModelError
 from clv.models.bgnbd import distinct_rows_and_index
 from clv.models.checks import check_summary, penalizers, summary_unit
+from clv.models.optimize import Fit
 from clv.models.purchase import PURCHASE_MODELS, PurchaseModelName
 
 _HOLDOUT = ("frequency_holdout", "duration_holdout")
@@ -26,6 +29,14 @@ COMPARISON_SCHEMA = {
     "chosen": pl.Boolean,
     "error": pl.String,
 }
+
+
+def _fit_or_error(name: str, *, rows: tuple[np.ndarray, ...], penalizer: float) -> Fit | ModelError:
+    """The purchase model ``name`` fitted on weighted distinct rows, or why it failed."""
+    try:
+        return PURCHASE_MODELS[name].fit(*rows, penalizer)
+    except ModelError as e:
+        return e
 
 
 def choose_purchase_model(
@@ -69,11 +80,13 @@ def choose_purchase_model(
     if index is not None:  # predicted once per distinct (x, t_x, T) row, then per customer
         x, tx, T = rows[:3]
     out: list[dict[str, Any]] = []  # rows of the comparison table
-    for name, spec in PURCHASE_MODELS.items():
-        try:
-            fitted = spec.fit(*rows, pen)
-        except ModelError as e:
-            out.append({"purchase_model": name, "n_params": len(spec.params), "error": str(e)})
+    # the three fits are independent and spend their time in NumPy and SciPy's special
+    # functions, which release the GIL: on threads they share the cores (same results)
+    with ThreadPoolExecutor(len(PURCHASE_MODELS), thread_name_prefix="clv-fit") as pool:
+        fits = list(pool.map(partial(_fit_or_error, rows=rows, penalizer=pen), PURCHASE_MODELS))
+    for (name, spec), fitted in zip(PURCHASE_MODELS.items(), fits, strict=True):
+        if isinstance(fitted, ModelError):
+            out.append({"purchase_model": name, "n_params": len(spec.params), "error": str(fitted)})
             continue
         params = dict(zip(spec.params, map(float, fitted.params), strict=True))
         with np.errstate(all="ignore"):
