@@ -1,6 +1,7 @@
 """Per-channel models on a simulated shop whose channels differ; groups of customers."""
 
 import datetime as dt
+import json
 import warnings
 
 import polars as pl
@@ -259,3 +260,34 @@ def test_each_group_warning_names_its_group(steady_shop):
     for name in ("search", "social"):
         assert any(m.startswith(f"channel '{name}': ") for m in messages), messages
     assert any(m.startswith("every channel pooled: ") for m in messages)
+
+
+def test_group_fits_on_threads_equal_sequential_fits_and_warn_in_order(steady_shop):
+    """The groups are fitted on threads: each model is the one fitted alone (bit for bit),
+    and the warnings come as fitting one after the other gives them: the pooled model's
+    first, then each group's in sorted order."""
+    summary = rfm_summary(steady_shop).with_columns(
+        channel=pl.col("customer_id").str.slice(1).cast(pl.Int64).mod(3).cast(pl.String)
+    )
+
+    def recorded(fitting):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = fitting()
+        return result, [str(w.message) for w in caught if w.category is UserWarning]
+
+    model, messages = recorded(lambda: fit(summary, by="channel"))
+
+    def one_by_one():
+        pooled = fit(summary, group="every channel pooled")
+        return pooled, {
+            name: fit(summary.filter(pl.col("channel") == name), group=f"channel {name!r}")
+            for name in ("0", "1", "2")
+        }
+
+    (pooled, groups), expected = recorded(one_by_one)
+    assert messages == expected and len(expected) > 3
+    assert set(model.groups) == {"0", "1", "2"}
+    assert json.dumps(model.pooled.to_dict()) == json.dumps(pooled.to_dict())
+    for name, alone in groups.items():
+        assert json.dumps(model.groups[name].to_dict()) == json.dumps(alone.to_dict())

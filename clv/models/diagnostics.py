@@ -10,6 +10,8 @@ health box.
 from __future__ import annotations
 
 import math
+import warnings
+from collections.abc import Iterable
 
 from clv.models.optimize import Fit
 
@@ -37,6 +39,14 @@ NO_DROPOUT = 1e-3
 """A mean dropout chance per purchase (BG/NBD, MBG/NBD: a/(a+b)) or a mean death rate times
 the longest customer age (Pareto/NBD: s/beta * max T) below this means nobody is seen to
 stop buying."""
+
+
+def warn(diagnostics: Iterable[Diagnostic], *, group: str | None, stacklevel: int = 2) -> None:
+    """One ``UserWarning`` per diagnostic, its message starting with ``group`` when given
+    (``"channel 'search': ..."``); ``stacklevel`` as :func:`warnings.warn`'s, from the caller."""
+    for item in diagnostics:
+        message = f"{group}: {item['message']}" if group else item["message"]
+        warnings.warn(message, UserWarning, stacklevel=stacklevel + 1)
 
 
 def _item(code: str, message: str) -> Diagnostic:

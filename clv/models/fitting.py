@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from functools import cache, partial
 from importlib.metadata import PackageNotFoundError, version
@@ -41,6 +40,7 @@ from clv.models.diagnostics import (
     fit_diagnostics,
     gamma_gamma_diagnostics,
 )
+from clv.models.diagnostics import warn as warn_diagnostics
 from clv.models.gamma_gamma import GAMMA_GAMMA_PARAMS, fit_gamma_gamma_fast
 from clv.models.groups import GroupedClvModel, fit_by_group
 from clv.models.lifetimes_engine import _fit_lifetimes
@@ -139,6 +139,7 @@ def fit(
     holdout: pl.DataFrame | None = ...,
     by: None = None,
     group: str | None = ...,
+    _warn: bool = ...,
 ) -> ClvModel: ...
 @overload
 def fit(
@@ -152,6 +153,7 @@ def fit(
     by: str,
     pooled: ClvModel | None = ...,
     group: str | None = ...,
+    _warn: bool = ...,
 ) -> GroupedClvModel: ...
 def fit(
     summary: pl.DataFrame,
@@ -164,6 +166,7 @@ def fit(
     by: str | None = None,
     pooled: ClvModel | None = None,
     group: str | None = None,
+    _warn: bool = True,
 ) -> ClvModel | GroupedClvModel:
     """Fit a purchase model (all customers) and Gamma-Gamma (repeat buyers, positive spend).
 
@@ -194,6 +197,7 @@ def fit(
         and purchase model), when the caller has it already; it is used, not refitted.
     group
         Who these customers are (``"channel 'search'"``): each warning starts with it.
+        (``_warn=False``, private: no warnings, the diagnostics are in the model only.)
     purchase_model
         ``"bgnbd"`` (FHL 2005a; lifetimes' default), ``"mbgnbd"`` (Batislam et al. 2007),
         ``"pareto_nbd"`` (Schmittlein et al. 1987), or ``"auto"``: the one with the lowest
@@ -242,6 +246,7 @@ def fit(
             engine=engine,
             time_unit=time_unit,
             purchase_model=purchase_model,
+            _warn=False,  # fit_by_group fits the groups on threads, then warns in order
         )
         return fit_by_group(summary, by=by, fit_one=one, pooled=pooled)
     if engine == "lifetimes" and purchase_model != "bgnbd":
@@ -271,6 +276,7 @@ def fit(
         comparison=comparison,
         notes=notes,
         group=group,
+        _warn=_warn,
     )
 
 
@@ -286,6 +292,7 @@ def fit_distinct_rows(
     comparison: list[dict[str, Any]] | None = None,
     notes: Sequence[Diagnostic] = (),
     group: str | None = None,
+    _warn: bool = True,
 ) -> ClvModel:
     """:func:`fit` on rows already grouped: the entry point of engines that aggregate elsewhere.
 
@@ -333,9 +340,8 @@ def fit_distinct_rows(
         *fit_diagnostics("Gamma-Gamma", GAMMA_GAMMA_PARAMS, gg),
         *gamma_gamma_diagnostics(gamma_gamma["q"], corr, n_repeat, n_repeat - n_spenders),
     ]
-    for item in diagnostics:
-        message = f"{group}: {item['message']}" if group else item["message"]
-        warnings.warn(message, UserWarning, stacklevel=3)
+    if _warn:
+        warn_diagnostics(diagnostics, group=group, stacklevel=3)
     return ClvModel(
         purchase_model=purchase_model,
         purchase=purchase,

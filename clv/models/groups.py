@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import polars as pl
 from clv.data.rfm import TimeUnit
 from clv.errors import DataError, ModelError, UsageError
 from clv.models.cashflows import MONTH_DAYS, MoneyOptions, cash_flow_grid
+from clv.models.diagnostics import warn as warn_diagnostics
 from clv.models.draws import DRAWS, IntervalMethod
 from clv.models.intervals import interval_scores
 from clv.models.model import ClvModel
@@ -182,33 +184,54 @@ def fit_by_group(
     repeat buyers, and groups whose fit raises ``ModelError``, use the pooled model.
     ``pooled``: ``fit_one(summary)`` when the caller has it already (not refitted). Each
     group's fit gets ``group="<by> '<value>'"`` (the pooled one ``"every <by> pooled"``),
-    which its warnings start with.
+    which its warnings start with. The fits run on threads, so ``fit_one`` must not warn
+    (:func:`~clv.models.fitting.fit` with ``_warn=False``): each model's diagnostics are
+    warned here, the pooled model's first, then the groups' in sorted order.
     """
     if by not in summary.columns:
         raise _missing(by)
     if summary[by].null_count():
         row = int(np.flatnonzero(summary[by].is_null().to_numpy())[0])
         raise DataError(f"summary row {row}: no {by}; fill it (e.g. 'unknown') before fitting")
-    if pooled is None:
-        pooled = fit_one(summary, group=f"every {by} pooled")
-    elif pooled.n_customers != summary.height:
+    if pooled is not None and pooled.n_customers != summary.height:
         raise UsageError(
             f"pooled= was fitted on {pooled.n_customers:,} customers, the summary has "
             f"{summary.height:,}; pass the model fitted on this summary, or none"
         )
-    groups, pooled_groups = {}, {}
     key = pl.col(by).cast(pl.String)
-    for name in summary[by].cast(pl.String).unique().sort():
+    names = summary[by].cast(pl.String).unique().sort().to_list()
+
+    def fit_group(name: str) -> ClvModel | ModelError | str:
+        """The group's model, why its fit failed, or why it is too small for one."""
         part = summary.filter(key == name)
         repeat = int((part["frequency"] > 0).sum())
         if part.height < MIN_GROUP_CUSTOMERS or repeat < MIN_GROUP_REPEAT_BUYERS:
-            pooled_groups[name] = (
+            return (
                 f"{part.height:,} customers and {repeat:,} repeat buyers (a model of its own "
                 f"needs {MIN_GROUP_CUSTOMERS} and {MIN_GROUP_REPEAT_BUYERS})"
             )
-            continue
         try:
-            groups[name] = fit_one(part, group=f"{by} {name!r}")
+            return fit_one(part, group=f"{by} {name!r}")
         except ModelError as e:
-            pooled_groups[name] = f"its fit failed: {e}"
-    return GroupedClvModel(by, pooled, groups, pooled_groups)
+            return e
+
+    # the fits are independent and spend their time in NumPy and SciPy, which release the
+    # GIL: on threads they share the cores (warnings from threads would come in any order)
+    with ThreadPoolExecutor(min(len(names) + 1, os.cpu_count() or 1)) as pool:
+        every = f"every {by} pooled"
+        first = pool.submit(lambda: pooled if pooled else fit_one(summary, group=every))
+        fits = [pool.submit(fit_group, name) for name in names]
+        model = first.result()
+        if pooled is None:
+            warn_diagnostics(model.diagnostics, group=every)
+        results = [f.result() for f in fits]
+    groups, pooled_groups = {}, {}
+    for name, result in zip(names, results, strict=True):
+        if isinstance(result, ClvModel):
+            warn_diagnostics(result.diagnostics, group=f"{by} {name!r}")
+            groups[name] = result
+        elif isinstance(result, ModelError):
+            pooled_groups[name] = f"its fit failed: {result}"
+        else:
+            pooled_groups[name] = result
+    return GroupedClvModel(by, model, groups, pooled_groups)
