@@ -273,6 +273,19 @@ def test_fast_intervals_equal_the_reference_on_a_shop(grouped, shop_model):
     _assert_same(*_both(grouped, summary.head(300), method="bootstrap", draws=12, seed=4))
 
 
+def test_parts_on_threads_equal_one_after_the_other(monkeypatch, grouped, shop_model):
+    # each model's customers are drawn on a thread of their own; bounds, p_top and the
+    # totals (the parts' shares added in model order) are those of a single thread
+    summary, _ = shop_model
+    labels = pl.Series(["a", "b", "c"]).sample(summary.height, with_replacement=True, seed=5)
+    summary = summary.with_columns(channel=labels, tier=labels.reverse())
+    threads = _both(grouped, summary)[0]
+    monkeypatch.setattr(intervals.os, "cpu_count", lambda: 1)
+    alone = _both(grouped, summary)[0]
+    for got, want in zip(threads, alone, strict=True):
+        assert_frame_equal(got, want, check_exact=True)
+
+
 def test_grouped_scores_equal_the_reference(grouped, shop_model):
     summary, _ = shop_model
     labels = pl.Series(["a", "b", None]).sample(summary.height, with_replacement=True, seed=3)

@@ -12,7 +12,9 @@ the randomness of each customer's future purchases.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import polars as pl
@@ -21,7 +23,7 @@ from scipy.special import ndtri
 from clv.errors import UsageError
 from clv.models.cashflows import CashFlowGrid
 from clv.models.draws import DRAWS, Fitted, IntervalMethod
-from clv.models.interval_parts import codes, model_parts
+from clv.models.interval_parts import Part, codes, model_parts
 
 CHUNK_CUSTOMERS = 10_000
 """Customers drawn at once: draws x chunk x 8 bytes per matrix (16 MB at 200 draws)."""
@@ -186,22 +188,32 @@ def interval_scores(
     with np.errstate(divide="ignore"):  # CLV 0: never in the top tier
         log_clv = np.log(clv).astype(np.float32)
     log_cut = np.log(cut).astype(np.float32)
-    for part in parts:
-        shifts = part.shifts[:n_draws]
-        shifts32 = shifts.astype(np.float32)
-        weighted = np.zeros((len(masks), 7))  # sum of clv_i g_i per label
-        for start in range(0, part.rows.size, BLOCK_CUSTOMERS):
-            rows = part.rows[start : start + BLOCK_CUSTOMERS]
-            g_clv, g_purchases = part.gradients(rows, customers)
-            p_top[rows] = _top_counts(g_clv, log_clv[rows], shifts32, log_cut) / n_draws
-            weighted += indicator[:, rows] @ (clv[rows, None] * g_clv)
-            for key, g in (("clv", g_clv), ("purchases", g_purchases)):
-                factors[key][rows] = _factors(g, part.covariance, shifts, tails, method)
-        # each total to first order too: log T_k + (sum_i clv_i g_i / T_k) (theta - theta_hat)
-        part_totals = indicator[:, part.rows] @ clv[part.rows]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gradient = np.where(part_totals[:, None] > 0, weighted / part_totals[:, None], 0.0)
-        totals += part_totals[:, None] * np.exp(gradient @ shifts.T)
+    errors = np.geterr()
+
+    def draw(part: Part) -> np.ndarray:
+        """Fill ``p_top`` and ``factors`` at the part's rows; its share of the totals."""
+        with np.errstate(**errors):  # the caller's, on the pool's thread too
+            shifts = part.shifts[:n_draws]
+            shifts32 = shifts.astype(np.float32)
+            weighted = np.zeros((len(masks), 7))  # sum of clv_i g_i per label
+            for start in range(0, part.rows.size, BLOCK_CUSTOMERS):
+                rows = part.rows[start : start + BLOCK_CUSTOMERS]
+                g_clv, g_purchases = part.gradients(rows, customers)
+                p_top[rows] = _top_counts(g_clv, log_clv[rows], shifts32, log_cut) / n_draws
+                weighted += indicator[:, rows] @ (clv[rows, None] * g_clv)
+                for key, g in (("clv", g_clv), ("purchases", g_purchases)):
+                    factors[key][rows] = _factors(g, part.covariance, shifts, tails, method)
+            # each total to first order too: log T_k + (sum_i clv_i g_i / T_k) (theta - hat)
+            part_totals = indicator[:, part.rows] @ clv[part.rows]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gradient = np.where(part_totals[:, None] > 0, weighted / part_totals[:, None], 0.0)
+            return part_totals[:, None] * np.exp(gradient @ shifts.T)
+
+    # the parts (one per model) write disjoint rows and spend their time in NumPy, which
+    # releases the GIL: on threads they share the cores; their totals are added in order
+    with ThreadPoolExecutor(min(len(parts), os.cpu_count() or 1)) as pool:
+        for share in pool.map(draw, parts):
+            totals += share
     clv_low, clv_high = _clipped(clv * factors["clv"][:, 0], clv, clv * factors["clv"][:, 1])
     ep_low, ep_high = _clipped(
         purchases * factors["purchases"][:, 0], purchases, purchases * factors["purchases"][:, 1]
