@@ -10,6 +10,7 @@ from collections import Counter
 import numpy as np
 import polars as pl
 import pytest
+import rfm_reference
 import string_reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -340,3 +341,27 @@ def test_data_overview_with_the_known_number_of_customers(shop):
     given = tables.data_overview(shop[0], customers=summary.height)
     assert given.equals(tables.data_overview(shop[0]))
     assert given.row(1) == ("customers", f"{shop[0]['customer_id'].n_unique():,}")
+
+
+@pytest.mark.parametrize("source", ["cdnow", "shop shuffled"])
+def test_analysis_calibration_is_the_split_by_id(shop, source):
+    """The analysis's calibration summary, made from the summary pass's row keys, is
+    :func:`clv.calibration_holdout`'s frame by id, bit for bit (orders counted, rows shuffled)."""
+    import clv
+
+    if source == "cdnow":
+        analysis = clv.analyze(dataset="cdnow", calibration_end="auto")
+    else:
+        shuffled = shop[0].sample(fraction=1.0, shuffle=True, seed=3)
+        analysis = clv.analyze(shuffled, calibration_end="auto")
+    period = analysis.period
+    assert period.calibration_end is not None
+    want = rfm_reference.calibration_holdout(
+        analysis.transactions,
+        calibration_end=period.calibration_end,
+        observation_end=period.observation_end,
+        time_unit=period.time_unit,
+    )
+    got = analysis.calibration
+    assert got is not None and got.schema == want.schema
+    assert rfm_reference.bits(got) == rfm_reference.bits(want)

@@ -6,6 +6,7 @@ import lifetimes.utils as lifetimes_utils  # a runtime dependency: no silent ski
 import numpy as np
 import polars as pl
 import pytest
+import rfm_reference
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -182,3 +183,64 @@ def test_lexicographic_order_is_a_stable_byte_sort(ids):
     zero bytes, multi-byte characters, ties and ids longer than one 8-byte pass."""
     expected = sorted(range(len(ids)), key=lambda i: ids[i].encode())
     assert rfm._lexicographic_order(pl.Series(ids, dtype=pl.String)).tolist() == expected
+
+
+@st.composite
+def split_transactions(draw) -> tuple[pl.DataFrame, dt.date, dt.date]:
+    """Shuffled rows of a few customers over 40 days: several rows per customer-day in any
+    order, amounts whose sum depends on the order of addition, order ids shared by days and
+    customers (or none), customers seen only before or only after the calibration end, rows
+    after the observation end; the holdout may be empty."""
+    n = draw(st.integers(1, 50))
+    amounts = st.sampled_from([0.1, 0.2, 0.3, 1e16, -1e16, 1.0, 2.5, 1 / 3, 0.0, 1e-3])
+    rows = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["a", "b", "c", "d", "aa", "b\x00", "é", ""]),
+                st.integers(0, 40),
+                amounts,
+                st.sampled_from(["o1", "o2", "o3", "o4"]),
+            ),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    frame = pl.DataFrame(
+        {
+            "customer_id": [r[0] for r in rows],
+            "date": [dt.date(2024, 1, 1) + dt.timedelta(days=r[1]) for r in rows],
+            "amount": [r[2] for r in rows],
+            "order_id": [r[3] for r in rows],
+        }
+    )
+    if draw(st.booleans()):
+        frame = frame.drop("order_id")
+    first = min(r[1] for r in rows)
+    cal = draw(st.integers(first, 42))
+    end = draw(st.integers(cal + 1, 44))
+    day = lambda d: dt.date(2024, 1, 1) + dt.timedelta(days=d)  # noqa: E731
+    return frame, day(cal), day(end)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(split_transactions(), st.sampled_from(["D", "W", "M"]))
+def test_calibration_holdout_equals_the_split_by_id(data, time_unit):
+    """The split on the summary's integer keys equals the split by id bit for bit: same
+    columns, dtypes, rows in id order and every float (amounts of a customer-day summed in
+    file order, occasions in day order)."""
+    frame, cal, end = data
+    keywords = {"calibration_end": cal, "observation_end": end, "time_unit": time_unit}
+    got = calibration_holdout(frame, **keywords)
+    want = rfm_reference.calibration_holdout(frame, **keywords)
+    assert got.schema == want.schema
+    assert rfm_reference.bits(got) == rfm_reference.bits(want)
+
+
+def test_calibration_holdout_cdnow_equals_the_split_by_id():
+    before = cdnow().filter(pl.col("date") <= dt.date(1997, 9, 30))
+    for tx in (cdnow(), before):  # a 39-week holdout, an empty one
+        keywords = {"calibration_end": CDNOW_CALIBRATION_END, "observation_end": "1998-06-30"}
+        got = calibration_holdout(tx, **keywords)
+        assert rfm_reference.bits(got) == rfm_reference.bits(
+            rfm_reference.calibration_holdout(tx, **keywords)
+        )

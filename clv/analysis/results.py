@@ -21,7 +21,7 @@ from clv.analysis.money import Money
 from clv.data.groups import GroupBy, with_customer_group
 from clv.data.period import Period
 from clv.data.quality import Quality
-from clv.data.rfm import _rfm_summary_keyed, calibration_holdout
+from clv.data.rfm import _calibration_holdout_keyed, _rfm_summary_keyed
 
 if TYPE_CHECKING:  # the models load SciPy (0.6 s of CPU): imported when a model is fitted
     from clv.analysis.group_value import GroupValue
@@ -128,11 +128,11 @@ class Analysis:
         made once for the choice of purchase model and the holdout check."""
         if self.period.calibration_end is None:
             return None
-        return calibration_holdout(
+        return _calibration_holdout_keyed(
             self.transactions,
-            calibration_end=self.period.calibration_end,
-            observation_end=self.period.observation_end,
-            time_unit=self.period.time_unit,
+            customer_key=self._customer_key,
+            customer_ids=self._keyed_summary[0]["customer_id"],
+            period=self.period,
         )
 
     @cached_property
