@@ -185,6 +185,19 @@ def test_segment_table_with_scores(shop_scored):
     assert (without["value_tier"] == without["tier"]).all()
 
 
+@pytest.mark.parametrize("shuffled", [("summary",), ("scores",), ("summary", "scores")])
+def test_segment_table_lines_up_scores_with_or_without_a_join(shop_scored, shuffled):
+    """A sorted summary and scores in its row order skip the sort and the join: the table
+    equals the one from a shuffled summary (sorted) or shuffled scores (joined)."""
+    summary, _, scores = shop_scored
+    assert summary["customer_id"].is_sorted()
+    table = segment_table(summary, scores)
+    frames = {"summary": summary, "scores": scores}
+    for name in shuffled:
+        frames[name] = frames[name].sample(fraction=1.0, shuffle=True, seed=2)
+    assert table.equals(segment_table(frames["summary"], frames["scores"]))
+
+
 def test_top_profile_does_not_flag_a_difference_it_cannot_show():
     # no dropout seen: P(alive) about 1 for all; 90 top and 810 others
     n = 900

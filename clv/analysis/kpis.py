@@ -24,7 +24,7 @@ import polars as pl
 from clv.analysis.loyalty import loyalty_table
 from clv.analysis.orders import customer_table, days_to_second_order, order_counts, order_table
 from clv.analysis.profile import gini
-from clv.analysis.segments import TIERS, ratio, top_count, value_tiers
+from clv.analysis.segments import TIERS, _same_ids, ratio, top_count, value_tiers
 
 if TYPE_CHECKING:
     pass
@@ -74,14 +74,6 @@ def with_scores(customers: pl.DataFrame, scores: pl.DataFrame | None) -> pl.Data
     return customers.join(
         scores.select("customer_id", *keep), on="customer_id", how="left", maintain_order="left"
     )
-
-
-def _same_ids(ids: pl.Series, other: pl.Series) -> bool:
-    """Whether ``ids`` and ``other`` are the same ids in the same order, strictly increasing (a
-    customer table and a summary's scores: a left join then keeps every row where it is)."""
-    if ids.null_count() or not ids.equals(other, check_names=False, check_dtypes=True):
-        return False
-    return ids.len() < 2 or bool((ids.slice(1) > ids.slice(0, ids.len() - 1)).all())
 
 
 def _in_customer_order(orders: pl.DataFrame) -> pl.DataFrame:

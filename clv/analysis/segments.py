@@ -89,6 +89,19 @@ def _ranks(frame: pl.DataFrame, value_col: str) -> pl.Series:
     return pl.Series("rank", rank)
 
 
+def _same_ids(ids: pl.Series, other: pl.Series) -> bool:
+    """Whether ``ids`` and ``other`` are the same ids in the same order, strictly increasing (a
+    customer table and a summary's scores: a left join then keeps every row where it is)."""
+    return ids.equals(other, check_names=False, check_dtypes=True) and _increasing(ids)
+
+
+def _increasing(ids: pl.Series) -> bool:
+    """Whether ``ids`` are strictly increasing, without nulls (sorted: a sort keeps them)."""
+    if ids.null_count():
+        return False
+    return ids.len() < 2 or bool((ids.slice(1) > ids.slice(0, ids.len() - 1)).all())
+
+
 def top_count(n_customers: int, share: float = TOP_SHARE) -> int:
     """Number of customers in the top ``share``: ``round(share * n_customers)``."""
     return round(share * n_customers)
@@ -260,16 +273,20 @@ def segment_table(
         historical tier). With scores no cell named as active holds a customer with P(alive)
         below :data:`ACTIVE_MIN_P_ALIVE` (they are ``at_risk``).
     """
-    table = value_tiers(
-        summary.sort("customer_id"), value_col=value_col, tiers=tiers, top_share=top_share
-    )
+    if not _increasing(summary["customer_id"]):  # a summary is sorted already
+        summary = summary.sort("customer_id")
+    table = value_tiers(summary, value_col=value_col, tiers=tiers, top_share=top_share)
     table = rfm_cells(table, cells=cells)
     if scores is None:
         return table.with_columns(value_tier=pl.col("tier"))
     keep = [c for c in SCORE_COLUMNS if c in scores.columns and c not in table.columns]
-    table = table.join(
-        scores.select("customer_id", *keep), on="customer_id", how="left", maintain_order="left"
-    ).with_columns(pl.col("clv").fill_null(0.0))
+    if _same_ids(table["customer_id"], scores["customer_id"]):  # row i is row i: no join
+        table = table.with_columns(scores.select(keep))
+    else:
+        table = table.join(
+            scores.select("customer_id", *keep), on="customer_id", how="left", maintain_order="left"
+        )
+    table = table.with_columns(pl.col("clv").fill_null(0.0))
     table = value_tiers(table, value_col="clv", tiers=tiers, top_share=top_share, prefix="clv_")
     if "p_alive" in table.columns:
         gone = pl.col("rfm_cell").is_in(ACTIVE_CELLS) & (pl.col("p_alive") < ACTIVE_MIN_P_ALIVE)
