@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import polars as pl
 
+from clv.data.keyed import _starts
 from clv.data.rfm import TIME_UNIT_DAYS, DateLike, TimeUnit, as_date
 from clv.errors import DataError, UsageError
 from clv.models.gamma_gamma import expected_order_value
@@ -249,12 +250,10 @@ def _daily_counts(
     occasion is the first of its key."""
     day = dates.to_physical().cast(pl.Int64).to_numpy() - (start - _EPOCH).days
     packed = (customer_key.cast(pl.UInt64).to_numpy() << np.uint64(32)) | day.astype(np.uint64)
-    occasion = pl.Series(packed).unique().sort().to_numpy()
-    occasion_key = occasion >> np.uint64(32)
+    ordered = np.sort(packed)  # NumPy's vectorised sort: 0.1 s at 3.3 M rows, polars' unique 0.5 s
+    occasion = ordered[_starts(ordered)]
     occasion_day = (occasion & np.uint64(0xFFFFFFFF)).astype(np.int64)
-    is_first = np.empty(len(occasion), dtype=bool)
-    is_first[:1] = True
-    np.not_equal(occasion_key[1:], occasion_key[:-1], out=is_first[1:])
+    is_first = _starts(occasion >> np.uint64(32))
     kept = occasion_day < n_days
     new = np.bincount(occasion_day[is_first & kept], minlength=n_days).astype(float)
     return new, np.bincount(occasion_day[~is_first & kept], minlength=n_days).astype(float)
