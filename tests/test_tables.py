@@ -392,3 +392,34 @@ def test_rfm_cell_names_never_contradict_p_alive(shop, shop_scored) -> None:
     assert set(moved["rfm_cell_right"]) == {"at_risk"}
     assert moved.filter(pl.col("p_alive") >= 0.5).height == 0
     assert set(moved["rfm_cell"]) <= set(segments.ACTIVE_CELLS)
+
+
+def test_analysis_kpis_reuse_the_reports_tables(shop) -> None:
+    """kpis.json takes returning vs new, the channels and loyalty tables from the analysis
+    (made once for the report): the same numbers as made afresh from its customers."""
+    import clv
+
+    analysis = clv.analyze(
+        shop[0],
+        order_col="order_id",
+        channel_col="channel",
+        loyalty_col="loyalty",
+        channel_costs={"search": 30.0, "social": 20.0},
+    )
+    fresh = tables.customer_value_kpis(
+        analysis.transactions,
+        analysis.scores,
+        observation_end=analysis.period.observation_end,
+        channel_costs=analysis.options.channel_costs,
+        orders=analysis.orders,
+        customers=analysis.customers,
+        good_share=analysis.tiers[0][1],
+        money=analysis.money,
+    )
+    assert {"channels", "loyalty", "aov_new"} <= fresh.keys()
+    got = analysis.kpis  # its channels also carry their own models' value
+    assert {k: got[k] for k in fresh if k != "channels"} == {
+        k: v for k, v in fresh.items() if k != "channels"
+    }
+    for name, stats in fresh["channels"].items():
+        assert {k: got["channels"][name][k] for k in stats} == stats

@@ -16,7 +16,7 @@ leaves the section out and says so in ``notes``; nothing raises for a missing op
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import polars as pl
@@ -264,6 +264,9 @@ def headline_kpis(
     good_share: float = TIERS[0][1],
     orders: pl.DataFrame | None = None,
     customers: pl.DataFrame | None = None,
+    returning: dict[str, Any] | None = None,
+    channels: pl.DataFrame | None = None,
+    loyalty: pl.DataFrame | None = None,
 ) -> dict[str, object]:
     """The headline numbers ``clv kpis`` writes.
 
@@ -289,6 +292,10 @@ def headline_kpis(
         :func:`clv.segments.order_table` and :func:`clv.segments.customer_table` of the same
         transactions up to ``observation_end``, when the caller has them already (they are
         the expensive part); built here otherwise.
+    returning, channels, loyalty
+        :func:`returning_vs_new` of ``orders``, :func:`channel_table` (with these options)
+        and :func:`loyalty_table` of ``customers``, when the caller has them; built here
+        otherwise.
 
     Returns
     -------
@@ -312,7 +319,7 @@ def headline_kpis(
         customers = customer_table(lf, orders=orders)
     customers = with_scores(customers, scores)
     notes: list[str] = []
-    rvn = returning_vs_new(orders)
+    rvn = returning_vs_new(orders) if returning is None else returning
     n = customers.height
     revenue = customers["revenue"].sort(descending=True)
     total = float(revenue.sum())
@@ -342,9 +349,10 @@ def headline_kpis(
         kpis["gini_clv"] = gini(clv)
     else:
         notes.append("no scores given: no CLV numbers (fit a model and pass its scores)")
-    channels = channel_table(
-        customers, channel_costs=channel_costs, value_col=value_col, good_share=good_share
-    )
+    if channels is None:
+        channels = channel_table(
+            customers, channel_costs=channel_costs, value_col=value_col, good_share=good_share
+        )
     if channels is None:
         notes.append("no channel column: channels section left out (map one with channel_col)")
     else:
@@ -354,7 +362,8 @@ def headline_kpis(
             row["channel"]: {k: row[k] for k in keep if k in row}
             for row in channels.iter_rows(named=True)
         }
-    loyalty = loyalty_table(customers)
+    if loyalty is None:
+        loyalty = loyalty_table(customers)
     if loyalty is None:
         notes.append("no loyalty column: loyalty section left out (map one with loyalty_col)")
     else:

@@ -269,6 +269,9 @@ class Analysis:
             customers=self.customers,
             good_share=self.tiers[0][1],
             money=self.money,
+            returning=self.returning_vs_new,  # the tables of the report: made once
+            channels=self.channels,
+            loyalty=self.loyalty,
         )
 
     @cached_property

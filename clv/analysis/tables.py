@@ -126,6 +126,9 @@ def customer_value_kpis(
     customers: pl.DataFrame | None = None,
     good_share: float = 0.2,
     money: Money,
+    returning: dict[str, Any] | None = None,
+    channels: pl.DataFrame | None = None,
+    loyalty: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
     """:func:`clv.kpis.headline_kpis` plus the predicted CLV over the horizon (``kpis.json``).
 
@@ -135,7 +138,8 @@ def customer_value_kpis(
     its value (margin or revenue) and ``scores`` must be scored with it. Adds
     ``predicted_clv_total`` and ``predicted_clv_mean`` (currency, over the horizon) and
     ``money`` (:meth:`~clv.analysis.money.Money.describe`: basis, margin rate, currency,
-    discount, horizon spelled out).
+    discount, horizon spelled out). ``returning``, ``channels``, ``loyalty``: as
+    :func:`~clv.analysis.kpis.headline_kpis`'s.
     """
     from clv.analysis.kpis import headline_kpis
 
@@ -148,6 +152,9 @@ def customer_value_kpis(
         customers=customers,
         good_share=good_share,
         value_col=money.value_col,
+        returning=returning,
+        channels=channels,
+        loyalty=loyalty,
     )
     clv = scores["clv"].fill_null(0.0)
     out["predicted_clv_total"] = float(clv.sum())
