@@ -151,3 +151,26 @@ def test_an_interrupted_run_stops_computing(shop_analysis, tmp_path) -> None:
     hand._thread.join()
     assert "kpis" not in vars(shop_analysis) and "findings" not in vars(shop_analysis)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_each_chain_makes_its_own_tables(shop, monkeypatch) -> None:
+    """A table of one chain is made on that chain's thread: none reads a table the other
+    chain makes in the same phase (it would make it itself, or wait for it)."""
+    made: dict[str, str] = {}
+    for name in handoff._PROPERTIES:
+        prop = vars(Analysis)[name]
+
+        def recorded(self: Analysis, func=prop.func, name: str = name) -> object:
+            made.setdefault(name, threading.current_thread().name)
+            return func(self)
+
+        wrapped = cached_property(recorded)
+        monkeypatch.setattr(Analysis, name, wrapped)
+        wrapped.__set_name__(Analysis, name)
+    analysis = analyze(shop[0], purchase_model="auto")
+    _ = analysis.summary  # made by the runner before the chains
+    handoff.compute(analysis, handoff.wanted(NOTEBOOK_DIR / "customer_value.ipynb"))
+    threads = ("MainThread", "clv-tables")
+    for phase in handoff.PHASES:
+        for names, thread in zip(phase, threads, strict=True):
+            assert all(made[n] == thread for n in names if n in made), (names, made)

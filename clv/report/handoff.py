@@ -42,9 +42,8 @@ PHASES = (
         ("overview", "orders", "monthly", "returning_vs_new", "cohorts", "loyalty_by_month"),
     ),
     (
-        ("channel_value",),
+        ("holdout", "channel_value"),
         (
-            "holdout",
             "scores",
             "segments",
             "customers",
@@ -59,11 +58,11 @@ PHASES = (
         ),
     ),
 )
-"""The tables :func:`compute` makes two at a time: in each phase the first chain (the models:
-NumPy on one core) runs beside the second (polars tables), and neither reads a table the other
-makes in that phase. Each chain goes in the order the notebook shows its tables, so the
-notebook's cells run as they come. What is left (the KPIs, the first page's findings: every
-model) comes after."""
+"""The tables :func:`compute` makes on two threads: the first chain of each phase (the models:
+NumPy) beside the second (polars tables). A chain starts its next phase once the other chain
+has made the tables of its previous phase; no table reads one the other chain makes in the same
+phase. Each chain goes in the order the notebook shows its tables, so the notebook's cells run
+as they come. What is left (the KPIs with the per-channel models) comes after."""
 
 BACKBONE = frozenset({"model", "scores", "segments", "orders", "customers", "_kpis"})
 """Tables computed whether or not the notebook names them: almost every other table needs them
@@ -96,20 +95,21 @@ def compute(
     """
     names, stop = tuple(names), stop or threading.Event()
     _compute(analysis, ("summary",), stop, done)
-    finished = {"summary"}
-    for models, tables in PHASES:
-        first, second = ([n for n in c if n in names or n in BACKBONE] for c in (models, tables))
-        # a daemon thread: an interrupted run does not wait for its table at exit
-        beside = threading.Thread(
-            target=_compute,
-            args=(analysis, second, stop, done),
-            name="clv-tables",
-            daemon=True,
-        )
-        beside.start()
-        _compute(analysis, first, stop, done)
-        beside.join()
-        finished.update(first, second)
+    made = [[threading.Event() for _ in PHASES] for _ in range(2)]
+
+    def chain(i: int) -> None:
+        for k, phase in enumerate(PHASES):
+            if k:
+                made[1 - i][k - 1].wait()
+            _compute(analysis, [n for n in phase[i] if n in names or n in BACKBONE], stop, done)
+            made[i][k].set()
+
+    # a daemon thread: an interrupted run does not wait for its table at exit
+    beside = threading.Thread(target=chain, args=(1,), name="clv-tables", daemon=True)
+    beside.start()
+    chain(0)
+    beside.join()
+    finished = {"summary"} | {n for phase in PHASES for part in phase for n in part}
     _compute(analysis, [n for n in names if n not in finished], stop, done)
 
 
