@@ -42,8 +42,9 @@ PHASES = (
         ("overview", "orders", "monthly", "returning_vs_new", "cohorts", "loyalty_by_month"),
     ),
     (
-        ("holdout", "channel_value"),
+        ("channel_value",),
         (
+            "holdout",
             "scores",
             "segments",
             "customers",
