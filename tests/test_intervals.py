@@ -15,7 +15,7 @@ from polars.testing import assert_frame_equal
 from clv.data.rfm import rfm_summary
 from clv.data.simulate import SIMULATED_CHANNELS, channel_shop
 from clv.errors import ModelError
-from clv.models import intervals
+from clv.models import intervals, threads
 from clv.models.cashflows import cash_flow_grid
 from clv.models.draws import parameter_draws
 from clv.models.fitting import fit
@@ -279,10 +279,10 @@ def test_parts_on_threads_equal_one_after_the_other(monkeypatch, grouped, shop_m
     summary, _ = shop_model
     labels = pl.Series(["a", "b", "c"]).sample(summary.height, with_replacement=True, seed=5)
     summary = summary.with_columns(channel=labels, tier=labels.reverse())
-    threads = _both(grouped, summary)[0]
-    monkeypatch.setattr(intervals.os, "cpu_count", lambda: 1)
+    on_threads = _both(grouped, summary)[0]
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 1)
     alone = _both(grouped, summary)[0]
-    for got, want in zip(threads, alone, strict=True):
+    for got, want in zip(on_threads, alone, strict=True):
         assert_frame_equal(got, want, check_exact=True)
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -25,6 +25,7 @@ from clv.models.diagnostics import warn as warn_diagnostics
 from clv.models.draws import DRAWS, IntervalMethod
 from clv.models.intervals import interval_scores
 from clv.models.model import ClvModel
+from clv.models.threads import run_all
 
 MIN_GROUP_CUSTOMERS = 200
 """Fewest customers for a group's own model (BG/NBD has four parameters to estimate)."""
@@ -217,14 +218,14 @@ def fit_by_group(
 
     # the fits are independent and spend their time in NumPy and SciPy, which release the
     # GIL: on threads they share the cores (warnings from threads would come in any order)
-    with ThreadPoolExecutor(min(len(names) + 1, os.cpu_count() or 1)) as pool:
-        every = f"every {by} pooled"
-        first = pool.submit(lambda: pooled if pooled else fit_one(summary, group=every))
-        fits = [pool.submit(fit_group, name) for name in names]
-        model = first.result()
-        if pooled is None:
-            warn_diagnostics(model.diagnostics, group=every)
-        results = [f.result() for f in fits]
+    every = f"every {by} pooled"
+    tasks: list[Callable[[], ClvModel | ModelError | str]] = [partial(fit_group, n) for n in names]
+    first, *results = run_all(
+        [lambda: pooled if pooled is not None else fit_one(summary, group=every), *tasks]
+    )
+    model = cast(ClvModel, first)  # the pooled fit raises rather than return its error
+    if pooled is None:
+        warn_diagnostics(model.diagnostics, group=every)
     groups, pooled_groups = {}, {}
     for name, result in zip(names, results, strict=True):
         if isinstance(result, ClvModel):

@@ -12,9 +12,8 @@ the randomness of each customer's future purchases.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 import polars as pl
@@ -24,6 +23,7 @@ from clv.errors import UsageError
 from clv.models.cashflows import CashFlowGrid
 from clv.models.draws import DRAWS, Fitted, IntervalMethod
 from clv.models.interval_parts import Part, codes, model_parts
+from clv.models.threads import run_all
 
 CHUNK_CUSTOMERS = 10_000
 """Customers drawn at once: draws x chunk x 8 bytes per matrix (16 MB at 200 draws)."""
@@ -211,9 +211,8 @@ def interval_scores(
 
     # the parts (one per model) write disjoint rows and spend their time in NumPy, which
     # releases the GIL: on threads they share the cores; their totals are added in order
-    with ThreadPoolExecutor(min(len(parts), os.cpu_count() or 1)) as pool:
-        for share in pool.map(draw, parts):
-            totals += share
+    for share in run_all([partial(draw, part) for part in parts]):
+        totals += share
     clv_low, clv_high = _clipped(clv * factors["clv"][:, 0], clv, clv * factors["clv"][:, 1])
     ep_low, ep_high = _clipped(
         purchases * factors["purchases"][:, 0], purchases, purchases * factors["purchases"][:, 1]

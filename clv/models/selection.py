@@ -4,7 +4,6 @@ compare their predictions of the holdout period, customer by customer."""
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, cast
 
@@ -17,6 +16,7 @@ from clv.models.bgnbd import distinct_rows_and_index
 from clv.models.checks import check_summary, penalizers, summary_unit
 from clv.models.optimize import Fit
 from clv.models.purchase import PURCHASE_MODELS, PurchaseModelName
+from clv.models.threads import run_all
 
 _HOLDOUT = ("frequency_holdout", "duration_holdout")
 
@@ -82,8 +82,10 @@ def choose_purchase_model(
     out: list[dict[str, Any]] = []  # rows of the comparison table
     # the three fits are independent and spend their time in NumPy and SciPy's special
     # functions, which release the GIL: on threads they share the cores (same results)
-    with ThreadPoolExecutor(len(PURCHASE_MODELS), thread_name_prefix="clv-fit") as pool:
-        fits = list(pool.map(partial(_fit_or_error, rows=rows, penalizer=pen), PURCHASE_MODELS))
+    fits = run_all(
+        [partial(_fit_or_error, name, rows=rows, penalizer=pen) for name in PURCHASE_MODELS],
+        workers=len(PURCHASE_MODELS),
+    )
     for (name, spec), fitted in zip(PURCHASE_MODELS.items(), fits, strict=True):
         if isinstance(fitted, ModelError):
             out.append({"purchase_model": name, "n_params": len(spec.params), "error": str(fitted)})
