@@ -174,3 +174,28 @@ def test_each_chain_makes_its_own_tables(shop, monkeypatch) -> None:
     for phase in handoff.PHASES:
         for names, thread in zip(phase, threads, strict=True):
             assert all(made[n] == thread for n in names if n in made), (names, made)
+
+
+def test_a_table_not_handed_over_is_made_in_the_notebook(shop_analysis, tmp_path, monkeypatch):
+    """A table that fails in the runner raises its own error in the notebook's cell; one that
+    cannot be written is computed by the notebook, and the run does not blame the hand-off."""
+
+    def cohorts(self: Analysis) -> pl.DataFrame:
+        raise ModelError("cohorts failed")
+
+    monkeypatch.setattr(Analysis, "cohorts", property(cohorts))
+    unpicklable = cached_property(lambda self: {"make": lambda: None})
+    monkeypatch.setattr(Analysis, "returning_vs_new", unpicklable)
+    unpicklable.__set_name__(Analysis, "returning_vs_new")
+    path = tmp_path / handoff.file_name(os.getpid())
+    names = handoff.wanted(NOTEBOOK_DIR / "customer_value.ipynb")
+    hand = handoff.Handoff(shop_analysis, names, path)
+    loaded = handoff.analysis({"analysis_file": str(path)})
+    with pytest.raises(ModelError, match="cohorts failed"):
+        _ = loaded.cohorts  # waits for the runner to end, then raises here
+    assert not handoff.pending_file(path).exists()
+    assert callable(loaded.returning_vs_new["make"])  # made here
+    assert hand.error is None  # the notebook had its Analysis
+    assert_frame_equal(loaded.segments, shop_analysis.segments)
+    hand.close()
+    assert list(tmp_path.iterdir()) == []

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 from test_plots import CASES
 
-from clv.report import plots_kpis, render, theme
+from clv.report import plots_kpis, png, render, theme
 from tests.conftest import MALICIOUS_CHANNEL
 
 
@@ -50,7 +50,7 @@ def test_numbers_as_report_text() -> None:
 
 def _png(fig: Figure, **options: object) -> np.ndarray:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=render.FIGURE_DPI, **options)  # type: ignore[arg-type]
+    fig.savefig(buf, format="png", dpi=theme.FIGURE_DPI, **options)  # type: ignore[arg-type]
     return _pixels(buf.getvalue())
 
 
@@ -70,7 +70,7 @@ def test_a_figure_drawn_once_has_the_pixels_savefig_draws(
 ) -> None:
     monkeypatch.setattr(test_plots, "RNG", np.random.default_rng(7))
     fig = CASES[name]()
-    fast = _pixels(render.figure_png(fig))
+    fast = _pixels(png.figure_png(fig))
     assert fast.shape[:2] == (fig.bbox.height, fig.bbox.width)  # every text fits: no regrowth
     monkeypatch.setattr(test_plots, "RNG", np.random.default_rng(7))
     assert np.array_equal(fast, _reference_png(CASES[name]()))
@@ -80,11 +80,11 @@ def test_text_past_the_edge_grows_the_image_as_a_tight_savefig_does() -> None:
     fig = Figure(figsize=(6, 4))
     fig.add_subplot().plot([0, 1], [0, 1])
     fig.text(0.9, 0.5, "a label that runs far past the right edge of the figure")
-    grown = _pixels(render.figure_png(fig))
+    grown = _pixels(png.figure_png(fig))
     assert grown.shape[1] > fig.bbox.width
     assert np.array_equal(grown, _png(fig, bbox_inches="tight"))
     fig = plots_kpis.channel_quality(CASES_CHANNELS)  # bar labels longer than the bars' room
-    assert _pixels(render.figure_png(fig)).shape[1] > fig.bbox.width
+    assert _pixels(png.figure_png(fig)).shape[1] > fig.bbox.width
 
 
 def test_long_tick_labels_grow_the_image_instead_of_being_cut() -> None:
@@ -94,10 +94,10 @@ def test_long_tick_labels_grow_the_image_instead_of_being_cut() -> None:
     fig, ax = theme.new_axes(None)
     ax.barh([f"affiliate partner network programme {i} " * 3 for i in range(5)], [1, 2, 3, 4, 5])
     with pytest.warns(UserWarning, match="Tight layout not applied"):
-        png = _pixels(render.figure_png(fig))
+        image = _pixels(png.figure_png(fig))
     renderer = fig.canvas.get_renderer()
     assert min(t.get_window_extent(renderer).x0 for t in ax.get_yticklabels()) < 0
-    assert png.shape[1] > 2 * fig.bbox.width  # the labels are in the image
+    assert image.shape[1] > 2 * fig.bbox.width  # the labels are in the image
 
 
 CASES_CHANNELS = pl.DataFrame(
@@ -122,3 +122,34 @@ def test_a_shown_figure_records_its_size_title_and_smallest_text() -> None:
     assert _pixels(base64.b64decode(found.group(1))).shape[1] == int(found.group(3)) == 600
     assert found.group(2) == fig.axes[0].get_title()
     assert 'data-min-font-px="15.28"' in markup  # 11 pt at 100 dpi
+
+
+def test_a_later_cell_fills_the_place_kept_for_it(monkeypatch) -> None:
+    """What fill() shows goes to the place later() kept (a display update); with no place
+    kept by this Display (the setup cell run again by hand), it is shown where it is."""
+    import IPython.display
+
+    shown: list[tuple[str, str, str | None]] = []
+    monkeypatch.setattr(
+        IPython.display,
+        "display",
+        lambda obj, display_id=None: shown.append(("show", obj.data, display_id)),
+    )
+    monkeypatch.setattr(
+        IPython.display,
+        "update_display",
+        lambda obj, display_id: shown.append(("update", obj.data, display_id)),
+    )
+    display = render.Display(mask_ids=False)
+    display.later("first-page")
+    display.note("in between")
+    with display.fill("first-page"):
+        display.text("one")
+        display.text("two")
+    with display.fill("never kept"):
+        display.text("three")
+    (_, _, place), between, filled, here = shown
+    assert place and between == ("show", '<p class="clv-note">in between</p>', None)
+    assert filled == ("update", "<p>one</p><p>two</p>", place)
+    assert here == ("show", "<p>three</p>", None)
+    assert render.Display(mask_ids=False)._places == {}  # each notebook run its own places

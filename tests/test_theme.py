@@ -42,9 +42,9 @@ def test_the_theme_is_seaborns_whitegrid_notebook_with_the_house_sizes() -> None
 def test_drawing_a_figure_imports_neither_seaborn_nor_scipy_stats() -> None:
     code = (
         "import sys, polars as pl\n"
-        "from clv.report import plots, render\n"
+        "from clv.report import plots, png\n"
         "fig = plots.p_alive_distribution(pl.DataFrame({'p_alive': [0.1, 0.9]}))\n"
-        "render.figure_png(fig)\n"
+        "png.figure_png(fig)\n"
         "print(sorted(m for m in ('seaborn', 'scipy.stats') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -236,7 +236,7 @@ def _log_tails(
     r, alpha, s, beta = (params[k] for k in PARETO_NBD_PARAMS)
     shapes = {np.shape(v) for v in (x, tx, T)}
     (shape,) = shapes if len(shapes) == 1 else [()]
-    if len(shape) != 1 or not shape[0] or np.ndim(alpha) or np.ndim(beta):
+    if len(shape) != 1 or not shape[0] or any(np.ndim(v) for v in (r, alpha, s, beta)):
         return _log_tail(r, alpha, s, beta, x, tx), _log_tail(r, alpha, s, beta, x, T)
     xs, x_of = np.unique(x, return_inverse=True)
     ys, y_of = np.unique(np.concatenate([tx, T]), return_inverse=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import queue
 import re
 import threading
 import time
@@ -102,8 +103,10 @@ def compute(
         for k, phase in enumerate(PHASES):
             if k:
                 made[1 - i][k - 1].wait()
-            _compute(analysis, [n for n in phase[i] if n in names or n in BACKBONE], stop, done)
-            made[i][k].set()
+            try:
+                _compute(analysis, [n for n in phase[i] if n in names or n in BACKBONE], stop, done)
+            finally:  # the other chain never waits for a chain that ended
+                made[i][k].set()
 
     # a daemon thread: an interrupted run does not wait for its table at exit
     beside = threading.Thread(target=chain, args=(1,), name="clv-tables", daemon=True)
@@ -142,12 +145,14 @@ class Handoff:
 
     First the Analysis without its tables goes to ``path`` (with the names of the tables to
     come), then each table the notebook reads to a file of its own (:func:`table_file`) the
-    moment it is made, so the notebook's cells run while later tables are computed. The
-    tables the notebook does not read (the calibration summary, the orders table) stay here.
-    A marker file says the hand-off is pending; the thread removes it when it is done,
-    whether it handed everything over or failed (``error`` then holds why: a full disk, say),
-    so the kernel never waits for a file that will not come. ``close()`` waits for a write in
-    progress and removes every file: a run leaves no hand-off behind, whatever way it ends.
+    moment it is made, so the notebook's cells run while later tables are computed. A writer
+    thread does the writing: the threads that compute never wait for the disk. The tables the
+    notebook does not read (the calibration summary, the orders table) stay here. A marker
+    file says the hand-off is pending; it is removed once every table is handed over or the
+    hand-off failed, so the kernel never waits for a file that will not come. ``error`` holds
+    why the Analysis itself could not be handed over (a full disk, say); a table that cannot
+    be, the notebook computes itself. ``close()`` waits for a write in progress and removes
+    every file: a run leaves no hand-off behind, whatever way it ends.
     """
 
     def __init__(self, analysis: Analysis, names: Iterable[str], path: Path) -> None:
@@ -156,11 +161,13 @@ class Handoff:
         self.seconds: float | None = None
         """How long computing and handing over the tables took (None until all are)."""
         self._writing = path.with_name(f".writing{path.name}")
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the files and the frames written
         self._closed = False
         self._stop = threading.Event()
         self._analysis: Analysis | None = analysis
         self._sent: set[str] = set()
+        self._sending = threading.Lock()  # _sent, updated by both computing threads
+        self._queue: queue.SimpleQueue[tuple[Path, Any] | None] = queue.SimpleQueue()
         self._frames: dict[int, tuple[str, pl.DataFrame]] = {}
         pending_file(path).touch()
         self._thread = threading.Thread(
@@ -172,62 +179,57 @@ class Handoff:
         t0 = time.perf_counter()
         analysis = cast(Analysis, self._analysis)
         self._analysis = None  # this thread's alone from here
+        writer = threading.Thread(target=self._write_all, name="clv-handoff", daemon=True)
+        writer.start()
         try:
             base = _lean(analysis, names)
             self._sent.update(k for k in vars(base) if k in _PROPERTIES)
-            coming = tuple(n for n in names if n not in self._sent)
-            # written beside the first tables (0.5 s at 1 M), while the kernel starts
-            first = threading.Thread(target=self._send_base, args=(base, coming), daemon=True)
-            first.start()
+            self._queue.put((self.path, (base, tuple(n for n in names if n not in self._sent))))
             compute(analysis, names, stop=self._stop, done=lambda: self._send(analysis, names))
-            first.join()
-            if self.error is None:
-                self.seconds = round(time.perf_counter() - t0, 3)
-        except BaseException as e:  # a full disk, MemoryError, a table that cannot be pickled
+        except BaseException as e:  # MemoryError making the base, say: the kernel is told
             self.error = e
         finally:
-            with suppress(OSError):
-                self._writing.unlink(missing_ok=True)
+            self._queue.put(None)
+            writer.join()
+            if self.error is None and not self._stop.is_set():
+                self.seconds = round(time.perf_counter() - t0, 3)
             with suppress(OSError):
                 pending_file(self.path).unlink(missing_ok=True)
 
-    def _send_base(self, base: Analysis, coming: tuple[str, ...]) -> None:
-        """Hand over the Analysis without its tables, and the names of the tables to come."""
-        with self._lock:
-            try:
-                self._write(self.path, (base, coming))
-            except BaseException as e:  # the kernel cannot start: stop computing
-                self.error = e
-                self._stop.set()
-
     def _send(self, analysis: Analysis, names: tuple[str, ...]) -> None:
-        """Hand over every table in ``names`` made since the last call (tables made on the
-        way to another one too)."""
+        """Queue every table in ``names`` made since the last call (tables made on the way to
+        another one too) for the writer."""
         computed = vars(analysis)
-        with self._lock:
-            for name in names:
-                if name in self._sent or name not in computed or self.error is not None:
-                    continue
-                self._sent.add(name)
-                try:
-                    self._write(table_file(self.path, name), computed[name])
-                except BaseException as e:  # the notebook computes what is not handed over
-                    self.error = e
-                    self._stop.set()
+        with self._sending:
+            new = [n for n in names if n in computed and n not in self._sent]
+            self._sent.update(new)
+        for name in new:
+            self._queue.put((table_file(self.path, name), computed[name]))
 
-    def _write(self, out: Path, value: Any) -> None:
-        """Pickle ``value`` to ``out`` (with ``_lock`` held)."""
-        if self._closed:
-            return
-        with open(self._writing, "wb") as f:
-            _FramePickler(f, self.path, self._frames).dump(value)
-        os.replace(self._writing, out)
+    def _write_all(self) -> None:
+        """The writer: pickle what is queued, in order, until ``None``."""
+        while (item := self._queue.get()) is not None:
+            out, value = item
+            with self._lock:
+                if self._closed or self.error is not None:
+                    continue
+                try:
+                    with open(self._writing, "wb") as f:
+                        _FramePickler(f, self.path, self._frames).dump(value)
+                    os.replace(self._writing, out)
+                except BaseException as e:  # a full disk: the notebook computes the rest
+                    with suppress(OSError):
+                        self._writing.unlink(missing_ok=True)
+                    self._stop.set()
+                    if out == self.path:  # the notebook has no Analysis
+                        self.error = e
 
     def close(self) -> None:
         """Stop: no file is written after this, and none is left."""
         self._stop.set()
         with self._lock:
             self._closed = True
+            self._frames.clear()
             frames = self.path.parent.glob(frame_file(self.path, "*").name)
             for path in (self.path, self._writing, pending_file(self.path), *frames):
                 with suppress(OSError):

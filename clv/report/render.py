@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import io
 import math
 import os
 import re
@@ -28,7 +27,8 @@ from clv import __version__
 from clv.data.write import atomic_output
 from clv.report.html_table import mask_ids as mask_ids  # re-exported for the notebooks
 from clv.report.html_table import table_html
-from clv.report.theme import FIGURE_DPI, MIN_FONT_PX, fit_labels, smallest_text_px
+from clv.report.png import figure_png, figure_title
+from clv.report.theme import MIN_FONT_PX, smallest_text_px
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 """nbconvert template folders shipped with clv (``clv_report``)."""
@@ -177,7 +177,7 @@ class Display:
     def __init__(self, *, mask_ids: bool = True, id_salt: str | None = None) -> None:
         self.mask_ids = mask_ids
         self.id_salt = id_salt or secrets.token_hex(16)
-        self._places = secrets.token_hex(8)  # this notebook run's places, for later()
+        self._places: dict[str, str] = {}  # place -> its display id, kept by later()
         self._filling: list[str] | None = None
 
     def html(self, markup: str) -> None:
@@ -193,12 +193,13 @@ class Display:
         """Keep an empty place here for what a later cell shows in :meth:`fill` (``place``)."""
         from IPython.display import HTML, display
 
-        display(HTML(""), display_id=f"clv-{place}-{self._places}")
+        self._places[place] = f"clv-{place}-{secrets.token_hex(8)}"
+        display(HTML(""), display_id=self._places[place])
 
     @contextmanager
     def fill(self, place: str) -> Iterator[None]:
-        """Show what the block shows in the place :meth:`later` kept, instead of here."""
-        from IPython.display import HTML, update_display
+        """Show what the block shows in the place :meth:`later` kept (here if none was)."""
+        from IPython.display import HTML, display, update_display
 
         parts: list[str] = []
         self._filling = parts
@@ -206,7 +207,10 @@ class Display:
             yield
         finally:
             self._filling = None
-        update_display(HTML("".join(parts)), display_id=f"clv-{place}-{self._places}")
+        if place in self._places:
+            update_display(HTML("".join(parts)), display_id=self._places[place])
+        else:
+            display(HTML("".join(parts)))
 
     def table(
         self,
@@ -248,7 +252,7 @@ class Display:
         png = figure_png(fig)
         width = int.from_bytes(png[16:20], "big")  # the PNG header's IHDR width
         smallest = smallest_text_px(fig)
-        alt = alt or _figure_title(fig)
+        alt = alt or figure_title(fig)
         data = base64.b64encode(png).decode("ascii")
         self.html(
             f'<div class="clv-figure"><img src="data:image/png;base64,{data}" '
@@ -342,59 +346,3 @@ class Display:
             caption="Parameters",
             max_rows=200,
         )
-
-
-PNG_OPTIONS = {"compress_level": 3}
-"""zlib level of the figures' PNG: as small as the default 6 for these flat-coloured figures,
-in about 60 % of the time (9 ms instead of 15 for 600 x 400 pixels)."""
-
-
-def figure_png(fig: Any) -> bytes:
-    """``fig`` as PNG bytes at :data:`FIGURE_DPI`, laid out and drawn once in the common case.
-
-    Titles and axis labels are wrapped to the room they have
-    (:func:`clv.report.theme.fit_labels`), then the figure is drawn on its own Agg canvas and
-    the pixels encoded: one layout and one drawing, where ``savefig`` lays out and draws twice.
-    When one still reaches past the figure's edges once laid out, it is wrapped again and the
-    figure redrawn; any text still outside (a long bar label) makes the image grow to hold
-    everything drawn (``bbox_inches="tight"``), as every figure was saved before.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.image import imsave
-
-    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-    if fig.dpi != FIGURE_DPI:
-        fig.set_dpi(FIGURE_DPI)
-    fit_labels(fig, canvas.get_renderer(), laid_out=False)
-    canvas.draw()
-    outside = _texts_outside(fig)
-    if outside and fit_labels(fig, canvas.get_renderer()):
-        canvas.draw()
-        outside = _texts_outside(fig)
-    buf = io.BytesIO()
-    if outside:
-        fig.savefig(buf, format="png", dpi=FIGURE_DPI, bbox_inches="tight")
-    else:
-        imsave(buf, canvas.buffer_rgba(), format="png", dpi=FIGURE_DPI, pil_kwargs=PNG_OPTIONS)
-    return buf.getvalue()
-
-
-def _texts_outside(fig: Any) -> bool:
-    """Whether anything of the last drawing of ``fig`` (titles, axis and tick labels, legends,
-    colorbars, texts) reaches past its edges by more than half a pixel."""
-    box = fig.get_tightbbox(fig.canvas.get_renderer())
-    edge, slack = fig.bbox_inches, 0.5 / fig.dpi
-    return bool(
-        min(box.x0 - edge.x0, box.y0 - edge.y0) < -slack
-        or max(box.x1 - edge.x1, box.y1 - edge.y1) > slack
-    )
-
-
-def _figure_title(fig: Any) -> str:
-    sup = getattr(fig, "_suptitle", None)
-    if sup is not None and sup.get_text():
-        return sup.get_text()
-    for ax in fig.get_axes():
-        if ax.get_title():
-            return ax.get_title()
-    return "figure"

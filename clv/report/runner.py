@@ -165,7 +165,7 @@ def run_report(
             if "analysis_file" in params:  # computed here while the kernel starts
                 wanted = handoff.wanted(path)
                 handing = handoff.Handoff(analysis, wanted, Path(params["analysis_file"]))
-            del analysis  # the hand-off thread's alone, and freed once it is written
+            del analysis  # the hand-off thread's alone from here
             partial = run_dir / f".{name}.partial.ipynb"
             t1 = time.perf_counter()
             try:
