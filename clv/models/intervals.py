@@ -192,7 +192,7 @@ def interval_scores(
 
     def draw(part: Part) -> np.ndarray:
         """Fill ``p_top`` and ``factors`` at the part's rows; its share of the totals."""
-        with np.errstate(**errors):  # the caller's, on the pool's thread too
+        with np.errstate(**errors):  # the caller's, on the worker thread too
             shifts = part.shifts[:n_draws]
             shifts32 = shifts.astype(np.float32)
             weighted = np.zeros((len(masks), 7))  # sum of clv_i g_i per label
