@@ -295,8 +295,8 @@ def pending_file(path: Path) -> Path:
 class _Inbox:
     """The kernel's side of a hand-off: the tables still to come from the runner."""
 
-    def __init__(self, path: Path, coming: Iterable[str]) -> None:
-        self.path, self.coming = path, set(coming)
+    def __init__(self, path: Path) -> None:
+        self.path, self.coming = path, set[str]()
         self.runner = int(path.name.rsplit(".", 2)[1])  # .analysis.<pid>.tmp: the runner's pid
         self.frames: dict[str, pl.DataFrame] = {}
 
@@ -340,12 +340,11 @@ def analysis(namespace: Mapping[str, Any]) -> Analysis:
         from clv.report.parameters import analysis_keywords
 
         return analyze(**analysis_keywords(namespace))
-    file = Path(path)
-    inbox = _Inbox(file, ())
-    if not inbox.wait(file):
+    inbox = _Inbox(Path(path))
+    if not inbox.wait(inbox.path):
         raise ReportError("clv report could not hand over the analysis")
-    received, inbox.coming = inbox.load(file)
-    inbox.coming = set(inbox.coming)
+    received, coming = inbox.load(inbox.path)
+    inbox.coming.update(coming)
     received.__class__ = _Received
     received.__dict__["_inbox"] = inbox
     return cast(Analysis, received)
