@@ -1,5 +1,6 @@
 """The clv command line, run as a user runs it: exit codes, one-line errors, files written."""
 
+import os
 import subprocess
 import sys
 
@@ -124,3 +125,14 @@ def test_library_keywords_become_flags(message, expected):
     from clv.cli.options import as_flags
 
     assert as_flags(message) == expected
+
+
+@pytest.mark.parametrize("given", [None, "4"])
+def test_blas_runs_one_thread_unless_the_user_says(given, cdnow_csv, tmp_path, monkeypatch):
+    # the report's threads keep the cores busy; BLAS threads would oversubscribe them
+    if given is None:
+        monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", given)
+    assert main(["summarize", str(cdnow_csv), "--out", str(tmp_path / "s.parquet")]) == 0
+    assert os.environ["OPENBLAS_NUM_THREADS"] == (given or "1")

@@ -158,6 +158,7 @@ def run_report(
     nb_file = run_dir / f"{name}.ipynb"
     outcome: BaseException | None = None
     handing: handoff.Handoff | None = None
+    closing: threading.Thread | None = None
     try:  # every way out of this block, a kill -9 aside, ends in a final status below
         write_manifest(run_dir, manifest)
         _log(progress, f"clv report: running {name} into {run_dir}")
@@ -181,8 +182,9 @@ def run_report(
                 raise
             finally:
                 timings["execute"] = round(time.perf_counter() - t1, 3)
-                if handing is not None:
-                    handing.close()
+                if handing is not None:  # its files go while the HTML is made
+                    closing = threading.Thread(target=handing.close, name="clv-handoff-close")
+                    closing.start()
                     timings["analysis"] = handing.seconds
                 if partial.exists():
                     os.replace(partial, nb_file)
@@ -202,6 +204,8 @@ def run_report(
         data = params.get("data")
         if isinstance(e, ReportError) and e.exit_code == 1 and data and str(data) not in str(e):
             outcome = ReportError(f"{data}: {e}")  # a data or model problem names the file
+    if closing is not None:
+        closing.join()
     _finish(run_dir, out, nb_file, timings, t0, outcome)
     if isinstance(outcome, KeyboardInterrupt | SystemExit):
         _log(True, f"clv report: interrupted; run {run_dir.name} marked interrupted")
@@ -316,6 +320,7 @@ def _execute(
             cwd=str(run_dir),
             # keep the kernel's own log (a warning about local TCP on every start) off stderr
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+            shutdown_kernel="immediate",
         )
     except PapermillExecutionError as e:
         raise _cell_error(e.ename, e.evalue, e.exec_count) from None
