@@ -19,6 +19,13 @@ from clv.models.intervals import interval_scores
 
 END = "2023-12-31"
 YEAR = {"horizon": 365, "horizon_unit": "D", "discount_rate_annual": 0.0}
+INTERVAL_COLUMNS = (
+    "expected_purchases_low",
+    "expected_purchases_high",
+    "clv_low",
+    "clv_high",
+    "p_top",
+)
 
 
 @pytest.fixture(scope="module")
@@ -185,6 +192,10 @@ def test_group_value_table(channels):
     assert tiers["label"].to_list() == ["bad", "good", "middle"]
     assert tiers["customers"].sum() == 3_000
     assert value.scores["clv"].sum() == pytest.approx(value.totals["clv"][0], rel=1e-12)
+    # without each customer's interval: the same groups and totals, bit for bit
+    lean = group_value(model, summary, horizon=12, channel_costs=costs, per_customer=False)
+    assert lean.groups.equals(value.groups) and lean.totals.equals(value.totals)
+    assert lean.scores.equals(value.scores.drop(INTERVAL_COLUMNS))
 
 
 def test_clv_intervals_of_a_single_model_total_by_tier(channels):

@@ -170,7 +170,7 @@ def test_each_chain_makes_its_own_tables(shop, monkeypatch) -> None:
     analysis = analyze(shop[0], purchase_model="auto")
     _ = analysis.summary  # made by the runner before the chains
     handoff.compute(analysis, handoff.wanted(NOTEBOOK_DIR / "customer_value.ipynb"))
-    threads = ("MainThread", "clv-tables")
+    threads = ("clv-models", "clv-tables")
     for phase in handoff.PHASES:
         for names, thread in zip(phase, threads, strict=True):
             assert all(made[n] == thread for n in names if n in made), (names, made)

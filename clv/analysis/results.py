@@ -310,6 +310,7 @@ class Analysis:
                 margin=self.money.margin_rate,
                 channel_costs=self.options.channel_costs,
                 seed=self.options.seed,
+                per_customer=False,  # the channels' values; each customer's are in scores
             )
         except ModelError as e:
             return str(e)

@@ -102,6 +102,7 @@ def interval_scores(
     by: str | None = None,
     group_models: Mapping[str, Fitted] | None = None,
     totals_by: Sequence[str] = (),
+    per_customer: bool = True,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Add ``clv_low/high``, ``expected_purchases_low/high`` and ``p_top`` to ``scores``.
 
@@ -131,6 +132,8 @@ def interval_scores(
         independently; other rows use ``model``.
     totals_by
         Columns of ``summary`` (e.g. ``channel``, ``tier``) to total CLV over, with intervals.
+    per_customer
+        False: the totals only (``scores`` is returned as given, without the five columns).
 
     Returns
     -------
@@ -166,16 +169,6 @@ def interval_scores(
     clv = scores["clv"].to_numpy()
     purchases = scores["expected_purchases"].to_numpy()
     n = clv.size
-    rng = np.random.default_rng(seed)
-    sample = np.arange(n) if n <= TOP_SAMPLE else rng.choice(n, TOP_SAMPLE, replace=False)
-    in_sample = np.zeros(n, dtype=bool)
-    in_sample[sample] = True
-    sampled = []
-    for part in parts:
-        rows = part.rows[in_sample[part.rows]]
-        g = part.gradients(rows, customers)[0]
-        sampled.append(clv[rows, None] * np.exp(g @ part.shifts[:n_draws].T))
-    cut = np.quantile(np.vstack(sampled), 1 - top_share, axis=0)
     masks = {("total", "total"): np.ones(n, dtype=bool)}
     for column in totals_by:
         names, index = codes(summary[column])
@@ -183,11 +176,13 @@ def interval_scores(
     indicator = np.array(list(masks.values()), dtype=float)  # (labels, customers)
     totals = np.zeros((len(masks), n_draws))
     tails = np.array([(1 - interval) / 2, (1 + interval) / 2])
-    factors = {k: np.ones((n, 2)) for k in ("clv", "purchases")}
-    p_top = np.empty(n)
-    with np.errstate(divide="ignore"):  # CLV 0: never in the top tier
-        log_clv = np.log(clv).astype(np.float32)
-    log_cut = np.log(cut).astype(np.float32)
+    if per_customer:
+        factors = {k: np.ones((n, 2)) for k in ("clv", "purchases")}
+        p_top = np.empty(n)
+        with np.errstate(divide="ignore"):  # CLV 0: never in the top tier
+            log_clv = np.log(clv).astype(np.float32)
+        cut = _top_cut(parts, customers, clv, n_draws, top_share, seed)
+        log_cut = np.log(cut).astype(np.float32)
     errors = np.geterr()
 
     def draw(part: Part) -> np.ndarray:
@@ -199,8 +194,10 @@ def interval_scores(
             for start in range(0, part.rows.size, BLOCK_CUSTOMERS):
                 rows = part.rows[start : start + BLOCK_CUSTOMERS]
                 g_clv, g_purchases = part.gradients(rows, customers)
-                p_top[rows] = _top_counts(g_clv, log_clv[rows], shifts32, log_cut) / n_draws
                 weighted += indicator[:, rows] @ (clv[rows, None] * g_clv)
+                if not per_customer:
+                    continue
+                p_top[rows] = _top_counts(g_clv, log_clv[rows], shifts32, log_cut) / n_draws
                 for key, g in (("clv", g_clv), ("purchases", g_purchases)):
                     factors[key][rows] = _factors(g, part.covariance, shifts, tails, method)
             # each total to first order too: log T_k + (sum_i clv_i g_i / T_k) (theta - hat)
@@ -213,17 +210,6 @@ def interval_scores(
     # releases the GIL: on threads they share the cores; their totals are added in order
     for share in run_all([partial(draw, part) for part in parts]):
         totals += share
-    clv_low, clv_high = _clipped(clv * factors["clv"][:, 0], clv, clv * factors["clv"][:, 1])
-    ep_low, ep_high = _clipped(
-        purchases * factors["purchases"][:, 0], purchases, purchases * factors["purchases"][:, 1]
-    )
-    out = scores.with_columns(
-        expected_purchases_low=ep_low,
-        expected_purchases_high=ep_high,
-        clv_low=clv_low,
-        clv_high=clv_high,
-        p_top=p_top,
-    )
     point = np.array([clv[mask].sum() for mask in masks.values()])
     bounds = np.quantile(totals, tails, axis=1)
     low, high = _clipped(bounds[0], point, bounds[1])
@@ -237,4 +223,40 @@ def interval_scores(
             "clv_high": high,
         }
     )
+    if not per_customer:
+        return scores, total_frame
+    clv_low, clv_high = _clipped(clv * factors["clv"][:, 0], clv, clv * factors["clv"][:, 1])
+    ep_low, ep_high = _clipped(
+        purchases * factors["purchases"][:, 0], purchases, purchases * factors["purchases"][:, 1]
+    )
+    out = scores.with_columns(
+        expected_purchases_low=ep_low,
+        expected_purchases_high=ep_high,
+        clv_low=clv_low,
+        clv_high=clv_high,
+        p_top=p_top,
+    )
     return out, total_frame
+
+
+def _top_cut(
+    parts: Sequence[Part],
+    customers: tuple[np.ndarray, ...],
+    clv: np.ndarray,
+    n_draws: int,
+    top_share: float,
+    seed: int,
+) -> np.ndarray:
+    """Each draw's top-tier cut of CLV: its ``1 - top_share`` quantile over a seeded
+    sample of :data:`TOP_SAMPLE` customers (all when fewer)."""
+    n = clv.size
+    rng = np.random.default_rng(seed)
+    sample = np.arange(n) if n <= TOP_SAMPLE else rng.choice(n, TOP_SAMPLE, replace=False)
+    in_sample = np.zeros(n, dtype=bool)
+    in_sample[sample] = True
+    sampled = []
+    for part in parts:
+        rows = part.rows[in_sample[part.rows]]
+        g = part.gradients(rows, customers)[0]
+        sampled.append(clv[rows, None] * np.exp(g @ part.shifts[:n_draws].T))
+    return np.quantile(np.vstack(sampled), 1 - top_share, axis=0)

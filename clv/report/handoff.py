@@ -21,6 +21,7 @@ import os
 import pickle
 import queue
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -62,10 +63,16 @@ PHASES = (
     ),
 )
 """The tables :func:`compute` makes on two threads: the first chain of each phase (the models:
-NumPy) beside the second (polars tables). A chain starts its next phase once the other chain
-has made the tables of its previous phase; no table reads one the other chain makes in the same
-phase. Each chain goes in the order the notebook shows its tables, so the notebook's cells run
-as they come. What is left (the KPIs with the per-channel models) comes after."""
+NumPy) beside the second (polars tables). The tables chain starts its second phase once the
+models chain has made the first (the fitted model); the models chain reads no table of the
+other and never waits. Each chain goes in the order the notebook shows its tables, so the
+notebook's cells run as they come. What is left (the KPIs with the per-channel models) comes
+after."""
+
+LATER_NICE = 10
+"""How much lower (Linux nice) the models chain runs after its first phase: the per-channel
+models are read by the notebook's last cell only, so they take the CPU that the tables and the
+notebook's figures leave, and the figures keep pace with the tables."""
 
 BACKBONE = frozenset({"model", "scores", "segments", "orders", "customers", "_kpis"})
 """Tables computed whether or not the notebook names them: almost every other table needs them
@@ -92,30 +99,48 @@ def compute(
 ) -> None:
     """Compute ``names`` (Analysis tables) and what they need, each once.
 
-    The summary first, then the :data:`PHASES` (two chains side by side), then the rest. A
+    The summary first, then the :data:`PHASES` (two chains side by side, each on a thread of
+    its own), then the rest. A
     table that raises is left uncomputed. Once ``stop`` is set, no further table is started.
     ``done`` is called after each table, on the thread that made it.
     """
     names, stop = tuple(names), stop or threading.Event()
     _compute(analysis, ("summary",), stop, done)
-    made = [[threading.Event() for _ in PHASES] for _ in range(2)]
+    models_made = [threading.Event() for _ in PHASES]
+    finished = {"summary"} | {n for phase in PHASES for part in phase for n in part}
 
     def chain(i: int) -> None:
         for k, phase in enumerate(PHASES):
-            if k:
-                made[1 - i][k - 1].wait()
+            if k and i == 0:
+                _lower_priority(LATER_NICE)
+            if k and i == 1:
+                models_made[k - 1].wait()
             try:
                 _compute(analysis, [n for n in phase[i] if n in names or n in BACKBONE], stop, done)
-            finally:  # the other chain never waits for a chain that ended
-                made[i][k].set()
+            finally:  # the tables chain never waits for a chain that ended
+                if i == 0:
+                    models_made[k].set()
+        if i == 0:
+            tables.join()
+            _compute(analysis, [n for n in names if n not in finished], stop, done)
 
-    # a daemon thread: an interrupted run does not wait for its table at exit
-    beside = threading.Thread(target=chain, args=(1,), name="clv-tables", daemon=True)
-    beside.start()
-    chain(0)
-    beside.join()
-    finished = {"summary"} | {n for phase in PHASES for part in phase for n in part}
-    _compute(analysis, [n for n in names if n not in finished], stop, done)
+    # daemon threads: an interrupted run does not wait for their tables at exit
+    models, tables = (
+        threading.Thread(target=chain, args=(i,), name=f"clv-{name}", daemon=True)
+        for i, name in enumerate(("models", "tables"))
+    )
+    tables.start()
+    models.start()
+    models.join()
+
+
+def _lower_priority(nice: int) -> None:
+    """Lower the calling thread's priority by ``nice`` (threads it starts inherit it). Linux
+    only, where a thread has a nice value of its own; elsewhere nothing changes."""
+    if sys.platform == "linux":
+        with suppress(OSError):
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
 
 
 def _compute(
