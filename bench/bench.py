@@ -7,10 +7,11 @@
 
 What is measured
 ----------------
-* Time: each side runs once as a warm-up, then ``--repeats`` times; the median is reported
-  (wall clock, ``time.perf_counter``, in this one process, the same data for both sides). A
-  lifetimes step whose warm-up took longer than ``--slow-seconds`` is timed once more only;
-  the table says how many timed runs each side had.
+* Time: each side runs once as a warm-up, then ``--repeats`` times, the two sides in turn
+  (clv, lifetimes, clv, ...: a machine whose speed drifts over minutes slows both alike); the
+  median is reported (wall clock, ``time.perf_counter``, in this one process, the same data
+  for both sides). A lifetimes step whose warm-up took longer than ``--slow-seconds`` is timed
+  once more only; the table says how many timed runs each side had.
 * Correctness: before a time is reported, the warm-up results of the two sides are compared
   (see ``bench/steps.py`` for the tolerances). A mismatch marks the row FAILED and the script
   exits with status 1.
@@ -157,12 +158,15 @@ def timed(fn: Callable[[Any], Any], arg: Any) -> tuple[float, Any]:
     return time.perf_counter() - t0, result
 
 
-def repeat(fn: Callable[[Any], Any], arg: Any, n: int) -> list[float]:
-    times = []
-    for _ in range(n):
-        seconds, result = timed(fn, arg)
-        del result
-        times.append(seconds)
+def in_turn(runs: list[tuple[Callable[[Any], Any], Any, int]]) -> list[list[float]]:
+    """Each ``(fn, arg, n)`` timed ``n`` times, one run of each in turn; the times of each."""
+    times: list[list[float]] = [[] for _ in runs]
+    for i in range(max(n for _, _, n in runs)):
+        for (fn, arg, n), out in zip(runs, times, strict=True):
+            if i < n:
+                seconds, result = timed(fn, arg)
+                del result
+                out.append(seconds)
     return times
 
 
@@ -252,12 +256,15 @@ def run_step(
     else:
         row["check"] = "not checked (no lifetimes run)"
     del ours
-    row["clv_times_s"] = repeat(step.clv, inputs, args.repeats)
-    row["clv_s"] = statistics.median(row["clv_times_s"])
+    runs: list[tuple[Callable[[Any], Any], Any, int]] = [(step.clv, inputs, args.repeats)]
     if theirs is not None and step.lifetimes is not None:
         n = 1 if warm > args.slow_seconds else args.repeats
         row["lifetimes_warmup_s"] = warm
-        row["lifetimes_times_s"] = repeat(step.lifetimes, ctx, n)
+        runs.append((step.lifetimes, ctx, n))
+    row["clv_times_s"], *lifetimes_times = in_turn(runs)
+    row["clv_s"] = statistics.median(row["clv_times_s"])
+    if lifetimes_times:
+        row["lifetimes_times_s"] = lifetimes_times[0]
         row["lifetimes_s"] = statistics.median(row["lifetimes_times_s"])
     elif theirs is not None and step.derived_from:
         parts = [rows[n].get("lifetimes_s") for n in step.derived_from if n in rows]
@@ -435,12 +442,12 @@ def main(argv: list[str] | None = None) -> int:
             "generated_s": generated_s,
         },
         "method": (
-            "time: warm-up then median of the timed runs, both sides in this process on the "
-            "same data; lifetimes steps slower than slow_seconds are timed once. Speed-up only "
-            "when the check passed. Memory: clv step alone in a fresh process, VmHWM after "
-            "loading inputs and resetting the peak (peak_mib includes interpreter, imports and "
-            "inputs; step_mib is the growth). *_process steps: wall clock of fresh OS "
-            "processes (clv summarize/fit/score vs bench/lifetimes_job.py --job, and the whole "
+            "time: warm-up then median of the timed runs, the two sides in turn, both in this "
+            "process on the same data; lifetimes steps slower than slow_seconds are timed once. "
+            "Speed-up only when the check passed. Memory: clv step alone in a fresh process, "
+            "VmHWM after loading inputs and resetting the peak (peak_mib includes interpreter, "
+            "imports and inputs; step_mib is the growth). *_process steps: wall clock of fresh OS"
+            " processes (clv summarize/fit/score vs bench/lifetimes_job.py --job, and the whole "
             "clv report vs lifetimes' core job), bytecode cached by the warm-up; peak_mib the "
             "largest sampled VmHWM of the clv processes (the report: of its process tree)."
         ),
