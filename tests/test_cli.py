@@ -130,9 +130,8 @@ def test_library_keywords_become_flags(message, expected):
 @pytest.mark.parametrize("given", [None, "4"])
 def test_blas_runs_one_thread_unless_the_user_says(given, cdnow_csv, tmp_path, monkeypatch):
     # the report's threads keep the cores busy; BLAS threads would oversubscribe them
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", given or "")  # restored after the test
     if given is None:
-        monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
-    else:
-        monkeypatch.setenv("OPENBLAS_NUM_THREADS", given)
+        monkeypatch.delenv("OPENBLAS_NUM_THREADS")
     assert main(["summarize", str(cdnow_csv), "--out", str(tmp_path / "s.parquet")]) == 0
     assert os.environ["OPENBLAS_NUM_THREADS"] == (given or "1")

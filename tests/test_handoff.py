@@ -4,6 +4,7 @@ notebook; equal to the notebook's own ``clv.analyze``, and never a file left beh
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -154,8 +155,9 @@ def test_an_interrupted_run_stops_computing(shop_analysis, tmp_path) -> None:
 
 
 def test_each_chain_makes_its_own_tables(shop, monkeypatch) -> None:
-    """A table of one chain is made on that chain's thread: none reads a table the other
-    chain makes in the same phase (it would make it itself, or wait for it)."""
+    """A table of one chain is made on that chain's thread: the models chain reads no table
+    of the tables chain, which reads the models' only once they are made (else a chain would
+    make the other's table itself, or wait for it)."""
     made: dict[str, str] = {}
     for name in handoff._PROPERTIES:
         prop = vars(Analysis)[name]
@@ -199,3 +201,23 @@ def test_a_table_not_handed_over_is_made_in_the_notebook(shop_analysis, tmp_path
     assert_frame_equal(loaded.segments, shop_analysis.segments)
     hand.close()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a thread has a nice value of its own on Linux")
+def test_lower_priority_is_the_calling_threads_only() -> None:
+    def nice(tid: int) -> int:
+        return os.getpriority(os.PRIO_PROCESS, tid)
+
+    main, seen = threading.get_native_id(), {}
+
+    def lowered() -> None:
+        tid = threading.get_native_id()
+        before = nice(tid)
+        handoff._lower_priority(3)
+        seen["change"], seen["main"] = nice(tid) - before, nice(main)
+
+    before_main = nice(main)
+    thread = threading.Thread(target=lowered)
+    thread.start()
+    thread.join()
+    assert seen == {"change": 3, "main": before_main}

@@ -278,8 +278,9 @@ class Analysis:
     def channel_value(self) -> GroupValue | str | None:
         """Per-channel models (BG/NBD + Gamma-Gamma per first-order channel, the pooled model
         for channels too small): each channel's CLV with its 90 % interval, the value of a
-        newly acquired customer and, with costs, its CLV:CAC. None without a channel column;
-        the reason, in words, when the channel models cannot be fitted."""
+        newly acquired customer and, with costs, its CLV:CAC (its ``scores``: each customer's
+        point scores by their channel's model, without intervals). None without a channel
+        column; the reason, in words, when the channel models cannot be fitted."""
         if "channel" not in self.transactions.columns:
             return None
         from clv.analysis.group_value import group_value
@@ -310,7 +311,7 @@ class Analysis:
                 margin=self.money.margin_rate,
                 channel_costs=self.options.channel_costs,
                 seed=self.options.seed,
-                per_customer=False,  # the channels' values; each customer's are in scores
+                per_customer=False,  # the channels' totals and intervals only
             )
         except ModelError as e:
             return str(e)

@@ -138,9 +138,9 @@ def interval_scores(
     Returns
     -------
     tuple[pl.DataFrame, pl.DataFrame]
-        The scores with the five columns, and the totals: ``level`` (``"total"`` or a column
-        of ``totals_by``), ``label`` (its value, sorted), ``customers``, ``clv``, ``clv_low``,
-        ``clv_high`` (currency).
+        The scores with the five columns (unless ``per_customer`` is False), and the totals:
+        ``level`` (``"total"`` or a column of ``totals_by``), ``label`` (its value, sorted),
+        ``customers``, ``clv``, ``clv_low``, ``clv_high`` (currency).
     """
     if not 0 < interval < 1:
         raise UsageError(f"interval must be between 0 and 1 (e.g. 0.9), not {interval}")
@@ -150,7 +150,8 @@ def interval_scores(
         added = ("expected_purchases_low", "expected_purchases_high", "clv_low", "clv_high")
         empty = scores.with_columns(pl.lit(0.0).alias(c) for c in (*added, "p_top"))
         zero = {"level": "total", "label": "total", "customers": 0, "clv": 0.0}
-        return empty, pl.DataFrame([zero | {"clv_low": 0.0, "clv_high": 0.0}])
+        total = pl.DataFrame([zero | {"clv_low": 0.0, "clv_high": 0.0}])
+        return (empty if per_customer else scores), total
     columns = ("frequency", "recency", "T", "monetary_value")
     customers = tuple(summary[c].cast(pl.Float64).to_numpy() for c in columns)
     labels = None if by is None else codes(summary[by])
@@ -186,7 +187,8 @@ def interval_scores(
     errors = np.geterr()
 
     def draw(part: Part) -> np.ndarray:
-        """Fill ``p_top`` and ``factors`` at the part's rows; its share of the totals."""
+        """Fill ``p_top`` and ``factors`` at the part's rows (with ``per_customer``); its
+        share of the totals."""
         with np.errstate(**errors):  # the caller's, on the worker thread too
             shifts = part.shifts[:n_draws]
             shifts32 = shifts.astype(np.float32)

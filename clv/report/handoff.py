@@ -100,38 +100,51 @@ def compute(
     """Compute ``names`` (Analysis tables) and what they need, each once.
 
     The summary first, then the :data:`PHASES` (two chains side by side, each on a thread of
-    its own), then the rest. A
-    table that raises is left uncomputed. Once ``stop`` is set, no further table is started.
-    ``done`` is called after each table, on the thread that made it.
+    its own), then the rest. A table that raises is left uncomputed. Once ``stop`` is set, no
+    further table is started. ``done`` is called after each table, on the thread that made it.
     """
     names, stop = tuple(names), stop or threading.Event()
     _compute(analysis, ("summary",), stop, done)
     models_made = [threading.Event() for _ in PHASES]
     finished = {"summary"} | {n for phase in PHASES for part in phase for n in part}
+    errors: list[BaseException] = []
 
-    def chain(i: int) -> None:
+    def needed(part: tuple[str, ...]) -> list[str]:
+        return [n for n in part if n in names or n in BACKBONE]
+
+    def models() -> None:
         for k, phase in enumerate(PHASES):
-            if k and i == 0:
+            if k == 1:  # the per-channel models: read by the notebook's last cell only
                 _lower_priority(LATER_NICE)
-            if k and i == 1:
-                models_made[k - 1].wait()
             try:
-                _compute(analysis, [n for n in phase[i] if n in names or n in BACKBONE], stop, done)
+                _compute(analysis, needed(phase[0]), stop, done)
             finally:  # the tables chain never waits for a chain that ended
-                if i == 0:
-                    models_made[k].set()
-        if i == 0:
-            tables.join()
-            _compute(analysis, [n for n in names if n not in finished], stop, done)
+                models_made[k].set()
+        tables_thread.join()
+        _compute(analysis, [n for n in names if n not in finished], stop, done)
+
+    def tables() -> None:
+        for k, phase in enumerate(PHASES):
+            if k:
+                models_made[k - 1].wait()
+            _compute(analysis, needed(phase[1]), stop, done)
+
+    def run(target: Callable[[], None]) -> None:
+        try:
+            target()
+        except BaseException as e:  # raised to the caller, as on its own thread
+            errors.append(e)
 
     # daemon threads: an interrupted run does not wait for their tables at exit
-    models, tables = (
-        threading.Thread(target=chain, args=(i,), name=f"clv-{name}", daemon=True)
-        for i, name in enumerate(("models", "tables"))
+    models_thread, tables_thread = (
+        threading.Thread(target=run, args=(target,), name=f"clv-{target.__name__}", daemon=True)
+        for target in (models, tables)
     )
-    tables.start()
-    models.start()
-    models.join()
+    tables_thread.start()
+    models_thread.start()
+    models_thread.join()
+    if errors:
+        raise errors[0]
 
 
 def _lower_priority(nice: int) -> None:

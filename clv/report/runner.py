@@ -205,7 +205,10 @@ def run_report(
         if isinstance(e, ReportError) and e.exit_code == 1 and data and str(data) not in str(e):
             outcome = ReportError(f"{data}: {e}")  # a data or model problem names the file
     if closing is not None:
-        closing.join()
+        try:
+            closing.join()
+        except BaseException as e:  # Ctrl-C while the files go (they still go): recorded
+            outcome = outcome or e
     _finish(run_dir, out, nb_file, timings, t0, outcome)
     if isinstance(outcome, KeyboardInterrupt | SystemExit):
         _log(True, f"clv report: interrupted; run {run_dir.name} marked interrupted")
