@@ -32,12 +32,12 @@ report: $(VENV)/.base ## set up and run the customer-value report on the embedde
 	$(BIN)/clv report $(ARGS)
 
 test: $(VENV)/.test ## set up and run the linter, the type checker and the whole test suite
-	$(BIN)/ruff check clv tests bench
+	$(BIN)/ruff check clv tests bench notebooks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(ARGS)
 
 lint: $(VENV)/.test ## check and format the code with ruff
-	$(BIN)/ruff check --fix clv tests bench
+	$(BIN)/ruff check --fix clv tests bench notebooks
 	$(BIN)/ruff format clv tests bench
 
 lab: $(VENV)/.lab ## open JupyterLab on notebooks/ with the project's environment

@@ -1,6 +1,5 @@
 """The clv command line, run as a user runs it: exit codes, one-line errors, files written."""
 
-import os
 import subprocess
 import sys
 
@@ -64,7 +63,8 @@ def test_usage_error_is_one_line_exit_2(cdnow_csv):
 
 
 def test_report_help_lists_every_parameter_with_its_default(capsys):
-    from clv.report.parameters import INJECTED, notebook_names, notebook_parameters
+    from clv.params import INJECTED, NOTEBOOKS
+    from clv.report.parameters import notebook_parameters
 
     with pytest.raises(SystemExit):
         main(["report", "--help"])
@@ -77,7 +77,7 @@ def test_report_help_lists_every_parameter_with_its_default(capsys):
         "--penalizer",
     ):
         assert flag in text
-    for notebook in notebook_names():
+    for notebook in NOTEBOOKS:
         for name, default in notebook_parameters(notebook).items():
             if name not in INJECTED:
                 shown = "none" if default is None else repr(default)
@@ -125,13 +125,3 @@ def test_library_keywords_become_flags(message, expected):
     from clv.cli.options import as_flags
 
     assert as_flags(message) == expected
-
-
-@pytest.mark.parametrize("given", [None, "4"])
-def test_blas_runs_one_thread_unless_the_user_says(given, cdnow_csv, tmp_path, monkeypatch):
-    # the report's threads keep the cores busy; BLAS threads would oversubscribe them
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", given or "")  # restored after the test
-    if given is None:
-        monkeypatch.delenv("OPENBLAS_NUM_THREADS")
-    assert main(["summarize", str(cdnow_csv), "--out", str(tmp_path / "s.parquet")]) == 0
-    assert os.environ["OPENBLAS_NUM_THREADS"] == (given or "1")

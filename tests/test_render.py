@@ -122,34 +122,3 @@ def test_a_shown_figure_records_its_size_title_and_smallest_text() -> None:
     assert _pixels(base64.b64decode(found.group(1))).shape[1] == int(found.group(3)) == 600
     assert found.group(2) == fig.axes[0].get_title()
     assert 'data-min-font-px="15.28"' in markup  # 11 pt at 100 dpi
-
-
-def test_a_later_cell_fills_the_place_kept_for_it(monkeypatch) -> None:
-    """What fill() shows goes to the place later() kept (a display update); with no place
-    kept by this Display (the setup cell run again by hand), it is shown where it is."""
-    import IPython.display
-
-    shown: list[tuple[str, str, str | None]] = []
-    monkeypatch.setattr(
-        IPython.display,
-        "display",
-        lambda obj, display_id=None: shown.append(("show", obj.data, display_id)),
-    )
-    monkeypatch.setattr(
-        IPython.display,
-        "update_display",
-        lambda obj, display_id: shown.append(("update", obj.data, display_id)),
-    )
-    display = render.Display(mask_ids=False)
-    display.later("first-page")
-    display.note("in between")
-    with display.fill("first-page"):
-        display.text("one")
-        display.text("two")
-    with display.fill("never kept"):
-        display.text("three")
-    (_, _, place), between, filled, here = shown
-    assert place and between == ("show", '<p class="clv-note">in between</p>', None)
-    assert filled == ("update", "<p>one</p><p>two</p>", place)
-    assert here == ("show", "<p>three</p>", None)
-    assert render.Display(mask_ids=False)._places == {}  # each notebook run its own places

@@ -428,7 +428,7 @@ CASES = [
     Case(
         "wrong-parameter-type",
         shop,
-        ("parameter horizon", "a whole number", "'six'"),
+        ("--horizon six: expected a number > 0",),
         commands=("report",),
         options={"horizon": "six"},
         code=2,
@@ -436,7 +436,7 @@ CASES = [
     Case(
         "wrong-parameter-value",
         shop,
-        ("parameter negative_amounts", "one of error, drop, net"),
+        ("--negative-amounts ignore: expected one of error, drop, net",),
         commands=("report",),
         options={"negative_amounts": "ignore"},
         code=2,
@@ -480,7 +480,7 @@ CASES = [
     Case(
         "horizon-inf",
         shop,
-        ("--horizon inf (M) must be positive and at most 100 years",),
+        ("--horizon inf: expected a number > 0",),
         commands=("score", "kpis"),
         options={"horizon": "inf"},
         code=2,

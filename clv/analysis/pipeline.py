@@ -77,7 +77,7 @@ def analyze(
     synthetic_customers: int = 5_000,
     seed: int = 1,
     observation_end: DateLike | None = None,
-    calibration_end: DateLike | None = None,
+    calibration_end: DateLike | None = "auto",
     time_unit: TimeUnit = "W",
     margin: float | None = None,
     currency: str = "",
@@ -102,7 +102,7 @@ def analyze(
     cost_per_reward: float = 0.0,
     milestones: Sequence[int] = (4, 10),
     launch_date: DateLike | None = None,
-    review_month: DateLike | None = None,
+    review_month: DateLike | None = "auto",
     model: ClvModel | GroupedClvModel | None = None,
     **read_options: Any,
 ) -> Analysis:

@@ -6,7 +6,6 @@ Exit codes: 0 success, 1 a problem with the data or the model, 2 a usage error.
 """
 
 import argparse
-import os
 import signal
 import sys
 import traceback
@@ -19,18 +18,12 @@ from typing import TYPE_CHECKING
 from clv import __version__
 from clv.cli.background import import_in_background
 from clv.cli.options import (
-    ANALYSIS_OPTIONS,
-    READ_OPTIONS,
-    REPORT_OWN,
     Parser,
-    add_channel_costs,
-    add_groups,
-    add_horizon,
+    add_file,
     add_out,
-    add_penalizer,
-    add_period,
-    add_transactions,
+    add_parameters,
     as_flags,
+    given_parameters,
     report_parameters_help,
 )
 from clv.cli.spark import add_engine, spark
@@ -55,14 +48,9 @@ def _analysis(
 
     importing = import_in_background("clv.models.groups") if models else None
 
-    names = (*READ_OPTIONS, *ANALYSIS_OPTIONS)
-    keywords = {k: getattr(args, k) for k in names if hasattr(args, k)}
-    if keywords.get("time_unit") is None:
-        keywords["time_unit"] = getattr(model, "time_unit", "W")
-    if keywords.get("channel_costs") is not None:
-        from clv.data.io import read_channel_costs
-
-        keywords["channel_costs"] = read_channel_costs(keywords["channel_costs"])
+    keywords = given_parameters(args)
+    if "time_unit" not in keywords and model is not None:
+        keywords["time_unit"] = model.time_unit
     with _about(args.file):
         analysis = analyze(args.file, model=model, **keywords)
         if importing is not None:  # the models come next: read and summarize meanwhile
@@ -120,14 +108,14 @@ def _scored(args: argparse.Namespace) -> "Analysis":
         from clv.models.groups import load_model
 
         model = load_model(args.model)
-        if getattr(model, "by", None) != args.by:
+        if getattr(model, "by", None) != getattr(args, "by", None):
             fitted = getattr(model, "by", None) or "(none)"
             raise UsageError(f"{args.model}: fitted with --by {fitted}; pass it or refit")
-        if args.time_unit not in (None, model.time_unit):
+        unit = getattr(args, "time_unit", None)
+        if unit not in (None, model.time_unit):
             raise UsageError(
                 f"{args.model}: the model was fitted in time unit {model.time_unit}, not "
-                f"{args.time_unit}; leave out --time-unit or refit with clv fit --time-unit "
-                f"{args.time_unit}"
+                f"{unit}; leave out --time-unit or refit with clv fit --time-unit {unit}"
             )
     return _analysis(args, model)
 
@@ -173,14 +161,11 @@ def _report(args: argparse.Namespace) -> None:
 
         print("\n".join(runs_text(args.out)) or f"no runs in {args.out}")
         return
-    parameters = parse_assignments(args.parameter)
-    for key, value in vars(args).items():
-        if key in REPORT_OWN:
-            continue
-        name = key
-        if name in parameters:
-            raise UsageError(f"{name} given twice: --{key.replace('_', '-')} and -p {name}=")
-        parameters[name] = value
+    parameters: dict[str, object] = dict(parse_assignments(args.parameter))
+    for key, value in given_parameters(args).items():
+        if key in parameters:
+            raise UsageError(f"{key} given twice: --{key.replace('_', '-')} and -p {key}=")
+        parameters[key] = value
     folder = run_report(
         args.file,
         notebook=args.notebook,
@@ -203,50 +188,38 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     p = commands.add_parser("summarize", help="one RFM row per customer (.csv or .parquet)")
-    add_transactions(p)
-    add_period(p)
+    add_file(p)
+    add_parameters(p, "summarize")
     add_out(p, "summary file: .csv or .parquet")
     add_engine(p)
     p.set_defaults(run=_summarize)
 
-    p = commands.add_parser("fit", help="fit BG/NBD and Gamma-Gamma, save the model as JSON")
-    add_transactions(p)
-    add_period(p)
-    add_penalizer(p)
-    add_groups(p, intervals=False)
+    p = commands.add_parser("fit", help="fit a purchase model and Gamma-Gamma, save as JSON")
+    add_file(p)
+    add_parameters(p, "fit")
     add_out(p, "model file (.json)")
     add_engine(p)
     p.set_defaults(run=_fit)
 
     p = commands.add_parser("score", help="P(alive), expected purchases, order value and CLV")
-    add_transactions(p)
+    add_file(p)
     p.add_argument(
         "--model", type=Path, metavar="FILE", help="model from clv fit (default: fit now)"
     )
-    add_period(p)
-    add_penalizer(p)
-    add_horizon(p)
-    add_groups(p, intervals=True)
+    add_parameters(p, "score")
     add_out(p, "scores file: .csv or .parquet")
     add_engine(p)
     p.set_defaults(run=_score)
 
     p = commands.add_parser("kpis", help="headline KPIs, channels and loyalty as JSON")
-    add_transactions(p)
-    add_period(p)
-    add_penalizer(p)
-    add_horizon(p)
-    add_groups(p, intervals=False)
-    add_channel_costs(p)
+    add_file(p)
+    add_parameters(p, "kpis")
     add_out(p, "KPI file (.json)")
     p.set_defaults(run=_kpis)
 
     p = commands.add_parser("segments", help="one row per customer: tier, RFM cell and scores")
-    add_transactions(p)
-    add_period(p)
-    add_penalizer(p)
-    add_horizon(p)
-    add_groups(p, intervals=True)
+    add_file(p)
+    add_parameters(p, "segments")
     add_out(p, "segments file: .csv or .parquet")
     p.set_defaults(run=_segments)
 
@@ -255,14 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a report notebook and export shareable HTML",
         appendix=report_parameters_help,
     )
-    add_transactions(p, file_optional=True)
-    add_period(p)
-    add_penalizer(p)
-    add_horizon(p)
-    add_groups(p, intervals=True)
-    for action in p._actions:  # only the options given become notebook parameters
-        if action.option_strings and action.dest != "help":
-            action.default = argparse.SUPPRESS
+    add_file(p, optional=True)
+    add_parameters(p, "report")
     p.add_argument(
         "--notebook",
         default="customer_value",
@@ -298,10 +265,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     prefix = f"clv {args.command}"
-    # clv's own threads (the report's two chains, one fit per model) keep the cores busy: BLAS
-    # threads on top only oversubscribe them (1.2 s more CPU in a 1 M-customer report). Set
-    # before NumPy loads; the report's kernel inherits it.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         with _one_line_warnings(prefix), _terminate_as_interrupt():
             _check_paths(args)
@@ -331,28 +294,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check_paths(args: argparse.Namespace) -> None:
     """Usage errors before any work: an output that is an input, exists or has no folder; an
-    input file option that is a folder; money, time and penalizers out of range (the models'
-    one check of them)."""
+    input file option that is a folder; the options' values (:func:`clv.params.validate`)."""
     from clv.data.write import check_output
-    from clv.models.checks import check_money_and_time, penalizers
 
     inputs = {k: getattr(args, k, None) for k in ("file", "model", "config", "channel_costs")}
+    inputs = {k: Path(v) for k, v in inputs.items() if v is not None and not str(v).startswith("{")}
     for key, path in inputs.items():
         if key != "file" and path is not None and path.is_dir():
             raise UsageError(f"{path}: is a folder; --{key.replace('_', '-')} takes a file")
-    if getattr(args, "channel_costs", None) and not getattr(args, "channel_col", None):
-        raise UsageError("--channel-costs needs --channel-col (the column naming the channel)")
-    money = ("horizon", "discount_rate_annual", "margin")  # report: only the options given
-    check_money_and_time(
-        horizon_unit=getattr(args, "horizon_unit", "M"),
-        **{k: getattr(args, k) for k in money if hasattr(args, k)},
-    )
-    penalizers(
-        {
-            "purchase": getattr(args, "penalizer", 0.0),
-            "gamma_gamma": getattr(args, "gg_penalizer", 0.0),
-        }
-    )
+    given_parameters(args)
+    if args.command == "report" and args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"{args.out}: is a file; the runs folder (--out) must be a folder")
     if args.command != "report" and getattr(args, "out", None) is not None:
         check_output(args.out, inputs=inputs.values(), overwrite=args.overwrite)
 

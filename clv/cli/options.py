@@ -4,23 +4,12 @@ notebook parameters, and the translation of library keywords in messages into fl
 import argparse
 import re
 import shlex
+from argparse import SUPPRESS
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
-COLUMN_OPTIONS = {
-    "customer_col": "customer_id",
-    "date_col": "date",
-    "amount_col": "amount",
-    "quantity_col": None,
-    "price_col": None,
-    "order_col": None,
-    "channel_col": None,
-    "product_col": None,
-    "loyalty_col": None,
-    "margin_col": None,
-}
-"""The column-mapping options: the same names as the library keywords and notebook parameters."""
+from clv import params
 
 
 class Parser(argparse.ArgumentParser):
@@ -38,119 +27,94 @@ class Parser(argparse.ArgumentParser):
         return super().format_help() + (self.appendix() if self.appendix else "")
 
 
-def add_transactions(p: argparse.ArgumentParser, *, file_optional: bool = False) -> None:
-    """The transactions file and how to read it (shared by every command that reads one)."""
-    if file_optional:
+def add_file(p: argparse.ArgumentParser, *, optional: bool = False) -> None:
+    """The transactions file (the report's is optional: the embedded data set)."""
+    if optional:
         p.add_argument(
-            "file", nargs="?", type=Path, help="transactions file (default: CDNOW sample)"
+            "file", nargs="?", type=Path, help="transactions file (default: the embedded data)"
         )
     else:
         p.add_argument("file", type=Path, help="transactions file: .csv, .parquet or .ndjson")
-    g = p.add_argument_group("columns and parsing")
-    for key, default in COLUMN_OPTIONS.items():
-        what = key.removesuffix("_col")
+
+
+_GROUPS = {
+    "source": "embedded data",
+    "read": "columns and parsing",
+    "period": "period",
+    "model": "model",
+    "interval": "intervals",
+    "money": "horizon and money",
+    "kpis": "segments and KPIs",
+    "loyalty": "loyalty programme",
+    "report": "report",
+}
+
+
+def add_parameters(p: argparse.ArgumentParser, command: str) -> None:
+    """The command's options, one per parameter of :data:`clv.params.SPEC` in its groups.
+
+    An option not given stays out of the namespace (the library's default applies); values
+    are read and checked by :func:`clv.params.validate` (:func:`given_parameters`).
+    """
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for name, param in params.command_spec(command).items():
+        if name == "data":
+            continue
+        g = groups.get(param.group) or p.add_argument_group(_GROUPS[param.group])
+        groups[param.group] = g
+        flags = [param.flag, *param.aliases]
+        default = param.default_for(None)
+        shown = "none" if default is None else str(default)
+        what = f"{param.help} (default: {shown})"
+        if param.kind == "bool":
+            g.add_argument(
+                *flags, action=argparse.BooleanOptionalAction, default=SUPPRESS, help=what
+            )
+            continue
         g.add_argument(
-            "--" + key.replace("_", "-"),
-            default=default,
-            metavar="NAME",
-            help=f"column holding the {what}" + (f" (default: {default})" if default else ""),
-        )
-    g.add_argument(
-        "--date-format",
-        metavar="FMT",
-        help="strftime format, e.g. %%d/%%m/%%Y (default: detected from the values)",
-    )
-    g.add_argument("--separator", default=",", metavar="CHAR", help="CSV separator (default: ,)")
-    g.add_argument("--decimal-comma", action="store_true", help="amounts written 12,50 or 1 234,50")
-    g.add_argument(
-        "--encoding",
-        default="utf-8",
-        metavar="NAME",
-        help="text encoding of a CSV file, e.g. cp1250, cp1252, utf-16 (default: utf-8)",
-    )
-    g.add_argument(
-        "--negative-amounts",
-        choices=["error", "drop", "net"],
-        default="error",
-        help="what to do with refunds (default: error)",
-    )
-    g.add_argument(
-        "--keep-placeholder-ids",
-        action="store_true",
-        help="keep rows whose customer id is a placeholder such as (blank) or guest",
-    )
-    for end, default in (("from", "1990-01-01"), ("to", "today")):
-        g.add_argument(
-            f"--allow-dates-{end}",
-            metavar="DATE",
-            help=f"widen the range of valid dates (default: {default})",
+            *flags,
+            dest=name,
+            default=SUPPRESS,
+            metavar="|".join(param.choices) if param.choices else _METAVARS[param.kind],
+            help=what.replace("%", "%%"),
         )
 
 
-READ_OPTIONS = (
-    *COLUMN_OPTIONS,
-    "date_format",
-    "separator",
-    "decimal_comma",
-    "encoding",
-    "negative_amounts",
-    "keep_placeholder_ids",
-    "allow_dates_from",
-    "allow_dates_to",
-)
-"""Options of every command that reads transactions: ``read_transactions`` keywords."""
+_METAVARS = {
+    "str": "TEXT",
+    "path": "FILE",
+    "int": "N",
+    "float": "X",
+    "date": "DATE",
+    "floats": "[X, Y]",
+    "ints": "[N, ...]",
+    "costs": "FILE|TABLE",
+}
 
 
-def add_period(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--observation-end", metavar="DATE", help="last day observed (default: last transaction)"
-    )
-    p.add_argument(
-        "--time-unit",
-        choices=["D", "W", "M"],
-        help="days, weeks or months (default: W, or the unit of --model)",
-    )
+def given_parameters(args: argparse.Namespace) -> dict[str, Any]:
+    """The spec's parameters given as options, read and checked (``UsageError`` naming the
+    option). ``--channel-costs FILE`` (a ``.csv`` or ``.json``) is read here."""
+    given = {name: getattr(args, name) for name in params.SPEC if hasattr(args, name)}
+    given.pop("data", None)
+    costs = given.get("channel_costs")
+    from_file = isinstance(costs, str) and not costs.lstrip().startswith("{")
+    if isinstance(costs, str) and from_file:  # the other options are checked before the file is read
+        given["channel_costs"] = {}
+    checked = params.validate(given)
+    if isinstance(costs, str) and from_file:
+        from clv.data.io import read_channel_costs
 
-
-def add_out(p: argparse.ArgumentParser, what: str) -> None:
-    p.add_argument("--out", type=Path, required=True, metavar="PATH", help=what)
-    p.add_argument("--overwrite", action="store_true", help="replace PATH if it exists")
-
-
-REPORT_OWN = {"file", "notebook", "config", "parameter", "out", "run", "command", "list"}
-
-
-def report_parameters_help() -> str:
-    from clv.report.parameters import parameters_help
-
-    return parameters_help()
-
-
-ANALYSIS_OPTIONS = (
-    "observation_end",
-    "time_unit",
-    "penalizer",
-    "gg_penalizer",
-    "purchase_model",
-    "horizon",
-    "horizon_unit",
-    "discount_rate_annual",
-    "margin",
-    "currency",
-    "channel_costs",
-    "by",
-    "interval",
-    "interval_method",
-    "seed",
-)
-"""Options that are :func:`clv.analyze` keywords of the same name (when a command has them)."""
+        table = read_channel_costs(costs)
+        checked["channel_costs"] = params.coerce(params.SPEC["channel_costs"], table)
+    return checked
 
 
 def as_flags(message: str) -> str:
     """Library keywords in a message as CLI flags: ``customer_col='X'`` -> ``--customer-col X``,
     ``observation_end=2024-01-01`` -> ``--observation-end 2024-01-01``, ``decimal_comma=True``
     -> ``--decimal-comma``, a bare ``observation_end=`` -> ``--observation-end``."""
-    names = "|".join((*READ_OPTIONS, *ANALYSIS_OPTIONS))
+    names = "|".join(params.SPEC)
 
     def flag(match: re.Match[str]) -> str:
         option = "--" + match[1].replace("_", "-")
@@ -164,92 +128,12 @@ def as_flags(message: str) -> str:
     return re.sub(pattern, flag, message)
 
 
-def add_penalizer(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("model")
-    g.add_argument(
-        "--purchase-model",
-        choices=["bgnbd", "mbgnbd", "pareto_nbd", "auto"],
-        default="bgnbd",
-        help="purchase model (default: bgnbd, as lifetimes; auto picks the best on a holdout "
-        "when there is one)",
-    )
-    g.add_argument(
-        "--penalizer",
-        type=float,
-        default=0.0,
-        metavar="X",
-        help="L2 penalty on the purchase model's parameters, as in lifetimes (default: 0)",
-    )
-    g.add_argument(
-        "--gg-penalizer",
-        type=float,
-        default=0.0,
-        metavar="Y",
-        help="L2 penalty on the Gamma-Gamma parameters (default: 0)",
-    )
+def add_out(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--out", type=Path, required=True, metavar="PATH", help=what)
+    p.add_argument("--overwrite", action="store_true", help="replace PATH if it exists")
 
 
-def add_horizon(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("horizon and money")
-    g.add_argument(
-        "--horizon", type=float, default=12, metavar="N", help="CLV horizon (default: 12)"
-    )
-    g.add_argument(
-        "--horizon-unit",
-        choices=["D", "W", "M"],
-        default="M",
-        help="unit of --horizon (default: M)",
-    )
-    g.add_argument(
-        "--discount-rate-annual",
-        "--discount-rate",
-        dest="discount_rate_annual",
-        type=float,
-        default=0.10,
-        metavar="X",
-        help="annual discount rate (default: 0.10)",
-    )
-    g.add_argument(
-        "--margin",
-        type=float,
-        metavar="X",
-        help="margin as a share of revenue: CLV on margin (default: on revenue); or --margin-col",
-    )
-    g.add_argument(
-        "--currency", default="", metavar="TEXT", help="currency symbol or code for money figures"
-    )
+def report_parameters_help() -> str:
+    from clv.report.parameters import parameters_help
 
-
-def add_channel_costs(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--channel-costs",
-        type=Path,
-        metavar="FILE",
-        help="acquisition cost per customer "
-        "of each channel: .csv (channel,cost) or .json ({channel: cost})",
-    )
-
-
-def add_groups(p: argparse.ArgumentParser, *, intervals: bool) -> None:
-    g = p.add_argument_group("groups and intervals")
-    g.add_argument(
-        "--by",
-        choices=["channel", "loyalty"],
-        help="a model per first-order channel or loyalty membership",
-    )
-    if intervals:
-        g.add_argument(
-            "--interval",
-            type=float,
-            metavar="P",
-            help="add clv_low, clv_high, expected_purchases_low/high and p_top (e.g. 0.9)",
-        )
-        g.add_argument(
-            "--interval-method",
-            choices=["normal", "bootstrap"],
-            default="normal",
-            help="parameter draws: asymptotic normal (default) or bootstrap over customers",
-        )
-        g.add_argument(
-            "--seed", type=int, default=1, help="seed of the parameter draws (default: 1)"
-        )
+    return parameters_help()

@@ -2,7 +2,9 @@
 
 import argparse
 
+from clv.cli.options import given_parameters
 from clv.errors import UsageError
+from clv.params import defaults
 
 SPARK_READ = (
     "customer_col",
@@ -39,9 +41,10 @@ def add_engine(p: argparse.ArgumentParser) -> None:
 
 def spark(args: argparse.Namespace) -> str:
     """Run the command on Spark; returns what was written, in words."""
-    if getattr(args, "margin_col", None):
+    given = defaults() | given_parameters(args)
+    if given["margin_col"]:
         raise UsageError("--margin-col is not supported with --engine spark; pass --margin")
-    if getattr(args, "purchase_model", "bgnbd") != "bgnbd" or getattr(args, "by", None):
+    if given["purchase_model"] != "bgnbd" or given["by"]:
         raise UsageError("--engine spark fits BG/NBD without --by; leave those options out")
     from clv.engines.spark_jobs import spark_job
     from clv.engines.spark_session import parse_conf
@@ -50,18 +53,18 @@ def spark(args: argparse.Namespace) -> str:
     return spark_job(
         args.command,
         args.file,
-        read={key: getattr(args, key) for key in SPARK_READ},
-        observation_end=args.observation_end,
-        time_unit=args.time_unit,
+        read={key: given[key] for key in SPARK_READ},
+        observation_end=given["observation_end"],
+        time_unit=given["time_unit"] if "time_unit" in args else None,
         out=args.out,
         overwrite=args.overwrite,
-        penalizer=getattr(args, "penalizer", 0.0),
+        penalizer=given["penalizer"],
         model_path=getattr(args, "model", None),
         score={
-            "horizon": args.horizon,
-            "horizon_unit": args.horizon_unit,
-            "discount_rate_annual": args.discount_rate_annual,
-            "margin": 1.0 if args.margin is None else args.margin,
+            "horizon": given["horizon"],
+            "horizon_unit": given["horizon_unit"],
+            "discount_rate_annual": given["discount_rate_annual"],
+            "margin": 1.0 if given["margin"] is None else given["margin"],
         }
         if score
         else None,

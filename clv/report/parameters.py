@@ -1,20 +1,17 @@
-"""Report parameters: the notebooks' parameter cells, their types as data, ``-p`` values and
-TOML configs, all validated before a run starts."""
+"""The report's parameters: which notebook, its ``parameters`` cell, ``-p`` text and TOML
+configs. Types, defaults and bounds come from the one spec, :mod:`clv.params`."""
 
 from __future__ import annotations
 
 import ast
-import datetime as dt
-import inspect
 import json
-import math
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clv import params
 from clv.errors import ReportError, UsageError
 
 _PACKAGE = Path(__file__).resolve().parents[1]
@@ -25,125 +22,15 @@ NOTEBOOK_DIR = next(
 """Where the report notebooks live: ``notebooks/`` of the repository (an editable install),
 or the copy a wheel carries inside the package."""
 
-INJECTED = ("run_dir", "id_salt", "analysis_file")
-"""Parameters ``run_report`` sets itself; a user cannot pass them."""
-
-
-# --------------------------------------------------------------------------- parameters
-
-
-@dataclass(frozen=True)
-class Spec:
-    """What a notebook parameter accepts.
-
-    ``kind`` is one of ``str``, ``path``, ``int``, ``float``, ``bool``, ``date``, ``choice``,
-    ``floats`` / ``ints`` (a list of numbers) or ``costs`` (a table name -> number);
-    ``words`` are extra literal values accepted besides the kind (such as ``"auto"``);
-    ``low``/``high`` bound numbers (inclusive); ``nullable`` accepts ``none``.
-    """
-
-    kind: str
-    nullable: bool = False
-    choices: tuple[str, ...] = ()
-    words: tuple[str, ...] = ()
-    low: float | None = None
-    high: float | None = None
-    length: int | None = None
-
-    def expected(self) -> str:
-        """The accepted values, in words, for an error message."""
-        what = {
-            "str": "text",
-            "path": "a file path",
-            "int": "a whole number",
-            "float": "a number",
-            "bool": "true or false",
-            "date": "a date YYYY-MM-DD",
-            "choice": "one of " + ", ".join(self.choices),
-            "floats": "a list of numbers such as [0.2, 0.8]",
-            "ints": "a list of whole numbers such as [4, 10]",
-            "costs": "a table of numbers such as {search = 12.5, social = 30}",
-        }[self.kind]
-        if self.length is not None:
-            what = what.replace("a list", f"a list of {self.length}")
-        if self.low is not None and self.high is not None:
-            what += f" from {self.low:g} to {self.high:g}"
-        elif self.low is not None:
-            what += f" >= {self.low:g}"
-        extra = [f'"{w}"' for w in self.words] + (["none"] if self.nullable else [])
-        return what + (" or " + " or ".join(extra) if extra else "")
-
-
-_UNITS = ("D", "W", "M")
-_COLUMN = Spec("str", nullable=True)
-
-PARAMETER_SPEC: dict[str, Spec] = {
-    "data": Spec("path", nullable=True),
-    "dataset": Spec("choice", choices=("cdnow", "synthetic_shop")),
-    "currency": Spec("str"),
-    "customer_col": Spec("str"),
-    "date_col": Spec("str"),
-    "amount_col": Spec("str"),
-    "quantity_col": _COLUMN,
-    "price_col": _COLUMN,
-    "order_col": _COLUMN,
-    "channel_col": _COLUMN,
-    "product_col": _COLUMN,
-    "loyalty_col": _COLUMN,
-    "margin_col": _COLUMN,
-    "date_format": Spec("str", nullable=True),
-    "separator": Spec("str"),
-    "decimal_comma": Spec("bool"),
-    "encoding": Spec("str"),
-    "negative_amounts": Spec("choice", choices=("error", "drop", "net")),
-    "keep_placeholder_ids": Spec("bool"),
-    "allow_dates_from": Spec("date", nullable=True),
-    "allow_dates_to": Spec("date", nullable=True),
-    "observation_end": Spec("date", nullable=True),
-    "calibration_end": Spec("date", nullable=True, words=("auto", "none")),
-    "time_unit": Spec("choice", choices=_UNITS),
-    "horizon": Spec("int", low=1),
-    "horizon_unit": Spec("choice", choices=_UNITS),
-    "discount_rate_annual": Spec("float", low=0.0, high=1.0),
-    "margin": Spec("float", nullable=True, low=0.0, high=1.0),
-    "penalizer": Spec("float", low=0.0),
-    "top_share": Spec("float", low=0.01, high=0.99),
-    "tier_cuts": Spec("floats", low=0.0, high=1.0, length=2),
-    "at_risk_min_value_quantile": Spec("float", low=0.0, high=1.0),
-    "at_risk_max_p_alive": Spec("float", low=0.0, high=1.0),
-    "channel_costs": Spec("costs", nullable=True, low=0.0),
-    "retention_uplift_points": Spec("float", low=0.0, high=100.0),
-    "retention_cost": Spec("float", nullable=True, low=0.0),
-    "acquisition_cost": Spec("float", nullable=True, low=0.0),
-    "member_discount_rate": Spec("float", low=0.0, high=1.0),
-    "cost_per_reward": Spec("float", low=0.0),
-    "launch_date": Spec("date", nullable=True),
-    "milestones": Spec("ints", low=1.0),
-    "review_month": Spec("date", nullable=True, words=("auto",)),
-    "synthetic_customers": Spec("int", low=10),
-    "seed": Spec("int", low=0),
-    "by": Spec("choice", nullable=True, choices=("channel", "loyalty")),
-    "purchase_model": Spec("choice", choices=("bgnbd", "mbgnbd", "pareto_nbd", "auto")),
-    "gg_penalizer": Spec("float", low=0.0),
-    "interval": Spec("float", nullable=True, low=0.5, high=0.999),
-    "interval_method": Spec("choice", choices=("normal", "bootstrap")),
-    "title": Spec("str", nullable=True),
-    "mask_ids": Spec("bool"),
-    "run_dir": Spec("path", nullable=True),
-    "id_salt": Spec("str", nullable=True),
-    "analysis_file": Spec("path", nullable=True),
-}
-"""Every notebook parameter clv knows, as data. A name not listed here takes its type from
-its default value in the notebook."""
-
 
 def parameters_help() -> str:
     """Every parameter of each report notebook with its default (for ``clv report --help``)."""
     lines = ["", "report parameters (the option of the same name, -p NAME=VALUE or --config):"]
-    for notebook in notebook_names():
+    for notebook in params.NOTEBOOKS:
         lines.append(f"  {notebook}:")
-        for name, default in notebook_parameters(notebook).items():
-            if name not in INJECTED:
+        for name, p in params.notebook_spec(notebook).items():
+            if name not in params.INJECTED:
+                default = p.default_for(notebook)
                 lines.append(f"    {name} = {'none' if default is None else repr(default)}")
     return "\n".join(lines) + "\n"
 
@@ -157,21 +44,15 @@ def notebook_path(notebook: str | os.PathLike[str]) -> Path:
         if not path.is_file():
             raise UsageError(f"{path}: notebook not found")
         return path
-    if text not in notebook_names():
-        names = ", ".join(notebook_names()) or "none found"
+    if text not in params.NOTEBOOKS:
+        names = ", ".join(params.NOTEBOOKS)
         raise UsageError(f"unknown notebook {text!r}; choose one of {names} or an .ipynb path")
     return NOTEBOOK_DIR / f"{text}.ipynb"
-
-
-def notebook_names() -> list[str]:
-    """Names of the report notebooks in :data:`NOTEBOOK_DIR`."""
-    return sorted(p.stem for p in NOTEBOOK_DIR.glob("*.ipynb"))
 
 
 def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, Any]:
     """Names and default values of the notebook's cell tagged ``parameters``, in order."""
     path = notebook_path(notebook)
-    # plain JSON: importing nbformat costs seconds (jsonschema), and this runs on every call
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
         cells = [c for c in doc["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
@@ -186,7 +67,7 @@ def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, Any]:
         value: ast.expr | None
         if isinstance(node, ast.Assign):
             target, value = node.targets[0], node.value
-        elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+        elif isinstance(node, ast.AnnAssign):
             target, value = node.target, node.value
         else:
             continue
@@ -201,28 +82,10 @@ def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, Any]:
     return defaults
 
 
-def parse_value(text: str) -> Any:
-    """Read a ``-p name=value`` value as a TOML scalar, array or inline table.
-
-    ``none``/``null`` give ``None``; ``true``/``false`` booleans; ``12`` and ``0.1`` numbers;
-    ``1997-09-30`` a date; ``[0.2, 0.8]`` a list; ``{search = 10}`` a table; anything else
-    is kept as text (quotes optional).
-    """
-    stripped = text.strip()
-    if stripped.lower() in ("none", "null"):
-        return None
-    if stripped in ("True", "False"):
-        return stripped == "True"
-    try:
-        return tomllib.loads(f"v = {stripped}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-
-
 def parse_assignments(pairs: Iterable[str]) -> dict[str, str]:
     """``["horizon=6", "title=Q3 review"]`` -> ``{"horizon": "6", "title": "Q3 review"}``.
 
-    Values stay text; :func:`validate_parameters` reads them by the parameter's type.
+    Values stay text; :func:`validate_parameters` reads them by the parameter's kind.
     """
     out: dict[str, str] = {}
     for pair in pairs:
@@ -253,145 +116,21 @@ def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def validate_parameters(
-    notebook: str | os.PathLike[str], params: Mapping[str, Any]
+    notebook: str | os.PathLike[str], values: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Check names and values against the notebook's parameters; return them normalised.
 
-    Text values (from ``-p``) are read by the parameter's type (see :func:`parse_value`);
-    dates become ``YYYY-MM-DD`` text. Raises :class:`UsageError` naming the parameter and
-    what it expects, or listing the valid names for an unknown one.
+    Names are those of the notebook's ``parameters`` cell; values are read and checked by
+    :mod:`clv.params` (a name the spec does not know, in a notebook of your own, keeps the
+    value as given). Raises :class:`UsageError` naming the parameter and what it expects.
     """
-    defaults = notebook_parameters(notebook)
+    declared = notebook_parameters(notebook)
     name = Path(str(notebook)).stem
-    out: dict[str, Any] = {}
-    for key, value in params.items():
-        if key in INJECTED:
+    for key in values:
+        if key in params.INJECTED:
             raise UsageError(f"{key} is set by clv report itself; leave it out")
-        if key not in defaults:
-            valid = ", ".join(k for k in defaults if k not in INJECTED)
+        if key not in declared:
+            valid = ", ".join(k for k in declared if k not in params.INJECTED)
             raise UsageError(f"unknown parameter {key!r} for {name}; valid parameters: {valid}")
-        spec = PARAMETER_SPEC.get(key) or _infer_spec(defaults[key])
-        out[key] = _coerce(key, spec, value)
-    cuts = out.get("tier_cuts")
-    if cuts is not None and not cuts[0] < cuts[1]:
-        raise UsageError(
-            f"tier_cuts: expected two increasing shares such as [0.2, 0.8], not {cuts}"
-        )
-    _check_money_and_time({**defaults, **out})
-    return out
-
-
-def _check_money_and_time(values: Mapping[str, Any]) -> None:
-    """The models layer's one validation of discount rate, margin, horizon and penalizers."""
-    from clv.models.checks import check_money_and_time, penalizers  # scipy: only when checking
-
-    money = ("discount_rate_annual", "margin", "horizon", "horizon_unit")
-    check_money_and_time(**{k: values[k] for k in money if values.get(k) is not None})
-    if values.get("penalizer") is not None:
-        penalizers(
-            {"purchase": values["penalizer"], "gamma_gamma": values.get("gg_penalizer", 0.0)}
-        )
-
-
-def _infer_spec(default: Any) -> Spec:
-    if isinstance(default, bool):
-        return Spec("bool")
-    if isinstance(default, int):
-        return Spec("int")
-    if isinstance(default, float):
-        return Spec("float")
-    if isinstance(default, list):
-        return Spec("floats")
-    if isinstance(default, dict):
-        return Spec("costs", nullable=True)
-    return Spec("str", nullable=True)
-
-
-def _coerce(name: str, spec: Spec, value: Any) -> Any:
-    def bad() -> UsageError:
-        return UsageError(f"parameter {name}: expected {spec.expected()}, got {value!r}")
-
-    raw = value
-    if isinstance(value, str) and spec.kind not in ("str", "path"):
-        raw = parse_value(value)
-    elif isinstance(value, str) and spec.nullable and value.strip().lower() in ("none", "null"):
-        raw = None
-    if isinstance(raw, str) and raw.strip().lower() in spec.words:
-        return raw.strip().lower()
-    if raw is None:
-        if spec.nullable:
-            return None
-        raise bad()
-    kind = spec.kind
-    if kind in ("str", "path"):
-        if not isinstance(raw, str) or (kind == "path" and not raw.strip()):
-            raise bad()
-        return raw
-    if kind == "choice":
-        if str(raw) not in spec.choices:
-            raise bad()
-        return str(raw)
-    if kind == "bool":
-        if not isinstance(raw, bool):
-            raise bad()
-        return raw
-    if kind == "date":
-        if isinstance(raw, dt.date):
-            return raw.isoformat()[:10]
-        try:
-            return dt.date.fromisoformat(str(raw).strip()).isoformat()
-        except ValueError:
-            raise bad() from None
-    if kind == "int":
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or raw != int(raw):
-            raise bad()
-        return _bounded(int(raw), spec, bad)
-    if kind == "float":
-        if isinstance(raw, bool) or not isinstance(raw, int | float):
-            raise bad()
-        return _bounded(float(raw), spec, bad)
-    if kind in ("floats", "ints"):
-        items = list(raw) if isinstance(raw, list | tuple) else None
-        if items is None or (spec.length is not None and len(items) != spec.length):
-            raise bad()
-        if any(isinstance(v, bool) or not isinstance(v, int | float) for v in items):
-            raise bad()
-        if kind == "ints":
-            if any(v != int(v) for v in items):
-                raise bad()
-            return [_bounded(int(v), spec, bad) for v in items]
-        return [_bounded(float(v), spec, bad) for v in items]
-    if kind == "costs":
-        if not isinstance(raw, dict) or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in raw.values()
-        ):
-            raise bad()
-        return {str(k): _bounded(float(v), spec, bad) for k, v in raw.items()}
-    raise bad()
-
-
-def _bounded(value: float, spec: Spec, bad: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise bad()
-    if (spec.low is not None and value < spec.low) or (spec.high is not None and value > spec.high):
-        raise bad()
-    return value
-
-
-def run_parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
-    """The notebook's parameter values (those clv knows) from its global namespace."""
-    return {k: namespace[k] for k in PARAMETER_SPEC if k in namespace and k not in INJECTED}
-
-
-def analysis_keywords(namespace: Mapping[str, Any]) -> dict[str, Any]:
-    """The keywords of :func:`clv.analyze` among a notebook's parameters (its globals).
-
-    The notebook's ``data`` is the source; ``dataset`` and the rest pass under their own names,
-    so a parameter, its CLI option and the library keyword are one thing.
-    """
-    from clv.analysis.pipeline import READ_KEYWORDS, analyze
-
-    names = {*inspect.signature(analyze).parameters, *READ_KEYWORDS} - {"source", "read_options"}
-    out = {k: namespace[k] for k in names if k in namespace}
-    out["source"] = namespace.get("data")
-    return out
+    known = {k: v for k, v in values.items() if k in params.SPEC}
+    return {**values, **params.validate(known)}

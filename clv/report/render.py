@@ -17,8 +17,7 @@ import math
 import os
 import re
 import secrets
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -108,8 +107,7 @@ def _anchor(text: str) -> str:
 @functools.cache
 def html_exporter() -> Any:
     """The report's nbconvert ``HTMLExporter``, made once per process, its template compiled
-    (importing nbconvert and compiling take ~0.4 s, which ``clv report`` spends while the
-    notebook draws its last figures)."""
+    (importing nbconvert and compiling take ~0.4 s)."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
@@ -180,48 +178,20 @@ def export_html(
 class Display:
     """What a report notebook shows: tables, figures, notes and headline cards, all escaped.
 
-    Holds a notebook's state: whether to mask customer ids, the salt and the places kept
-    by :meth:`later`. ``show = Display(mask_ids=True, id_salt=None)``, then, for example,
+    Holds a notebook's state: whether to mask customer ids and the salt.
+    ``show = Display(mask_ids=True, id_salt=None)``, then, for example,
     ``show.table(scores.head(10), caption="Top customers")``.
     """
 
     def __init__(self, *, mask_ids: bool = True, id_salt: str | None = None) -> None:
         self.mask_ids = mask_ids
         self.id_salt = id_salt or secrets.token_hex(16)
-        self._places: dict[str, str] = {}  # place -> its display id, kept by later()
-        self._filling: list[str] | None = None
 
     def html(self, markup: str) -> None:
         """Show HTML that clv built (every data value in it already escaped)."""
         from IPython.display import HTML, display
 
-        if self._filling is not None:
-            self._filling.append(markup)
-        else:
-            display(HTML(markup))
-
-    def later(self, place: str) -> None:
-        """Keep an empty place here for what a later cell shows in :meth:`fill` (``place``)."""
-        from IPython.display import HTML, display
-
-        self._places[place] = f"clv-{place}-{secrets.token_hex(8)}"
-        display(HTML(""), display_id=self._places[place])
-
-    @contextmanager
-    def fill(self, place: str) -> Iterator[None]:
-        """Show what the block shows in the place :meth:`later` kept (here if none was)."""
-        from IPython.display import HTML, display, update_display
-
-        parts: list[str] = []
-        self._filling = parts
-        try:
-            yield
-        finally:
-            self._filling = None
-        if place in self._places:
-            update_display(HTML("".join(parts)), display_id=self._places[place])
-        else:
-            display(HTML("".join(parts)))
+        display(HTML(markup))
 
     def table(
         self,

@@ -26,17 +26,15 @@ from clv.analysis.results import Analysis
 from clv.data.write import storage_error
 from clv.errors import ClvError, DataError, ModelError, ReportError, UsageError
 from clv.models.fitting import check_fittable
-from clv.report import handoff
+from clv.params import INJECTED, analysis_keywords
 from clv.report.index import HEARTBEAT_S, recover, write_index
 from clv.report.parameters import (
-    INJECTED,
-    analysis_keywords,
     notebook_parameters,
     notebook_path,
     read_config,
     validate_parameters,
 )
-from clv.report.render import export_html, html_exporter, utc_now
+from clv.report.render import export_html, utc_now
 from clv.report.runs import (
     _input_file,
     _input_fingerprint,
@@ -53,13 +51,11 @@ _CLV_ERRORS = {"ClvError", "DataError", "ModelError", "ReportError", "UsageError
 
 
 def check_data(parameters: Mapping[str, Any]) -> Analysis:
-    """Read the ``data`` file and resolve the analysis' period and money, as the notebook would.
+    """Read the ``data`` file and resolve the analysis' period and money, as the notebook will.
 
     :func:`run_report` calls it before a run folder exists, so a problem with the data, a
     parameter or data no model can be fitted to fails with its one-line error naming the file
-    and leaves nothing behind: read, summary and :func:`clv.models.fitting.check_fittable`,
-    about 3 s of a 1 M-customer report. The returned Analysis is handed to the notebook
-    (:mod:`clv.report.handoff`), which so never reads the data again.
+    and leaves nothing behind: read, summary and :func:`clv.models.fitting.check_fittable`.
     """
     data = parameters.get("data")
     try:
@@ -84,6 +80,10 @@ def run_report(
 ) -> Path:
     """Run a report notebook into a new run folder and export its HTML; return the folder.
 
+    The chain: check the parameters (:mod:`clv.params`), check the data (:func:`check_data`),
+    run the notebook with papermill (its first cell calls :func:`clv.analyze`), export the
+    HTML, write the run record.
+
     Parameters
     ----------
     data
@@ -92,8 +92,7 @@ def run_report(
     notebook
         ``customer_value`` or ``loyalty_review`` (or a path to a ``.ipynb``).
     parameters
-        Notebook parameters: typed values or ``-p`` text (see :func:`parse_assignments`).
-        They override the ``config`` file's values.
+        Notebook parameters: typed values or ``-p`` text. They override the ``config`` file's.
     out_dir
         Folder of runs; created if missing. ``index.html`` there is rebuilt after each run.
     config
@@ -121,19 +120,17 @@ def run_report(
         if given.get("data") not in (None, str(data)):
             raise UsageError(f"two data files given: {data} and data={given['data']}; pass one")
         given["data"] = str(data)
-    params = validate_parameters(path, given)
-    defaults = notebook_parameters(path)
-    effective = defaults | params
-    analysis = check_data(effective)  # before the file's path is resolved: errors name it as given
-    if params.get("data") is not None:
-        params["data"] = effective["data"] = str(_input_file(params["data"]))
+    values = validate_parameters(path, given)
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise UsageError(f"{out_dir}: is a file; the runs folder (out_dir=) must be a folder")
+    effective = notebook_parameters(path) | values
+    check_data(effective)  # before the file's path is resolved: errors name it as given
     out = _runs_folder(out_dir)
+    if values.get("data") is not None:
+        values["data"] = effective["data"] = str(_input_file(values["data"]))
     recover(out)  # runs killed earlier: marked interrupted; temporary files removed
     run_dir = _new_run_dir(out, name)
-    params["run_dir"] = str(run_dir.resolve())
-    params["id_salt"] = secrets.token_hex(16)
-    if "analysis_file" in defaults:  # the notebook takes the runner's analysis
-        params["analysis_file"] = str(run_dir.resolve() / handoff.file_name(os.getpid()))
+    injected = {"run_dir": str(run_dir.resolve()), "id_salt": secrets.token_hex(16)}
     now = utc_now()
     manifest: dict[str, Any] = {
         "run": run_dir.name,
@@ -147,7 +144,7 @@ def run_report(
         "host": socket.gethostname(),
         "heartbeat_at": now,
         "parameters": {k: v for k, v in effective.items() if k not in INJECTED},
-        "input": _input_fingerprint(params.get("data"), name),
+        "input": _input_fingerprint(values.get("data"), name),
         "row_counts": {},
         "headline": {},
         "versions": package_versions(),
@@ -157,36 +154,23 @@ def run_report(
     timings = manifest["timings_s"]
     nb_file = run_dir / f"{name}.ipynb"
     outcome: BaseException | None = None
-    handing: handoff.Handoff | None = None
-    closing: threading.Thread | None = None
     try:  # every way out of this block, a kill -9 aside, ends in a final status below
         write_manifest(run_dir, manifest)
         _log(progress, f"clv report: running {name} into {run_dir}")
         with _heartbeat(run_dir):
-            if "analysis_file" in params:  # computed here while the kernel starts
-                wanted = handoff.wanted(path)
-                handing = handoff.Handoff(analysis, wanted, Path(params["analysis_file"]))
-                threading.Thread(target=_ready_to_export, args=(handing,), daemon=True).start()
-            del analysis  # the hand-off thread's alone from here
             partial = run_dir / f".{name}.partial.ipynb"
             t1 = time.perf_counter()
             try:
-                _execute(path, partial, params, run_dir, progress=progress, kernel_name=kernel_name)
-            except ReportError:
-                if handing is not None and handing.error is not None:  # why it had no analysis
-                    if isinstance(handing.error, ClvError | OSError):
-                        raise handing.error from None
-                    error = f"{type(handing.error).__name__}: {handing.error}".splitlines()[0]
-                    raise ReportError(
-                        f"clv report could not hand over the analysis: {error}"
-                    ) from None
-                raise
+                _execute(
+                    path,
+                    partial,
+                    values | injected,
+                    run_dir,
+                    progress=progress,
+                    kernel_name=kernel_name,
+                )
             finally:
                 timings["execute"] = round(time.perf_counter() - t1, 3)
-                if handing is not None:  # its files go while the HTML is made
-                    closing = threading.Thread(target=handing.close, name="clv-handoff-close")
-                    closing.start()
-                    timings["analysis"] = handing.seconds
                 if partial.exists():
                     os.replace(partial, nb_file)
             t2 = time.perf_counter()
@@ -202,14 +186,9 @@ def run_report(
                 timings["export_html"] = round(time.perf_counter() - t2, 3)
     except BaseException as e:  # Ctrl-C and SIGTERM too: recorded, re-raised below
         outcome = e
-        data = params.get("data")
+        data = values.get("data")
         if isinstance(e, ReportError) and e.exit_code == 1 and data and str(data) not in str(e):
             outcome = ReportError(f"{data}: {e}")  # a data or model problem names the file
-    if closing is not None:
-        try:
-            closing.join()
-        except BaseException as e:  # Ctrl-C while the files go (they still go): recorded
-            outcome = outcome or e
     _finish(run_dir, out, nb_file, timings, t0, outcome)
     if isinstance(outcome, KeyboardInterrupt | SystemExit):
         _log(True, f"clv report: interrupted; run {run_dir.name} marked interrupted")
@@ -222,14 +201,6 @@ def run_report(
         raise outcome
     _log(progress, f"clv report: wrote {run_dir / (name + '.html')}")
     return run_dir
-
-
-def _ready_to_export(handing: handoff.Handoff) -> None:
-    """Once the analysis is made, make the HTML exporter: the runner is idle while the
-    notebook draws its last figures, and the export after them is 0.4 s shorter."""
-    handing.wait()
-    with suppress(Exception):  # made again, and failing with its message, by the export
-        html_exporter()
 
 
 def _finish(
@@ -316,15 +287,12 @@ def _execute(
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    from clv.report import engine
-
-    engine.register()
     try:
         pm.execute_notebook(
             str(source),
             str(output),
             parameters=params,
-            engine_name=engine.NAME,
+            request_save_on_cell_execute=False,  # saved when it ends, whichever way
             kernel_name=kernel_name,
             language="python",
             progress_bar=progress,
