@@ -99,7 +99,7 @@ def given_parameters(args: argparse.Namespace) -> dict[str, Any]:
     given.pop("data", None)
     costs = given.get("channel_costs")
     from_file = isinstance(costs, str) and not costs.lstrip().startswith("{")
-    if isinstance(costs, str) and from_file:  # the other options are checked before the file is read
+    if isinstance(costs, str) and from_file:  # the other options are checked first
         given["channel_costs"] = {}
     checked = params.validate(given)
     if isinstance(costs, str) and from_file:
