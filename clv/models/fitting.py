@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from clv.data.engines import spark_engine
+from clv.data.frames import Frame, as_polars
 from clv.data.rfm import TIME_UNIT_DAYS, TimeUnit
 from clv.errors import ModelError, UsageError
 from clv.models.bgnbd import distinct_bgnbd_rows
@@ -130,7 +131,7 @@ def _fittable(n: int, repeat: int, age: float, spenders: int) -> None:
 
 @overload
 def fit(
-    summary: pl.DataFrame,
+    summary: Frame,
     *,
     penalizer: float | Mapping[str, float] = ...,
     engine: Engine = ...,
@@ -143,7 +144,7 @@ def fit(
 ) -> ClvModel: ...
 @overload
 def fit(
-    summary: pl.DataFrame,
+    summary: Frame,
     *,
     penalizer: float | Mapping[str, float] = ...,
     engine: Engine = ...,
@@ -156,7 +157,7 @@ def fit(
     _warn: bool = ...,
 ) -> GroupedClvModel: ...
 def fit(
-    summary: pl.DataFrame,
+    summary: Frame,
     *,
     penalizer: float | Mapping[str, float] = 0.0,
     engine: Engine = "fast",
@@ -229,6 +230,8 @@ def fit(
         raise UsageError(f"engine must be 'fast', 'lifetimes' or 'spark', not {engine!r}")
     if engine == "spark":  # a Spark DataFrame: aggregated in Spark, fitted here
         return spark_engine(engine).fit(summary, penalizer=penalizer)
+    summary = as_polars(summary, "summary")
+    holdout = None if holdout is None else as_polars(holdout, "holdout")
     pen, _ = penalizers(penalizer)
     comparison, notes = None, list[Diagnostic]()
     if purchase_model == "auto":

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from clv.data.frames import Frame, as_polars
 from clv.data.rfm import TIME_UNIT_DAYS, TimeUnit, unit_days
 from clv.errors import ModelError, UsageError
 from clv.models import model_file
@@ -205,7 +206,7 @@ class ClvModel:
 
     def score(
         self,
-        summary: pl.DataFrame,
+        summary: Frame,
         *,
         horizon: float,
         horizon_unit: TimeUnit = "M",
@@ -254,6 +255,7 @@ class ClvModel:
             discounted at its fractional end ``(1+d)^(t/month)``. Every value is finite: a
             score that is not is a ``ModelError`` naming the column and the parameters.
         """
+        summary = as_polars(summary, "summary")
         check_money_and_time(
             discount_rate_annual=discount_rate_annual,
             margin=margin,
