@@ -50,7 +50,7 @@ def aov_new_vs_returning(
         )
     ax.set_xlabel("month of the order")
     ax.set_ylabel(f"average order value {money_label(currency)}")
-    ax.set_title("Order value, first vs returning")
+    ax.set_title("Order values by month")
     ax.legend()
     date_axis(ax)
     return ax
