@@ -144,7 +144,12 @@ def frequency_recency_matrix(
     )
     unit = str(frame["time_unit"][0]) if "time_unit" in frame.columns else ""
     span = float(frame["t"][0]) if "t" in frame.columns else t
-    label = f"purchases in the next {span:g} {UNIT_NAMES.get(unit, 'time units')}"
+    units = UNIT_NAMES.get(unit, "time units")
+    label = (
+        f"purchases in the next {units[:-1]}"
+        if span == 1
+        else f"purchases in the next {span:g} {units}"
+    )
     ax = _draw(frame, "expected_purchases", ax, "viridis", label)
     ax.set_title("Expected purchases")
     return ax
