@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import polars as pl
@@ -20,6 +20,7 @@ from clv.data.rfm import DateLike
 from clv.models import predict, simulate
 
 if TYPE_CHECKING:
+    from clv.models.groups import GroupedClvModel
     from clv.models.model import ClvModel
 
 Z_95 = 1.96
@@ -40,27 +41,27 @@ class Exploring:
     """The notebook methods of :class:`~clv.models.model.ClvModel`."""
 
     def predict_purchases(
-        self: ClvModel, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+        self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray | float:
         """Expected repeat purchases in the next ``t`` of customers with these (x, t_x, T),
         all in the model's time unit; scalars or arrays (:func:`~clv.models.predict.
         predict_purchases`). ``model.predict_purchases(10, 2, 30.4, 38.9)``."""
-        return predict.predict_purchases(self, t, frequency, recency, T)
+        return predict.predict_purchases(_model(self), t, frequency, recency, T)
 
     def predict_p_alive(
-        self: ClvModel, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+        self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray | float:
         """P(alive) of customers with these (x, t_x, T) in the model's time unit."""
-        return predict.predict_p_alive(self, frequency, recency, T)
+        return predict.predict_p_alive(_model(self), frequency, recency, T)
 
     def predict_order_value(
-        self: ClvModel, frequency: ArrayLike, monetary_value: ArrayLike
+        self, frequency: ArrayLike, monetary_value: ArrayLike
     ) -> np.ndarray | float:
         """Expected spend per order (currency) given x repeat purchases of mean value m."""
-        return predict.predict_order_value(self, frequency, monetary_value)
+        return predict.predict_order_value(_model(self), frequency, monetary_value)
 
     def simulate(
-        self: ClvModel,
+        self,
         n_customers: int,
         periods: float,
         *,
@@ -70,9 +71,11 @@ class Exploring:
         """Transactions (``customer_id``, ``date``, ``amount``) of ``n_customers`` new
         customers drawn from this model, each observed for ``periods`` model time units from
         a first purchase on ``start`` (:func:`~clv.models.simulate.simulate_transactions`)."""
-        return simulate.simulate_transactions(self, n_customers, periods, seed=seed, start=start)
+        return simulate.simulate_transactions(
+            _model(self), n_customers, periods, seed=seed, start=start
+        )
 
-    def summary(self: ClvModel) -> dict[str, pl.DataFrame]:
+    def summary(self) -> dict[str, pl.DataFrame]:
         """The fitted parameters as lifetimes shows them, purchase and spend models apart.
 
         Returns
@@ -83,13 +86,19 @@ class Exploring:
             standard errors, as lifetimes) and ``at_limit`` (a parameter at the edge of its
             space: no standard error, so the three are null).
         """
+        model = _model(self)
         return {
-            "purchase": _parameters(self, self.purchase_model, self.purchase),
-            "spend": _parameters(self, "gamma_gamma", self.gamma_gamma),
+            "purchase": _parameters(model, model.purchase_model, model.purchase),
+            "spend": _parameters(model, "gamma_gamma", model.gamma_gamma),
         }
 
-    def _repr_html_(self: ClvModel) -> str:
-        return model_html(self)
+    def _repr_html_(self) -> str:
+        return model_html(_model(self))
+
+
+def _model(exploring: Exploring) -> ClvModel:
+    """The :class:`~clv.models.model.ClvModel` these methods belong to."""
+    return cast("ClvModel", exploring)
 
 
 def _parameters(model: ClvModel, name: str, params: dict[str, float]) -> pl.DataFrame:
@@ -147,4 +156,25 @@ def model_html(model: ClvModel) -> str:
         f"</p>{frame_html(tables['spend'])}"
         f"<p>At a limit: {html.escape(', '.join(limits) or 'none')}</p>"
         f"<p>Diagnostics:</p><ul>{items}</ul></div>"
+    )
+
+
+def grouped_html(grouped: GroupedClvModel) -> str:
+    """A per-group model as HTML: the groups with a model of their own (customers, purchase
+    parameters), those scored by the pooled model and why, then the pooled model."""
+    rows = [
+        {"group": name, "customers": m.n_customers, "model": "own"}
+        | {k: v for k, v in m.purchase.items()}
+        for name, m in grouped.groups.items()
+    ]
+    own = frame_html(pl.DataFrame(rows)) if rows else "<p>No group has a model of its own.</p>"
+    pooled = "".join(
+        f"<li>{html.escape(str(name))}: {html.escape(why)}</li>"
+        for name, why in grouped.pooled_groups.items()
+    )
+    return (
+        f"<div><strong>GroupedClvModel by {html.escape(grouped.by)}: "
+        f"{len(grouped.groups)} group model(s)</strong>{own}"
+        f"<p>Scored by the pooled model:</p><ul>{pooled or '<li>none</li>'}</ul>"
+        f"<p>Pooled model (every customer):</p>{model_html(grouped.pooled)}</div>"
     )

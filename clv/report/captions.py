@@ -134,8 +134,8 @@ def probability_alive_matrix(grid: pl.DataFrame) -> str:
 
 def revenue_by_month(monthly: pl.DataFrame) -> str:
     """The share of revenue from returning orders."""
-    new = monthly["new_revenue"].cast(pl.Float64).sum()
-    ret = monthly["returning_revenue"].cast(pl.Float64).sum()
+    new = float(monthly["new_revenue"].cast(pl.Float64).sum())
+    ret = float(monthly["returning_revenue"].cast(pl.Float64).sum())
     return f"Returning orders bring {pct(ret / max(new + ret, 1e-12))} of revenue."
 
 
