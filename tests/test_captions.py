@@ -104,3 +104,9 @@ def test_a_caption_is_found_by_the_figure_it_goes_with() -> None:
     assert captions.caption(plots.history_alive, scores) is None  # nothing to conclude
     drawn = {n for n in plots.__all__ if not n.endswith("_frame")}
     assert set(captions.CAPTIONS) <= drawn
+
+
+def test_the_matrix_captions_name_the_age_in_its_unit() -> None:
+    from test_plots import _grid
+
+    assert "first seen 7 weeks before" in captions.probability_alive_matrix(_grid("p_alive"))

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import html
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import Any
 
 from clv.data.period import UNIT_NAMES
 
-if TYPE_CHECKING:
-    from clv.analysis.results import Analysis
 
-
-def table_names(analysis: Analysis) -> dict[str, bool]:
-    """The analysis's tables (its public cached properties) and whether each is computed."""
+def table_names(analysis: Any) -> dict[str, bool]:
+    """The tables of an :class:`~clv.analysis.results.Analysis` (its public cached
+    properties; typed ``Any``: that module imports this one) and whether each is computed."""
     names = [
         n
         for n, v in vars(type(analysis)).items()
@@ -23,7 +21,7 @@ def table_names(analysis: Analysis) -> dict[str, bool]:
     return {n: n in vars(analysis) for n in names}
 
 
-def analysis_html(analysis: Analysis) -> str:
+def analysis_html(analysis: Any) -> str:
     """:class:`~clv.analysis.results.Analysis` as HTML: the period, the money basis, the
     model (fitted or not yet) and the tables, each computed on first use."""
     period, money = analysis.period, analysis.money

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import math
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -18,10 +18,7 @@ from numpy.typing import ArrayLike
 from clv.data.period import UNIT_NAMES
 from clv.data.rfm import DateLike
 from clv.models import predict, simulate
-
-if TYPE_CHECKING:
-    from clv.models.groups import GroupedClvModel
-    from clv.models.model import ClvModel
+from clv.models.fitted import Fitted, GroupedFitted
 
 Z_95 = 1.96
 """The normal quantile of lifetimes' 95 % bounds (estimate -/+ 1.96 standard errors)."""
@@ -96,12 +93,12 @@ class Exploring:
         return model_html(_model(self))
 
 
-def _model(exploring: Exploring) -> ClvModel:
+def _model(exploring: Exploring) -> Fitted:
     """The :class:`~clv.models.model.ClvModel` these methods belong to."""
-    return cast("ClvModel", exploring)
+    return cast("Fitted", exploring)
 
 
-def _parameters(model: ClvModel, name: str, params: dict[str, float]) -> pl.DataFrame:
+def _parameters(model: Fitted, name: str, params: dict[str, float]) -> pl.DataFrame:
     edges = set(model.at_boundary.get(name, []))
     rows = []
     for key, coef in params.items():
@@ -132,10 +129,13 @@ def frame_html(frame: pl.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def model_html(model: ClvModel) -> str:
+def model_html(model: Fitted) -> str:
     """The model as HTML: purchase model, customers, time unit, parameters with standard
     errors and 95 % bounds, log-likelihoods, the parameters at a limit and the diagnostics."""
-    tables = model.summary()
+    tables = {
+        "purchase": _parameters(model, model.purchase_model, model.purchase),
+        "spend": _parameters(model, "gamma_gamma", model.gamma_gamma),
+    }
     ll = model.log_likelihood
     limits = [
         f"{which} {name}"
@@ -159,7 +159,7 @@ def model_html(model: ClvModel) -> str:
     )
 
 
-def grouped_html(grouped: GroupedClvModel) -> str:
+def grouped_html(grouped: GroupedFitted) -> str:
     """A per-group model as HTML: the groups with a model of their own (customers, purchase
     parameters), those scored by the pooled model and why, then the pooled model."""
     rows = [

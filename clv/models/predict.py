@@ -9,16 +9,12 @@ conditional expected order value (FHL 2005b eq. 5).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from numpy.typing import ArrayLike
 
 from clv.errors import ModelError, UsageError
+from clv.models.fitted import Fitted
 from clv.models.gamma_gamma import expected_order_value
-
-if TYPE_CHECKING:
-    from clv.models.model import ClvModel
 
 
 def _customers(**values: ArrayLike) -> dict[str, np.ndarray]:
@@ -38,7 +34,7 @@ def _customers(**values: ArrayLike) -> dict[str, np.ndarray]:
     return out
 
 
-def _result(model: ClvModel, what: str, values: np.ndarray, scalar: bool) -> np.ndarray | float:
+def _result(model: Fitted, what: str, values: np.ndarray, scalar: bool) -> np.ndarray | float:
     """``values`` (a float for scalar inputs); ``ModelError`` when one is not finite."""
     if not np.all(np.isfinite(values)):
         params = ", ".join(f"{k} = {v:.3g}" for k, v in model.purchase.items())
@@ -50,7 +46,7 @@ def _result(model: ClvModel, what: str, values: np.ndarray, scalar: bool) -> np.
 
 
 def predict_purchases(
-    model: ClvModel, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    model: Fitted, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
 ) -> np.ndarray | float:
     """E[Y(t) | x, t_x, T]: expected repeat purchases in the next ``t`` (model time units).
 
@@ -67,7 +63,7 @@ def predict_purchases(
 
 
 def predict_p_alive(
-    model: ClvModel, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    model: Fitted, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
 ) -> np.ndarray | float:
     """P(alive at T | x, t_x, T), times in model units: lifetimes'
     ``conditional_probability_alive(frequency, recency, T)``."""
@@ -78,7 +74,7 @@ def predict_p_alive(
 
 
 def predict_order_value(
-    model: ClvModel, frequency: ArrayLike, monetary_value: ArrayLike
+    model: Fitted, frequency: ArrayLike, monetary_value: ArrayLike
 ) -> np.ndarray | float:
     """E[Z | x, m]: expected spend per order (currency), Gamma-Gamma's conditional mean:
     lifetimes' ``conditional_expected_average_profit(frequency, monetary_value)``."""

@@ -16,20 +16,16 @@ Each order's amount is ``Gamma(p, rate=nu)`` with ``nu ~ Gamma(q, rate=v)`` per 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import polars as pl
 
 from clv.data.rfm import TIME_UNIT_DAYS, DateLike, as_date
 from clv.errors import UsageError
-
-if TYPE_CHECKING:
-    from clv.models.model import ClvModel
+from clv.models.fitted import Fitted
 
 
 def simulate_transactions(
-    model: ClvModel,
+    model: Fitted,
     n_customers: int,
     periods: float,
     *,

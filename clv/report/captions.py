@@ -15,6 +15,7 @@ from typing import Any, cast
 import numpy as np
 import polars as pl
 
+from clv.data.period import UNIT_NAMES
 from clv.models.diagnostics import CORRELATION_WARNING
 from clv.plots.fit import order_value_correlation
 from clv.plots.theme import money_label, pct
@@ -116,11 +117,17 @@ def frequency_histogram(summary: pl.DataFrame) -> str:
     return f"{pct(float((f == 0).mean()) if len(f) else math.nan)} of customers never bought again."
 
 
+def _age(grid: pl.DataFrame) -> str:
+    """The matrix customers' age: ``77 weeks``."""
+    unit = str(grid["time_unit"][0]) if "time_unit" in grid.columns else ""
+    return f"{float(grid['T'][0]):g} {UNIT_NAMES.get(unit, 'time units')}"
+
+
 def frequency_recency_matrix(grid: pl.DataFrame) -> str:
     """What a cell of the expected-purchases matrix is."""
     return (
         "Each cell: the purchases expected of a customer with that frequency and recency, "
-        f"first seen {float(grid['T'][0]):g} time units before the observation end."
+        f"first seen {_age(grid)} before the observation end."
     )
 
 
@@ -128,7 +135,7 @@ def probability_alive_matrix(grid: pl.DataFrame) -> str:
     """What a cell of the P(alive) matrix is."""
     return (
         "Each cell: the probability that a customer with that frequency and recency is still "
-        f"active, first seen {float(grid['T'][0]):g} time units before the observation end."
+        f"active, first seen {_age(grid)} before the observation end."
     )
 
 
