@@ -284,3 +284,20 @@ def test_the_limit_of_a_model_is_drawn(cdnow_calibration) -> None:
     )
     for name, draw in _plots(at_limit, cdnow_calibration).items():
         assert draw(None).has_data(), name
+
+
+def test_a_plot_drawn_from_the_model_names_the_data_it_lacks(cdnow_model) -> None:
+    from clv.errors import UsageError
+
+    with pytest.raises(UsageError, match="period_transactions: pass summary= with the model"):
+        plots.period_transactions(cdnow_model)
+    with pytest.raises(UsageError, match="pass calibration_end= with the model"):
+        plots.cumulative_transactions(cdnow_model, cdnow())
+    with pytest.raises(UsageError, match="pass transactions= and customer_id="):
+        plots.history_alive(cdnow_model)
+    with pytest.raises(UsageError, match="pass the summary, or both max_frequency"):
+        plots.probability_alive_matrix(cdnow_model)
+    assert (
+        plots.probability_alive_matrix_frame(cdnow_model, max_frequency=3, max_recency=5).height
+        == 24
+    )
