@@ -126,3 +126,16 @@ def test_an_analysis_shows_its_period_money_model_and_tables_without_computing()
     analysis.scores  # noqa: B018
     assert "<code>scores</code> (computed)" in analysis._repr_html_()
     assert "BG/NBD + Gamma-Gamma on 2,357 customers" in analysis._repr_html_()
+
+
+def test_the_horizon_in_a_models_unit_is_the_scores_horizon(cdnow_model, cdnow_calibration):
+    """12 months in weeks: the expected purchases over it are the scores' over 12 months."""
+    from clv.analysis.money import Money
+
+    money = Money("revenue", 1.0, False, "", 0.1, horizon=12, horizon_unit="M")
+    weeks = money.horizon_in("W")
+    assert weeks == pytest.approx(12 * 365.25 / 12 / 7, rel=1e-12)
+    row = cdnow_calibration.row(0, named=True)
+    scores = cdnow_model.score(cdnow_calibration.head(1), horizon=12, horizon_unit="M")
+    expected = cdnow_model.predict_purchases(weeks, row["frequency"], row["recency"], row["T"])
+    assert expected == pytest.approx(scores["expected_purchases"][0], rel=1e-12)
