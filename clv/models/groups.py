@@ -72,6 +72,11 @@ class GroupedClvModel:
         """The purchase model of every group (chosen on the whole shop with ``"auto"``)."""
         return self.pooled.purchase_model
 
+    def _repr_html_(self) -> str:
+        from clv.models.explore import grouped_html
+
+        return grouped_html(self)
+
     def model_of(self, group: str) -> ClvModel:
         """The group's model, or the pooled one (for a small or unseen group)."""
         return self.groups.get(group, self.pooled)
