@@ -7,7 +7,7 @@ UV := $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -c
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help report test lint lab bench bench-quick lock clean
+.PHONY: help report test check lint lab bench bench-quick lock clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,10 +31,13 @@ $(VENV)/.lab: $(VENV)/.base
 report: $(VENV)/.base ## set up and run the customer-value report on the embedded CDNOW data (ARGS="..." for more)
 	$(BIN)/clv report $(ARGS)
 
-test: $(VENV)/.test ## set up and run the linter, the type checker and the whole test suite
+test: $(VENV)/.test ## set up and run the linter, the type checker and the whole suite (in parallel)
 	$(BIN)/ruff check clv tests bench notebooks
 	$(BIN)/mypy
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n auto --durations=20 $(ARGS)
+
+check: $(VENV)/.test ## the fast tests only: no kernels, subprocesses, browser or Spark (~1 min)
+	$(BIN)/python -m pytest -n auto -m "not slow and not spark" $(ARGS)
 
 lint: $(VENV)/.test ## check and format the code with ruff
 	$(BIN)/ruff check --fix clv tests bench notebooks

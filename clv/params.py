@@ -478,7 +478,10 @@ COMMANDS: dict[str, tuple[str, ...]] = {
 }
 """Which groups of parameters each ``clv`` command takes as options."""
 
-EXCLUSIVE: tuple[tuple[str, str], ...] = (("amount_col", "quantity_col"),)
+EXCLUSIVE: tuple[tuple[str, str], ...] = (
+    ("amount_col", "quantity_col"),
+    ("margin", "margin_col"),
+)
 """Pairs that cannot both be given: a usage error naming both."""
 
 NEEDS: tuple[tuple[str, str], ...] = (
@@ -486,8 +489,10 @@ NEEDS: tuple[tuple[str, str], ...] = (
     ("price_col", "quantity_col"),
     ("interval_method", "interval"),
     ("channel_costs", "channel_col"),
+    ("by=channel", "channel_col"),
+    ("by=loyalty", "loyalty_col"),
 )
-"""``(a, b)``: ``a`` given without ``b`` is a usage error naming both."""
+"""``(a, b)``: ``a`` given (or ``a=value``) without ``b`` is a usage error naming both."""
 
 
 def notebook_spec(notebook: str) -> dict[str, Param]:
@@ -563,11 +568,14 @@ def parse_text(text: str) -> Any:
         return text
 
 
-def validate(values: Mapping[str, Any], *, strict: bool = True) -> dict[str, Any]:
+def validate(
+    values: Mapping[str, Any], *, strict: bool = True, notebook: str | None = None
+) -> dict[str, Any]:
     """Read and check parameter values by the spec; return them normalised.
 
     Text is read by the parameter's kind (see :func:`parse_text`); dates become ``YYYY-MM-DD``;
     numbers are bounded and finite. ``strict``: an unknown or injected name is an error.
+    Pairs are checked on the values given, completed by the ``notebook``'s own defaults.
     Raises :class:`UsageError` naming the parameter and what it expects.
     """
     out: dict[str, Any] = {}
@@ -583,12 +591,14 @@ def validate(values: Mapping[str, Any], *, strict: bool = True) -> dict[str, Any
     if cuts is not None and not cuts[0] < cuts[1]:
         raise UsageError(f"tier_cuts={cuts}: expected two increasing shares such as [0.2, 0.8]")
     given = {k for k, v in out.items() if v is not None and v != SPEC[k].default}
+    given |= {f"{k}={out[k]}" for k in given if isinstance(out[k], str)}
+    present = given | {k for k, v in defaults(notebook).items() if v is not None and notebook}
     for first, second in EXCLUSIVE:
         if {first, second} <= given:
             raise UsageError(f"{first}= and {second}= given together; give one of them")
     for first, second in NEEDS:
-        if first in given and second not in given and SPEC[second].default is None:
-            raise UsageError(f"{first}= needs {second}=")
+        if first in given and second not in present:
+            raise UsageError(f"{first}{'' if '=' in first else '='} needs {second}=")
     return out
 
 

@@ -5,6 +5,7 @@ chance. ``HYPOTHESIS_PROFILE=explore`` draws fresh random examples to hunt for n
 """
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,20 @@ settings.register_profile(
 )
 settings.register_profile("explore", deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
+
+
+@pytest.fixture(autouse=True)
+def _fast_tests_start_no_process(request, monkeypatch):
+    """``make check`` runs the tests not marked ``slow`` or ``spark``: they start no process
+    (no kernel, no command, no browser). One that does fails here, naming the marker."""
+    if request.node.get_closest_marker("slow") or request.node.get_closest_marker("spark"):
+        return
+
+    class Refused(subprocess.Popen):
+        def __init__(self, args, *rest, **kwargs):
+            raise AssertionError(f"{request.node.nodeid} starts {args!r}: mark it slow")
+
+    monkeypatch.setattr(subprocess, "Popen", Refused)
 
 
 @pytest.fixture(scope="session")

@@ -212,7 +212,17 @@ def describe(summary: pl.DataFrame) -> pl.DataFrame:
 
 def parameter_table(model: Any, which: str) -> pl.DataFrame:
     """Fitted parameters of the purchase model (``which`` its name, e.g. ``"bgnbd"``, or
-    ``"purchase"``) or of ``"gamma_gamma"``, with standard errors (null at a boundary)."""
+    ``"purchase"``) or of ``"gamma_gamma"``, with standard errors (null at a boundary).
+
+    A model per group (``fit(..., by=)``): the pooled model's rows, then each group's, with
+    a first column naming the group (``all customers`` for the pooled one)."""
+    groups = getattr(model, "groups", None)
+    if groups is not None:
+        parts = {"all customers": model.pooled, **groups}
+        return pl.concat(
+            parameter_table(m, which).select(pl.lit(name).alias(model.by), pl.all())
+            for name, m in parts.items()
+        )
     which = model.purchase_model if which == "purchase" else which
     params = model.gamma_gamma if which == "gamma_gamma" else model.purchase
     errors = (getattr(model, "standard_errors", None) or {}).get(which, {})

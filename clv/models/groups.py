@@ -72,6 +72,29 @@ class GroupedClvModel:
         """The purchase model of every group (chosen on the whole shop with ``"auto"``)."""
         return self.pooled.purchase_model
 
+    @property
+    def spec(self) -> Any:
+        """The purchase model's spec (every group's: the same model)."""
+        return self.pooled.spec
+
+    @property
+    def comparison(self) -> Any:
+        """The purchase models' comparison on the whole shop (``"auto"``), else None."""
+        return self.pooled.comparison
+
+    @property
+    def diagnostics(self) -> list[dict[str, str]]:
+        """The pooled model's diagnostics, then each group's (its name first), then one per
+        group scored by the pooled model, saying why."""
+        out = list(self.pooled.diagnostics)
+        for name, model in self.groups.items():
+            out += [d | {"message": f"{self.by} {name}: {d['message']}"} for d in model.diagnostics]
+        out += [
+            {"code": "pooled_group", "message": f"{self.by} {name} uses the pooled model: {why}"}
+            for name, why in self.pooled_groups.items()
+        ]
+        return out
+
     def _repr_html_(self) -> str:
         from clv.models.explore import grouped_html
 

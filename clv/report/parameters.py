@@ -133,4 +133,4 @@ def validate_parameters(
             valid = ", ".join(k for k in declared if k not in params.INJECTED)
             raise UsageError(f"unknown parameter {key!r} for {name}; valid parameters: {valid}")
     known = {k: v for k, v in values.items() if k in params.SPEC}
-    return {**values, **params.validate(known)}
+    return {**values, **params.validate(known, notebook=name if name in params.NOTEBOOKS else None)}

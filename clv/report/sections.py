@@ -117,7 +117,14 @@ ONE_TIME_BUYERS = {
 
 
 def model_notes(model: Any) -> list[str]:
-    """Plain-language facts about the fit: converged, customers used, warnings."""
+    """Plain-language facts about the fit: converged, customers used, warnings (a model per
+    group: the pooled model's, and which groups have a model of their own)."""
+    if getattr(model, "groups", None) is not None:
+        own = ", ".join(model.groups) or "none"
+        return [
+            *model_notes(model.pooled),
+            f"A model per {model.by}: {own}; the others are scored by the pooled model.",
+        ]
     notes = [
         f"{model.spec.title} and Gamma-Gamma fitted on {model.n_customers:,} customers, "
         f"{model.n_repeat_buyers:,} of them repeat buyers; time in "
