@@ -35,7 +35,7 @@ def test_rfm_summary_on_datetimes_with_a_text_observation_end(transactions) -> N
 @pytest.mark.parametrize(
     ("change", "words"),
     [
-        (pl.when(pl.int_range(pl.len()) == 3).then(-5.0).otherwise(pl.col("amount")), "row 4"),
+        (pl.when(pl.int_range(pl.len()) == 3).then(-500.0).otherwise(pl.col("amount")), "row 4"),
         (
             pl.when(pl.int_range(pl.len()) == 7).then(float("nan")).otherwise(pl.col("amount")),
             "row 8",

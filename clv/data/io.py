@@ -383,8 +383,52 @@ def read_channel_costs(path: str | os.PathLike[str]) -> dict[str, float]:
 
 def checked_transactions(transactions: Frame) -> pl.DataFrame:
     """A transactions frame given to a function directly (polars, lazy or pandas), checked as
-    :func:`read_transactions` checks a file: columns under clv's names (``customer_id``,
-    ``date``, ``amount``, and ``order_id``, ``channel``, ... when present)."""
+    :func:`read_transactions` checks a file: the columns ``customer_id``, ``date`` and
+    ``amount`` present, dates as dates (datetimes keep their day), amounts finite and not
+    negative, optional columns (``order_id``, ``loyalty``, ``margin``) well formed. Rows are
+    neither dropped nor reordered; the first problem is a :class:`DataError` naming the row."""
     frame = as_polars(transactions, "transactions")
-    columns: dict[str, Any] = read_columns(frame)
-    return read_transactions(frame, **columns)
+    name = "transactions"
+    required = ["customer_id", "date", "amount"]
+    missing = [(c, c) for c in required if c not in frame.columns]
+    if missing:
+        raise DataError(missing_message(name, missing, frame.columns))
+    columns = {c: c for c in (*required, *read_columns(frame).values())}
+    schema = frame.schema
+    if schema["date"] == pl.String or not (schema["date"].is_temporal()):
+        raise DataError(
+            f"{name}: column 'date' holds {schema['date']}, not dates; read the data with "
+            "clv.read_transactions (it parses text dates)"
+        )
+    if not schema["amount"].is_numeric():
+        raise DataError(
+            f"{name}: column 'amount' holds {schema['amount']}, not numbers; read the data "
+            "with clv.read_transactions (it parses text amounts)"
+        )
+    typed = frame.with_columns(
+        pl.col("customer_id").cast(pl.String),
+        pl.col("date").cast(pl.Date),
+        pl.col("amount").cast(pl.Float64),
+        *[pl.col(c).cast(pl.Float64) for c in ("margin",) if c in columns],
+    )
+    low, high = dt.date.min, dt.date.max
+    checks = build_checks(columns, "net", low, high)  # negative rows: by customer-day below
+    checks["_bad_id"] = pl.col("customer_id").is_null()
+    flags = typed.select(**checks).with_row_index("_row", offset=1)
+    if flags.select(pl.any_horizontal(pl.exclude("_row")).any()).item():
+        if flags["_bad_id"].any():
+            row = flags.filter(pl.col("_bad_id"))["_row"][0]
+            raise DataError(f"{name}: column 'customer_id', row {row}: empty customer id")
+        raw = frame.lazy().with_row_index("_row", offset=1)
+        raise_first_problem(flags, raw, columns, name, low, high)
+    day_total = pl.col("amount").sum().over("customer_id", "date")
+    negative = typed.with_row_index("_row", offset=1).filter(day_total < 0)
+    if negative.height:
+        who, day, row = negative.select("customer_id", "date", "_row").row(0)
+        total = negative.filter((pl.col("customer_id") == who) & (pl.col("date") == day))
+        raise DataError(
+            f"{name}: column 'amount', row {row}: customer {who!r} spent "
+            f"{total['amount'].sum():g} in all on {day} (a refund not netted against a "
+            'purchase); read the data with clv.read_transactions(negative_amounts="net")'
+        )
+    return typed
