@@ -8,6 +8,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import papermill.translators  # noqa: F401  (imported once here: its imports start processes)
 import pytest
 from hypothesis import HealthCheck, settings
 

@@ -36,6 +36,7 @@ def _run(tmp_path: Path, *options: str) -> dict:
     return json.loads(out.read_text())
 
 
+@pytest.mark.slow
 def test_every_step_runs_and_both_sides_agree(tmp_path):
     steps = [s for s in ALL_STEPS if s not in PROCESS_NAMES]
     results = _run(tmp_path, "--steps", ",".join(steps))

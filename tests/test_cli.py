@@ -24,6 +24,7 @@ def cdnow_csv(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_version_and_help():
     assert clv("--version").stdout.startswith("clv ")
     out = clv("--help")
@@ -31,6 +32,7 @@ def test_version_and_help():
     assert "summarize" in out.stdout
 
 
+@pytest.mark.slow
 def test_summarize_writes_the_library_summary(cdnow_csv, tmp_path):
     out = tmp_path / "summary.parquet"
     run = clv("summarize", cdnow_csv, "--observation-end", "1997-09-30", "--out", out)
@@ -42,6 +44,7 @@ def test_summarize_writes_the_library_summary(cdnow_csv, tmp_path):
     assert again.stderr.count("\n") == 1 and "--overwrite" in again.stderr
 
 
+@pytest.mark.slow
 def test_data_error_is_one_line_exit_1(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("customer_id,date,amount\n1,2024-01-01,abc\n")
@@ -56,6 +59,7 @@ def test_data_error_is_one_line_exit_1(tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_usage_error_is_one_line_exit_2(cdnow_csv):
     run = clv("summarize", cdnow_csv, "--time-unit", "Y", "--out", "x.csv")
     assert run.returncode == 2

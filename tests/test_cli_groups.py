@@ -38,6 +38,7 @@ def model_file(shop, tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_fit_and_score_by_channel_with_intervals(shop, model_file, tmp_path):
     transactions, path = shop
     scores_file = tmp_path / "scores.csv"
@@ -57,6 +58,7 @@ def test_fit_and_score_by_channel_with_intervals(shop, model_file, tmp_path):
     assert scores["clv_high"].to_list() == pytest.approx(library["clv_high"].to_list())
 
 
+@pytest.mark.slow
 def test_segments_carry_the_group_and_intervals(shop, tmp_path):
     _, path = shop
     out = tmp_path / "segments.csv"
@@ -70,6 +72,7 @@ def test_segments_carry_the_group_and_intervals(shop, tmp_path):
     assert (segments["clv_low"] <= segments["clv"]).all()
 
 
+@pytest.mark.slow
 def test_a_grouped_model_needs_the_same_by(shop, model_file, tmp_path):
     _, path = shop
     run = clv("score", path, "--model", model_file, "--out", tmp_path / "s.csv")
@@ -77,6 +80,7 @@ def test_a_grouped_model_needs_the_same_by(shop, model_file, tmp_path):
     assert run.stderr.strip().endswith("fitted with --by channel; pass it or refit")
 
 
+@pytest.mark.slow
 def test_kpis_value_channels_with_their_own_models(shop, model_file, tmp_path):
     transactions, path = shop
     out = tmp_path / "kpis.json"

@@ -117,6 +117,7 @@ def clv_run(*args: object) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", ["full", "read-only"])
 @pytest.mark.parametrize("command", ["summarize", "score", "fit", "kpis"])
 def test_a_full_or_read_only_disk_is_one_line_and_leaves_nothing(command, fault, small_disk):

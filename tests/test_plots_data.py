@@ -36,6 +36,7 @@ def _shuffled(values: list[float | None], seed: int) -> pl.DataFrame:
 EDGES = st.integers(0, 40).map(lambda k: k / 40)  # values on the P(alive) bin edges
 
 
+@pytest.mark.slow
 @settings(max_examples=80)
 @given(
     values=st.lists(
@@ -54,6 +55,7 @@ def test_p_alive_bins_are_matplotlibs(values: list[float | None], seed: int) -> 
     assert sum(h for _, _, h in _bars(ax)) == len(p)
 
 
+@pytest.mark.slow
 @settings(max_examples=80)
 @given(
     values=st.lists(

@@ -276,6 +276,7 @@ def test_bad_data_fails_before_a_run_folder_exists(report_runs) -> None:
     assert sorted(out.iterdir()) == before
 
 
+@pytest.mark.slow
 def test_failed_run_is_kept_and_marked(report_runs) -> None:
     """A cell that fails after the data check: the run is kept, marked failed, with the
     cell's one-line error."""

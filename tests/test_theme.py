@@ -39,6 +39,7 @@ def test_the_theme_is_seaborns_whitegrid_notebook_with_the_house_sizes() -> None
     assert theme.theme() == expected
 
 
+@pytest.mark.slow
 def test_drawing_a_figure_imports_neither_seaborn_nor_scipy_stats() -> None:
     code = (
         "import sys, polars as pl\n"

@@ -37,6 +37,7 @@ def test_the_first_error_in_task_order_is_raised_after_every_task_ran() -> None:
     assert sorted(ran) == list(range(5))
 
 
+@pytest.mark.slow
 def test_an_interrupted_process_does_not_wait_for_queued_work() -> None:
     """concurrent.futures joins its workers at exit: Ctrl-C would wait for every queued fit."""
     script = (

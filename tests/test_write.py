@@ -142,6 +142,7 @@ def _ended_pid() -> int:
     return int(Path("/proc/sys/kernel/pid_max").read_text()) + 1
 
 
+@pytest.mark.slow
 def test_pid_alive():
     assert pid_alive(os.getpid())
     assert not pid_alive(_ended_pid())

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from clv.data.rfm import TIME_UNIT_DAYS, TimeUnit, time_unit_of, unit_days
+from clv.data.rfm import TimeUnit, time_unit_of, unit_days
 from clv.errors import DataError, ModelError, UsageError
+from clv.params import SPEC, coerce
 
 Params = dict[str, float]  # as clv.models.optimize.Params; importing that loads SciPy
 
@@ -22,12 +23,6 @@ MAX_HORIZON_YEARS = 100.0
 
 _YEAR_DAYS = 365.25
 SUMMARY_COLUMNS = ("frequency", "recency", "T", "monetary_value")
-
-
-def _number(value: object, keyword: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise UsageError(f"{keyword}= must be a number, not {value!r}")
-    return float(value)
 
 
 def check_money_and_time(
@@ -40,34 +35,23 @@ def check_money_and_time(
 ) -> None:
     """Refuse a CLV's money and time outside their meaning (``UsageError``, one line).
 
-    ``discount_rate_annual`` in [0, 1) (0.10 = 10 % a year); ``margin`` in (0, 1] (the share
-    of revenue that is profit); ``horizon`` positive and at most :data:`MAX_HORIZON_YEARS`
-    years in ``horizon_unit`` (``D``, ``W`` or ``M`` of ``month_days`` days). ``None`` skips.
+    The bounds are the spec's (:mod:`clv.params`): ``discount_rate_annual`` in [0, 1) (0.10 =
+    10 % a year), ``margin`` in (0, 1], ``horizon`` > 0; here too a horizon of at most
+    :data:`MAX_HORIZON_YEARS` years in ``horizon_unit`` (``D``, ``W`` or ``M`` of
+    ``month_days`` days). ``None`` skips.
     """
-    if discount_rate_annual is not None:
-        d = _number(discount_rate_annual, "discount_rate_annual")
-        if not (0.0 <= d < 1.0):
-            raise UsageError(
-                f"discount_rate_annual={discount_rate_annual} is not an annual rate in [0, 1); "
-                "write 10 % as 0.10"
-            )
-    if margin is not None:
-        m = _number(margin, "margin")
-        if not (0.0 < m <= 1.0):
-            raise UsageError(
-                f"margin={margin} is not a share of revenue in (0, 1]; write 30 % as 0.30"
-            )
+    given = {"discount_rate_annual": discount_rate_annual, "margin": margin, "horizon": horizon}
+    for name, value in given.items():
+        if value is not None:
+            coerce(SPEC[name], value)
     if horizon is not None:
-        h = _number(horizon, "horizon")
         if not (math.isfinite(month_days) and month_days > 0):
             raise UsageError(f"month_days={month_days} must be a positive number of days")
-        if horizon_unit not in TIME_UNIT_DAYS:
-            raise UsageError(f"horizon_unit={horizon_unit!r} must be 'D', 'W' or 'M'")
-        days = h * (month_days if horizon_unit == "M" else unit_days(horizon_unit))
-        if not (h > 0 and days <= MAX_HORIZON_YEARS * _YEAR_DAYS):
+        unit = coerce(SPEC["horizon_unit"], horizon_unit)
+        days = horizon * (month_days if unit == "M" else unit_days(unit))
+        if days > MAX_HORIZON_YEARS * _YEAR_DAYS:
             raise UsageError(
-                f"horizon={horizon} ({horizon_unit}) must be positive and at most "
-                f"{MAX_HORIZON_YEARS:g} years"
+                f"horizon={horizon} ({horizon_unit}) must be at most {MAX_HORIZON_YEARS:g} years"
             )
 
 
@@ -92,11 +76,8 @@ def penalizers(penalizer: float | Mapping[str, float]) -> tuple[float, float]:
         values = (purchase[0] if purchase else 0.0, penalizer.get("gamma_gamma", 0.0))
     else:
         values = (penalizer, 0.0)
-    for value, keyword in zip(values, ("penalizer", "gg_penalizer"), strict=True):
-        v = _number(value, keyword)
-        if not (math.isfinite(v) and v >= 0):
-            raise UsageError(f"{keyword}={value} must be a finite number >= 0")
-    return float(values[0]), float(values[1])
+    purchase_pen = coerce(SPEC["penalizer"], values[0])
+    return float(purchase_pen), float(coerce(SPEC["gg_penalizer"], values[1]))
 
 
 def check_params(name: str, params: Params, names: tuple[str, ...], where: str) -> None:
