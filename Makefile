@@ -7,7 +7,7 @@ UV := $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -c
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help report test check lint lab bench bench-quick lock clean
+.PHONY: help report test check lint lab bench bench-quick lock clean messages
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -54,6 +54,13 @@ bench-quick: $(VENV)/.test ## the same benchmark on 100 k customers
 
 lock: $(BIN)/uv ## re-resolve requirements/lock.txt from pyproject.toml
 	$(BIN)/uv pip compile --quiet pyproject.toml --all-extras --python-version 3.11 -o $(LOCK)
+
+LOCALES := clv/report/locales
+FIGURE_WORDS := -k set_title -k set_xlabel -k set_ylabel -k N_
+messages: $(VENV)/.base ## extract the report's words (pybabel) and update each language's .po file
+	$(BIN)/pybabel extract --quiet -F babel.cfg $(FIGURE_WORDS) --no-location --sort-output \
+	  --project clv --copyright-holder "clv contributors" -o $(LOCALES)/clv.pot .
+	$(BIN)/pybabel update --quiet -i $(LOCALES)/clv.pot -d $(LOCALES) -D clv --no-fuzzy-matching
 
 clean: ## remove the environment and caches (keeps reports/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

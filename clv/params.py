@@ -436,6 +436,14 @@ SPEC: dict[str, Param] = {
             notebook_default={"loyalty_review": "Loyalty programme review"},
         ),
         _p(
+            "language",
+            "choice",
+            "en",
+            "language of the report: en, sv, pl, uk or fi (words, numbers, money, dates)",
+            "report",
+            choices=("en", "sv", "pl", "uk", "fi"),
+        ),
+        _p(
             "mask_ids",
             "bool",
             True,

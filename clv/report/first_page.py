@@ -9,39 +9,53 @@ The page's HTML is the Jinja2 template ``templates/first_page.html.j2``.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from clv.report.i18n import ENGLISH, ReportLocale
 from clv.report.render import TEMPLATE_DIR
 
 
-def money_text(value: float | None, currency: str = "") -> str:
-    """A money figure with its currency: ``"$1,234"``, ``"1,234 EUR"``, ``"1,234"``.
-
-    A currency of letters (a code such as ``EUR``) follows the number; a symbol precedes it.
-    Figures under 100 keep two decimals.
-    """
+def money_text(value: float | None, currency: str = "", locale: ReportLocale = ENGLISH) -> str:
+    """A money figure with its currency as ``locale`` writes it (:meth:`ReportLocale.money`):
+    ``"1 234 kr"``, ``"€1,234"``, ``"1,234"``; ``n/a`` when not a number."""
     if value is None or not math.isfinite(value):
-        return "n/a"
-    number = f"{abs(value):,.2f}" if abs(value) < 100 else f"{abs(value):,.0f}"
-    sign = "-" if value < 0 else ""
-    if not currency:
-        return sign + number
-    if currency.isalpha():
-        return f"{sign}{number} {currency}"
-    return f"{sign}{currency}{number}"
+        return locale.gettext("n/a")
+    return locale.money(value, currency)
 
 
-def basis_text(money: Mapping[str, Any]) -> str:
+def basis_text(money: Mapping[str, Any], locale: ReportLocale = ENGLISH) -> str:
     """The money basis in words: ``"CLV on margin, 35 % average margin"``."""
+    _ = locale.gettext
     if money["basis"] == "margin":
-        source = "from the margin column" if money["margin_from_column"] else "as given"
-        return f"CLV on margin, {money['margin_rate']:.0%} average margin ({source})"
-    return "CLV on revenue (no margin given: give margin= or margin_col= to count margin)"
+        rate = locale.percent(money["margin_rate"])
+        if money["margin_from_column"]:
+            return _("CLV on margin, {rate} average margin (from the margin column)").format(
+                rate=rate
+            )
+        return _("CLV on margin, {rate} average margin (as given)").format(rate=rate)
+    return _("CLV on revenue (no margin given: give margin= or margin_col= to count margin)")
 
 
-def _share(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
+def horizon_text(words: str, locale: ReportLocale = ENGLISH) -> str:
+    """The horizon's words (``"12 months"``, :attr:`Money.horizon_words`) in ``locale``'s
+    language."""
+    found = re.fullmatch(r"(\d+(?:\.\d+)?) (days|weeks|months)", words)
+    if not found:
+        return locale.gettext(words)
+    value = float(found.group(1))
+    count = locale.integer(value) if value.is_integer() else locale.number(value, 1)
+    forms = {
+        "days": locale.ngettext("{n} day", "{n} days", int(value)),
+        "weeks": locale.ngettext("{n} week", "{n} weeks", int(value)),
+        "months": locale.ngettext("{n} month", "{n} months", int(value)),
+    }
+    return forms[found.group(2)].format(n=count)
+
+
+def _share(value: float | None, locale: ReportLocale) -> str:
+    return locale.gettext("n/a") if value is None else locale.percent(value)
 
 
 def sentences(
@@ -49,149 +63,234 @@ def sentences(
     *,
     diagnostics: Sequence[Mapping[str, str]] = (),
     quality: Mapping[str, Any] | None = None,
+    locale: ReportLocale = ENGLISH,
 ) -> list[dict[str, str]]:
-    """The first page as ``{"topic", "text", "section"}`` items, one per finding.
+    """The first page as ``{"topic", "text", "section"}`` items, one per finding, in
+    ``locale``'s language.
 
     ``findings``: :attr:`Analysis.findings`. ``diagnostics``: the model's warnings
     (``{code, message}``) and ``quality``: the data-quality summary of reading (``{"issues":
     [...]}`` or ``{"message": ...}``); each adds one line when given.
     """
+    _, n = locale.gettext, locale.integer
     money = findings["money"]
     cur = money["currency"]
-    horizon = money["horizon"]
-    out = [{"topic": "Money", "text": f"{basis_text(money)}; horizon {horizon}.", "section": ""}]
+    horizon = horizon_text(str(money["horizon"]), locale)
+    out = [
+        {
+            "topic": _("Money"),
+            "text": _("{basis}; horizon {horizon}.").format(
+                basis=basis_text(money, locale), horizon=horizon
+            ),
+            "section": "",
+        }
+    ]
 
     top = findings["top"]
-    text = (
-        f"The top {findings['top_share']:.0%} are {top['customers']:,} of {top['of']:,} "
-        f"customers; they brought {_share(top['value_share'])} of the revenue"
-    )
+    values = {
+        "share": locale.percent(findings["top_share"]),
+        "top": n(top["customers"]),
+        "all": n(top["of"]),
+        "revenue": _share(top["value_share"], locale),
+        "clv": _share(top["clv_share"], locale),
+        "horizon": horizon,
+    }
     if top["clv_share"] is not None:
-        text += f" and hold {_share(top['clv_share'])} of the predicted CLV over {horizon}"
-    out.append({"topic": "Top customers", "text": text + ".", "section": "8"})
+        text = _(
+            "The top {share} are {top} of {all} customers; they brought {revenue} of the "
+            "revenue and hold {clv} of the predicted CLV over {horizon}."
+        )
+    else:
+        text = _("The top {share} are {top} of {all} customers; they brought {revenue} of the revenue.")
+    out.append({"topic": _("Top customers"), "text": text.format(**values), "section": "8"})
     if top["differences"]:
         out.append(
             {
-                "topic": "What sets them apart",
-                "text": "; ".join(top["differences"]) + ".",
+                "topic": _("What sets them apart"),
+                "text": "; ".join(_(d) for d in top["differences"]) + ".",
                 "section": "8",
             }
         )
 
     middle = findings["middle"]
     if middle["middle"]:
-        text = (
-            f"{middle['close']:,} of the {middle['middle']:,} middle-tier customers are within "
-            f"{middle['within']:.0%} of the good tier (the top {middle['good_share']:.0%} by "
-            "predicted CLV)"
+        text = _(
+            "{close} of the {middle} middle-tier customers are within {within} of the good "
+            "tier (the top {good} by predicted CLV)"
+        ).format(
+            close=n(middle["close"]),
+            middle=n(middle["middle"]),
+            within=locale.percent(middle["within"]),
+            good=locale.percent(middle["good_share"]),
         )
         if middle["close"] and middle["lacks"]:
-            what = "; ".join(f"{w} ({n:,} customers)" for w, n in middle["lacks"][:2])
-            text += f"; what they lack most: {what}"
-        out.append({"topic": "Middle tier", "text": text + ".", "section": "9"})
+            what = "; ".join(
+                locale.ngettext("{what} ({n} customer)", "{what} ({n} customers)", c).format(
+                    what=_(w), n=n(c)
+                )
+                for w, c in middle["lacks"][:2]
+            )
+            text += _("; what they lack most: {what}").format(what=what)
+        out.append({"topic": _("Middle tier"), "text": text + ".", "section": "9"})
 
     ret = findings["returning"]
     if ret["aov_new"] is not None and ret["aov_returning"] is not None:
-        word = "more" if ret["aov_returning"] > ret["aov_new"] else "less"
         if ret["aov_returning"] == ret["aov_new"]:
-            word = "the same"
-        out.append(
-            {
-                "topic": "Returning customers",
-                "text": (
-                    f"Returning orders average {money_text(ret['aov_returning'], cur)}, first "
-                    f"orders {money_text(ret['aov_new'], cur)}: returning customers spend "
-                    f"{word} per order (ratio {ret['ratio']:.2f})."
-                ),
-                "section": "10",
-            }
+            text = _(
+                "Returning orders average {returning}, first orders {first}: returning "
+                "customers spend the same per order (ratio {ratio})."
+            )
+        elif ret["aov_returning"] > ret["aov_new"]:
+            text = _(
+                "Returning orders average {returning}, first orders {first}: returning "
+                "customers spend more per order (ratio {ratio})."
+            )
+        else:
+            text = _(
+                "Returning orders average {returning}, first orders {first}: returning "
+                "customers spend less per order (ratio {ratio})."
+            )
+        text = text.format(
+            returning=money_text(ret["aov_returning"], cur, locale),
+            first=money_text(ret["aov_new"], cur, locale),
+            ratio=locale.number(ret["ratio"], 2),
         )
     else:
-        out.append(
-            {
-                "topic": "Returning customers",
-                "text": "No customer has a second order yet, so there is nothing to compare.",
-                "section": "10",
-            }
-        )
+        text = _("No customer has a second order yet, so there is nothing to compare.")
+    out.append({"topic": _("Returning customers"), "text": text, "section": "10"})
 
-    out.append({"topic": "Channels", "text": _channels_text(findings["channels"]), "section": "11"})
     out.append(
-        {"topic": "Loyalty", "text": loyalty_text(findings["loyalty"], cur), "section": "12"}
+        {
+            "topic": _("Channels"),
+            "text": _channels_text(findings["channels"], locale),
+            "section": "11",
+        }
     )
-
     out.append(
-        {"topic": "At risk", "text": _at_risk_text(findings["at_risk"], cur), "section": "13"}
+        {
+            "topic": _("Loyalty"),
+            "text": loyalty_text(findings["loyalty"], cur, locale),
+            "section": "12",
+        }
+    )
+    out.append(
+        {
+            "topic": _("At risk"),
+            "text": _at_risk_text(findings["at_risk"], cur, locale),
+            "section": "13",
+        }
     )
     if diagnostics:
-        text = "; ".join(str(d["message"]) for d in diagnostics)
-        out.append({"topic": "Model health", "text": text, "section": "4"})
+        text = "; ".join(_(str(d["message"])) for d in diagnostics)
+        out.append({"topic": _("Model health"), "text": text, "section": "4"})
     if quality:
         issues = quality.get("issues")
-        text = "; ".join(map(str, issues)) if issues else str(quality.get("message", ""))
+        text = "; ".join(map(str, issues)) if issues else _(str(quality.get("message", "")))
         if text:
-            out.append({"topic": "Data quality", "text": text, "section": "2"})
+            out.append({"topic": _("Data quality"), "text": text, "section": "2"})
     return out
 
 
-def _at_risk_text(risk: Mapping[str, Any], currency: str) -> str:
+def _at_risk_text(risk: Mapping[str, Any], currency: str, locale: ReportLocale) -> str:
     if risk["rule"] == "p_alive":
-        return (
-            f"{risk['customers']:,} high-value customers have probably stopped buying; "
-            f"{money_text(risk['value_at_stake'], currency)} of historical revenue is at stake."
+        return locale.ngettext(
+            "{n} high-value customer has probably stopped buying; {stake} of historical "
+            "revenue is at stake.",
+            "{n} high-value customers have probably stopped buying; {stake} of historical "
+            "revenue is at stake.",
+            risk["customers"],
+        ).format(
+            n=locale.integer(risk["customers"]),
+            stake=money_text(risk["value_at_stake"], currency, locale),
         )
     cut = risk["min_gaps_since_last_purchase"]
     silent = (
-        f", silent for at least {math.floor(cut * 10) / 10:.1f} of their usual gaps"
+        locale.gettext(", silent for at least {gaps} of their usual gaps").format(
+            gaps=locale.number(math.floor(cut * 10) / 10, 1)
+        )
         if cut is not None
         else ""
     )
-    return (
+    return locale.gettext(
         "Nobody appears to have stopped buying, so the at-risk list is based on recency: the "
-        f"{risk['customers']:,} high-value customers who have gone longest without buying for "
-        f"their usual pace (the most overdue {risk['share']:.0%}{silent}); their whole "
-        f"historical revenue, {money_text(risk['historical_value_at_stake'], currency)}, is "
-        "at stake if they have left."
+        "{n} high-value customers who have gone longest without buying for their usual pace "
+        "(the most overdue {share}{silent}); their whole historical revenue, {stake}, is at "
+        "stake if they have left."
+    ).format(
+        n=locale.integer(risk["customers"]),
+        share=locale.percent(risk["share"]),
+        silent=silent,
+        stake=money_text(risk["historical_value_at_stake"], currency, locale),
     )
 
 
-def _channels_text(channels: Mapping[str, Any] | None) -> str:
+def _channels_text(channels: Mapping[str, Any] | None, locale: ReportLocale) -> str:
+    _ = locale.gettext
     if channels is None:
-        return "One channel or no channel column: no channel comparison (map one with channel_col)."
+        return _(
+            "One channel or no channel column: no channel comparison (map one with channel_col)."
+        )
     best, worst = channels["best"], channels["worst"]
-    text = (
-        f"{best['channel']} brings the largest share of good customers "
-        f"({best['share_good']:.0%} of its {best['customers']:,}), {worst['channel']} the "
-        f"smallest ({worst['share_good']:.0%} of {worst['customers']:,})"
+    text = _(
+        "{best} brings the largest share of good customers ({best_share} of its "
+        "{best_customers}), {worst} the smallest ({worst_share} of {worst_customers})"
+    ).format(
+        best=best["channel"],
+        best_share=locale.percent(best["share_good"]),
+        best_customers=locale.integer(best["customers"]),
+        worst=worst["channel"],
+        worst_share=locale.percent(worst["share_good"]),
+        worst_customers=locale.integer(worst["customers"]),
     )
     if "best_clv_cac" in channels:
         b, w = channels["best_clv_cac"], channels["worst_clv_cac"]
-        text += (
-            f"; by CLV per acquisition cost, {b['channel']} is best ({b['clv_cac']:.1f}) and "
-            f"{w['channel']} worst ({w['clv_cac']:.1f})"
+        text += _(
+            "; by CLV per acquisition cost, {best} is best ({best_ratio}) and {worst} worst "
+            "({worst_ratio})"
+        ).format(
+            best=b["channel"],
+            best_ratio=locale.number(b["clv_cac"], 1),
+            worst=w["channel"],
+            worst_ratio=locale.number(w["clv_cac"], 1),
         )
     else:
-        text += "; give channel_costs to rank them by CLV per acquisition cost"
+        text += _("; give channel_costs to rank them by CLV per acquisition cost")
     return text + "."
 
 
-def loyalty_text(totals: Mapping[str, Any] | None, currency: str) -> str:
+def loyalty_text(
+    totals: Mapping[str, Any] | None, currency: str, locale: ReportLocale = ENGLISH
+) -> str:
+    """The loyalty programme's verdict in a sentence or two (its costs, or why none)."""
+    _ = locale.gettext
     if totals is None:
-        return "No loyalty column: no loyalty review (map one with loyalty_col)."
+        return _("No loyalty column: no loyalty review (map one with loyalty_col).")
     if not totals["costed"]:
-        return (
+        return _(
             "Give the programme's costs (member_discount_rate, cost_per_reward) to judge whether "
             "it pays; members' higher spend alone describes who joined, not what the programme "
             "earns."
         )
-    verdict = "more than it cost" if totals["net"] > 0 else "less than it cost"
+    if totals["net"] > 0:
+        text = _(
+            "Over {months} months members' extra margin was {extra} against programme costs of "
+            "{cost}: net {net} (more than it cost), positive in {positive} of {months} months."
+        )
+    else:
+        text = _(
+            "Over {months} months members' extra margin was {extra} against programme costs of "
+            "{cost}: net {net} (less than it cost), positive in {positive} of {months} months."
+        )
     return (
-        f"Over {totals['months']:,} months members' extra margin was "
-        f"{money_text(totals['extra_margin'], currency)} against programme costs of "
-        f"{money_text(totals['program_cost'], currency)}: net "
-        f"{money_text(totals['net'], currency)} ({verdict}), positive in "
-        f"{totals['months_positive']:,} of {totals['months']:,} months. Members chose to join, "
-        "so this is a comparison, not the programme's effect."
+        text.format(
+            months=locale.integer(totals["months"]),
+            extra=money_text(totals["extra_margin"], currency, locale),
+            cost=money_text(totals["program_cost"], currency, locale),
+            net=money_text(totals["net"], currency, locale),
+            positive=locale.integer(totals["months_positive"]),
+        )
+        + " "
+        + _("Members chose to join, so this is a comparison, not the programme's effect.")
     )
 
 
@@ -200,12 +299,17 @@ def first_page_html(
     *,
     diagnostics: Sequence[Mapping[str, str]] = (),
     quality: Mapping[str, Any] | None = None,
+    locale: ReportLocale = ENGLISH,
 ) -> str:
     """The first page as HTML (``templates/first_page.html.j2``, every value escaped)."""
     import jinja2
 
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True, keep_trailing_newline=True
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=True,
+        keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    items = sentences(findings, diagnostics=diagnostics, quality=quality)
+    env.install_gettext_translations(locale.translations, newstyle=True)  # type: ignore[attr-defined]
+    items = sentences(findings, diagnostics=diagnostics, quality=quality, locale=locale)
     return env.get_template("first_page.html.j2").render(items=items)

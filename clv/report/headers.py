@@ -6,21 +6,24 @@ shows :func:`header` of each and puts :data:`KEY_COLUMNS` first.
 
 import polars as pl
 
+from clv.report.i18n import N_
+
 HEADER_WORDS = {
-    "customer_id": "customer",
-    "p_alive": "P(alive)",
-    "clv_cac": "CLV:CAC",
-    "aov": "order value",
-    "pays_off": "pays off",
-    "share_good": "share of good customers",
-    "share_of_good": "share of all good customers",
-    "value_tier": "tier by predicted CLV",
-    "tier": "tier by revenue",
-    "T": "T (age)",
+    "customer_id": N_("customer"),
+    "p_alive": N_("P(alive)"),
+    "clv_cac": N_("CLV:CAC"),
+    "aov": N_("order value"),
+    "pays_off": N_("pays off"),
+    "share_good": N_("share of good customers"),
+    "share_of_good": N_("share of all good customers"),
+    "value_tier": N_("tier by predicted CLV"),
+    "tier": N_("tier by revenue"),
+    "T": N_("T (age)"),
 }
 """Column headers in words; any other column is spelled with :data:`TOKEN_WORDS`."""
 
 TOKEN_WORDS = {"clv": "CLV", "cac": "CAC", "aov": "order value", "rfm": "RFM", "pct": "%"}
+"""Words of a column name spelled differently (a header is translated whole, as a message)."""
 
 KEY_COLUMNS = (
     "rank",

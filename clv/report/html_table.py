@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 
 from clv.report.headers import header, key_columns_first
+from clv.report.i18n import ENGLISH, N_, ReportLocale
 
 
 def mask_ids(ids: pl.Series | Sequence[str], salt: str) -> pl.Series:
@@ -30,12 +31,14 @@ def table_html(
     max_rows: int = 25,
     formats: Mapping[str, str] | None = None,
     id_salt: str | None = None,
+    locale: ReportLocale = ENGLISH,
 ) -> str:
     """An escaped HTML table of ``frame`` (first ``max_rows`` rows), inside a scrolling div,
     with :func:`header` names and the :data:`KEY_COLUMNS` first.
 
     ``id_salt`` masks the ``customer_id`` column (see :func:`mask_ids`); ``formats`` maps a
-    column to a format such as ``"{:.1%}"``; other floats get 2 decimals and thousands commas.
+    column to a format such as ``"{:.1%}"``; other values are written as ``locale`` writes
+    them (:meth:`ReportLocale.value`), headers and yes/no in its language.
     """
     formats = dict(formats or {})
     shown = key_columns_first(frame.head(max_rows))
@@ -44,7 +47,7 @@ def table_html(
     e = html.escape
     numeric = {c for c, t in shown.schema.items() if t.is_numeric()}
     head = "".join(
-        f'<th class="{"num" if c in numeric else "text"}">{e(header(c))}</th>'
+        f'<th class="{"num" if c in numeric else "text"}">{e(locale.gettext(header(c)))}</th>'
         for c in shown.columns
     )
     body = []
@@ -52,11 +55,14 @@ def table_html(
         cells = []
         for c, v in zip(shown.columns, row, strict=True):
             cls = "num" if c in numeric else "text"
-            cells.append(f'<td class="{cls}">{e(_cell(v, formats.get(c)))}</td>')
+            cells.append(f'<td class="{cls}">{e(_cell(v, formats.get(c), locale))}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     more = ""
     if frame.height > max_rows:
-        more = f'<p class="clv-more">first {max_rows:,} of {frame.height:,} rows</p>'
+        more = locale.gettext("first {shown} of {rows} rows").format(
+            shown=locale.integer(max_rows), rows=locale.integer(frame.height)
+        )
+        more = f'<p class="clv-more">{e(more)}</p>'
     cap = f"<caption>{e(caption)}</caption>" if caption else ""
     return (
         f'<div class="clv-table-wrap"><table>{cap}<thead><tr>{head}</tr></thead>'
@@ -64,7 +70,7 @@ def table_html(
     )
 
 
-def _cell(value: Any, fmt: str | None) -> str:
+def _cell(value: Any, fmt: str | None, locale: ReportLocale) -> str:
     if value is None:
         return ""
     if fmt is not None:
@@ -72,12 +78,16 @@ def _cell(value: Any, fmt: str | None) -> str:
             return fmt.format(value)
         except (ValueError, TypeError):
             return str(value)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
     if isinstance(value, float):
         if not math.isfinite(value):
             return str(value)
-        return f"{value:,.2f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
+        return locale.number(value, 2)
+    if isinstance(value, str):
+        return locale.gettext(value) if value in CELL_WORDS else value
+    return locale.value(value)
+
+
+CELL_WORDS = frozenset(
+    (N_("yes"), N_("no"), N_("good"), N_("middle"), N_("bad"), N_("members"), N_("non-members"))
+)
+"""Words of the analysis' tables shown in the report's language (other text is data)."""

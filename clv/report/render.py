@@ -28,19 +28,28 @@ from clv.data.write import atomic_output
 from clv.plots.theme import MIN_FONT_PX, smallest_text_px
 from clv.report.html_table import mask_ids as mask_ids  # re-exported for the notebooks
 from clv.report.html_table import table_html
+from clv.report.i18n import N_, ReportLocale, report_locale, translate_markdown
 from clv.report.png import figure_png, figure_title
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 """nbconvert template folders shipped with clv (``clv_report``)."""
 
 MISSING = {
-    "channel": "No channel column: this section is left out. Map one with channel_col "
-    "(clv report -p channel_col=NAME) to compare acquisition channels.",
-    "loyalty": "No loyalty column: this section is left out. Map one with loyalty_col "
-    "(clv report -p loyalty_col=NAME) to review the loyalty program.",
-    "holdout": "No holdout check: calibration_end is none.",
+    "channel": N_(
+        "No channel column: this section is left out. Map one with channel_col "
+        "(clv report -p channel_col=NAME) to compare acquisition channels."
+    ),
+    "loyalty": N_(
+        "No loyalty column: this section is left out. Map one with loyalty_col "
+        "(clv report -p loyalty_col=NAME) to review the loyalty program."
+    ),
+    "holdout": N_("No holdout check: calibration_end is none."),
 }
-"""The note shown instead of a section whose optional column is absent."""
+"""The note shown instead of a section whose optional column is absent (English msgids;
+:class:`Display` shows them in the report's language)."""
+
+TITLES = (N_("Customer value report"), N_("Loyalty programme review"))
+"""The notebooks' default titles (``clv.params``), translated when a report keeps them."""
 
 
 def utc_now() -> str:
@@ -127,13 +136,15 @@ def export_html(
     *,
     title: str | None = None,
     manifest: Mapping[str, Any] | None = None,
+    language: str = "en",
 ) -> Path:
     """Export an executed notebook to one self-contained HTML file, atomically.
 
     No code and no prompts; figures are inline base64 PNG; nothing is loaded from the
     network (the ``clv_report`` template has no scripts and a Content-Security-Policy that
     only allows inline images and styles). Cells tagged ``remove-from-report`` are dropped.
-    A table of contents lists the level-2 and level-3 headings.
+    A table of contents lists the level-2 and level-3 headings. ``language``: the markdown
+    cells, the title, the header and the footer in that language, ``<html lang>`` set.
     """
     import nbformat
     from nbconvert.preprocessors import TagRemovePreprocessor
@@ -145,6 +156,10 @@ def export_html(
         remove_cell_tags={"remove-from-report", "injected-parameters", "parameters"}
     )
     nb, _ = remove.preprocess(nb, {})
+    locale = report_locale(language)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = translate_markdown(cell.source, locale)
     toc = [
         {"level": level, "text": text, "anchor": _anchor(text)}
         for cell in nb.cells
@@ -152,18 +167,25 @@ def export_html(
         for level, text in headings(cell.source)
         if level in (2, 3)
     ]
-    title = title or notebook_file.stem.replace("_", " ").capitalize()
+    title = locale.gettext(title or notebook_file.stem.replace("_", " ").capitalize())
     data_name = (manifest.get("input") or {}).get("name") or "-"
     started = manifest.get("started_at") or utc_now()
+    _ = locale.gettext
     resources = {
         "metadata": {"name": title},
         "clv": {
             "title": title,
+            "lang": language,
             "version": __version__,
             "toc": toc,
-            "subtitle": f"Data: {data_name} · run {started} (UTC)",
-            "footer": f"Made with clv {__version__} · run {manifest.get('run', '-')}. "
-            "Customer ids are masked; the run folder's CSV and Parquet files hold the real ids.",
+            "toc_title": _("Contents"),
+            "subtitle": _("Data: {data} · run {started} (UTC)").format(
+                data=data_name, started=started
+            ),
+            "footer": _(
+                "Made with clv {version} · run {run}. Customer ids are masked; the run "
+                "folder's CSV and Parquet files hold the real ids."
+            ).format(version=__version__, run=manifest.get("run", "-")),
         },
     }
     body, _ = html_exporter().from_notebook_node(nb, resources=resources)
@@ -178,14 +200,30 @@ def export_html(
 class Display:
     """What a report notebook shows: tables, figures, notes and headline cards, all escaped.
 
-    Holds a notebook's state: whether to mask customer ids and the salt.
-    ``show = Display(mask_ids=True, id_salt=None)``, then, for example,
-    ``show.table(scores.head(10), caption="Top customers")``.
+    Holds a notebook's state: whether to mask customer ids and the salt, the report's
+    ``language`` and ``currency`` (as given: an ISO code or a symbol; figures show the
+    locale's symbol). ``show = Display(mask_ids=True, id_salt=None, language="sv")``, then,
+    for example, ``show.table(scores.head(10), caption=_("Top customers"))`` with
+    ``_ = show.gettext``. A caption, note or text that is a message of the catalog is shown
+    in the report's language; numbers in tables in the locale's format.
     """
 
-    def __init__(self, *, mask_ids: bool = True, id_salt: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        mask_ids: bool = True,
+        id_salt: str | None = None,
+        language: str = "en",
+        currency: str = "",
+    ) -> None:
         self.mask_ids = mask_ids
         self.id_salt = id_salt or secrets.token_hex(16)
+        self.locale: ReportLocale = report_locale(language)
+        self.currency = currency
+
+    def gettext(self, message: str) -> str:
+        """``message`` in the report's language (the notebooks' ``_``)."""
+        return self.locale.gettext(message)
 
     def html(self, markup: str) -> None:
         """Show HTML that clv built (every data value in it already escaped)."""
@@ -213,10 +251,11 @@ class Display:
         self.html(
             table_html(
                 frame,
-                caption=caption,
+                caption=self.gettext(caption) if caption else caption,
                 max_rows=max_rows,
                 formats=formats,
                 id_salt=self.id_salt if self.mask_ids else None,
+                locale=self.locale,
             )
         )
 
@@ -240,6 +279,7 @@ class Display:
         smallest = smallest_text_px(fig)
         alt = alt or caption or figure_title(fig)
         data = base64.b64encode(png).decode("ascii")
+        caption = self.gettext(caption) if caption else caption
         below = f'<p class="clv-caption">{html.escape(caption)}</p>' if caption else ""
         self.html(
             f'<div class="clv-figure"><img src="data:image/png;base64,{data}" '
@@ -258,18 +298,27 @@ class Display:
         """Draw ``figure(*frames, **options)`` (a :mod:`clv.plots` function) and show it with
         its caption: ``caption``, else :func:`clv.report.captions.caption` of the first frame.
 
+        A figure that takes a ``currency`` gets the locale's symbol of the report's currency;
+        its words and ticks are put in the report's language (:func:`localize_figure`).
         When a frame is None or empty (a section whose column is absent), shows the
         ``missing`` note instead of failing.
         """
+        import inspect
+
         from clv.report import captions
+        from clv.report.figure_locale import localize_figure
 
         if any(f is None or (isinstance(f, pl.DataFrame) and f.height == 0) for f in frames):
             if missing:
                 self.note(missing)
             return
+        if "currency" in inspect.signature(figure).parameters and self.currency:
+            options.setdefault("currency", self.locale.currency_symbol(self.currency))
         ax = figure(*frames, **options)
+        fig = ax.get_figure(root=True)
+        localize_figure(fig, self.locale)
         text = caption if caption is not None else captions.caption(figure, frames[0])
-        self.figure(ax.get_figure(root=True), caption=text)
+        self.figure(fig, caption=text)
 
     def holdout(self, check: Mapping[str, Any] | None) -> None:
         """Show :func:`clv.analysis.validation.holdout_check` (a note when there is none)."""
@@ -278,49 +327,65 @@ class Display:
         if check is None:
             self.note(MISSING["holdout"])
             return
+        _, loc = self.gettext, self.locale
+        end = loc.date(str(check["calibration_end"]))
         self.text(
-            f"Calibration: up to {check['calibration_end']}; holdout: the "
-            f"{check['holdout_days']} days after it. The model is refitted on the calibration "
-            "period only, then its predictions are compared with what customers did next."
+            loc.ngettext(
+                "Calibration: up to {end}; holdout: the {days} day after it. The model is "
+                "refitted on the calibration period only, then its predictions are compared "
+                "with what customers did next.",
+                "Calibration: up to {end}; holdout: the {days} days after it. The model is "
+                "refitted on the calibration period only, then its predictions are compared "
+                "with what customers did next.",
+                int(check["holdout_days"]),
+            ).format(end=end, days=loc.integer(check["holdout_days"]))
         )
         if check.get("error"):
             self.note(
-                f"The model could not be refitted on the calibration period: {check['error']}. "
-                "The rest of the report is unaffected; for a holdout check try a later "
-                f"calibration_end than {check['calibration_end']} (more calibration data)."
+                _(
+                    "The model could not be refitted on the calibration period: {error}. "
+                    "The rest of the report is unaffected; for a holdout check try a later "
+                    "calibration_end than {end} (more calibration data)."
+                ).format(error=check["error"], end=end)
             )
             return
         title = check["model"].spec.title
-        self.table(check["parameters"], caption=f"{title} fitted on the calibration period")
+        self.table(
+            check["parameters"],
+            caption=_("{model} fitted on the calibration period").format(model=title),
+        )
         self.plot(calibration_purchases_vs_holdout, check["by_frequency"])
         self.plot(cumulative_transactions, check["tracking"])
-        self.table(check["metrics"], caption="Holdout errors")
+        self.table(check["metrics"], caption=_("Holdout errors"))
         self.text(
-            "Errors, named once: total error = (predicted - actual) / actual over all customers "
-            "(the tracking figure's last day counts calibration purchases too); mean absolute "
-            "gap = the customer-weighted mean of |predicted - actual| per purchase-count group "
-            "over the actual total; MAE and RMSE are per customer."
+            _(
+                "Errors, named once: total error = (predicted - actual) / actual over all "
+                "customers (the tracking figure's last day counts calibration purchases too); "
+                "mean absolute gap = the customer-weighted mean of |predicted - actual| per "
+                "purchase-count group over the actual total; MAE and RMSE are per customer."
+            )
         )
 
     def model_health(self, diagnostics: Iterable[Mapping[str, str]]) -> None:
         """Show ``model.diagnostics`` as the Model health box (a line when all is well)."""
-        items = [d["message"] for d in diagnostics]
+        items = [self.gettext(d["message"]) for d in diagnostics]
         if not items:
-            items = ["No warning: every parameter is determined by the data."]
+            items = [self.gettext("No warning: every parameter is determined by the data.")]
         lis = "".join(f"<li>{html.escape(i)}</li>" for i in items)
-        self.html(f'<div class="clv-health"><strong>Model health</strong><ul>{lis}</ul></div>')
+        head = html.escape(self.gettext("Model health"))
+        self.html(f'<div class="clv-health"><strong>{head}</strong><ul>{lis}</ul></div>')
 
     def note(self, text: str) -> None:
         """Show a short note (e.g. why a section is empty)."""
-        self.html(f'<p class="clv-note">{html.escape(text)}</p>')
+        self.html(f'<p class="clv-note">{html.escape(self.gettext(text))}</p>')
 
     def text(self, text: str) -> None:
         """Show a paragraph of plain text."""
-        self.html(f"<p>{html.escape(text)}</p>")
+        self.html(f"<p>{html.escape(self.gettext(text))}</p>")
 
     def bullets(self, items: Iterable[str]) -> None:
         """Show findings as a bullet list."""
-        lis = "".join(f"<li>{html.escape(str(i))}</li>" for i in items)
+        lis = "".join(f"<li>{html.escape(self.gettext(str(i)))}</li>" for i in items)
         self.html(f'<ul class="clv-findings">{lis}</ul>' if lis else "")
 
     def cards(self, values: Mapping[str, str]) -> None:
@@ -340,6 +405,6 @@ class Display:
         rows = [{"parameter": k, "value": _text(v)} for k, v in values.items()]
         self.table(
             pl.DataFrame(rows, schema={"parameter": pl.String, "value": pl.String}),
-            caption="Parameters",
+            caption=N_("Parameters"),
             max_rows=200,
         )

@@ -176,7 +176,13 @@ def run_report(
             t2 = time.perf_counter()
             try:
                 html = run_dir / f"{name}.html"
-                export_html(nb_file, html, title=effective.get("title"), manifest=manifest)
+                export_html(
+                    nb_file,
+                    html,
+                    title=effective.get("title"),
+                    manifest=manifest,
+                    language=effective.get("language", "en"),
+                )
             except (ClvError, OSError):
                 raise
             except Exception as e:  # nbconvert's own errors

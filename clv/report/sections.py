@@ -18,9 +18,10 @@ import polars as pl
 from clv.analysis.money import Money
 from clv.data.period import UNIT_NAMES
 from clv.errors import UsageError
-from clv.report.first_page import money_text
+from clv.report.first_page import horizon_text
 from clv.report.headers import header
-from clv.report.render import TEMPLATE_DIR, format_number, value_text
+from clv.report.i18n import ENGLISH, N_, ReportLocale
+from clv.report.render import TEMPLATE_DIR
 
 
 def load_data(
@@ -70,114 +71,181 @@ def load_data(
     return observed
 
 
-def headline_cards(kpis: Mapping[str, Any], *, money: Money) -> dict[str, str]:
+def headline_cards(
+    kpis: Mapping[str, Any], *, money: Money, locale: ReportLocale = ENGLISH
+) -> dict[str, str]:
     """Headline numbers as label -> formatted text, for :meth:`clv.render.Display.cards`.
 
-    Money figures carry ``money.currency``; the CLV cards name the basis and the horizon in
-    words (``"predicted CLV on margin, next 12 months"``).
+    Money figures carry ``money.currency`` as ``locale`` writes it; the CLV cards name the
+    basis and the horizon in words (``"predicted CLV on margin, next 12 months"``).
     """
-    cur = money.currency
+    _, cur = locale.gettext, money.currency
+
+    def finite(value: Any) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(
+            value
+        )
 
     def amount(value: Any) -> str:
-        ok = isinstance(value, int | float) and math.isfinite(value)
-        return money_text(float(value), cur) if ok else "-"
+        return locale.money(float(value), cur) if finite(value) else "-"
 
-    spec: list[tuple[str, str, str | Callable[[Any], str]]] = [
-        ("customers", "customers", "{:,.0f}"),
-        ("orders", "orders", "{:,.0f}"),
-        ("revenue", "revenue", amount),
-        ("repeat_customer_rate", "repeat customer rate", "{:.1%}"),
-        ("top_10pct_revenue_share", "revenue share of the top 10 %", "{:.1%}"),
+    def count(value: Any) -> str:
+        return locale.integer(value) if finite(value) else "-"
+
+    def share(value: Any) -> str:
+        return locale.percent(value, 1) if finite(value) else "-"
+
+    def ratio(value: Any) -> str:
+        return locale.number(value, 2) if finite(value) else "-"
+
+    basis = _(money.basis)
+    horizon = horizon_words(money, locale)
+    spec: list[tuple[str, str, Callable[[Any], str]]] = [
+        ("customers", _("customers"), count),
+        ("orders", _("orders"), count),
+        ("revenue", _("revenue"), amount),
+        ("repeat_customer_rate", _("repeat customer rate"), share),
+        ("top_10pct_revenue_share", _("revenue share of the top 10 %"), share),
         (
             "predicted_clv_total",
-            f"predicted CLV on {money.basis}, next {money.horizon_words}",
+            _("predicted CLV on {basis}, next {horizon}").format(basis=basis, horizon=horizon),
             amount,
         ),
-        ("predicted_clv_mean", f"predicted CLV on {money.basis} per customer", amount),
-        ("returning_vs_new_aov_ratio", "order value, returning / first orders", "{:.2f}"),
+        (
+            "predicted_clv_mean",
+            _("predicted CLV on {basis} per customer").format(basis=basis),
+            amount,
+        ),
+        ("returning_vs_new_aov_ratio", _("order value, returning / first orders"), ratio),
     ]
-    return {
-        label: f(kpis.get(key)) if callable(f) else format_number(kpis.get(key), f)
-        for key, label, f in spec
-        if key in kpis
-    }
+    return {label: f(kpis.get(key)) for key, label, f in spec if key in kpis}
+
+
+BASES = (N_("margin"), N_("revenue"))
+"""The money bases (:class:`clv.analysis.money.Money`), in the report's words."""
+
+
+def horizon_words(money: Money, locale: ReportLocale = ENGLISH) -> str:
+    """The CLV horizon in words, ``"12 months"`` (``"12 månader"``)."""
+    return horizon_text(money.horizon_words, locale)
 
 
 ONE_TIME_BUYERS = {
-    "bgnbd": "Customers with one purchase have P(alive) 1: BG/NBD lets a customer drop out only "
+    "bgnbd": N_(
+        "Customers with one purchase have P(alive) 1: BG/NBD lets a customer drop out only "
     "right after a repeat purchase, so one-time buyers are never counted as gone: read their "
     "P(alive) as no evidence either way, and their CLV as the expected purchases of customers "
-    "with their history (MBG/NBD and Pareto/NBD do not pin it at 1).",
-    "mbgnbd": "MBG/NBD lets a customer drop out at the first purchase too, so a one-time buyer's "
-    "P(alive) falls the longer they stay silent.",
-    "pareto_nbd": "Pareto/NBD lets a customer drop out at any time, so a one-time buyer's "
-    "P(alive) falls the longer they stay silent.",
+    "with their history (MBG/NBD and Pareto/NBD do not pin it at 1)."
+    ),
+    "mbgnbd": N_(
+        "MBG/NBD lets a customer drop out at the first purchase too, so a one-time buyer's "
+        "P(alive) falls the longer they stay silent."
+    ),
+    "pareto_nbd": N_(
+        "Pareto/NBD lets a customer drop out at any time, so a one-time buyer's "
+        "P(alive) falls the longer they stay silent."
+    ),
 }
 """What the purchase model says about one-time buyers' P(alive)."""
 
 
-def model_notes(model: Any) -> list[str]:
+UNIT_PLURALS = {"D": N_("days"), "W": N_("weeks"), "M": N_("months")}
+"""The models' time units in the report's words."""
+
+
+def model_notes(model: Any, *, locale: ReportLocale = ENGLISH) -> list[str]:
     """Plain-language facts about the fit: converged, customers used, warnings (a model per
     group: the pooled model's, and which groups have a model of their own)."""
+    _ = locale.gettext
     if getattr(model, "groups", None) is not None:
-        own = ", ".join(model.groups) or "none"
+        own = ", ".join(model.groups) or _("none")
         return [
-            *model_notes(model.pooled),
-            f"A model per {model.by}: {own}; the others are scored by the pooled model.",
+            *model_notes(model.pooled, locale=locale),
+            _("A model per {by}: {own}; the others are scored by the pooled model.").format(
+                by=_(model.by), own=own
+            ),
         ]
+    unit = model.time_unit
     notes = [
-        f"{model.spec.title} and Gamma-Gamma fitted on {model.n_customers:,} customers, "
-        f"{model.n_repeat_buyers:,} of them repeat buyers; time in "
-        f"{UNIT_NAMES.get(model.time_unit, model.time_unit)}.",
-        ONE_TIME_BUYERS[model.purchase_model],
+        _(
+            "{model} and Gamma-Gamma fitted on {customers} customers, {repeat} of them repeat "
+            "buyers; time in {unit}."
+        ).format(
+            model=model.spec.title,
+            customers=locale.integer(model.n_customers),
+            repeat=locale.integer(model.n_repeat_buyers),
+            unit=_(UNIT_PLURALS[unit]) if unit in UNIT_PLURALS else UNIT_NAMES.get(unit, unit),
+        ),
+        _(ONE_TIME_BUYERS[model.purchase_model]),
     ]
     if getattr(model, "n_excluded_gamma_gamma", 0):
         notes.append(
-            f"{model.n_excluded_gamma_gamma:,} customers left out of Gamma-Gamma: "
-            f"{model.excluded_gamma_gamma_reason}."
+            _("{n} customers left out of Gamma-Gamma: {reason}.").format(
+                n=locale.integer(model.n_excluded_gamma_gamma),
+                reason=_(model.excluded_gamma_gamma_reason),
+            )
         )
     corr = getattr(model, "frequency_monetary_correlation", None)
     if corr is not None:
         notes.append(
-            f"Correlation of frequency and order value among repeat buyers: {corr:.2f} "
-            "(Gamma-Gamma assumes about 0)."
+            _(
+                "Correlation of frequency and order value among repeat buyers: {r} "
+                "(Gamma-Gamma assumes about 0)."
+            ).format(r=locale.number(corr, 2))
         )
-    notes.extend(str(w) for w in getattr(model, "warnings", []) or [])
+    notes.extend(_(str(w)) for w in getattr(model, "warnings", []) or [])
     return notes
 
 
-def top_text(table: pl.DataFrame, *, top_share: float) -> str:
+def top_text(table: pl.DataFrame, *, top_share: float, locale: ReportLocale = ENGLISH) -> str:
     """One sentence on who the top customers are: how many, by what, what they hold.
 
     ``table``: :func:`clv.segments.segment_table` (``top``, ``revenue``, optionally ``clv``)
     made with the same ``top_share``.
     """
+    _ = locale.gettext
     top = table.filter(pl.col("top"))
     revenue = cast(float, table["revenue"].sum())
-    text = (
-        f"The top {top_share:.0%} are the {top.height:,} customers (of {table.height:,}) with "
-        "the highest historical revenue"
-    )
-    if revenue:
-        text += f"; they brought {cast(float, top['revenue'].sum()) / revenue:.0%} of the revenue"
     clv = cast(float, table["clv"].fill_null(0.0).sum()) if "clv" in table.columns else 0.0
-    if clv:
-        top_clv = cast(float, top["clv"].fill_null(0.0).sum())
-        text += f" and hold {top_clv / clv:.0%} of the predicted CLV"
-    return text + ". The table compares them with everyone else."
+    numbers = {
+        "share": locale.percent(top_share),
+        "top": locale.integer(top.height),
+        "all": locale.integer(table.height),
+    }
+    if revenue and clv:
+        numbers["revenue"] = locale.percent(cast(float, top["revenue"].sum()) / revenue)
+        numbers["clv"] = locale.percent(cast(float, top["clv"].fill_null(0.0).sum()) / clv)
+        text = _(
+            "The top {share} are the {top} customers (of {all}) with the highest historical "
+            "revenue; they brought {revenue} of the revenue and hold {clv} of the predicted "
+            "CLV. The table compares them with everyone else."
+        )
+    elif revenue:
+        numbers["revenue"] = locale.percent(cast(float, top["revenue"].sum()) / revenue)
+        text = _(
+            "The top {share} are the {top} customers (of {all}) with the highest historical "
+            "revenue; they brought {revenue} of the revenue. The table compares them with "
+            "everyone else."
+        )
+    else:
+        text = _(
+            "The top {share} are the {top} customers (of {all}) with the highest historical "
+            "revenue. The table compares them with everyone else."
+        )
+    return text.format(**numbers)
 
 
-RETENTION_ASSUMPTIONS = (
-    "annual retention r = share of customers with an order in the year before last who "
-    "ordered again in the last year; margin per active customer m = last year's, constant; "
-    "geometric retention, the same every year; value of an active customer "
+RETENTION_ASSUMPTIONS = N_(
+    "Assumptions: annual retention r = share of customers with an order in the year before "
+    "last who ordered again in the last year; margin per active customer m = last year's, "
+    "constant; geometric retention, the same every year; value of an active customer "
     "V(r) = m (1 + d) / (1 + d - r), first year undiscounted; the uplift adds k points to r. "
     "The simple formula (margin per order x orders per year x lifespan 1 / (1 - r)) is "
     "compared with the model over the model's horizon, with the model's monthly discounting."
 )
 """The assumptions of :func:`clv.analysis.retention.retention_economics`, in words."""
 
-WHY_SIMPLE_OVERSTATES = (
+WHY_SIMPLE_OVERSTATES = N_(
     "Over the same months and with the same discounting, margin per order x orders per "
     "year gives every customer the future of an active customer buying at the active "
     "customers' pace; many have already stopped (low p_alive). The model's CLV weights "
@@ -185,9 +253,14 @@ WHY_SIMPLE_OVERSTATES = (
     "it is lower."
 )
 
+NO_RETENTION = N_(
+    "The data covers less than two years, so there is no annual retention to measure: "
+    "neither the value of more retention nor the simple formula can be computed."
+)
+
 
 def retention_tables(
-    economics: Mapping[str, Any],
+    economics: Mapping[str, Any], *, locale: ReportLocale = ENGLISH
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
     """:func:`clv.kpis.retention_economics` as two tables and the sentences to show with them.
 
@@ -206,40 +279,41 @@ def retention_tables(
             compare[key] = value
         else:
             uplift[key] = value
-    texts = [f"Assumptions: {RETENTION_ASSUMPTIONS}"]
+    texts = [locale.gettext(RETENTION_ASSUMPTIONS)]
     if economics.get("annual_retention") is None:
-        texts.append(
-            "The data covers less than two years, so there is no annual retention to measure: "
-            "neither the value of more retention nor the simple formula can be computed."
-        )
+        texts.append(locale.gettext(NO_RETENTION))
     elif "simple_over_model" in economics:
-        texts.append(WHY_SIMPLE_OVERSTATES)
-    return as_table(uplift), as_table(compare), texts
+        texts.append(locale.gettext(WHY_SIMPLE_OVERSTATES))
+    return as_table(uplift, locale=locale), as_table(compare, locale=locale), texts
 
 
-def recent_months(by_month: pl.DataFrame | None, *, months: int = 3) -> pl.DataFrame | None:
+def recent_months(
+    by_month: pl.DataFrame | None, *, months: int = 3, locale: ReportLocale = ENGLISH
+) -> pl.DataFrame | None:
     """The last ``months`` rows of a monthly table turned on its side: one row per measure
-    (:func:`~clv.report.headers.header` words), one column per month (``YYYY-MM``), values
-    as report text, so a 20-column table reads on a phone. None stays None."""
+    (:func:`~clv.report.headers.header` words), one column per month (as ``locale`` names a
+    month), values as report text, so a 20-column table reads on a phone. None stays None."""
     if by_month is None:
         return None
     last = by_month.sort("month").tail(months)
-    labels = [m.strftime("%Y-%m") for m in last["month"].to_list()]
+    labels = [locale.month(m) for m in last["month"].to_list()]
     rows = [
-        [header(c)] + [_month_value(v) for v in last[c].to_list()]
+        [locale.gettext(header(c))] + [locale.value(v) for v in last[c].to_list()]
         for c in last.columns
         if c != "month"
     ]
     return pl.DataFrame(rows, schema=["measure", *labels], orient="row")
 
 
-def months_long(by_month: pl.DataFrame | None) -> pl.DataFrame | None:
-    """Every month of a monthly table, long: ``month`` (``YYYY-MM``), ``measure``, ``value``
-    (report text), for the appendix. None stays None."""
+def months_long(
+    by_month: pl.DataFrame | None, *, locale: ReportLocale = ENGLISH
+) -> pl.DataFrame | None:
+    """Every month of a monthly table, long: ``month`` (as ``locale`` names it), ``measure``,
+    ``value`` (report text), for the appendix. None stays None."""
     if by_month is None:
         return None
     rows = [
-        (row["month"].strftime("%Y-%m"), header(c), _month_value(v))
+        (locale.month(row["month"]), locale.gettext(header(c)), locale.value(v))
         for row in by_month.sort("month").iter_rows(named=True)
         for c, v in row.items()
         if c != "month"
@@ -247,111 +321,185 @@ def months_long(by_month: pl.DataFrame | None) -> pl.DataFrame | None:
     return pl.DataFrame(rows, schema=["month", "measure", "value"], orient="row")
 
 
-def _month_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return "" if value is None else value_text(value)
-
-
-def as_table(values: Mapping[str, Any]) -> pl.DataFrame:
+def as_table(values: Mapping[str, Any], *, locale: ReportLocale = ENGLISH) -> pl.DataFrame:
     """A flat dict as a two-column table of formatted values."""
     rows = [
-        (str(k).replace("_", " "), value_text(v))
+        (locale.gettext(str(k).replace("_", " ")), locale.value(v))
         for k, v in values.items()
         if not isinstance(v, Mapping | list)
     ]
     return pl.DataFrame(rows, schema=["metric", "value"], orient="row")
 
 
-def at_risk_text(at_risk: pl.DataFrame, *, min_value_quantile: float, max_p_alive: float) -> str:
+def at_risk_text(
+    at_risk: pl.DataFrame,
+    *,
+    min_value_quantile: float,
+    max_p_alive: float,
+    currency: str = "",
+    locale: ReportLocale = ENGLISH,
+) -> str:
     """A few sentences on the at-risk list: the rule, how many, the value at stake.
 
     The rule is read from the list (:func:`clv.analysis.risk.at_risk`): its
     ``historical_value_at_stake`` column marks the recency rule, chosen when the model sees
     no dropout; the fewest usual gaps of silence on the list is its cut.
     """
-    where = "The full list, with the real customer ids, is at_risk.csv in the run folder."
+    _ = locale.gettext
+    where = _("The full list, with the real customer ids, is at_risk.csv in the run folder.")
     if "historical_value_at_stake" not in at_risk.columns:
         stake = at_risk["value_at_stake"].sum() if "value_at_stake" in at_risk.columns else 0.0
         return (
-            f"{at_risk.height:,} customers have a historical value in the top "
-            f"{1 - min_value_quantile:.0%} and a probability of still being active of at most "
-            f"{max_p_alive:.0%}; together {stake:,.0f} of historical value is at stake. {where}"
+            locale.ngettext(
+                "{n} customer has a historical value in the top {top} and a probability of "
+                "still being active of at most {p}; together {stake} of historical value is "
+                "at stake.",
+                "{n} customers have a historical value in the top {top} and a probability of "
+                "still being active of at most {p}; together {stake} of historical value is "
+                "at stake.",
+                at_risk.height,
+            ).format(
+                n=locale.integer(at_risk.height),
+                top=locale.percent(1 - min_value_quantile),
+                p=locale.percent(max_p_alive),
+                stake=locale.money(float(stake), currency),
+            )
+            + " "
+            + where
         )
     cut = cast(float, at_risk["gaps_since_last_purchase"].min())
-    silent = (
-        f", each silent for at least {math.floor(cut * 10) / 10:.1f} of their usual gaps"
-        if at_risk.height
-        else ""
-    )
-    return (
+    text = _(
         "Nobody appears to have stopped buying in this period, so the probability of still "
         "being active is close to 1 for everyone and cannot pick anyone out; this list is "
-        f"based on recency instead. {at_risk.height:,} customers have a historical value in "
-        f"the top {1 - min_value_quantile:.0%} and are the {1 - max_p_alive:.0%} of those who "
-        "have gone longest without buying compared with their usual gap between purchases "
-        "(their own mean gap; for one-time buyers the median gap of repeat buyers)"
-        f"{silent}. Their whole historical value is "
-        f"{at_risk['historical_value_at_stake'].sum():,.0f}: what the shop would lose if they "
-        f"had all left, not an expected loss. {where}"
+        "based on recency instead."
     )
+    text += " " + locale.ngettext(
+        "{n} customer has a historical value in the top {top} and is among the {share} of "
+        "those who have gone longest without buying compared with their usual gap between "
+        "purchases (their own mean gap; for one-time buyers the median gap of repeat buyers).",
+        "{n} customers have a historical value in the top {top} and are the {share} of those "
+        "who have gone longest without buying compared with their usual gap between purchases "
+        "(their own mean gap; for one-time buyers the median gap of repeat buyers).",
+        at_risk.height,
+    ).format(
+        n=locale.integer(at_risk.height),
+        top=locale.percent(1 - min_value_quantile),
+        share=locale.percent(1 - max_p_alive),
+    )
+    if at_risk.height:
+        text += " " + _("Each has been silent for at least {gaps} of their usual gaps.").format(
+            gaps=locale.number(math.floor(cut * 10) / 10, 1)
+        )
+    text += " " + _(
+        "Their whole historical value is {value}: what the shop would lose if they had all "
+        "left, not an expected loss."
+    ).format(value=locale.money(float(at_risk["historical_value_at_stake"].sum()), currency))
+    return text + " " + where
 
 
-def at_risk_caption(at_risk: pl.DataFrame, who: str = "customers") -> str:
-    """The at-risk table's caption, by its rule (see :func:`at_risk_text`)."""
-    if "historical_value_at_stake" in at_risk.columns:
-        return f"High-value {who} most overdue for their usual pace (no dropout seen)"
-    return f"High-value {who} who have probably stopped buying"
+def at_risk_caption(
+    at_risk: pl.DataFrame, who: str = "customers", *, locale: ReportLocale = ENGLISH
+) -> str:
+    """The at-risk table's caption, by its rule (see :func:`at_risk_text`); ``who`` is
+    ``"customers"`` or ``"members"``."""
+    _ = locale.gettext
+    recency = "historical_value_at_stake" in at_risk.columns
+    if who == "members":
+        if recency:
+            return _("High-value members most overdue for their usual pace (no dropout seen)")
+        return _("High-value members who have probably stopped buying")
+    if recency:
+        return _("High-value customers most overdue for their usual pace (no dropout seen)")
+    return _("High-value customers who have probably stopped buying")
 
 
-METHODS_HTML = (TEMPLATE_DIR / "methods.html").read_text(encoding="utf-8")
-"""Definitions and methods of the report (``templates/methods.html``)."""
+METHODS_TEMPLATE = "methods.html.j2"
+"""Definitions and methods of the report (``templates/methods.html.j2``, one message per
+item)."""
 
 
-def quality_table(quality: Any) -> pl.DataFrame:
+def methods_html(*, locale: ReportLocale = ENGLISH) -> str:
+    """The report's definitions and methods in the report's language."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(locale.translations, newstyle=True)  # type: ignore[attr-defined]
+    return env.get_template(METHODS_TEMPLATE).render()
+
+
+def quality_table(quality: Any, *, locale: ReportLocale = ENGLISH) -> pl.DataFrame:
     """What reading found (:class:`clv.data.quality.Quality`) as a two-column table."""
+    _, n = locale.gettext, locale.integer
+
+    def yes_no(flag: bool) -> str:
+        return _("yes") if flag else _("no")
+
+    placeholders = "; ".join(
+        _("{id}: {n} rows").format(id=repr(k or _("(empty)")), n=n(v))
+        for k, v in quality.placeholder_ids.items()
+    )
+    houses = "; ".join(
+        _("{id}: {n} orders").format(id=repr(k), n=n(v)) for k, v in quality.house_accounts.items()
+    )
     rows = [
-        ("rows read", f"{quality.rows_read:,}"),
-        (
-            "placeholder customer ids left out",
-            "; ".join(f"{k or '(empty)'!r}: {v:,} rows" for k, v in quality.placeholder_ids.items())
-            or "none",
-        ),
-        ("refunds dropped", f"{quality.refunds_dropped:,}"),
-        ("refunds netted against their purchase", f"{quality.refunds_netted:,}"),
-        ("refunds before any purchase (left out)", f"{quality.refunds_without_purchase:,}"),
-        ("rows with amount 0", f"{quality.zero_amounts:,}"),
-        ("rows repeating an earlier row exactly", f"{quality.duplicate_rows:,}"),
-        ("date format", quality.date_format or "dates typed in the file"),
-        ("encoding", quality.encoding or "-"),
-        ("decimal comma", "yes" if quality.decimal_comma else "no"),
-        ("currency sign stripped", quality.currency or "none"),
-        ("first month partial", "yes" if quality.first_month_partial else "no"),
-        ("last month partial", "yes" if quality.last_month_partial else "no"),
-        (
-            "possible house accounts (kept)",
-            "; ".join(f"{k!r}: {v:,} orders" for k, v in quality.house_accounts.items()) or "none",
-        ),
+        (_("rows read"), n(quality.rows_read)),
+        (_("placeholder customer ids left out"), placeholders or _("none")),
+        (_("refunds dropped"), n(quality.refunds_dropped)),
+        (_("refunds netted against their purchase"), n(quality.refunds_netted)),
+        (_("refunds before any purchase (left out)"), n(quality.refunds_without_purchase)),
+        (_("rows with amount 0"), n(quality.zero_amounts)),
+        (_("rows repeating an earlier row exactly"), n(quality.duplicate_rows)),
+        (_("date format"), quality.date_format or _("dates typed in the file")),
+        (_("encoding"), quality.encoding or "-"),
+        (_("decimal comma"), yes_no(quality.decimal_comma)),
+        (_("currency sign stripped"), quality.currency or _("none")),
+        (_("first month partial"), yes_no(quality.first_month_partial)),
+        (_("last month partial"), yes_no(quality.last_month_partial)),
+        (_("possible house accounts (kept)"), houses or _("none")),
     ]
     return pl.DataFrame(rows, schema=["item", "value"], orient="row")
 
 
-def quality_summary(quality: Any) -> dict[str, list[str]]:
+def quality_summary(quality: Any, *, locale: ReportLocale = ENGLISH) -> dict[str, list[str]]:
     """The data-quality issues worth a line on the first page (``{"issues": [...]}``)."""
     issues = []
     left_out = sum(quality.placeholder_ids.values())
     if left_out:
-        issues.append(f"{left_out:,} rows with a placeholder customer id were left out")
+        issues.append(
+            locale.ngettext(
+                "{n} row with a placeholder customer id was left out",
+                "{n} rows with a placeholder customer id were left out",
+                left_out,
+            ).format(n=locale.integer(left_out))
+        )
     if quality.duplicate_rows:
-        issues.append(f"{quality.duplicate_rows:,} rows repeat an earlier row exactly (kept)")
+        issues.append(
+            locale.ngettext(
+                "{n} row repeats an earlier row exactly (kept)",
+                "{n} rows repeat an earlier row exactly (kept)",
+                quality.duplicate_rows,
+            ).format(n=locale.integer(quality.duplicate_rows))
+        )
     if quality.house_accounts:
-        issues.append(f"{len(quality.house_accounts)} customer(s) look like a house account")
+        issues.append(
+            locale.ngettext(
+                "{n} customer looks like a house account",
+                "{n} customers look like a house account",
+                len(quality.house_accounts),
+            ).format(n=locale.integer(len(quality.house_accounts)))
+        )
     if quality.first_month_partial or quality.last_month_partial:
-        issues.append("the first or last month is partial: monthly figures there are low")
+        issues.append(
+            locale.gettext("the first or last month is partial: monthly figures there are low")
+        )
     return {"issues": issues}
 
 
-INTERVAL_NOTE = (
+INTERVAL_NOTE = N_(
     "An interval shows how much a value could move because the models' parameters are "
     "estimated from a finite number of customers (90 %: nine in ten plausible parameter values "
     "give a value inside it). It does not cover the randomness of each customer's own future: a "
@@ -359,4 +507,4 @@ INTERVAL_NOTE = (
     "customers come close to what the interval says. The value of a new customer counts the "
     "first order; CLV:CAC divides it by the channel's acquisition cost."
 )
-"""What the report's intervals cover, in words."""
+"""What the report's intervals cover, in words (shown translated by :class:`Display`)."""
