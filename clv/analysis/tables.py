@@ -167,8 +167,20 @@ def data_overview(transactions: pl.DataFrame, *, customers: int | None = None) -
     """The transactions in a few lines: rows, customers, period, amounts, optional columns.
 
     ``customers``: the number of distinct customer ids when known (an RFM summary's height),
-    else counted here.
+    else counted here. Values as text (:func:`data_overview_values` keeps the numbers).
     """
+    values = data_overview_values(transactions, customers=customers)
+    text = {
+        k: f"{v:,.2f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
+        for k, v in values.items()
+    }
+    return pl.DataFrame(list(text.items()), schema=["item", "value"], orient="row")
+
+
+def data_overview_values(
+    transactions: pl.DataFrame, *, customers: int | None = None
+) -> dict[str, Any]:
+    """:func:`data_overview` as numbers, dates and text by item, for a report to format."""
     first, last = transactions.select(
         pl.col("date").min().alias("first"), pl.col("date").max().alias("last")
     ).row(0)
@@ -177,19 +189,15 @@ def data_overview(transactions: pl.DataFrame, *, customers: int | None = None) -
         for c in ("order_id", "channel", "product", "loyalty", "margin")
         if c in transactions.columns
     ]
-    rows = [
-        ("rows", f"{transactions.height:,}"),
-        (
-            "customers",
-            f"{customers if customers is not None else transactions['customer_id'].n_unique():,}",
-        ),
-        ("first day", str(first)),
-        ("last day", str(last)),
-        ("total amount", f"{transactions['amount'].sum():,.2f}"),
-        ("mean amount per row", f"{cast(float, transactions['amount'].mean()):,.2f}"),
-        ("optional columns", ", ".join(optional) or "none"),
-    ]
-    return pl.DataFrame(rows, schema=["item", "value"], orient="row")
+    return {
+        "rows": transactions.height,
+        "customers": customers if customers is not None else transactions["customer_id"].n_unique(),
+        "first day": first,
+        "last day": last,
+        "total amount": float(transactions["amount"].sum()),
+        "mean amount per row": float(cast(float, transactions["amount"].mean())),
+        "optional columns": ", ".join(optional) or "none",
+    }
 
 
 def describe(summary: pl.DataFrame) -> pl.DataFrame:

@@ -102,6 +102,9 @@ def heterogeneity(
     ax.set_yscale("log")
     ax.set_xlabel(label)
     ax.set_ylabel("density, log scale")
-    ax.set_title("Purchase rates" if quantity == "purchase_rate" else "Dropout")
+    if quantity == "purchase_rate":
+        ax.set_title("Purchase rates")
+    else:
+        ax.set_title("Dropout")
     ax.legend(loc="upper right")
     return ax

@@ -140,7 +140,10 @@ def _tracking(frame: pl.DataFrame, kind: str, ax: Axes | None) -> Axes:
     ax.set_ylabel(
         "repeat purchases, cumulative (count)" if suffix else f"repeat purchases per {step}"
     )
-    ax.set_title("Cumulative repeat purchases" if suffix else "Repeat purchases")
+    if suffix:
+        ax.set_title("Cumulative repeat purchases")
+    else:
+        ax.set_title("Repeat purchases")
     ax.legend(loc="upper left")
     return ax
 

@@ -12,27 +12,128 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from clv.report.i18n import ReportLocale
+import re
+from collections.abc import Callable
+
+from clv.report.i18n import N_, ReportLocale
+
+FIGURE_WORDS = (
+    N_("first orders"),
+    N_("returning orders"),
+    N_("members"),
+    N_("non-members"),
+    N_("members' extra margin"),
+    N_("program cost (discounts and rewards)"),
+    N_("net"),
+    N_("equal shares"),
+    N_("observed"),
+    N_("model"),
+    N_("actual"),
+    N_("holdout"),
+    N_("purchase"),
+    N_("Gamma-Gamma"),
+    N_("too few to correlate"),
+    N_("customers buying that month (share of cohort)"),
+    N_("average order value"),
+    N_("margin per month"),
+    N_("margin per active customer"),
+    N_("mean order value"),
+    N_("revenue"),
+    N_("currency"),
+    N_("customer share"),
+    N_("revenue share"),
+    N_("clv share"),
+    N_("value share"),
+    N_("historical revenue"),
+    N_("predicted CLV"),
+    N_("purchases"),
+    N_("dropouts"),
+    N_("day"),
+    N_("week"),
+    N_("month"),
+)
+"""Legends and the words of labels that end in a unit (``"revenue (kr)"``): the figures'
+words that ``pybabel extract`` finds in no title or axis label call."""
+
+_NUMBER = r"(-?[\d,]*\.?\d+(?:e[+-]?\d+)?)"
+
+PATTERNS: tuple[tuple[str, str], ...] = (
+    (rf"median {_NUMBER}", N_("median {0}")),
+    (rf"mean {_NUMBER}", N_("mean {0}")),
+    (rf"correlation {_NUMBER}", N_("correlation {0}")),
+    (rf"(.+) \(Gini {_NUMBER}\)", N_("{0} (Gini {1})")),
+    (
+        r"predicted CLV over (.+) \((.*)\); top 1 % not shown",
+        N_("predicted CLV over {0} ({1}); top 1 % not shown"),
+    ),
+    (r"mean order value \((.*)\); top 1 % not shown", N_("mean order value ({0}); top 1 % not shown")),
+    (
+        rf"repeat purchases \(count; {_NUMBER} means {_NUMBER} or more\)",
+        N_("repeat purchases (count; {0} means {1} or more)"),
+    ),
+    (
+        r"customers in the top (\d+%) by value \(share of the channel's customers\)",
+        N_("customers in the top {0} by value (share of the channel's customers)"),
+    ),
+    (r"recency \((.+)\)", N_("recency ({0})")),
+    (r"(purchases|dropouts) per (.+)", N_("{0} per {1}")),
+)
+"""Figure texts with numbers or words in them (English regular expression, message): each
+group is shown in the locale's format (a number) or language (words, a horizon)."""
 
 
 def localize_figure(fig: Any, locale: ReportLocale) -> None:
     """Translate ``fig``'s titles, axis labels, legends and notes, and format its numeric and
     date ticks as ``locale`` writes them (English: numbers and dates only)."""
     for ax in fig.axes:
-        for text in (ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label):
-            text.set_text(locale.figure_text(text.get_text()))
+        texts = [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
         legend = ax.get_legend()
         if legend is not None:
-            for text in legend.get_texts():
-                text.set_text(locale.figure_text(text.get_text()))
-            if legend.get_title().get_text():
-                legend.get_title().set_text(locale.figure_text(legend.get_title().get_text()))
-        for text in ax.texts:
-            text.set_text(locale.figure_text(text.get_text()))
+            texts += [*legend.get_texts(), legend.get_title()]
+        for text in [*texts, *ax.texts]:
+            text.set_text(figure_text(text.get_text(), locale))
         for axis in (ax.xaxis, ax.yaxis):
             _localize_ticks(axis, locale)
     if getattr(fig, "_suptitle", None) is not None:
-        fig._suptitle.set_text(locale.figure_text(fig._suptitle.get_text()))
+        fig._suptitle.set_text(figure_text(fig._suptitle.get_text(), locale))
+
+
+def figure_text(text: str, locale: ReportLocale) -> str:
+    """One drawn text in ``locale``'s language: a message, one of :data:`PATTERNS` (its
+    numbers reformatted, its words translated), or words with a unit in brackets."""
+    if not text or locale.language == "en" and not re.search(r"\d", text):
+        return text
+    for pattern, message in PATTERNS:
+        found = re.fullmatch(pattern, text, flags=re.S)
+        if found:
+            parts: list[str] = [_part(g, locale) for g in found.groups()]
+            return locale.gettext(message).format(*parts)
+    return locale.figure_text(text)
+
+
+def _part(group: str, locale: ReportLocale) -> str:
+    """A matched group: a number in the locale's format, else words translated."""
+    if re.fullmatch(r"\d+%", group):
+        return locale.percent(int(group[:-1]) / 100)
+    try:
+        value = float(group.replace(",", ""))
+    except ValueError:
+        return _words(group, locale)
+    decimals = len(group.split(".")[1]) if "." in group and "e" not in group else 0
+    return locale.number(value, decimals)
+
+
+def _words(group: str, locale: ReportLocale) -> str:
+    found = re.fullmatch(r"(\d+) (days|weeks|months)", group)
+    if found:
+        n = int(found.group(1))
+        forms: dict[str, Callable[[], str]] = {
+            "days": lambda: locale.ngettext("{n} day", "{n} days", n),
+            "weeks": lambda: locale.ngettext("{n} week", "{n} weeks", n),
+            "months": lambda: locale.ngettext("{n} month", "{n} months", n),
+        }
+        return forms[found.group(2)]().format(n=locale.integer(n))
+    return locale.gettext(group)
 
 
 def _localize_ticks(axis: Any, locale: ReportLocale) -> None:

@@ -181,11 +181,11 @@ def sentences(
         }
     )
     if diagnostics:
-        text = "; ".join(_(str(d["message"])) for d in diagnostics)
+        text = "; ".join(_(str(d.get("message", ""))) for d in diagnostics)
         out.append({"topic": _("Model health"), "text": text, "section": "4"})
     if quality:
         issues = quality.get("issues")
-        text = "; ".join(map(str, issues)) if issues else _(str(quality.get("message", "")))
+        text = "; ".join(map(str, issues)) if issues else _(str(quality.get("message") or ""))
         if text:
             out.append({"topic": _("Data quality"), "text": text, "section": "2"})
     return out

@@ -55,7 +55,10 @@ def table_html(
         cells = []
         for c, v in zip(shown.columns, row, strict=True):
             cls = "num" if c in numeric else "text"
-            cells.append(f'<td class="{cls}">{e(_cell(v, formats.get(c), locale))}</td>')
+            text = _cell(v, formats.get(c), locale)
+            if c in LABEL_COLUMNS and isinstance(v, str):
+                text = locale.gettext(text)
+            cells.append(f'<td class="{cls}">{e(text)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     more = ""
     if frame.height > max_rows:
@@ -91,3 +94,7 @@ CELL_WORDS = frozenset(
     (N_("yes"), N_("no"), N_("good"), N_("middle"), N_("bad"), N_("members"), N_("non-members"))
 )
 """Words of the analysis' tables shown in the report's language (other text is data)."""
+
+LABEL_COLUMNS = frozenset({"item", "metric", "measure", "quantity"})
+"""Columns whose text labels a row (``rows read``): shown in the report's language when the
+catalog has the label (:data:`clv.report.headers.TABLE_WORDS`)."""

@@ -63,8 +63,9 @@ class ReportLocale:
     # ----------------------------------------------------------------------- words
 
     def gettext(self, message: str) -> str:
-        """``message`` (an English msgid) in the report's language; itself when untranslated."""
-        return self.translations.gettext(message)
+        """``message`` (an English msgid) in the report's language; itself when untranslated
+        (an empty text stays empty: gettext would give the catalog's header)."""
+        return self.translations.gettext(message) if message else message
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         """The plural form for ``n`` (Polish and Ukrainian have three, the catalog's

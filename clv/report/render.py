@@ -317,7 +317,11 @@ class Display:
         ax = figure(*frames, **options)
         fig = ax.get_figure(root=True)
         localize_figure(fig, self.locale)
-        text = caption if caption is not None else captions.caption(figure, frames[0])
+        text = (
+            caption
+            if caption is not None
+            else captions.caption(figure, frames[0], locale=self.locale)
+        )
         self.figure(fig, caption=text)
 
     def holdout(self, check: Mapping[str, Any] | None) -> None:
@@ -368,7 +372,7 @@ class Display:
 
     def model_health(self, diagnostics: Iterable[Mapping[str, str]]) -> None:
         """Show ``model.diagnostics`` as the Model health box (a line when all is well)."""
-        items = [self.gettext(d["message"]) for d in diagnostics]
+        items = [self.gettext(str(d.get("message", ""))) for d in diagnostics]
         if not items:
             items = [self.gettext("No warning: every parameter is determined by the data.")]
         lis = "".join(f"<li>{html.escape(i)}</li>" for i in items)

@@ -98,31 +98,24 @@ def headline_cards(
     def ratio(value: Any) -> str:
         return locale.number(value, 2) if finite(value) else "-"
 
-    basis = _(money.basis)
     horizon = horizon_words(money, locale)
+    if money.basis == "margin":
+        total = _("predicted CLV on margin, next {horizon}").format(horizon=horizon)
+        mean = _("predicted CLV on margin per customer")
+    else:
+        total = _("predicted CLV on revenue, next {horizon}").format(horizon=horizon)
+        mean = _("predicted CLV on revenue per customer")
     spec: list[tuple[str, str, Callable[[Any], str]]] = [
         ("customers", _("customers"), count),
         ("orders", _("orders"), count),
         ("revenue", _("revenue"), amount),
         ("repeat_customer_rate", _("repeat customer rate"), share),
         ("top_10pct_revenue_share", _("revenue share of the top 10 %"), share),
-        (
-            "predicted_clv_total",
-            _("predicted CLV on {basis}, next {horizon}").format(basis=basis, horizon=horizon),
-            amount,
-        ),
-        (
-            "predicted_clv_mean",
-            _("predicted CLV on {basis} per customer").format(basis=basis),
-            amount,
-        ),
+        ("predicted_clv_total", total, amount),
+        ("predicted_clv_mean", mean, amount),
         ("returning_vs_new_aov_ratio", _("order value, returning / first orders"), ratio),
     ]
     return {label: f(kpis.get(key)) for key, label, f in spec if key in kpis}
-
-
-BASES = (N_("margin"), N_("revenue"))
-"""The money bases (:class:`clv.analysis.money.Money`), in the report's words."""
 
 
 def horizon_words(money: Money, locale: ReportLocale = ENGLISH) -> str:
@@ -152,6 +145,9 @@ ONE_TIME_BUYERS = {
 UNIT_PLURALS = {"D": N_("days"), "W": N_("weeks"), "M": N_("months")}
 """The models' time units in the report's words."""
 
+GROUP_WORDS = {"channel": N_("channel"), "loyalty": N_("loyalty membership")}
+"""What a model per group is per (``by=``), in the report's words."""
+
 
 def model_notes(model: Any, *, locale: ReportLocale = ENGLISH) -> list[str]:
     """Plain-language facts about the fit: converged, customers used, warnings (a model per
@@ -162,7 +158,7 @@ def model_notes(model: Any, *, locale: ReportLocale = ENGLISH) -> list[str]:
         return [
             *model_notes(model.pooled, locale=locale),
             _("A model per {by}: {own}; the others are scored by the pooled model.").format(
-                by=_(model.by), own=own
+                by=_(GROUP_WORDS.get(model.by, model.by)), own=own
             ),
         ]
     unit = model.time_unit
