@@ -46,10 +46,10 @@ def test_as_table_and_headline_cards() -> None:
         "repeat customer rate": "40.0%",
         "predicted CLV on revenue, next 12 months": "-",
     }
-    kpis |= {"revenue": 1234567.0, "predicted_clv_mean": 12.345}
+    kpis |= {"revenue": 1234567.0, "predicted_clv_mean": 12.346}
     cards = sections.headline_cards(kpis, money=replace(REVENUE, basis="margin", currency="EUR"))
-    assert cards["revenue"] == "1,234,567 EUR"
-    assert cards["predicted CLV on margin per customer"] == "12.35 EUR"
+    assert cards["revenue"] == "€1,234,567"  # en_GB places the symbol first
+    assert cards["predicted CLV on margin per customer"] == "€12.35"
 
 
 def test_members_only() -> None:
@@ -220,7 +220,7 @@ def test_retention_tables_split_numbers_from_the_simple_formula() -> None:
     }
     uplift, compare, texts = sections.retention_tables(economics)
     assert texts == [
-        f"Assumptions: {sections.RETENTION_ASSUMPTIONS}",
+        sections.RETENTION_ASSUMPTIONS,
         sections.WHY_SIMPLE_OVERSTATES,
     ]
     assert uplift["metric"].to_list() == ["annual retention", "uplift value total"]
@@ -334,10 +334,11 @@ def test_loyalty_verdict_only_with_costs(shop_csv) -> None:
 @pytest.mark.parametrize(
     ("value", "currency", "text"),
     [
-        (1234.5, "EUR", "1,234 EUR"),
-        (1234.5, "$", "$1,234"),
+        (1234.6, "EUR", "€1,235"),  # en_GB: the symbol of the code, placed first
+        (1234.6, "SEK", "SEK1,235"),
+        (1234.6, "$", "$1,235"),
         (-5465.2, "€", "-€5,465"),
-        (12.345, "", "12.35"),
+        (12.346, "", "12.35"),
         (float("nan"), "$", "n/a"),
     ],
 )

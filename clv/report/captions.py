@@ -32,7 +32,6 @@ GINI_CONCENTRATED = 0.5
 """Gini from which value is called concentrated; below 0.3 it is called evenly spread."""
 
 
-
 def _signed(share: float, locale: ReportLocale, decimals: int = 0) -> str:
     """A share with its sign: ``+10 %``."""
     text = locale.percent(share, decimals)
@@ -81,12 +80,12 @@ def calibration_purchases_vs_holdout(frame: pl.DataFrame, *, locale: ReportLocal
             "Predicted holdout purchases track the actual ones (mean absolute gap {gap})."
         ).format(gap=locale.percent(gap))
     if bias > 0:
-        return _("Predictions miss the holdout purchases: overstated, mean absolute gap {gap}.").format(
-            gap=locale.percent(gap)
-        )
-    return _("Predictions miss the holdout purchases: understated, mean absolute gap {gap}.").format(
-        gap=locale.percent(gap)
-    )
+        return _(
+            "Predictions miss the holdout purchases: overstated, mean absolute gap {gap}."
+        ).format(gap=locale.percent(gap))
+    return _(
+        "Predictions miss the holdout purchases: understated, mean absolute gap {gap}."
+    ).format(gap=locale.percent(gap))
 
 
 def cumulative_transactions(frame: pl.DataFrame, *, locale: ReportLocale = ENGLISH) -> str:

@@ -10,10 +10,10 @@ stay pure functions of frames and the library's plots stay English.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
-
+import itertools
 import re
 from collections.abc import Callable
+from typing import Any
 
 from clv.report.i18n import N_, ReportLocale
 
@@ -66,7 +66,10 @@ PATTERNS: tuple[tuple[str, str], ...] = (
         r"predicted CLV over (.+) \((.*)\); top 1 % not shown",
         N_("predicted CLV over {0} ({1}); top 1 % not shown"),
     ),
-    (r"mean order value \((.*)\); top 1 % not shown", N_("mean order value ({0}); top 1 % not shown")),
+    (
+        r"mean order value \((.*)\); top 1 % not shown",
+        N_("mean order value ({0}); top 1 % not shown"),
+    ),
     (
         rf"repeat purchases \(count; {_NUMBER} means {_NUMBER} or more\)",
         N_("repeat purchases (count; {0} means {1} or more)"),
@@ -101,7 +104,7 @@ def localize_figure(fig: Any, locale: ReportLocale) -> None:
 def figure_text(text: str, locale: ReportLocale) -> str:
     """One drawn text in ``locale``'s language: a message, one of :data:`PATTERNS` (its
     numbers reformatted, its words translated), or words with a unit in brackets."""
-    if not text or locale.language == "en" and not re.search(r"\d", text):
+    if not text or (locale.language == "en" and not re.search(r"\d", text)):
         return text
     for pattern, message in PATTERNS:
         found = re.fullmatch(pattern, text, flags=re.S)
@@ -145,7 +148,9 @@ def _localize_ticks(axis: Any, locale: ReportLocale) -> None:
 
         def month(x: float, _pos: int | None = None) -> str:
             day = num2date(x).date()
-            return str(day.year) if day.month == 1 else locale.month_abbr(dt.date(2000, day.month, 1))
+            return (
+                str(day.year) if day.month == 1 else locale.month_abbr(dt.date(2000, day.month, 1))
+            )
 
         axis.set_major_formatter(FuncFormatter(month))
     elif isinstance(current, PercentFormatter):
@@ -159,7 +164,7 @@ def _localize_ticks(axis: Any, locale: ReportLocale) -> None:
 def _tick(x: float, axis: Any, locale: ReportLocale) -> str:
     """A tick value with as many decimals as the tick spacing needs (at most 3)."""
     ticks = [t for t in axis.get_majorticklocs() if abs(t) < 1e15]
-    step = min((abs(b - a) for a, b in zip(ticks, ticks[1:], strict=False) if b != a), default=1.0)
+    step = min((abs(b - a) for a, b in itertools.pairwise(ticks) if b != a), default=1.0)
     decimals = 0
     while decimals < 3 and round(step, decimals) != round(step, 6):
         decimals += 1

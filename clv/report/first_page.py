@@ -101,7 +101,9 @@ def sentences(
             "revenue and hold {clv} of the predicted CLV over {horizon}."
         )
     else:
-        text = _("The top {share} are {top} of {all} customers; they brought {revenue} of the revenue.")
+        text = _(
+            "The top {share} are {top} of {all} customers; they brought {revenue} of the revenue."
+        )
     out.append({"topic": _("Top customers"), "text": text.format(**values), "section": "8"})
     if top["differences"]:
         out.append(

@@ -58,6 +58,8 @@ def table_html(
             text = _cell(v, formats.get(c), locale)
             if c in LABEL_COLUMNS and isinstance(v, str):
                 text = locale.gettext(text)
+            elif c == "rfm_cell" and v in RFM_CELL_WORDS:
+                text = locale.gettext(RFM_CELL_WORDS[v])
             cells.append(f'<td class="{cls}">{e(text)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     more = ""
@@ -91,9 +93,25 @@ def _cell(value: Any, fmt: str | None, locale: ReportLocale) -> str:
 
 
 CELL_WORDS = frozenset(
-    (N_("yes"), N_("no"), N_("good"), N_("middle"), N_("bad"), N_("members"), N_("non-members"))
+    (
+        *(N_("yes"), N_("no"), N_("none")),
+        *(N_("good"), N_("middle"), N_("bad"), N_("members"), N_("non-members"), N_("non_members")),
+    )
 )
 """Words of the analysis' tables shown in the report's language (other text is data)."""
+
+RFM_CELL_WORDS = {
+    "champions": N_("champions"),
+    "loyal": N_("loyal"),
+    "cant_lose": N_("can't lose"),
+    "at_risk": N_("at risk"),
+    "potential_loyalists": N_("potential loyalists"),
+    "new_customers": N_("new customers"),
+    "promising": N_("promising"),
+    "hibernating": N_("hibernating"),
+    "others": N_("others"),
+}
+"""The RFM cells of :data:`clv.analysis.segments.RFM_CELLS` in words."""
 
 LABEL_COLUMNS = frozenset({"item", "metric", "measure", "quantity"})
 """Columns whose text labels a row (``rows read``): shown in the report's language when the

@@ -42,7 +42,7 @@ LOCALE_DIR = Path(__file__).resolve().parent / "locales"
 DOMAIN = "clv"
 
 
-def N_(message: str) -> str:
+def N_(message: str) -> str:  # noqa: N802 (gettext's name for a no-op marker)
     """Mark an English text for the catalog where no locale is at hand (a constant); the
     report translates it when it shows it (:meth:`ReportLocale.gettext`)."""
     return message
@@ -213,7 +213,7 @@ ENGLISH = report_locale("en")
 
 def extract_notebook(
     fileobj: Any, keywords: Any, comment_tags: Any, options: Any
-) -> Iterator[tuple[int, str, str, list[str]]]:
+) -> Iterator[tuple[int, Any, Any, list[str]]]:
     """A Babel extractor of a notebook (``babel.cfg``: ``[notebook: ...]``): each heading and
     paragraph of a markdown cell the report shows, as :func:`markdown_blocks` splits it, and
     the messages of its code cells (``_("...")``, as Babel's Python extractor finds them),
@@ -235,7 +235,7 @@ def extract_notebook(
             for _line, funcname, message, comments in extract_python(
                 code, keywords, comment_tags, options
             ):
-                yield number, funcname, message, list(comments)
+                yield number, funcname, message, list(comments or [])
 
 
 def markdown_blocks(markdown: str) -> list[tuple[str, str]]:
@@ -257,6 +257,4 @@ def translate_markdown(markdown: str, locale: ReportLocale) -> str:
     """A markdown cell in the report's language, block by block (:func:`markdown_blocks`)."""
     if locale.language == "en":
         return markdown
-    return "\n\n".join(
-        prefix + locale.gettext(text) for prefix, text in markdown_blocks(markdown)
-    )
+    return "\n\n".join(prefix + locale.gettext(text) for prefix, text in markdown_blocks(markdown))

@@ -82,8 +82,8 @@ def headline_cards(
     _, cur = locale.gettext, money.currency
 
     def finite(value: Any) -> bool:
-        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(
-            value
+        return (
+            isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
         )
 
     def amount(value: Any) -> str:
@@ -126,9 +126,9 @@ def horizon_words(money: Money, locale: ReportLocale = ENGLISH) -> str:
 ONE_TIME_BUYERS = {
     "bgnbd": N_(
         "Customers with one purchase have P(alive) 1: BG/NBD lets a customer drop out only "
-    "right after a repeat purchase, so one-time buyers are never counted as gone: read their "
-    "P(alive) as no evidence either way, and their CLV as the expected purchases of customers "
-    "with their history (MBG/NBD and Pareto/NBD do not pin it at 1)."
+        "right after a repeat purchase, so one-time buyers are never counted as gone: read their "
+        "P(alive) as no evidence either way, and their CLV as the expected purchases of customers "
+        "with their history (MBG/NBD and Pareto/NBD do not pin it at 1)."
     ),
     "mbgnbd": N_(
         "MBG/NBD lets a customer drop out at the first purchase too, so a one-time buyer's "

@@ -1,0 +1,312 @@
+"""The report in its reader's language: the catalogs are complete and current, plural forms
+and placeholders are right, numbers, money and dates follow the locale (as Babel writes them),
+figures draw every letter, and a report in each language has no English sentence left."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+import warnings
+from pathlib import Path
+
+import matplotlib
+import polars as pl
+import pytest
+from babel import Locale, numbers
+from babel.messages.frontend import CommandLineInterface
+from babel.messages.pofile import read_po
+
+from clv import params
+from clv.errors import UsageError
+from clv.report import captions, first_page, sections
+from clv.report.figure_locale import figure_text, localize_figure
+from clv.report.i18n import LANGUAGES, catalog_path, report_locale, translate_markdown
+
+matplotlib.use("Agg")
+
+ROOT = Path(__file__).resolve().parents[1]
+TRANSLATED = ("sv", "pl", "uk", "fi")
+
+
+def _catalog(language: str):
+    with catalog_path(language).open("rb") as f:
+        return read_po(f, locale=language)
+
+
+def _ids(message_id) -> tuple[str, ...]:
+    return (message_id,) if isinstance(message_id, str) else tuple(message_id)
+
+
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory):
+    """The messages ``make messages`` extracts today (pybabel extract, in this process)."""
+    pot = tmp_path_factory.mktemp("pot") / "clv.pot"
+    keywords = [a for k in ("set_title", "set_xlabel", "set_ylabel", "N_") for a in ("-k", k)]
+    CommandLineInterface().run(
+        [
+            "pybabel",
+            "-q",
+            "extract",
+            "-F",
+            str(ROOT / "babel.cfg"),
+            *keywords,
+            "--no-location",
+            "-o",
+            str(pot),
+            str(ROOT),
+        ]
+    )
+    with pot.open("rb") as f:
+        return {_ids(m.id)[0]: m for m in read_po(f) if m.id}
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_every_message_is_translated_and_the_catalog_is_current(language, extracted) -> None:
+    catalog = _catalog(language)
+    messages = {_ids(m.id)[0]: m for m in catalog if m.id}
+    assert set(messages) == set(extracted), "run `make messages` and translate the new ones"
+    for key, m in messages.items():
+        strings = _ids(m.string)
+        assert not m.fuzzy, key
+        assert len(strings) == (catalog.num_plurals if m.pluralizable else 1), key
+        assert all(s.strip() for s in strings), f"{language}: {key!r} is not translated"
+        names = set(re.findall(r"\{\w*\}|%\(\w+\)s", " ".join(_ids(m.id))))
+        for s in strings:
+            found = set(re.findall(r"\{\w*\}|%\(\w+\)s", s))
+            assert found <= names, f"{language}: {key!r} has unknown placeholders {found - names}"
+
+
+def test_plural_forms_follow_each_language() -> None:
+    nplurals = {lang: _catalog(lang).num_plurals for lang in TRANSLATED}
+    assert nplurals == {"sv": 2, "pl": 3, "uk": 3, "fi": 2}
+    forms = {
+        lang: [
+            report_locale(lang).ngettext("{n} month", "{n} months", n).format(n=n)
+            for n in (1, 2, 5, 22, 112)
+        ]
+        for lang in LANGUAGES
+    }
+    assert forms["pl"] == ["1 miesiąc", "2 miesiące", "5 miesięcy", "22 miesiące", "112 miesięcy"]
+    assert forms["uk"] == ["1 місяць", "2 місяці", "5 місяців", "22 місяці", "112 місяців"]
+    assert forms["sv"] == ["1 månad", "2 månader", "5 månader", "22 månader", "112 månader"]
+    assert forms["fi"] == [
+        "1 kuukausi",
+        "2 kuukautta",
+        "5 kuukautta",
+        "22 kuukautta",
+        "112 kuukautta",
+    ]
+    assert forms["en"][:2] == ["1 month", "2 months"]
+
+
+@pytest.mark.parametrize(
+    ("language", "given", "code"),
+    [
+        ("sv", "kr", "SEK"),
+        ("pl", "zł", "PLN"),
+        ("uk", "₴", "UAH"),
+        ("fi", "€", "EUR"),
+        ("en", "£", "GBP"),
+        ("sv", "EUR", "EUR"),
+        ("pl", "usd", "USD"),
+    ],
+)
+def test_money_in_the_locales_format(language, given, code) -> None:
+    locale = report_locale(language)
+    babel_locale = Locale.parse(LANGUAGES[language])
+    assert locale.currency_code(given) == code
+    group = numbers.get_group_symbol(babel_locale)
+    decimal = numbers.get_decimal_symbol(babel_locale)
+    symbol = numbers.get_currency_symbol(code, babel_locale)
+    small = locale.money(12.3456, given)
+    big = locale.money(1234567.891, given)
+    assert f"12{decimal}35" in small and symbol in small
+    assert f"1{group}234{group}568" in big and decimal not in big.replace(symbol, "")
+    assert big == numbers.format_currency(
+        1234568,
+        code,
+        format=babel_locale.currency_formats["standard"].pattern.replace(".00", ""),
+        locale=babel_locale,
+        currency_digits=False,
+    )
+    if language != "en":  # "1 234,50 kr": the symbol after the number, as these locales write it
+        assert big.endswith(symbol) and big[0].isdigit()
+
+
+def test_other_currency_text_is_shown_as_given_and_numbers_follow_the_locale() -> None:
+    sv, en, fi = report_locale("sv"), report_locale("en"), report_locale("fi")
+    assert sv.currency_code("kr.") is None and "kr." in sv.money(10.0, "kr.")
+    assert sv.money(1234.6) == numbers.format_decimal(1235, locale="sv_SE")
+    assert en.number(1234.5) == "1,234.50"
+    group = numbers.get_group_symbol("fi_FI")
+    assert fi.number(1234.5) == f"1{group}234,50" and group in ("\xa0", "\u202f")
+    assert en.percent(0.253, 1) == "25.3%"
+    assert sv.percent(0.253, 1) == numbers.format_percent(0.253, "#,##0.0\xa0%", locale="sv_SE")
+    day = dt.date(2024, 3, 5)
+    assert sv.date(day) == "5 mars 2024" and fi.date(day) == "5.3.2024"
+    assert report_locale("uk").month(day).startswith("бер")
+
+
+def test_an_unknown_language_is_one_usage_error_naming_the_five() -> None:
+    for call in (lambda: params.validate({"language": "de"}), lambda: report_locale("de")):
+        with pytest.raises(UsageError) as err:
+            call()
+        message = str(err.value)
+        assert "\n" not in message and "de" in message
+        assert all(lang in message for lang in LANGUAGES)
+    assert params.validate({"language": "uk"}) == {"language": "uk"}
+    assert params.SPEC["language"].notebooks == frozenset(params.NOTEBOOKS)
+
+
+def test_sentences_are_built_in_the_language() -> None:
+    findings = {
+        "money": {
+            "basis": "margin",
+            "margin_rate": 0.3,
+            "margin_from_column": False,
+            "currency": "PLN",
+            "horizon": "12 months",
+        },
+        "top_share": 0.1,
+        "top": {
+            "customers": 23,
+            "of": 230,
+            "value_share": 0.5,
+            "clv_share": 0.6,
+            "differences": [],
+        },
+        "middle": {"middle": 0},
+        "returning": {"aov_new": 100.0, "aov_returning": 1234.5, "ratio": 12.345},
+        "channels": None,
+        "loyalty": None,
+        "at_risk": {"rule": "p_alive", "customers": 3, "value_at_stake": 12345.0},
+    }
+    pl_ = report_locale("pl")
+    page = {i["topic"]: i["text"] for i in first_page.sentences(findings, locale=pl_)}
+    assert page["Pieniądze"].startswith("CLV od marży, średnia marża 30%")
+    assert "najbliższe" not in page["Pieniądze"] and "12 miesięcy" in page["Pieniądze"]
+    assert pl_.money(1234.5, "PLN") in page["Klienci powracający"]
+    assert page["Zagrożeni odejściem"].startswith("3 cenni klienci")
+    assert pl_.money(12345.0, "PLN") in page["Zagrożeni odejściem"]
+    cards = sections.headline_cards(
+        {"customers": 12345, "repeat_customer_rate": 0.25}, money=_money(), locale=pl_
+    )
+    assert cards == {"klienci": pl_.integer(12345), "odsetek powracających klientów": "25,0%"}
+    counts = pl.DataFrame({"observed": [50.0, 30, 20], "expected": [49.0, 31, 20]})
+    assert captions.period_transactions(counts, locale=report_locale("fi")).startswith(
+        "Malli toistaa ostomäärät: 1,0"
+    )
+
+
+def _money():
+    from clv.analysis.money import Money
+
+    return Money("revenue", 1.0, False, "PLN", 0.1, 12.0, "M")
+
+
+def test_markdown_and_figure_texts_are_translated() -> None:
+    sv = report_locale("sv")
+    assert translate_markdown("## 11. Channels\n\nignored?", sv).startswith("## 11. Kanaler\n\n")
+    assert figure_text("revenue (kr)", sv) == "intäkt (kr)"
+    assert figure_text("median 1,234", sv) == f"median {sv.number(1234, 0)}"
+    assert figure_text("predicted CLV over 12 months (kr); top 1 % not shown", sv) == (
+        "förväntat CLV under 12 månader (kr); översta 1 % visas inte"
+    )
+
+
+@pytest.mark.parametrize("language", ["uk", "pl"])
+def test_figures_draw_every_letter(language) -> None:
+    import matplotlib.pyplot as plt
+
+    from clv import plots
+
+    monthly = pl.DataFrame(
+        {
+            "month": [dt.date(2024, m, 1) for m in range(1, 7)],
+            "new_revenue": [1000.0, 1200, 900, 1500, 1300, 1700],
+            "returning_revenue": [2000.0, 2100, 2500, 2300, 2800, 3100],
+        }
+    )
+    ax = plots.revenue_by_month(monthly, currency=report_locale(language).currency_symbol("UAH"))
+    fig = ax.get_figure(root=True)
+    localize_figure(fig, report_locale(language))
+    _ = report_locale(language).gettext
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert ax.get_title() == _("Revenue by month") != "Revenue by month"
+    assert ax.get_ylabel() == f"{_('revenue')} ({report_locale(language).currency_symbol('UAH')})"
+    assert legend == [_("first orders"), _("returning orders")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph ... missing from font(s)" is a UserWarning
+        fig.canvas.draw()
+    ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert any(numbers.get_group_symbol(LANGUAGES[language]) in t for t in ticks), ticks
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- whole reports
+
+
+RUNS = {
+    "sv": ("customer_value", None, {"currency": "kr"}),
+    "pl": ("loyalty_review", "shop", {"currency": "PLN", "cost_per_reward": 5.0}),
+    "uk": ("customer_value", "shop", {"currency": "UAH"}),
+    "fi": ("customer_value", None, {"currency": "EUR", "margin": 0.3}),
+}
+"""One report per language: both notebooks, the embedded demo and a shop with channels and
+loyalty."""
+
+
+def _english_probes(language: str) -> list[str]:
+    """Fragments of the English messages (3 words or more between placeholders and tags) whose
+    translation differs: none of them may appear in a report in ``language``."""
+    probes = set()
+    for m in _catalog(language):
+        if not m.id or _ids(m.id)[0] in _ids(m.string):
+            continue
+        for text in _ids(m.id):
+            for part in re.split(r"\{\w*\}|%\(\w+\)s|<[^>]+>", text):
+                part = part.strip(" ;:,.()")
+                if len(part.split()) >= 3:
+                    probes.add(part)
+    return sorted(probes)
+
+
+def _visible_text(report: str) -> str:
+    body = re.sub(r"<(style|title)[^>]*>.*?</\1>|<img[^>]*>", " ", report, flags=re.S)
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("language", list(RUNS))
+def test_a_report_in_each_language(language, tmp_path) -> None:
+    from clv.data.datasets import synthetic_shop
+    from clv.report.runner import run_report
+
+    notebook, data, options = RUNS[language]
+    path = None
+    if data == "shop":
+        path = tmp_path / "shop.csv"
+        synthetic_shop(800, seed=3)[0].write_csv(path)
+        options = {**options, "channel_col": "channel", "loyalty_col": "loyalty"}
+    folder = run_report(
+        path,
+        notebook=notebook,
+        parameters={**options, "language": language},
+        out_dir=tmp_path / "out",
+        progress=False,
+    )
+    report = (folder / f"{notebook}.html").read_text(encoding="utf-8")
+    assert f'<html lang="{language}">' in report
+    text = _visible_text(report)
+    left = [p for p in _english_probes(language) if p in text]
+    assert not left, f"English left in the {language} report: {left[:5]}"
+    locale = report_locale(language)
+    kpis = json.loads((folder / "kpis.json").read_text())
+    assert "repeat_customer_rate" in kpis  # machine files keep English keys
+    assert locale.integer(kpis["customers"]) in text
+    assert locale.money(kpis["revenue"], options["currency"]) in text
+    group = numbers.get_group_symbol(LANGUAGES[language])
+    assert re.search(rf"\d{group}\d{{3}},\d\d", text)  # 1 234,50: group and decimal symbols
+    assert not re.search(r"\d,\d{3}\.\d\d", text)  # no 1,234.50 left
