@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from clv.report.analysis_words import analysis_text
 from clv.report.i18n import ENGLISH, ReportLocale
 from clv.report.render import TEMPLATE_DIR
 
@@ -109,7 +110,7 @@ def sentences(
         out.append(
             {
                 "topic": _("What sets them apart"),
-                "text": "; ".join(_(d) for d in top["differences"]) + ".",
+                "text": "; ".join(analysis_text(d, locale) for d in top["differences"]) + ".",
                 "section": "8",
             }
         )
@@ -128,7 +129,7 @@ def sentences(
         if middle["close"] and middle["lacks"]:
             what = "; ".join(
                 locale.ngettext("{what} ({n} customer)", "{what} ({n} customers)", c).format(
-                    what=_(w), n=n(c)
+                    what=analysis_text(w, locale), n=n(c)
                 )
                 for w, c in middle["lacks"][:2]
             )

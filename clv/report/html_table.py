@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import html
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -57,7 +58,7 @@ def table_html(
             cls = "num" if c in numeric else "text"
             text = _cell(v, formats.get(c), locale)
             if c in LABEL_COLUMNS and isinstance(v, str):
-                text = locale.gettext(text)
+                text = _label(text, locale)
             elif c == "rfm_cell" and v in RFM_CELL_WORDS:
                 text = locale.gettext(RFM_CELL_WORDS[v])
             cells.append(f'<td class="{cls}">{e(text)}</td>')
@@ -73,6 +74,17 @@ def table_html(
         f'<div class="clv-table-wrap"><table>{cap}<thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>{more}</div>"
     )
+
+
+def _label(text: str, locale: ReportLocale) -> str:
+    """A row label in ``locale``'s language: a message, or a column name (``tenure_days``)
+    spelled as a header and translated; in English as it is."""
+    if locale.language == "en" or locale.gettext(text) != text:
+        return locale.gettext(text)
+    channel = re.fullmatch(r"share_from_(.+)", text)
+    if channel:
+        return locale.gettext("share from {channel}").format(channel=channel.group(1))
+    return locale.gettext(header(text))
 
 
 def _cell(value: Any, fmt: str | None, locale: ReportLocale) -> str:
@@ -113,6 +125,6 @@ RFM_CELL_WORDS = {
 }
 """The RFM cells of :data:`clv.analysis.segments.RFM_CELLS` in words."""
 
-LABEL_COLUMNS = frozenset({"item", "metric", "measure", "quantity"})
-"""Columns whose text labels a row (``rows read``): shown in the report's language when the
+LABEL_COLUMNS = frozenset({"item", "metric", "measure", "quantity", "period"})
+"""Columns whose text labels a row (``rows read``, ``this month``): shown in the report's language when the
 catalog has the label (:data:`clv.report.headers.TABLE_WORDS`)."""

@@ -26,6 +26,7 @@ import polars as pl
 from clv import __version__
 from clv.data.write import atomic_output
 from clv.plots.theme import MIN_FONT_PX, smallest_text_px
+from clv.report.analysis_words import analysis_columns, analysis_text
 from clv.report.html_table import mask_ids as mask_ids  # re-exported for the notebooks
 from clv.report.html_table import table_html
 from clv.report.i18n import N_, ReportLocale, report_locale, translate_markdown
@@ -222,8 +223,9 @@ class Display:
         self.currency = currency
 
     def gettext(self, message: str) -> str:
-        """``message`` in the report's language (the notebooks' ``_``)."""
-        return self.locale.gettext(message)
+        """``message`` in the report's language (the notebooks' ``_``): a message of the
+        catalog, or a note the analysis wrote (:func:`analysis_text`)."""
+        return analysis_text(message, self.locale)
 
     def html(self, markup: str) -> None:
         """Show HTML that clv built (every data value in it already escaped)."""
@@ -250,7 +252,7 @@ class Display:
             return
         self.html(
             table_html(
-                frame,
+                analysis_columns(frame, self.locale),
                 caption=self.gettext(caption) if caption else caption,
                 max_rows=max_rows,
                 formats=formats,
@@ -406,7 +408,10 @@ class Display:
 
         Pass :func:`clv.report.run_parameters`, which leaves out the ones clv report injects.
         """
-        rows = [{"parameter": k, "value": _text(v)} for k, v in values.items()]
+        rows = [
+            {"parameter": k, "value": self.gettext(_text(v)) if k == "title" else _text(v)}
+            for k, v in values.items()
+        ]
         self.table(
             pl.DataFrame(rows, schema={"parameter": pl.String, "value": pl.String}),
             caption=N_("Parameters"),

@@ -18,6 +18,7 @@ import polars as pl
 from clv.analysis.money import Money
 from clv.data.period import UNIT_NAMES
 from clv.errors import UsageError
+from clv.report.analysis_words import analysis_text
 from clv.report.first_page import horizon_text
 from clv.report.headers import header
 from clv.report.i18n import ENGLISH, N_, ReportLocale
@@ -178,7 +179,7 @@ def model_notes(model: Any, *, locale: ReportLocale = ENGLISH) -> list[str]:
         notes.append(
             _("{n} customers left out of Gamma-Gamma: {reason}.").format(
                 n=locale.integer(model.n_excluded_gamma_gamma),
-                reason=_(model.excluded_gamma_gamma_reason),
+                reason=analysis_text(model.excluded_gamma_gamma_reason, locale),
             )
         )
     corr = getattr(model, "frequency_monetary_correlation", None)

@@ -1,0 +1,150 @@
+"""The English notes the analysis layer writes into its tables (what sets the top customers
+apart, what a middle-tier customer lacks, why a section is missing, who Gamma-Gamma leaves
+out), shown in the report's language: each is read back into its numbers and words and
+written again from a message of the catalog.
+
+The analysis keeps its notes in English (they are also in its machine files); until they are
+message templates of their own, this module is the one place that knows their shapes, and a
+test checks every shape against notes the analysis writes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import polars as pl
+
+from clv.report.i18n import N_, ReportLocale
+
+PROFILE_WORDS = {
+    "orders per customer": N_("orders per customer"),
+    "average order value": N_("average order value"),
+    "days from first to last order": N_("days from first to last order"),
+    "days between orders": N_("days between orders"),
+    "re-ordered the same product": N_("re-ordered the same product"),
+    "distinct products bought": N_("distinct products bought"),
+    "are loyalty members": N_("are loyalty members"),
+    "probability of being still active": N_("are probably still active (mean P(alive))"),
+    "predicted CLV": N_("predicted CLV"),
+}
+"""The words of :data:`clv.analysis.profile._WORDS` and their messages."""
+
+NOTES = (
+    N_("no channel column: channels section left out (map one with channel_col)"),
+    N_("no loyalty column: loyalty section left out (map one with loyalty_col)"),
+    N_("no scores given: no CLV numbers (fit a model and pass its scores)"),
+    N_(
+        "Members choose to join, and the customers who join are those who already buy more: "
+        "member vs non-member differences are a comparison, not the effect of the program."
+    ),
+    N_("a second order"),
+    N_("a recent order"),
+    N_("a higher AOV"),
+)
+"""Notes of the analysis without numbers (``kpis["notes"]``, ``SELF_SELECTION_NOTE``, what a
+middle-tier customer lacks, counted on the first page without their numbers): translated
+whole."""
+
+_VALUE = r"(n/a|-?[\d,]+(?:\.\d+)?(?: %)?)"
+
+
+def _value(text: str, locale: ReportLocale) -> str:
+    """A number of a note (``95 %``, ``1,234``, ``10.3``) as ``locale`` writes it."""
+    if text == "n/a":
+        return locale.gettext("n/a")
+    if text.endswith(" %"):
+        return locale.percent(float(text[:-2]) / 100)
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return locale.number(float(text.replace(",", "")), decimals)
+
+
+def _profile_words(words: str, locale: ReportLocale) -> str:
+    found = re.fullmatch(r"came through (.+)", words)
+    if found:
+        return locale.gettext("came through {channel}").format(channel=found.group(1))
+    return locale.gettext(PROFILE_WORDS.get(words, words))
+
+
+def _share_note(found: re.Match[str], locale: ReportLocale) -> str:
+    top, words, rest = found.groups()
+    return locale.gettext("{top} of top customers {words} vs {rest} of the rest").format(
+        top=_value(top, locale), words=_profile_words(words, locale), rest=_value(rest, locale)
+    )
+
+
+def _number_note(found: re.Match[str], locale: ReportLocale) -> str:
+    top, words, rest = found.groups()
+    return locale.gettext("{words}: {top} for top customers vs {rest} for the rest").format(
+        top=_value(top, locale), words=_profile_words(words, locale), rest=_value(rest, locale)
+    )
+
+
+def _higher_aov(found: re.Match[str], locale: ReportLocale) -> str:
+    own, good = (locale.integer(int(g)) for g in found.groups())
+    return locale.gettext("a higher AOV ({own} vs {good} in the good tier)").format(
+        own=own, good=good
+    )
+
+
+def _gamma_gamma(found: re.Match[str], locale: ReportLocale) -> str:
+    one_time, spenders = found.group(1), found.group(3)
+    n = int(one_time.replace(",", ""))
+    text = locale.ngettext(
+        "{n} customer without a repeat purchase is left out of the Gamma-Gamma fit (it models "
+        "the spend of repeat orders)",
+        "{n} customers without a repeat purchase are left out of the Gamma-Gamma fit (it "
+        "models the spend of repeat orders)",
+        n,
+    ).format(n=locale.integer(n))
+    if spenders:
+        m = int(spenders.replace(",", ""))
+        text += "; " + locale.ngettext(
+            "{n} repeat buyer with no positive spend too",
+            "{n} repeat buyers with no positive spend too",
+            m,
+        ).format(n=locale.integer(m))
+    return text
+
+
+SHAPES: tuple[tuple[str, Callable[[re.Match[str], ReportLocale], str]], ...] = (
+    (rf"{_VALUE} of top customers (.+) vs {_VALUE} of the rest", _share_note),
+    (rf"top customers: {_VALUE} (.+) vs {_VALUE} for the rest", _number_note),
+    (r"a higher AOV \((\d+) vs (\d+) in the good tier\)", _higher_aov),
+    (
+        r"([\d,]+) customers without a repeat purchase( and ([\d,]+) repeat buyers with no "
+        r"positive spend)? are left out of the Gamma-Gamma fit \(it models the spend of repeat "
+        r"orders\)",
+        _gamma_gamma,
+    ),
+)
+"""The analysis' notes with numbers in them: the English shape and how to write it again."""
+
+
+def analysis_text(text: str, locale: ReportLocale) -> str:
+    """One note of the analysis in ``locale``'s language (itself in English, or when it has
+    no known shape). A list of notes joined by ``", "`` (what a customer lacks) is
+    translated note by note."""
+    if locale.language == "en" or not text:
+        return text
+    for pattern, write in SHAPES:
+        found = re.fullmatch(pattern, text)
+        if found:
+            return write(found, locale)
+    if ", " in text and not re.search(r"\d,\d", text):
+        parts = text.split(", ")
+        if all(locale.gettext(p) != p or re.fullmatch(SHAPES[2][0], p) for p in parts):
+            return ", ".join(analysis_text(p, locale) for p in parts)
+    return locale.gettext(text)
+
+
+def analysis_columns(frame: pl.DataFrame, locale: ReportLocale) -> pl.DataFrame:
+    """``frame`` with its ``note`` and ``lacks`` columns (the analysis' notes) in ``locale``'s
+    language."""
+    columns = [c for c in ("note", "lacks") if c in frame.columns]
+    if locale.language == "en" or not columns:
+        return frame
+    return frame.with_columns(
+        pl.col(c).map_elements(lambda t: analysis_text(t, locale), return_dtype=pl.String)
+        for c in columns
+    )
