@@ -126,5 +126,5 @@ RFM_CELL_WORDS = {
 """The RFM cells of :data:`clv.analysis.segments.RFM_CELLS` in words."""
 
 LABEL_COLUMNS = frozenset({"item", "metric", "measure", "quantity", "period"})
-"""Columns whose text labels a row (``rows read``, ``this month``): shown in the report's language when the
-catalog has the label (:data:`clv.report.headers.TABLE_WORDS`)."""
+"""Columns whose text labels a row (``rows read``, ``this month``): shown in the report's
+language when the catalog has the label (:data:`clv.report.headers.TABLE_WORDS`)."""
