@@ -58,6 +58,12 @@ words that ``pybabel extract`` finds in no title or axis label call."""
 _NUMBER = r"(-?[\d,]*\.?\d+(?:e[+-]?\d+)?)"
 
 PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"(\d+%)", "{0}"),
+    (
+        rf"(\d+%) · {_NUMBER} customers, mean CLV {_NUMBER}",
+        N_("{0} · customers: {1}, mean CLV {2}"),
+    ),
+    (rf"(\d+%) · {_NUMBER} customers", N_("{0} · customers: {1}")),
     (rf"median {_NUMBER}", N_("median {0}")),
     (rf"mean {_NUMBER}", N_("mean {0}")),
     (rf"correlation {_NUMBER}", N_("correlation {0}")),
@@ -79,6 +85,10 @@ PATTERNS: tuple[tuple[str, str], ...] = (
         N_("customers in the top {0} by value (share of the channel's customers)"),
     ),
     (r"recency \((.+)\)", N_("recency ({0})")),
+    (
+        r"purchases in the next (\d+(?:\.\d+)? (?:days|weeks|months)|day|week|month)",
+        N_("purchases in the next {0}"),
+    ),
     (r"(purchases|dropouts) per (.+)", N_("{0} per {1}")),
 )
 """Figure texts with numbers or words in them (English regular expression, message): each
@@ -127,21 +137,24 @@ def _part(group: str, locale: ReportLocale) -> str:
 
 
 def _words(group: str, locale: ReportLocale) -> str:
-    found = re.fullmatch(r"(\d+) (days|weeks|months)", group)
+    found = re.fullmatch(r"(\d+(?:\.\d+)?) (days|weeks|months)", group)
     if found:
-        n = int(found.group(1))
+        value = float(found.group(1))
+        n = round(value)
         forms: dict[str, Callable[[], str]] = {
             "days": lambda: locale.ngettext("{n} day", "{n} days", n),
             "weeks": lambda: locale.ngettext("{n} week", "{n} weeks", n),
             "months": lambda: locale.ngettext("{n} month", "{n} months", n),
         }
-        return forms[found.group(2)]().format(n=locale.integer(n))
+        count = locale.integer(n) if value.is_integer() else locale.number(value, 1)
+        return forms[found.group(2)]().format(n=count)
     return locale.gettext(group)
 
 
 def _localize_ticks(axis: Any, locale: ReportLocale) -> None:
     from matplotlib.dates import ConciseDateFormatter, num2date
-    from matplotlib.ticker import FuncFormatter, PercentFormatter, ScalarFormatter
+    from matplotlib.category import StrCategoryFormatter
+    from matplotlib.ticker import FixedFormatter, FuncFormatter, PercentFormatter, ScalarFormatter
 
     current = axis.get_major_formatter()
     if isinstance(current, ConciseDateFormatter):
@@ -159,6 +172,12 @@ def _localize_ticks(axis: Any, locale: ReportLocale) -> None:
         axis.set_major_formatter(FuncFormatter(lambda x, _p: locale.percent(x / xmax, decimals)))
     elif isinstance(current, ScalarFormatter) and axis.get_scale() == "linear":
         axis.set_major_formatter(FuncFormatter(lambda x, _p: _tick(x, axis, locale)))
+    elif isinstance(current, FixedFormatter | StrCategoryFormatter):  # words: tiers, groups
+
+        def word(x: float, pos: int | None = None) -> str:
+            return locale.gettext(current(x, pos))
+
+        axis.set_major_formatter(FuncFormatter(word))
 
 
 def _tick(x: float, axis: Any, locale: ReportLocale) -> str:

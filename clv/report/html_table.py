@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import html
 import math
@@ -59,6 +60,8 @@ def table_html(
             text = _cell(v, formats.get(c), locale)
             if c in LABEL_COLUMNS and isinstance(v, str):
                 text = _label(text, locale)
+            elif c in MONTH_COLUMNS and isinstance(v, dt.date):
+                text = locale.month(v)
             elif c == "rfm_cell" and v in RFM_CELL_WORDS:
                 text = locale.gettext(RFM_CELL_WORDS[v])
             cells.append(f'<td class="{cls}">{e(text)}</td>')
@@ -124,6 +127,9 @@ RFM_CELL_WORDS = {
     "others": N_("others"),
 }
 """The RFM cells of :data:`clv.analysis.segments.RFM_CELLS` in words."""
+
+MONTH_COLUMNS = frozenset({"month", "cohort"})
+"""Columns of dates that stand for a month: shown as the locale names a month (``mars 2024``)."""
 
 LABEL_COLUMNS = frozenset({"item", "metric", "measure", "quantity", "period"})
 """Columns whose text labels a row (``rows read``, ``this month``): shown in the report's
