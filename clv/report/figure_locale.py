@@ -152,8 +152,8 @@ def _words(group: str, locale: ReportLocale) -> str:
 
 
 def _localize_ticks(axis: Any, locale: ReportLocale) -> None:
-    from matplotlib.dates import ConciseDateFormatter, num2date
     from matplotlib.category import StrCategoryFormatter
+    from matplotlib.dates import ConciseDateFormatter, num2date
     from matplotlib.ticker import FixedFormatter, FuncFormatter, PercentFormatter, ScalarFormatter
 
     current = axis.get_major_formatter()
