@@ -259,8 +259,9 @@ loyalty."""
 
 
 def _english_probes(language: str) -> list[str]:
-    """Fragments of the English messages (3 words or more between placeholders and tags) whose
-    translation differs: none of them may appear in a report in ``language``."""
+    """Fragments of the English messages (3 words or more between placeholders and tags, two
+    of them English words, not names such as ``Gamma-Gamma q =``) whose translation differs:
+    none of them may appear in a report in ``language``."""
     probes = set()
     for m in _catalog(language):
         if not m.id or _ids(m.id)[0] in _ids(m.string):
@@ -268,7 +269,8 @@ def _english_probes(language: str) -> list[str]:
         for text in _ids(m.id):
             for part in re.split(r"\{\w*\}|%\(\w+\)s|<[^>]+>", text):
                 part = part.strip(" ;:,.()")
-                if len(part.split()) >= 3:
+                words = re.findall(r"\b[a-z]{3,}\b", part)
+                if len(part.split()) >= 3 and len(words) >= 2:
                     probes.add(part)
     return sorted(probes)
 
@@ -313,3 +315,67 @@ def test_a_report_in_each_language(language, tmp_path) -> None:
     assert re.search(rf"\d{group}\d{{3}}\xa0{re.escape(symbol)}", text)  # 1 234 zł
     assert re.search(rf"\d{group}\d{{3}},\d\d", text)  # 1 234,50: group and decimal symbols
     assert not re.search(r"\d,\d{3}\.\d\d", text)  # no 1,234.50 left
+
+
+# --------------------------------------------------------------------------- the analysis' notes
+
+
+@pytest.fixture(scope="module")
+def analysis_notes() -> list[str]:
+    """Every note the analysis and the models write for a shop with channels, loyalty and
+    products, and for one without its channel column, and every model health item."""
+    import numpy as np
+
+    import clv
+    from clv.models.diagnostics import (
+        auto_fallback_diagnostic,
+        dropout_diagnostic,
+        fit_diagnostics,
+        gamma_gamma_diagnostics,
+    )
+    from clv.models.optimize import Fit
+
+    transactions = clv.datasets.synthetic_shop(1_500, seed=4)[0]
+    full = clv.analyze(transactions, channel_col="channel", loyalty_col="loyalty")
+    plain = clv.analyze(transactions.drop("channel", "loyalty"), calibration_end=None)
+    notes = [*full.top_profile["note"], *plain.kpis["notes"], *full.kpis["notes"]]
+    notes += [n for n in full.middle_to_top["lacks"] if n]
+    notes += [w for w, _ in full.findings["middle"]["lacks"]]
+    notes.append(
+        full.model.pooled.excluded_gamma_gamma_reason
+        if hasattr(full.model, "pooled")
+        else full.model.excluded_gamma_gamma_reason
+    )
+    fit = Fit(
+        np.array([3.91e5, 0.000193, 2.5]),
+        np.array([np.nan, np.nan, 7.1]),
+        -1.0,
+        0.0,
+        "",
+        np.array([True, True, False]),
+    )
+    items = fit_diagnostics("Gamma-Gamma", ("p", "q", "v"), fit)
+    items += gamma_gamma_diagnostics(1.24, -0.45, 1, 3) + gamma_gamma_diagnostics(1.5, 0.5, 40, 1)
+    items += dropout_diagnostic("bgnbd", {"a": 1e-6, "b": 10.0}, 50.0)
+    items += auto_fallback_diagnostic("too few holdout purchases.")
+    return notes + [d["message"] for d in items]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_the_analysis_notes_are_shown_in_the_language(language, analysis_notes) -> None:
+    from clv.report.analysis_words import analysis_text
+
+    locale = report_locale(language)
+    notes = analysis_notes
+    assert len(notes) > 20
+    for note in notes:
+        text = analysis_text(note, locale)
+        english = [
+            p
+            for p in _english_probes(language) + ["of the rest", "top customers", "the data"]
+            if p in text
+        ]
+        assert text != note and not english, (note, text)
+        assert not re.search(r"\d,\d{3}(?!\d)|\d\.\d", text), text  # the locale's numbers
+    assert analysis_text(notes[0], report_locale("en")) == notes[0]

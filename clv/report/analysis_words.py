@@ -1,11 +1,12 @@
-"""The English notes the analysis layer writes into its tables (what sets the top customers
-apart, what a middle-tier customer lacks, why a section is missing, who Gamma-Gamma leaves
-out), shown in the report's language: each is read back into its numbers and words and
-written again from a message of the catalog.
+"""The English notes the analysis and the models write (what sets the top customers apart,
+what a middle-tier customer lacks, why a section is missing, who Gamma-Gamma leaves out, the
+model health items), shown in the report's language: each is read back into its numbers and
+words and written again from a message of the catalog.
 
-The analysis keeps its notes in English (they are also in its machine files); until they are
-message templates of their own, this module is the one place that knows their shapes, and a
-test checks every shape against notes the analysis writes.
+The analysis and the models keep their notes in English (they are also in the machine files
+and the warnings); until they are message templates of their own, this module is the one
+place that knows their shapes, and a test checks every shape against notes the analysis and
+the models write.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from collections.abc import Callable
 
 import polars as pl
+from babel import numbers
 
 from clv.report.i18n import N_, ReportLocale
 
@@ -41,6 +43,11 @@ NOTES = (
     N_("a second order"),
     N_("a recent order"),
     N_("a higher AOV"),
+    N_(
+        "nobody appears to have stopped buying in this period, so P(alive) is close to 1 for "
+        "everyone; the at-risk list is based on recency instead (time since the last purchase "
+        "compared with the customer's usual gap between purchases)"
+    ),
 )
 """Notes of the analysis without numbers (``kpis["notes"]``, ``SELF_SELECTION_NOTE``, what a
 middle-tier customer lacks, counted on the first page without their numbers): translated
@@ -57,6 +64,14 @@ def _value(text: str, locale: ReportLocale) -> str:
         return locale.percent(float(text[:-2]) / 100)
     decimals = len(text.split(".")[1]) if "." in text else 0
     return locale.number(float(text.replace(",", "")), decimals)
+
+
+def _general(text: str, locale: ReportLocale) -> str:
+    """A number printed with ``:g`` or ``:.3g`` (``3.91e+05``, ``0.000193``) in the locale."""
+    value = float(text)
+    if "e" in text:
+        return numbers.format_scientific(value, format="#.##E0", locale=locale.locale)
+    return locale.number(value, len(text.split(".")[1]) if "." in text else 0)
 
 
 def _profile_words(words: str, locale: ReportLocale) -> str:
@@ -107,6 +122,77 @@ def _gamma_gamma(found: re.Match[str], locale: ReportLocale) -> str:
     return text
 
 
+def _at_boundary(found: re.Match[str], locale: ReportLocale) -> str:
+    model, name, value, towards = found.groups()
+    if towards == "0":
+        text = locale.gettext(
+            "{model} {name} = {value} lies at the edge of what the data can tell (the best fit "
+            "pushes it towards 0); it has no standard error, and scores use that limit"
+        )
+    else:
+        text = locale.gettext(
+            "{model} {name} = {value} lies at the edge of what the data can tell (the best fit "
+            "pushes it towards infinity); it has no standard error, and scores use that limit"
+        )
+    return text.format(model=model, name=name, value=_general(value, locale))
+
+
+def _se_larger(found: re.Match[str], locale: ReportLocale) -> str:
+    model, name, value, se = found.groups()
+    return locale.gettext(
+        "{model} {name} = {value} has a standard error of {se}, larger than itself: the data "
+        "hardly determine it, so scores that depend on it are rough"
+    ).format(model=model, name=name, value=_general(value, locale), se=_general(se, locale))
+
+
+def _auto_fallback(found: re.Match[str], locale: ReportLocale) -> str:
+    return locale.gettext(
+        "the purchase models could not be compared on the calibration period ({reason}), so "
+        "BG/NBD is used and no comparison is shown"
+    ).format(reason=analysis_text(found.group(1), locale))
+
+
+def _gg_dependence(found: re.Match[str], locale: ReportLocale) -> str:
+    r, limit = found.groups()
+    return locale.gettext(
+        "frequency and monetary value are correlated among repeat buyers (r = {r}, |r| > "
+        "{limit}); Gamma-Gamma assumes they are independent, so expected order values and CLV "
+        "may be biased"
+    ).format(r=_general(r, locale), limit=_general(limit, locale))
+
+
+def _gg_heavy_tail(found: re.Match[str], locale: ReportLocale) -> str:
+    return locale.gettext(
+        "Gamma-Gamma q = {q} is close to 1: a few customers' spend dominates, the average order "
+        "value of customers with few orders is uncertain and CLV can be far off for them (a "
+        "Gamma-Gamma penalizer, gg_penalizer=, tempers it)"
+    ).format(q=_general(found.group(1), locale))
+
+
+def _few_repeat_buyers(found: re.Match[str], locale: ReportLocale) -> str:
+    n = int(found.group(1).replace(",", ""))
+    return locale.ngettext(
+        "only {n} customer bought more than once; the estimates of dropout and of order value "
+        "rest on them and are rough",
+        "only {n} customers bought more than once; the estimates of dropout and of order value "
+        "rest on them and are rough",
+        n,
+    ).format(n=locale.integer(n))
+
+
+def _gg_excluded_spend(found: re.Match[str], locale: ReportLocale) -> str:
+    n = int(found.group(1).replace(",", ""))
+    return locale.ngettext(
+        "{n} repeat buyer spent nothing on their repeat purchases: they count for the purchase "
+        "model but are left out of the Gamma-Gamma (order value) fit",
+        "{n} repeat buyers spent nothing on their repeat purchases: they count for the purchase "
+        "model but are left out of the Gamma-Gamma (order value) fit",
+        n,
+    ).format(n=locale.integer(n))
+
+
+_G = r"(-?\d[\d.]*(?:e[+-]\d+)?)"
+
 SHAPES: tuple[tuple[str, Callable[[re.Match[str], ReportLocale], str]], ...] = (
     (rf"{_VALUE} of top customers (.+) vs {_VALUE} of the rest", _share_note),
     (rf"top customers: {_VALUE} (.+) vs {_VALUE} for the rest", _number_note),
@@ -116,6 +202,43 @@ SHAPES: tuple[tuple[str, Callable[[re.Match[str], ReportLocale], str]], ...] = (
         r"positive spend)? are left out of the Gamma-Gamma fit \(it models the spend of repeat "
         r"orders\)",
         _gamma_gamma,
+    ),
+    (
+        rf"(.+) (\w+) = {_G} lies at the edge of what the data can tell \(the best fit pushes "
+        r"it towards (0|infinity)\); it has no standard error, and scores use that limit",
+        _at_boundary,
+    ),
+    (
+        rf"(.+) (\w+) = {_G} has a standard error of {_G}, larger than itself: the data hardly "
+        r"determine it, so scores that depend on it are rough",
+        _se_larger,
+    ),
+    (
+        r"the purchase models could not be compared on the calibration period \((.+)\), so "
+        r"BG/NBD is used and no comparison is shown",
+        _auto_fallback,
+    ),
+    (
+        rf"frequency and monetary value are correlated among repeat buyers \(r = {_G}, \|r\| > "
+        rf"{_G}\); Gamma-Gamma assumes they are independent, so expected order values and CLV "
+        r"may be biased",
+        _gg_dependence,
+    ),
+    (
+        rf"Gamma-Gamma q = {_G} is close to 1: a few customers' spend dominates, the average "
+        r"order value of customers with few orders is uncertain and CLV can be far off for them "
+        r"\(a Gamma-Gamma penalizer, gg_penalizer=, tempers it\)",
+        _gg_heavy_tail,
+    ),
+    (
+        r"only ([\d,]+) customers bought more than once; the estimates of dropout and of order "
+        r"value rest on them and are rough",
+        _few_repeat_buyers,
+    ),
+    (
+        r"([\d,]+) repeat buyers spent nothing on their repeat purchases: they count for the "
+        r"purchase model but are left out of the Gamma-Gamma \(order value\) fit",
+        _gg_excluded_spend,
     ),
 )
 """The analysis' notes with numbers in them: the English shape and how to write it again."""
