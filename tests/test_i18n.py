@@ -373,7 +373,7 @@ def test_the_analysis_notes_are_shown_in_the_language(language, analysis_notes) 
         text = analysis_text(note, locale)
         english = [
             p
-            for p in _english_probes(language) + ["of the rest", "top customers", "the data"]
+            for p in [*_english_probes(language), "of the rest", "top customers", "the data"]
             if p in text
         ]
         assert text != note and not english, (note, text)
