@@ -379,3 +379,34 @@ def test_the_analysis_notes_are_shown_in_the_language(language, analysis_notes) 
         assert text != note and not english, (note, text)
         assert not re.search(r"\d,\d{3}(?!\d)|\d\.\d", text), text  # the locale's numbers
     assert analysis_text(notes[0], report_locale("en")) == notes[0]
+
+
+def test_the_runs_index_speaks_the_newest_runs_language(tmp_path) -> None:
+    from clv.report.index import write_index
+
+    def run(name: str, started: str, language: str | None) -> None:
+        folder = tmp_path / name
+        folder.mkdir()
+        doc = {
+            "run": name,
+            "notebook": "customer_value",
+            "status": "failed",
+            "started_at": started,
+            "input": {"name": "shop.csv"},
+            "headline": {"customers": 12345, "repeat_customer_rate": 0.4567},
+            "parameters": {"language": language} if language else {},
+        }
+        (folder / "manifest.json").write_text(json.dumps(doc))
+
+    run("a", "2026-01-01T00:00:00Z", None)
+    run("b", "2026-01-02T00:00:00Z", "uk")
+    page = write_index(tmp_path).read_text(encoding="utf-8")
+    uk = report_locale("uk")
+    assert '<html lang="uk">' in page and "<h1>запуски звітів clv</h1>" in page
+    assert "2 запуски, спершу найновіші" in page  # the plural form of 2 in Ukrainian
+    assert page.count(f">{uk.gettext('failed')}</td>") == 2
+    assert page.count(f">{uk.integer(12345)}<") == 2 and f">{uk.percent(0.4567, 1)}<" in page
+    run("c", "2026-01-03T00:00:00Z", "en")
+    english = write_index(tmp_path).read_text(encoding="utf-8")
+    assert '<html lang="en">' in english and "3 runs, newest first" in english
+    assert ">12,345<" in english and ">45.7%<" in english

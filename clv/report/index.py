@@ -19,7 +19,8 @@ from typing import Any
 import jinja2
 
 from clv.data.write import atomic_output, pid_alive, remove_stale_temp_files
-from clv.report.render import TEMPLATE_DIR, format_number, utc_now
+from clv.report.i18n import LANGUAGES, N_, ReportLocale, report_locale
+from clv.report.render import TEMPLATE_DIR, utc_now
 from clv.report.runs import folder_lock, update_manifest
 
 STATUSES = ("running", "succeeded", "failed", "interrupted")
@@ -32,12 +33,21 @@ STALE_AFTER_S = 10 * HEARTBEAT_S
 """A ``running`` manifest whose heartbeat is older than this (seconds) is ``interrupted``."""
 
 _NUMBERS = (
-    ("customers", "{:,.0f}"),
-    ("revenue", "{:,.0f}"),
-    ("repeat_customer_rate", "{:.1%}"),
-    ("top_10pct_revenue_share", "{:.1%}"),
-    ("predicted_clv_total", "{:,.0f}"),
+    ("customers", "count"),
+    ("revenue", "count"),
+    ("repeat_customer_rate", "share"),
+    ("top_10pct_revenue_share", "share"),
+    ("predicted_clv_total", "count"),
 )
+
+STATUS_WORDS = {
+    "running": N_("running"),
+    "succeeded": N_("succeeded"),
+    "failed": N_("failed"),
+    "interrupted": N_("interrupted"),
+    "unreadable": N_("unreadable"),
+}
+"""The statuses in the index's words (the manifests keep the English status)."""
 
 
 def manifest_problem(doc: Any) -> str | None:
@@ -138,20 +148,41 @@ def write_index(out_dir: str | os.PathLike[str]) -> Path:
     """Rebuild ``<out_dir>/index.html`` under the folder's lock: every run, newest first."""
     out = Path(out_dir)
     with folder_lock(out):
-        rows = [_row(out, run) for run in list_runs(out)]
+        runs = list_runs(out)
+        locale = report_locale(_language(runs))
+        rows = [_row(out, run, locale) for run in runs]
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
             autoescape=True,
             keep_trailing_newline=True,
+            extensions=["jinja2.ext.i18n"],
         )
-        page = env.get_template("runs_index.html.j2").render(runs=rows, updated=utc_now())
+        env.install_gettext_translations(locale.translations, newstyle=True)  # type: ignore[attr-defined]
+        page = env.get_template("runs_index.html.j2").render(
+            runs=rows, updated=utc_now(), lang=locale.language
+        )
         target = out / "index.html"
         with atomic_output(target, overwrite=True) as tmp:
             tmp.write_text(page, encoding="utf-8")
     return target
 
 
-def _row(out: Path, run: dict[str, Any]) -> dict[str, Any]:
+def _language(runs: list[dict[str, Any]]) -> str:
+    """The language of the newest run that names one: the index speaks as its reports do."""
+    for run in runs:
+        language = ((run["manifest"] or {}).get("parameters") or {}).get("language")
+        if language in LANGUAGES:
+            return str(language)
+    return "en"
+
+
+def _number(value: Any, kind: str, locale: ReportLocale) -> str:
+    if not isinstance(value, int | float) or isinstance(value, bool) or value != value:
+        return "-"
+    return locale.percent(value, 1) if kind == "share" else locale.integer(value)
+
+
+def _row(out: Path, run: dict[str, Any], locale: ReportLocale) -> dict[str, Any]:
     m = run["manifest"]
     h = m.get("headline") or {}
     report = f"{run['run']}/{m.get('notebook', '')}.html"
@@ -161,7 +192,8 @@ def _row(out: Path, run: dict[str, Any]) -> dict[str, Any]:
         "notebook": m.get("notebook") or "",
         "data": (m.get("input") or {}).get("name") or "-",
         "status": run["status"],
-        "numbers": [format_number(h.get(k), f) for k, f in _NUMBERS],
+        "status_text": locale.gettext(STATUS_WORDS.get(run["status"], run["status"])),
+        "numbers": [_number(h.get(k), kind, locale) for k, kind in _NUMBERS],
         "report": report if m and (out / report).is_file() else None,
         "error": _no_paths(str(run["reason"] or ""), m),
     }
