@@ -404,6 +404,7 @@ def test_the_runs_index_speaks_the_newest_runs_language(tmp_path) -> None:
     uk = report_locale("uk")
     assert '<html lang="uk">' in page and "<h1>запуски звітів clv</h1>" in page
     assert "2 запуски, спершу найновіші" in page  # the plural form of 2 in Ukrainian
+    assert "Кожна папка містить" in page and "Each folder" not in page
     assert page.count(f">{uk.gettext('failed')}</td>") == 2
     assert page.count(f">{uk.integer(12345)}<") == 2 and f">{uk.percent(0.4567, 1)}<" in page
     run("c", "2026-01-03T00:00:00Z", "en")
