@@ -248,14 +248,18 @@ def test_figures_draw_every_letter(language) -> None:
 # --------------------------------------------------------------------------- whole reports
 
 
-RUNS = {
-    "sv": ("customer_value", None, {"currency": "kr"}),
-    "pl": ("loyalty_review", "shop", {"currency": "PLN", "cost_per_reward": 5.0}),
-    "uk": ("customer_value", "shop", {"currency": "UAH"}),
-    "fi": ("customer_value", None, {"currency": "EUR", "margin": 0.3}),
-}
-"""One report per language: both notebooks, the embedded demo and a shop with channels and
-loyalty."""
+RUNS = [
+    ("sv", "customer_value", None, {"currency": "kr"}),
+    ("sv", "loyalty_review", "shop", {"currency": "SEK", "cost_per_reward": 2.0}),
+    ("pl", "customer_value", "shop", {"currency": "zł", "margin": 0.3}),
+    ("pl", "loyalty_review", "shop", {"currency": "PLN", "cost_per_reward": 5.0}),
+    ("uk", "customer_value", "shop", {"currency": "UAH"}),
+    ("uk", "loyalty_review", "shop", {"currency": "₴", "member_discount_rate": 0.05}),
+    ("fi", "customer_value", None, {"currency": "EUR", "margin": 0.3}),
+    ("fi", "loyalty_review", "shop", {"currency": "€", "member_discount_rate": 0.02}),
+]
+"""Both notebooks in each language, on the embedded demo and on a shop with channels and
+loyalty (English: ``test_report.py``)."""
 
 
 def _english_probes(language: str) -> list[str]:
@@ -281,12 +285,11 @@ def _visible_text(report: str) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("language", list(RUNS))
-def test_a_report_in_each_language(language, tmp_path) -> None:
+@pytest.mark.parametrize(("language", "notebook", "data", "options"), RUNS)
+def test_a_report_in_each_language(language, notebook, data, options, tmp_path) -> None:
     from clv.data.datasets import synthetic_shop
     from clv.report.runner import run_report
 
-    notebook, data, options = RUNS[language]
     path = None
     if data == "shop":
         path = tmp_path / "shop.csv"
