@@ -41,13 +41,12 @@ def test_headings_skip_code_fences() -> None:
 
 
 def test_numbers_as_report_text() -> None:
-    assert render.format_number(0.1234, "{:.1%}") == "12.3%"
-    assert render.format_number(float("nan"), "{:,.0f}") == "-"
-    assert render.format_number(True, "{:,.0f}") == "-"
-    assert render.value_text(1234567) == "1,234,567"
-    assert render.value_text(2.5) == "2.500" and render.value_text(1234.5) == "1,234.50"
-    assert render.value_text(None) == "none"
-    assert render.value_text("/abs/path/shop.csv") == "shop.csv"
+    from clv.report.i18n import ENGLISH
+
+    assert ENGLISH.percent(0.1234, 1) == "12.3%" and ENGLISH.percent(float("nan")) == "-"
+    assert ENGLISH.value(1234567) == "1,234,567" and ENGLISH.value(True) == "yes"
+    assert ENGLISH.value(2.5) == "2.500" and ENGLISH.value(1234.5) == "1,234.50"
+    assert ENGLISH.value(None) == ""
 
 
 def _png(fig: Figure, **options: object) -> np.ndarray:

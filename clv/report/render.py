@@ -61,13 +61,6 @@ def utc_now() -> str:
 # --------------------------------------------------------------------------- text
 
 
-def format_number(value: Any, pattern: str) -> str:
-    """``value`` formatted with ``pattern`` (``"{:.1%}"``), or ``"-"`` when not a finite number."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return pattern.format(value)
-    return "-"
-
-
 def _text(value: Any) -> str:
     if value is None:
         return "none"
@@ -76,15 +69,6 @@ def _text(value: Any) -> str:
     if isinstance(value, str) and os.path.isabs(value):
         return Path(value).name  # no machine paths in a report
     return str(value)
-
-
-def value_text(v: Any) -> str:
-    """A value as report text: floats to 2 or 3 decimals, integers with thousands commas."""
-    if isinstance(v, float):
-        return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.2f}"
-    if isinstance(v, int) and not isinstance(v, bool):
-        return f"{v:,}"
-    return _text(v)
 
 
 # --------------------------------------------------------------------------- HTML export

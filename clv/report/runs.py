@@ -20,7 +20,8 @@ from clv.data.write import atomic_output
 from clv.data.write import write_json as io_write_json
 from clv.errors import DataError
 from clv.report.html_table import mask_ids
-from clv.report.render import headings, utc_now, value_text
+from clv.report.i18n import ENGLISH, ReportLocale
+from clv.report.render import headings, utc_now
 
 
 def _input_file(data: str) -> Path:
@@ -140,23 +141,27 @@ def read_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
-def run_metadata(run_dir: str | os.PathLike[str] | None) -> pl.DataFrame:
-    """Run facts for the methods section: run, time, input and its sha256, versions.
+def run_metadata(
+    run_dir: str | os.PathLike[str] | None, *, locale: ReportLocale = ENGLISH
+) -> pl.DataFrame:
+    """Run facts for the methods section: run, time, input and its sha256, versions, in
+    ``locale``'s language.
 
     No absolute path appears: the input is named by its file name.
     """
+    _ = locale.gettext
     m = read_manifest(run_dir) if run_dir is not None else {}
     inp = m.get("input") or {}
     rows = [
-        ("run", m.get("run") or "interactive (not run by clv report)"),
-        ("started (UTC)", m.get("started_at") or utc_now()),
-        ("notebook", m.get("notebook") or "-"),
-        ("input", inp.get("name") or "-"),
-        ("input sha256", inp.get("sha256") or "-"),
-        ("input bytes", value_text(inp["bytes"]) if "bytes" in inp else "-"),
+        (_("run"), m.get("run") or _("interactive (not run by clv report)")),
+        (_("started (UTC)"), m.get("started_at") or utc_now()),
+        (_("notebook"), m.get("notebook") or "-"),
+        (_("input"), inp.get("name") or "-"),
+        (_("input sha256"), inp.get("sha256") or "-"),
+        (_("input bytes"), locale.integer(inp["bytes"]) if "bytes" in inp else "-"),
     ]
     for name, v in (m.get("versions") or package_versions()).items():
-        rows.append((f"version of {name}", v or "-"))
+        rows.append((_("version of {package}").format(package=name), v or "-"))
     return pl.DataFrame(rows, schema=["item", "value"], orient="row")
 
 
