@@ -160,6 +160,15 @@ def test_an_unknown_language_is_one_usage_error_naming_the_five() -> None:
     assert params.SPEC["language"].notebooks == frozenset(params.NOTEBOOKS)
 
 
+def test_clv_report_names_the_five_languages_in_one_line(capsys, tmp_path) -> None:
+    from clv.cli import main
+
+    assert main(["report", "--language", "de", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and all(lang in err for lang in LANGUAGES), err
+    assert not list(tmp_path.iterdir())  # nothing is written
+
+
 def test_sentences_are_built_in_the_language() -> None:
     findings = {
         "money": {
