@@ -309,7 +309,13 @@ SPEC: dict[str, Param] = {
             high=1.0,
             open_low=True,
         ),
-        _p("currency", "str", "", "currency symbol or code shown with money figures", "money"),
+        _p(
+            "currency",
+            "str",
+            "",
+            "currency of money figures: ISO code (SEK, PLN, EUR) or a symbol such as kr",
+            "money",
+        ),
         # ---- segments and KPIs -------------------------------------------------------------
         _p(
             "top_share",

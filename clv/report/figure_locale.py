@@ -95,16 +95,20 @@ PATTERNS: tuple[tuple[str, str], ...] = (
 group is shown in the locale's format (a number) or language (words, a horizon)."""
 
 
-def localize_figure(fig: Any, locale: ReportLocale) -> None:
+def localize_figure(fig: Any, locale: ReportLocale, *, currency: str = "") -> None:
     """Translate ``fig``'s titles, axis labels, legends and notes, and format its numeric and
-    date ticks as ``locale`` writes them (English: numbers and dates only)."""
+    date ticks as ``locale`` writes them (English: numbers and dates only). ``currency``: the
+    symbol that replaces a ``(currency)`` unit a figure was drawn with."""
     for ax in fig.axes:
         texts = [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
         legend = ax.get_legend()
         if legend is not None:
             texts += [*legend.get_texts(), legend.get_title()]
         for text in [*texts, *ax.texts]:
-            text.set_text(figure_text(text.get_text(), locale))
+            words = text.get_text()
+            if currency:
+                words = words.replace("(currency)", f"({currency})")
+            text.set_text(figure_text(words, locale))
         for axis in (ax.xaxis, ax.yaxis):
             _localize_ticks(axis, locale)
     if getattr(fig, "_suptitle", None) is not None:

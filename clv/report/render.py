@@ -298,11 +298,12 @@ class Display:
             if missing:
                 self.note(missing)
             return
-        if "currency" in inspect.signature(figure).parameters and self.currency:
-            options.setdefault("currency", self.locale.currency_symbol(self.currency))
+        symbol = self.locale.currency_symbol(self.currency) if self.currency else ""
+        if "currency" in inspect.signature(figure).parameters and symbol:
+            options.setdefault("currency", symbol)
         ax = figure(*frames, **options)
         fig = ax.get_figure(root=True)
-        localize_figure(fig, self.locale)
+        localize_figure(fig, self.locale, currency=symbol)
         text = (
             caption
             if caption is not None
