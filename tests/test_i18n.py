@@ -423,3 +423,14 @@ def test_the_runs_index_speaks_the_newest_runs_language(tmp_path) -> None:
     english = write_index(tmp_path).read_text(encoding="utf-8")
     assert '<html lang="en">' in english and "3 runs, newest first" in english
     assert ">12,345<" in english and ">45.7%<" in english
+
+
+def test_the_run_time_in_the_locales_form() -> None:
+    from babel.dates import format_datetime
+
+    moment = dt.datetime(2026, 12, 7, 2, 26, 10, tzinfo=dt.UTC)
+    for language, code in LANGUAGES.items():
+        text = report_locale(language).timestamp("2026-12-07T02:26:10Z")
+        assert text == format_datetime(moment, "medium", tzinfo=dt.UTC, locale=code)
+    assert report_locale("fi").timestamp("2026-12-07T02:26:10Z").startswith("7.12.2026")
+    assert report_locale("sv").timestamp("not a time") == "not a time"

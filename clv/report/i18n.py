@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from babel import Locale, numbers
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_date, format_datetime, format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -164,6 +164,15 @@ class ReportLocale:
         if isinstance(day, str):
             day = dt.date.fromisoformat(day[:10])
         return format_date(day, "medium", locale=self.locale)
+
+    def timestamp(self, iso: str) -> str:
+        """A UTC time ``YYYY-MM-DDTHH:MM:SSZ`` as the locale writes a date and time (in UTC);
+        other text as given."""
+        try:
+            moment = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+        except ValueError:
+            return iso
+        return format_datetime(moment, "medium", tzinfo=dt.UTC, locale=self.locale)
 
     def month(self, day: dt.date) -> str:
         """A month as the locale writes it: ``mars 2024``."""

@@ -165,7 +165,7 @@ def export_html(
             "toc": toc,
             "toc_title": _("Contents"),
             "subtitle": _("Data: {data} · run {started} (UTC)").format(
-                data=data_name, started=started
+                data=data_name, started=locale.timestamp(started)
             ),
             "footer": _(
                 "Made with clv {version} · run {run}. Customer ids are masked; the run "
