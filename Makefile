@@ -60,7 +60,8 @@ FIGURE_WORDS := -k set_title -k set_xlabel -k set_ylabel -k N_
 messages: $(VENV)/.base ## extract the report's words (pybabel) and update each language's .po file
 	$(BIN)/pybabel extract -F babel.cfg $(FIGURE_WORDS) --no-location --sort-output \
 	  --project clv --copyright-holder "clv contributors" -o $(LOCALES)/clv.pot .
-	$(BIN)/pybabel update -i $(LOCALES)/clv.pot -d $(LOCALES) -D clv --no-fuzzy-matching
+	$(BIN)/pybabel update -i $(LOCALES)/clv.pot -d $(LOCALES) -D clv --no-fuzzy-matching \
+	  --ignore-obsolete
 
 clean: ## remove the environment and caches (keeps reports/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis
