@@ -68,8 +68,7 @@ def pairwise(factors: dict[str, list[Any]]) -> list[dict[str, Any]]:
 def _gain(todo: set, case: dict[str, int], name: str, value: int) -> int:
     """How many pairs not yet covered ``name=value`` would cover beside ``case``."""
     return sum(
-        ((o, case[o]), (name, value)) in todo or ((name, value), (o, case[o])) in todo
-        for o in case
+        ((o, case[o]), (name, value)) in todo or ((name, value), (o, case[o])) in todo for o in case
     )
 
 
@@ -84,11 +83,12 @@ def allowed(shape: shapes.Shape, case: dict[str, Any]) -> dict[str, Any] | None:
     return options
 
 
-def run_cells(notebook: str, values: dict[str, Any]) -> dict[str, Any]:
-    """The notebook's code cells executed in this process with ``values`` as parameters."""
+def run_cells(notebook: str, values: dict[str, Any], *, run_dir: Any = None) -> dict[str, Any]:
+    """The notebook's code cells executed in this process with ``values`` as parameters (and
+    ``run_dir``, where the notebook writes its files, as ``clv report`` sets it)."""
     cells = json.loads(notebook_path(notebook).read_text())["cells"]
     namespace: dict[str, Any] = {**params.defaults(notebook), **values}
-    namespace |= {"run_dir": None, "id_salt": "0" * 32}
+    namespace |= {"run_dir": None if run_dir is None else str(run_dir), "id_salt": "0" * 32}
     shown: list[str] = []
 
     def display(*objects: Any, **options: Any) -> None:
