@@ -88,7 +88,7 @@ def top_profile(
     pl.DataFrame
         ``metric``, ``top``, ``rest``, ``ratio`` (top / rest), ``biggest`` (bool) and
         ``note``, e.g. ``"95 % of top customers re-ordered the same product vs 31 % of the
-        rest"``.
+        rest"``, and ``kind``: ``share``, ``probability`` (a mean P(alive)) or ``number``.
     """
 
     metrics = [m for m in PROFILE_METRICS if m[1] in customers.columns]
@@ -111,7 +111,13 @@ def top_profile(
         rest = rest_row[name][0] if rest_row.height else None
         ratio = top / rest if top is not None and rest not in (None, 0) else None
         kind = kinds[name]
-        if kind == "share":
+        shown = "probability" if name == "p_alive" else kind  # a mean probability, no share
+        if shown == "probability":
+            note = (
+                f"top customers' mean {words[name]}: {_fmt(top, kind)} vs {_fmt(rest, kind)} "
+                "for the rest"
+            )
+        elif kind == "share":
             note = f"{_fmt(top, kind)} of top customers {words[name]}"
             note += f" vs {_fmt(rest, kind)} of the rest"
         else:
@@ -125,7 +131,7 @@ def top_profile(
             size = abs(_log_odds(top, top_row["_n"][0]) - _log_odds(rest, rest_row["_n"][0]))
         elif ratio is not None and ratio > 0:
             size = abs(math.log(ratio))
-        rows.append((name, top, rest, ratio, size, note))
+        rows.append((name, top, rest, ratio, size, note, shown))
     frame = pl.DataFrame(
         rows,
         schema={
@@ -135,12 +141,13 @@ def top_profile(
             "ratio": pl.Float64,
             "_size": pl.Float64,
             "note": pl.String,
+            "kind": pl.String,
         },
         orient="row",
     )
     biggest = frame.filter(pl.col("_size") > 0).sort("_size", descending=True).head(flag)["metric"]
     return frame.with_columns(biggest=pl.col("metric").is_in(biggest.implode())).select(
-        "metric", "top", "rest", "ratio", "biggest", "note"
+        "metric", "top", "rest", "ratio", "biggest", "note", "kind"
     )
 
 

@@ -324,7 +324,6 @@ def channel_value_table(value: Any) -> pl.DataFrame | None:
             "channel",
             "customers",
             "uses_pooled",
-            "mean_clv",
             "clv",
             "clv_low",
             "clv_high",
@@ -332,9 +331,9 @@ def channel_value_table(value: Any) -> pl.DataFrame | None:
             "new_customer_value_low",
             "new_customer_value_high",
             "cac",
-            "new_clv_cac",
-            "new_clv_cac_low",
-            "new_clv_cac_high",
+            "clv_cac",
+            "clv_cac_low",
+            "clv_cac_high",
         )
         if c in value.groups.columns
     ]
