@@ -352,7 +352,7 @@ SPEC: dict[str, Param] = {
             "at_risk_overdue_gaps",
             "float",
             None,
-            "at risk by recency: silent longer than this many usual gaps; none: measured",
+            "at risk: silent > k usual gaps; none: k from holdout",
             "kpis",
             nullable=True,
             low=1.0,
@@ -411,7 +411,7 @@ SPEC: dict[str, Param] = {
             "margin_after_member_discount",
             "bool",
             True,
-            "recorded margin already has the member discount taken off (not counted again)",
+            "recorded margin is after the member discount",
             "loyalty",
         ),
         _p(

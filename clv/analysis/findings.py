@@ -192,7 +192,9 @@ def model_health(
         errors = dict(holdout["metrics"].select("quantity", "relative_error").iter_rows())
         purchases, spend = errors.get("purchases"), errors.get("spend")
     failed = any(e is not None and abs(e) > HOLDOUT_TOLERANCE for e in (purchases, spend))
-    lowest = cast(float | None, segments["p_alive"].min()) if "p_alive" in segments.columns else None
+    lowest = (
+        cast(float | None, segments["p_alive"].min()) if "p_alive" in segments.columns else None
+    )
     one_time = float((segments["frequency"] == 0).mean() or 0.0) if segments.height else 0.0
     no_dropout = "no_dropout_seen" in codes or (
         lowest is not None and lowest >= 0.5 and one_time >= 0.2
@@ -202,7 +204,9 @@ def model_health(
     return {
         "model": str(getattr(model, "purchase_model", "")),
         "uncertain_parameters": sum(c in UNCERTAIN_CODES for c in codes),
-        "other_codes": sorted({c for c in codes if c not in UNCERTAIN_CODES and c != "no_dropout_seen"}),
+        "other_codes": sorted(
+            {c for c in codes if c not in UNCERTAIN_CODES and c != "no_dropout_seen"}
+        ),
         "holdout_failed": failed,
         "purchases_error": purchases,
         "spend_error": spend,
@@ -226,4 +230,55 @@ def data_quality(quality: Any, segments: pl.DataFrame) -> dict:
         "partial_month": bool(quality.first_month_partial or quality.last_month_partial),
         "zero_amounts": int(quality.zero_amounts),
         "refunded_customers": int((segments["revenue"] <= 0).sum()),
+    }
+
+
+def loyalty_month(comparison: pl.DataFrame | None, totals: Mapping[str, Any] | None) -> dict | None:
+    """The reviewed month of the loyalty programme beside the month before.
+
+    ``comparison``: :func:`clv.analysis.tables.month_comparison`; ``totals``:
+    :func:`clv.analysis.loyalty.programme_totals` of the same months. Returns ``month``
+    (ISO), ``members_active`` and ``members_active_before``, ``member_aov``,
+    ``non_member_aov``, ``net``, ``net_before`` and ``within_noise`` (whether this month's net
+    lies within 1.645 standard deviations of the mean month); None without data.
+    """
+    from clv.analysis.loyalty import NOISE_Z
+
+    if comparison is None or totals is None:
+        return None
+    this, before = comparison.row(0, named=True), comparison.row(1, named=True)
+    sd, mean = totals.get("net_sd"), totals.get("net_mean")
+    net = this["net"]
+    within = bool(sd is not None and net is not None and abs(net - mean) <= NOISE_Z * sd)
+    return {
+        "month": this["month"].isoformat(),
+        "members_active": this["members_active"],
+        "members_active_before": before["members_active"],
+        "member_aov": this["member_aov"],
+        "non_member_aov": this["non_member_aov"],
+        "net": net,
+        "net_before": before["net"],
+        "within_noise": within,
+    }
+
+
+def loyalty_members(table: pl.DataFrame | None, members_at_risk: pl.DataFrame) -> dict | None:
+    """Members vs non-members (:func:`clv.analysis.loyalty.loyalty_table`) and the members
+    on the at-risk list: ``members``, ``customers``, ``member_orders`` and
+    ``non_member_orders`` (orders per customer), ``members_at_risk`` and
+    ``members_value_at_stake``; None without a loyalty column."""
+    if table is None:
+        return None
+    rows = {r["group"]: r for r in table.iter_rows(named=True)}
+    members, non = rows.get("members", {}), rows.get("non_members", {})
+    stake = (
+        members_at_risk["value_at_stake"] if "value_at_stake" in members_at_risk.columns else None
+    )
+    return {
+        "members": int(members.get("customers", 0)),
+        "customers": int(table["customers"].sum()),
+        "member_orders": members.get("orders_per_customer"),
+        "non_member_orders": non.get("orders_per_customer"),
+        "members_at_risk": members_at_risk.height,
+        "members_value_at_stake": float(stake.sum()) if stake is not None else 0.0,
     }

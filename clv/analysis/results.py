@@ -174,9 +174,7 @@ class Analysis:
     def overdue(self) -> risk.Overdue:
         """The recency rule's cut (``at_risk_overdue_gaps`` usual gaps, or measured on the
         calibration/holdout split: :func:`clv.analysis.risk.overdue_threshold`)."""
-        return risk.overdue_threshold(
-            self.calibration, gaps=self.options.at_risk_overdue_gaps
-        )
+        return risk.overdue_threshold(self.calibration, gaps=self.options.at_risk_overdue_gaps)
 
     @cached_property
     def at_risk(self) -> pl.DataFrame:
@@ -195,9 +193,7 @@ class Analysis:
         """High-value customers already gone (:func:`clv.analysis.risk.lost`), shown apart."""
         if self.at_risk_rule == "recency":
             return self.segments.head(0).select("customer_id")
-        return risk.lost(
-            self.segments, min_value_quantile=self.options.at_risk_min_value_quantile
-        )
+        return risk.lost(self.segments, min_value_quantile=self.options.at_risk_min_value_quantile)
 
     @cached_property
     def top_profile(self) -> pl.DataFrame:
@@ -219,7 +215,7 @@ class Analysis:
             "middle": findings.middle_close_to_top(self.middle_to_top, good_share=self.tiers[0][1]),
             "returning": findings.returning_vs_new(self.returning_vs_new),
             "channels": findings.channels(self.channels),
-            "loyalty": loyalty.programme_totals(self.loyalty_by_month),
+            "loyalty": self.loyalty_totals,
             "at_risk": self.at_risk_findings,
             "health": findings.model_health(
                 self.model,
@@ -235,6 +231,36 @@ class Analysis:
                 "observation_end": self.period.observation_end.isoformat(),
             },
         }
+
+    @cached_property
+    def members_at_risk(self) -> pl.DataFrame:
+        """The loyalty members on the at-risk list (all of it without a loyalty column)."""
+        return tables.members_only(self.at_risk, self.customers)
+
+    @cached_property
+    def loyalty_findings(self) -> dict[str, Any]:
+        """The loyalty review's first page numbers: the reviewed month, members vs
+        non-members, the programme's totals, the members at risk, model health and data
+        quality (the last three as in :attr:`findings`)."""
+        comparison = tables.month_comparison(self.loyalty_by_month, self.options.review_month)
+        return {
+            "money": self.findings["money"],
+            "period": self.findings["period"],
+            "month": findings.loyalty_month(comparison, self.loyalty_totals),
+            "members": findings.loyalty_members(self.loyalty, self.members_at_risk),
+            "loyalty": self.loyalty_totals,
+            "health": self.findings["health"],
+            "quality": self.findings["quality"],
+        }
+
+    @cached_property
+    def loyalty_totals(self) -> dict[str, Any] | None:
+        """:func:`clv.analysis.loyalty.programme_totals`, and ``discount_in_margin``: whether
+        the member discount is taken to be in the recorded margin already."""
+        totals = loyalty.programme_totals(self.loyalty_by_month)
+        if totals is None:
+            return None
+        return totals | {"discount_in_margin": self.options.margin_after_member_discount}
 
     @cached_property
     def last_year_value(self) -> float | None:

@@ -120,17 +120,18 @@ def calibration_gaps(calibration: pl.DataFrame) -> pl.DataFrame:
     ``frequency_holdout``).
     """
     own = pl.when(pl.col("frequency") > 0).then(pl.col("recency") / pl.col("frequency"))
-    table = calibration.select(own.alias("gap"), (pl.col("T") - pl.col("recency")).alias("silent"),
-                               (pl.col("frequency_holdout") > 0).alias("bought_again"))
+    table = calibration.select(
+        own.alias("gap"),
+        (pl.col("T") - pl.col("recency")).alias("silent"),
+        (pl.col("frequency_holdout") > 0).alias("bought_again"),
+    )
     typical = table["gap"].median()
     return table.with_columns(pl.col("gap").fill_null(typical)).select(
         gaps=pl.col("silent") / pl.col("gap"), bought_again="bought_again"
     )
 
 
-def overdue_threshold(
-    calibration: pl.DataFrame | None, *, gaps: float | None = None
-) -> Overdue:
+def overdue_threshold(calibration: pl.DataFrame | None, *, gaps: float | None = None) -> Overdue:
     """The recency rule's ``k``: the smallest ``k`` of :data:`OVERDUE_GRID` at which fewer
     than half of the calibration customers silent for more than ``k`` usual gaps bought
     again in the holdout (at least :data:`MIN_OVERDUE_CUSTOMERS` of them), else
@@ -239,7 +240,9 @@ def lost(segments: pl.DataFrame, *, min_value_quantile: float = 0.80) -> pl.Data
     last = "last_purchase" if "last_purchase" in segments.columns else "last_order"
     return (
         segments.filter(
-            (pl.col("p_alive") < LOST_P_ALIVE) & (pl.col("revenue") > 0) & (pl.col("revenue") >= cut)
+            (pl.col("p_alive") < LOST_P_ALIVE)
+            & (pl.col("revenue") > 0)
+            & (pl.col("revenue") >= cut)
         )
         .select("customer_id", "revenue", "orders", last, "p_alive")
         .sort(["revenue", "customer_id"], descending=[True, False])

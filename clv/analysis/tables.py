@@ -36,13 +36,15 @@ def tier_tables(
 
     ``table``: :func:`clv.segments.segment_table` with scores (``tier`` and ``revenue``,
     ``value_tier`` and ``clv``). Returns :func:`clv.segments.tier_summary` by revenue, the
-    same by CLV, and a frame ``tier``, ``customer_share``, ``revenue_share``, ``clv_share``
+    same by CLV (its tier column ``value_tier``), and a frame ``tier``, ``customer_share``,
+    ``revenue_share`` (of the tiers by revenue), ``clv_share`` (of the tiers by CLV)
     for :func:`clv.plots.tier_shares`.
     """
     from clv.analysis.segments import tier_summary
 
     by_revenue = tier_summary(table, value_col="revenue", tier_col="tier", tiers=tiers)
     by_clv = tier_summary(table, value_col="clv", tier_col="value_tier", tiers=tiers)
+    by_clv = by_clv.rename({"tier": "value_tier"})  # headed "tier by predicted CLV"
     shares = by_revenue.select(
         "tier", "customer_share", pl.col("value_share").alias("revenue_share")
     ).with_columns(clv_share=by_clv["value_share"])

@@ -30,8 +30,11 @@ from clv.report.theme import (
 
 
 @themed
-def purchase_count_fit(counts: pl.DataFrame, *, ax: Axes | None = None) -> Figure:
-    """Observed vs model-expected number of customers by number of repeat purchases.
+def purchase_count_fit(
+    counts: pl.DataFrame, *, model_title: str = "BG/NBD", ax: Axes | None = None
+) -> Figure:
+    """Observed vs model-expected number of customers by number of repeat purchases
+    (``model_title``: the purchase model's name, for the legend).
 
     Parameters
     ----------
@@ -46,7 +49,7 @@ def purchase_count_fit(counts: pl.DataFrame, *, ax: Axes | None = None) -> Figur
     exp = counts["expected"].to_numpy().astype(float)
     w = 0.4
     ax.bar(x - w / 2, obs, w, label="observed", color=PALETTE[1])
-    ax.bar(x + w / 2, exp, w, label="BG/NBD expected", color=PALETTE[0])
+    ax.bar(x + w / 2, exp, w, label=f"{model_title} expected", color=PALETTE[0])
     ax.set_xticks(x, labels)
     ax.set_xlabel("repeat purchases in the calibration period (count)")
     ax.set_ylabel("customers (count)")
@@ -231,7 +234,11 @@ def _holdout_verdict(frame: pl.DataFrame) -> str:
 
 @themed
 def cumulative_tracking(
-    frame: pl.DataFrame, *, calibration_end: Any = None, ax: Axes | None = None
+    frame: pl.DataFrame,
+    *,
+    calibration_end: Any = None,
+    model_title: str = "BG/NBD",
+    ax: Axes | None = None,
 ) -> Figure:
     """Cumulative repeat purchases, actual vs expected, over calendar time.
 
@@ -245,7 +252,7 @@ def cumulative_tracking(
     act = frame["actual_cumulative"].cast(pl.Float64).to_numpy()
     pred = frame["expected_cumulative"].cast(pl.Float64).to_numpy()
     ax.plot(x, act, color=PALETTE[1], label="actual")
-    ax.plot(x, pred, "--", color=PALETTE[0], label="expected (BG/NBD)")
+    ax.plot(x, pred, "--", color=PALETTE[0], label=f"expected ({model_title})")
     if calibration_end is not None:
         end = dt.date.fromisoformat(str(calibration_end)[:10])
         ax.axvline(end, color=PALETTE[6], lw=1, ls=":")  # type: ignore[arg-type]  # dates convert

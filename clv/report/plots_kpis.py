@@ -170,10 +170,12 @@ def loyalty_by_month(
     *,
     member_col: str = "member_aov",
     non_member_col: str = "non_member_aov",
-    value_label: str = "average order value (currency)",
+    value_label: str = "average order value",
+    currency: str = "",
     ax: Axes | None = None,
 ) -> Figure:
-    """A metric for loyalty members vs non-members, month by month.
+    """A metric for loyalty members vs non-members, month by month (``value_label``, a money
+    figure in ``currency``).
 
     ``monthly``: :func:`clv.kpis.loyalty_by_month` (``month``, ``member_aov``,
     ``non_member_aov`` or the columns named by ``member_col`` / ``non_member_col``).
@@ -186,11 +188,11 @@ def loyalty_by_month(
     ax.plot(months, mem, "o-", ms=3, color=PALETTE[0], label="members")
     ax.plot(months, non, "o-", ms=3, color=PALETTE[1], label="non-members")
     ax.set_xlabel("month")
-    ax.set_ylabel(value_label)
+    ax.set_ylabel(f"{value_label} {money_label(currency)}")
     fig.autofmt_xdate()
     base = np.nanmean(non) if np.isfinite(non).any() else math.nan
     diff = np.nanmean(mem) / base - 1 if base else math.nan
-    what = value_label.split(" (")[0]
+    what = value_label
     ax.set_title(
         f"Members' {what} is {diff:+.0%} vs non-members (self-selected, not an effect)"
         if math.isfinite(diff)
@@ -264,6 +266,7 @@ def revenue_by_month(
     ax.bar(months, ret, width=20, bottom=new, color=PALETTE[0], label="returning orders")
     ax.set_xlabel("month")
     ax.set_ylabel(f"revenue {money_label(currency)}")
+    ax.yaxis.set_major_formatter("{x:,.0f}")  # whole amounts, no 1e6 offset
     share = ret.sum() / max(new.sum() + ret.sum(), 1e-12)
     ax.set_title(f"Returning orders bring {pct(share)} of revenue")
     ax.legend()
@@ -332,6 +335,14 @@ def lorenz_curves(curves: pl.DataFrame, *, ax: Axes | None = None) -> Figure:
     return fig
 
 
+TIER_SHARE_LABELS = {
+    "customer_share": "customers",
+    "revenue_share": "revenue (tiers by revenue)",
+    "clv_share": "predicted CLV (tiers by CLV)",
+}
+"""The legend of :func:`tier_shares`: each share names the ranking its tiers come from."""
+
+
 @themed
 def tier_shares(
     tiers: pl.DataFrame,
@@ -355,12 +366,12 @@ def tier_shares(
             x + (i - (len(share_cols) - 1) / 2) * w,
             vals,
             w,
-            label=col.replace("_", " "),
+            label=TIER_SHARE_LABELS.get(col, col.replace("_", " ")),
             color=PALETTE[i % len(PALETTE)],
         )
         ax.bar_label(bars, labels=[pct(v) for v in vals], fontsize=SMALLEST_FONT_PT, padding=2)
     ax.set_xticks(x, names)
-    ax.set_xlabel("value tier")
+    ax.set_xlabel("value tier (each share of its own ranking: see the legend)")
     ax.set_ylabel("share of the total (fraction)")
     ax.yaxis.set_major_formatter(percent_formatter())
     ax.set_title(_tier_verdict(tiers, share_cols, names))

@@ -187,6 +187,11 @@ class Display:
         self.mask_ids = mask_ids
         self.id_salt = id_salt or secrets.token_hex(16)
 
+    @property
+    def salt(self) -> str | None:
+        """The salt that masks customer ids, None when ids are shown as they are."""
+        return self.id_salt if self.mask_ids else None
+
     def html(self, markup: str) -> None:
         """Show HTML that clv built (every data value in it already escaped)."""
         from IPython.display import HTML, display
@@ -276,7 +281,9 @@ class Display:
         self.table(check["parameters"], caption=f"{title} fitted on the calibration period")
         self.figure(plots.holdout_by_frequency(check["by_frequency"]))
         self.figure(
-            plots.cumulative_tracking(check["tracking"], calibration_end=check["calibration_end"])
+            plots.cumulative_tracking(
+                check["tracking"], calibration_end=check["calibration_end"], model_title=title
+            )
         )
         self.table(check["metrics"], caption="Holdout errors")
         self.text(
@@ -320,8 +327,11 @@ class Display:
         """Show the run's parameters as a two-column table.
 
         Pass :func:`clv.report.run_parameters`, which leaves out the ones clv report injects.
+        The embedded data set's parameters are left out when a file (``data``) was read.
         """
-        rows = [{"parameter": k, "value": _text(v)} for k, v in values.items()]
+        embedded = ("dataset", "synthetic_customers")  # say nothing when a file was read
+        shown = {k: v for k, v in values.items() if values.get("data") is None or k not in embedded}
+        rows = [{"parameter": k, "value": _text(v)} for k, v in shown.items()]
         self.table(
             pl.DataFrame(rows, schema={"parameter": pl.String, "value": pl.String}),
             caption="Parameters",

@@ -18,9 +18,9 @@ import polars as pl
 from clv.analysis.money import Money
 from clv.data.period import UNIT_NAMES
 from clv.errors import UsageError
-from clv.report.first_page import money_text
 from clv.report.headers import header
-from clv.report.render import TEMPLATE_DIR, format_number, value_text
+from clv.report.messages import money_text
+from clv.report.render import TEMPLATE_DIR, format_number, mask_ids, value_text
 
 
 def load_data(
@@ -256,53 +256,40 @@ def as_table(values: Mapping[str, Any]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=["metric", "value"], orient="row")
 
 
-def at_risk_text(at_risk: pl.DataFrame, *, min_value_quantile: float, max_p_alive: float) -> str:
-    """A few sentences on the at-risk list: the rule, how many, the value at stake.
-
-    The rule is read from the list (:func:`clv.analysis.risk.at_risk`): its
-    ``historical_value_at_stake`` column marks the recency rule, chosen when the model sees
-    no dropout; the fewest usual gaps of silence on the list is its cut.
-    """
-    where = "The full list, with the real customer ids, is at_risk.csv in the run folder."
-    if "historical_value_at_stake" not in at_risk.columns:
-        stake = at_risk["value_at_stake"].sum() if "value_at_stake" in at_risk.columns else 0.0
+def at_risk_caption(rule: str, who: str = "customers") -> str:
+    """The at-risk table's caption, naming the rule that made the list."""
+    if rule == "recency":
         return (
-            f"{at_risk.height:,} customers have a historical value in the top "
-            f"{1 - min_value_quantile:.0%} and a probability of still being active of at most "
-            f"{max_p_alive:.0%}; together {stake:,.0f} of historical value is at stake. {where}"
+            f"High-value {who} overdue by their own rhythm (rule: silent for more than k usual "
+            "gaps; the model sees no dropout); value at stake = value if they stay x lapse rate"
         )
-    cut = cast(float, at_risk["gaps_since_last_purchase"].min())
-    silent = (
-        f", each silent for at least {math.floor(cut * 10) / 10:.1f} of their usual gaps"
-        if at_risk.height
-        else ""
-    )
     return (
-        "Nobody appears to have stopped buying in this period, so the probability of still "
-        "being active is close to 1 for everyone and cannot pick anyone out; this list is "
-        f"based on recency instead. {at_risk.height:,} customers have a historical value in "
-        f"the top {1 - min_value_quantile:.0%} and are the {1 - max_p_alive:.0%} of those who "
-        "have gone longest without buying compared with their usual gap between purchases "
-        "(their own mean gap; for one-time buyers the median gap of repeat buyers)"
-        f"{silent}. Their whole historical value is "
-        f"{at_risk['historical_value_at_stake'].sum():,.0f}: what the shop would lose if they "
-        f"had all left, not an expected loss. {where}"
+        f"High-value {who} who have probably stopped buying (rule: probability of still being "
+        "a customer at most the threshold); value at stake = (1 - P(alive)) x value if they stay"
     )
 
 
-def at_risk_caption(at_risk: pl.DataFrame, who: str = "customers") -> str:
-    """The at-risk table's caption, by its rule (see :func:`at_risk_text`)."""
-    if "historical_value_at_stake" in at_risk.columns:
-        return f"High-value {who} most overdue for their usual pace (no dropout seen)"
-    return f"High-value {who} who have probably stopped buying"
+AT_RISK_WHERE = "The full list, with the real customer ids, is at_risk.csv in the run folder."
+"""Where the whole at-risk list is."""
 
 
 METHODS_HTML = (TEMPLATE_DIR / "methods.html").read_text(encoding="utf-8")
 """Definitions and methods of the report (``templates/methods.html``)."""
 
 
-def quality_table(quality: Any) -> pl.DataFrame:
-    """What reading found (:class:`clv.data.quality.Quality`) as a two-column table."""
+def quality_table(
+    quality: Any, *, id_salt: str | None = None, refunded_customers: int | None = None
+) -> pl.DataFrame:
+    """What reading found (:class:`clv.data.quality.Quality`) as a two-column table.
+
+    ``id_salt`` masks the house accounts' customer ids (:func:`clv.report.render.mask_ids`);
+    ``refunded_customers``: customers whose net revenue is zero or below, scored but left out
+    of the lists.
+    """
+    houses = quality.house_accounts
+    names = list(houses)
+    if id_salt is not None and names:
+        names = mask_ids(names, id_salt).to_list()
     rows = [
         ("rows read", f"{quality.rows_read:,}"),
         (
@@ -323,25 +310,18 @@ def quality_table(quality: Any) -> pl.DataFrame:
         ("last month partial", "yes" if quality.last_month_partial else "no"),
         (
             "possible house accounts (kept)",
-            "; ".join(f"{k!r}: {v:,} orders" for k, v in quality.house_accounts.items()) or "none",
+            "; ".join(f"{k}: {v:,} orders" for k, v in zip(names, houses.values(), strict=True))
+            or "none",
         ),
     ]
+    if refunded_customers is not None:
+        rows.append(
+            (
+                "customers with net revenue 0 or below (scored, left out of the lists)",
+                f"{refunded_customers:,}",
+            )
+        )
     return pl.DataFrame(rows, schema=["item", "value"], orient="row")
-
-
-def quality_summary(quality: Any) -> dict[str, list[str]]:
-    """The data-quality issues worth a line on the first page (``{"issues": [...]}``)."""
-    issues = []
-    left_out = sum(quality.placeholder_ids.values())
-    if left_out:
-        issues.append(f"{left_out:,} rows with a placeholder customer id were left out")
-    if quality.duplicate_rows:
-        issues.append(f"{quality.duplicate_rows:,} rows repeat an earlier row exactly (kept)")
-    if quality.house_accounts:
-        issues.append(f"{len(quality.house_accounts)} customer(s) look like a house account")
-    if quality.first_month_partial or quality.last_month_partial:
-        issues.append("the first or last month is partial: monthly figures there are low")
-    return {"issues": issues}
 
 
 INTERVAL_NOTE = (
