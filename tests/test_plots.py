@@ -271,7 +271,7 @@ def test_a_large_scatter_draws_a_sample_and_says_so() -> None:
 def test_tier_and_cohort_titles_follow_the_numbers() -> None:
     even = pl.DataFrame(
         {
-            "tier": ["good", "middle", "bad"],
+            "tier": ["good", "middle", "low"],
             "customer_share": [0.2, 0.6, 0.2],
             "value_share": [0.22, 0.6, 0.18],
         }

@@ -167,7 +167,8 @@ def middle_to_top(segments: pl.DataFrame, *, n: int | None = 100) -> pl.DataFram
     pl.DataFrame
         Sorted by ``clv`` descending: ``customer_id``, ``clv``, ``clv_gap`` (the lowest
         good-tier CLV minus the customer's), ``orders``, ``aov``, ``p_alive`` and ``lacks``
-        ("a second order", "a higher AOV (40 vs 75 in the good tier)", "a recent order").
+        ("a second order", "a higher average order value (40 vs 75 in the good tier)",
+        "a recent order").
         Middle and good tiers are the first two names of :data:`TIERS` order (good, middle).
     """
     good = segments.filter(pl.col("value_tier") == TIERS[0][0])
@@ -181,7 +182,7 @@ def middle_to_top(segments: pl.DataFrame, *, n: int | None = 100) -> pl.DataFram
         lacks.append(
             pl.when(pl.col("aov") < good_aov).then(
                 pl.format(
-                    "a higher AOV ({} vs {} in the good tier)",
+                    "a higher average order value ({} vs {} in the good tier)",
                     pl.col("aov").round(0).cast(pl.Int64),
                     pl.lit(round(good_aov)),
                 )

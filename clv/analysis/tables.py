@@ -19,9 +19,9 @@ from clv.errors import UsageError
 
 
 def tiers_from_cuts(
-    cuts: Sequence[float] = (0.2, 0.8), names: Sequence[str] = ("good", "middle", "bad")
+    cuts: Sequence[float] = (0.2, 0.8), names: Sequence[str] = ("good", "middle", "low")
 ) -> tuple[tuple[str, float], ...]:
-    """``[0.2, 0.8]`` -> ``(("good", 0.2), ("middle", 0.6), ("bad", 0.2))``: tiers from the
+    """``[0.2, 0.8]`` -> ``(("good", 0.2), ("middle", 0.6), ("low", 0.2))``: tiers from the
     top down, cut at these cumulative shares of customers."""
     a, b = cuts
     if not 0 < a < b < 1:

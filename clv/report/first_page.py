@@ -21,6 +21,10 @@ MODEL_NAMES = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pareto_nbd": "Pareto/NBD
 """The purchase models' names as the papers write them."""
 
 
+SAME_ORDER_VALUE = 0.05
+"""Returning and first orders within this share of each other are "about the same"."""
+
+
 def basis(findings: Mapping[str, Any]) -> dict[str, Any]:
     """The basis of every money figure of a run: ``money`` (revenue or margin),
     ``currency`` and ``period`` (first day to observation end, and the horizon)."""
@@ -142,12 +146,10 @@ def _returning(ret: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
     new, returning = ret["aov_new"], ret["aov_returning"]
     if new is None or returning is None:
         key = "returning_none"
-    elif returning > new:
-        key = "returning_more"
-    elif returning < new:
-        key = "returning_less"
-    else:
+    elif abs(returning - new) <= SAME_ORDER_VALUE * abs(new):
         key = "returning_same"
+    else:
+        key = "returning_more" if returning > new else "returning_less"
     numbers = {"aov_new": new, "aov_returning": returning, "ratio": ret["ratio"]}
     return record(
         key, numbers, basis=b, table="returning_vs_new", topic="Returning customers", section="10"
@@ -331,7 +333,7 @@ def at_risk_records(
         numbers |= {"max_p_alive": risk["max_p_alive"], "lost_p_alive": risk["lost_p_alive"]}
         out = [
             record(
-                "at_risk_p_alive",
+                "at_risk_p_alive" if risk["customers"] else "at_risk_p_alive_none",
                 numbers,
                 basis=b,
                 table="at_risk.csv",
@@ -354,16 +356,22 @@ def at_risk_records(
             )
         return out
     numbers |= {"overdue_gaps": risk["overdue_gaps"], "bought_again": risk["bought_again"]}
-    key = (
-        "at_risk_recency_measured"
-        if risk["bought_again"] is not None
-        else "at_risk_recency_default"
-    )
+    if not risk["customers"]:
+        key = "at_risk_recency_none"
+    elif risk["bought_again"] is not None:
+        key = "at_risk_recency_measured"
+    else:
+        key = "at_risk_recency_default"
     return [
         record(
             key, numbers, basis=b, table="at_risk.csv", topic=topic, section=section, words=horizon
         )
     ]
+
+
+ONE_TIME_CONTRADICTS = 0.2
+"""A model that sees no dropout contradicts the data when at least this share of customers
+never bought again."""
 
 
 def health_records(
@@ -383,9 +391,10 @@ def health_records(
         )
     if health["no_dropout"]:
         numbers = {k: health[k] for k in ("lowest_p_alive", "one_time_share")}
+        seen = health["one_time_share"] < ONE_TIME_CONTRADICTS
         out.append(
             record(
-                "health_no_dropout",
+                "health_no_dropout_seen" if seen else "health_no_dropout",
                 numbers,
                 basis=b,
                 table="scores.parquet",

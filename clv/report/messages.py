@@ -91,7 +91,9 @@ MESSAGES: dict[str, Message] = {
         money=("aov_returning", "aov_new"),
     ),
     "returning_same": Message(
-        "Returning and first orders both average {aov_new}.", money=("aov_new",)
+        "Returning orders average {aov_returning}, first orders {aov_new}: about the same "
+        "(within 5 %).",
+        money=("aov_returning", "aov_new"),
     ),
     "returning_none": Message(
         "No customer has a second order yet, so there is nothing to compare."
@@ -201,6 +203,15 @@ MESSAGES: dict[str, Message] = {
         "bought again; {value_at_stake} of the next {horizon}'s value is at stake.",
         money=("value_at_stake",),
     ),
+    "at_risk_recency_none": Message(
+        "The model sees no dropout, so the at-risk list is by recency: no high-value customer "
+        "has been silent for more than {overdue_gaps:g} of their own usual gaps between "
+        "purchases."
+    ),
+    "at_risk_p_alive_none": Message(
+        "No high-value customer has a probability of still being a customer between "
+        "{lost_p_alive:.0%} and {max_p_alive:.0%}: nobody valuable is slipping away now."
+    ),
     "at_risk_recency_default": Message(
         "The model sees no dropout, so the at-risk list is by recency: {customers:,} "
         "high-value customers (value if they stay in the top {top_value_share:.0%}) have "
@@ -218,6 +229,10 @@ MESSAGES: dict[str, Message] = {
         "The holdout check failed: refitted on the earlier data, the model predicted "
         "{purchases_error:+.0%} purchases and {spend_error:+.0%} spend against what customers "
         "then did. Treat predicted values as rough."
+    ),
+    "health_no_dropout_seen": Message(
+        "Nobody in the data appears to have stopped buying (the lowest probability of still "
+        "being a customer is {lowest_p_alive:.0%}), so the at-risk list is by recency."
     ),
     "health_no_dropout": Message(
         "The model sees almost no dropout (the lowest probability of still being a customer "
