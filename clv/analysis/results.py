@@ -411,6 +411,7 @@ class Analysis:
             horizon_months=self.money.horizon_months,
             retention_cost=self.options.retention_cost,
             acquisition_cost=self.options.acquisition_cost,
+            basis=self.money.basis,
         )
 
     @cached_property

@@ -228,7 +228,7 @@ def parameter_table(model: Any, which: str) -> pl.DataFrame:
     extra = [("log-likelihood", ll, None)] if ll is not None else []
     if extra:
         frame = pl.concat([frame, pl.DataFrame(extra, schema=frame.schema, orient="row")])
-    return frame.with_columns(pl.col("estimate").round(4), pl.col("standard_error").round(4))
+    return frame  # shown with PARAMETER_FORMATS: 0.00186, never 0.00
 
 
 def _finite(value: float | None) -> float | None:
@@ -309,10 +309,35 @@ def before_after(orders: pl.DataFrame, launch_date: Any) -> pl.DataFrame | None:
     return loyalty_before_after(orders, launch_date=launch_date)
 
 
+PARAMETER_FORMATS = {"estimate": "{:.4g}", "standard_error": "{:.4g}"}
+"""How :func:`parameter_table` is shown: four significant digits."""
+
+COMPARISON_FORMATS = {
+    "holdout_mae": "{:.6f}",
+    "calibration_log_likelihood": "{:,.1f}",
+    "aic": "{:,.1f}",
+}
+"""How :func:`model_comparison` is shown: the holdout error to six decimals, so a choice by a
+difference the table could not show is never shown as a tie."""
+
+
 def model_comparison(model: Any) -> pl.DataFrame | None:
-    """The purchase models compared on the holdout when ``purchase_model="auto"`` chose one
-    (``model.comparison``), else None."""
-    return pl.DataFrame(model.comparison) if model.comparison else None
+    """The purchase models compared when ``purchase_model="auto"`` chose one, else None.
+
+    One row per model: ``purchase_model``, ``holdout_mae`` (mean absolute error per customer
+    of the holdout purchases: the model with the lowest is chosen), ``chosen``,
+    ``calibration_log_likelihood`` and ``aic`` (of the fit on the calibration period), and
+    ``error`` only when a model could not be fitted.
+    """
+    if not model.comparison:
+        return None
+    table = pl.DataFrame(model.comparison).rename(
+        {"log_likelihood": "calibration_log_likelihood"}, strict=False
+    )
+    keep = ["purchase_model", "holdout_mae", "chosen", "calibration_log_likelihood", "aic"]
+    if "error" in table.columns and table["error"].is_not_null().any():
+        keep.append("error")
+    return table.select([c for c in keep if c in table.columns])
 
 
 def channel_value_table(value: Any) -> pl.DataFrame | None:

@@ -278,7 +278,11 @@ class Display:
             )
             return
         title = check["model"].spec.title
-        self.table(check["parameters"], caption=f"{title} fitted on the calibration period")
+        self.table(
+            check["parameters"],
+            caption=f"{title} fitted on the calibration period",
+            formats={"estimate": "{:.4g}", "standard_error": "{:.4g}"},
+        )
         self.figure(plots.holdout_by_frequency(check["by_frequency"]))
         self.figure(
             plots.cumulative_tracking(

@@ -173,7 +173,8 @@ RETENTION_ASSUMPTIONS = (
 WHY_SIMPLE_OVERSTATES = (
     "Over the same months and with the same discounting, margin per order x orders per "
     "year gives every customer the future of an active customer buying at the active "
-    "customers' pace; many have already stopped (low p_alive). The model's CLV weights "
+    "customers' pace; many have already stopped (a low probability of still being a "
+    "customer). The model's CLV weights "
     "each customer's future purchases by the probability that they are still alive, so "
     "it is lower."
 )
@@ -186,27 +187,44 @@ def retention_tables(
 
     The first table is the value of more retention; the second the simple formula (with its
     inputs: every nested dict, and every key naming ``simple``, ``model`` or ``horizon``)
-    beside the model's CLV. The sentences are the assumptions, then why the simple formula
-    overstates, or, when the data covers less than two years (no ``annual_retention``),
-    why neither can be computed.
+    beside the model's CLV; on a revenue basis the "margin" terms are named revenue. The
+    sentences are the assumptions, how retention was annualised from less than two years,
+    and why the simple formula overstates (or why nothing can be computed).
     """
+    revenue = economics.get("basis") == "revenue"
     uplift: dict[str, Any] = {}
     compare: dict[str, Any] = {}
     for key, value in economics.items():
+        if key == "basis":
+            continue
+        if revenue:  # on a revenue basis every "margin" term is revenue
+            key = key.replace("margin", "revenue")
         if isinstance(value, Mapping):
-            compare |= {f"{key.removesuffix('_inputs')}: {k}": v for k, v in value.items()}
+            for k, v in value.items():
+                name = k.replace("margin", "revenue") if revenue else k
+                compare[f"{key.removesuffix('_inputs')}: {name}"] = v
         elif any(word in key for word in ("simple", "model", "horizon")):
             compare[key] = value
         else:
             uplift[key] = value
     texts = [f"Assumptions: {RETENTION_ASSUMPTIONS}"]
+    if revenue:
+        texts.append("No margin was given, so m and the simple formula are on revenue.")
+    days = economics.get("annualised_from_days")
     if economics.get("annual_retention") is None:
         texts.append(
-            "The data covers less than two years, so there is no annual retention to measure: "
-            "neither the value of more retention nor the simple formula can be computed."
+            "The data is too short to measure retention (under two 30-day windows): neither "
+            "the value of more retention nor the simple formula can be computed."
         )
-    elif "simple_over_model" in economics:
-        texts.append(WHY_SIMPLE_OVERSTATES)
+    else:
+        if days:
+            texts.append(
+                f"The data covers less than two years: retention is measured over two windows "
+                f"of {days:,} days and annualised (r = r_window ^ (365 / {days:,})); m and "
+                "orders per year are scaled to a year the same way."
+            )
+        if "simple_over_model" in economics:
+            texts.append(WHY_SIMPLE_OVERSTATES)
     return as_table(uplift), as_table(compare), texts
 
 
