@@ -215,13 +215,13 @@ def test_flat_value_gets_no_concentration_verdict() -> None:
     assert "Gini 0.00" in fig.get_axes()[0].get_legend_handles_labels()[1][0]
     assert "evenly" in _title(fig) and "concentrated in few" not in _title(fig)
     flat = pl.DataFrame({"clv": np.linspace(90, 110, 200)})
-    assert "worth little" not in _title(plots.clv_distribution(flat))
+    assert "much of the value" not in _title(plots.clv_distribution(flat))
     skew_left = pl.DataFrame({"clv": [0.0] * 20 + [100.0] * 80})
     title = _title(plots.clv_distribution(skew_left))
-    assert "worth little" not in title and "below the median" in title
-    assert "worth little" in _title(
-        plots.clv_distribution(_scores().with_columns(clv=pl.col("clv") ** 2))
-    )
+    assert "much of the value" not in title and "below the median" in title
+    skewed = _title(plots.clv_distribution(_scores().with_columns(clv=pl.col("clv") ** 2)))
+    # defect 18: a skewed distribution says what the ratio shows, not "worth little"
+    assert "A few customers hold much of the value" in skewed and "worth little" not in skewed
 
 
 def test_bad_fits_get_non_reassuring_titles() -> None:

@@ -12,7 +12,6 @@ import polars as pl
 from clv.analysis.orders import customer_key
 from clv.analysis.segments import ratio
 
-
 MIN_WINDOW_DAYS = 30
 """The shortest window (days) over which retention is measured and annualised."""
 
