@@ -177,30 +177,30 @@ MESSAGES: dict[str, Message] = {
         "this describes who joined, not the programme's effect."
     ),
     "loyalty_members_at_risk": Message(
-        "{members_at_risk:,} members are on the at-risk list, with {members_value_at_stake} "
-        "of predicted value at stake.",
+        "Members on the at-risk list: {members_at_risk:,}, with {members_value_at_stake} of "
+        "predicted value at stake.",
         money=("members_value_at_stake",),
     ),
     # ---- at risk -------------------------------------------------------------------------
     "at_risk_p_alive": Message(
-        "{customers:,} high-value customers (value if they stay in the top "
-        "{top_value_share:.0%}) have probably stopped buying (probability of still being a "
-        "customer between {lost_p_alive:.0%} and {max_p_alive:.0%}); the expected loss is "
-        "{value_at_stake} of the next {horizon}'s value.",
+        "High-value customers who have probably stopped buying (value if they stay in the top "
+        "{top_value_share:.0%}, probability of still being a customer between "
+        "{lost_p_alive:.0%} and {max_p_alive:.0%}): {customers:,}; the expected loss is "
+        "{value_at_stake} of the value predicted for the next {horizon}.",
         money=("value_at_stake",),
     ),
     "at_risk_lost": Message(
-        "{lost:,} customers with a high past revenue ({lost_revenue} in all) are already "
-        "gone (probability of still being a customer below {lost_p_alive:.0%}); they are "
-        "listed apart, for a win-back.",
+        "Customers with a high past revenue who are already gone (probability of still being "
+        "a customer below {lost_p_alive:.0%}): {lost:,}, with {lost_revenue} of past revenue; "
+        "they are listed apart, for a win-back.",
         money=("lost_revenue",),
     ),
     "at_risk_recency_measured": Message(
-        "The model sees no dropout, so the at-risk list is by recency: {customers:,} "
-        "high-value customers (value if they stay in the top {top_value_share:.0%}) have "
-        "been silent for more than {overdue_gaps:g} of their own usual gaps between "
-        "purchases. In the holdout, only {bought_again:.0%} of the customers that overdue "
-        "bought again; {value_at_stake} of the next {horizon}'s value is at stake.",
+        "The model sees no dropout, so the at-risk list is by recency: high-value customers "
+        "(value if they stay in the top {top_value_share:.0%}) silent for more than "
+        "{overdue_gaps:g} of their own usual gaps between purchases: {customers:,}. In the "
+        "holdout, only {bought_again:.0%} of the customers that overdue bought again; "
+        "{value_at_stake} of the value predicted for the next {horizon} is at stake.",
         money=("value_at_stake",),
     ),
     "at_risk_recency_none": Message(
@@ -213,11 +213,11 @@ MESSAGES: dict[str, Message] = {
         "{lost_p_alive:.0%} and {max_p_alive:.0%}: nobody valuable is slipping away now."
     ),
     "at_risk_recency_default": Message(
-        "The model sees no dropout, so the at-risk list is by recency: {customers:,} "
-        "high-value customers (value if they stay in the top {top_value_share:.0%}) have "
-        "been silent for more than {overdue_gaps:g} of their own usual gaps between "
-        "purchases (a cut the holdout could not measure); their value if they stay, "
-        "{value_at_stake}, is at stake if they have left.",
+        "The model sees no dropout, so the at-risk list is by recency: high-value customers "
+        "(value if they stay in the top {top_value_share:.0%}) silent for more than "
+        "{overdue_gaps:g} of their own usual gaps between purchases (a cut the holdout could "
+        "not measure): {customers:,}; their value if they stay, {value_at_stake}, is at stake "
+        "if they have left.",
         money=("value_at_stake",),
     ),
     # ---- model health --------------------------------------------------------------------
@@ -246,26 +246,29 @@ MESSAGES: dict[str, Message] = {
         money=("predicted_total", "last_year_value"),
     ),
     "health_uncertain": Message(
-        "{uncertain_parameters:,} of the model's parameters are poorly determined by the data "
+        "Parameters of the model that the data determine poorly: {uncertain_parameters:,} "
         "(section 4 gives them); the scores use their best estimates."
     ),
     # ---- data quality --------------------------------------------------------------------
     "quality_placeholders": Message(
-        "{placeholder_rows:,} rows with a placeholder customer id (such as guest) were left out."
+        "Rows with a placeholder customer id (such as guest), left out: {placeholder_rows:,}."
     ),
-    "quality_duplicates": Message("{duplicate_rows:,} rows repeat an earlier row exactly (kept)."),
+    "quality_duplicates": Message(
+        "Rows repeating an earlier row exactly (kept): {duplicate_rows:,}."
+    ),
     "quality_house_accounts": Message(
-        "{house_accounts:,} customers look like house accounts (far more orders than anyone "
-        "else; kept)."
+        "Customers who look like house accounts (far more orders than anyone else; kept): "
+        "{house_accounts:,}."
     ),
     "quality_partial_month": Message(
         "The first or last month is partial: monthly figures there are low."
     ),
     "quality_refunded": Message(
-        "{refunded_customers:,} customers have a net revenue of zero or below (full "
-        "refunds): they are scored but left out of the top, tier and at-risk lists."
+        "Customers with a net revenue of zero or below (free orders or full refunds): "
+        "{refunded_customers:,}; they are scored but left out of the top, tier and at-risk "
+        "lists."
     ),
-    "quality_zero_amounts": Message("{zero_amounts:,} rows have an amount of 0 (kept)."),
+    "quality_zero_amounts": Message("Rows with an amount of 0 (kept): {zero_amounts:,}."),
 }
 """Every first-page sentence, by message id."""
 
