@@ -202,8 +202,11 @@ class Analysis:
 
     @cached_property
     def middle_to_top(self) -> pl.DataFrame:
-        """The whole middle tier, closest to the good tier first, with what each lacks."""
-        return profile.middle_to_top(self.segments, n=None)
+        """The whole middle tier, closest to the good tier first, with what each lacks; customers
+        whose net revenue is zero or below (full refunds) are left out."""
+        refunded = self.segments.filter(pl.col("revenue") <= 0).select("customer_id")
+        table = profile.middle_to_top(self.segments, n=None)
+        return table.join(refunded, on="customer_id", how="anti", maintain_order="left")
 
     @cached_property
     def findings(self) -> dict[str, Any]:
