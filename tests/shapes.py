@@ -79,9 +79,10 @@ def _uci(folder: Path) -> Shape:
         frame = frame[frame.CustomerID != "(blank)"]
         frame["date"] = pd.to_datetime(frame.InvoiceDate, format="%m/%d/%Y %H:%M").dt.normalize()
         frame["amount"] = frame.Quantity * frame.UnitPrice
-        return frame.rename(columns={"CustomerID": "customer_id"})[
+        frame = frame.rename(columns={"CustomerID": "customer_id"})[
             ["customer_id", "date", "amount"]
         ]
+        return _net_refunds(frame)
 
     params = {
         "data": str(path),
@@ -92,6 +93,22 @@ def _uci(folder: Path) -> Shape:
         "gg_penalizer": 0.001,
     }
     return Shape("uci", params, raw, lambda: sorted(set(raw().customer_id)))
+
+
+def _net_refunds(frame: pd.DataFrame) -> pd.DataFrame:
+    """negative_amounts="net" by hand: each refund moves to the customer's latest purchase
+    day on or before it (refunds with none are left out)."""
+    refunds, purchases = frame[frame.amount < 0], frame[frame.amount >= 0]
+    days = purchases[["customer_id", "date"]].drop_duplicates().sort_values("date")
+    moved = pd.merge_asof(
+        refunds.sort_values("date"),
+        days.rename(columns={"date": "purchase_day"}),
+        left_on="date",
+        right_on="purchase_day",
+        by="customer_id",
+    ).dropna(subset=["purchase_day"])
+    moved["date"] = moved.purchase_day
+    return pd.concat([purchases, moved[frame.columns]], ignore_index=True)
 
 
 def _swedish(folder: Path) -> Shape:
