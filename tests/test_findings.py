@@ -10,6 +10,7 @@ new sentence cannot reach the first page unchecked.
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -334,7 +335,8 @@ def _at_risk_lost(run: Run, n: dict) -> None:
 def _silence(run: Run) -> pd.DataFrame:
     sc = _stays(run)
     end = pd.Timestamp(run.scores.observation_end.iloc[0])
-    span = (sc.last_purchase - sc.first_purchase).dt.days
+    sc["last_purchase"] = pd.to_datetime(sc.last_purchase)
+    span = (sc.last_purchase - pd.to_datetime(sc.first_purchase)).dt.days
     sc["gap"] = (span / sc.frequency).where(sc.frequency > 0)
     sc["gap"] = sc.gap.fillna(sc.gap.median())
     sc["gaps"] = (end - sc.last_purchase).dt.days / sc.gap
@@ -515,8 +517,8 @@ def test_findings_json_holds_every_first_page_sentence(shape_runs, name):
         folder = runs[notebook]
         page = _first_page_text(folder)
         found = json.loads((folder / "findings.json").read_text())["findings"]
-        shown = re.sub(r"\s*\(section \d+\)", "", page)
-        texts = " ".join(_escape(r["text"]) for r in found)
+        shown = html.unescape(re.sub(r"\s*\(section \d+\)", "", page))
+        texts = " ".join(r["text"] for r in found)
         assert _squash(shown) == _squash(texts), notebook
 
 
@@ -524,29 +526,30 @@ def test_findings_json_holds_every_first_page_sentence(shape_runs, name):
 def test_masked_report_prints_no_customer_id(shape_runs, name):
     """Defect 4: with mask_ids on, no customer id of the data appears in the HTML as a whole
     token (tables, data-quality notes, house accounts, captions, alt text)."""
+    from clv.report.sections import METHODS_HTML
+
     runs = shape_runs[name]
-    ids = set(runs["shape"].ids())
+    static = set(re.findall(TOKEN, METHODS_HTML))  # the methods' citations: (1987), (2005)
+    ids = set(runs["shape"].ids()) - static
     for notebook in ("customer_value", "loyalty_review"):
         if notebook not in runs:
             continue
-        html = (runs[notebook] / f"{notebook}.html").read_text(encoding="utf-8")
-        html = re.sub(r'src="data:image/png;base64,[^"]*"', "", html)
-        tokens = set(re.findall(r"[^\s<>\"'=;:,()\[\]{}]+", html))
+        page = (runs[notebook] / f"{notebook}.html").read_text(encoding="utf-8")
+        page = re.sub(r'src="data:image/png;base64,[^"]*"', "", page)
+        tokens = set(re.findall(TOKEN, page))
         assert not ids & tokens, sorted(ids & tokens)[:5]
 
 
+TOKEN = r"[^\s<>\"'=;:,()\[\]{}]+"
+"""A whole token of the HTML: what lies between spaces, markup and punctuation."""
+
+
 def _first_page_text(folder: Path) -> str:
-    html = next(folder.glob("*.html")).read_text(encoding="utf-8")
-    block = re.search(r'<dl class="clv-found">(.*?)</dl>', html, re.S)
+    page = next(folder.glob("*.html")).read_text(encoding="utf-8")
+    block = re.search(r'<dl class="clv-found">(.*?)</dl>', page, re.S)
     assert block is not None
     items = re.findall(r"<dd>(.*?)</dd>", block.group(1), re.S)
     return " ".join(re.sub(r"<[^>]+>", "", i) for i in items)
-
-
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(text)
 
 
 def _squash(text: str) -> str:

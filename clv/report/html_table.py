@@ -1,4 +1,5 @@
-"""A frame as an HTML table: escaped cells, formatted numbers, a scroll box on narrow screens."""
+"""A frame as an HTML table: escaped cells, formatted numbers; each cell carries its column's
+header (``data-label``) so a narrow screen shows the rows as cards."""
 
 from __future__ import annotations
 
@@ -47,12 +48,14 @@ def table_html(
         f'<th class="{"num" if c in numeric else "text"}">{e(header(c))}</th>'
         for c in shown.columns
     )
+    labels = {c: e(header(c), quote=True) for c in shown.columns}
     body = []
     for row in shown.iter_rows():
         cells = []
         for c, v in zip(shown.columns, row, strict=True):
             cls = "num" if c in numeric else "text"
-            cells.append(f'<td class="{cls}">{e(_cell(v, formats.get(c)))}</td>')
+            text = e(_cell(v, formats.get(c)))
+            cells.append(f'<td class="{cls}" data-label="{labels[c]}">{text}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     more = ""
     if frame.height > max_rows:

@@ -287,6 +287,25 @@ def at_risk_caption(rule: str, who: str = "customers") -> str:
     )
 
 
+AT_RISK_SHOWN = (
+    "customer_id",
+    "value_at_stake",
+    "value_if_stays",
+    "p_alive",
+    "gaps_since_last_purchase",
+    "revenue",
+    "orders",
+    "last_purchase",
+)
+"""The at-risk columns the report shows (at_risk.csv has them all)."""
+
+
+def at_risk_shown(table: pl.DataFrame) -> pl.DataFrame:
+    """The at-risk list with the columns that matter (:data:`AT_RISK_SHOWN`), so it fits the
+    page; the run's at_risk.csv keeps every column."""
+    return table.select([c for c in AT_RISK_SHOWN if c in table.columns])
+
+
 AT_RISK_WHERE = "The full list, with the real customer ids, is at_risk.csv in the run folder."
 """Where the whole at-risk list is."""
 
