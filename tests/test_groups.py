@@ -180,9 +180,7 @@ def test_group_value_table(channels):
     assert table["channel"].to_list() == ["paid_social", "referral", "search"]
     assert table["customers"].to_list() == [1_000, 1_000, 1_000]
     for row in table.iter_rows(named=True):
-        assert row["clv_cac"] == pytest.approx(
-            row["new_customer_value"] / costs[row["channel"]]
-        )
+        assert row["clv_cac"] == pytest.approx(row["new_customer_value"] / costs[row["channel"]])
         assert row["clv_cac_low"] <= row["clv_cac"] <= row["clv_cac_high"]
         assert row["clv_low"] <= row["clv"] <= row["clv_high"]
     # referral customers are worth more than paid-social ones, now and when newly acquired

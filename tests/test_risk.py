@@ -2,7 +2,6 @@
 sees no dropout; the rule in kpis.json and in the report's words."""
 
 import datetime as dt
-import json
 import math
 import warnings
 
@@ -287,3 +286,8 @@ def test_value_at_stake_is_on_the_margin_basis():
     assert margin.at_risk["value_at_stake"].sum() == pytest.approx(
         0.3 * revenue.at_risk["value_at_stake"].sum(), rel=1e-9
     )
+
+
+def test_recency_needs_an_rfm_summary():
+    with pytest.raises(DataError, match="'observation_end' of an RFM summary"):
+        risk.with_silence(_customers().drop("observation_end"))

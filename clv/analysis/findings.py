@@ -195,7 +195,7 @@ def model_health(
     lowest = (
         cast(float | None, segments["p_alive"].min()) if "p_alive" in segments.columns else None
     )
-    one_time = float((segments["frequency"] == 0).mean() or 0.0) if segments.height else 0.0
+    one_time = cast(float, (segments["frequency"] == 0).mean() or 0.0) if segments.height else 0.0
     no_dropout = "no_dropout_seen" in codes or (
         lowest is not None and lowest >= 0.5 and one_time >= 0.2
     )

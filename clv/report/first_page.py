@@ -254,11 +254,11 @@ def loyalty_review_records(found: Mapping[str, Any]) -> list[dict[str, Any]]:
         )
     )
     out += loyalty_records(found["loyalty"], b, section="4")
-    keys = ("members_at_risk", "members_value_at_stake")
+    at_risk = ("members_at_risk", "members_value_at_stake")
     out.append(
         record(
             "loyalty_members_at_risk",
-            {k: members[k] for k in keys},
+            {k: members[k] for k in at_risk},
             basis=b,
             table="at_risk.csv",
             topic="Members at risk",
@@ -290,11 +290,11 @@ def loyalty_records(
         key = "loyalty_unclear"
     out = [record(key, numbers, basis=b, table=table, topic=topic, section=section)]
     if totals["net_sd"] is not None and totals["months"] > 2:
-        keys = ("sign_changes", "months_within_noise", "months", "net_sd")
+        noise = ("sign_changes", "months_within_noise", "months", "net_sd")
         out.append(
             record(
                 "loyalty_noise",
-                {k: totals[k] for k in keys},
+                {k: totals[k] for k in noise},
                 basis=b,
                 table=table,
                 topic=topic,
