@@ -244,6 +244,22 @@ def recent_months(by_month: pl.DataFrame | None, *, months: int = 3) -> pl.DataF
     return pl.DataFrame(rows, schema=["measure", *labels], orient="row")
 
 
+def month_comparison_table(comparison: pl.DataFrame | None) -> pl.DataFrame | None:
+    """:func:`clv.analysis.tables.month_comparison` on its side: one row per measure
+    (:func:`~clv.report.headers.header` words), one column per period (this month, last month,
+    a year before), values as report text, so the 20 measures read on any screen. None stays
+    None."""
+    if comparison is None:
+        return None
+    periods = comparison["period"].to_list()
+    rows = [
+        [header(c)] + [_month_value(v) for v in comparison[c].to_list()]
+        for c in comparison.columns
+        if c != "period"
+    ]
+    return pl.DataFrame(rows, schema=["measure", *periods], orient="row")
+
+
 def months_long(by_month: pl.DataFrame | None) -> pl.DataFrame | None:
     """Every month of a monthly table, long: ``month`` (``YYYY-MM``), ``measure``, ``value``
     (report text), for the appendix. None stays None."""
