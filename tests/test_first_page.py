@@ -442,3 +442,38 @@ def test_clv_score_by_channel_names_the_pooled_groups(tmp_path, capsys):
         assert main(args) == 0
     printed = capsys.readouterr()
     assert "tiktok uses the pooled model" in printed.out + printed.err
+
+
+def test_model_notes_say_each_thing_once(cdnow):
+    """Defect 16: "1,218 customers left out ... 1,218 customers without ..." is said once, and
+    no model note repeats a Model health line."""
+    notes = sections.model_notes(cdnow.model)
+    text = " ".join(notes)
+    assert text.count("1,218") == 1
+    health = {d["message"] for d in cdnow.model.diagnostics}
+    assert not health & set(notes)
+    assert len(notes) == len(set(notes))
+
+
+def test_negative_quantity_is_called_a_quantity(tmp_path):
+    """Defect 15: a negative Quantity of a UCI export is not called a negative amount."""
+    from clv.data.io import read_transactions
+    from clv.errors import DataError
+
+    data = tmp_path / "uci.csv"
+    data.write_text(
+        "InvoiceNo,Quantity,InvoiceDate,UnitPrice,CustomerID\n"
+        "1,2,12/13/2010 8:26,2.55,17850\n"
+        "C2,-1,12/14/2010 9:00,2.55,17850\n"
+    )
+    with pytest.raises(DataError) as error:
+        read_transactions(
+            data,
+            customer_col="CustomerID",
+            date_col="InvoiceDate",
+            quantity_col="Quantity",
+            price_col="UnitPrice",
+        )
+    message = str(error.value)
+    assert "column 'Quantity'" in message and "negative quantity '-1'" in message
+    assert "negative amount" not in message

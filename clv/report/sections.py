@@ -117,26 +117,25 @@ ONE_TIME_BUYERS = {
 
 
 def model_notes(model: Any) -> list[str]:
-    """Plain-language facts about the fit: converged, customers used, warnings."""
+    """Plain-language facts about the fit: converged, customers used, warnings (those the
+    Model health box shows already left out)."""
     notes = [
         f"{model.spec.title} and Gamma-Gamma fitted on {model.n_customers:,} customers, "
         f"{model.n_repeat_buyers:,} of them repeat buyers; time in "
         f"{UNIT_NAMES.get(model.time_unit, model.time_unit)}.",
         ONE_TIME_BUYERS[model.purchase_model],
     ]
-    if getattr(model, "n_excluded_gamma_gamma", 0):
-        notes.append(
-            f"{model.n_excluded_gamma_gamma:,} customers left out of Gamma-Gamma: "
-            f"{model.excluded_gamma_gamma_reason}."
-        )
+    if getattr(model, "n_excluded_gamma_gamma", 0):  # the reason names how many
+        notes.append(f"Gamma-Gamma: {model.excluded_gamma_gamma_reason}.")
     corr = getattr(model, "frequency_monetary_correlation", None)
     if corr is not None:
         notes.append(
             f"Correlation of frequency and order value among repeat buyers: {corr:.2f} "
             "(Gamma-Gamma assumes about 0)."
         )
-    notes.extend(str(w) for w in getattr(model, "warnings", []) or [])
-    return notes
+    shown = {str(d["message"]) for d in getattr(model, "diagnostics", []) or []}
+    notes.extend(str(w) for w in getattr(model, "warnings", []) or [] if str(w) not in shown)
+    return list(dict.fromkeys(notes))  # Model health shows the diagnostics: never twice
 
 
 def top_text(table: pl.DataFrame, *, top_share: float) -> str:
