@@ -477,3 +477,23 @@ def test_negative_quantity_is_called_a_quantity(tmp_path):
     message = str(error.value)
     assert "column 'Quantity'" in message and "negative quantity '-1'" in message
     assert "negative amount" not in message
+
+
+def test_tables_show_shares_as_the_text_does():
+    """Defect 13: a share is 48.3% in a table as in the sentence beside it, never 0.483."""
+    from clv.report.html_table import table_html
+
+    frame = pl.DataFrame(
+        {
+            "channel": ["search"],
+            "share_good": [0.483],
+            "repeat_rate": [0.5],
+            "p_alive": [0.25],
+            "customer_share": [0.1],
+            "aov": [12.5],
+        }
+    )
+    html = table_html(frame)
+    for shown in ("48.3%", "50.0%", "25.0%", "10.0%", ">12.50<"):
+        assert shown in html
+    assert "0.483" not in html and "0.48<" not in html
