@@ -20,7 +20,7 @@ them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import polars as pl
 
@@ -146,7 +146,7 @@ def overdue_threshold(calibration: pl.DataFrame | None, *, gaps: float | None = 
     def at(k: float) -> tuple[int, float | None]:
         beyond = table.filter(pl.col("gaps") > k)
         share = beyond["bought_again"].mean() if beyond.height else None
-        return beyond.height, None if share is None else float(share)  # type: ignore[arg-type]
+        return beyond.height, None if share is None else float(cast(float, share))
 
     measured = False
     if gaps is None:
@@ -162,7 +162,8 @@ def overdue_threshold(calibration: pl.DataFrame | None, *, gaps: float | None = 
     return Overdue(k, measured, n, share, None if share is None else 1.0 - share)
 
 
-def _high_value(frame: pl.DataFrame, threshold: float | None) -> pl.Expr:
+def _high_value(threshold: float | None) -> pl.Expr:
+    """A positive net revenue and a value if they stay at or above ``threshold``."""
     cut = float("inf") if threshold is None else threshold
     return (pl.col("revenue") > 0) & (pl.col("value_if_stays") >= cut)
 
@@ -208,7 +209,7 @@ def at_risk(
     keep = ["customer_id", "revenue", "orders", last, "p_alive", "clv", "value_if_stays"]
     keep += ["value_at_stake"]
     keep += [c for c in ("value_tier", "rfm_cell") if c in segments.columns]
-    high = _high_value(table, threshold) & (pl.col("p_alive") >= LOST_P_ALIVE)
+    high = _high_value(threshold) & (pl.col("p_alive") >= LOST_P_ALIVE)
     if rule == "p_alive":
         listed = table.filter(high & (pl.col("p_alive") <= max_p_alive)).with_columns(
             value_at_stake=(1 - pl.col("p_alive")) * pl.col("value_if_stays")
