@@ -246,8 +246,8 @@ MESSAGES: dict[str, Message] = {
         money=("predicted_total", "last_year_value"),
     ),
     "health_uncertain": Message(
-        "Parameters of the model that the data determine poorly: {uncertain_parameters:,} "
-        "(section 4 gives them); the scores use their best estimates."
+        "Parameters of the model that the data determine poorly: {uncertain_parameters:,}; "
+        "the scores use their best estimates."
     ),
     # ---- data quality --------------------------------------------------------------------
     "quality_placeholders": Message(
