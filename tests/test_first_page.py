@@ -142,7 +142,7 @@ def test_customer_value_takes_the_programmes_costs_and_states_the_verdict(shop):
     verdict = next(
         r for k, r in ids.items() if k in ("loyalty_pays", "loyalty_costs_more", "loyalty_unclear")
     )
-    assert "90 % interval" in verdict["text"] and "not the programme's effect" in verdict["text"]
+    assert "90% interval" in verdict["text"] and "not the programme's effect" in verdict["text"]
 
 
 def test_quality_table_masks_house_accounts():

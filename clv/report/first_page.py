@@ -423,7 +423,7 @@ def health_records(
     if not out:
         checked = health["purchases_error"] is not None
         words = model | {
-            "holdout_words": (", and it predicted the holdout within 20 %" if checked else "")
+            "holdout_words": (", and it predicted the holdout within 20%" if checked else "")
         }
         out.append(
             record("health_ok", {}, basis=b, table=table, topic=topic, section="4", words=words)

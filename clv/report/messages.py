@@ -92,7 +92,7 @@ MESSAGES: dict[str, Message] = {
     ),
     "returning_same": Message(
         "Returning orders average {aov_returning}, first orders {aov_new}: about the same "
-        "(within 5 %).",
+        "(within 5%).",
         money=("aov_returning", "aov_new"),
     ),
     "returning_none": Message(
@@ -126,21 +126,21 @@ MESSAGES: dict[str, Message] = {
     ),
     "loyalty_pays": Message(
         "Over {months:,} months members' extra margin was {extra_margin} against programme "
-        "costs of {program_cost}: net {net} (90 % interval {net_low} to {net_high}), more "
+        "costs of {program_cost}: net {net} (90% interval {net_low} to {net_high}), more "
         "than it cost. Members chose to join, so this is a comparison, not the programme's "
         "effect.",
         money=("extra_margin", "program_cost", "net", "net_low", "net_high"),
     ),
     "loyalty_costs_more": Message(
         "Over {months:,} months members' extra margin was {extra_margin} against programme "
-        "costs of {program_cost}: net {net} (90 % interval {net_low} to {net_high}), less "
+        "costs of {program_cost}: net {net} (90% interval {net_low} to {net_high}), less "
         "than it cost. Members chose to join, so this is a comparison, not the programme's "
         "effect.",
         money=("extra_margin", "program_cost", "net", "net_low", "net_high"),
     ),
     "loyalty_unclear": Message(
         "Over {months:,} months members' extra margin was {extra_margin} against programme "
-        "costs of {program_cost}: net {net}, but the 90 % interval ({net_low} to "
+        "costs of {program_cost}: net {net}, but the 90% interval ({net_low} to "
         "{net_high}) holds zero, so the data cannot tell whether it pays. Members chose to "
         "join, so this is a comparison, not the programme's effect.",
         money=("extra_margin", "program_cost", "net", "net_low", "net_high"),
