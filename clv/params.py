@@ -349,6 +349,15 @@ SPEC: dict[str, Param] = {
             high=1.0,
         ),
         _p(
+            "at_risk_overdue_gaps",
+            "float",
+            None,
+            "at risk: silent > k usual gaps; none: k from holdout",
+            "kpis",
+            nullable=True,
+            low=1.0,
+        ),
+        _p(
             "channel_costs",
             "costs",
             None,
@@ -398,6 +407,13 @@ SPEC: dict[str, Param] = {
             high=1.0,
         ),
         _p("cost_per_reward", "float", 0.0, "cost of one reward (currency)", "loyalty", low=0.0),
+        _p(
+            "margin_after_member_discount",
+            "bool",
+            True,
+            "recorded margin is after the member discount",
+            "loyalty",
+        ),
         _p(
             "milestones",
             "ints",

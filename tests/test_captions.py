@@ -40,13 +40,14 @@ def test_concentration_and_skew_follow_the_numbers() -> None:
     assert "concentrated in few" in captions.lorenz_curves(_lorenz(revenue=[1.0, 2, 3, 10, 50]))
     flat = captions.lorenz_curves(_lorenz(revenue=[5.0] * 100))
     assert "evenly" in flat and "concentrated in few" not in flat
-    assert "worth little" not in captions.clv_distribution(
+    assert "much of the value" not in captions.clv_distribution(
         pl.DataFrame({"clv": np.linspace(90, 110, 200)})
     )
     left = captions.clv_distribution(pl.DataFrame({"clv": [0.0] * 20 + [100.0] * 80}))
-    assert "worth little" not in left and "below the median" in left
-    skewed = _scores().with_columns(clv=pl.col("clv") ** 2)
-    assert "worth little" in captions.clv_distribution(skewed)
+    assert "much of the value" not in left and "below the median" in left
+    skewed = captions.clv_distribution(_scores().with_columns(clv=pl.col("clv") ** 2))
+    # defect 18: a skewed distribution says what the ratio shows, not "worth little"
+    assert "A few customers hold much of the value" in skewed and "worth little" not in skewed
 
 
 def test_gamma_gamma_caption_uses_the_models_threshold() -> None:
@@ -64,7 +65,7 @@ def test_gamma_gamma_caption_uses_the_models_threshold() -> None:
 def test_tier_cohort_and_channel_captions_follow_the_numbers() -> None:
     even = pl.DataFrame(
         {
-            "tier": ["good", "middle", "bad"],
+            "tier": ["good", "middle", "low"],
             "customer_share": [0.2, 0.6, 0.2],
             "value_share": [0.22, 0.6, 0.18],
         }

@@ -72,14 +72,12 @@ def _gain(todo: set, case: dict[str, int], name: str, value: int) -> int:
     )
 
 
-def allowed(shape: shapes.Shape, case: dict[str, Any]) -> dict[str, Any] | None:
-    """The case as this shape can take it, or None where the spec forbids the pair (a usage
-    error naming both options, checked in ``test_forbidden_pairs_name_both_options``)."""
-    options = {**shape.options, **case}
-    if case["by"] is not None and f"{case['by']}_col" not in shape.options:
-        return None  # not generated: GROUPS lists the groups a shape has columns for
-    if case["margin"] is not None and "margin_col" in shape.options:
-        options.pop("margin_col")
+def allowed(shape: shapes.Shape, case: dict[str, Any]) -> dict[str, Any]:
+    """The case on this shape: its parameters with the case's options (a margin rate replaces
+    the shape's margin column: the spec forbids both, a pair ``test_params`` covers)."""
+    options = {k: v for k, v in {**shape.parameters, **case}.items() if k != "data"}
+    if case["margin"] is not None:
+        options.pop("margin_col", None)
     return options
 
 
@@ -106,6 +104,7 @@ def run_cells(notebook: str, values: dict[str, Any], *, run_dir: Any = None) -> 
 
 
 GROUPS = {"cdnow": [None], "shop": [None, "channel", "loyalty"], "no_dropout": [None]}
+"""The shapes of the matrix (``tests.shapes``), and the ``by`` groups each has columns for."""
 """The ``by`` groups each shape has columns for (the others are usage errors)."""
 
 CASES = {name: pairwise(FACTORS | {"by": by}) for name, by in GROUPS.items()}
@@ -121,25 +120,21 @@ def test_the_matrix_covers_every_pair() -> None:
 
 
 @pytest.fixture(scope="module")
-def shape_files(tmp_path_factory) -> dict[str, tuple[shapes.Shape, str]]:
-    """Each shape and its CSV file, made once (lazily, by the first case that needs it)."""
+def made(tmp_path_factory) -> dict[str, shapes.Shape]:
+    """Each shape, its file made once (by the first case that needs it)."""
     return {}
 
 
 @pytest.mark.parametrize(
     ("shape_name", "case"), [(n, i) for n, cases in CASES.items() for i in range(len(cases))]
 )
-def test_customer_value_with_every_pair_of_options(
-    shape_name, case, shape_files, tmp_path_factory
-) -> None:
-    if shape_name not in shape_files:
-        shape = shapes.SHAPES[shape_name]()
-        shape_files[shape_name] = (shape, str(shape.csv(tmp_path_factory.mktemp(shape_name))))
-    shape, data = shape_files[shape_name]
+def test_customer_value_with_every_pair_of_options(shape_name, case, made, tmp_path_factory):
+    if shape_name not in made:
+        made[shape_name] = shapes.make(shape_name, tmp_path_factory.mktemp(shape_name))
+    shape = made[shape_name]
     options = allowed(shape, CASES[shape_name][case])
-    assert options is not None
     values = params.validate(options, notebook="customer_value")
-    ns = run_cells("customer_value", {"data": data, **values})
+    ns = run_cells("customer_value", {"data": shape.data, **values})
     analysis = ns["analysis"]
     model = analysis.model
     assert model.time_unit == values["time_unit"]
@@ -149,8 +144,7 @@ def test_customer_value_with_every_pair_of_options(
     if values["interval"] is not None:
         assert {"clv_low", "clv_high"} <= set(scores.columns)
         assert (scores["clv_low"] <= scores["clv"] + 1e-9).all()
-    kpis = analysis.kpis
-    for key, value in _numbers(kpis):
+    for key, value in _numbers(analysis.kpis):
         assert math.isfinite(value), key
     basis = "margin" if values["margin"] or "margin_col" in options else "revenue"
     assert analysis.money.basis == basis

@@ -30,6 +30,7 @@ CUSTOMER_VALUE_SECTIONS = [
     "14. Methods, definitions and run metadata",
 ]
 LOYALTY_SECTIONS = [
+    "What this report found",
     "1. This month",
     "2. Members vs non-members",
     "3. Month by month",
@@ -37,7 +38,8 @@ LOYALTY_SECTIONS = [
     "5. Before and after the launch",
     "6. Reward milestones",
     "7. Members at risk",
-    "8. Methods, definitions and run metadata",
+    "8. The data and the model",
+    "9. Methods, definitions and run metadata",
     "Appendix: every month",
 ]
 

@@ -24,15 +24,14 @@ OPTIONS = {"cdnow": {}, "shop": {"by": "channel", "interval": 0.9}, "no_dropout"
 the case 0.2 crashed on)."""
 
 
-@pytest.fixture(scope="module", params=sorted(shapes.SHAPES))
+@pytest.fixture(scope="module", params=sorted(OPTIONS))
 def shape_run(request, tmp_path_factory) -> dict:
     """The shape's data file and one ``clv report`` run of customer_value on it."""
-    shape = shapes.SHAPES[request.param]()
-    folder = tmp_path_factory.mktemp(shape.name)
-    data = shape.csv(folder)
-    options = shape.options | OPTIONS[shape.name]
-    run = run_report(data, parameters=options, out_dir=folder / "runs", progress=False)
-    return {"shape": shape, "data": data, "options": options, "run": run, "folder": folder}
+    folder = tmp_path_factory.mktemp(request.param)
+    shape = shapes.make(request.param, folder)
+    options = {k: v for k, v in shape.parameters.items() if k != "data"} | OPTIONS[shape.name]
+    run = run_report(shape.data, parameters=options, out_dir=folder / "runs", progress=False)
+    return {"shape": shape, "data": shape.data, "options": options, "run": run, "folder": folder}
 
 
 def _kpis(folder: Path) -> dict:
@@ -41,7 +40,7 @@ def _kpis(folder: Path) -> dict:
 
 def test_clv_report_kpis_equal_the_librarys(shape_run) -> None:
     options = params.validate(shape_run["options"])
-    analysis = analyze(str(shape_run["data"]), **options)
+    analysis = analyze(shape_run["data"], **options)
     assert _kpis(shape_run["run"]) == json.loads(json.dumps(analysis.kpis, default=str))
     manifest = json.loads((shape_run["run"] / "manifest.json").read_text())
     assert manifest["status"] == "succeeded"
@@ -52,7 +51,9 @@ def test_papermill_by_itself_gives_the_same_kpis(shape_run) -> None:
     '{"search": 20}'``: papermill passes text; the notebook reads it by the spec."""
     out = shape_run["folder"] / "by-papermill"
     out.mkdir()
-    args = ["-p", "data", str(shape_run["data"]), "-p", "run_dir", str(out)]
+    args = ["-p", "run_dir", str(out)]
+    if shape_run["data"] is not None:
+        args += ["-p", "data", shape_run["data"]]
     for name, value in shape_run["options"].items():
         text = json.dumps(value) if not isinstance(value, str) else value
         args += ["-p", name, text]
@@ -77,6 +78,6 @@ def test_the_notebook_by_hand_gives_the_same_kpis(shape_run) -> None:
     out = shape_run["folder"] / "by-hand"
     out.mkdir()
     values = params.validate(shape_run["options"], notebook="customer_value")
-    ns = run_cells("customer_value", {"data": str(shape_run["data"]), **values}, run_dir=out)
+    ns = run_cells("customer_value", {"data": shape_run["data"], **values}, run_dir=out)
     assert ns["analysis"].kpis is not None
     assert _kpis(out) == _kpis(shape_run["run"])

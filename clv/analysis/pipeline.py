@@ -67,7 +67,8 @@ def load(
         frame = datasets.synthetic_shop(synthetic_customers, seed=seed)[0]
     else:
         raise UsageError(f"dataset must be one of {', '.join(DATASETS)}, not {dataset!r}")
-    return Loaded(frame, Quality(rows_read=frame.height))
+    zero = int((frame["amount"] == 0).sum())
+    return Loaded(frame, Quality(rows_read=frame.height, zero_amounts=zero))
 
 
 def analyze(
@@ -94,12 +95,14 @@ def analyze(
     tier_cuts: Sequence[float] = (0.2, 0.8),
     at_risk_min_value_quantile: float = 0.8,
     at_risk_max_p_alive: float = 0.5,
+    at_risk_overdue_gaps: float | None = None,
     channel_costs: Mapping[str, float] | None = None,
     retention_uplift_points: float = 5.0,
     retention_cost: float | None = None,
     acquisition_cost: float | None = None,
     member_discount_rate: float = 0.0,
     cost_per_reward: float = 0.0,
+    margin_after_member_discount: bool = True,
     milestones: Sequence[int] = (4, 10),
     launch_date: DateLike | None = None,
     review_month: DateLike | None = "auto",
@@ -170,12 +173,14 @@ def analyze(
         tier_cuts=(float(tier_cuts[0]), float(tier_cuts[1])),
         at_risk_min_value_quantile=at_risk_min_value_quantile,
         at_risk_max_p_alive=at_risk_max_p_alive,
+        at_risk_overdue_gaps=at_risk_overdue_gaps,
         channel_costs=channel_costs,
         retention_uplift_points=retention_uplift_points,
         retention_cost=retention_cost,
         acquisition_cost=acquisition_cost,
         member_discount_rate=member_discount_rate,
         cost_per_reward=cost_per_reward,
+        margin_after_member_discount=margin_after_member_discount,
         milestones=tuple(int(m) for m in milestones),
         launch_date=None if launch_date is None else _date(launch_date, "launch_date"),
         review_month=None if review_month is None else _date(review_month, "review_month"),

@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from clv import __version__
 from clv.cli.background import import_in_background
@@ -92,13 +92,19 @@ def _fit(args: argparse.Namespace) -> None:
 
     model.save(args.out, overwrite=args.overwrite)
     if isinstance(model, GroupedClvModel):
-        pooled = "".join(
-            f"; {name} uses the pooled model: {why}" for name, why in model.pooled_groups.items()
+        return _done(
+            args.out, f"{len(model.groups)} {args.by} models and the pooled one{_pooled(model)}"
         )
-        return _done(args.out, f"{len(model.groups)} {args.by} models and the pooled one{pooled}")
     params = " ".join(f"{k}={v:.4g}" for k, v in model.purchase.items())
     gg = " ".join(f"{k}={v:.4g}" for k, v in model.gamma_gamma.items())
     _done(args.out, f"{model.spec.title} {params}; Gamma-Gamma {gg}")
+
+
+def _pooled(model: Any) -> str:
+    """``"; web uses the pooled model: why"`` for each group a grouped model scores with the
+    pooled one (empty for a model without groups)."""
+    groups = getattr(model, "pooled_groups", None) or {}
+    return "".join(f"; {name} uses the pooled model: {why}" for name, why in groups.items())
 
 
 def _scored(args: argparse.Namespace) -> "Analysis":
@@ -129,7 +135,8 @@ def _score(args: argparse.Namespace) -> None:
     with _about(args.file):
         scores = analysis.scores
     write_frame(scores, args.out, overwrite=args.overwrite)
-    _done(args.out, f"{scores.height:,} customers, total CLV {scores['clv'].sum():,.2f}")
+    total = f"{scores.height:,} customers, total CLV {scores['clv'].sum():,.2f}"
+    _done(args.out, total + _pooled(analysis.model))
 
 
 def _kpis(args: argparse.Namespace) -> None:

@@ -94,4 +94,6 @@ def raise_first_problem(
             source = column if column in columns else "quantity"  # amount = quantity x price
             value = raw.filter(pl.col("_row") == row).select(source).collect().item()
             what = problem.format(value="" if value is None else value, low=low, high=high)
+            if source != column:  # the amount is quantity x price: name what was read
+                what = what.replace("negative amount", "negative quantity")
             raise DataError(f"{name}: column {columns[source]!r}, row {row}: {what}; {fix}")

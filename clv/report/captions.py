@@ -98,7 +98,7 @@ def clv_distribution(scores: pl.DataFrame) -> str:
         )
     ratio = mean / median
     if ratio >= 1.5:
-        return f"Most customers are worth little: the mean CLV is {ratio:.1f}x the median."
+        return f"A few customers hold much of the value: mean CLV {ratio:.1f}x the median."
     if ratio >= 1.0:
         return f"CLV is fairly even across customers: the mean is {ratio:.1f}x the median."
     return f"A few low values pull the mean CLV below the median ({ratio:.1f}x the median)."

@@ -1,211 +1,477 @@
-"""The report's first page, "What this report found": plain sentences with the numbers.
+"""The report's first page, "What this report found": one finding record per sentence.
 
-Every sentence is made from :attr:`clv.analysis.results.Analysis.findings` (numbers read
-from the tables the later sections show) and states nothing the data cannot support: no
-verdict on the loyalty programme without its costs, no channel ranking with one channel.
-The page's HTML is the Jinja2 template ``templates/first_page.html.j2``.
+Every sentence is a record of :func:`clv.report.messages.record` (message id, the numbers in
+it, their basis, the table they come from, the sentence as written), made from
+:attr:`clv.analysis.results.Analysis.findings`; :func:`clv.report.runs.save_run` writes the
+records to ``findings.json``. Nothing is said that the data cannot support: no verdict on the
+loyalty programme without its costs, no channel ranking with one channel, no model warning
+when the checks pass. The page's HTML is the Jinja2 template ``templates/first_page.html.j2``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from clv.report.messages import DIFFERENCE_WORDS, record
+from clv.report.messages import money_text as money_text  # re-exported for the notebooks
 from clv.report.render import TEMPLATE_DIR
 
+MODEL_NAMES = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pareto_nbd": "Pareto/NBD"}
+"""The purchase models' names as the papers write them."""
 
-def money_text(value: float | None, currency: str = "") -> str:
-    """A money figure with its currency: ``"$1,234"``, ``"1,234 EUR"``, ``"1,234"``.
 
-    A currency of letters (a code such as ``EUR``) follows the number; a symbol precedes it.
-    Figures under 100 keep two decimals.
+SAME_ORDER_VALUE = 0.05
+"""Returning and first orders within this share of each other are "about the same"."""
+
+
+def basis(findings: Mapping[str, Any]) -> dict[str, Any]:
+    """The basis of every money figure of a run: ``money`` (revenue or margin),
+    ``currency`` and ``period`` (first day to observation end, and the horizon)."""
+    money, period = findings["money"], findings.get("period") or {}
+    return {
+        "money": money["basis"],
+        "currency": money["currency"],
+        "period": {**period, "horizon": money["horizon"]},
+    }
+
+
+def records(findings: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The first page of the customer value report, one record per sentence, in order.
+
+    ``findings``: :attr:`Analysis.findings`.
     """
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    number = f"{abs(value):,.2f}" if abs(value) < 100 else f"{abs(value):,.0f}"
-    sign = "-" if value < 0 else ""
-    if not currency:
-        return sign + number
-    if currency.isalpha():
-        return f"{sign}{number} {currency}"
-    return f"{sign}{currency}{number}"
-
-
-def basis_text(money: Mapping[str, Any]) -> str:
-    """The money basis in words: ``"CLV on margin, 35 % average margin"``."""
-    if money["basis"] == "margin":
-        source = "from the margin column" if money["margin_from_column"] else "as given"
-        return f"CLV on margin, {money['margin_rate']:.0%} average margin ({source})"
-    return "CLV on revenue (no margin given: give margin= or margin_col= to count margin)"
-
-
-def _share(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
-
-
-def sentences(
-    findings: Mapping[str, Any],
-    *,
-    diagnostics: Sequence[Mapping[str, str]] = (),
-    quality: Mapping[str, Any] | None = None,
-) -> list[dict[str, str]]:
-    """The first page as ``{"topic", "text", "section"}`` items, one per finding.
-
-    ``findings``: :attr:`Analysis.findings`. ``diagnostics``: the model's warnings
-    (``{code, message}``) and ``quality``: the data-quality summary of reading (``{"issues":
-    [...]}`` or ``{"message": ...}``); each adds one line when given.
-    """
+    b = basis(findings)
     money = findings["money"]
-    cur = money["currency"]
-    horizon = money["horizon"]
-    out = [{"topic": "Money", "text": f"{basis_text(money)}; horizon {horizon}.", "section": ""}]
-
-    top = findings["top"]
-    text = (
-        f"The top {findings['top_share']:.0%} are {top['customers']:,} of {top['of']:,} "
-        f"customers; they brought {_share(top['value_share'])} of the revenue"
-    )
-    if top["clv_share"] is not None:
-        text += f" and hold {_share(top['clv_share'])} of the predicted CLV over {horizon}"
-    out.append({"topic": "Top customers", "text": text + ".", "section": "8"})
-    if top["differences"]:
-        out.append(
-            {
-                "topic": "What sets them apart",
-                "text": "; ".join(top["differences"]) + ".",
-                "section": "8",
-            }
-        )
-
-    middle = findings["middle"]
-    if middle["middle"]:
-        text = (
-            f"{middle['close']:,} of the {middle['middle']:,} middle-tier customers are within "
-            f"{middle['within']:.0%} of the good tier (the top {middle['good_share']:.0%} by "
-            "predicted CLV)"
-        )
-        if middle["close"] and middle["lacks"]:
-            what = "; ".join(f"{w} ({n:,} customers)" for w, n in middle["lacks"][:2])
-            text += f"; what they lack most: {what}"
-        out.append({"topic": "Middle tier", "text": text + ".", "section": "9"})
-
-    ret = findings["returning"]
-    if ret["aov_new"] is not None and ret["aov_returning"] is not None:
-        word = "more" if ret["aov_returning"] > ret["aov_new"] else "less"
-        if ret["aov_returning"] == ret["aov_new"]:
-            word = "the same"
-        out.append(
-            {
-                "topic": "Returning customers",
-                "text": (
-                    f"Returning orders average {money_text(ret['aov_returning'], cur)}, first "
-                    f"orders {money_text(ret['aov_new'], cur)}: returning customers spend "
-                    f"{word} per order (ratio {ret['ratio']:.2f})."
-                ),
-                "section": "10",
-            }
-        )
-    else:
-        out.append(
-            {
-                "topic": "Returning customers",
-                "text": "No customer has a second order yet, so there is nothing to compare.",
-                "section": "10",
-            }
-        )
-
-    out.append({"topic": "Channels", "text": _channels_text(findings["channels"]), "section": "11"})
-    out.append(
-        {"topic": "Loyalty", "text": loyalty_text(findings["loyalty"], cur), "section": "12"}
-    )
-
-    out.append(
-        {"topic": "At risk", "text": _at_risk_text(findings["at_risk"], cur), "section": "13"}
-    )
-    if diagnostics:
-        text = "; ".join(str(d["message"]) for d in diagnostics)
-        out.append({"topic": "Model health", "text": text, "section": "4"})
-    if quality:
-        issues = quality.get("issues")
-        text = "; ".join(map(str, issues)) if issues else str(quality.get("message", ""))
-        if text:
-            out.append({"topic": "Data quality", "text": text, "section": "2"})
+    horizon = {"horizon": money["horizon"]}
+    out = [_money(money, b)]
+    out += _top(findings, b)
+    out += _middle(findings["middle"], b)
+    out.append(_returning(findings["returning"], b))
+    out += _channels(findings["channels"], b, horizon)
+    out += loyalty_records(findings["loyalty"], b)
+    out += at_risk_records(findings["at_risk"], b, horizon)
+    out += health_records(findings["health"], b, horizon)
+    out += quality_records(findings["quality"], b)
     return out
 
 
-def _at_risk_text(risk: Mapping[str, Any], currency: str) -> str:
-    if risk["rule"] == "p_alive":
-        return (
-            f"{risk['customers']:,} high-value customers have probably stopped buying; "
-            f"{money_text(risk['value_at_stake'], currency)} of historical revenue is at stake."
+def _money(money: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    if money["basis"] == "revenue":
+        key = "money_revenue"
+    else:
+        key = "money_margin_column" if money["margin_from_column"] else "money_margin_rate"
+    numbers = {"margin_rate": money["margin_rate"]}
+    return record(
+        key,
+        numbers,
+        basis=b,
+        table="kpis.json",
+        topic="Money",
+        words={"horizon": money["horizon"]},
+    )
+
+
+def _top(findings: Mapping[str, Any], b: Mapping[str, Any]) -> list[dict[str, Any]]:
+    top = findings["top"]
+    numbers = {
+        "top_share": findings["top_share"],
+        "customers": top["customers"],
+        "of": top["of"],
+        "value_share": top["value_share"] or 0.0,
+        "clv_share": top["clv_share"],
+    }
+    key = "top_customers" if top["clv_share"] is not None else "top_customers_no_clv"
+    words = {"horizon": findings["money"]["horizon"]}
+    out = [
+        record(
+            key,
+            numbers,
+            basis=b,
+            table="scores.parquet",
+            topic="Top customers",
+            section="8",
+            words=words,
         )
-    cut = risk["min_gaps_since_last_purchase"]
-    silent = (
-        f", silent for at least {math.floor(cut * 10) / 10:.1f} of their usual gaps"
-        if cut is not None
-        else ""
-    )
-    return (
-        "Nobody appears to have stopped buying, so the at-risk list is based on recency: the "
-        f"{risk['customers']:,} high-value customers who have gone longest without buying for "
-        f"their usual pace (the most overdue {risk['share']:.0%}{silent}); their whole "
-        f"historical revenue, {money_text(risk['historical_value_at_stake'], currency)}, is "
-        "at stake if they have left."
+    ]
+    for diff in top["differences"]:
+        metric = str(diff["metric"])
+        what = DIFFERENCE_WORDS.get(metric)
+        if what is None and metric.startswith("share_from_"):
+            what = "came through " + metric.removeprefix("share_from_")
+        out.append(
+            record(
+                f"difference_{diff['kind']}",
+                {"metric": metric, "top": diff["top"], "rest": diff["rest"]},
+                basis=b,
+                table="top_profile",
+                topic="What sets them apart",
+                section="8",
+                words={"what": what or metric},
+            )
+        )
+    return out
+
+
+def _middle(middle: Mapping[str, Any], b: Mapping[str, Any]) -> list[dict[str, Any]]:
+    if not middle["middle"]:
+        return []
+    numbers = {k: middle[k] for k in ("middle", "close", "within", "good_share")}
+    if middle["close"] and middle["lacks"]:
+        lacks = "; ".join(f"{w} ({n:,} customers)" for w, n in middle["lacks"][:2])
+        return [
+            record(
+                "middle_close",
+                numbers,
+                basis=b,
+                table="middle_to_top",
+                topic="Middle tier",
+                section="9",
+                words={"lacks": lacks},
+            )
+        ]
+    return [
+        record(
+            "middle_none_close",
+            numbers,
+            basis=b,
+            table="middle_to_top",
+            topic="Middle tier",
+            section="9",
+        )
+    ]
+
+
+def _returning(ret: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    new, returning = ret["aov_new"], ret["aov_returning"]
+    if new is None or returning is None:
+        key = "returning_none"
+    elif abs(returning - new) <= SAME_ORDER_VALUE * abs(new):
+        key = "returning_same"
+    else:
+        key = "returning_more" if returning > new else "returning_less"
+    numbers = {"aov_new": new, "aov_returning": returning, "ratio": ret["ratio"]}
+    return record(
+        key, numbers, basis=b, table="returning_vs_new", topic="Returning customers", section="10"
     )
 
 
-def _channels_text(channels: Mapping[str, Any] | None) -> str:
+def _channels(
+    channels: Mapping[str, Any] | None, b: Mapping[str, Any], horizon: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     if channels is None:
-        return "One channel or no channel column: no channel comparison (map one with channel_col)."
+        return [record("channels_none", {}, basis=b, table="channels", topic="Channels")]
     best, worst = channels["best"], channels["worst"]
-    text = (
-        f"{best['channel']} brings the largest share of good customers "
-        f"({best['share_good']:.0%} of its {best['customers']:,}), {worst['channel']} the "
-        f"smallest ({worst['share_good']:.0%} of {worst['customers']:,})"
-    )
+    numbers = {
+        "best_share": best["share_good"],
+        "best_customers": best["customers"],
+        "worst_share": worst["share_good"],
+        "worst_customers": worst["customers"],
+    }
+    words = {"best": best["channel"], "worst": worst["channel"]}
+    out = [
+        record(
+            "channels_share_good",
+            numbers,
+            basis=b,
+            table="channels",
+            topic="Channels",
+            section="11",
+            words=words,
+        )
+    ]
     if "best_clv_cac" in channels:
-        b, w = channels["best_clv_cac"], channels["worst_clv_cac"]
-        text += (
-            f"; by CLV per acquisition cost, {b['channel']} is best ({b['clv_cac']:.1f}) and "
-            f"{w['channel']} worst ({w['clv_cac']:.1f})"
+        hi, lo = channels["best_clv_cac"], channels["worst_clv_cac"]
+        numbers = {"best_clv_cac": hi["clv_cac"], "worst_clv_cac": lo["clv_cac"]}
+        words = {"best_cac_channel": hi["channel"], "worst_cac_channel": lo["channel"], **horizon}
+        out.append(
+            record(
+                "channels_clv_cac",
+                numbers,
+                basis=b,
+                table="channels",
+                topic="CLV:CAC",
+                section="11",
+                words=words,
+            )
         )
     else:
-        text += "; give channel_costs to rank them by CLV per acquisition cost"
-    return text + "."
-
-
-def loyalty_text(totals: Mapping[str, Any] | None, currency: str) -> str:
-    if totals is None:
-        return "No loyalty column: no loyalty review (map one with loyalty_col)."
-    if not totals["costed"]:
-        return (
-            "Give the programme's costs (member_discount_rate, cost_per_reward) to judge whether "
-            "it pays; members' higher spend alone describes who joined, not what the programme "
-            "earns."
+        out.append(
+            record(
+                "channels_no_costs", {}, basis=b, table="channels", topic="CLV:CAC", section="11"
+            )
         )
-    verdict = "more than it cost" if totals["net"] > 0 else "less than it cost"
-    return (
-        f"Over {totals['months']:,} months members' extra margin was "
-        f"{money_text(totals['extra_margin'], currency)} against programme costs of "
-        f"{money_text(totals['program_cost'], currency)}: net "
-        f"{money_text(totals['net'], currency)} ({verdict}), positive in "
-        f"{totals['months_positive']:,} of {totals['months']:,} months. Members chose to join, "
-        "so this is a comparison, not the programme's effect."
+    return out
+
+
+def loyalty_review_records(found: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The loyalty review's first page, one record per sentence: the reviewed month (and
+    whether its net is within noise), the programme's verdict, members vs non-members, the
+    members at risk, model health and data quality.
+
+    ``found``: :attr:`Analysis.loyalty_findings`.
+    """
+    b = basis(found)
+    horizon = {"horizon": found["money"]["horizon"]}
+    month, members = found["month"], found["members"]
+    if members is None:
+        return [record("loyalty_none", {}, basis=b, table="loyalty", topic="Loyalty")]
+    out = []
+    if month is not None:
+        keys = ("members_active", "members_active_before", "member_aov", "non_member_aov")
+        out.append(
+            record(
+                "loyalty_month",
+                {k: month[k] for k in keys},
+                basis=b,
+                table="loyalty_by_month",
+                topic="This month",
+                section="1",
+                words={"month": month["month"][:7]},
+            )
+        )
+        if found["loyalty"] and found["loyalty"]["costed"] and month["net"] is not None:
+            key = "loyalty_month_noise" if month["within_noise"] else "loyalty_month_signal"
+            out.append(
+                record(
+                    key,
+                    {"net": month["net"]},
+                    basis=b,
+                    table="loyalty_by_month",
+                    topic="This month",
+                    section="1",
+                )
+            )
+    keys = ("members", "customers", "member_orders", "non_member_orders")
+    out.append(
+        record(
+            "loyalty_members",
+            {k: members[k] for k in keys},
+            basis=b,
+            table="loyalty",
+            topic="Members",
+            section="2",
+        )
     )
+    out += loyalty_records(found["loyalty"], b, section="4")
+    at_risk = ("members_at_risk", "members_value_at_stake")
+    out.append(
+        record(
+            "loyalty_members_at_risk",
+            {k: members[k] for k in at_risk},
+            basis=b,
+            table="at_risk.csv",
+            topic="Members at risk",
+            section="7",
+        )
+    )
+    data = health_records(found["health"], b, horizon) + quality_records(found["quality"], b)
+    return out + [item | {"section": "8"} for item in data]  # the review's data section
 
 
-def first_page_html(
-    findings: Mapping[str, Any],
+def loyalty_records(
+    totals: Mapping[str, Any] | None, b: Mapping[str, Any], *, section: str = "12"
+) -> list[dict[str, Any]]:
+    """The loyalty programme's verdict (with its 90 % interval and the self-selection
+    caveat), how noisy its months are, and whether the discount is counted in the margin."""
+    topic, table = "Loyalty", "loyalty_by_month"
+    if totals is None:
+        return [record("loyalty_none", {}, basis=b, table=table, topic=topic)]
+    if not totals["costed"]:
+        return [record("loyalty_uncosted", {}, basis=b, table=table, topic=topic, section=section)]
+    keys = ("months", "extra_margin", "program_cost", "net", "net_low", "net_high")
+    numbers = {k: totals[k] for k in keys}
+    low, high = totals["net_low"], totals["net_high"]
+    if low is not None and low > 0:
+        key = "loyalty_pays"
+    elif high is not None and high < 0:
+        key = "loyalty_costs_more"
+    else:
+        key = "loyalty_unclear"
+    out = [record(key, numbers, basis=b, table=table, topic=topic, section=section)]
+    if totals["net_sd"] is not None and totals["months"] > 2:
+        noise = ("sign_changes", "months_within_noise", "months", "net_sd")
+        out.append(
+            record(
+                "loyalty_noise",
+                {k: totals[k] for k in noise},
+                basis=b,
+                table=table,
+                topic=topic,
+                section=section,
+            )
+        )
+    if totals.get("discount_in_margin") and totals["discount_cost"] > 0:
+        out.append(
+            record(
+                "loyalty_discount_in_margin",
+                {"discount_cost": totals["discount_cost"]},
+                basis=b,
+                table=table,
+                topic=topic,
+                section=section,
+            )
+        )
+    return out
+
+
+def at_risk_records(
+    risk: Mapping[str, Any],
+    b: Mapping[str, Any],
+    horizon: Mapping[str, Any],
     *,
-    diagnostics: Sequence[Mapping[str, str]] = (),
-    quality: Mapping[str, Any] | None = None,
-) -> str:
-    """The first page as HTML (``templates/first_page.html.j2``, every value escaped)."""
+    section: str = "13",
+) -> list[dict[str, Any]]:
+    """The at-risk list's sentence, by its rule, and the lost customers'."""
+    numbers: dict[str, Any] = {
+        "customers": risk["customers"],
+        "value_at_stake": risk["value_at_stake"],
+        "top_value_share": 1 - risk["min_value_quantile"],
+    }
+    topic = "At risk"
+    if risk["rule"] == "p_alive":
+        numbers |= {"max_p_alive": risk["max_p_alive"], "lost_p_alive": risk["lost_p_alive"]}
+        out = [
+            record(
+                "at_risk_p_alive" if risk["customers"] else "at_risk_p_alive_none",
+                numbers,
+                basis=b,
+                table="at_risk.csv",
+                topic=topic,
+                section=section,
+                words=horizon,
+            )
+        ]
+        if risk["lost"]:
+            lost = {k: risk[k] for k in ("lost", "lost_revenue", "lost_p_alive")}
+            out.append(
+                record(
+                    "at_risk_lost",
+                    lost,
+                    basis=b,
+                    table="scores.parquet",
+                    topic=topic,
+                    section=section,
+                )
+            )
+        return out
+    numbers |= {"overdue_gaps": risk["overdue_gaps"], "bought_again": risk["bought_again"]}
+    if not risk["customers"]:
+        key = "at_risk_recency_none"
+    elif risk["bought_again"] is not None:
+        key = "at_risk_recency_measured"
+    else:
+        key = "at_risk_recency_default"
+    return [
+        record(
+            key, numbers, basis=b, table="at_risk.csv", topic=topic, section=section, words=horizon
+        )
+    ]
+
+
+ONE_TIME_CONTRADICTS = 0.2
+"""A model that sees no dropout contradicts the data when at least this share of customers
+never bought again."""
+
+
+def health_records(
+    health: Mapping[str, Any], b: Mapping[str, Any], horizon: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Model health in plain words: the holdout check failed, no dropout seen, predicted value
+    above last year's, parameters poorly determined; one line when all is well."""
+    topic, table = "Model health", "model.json"
+    model = {"model": MODEL_NAMES.get(health["model"], health["model"])}
+    out = []
+    if health["holdout_failed"]:
+        numbers = {k: health[k] for k in ("purchases_error", "spend_error")}
+        out.append(
+            record(
+                "health_holdout_failed", numbers, basis=b, table="holdout", topic=topic, section="6"
+            )
+        )
+    if health["no_dropout"]:
+        numbers = {k: health[k] for k in ("lowest_p_alive", "one_time_share")}
+        seen = health["one_time_share"] < ONE_TIME_CONTRADICTS
+        out.append(
+            record(
+                "health_no_dropout_seen" if seen else "health_no_dropout",
+                numbers,
+                basis=b,
+                table="scores.parquet",
+                topic=topic,
+                section="4",
+            )
+        )
+    if health["clv_exceeds_revenue"]:
+        numbers = {k: health[k] for k in ("predicted_total", "last_year_value")}
+        out.append(
+            record(
+                "health_clv_exceeds_revenue",
+                numbers,
+                basis=b,
+                table="kpis.json",
+                topic=topic,
+                section="7",
+                words=horizon,
+            )
+        )
+    if health["uncertain_parameters"]:
+        numbers = {"uncertain_parameters": health["uncertain_parameters"]}
+        out.append(
+            record("health_uncertain", numbers, basis=b, table=table, topic=topic, section="4")
+        )
+    if not out:
+        checked = health["purchases_error"] is not None
+        words = model | {
+            "holdout_words": (", and it predicted the holdout within 20%" if checked else "")
+        }
+        out.append(
+            record("health_ok", {}, basis=b, table=table, topic=topic, section="4", words=words)
+        )
+    return out
+
+
+QUALITY_MESSAGES = (
+    ("placeholder_rows", "quality_placeholders"),
+    ("duplicate_rows", "quality_duplicates"),
+    ("house_accounts", "quality_house_accounts"),
+    ("partial_month", "quality_partial_month"),
+    ("zero_amounts", "quality_zero_amounts"),
+    ("refunded_customers", "quality_refunded"),
+)
+"""The data-quality findings worth a first-page line, and their messages."""
+
+
+def quality_records(quality: Mapping[str, Any], b: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One line per data-quality finding that is there (none when the data is clean)."""
+    return [
+        record(
+            key,
+            {name: quality[name]},
+            basis=b,
+            table="data_quality",
+            topic="Data quality",
+            section="2",
+        )
+        for name, key in QUALITY_MESSAGES
+        if quality.get(name)
+    ]
+
+
+def first_page_html(items: Sequence[Mapping[str, Any]]) -> str:
+    """The first page as HTML (``templates/first_page.html.j2``, every value escaped):
+    ``items`` are finding records (:func:`records`), shown by topic."""
     import jinja2
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True, keep_trailing_newline=True
     )
-    items = sentences(findings, diagnostics=diagnostics, quality=quality)
-    return env.get_template("first_page.html.j2").render(items=items)
+    grouped: list[dict[str, str]] = []
+    for item in items:
+        if grouped and grouped[-1]["topic"] == item["topic"]:
+            grouped[-1]["text"] += " " + str(item["text"])
+        else:
+            grouped.append(
+                {"topic": item["topic"], "text": str(item["text"]), "section": item["section"]}
+            )
+    return env.get_template("first_page.html.j2").render(items=grouped)

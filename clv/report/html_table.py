@@ -1,4 +1,5 @@
-"""A frame as an HTML table: escaped cells, formatted numbers, a scroll box on narrow screens."""
+"""A frame as an HTML table: escaped cells, formatted numbers; each cell carries its column's
+header (``data-label``) so a narrow screen shows the rows as cards."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def table_html(
     with :func:`header` names and the :data:`KEY_COLUMNS` first.
 
     ``id_salt`` masks the ``customer_id`` column (see :func:`mask_ids`); ``formats`` maps a
-    column to a format such as ``"{:.1%}"``; other floats get 2 decimals and thousands commas.
+    column to a format such as ``"{:.1%}"``; shares (:func:`is_share`) are percentages, other
+    floats get 2 decimals and thousands commas.
     """
     formats = dict(formats or {})
     shown = key_columns_first(frame.head(max_rows))
@@ -47,12 +49,16 @@ def table_html(
         f'<th class="{"num" if c in numeric else "text"}">{e(header(c))}</th>'
         for c in shown.columns
     )
+    labels = {c: e(header(c), quote=True) for c in shown.columns}
+    shares = {c for c in numeric if is_share(c)}
     body = []
     for row in shown.iter_rows():
         cells = []
         for c, v in zip(shown.columns, row, strict=True):
             cls = "num" if c in numeric else "text"
-            cells.append(f'<td class="{cls}">{e(_cell(v, formats.get(c)))}</td>')
+            fmt = formats.get(c, "{:.1%}" if c in shares else None)
+            text = e(_cell(v, fmt))
+            cells.append(f'<td class="{cls}" data-label="{labels[c]}">{text}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     more = ""
     if frame.height > max_rows:
@@ -62,6 +68,18 @@ def table_html(
         f'<div class="clv-table-wrap"><table>{cap}<thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>{more}</div>"
     )
+
+
+SHARE_COLUMNS = ("p_alive", "retention", "lapse_rate", "bought_again")
+"""Columns holding a share (0-1) besides those ending in ``share`` or ``rate``: shown as
+percentages, as the text around the tables writes them (48.3%, never 0.483)."""
+
+
+def is_share(column: str) -> bool:
+    """Whether a column holds a share of 0-1 that the report shows as a percentage:
+    :data:`SHARE_COLUMNS`, ``share_*``, ``*_share`` and ``*_rate`` (``mean_`` ignored)."""
+    name = column.removeprefix("mean_")
+    return name in SHARE_COLUMNS or name.startswith("share_") or name.endswith(("_share", "_rate"))
 
 
 def _cell(value: Any, fmt: str | None) -> str:

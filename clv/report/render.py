@@ -187,6 +187,11 @@ class Display:
         self.mask_ids = mask_ids
         self.id_salt = id_salt or secrets.token_hex(16)
 
+    @property
+    def salt(self) -> str | None:
+        """The salt that masks customer ids, None when ids are shown as they are."""
+        return self.id_salt if self.mask_ids else None
+
     def html(self, markup: str) -> None:
         """Show HTML that clv built (every data value in it already escaped)."""
         from IPython.display import HTML, display
@@ -291,7 +296,11 @@ class Display:
             )
             return
         title = check["model"].spec.title
-        self.table(check["parameters"], caption=f"{title} fitted on the calibration period")
+        self.table(
+            check["parameters"],
+            caption=f"{title} fitted on the calibration period",
+            formats={"estimate": "{:.4g}", "standard_error": "{:.4g}"},
+        )
         self.plot(calibration_purchases_vs_holdout, check["by_frequency"])
         self.plot(cumulative_transactions, check["tracking"])
         self.table(check["metrics"], caption="Holdout errors")
@@ -336,8 +345,11 @@ class Display:
         """Show the run's parameters as a two-column table.
 
         Pass :func:`clv.report.run_parameters`, which leaves out the ones clv report injects.
+        The embedded data set's parameters are left out when a file (``data``) was read.
         """
-        rows = [{"parameter": k, "value": _text(v)} for k, v in values.items()]
+        embedded = ("dataset", "synthetic_customers")  # say nothing when a file was read
+        shown = {k: v for k, v in values.items() if values.get("data") is None or k not in embedded}
+        rows = [{"parameter": k, "value": _text(v)} for k, v in shown.items()]
         self.table(
             pl.DataFrame(rows, schema={"parameter": pl.String, "value": pl.String}),
             caption="Parameters",

@@ -170,11 +170,14 @@ def save_run(
     kpis: Mapping[str, Any] | None = None,
     id_salt: str | None = None,
     quality: Any = None,
+    findings: list[Mapping[str, Any]] | None = None,
 ) -> None:
     """Write a run's artefacts (called by the notebook); a no-op when ``run_dir`` is None.
 
     ``quality`` (:class:`clv.data.quality.Quality`, what reading found) goes into the
-    manifest as ``data_quality``.
+    manifest as ``data_quality``. ``findings``: the first page's finding records
+    (:func:`clv.report.first_page.records`), written to ``findings.json`` as
+    ``{"findings": [...]}``.
 
     ``scores.parquet`` and ``at_risk.csv`` keep the real customer ids; ``at_risk.csv`` also
     has ``customer_ref``, the masked id the HTML shows, so a row of the report can be found.
@@ -202,6 +205,8 @@ def save_run(
         _save_model(model, run / "model.json")
     if kpis is not None:
         write_json(run / "kpis.json", kpis)
+    if findings is not None:
+        write_json(run / "findings.json", {"findings": list(findings)})
 
     def record(manifest: dict[str, Any]) -> None:
         manifest.setdefault("row_counts", {}).update(counts)

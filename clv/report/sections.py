@@ -18,9 +18,9 @@ import polars as pl
 from clv.analysis.money import Money
 from clv.data.period import UNIT_NAMES
 from clv.errors import UsageError
-from clv.report.first_page import money_text
 from clv.report.headers import header
-from clv.report.render import TEMPLATE_DIR, format_number, value_text
+from clv.report.messages import money_text
+from clv.report.render import TEMPLATE_DIR, format_number, mask_ids, value_text
 
 
 def load_data(
@@ -117,8 +117,9 @@ ONE_TIME_BUYERS = {
 
 
 def model_notes(model: Any) -> list[str]:
-    """Plain-language facts about the fit: converged, customers used, warnings (a model per
-    group: the pooled model's, and which groups have a model of their own)."""
+    """Plain-language facts about the fit: converged, customers used, warnings (those the
+    Model health box shows already left out; a model per group: the pooled model's, and which
+    groups have a model of their own)."""
     if getattr(model, "groups", None) is not None:
         own = ", ".join(model.groups) or "none"
         return [
@@ -131,19 +132,17 @@ def model_notes(model: Any) -> list[str]:
         f"{UNIT_NAMES.get(model.time_unit, model.time_unit)}.",
         ONE_TIME_BUYERS[model.purchase_model],
     ]
-    if getattr(model, "n_excluded_gamma_gamma", 0):
-        notes.append(
-            f"{model.n_excluded_gamma_gamma:,} customers left out of Gamma-Gamma: "
-            f"{model.excluded_gamma_gamma_reason}."
-        )
+    if getattr(model, "n_excluded_gamma_gamma", 0):  # the reason names how many
+        notes.append(f"Gamma-Gamma: {model.excluded_gamma_gamma_reason}.")
     corr = getattr(model, "frequency_monetary_correlation", None)
     if corr is not None:
         notes.append(
             f"Correlation of frequency and order value among repeat buyers: {corr:.2f} "
             "(Gamma-Gamma assumes about 0)."
         )
-    notes.extend(str(w) for w in getattr(model, "warnings", []) or [])
-    return notes
+    shown = {str(d["message"]) for d in getattr(model, "diagnostics", []) or []}
+    notes.extend(str(w) for w in getattr(model, "warnings", []) or [] if str(w) not in shown)
+    return list(dict.fromkeys(notes))  # Model health shows the diagnostics: never twice
 
 
 def top_text(table: pl.DataFrame, *, top_share: float) -> str:
@@ -180,7 +179,8 @@ RETENTION_ASSUMPTIONS = (
 WHY_SIMPLE_OVERSTATES = (
     "Over the same months and with the same discounting, margin per order x orders per "
     "year gives every customer the future of an active customer buying at the active "
-    "customers' pace; many have already stopped (low p_alive). The model's CLV weights "
+    "customers' pace; many have already stopped (a low probability of still being a "
+    "customer). The model's CLV weights "
     "each customer's future purchases by the probability that they are still alive, so "
     "it is lower."
 )
@@ -193,27 +193,44 @@ def retention_tables(
 
     The first table is the value of more retention; the second the simple formula (with its
     inputs: every nested dict, and every key naming ``simple``, ``model`` or ``horizon``)
-    beside the model's CLV. The sentences are the assumptions, then why the simple formula
-    overstates, or, when the data covers less than two years (no ``annual_retention``),
-    why neither can be computed.
+    beside the model's CLV; on a revenue basis the "margin" terms are named revenue. The
+    sentences are the assumptions, how retention was annualised from less than two years,
+    and why the simple formula overstates (or why nothing can be computed).
     """
+    revenue = economics.get("basis") == "revenue"
     uplift: dict[str, Any] = {}
     compare: dict[str, Any] = {}
     for key, value in economics.items():
+        if key == "basis":
+            continue
+        if revenue:  # on a revenue basis every "margin" term is revenue
+            key = key.replace("margin", "revenue")
         if isinstance(value, Mapping):
-            compare |= {f"{key.removesuffix('_inputs')}: {k}": v for k, v in value.items()}
+            for k, v in value.items():
+                name = k.replace("margin", "revenue") if revenue else k
+                compare[f"{key.removesuffix('_inputs')}: {name}"] = v
         elif any(word in key for word in ("simple", "model", "horizon")):
             compare[key] = value
         else:
             uplift[key] = value
     texts = [f"Assumptions: {RETENTION_ASSUMPTIONS}"]
+    if revenue:
+        texts.append("No margin was given, so m and the simple formula are on revenue.")
+    days = economics.get("annualised_from_days")
     if economics.get("annual_retention") is None:
         texts.append(
-            "The data covers less than two years, so there is no annual retention to measure: "
-            "neither the value of more retention nor the simple formula can be computed."
+            "The data is too short to measure retention (under two 30-day windows): neither "
+            "the value of more retention nor the simple formula can be computed."
         )
-    elif "simple_over_model" in economics:
-        texts.append(WHY_SIMPLE_OVERSTATES)
+    else:
+        if days:
+            texts.append(
+                f"The data covers less than two years: retention is measured over two windows "
+                f"of {days:,} days and annualised (r = r_window ^ (365 / {days:,})); m and "
+                "orders per year are scaled to a year the same way."
+            )
+        if "simple_over_model" in economics:
+            texts.append(WHY_SIMPLE_OVERSTATES)
     return as_table(uplift), as_table(compare), texts
 
 
@@ -231,6 +248,22 @@ def recent_months(by_month: pl.DataFrame | None, *, months: int = 3) -> pl.DataF
         if c != "month"
     ]
     return pl.DataFrame(rows, schema=["measure", *labels], orient="row")
+
+
+def month_comparison_table(comparison: pl.DataFrame | None) -> pl.DataFrame | None:
+    """:func:`clv.analysis.tables.month_comparison` on its side: one row per measure
+    (:func:`~clv.report.headers.header` words), one column per period (this month, last month,
+    a year before), values as report text, so the 20 measures read on any screen. None stays
+    None."""
+    if comparison is None:
+        return None
+    periods = comparison["period"].to_list()
+    rows = [
+        [header(c)] + [_month_value(v) for v in comparison[c].to_list()]
+        for c in comparison.columns
+        if c != "period"
+    ]
+    return pl.DataFrame(rows, schema=["measure", *periods], orient="row")
 
 
 def months_long(by_month: pl.DataFrame | None) -> pl.DataFrame | None:
@@ -263,53 +296,59 @@ def as_table(values: Mapping[str, Any]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=["metric", "value"], orient="row")
 
 
-def at_risk_text(at_risk: pl.DataFrame, *, min_value_quantile: float, max_p_alive: float) -> str:
-    """A few sentences on the at-risk list: the rule, how many, the value at stake.
-
-    The rule is read from the list (:func:`clv.analysis.risk.at_risk`): its
-    ``historical_value_at_stake`` column marks the recency rule, chosen when the model sees
-    no dropout; the fewest usual gaps of silence on the list is its cut.
-    """
-    where = "The full list, with the real customer ids, is at_risk.csv in the run folder."
-    if "historical_value_at_stake" not in at_risk.columns:
-        stake = at_risk["value_at_stake"].sum() if "value_at_stake" in at_risk.columns else 0.0
+def at_risk_caption(rule: str, who: str = "customers") -> str:
+    """The at-risk table's caption, naming the rule that made the list."""
+    if rule == "recency":
         return (
-            f"{at_risk.height:,} customers have a historical value in the top "
-            f"{1 - min_value_quantile:.0%} and a probability of still being active of at most "
-            f"{max_p_alive:.0%}; together {stake:,.0f} of historical value is at stake. {where}"
+            f"High-value {who} overdue by their own rhythm (rule: silent for more than k usual "
+            "gaps; the model sees no dropout); value at stake = value if they stay x lapse rate"
         )
-    cut = cast(float, at_risk["gaps_since_last_purchase"].min())
-    silent = (
-        f", each silent for at least {math.floor(cut * 10) / 10:.1f} of their usual gaps"
-        if at_risk.height
-        else ""
-    )
     return (
-        "Nobody appears to have stopped buying in this period, so the probability of still "
-        "being active is close to 1 for everyone and cannot pick anyone out; this list is "
-        f"based on recency instead. {at_risk.height:,} customers have a historical value in "
-        f"the top {1 - min_value_quantile:.0%} and are the {1 - max_p_alive:.0%} of those who "
-        "have gone longest without buying compared with their usual gap between purchases "
-        "(their own mean gap; for one-time buyers the median gap of repeat buyers)"
-        f"{silent}. Their whole historical value is "
-        f"{at_risk['historical_value_at_stake'].sum():,.0f}: what the shop would lose if they "
-        f"had all left, not an expected loss. {where}"
+        f"High-value {who} who have probably stopped buying (rule: probability of still being "
+        "a customer at most the threshold); value at stake = (1 - P(alive)) x value if they stay"
     )
 
 
-def at_risk_caption(at_risk: pl.DataFrame, who: str = "customers") -> str:
-    """The at-risk table's caption, by its rule (see :func:`at_risk_text`)."""
-    if "historical_value_at_stake" in at_risk.columns:
-        return f"High-value {who} most overdue for their usual pace (no dropout seen)"
-    return f"High-value {who} who have probably stopped buying"
+AT_RISK_SHOWN = (
+    "customer_id",
+    "value_at_stake",
+    "value_if_stays",
+    "p_alive",
+    "gaps_since_last_purchase",
+    "revenue",
+    "orders",
+    "last_purchase",
+)
+"""The at-risk columns the report shows (at_risk.csv has them all)."""
+
+
+def at_risk_shown(table: pl.DataFrame) -> pl.DataFrame:
+    """The at-risk list with the columns that matter (:data:`AT_RISK_SHOWN`), so it fits the
+    page; the run's at_risk.csv keeps every column."""
+    return table.select([c for c in AT_RISK_SHOWN if c in table.columns])
+
+
+AT_RISK_WHERE = "The full list, with the real customer ids, is at_risk.csv in the run folder."
+"""Where the whole at-risk list is."""
 
 
 METHODS_HTML = (TEMPLATE_DIR / "methods.html").read_text(encoding="utf-8")
 """Definitions and methods of the report (``templates/methods.html``)."""
 
 
-def quality_table(quality: Any) -> pl.DataFrame:
-    """What reading found (:class:`clv.data.quality.Quality`) as a two-column table."""
+def quality_table(
+    quality: Any, *, id_salt: str | None = None, refunded_customers: int | None = None
+) -> pl.DataFrame:
+    """What reading found (:class:`clv.data.quality.Quality`) as a two-column table.
+
+    ``id_salt`` masks the house accounts' customer ids (:func:`clv.report.render.mask_ids`);
+    ``refunded_customers``: customers whose net revenue is zero or below, scored but left out
+    of the lists.
+    """
+    houses = quality.house_accounts
+    names = list(houses)
+    if id_salt is not None and names:
+        names = mask_ids(names, id_salt).to_list()
     rows = [
         ("rows read", f"{quality.rows_read:,}"),
         (
@@ -330,25 +369,18 @@ def quality_table(quality: Any) -> pl.DataFrame:
         ("last month partial", "yes" if quality.last_month_partial else "no"),
         (
             "possible house accounts (kept)",
-            "; ".join(f"{k!r}: {v:,} orders" for k, v in quality.house_accounts.items()) or "none",
+            "; ".join(f"{k}: {v:,} orders" for k, v in zip(names, houses.values(), strict=True))
+            or "none",
         ),
     ]
+    if refunded_customers is not None:
+        rows.append(
+            (
+                "customers with net revenue 0 or below (scored, left out of the lists)",
+                f"{refunded_customers:,}",
+            )
+        )
     return pl.DataFrame(rows, schema=["item", "value"], orient="row")
-
-
-def quality_summary(quality: Any) -> dict[str, list[str]]:
-    """The data-quality issues worth a line on the first page (``{"issues": [...]}``)."""
-    issues = []
-    left_out = sum(quality.placeholder_ids.values())
-    if left_out:
-        issues.append(f"{left_out:,} rows with a placeholder customer id were left out")
-    if quality.duplicate_rows:
-        issues.append(f"{quality.duplicate_rows:,} rows repeat an earlier row exactly (kept)")
-    if quality.house_accounts:
-        issues.append(f"{len(quality.house_accounts)} customer(s) look like a house account")
-    if quality.first_month_partial or quality.last_month_partial:
-        issues.append("the first or last month is partial: monthly figures there are low")
-    return {"issues": issues}
 
 
 INTERVAL_NOTE = (
