@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 
 from clv.data.write import atomic_output, pid_alive, remove_stale_temp_files
+from clv.report.history import failed_checks
 from clv.report.render import TEMPLATE_DIR, format_number, utc_now
 from clv.report.runs import folder_lock, update_manifest
 
@@ -70,11 +71,12 @@ def read_run(folder: Path) -> dict[str, Any]:
 
 
 def list_runs(out_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Every run folder of ``out_dir`` (see :func:`read_run`), newest first."""
+    """Every run of ``out_dir``, newest first: each run folder (see :func:`read_run`) and each
+    run whose checks failed before it had a folder (:func:`clv.report.history.failed_checks`)."""
     out = Path(out_dir)
     if not out.is_dir():
         return []
-    runs = [read_run(p.parent) for p in out.glob("*/manifest.json")]
+    runs = [read_run(p.parent) for p in out.glob("*/manifest.json")] + failed_checks(out)
     return sorted(runs, key=lambda r: (r["manifest"].get("started_at") or "", r["run"]))[::-1]
 
 
@@ -155,14 +157,16 @@ def _row(out: Path, run: dict[str, Any]) -> dict[str, Any]:
     m = run["manifest"]
     h = m.get("headline") or {}
     report = f"{run['run']}/{m.get('notebook', '')}.html"
+    if m.get("stage") == "check":  # failed before it had a folder
+        report = ""
     return {
-        "folder": run["run"],
+        "folder": run["run"] if report else None,
         "started_at": m.get("started_at") or "",
         "notebook": m.get("notebook") or "",
         "data": (m.get("input") or {}).get("name") or "-",
         "status": run["status"],
         "numbers": [format_number(h.get(k), f) for k, f in _NUMBERS],
-        "report": report if m and (out / report).is_file() else None,
+        "report": report if m and report and (out / report).is_file() else None,
         "error": _no_paths(str(run["reason"] or ""), m),
     }
 
