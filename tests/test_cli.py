@@ -89,7 +89,7 @@ def test_report_options_become_notebook_parameters(monkeypatch, tmp_path, capsys
 
     seen = {}
 
-    def run_report(data, *, notebook, parameters, out_dir, config, progress):
+    def run_report(data, *, notebook, parameters, out_dir, config, progress, pdf):
         seen.update(parameters)
         return tmp_path
 

@@ -164,11 +164,17 @@ def _report(args: argparse.Namespace) -> None:
             write_index(args.out)
         print("\n".join(runs_text(args.out)) or f"no runs in {args.out}")
         return
-    parameters: dict[str, object] = dict(parse_assignments(args.parameter))
-    for key, value in given_parameters(args).items():
-        if key in parameters:
-            raise UsageError(f"{key} given twice: --{key.replace('_', '-')} and -p {key}=")
-        parameters[key] = value
+    try:
+        parameters: dict[str, object] = dict(parse_assignments(args.parameter))
+        for key, value in given_parameters(args).items():
+            if key in parameters:
+                raise UsageError(f"{key} given twice: --{key.replace('_', '-')} and -p {key}=")
+            parameters[key] = value
+    except UsageError as e:  # the run failed its parameter check: in the runs' history
+        from clv.report.runner import record_failed_check
+
+        record_failed_check(args.out, Path(args.notebook).stem, e, data=args.file)
+        raise
     folder = run_report(
         args.file,
         notebook=args.notebook,
@@ -338,7 +344,8 @@ def _check_paths(args: argparse.Namespace) -> None:
     for key, path in inputs.items():
         if key != "file" and path is not None and path.is_dir():
             raise UsageError(f"{path}: is a folder; --{key.replace('_', '-')} takes a file")
-    given_parameters(args)
+    if args.command != "report":  # clv report checks them itself, and records a failure
+        given_parameters(args)
     if args.command == "report" and args.out.exists() and not args.out.is_dir():
         raise UsageError(f"{args.out}: is a file; the runs folder (--out) must be a folder")
     if args.command != "report" and getattr(args, "out", None) is not None:

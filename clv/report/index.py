@@ -103,19 +103,24 @@ def gone_reason(manifest: dict[str, Any]) -> str:
 
 
 def recover(out_dir: str | os.PathLike[str]) -> list[str]:
-    """Before a run: mark orphaned ``running`` runs ``interrupted`` in their manifests, keep
-    their partial notebooks as the run's notebook, and delete temporary files left by killed
-    writers. Returns the names of the runs marked."""
+    """Before a run and on ``clv report --list``: mark orphaned ``running`` runs
+    ``interrupted`` in their manifests, keep the partial notebooks of runs no process writes
+    as the run's notebook, and delete temporary files left by killed writers. Returns the
+    names of the runs marked."""
     out = Path(out_dir)
     marked = []
     with folder_lock(out):
         remove_stale_temp_files(out)
         for run in list_runs(out):
             folder = out / run["run"]
+            if run["manifest"].get("stage") == "check" or not folder.is_dir():
+                continue  # a failed check has no folder
             remove_stale_temp_files(folder)
-            if run["status"] != "interrupted" or run["manifest"].get("status") != "running":
-                continue
+            if run["status"] == "running":
+                continue  # its process still writes
             _keep_partial_notebook(folder)
+            if run["manifest"].get("status") != "running":
+                continue
 
             def interrupted(manifest: dict[str, Any], reason: str = run["reason"]) -> None:
                 manifest.update(status="interrupted", error=reason)
@@ -126,14 +131,19 @@ def recover(out_dir: str | os.PathLike[str]) -> list[str]:
 
 
 def _keep_partial_notebook(folder: Path) -> None:
-    """A killed run's ``.<name>.partial.ipynb`` becomes ``<name>.ipynb`` if it is whole JSON."""
+    """A killed run's ``.<name>.partial.ipynb`` becomes ``<name>.ipynb`` if it is whole JSON
+    and the run has no notebook yet; otherwise it is deleted."""
     for partial in folder.glob(".*.partial.ipynb"):
+        target = folder / partial.name.removeprefix(".").replace(".partial", "")
         try:
             json.loads(partial.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             partial.unlink(missing_ok=True)  # cut off mid-write: nothing to diagnose from
             continue
-        os.replace(partial, folder / partial.name.removeprefix(".").replace(".partial", ""))
+        if target.exists():
+            partial.unlink(missing_ok=True)
+        else:
+            os.replace(partial, target)
 
 
 def write_index(out_dir: str | os.PathLike[str]) -> Path:

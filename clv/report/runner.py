@@ -127,7 +127,8 @@ def run_report(
         values, effective = _checked(path, data, parameters, config, out_dir)
         engine = find_engine() if pdf else None
     except ClvError as e:
-        _record_failed_check(out_dir, name, checked_at, e, data, parameters)
+        source = data if data is not None else (parameters or {}).get("data")
+        record_failed_check(out_dir, name, e, data=source, started_at=checked_at)
         raise
     out = _runs_folder(out_dir)
     if values.get("data") is not None:
@@ -240,28 +241,28 @@ def _checked(
     return values, effective
 
 
-def _record_failed_check(
+def record_failed_check(
     out_dir: str | os.PathLike[str],
-    name: str,
-    checked_at: str,
+    notebook: str,
     error: ClvError,
-    data: str | os.PathLike[str] | None,
-    parameters: Mapping[str, Any] | None,
+    *,
+    data: Any = None,
+    started_at: str | None = None,
 ) -> None:
-    """Record a run that failed its checks in the runs folder's history (when the folder can
-    be made; a runs folder that cannot is the machine's problem, reported by the next run)."""
+    """Record a run that failed its parameter or data check in the runs folder's history
+    (:mod:`clv.report.history`) and rebuild the index; no run folder is made. Nothing is
+    recorded when the runs folder cannot be made (the error itself says why)."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    source = data if data is not None else (parameters or {}).get("data")
     with suppress(OSError, ClvError):
         out = _runs_folder(out_dir)
         record_failure(
             out,
-            run=f"{stamp}-{name}",
-            notebook=name,
-            started_at=checked_at,
+            run=f"{stamp}-{notebook}",
+            notebook=notebook,
+            started_at=started_at or utc_now(),
             finished_at=utc_now(),
             error=str(error),
-            data=None if source is None else str(source),
+            data=None if data is None else str(data),
         )
         write_index(out)
 
