@@ -17,6 +17,7 @@ from test_robustness import shop_csv
 
 import clv.report.pdf
 from clv.cli import main
+from clv.data.write import pid_alive
 from clv.errors import ReportError
 from clv.report.html_table import table_html
 from clv.report.pdf import print_pdf
@@ -74,3 +75,16 @@ def test_a_wide_table_fits_an_a4_page_with_page_numbers(tmp_path) -> None:
     assert "1,234,590.50" in squeezed  # column 23's value, whole
     assert "page1of2" in squeezed and "page2of2" in squeezed
     assert str(Path(tmp_path)) not in text.stdout  # no header or footer with the file's path
+
+
+def test_a_chromium_that_hangs_is_stopped_with_its_children(tmp_path) -> None:
+    page = tmp_path / "r.html"
+    page.write_text("<p>x</p>")
+    hang = tmp_path / "chromium"
+    hang.write_text('#!/bin/sh\nsleep 30 &\necho $! > "$0.child"\nsleep 30\n')
+    hang.chmod(0o755)
+    with pytest.raises(ReportError, match=r"r.pdf: Chromium did not print the PDF in 0.5 s"):
+        print_pdf(page, tmp_path / "r.pdf", engine=str(hang), timeout_s=0.5)
+    child = int((tmp_path / "chromium.child").read_text())
+    assert not pid_alive(child)  # its process group was stopped
+    assert not (tmp_path / "r.pdf").exists()

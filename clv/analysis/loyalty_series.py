@@ -21,16 +21,18 @@ import polars as pl
 
 from clv.analysis.changes import NOISE_Z
 
-SCHEMA: dict[str, Any] = {
-    "month": pl.Date,
-    "run": pl.String,
-    "members_active": pl.Int64,
-    "non_members_active": pl.Int64,
-    "member_margin_per_active": pl.Float64,
-    "member_margin_per_active_se": pl.Float64,
-    "non_member_margin_per_active": pl.Float64,
-    "non_member_margin_per_active_se": pl.Float64,
-}
+SCHEMA = pl.Schema(
+    {
+        "month": pl.Date,
+        "run": pl.String,
+        "members_active": pl.Int64,
+        "non_members_active": pl.Int64,
+        "member_margin_per_active": pl.Float64,
+        "member_margin_per_active_se": pl.Float64,
+        "non_member_margin_per_active": pl.Float64,
+        "non_member_margin_per_active_se": pl.Float64,
+    }
+)
 """The columns of the series, as kept."""
 
 

@@ -171,9 +171,9 @@ def _report(args: argparse.Namespace) -> None:
                 raise UsageError(f"{key} given twice: --{key.replace('_', '-')} and -p {key}=")
             parameters[key] = value
     except UsageError as e:  # the run failed its parameter check: in the runs' history
-        from clv.report.runner import record_failed_check
+        from clv.report.index import record_failed_check
 
-        record_failed_check(args.out, Path(args.notebook).stem, e, data=args.file)
+        record_failed_check(args.out, Path(args.notebook).stem, str(e), data=args.file)
         raise
     folder = run_report(
         args.file,

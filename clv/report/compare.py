@@ -21,6 +21,7 @@ import polars as pl
 from clv.analysis import changes as changes_
 from clv.analysis.changes import RunState
 from clv.analysis.segments import TIERS
+from clv.data.write import storage_error
 from clv.errors import UsageError
 from clv.report.html_table import mask_ids
 from clv.report.index import list_runs
@@ -56,14 +57,17 @@ def runs_salt(out: str | os.PathLike[str]) -> str:
         return existing
     target = Path(out) / SALT_FILE
     tmp = target.with_name(f".{SALT_FILE}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        with os.fdopen(fd, "w", encoding="ascii") as f:
-            f.write(secrets.token_hex(16) + "\n")
-        with suppress(FileExistsError):  # another run made it first: theirs is kept
-            os.link(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write(secrets.token_hex(16) + "\n")
+            with suppress(FileExistsError):  # another run made it first: theirs is kept
+                os.link(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as e:  # a full or read-only disk: one line naming the file
+        raise storage_error(target, e) from None
     salt = read_salt(out)
     if salt is None:
         raise UsageError(f"{target}: the runs folder's salt is empty; delete the file")

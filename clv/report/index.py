@@ -13,13 +13,14 @@ import datetime as dt
 import json
 import os
 import socket
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from clv.data.write import atomic_output, pid_alive, remove_stale_temp_files
-from clv.report.history import failed_checks
+from clv.report.history import failed_checks, record_failure
 from clv.report.render import TEMPLATE_DIR, format_number, utc_now
 from clv.report.runs import folder_lock, update_manifest
 
@@ -144,6 +145,33 @@ def _keep_partial_notebook(folder: Path) -> None:
             partial.unlink(missing_ok=True)
         else:
             os.replace(partial, target)
+
+
+def record_failed_check(
+    out_dir: str | os.PathLike[str],
+    notebook: str,
+    error: str,
+    *,
+    data: Any = None,
+    started_at: str | None = None,
+) -> None:
+    """Record a run that failed its parameter or data check in the runs folder's history
+    (:mod:`clv.report.history`) and rebuild the index; no run folder is made. Nothing is
+    recorded when the runs folder cannot be made or written (the error itself says why)."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = Path(out_dir)
+    with suppress(OSError):
+        out.mkdir(parents=True, exist_ok=True)
+        record_failure(
+            out,
+            run=f"{stamp}-{notebook}",
+            notebook=notebook,
+            started_at=started_at or utc_now(),
+            finished_at=utc_now(),
+            error=error,
+            data=None if data is None else str(data),
+        )
+        write_index(out)
 
 
 def write_index(out_dir: str | os.PathLike[str]) -> Path:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+from contextlib import suppress
 from pathlib import Path
 
 from clv.data.write import atomic_output
@@ -76,23 +78,29 @@ def print_pdf(
             f"--print-to-pdf={Path(tmp).resolve()}",
             source.as_uri(),
         ]
-        try:
-            done = subprocess.run(
+        try:  # its own process group: a timeout or Ctrl-C stops its helper processes too
+            proc = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,
-                capture_output=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
                 text=True,
-                timeout=timeout_s,
-                check=False,
+                start_new_session=True,
             )
-        except subprocess.TimeoutExpired:
-            raise ReportError(
-                f"{target.name}: Chromium did not print the PDF in {timeout_s:.0f} s"
-            ) from None
         except OSError as e:
             raise ReportError(f"{target.name}: Chromium could not start ({e})") from None
-        if done.returncode != 0 or not Path(tmp).is_file() or Path(tmp).stat().st_size == 0:
-            lines = [x for x in done.stderr.splitlines() if x.strip()]
-            why = lines[-1].strip() if lines else f"exit code {done.returncode}"
+        try:
+            _, stderr = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise ReportError(
+                f"{target.name}: Chromium did not print the PDF in {timeout_s:g} s"
+            ) from None
+        finally:
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        if proc.returncode != 0 or not Path(tmp).is_file() or Path(tmp).stat().st_size == 0:
+            lines = [x for x in (stderr or "").splitlines() if x.strip()]
+            why = lines[-1].strip() if lines else f"exit code {proc.returncode}"
             raise ReportError(f"{target.name}: Chromium could not print the PDF ({why})")
     return target

@@ -27,8 +27,7 @@ from clv.errors import ClvError, DataError, ModelError, ReportError, UsageError
 from clv.models.fitting import check_fittable
 from clv.params import INJECTED, analysis_keywords
 from clv.report.compare import resolve_compare_to, runs_salt
-from clv.report.history import record_failure
-from clv.report.index import HEARTBEAT_S, recover, write_index
+from clv.report.index import HEARTBEAT_S, record_failed_check, recover, write_index
 from clv.report.parameters import (
     notebook_parameters,
     notebook_path,
@@ -128,7 +127,7 @@ def run_report(
         engine = find_engine() if pdf else None
     except ClvError as e:
         source = data if data is not None else (parameters or {}).get("data")
-        record_failed_check(out_dir, name, e, data=source, started_at=checked_at)
+        record_failed_check(out_dir, name, str(e), data=source, started_at=checked_at)
         raise
     out = _runs_folder(out_dir)
     if values.get("data") is not None:
@@ -239,32 +238,6 @@ def _checked(
         values["compare_to"] = effective["compare_to"] = str(folder)
     check_data(effective)  # before the file's path is resolved: errors name it as given
     return values, effective
-
-
-def record_failed_check(
-    out_dir: str | os.PathLike[str],
-    notebook: str,
-    error: ClvError,
-    *,
-    data: Any = None,
-    started_at: str | None = None,
-) -> None:
-    """Record a run that failed its parameter or data check in the runs folder's history
-    (:mod:`clv.report.history`) and rebuild the index; no run folder is made. Nothing is
-    recorded when the runs folder cannot be made (the error itself says why)."""
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    with suppress(OSError, ClvError):
-        out = _runs_folder(out_dir)
-        record_failure(
-            out,
-            run=f"{stamp}-{notebook}",
-            notebook=notebook,
-            started_at=started_at or utc_now(),
-            finished_at=utc_now(),
-            error=str(error),
-            data=None if data is None else str(data),
-        )
-        write_index(out)
 
 
 def _finish(

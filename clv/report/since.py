@@ -51,7 +51,7 @@ def heading(doc: Mapping[str, Any]) -> str:
 
 
 def _record(
-    key: str, numbers: Mapping[str, Any], basis: Mapping[str, Any], table: str, text: str
+    key: str, numbers: Mapping[str, Any], basis: dict[str, Any], table: str, text: str
 ) -> dict[str, Any]:
     return {
         "id": f"since.{key}",
@@ -100,7 +100,7 @@ def findings(
     return out
 
 
-def _kpi_finding(doc: Mapping[str, Any], basis: Mapping[str, Any], currency: str) -> dict:
+def _kpi_finding(doc: Mapping[str, Any], basis: dict[str, Any], currency: str) -> dict:
     parts = []
     for key, words, kind in _KPIS:
         k = doc["kpi_changes"][key]
@@ -117,7 +117,7 @@ def _kpi_finding(doc: Mapping[str, Any], basis: Mapping[str, Any], currency: str
     return _record("kpis", doc["kpi_changes"], basis, "kpi_changes", text)
 
 
-def _migration_finding(doc: Mapping[str, Any], basis: Mapping[str, Any]) -> dict:
+def _migration_finding(doc: Mapping[str, Any], basis: dict[str, Any]) -> dict:
     m = doc["tier_migration"]
     tiers = [t for t in m if t != NEW]
     top, middle, bottom = tiers[0], tiers[1 % len(tiers)], tiers[-1]
@@ -148,7 +148,7 @@ def _migration_finding(doc: Mapping[str, Any], basis: Mapping[str, Any]) -> dict
 
 
 def _slipped_finding(
-    doc: Mapping[str, Any], basis: Mapping[str, Any], currency: str, id_salt: str | None
+    doc: Mapping[str, Any], basis: dict[str, Any], currency: str, id_salt: str | None
 ) -> dict:
     rows = doc["slipped_top"]
     top = doc["top_tier"]
@@ -174,7 +174,7 @@ def _slipped_finding(
 
 
 def _new_top_finding(
-    doc: Mapping[str, Any], basis: Mapping[str, Any], currency: str, id_salt: str | None
+    doc: Mapping[str, Any], basis: dict[str, Any], currency: str, id_salt: str | None
 ) -> dict:
     rows = doc["new_top"]
     top = doc["top_tier"]
@@ -195,7 +195,7 @@ def _new_top_finding(
     return _record("new_top", numbers, basis | {"top_tier": top}, "new_top", text)
 
 
-def _channel_finding(doc: Mapping[str, Any], basis: Mapping[str, Any]) -> dict | None:
+def _channel_finding(doc: Mapping[str, Any], basis: dict[str, Any]) -> dict | None:
     rows = doc.get("channel_changes")
     if not rows:
         return None
@@ -219,7 +219,7 @@ def _channel_finding(doc: Mapping[str, Any], basis: Mapping[str, Any]) -> dict |
     return _record("channels", numbers, basis | {"z": NOISE_Z}, "channel_changes", text)
 
 
-def _drift_finding(doc: Mapping[str, Any], basis: Mapping[str, Any]) -> dict:
+def _drift_finding(doc: Mapping[str, Any], basis: dict[str, Any]) -> dict:
     rows = doc["parameter_drift"]
     switch = next((r for r in rows if r["form"] == "model changed"), None)
     parts = []
