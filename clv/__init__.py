@@ -70,7 +70,7 @@ _MODULES = {
     "datasets": "clv.data.datasets",
     "models": "clv.models",
     "params": "clv.params",
-    "plots": "clv.report.plots",
+    "plots": "clv.plots",
 }
 """Modules reachable as attributes of ``clv`` (``clv.datasets.cdnow()``)."""
 

@@ -142,3 +142,13 @@ def report_runs(tmp_path_factory):
         "columns": columns,
         "root": root,
     }
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Each test's pyplot figures are closed after it (plots make them when given no ax)."""
+    yield
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")

@@ -9,8 +9,9 @@ import pytest
 import clv
 
 PACKAGE = Path(clv.__file__).parent
-LAYERS = ["errors", "params", "data", "models", "analysis", "report", "engines", "cli"]
-"""From the bottom up. A module imports only its own layer or the ones below it; ``engines``
+LAYERS = ["errors", "params", "data", "models", "analysis", "plots", "report", "engines", "cli"]
+"""From the bottom up. A module imports only its own layer or the ones below it; ``plots``
+(the figures) sits above ``analysis`` and below ``report``, which arranges them; ``engines``
 (Spark) sits above ``analysis`` so that its jobs can call the pipeline's steps."""
 
 DISPATCH = ("clv.data.engines", "clv.engines.spark")
@@ -85,6 +86,7 @@ def test_pandas_only_at_the_lifetimes_boundary():
 def test_public_modules_are_attributes():
     assert clv.datasets.cdnow is clv.cdnow
     assert clv.models.fit is clv.fit
+    assert callable(clv.plots.probability_alive_matrix)
     assert clv.params.SPEC["horizon"].default == 12
 
 

@@ -125,3 +125,50 @@ def test_library_keywords_become_flags(message, expected):
     from clv.cli.options import as_flags
 
     assert as_flags(message) == expected
+
+
+def test_report_reads_channel_costs_from_a_file_and_takes_loyalty_costs(
+    monkeypatch, tmp_path, capsys
+):
+    """0.2's report had no --channel-costs FILE and refused the loyalty programme's costs."""
+    import clv.report.runner
+    from clv.report.parameters import validate_parameters
+
+    seen = {}
+
+    def run_report(data, *, notebook, parameters, out_dir, config, progress, pdf):
+        seen.update(validate_parameters(notebook, parameters))
+        return tmp_path
+
+    monkeypatch.setattr(clv.report.runner, "run_report", run_report)
+    costs = tmp_path / "costs.csv"
+    costs.write_text("channel,cost\nsearch,12.5\nsocial,30\n")
+    args = ["report", "tx.csv", "--channel-col", "source", "--channel-costs", str(costs)]
+    args += ["--member-discount-rate", "0.1", "-p", "cost_per_reward=5"]
+    assert main(args) == 0, capsys.readouterr().err
+    assert seen["channel_costs"] == {"search": 12.5, "social": 30.0}
+    assert seen["member_discount_rate"] == 0.1 and seen["cost_per_reward"] == 5.0
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        ["-p", "horizon=nan"],
+        ["-p", "horizon=inf"],
+        ["--horizon", "nan"],
+        ["--config", "{config}"],
+    ],
+)
+def test_non_finite_numbers_are_one_line_usage_errors(how, tmp_path, capsys):
+    config = tmp_path / "c.toml"
+    config.write_text("horizon = nan\n")
+    args = ["report", "--out", str(tmp_path / "runs"), *[a.format(config=config) for a in how]]
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "--horizon nan" in err or "--horizon inf" in err
+    assert "expected a number > 0" in err
+    runs = tmp_path / "runs"  # no run folder; the failed check is in the runs' history
+    assert not [p for p in runs.iterdir() if p.is_dir()]
+    assert "expected a number > 0" in (runs / "history.jsonl").read_text()

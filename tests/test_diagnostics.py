@@ -38,9 +38,9 @@ def test_no_dropout_is_a_boundary_estimate_not_an_error(steady, purchase_model):
     for column in ("p_alive", "expected_purchases", "expected_order_value", "clv"):
         assert scores[column].is_finite().all(), column
     assert scores["p_alive"].min() > 0.999  # what the diagnostic says
-    table = model.summary().filter(pl.col("parameter") == dropout)
-    assert table["at_boundary"].item() is True
-    assert table["standard_error"].item() is None
+    table = model.summary()["purchase"].filter(pl.col("parameter") == dropout)
+    assert table["at_limit"].item() is True
+    assert table["se(coef)"].item() is None and table["lower 95% bound"].item() is None
     from clv.analysis.tables import parameter_table  # the report's table: no "nan" written
 
     shown = parameter_table(model, "purchase").filter(pl.col("parameter") == dropout)
@@ -80,15 +80,25 @@ def test_cdnow_is_healthy(cdnow_model):
     assert not [d for d in cdnow_model.diagnostics if d["code"] == "at_boundary"]
 
 
-def test_summary_is_lifetimes_summary(cdnow_model):
-    table = cdnow_model.summary()
-    assert table["model"].to_list() == ["bgnbd"] * 4 + ["gamma_gamma"] * 3
-    row = table.row(0, named=True)
-    se = cdnow_model.standard_errors["bgnbd"]["r"]
-    assert row["estimate"] == cdnow_model.bgnbd["r"]
-    assert row["standard_error"] == se
-    assert row["lower_95"] == pytest.approx(cdnow_model.bgnbd["r"] - 1.96 * se, rel=1e-12)
-    assert not table["at_boundary"].any()
+def test_summary_is_lifetimes_summary(cdnow_model, cdnow_calibration):
+    """The two tables hold lifetimes' own summary of the same fit (engine="lifetimes")."""
+    tables = cdnow_model.summary()
+    columns = ["parameter", "coef", "se(coef)", "lower 95% bound", "upper 95% bound", "at_limit"]
+    assert list(tables) == ["purchase", "spend"]
+    assert all(t.columns == columns for t in tables.values())
+    assert tables["purchase"]["parameter"].to_list() == ["r", "alpha", "a", "b"]
+    assert tables["spend"]["parameter"].to_list() == ["p", "q", "v"]
+    assert not any(t["at_limit"].any() for t in tables.values())
+    from lifetimes import BetaGeoFitter, GammaGammaFitter
+
+    pd = cdnow_calibration.select("frequency", "recency", "T", "monetary_value").to_pandas()
+    bg = BetaGeoFitter().fit(pd["frequency"], pd["recency"], pd["T"])
+    repeat = pd[(pd["frequency"] > 0) & (pd["monetary_value"] > 0)]
+    gg = GammaGammaFitter().fit(repeat["frequency"], repeat["monetary_value"])
+    for ours, theirs in ((tables["purchase"], bg.summary), (tables["spend"], gg.summary)):
+        for column in columns[1:5]:
+            expected = theirs.loc[ours["parameter"].to_list(), column].to_numpy()
+            assert np.allclose(ours[column].to_numpy(), expected, rtol=1e-4), column
 
 
 def test_scores_that_would_be_nan_are_a_model_error_naming_parameters(
@@ -123,11 +133,11 @@ def test_purchase_counts_at_age_zero(cdnow_model):
 def test_p_alive_history_matches_the_summary_scores(cdnow_calibration):
     """On each day the history equals P(alive) of an RFM summary ending that day."""
     from clv.data.datasets import CDNOW_CALIBRATION_END, cdnow
-    from clv.models.history import p_alive_history
+    from clv.plots import history_alive_frame
 
     tr = cdnow()
     model = fit(cdnow_calibration, purchase_model="mbgnbd")
-    history = p_alive_history(tr, "0001", model, observation_end=CDNOW_CALIBRATION_END)
+    history = history_alive_frame(model, tr, "0001", observation_end=CDNOW_CALIBRATION_END)
     assert history["date"][0] == tr.filter(pl.col("customer_id") == "0001")["date"].min()
     assert history["p_alive"].is_finite().all()
     for day in ("1997-03-01", CDNOW_CALIBRATION_END):
@@ -139,15 +149,3 @@ def test_p_alive_history_matches_the_summary_scores(cdnow_calibration):
     # it falls while the customer is quiet (same frequency, one more day of age)
     for _, part in history.group_by("frequency"):
         assert np.all(np.diff(part.sort("date")["p_alive"].to_numpy()) < 0)
-
-
-def test_p_alive_history_figure(cdnow_calibration, cdnow_model):
-    from clv.data.datasets import CDNOW_CALIBRATION_END, cdnow
-    from clv.models.history import p_alive_history
-    from clv.report import plots
-
-    history = p_alive_history(cdnow(), "0001", cdnow_model, observation_end=CDNOW_CALIBRATION_END)
-    fig = plots.p_alive_history(history)
-    ax = fig.axes[0]
-    assert ax.get_ylabel() == "P(alive) (probability)"
-    assert len(ax.collections[0].get_offsets()) == int(history["purchase"].sum())

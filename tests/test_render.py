@@ -14,7 +14,9 @@ from matplotlib.figure import Figure
 from PIL import Image
 from test_plots import CASES
 
-from clv.report import plots_kpis, png, render, theme
+import clv.plots as plots
+from clv.plots import theme
+from clv.report import png, render
 from tests.conftest import MALICIOUS_CHANNEL
 
 
@@ -69,11 +71,11 @@ def test_a_figure_drawn_once_has_the_pixels_savefig_draws(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(test_plots, "RNG", np.random.default_rng(7))
-    fig = CASES[name]()
+    fig = CASES[name]().get_figure(root=True)
     fast = _pixels(png.figure_png(fig))
     assert fast.shape[:2] == (fig.bbox.height, fig.bbox.width)  # every text fits: no regrowth
     monkeypatch.setattr(test_plots, "RNG", np.random.default_rng(7))
-    assert np.array_equal(fast, _reference_png(CASES[name]()))
+    assert np.array_equal(fast, _reference_png(CASES[name]().get_figure(root=True)))
 
 
 def test_text_past_the_edge_grows_the_image_as_a_tight_savefig_does() -> None:
@@ -83,7 +85,7 @@ def test_text_past_the_edge_grows_the_image_as_a_tight_savefig_does() -> None:
     grown = _pixels(png.figure_png(fig))
     assert grown.shape[1] > fig.bbox.width
     assert np.array_equal(grown, _png(fig, bbox_inches="tight"))
-    fig = plots_kpis.channel_quality(CASES_CHANNELS)  # bar labels longer than the bars' room
+    fig = plots.channel_quality(CASES_CHANNELS).get_figure(root=True)  # labels past the bars
     assert _pixels(png.figure_png(fig)).shape[1] > fig.bbox.width
 
 
@@ -114,7 +116,7 @@ def test_a_shown_figure_records_its_size_title_and_smallest_text() -> None:
     shown: list[str] = []
     display = render.Display(mask_ids=False)
     display.html = shown.append  # type: ignore[method-assign]
-    fig = CASES["frequency_histogram"]()
+    fig = CASES["frequency_histogram"]().get_figure(root=True)
     display.figure(fig)
     (markup,) = shown
     found = re.search(r'base64,([^"]+)" alt="([^"]*)" width="(\d+)"', markup)

@@ -10,7 +10,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from test_plots import CASES
 
-from clv.report import theme
+from clv.plots import theme
 
 
 def test_the_theme_is_seaborns_whitegrid_notebook_with_the_house_sizes() -> None:
@@ -42,9 +42,10 @@ def test_the_theme_is_seaborns_whitegrid_notebook_with_the_house_sizes() -> None
 def test_drawing_a_figure_imports_neither_seaborn_nor_scipy_stats() -> None:
     code = (
         "import sys, polars as pl\n"
-        "from clv.report import plots, png\n"
-        "fig = plots.p_alive_distribution(pl.DataFrame({'p_alive': [0.1, 0.9]}))\n"
-        "png.figure_png(fig)\n"
+        "import clv.plots as plots\n"
+        "from clv.report import png\n"
+        "ax = plots.p_alive_distribution(pl.DataFrame({'p_alive': [0.1, 0.9]}))\n"
+        "png.figure_png(ax.figure)\n"
         "print(sorted(m for m in ('seaborn', 'scipy.stats') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -62,11 +63,11 @@ def test_a_fixed_title_position_draws_the_same_pixels_as_automatic_placement(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(test_plots, "RNG", np.random.default_rng(7))  # the same data twice
-    fixed = _pixels(CASES[name]())
+    fixed = _pixels(CASES[name]().get_figure(root=True))
     house = theme.theme()
     monkeypatch.setattr(theme, "theme", lambda: {**house, "axes.titley": None})
     monkeypatch.setattr(test_plots, "RNG", np.random.default_rng(7))
-    automatic = _pixels(CASES[name]())
+    automatic = _pixels(CASES[name]().get_figure(root=True))
     assert fixed.shape == automatic.shape and np.array_equal(fixed, automatic)
 
 

@@ -41,6 +41,10 @@ class Money:
         """The horizon in months of 365.25 / 12 days."""
         return self.horizon * TIME_UNIT_DAYS[self.horizon_unit] / TIME_UNIT_DAYS["M"]
 
+    def horizon_in(self, time_unit: TimeUnit) -> float:
+        """The horizon in ``time_unit`` (a model's unit: ``D``, ``W`` or ``M``)."""
+        return self.horizon * TIME_UNIT_DAYS[self.horizon_unit] / TIME_UNIT_DAYS[time_unit]
+
     @property
     def horizon_words(self) -> str:
         """The horizon spelled out: ``"12 months"``."""

@@ -17,6 +17,7 @@ import polars as pl
 
 from clv.analysis import findings, loyalty, orders, profile, retention, risk, segments, tables
 from clv.analysis import kpis as kpi
+from clv.analysis.display import analysis_html
 from clv.analysis.money import Money
 from clv.data.groups import GroupBy, with_customer_group
 from clv.data.period import Period
@@ -79,6 +80,9 @@ class Analysis:
         self.options = options
         self.tiers = tiers
         self.quality = quality
+
+    def _repr_html_(self) -> str:
+        return analysis_html(self)
 
     @property
     def _penalizers(self) -> dict[str, float]:

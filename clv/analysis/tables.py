@@ -1,5 +1,5 @@
 """The tables of an analysis that are not KPIs: tiers side by side, Lorenz curves, months,
-the data overview, parameter and purchase-count tables, loyalty review helpers.
+the data overview, parameter tables, loyalty review helpers.
 
 Frames and numbers only; the report layer words and shows them.
 """
@@ -232,33 +232,6 @@ def parameter_table(model: Any, which: str) -> pl.DataFrame:
 def _finite(value: float | None) -> float | None:
     """``value``, or None for a missing or non-finite one (no standard error at a boundary)."""
     return value if value is not None and math.isfinite(value) else None
-
-
-def purchase_count_table(
-    summary: pl.DataFrame, model: Any, *, max_frequency: int = 7
-) -> pl.DataFrame | None:
-    """Customers by repeat purchases, observed vs expected from the purchase model.
-
-    Expected = the sum over customers of P(X(T_i) = n) (FHL 2005a eq. 8 for BG/NBD) at each
-    customer's own age ``T_i``; the last row ``max_frequency+`` collects the rest. None for a
-    purchase model without that distribution (Pareto/NBD here).
-    """
-    import numpy as np
-
-    if model.spec.probability_of_purchases is None:
-        return None
-
-    T = summary["T"].cast(pl.Float64).to_numpy()
-    freq = summary["frequency"].to_numpy()
-    ts, weights = np.unique(T, return_counts=True)
-    expected = [
-        float((model.probability_of_purchases(ts, n) * weights).sum()) for n in range(max_frequency)
-    ]
-    expected.append(float(len(T) - sum(expected)))
-    observed = [int((freq == n).sum()) for n in range(max_frequency)]
-    observed.append(int((freq >= max_frequency).sum()))
-    labels = [str(n) for n in range(max_frequency)] + [f"{max_frequency}+"]
-    return pl.DataFrame({"frequency": labels, "observed": observed, "expected": expected})
 
 
 def members_only(frame: pl.DataFrame, customers: pl.DataFrame) -> pl.DataFrame:

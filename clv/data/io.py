@@ -22,6 +22,7 @@ import polars as pl
 from clv.data import quality as q
 from clv.data.checks import build_checks, raise_first_problem
 from clv.data.columns import OPTIONAL, missing_message
+from clv.data.frames import Frame, as_polars, read_columns
 from clv.data.options import check_read_options
 from clv.data.parse import (
     NumberFormat,
@@ -378,3 +379,12 @@ def read_channel_costs(path: str | os.PathLike[str]) -> dict[str, float]:
         if not math.isfinite(out[str(channel)]) or out[str(channel)] < 0:
             raise DataError(f"{path}: {where}: {cost!r} is not a cost; use a number >= 0")
     return out
+
+
+def checked_transactions(transactions: Frame) -> pl.DataFrame:
+    """A transactions frame given to a function directly (polars, lazy or pandas), checked as
+    :func:`read_transactions` checks a file: columns under clv's names (``customer_id``,
+    ``date``, ``amount``, and ``order_id``, ``channel``, ... when present)."""
+    frame = as_polars(transactions, "transactions")
+    columns: dict[str, Any] = read_columns(frame)
+    return read_transactions(frame, **columns)

@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from clv.data.engines import DataEngine, spark_engine
+from clv.data.io import checked_transactions
 from clv.data.keyed import _split_keyed, _starts
 from clv.data.period import (
     TIME_UNIT_DAYS,
@@ -194,7 +195,9 @@ def rfm_summary(
     Parameters
     ----------
     transactions
-        A transactions frame (``customer_id``, ``date``, ``amount``, optional ``order_id``).
+        A transactions frame (``customer_id``, ``date``, ``amount``, optional ``order_id``):
+        polars (eager or lazy) or pandas, checked as :func:`clv.read_transactions` checks a
+        file (missing columns, dates, NaN or negative amounts are one-line errors).
     observation_end
         Last day observed (inclusive); later rows are left out. Defaults to the last
         transaction date.
@@ -223,6 +226,7 @@ def rfm_summary(
     if engine != "polars":
         spark = spark_engine(engine)
         return spark.rfm_summary(transactions, observation_end=observation_end, time_unit=time_unit)
+    transactions = checked_transactions(transactions)
     period = resolve_period(transactions, observation_end=observation_end, time_unit=time_unit)
     end = period.observation_end
     summary = _rfm_summary(transactions, end=end, time_unit=period.time_unit)
@@ -317,6 +321,7 @@ def calibration_holdout(
             observation_end=observation_end,
             time_unit=time_unit,
         )
+    transactions = checked_transactions(transactions)
     cal_end = as_date(calibration_end, "calibration_end")
     period = resolve_period(
         transactions, observation_end=observation_end, time_unit=time_unit, calibration_end=cal_end

@@ -20,9 +20,9 @@ import numpy as np
 import polars as pl
 
 from clv.data.engines import spark_engine
-from clv.data.rfm import TIME_UNIT_DAYS, TimeUnit
+from clv.data.frames import Frame, as_polars
+from clv.data.rfm import TimeUnit
 from clv.errors import ModelError, UsageError
-from clv.models.bgnbd import distinct_bgnbd_rows
 
 # Re-exported (the two "X as X" imports): callers imported them from clv.models.model before.
 from clv.models.bgnbd import expected_purchases_new_customer as expected_purchases_new_customer
@@ -47,6 +47,7 @@ from clv.models.lifetimes_engine import _fit_lifetimes
 from clv.models.model import ClvModel
 from clv.models.optimize import Fit
 from clv.models.purchase import purchase_model as purchase_spec
+from clv.models.rows import fit_rows
 from clv.models.selection import choose_purchase_model
 
 Engine = Literal["fast", "lifetimes", "spark"]
@@ -130,39 +131,42 @@ def _fittable(n: int, repeat: int, age: float, spenders: int) -> None:
 
 @overload
 def fit(
-    summary: pl.DataFrame,
+    summary: Frame,
     *,
     penalizer: float | Mapping[str, float] = ...,
     engine: Engine = ...,
     time_unit: TimeUnit | None = ...,
     purchase_model: PurchaseModelChoice = ...,
     holdout: pl.DataFrame | None = ...,
+    weights: str | None = ...,
     by: None = None,
     group: str | None = ...,
     _warn: bool = ...,
 ) -> ClvModel: ...
 @overload
 def fit(
-    summary: pl.DataFrame,
+    summary: Frame,
     *,
     penalizer: float | Mapping[str, float] = ...,
     engine: Engine = ...,
     time_unit: TimeUnit | None = ...,
     purchase_model: PurchaseModelChoice = ...,
     holdout: pl.DataFrame | None = ...,
+    weights: str | None = ...,
     by: str,
     pooled: ClvModel | None = ...,
     group: str | None = ...,
     _warn: bool = ...,
 ) -> GroupedClvModel: ...
 def fit(
-    summary: pl.DataFrame,
+    summary: Frame,
     *,
     penalizer: float | Mapping[str, float] = 0.0,
     engine: Engine = "fast",
     time_unit: TimeUnit | None = None,
     purchase_model: PurchaseModelChoice = "bgnbd",
     holdout: pl.DataFrame | None = None,
+    weights: str | None = None,
     by: str | None = None,
     pooled: ClvModel | None = None,
     group: str | None = None,
@@ -205,6 +209,9 @@ def fit(
         is kept in ``model.comparison``), BG/NBD when ``holdout`` is None.
     holdout
         For ``"auto"``: a :func:`clv.data.rfm.calibration_holdout` frame in the same unit.
+    weights
+        A column of ``summary`` with the number of customers each row stands for (a summary
+        aggregated by (x, t_x, T, m), as lifetimes' ``weights=``); None: one per row.
 
     Returns
     -------
@@ -229,6 +236,8 @@ def fit(
         raise UsageError(f"engine must be 'fast', 'lifetimes' or 'spark', not {engine!r}")
     if engine == "spark":  # a Spark DataFrame: aggregated in Spark, fitted here
         return spark_engine(engine).fit(summary, penalizer=penalizer)
+    summary = as_polars(summary, "summary")
+    holdout = None if holdout is None else as_polars(holdout, "holdout")
     pen, _ = penalizers(penalizer)
     comparison, notes = None, list[Diagnostic]()
     if purchase_model == "auto":
@@ -246,6 +255,7 @@ def fit(
             engine=engine,
             time_unit=time_unit,
             purchase_model=purchase_model,
+            weights=weights,
             _warn=False,  # fit_by_group fits the groups on threads, then warns in order
         )
         return fit_by_group(summary, by=by, fit_one=one, pooled=pooled)
@@ -254,13 +264,7 @@ def fit(
     _check_summary(summary)
     unit = _summary_unit(summary, time_unit)
     check_fittable(summary)
-    frame = summary.select(
-        pl.col(c).cast(pl.Float64) for c in ("frequency", "recency", "T", "monetary_value")
-    )
-    f = frame.to_numpy()
-    bg_rows = distinct_bgnbd_rows(f[:, 0], f[:, 1], f[:, 2], TIME_UNIT_DAYS[unit])
-    spend = f[(f[:, 0] > 0) & (f[:, 3] > 0)]
-    gg_rows = (spend[:, 0], spend[:, 3], np.ones(spend.shape[0]))  # grouped by the fitter
+    bg_rows, gg_rows = fit_rows(summary, unit, weights=weights)
     end = None
     if "observation_end" in summary.columns:
         value = summary["observation_end"].max()

@@ -18,6 +18,7 @@ from typing import Any, cast
 import numpy as np
 import polars as pl
 
+from clv.data.frames import Frame, as_polars
 from clv.data.rfm import TimeUnit
 from clv.errors import DataError, ModelError, UsageError
 from clv.models.cashflows import MONTH_DAYS, MoneyOptions, cash_flow_grid
@@ -71,13 +72,18 @@ class GroupedClvModel:
         """The purchase model of every group (chosen on the whole shop with ``"auto"``)."""
         return self.pooled.purchase_model
 
+    def _repr_html_(self) -> str:
+        from clv.models.explore import grouped_html
+
+        return grouped_html(self)
+
     def model_of(self, group: str) -> ClvModel:
         """The group's model, or the pooled one (for a small or unseen group)."""
         return self.groups.get(group, self.pooled)
 
     def score(
         self,
-        summary: pl.DataFrame,
+        summary: Frame,
         *,
         horizon: float,
         horizon_unit: TimeUnit = "M",
@@ -93,6 +99,7 @@ class GroupedClvModel:
     ) -> pl.DataFrame:
         """:meth:`ClvModel.score` of each customer by their group's model, in the order of
         ``summary``, with the group column after ``customer_id``; intervals drawn per model."""
+        summary = as_polars(summary, "summary")
         if self.by not in summary.columns:
             raise _missing(self.by)
         money: _Money = {

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from clv.data.frames import Frame, as_polars
 from clv.data.rfm import TIME_UNIT_DAYS, TimeUnit, unit_days
 from clv.errors import ModelError, UsageError
 from clv.models import model_file
@@ -30,6 +31,7 @@ from clv.models.bgnbd import probability_of_purchases as probability_of_purchase
 from clv.models.cashflows import cash_flow_grid
 from clv.models.checks import check_money_and_time, check_params, check_summary, summary_unit
 from clv.models.draws import DRAWS, IntervalMethod
+from clv.models.explore import Exploring
 from clv.models.gamma_gamma import GAMMA_GAMMA_PARAMS, expected_order_value
 from clv.models.intervals import interval_scores
 from clv.models.optimize import Params
@@ -42,7 +44,7 @@ _CELLS = 4_000_000  # (distinct pair, month) cells evaluated at once for CLV: ~1
 
 
 @dataclass
-class ClvModel:
+class ClvModel(Exploring):
     """A fitted purchase model + Gamma-Gamma: the only stateful object of clv.
 
     ``purchase_model`` names the purchase model (``"bgnbd"``, ``"mbgnbd"`` or
@@ -52,7 +54,9 @@ class ClvModel:
     and ``log_likelihood`` are keyed by ``purchase_model`` and ``"gamma_gamma"``; a
     standard error is NaN for a parameter at the boundary. ``diagnostics`` lists
     ``{"code", "message"}`` (see :mod:`clv.models.diagnostics`); ``comparison`` the rows
-    of ``purchase_model="auto"``'s comparison (None otherwise).
+    of ``purchase_model="auto"``'s comparison (None otherwise). The notebook methods
+    (``predict_*``, ``simulate``, ``summary``, the HTML display) are in
+    :class:`~clv.models.explore.Exploring`.
     """
 
     purchase: Params
@@ -172,12 +176,7 @@ class ClvModel:
         return self.spec.expected_new(self.purchase, t)
 
     def probability_of_purchases(self, t: np.ndarray | float, n: np.ndarray | int) -> np.ndarray:
-        """P(X(t) = n) of a new customer; ``ModelError`` under Pareto/NBD (not implemented)."""
-        if self.spec.probability_of_purchases is None:
-            raise ModelError(
-                f"the purchase-count distribution is not implemented for {self.spec.title}; "
-                "fit purchase_model='bgnbd' or 'mbgnbd' for it"
-            )
+        """P(X(t) = n): a new customer's probability of ``n`` repeat purchases by age ``t``."""
         return self.spec.probability_of_purchases(self.purchase, t, n)
 
     def _finite(self, column: str, values: np.ndarray, summary: pl.DataFrame) -> np.ndarray:
@@ -205,7 +204,7 @@ class ClvModel:
 
     def score(
         self,
-        summary: pl.DataFrame,
+        summary: Frame,
         *,
         horizon: float,
         horizon_unit: TimeUnit = "M",
@@ -254,6 +253,7 @@ class ClvModel:
             discounted at its fractional end ``(1+d)^(t/month)``. Every value is finite: a
             score that is not is a ``ModelError`` naming the column and the parameters.
         """
+        summary = as_polars(summary, "summary")
         check_money_and_time(
             discount_rate_annual=discount_rate_annual,
             margin=margin,
@@ -342,18 +342,6 @@ class ClvModel:
             draws=draws,
             seed=seed,
         )[0]
-
-    # ---- for the data scientist -----------------------------------------------------------
-
-    def summary(self) -> pl.DataFrame:
-        """The fitted parameters, like lifetimes' ``.summary``: one row per parameter.
-
-        Columns ``model`` (the purchase model's name or ``gamma_gamma``), ``parameter``,
-        ``estimate``, ``standard_error``, ``lower_95``, ``upper_95`` (estimate -/+ 1.96
-        standard errors, as lifetimes reports them) and ``at_boundary``; the standard error
-        and interval are null at a boundary.
-        """
-        return model_file.parameter_summary(self)
 
     # ---- persistence ----------------------------------------------------------------------
 

@@ -13,8 +13,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from clv.data.rfm import TIME_UNIT_DAYS
 from clv.errors import ModelError
 from clv.models.gamma_gamma import GAMMA_GAMMA_PARAMS
@@ -154,39 +152,3 @@ def from_document(doc: Any, path: Path | str) -> dict[str, Any]:
             if isinstance(v, list) and all(isinstance(row, list) for row in v)
         },
     }
-
-
-def parameter_summary(model: Any) -> pl.DataFrame:
-    """:meth:`clv.models.model.ClvModel.summary`: one row per fitted parameter."""
-    rows = []
-    for name, params in (
-        (model.purchase_model, model.purchase),
-        ("gamma_gamma", model.gamma_gamma),
-    ):
-        edges = set(model.at_boundary.get(name, []))
-        for key, value in params.items():
-            se = model.standard_errors.get(name, {}).get(key, math.nan)
-            known = math.isfinite(se) and key not in edges
-            rows.append(
-                {
-                    "model": name,
-                    "parameter": key,
-                    "estimate": value,
-                    "standard_error": se if known else None,
-                    "lower_95": value - 1.96 * se if known else None,
-                    "upper_95": value + 1.96 * se if known else None,
-                    "at_boundary": key in edges,
-                }
-            )
-    return pl.DataFrame(
-        rows,
-        schema={
-            "model": pl.String,
-            "parameter": pl.String,
-            "estimate": pl.Float64,
-            "standard_error": pl.Float64,
-            "lower_95": pl.Float64,
-            "upper_95": pl.Float64,
-            "at_boundary": pl.Boolean,
-        },
-    )

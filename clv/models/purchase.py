@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from clv.errors import UsageError
-from clv.models import bgnbd, mbgnbd, pareto_nbd
+from clv.models import bgnbd, mbgnbd, pareto_nbd, pareto_nbd_counts
 
 PurchaseModelName = Literal["bgnbd", "mbgnbd", "pareto_nbd"]
 
@@ -32,8 +32,8 @@ class PurchaseModel:
     denominator: Callable
     expected_new: Callable
     probability_at_least: Callable
-    probability_of_purchases: Callable | None
-    """A new customer's P(X(t) = n); None for Pareto/NBD (not implemented)."""
+    probability_of_purchases: Callable
+    """A new customer's P(X(t) = n)."""
     dropout: str
     """The parameter that goes to its boundary when nobody is seen to drop out."""
 
@@ -75,7 +75,7 @@ PURCHASE_MODELS: dict[str, PurchaseModel] = {
         pareto_nbd.conditional_denominator,
         pareto_nbd.expected_purchases_new_customer,
         pareto_nbd.probability_at_least,
-        None,
+        pareto_nbd_counts.probability_of_purchases,
         "s",
     ),
 }

@@ -1,4 +1,5 @@
-"""The loyalty review's monthly series in the runs folder, and its figure.
+"""The loyalty review's monthly series in the runs folder (its figure:
+:func:`clv.plots.changes.reviewed_months`).
 
 ``loyalty_series.csv`` in the runs folder holds one row per reviewed month
 (:mod:`clv.analysis.loyalty_series`): each loyalty review run adds its month once it has
@@ -10,18 +11,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
 from clv.analysis.loyalty_series import SCHEMA, add_month
 from clv.data.write import atomic_output
 from clv.report.runs import folder_lock
-from clv.report.theme import PALETTE, money_label, new_axes, themed
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
 SERIES_FILE = "loyalty_series.csv"
 """The runs folder's monthly series of the loyalty review."""
@@ -60,53 +56,3 @@ def record_month(run_dir: str | os.PathLike[str] | None, row: dict[str, Any] | N
         series = add_month(read_series(out), row | {"run": Path(run_dir).name})
         with atomic_output(out / SERIES_FILE, overwrite=True) as tmp:
             series.write_csv(tmp)
-
-
-@themed
-def series_figure(noise: pl.DataFrame, *, currency: str = "", ax: Axes | None = None) -> Figure:
-    """Margin per active member and non-member, every reviewed month, with 95 % error bars;
-    a month whose gap moved beyond noise from the month before is ringed.
-
-    ``noise``: :func:`clv.analysis.loyalty_series.with_noise` of the series.
-    """
-    fig, ax = new_axes(ax)
-    months = noise["month"].to_list()
-    for i, (col, label) in enumerate(
-        (("member_margin_per_active", "members"), ("non_member_margin_per_active", "non-members"))
-    ):
-        se = noise[f"{col}_se"].fill_null(0.0).to_numpy() * 1.96
-        ax.errorbar(
-            months,
-            noise[col].to_numpy(),
-            yerr=se,
-            label=label,
-            color=PALETTE[i],
-            marker="o",
-            capsize=3,
-        )
-    moved = noise.filter(pl.col("within_noise").not_())
-    if moved.height:
-        ax.scatter(
-            moved["month"].to_list(),
-            moved["member_margin_per_active"].to_numpy(),
-            s=220,
-            facecolors="none",
-            edgecolors=PALETTE[1],
-            linewidths=2,
-            label="gap moved beyond noise",
-        )
-    ax.set_xlabel("reviewed month")
-    ax.set_ylabel(f"margin per active customer {money_label(currency)}")
-    ax.legend()
-    fig.autofmt_xdate()
-    ax.set_title(_verdict(noise))
-    return fig
-
-
-def _verdict(noise: pl.DataFrame) -> str:
-    changes = noise["within_noise"].drop_nulls()
-    if noise.height < 2:
-        return "The first reviewed month: later runs add theirs"
-    if changes.len() == 0:
-        return f"{noise.height} reviewed months; no standard errors to judge the changes"
-    return f"{int(changes.sum())} of {changes.len()} monthly changes of the gap within noise"

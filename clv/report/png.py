@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from clv.report.theme import FIGURE_DPI, fit_labels
+from clv.plots.theme import FIGURE_DPI, fit_labels
 
 PNG_OPTIONS = {"compress_level": 3}
 """zlib level of the figures' PNG: as small as the default 6 for these flat-coloured figures,
@@ -16,7 +16,7 @@ def figure_png(fig: Any) -> bytes:
     """``fig`` as PNG bytes at :data:`FIGURE_DPI`, laid out and drawn once in the common case.
 
     Titles and axis labels are wrapped to the room they have
-    (:func:`clv.report.theme.fit_labels`), then the figure is drawn on its own Agg canvas and
+    (:func:`clv.plots.theme.fit_labels`), then the figure is drawn on its own Agg canvas and
     the pixels encoded: one layout and one drawing, where ``savefig`` lays out and draws twice.
     When one still reaches past the figure's edges once laid out, it is wrapped again and the
     figure redrawn; any text still outside (a long bar label) makes the image grow to hold

@@ -25,10 +25,10 @@ import polars as pl
 
 from clv import __version__
 from clv.data.write import atomic_output
+from clv.plots.theme import MIN_FONT_PX, smallest_text_px
 from clv.report.html_table import mask_ids as mask_ids  # re-exported for the notebooks
 from clv.report.html_table import table_html
 from clv.report.png import figure_png, figure_title
-from clv.report.theme import MIN_FONT_PX, smallest_text_px
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 """nbconvert template folders shipped with clv (``clv_report``)."""
@@ -236,42 +236,60 @@ class Display:
             )
         )
 
-    def figure(self, fig: Any, *, alt: str | None = None) -> None:
-        """Show a matplotlib Figure as an inline PNG (``alt`` defaults to its title).
+    def figure(self, fig: Any, *, caption: str | None = None, alt: str | None = None) -> None:
+        """Show a matplotlib Figure as an inline PNG, the ``caption`` under it.
 
-        Titles and axis labels wrap to the room they have (:func:`figure_png`). The image
-        records the size of its smallest text (``data-min-font-px``, pixels at its natural size)
-        and never shrinks below the width at which that text is :data:`MIN_FONT_PX` on screen:
-        on a narrow phone its box scrolls sideways instead.
+        ``alt`` defaults to the caption, else the figure's title. Titles and axis labels wrap
+        to the room they have (:func:`figure_png`). The image records the size of its
+        smallest text (``data-min-font-px``, pixels at its natural size) and never shrinks
+        below the width at which that text is :data:`MIN_FONT_PX` on screen: on a narrow
+        phone its box scrolls sideways instead. The figure is closed once drawn (a pyplot
+        figure would otherwise be shown a second time under the cell).
         """
         import base64
 
+        import matplotlib.pyplot as plt
+
         png = figure_png(fig)
+        plt.close(fig)
         width = int.from_bytes(png[16:20], "big")  # the PNG header's IHDR width
         smallest = smallest_text_px(fig)
-        alt = alt or figure_title(fig)
+        alt = alt or caption or figure_title(fig)
         data = base64.b64encode(png).decode("ascii")
+        below = f'<p class="clv-caption">{html.escape(caption)}</p>' if caption else ""
         self.html(
             f'<div class="clv-figure"><img src="data:image/png;base64,{data}" '
             f'alt="{html.escape(alt)}" width="{width}" data-min-font-px="{smallest:.2f}" '
-            f'style="min-width: {math.ceil(width * MIN_FONT_PX / smallest)}px"></div>'
+            f'style="min-width: {math.ceil(width * MIN_FONT_PX / smallest)}px">{below}</div>'
         )
 
-    def plot(self, figure: Any, *frames: Any, missing: str | None = None, **options: Any) -> None:
-        """Draw ``figure(*frames, **options)`` (a :mod:`clv.report.plots` function) and show it.
+    def plot(
+        self,
+        figure: Any,
+        *frames: Any,
+        caption: str | None = None,
+        missing: str | None = None,
+        **options: Any,
+    ) -> None:
+        """Draw ``figure(*frames, **options)`` (a :mod:`clv.plots` function) and show it with
+        its caption: ``caption``, else :func:`clv.report.captions.caption` of the first frame.
 
         When a frame is None or empty (a section whose column is absent), shows the
         ``missing`` note instead of failing.
         """
+        from clv.report import captions
+
         if any(f is None or (isinstance(f, pl.DataFrame) and f.height == 0) for f in frames):
             if missing:
                 self.note(missing)
             return
-        self.figure(figure(*frames, **options))
+        ax = figure(*frames, **options)
+        text = caption if caption is not None else captions.caption(figure, frames[0])
+        self.figure(ax.get_figure(root=True), caption=text)
 
     def holdout(self, check: Mapping[str, Any] | None) -> None:
         """Show :func:`clv.analysis.validation.holdout_check` (a note when there is none)."""
-        from clv.report import plots
+        from clv.plots import calibration_purchases_vs_holdout, cumulative_transactions
 
         if check is None:
             self.note(MISSING["holdout"])
@@ -290,10 +308,8 @@ class Display:
             return
         title = check["model"].spec.title
         self.table(check["parameters"], caption=f"{title} fitted on the calibration period")
-        self.figure(plots.holdout_by_frequency(check["by_frequency"]))
-        self.figure(
-            plots.cumulative_tracking(check["tracking"], calibration_end=check["calibration_end"])
-        )
+        self.plot(calibration_purchases_vs_holdout, check["by_frequency"])
+        self.plot(cumulative_transactions, check["tracking"])
         self.table(check["metrics"], caption="Holdout errors")
         self.text(
             "Errors, named once: total error = (predicted - actual) / actual over all customers "

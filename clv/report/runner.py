@@ -329,7 +329,6 @@ def _execute(
             str(source),
             str(output),
             parameters=params,
-            request_save_on_cell_execute=False,  # saved when it ends, whichever way
             kernel_name=kernel_name,
             language="python",
             progress_bar=progress,

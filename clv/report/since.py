@@ -3,25 +3,20 @@
 Every sentence is a finding record (``{"id", "numbers", "basis", "table", "text"}``, the
 shape of ``findings.json``) made from ``changes.json`` (:mod:`clv.report.compare`), so a
 sentence and the file cannot disagree. The tables and the migration figure show the same
-document.
+document (the figure: :func:`clv.plots.changes.tier_migration`).
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
 from clv.analysis.changes import GONE, NEW, NOISE_Z
 from clv.report.first_page import money_text
 from clv.report.html_table import mask_ids
-from clv.report.theme import PALETTE, SMALLEST_FONT_PT, new_axes, themed
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
 TABLE = "changes.json"
 NAMED = 3
@@ -358,30 +353,3 @@ def rows_table(
     if not rows:
         return None
     return pl.DataFrame([{c: r.get(c) for c in columns} for r in rows], infer_schema_length=None)
-
-
-@themed
-def migration_figure(table: pl.DataFrame, *, ax: Axes | None = None) -> Figure:
-    """Where the customers of each tier went: one bar per tier before, split by tier now."""
-    fig, ax = new_axes(ax)
-    names = table["tier_before"].to_list()
-    left = [0.0] * len(names)
-    for i, col in enumerate(c for c in table.columns if c != "tier_before"):
-        counts = [float(v or 0) for v in table[col].to_list()]
-        bars = ax.barh(names, counts, left=left, label=col, color=PALETTE[i % len(PALETTE)])
-        labels = [f"{v:,.0f}" if v else "" for v in counts]
-        ax.bar_label(bars, labels=labels, label_type="center", fontsize=SMALLEST_FONT_PT)
-        left = [a + b for a, b in zip(left, counts, strict=True)]
-    ax.invert_yaxis()
-    ax.set_xlabel("customers")
-    ax.set_ylabel("tier in the previous run")
-    stayed = sum(
-        float(table.filter(pl.col("tier_before") == t)[t][0] or 0)
-        for t in names
-        if t in table.columns
-    )
-    before = sum(left[i] for i, t in enumerate(names) if t != NEW)
-    share = stayed / before if before else 0.0
-    ax.set_title(f"{share:.0%} of last run's customers kept their tier")
-    ax.legend(title="tier now", fontsize=SMALLEST_FONT_PT, loc="lower right")
-    return fig
