@@ -8,6 +8,9 @@ from matplotlib.axes import Axes
 
 from clv.plots.theme import PALETTE, SMALLEST_FONT_PT, money_label, new_axes, themed
 
+LABEL_ROOM = 0.06
+"""A bar's count is written inside it when the bar is at least this share of the widest row."""
+
 
 @themed
 def tier_migration(table: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
@@ -19,11 +22,16 @@ def tier_migration(table: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
     """
     _, ax = new_axes(ax)
     names = [str(t) for t in table["tier_before"].to_list()]
+    columns = [c for c in table.columns if c != "tier_before"]
+    widest = max(
+        (sum(float(table[c][i] or 0) for c in columns) for i in range(table.height)), default=0.0
+    )
     left = [0.0] * len(names)
-    for i, col in enumerate(c for c in table.columns if c != "tier_before"):
+    for i, col in enumerate(columns):
         counts = [float(v or 0) for v in table[col].to_list()]
         bars = ax.barh(names, counts, left=left, label=col, color=PALETTE[i % len(PALETTE)])
-        labels = [f"{v:,.0f}" if v else "" for v in counts]
+        room = LABEL_ROOM * widest  # a count is written inside its bar when it fits there
+        labels = [f"{v:,.0f}" if v and v >= room else "" for v in counts]
         ax.bar_label(bars, labels=labels, label_type="center", fontsize=SMALLEST_FONT_PT)
         left = [a + b for a, b in zip(left, counts, strict=True)]
     ax.invert_yaxis()
