@@ -37,7 +37,7 @@ def tier_migration(table: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax.invert_yaxis()
     ax.set_xlabel("customers (count)")
     ax.set_ylabel("tier in the previous run")
-    ax.set_title("Value tiers since the previous run")
+    ax.set_title("Value tier migration")
     ax.legend(title="tier now", fontsize=SMALLEST_FONT_PT, loc="lower right")
     return ax
 
