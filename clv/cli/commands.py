@@ -11,7 +11,7 @@ import sys
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -160,8 +160,9 @@ def _report(args: argparse.Namespace) -> None:
         from clv.report.index import recover, runs_text, write_index
 
         if args.out.is_dir():  # killed runs marked, their hidden files cleaned, index rebuilt
-            recover(args.out)
-            write_index(args.out)
+            with suppress(OSError):  # a folder we may only read is still listed
+                recover(args.out)
+                write_index(args.out)
         print("\n".join(runs_text(args.out)) or f"no runs in {args.out}")
         return
     try:
