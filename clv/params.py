@@ -459,6 +459,14 @@ SPEC: dict[str, Param] = {
             "report",
         ),
         _p(
+            "compare_to",
+            "str",
+            "previous",
+            "run this one is compared with: previous, none or a run folder",
+            "report",
+            notebooks=_CV,
+        ),
+        _p(
             "run_dir",
             "path",
             None,

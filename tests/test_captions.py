@@ -111,3 +111,15 @@ def test_the_matrix_captions_name_the_age_in_its_unit() -> None:
     from test_plots import _grid
 
     assert "first seen 7 weeks before" in captions.probability_alive_matrix(_grid("p_alive"))
+
+
+def test_the_run_to_run_captions() -> None:
+    from test_plots import _migration, _reviewed_months
+
+    kept = (80 + 330 + 114) / (101 + 352 + 125)  # the diagonal over the previous run's rows
+    assert captions.caption(plots.tier_migration, _migration()) == (
+        f"{kept:.0%} of the previous run's customers kept their value tier."
+    )
+    assert captions.caption(plots.reviewed_months, _reviewed_months()).startswith(
+        "1 of 2 monthly changes of the members' gap"
+    )

@@ -590,7 +590,22 @@ def test_bad_input_fails_with_one_line_and_writes_nothing(case, command, tmp_pat
     for piece in case.expect:
         assert piece.format(file=data, model=model) in errors[0], errors[0]
     # nothing written: no output, no temporary file, no run folder; every input unchanged
-    assert checksums(tmp_path) == before
+    assert without_failed_checks(checksums(tmp_path), command) == before
+
+
+HISTORY_ONLY = {"history.jsonl", "index.html"}
+"""What a report that failed its checks leaves in its runs folder: the record of the failure."""
+
+
+def without_failed_checks(sums: dict[str, str | None], command: str) -> dict[str, str | None]:
+    """``sums`` without the runs folder of a report that failed its checks, once checked to
+    hold only the record of that failure (``history.jsonl``, ``index.html``), no run folder."""
+    runs = f"out/{OUTPUTS['report']}"
+    if command != "report":
+        return sums
+    left = {k for k in sums if k.startswith(runs + "/")}
+    assert left in (set(), {f"{runs}/{n}" for n in HISTORY_ONLY})  # none: not a notebook
+    return {k: v for k, v in sums.items() if k != runs and not k.startswith(runs + "/")}
 
 
 def checksums(folder: Path) -> dict[str, str | None]:
@@ -653,7 +668,8 @@ def test_bad_input_in_a_real_process(case_id, command, tmp_path):
     assert len(run.stderr.splitlines()) == 1, run.stderr
     assert run.stderr.startswith(f"clv {command}: error: ")
     assert "Traceback" not in run.stdout + run.stderr
-    assert list((tmp_path / "out").iterdir()) == []
+    written = {str(p.relative_to(tmp_path)): None for p in (tmp_path / "out").rglob("*")}
+    assert without_failed_checks(written, command) == {}
 
 
 def test_unreadable_file(tmp_path, capsys, monkeypatch):
@@ -664,14 +680,16 @@ def test_unreadable_file(tmp_path, capsys, monkeypatch):
     if os.geteuid() == 0:
         real_access = os.access
         monkeypatch.setattr(os, "access", lambda p, mode: mode != os.R_OK and real_access(p, mode))
-    out = tmp_path / "summary.csv"
     for command in COMMANDS:
+        out = tmp_path / ("runs" if command == "report" else "summary.csv")
         code = main([command, str(data), "--out", str(out)])
         assert code == 1
         assert capsys.readouterr().err.splitlines() == [
             f"clv {command}: error: {data}: cannot be read (permission denied)"
         ]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs", "secret.csv"]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == sorted(HISTORY_ONLY)
+    assert "permission denied" in (tmp_path / "runs" / "history.jsonl").read_text()
 
 
 def test_an_internal_bug_asks_to_be_reported_with_its_traceback(tmp_path, capsys, monkeypatch):

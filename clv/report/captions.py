@@ -244,6 +244,34 @@ def tier_shares(tiers: pl.DataFrame) -> str:
     return f"The {name} tier holds about its share of value or less: {what}."
 
 
+def tier_migration(table: pl.DataFrame) -> str:
+    """How many of the previous run's customers kept their value tier."""
+    before = table.filter(pl.col("tier_before") != "new")
+    total = float(sum(before[c].fill_null(0).sum() for c in table.columns if c != "tier_before"))
+    kept = sum(
+        float(row[row["tier_before"]] or 0)
+        for row in before.iter_rows(named=True)
+        if row["tier_before"] in table.columns
+    )
+    if not total:
+        return "No customer of the previous run to follow."
+    return f"{kept / total:.0%} of the previous run's customers kept their value tier."
+
+
+def reviewed_months(noise: pl.DataFrame) -> str:
+    """How many month-to-month changes of the members' gap are within noise."""
+    changes = noise["within_noise"].drop_nulls()
+    if noise.height < 2:
+        return "The first reviewed month in this runs folder: each later run adds its month."
+    if changes.len() == 0:
+        return f"{noise.height} reviewed months; no standard errors to judge their changes."
+    within = int(changes.sum())
+    return (
+        f"{within} of {changes.len()} monthly changes of the members' gap (member minus "
+        "non-member margin per active customer) are within noise."
+    )
+
+
 CAPTIONS: dict[str, Callable[[pl.DataFrame], str]] = {
     f.__name__: f
     for f in (
@@ -262,6 +290,8 @@ CAPTIONS: dict[str, Callable[[pl.DataFrame], str]] = {
         loyalty_by_month,
         lorenz_curves,
         tier_shares,
+        tier_migration,
+        reviewed_months,
     )
 }
 """The captions made from the figure's first frame alone, by the figure function's name."""

@@ -13,12 +13,20 @@ import polars as pl
 
 from clv.report.headers import header, key_columns_first
 
+REF_HEX = 16
+"""Hex digits of a masked reference: 64 bits, so 10 M customers collide with probability
+~3e-6 (10 digits, 40 bits, collide at 10 M almost surely)."""
+
 
 def mask_ids(ids: pl.Series | Sequence[str], salt: str) -> pl.Series:
-    """Salted SHA-256 of each customer id, shortened: ``"c-3f9a0c1b2d"`` (stable within a run)."""
+    """Salted SHA-256 of each customer id, shortened: ``"c-3f9a0c1b2d4e5f60"``.
+
+    The same in every run that uses the same salt (``clv report`` keeps one per runs folder,
+    :func:`clv.report.compare.runs_salt`), so a customer can be followed month to month.
+    """
     salt_b = salt.encode()
     values = [
-        None if v is None else "c-" + hashlib.sha256(salt_b + str(v).encode()).hexdigest()[:10]
+        None if v is None else "c-" + hashlib.sha256(salt_b + str(v).encode()).hexdigest()[:REF_HEX]
         for v in ids
     ]
     return pl.Series("customer_id", values, dtype=pl.String)

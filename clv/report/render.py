@@ -121,6 +121,28 @@ def html_exporter() -> Any:
     return exporter
 
 
+_SECTION = re.compile(r'<h2 id="([^"]+)" class="clv-section">(.*?)</h2>')
+"""A section heading a cell's HTML output shows (a heading made of data, such as the date of
+the previous run): listed in the table of contents like a markdown heading."""
+
+
+def _toc_entries(cell: Any) -> list[dict[str, Any]]:
+    """The table-of-contents entries of a cell: its level-2 and level-3 markdown headings, or
+    the section headings of its HTML outputs."""
+    if cell.cell_type == "markdown":
+        return [
+            {"level": level, "text": text, "anchor": _anchor(text)}
+            for level, text in headings(cell.source)
+            if level in (2, 3)
+        ]
+    out = []
+    for output in cell.get("outputs", []):
+        markup = output.get("data", {}).get("text/html", "")
+        for anchor, text in _SECTION.findall("".join(markup)):
+            out.append({"level": 2, "text": html.unescape(text), "anchor": html.unescape(anchor)})
+    return out
+
+
 def export_html(
     notebook_file: str | os.PathLike[str],
     html_file: str | os.PathLike[str],
@@ -145,13 +167,7 @@ def export_html(
         remove_cell_tags={"remove-from-report", "injected-parameters", "parameters"}
     )
     nb, _ = remove.preprocess(nb, {})
-    toc = [
-        {"level": level, "text": text, "anchor": _anchor(text)}
-        for cell in nb.cells
-        if cell.cell_type == "markdown"
-        for level, text in headings(cell.source)
-        if level in (2, 3)
-    ]
+    toc = [entry for cell in nb.cells for entry in _toc_entries(cell)]
     title = title or notebook_file.stem.replace("_", " ").capitalize()
     data_name = (manifest.get("input") or {}).get("name") or "-"
     started = manifest.get("started_at") or utc_now()

@@ -8,7 +8,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -179,9 +179,10 @@ def save_run(
     (:func:`clv.report.first_page.records`), written to ``findings.json`` as
     ``{"findings": [...]}``.
 
-    ``scores.parquet`` and ``at_risk.csv`` keep the real customer ids; ``at_risk.csv`` also
-    has ``customer_ref``, the masked id the HTML shows, so a row of the report can be found.
-    Row counts and headline numbers are merged into ``manifest.json``.
+    ``scores.parquet`` and ``at_risk.csv`` keep the real customer ids and, given ``id_salt``,
+    ``customer_ref``: the masked reference the HTML shows (the same in every run of a runs
+    folder), so a row of the report can be found. Row counts and headline numbers are merged
+    into ``manifest.json``.
     """
     if run_dir is None:
         return
@@ -192,13 +193,10 @@ def save_run(
     if transactions is not None:
         counts["transactions"] = transactions.height
     if scores is not None:
-        write_frame(scores, run / "scores.parquet", overwrite=True)
+        write_frame(_with_refs(scores, id_salt), run / "scores.parquet", overwrite=True)
         counts["customers"] = scores.height
     if at_risk is not None:
-        if id_salt is not None and "customer_id" in at_risk.columns:
-            at_risk = at_risk.with_columns(
-                mask_ids(at_risk["customer_id"], id_salt).alias("customer_ref")
-            )
+        at_risk = _with_refs(at_risk, id_salt)
         write_frame(at_risk, run / "at_risk.csv", overwrite=True)
         counts["at_risk"] = at_risk.height
     if model is not None:
@@ -206,7 +204,7 @@ def save_run(
     if kpis is not None:
         write_json(run / "kpis.json", kpis)
     if findings is not None:
-        write_json(run / "findings.json", {"findings": list(findings)})
+        write_findings(run, findings)
 
     def record(manifest: dict[str, Any]) -> None:
         manifest.setdefault("row_counts", {}).update(counts)
@@ -216,6 +214,38 @@ def save_run(
             manifest["data_quality"] = dataclasses.asdict(quality)
 
     update_manifest(run, record)
+
+
+def _with_refs(frame: pl.DataFrame, id_salt: str | None) -> pl.DataFrame:
+    """``frame`` with ``customer_ref`` (the masked reference) after ``customer_id``."""
+    if id_salt is None or "customer_id" not in frame.columns:
+        return frame
+    refs = mask_ids(frame["customer_id"], id_salt).alias("customer_ref")
+    at = frame.columns.index("customer_id") + 1
+    return frame.insert_column(at, refs) if "customer_ref" not in frame.columns else frame
+
+
+FINDINGS_FILE = "findings.json"
+
+
+def write_findings(
+    run_dir: str | os.PathLike[str] | None, records: Sequence[Mapping[str, Any]]
+) -> None:
+    """Add finding records (``{"id", "numbers", "basis", "table", "text"}``: each sentence of
+    the report with its numbers) to the run's ``findings.json`` (``{"findings": [...]}``, in
+    the order written); a record replaces an earlier one of the same ``id`` in its place. A
+    no-op when ``run_dir`` is None."""
+    if run_dir is None or not records:
+        return
+    path = Path(run_dir) / FINDINGS_FILE
+    with folder_lock(run_dir):
+        try:
+            existing = json.loads(path.read_text(encoding="utf-8"))["findings"]
+        except (OSError, ValueError, KeyError, TypeError):
+            existing = []
+        new = {r["id"]: r for r in records}
+        kept = [new.pop(r["id"], r) for r in existing if isinstance(r, dict) and "id" in r]
+        write_json(path, {"findings": [*kept, *new.values()]})
 
 
 def _save_model(model: Any, path: Path) -> None:
