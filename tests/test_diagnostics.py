@@ -13,7 +13,7 @@ import pytest
 from clv.cli import main
 from clv.data.rfm import rfm_summary
 from clv.errors import ModelError
-from clv.models import bgnbd, bgnbd_counts
+from clv.models import bgnbd
 from clv.models.fitting import fit
 from clv.models.model import ClvModel
 
@@ -117,7 +117,7 @@ def test_purchase_counts_at_age_zero(cdnow_model):
     p = bgnbd.probability_of_purchases(cdnow_model.bgnbd, np.array([0.0, 0.0, 5.0]), [0, 1, 0])
     assert p[0] == 1.0 and p[1] == 0.0
     assert 0 < p[2] < 1
-    assert bgnbd_counts._log_poisson_gamma(0.5, 2.0, np.array([0.0]), np.array([0]))[0] == 0.0
+    assert bgnbd._log_poisson_gamma(0.5, 2.0, np.array([0.0]), np.array([0]))[0] == 0.0
 
 
 def test_p_alive_history_matches_the_summary_scores(cdnow_calibration):
