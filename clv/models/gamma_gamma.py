@@ -17,11 +17,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import digamma, gammaln
+from scipy.optimize import brentq
+from scipy.special import digamma, gammaln, polygamma
 
+from clv.errors import ModelError
 from clv.models.optimize import Fit, Params, advice, dot, fit_from, optimize
 
 GAMMA_GAMMA_PARAMS = ("p", "q", "v")
+
+EQUAL_SPEND_PARAMS = ("p", "nu")
+"""The equal-spend limit: every order's value is Gamma(p, rate nu) for every customer."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -138,6 +143,69 @@ def fit_gamma_gamma_fast(x: np.ndarray, m: np.ndarray, w: np.ndarray, penalizer:
     return fit_from(opt, lambda theta: -_gamma_gamma_nll(theta, rows, 0.0)[0] * w.sum())
 
 
+def _equal_spend_ll(p: float, x: np.ndarray, m: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """Total log-likelihood at ``p`` and ``nu = p sum(w x) / sum(w x m)`` (its maximum given
+    p), and its derivative in p (``sum w x [ln(x nu m) - digamma(p x)]``)."""
+    nu = p * dot(w, x) / dot(w, x * m)
+    log_m = np.log(m)
+    ll = dot(w, p * x * np.log(x * nu) + (p * x - 1) * log_m - x * nu * m - gammaln(p * x))
+    return ll, dot(w * x, np.log(x * nu * m) - digamma(p * x))
+
+
+def fit_equal_spend(x: np.ndarray, m: np.ndarray, w: np.ndarray, penalizer: float = 0.0) -> Fit:
+    """Gamma-Gamma's equal-spend limit: q -> infinity at a fixed mean q/v = nu of the spend
+    rate, so every customer's orders are Gamma(p, rate nu) (note 025 eq. 1 with nu known)::
+
+        ll = p x ln(x nu) + (p x - 1) ln m - x nu m - ln G(p x)
+
+    ``nu = p sum(w x) / sum(w x m)`` in closed form (the mean order value ``p / nu`` is the
+    total repeat spend over the repeat orders) and ``p`` the root of the profile score,
+    which falls in p (the profile likelihood is concave). Not penalised. ``ModelError`` when
+    every customer's orders have the same value (p -> infinity: no spread to estimate).
+    """
+    x, m, w = (np.asarray(v, dtype=float) for v in (x, m, w))
+
+    def score(log_p: float) -> float:
+        return _equal_spend_ll(float(np.exp(log_p)), x, m, w)[1]
+
+    low, high = 0.0, 0.0
+    while score(low) <= 0 and low > -50:
+        low -= 2.0
+    while score(high) >= 0 and high < 50:
+        high += 2.0
+    if not (score(low) > 0 > score(high)):
+        raise ModelError(
+            "Gamma-Gamma did not converge: every repeat buyer's orders have one and the same "
+            "value, so their spread cannot be estimated; fit on more repeat buyers"
+        )
+    p = float(np.exp(brentq(score, low, high, xtol=1e-15, rtol=1e-15)))
+    s1, s2 = dot(w, x), dot(w, x * m)
+    nu = p * s1 / s2
+    ll = _equal_spend_ll(p, x, m, w)[0]
+    # observed information in (ln p, ln nu): -D H D with H the Hessian in (p, nu)
+    hess = np.array([[-dot(w * x * x, polygamma(1, p * x)), s1 / nu], [s1 / nu, -p * s1 / nu**2]])
+    d = np.diag([p, nu])
+    cov = np.linalg.inv(-(d @ hess @ d))
+    params = np.array([p, nu])
+    return Fit(
+        params,
+        params * np.sqrt(np.diag(cov)),
+        ll,
+        abs(score(np.log(p))) * p / float(np.sum(w)),
+        "closed form and a one-dimensional root",
+        np.zeros(2, dtype=bool),
+        cov,
+    )
+
+
+def mean_order_value(gamma_gamma: Params) -> float:
+    """The population mean order value: ``p v / (q - 1)`` (note 025), or ``p / nu`` at the
+    equal-spend limit. Currency units."""
+    if "nu" in gamma_gamma:
+        return gamma_gamma["p"] / gamma_gamma["nu"]
+    return gamma_gamma["p"] * gamma_gamma["v"] / (gamma_gamma["q"] - 1)
+
+
 def expected_order_value(
     gamma_gamma: Params, frequency: np.ndarray, monetary_value: np.ndarray
 ) -> np.ndarray:
@@ -145,8 +213,11 @@ def expected_order_value(
 
     ``(1 - w) p v/(q-1) + w m`` with ``w = p x / (p x + q - 1)``: lifetimes'
     ``conditional_expected_average_profit``. Customers without a repeat purchase with a
-    positive amount get the population mean ``p v / (q - 1)``. Currency units.
+    positive amount get the population mean ``p v / (q - 1)``. Currency units. At the
+    equal-spend limit (parameters ``p, nu``) every customer's is ``p / nu``.
     """
+    if "nu" in gamma_gamma:
+        return np.full(np.shape(frequency), mean_order_value(gamma_gamma))
     p, q, v = (gamma_gamma[k] for k in GAMMA_GAMMA_PARAMS)
     x = np.asarray(frequency, dtype=float)
     m = np.asarray(monetary_value, dtype=float)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from clv.errors import UsageError
-from clv.models import bgnbd, mbgnbd, pareto_nbd
+from clv.models import bgnbd, mbgnbd, nbd, pareto_nbd
 
 PurchaseModelName = Literal["bgnbd", "mbgnbd", "pareto_nbd"]
 
@@ -83,6 +83,39 @@ PURCHASE_MODELS: dict[str, PurchaseModel] = {
 Pareto/NBD (Schmittlein, Morrison & Colombo 1987)."""
 
 
+PURCHASE_LIMITS: dict[str, PurchaseModel] = {
+    "poisson_no_dropout": PurchaseModel(
+        "poisson_no_dropout",
+        "Poisson (one purchase rate, no dropout)",
+        nbd.POISSON_PARAMS,
+        nbd.fit_poisson,
+        nbd.p_alive,
+        nbd.poisson_numerator,
+        nbd.denominator,
+        nbd.poisson_expected_new,
+        nbd.poisson_probability_at_least,
+        nbd.poisson_probability_of_purchases,
+        "",
+    ),
+    "no_dropout": PurchaseModel(
+        "no_dropout",
+        "NBD (no dropout)",
+        nbd.NBD_PARAMS,
+        nbd.fit_nbd,
+        nbd.p_alive,
+        nbd.nbd_numerator,
+        nbd.denominator,
+        nbd.nbd_expected_new,
+        nbd.nbd_probability_at_least,
+        nbd.nbd_probability_of_purchases,
+        "",
+    ),
+}
+"""The limits shared by the three purchase models, simplest first (the order in which
+:mod:`clv.models.limits` tests them): one purchase rate and nobody dropping out (Poisson), and
+nobody dropping out (NBD). See :mod:`clv.models.nbd`."""
+
+
 def purchase_model(name: str) -> PurchaseModel:
     """The purchase model called ``name``; ``UsageError`` naming the choices otherwise."""
     try:
@@ -91,3 +124,8 @@ def purchase_model(name: str) -> PurchaseModel:
         raise UsageError(
             f"purchase_model={name!r} is not one of {', '.join(PURCHASE_MODELS)} or 'auto'"
         ) from None
+
+
+def limit_model(name: str) -> PurchaseModel:
+    """The purchase limit called ``name`` (a key of :data:`PURCHASE_LIMITS`)."""
+    return PURCHASE_LIMITS[name]
