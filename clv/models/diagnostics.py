@@ -2,8 +2,8 @@
 
 Codes (stable, for programs): ``at_boundary``, ``se_larger_than_estimate``,
 ``no_dropout_seen``, ``one_purchase_rate``, ``equal_spend``, ``gg_dependence``,
-``gg_heavy_tail``, ``few_repeat_buyers``, ``gg_excluded_spend``, ``auto_fallback``,
-``auto_no_holdout``. Messages say in plain words what the condition
+``gg_heavy_tail``, ``few_repeat_buyers``, ``gg_excluded_spend``, ``full_fit_failed``,
+``auto_fallback``, ``auto_no_holdout``. Messages say in plain words what the condition
 means for the numbers; the CLI prints them as warnings, the report shows them in its Model
 health box.
 """
@@ -136,6 +136,26 @@ def limit_diagnostics(
             )
         )
     return out
+
+
+LIMIT_WORDS = {
+    "poisson_no_dropout": "one purchase rate for everyone and no dropout",
+    "no_dropout": "the model without dropout",
+}
+"""The purchase limits of :mod:`clv.models.limits` in words."""
+
+
+def full_fit_failed_diagnostic(title: str, kept: str, error: str) -> list[Diagnostic]:
+    """``full_fit_failed``: the purchase model could not be fitted, and its limit ``kept`` is
+    used untested against it."""
+    return [
+        _item(
+            "full_fit_failed",
+            f"{title} itself could not be fitted ({error.split(';')[0]}), so "
+            f"{LIMIT_WORDS[kept]} is used without a test against it; compare with another "
+            "purchase_model=",
+        )
+    ]
 
 
 def auto_no_holdout_diagnostic() -> list[Diagnostic]:

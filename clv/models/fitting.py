@@ -38,6 +38,7 @@ from clv.models.diagnostics import (
     auto_fallback_diagnostic,
     dropout_diagnostic,
     fit_diagnostics,
+    full_fit_failed_diagnostic,
     gamma_gamma_diagnostics,
     limit_diagnostics,
 )
@@ -339,6 +340,13 @@ def fit_distinct_rows(
         limit_tests = {purchase_model: chosen.tests, "gamma_gamma": spend.tests}
         if chosen.limit:
             limits[purchase_model] = chosen.limit
+        if "error" in chosen.tests[0]:
+            notes = [
+                *notes,
+                *full_fit_failed_diagnostic(
+                    spec.title, limits[purchase_model], chosen.tests[0]["error"]
+                ),
+            ]
         if spend.limit:
             limits["gamma_gamma"] = spend.limit
     kept = PURCHASE_LIMITS[limits[purchase_model]] if purchase_model in limits else spec

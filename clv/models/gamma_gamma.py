@@ -15,13 +15,14 @@ brucehardie.com/notes/025 ("The Gamma-Gamma Model of Monetary Value").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import brentq
 from scipy.special import digamma, gammaln, polygamma
 
 from clv.errors import ModelError
-from clv.models.optimize import Fit, Params, advice, dot, fit_from, optimize
+from clv.models.optimize import Fit, ParamArrays, Params, advice, dot, fit_from, optimize
 
 GAMMA_GAMMA_PARAMS = ("p", "q", "v")
 
@@ -198,9 +199,9 @@ def fit_equal_spend(x: np.ndarray, m: np.ndarray, w: np.ndarray, penalizer: floa
     )
 
 
-def mean_order_value(gamma_gamma: Params) -> float:
+def mean_order_value(gamma_gamma: ParamArrays) -> Any:
     """The population mean order value: ``p v / (q - 1)`` (note 025), or ``p / nu`` at the
-    equal-spend limit. Currency units."""
+    equal-spend limit (numbers, or arrays of parameter draws). Currency units."""
     if "nu" in gamma_gamma:
         return gamma_gamma["p"] / gamma_gamma["nu"]
     return gamma_gamma["p"] * gamma_gamma["v"] / (gamma_gamma["q"] - 1)

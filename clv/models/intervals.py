@@ -7,7 +7,8 @@ matrix product per chunk of :data:`CHUNK_CUSTOMERS` customers and memory does no
 their number (gradients are computed per block of :data:`BLOCK_CUSTOMERS`); a customer whose
 drawn CLV cannot reach the top-tier cut of any draw (or exceeds it in all) is not drawn at
 all (:func:`_top_counts`). The interval covers the uncertainty of the parameters only, not
-the randomness of each customer's future purchases.
+the randomness of each customer's future purchases (the prediction interval of
+:mod:`clv.models.prediction` does).
 """
 
 from __future__ import annotations
@@ -21,18 +22,19 @@ import polars as pl
 from scipy.special import ndtri
 
 from clv.errors import UsageError
-from clv.models.bgnbd import BGNBD_PARAMS, conditional_denominator, conditional_numerator
 from clv.models.cashflows import CashFlowGrid
 from clv.models.draws import DRAWS, Fitted, IntervalMethod, parameter_draws
-from clv.models.gamma_gamma import GAMMA_GAMMA_PARAMS, expected_order_value
+from clv.models.gamma_gamma import expected_order_value
 from clv.models.optimize import Params
+from clv.models.purchase import PurchaseModel
 from clv.models.threads import run_all
 
 CHUNK_CUSTOMERS = 10_000
 """Customers drawn at once: draws x chunk x 8 bytes per matrix (16 MB at 200 draws)."""
 
 BLOCK_CUSTOMERS = 200_000
-"""Customers whose gradients are computed at once (a few arrays of 7 x block x 8 bytes)."""
+"""Customers whose gradients are computed at once (a few arrays of 7 x block x 8 bytes
+for BG/NBD and Gamma-Gamma)."""
 
 TOP_SAMPLE = 20_000
 """Customers (a seeded sample; all when fewer) on whose draws each draw's top-tier cut is set."""
@@ -59,7 +61,8 @@ _STEP = 1e-4
 
 @dataclass(frozen=True)
 class NumeratorGrid:
-    """The numerator of FHL (2005a) eq. (10) on (frequency, age) nodes."""
+    """The numerator of the expected purchases (FHL 2005a eq. 10 and its kin) on
+    (frequency, age) nodes."""
 
     xs: np.ndarray  # distinct frequencies
     ages: np.ndarray  # GRID_AGES ages (T), evenly spaced
@@ -76,22 +79,26 @@ class NumeratorGrid:
         weight = (T - self.ages[j]) / step
         return np.searchsorted(self.xs, x) * GRID_AGES + j, weight
 
-    def log_gradient(self, bgnbd: Params, grid: CashFlowGrid) -> tuple[np.ndarray, np.ndarray]:
-        """``(4, nodes)`` derivatives of the log discounted and log horizon numerators."""
-        theta = np.log([bgnbd[n] for n in BGNBD_PARAMS])
-        rows = np.exp(theta + np.concatenate([np.eye(4), -np.eye(4)]) * _STEP)
-        params = {n: rows[:, k, None, None] for k, n in enumerate(BGNBD_PARAMS)}
+    def log_gradient(
+        self, spec: PurchaseModel, purchase: Params, grid: CashFlowGrid
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(k, nodes)`` derivatives of the log discounted and log horizon numerators in the
+        purchase model's ``k`` log-parameters."""
+        k = len(spec.params)
+        theta = np.log([purchase[n] for n in spec.params])
+        rows = np.exp(theta + np.concatenate([np.eye(k), -np.eye(k)]) * _STEP)
+        params = {n: rows[:, i, None, None] for i, n in enumerate(spec.params)}
         x, T = self.xs[None, :, None], self.ages[None, None, :]
         prev = np.zeros((rows.shape[0], self.xs.size, GRID_AGES))
         discounted = np.zeros_like(prev)
         for end, factor in zip(grid.ends, grid.factors, strict=True):
-            cur = conditional_numerator(params, end, x, T)
+            cur = spec.numerator(params, end, x, T)
             discounted += (cur - prev) / factor
             prev = cur
         if grid.ends[-1] != grid.horizon:
-            prev = conditional_numerator(params, grid.horizon, x, T)
+            prev = spec.numerator(params, grid.horizon, x, T)
         d_discounted, d_horizon = (
-            ((np.log(v[:4]) - np.log(v[4:])) / (2 * _STEP)).reshape(4, -1)
+            ((np.log(v[:k]) - np.log(v[k:])) / (2 * _STEP)).reshape(k, -1)
             for v in (discounted, prev)
         )
         return d_discounted, d_horizon
@@ -116,30 +123,22 @@ def _log_gradients(
     customers: tuple[np.ndarray, ...],
     locate: tuple[np.ndarray, np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(customers, 7)`` gradients of log CLV and of log expected purchases in
-    (log r, log alpha, log a, log b, log p, log q, log v)."""
+    """``(customers, k + j)`` gradients of log CLV and of log expected purchases in the
+    purchase model's ``k`` log-parameters (log r, log alpha, log a, log b for BG/NBD), then
+    Gamma-Gamma's ``j`` (log p, log q, log v)."""
     x, tx, T, m = customers
     index, weight = locate
-    # the denominator is 1 without a repeat purchase (derivatives 0), the order value the
-    # population mean without a positive repeat spend: each evaluated where it varies
-    log_den = np.zeros((4, x.size))
-    repeat = x > 0
-    log_den[:, repeat] = _central(
-        lambda p: conditional_denominator(p, x[repeat], tx[repeat], T[repeat]),
-        model.bgnbd,
-        BGNBD_PARAMS,
-    )
-    log_value = np.empty((3, x.size))
-    spender = repeat & (m > 0)
+    spec, names = model.spec, model.gamma_gamma_params
+    # BG/NBD's denominator is 1 without a repeat purchase (derivatives 0, as computed); the
+    # order value is the population mean without a positive repeat spend
+    log_den = _central(lambda p: spec.denominator(p, x, tx, T), model.purchase, spec.params)
+    log_value = np.empty((len(names), x.size))
+    spender = (x > 0) & (m > 0)
     log_value[:, spender] = _central(
-        lambda p: expected_order_value(p, x[spender], m[spender]),
-        model.gamma_gamma,
-        GAMMA_GAMMA_PARAMS,
+        lambda p: expected_order_value(p, x[spender], m[spender]), model.gamma_gamma, names
     )
     log_value[:, ~spender] = _central(
-        lambda p: expected_order_value(p, np.zeros(1), np.zeros(1)),
-        model.gamma_gamma,
-        GAMMA_GAMMA_PARAMS,
+        lambda p: expected_order_value(p, np.zeros(1), np.zeros(1)), model.gamma_gamma, names
     )
     lower, upper = 1 - weight, index + 1
     disc, hor = (n[:, index] * lower + n[:, upper] * weight for n in nodes)
@@ -158,13 +157,13 @@ class Part:
     rows: np.ndarray  # indices into the summary
     nodes: tuple[np.ndarray, np.ndarray]
     grid_of: NumeratorGrid
-    shifts: np.ndarray  # (draws, 7) log-parameter draws minus the estimate
-    covariance: np.ndarray  # (7, 7), block diagonal
+    shifts: np.ndarray  # (draws, k + j) log-parameter draws minus the estimate
+    covariance: np.ndarray  # (k + j, k + j), block diagonal
 
     def gradients(
         self, rows: np.ndarray, customers: tuple[np.ndarray, ...]
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``(rows, 7)`` gradients of log CLV and of log expected purchases of the customers
+        """``(rows, k + j)`` gradients of log CLV and of log expected purchases of the customers
         ``rows`` of ``customers`` (frequency, recency, T, monetary value arrays)."""
         x, tx, T, m = (c[rows] for c in customers)
         return _log_gradients(self.model, self.nodes, (x, tx, T, m), self.grid_of.locate(x, T))
@@ -212,16 +211,18 @@ def model_parts(
         bg, gg = parameter_draws(
             part_model, draws=draws, method=method, seed=seed + k, summary=fitted_on
         )
+        spec = part_model.spec
         theta = np.log(
-            [part_model.bgnbd[n] for n in BGNBD_PARAMS]
-            + [part_model.gamma_gamma[n] for n in GAMMA_GAMMA_PARAMS]
+            [part_model.purchase[n] for n in spec.params]
+            + [part_model.gamma_gamma[n] for n in part_model.gamma_gamma_params]
         )
-        cov = np.zeros((7, 7))
-        if part_model.covariance_log:
-            cov[:4, :4] = np.nan_to_num(part_model.covariance_log["bgnbd"])  # boundary: held
-            cov[4:, 4:] = np.nan_to_num(part_model.covariance_log["gamma_gamma"])
+        k = len(spec.params)
+        cov = np.zeros((theta.size, theta.size))
+        if part_model.covariance_log:  # a boundary parameter's NaN: held
+            cov[:k, :k] = np.nan_to_num(part_model.covariance_log[part_model.purchase_model])
+            cov[k:, k:] = np.nan_to_num(part_model.covariance_log["gamma_gamma"])
         grid_of = NumeratorGrid.of(x[rows], T[rows])
-        nodes = grid_of.log_gradient(part_model.bgnbd, grid)
+        nodes = grid_of.log_gradient(spec, part_model.purchase, grid)
         shifts = np.log(np.hstack([bg, gg])) - theta
         parts.append(Part(part_model, rows, nodes, grid_of, shifts, cov))
     return parts
@@ -300,14 +301,14 @@ def interval_scores(
     """Add ``clv_low/high``, ``expected_purchases_low/high`` and ``p_top`` to ``scores``.
 
     Each customer's log CLV (and log expected purchases) is expanded to first order in the
-    seven log-parameters, ``log clv_i(theta) ~ log clv_i + g_i (theta - theta_hat)`` (the
-    delta method; ``g_i`` by central differences of the exact formulas, the numerator of
-    eq. 10 interpolated on a grid of ages). With ``method="normal"`` the bounds are then
-    exactly ``clv_i exp(-/+ z sqrt(g_i S g_i'))`` (``S``: ``covariance_log``, block
-    diagonal); with ``"bootstrap"`` they are percentiles of ``clv_i exp(g_i (theta_d -
-    theta_hat))`` over the refitted draws. Totals are expanded the same way (gradient
-    ``sum_i clv_i g_i / T``) and summed over the models' independent draws; ``p_top``
-    compares each customer's drawn log CLV with each draw's top-tier cut (in float32).
+    log-parameters (seven for BG/NBD and Gamma-Gamma; a limit's fewer), ``log clv_i(theta) ~ log
+    clv_i + g_i (theta - theta_hat)`` (the delta method; ``g_i`` by central differences of the
+    exact formulas, the numerator of eq. 10 interpolated on a grid of ages). With
+    ``method="normal"`` the bounds are then exactly ``clv_i exp(-/+ z sqrt(g_i S g_i'))``
+    (``S``: ``covariance_log``, block diagonal); with ``"bootstrap"`` they are percentiles of
+    ``clv_i exp(g_i (theta_d - theta_hat))`` over the refitted draws. Totals are expanded the
+    same way (gradient ``sum_i clv_i g_i / T``) and summed over the models' independent draws;
+    ``p_top`` compares each customer's drawn log CLV with each draw's top-tier cut (in float32).
 
     Parameters
     ----------
@@ -385,7 +386,7 @@ def interval_scores(
         with np.errstate(**errors):  # the caller's, on the worker thread too
             shifts = part.shifts[:n_draws]
             shifts32 = shifts.astype(np.float32)
-            weighted = np.zeros((len(masks), 7))  # sum of clv_i g_i per label
+            weighted = np.zeros((len(masks), shifts.shape[1]))  # sum of clv_i g_i per label
             for start in range(0, part.rows.size, BLOCK_CUSTOMERS):
                 rows = part.rows[start : start + BLOCK_CUSTOMERS]
                 g_clv, g_purchases = part.gradients(rows, customers)

@@ -341,11 +341,6 @@ class ClvModel:
         out = base.with_columns(pl.Series(k, v, dtype=pl.Float64) for k, v in scores.items())
         if interval is None:
             return out
-        if self.purchase_model != "bgnbd":
-            raise UsageError(
-                f"interval= is available for purchase_model='bgnbd' (this model is "
-                f"{self.purchase_model}); refit with purchase_model='bgnbd' for intervals"
-            )
         grid = cash_flow_grid(
             horizon=horizon,
             horizon_unit=horizon_unit,

@@ -314,11 +314,13 @@ def conditional_numerator(
     """E[Y(t)] of a customer alive at T (note 009 eq. 22 without P(alive)); (x, T, t) only.
 
     ``(r+x)(beta+T) / ((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+t))^(s-1)]``, the bracket over
-    ``s-1`` computed as ``-expm1((s-1) ln q)/(s-1)`` (``-ln q`` at s = 1).
+    ``s-1`` computed as ``-expm1((s-1) ln q)/(s-1)`` (``-ln q`` at s = 1); ``s`` may be an
+    array of parameter draws.
     """
     r, alpha, s, beta = (params[k] for k in PARETO_NBD_PARAMS)
     log_q = np.log((beta + T) / (beta + T + t))
-    bracket = -log_q if s == 1 else -np.expm1((s - 1) * log_q) / (s - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bracket = np.where(np.equal(s, 1), -log_q, -np.expm1((s - 1) * log_q) / (s - 1))
     return (r + x) * (beta + T) / (alpha + T) * bracket
 
 
