@@ -13,10 +13,12 @@ from scipy import optimize, stats
 from scipy.special import gammaln
 
 from clv.data.rfm import rfm_summary
+from clv.errors import ModelError
 from clv.models import nbd
 from clv.models.fitting import fit
-from clv.models.limits import LR_CUT, fit_purchase
+from clv.models.limits import LR_CUT, choose_limit, fit_purchase
 from clv.models.model import ClvModel
+from clv.models.optimize import Fit
 from clv.models.purchase import purchase_model
 
 MODELS = ["bgnbd", "mbgnbd", "pareto_nbd"]
@@ -154,7 +156,46 @@ def test_a_limit_model_file_loads_and_a_bad_limit_is_refused(one_rate_shop, tmp_
     assert again == model
     doc["bgnbd"]["limit"] = "no_such_limit"
     path.write_text(json.dumps(doc))
-    from clv.errors import ModelError
-
     with pytest.raises(ModelError, match="limit 'no_such_limit'"):
         ClvModel.load(path)
+
+
+def _fit_with(ll: float) -> Fit:
+    return Fit(np.ones(1), np.ones(1), ll, 0.0, "", np.zeros(1, dtype=bool), np.eye(1))
+
+
+def _fails() -> Fit:
+    raise ModelError("X did not converge")
+
+
+def test_limits_are_tested_in_order_against_the_best_fit():
+    """The first limit within LR_CUT/2 of the best log-likelihood is kept; each statistic is
+    recorded; a failed limit is recorded with its error."""
+    chosen = choose_limit(
+        lambda: _fit_with(-100.0),
+        [
+            ("simplest", lambda: _fit_with(-100.0 - LR_CUT / 2 - 0.01)),
+            ("broken", _fails),
+            ("simpler", lambda: _fit_with(-100.0 - LR_CUT / 2 + 0.01)),
+        ],
+    )
+    assert chosen.limit == "simpler" and chosen.fit.log_likelihood == -100.0 - LR_CUT / 2 + 0.01
+    assert [t.get("kept") for t in chosen.tests] == [None, False, False, True]
+    assert chosen.tests[1]["statistic"] == pytest.approx(LR_CUT + 0.02)
+    assert chosen.tests[2]["error"] == "X did not converge"
+
+
+def test_when_the_full_fit_fails_the_other_models_stand_in():
+    """A limit is kept only if the stand-ins (the other purchase models) do not reject it;
+    otherwise the full model's error is raised, not a limit the data reject."""
+    limits = [("no_dropout", lambda: _fit_with(-110.0))]
+    kept = choose_limit(_fails, limits, [("bgnbd", lambda: _fit_with(-109.0))])
+    assert kept.limit == "no_dropout"
+    assert kept.tests[:2] == [
+        {"model": "full", "error": "X did not converge"},
+        {"stand_in": "bgnbd", "log_likelihood": -109.0},
+    ]
+    with pytest.raises(ModelError, match="X did not converge"):
+        choose_limit(_fails, limits, [("bgnbd", lambda: _fit_with(-100.0))])
+    with pytest.raises(ModelError, match="X did not converge"):
+        choose_limit(_fails, [("no_dropout", _fails)])

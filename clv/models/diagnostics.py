@@ -145,15 +145,21 @@ LIMIT_WORDS = {
 """The purchase limits of :mod:`clv.models.limits` in words."""
 
 
-def full_fit_failed_diagnostic(title: str, kept: str, error: str) -> list[Diagnostic]:
-    """``full_fit_failed``: the purchase model could not be fitted, and its limit ``kept`` is
-    used untested against it."""
+def full_fit_failed_diagnostic(
+    title: str, kept: str, error: str, stand_ins: list[str]
+) -> list[Diagnostic]:
+    """``full_fit_failed``: the purchase model could not be fitted and its limit ``kept`` is
+    used, tested against the other purchase models ``stand_ins`` (none: untested)."""
+    test = (
+        f"it explains the purchases as well as {' and '.join(stand_ins)} do"
+        if stand_ins
+        else "without a test against a fuller model"
+    )
     return [
         _item(
             "full_fit_failed",
             f"{title} itself could not be fitted ({error.split(';')[0]}), so "
-            f"{LIMIT_WORDS[kept]} is used without a test against it; compare with another "
-            "purchase_model=",
+            f"{LIMIT_WORDS[kept]} is used: {test}",
         )
     ]
 

@@ -344,7 +344,10 @@ def fit_distinct_rows(
             notes = [
                 *notes,
                 *full_fit_failed_diagnostic(
-                    spec.title, limits[purchase_model], chosen.tests[0]["error"]
+                    spec.title,
+                    limits[purchase_model],
+                    chosen.tests[0]["error"],
+                    [purchase_spec(t["stand_in"]).title for t in chosen.tests if "stand_in" in t],
                 ),
             ]
         if spend.limit:

@@ -33,6 +33,7 @@ from clv.models.draws import DRAWS, IntervalMethod
 from clv.models.gamma_gamma import EQUAL_SPEND_PARAMS, GAMMA_GAMMA_PARAMS, expected_order_value
 from clv.models.intervals import interval_scores
 from clv.models.optimize import Params
+from clv.models.prediction import prediction_bounds
 from clv.models.purchase import PurchaseModel, limit_model, purchase_model
 
 MONTH_DAYS = 365.25 / 12
@@ -240,6 +241,7 @@ class ClvModel:
         interval_method: IntervalMethod = "normal",
         draws: int = DRAWS,
         seed: int = 0,
+        prediction_interval: float | None = None,
     ) -> pl.DataFrame:
         """Customer scores over the next ``horizon``: P(alive), purchases, order value, CLV.
 
@@ -262,7 +264,13 @@ class ClvModel:
             Only for a summary without ``first_purchase``/``observation_end`` columns.
         interval, interval_method, draws, seed
             With ``interval`` (e.g. 0.9): ``expected_purchases_low/high``, ``clv_low/high``
-            and ``p_top`` from parameter draws (:func:`clv.models.intervals.interval_scores`).
+            and ``p_top`` from parameter draws (:func:`clv.models.intervals.interval_scores`):
+            the uncertainty of the parameters only, not the range of a customer's value.
+        prediction_interval
+            With a probability (e.g. 0.9): ``clv_pred_low`` and ``clv_pred_high``, the range
+            in which the customer's own realised value over the horizon falls with that
+            probability (seeded Monte Carlo from their predictive distribution, ``seed``;
+            :func:`clv.models.prediction.prediction_bounds`).
 
         Returns
         -------
@@ -339,8 +347,6 @@ class ClvModel:
             "monetary_value",
         )
         out = base.with_columns(pl.Series(k, v, dtype=pl.Float64) for k, v in scores.items())
-        if interval is None:
-            return out
         grid = cash_flow_grid(
             horizon=horizon,
             horizon_unit=horizon_unit,
@@ -349,6 +355,22 @@ class ClvModel:
             month_days=month_days,
             discount_rate_monthly=discount_rate_monthly,
         )
+        if prediction_interval is not None:
+            low, high = prediction_bounds(
+                self,
+                x,
+                tx,
+                T,
+                m,
+                scores["expected_purchases"],
+                grid=grid,
+                level=prediction_interval,
+                margin=margin,
+                seed=seed,
+            )
+            out = out.with_columns(clv_pred_low=low, clv_pred_high=high)
+        if interval is None:
+            return out
         return interval_scores(
             self,
             summary,
