@@ -119,3 +119,22 @@ def test_a_limit_model_has_prediction_intervals(steady_shop):
     assert (scores["clv_pred_low"] > 0).all()  # every customer buys again within a year
     assert (scores["clv_pred_low"] < scores["clv"]).all()
     assert (scores["clv"] < scores["clv_pred_high"]).all()
+
+
+def test_the_cli_and_analyze_add_the_prediction_range(steady_shop, tmp_path):
+    from clv.analysis.pipeline import analyze
+    from clv.cli import main
+
+    data = tmp_path / "steady.csv"
+    steady_shop.write_csv(data)
+    out = tmp_path / "scores.csv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(["score", str(data), "--prediction-interval", "0.8", "--out", str(out)])
+        analysis = analyze(data, prediction_interval=0.8)
+    assert code == 0
+    written = pl.read_csv(out)
+    scores = analysis.scores
+    assert {"clv_pred_low", "clv_pred_high"} <= set(written.columns)
+    assert written["clv_pred_high"].to_list() == pytest.approx(scores["clv_pred_high"].to_list())
+    assert (scores["clv_pred_low"] < scores["clv_pred_high"]).all()

@@ -141,6 +141,7 @@ ANALYSIS_OPTIONS = (
     "by",
     "interval",
     "interval_method",
+    "prediction_interval",
     "seed",
 )
 """Options that are :func:`clv.analyze` keywords of the same name (when a command has them)."""
@@ -242,7 +243,15 @@ def add_groups(p: argparse.ArgumentParser, *, intervals: bool) -> None:
             "--interval",
             type=float,
             metavar="P",
-            help="add clv_low, clv_high, expected_purchases_low/high and p_top (e.g. 0.9)",
+            help="add clv_low, clv_high, expected_purchases_low/high and p_top (e.g. 0.9): "
+            "the uncertainty of the parameters only",
+        )
+        g.add_argument(
+            "--prediction-interval",
+            type=float,
+            metavar="P",
+            help="add clv_pred_low, clv_pred_high: the range of each customer's own value "
+            "over the horizon with probability P (e.g. 0.9)",
         )
         g.add_argument(
             "--interval-method",
