@@ -191,3 +191,17 @@ def test_p_alive_per_distinct_point_equals_each_customer_alone(rows, alpha_above
     alone = [pareto_nbd.p_alive(params, x[i], tx[i], T[i]) for i in range(x.size)]
     assert fast.shape == x.shape
     np.testing.assert_array_equal(fast, np.array(alone, dtype=float).reshape(x.shape))
+
+
+def test_a_line_search_far_out_gets_no_likelihood_not_a_crash(cdnow_calibration):
+    """BFGS can step to s, beta ~ e^708 when they run off together; SciPy's hyp2f1 crashes
+    the process there, so the likelihood is NaN beyond LOG_PARAM_LIMIT (the fit then fails
+    with a ModelError, or backtracks)."""
+    from clv.models.pareto_nbd import LOG_PARAM_LIMIT, pareto_nbd_negative_log_likelihood
+
+    x, tx, T = (cdnow_calibration[c].to_numpy() for c in ("frequency", "recency", "T"))
+    far = np.array([-0.9, -1.8, 708.3, 710.7])
+    value, grad = pareto_nbd_negative_log_likelihood(far, x, tx, T, np.ones(x.size))
+    assert np.isnan(value) and np.isnan(grad).all() and far.max() > LOG_PARAM_LIMIT
+    near = far - [0, 0, 400, 400]
+    assert np.isfinite(pareto_nbd_negative_log_likelihood(near, x, tx, T, np.ones(x.size))[0])

@@ -36,6 +36,7 @@ from clv.models.diagnostics import (
 from clv.models.diagnostics import (
     Diagnostic,
     auto_fallback_diagnostic,
+    auto_no_holdout_diagnostic,
     dropout_diagnostic,
     fit_diagnostics,
     full_fit_failed_diagnostic,
@@ -206,7 +207,9 @@ def fit(
         ``"bgnbd"`` (FHL 2005a; lifetimes' default), ``"mbgnbd"`` (Batislam et al. 2007),
         ``"pareto_nbd"`` (Schmittlein et al. 1987), or ``"auto"``: the one with the lowest
         holdout error per customer on ``holdout`` (:func:`choose_purchase_model`; its table
-        is kept in ``model.comparison``), BG/NBD when ``holdout`` is None.
+        is kept in ``model.comparison``; BG/NBD unless another model is better by more than
+        the comparison's noise), BG/NBD when ``holdout`` is None (with an
+        ``auto_no_holdout`` diagnostic).
     holdout
         For ``"auto"``: a :func:`clv.data.rfm.calibration_holdout` frame in the same unit.
 
@@ -237,7 +240,9 @@ def fit(
     comparison, notes = None, list[Diagnostic]()
     if purchase_model == "auto":
         purchase_model = "bgnbd"
-        if holdout is not None:
+        if holdout is None:
+            notes = auto_no_holdout_diagnostic()
+        else:
             try:
                 purchase_model, table = choose_purchase_model(holdout, penalizer=pen)
                 comparison = table.to_dicts()

@@ -35,6 +35,11 @@ from clv.models.pairs import SMALLEST_SUM, PairRows
 PARETO_NBD_PARAMS = ("r", "alpha", "s", "beta")
 
 _STEP = 1e-5  # relative central-difference step in the 2F1 parameters a and b
+
+LOG_PARAM_LIMIT = 300.0
+"""Largest |log parameter| at which the likelihood is evaluated: SciPy's hyp2f1 crashes the
+process (a segmentation fault) with parameters near 1e307, where BFGS's line search can step
+when s and beta run off together."""
 _NODES, _WEIGHTS = roots_legendre(96)
 
 
@@ -130,6 +135,8 @@ class _ParetoRows:
 def _pareto_nll(
     log_params: np.ndarray, d: _ParetoRows, penalizer: float, *, gradient: bool = True
 ) -> tuple[float, np.ndarray]:
+    if not np.all(np.abs(log_params) < LOG_PARAM_LIMIT):  # a line search far out: not finite
+        return float("nan"), np.full(4, np.nan)
     params = np.exp(np.asarray(log_params, dtype=float))
     r, alpha, s, beta = params
     p, xs = d.rows, d.rows.xs
