@@ -203,5 +203,5 @@ def test_a_line_search_far_out_gets_no_likelihood_not_a_crash(cdnow_calibration)
     far = np.array([-0.9, -1.8, 708.3, 710.7])
     value, grad = pareto_nbd_negative_log_likelihood(far, x, tx, T, np.ones(x.size))
     assert np.isnan(value) and np.isnan(grad).all() and far.max() > LOG_PARAM_LIMIT
-    near = far - [0, 0, 400, 400]
+    near = np.log([0.55, 10.6, 0.61, 11.7])  # about the published estimates
     assert np.isfinite(pareto_nbd_negative_log_likelihood(near, x, tx, T, np.ones(x.size))[0])
