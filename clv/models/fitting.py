@@ -216,6 +216,9 @@ def fit(
     Returns
     -------
     ClvModel
+        The purchase model and Gamma-Gamma, or the simplest of their limits that a
+        likelihood-ratio test does not reject (:mod:`clv.models.limits`: no dropout, one
+        purchase rate, equal spend; ``model.limits``, the tests in ``model.limit_tests``).
         Standard errors from the inverse Hessian of the total negative log-likelihood of the
         free parameters (log-parameter space, delta method), as lifetimes reports them; a
         parameter at the boundary has none (NaN) and a diagnostic. ``model.diagnostics``
@@ -225,7 +228,8 @@ def fit(
     ------
     ModelError
         No repeat purchase in the data, or a fit that failed (a non-finite likelihood, a
-        large gradient of the free parameters, a Hessian that is not positive definite).
+        large gradient of the free parameters, a Hessian that is not positive definite)
+        where no limit of the model explains the data either.
 
     Warns
     -----
