@@ -138,3 +138,14 @@ def test_the_cli_and_analyze_add_the_prediction_range(steady_shop, tmp_path):
     assert {"clv_pred_low", "clv_pred_high"} <= set(written.columns)
     assert written["clv_pred_high"].to_list() == pytest.approx(scores["clv_pred_high"].to_list())
     assert (scores["clv_pred_low"] < scores["clv_pred_high"]).all()
+
+
+def test_segments_and_the_at_risk_list_carry_the_range():
+    from clv.analysis.pipeline import analyze
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        analysis = analyze(dataset="cdnow", prediction_interval=0.9)
+    for table in (analysis.segments, analysis.at_risk):
+        assert {"clv_pred_low", "clv_pred_high"} <= set(table.columns)
+        assert (table["clv_pred_low"] <= table["clv_pred_high"]).all()

@@ -110,7 +110,8 @@ def at_risk(
         )
     last = "last_purchase" if "last_purchase" in segments.columns else "last_order"
     keep = ["customer_id", value_col, "orders", last]
-    keep += [c for c in ("p_alive", "clv", "value_tier", "rfm_cell") if c in segments.columns]
+    shown = ("p_alive", "clv", "clv_pred_low", "clv_pred_high", "value_tier", "rfm_cell")
+    keep += [c for c in shown if c in segments.columns]
     if rule == "p_alive":
         high = segments.filter(pl.col(value_col) >= min_value)
         listed = high.filter(pl.col("p_alive") <= max_p_alive).select(keep)
