@@ -144,13 +144,47 @@ def fit_gamma_gamma_fast(x: np.ndarray, m: np.ndarray, w: np.ndarray, penalizer:
     return fit_from(opt, lambda theta: -_gamma_gamma_nll(theta, rows, 0.0)[0] * w.sum())
 
 
-def _equal_spend_ll(p: float, x: np.ndarray, m: np.ndarray, w: np.ndarray) -> tuple[float, float]:
-    """Total log-likelihood at ``p`` and ``nu = p sum(w x) / sum(w x m)`` (its maximum given
-    p), and its derivative in p (``sum w x [ln(x nu m) - digamma(p x)]``)."""
-    nu = p * dot(w, x) / dot(w, x * m)
-    log_m = np.log(m)
-    ll = dot(w, p * x * np.log(x * nu) + (p * x - 1) * log_m - x * nu * m - gammaln(p * x))
-    return ll, dot(w * x, np.log(x * nu * m) - digamma(p * x))
+@dataclass(frozen=True)
+class _SpendSums:
+    """What the equal-spend likelihood needs of the rows, summed once: ``S1 = sum w x``,
+    ``S2 = sum w x m``, ``A = sum w x ln(x m)``, ``B = sum w ln m``, and the customers ``W``
+    per distinct frequency ``xs`` (the only terms that vary with p are per frequency)."""
+
+    s1: float
+    s2: float
+    a: float
+    b: float
+    xs: np.ndarray
+    wx: np.ndarray
+
+    @classmethod
+    def of(cls, x: np.ndarray, m: np.ndarray, w: np.ndarray) -> _SpendSums:
+        xs, index = np.unique(x, return_inverse=True)
+        return cls(
+            dot(w, x),
+            dot(w, x * m),
+            dot(w * x, np.log(x * m)),
+            dot(w, np.log(m)),
+            xs,
+            np.bincount(index, weights=w, minlength=xs.size),
+        )
+
+    def log_likelihood(self, p: float) -> float:
+        """The total at ``p`` and ``nu = p S1 / S2`` (its maximum given p)::
+
+        sum w [p x ln(x nu) + (p x - 1) ln m - x nu m - ln G(p x)]
+        = p A + p S1 ln(nu) - B - p S1 - sum_x W ln G(p x)
+        """
+        nu = p * self.s1 / self.s2
+        return (p * self.a + p * self.s1 * np.log(nu) - self.b - p * self.s1) - dot(
+            self.wx, gammaln(p * self.xs)
+        )
+
+    def score(self, p: float) -> float:
+        """d/dp of :meth:`log_likelihood` (nu at its maximum): ``A + S1 ln(nu) - sum_x W x
+        digamma(p x)``; it falls in p (the profile likelihood is concave)."""
+        nu = p * self.s1 / self.s2
+        return self.a + self.s1 * np.log(nu) - dot(self.wx * self.xs, digamma(p * self.xs))
 
 
 def fit_equal_spend(x: np.ndarray, m: np.ndarray, w: np.ndarray, penalizer: float = 0.0) -> Fit:
@@ -160,14 +194,14 @@ def fit_equal_spend(x: np.ndarray, m: np.ndarray, w: np.ndarray, penalizer: floa
         ll = p x ln(x nu) + (p x - 1) ln m - x nu m - ln G(p x)
 
     ``nu = p sum(w x) / sum(w x m)`` in closed form (the mean order value ``p / nu`` is the
-    total repeat spend over the repeat orders) and ``p`` the root of the profile score,
-    which falls in p (the profile likelihood is concave). Not penalised. ``ModelError`` when
-    every customer's orders have the same value (p -> infinity: no spread to estimate).
+    total repeat spend over the repeat orders) and ``p`` the root of the profile score
+    (:class:`_SpendSums`). Not penalised. ``ModelError`` when the repeat buyers' average
+    order values do not spread (p -> infinity: no spread of order values to estimate).
     """
-    x, m, w = (np.asarray(v, dtype=float) for v in (x, m, w))
+    sums = _SpendSums.of(*(np.asarray(v, dtype=float) for v in (x, m, w)))
 
     def score(log_p: float) -> float:
-        return _equal_spend_ll(float(np.exp(log_p)), x, m, w)[1]
+        return sums.score(float(np.exp(log_p)))
 
     low, high = 0.0, 0.0
     while score(low) <= 0 and low > -50:
@@ -176,22 +210,25 @@ def fit_equal_spend(x: np.ndarray, m: np.ndarray, w: np.ndarray, penalizer: floa
         high += 2.0
     if not (score(low) > 0 > score(high)):
         raise ModelError(
-            "Gamma-Gamma did not converge: every repeat buyer's orders have one and the same "
-            "value, so their spread cannot be estimated; fit on more repeat buyers"
+            "Gamma-Gamma did not converge: the repeat buyers' average order values do not "
+            "spread enough to estimate the spread of order values; fit on more repeat buyers"
         )
     p = float(np.exp(brentq(score, low, high, xtol=1e-15, rtol=1e-15)))
-    s1, s2 = dot(w, x), dot(w, x * m)
-    nu = p * s1 / s2
-    ll = _equal_spend_ll(p, x, m, w)[0]
+    nu = p * sums.s1 / sums.s2
     # observed information in (ln p, ln nu): -D H D with H the Hessian in (p, nu)
-    hess = np.array([[-dot(w * x * x, polygamma(1, p * x)), s1 / nu], [s1 / nu, -p * s1 / nu**2]])
+    hess = np.array(
+        [
+            [-dot(sums.wx * sums.xs**2, polygamma(1, p * sums.xs)), sums.s1 / nu],
+            [sums.s1 / nu, -p * sums.s1 / nu**2],
+        ]
+    )
     d = np.diag([p, nu])
     cov = np.linalg.inv(-(d @ hess @ d))
     params = np.array([p, nu])
     return Fit(
         params,
         params * np.sqrt(np.diag(cov)),
-        ll,
+        float(sums.log_likelihood(p)),
         abs(score(np.log(p))) * p / float(np.sum(w)),
         "closed form and a one-dimensional root",
         np.zeros(2, dtype=bool),

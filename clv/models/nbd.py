@@ -30,8 +30,11 @@ POISSON_PARAMS = ("rate",)
 
 def _pairs(x: np.ndarray, T: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
     """Distinct (x, T) pairs, sorted, and the customers of each (the likelihood ignores t_x)."""
-    keys, inverse = np.unique(np.stack([x, T]), axis=1, return_inverse=True)
-    return keys[0], keys[1], np.bincount(np.ravel(inverse), weights=w, minlength=keys.shape[1])
+    xs, x_of = np.unique(x, return_inverse=True)
+    ts, t_of = np.unique(T, return_inverse=True)
+    keys, inverse = np.unique(x_of.astype(np.int64) * ts.size + t_of, return_inverse=True)
+    customers = np.bincount(inverse, weights=w, minlength=keys.size)
+    return xs[keys // ts.size], ts[keys % ts.size], customers
 
 
 def _nbd_nll(
