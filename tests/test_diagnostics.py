@@ -65,6 +65,7 @@ def test_model_file_carries_limits_and_diagnostics(steady, tmp_path):
         None,
         "poisson_no_dropout",
         "no_dropout",
+        "poisson",
     ]
     assert {d["code"] for d in doc["diagnostics"]} >= {"no_dropout_seen", "equal_spend"}
     again = ClvModel.load(tmp_path / "m.json")

@@ -19,6 +19,7 @@ from clv.models.fitting import fit
 from clv.models.limits import LR_CUT, choose_limit, fit_purchase
 from clv.models.model import ClvModel
 from clv.models.optimize import Fit
+from clv.models.pairs import PairRows
 from clv.models.purchase import purchase_model
 
 MODELS = ["bgnbd", "mbgnbd", "pareto_nbd"]
@@ -60,7 +61,8 @@ def test_the_one_rate_shop_fits_under_every_purchase_model(one_rate_shop, name):
     assert (model.p_alive(one_rate_shop) == 1.0).all()
     tests = model.limit_tests[name]
     assert tests[0]["model"] == "full"
-    assert [t["limit"] for t in tests[1:]] == ["poisson_no_dropout", "no_dropout"]
+    expected = ["poisson_no_dropout", "no_dropout"] + (["poisson"] if name != "pareto_nbd" else [])
+    assert [t["limit"] for t in tests[1:]] == expected
     assert tests[1]["kept"] and tests[1]["statistic"] <= LR_CUT
     assert "one_purchase_rate" in {d["code"] for d in model.diagnostics}
 
@@ -199,3 +201,77 @@ def test_when_the_full_fit_fails_the_other_models_stand_in():
         choose_limit(_fails, limits, [("bgnbd", lambda: _fit_with(-100.0))])
     with pytest.raises(ModelError, match="X did not converge"):
         choose_limit(_fails, [("no_dropout", _fails)])
+
+
+ONE_RATE_WITH_DROPOUT = {"r": 1e7, "alpha": 1e7 / 0.15, "a": 1.2, "b": 5.0, "p": 5, "q": 4, "v": 15}
+"""Every customer buys 0.15 times a week (r -> infinity) and drops out after each repeat
+purchase with p ~ Beta(1.2, 5)."""
+
+
+def test_one_rate_with_dropout_keeps_bgnbds_one_rate_limit():
+    from clv.data.simulate import channel_shop
+
+    transactions, _ = channel_shop(3_000, seed=5, channels={"shop": ONE_RATE_WITH_DROPOUT})
+    summary = rfm_summary(transactions, observation_end="2023-12-31", time_unit="W")
+    with pytest.warns(UserWarning, match="everyone buys at about one rate"):
+        model = fit(summary)
+    assert model.limits == {"bgnbd": "poisson"}
+    tests = {t.get("limit", "full"): t for t in model.limit_tests["bgnbd"]}
+    assert tests["poisson"]["kept"] and tests["no_dropout"]["statistic"] > 100 * LR_CUT
+    assert model.purchase["rate"] == pytest.approx(0.15, rel=0.05)
+    se = model.standard_errors["bgnbd"]
+    for name, truth in (("a", 1.2), ("b", 5.0)):  # within 3 standard errors of the truth
+        assert abs(model.purchase[name] - truth) < 3 * se[name]
+    assert "no_dropout_seen" not in {d["code"] for d in model.diagnostics}
+    assert 0 < model.p_alive(summary).min() < 0.5  # some customers are gone
+
+
+@pytest.mark.parametrize("shift", [0, 1])
+def test_the_one_rate_formulas_are_bgnbds_and_mbgnbds_as_r_grows(cdnow_calibration, shift):
+    """Independent check: each formula of the limit against BG/NBD's (MBG/NBD's) own at a
+    large r with r/alpha = rate; the gap shrinks as 1/r."""
+    from clv.models import bgnbd, mbgnbd
+
+    full = bgnbd if shift == 0 else mbgnbd
+    x, tx, T = (
+        cdnow_calibration[c].cast(pl.Float64).to_numpy()[:500]
+        for c in ("frequency", "recency", "T")
+    )
+    limit = {"rate": 0.15, "a": 1.2, "b": 5.0}
+
+    def near(r: float) -> dict[str, float]:
+        return {"r": r, "alpha": r / 0.15, "a": 1.2, "b": 5.0}
+
+    big = near(1e8)
+    alive = bgnbd.poisson_dropout_p_alive(limit, x, tx, T, shift=shift)
+    assert alive == pytest.approx(full.p_alive(big, x, tx, T), abs=1e-6)
+    at_least = bgnbd.poisson_dropout_probability_at_least(limit, 20.0, 3, x, tx, T, shift=shift)
+    assert at_least == pytest.approx(full.probability_at_least(big, 20.0, 3, x, tx, T), abs=1e-6)
+    counts = bgnbd.poisson_dropout_probability_of_purchases(limit, 20.0, np.arange(8), shift=shift)
+    assert counts == pytest.approx(full.probability_of_purchases(big, 20.0, np.arange(8)), abs=1e-6)
+    # 2F1 of eq. (10) cannot be evaluated at r = 1e8: the gap at r = 1e3 and 1e4
+    expected = bgnbd.poisson_dropout_numerator(limit, 20.0, x, T, shift=shift) / (
+        bgnbd.poisson_dropout_denominator(limit, x, tx, T, shift=shift)
+    )
+    gaps = [
+        np.abs(expected - full.conditional_expected_purchases(near(r), 20.0, x, tx, T)).max()
+        for r in (1e3, 1e4)
+    ]
+    assert gaps[1] < 0.01 and gaps[1] < gaps[0] / 8
+    new = [
+        abs(
+            bgnbd.poisson_dropout_expected_new(limit, 20.0, shift=shift)
+            - full.expected_purchases_new_customer(near(r), 20.0)
+        )
+        for r in (1e3, 1e4)
+    ]
+    assert new[1] < 1e-4 and new[1] < new[0] / 8
+    # the likelihood too
+    rows = (x, tx, T, np.ones_like(x))
+    ours = bgnbd._poisson_dropout_nll(
+        np.log([0.15, 1.2, 5.0]), PairRows.of(*rows, repeat_only=shift == 0), 0.0, shift
+    )[0]
+    nll = (
+        bgnbd.bgnbd_negative_log_likelihood if shift == 0 else mbgnbd.mbgnbd_negative_log_likelihood
+    )
+    assert ours == pytest.approx(nll(np.log([1e7, 1e7 / 0.15, 1.2, 5.0]), *rows)[0], abs=1e-5)

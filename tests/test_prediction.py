@@ -149,3 +149,29 @@ def test_segments_and_the_at_risk_list_carry_the_range():
     for table in (analysis.segments, analysis.at_risk):
         assert {"clv_pred_low", "clv_pred_high"} <= set(table.columns)
         assert (table["clv_pred_low"] <= table["clv_pred_high"]).all()
+
+
+@pytest.mark.parametrize("purchase_model", ["bgnbd", "mbgnbd"])
+def test_draws_at_the_one_rate_limit_follow_its_formulas(cdnow_calibration, purchase_model):
+    """The one-rate limit (a known rate, dropout kept): the draws' P(Y(39) >= k) against the
+    limit's closed form."""
+    import dataclasses
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        base = fit(cdnow_calibration, purchase_model=purchase_model)
+    model = dataclasses.replace(
+        base,
+        purchase={"rate": 0.05, "a": 1.2, "b": 5.0},
+        limits={purchase_model: "poisson"},
+        covariance_log={},
+    )
+    picked = cdnow_calibration.sort("frequency").gather_every(300)
+    x, tx, T, m = _arrays(picked)
+    grid = cash_flow_grid(horizon=39, horizon_unit="W", model_unit="W")
+    counts, _ = simulate_future(
+        model, x, tx, T, m, grid=grid, draws=20_000, rng=np.random.default_rng(4)
+    )
+    for k in range(1, 5):
+        exact = model.spec.probability_at_least(model.purchase, 39.0, k, x, tx, T)
+        assert np.abs((counts >= k).mean(axis=1) - exact).max() < 4 * np.sqrt(0.25 / 20_000), k

@@ -110,7 +110,7 @@ def limit_diagnostics(
 ) -> list[Diagnostic]:
     """The limits a fit kept (:mod:`clv.models.limits`), in plain words."""
     out = []
-    if purchase_limit == "poisson_no_dropout":
+    if purchase_limit in ("poisson_no_dropout", "poisson"):
         out.append(
             _item(
                 "one_purchase_rate",
@@ -118,7 +118,7 @@ def limit_diagnostics(
                 f"the purchases as well as {title} does (a likelihood-ratio test), so it is used",
             )
         )
-    if purchase_limit is not None:
+    if purchase_limit in ("poisson_no_dropout", "no_dropout"):
         out.append(
             _item(
                 "no_dropout_seen",
@@ -141,6 +141,7 @@ def limit_diagnostics(
 LIMIT_WORDS = {
     "poisson_no_dropout": "one purchase rate for everyone and no dropout",
     "no_dropout": "the model without dropout",
+    "poisson": "one purchase rate for everyone (with dropout)",
 }
 """The purchase limits of :mod:`clv.models.limits` in words."""
 

@@ -50,7 +50,7 @@ from clv.models.lifetimes_engine import _fit_lifetimes
 from clv.models.limits import fit_purchase, fit_spend
 from clv.models.model import ClvModel
 from clv.models.optimize import Fit
-from clv.models.purchase import PURCHASE_LIMITS
+from clv.models.purchase import limit_model
 from clv.models.purchase import purchase_model as purchase_spec
 from clv.models.selection import choose_purchase_model
 
@@ -361,7 +361,7 @@ def fit_distinct_rows(
             ]
         if spend.limit:
             limits["gamma_gamma"] = spend.limit
-    kept = PURCHASE_LIMITS[limits[purchase_model]] if purchase_model in limits else spec
+    kept = limit_model(purchase_model, limits[purchase_model]) if purchase_model in limits else spec
     purchase_names, purchase_title = kept.params, kept.title
     gg_names = EQUAL_SPEND_PARAMS if "gamma_gamma" in limits else GAMMA_GAMMA_PARAMS
     purchase = dict(zip(purchase_names, map(float, bg.params), strict=True))

@@ -112,7 +112,10 @@ def fit_purchase(spec: PurchaseModel, rows: tuple[np.ndarray, ...], penalizer: f
     for ``spec`` in the tests when its fit fails."""
     return choose_limit(
         partial(spec.fit, *rows, penalizer),
-        [(name, partial(limit.fit, *rows, penalizer)) for name, limit in PURCHASE_LIMITS.items()],
+        [
+            (name, partial(limit.fit, *rows, penalizer))
+            for name, limit in PURCHASE_LIMITS[spec.name].items()
+        ],
         [
             (name, partial(other.fit, *rows, penalizer))
             for name, other in PURCHASE_MODELS.items()

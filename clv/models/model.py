@@ -102,7 +102,7 @@ class ClvModel:
         """The formulas of the purchase model, or of the limit it was fitted at
         (:mod:`clv.models.purchase`)."""
         if self.purchase_model in self.limits:
-            return limit_model(self.limits[self.purchase_model])
+            return limit_model(self.purchase_model, self.limits[self.purchase_model])
         return purchase_model(self.purchase_model)
 
     @property

@@ -94,7 +94,7 @@ def from_document(doc: Any, path: Path | str) -> dict[str, Any]:
         for key in (name, "gamma_gamma")
         if isinstance(doc.get(key), dict) and "limit" in doc[key]
     }
-    known: dict[str, dict[str, Any]] = {name: PURCHASE_LIMITS, "gamma_gamma": SPEND_LIMITS}
+    known: dict[str, dict[str, Any]] = {name: PURCHASE_LIMITS[name], "gamma_gamma": SPEND_LIMITS}
     for key, limit in limits.items():
         if limit not in known[key]:
             raise ModelError(
@@ -102,7 +102,7 @@ def from_document(doc: Any, path: Path | str) -> dict[str, Any]:
                 f"{', '.join(known[key])}; refit with clv fit"
             )
     required = {
-        name: PURCHASE_LIMITS[limits[name]].params
+        name: PURCHASE_LIMITS[name][limits[name]].params
         if name in limits
         else PURCHASE_MODELS[name].params,
         "gamma_gamma": SPEND_LIMITS[limits["gamma_gamma"]]

@@ -70,8 +70,8 @@ def simulate_future(
         lam = rng.gamma(params["r"] + x[who], 1.0 / (params["alpha"] + T[who]))
     window = np.full(live.size, grid.horizon)
     most = None  # purchases until the one after which the customer leaves
-    if spec.name in ("bgnbd", "mbgnbd"):
-        shift = 1 if spec.name == "mbgnbd" else 0
+    if spec.dropout == "a":  # BG/NBD, MBG/NBD and their one-rate limits
+        shift = 1 if spec.name.startswith("mbgnbd") else 0
         p = rng.beta(params["a"], params["b"] + x[who] + shift)
         most = rng.geometric(np.maximum(p, _SMALLEST_DROPOUT))
     elif spec.name == "pareto_nbd":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 from clv.errors import UsageError
@@ -83,7 +84,25 @@ PURCHASE_MODELS: dict[str, PurchaseModel] = {
 Pareto/NBD (Schmittlein, Morrison & Colombo 1987)."""
 
 
-PURCHASE_LIMITS: dict[str, PurchaseModel] = {
+def _one_rate(name: str, title: str, shift: int) -> PurchaseModel:
+    """BG/NBD's (``shift = 0``) or MBG/NBD's (``1``) one-rate limit, dropout kept
+    (:func:`clv.models.bgnbd.fit_poisson_dropout`)."""
+    return PurchaseModel(
+        name,
+        f"{title} with one purchase rate",
+        bgnbd.POISSON_DROPOUT_PARAMS,
+        partial(bgnbd.fit_poisson_dropout, shift=shift),
+        partial(bgnbd.poisson_dropout_p_alive, shift=shift),
+        partial(bgnbd.poisson_dropout_numerator, shift=shift),
+        partial(bgnbd.poisson_dropout_denominator, shift=shift),
+        partial(bgnbd.poisson_dropout_expected_new, shift=shift),
+        partial(bgnbd.poisson_dropout_probability_at_least, shift=shift),
+        partial(bgnbd.poisson_dropout_probability_of_purchases, shift=shift),
+        "a",
+    )
+
+
+_NO_DROPOUT: dict[str, PurchaseModel] = {
     "poisson_no_dropout": PurchaseModel(
         "poisson_no_dropout",
         "Poisson (one purchase rate, no dropout)",
@@ -111,9 +130,16 @@ PURCHASE_LIMITS: dict[str, PurchaseModel] = {
         "",
     ),
 }
-"""The limits shared by the three purchase models, simplest first (the order in which
-:mod:`clv.models.limits` tests them): one purchase rate and nobody dropping out (Poisson), and
-nobody dropping out (NBD). See :mod:`clv.models.nbd`."""
+
+PURCHASE_LIMITS: dict[str, dict[str, PurchaseModel]] = {
+    "bgnbd": _NO_DROPOUT | {"poisson": _one_rate("bgnbd_poisson", "BG/NBD", 0)},
+    "mbgnbd": _NO_DROPOUT | {"poisson": _one_rate("mbgnbd_poisson", "MBG/NBD", 1)},
+    "pareto_nbd": dict(_NO_DROPOUT),
+}
+"""Each purchase model's limits, simplest first (the order in which :mod:`clv.models.limits`
+tests them): one purchase rate and nobody dropping out (Poisson) and nobody dropping out (the
+NBD), shared by the three models (:mod:`clv.models.nbd`); one purchase rate with the dropout
+kept (``poisson``: BG/NBD and MBG/NBD; Pareto/NBD's is not implemented)."""
 
 
 def purchase_model(name: str) -> PurchaseModel:
@@ -126,6 +152,6 @@ def purchase_model(name: str) -> PurchaseModel:
         ) from None
 
 
-def limit_model(name: str) -> PurchaseModel:
-    """The purchase limit called ``name`` (a key of :data:`PURCHASE_LIMITS`)."""
-    return PURCHASE_LIMITS[name]
+def limit_model(model: str, limit: str) -> PurchaseModel:
+    """The limit ``limit`` of the purchase model ``model`` (:data:`PURCHASE_LIMITS`)."""
+    return PURCHASE_LIMITS[model][limit]
