@@ -134,3 +134,16 @@ def test_holdout_errors_per_distinct_row_equal_per_customer(cdnow_calibration):
         predicted = spec.numerator(params, t, x, T) / spec.denominator(params, x, tx, T)
         mae = table.filter(pl.col("purchase_model") == name)["holdout_mae"].item()
         assert mae == float(np.mean(np.abs(actual - predicted))), name
+
+
+def test_auto_compares_the_limits_where_nobody_drops_out(steady_shop):
+    """The steady shop: every purchase model keeps a no-dropout limit on the calibration
+    period, and all three are compared on the holdout (none fails)."""
+    frame = calibration_holdout(
+        steady_shop, calibration_end="2025-01-14", observation_end="2025-05-14"
+    )
+    name, table = choose_purchase_model(frame)
+    assert table["error"].null_count() == 3
+    assert table["limit"].to_list() == ["poisson_no_dropout"] * 3  # 4 months: one rate will do
+    assert name == "bgnbd"  # the same limit: the same predictions, no difference to chase
+    assert table["mae_difference"].drop_nulls().to_list() == [0.0, 0.0]

@@ -1,10 +1,10 @@
 """Which model: the full model or one of its nested limits, by likelihood-ratio tests.
 
-Each model has limits inside its parameter space where a parameter sits at a finite bound:
-the purchase models' no-dropout limit (the NBD, :mod:`clv.models.nbd`) and, within it, one
-purchase rate for everyone (Poisson); BG/NBD's and MBG/NBD's one purchase rate with their
-dropout kept (:func:`clv.models.bgnbd.fit_poisson_dropout`); Gamma-Gamma's equal-spend limit
-(q -> infinity at a fixed mean, :func:`clv.models.gamma_gamma.fit_equal_spend`). Each limit's likelihood is
+Each model has limits inside its parameter space where a parameter sits at a finite bound: the
+purchase models' no-dropout limit (the NBD, :mod:`clv.models.nbd`) and, within it, one purchase
+rate for everyone (Poisson); BG/NBD's and MBG/NBD's one purchase rate with their dropout kept
+(:func:`clv.models.bgnbd.fit_poisson_dropout`); Gamma-Gamma's equal-spend limit (q -> infinity
+at a fixed mean, :func:`clv.models.gamma_gamma.fit_equal_spend`). Each limit's likelihood is
 computed exactly there, not by pushing a parameter towards 1e7.
 
 The full model and every limit are fitted; the limits are tested in a fixed order, simplest

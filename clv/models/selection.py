@@ -18,14 +18,15 @@ from clv.data.rfm import TIME_UNIT_DAYS
 from clv.errors import DataError, ModelError
 from clv.models.bgnbd import distinct_rows_and_index
 from clv.models.checks import check_summary, penalizers, summary_unit
-from clv.models.optimize import Fit
-from clv.models.purchase import PURCHASE_MODELS, PurchaseModelName
+from clv.models.limits import Chosen, fit_purchase
+from clv.models.purchase import PURCHASE_MODELS, PurchaseModelName, limit_model
 from clv.models.threads import run_all
 
 _HOLDOUT = ("frequency_holdout", "duration_holdout")
 
 COMPARISON_SCHEMA = {
     "purchase_model": pl.String,
+    "limit": pl.String,
     "log_likelihood": pl.Float64,
     "n_params": pl.Int64,
     "aic": pl.Float64,
@@ -56,10 +57,14 @@ def _upper_bound(difference: np.ndarray, seed: int = 0) -> float:
     return float(np.quantile(means, CONFIDENCE))
 
 
-def _fit_or_error(name: str, *, rows: tuple[np.ndarray, ...], penalizer: float) -> Fit | ModelError:
-    """The purchase model ``name`` fitted on weighted distinct rows, or why it failed."""
+def _fit_or_error(
+    name: str, *, rows: tuple[np.ndarray, ...], penalizer: float
+) -> Chosen | ModelError:
+    """The purchase model ``name`` (or the limit of it that its tests keep,
+    :func:`clv.models.limits.fit_purchase`) fitted on weighted distinct rows, or why it
+    failed."""
     try:
-        return PURCHASE_MODELS[name].fit(*rows, penalizer)
+        return fit_purchase(PURCHASE_MODELS[name], rows, penalizer)
     except ModelError as e:
         return e
 
@@ -80,8 +85,9 @@ def choose_purchase_model(
     Returns
     -------
     (str, pl.DataFrame)
-        The chosen name and one row per model: ``purchase_model``, ``log_likelihood``
-        (calibration, total), ``n_params``, ``aic``, ``holdout_mae`` (mean over customers
+        The chosen name and one row per model: ``purchase_model``, ``limit`` (the limit of
+        it that was kept, :mod:`clv.models.limits`), ``log_likelihood`` (calibration,
+        total), ``n_params``, ``aic``, ``holdout_mae`` (mean over customers
         of |actual - E[Y(t) | x, t_x, T]| holdout purchases), ``mae_difference`` (its
         holdout MAE minus BG/NBD's) and ``difference_upper_95`` (the bootstrap's upper 95 %
         bound of that difference: the margin it must be below 0 by), ``chosen`` and
@@ -119,9 +125,10 @@ def choose_purchase_model(
         if isinstance(fitted, ModelError):
             out.append({"purchase_model": name, "n_params": len(spec.params), "error": str(fitted)})
             continue
-        params = dict(zip(spec.params, map(float, fitted.params), strict=True))
+        kept = limit_model(name, fitted.limit) if fitted.limit else spec
+        params = dict(zip(kept.params, map(float, fitted.fit.params), strict=True))
         with np.errstate(all="ignore"):
-            predicted = spec.numerator(params, t, x, T) / spec.denominator(params, x, tx, T)
+            predicted = kept.numerator(params, t, x, T) / kept.denominator(params, x, tx, T)
         if index is not None:
             predicted = predicted[index]
         error = np.abs(actual - predicted)
@@ -131,9 +138,10 @@ def choose_purchase_model(
         out.append(
             {
                 "purchase_model": name,
-                "log_likelihood": fitted.log_likelihood,
-                "n_params": len(spec.params),
-                "aic": 2 * len(spec.params) - 2 * fitted.log_likelihood,
+                "limit": fitted.limit,
+                "log_likelihood": fitted.fit.log_likelihood,
+                "n_params": len(kept.params),
+                "aic": 2 * len(kept.params) - 2 * fitted.fit.log_likelihood,
                 "holdout_mae": mae if math.isfinite(mae) else None,
                 "error": None if math.isfinite(mae) else "predictions are not finite",
             }
