@@ -262,6 +262,16 @@ SPEC: dict[str, Param] = {
             high=0.999,
         ),
         _p(
+            "prediction_interval",
+            "float",
+            None,
+            "e.g. 0.9: clv_pred_low/high, the range of each customer's own value",
+            "interval",
+            nullable=True,
+            low=0.5,
+            high=0.999,
+        ),
+        _p(
             "interval_method",
             "choice",
             "normal",

@@ -19,7 +19,7 @@ from clv.analysis.changes import RunState
 from clv.data.datasets import synthetic_shop
 from clv.report.compare import analysis_state
 
-TIERS = ["good", "middle", "bad"]
+TIERS = ["good", "middle", "low"]
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,7 @@ def test_without_chromium_pdf_is_one_line_naming_the_package(tmp_path, monkeypat
     assert not [p for p in runs.iterdir() if p.is_dir()]  # nothing ran
 
 
+@pytest.mark.slow
 def test_a_chromium_that_fails_is_one_line(tmp_path) -> None:
     page = tmp_path / "r.html"
     page.write_text("<p>x</p>")
@@ -78,6 +79,7 @@ def test_a_wide_table_fits_an_a4_page_with_page_numbers(tmp_path) -> None:
     assert str(Path(tmp_path)) not in text.stdout  # no header or footer with the file's path
 
 
+@pytest.mark.slow
 def test_a_chromium_that_hangs_is_stopped_with_its_children(tmp_path) -> None:
     page = tmp_path / "r.html"
     page.write_text("<p>x</p>")

@@ -238,7 +238,12 @@ def test_recency_rule_with_k_measured_lists_the_customers_who_stopped(steady_sho
     beyond = cal.filter(pl.col("gaps") > overdue.gaps)
     assert overdue.measured and overdue.bought_again == pytest.approx(beyond["bought_again"].mean())
     assert overdue.bought_again < 0.5 and overdue.gaps >= 1.0
-    table = risk.at_risk(analysis.segments, rule="recency", overdue=overdue)
+    # the full BG/NBD sees these customers stop; scored as a model that sees no dropout
+    # would score them (P(alive) 1), the recency rule lists exactly who stopped
+    assert analysis.at_risk_rule == "p_alive"
+    alive = analysis.segments.filter(pl.col("p_alive") > 0)
+    no_dropout = alive.with_columns(clv=pl.col("clv") / pl.col("p_alive"), p_alive=pl.lit(1.0))
+    table = risk.at_risk(no_dropout, rule="recency", overdue=overdue, min_value_quantile=0.0)
     assert table.height > 0
     assert table.select(stops).to_series().all()  # every listed customer stopped
     assert (table["gaps_since_last_purchase"] > overdue.gaps).all()

@@ -348,7 +348,7 @@ CASES = [
     Case(
         "single-customer",
         text("one.csv", HEADER + "c1,2024-01-05,10\nc1,2024-02-05,12\nc1,2024-04-01,7\n"),
-        ("{file}", "did not converge", "--penalizer"),
+        ("{file}", "Gamma-Gamma did not converge", "--gg-penalizer"),
         commands=("fit", "score", "kpis"),  # report: see test_a_fit_that_fails_in_the_run
     ),
     Case(
@@ -809,20 +809,35 @@ def test_one_customer_with_ten_thousand_purchases(tmp_path, capsys):
 
 
 def test_non_convergence_is_a_model_error_with_advice_and_no_model_file(tmp_path, capsys):
-    # a handful of customers, every repeat purchase on one and the same day
-    rows = [(f"c{i}", "2024-01-01", 10.0) for i in range(5)]
-    rows += [(f"c{i}", "2024-01-31", 10.0 + i) for i in range(5)]
+    # one repeat buyer: one purchase rate fits, but no spread of order values between
+    # customers can be told (neither Gamma-Gamma nor its equal-spend limit)
+    rows = [("c1", "2024-01-05", 10.0), ("c1", "2024-02-05", 12.0), ("c1", "2024-04-01", 7.0)]
     data = shop_csv(tmp_path / "few.csv", rows)
-    with pytest.raises(ModelError, match=r"did not converge.*penalizer="):
+    with pytest.raises(ModelError, match=r"Gamma-Gamma did not converge.*gg_penalizer="):
         fit(rfm_summary(read_transactions(data)))
     out = tmp_path / "model.json"
     code = main(["fit", str(data), "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 1
-    assert err.startswith(f"clv fit: error: {data}: BG/NBD did not converge")
+    assert err.startswith(f"clv fit: error: {data}: Gamma-Gamma did not converge")
     assert len(err.splitlines()) == 1
-    assert "--penalizer 0.001" in err  # the library's keyword, as the CLI flag
+    assert "--gg-penalizer 0.001" in err  # the library's keyword, as the CLI flag
     assert sorted(p.name for p in tmp_path.iterdir()) == ["few.csv"]
+
+
+def test_a_few_customers_repeating_on_one_day_fit_one_purchase_rate(tmp_path, capsys):
+    """BG/NBD cannot tell its four parameters from five customers' one repeat day: the fit
+    keeps the one-rate, no-dropout limit (the rate in closed form) and says so."""
+    rows = [(f"c{i}", "2024-01-01", 10.0) for i in range(5)]
+    rows += [(f"c{i}", "2024-01-31", 10.0 + i) for i in range(5)]
+    data = shop_csv(tmp_path / "few.csv", rows)
+    out = tmp_path / "model.json"
+    assert main(["fit", str(data), "--out", str(out)]) == 0
+    assert "everyone buys at about one rate" in capsys.readouterr().err
+    doc = json.loads(out.read_text())
+    summary = rfm_summary(read_transactions(data))
+    rate = summary["frequency"].sum() / summary["T"].sum()
+    assert doc["bgnbd"] == {"limit": "poisson_no_dropout", "rate": pytest.approx(rate, rel=1e-15)}
 
 
 # --------------------------------------------------------------------------- atomic outputs
@@ -936,7 +951,11 @@ def fitted(summary: pl.DataFrame) -> dict | str:
         model = fit(summary)
     except ClvError as e:
         return f"{type(e).__name__}: {e}"
-    return {"bgnbd": model.bgnbd, "gamma_gamma": model.gamma_gamma, "ll": model.log_likelihood}
+    return {
+        "purchase": model.purchase,
+        "gamma_gamma": model.gamma_gamma,
+        "ll": model.log_likelihood,
+    }
 
 
 transactions_frames = st.lists(

@@ -91,6 +91,7 @@ def analyze(
     by: GroupBy | None = None,
     interval: float | None = None,
     interval_method: IntervalMethod = "normal",
+    prediction_interval: float | None = None,
     top_share: float = segments.TOP_SHARE,
     tier_cuts: Sequence[float] = (0.2, 0.8),
     at_risk_min_value_quantile: float = 0.8,
@@ -121,7 +122,9 @@ def analyze(
     on the holdout; ``penalizer`` of the purchase model, ``gg_penalizer`` of Gamma-Gamma;
     ``by="channel"`` or ``"loyalty"``: one model per first-order channel or membership;
     ``interval``: CLV intervals from parameter draws, ``interval_method`` ``"normal"`` or
-    ``"bootstrap"``, drawn with ``seed``),
+    ``"bootstrap"``, drawn with ``seed``: the parameters' uncertainty only;
+    ``prediction_interval``: each customer's range of realised value, ``clv_pred_low`` and
+    ``clv_pred_high``),
     segments (``top_share``, ``tier_cuts``, at-risk thresholds) and KPIs (channel costs,
     retention economics, the loyalty programme). ``model``: a fitted model to score with
     instead of fitting one (its time unit must be ``time_unit``). Rows after the observation
@@ -168,6 +171,7 @@ def analyze(
         by=by,
         interval=interval,
         interval_method=interval_method,
+        prediction_interval=prediction_interval,
         seed=seed,
         top_share=top_share,
         tier_cuts=(float(tier_cuts[0]), float(tier_cuts[1])),

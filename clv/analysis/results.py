@@ -42,6 +42,7 @@ class Options:
     by: GroupBy | None = None
     interval: float | None = None
     interval_method: IntervalMethod = "normal"
+    prediction_interval: float | None = None
     seed: int = 1
     top_share: float = segments.TOP_SHARE
     tier_cuts: tuple[float, float] = (0.2, 0.8)
@@ -151,6 +152,7 @@ class Analysis:
             interval=self.options.interval,
             interval_method=self.options.interval_method,
             seed=self.options.seed,
+            prediction_interval=self.options.prediction_interval,
         )
 
     @cached_property

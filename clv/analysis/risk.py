@@ -208,7 +208,8 @@ def at_risk(
     last = "last_purchase" if "last_purchase" in segments.columns else "last_order"
     keep = ["customer_id", "revenue", "orders", last, "p_alive", "clv", "value_if_stays"]
     keep += ["value_at_stake"]
-    keep += [c for c in ("value_tier", "rfm_cell") if c in segments.columns]
+    shown = ("clv_pred_low", "clv_pred_high", "value_tier", "rfm_cell")
+    keep += [c for c in shown if c in segments.columns]
     high = _high_value(threshold) & (pl.col("p_alive") >= LOST_P_ALIVE)
     if rule == "p_alive":
         listed = table.filter(high & (pl.col("p_alive") <= max_p_alive)).with_columns(

@@ -62,6 +62,8 @@ SCORE_COLUMNS = (
     "clv",
     "clv_low",
     "clv_high",
+    "clv_pred_low",
+    "clv_pred_high",
     "p_top",
 )
 

@@ -119,6 +119,7 @@ class GroupedClvModel:
         interval_method: IntervalMethod = "normal",
         draws: int = DRAWS,
         seed: int = 0,
+        prediction_interval: float | None = None,
     ) -> pl.DataFrame:
         """:meth:`ClvModel.score` of each customer by their group's model, in the order of
         ``summary``, with the group column after ``customer_id``; intervals drawn per model."""
@@ -142,7 +143,14 @@ class GroupedClvModel:
             mask = group.is_null() if name is None else group == name
             rows = np.flatnonzero(mask.to_numpy())
             scorer = self.pooled if name is None else self.model_of(name)
-            part = scorer.score(inputs[rows], margin=margin, time_unit=time_unit, **money)
+            part = scorer.score(
+                inputs[rows],
+                margin=margin,
+                time_unit=time_unit,
+                prediction_interval=prediction_interval,
+                seed=seed,
+                **money,
+            )
             base = [c for c in part.columns if c in inputs.columns]
             for column in part.columns[len(base) :]:  # put back in the rows of ``summary``
                 values = part[column].to_numpy()

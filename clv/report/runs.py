@@ -233,8 +233,8 @@ def write_findings(
 ) -> None:
     """Add finding records (``{"id", "numbers", "basis", "table", "text"}``: each sentence of
     the report with its numbers) to the run's ``findings.json`` (``{"findings": [...]}``, in
-    the order written); a record replaces an earlier one of the same ``id`` in its place. A
-    no-op when ``run_dir`` is None."""
+    the order written); records replace the earlier ones of the same ``id``s. A no-op when
+    ``run_dir`` is None."""
     if run_dir is None or not records:
         return
     path = Path(run_dir) / FINDINGS_FILE
@@ -243,9 +243,9 @@ def write_findings(
             existing = json.loads(path.read_text(encoding="utf-8"))["findings"]
         except (OSError, ValueError, KeyError, TypeError):
             existing = []
-        new = {r["id"]: r for r in records}
-        kept = [new.pop(r["id"], r) for r in existing if isinstance(r, dict) and "id" in r]
-        write_json(path, {"findings": [*kept, *new.values()]})
+        ids = {r["id"] for r in records}
+        kept = [r for r in existing if isinstance(r, dict) and r.get("id") not in ids]
+        write_json(path, {"findings": [*kept, *records]})
 
 
 def _save_model(model: Any, path: Path) -> None:
