@@ -265,7 +265,7 @@ SPEC: dict[str, Param] = {
             "prediction_interval",
             "float",
             None,
-            "e.g. 0.9: clv_pred_low/high, the range of each customer's own value",
+            "e.g. 0.9: clv_pred_low/high, a customer's own range",
             "interval",
             nullable=True,
             low=0.5,

@@ -27,7 +27,9 @@ def _cell(notebook: str) -> str:
 
 @pytest.mark.parametrize("notebook", params.NOTEBOOKS)
 def test_each_notebooks_parameters_cell_is_made_from_the_spec(notebook) -> None:
-    assert _cell(notebook) == params.parameters_cell(notebook)
+    assert _cell(notebook) == params.parameters_cell(notebook), (
+        "run python -m clv.report.parameters"
+    )
     assert parameters.notebook_parameters(notebook) == params.defaults(notebook)
 
 
