@@ -82,6 +82,8 @@ def test_mypy_strict_sees_the_top_level_api(tmp_path) -> None:
             scores: pl.DataFrame = model.score(summary, horizon=12)
             analysis: clv.Analysis = clv.analyze("orders.csv", horizon=24)
             top: pl.DataFrame = analysis.scores
+            ax = clv.plots.probability_alive_matrix(model, summary)
+            ax.set_title("P(alive)")
             """
         )
     )

@@ -44,7 +44,11 @@ _PROBLEMS = {
         "empty order id",
         "fill it in, or leave order_col= out (an order is then a customer-day)",
     ),
-    "_bad_loyalty": ("loyalty", "{value!r} is not a loyalty flag", "use true/false, 1/0 or yes/no"),
+    "_bad_loyalty": (
+        "loyalty",
+        "{value!r} is not a loyalty flag",
+        "use true/false, 1/0, yes/no (or ja/nej, tak/nie, kyllä/ei, так/ні)",
+    ),
     "_bad_margin": ("margin", "{value!r} is not a finite number", "margins must be plain numbers"),
 }
 """Check column → (column, what is wrong, how to fix it), in the order they are reported."""

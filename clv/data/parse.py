@@ -22,8 +22,10 @@ _DAY_FORMATS = {f for _, formats in _FIELDS.values() for f in formats}
 ISO = "ISO 8601"
 """The detected format of ISO dates and datetimes (the local date as written is kept)."""
 
-_TRUE = ["true", "1", "yes", "y", "t"]
-_FALSE = ["false", "0", "no", "n", "f", ""]
+_TRUE = ["true", "1", "yes", "y", "t", "ja", "j", "tak", "kyllä", "k", "так", "т"]
+_FALSE = ["false", "0", "no", "n", "f", "", "nej", "nie", "ei", "ні", "н"]
+"""Loyalty flags as written in English, Swedish (ja/nej), Polish (tak/nie), Finnish (kyllä/ei)
+and Ukrainian (так/ні) exports, compared in lower case."""
 
 _SPACES = "\u00a0\u202f\u2009"  # no-break, narrow no-break and thin spaces (thousands)
 _COMMA_NUMBER = r"^[+-]?(\d{1,3}([ .]\d{3})+|\d+)(,\d+)?$"
@@ -158,7 +160,8 @@ def number_expr(column: str, dtype: pl.DataType, fmt: NumberFormat) -> pl.Expr:
 
 
 def flag_expr(column: str, dtype: pl.DataType) -> pl.Expr:
-    """Parse a loyalty flag: true/false, 1/0, yes/no, y/n, t/f (null otherwise; blank is false)."""
+    """Parse a loyalty flag: true/false, 1/0, yes/no, y/n, t/f, ja/nej, tak/nie, kyllä/ei,
+    так/ні (null otherwise; blank is false)."""
     col = pl.col(column)
     if dtype == pl.Boolean:
         return col.fill_null(False)

@@ -440,7 +440,7 @@ def _poisson_dropout_nll(
     per_x = xlogy(xs, rate) + betaln(a, c) - betaln(a, b)
     T_pair, R_pair = d.Tu[d.xt_t], d.Ru[d.xr_r]
     A3 = -rate * T_pair
-    A4 = (np.log(a) - np.log(c - 1))[d.xr_x] - rate * R_pair
+    A4 = np.log(a) - np.log(c[d.xr_x] - 1) - rate * R_pair  # rows with x > 0 only
     ll_rows, s3, s4 = pair_log_sum(A3, A4, d)
     ll = dot(wx, per_x) - rate * dot(d.w_once, d.Tu) + ll_rows
     value = -ll / wsum + penalizer * float(np.sum(params**2))
@@ -448,7 +448,7 @@ def _poisson_dropout_nll(
     g_rate = dot(wx, xs) / rate - dot(d.w_once, d.Tu) - dot(s3, T_pair) - dot(s4, R_pair)
     g_a = dot(wx, digamma(a + b) - digamma(a + c)) + float(s4x.sum()) / a
     g_b = dot(wx, digamma(c) - digamma(a + c) - digamma(b) + digamma(a + b))
-    g_b -= dot(s4x, 1.0 / (c - 1))
+    g_b -= float(np.divide(s4x, c - 1, out=np.zeros_like(s4x), where=s4x != 0).sum())
     grad = np.array([g_rate, g_a, g_b])
     return value, -params * grad / wsum + 2.0 * penalizer * params**2
 

@@ -271,7 +271,11 @@ def fit(
             weights=weights,
             _warn=False,  # fit_by_group fits the groups on threads, then warns in order
         )
-        return fit_by_group(summary, by=by, fit_one=one, pooled=pooled)
+        grouped = fit_by_group(summary, by=by, fit_one=one, pooled=pooled)
+        # the choice was made on the whole shop: the pooled model carries it
+        grouped.pooled.comparison = comparison or grouped.pooled.comparison
+        grouped.pooled.diagnostics = [*notes, *grouped.pooled.diagnostics]
+        return grouped
     if engine == "lifetimes" and purchase_model != "bgnbd":
         raise UsageError("engine='lifetimes' fits BG/NBD only; use engine='fast'")
     _check_summary(summary)
