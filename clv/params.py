@@ -415,6 +415,7 @@ SPEC: dict[str, Param] = {
             "loyalty",
             low=0.0,
             high=1.0,
+            open_high=True,
         ),
         _p("cost_per_reward", "float", 0.0, "cost of one reward (currency)", "loyalty", low=0.0),
         _p(
@@ -573,7 +574,8 @@ def declared(notebook: str, namespace: Mapping[str, Any]) -> dict[str, Any]:
 def analysis_keywords(values: Mapping[str, Any]) -> dict[str, Any]:
     """The keywords of :func:`clv.analyze` among checked parameter values: ``data`` is its
     ``source``; the report's own parameters (title, ids) stay out."""
-    out = {k: v for k, v in values.items() if SPEC[k].group not in ("report", "injected", "source")}
+    skip = ("report", "injected", "source")
+    out = {k: v for k, v in values.items() if k in SPEC and SPEC[k].group not in skip}
     for name in ("dataset", "synthetic_customers"):
         if name in values:
             out[name] = values[name]
@@ -603,13 +605,18 @@ def parse_text(text: str) -> Any:
 
 
 def validate(
-    values: Mapping[str, Any], *, strict: bool = True, notebook: str | None = None
+    values: Mapping[str, Any],
+    *,
+    strict: bool = True,
+    notebook: str | None = None,
+    pairs: bool = True,
 ) -> dict[str, Any]:
     """Read and check parameter values by the spec; return them normalised.
 
     Text is read by the parameter's kind (see :func:`parse_text`); dates become ``YYYY-MM-DD``;
     numbers are bounded and finite. ``strict``: an unknown or injected name is an error.
-    Pairs are checked on the values given, completed by the ``notebook``'s own defaults.
+    Pairs are checked on the values given, completed by the ``notebook``'s own defaults
+    (``pairs=False``: later, once every source of values is merged).
     Raises :class:`UsageError` naming the parameter and what it expects.
     """
     out: dict[str, Any] = {}
@@ -624,6 +631,8 @@ def validate(
     cuts = out.get("tier_cuts")
     if cuts is not None and not cuts[0] < cuts[1]:
         raise UsageError(f"tier_cuts={cuts}: expected two increasing shares such as [0.2, 0.8]")
+    if not pairs:
+        return out
     given = {k for k, v in out.items() if v is not None and v != SPEC[k].default}
     given |= {f"{k}={out[k]}" for k in given if isinstance(out[k], str)}
     present = given | {k for k, v in defaults(notebook).items() if v is not None and notebook}

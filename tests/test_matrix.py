@@ -104,7 +104,6 @@ def run_cells(notebook: str, values: dict[str, Any], *, run_dir: Any = None) -> 
 
 
 GROUPS = {"cdnow": [None], "shop": [None, "channel", "loyalty"], "no_dropout": [None]}
-"""The shapes of the matrix (``tests.shapes``), and the ``by`` groups each has columns for."""
 """The ``by`` groups each shape has columns for (the others are usage errors)."""
 
 CASES = {name: pairwise(FACTORS | {"by": by}) for name, by in GROUPS.items()}
@@ -163,3 +162,25 @@ def _numbers(value: Any, key: str = "") -> list[tuple[str, float]]:
     if isinstance(value, float):
         return [(key, value)]
     return []
+
+
+LOYALTY_CASES = pairwise(FACTORS | {"by": GROUPS["shop"]})
+"""loyalty_review needs a loyalty column: the shop shape only."""
+
+
+@pytest.mark.parametrize("case", range(len(LOYALTY_CASES)))
+def test_loyalty_review_with_every_pair_of_options(case, made, tmp_path_factory):
+    if "shop" not in made:
+        made["shop"] = shapes.make("shop", tmp_path_factory.mktemp("shop"))
+    shape = made["shop"]
+    options = allowed(shape, LOYALTY_CASES[case])
+    values = params.validate(options, notebook="loyalty_review")
+    ns = run_cells("loyalty_review", {"data": shape.data, **values})
+    analysis = ns["analysis"]
+    if values["by"] is not None:
+        assert analysis.model.by == values["by"]
+    for key, value in _numbers(analysis.kpis):
+        assert math.isfinite(value), key
+    assert set(ns["at_risk"]["customer_id"]) <= set(analysis.customers["customer_id"])
+    if values["currency"]:
+        assert values["currency"] in ns["_shown"]

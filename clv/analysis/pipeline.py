@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from clv import params
 from clv.analysis import segments, tables
 from clv.analysis.money import resolve_money
 from clv.analysis.results import Analysis, Options
@@ -135,6 +136,8 @@ def analyze(
     >>> analysis = analyze("orders.csv", customer_col="client", horizon=24)  # doctest: +SKIP
     >>> analysis.scores.sort("clv", descending=True).head()  # doctest: +SKIP
     """
+    given = {k: v for k, v in {**locals(), **read_options}.items() if k in params.SPEC}
+    params.validate(given)  # every keyword by the spec, before any data is read
     loaded = load(
         source,
         dataset=dataset,

@@ -174,9 +174,9 @@ def _report(args: argparse.Namespace) -> None:
         return
     try:
         parameters: dict[str, object] = dict(parse_assignments(args.parameter))
-        for key, value in given_parameters(args).items():
+        for key, value in given_parameters(args, pairs=False).items():
             if key in parameters:
-                raise UsageError(f"{key} given twice: --{key.replace('_', '-')} and -p {key}=")
+                raise UsageError(f"{key} given twice: as an option and with -p; give it once")
             parameters[key] = value
     except UsageError as e:  # the run failed its parameter check: in the runs' history
         from clv.report.index import record_failed_check
@@ -353,7 +353,7 @@ def _check_paths(args: argparse.Namespace) -> None:
         if key != "file" and path is not None and path.is_dir():
             raise UsageError(f"{path}: is a folder; --{key.replace('_', '-')} takes a file")
     if args.command != "report":  # clv report checks them itself, and records a failure
-        given_parameters(args)
+        given_parameters(args, pairs=args.command != "report")  # report: with -p and the notebook
     if args.command == "report" and args.out.exists() and not args.out.is_dir():
         raise UsageError(f"{args.out}: is a file; the runs folder (--out) must be a folder")
     if args.command != "report" and getattr(args, "out", None) is not None:

@@ -104,6 +104,21 @@ class GroupedClvModel:
         """The group's model, or the pooled one (for a small or unseen group)."""
         return self.groups.get(group, self.pooled)
 
+    def probability_at_least(
+        self, summary: pl.DataFrame, *, t: float, k: int = 1, time_unit: TimeUnit | None = None
+    ) -> np.ndarray:
+        """P(at least ``k`` purchases in the next ``t`` model time units) per row, each row by
+        its group's model (``summary`` carries the column ``by``)."""
+        out = np.empty(summary.height)
+        groups = summary[self.by].cast(pl.String)
+        for name in groups.unique().to_list():
+            rows = (groups == name).to_numpy()
+            model = self.model_of(name)
+            out[rows] = model.probability_at_least(
+                summary.filter(rows), t=t, k=k, time_unit=time_unit
+            )
+        return out
+
     def score(
         self,
         summary: Frame,
