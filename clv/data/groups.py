@@ -7,6 +7,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from clv.data.frames import Frame, as_polars
 from clv.errors import DataError, UsageError
 
 GroupBy = Literal["channel", "loyalty"]
@@ -47,8 +48,8 @@ def customer_groups(transactions: pl.DataFrame | pl.LazyFrame, *, by: GroupBy) -
 
 
 def with_customer_group(
-    summary: pl.DataFrame,
-    transactions: pl.DataFrame | pl.LazyFrame,
+    summary: Frame,
+    transactions: Frame,
     *,
     by: GroupBy,
     _customer_key: pl.Series | None = None,
@@ -58,6 +59,9 @@ def with_customer_group(
     ``_customer_key`` (private): each transaction row's customer as its row in ``summary``
     (:func:`clv.data.rfm._rfm_summary_keyed`), to group on integers and skip the join.
     """
+    summary = as_polars(summary, "summary")
+    if not isinstance(transactions, pl.LazyFrame):
+        transactions = as_polars(transactions, "transactions")
     if _customer_key is not None and isinstance(transactions, pl.DataFrame):
         customer_groups(transactions.clear(), by=by)  # the same errors
         keyed = _keyed_groups(transactions, by=by, customer_key=_customer_key)

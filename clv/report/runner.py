@@ -198,7 +198,7 @@ def run_report(
     except BaseException as e:  # Ctrl-C and SIGTERM too: recorded, re-raised below
         outcome = e
         data = values.get("data")
-        if isinstance(e, ReportError) and e.exit_code == 1 and data and str(data) not in str(e):
+        if isinstance(e, ReportError) and e.about_data and data and str(data) not in str(e):
             outcome = ReportError(f"{data}: {e}")  # a data or model problem names the file
     _finish(run_dir, out, nb_file, timings, t0, outcome)
     if isinstance(outcome, KeyboardInterrupt | SystemExit):
@@ -364,6 +364,7 @@ def _cell_error(ename: str, evalue: str, exec_count: int | None) -> ReportError:
     if ename in _CLV_ERRORS:
         error = ReportError(line or ename)
         error.exit_code = 2 if ename == "UsageError" else 1
+        error.about_data = ename in ("DataError", "ModelError")
         return error
     where = f" in cell {exec_count}" if exec_count else ""
     return ReportError(f"{ename}{where}: {line}" if line else f"{ename}{where}")
