@@ -133,7 +133,7 @@ class GroupedClvModel:
         interval: float | None = None,
         interval_method: IntervalMethod = "normal",
         draws: int = DRAWS,
-        seed: int = 0,
+        seed: int = 1,
         prediction_interval: float | None = None,
     ) -> pl.DataFrame:
         """:meth:`ClvModel.score` of each customer by their group's model, in the order of

@@ -239,7 +239,7 @@ class ClvModel(Exploring):
         interval: float | None = None,
         interval_method: IntervalMethod = "normal",
         draws: int = DRAWS,
-        seed: int = 0,
+        seed: int = 1,
         prediction_interval: float | None = None,
     ) -> pl.DataFrame:
         """Customer scores over the next ``horizon``: P(alive), purchases, order value, CLV.
