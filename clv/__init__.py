@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.3.0.dev0"
 
 if TYPE_CHECKING:
-    from clv import models, params
+    from clv import models, params, plots
     from clv.analysis.group_value import group_value
     from clv.analysis.money import Money
     from clv.analysis.pipeline import analyze
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from clv.models.fitting import fit
     from clv.models.groups import GroupedClvModel, load_model
     from clv.models.model import ClvModel
-    from clv.report import plots
     from clv.report.runner import run_report
 
 _EXPORTS = {

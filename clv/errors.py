@@ -28,6 +28,9 @@ class ReportError(ClvError):
     run_dir: Path | None = None
     """The folder of the failed run, when it got one (set by ``clv.report.runner``)."""
 
+    about_data: bool = False
+    """A cell failed on the data or the model (a ``DataError`` or ``ModelError``), not a bug."""
+
 
 class StorageError(ClvError):
     """A file or folder cannot be read or written: permissions, a full or read-only disk."""

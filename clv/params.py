@@ -262,6 +262,16 @@ SPEC: dict[str, Param] = {
             high=0.999,
         ),
         _p(
+            "prediction_interval",
+            "float",
+            None,
+            "e.g. 0.9: clv_pred_low/high, a customer's own range",
+            "interval",
+            nullable=True,
+            low=0.5,
+            high=0.999,
+        ),
+        _p(
             "interval_method",
             "choice",
             "normal",
@@ -355,6 +365,15 @@ SPEC: dict[str, Param] = {
             high=1.0,
         ),
         _p(
+            "at_risk_overdue_gaps",
+            "float",
+            None,
+            "at risk: silent > k usual gaps; none: k from holdout",
+            "kpis",
+            nullable=True,
+            low=1.0,
+        ),
+        _p(
             "channel_costs",
             "costs",
             None,
@@ -402,8 +421,16 @@ SPEC: dict[str, Param] = {
             "loyalty",
             low=0.0,
             high=1.0,
+            open_high=True,
         ),
         _p("cost_per_reward", "float", 0.0, "cost of one reward (currency)", "loyalty", low=0.0),
+        _p(
+            "margin_after_member_discount",
+            "bool",
+            True,
+            "recorded margin is after the member discount",
+            "loyalty",
+        ),
         _p(
             "milestones",
             "ints",
@@ -455,6 +482,14 @@ SPEC: dict[str, Param] = {
             True,
             "show salted hashes instead of customer ids in the report",
             "report",
+        ),
+        _p(
+            "compare_to",
+            "str",
+            "previous",
+            "run this one is compared with: previous, none or a run folder",
+            "report",
+            notebooks=_CV,
         ),
         _p(
             "run_dir",
@@ -553,7 +588,8 @@ def declared(notebook: str, namespace: Mapping[str, Any]) -> dict[str, Any]:
 def analysis_keywords(values: Mapping[str, Any]) -> dict[str, Any]:
     """The keywords of :func:`clv.analyze` among checked parameter values: ``data`` is its
     ``source``; the report's own parameters (title, ids) stay out."""
-    out = {k: v for k, v in values.items() if SPEC[k].group not in ("report", "injected", "source")}
+    skip = ("report", "injected", "source")
+    out = {k: v for k, v in values.items() if k in SPEC and SPEC[k].group not in skip}
     for name in ("dataset", "synthetic_customers"):
         if name in values:
             out[name] = values[name]
@@ -583,13 +619,18 @@ def parse_text(text: str) -> Any:
 
 
 def validate(
-    values: Mapping[str, Any], *, strict: bool = True, notebook: str | None = None
+    values: Mapping[str, Any],
+    *,
+    strict: bool = True,
+    notebook: str | None = None,
+    pairs: bool = True,
 ) -> dict[str, Any]:
     """Read and check parameter values by the spec; return them normalised.
 
     Text is read by the parameter's kind (see :func:`parse_text`); dates become ``YYYY-MM-DD``;
     numbers are bounded and finite. ``strict``: an unknown or injected name is an error.
-    Pairs are checked on the values given, completed by the ``notebook``'s own defaults.
+    Pairs are checked on the values given, completed by the ``notebook``'s own defaults
+    (``pairs=False``: later, once every source of values is merged).
     Raises :class:`UsageError` naming the parameter and what it expects.
     """
     out: dict[str, Any] = {}
@@ -604,6 +645,8 @@ def validate(
     cuts = out.get("tier_cuts")
     if cuts is not None and not cuts[0] < cuts[1]:
         raise UsageError(f"tier_cuts={cuts}: expected two increasing shares such as [0.2, 0.8]")
+    if not pairs:
+        return out
     given = {k for k, v in out.items() if v is not None and v != SPEC[k].default}
     given |= {f"{k}={out[k]}" for k in given if isinstance(out[k], str)}
     present = given | {k for k, v in defaults(notebook).items() if v is not None and notebook}

@@ -168,6 +168,7 @@ def loyalty_by_month(
     cost_per_reward: float | Mapping[int, float] = 0.0,
     milestones: Sequence[int] = (4, 10),
     margin_rate: float | None = None,
+    margin_after_member_discount: bool = True,
 ) -> pl.DataFrame | None:
     """The loyalty program month by month, and whether it pays for itself.
 
@@ -245,7 +246,8 @@ def loyalty_by_month(
                 pl.col("member_margin_per_active") - pl.col("non_member_margin_per_active")
             ).fill_nan(None)
             * pl.col("members_active"),
-            program_cost=pl.col("discount_cost") + pl.col("reward_cost"),
+            program_cost=pl.col("reward_cost")
+            + (0.0 if margin_after_member_discount else pl.col("discount_cost")),
         )
         .with_columns(net=pl.col("extra_margin") - pl.col("program_cost"))
         .with_columns(pays_off=pl.col("net") > 0)

@@ -58,30 +58,28 @@ def test_every_step_runs_and_both_sides_agree(tmp_path):
 
 
 @pytest.mark.slow
-def test_report_step(tmp_path):
-    results = _run(tmp_path, "--steps", "report_process")
-    (row,) = results["steps"]
+def test_process_steps_and_the_report_step(tmp_path):
+    """The whole-process rows, each side a fresh process, in one bench run (one shop made)."""
+    jobs = ["summarize_process_int", "fit_process", "score_process_int"]
+    results = _run(tmp_path, "--steps", ",".join([*jobs, "report_process"]))
+    rows = {row["step"]: row for row in results["steps"]}
+    assert list(rows) == [*jobs, "report_process"]
+    for job in jobs:
+        row = rows[job]
+        assert row["check"] == "passed", row
+        assert row["clv_s"] > 0 and row["lifetimes_s"] > 0 and row["speedup"] > 0
+        runs = row["processes"]
+        command = job.split("_")[0]
+        assert set(runs) == {f"clv {command}", f"lifetimes_job.py --job {command}"}
+        assert all(len(r["seconds"]) == 2 and min(r["seconds"]) > 0 for r in runs.values())
+        assert row["memory"]["peak_mib"] > 0 and row["memory"]["lifetimes_peak_mib"] > 0
+    # the integer-id file is derived once, beside the shop, with the same days
+    assert (tmp_path / "data" / "shop_3000_seed2024_int.parquet").exists()
+    row = rows["report_process"]
     assert row["check"] == "passed", row
     assert row["clv_s"] > 0 and row["lifetimes_s"] > 0 and row["speedup"] > 0
     assert set(row["processes"]) == {"clv report", "lifetimes_job.py --job score"}
     assert row["memory"]["peak_mib"] > 0 and row["memory_target_met"] is True
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("job", ["summarize_process_int", "fit_process", "score_process_int"])
-def test_process_steps(tmp_path, job):
-    results = _run(tmp_path, "--steps", job)
-    (row,) = results["steps"]
-    assert row["check"] == "passed", row
-    assert row["clv_s"] > 0 and row["lifetimes_s"] > 0 and row["speedup"] > 0
-    runs = row["processes"]
-    command = job.split("_")[0]
-    assert set(runs) == {f"clv {command}", f"lifetimes_job.py --job {command}"}
-    assert all(len(r["seconds"]) == 2 and min(r["seconds"]) > 0 for r in runs.values())
-    assert row["memory"]["peak_mib"] > 0 and row["memory"]["lifetimes_peak_mib"] > 0
-    # the integer-id file is derived once, beside the shop, with the same days
-    if job.endswith("_int"):
-        assert (tmp_path / "data" / "shop_3000_seed2024_int.parquet").exists()
 
 
 def test_options():

@@ -189,3 +189,82 @@ def test_index_reads_at_phone_width(browser, report_runs) -> None:
         assert link <= layout_width
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+TABLES = """
+const out = [];
+const width = document.documentElement.clientWidth;
+for (const t of document.querySelectorAll('table')) {
+  const box = t.parentElement.getBoundingClientRect();
+  const r = t.getBoundingClientRect();
+  if (r.width > box.width + 1 || r.right > width + 1 || t.scrollWidth > t.clientWidth + 1)
+    out.push([t.caption ? t.caption.textContent : '(no caption)', Math.round(r.width),
+              Math.round(box.width)]);
+}
+return [document.querySelectorAll('table').length, out];
+"""
+
+TEXT_PX = """
+const small = [];
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+while (walker.nextNode()) {
+  const node = walker.currentNode;
+  if (!node.textContent.trim()) continue;
+  const el = node.parentElement;
+  const style = getComputedStyle(el);
+  if (style.display === 'none' || style.visibility === 'hidden') continue;
+  if (el.getClientRects().length === 0) continue;
+  const px = parseFloat(style.fontSize);
+  if (px < 9) small.push([el.tagName, px, node.textContent.trim().slice(0, 40)]);
+}
+return small;
+"""
+
+A4_PRINT_PX = 703
+"""The printable width of an A4 page with 12 mm margins, in CSS pixels (186 mm at 96 dpi)."""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", ["customer_value", "loyalty_review"])
+@pytest.mark.parametrize("width", VIEWPORTS)
+def test_no_table_overflows_and_no_text_under_9_px(browser, report_runs, notebook, width) -> None:
+    """Defects 10 and 21: at 1400 and 390 px every table fits its box (it wraps, or turns into
+    cards on a phone: no sideways scrolling) and no text is smaller than 9 px."""
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
+    try:
+        _open(browser, report_runs[notebook] / f"{notebook}.html")
+        count, wide = browser.execute_script(TABLES)
+        assert count >= 5
+        assert wide == []
+        assert browser.execute_script(TEXT_PX) == []
+        if width > 600:  # figures use the room they have on a desktop
+            shown = browser.execute_script(
+                "return Math.max(...Array.from(document.querySelectorAll('.clv-figure img'))"
+                ".map(i => i.getBoundingClientRect().width))"
+            )
+            assert shown >= 600
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", ["customer_value", "loyalty_review"])
+def test_every_table_fits_an_a4_page_in_print(browser, report_runs, notebook) -> None:
+    """Defect 10: with the print stylesheet every table fits the width of an A4 page."""
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": A4_PRINT_PX, "height": 1000, "deviceScaleFactor": 1, "mobile": False},
+    )
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        _open(browser, report_runs[notebook] / f"{notebook}.html")
+        assert browser.execute_script("return matchMedia('print').matches")
+        count, wide = browser.execute_script(TABLES)
+        assert count >= 5 and wide == []
+        assert browser.execute_script(TEXT_PX) == []
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

@@ -40,13 +40,14 @@ def test_concentration_and_skew_follow_the_numbers() -> None:
     assert "concentrated in few" in captions.lorenz_curves(_lorenz(revenue=[1.0, 2, 3, 10, 50]))
     flat = captions.lorenz_curves(_lorenz(revenue=[5.0] * 100))
     assert "evenly" in flat and "concentrated in few" not in flat
-    assert "worth little" not in captions.clv_distribution(
+    assert "much of the value" not in captions.clv_distribution(
         pl.DataFrame({"clv": np.linspace(90, 110, 200)})
     )
     left = captions.clv_distribution(pl.DataFrame({"clv": [0.0] * 20 + [100.0] * 80}))
-    assert "worth little" not in left and "below the median" in left
-    skewed = _scores().with_columns(clv=pl.col("clv") ** 2)
-    assert "worth little" in captions.clv_distribution(skewed)
+    assert "much of the value" not in left and "below the median" in left
+    skewed = captions.clv_distribution(_scores().with_columns(clv=pl.col("clv") ** 2))
+    # defect 18: a skewed distribution says what the ratio shows, not "worth little"
+    assert "A few customers hold much of the value" in skewed and "worth little" not in skewed
 
 
 def test_gamma_gamma_caption_uses_the_models_threshold() -> None:
@@ -64,7 +65,7 @@ def test_gamma_gamma_caption_uses_the_models_threshold() -> None:
 def test_tier_cohort_and_channel_captions_follow_the_numbers() -> None:
     even = pl.DataFrame(
         {
-            "tier": ["good", "middle", "bad"],
+            "tier": ["good", "middle", "low"],
             "customer_share": [0.2, 0.6, 0.2],
             "value_share": [0.22, 0.6, 0.18],
         }
@@ -110,3 +111,15 @@ def test_the_matrix_captions_name_the_age_in_its_unit() -> None:
     from test_plots import _grid
 
     assert "first seen 7 weeks before" in captions.probability_alive_matrix(_grid("p_alive"))
+
+
+def test_the_run_to_run_captions() -> None:
+    from test_plots import _migration, _reviewed_months
+
+    kept = (80 + 330 + 114) / (101 + 352 + 125)  # the diagonal over the previous run's rows
+    assert captions.caption(plots.tier_migration, _migration()) == (
+        f"{kept:.0%} of the previous run's customers kept their value tier."
+    )
+    assert captions.caption(plots.reviewed_months, _reviewed_months()).startswith(
+        "1 of 2 monthly changes of the members' gap"
+    )

@@ -93,7 +93,7 @@ def test_report_options_become_notebook_parameters(monkeypatch, tmp_path, capsys
 
     seen = {}
 
-    def run_report(data, *, notebook, parameters, out_dir, config, progress):
+    def run_report(data, *, notebook, parameters, out_dir, config, progress, pdf):
         seen.update(parameters)
         return tmp_path
 
@@ -140,7 +140,7 @@ def test_report_reads_channel_costs_from_a_file_and_takes_loyalty_costs(
 
     seen = {}
 
-    def run_report(data, *, notebook, parameters, out_dir, config, progress):
+    def run_report(data, *, notebook, parameters, out_dir, config, progress, pdf):
         seen.update(validate_parameters(notebook, parameters))
         return tmp_path
 
@@ -173,4 +173,6 @@ def test_non_finite_numbers_are_one_line_usage_errors(how, tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert "--horizon nan" in err or "--horizon inf" in err
     assert "expected a number > 0" in err
-    assert not (tmp_path / "runs").exists()
+    runs = tmp_path / "runs"  # no run folder; the failed check is in the runs' history
+    assert not [p for p in runs.iterdir() if p.is_dir()]
+    assert "expected a number > 0" in (runs / "history.jsonl").read_text()

@@ -13,7 +13,7 @@ import pytest
 from clv.cli import main
 from clv.data.rfm import rfm_summary
 from clv.errors import ModelError
-from clv.models import bgnbd, bgnbd_counts
+from clv.models import bgnbd
 from clv.models.fitting import fit
 from clv.models.model import ClvModel
 
@@ -25,41 +25,52 @@ def steady(steady_shop):
 
 
 @pytest.mark.parametrize("purchase_model", ["bgnbd", "mbgnbd", "pareto_nbd"])
-def test_no_dropout_is_a_boundary_estimate_not_an_error(steady, purchase_model):
+def test_no_dropout_is_a_limit_fit_not_an_error(steady, purchase_model):
+    """Nobody drops out: each purchase model keeps its no-dropout limit (the NBD), whose
+    parameters all have standard errors; P(alive) is exactly 1."""
     _, summary = steady
     with pytest.warns(UserWarning, match="nobody appears to have stopped buying"):
         model = fit(summary, purchase_model=purchase_model)
-    dropout = model.spec.dropout
-    assert dropout in model.at_boundary[purchase_model]
-    assert np.isnan(model.standard_errors[purchase_model][dropout])
+    assert model.limits[purchase_model] == "no_dropout"
+    assert set(model.purchase) == {"r", "alpha"}
+    assert model.at_boundary[purchase_model] == []
+    se = model.standard_errors[purchase_model]
+    assert all(0 < se[k] < model.purchase[k] for k in ("r", "alpha"))
+    tests = {t.get("limit", "full"): t for t in model.limit_tests[purchase_model]}
+    assert tests["no_dropout"]["kept"] and tests["no_dropout"]["statistic"] <= 6.63
+    assert tests["poisson_no_dropout"]["statistic"] > 6.63  # the gaps differ between customers
     codes = [d["code"] for d in model.diagnostics]
-    assert "at_boundary" in codes and "no_dropout_seen" in codes
+    assert "no_dropout_seen" in codes and "at_boundary" not in codes
     scores = model.score(summary, horizon=12)
     for column in ("p_alive", "expected_purchases", "expected_order_value", "clv"):
         assert scores[column].is_finite().all(), column
-    assert scores["p_alive"].min() > 0.999  # what the diagnostic says
-    table = model.summary()["purchase"].filter(pl.col("parameter") == dropout)
-    assert table["at_limit"].item() is True
-    assert table["se(coef)"].item() is None and table["lower 95% bound"].item() is None
-    from clv.analysis.tables import parameter_table  # the report's table: no "nan" written
+    assert (scores["p_alive"] == 1.0).all()  # what the diagnostic says
+    from clv.analysis.tables import parameter_table  # the report's table: the limit's
 
-    shown = parameter_table(model, "purchase").filter(pl.col("parameter") == dropout)
-    assert shown["standard_error"].item() is None
+    shown = parameter_table(model, "purchase")
+    assert shown["parameter"].to_list() == ["r", "alpha", "log-likelihood"]
+    assert shown["standard_error"].head(2).is_not_null().all()
 
 
-def test_model_file_carries_boundaries_and_diagnostics(steady, tmp_path):
+def test_model_file_carries_limits_and_diagnostics(steady, tmp_path):
     _, summary = steady
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = fit(summary)
     doc = json.loads(model.save(tmp_path / "m.json").read_text())
     assert doc["purchase_model"] == "bgnbd"
-    assert doc["standard_errors"]["bgnbd"]["a"] is None
-    assert "a" in doc["at_boundary"]["bgnbd"]
-    assert {d["code"] for d in doc["diagnostics"]} >= {"at_boundary", "no_dropout_seen"}
+    assert doc["bgnbd"] == {"limit": "no_dropout", **model.purchase}
+    assert doc["gamma_gamma"] == {"limit": "equal_spend", **model.gamma_gamma}
+    assert [t.get("limit") for t in doc["limit_tests"]["bgnbd"]] == [
+        None,
+        "poisson_no_dropout",
+        "no_dropout",
+        "poisson",
+    ]
+    assert {d["code"] for d in doc["diagnostics"]} >= {"no_dropout_seen", "equal_spend"}
     again = ClvModel.load(tmp_path / "m.json")
+    assert again.limits == model.limits and again.limit_tests == model.limit_tests
     assert again.diagnostics == model.diagnostics
-    assert again.at_boundary == model.at_boundary
     assert again.score(summary, horizon=6).equals(model.score(summary, horizon=6))
 
 
@@ -71,7 +82,7 @@ def test_cli_prints_diagnostics_as_warnings_and_writes_the_model(steady, tmp_pat
     assert main(["fit", str(data), "--out", str(out)]) == 0
     err = capsys.readouterr().err
     assert "clv fit: warning: nobody appears to have stopped buying" in err
-    assert "clv fit: warning: BG/NBD a = " in err
+    assert "clv fit: warning: customers' average order values are alike" in err
     assert out.exists()
 
 
@@ -127,7 +138,7 @@ def test_purchase_counts_at_age_zero(cdnow_model):
     p = bgnbd.probability_of_purchases(cdnow_model.bgnbd, np.array([0.0, 0.0, 5.0]), [0, 1, 0])
     assert p[0] == 1.0 and p[1] == 0.0
     assert 0 < p[2] < 1
-    assert bgnbd_counts._log_poisson_gamma(0.5, 2.0, np.array([0.0]), np.array([0]))[0] == 0.0
+    assert bgnbd._log_poisson_gamma(0.5, 2.0, np.array([0.0]), np.array([0]))[0] == 0.0
 
 
 def test_p_alive_history_matches_the_summary_scores(cdnow_calibration):

@@ -1,6 +1,7 @@
 """Real shop exports read with column options alone give exactly the ISO file's summary."""
 
 import datetime as dt
+import warnings
 from decimal import Decimal
 
 import polars as pl
@@ -159,3 +160,37 @@ def test_public_names():
 
     assert clv.load_transactions is load_transactions
     assert clv.datasets.cdnow is not None and clv.plots is not None and clv.models is not None
+
+
+def test_customer_0_with_one_order_is_a_customer(tmp_path):
+    """lifetimes' own example data has a customer 0 with one purchase: kept, no warning."""
+    path = tmp_path / "tx.csv"
+    rows = [f"{i},2024-01-{1 + i % 28:02d},{10 + i}" for i in range(40)]  # ids 0 .. 39
+    rows += ["-1,2024-02-01,7", "-1,2024-02-09,8"]
+    path.write_text("customer_id,date,amount\n" + "\n".join(rows) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no placeholder warning
+        loaded = load_transactions(path)
+    assert loaded.quality.placeholder_ids == {}
+    ids = loaded.transactions["customer_id"].to_list()
+    assert ids.count("0") == 1 and ids.count("-1") == 2
+
+
+@pytest.mark.parametrize("placeholder", ["0", "-1", " 0"])
+def test_0_and_minus_1_holding_an_implausible_share_of_orders_are_placeholders(
+    tmp_path, placeholder
+):
+    """As a point-of-sale export writes every walk-in sale: one id with 1 % of all orders
+    and over 50x the median customer's (the house-account rule) is no customer."""
+    rows = [f"c{i},2024-01-0{1 + i % 5},1" for i in range(200)]
+    rows += [f"{placeholder},2024-{m:02d}-{d:02d},1" for m in range(1, 13) for d in range(1, 28)]
+    path = tmp_path / "tx.csv"
+    path.write_text("customer_id,date,amount\n" + "\n".join(rows) + "\n")
+    with pytest.warns(
+        UserWarning, match=rf"left out 324 rows .*placeholder: '{placeholder.strip()}'"
+    ):
+        loaded = load_transactions(path)
+    assert loaded.quality.placeholder_ids == {placeholder.strip(): 324}
+    assert loaded.transactions["customer_id"].n_unique() == 200
+    kept = load_transactions(path, keep_placeholder_ids=True).transactions
+    assert kept.height == 524

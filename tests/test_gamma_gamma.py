@@ -55,20 +55,36 @@ def test_expected_order_value_by_hand():
     np.testing.assert_allclose(value, [14.0, 30.0, 30.0], rtol=1e-15)
 
 
-def test_large_homogeneous_spends_fit_where_bfgs_stalls():
-    """Order values of 50-3000 with little spread between customers (a real shop's export):
-    BFGS stops for precision loss just above the gradient tolerance; Newton steps from there
-    finish the fit instead of a ModelError."""
-    from clv.models.gamma_gamma import fit_gamma_gamma_fast
-    from clv.models.optimize import GRADIENT_TOLERANCE
+def test_large_homogeneous_spends_keep_the_equal_spend_limit():
+    """Order values of 50-3000 drawn alike for every customer (a real shop's export): the
+    spread between customers is nil, Gamma-Gamma's q runs off to infinity, and the fit keeps
+    the equal-spend limit, whose maximum is checked against SciPy's gamma density."""
+    from scipy import optimize, stats
+
+    from clv.models.limits import LR_CUT, fit_spend
 
     rng = np.random.default_rng(3)
     x = rng.integers(1, 8, 300).astype(float)
     m = np.array([rng.uniform(50, 3000, int(k)).mean() for k in x])
-    fitted = fit_gamma_gamma_fast(x, m, np.ones_like(x), 0.0)
-    assert fitted.gradient_norm < GRADIENT_TOLERANCE
-    p, q, v = fitted.params
-    assert q > 1 and abs(p * v / (q - 1) - m.mean()) < 0.05 * m.mean()  # the mean order value
+    chosen = fit_spend((x, m, np.ones_like(x)), 0.0)
+    assert chosen.limit == "equal_spend"
+    assert chosen.tests[1]["statistic"] <= LR_CUT
+    p, nu = chosen.fit.params
+    assert p / nu == pytest.approx(np.sum(x * m) / np.sum(x), rel=1e-12)  # the mean order value
+
+    def nll(theta: np.ndarray) -> float:  # the mean of x orders of Gamma(p, rate nu)
+        shape, rate = np.exp(theta)
+        return -float(np.sum(stats.gamma.logpdf(m, a=shape * x, scale=1 / (x * rate))))
+
+    ref = optimize.minimize(
+        nll,
+        [0.0, -5.0],
+        method="Nelder-Mead",
+        options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000},
+    )
+    assert chosen.fit.params == pytest.approx(np.exp(ref.x), rel=1e-6)
+    assert chosen.fit.log_likelihood == pytest.approx(-ref.fun, rel=1e-10)
+    assert np.all(chosen.fit.standard_errors < chosen.fit.params)
 
 
 def test_advice_names_the_sub_models_own_penalizer():

@@ -82,6 +82,8 @@ def test_mypy_strict_sees_the_top_level_api(tmp_path) -> None:
             scores: pl.DataFrame = model.score(summary, horizon=12)
             analysis: clv.Analysis = clv.analyze("orders.csv", horizon=24)
             top: pl.DataFrame = analysis.scores
+            ax = clv.plots.probability_alive_matrix(model, summary)
+            ax.set_title("P(alive)")
             """
         )
     )
@@ -93,3 +95,20 @@ def test_mypy_strict_sees_the_top_level_api(tmp_path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Success" in done.stdout
+
+
+def test_every_public_function_that_takes_a_frame_takes_pandas_and_lazy(tmp_path) -> None:
+    from clv.data.datasets import synthetic_shop
+
+    tx = synthetic_shop(300, seed=1)[0]
+    summary = clv.rfm_summary(tx)
+    want = clv.with_customer_group(summary, tx, by="channel")
+    for kind in (lambda f: f.to_pandas(), lambda f: f.lazy()):
+        got = clv.with_customer_group(kind(summary), kind(tx), by="channel")
+        assert got.select("customer_id", "channel").equals(want.select("customer_id", "channel"))
+        out = clv.write_frame(kind(summary), tmp_path / "s.parquet", overwrite=True)
+        written = pl.read_parquet(out)
+        assert written.columns == summary.columns
+        assert written["frequency"].equals(summary["frequency"])
+    with pytest.raises(UsageError, match="frame= must be a polars DataFrame"):
+        clv.write_frame("summary.csv", tmp_path / "x.csv")  # type: ignore[arg-type]

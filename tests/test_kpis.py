@@ -91,14 +91,16 @@ def test_without_optional_columns_sections_are_left_out(shop):
     assert got["orders"] == bare.select("customer_id", "date").unique().height
 
 
-def test_channel_costs_give_clv_cac(shop, shop_scored):
+def test_channel_costs_give_cac_and_no_mean_clv_ratio(shop, shop_scored):
     customers = customer_table(shop[0]).join(
         shop_scored[2].select("customer_id", "clv"), on="customer_id"
     )
     table = kpis.channel_table(customers, channel_costs={"referral": 20.0, "search": 40.0})
     row = table.filter(pl.col("channel") == "referral").row(0, named=True)
-    assert row["clv_cac"] == pytest.approx(row["mean_clv"] / 20.0)
-    assert table.filter(pl.col("channel") == "paid_social")["clv_cac"][0] is None
+    assert row["cac"] == 20.0
+    # defect 2: no mean-CLV ratio called CLV:CAC (that is a new customer's value / CAC)
+    assert "clv_cac" not in table.columns
+    assert table.filter(pl.col("channel") == "paid_social")["cac"][0] is None
     assert table["rank"].to_list() == [1, 2, 3]
     assert table["share_of_good"].sum() == pytest.approx(1.0)
 
@@ -192,9 +194,23 @@ def test_cohorts_against_pandas(shop):
     assert (got.months_since.to_numpy() == want.index.get_level_values("k")).all()
 
 
-def test_loyalty_by_month_profitability_by_hand():
+def test_loyalty_discount_is_not_counted_twice_when_margin_is_after_it():
+    """Defect 11: with the recorded margin already after the member discount (the default),
+    the discount is shown but not subtracted from members' extra margin a second time."""
     orders = order_table(tiny())
     got = loyalty.loyalty_by_month(orders, member_discount_rate=0.1, cost_per_reward=5.0)
+    jan = got.filter(pl.col("month") == D(2024, 1, 1)).row(0, named=True)
+    assert jan["discount_cost"] == pytest.approx(150 * 0.1 / 0.9)
+    assert jan["program_cost"] == 0.0 and jan["net"] == pytest.approx(36.0)
+    feb = got.filter(pl.col("month") == D(2024, 2, 1)).row(0, named=True)
+    assert feb["program_cost"] == pytest.approx(5.0) and feb["net"] == pytest.approx(19.0)
+
+
+def test_loyalty_by_month_profitability_by_hand():
+    orders = order_table(tiny())
+    got = loyalty.loyalty_by_month(
+        orders, member_discount_rate=0.1, cost_per_reward=5.0, margin_after_member_discount=False
+    )
     jan = got.filter(pl.col("month") == D(2024, 1, 1)).row(0, named=True)
     assert jan["members_active"] == 1 and jan["non_members_active"] == 1
     assert jan["member_margin_per_active"] == pytest.approx(45.0)
@@ -282,7 +298,7 @@ def test_retention_economics_by_hand():
     half = retention.retention_economics(orders, scores, horizon_months=6.5)
     want = sum(m / 12 / 1.1 ** (i / 12) for i in range(1, 7)) + m / 24 / 1.1 ** (6.5 / 12)
     assert half["simple_clv_horizon"] == pytest.approx(want)
-    assert all(isinstance(v, int | float | dict | None) for v in got.values())  # numbers only
+    assert all(isinstance(v, int | float | dict | None) for k, v in got.items() if k != "basis")
 
 
 def test_retention_economics_uses_the_margin_column_everywhere():

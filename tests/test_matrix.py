@@ -68,27 +68,25 @@ def pairwise(factors: dict[str, list[Any]]) -> list[dict[str, Any]]:
 def _gain(todo: set, case: dict[str, int], name: str, value: int) -> int:
     """How many pairs not yet covered ``name=value`` would cover beside ``case``."""
     return sum(
-        ((o, case[o]), (name, value)) in todo or ((name, value), (o, case[o])) in todo
-        for o in case
+        ((o, case[o]), (name, value)) in todo or ((name, value), (o, case[o])) in todo for o in case
     )
 
 
-def allowed(shape: shapes.Shape, case: dict[str, Any]) -> dict[str, Any] | None:
-    """The case as this shape can take it, or None where the spec forbids the pair (a usage
-    error naming both options, checked in ``test_forbidden_pairs_name_both_options``)."""
-    options = {**shape.options, **case}
-    if case["by"] is not None and f"{case['by']}_col" not in shape.options:
-        return None  # not generated: GROUPS lists the groups a shape has columns for
-    if case["margin"] is not None and "margin_col" in shape.options:
-        options.pop("margin_col")
+def allowed(shape: shapes.Shape, case: dict[str, Any]) -> dict[str, Any]:
+    """The case on this shape: its parameters with the case's options (a margin rate replaces
+    the shape's margin column: the spec forbids both, a pair ``test_params`` covers)."""
+    options = {k: v for k, v in {**shape.parameters, **case}.items() if k != "data"}
+    if case["margin"] is not None:
+        options.pop("margin_col", None)
     return options
 
 
-def run_cells(notebook: str, values: dict[str, Any]) -> dict[str, Any]:
-    """The notebook's code cells executed in this process with ``values`` as parameters."""
+def run_cells(notebook: str, values: dict[str, Any], *, run_dir: Any = None) -> dict[str, Any]:
+    """The notebook's code cells executed in this process with ``values`` as parameters (and
+    ``run_dir``, where the notebook writes its files, as ``clv report`` sets it)."""
     cells = json.loads(notebook_path(notebook).read_text())["cells"]
     namespace: dict[str, Any] = {**params.defaults(notebook), **values}
-    namespace |= {"run_dir": None, "id_salt": "0" * 32}
+    namespace |= {"run_dir": None if run_dir is None else str(run_dir), "id_salt": "0" * 32}
     shown: list[str] = []
 
     def display(*objects: Any, **options: Any) -> None:
@@ -121,25 +119,21 @@ def test_the_matrix_covers_every_pair() -> None:
 
 
 @pytest.fixture(scope="module")
-def shape_files(tmp_path_factory) -> dict[str, tuple[shapes.Shape, str]]:
-    """Each shape and its CSV file, made once (lazily, by the first case that needs it)."""
+def made(tmp_path_factory) -> dict[str, shapes.Shape]:
+    """Each shape, its file made once (by the first case that needs it)."""
     return {}
 
 
 @pytest.mark.parametrize(
     ("shape_name", "case"), [(n, i) for n, cases in CASES.items() for i in range(len(cases))]
 )
-def test_customer_value_with_every_pair_of_options(
-    shape_name, case, shape_files, tmp_path_factory
-) -> None:
-    if shape_name not in shape_files:
-        shape = shapes.SHAPES[shape_name]()
-        shape_files[shape_name] = (shape, str(shape.csv(tmp_path_factory.mktemp(shape_name))))
-    shape, data = shape_files[shape_name]
+def test_customer_value_with_every_pair_of_options(shape_name, case, made, tmp_path_factory):
+    if shape_name not in made:
+        made[shape_name] = shapes.make(shape_name, tmp_path_factory.mktemp(shape_name))
+    shape = made[shape_name]
     options = allowed(shape, CASES[shape_name][case])
-    assert options is not None
     values = params.validate(options, notebook="customer_value")
-    ns = run_cells("customer_value", {"data": data, **values})
+    ns = run_cells("customer_value", {"data": shape.data, **values})
     analysis = ns["analysis"]
     model = analysis.model
     assert model.time_unit == values["time_unit"]
@@ -149,8 +143,7 @@ def test_customer_value_with_every_pair_of_options(
     if values["interval"] is not None:
         assert {"clv_low", "clv_high"} <= set(scores.columns)
         assert (scores["clv_low"] <= scores["clv"] + 1e-9).all()
-    kpis = analysis.kpis
-    for key, value in _numbers(kpis):
+    for key, value in _numbers(analysis.kpis):
         assert math.isfinite(value), key
     basis = "margin" if values["margin"] or "margin_col" in options else "revenue"
     assert analysis.money.basis == basis
@@ -169,3 +162,25 @@ def _numbers(value: Any, key: str = "") -> list[tuple[str, float]]:
     if isinstance(value, float):
         return [(key, value)]
     return []
+
+
+LOYALTY_CASES = pairwise(FACTORS | {"by": GROUPS["shop"]})
+"""loyalty_review needs a loyalty column: the shop shape only."""
+
+
+@pytest.mark.parametrize("case", range(len(LOYALTY_CASES)))
+def test_loyalty_review_with_every_pair_of_options(case, made, tmp_path_factory):
+    if "shop" not in made:
+        made["shop"] = shapes.make("shop", tmp_path_factory.mktemp("shop"))
+    shape = made["shop"]
+    options = allowed(shape, LOYALTY_CASES[case])
+    values = params.validate(options, notebook="loyalty_review")
+    ns = run_cells("loyalty_review", {"data": shape.data, **values})
+    analysis = ns["analysis"]
+    if values["by"] is not None:
+        assert analysis.model.by == values["by"]
+    for key, value in _numbers(analysis.kpis):
+        assert math.isfinite(value), key
+    assert set(ns["at_risk"]["customer_id"]) <= set(analysis.customers["customer_id"])
+    if values["currency"]:
+        assert values["currency"] in ns["_shown"]

@@ -115,7 +115,7 @@ def test_count_distributions_sum_to_one_and_match_expectations(cdnow_calibration
     params = mbg_model.purchase
     x, tx, T = _arrays(cdnow_calibration.head(200))
     pmf = [
-        mbgnbd.bgnbd_counts.conditional_probability_of_purchases(params, 39.0, n, x, tx, T, shift=1)
+        mbgnbd.bgnbd.conditional_probability_of_purchases(params, 39.0, n, x, tx, T, shift=1)
         for n in range(150)
     ]
     np.testing.assert_allclose(np.sum(pmf, axis=0), 1.0, atol=1e-9)

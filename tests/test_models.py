@@ -214,7 +214,9 @@ def _transactions(rows: list[tuple[str, str, float]]) -> pl.DataFrame:
     )
 
 
-def test_three_customers_repeating_on_one_day_do_not_converge():
+def test_three_customers_repeating_on_one_day_fit_one_rate():
+    """Too few customers to tell BG/NBD's four parameters apart: the fit returns the simplest
+    limit the data do not reject, one purchase rate (closed form) and one spend level."""
     tr = _transactions(
         [
             ("a", "2024-01-01", 10.0),
@@ -226,8 +228,17 @@ def test_three_customers_repeating_on_one_day_do_not_converge():
         ]
     )
     summary = rfm_summary(tr, observation_end="2024-02-01")
-    with pytest.raises(ModelError, match=r"did not converge.*penalizer"):
-        fit(summary)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = fit(summary)
+    assert model.limits == {"bgnbd": "poisson_no_dropout", "gamma_gamma": "equal_spend"}
+    rate = summary["frequency"].sum() / summary["T"].sum()
+    assert model.purchase == {"rate": pytest.approx(rate, rel=1e-15)}
+    p, nu = model.gamma_gamma["p"], model.gamma_gamma["nu"]
+    assert p / nu == pytest.approx((11.0 + 13.0 + 15.0) / 3, rel=1e-12)
+    scores = model.score(summary, horizon=28, horizon_unit="D")  # 4 weeks, the model's unit
+    assert model.time_unit == "W"
+    assert scores["expected_purchases"].to_list() == pytest.approx([rate * 4] * 3, rel=1e-12)
 
 
 def test_no_repeat_buyer_says_repeat():

@@ -281,7 +281,9 @@ def same_numbers(got: dict, expected: dict) -> None:
     """The same keys and values; floats up to rounding (sums, see :data:`SUMS`)."""
     assert got.keys() == expected.keys()
     for k, v in expected.items():
-        if isinstance(v, float) and not isinstance(got[k], bool):
+        if isinstance(v, dict):  # the simple formula's inputs
+            same_numbers(got[k], v)
+        elif isinstance(v, float) and not isinstance(got[k], bool):
             assert got[k] == pytest.approx(v, rel=1e-13, abs=0, nan_ok=True), k
         else:
             assert got[k] == v, k

@@ -27,7 +27,9 @@ def _cell(notebook: str) -> str:
 
 @pytest.mark.parametrize("notebook", params.NOTEBOOKS)
 def test_each_notebooks_parameters_cell_is_made_from_the_spec(notebook) -> None:
-    assert _cell(notebook) == params.parameters_cell(notebook)
+    assert _cell(notebook) == params.parameters_cell(notebook), (
+        "run python -m clv.report.parameters"
+    )
     assert parameters.notebook_parameters(notebook) == params.defaults(notebook)
 
 
@@ -50,10 +52,20 @@ def _fake_cell(notebook: str):
 
 def test_the_library_keywords_have_the_specs_defaults() -> None:
     """``analyze`` and ``read_transactions`` take the spec's names with the spec's defaults."""
-    for function in (analyze, read_transactions, load_transactions):
+    from clv.data.rfm import calibration_holdout, rfm_summary
+    from clv.models.groups import GroupedClvModel
+    from clv.models.model import ClvModel
+
+    functions = (analyze, read_transactions, load_transactions, rfm_summary, calibration_holdout)
+    for function in (*functions, clv.fit, ClvModel.score, GroupedClvModel.score):
         signature = inspect.signature(function).parameters
         for name, p in signature.items():
-            if name in params.SPEC:
+            if name in params.SPEC and p.default is not inspect.Parameter.empty:
+                if name == "time_unit" and p.default is None:  # the summary's own unit
+                    continue
+                if name == "margin" and function.__name__ == "score":  # a rate: 1.0 = none
+                    assert p.default == 1.0
+                    continue
                 default = p.default
                 expected = params.SPEC[name].default
                 if isinstance(default, tuple):

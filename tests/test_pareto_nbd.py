@@ -204,3 +204,17 @@ def test_purchase_count_distribution_sums_to_one_with_the_expected_mean() -> Non
         assert np.all(p >= 0) and p.sum() == pytest.approx(1.0, abs=1e-12)
         mean = pareto_nbd.expected_purchases_new_customer(params, t)
         assert (n * p).sum() == pytest.approx(mean, rel=1e-10, abs=1e-12)
+
+
+def test_a_line_search_far_out_gets_no_likelihood_not_a_crash(cdnow_calibration):
+    """BFGS can step to s, beta ~ e^708 when they run off together; SciPy's hyp2f1 crashes
+    the process there, so the likelihood is NaN beyond LOG_PARAM_LIMIT (the fit then fails
+    with a ModelError, or backtracks)."""
+    from clv.models.pareto_nbd import LOG_PARAM_LIMIT, pareto_nbd_negative_log_likelihood
+
+    x, tx, T = (cdnow_calibration[c].to_numpy() for c in ("frequency", "recency", "T"))
+    far = np.array([-0.9, -1.8, 708.3, 710.7])
+    value, grad = pareto_nbd_negative_log_likelihood(far, x, tx, T, np.ones(x.size))
+    assert np.isnan(value) and np.isnan(grad).all() and far.max() > LOG_PARAM_LIMIT
+    near = np.log([0.55, 10.6, 0.61, 11.7])  # about the published estimates
+    assert np.isfinite(pareto_nbd_negative_log_likelihood(near, x, tx, T, np.ones(x.size))[0])

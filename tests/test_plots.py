@@ -116,6 +116,39 @@ def _heterogeneity() -> pl.DataFrame:
     )
 
 
+def _migration() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "tier_before": ["good", "middle", "bad", "new"],
+            "good": [80, 12, 1, 20],
+            "middle": [20, 330, 1, 5],
+            "bad": [0, 6, 114, 2],
+            "gone": [1, 4, 9, None],
+        }
+    )
+
+
+def _reviewed_months() -> pl.DataFrame:
+    from clv.analysis.loyalty_series import add_month, with_noise
+
+    series = None
+    for month, member in ((9, 40.0), (10, 41.0), (11, 60.0)):
+        row = {
+            "month": dt.date(2024, month, 1),
+            "run": "r",
+            "members_active": 100,
+            "non_members_active": 200,
+            "member_margin_per_active": member,
+            "member_margin_per_active_se": 2.0,
+            "non_member_margin_per_active": 30.0,
+            "non_member_margin_per_active_se": 1.5,
+        }
+        series = add_month(series, row)
+    noise = with_noise(series)
+    assert noise is not None
+    return noise
+
+
 CASES = {
     "frequency_recency_matrix": lambda: plots.frequency_recency_matrix(_grid("expected_purchases")),
     "probability_alive_matrix": lambda: plots.probability_alive_matrix(_grid("p_alive")),
@@ -196,6 +229,8 @@ CASES = {
     "loyalty_by_month": lambda: plots.loyalty_by_month(_monthly_loyalty()),
     "loyalty_program_net": lambda: plots.loyalty_program_net(_monthly_loyalty()),
     "revenue_by_month": lambda: plots.revenue_by_month(_monthly()),
+    "tier_migration": lambda: plots.tier_migration(_migration()),
+    "reviewed_months": lambda: plots.reviewed_months(_reviewed_months()),
 }
 """One drawing of each figure function from a frame (the report's way)."""
 
@@ -217,7 +252,7 @@ def test_a_figure_returns_its_axes_with_a_short_title_and_labelled_axes(name: st
 def test_every_figure_is_tested_and_themed_per_figure() -> None:
     drawn = {n for n in plots.__all__ if not n.endswith("_frame")}
     frames = {n for n in plots.__all__ if n.endswith("_frame")}
-    assert drawn == set(CASES) and len(drawn) == 21
+    assert drawn == set(CASES) and len(drawn) == 23
     assert {f.removesuffix("_frame") for f in frames} <= drawn
     before = dict(mpl.rcParams)
     for draw in CASES.values():

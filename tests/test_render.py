@@ -30,7 +30,7 @@ def test_table_html_escapes_and_masks() -> None:
 def test_mask_ids_is_a_salted_sha256() -> None:
     import hashlib
 
-    expected = "c-" + hashlib.sha256(b"s" + b"0001").hexdigest()[:10]
+    expected = "c-" + hashlib.sha256(b"s" + b"0001").hexdigest()[:16]
     assert render.mask_ids(["0001", None], "s").to_list() == [expected, None]
     assert render.mask_ids(["0001"], "t")[0] != expected
 

@@ -10,6 +10,7 @@ import pytest
 from clv.data.io import read_transactions
 from clv.errors import DataError, ReportError, UsageError
 from clv.report import parameters, runner
+from clv.report.index import list_runs
 from tests.conftest import MALICIOUS_CHANNEL
 
 CUSTOMER_VALUE_SECTIONS = [
@@ -30,6 +31,7 @@ CUSTOMER_VALUE_SECTIONS = [
     "14. Methods, definitions and run metadata",
 ]
 LOYALTY_SECTIONS = [
+    "What this report found",
     "1. This month",
     "2. Members vs non-members",
     "3. Month by month",
@@ -37,7 +39,8 @@ LOYALTY_SECTIONS = [
     "5. Before and after the launch",
     "6. Reward milestones",
     "7. Members at risk",
-    "8. Methods, definitions and run metadata",
+    "8. The data and the model",
+    "9. Methods, definitions and run metadata",
     "Appendix: every month",
 ]
 
@@ -70,7 +73,9 @@ def test_bad_parameters_are_rejected_before_papermill(tmp_path, monkeypatch) -> 
     config.write_text('horizon = "soon"\n')
     with pytest.raises(UsageError, match="horizon='soon'"):
         runner.run_report(config=config, out_dir=tmp_path, progress=False)
-    assert list(tmp_path.iterdir()) == [config]  # no run folder was made
+    assert not [p for p in tmp_path.iterdir() if p.is_dir()]  # no run folder was made
+    failed = [line for line in (tmp_path / "history.jsonl").read_text().splitlines()]
+    assert len(failed) == 3  # each failed check is in the runs' history (a notebook name aside)
 
 
 def test_assignments_and_config(tmp_path) -> None:
@@ -273,7 +278,10 @@ def test_bad_data_fails_before_a_run_folder_exists(report_runs) -> None:
     before = sorted(out.iterdir())
     with pytest.raises(DataError, match=r"bad.csv: column 'amount', row 2: 'five'"):
         runner.run_report(bad, out_dir=out, progress=False)
-    assert sorted(out.iterdir()) == before
+    folders = [p for p in before if p.is_dir()]
+    assert sorted(p for p in out.iterdir() if p.is_dir()) == folders  # no run folder
+    (failed,) = [r for r in list_runs(out) if r["manifest"].get("stage") == "check"]
+    assert failed["status"] == "failed" and "row 2: 'five'" in failed["reason"]
 
 
 @pytest.mark.slow

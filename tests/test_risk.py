@@ -2,7 +2,6 @@
 sees no dropout; the rule in kpis.json and in the report's words."""
 
 import datetime as dt
-import json
 import math
 import warnings
 
@@ -51,41 +50,92 @@ def test_silence_is_counted_in_the_customers_own_gaps():
     )
 
 
-def test_recency_lists_the_overdue_half_of_high_value_customers_not_the_longest_silent():
-    table = risk.at_risk(_customers(), rule="recency", min_value_quantile=0.4, max_p_alive=0.5)
-    # high value: revenue >= 488 (0.4 quantile, linear) -> a, b, c; their gaps 4.0, 0.98 and
-    # 4.13, median 4.0: a and c are listed. b has been silent longest in days (90) but buys
-    # quarterly: not overdue. Sorted by historical value.
+def _scored() -> pl.DataFrame:
+    """:func:`_customers` with P(alive) close to 1 and a predicted value (the recency rule's
+    input): b is the most valuable if they stay."""
+    return _customers().with_columns(
+        p_alive=pl.Series([0.99, 0.98, 0.97, 0.99, 0.99]),
+        clv=pl.Series([396.0, 490.0, 291.0, 9.9, 19.8]),
+    )
+
+
+def test_recency_lists_only_customers_overdue_by_their_own_rhythm():
+    """Defect 1: a customer inside their own usual gap (b: silent 90 days, buys every 92) is
+    never listed; the value at stake is the value if they stay x the lapse rate, never past
+    revenue."""
+    overdue = risk.Overdue(3.0, True, 40, 0.3, 0.7)
+    table = risk.at_risk(_scored(), rule="recency", min_value_quantile=0.4, overdue=overdue)
+    # value if they stay = clv / p_alive: a 400, b 500, c 300, d 10, e 20; the 0.4 quantile
+    # over all five (linear) is 20 + 0.6 * (300 - 20) = 188: a, b and c are high-value; their
+    # gaps 4.0, 0.98 and 4.13: a and c are beyond k = 3.
     assert table["customer_id"].to_list() == ["a", "c"]
-    assert table["historical_value_at_stake"].to_list() == [900.0, 800.0]
-    assert "value_at_stake" not in table.columns
+    assert table["value_if_stays"].to_list() == pytest.approx([400.0, 300.0])
+    assert table["value_at_stake"].to_list() == pytest.approx([400.0 * 0.7, 300.0 * 0.7])
+    assert (table["gaps_since_last_purchase"] > 3.0).all()
     stated = findings.at_risk(
-        table, rule="recency", min_value=488.0, min_value_quantile=0.4, max_p_alive=0.5
+        table,
+        risk.lost(_scored()),
+        rule="recency",
+        min_value_quantile=0.4,
+        max_p_alive=0.5,
+        overdue=overdue,
     )
     assert stated == {
         "rule": "recency",
         "customers": 2,
-        "min_value": 488.0,
+        "value_at_stake": pytest.approx(490.0),
+        "value_if_stays": pytest.approx(700.0),
         "min_value_quantile": 0.4,
-        "share": 0.5,
-        "min_gaps_since_last_purchase": 4.0,
-        "historical_value_at_stake": 1700.0,
+        "lost": 0,
+        "lost_revenue": 0.0,
+        "overdue_gaps": 3.0,
+        "measured": True,
+        "overdue_customers": 40,
+        "bought_again": 0.3,
+        "lapse_rate": 0.7,
     }
 
 
-def test_recency_without_repeat_buyers_lists_nobody_and_states_no_nan():
-    once = _customers().with_columns(
-        frequency=pl.lit(0), first_purchase=pl.col("last_purchase"), orders=pl.lit(1)
+def test_overdue_threshold_is_the_smallest_k_at_which_most_did_not_come_back():
+    """Defect 1: k is measured on the calibration/holdout split, by hand."""
+    # 100 repeat buyers with a gap of 10 weeks, silent 5..104 weeks (0.5..10.4 gaps); those
+    # silent more than 2 gaps bought again in the holdout only one time in three.
+    silent = [5.0 + i for i in range(100)]
+    came_back = [s / 10 <= 2.0 or i % 3 == 0 for i, s in enumerate(silent)]
+    frame = pl.DataFrame(
+        {
+            "frequency": [2] * 100,
+            "recency": [20.0] * 100,
+            "T": [20.0 + s for s in silent],
+            "frequency_holdout": [int(c) for c in came_back],
+        }
     )
-    table = risk.at_risk(once, rule="recency")
-    assert table.height == 0
-    stated = findings.at_risk(
-        table, rule="recency", min_value=None, min_value_quantile=0.8, max_p_alive=0.5
-    )
-    assert stated["min_gaps_since_last_purchase"] is None
-    assert stated["historical_value_at_stake"] == 0.0
-    with pytest.raises(DataError, match="'observation_end' of an RFM summary"):
-        risk.at_risk(_customers().drop("observation_end"), rule="recency")
+    got = risk.overdue_threshold(frame)
+    beyond = [c for s, c in zip(silent, came_back, strict=True) if s / 10 > got.gaps]
+    assert got.measured and got.customers == len(beyond)
+    assert got.bought_again == pytest.approx(sum(beyond) / len(beyond)) and got.bought_again < 0.5
+    for k in risk.OVERDUE_GRID:  # no smaller k of the grid has fewer than half coming back
+        if k >= got.gaps:
+            break
+        back = [c for s, c in zip(silent, came_back, strict=True) if s / 10 > k]
+        assert sum(back) / len(back) >= 0.5
+    assert got.gaps >= 1.0
+    # no holdout: k = 3, not measured; every customer coming back: k = 3 too
+    assert risk.overdue_threshold(None) == risk.Overdue(3.0, False, 0, None, None)
+    loyal = frame.with_columns(frequency_holdout=pl.lit(1))
+    assert risk.overdue_threshold(loyal).gaps == 3.0
+    assert not risk.overdue_threshold(loyal).measured
+
+
+def test_refunded_customers_are_never_listed():
+    """Defect 20: net revenue zero or below (full refunds) keeps a customer off the lists."""
+    scored = _scored().with_columns(revenue=pl.Series([-1230.88, 1000.0, 0.0, 10.0, 20.0]))
+    overdue = risk.Overdue(3.0, False, 0, None, None)
+    table = risk.at_risk(scored, rule="recency", min_value_quantile=0.0, overdue=overdue)
+    assert "a" not in table["customer_id"].to_list()
+    assert "c" not in table["customer_id"].to_list()
+    gone = scored.with_columns(p_alive=pl.lit(0.01))
+    assert risk.lost(gone, min_value_quantile=0.0)["customer_id"].to_list() == ["b", "e", "d"]
 
 
 @settings(max_examples=60)
@@ -95,14 +145,19 @@ def test_recency_without_repeat_buyers_lists_nobody_and_states_no_nan():
             st.integers(0, 400),  # first purchase, days after the start
             st.integers(0, 400),  # days from the first to the last purchase
             st.integers(0, 30),  # repeat purchase days
-            st.floats(1, 1e4),  # revenue
+            st.floats(-50, 1e4),  # revenue
+            st.floats(0.0, 1.0),  # p_alive
+            st.floats(0.0, 5e3),  # clv
         ),
         min_size=1,
         max_size=40,
     ),
-    st.floats(0.05, 0.95),
+    st.floats(1.0, 6.0),
+    st.sampled_from(["p_alive", "recency"]),
 )
-def test_recency_list_is_the_most_overdue_share_of_high_value_customers(rows, max_p_alive):
+def test_every_listed_customer_is_high_value_and_overdue(rows, k, rule):
+    """Defect 1: every customer on the list is high-value (by value if they stay), overdue
+    by their own rule, and never lost; the value at stake is never past revenue."""
     start = D(2023, 1, 1)
     frame = pl.DataFrame(
         {
@@ -115,25 +170,27 @@ def test_recency_list_is_the_most_overdue_share_of_high_value_customers(rows, ma
                 start + dt.timedelta(days=r[0] + (r[1] if min(r[2], r[1]) else 0)) for r in rows
             ],
             "observation_end": [start + dt.timedelta(days=801)] * len(rows),
+            "p_alive": [r[4] for r in rows],
+            "clv": [r[5] * r[4] for r in rows],
         }
     )
-    table = risk.at_risk(frame, rule="recency", max_p_alive=max_p_alive)
-    high = risk.with_silence(frame).filter(
-        pl.col("revenue") >= risk.value_threshold(frame, min_value_quantile=0.8)
-    )
-    repeat = frame.filter(pl.col("frequency") > 0).height
-    assert (table.height > 0) == (repeat > 0)  # some high-value customer is always listed
-    if table.height:
-        rest = high.join(table, on="customer_id", how="anti")
-        assert set(table["customer_id"]) <= set(high["customer_id"])
-        assert rest.height == 0 or (
-            table["gaps_since_last_purchase"].min() > rest["gaps_since_last_purchase"].max()
-        )
-        # the linear quantile at position max_p_alive * (n - 1): every gap from the next
-        # whole position up is at or above it
-        assert table.height >= high.height - math.ceil(max_p_alive * (high.height - 1))
-        assert table.select(risk.RECENCY_COLUMNS).null_count().sum_horizontal().item() == 0
-        assert table["gaps_since_last_purchase"].is_finite().all()
+    overdue = risk.Overdue(k, True, 50, 0.4, 0.6)
+    table = risk.at_risk(frame, rule=rule, max_p_alive=0.5, overdue=overdue)
+    pdf = frame.to_pandas()
+    pdf["stays"] = (pdf.clv / pdf.p_alive).where(pdf.p_alive > 0)
+    pool = pdf[(pdf.p_alive >= 0.05) & (pdf.revenue > 0)]
+    cut = pool.stays.quantile(0.8) if len(pool) else math.inf
+    high = pdf[(pdf.revenue > 0) & (pdf.p_alive >= 0.05) & (pdf.stays >= cut)]
+    if rule == "p_alive":
+        want = high[high.p_alive <= 0.5]
+        stake = (1 - want.p_alive) * want.stays
+    else:
+        gaps = risk.with_silence(frame).to_pandas().set_index("customer_id")
+        want = high[high.customer_id.map(gaps.gaps_since_last_purchase) > k]
+        stake = want.stays * 0.6
+    assert sorted(table["customer_id"]) == sorted(want.customer_id)
+    assert table["value_at_stake"].sum() == pytest.approx(stake.sum(), rel=1e-9, abs=1e-9)
+    assert (table["p_alive"] >= risk.LOST_P_ALIVE).all()
 
 
 @pytest.fixture(scope="module")
@@ -147,95 +204,95 @@ def steady_analysis(steady_shop):
     return analysis
 
 
-def test_no_dropout_data_gets_a_recency_list(steady_shop, steady_analysis):
+def test_no_dropout_data_lists_nobody_who_is_not_overdue(steady_shop, steady_analysis):
+    """Defect 1: where everyone keeps buying at their own pace, nobody is on the list (the
+    old rule listed the "most overdue half" although nobody had missed a purchase)."""
     analysis = steady_analysis
     assert analysis.at_risk_rule == "recency"
     assert analysis.segments["p_alive"].min() > 0.999  # P(alive) cannot pick anyone out
-    table = analysis.at_risk
-    # 600 customers: 120 in the top 20 % by revenue, the more overdue half of them listed
-    assert table.height == 60
-    # each customer buys every `gap` days (20-59) until the end: their usual gap is that gap
-    gaps = (
-        steady_shop.sort("date")
-        .group_by("customer_id")
-        .agg(gap=pl.col("date").diff().dt.total_days().max(), last=pl.col("date").max())
-    )
-    got = table.join(gaps, on="customer_id")
-    assert got["usual_gap_days"].to_list() == got["gap"].cast(pl.Float64).to_list()
-    days = (D(2025, 5, 14) - got["last"]).dt.total_days()
-    assert got["days_since_last_purchase"].to_list() == days.to_list()
-    # nobody here missed a purchase (silence < gap), so the list is of those most due
-    assert table["gaps_since_last_purchase"].max() < 1.0
-    assert table["gaps_since_last_purchase"].min() >= 0.5
-    assert table["historical_value_at_stake"].to_list() == table["revenue"].to_list()
-    assert all(table[c].is_finite().all() for c in ("revenue", "usual_gap_days", "clv"))
+    silence = risk.with_silence(analysis.segments)
+    assert silence["gaps_since_last_purchase"].max() < 1.0  # nobody missed a purchase
+    assert analysis.at_risk.height == 0
+    assert analysis.overdue.gaps >= 1.0
+    stated = analysis.kpis["at_risk"]
+    assert stated["rule"] == "recency" and stated["customers"] == 0
+    from clv.report import first_page
+
+    ids = [r["id"] for r in first_page.records(analysis.findings)]
+    assert "at_risk_recency_none" in ids and "health_no_dropout_seen" in ids
 
 
-def test_kpis_json_and_report_state_the_recency_rule(steady_shop, steady_analysis, tmp_path):
-    from clv.cli import main
-    from clv.report import first_page, sections
+def test_recency_rule_with_k_measured_lists_the_customers_who_stopped(steady_shop):
+    """Defect 1: k measured on the holdout (customers silent beyond it did not come back)
+    and the recency list then holds only customers who stopped."""
+    import clv
 
-    data = tmp_path / "steady.csv"
-    steady_shop.write_csv(data)
-    out = tmp_path / "kpis.json"
-    args = ["kpis", str(data), "--observation-end", "2025-05-14", "--out", str(out)]
-    assert main(args) == 0
-    stated = json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
-    table = steady_analysis.at_risk
-    assert stated["at_risk"] == {
-        "rule": "recency",
-        "customers": 60,
-        "min_value": pytest.approx(steady_analysis.at_risk_min_value),
-        "min_value_quantile": 0.8,
-        "share": 0.5,
-        "min_gaps_since_last_purchase": pytest.approx(table["gaps_since_last_purchase"].min()),
-        "historical_value_at_stake": pytest.approx(table["revenue"].sum()),
-    }
-    text = sections.at_risk_text(table, min_value_quantile=0.8, max_p_alive=0.5)
-    assert "this list is based on recency instead. 60 customers" in text
-    assert "compared with their usual gap between purchases" in text
-    assert f"Their whole historical value is {table['revenue'].sum():,.0f}" in text
-    assert "not an expected loss" in text and "probability of still being active of" not in text
-    assert sections.at_risk_caption(table, "members") == (
-        "High-value members most overdue for their usual pace (no dropout seen)"
-    )
-    items = first_page.sentences(
-        steady_analysis.findings, diagnostics=steady_analysis.model.diagnostics
-    )
-    page = {i["topic"]: i["text"] for i in items}
-    assert page["At risk"].startswith(
-        "Nobody appears to have stopped buying, so the at-risk list is based on recency: the 60 "
-        "high-value customers who have gone longest without buying for their usual pace (the "
-        "most overdue 50%, silent for at least"
-    )
-    assert "probably stopped" not in page["At risk"]
-    assert "the at-risk list is based on recency instead" in page["Model health"]
+    stops = pl.col("customer_id").str.slice(1).cast(pl.Int64).mod(4).eq(0)
+    cut = steady_shop.filter(~stops | (pl.col("date") < D(2024, 9, 1)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        analysis = clv.analyze(cut, observation_end="2025-05-14", gg_penalizer=0.001)
+        overdue = analysis.overdue
+    # by hand on the calibration split: beyond k gaps, the share who bought in the holdout
+    cal = risk.calibration_gaps(analysis.calibration)
+    beyond = cal.filter(pl.col("gaps") > overdue.gaps)
+    assert overdue.measured and overdue.bought_again == pytest.approx(beyond["bought_again"].mean())
+    assert overdue.bought_again < 0.5 and overdue.gaps >= 1.0
+    # the full BG/NBD sees these customers stop; scored as a model that sees no dropout
+    # would score them (P(alive) 1), the recency rule lists exactly who stopped
+    assert analysis.at_risk_rule == "p_alive"
+    alive = analysis.segments.filter(pl.col("p_alive") > 0)
+    no_dropout = alive.with_columns(clv=pl.col("clv") / pl.col("p_alive"), p_alive=pl.lit(1.0))
+    table = risk.at_risk(no_dropout, rule="recency", overdue=overdue, min_value_quantile=0.0)
+    assert table.height > 0
+    assert table.select(stops).to_series().all()  # every listed customer stopped
+    assert (table["gaps_since_last_purchase"] > overdue.gaps).all()
 
 
-@pytest.mark.parametrize(
-    ("purchase_model", "customers", "stake"),
-    # the numbers of the p_alive rule before the recency rule existed
-    [("bgnbd", 123, 37516.24560857996), ("pareto_nbd", 136, 37783.04604344168)],
-)
-def test_cdnow_keeps_the_p_alive_rule_and_its_numbers(purchase_model, customers, stake):
+@pytest.mark.parametrize("purchase_model", ["bgnbd", "pareto_nbd"])
+def test_cdnow_p_alive_list_recomputed_with_pandas(purchase_model):
+    """Defect 1: under a model that sees dropout the list is P(alive) <= 0.5 and value if
+    they stay in the top 20 %; the lost (P(alive) < 0.05) are apart; value at stake =
+    (1 - P(alive)) x value if they stay."""
     import clv
     from clv.report import first_page, sections
 
     analysis = clv.analyze(purchase_model=purchase_model)
     assert analysis.at_risk_rule == "p_alive"
-    segments = analysis.segments
-    q = segments["revenue"].quantile(0.8, interpolation="linear")
-    want = segments.filter((pl.col("revenue") >= q) & (pl.col("p_alive") <= 0.5))
-    assert sorted(analysis.at_risk["customer_id"]) == sorted(want["customer_id"])
-    assert analysis.kpis["at_risk"] == {
-        "rule": "p_alive",
-        "customers": customers,
-        "min_value": pytest.approx(q),
-        "min_value_quantile": 0.8,
-        "max_p_alive": 0.5,
-        "value_at_stake": pytest.approx(stake, rel=1e-8),  # the fit to ~1e-10
-    }
-    page = {i["topic"]: i["text"] for i in first_page.sentences(analysis.findings)}
-    assert page["At risk"].startswith(f"{customers} high-value customers have probably stopped")
-    caption = sections.at_risk_caption(analysis.at_risk)
-    assert caption == "High-value customers who have probably stopped buying"
+    seg = analysis.segments.to_pandas()
+    seg["stays"] = seg.clv / seg.p_alive
+    pool = seg[(seg.p_alive >= 0.05) & (seg.revenue > 0)]
+    q = pool.stays.quantile(0.8)
+    want = seg[(seg.revenue > 0) & (seg.stays >= q) & seg.p_alive.between(0.05, 0.5)]
+    got = analysis.at_risk
+    assert sorted(got["customer_id"]) == sorted(want.customer_id)
+    stake = ((1 - want.p_alive) * want.stays).sum()
+    assert got["value_at_stake"].sum() == pytest.approx(stake, rel=1e-9)
+    assert got["p_alive"].min() >= 0.05  # the list never opens with customers already gone
+    rq = seg[seg.revenue > 0].revenue.quantile(0.8)
+    lost = seg[(seg.p_alive < 0.05) & (seg.revenue > 0) & (seg.revenue >= rq)]
+    assert sorted(analysis.lost["customer_id"]) == sorted(lost.customer_id)
+    stated = analysis.kpis["at_risk"]
+    assert stated["customers"] == len(want) and stated["lost"] == len(lost)
+    assert stated["value_at_stake"] == pytest.approx(stake, rel=1e-9)
+    records = {r["id"]: r for r in first_page.records(analysis.findings)}
+    assert records["at_risk_p_alive"]["numbers"]["value_at_stake"] == pytest.approx(stake)
+    assert "historical revenue" not in records["at_risk_p_alive"]["text"]
+    assert "rule" in sections.at_risk_caption(analysis.at_risk_rule)
+
+
+def test_value_at_stake_is_on_the_margin_basis():
+    """Defect 1: in a margin-basis run the value at stake is margin, not revenue."""
+    import clv
+
+    revenue = clv.analyze()
+    margin = clv.analyze(margin=0.3)
+    assert margin.at_risk["customer_id"].to_list() == revenue.at_risk["customer_id"].to_list()
+    assert margin.at_risk["value_at_stake"].sum() == pytest.approx(
+        0.3 * revenue.at_risk["value_at_stake"].sum(), rel=1e-9
+    )
+
+
+def test_recency_needs_an_rfm_summary():
+    with pytest.raises(DataError, match="'observation_end' of an RFM summary"):
+        risk.with_silence(_customers().drop("observation_end"))

@@ -348,7 +348,7 @@ CASES = [
     Case(
         "single-customer",
         text("one.csv", HEADER + "c1,2024-01-05,10\nc1,2024-02-05,12\nc1,2024-04-01,7\n"),
-        ("{file}", "did not converge", "--penalizer"),
+        ("{file}", "Gamma-Gamma did not converge", "--gg-penalizer"),
         commands=("fit", "score", "kpis"),  # report: see test_a_fit_that_fails_in_the_run
     ),
     Case(
@@ -590,7 +590,22 @@ def test_bad_input_fails_with_one_line_and_writes_nothing(case, command, tmp_pat
     for piece in case.expect:
         assert piece.format(file=data, model=model) in errors[0], errors[0]
     # nothing written: no output, no temporary file, no run folder; every input unchanged
-    assert checksums(tmp_path) == before
+    assert without_failed_checks(checksums(tmp_path), command) == before
+
+
+HISTORY_ONLY = {"history.jsonl", "index.html"}
+"""What a report that failed its checks leaves in its runs folder: the record of the failure."""
+
+
+def without_failed_checks(sums: dict[str, str | None], command: str) -> dict[str, str | None]:
+    """``sums`` without the runs folder of a report that failed its checks, once checked to
+    hold only the record of that failure (``history.jsonl``, ``index.html``), no run folder."""
+    runs = f"out/{OUTPUTS['report']}"
+    if command != "report":
+        return sums
+    left = {k for k in sums if k.startswith(runs + "/")}
+    assert left in (set(), {f"{runs}/{n}" for n in HISTORY_ONLY})  # none: not a notebook
+    return {k: v for k, v in sums.items() if k != runs and not k.startswith(runs + "/")}
 
 
 def checksums(folder: Path) -> dict[str, str | None]:
@@ -653,7 +668,8 @@ def test_bad_input_in_a_real_process(case_id, command, tmp_path):
     assert len(run.stderr.splitlines()) == 1, run.stderr
     assert run.stderr.startswith(f"clv {command}: error: ")
     assert "Traceback" not in run.stdout + run.stderr
-    assert list((tmp_path / "out").iterdir()) == []
+    written = {str(p.relative_to(tmp_path)): None for p in (tmp_path / "out").rglob("*")}
+    assert without_failed_checks(written, command) == {}
 
 
 def test_unreadable_file(tmp_path, capsys, monkeypatch):
@@ -664,14 +680,16 @@ def test_unreadable_file(tmp_path, capsys, monkeypatch):
     if os.geteuid() == 0:
         real_access = os.access
         monkeypatch.setattr(os, "access", lambda p, mode: mode != os.R_OK and real_access(p, mode))
-    out = tmp_path / "summary.csv"
     for command in COMMANDS:
+        out = tmp_path / ("runs" if command == "report" else "summary.csv")
         code = main([command, str(data), "--out", str(out)])
         assert code == 1
         assert capsys.readouterr().err.splitlines() == [
             f"clv {command}: error: {data}: cannot be read (permission denied)"
         ]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs", "secret.csv"]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == sorted(HISTORY_ONLY)
+    assert "permission denied" in (tmp_path / "runs" / "history.jsonl").read_text()
 
 
 def test_an_internal_bug_asks_to_be_reported_with_its_traceback(tmp_path, capsys, monkeypatch):
@@ -791,20 +809,35 @@ def test_one_customer_with_ten_thousand_purchases(tmp_path, capsys):
 
 
 def test_non_convergence_is_a_model_error_with_advice_and_no_model_file(tmp_path, capsys):
-    # a handful of customers, every repeat purchase on one and the same day
-    rows = [(f"c{i}", "2024-01-01", 10.0) for i in range(5)]
-    rows += [(f"c{i}", "2024-01-31", 10.0 + i) for i in range(5)]
+    # one repeat buyer: one purchase rate fits, but no spread of order values between
+    # customers can be told (neither Gamma-Gamma nor its equal-spend limit)
+    rows = [("c1", "2024-01-05", 10.0), ("c1", "2024-02-05", 12.0), ("c1", "2024-04-01", 7.0)]
     data = shop_csv(tmp_path / "few.csv", rows)
-    with pytest.raises(ModelError, match=r"did not converge.*penalizer="):
+    with pytest.raises(ModelError, match=r"Gamma-Gamma did not converge.*gg_penalizer="):
         fit(rfm_summary(read_transactions(data)))
     out = tmp_path / "model.json"
     code = main(["fit", str(data), "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 1
-    assert err.startswith(f"clv fit: error: {data}: BG/NBD did not converge")
+    assert err.startswith(f"clv fit: error: {data}: Gamma-Gamma did not converge")
     assert len(err.splitlines()) == 1
-    assert "--penalizer 0.001" in err  # the library's keyword, as the CLI flag
+    assert "--gg-penalizer 0.001" in err  # the library's keyword, as the CLI flag
     assert sorted(p.name for p in tmp_path.iterdir()) == ["few.csv"]
+
+
+def test_a_few_customers_repeating_on_one_day_fit_one_purchase_rate(tmp_path, capsys):
+    """BG/NBD cannot tell its four parameters from five customers' one repeat day: the fit
+    keeps the one-rate, no-dropout limit (the rate in closed form) and says so."""
+    rows = [(f"c{i}", "2024-01-01", 10.0) for i in range(5)]
+    rows += [(f"c{i}", "2024-01-31", 10.0 + i) for i in range(5)]
+    data = shop_csv(tmp_path / "few.csv", rows)
+    out = tmp_path / "model.json"
+    assert main(["fit", str(data), "--out", str(out)]) == 0
+    assert "everyone buys at about one rate" in capsys.readouterr().err
+    doc = json.loads(out.read_text())
+    summary = rfm_summary(read_transactions(data))
+    rate = summary["frequency"].sum() / summary["T"].sum()
+    assert doc["bgnbd"] == {"limit": "poisson_no_dropout", "rate": pytest.approx(rate, rel=1e-15)}
 
 
 # --------------------------------------------------------------------------- atomic outputs
@@ -918,7 +951,11 @@ def fitted(summary: pl.DataFrame) -> dict | str:
         model = fit(summary)
     except ClvError as e:
         return f"{type(e).__name__}: {e}"
-    return {"bgnbd": model.bgnbd, "gamma_gamma": model.gamma_gamma, "ll": model.log_likelihood}
+    return {
+        "purchase": model.purchase,
+        "gamma_gamma": model.gamma_gamma,
+        "ll": model.log_likelihood,
+    }
 
 
 transactions_frames = st.lists(

@@ -104,7 +104,7 @@ def test_value_tiers_counts_ties_and_shares():
 def test_tier_invariants(values, cuts):
     n = len(values)
     frame = pl.DataFrame({"customer_id": [f"c{i:04d}" for i in range(n)], "revenue": values})
-    tiers = tuple(zip(("good", "middle", "bad"), cuts, strict=True))
+    tiers = tuple(zip(("good", "middle", "low"), cuts, strict=True))
     tiered = value_tiers(frame, tiers=tiers)
     assert tiered["top"].sum() == round(0.1 * n) == top_count(n)
     assert tiered.height == n and tiered["tier"].null_count() == 0
@@ -177,7 +177,7 @@ def test_segment_table_with_scores(shop_scored):
     df = table.to_pandas()
     rank = df.sort_values(["clv", "customer_id"], ascending=[False, True]).customer_id
     assert set(df[df.value_tier == "good"].customer_id) == set(rank.head(round(0.2 * n)))
-    assert set(df[df.value_tier == "bad"].customer_id) == set(rank.tail(n - round(0.8 * n)))
+    assert set(df[df.value_tier == "low"].customer_id) == set(rank.tail(n - round(0.8 * n)))
     for col in ("p_alive", "expected_purchases", "expected_order_value", "clv", "rfm_cell"):
         assert table[col].null_count() == 0
     without = segment_table(summary)
@@ -213,7 +213,7 @@ def test_top_profile_does_not_flag_a_difference_it_cannot_show():
     got = profile.top_profile(customers).filter(pl.col("metric") == "p_alive").row(0, named=True)
     assert (
         got["note"]
-        == "100 % of top customers probability of being still active vs 100 % of the rest"
+        == "top customers' mean probability of being still active: 100 % vs 100 % for the rest"
     )
     assert not got["biggest"]
 
@@ -265,9 +265,10 @@ def test_middle_to_top_and_at_risk(shop_scored):
     assert one["lacks"].str.contains("a second order").all()
 
     listed = risk.at_risk(table, min_value_quantile=0.8, max_p_alive=0.3)
-    q = df.revenue.quantile(0.8)
-    want = df[(df.revenue >= q) & (df.p_alive <= 0.3)].copy()
-    want["stake"] = want.revenue * (1 - want.p_alive)
+    df["stays"] = df.clv / df.p_alive
+    q = df[(df.p_alive >= 0.05) & (df.revenue > 0)].stays.quantile(0.8)
+    want = df[(df.stays >= q) & df.p_alive.between(0.05, 0.3) & (df.revenue > 0)].copy()
+    want["stake"] = want.stays * (1 - want.p_alive)
     want = want.sort_values(["stake", "customer_id"], ascending=[False, True])
     assert listed["customer_id"].to_list() == want.customer_id.tolist()
     assert np.allclose(listed["value_at_stake"], want.stake)
@@ -349,6 +350,7 @@ def test_at_risk_threshold_is_the_linear_quantile():
             "orders": [1, 1, 1, 2, 3],
             "last_purchase": [D(2024, 1, 1)] * 5,
             "p_alive": [0.1] * 5,
+            "clv": [1.0, 2.0, 3.0, 4.0, 5.0],  # value if they stay: 10 .. 50
         }
     )
     q = frame.to_pandas().revenue.quantile(0.8)

@@ -1,19 +1,24 @@
 """purchase_model="auto": the three models compared on the CDNOW holdout."""
 
+import numpy as np
 import polars as pl
 import pytest
 
+from clv.data.rfm import calibration_holdout
+from clv.data.simulate import SIMULATED_CHANNELS, channel_shop
 from clv.errors import DataError
 from clv.models.fitting import fit
-from clv.models.selection import choose_purchase_model
+from clv.models.selection import _upper_bound, choose_purchase_model
 
 
 def test_choose_purchase_model_on_cdnow(cdnow_calibration):
     name, table = choose_purchase_model(cdnow_calibration)
     assert table["purchase_model"].to_list() == ["bgnbd", "mbgnbd", "pareto_nbd"]
     assert table["error"].null_count() == 3
+    # Pareto/NBD's holdout error is lower than BG/NBD's by more than the bootstrap's noise
     best = table.sort("holdout_mae").row(0, named=True)
-    assert best["purchase_model"] == name and best["chosen"]
+    assert best["purchase_model"] == name == "pareto_nbd" and best["chosen"]
+    assert best["mae_difference"] < best["difference_upper_95"] < 0
     assert table["chosen"].sum() == 1
     # log-likelihoods as published (FHL 2005a; Fader & Hardie note 009)
     ll = dict(zip(table["purchase_model"], table["log_likelihood"], strict=True))
@@ -34,9 +39,39 @@ def test_auto_fit_records_the_comparison(cdnow_calibration):
     assert model.to_dict()["comparison"] == model.comparison
 
 
-def test_auto_without_holdout_is_bgnbd(cdnow_calibration):
-    model = fit(cdnow_calibration, purchase_model="auto")
+def test_auto_without_holdout_is_bgnbd_and_says_so(cdnow_calibration):
+    with pytest.warns(UserWarning, match="no holdout period was possible"):
+        model = fit(cdnow_calibration, purchase_model="auto")
     assert model.purchase_model == "bgnbd" and model.comparison is None
+    assert [d["code"] for d in model.diagnostics] == ["auto_no_holdout"]
+
+
+@pytest.mark.parametrize("seed", [70, 72, 73])
+def test_auto_keeps_bgnbd_on_bgnbd_data_where_another_model_wins_by_noise(seed):
+    """Shops simulated from BG/NBD where MBG/NBD's holdout error is lower by 0.2-1 %: within
+    the paired bootstrap's noise, so BG/NBD is kept, and the margin is recorded."""
+    transactions, _ = channel_shop(
+        1_500, seed=seed, channels={"shop": SIMULATED_CHANNELS["paid_social"]}, holdout_days=0
+    )
+    frame = calibration_holdout(
+        transactions, calibration_end="2023-06-30", observation_end="2023-12-31"
+    )
+    name, table = choose_purchase_model(frame)
+    rows = {r["purchase_model"]: r for r in table.to_dicts()}
+    assert rows["mbgnbd"]["holdout_mae"] < rows["bgnbd"]["holdout_mae"]  # the noise
+    assert name == "bgnbd" and rows["bgnbd"]["chosen"]
+    assert rows["mbgnbd"]["mae_difference"] < 0 < rows["mbgnbd"]["difference_upper_95"]
+
+
+def test_the_bootstrap_bound_is_the_mean_plus_its_noise():
+    """The one-sided 95 % bound of a mean over customers: the mean plus 1.645 standard errors
+    (the normal limit of the bootstrap), seeded."""
+    rng = np.random.default_rng(0)
+    difference = rng.normal(-0.01, 1.0, 20_000).round(2)  # ties, as absolute errors have
+    bound = _upper_bound(difference)
+    normal = difference.mean() + 1.645 * difference.std() / np.sqrt(difference.size)
+    assert bound == pytest.approx(normal, abs=0.1 * difference.std() / np.sqrt(difference.size))
+    assert bound == _upper_bound(difference)
 
 
 def test_a_frame_without_holdout_columns_is_refused(cdnow_calibration):
@@ -99,3 +134,16 @@ def test_holdout_errors_per_distinct_row_equal_per_customer(cdnow_calibration):
         predicted = spec.numerator(params, t, x, T) / spec.denominator(params, x, tx, T)
         mae = table.filter(pl.col("purchase_model") == name)["holdout_mae"].item()
         assert mae == float(np.mean(np.abs(actual - predicted))), name
+
+
+def test_auto_compares_the_limits_where_nobody_drops_out(steady_shop):
+    """The steady shop: every purchase model keeps a no-dropout limit on the calibration
+    period, and all three are compared on the holdout (none fails)."""
+    frame = calibration_holdout(
+        steady_shop, calibration_end="2025-01-14", observation_end="2025-05-14"
+    )
+    name, table = choose_purchase_model(frame)
+    assert table["error"].null_count() == 3
+    assert table["limit"].to_list() == ["poisson_no_dropout"] * 3  # 4 months: one rate will do
+    assert name == "bgnbd"  # the same limit: the same predictions, no difference to chase
+    assert table["mae_difference"].drop_nulls().to_list() == [0.0, 0.0]

@@ -24,8 +24,9 @@ def top_customers(segments: pl.DataFrame, profile: pl.DataFrame, *, value_col: s
 
     ``profile``: :func:`clv.analysis.profile.top_profile` of the same customers. Returns
     ``customers``, ``of``, ``value_share``, ``clv_share`` (None without CLV) and
-    ``differences``: the ``note`` of the two rows of ``profile`` with the largest effect
-    (its ``biggest`` rows, in profile order; at most two).
+    ``differences``: ``metric``, ``top``, ``rest`` and ``kind`` (``share``, ``probability``
+    or ``number``) of the two rows of ``profile`` with the largest effect (its ``biggest``
+    rows, in profile order; at most two).
     """
     top = segments.filter(pl.col("top"))
     total = float(segments[value_col].sum())
@@ -35,7 +36,10 @@ def top_customers(segments: pl.DataFrame, profile: pl.DataFrame, *, value_col: s
         "of": segments.height,
         "value_share": float(top[value_col].sum()) / total if total else None,
         "clv_share": (float(top["clv"].fill_null(0.0).sum()) / clv_total if clv_total else None),
-        "differences": profile.filter(pl.col("biggest"))["note"].head(2).to_list(),
+        "differences": profile.filter(pl.col("biggest"))
+        .select("metric", "top", "rest", "kind")
+        .head(2)
+        .to_dicts(),
     }
 
 
@@ -114,34 +118,167 @@ def channels(table: pl.DataFrame | None) -> dict | None:
 
 def at_risk(
     table: pl.DataFrame,
+    lost: pl.DataFrame,
     *,
     rule: str,
-    min_value: float | None,
     min_value_quantile: float,
     max_p_alive: float,
+    overdue: Any = None,
 ) -> dict:
-    """The at-risk list (:func:`clv.analysis.risk.at_risk`) and the rule that made it.
+    """The at-risk list (:func:`clv.analysis.risk.at_risk`), the lost customers
+    (:func:`clv.analysis.risk.lost`) and the rule that made them.
 
-    Returns ``rule`` (``"p_alive"`` or ``"recency"``), ``customers``, ``min_value`` (the
-    value threshold, revenue) and ``min_value_quantile``. ``"p_alive"``: ``max_p_alive``
-    and ``value_at_stake`` (sum of value x (1 - P(alive))). ``"recency"``: ``share`` (of
-    high-value customers listed, ``1 - max_p_alive``), ``min_gaps_since_last_purchase``
-    (the fewest usual gaps of silence on the list; None when it is empty) and
-    ``historical_value_at_stake`` (sum of the listed customers' whole value, no
-    probability weighting).
+    Returns ``rule`` (``"p_alive"`` or ``"recency"``), ``customers``, ``value_at_stake``
+    (its sum, on the money basis), ``value_if_stays`` (its sum), ``min_value_quantile``,
+    ``lost`` and ``lost_revenue`` (historical revenue of the lost). ``"p_alive"``:
+    ``max_p_alive`` and ``lost_p_alive`` (the cut below which a customer is lost).
+    ``"recency"``: ``overdue_gaps`` (k), ``measured`` (whether k was measured on the holdout),
+    ``overdue_customers`` and ``bought_again`` (calibration customers beyond k, and the share
+    who bought in the holdout), ``lapse_rate``.
     """
+    from clv.analysis.risk import LOST_P_ALIVE
+
     out: dict[str, Any] = {
         "rule": rule,
         "customers": table.height,
-        "min_value": min_value,
+        "value_at_stake": float(table["value_at_stake"].sum()) if table.height else 0.0,
+        "value_if_stays": float(table["value_if_stays"].sum()) if table.height else 0.0,
         "min_value_quantile": min_value_quantile,
+        "lost": lost.height,
+        "lost_revenue": float(lost["revenue"].sum()) if lost.height else 0.0,
     }
-    if rule == "recency":
-        gaps = cast(float | None, table["gaps_since_last_purchase"].min())
+    if rule == "recency" and overdue is not None:
         return out | {
-            "share": 1 - max_p_alive,
-            "min_gaps_since_last_purchase": gaps,
-            "historical_value_at_stake": float(table["historical_value_at_stake"].sum()),
+            "overdue_gaps": overdue.gaps,
+            "measured": overdue.measured,
+            "overdue_customers": overdue.customers,
+            "bought_again": overdue.bought_again,
+            "lapse_rate": overdue.lapse_rate,
         }
-    stake = table["value_at_stake"].sum() if "value_at_stake" in table.columns else 0.0
-    return out | {"max_p_alive": max_p_alive, "value_at_stake": float(stake)}
+    return out | {"max_p_alive": max_p_alive, "lost_p_alive": LOST_P_ALIVE}
+
+
+HOLDOUT_TOLERANCE = 0.20
+"""The holdout check fails when total purchases or spend are off by more than this share."""
+
+UNCERTAIN_CODES = ("at_boundary", "se_larger_than_estimate")
+"""Diagnostics that say a parameter is poorly determined (counted, not listed, on page one)."""
+
+
+def model_health(
+    model: Any,
+    *,
+    holdout: Mapping[str, Any] | None,
+    segments: pl.DataFrame,
+    predicted_total: float | None,
+    last_year_value: float | None,
+    horizon_months: float,
+) -> dict:
+    """The model's health in numbers, for plain words on the first page.
+
+    Returns ``model`` (its purchase model: ``bgnbd``, ``mbgnbd``, ``pareto_nbd``),
+    ``uncertain_parameters`` (diagnostics of :data:`UNCERTAIN_CODES`), ``other_codes`` (the
+    other diagnostics' codes), ``holdout_failed`` with ``purchases_error`` and
+    ``spend_error`` ((predicted - actual) / actual over the holdout; None without one),
+    ``no_dropout`` with ``lowest_p_alive`` and ``one_time_share`` (customers who never
+    bought again), and ``clv_exceeds_revenue`` with ``predicted_total`` (predicted CLV over
+    the horizon) and ``last_year_value`` (the last 12 months' value on the same basis,
+    scaled to the horizon).
+    """
+    diagnostics = list(getattr(model, "diagnostics", []) or [])
+    codes = [str(d["code"]) for d in diagnostics]
+    purchases = spend = None
+    if holdout is not None and holdout.get("metrics") is not None:
+        errors = dict(holdout["metrics"].select("quantity", "relative_error").iter_rows())
+        purchases, spend = errors.get("purchases"), errors.get("spend")
+    failed = any(e is not None and abs(e) > HOLDOUT_TOLERANCE for e in (purchases, spend))
+    lowest = (
+        cast(float | None, segments["p_alive"].min()) if "p_alive" in segments.columns else None
+    )
+    one_time = cast(float, (segments["frequency"] == 0).mean() or 0.0) if segments.height else 0.0
+    no_dropout = "no_dropout_seen" in codes or (
+        lowest is not None and lowest >= 0.5 and one_time >= 0.2
+    )
+    scaled = None if last_year_value is None else last_year_value * horizon_months / 12
+    exceeds = bool(predicted_total is not None and scaled and predicted_total > scaled)
+    return {
+        "model": str(getattr(model, "purchase_model", "")),
+        "uncertain_parameters": sum(c in UNCERTAIN_CODES for c in codes),
+        "other_codes": sorted(
+            {c for c in codes if c not in UNCERTAIN_CODES and c != "no_dropout_seen"}
+        ),
+        "holdout_failed": failed,
+        "purchases_error": purchases,
+        "spend_error": spend,
+        "no_dropout": no_dropout,
+        "lowest_p_alive": lowest,
+        "one_time_share": one_time,
+        "clv_exceeds_revenue": exceeds,
+        "predicted_total": predicted_total,
+        "last_year_value": scaled,
+    }
+
+
+def data_quality(quality: Any, segments: pl.DataFrame) -> dict:
+    """What reading found, worth a line on the first page: ``placeholder_rows``,
+    ``duplicate_rows``, ``house_accounts`` (how many), ``partial_month``, ``zero_amounts``
+    and ``refunded_customers`` (net revenue zero or below: scored, left out of the lists)."""
+    return {
+        "placeholder_rows": int(sum(quality.placeholder_ids.values())),
+        "duplicate_rows": int(quality.duplicate_rows),
+        "house_accounts": len(quality.house_accounts),
+        "partial_month": bool(quality.first_month_partial or quality.last_month_partial),
+        "zero_amounts": int(quality.zero_amounts),
+        "refunded_customers": int((segments["revenue"] <= 0).sum()),
+    }
+
+
+def loyalty_month(comparison: pl.DataFrame | None, totals: Mapping[str, Any] | None) -> dict | None:
+    """The reviewed month of the loyalty programme beside the month before.
+
+    ``comparison``: :func:`clv.analysis.tables.month_comparison`; ``totals``:
+    :func:`clv.analysis.loyalty.programme_totals` of the same months. Returns ``month``
+    (ISO), ``members_active`` and ``members_active_before``, ``member_aov``,
+    ``non_member_aov``, ``net``, ``net_before`` and ``within_noise`` (whether this month's net
+    lies within 1.645 standard deviations of the mean month); None without data.
+    """
+    from clv.analysis.loyalty import NOISE_Z
+
+    if comparison is None or totals is None:
+        return None
+    this, before = comparison.row(0, named=True), comparison.row(1, named=True)
+    sd, mean = totals.get("net_sd"), totals.get("net_mean")
+    net = this["net"]
+    within = bool(sd is not None and net is not None and abs(net - mean) <= NOISE_Z * sd)
+    return {
+        "month": this["month"].isoformat(),
+        "members_active": this["members_active"],
+        "members_active_before": before["members_active"],
+        "member_aov": this["member_aov"],
+        "non_member_aov": this["non_member_aov"],
+        "net": net,
+        "net_before": before["net"],
+        "within_noise": within,
+    }
+
+
+def loyalty_members(table: pl.DataFrame | None, members_at_risk: pl.DataFrame) -> dict | None:
+    """Members vs non-members (:func:`clv.analysis.loyalty.loyalty_table`) and the members
+    on the at-risk list: ``members``, ``customers``, ``member_orders`` and
+    ``non_member_orders`` (orders per customer), ``members_at_risk`` and
+    ``members_value_at_stake``; None without a loyalty column."""
+    if table is None:
+        return None
+    rows = {r["group"]: r for r in table.iter_rows(named=True)}
+    members, non = rows.get("members", {}), rows.get("non_members", {})
+    stake = (
+        members_at_risk["value_at_stake"] if "value_at_stake" in members_at_risk.columns else None
+    )
+    return {
+        "members": int(members.get("customers", 0)),
+        "customers": int(table["customers"].sum()),
+        "member_orders": members.get("orders_per_customer"),
+        "non_member_orders": non.get("orders_per_customer"),
+        "members_at_risk": members_at_risk.height,
+        "members_value_at_stake": float(stake.sum()) if stake is not None else 0.0,
+    }

@@ -30,7 +30,7 @@ class GroupValue:
     groups: pl.DataFrame
     """One row per group, sorted: ``customers``, ``uses_pooled``, ``mean_clv``, ``clv``,
     ``clv_low``, ``clv_high`` (group totals), ``new_customer_value`` (+ ``_low``/``_high``),
-    and with channel costs ``cac``, ``new_clv_cac`` (+ ``_low``/``_high``)."""
+    and with channel costs ``cac``, ``clv_cac`` (+ ``_low``/``_high``)."""
     totals: pl.DataFrame
     """:func:`clv.models.intervals.interval_scores` totals: ``level`` total, the group
     column, ``tier``; ``label``, ``customers``, ``clv``, ``clv_low``, ``clv_high``."""
@@ -110,13 +110,13 @@ def group_value(
     ``per_customer=False`` leaves out each customer's own interval and ``p_top`` (the groups'
     intervals are the same; 1 M customers: about 1 s of CPU less).
     ``channel_costs`` are acquisition costs per new customer by group (CAC, currency):
-    ``new_clv_cac = new_customer_value / cac``, the forward-looking return on a channel's
+    ``clv_cac = new_customer_value / cac``, the forward-looking return on a channel's
     cost (its interval from the value's; the cost is taken as known).
 
     Examples
     --------
     >>> value = group_value(fit(summary, by="channel"), summary, horizon=12)  # doctest: +SKIP
-    >>> value.groups.select("channel", "new_customer_value", "new_clv_cac")  # doctest: +SKIP
+    >>> value.groups.select("channel", "new_customer_value", "clv_cac")  # doctest: +SKIP
     """
     money: MoneyOptions = {
         "horizon": horizon,
@@ -158,7 +158,7 @@ def group_value(
             {model.by: list(channel_costs), "cac": [float(c) for c in channel_costs.values()]}
         )
         groups = groups.join(costs, on=model.by, how="left").with_columns(
-            (pl.col(f"new_customer_value{end}") / pl.col("cac")).alias(f"new_clv_cac{end}")
+            (pl.col(f"new_customer_value{end}") / pl.col("cac")).alias(f"clv_cac{end}")
             for end in ("", "_low", "_high")
         )
     return GroupValue(scores, groups, totals)
@@ -169,9 +169,9 @@ VALUE_KEYS = (
     "new_customer_value",
     "new_customer_value_low",
     "new_customer_value_high",
-    "new_clv_cac",
-    "new_clv_cac_low",
-    "new_clv_cac_high",
+    "clv_cac",
+    "clv_cac_low",
+    "clv_cac_high",
 )
 """The per-channel model's numbers added to ``kpis.json`` ``channels.<name>``."""
 

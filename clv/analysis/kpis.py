@@ -25,6 +25,7 @@ from clv.analysis.loyalty import loyalty_table
 from clv.analysis.orders import customer_table, days_to_second_order, order_counts, order_table
 from clv.analysis.profile import gini
 from clv.analysis.segments import TIERS, _same_ids, ratio, top_count, value_tiers
+from clv.data.groups import UNKNOWN
 
 if TYPE_CHECKING:
     pass
@@ -201,8 +202,9 @@ def channel_table(
     customers
         :func:`clv.segments.customer_table`, optionally joined with scores (``clv``).
     channel_costs
-        Acquisition cost per new customer by channel (CAC, currency); gives ``cac`` and
-        ``clv_cac`` (mean CLV / CAC) for the channels listed.
+        Acquisition cost per new customer by channel (CAC, currency); gives ``cac`` for the
+        channels listed. CLV:CAC (a new customer's value / CAC) comes from the channels' own
+        models: :attr:`clv.analysis.results.Analysis.channels`.
     value_col
         Value that defines good customers and ``mean_value``: ``revenue`` or ``margin``.
     good_share
@@ -215,7 +217,8 @@ def channel_table(
         first: ``rank``, ``channel``, ``customers``, ``customer_share``, ``good_customers``,
         ``share_good`` (good customers / channel customers), ``share_of_good`` (channel's
         good / all good), ``repeat_rate``, ``aov`` (revenue / orders), ``mean_value``,
-        ``mean_clv`` (with scores), ``cac`` and ``clv_cac`` (with costs). Ties in
+        ``mean_clv`` (existing customers' mean predicted CLV, with scores) and ``cac`` (with
+        costs). Ties in
         ``share_good`` are ranked by channel name.
     """
     if "channel" not in customers.columns:
@@ -232,7 +235,7 @@ def channel_table(
     if has_clv:
         aggs.append(pl.col("clv").mean().alias("mean_clv"))
     table = (
-        tiered.group_by(pl.col("channel").fill_null("(none)"))
+        tiered.group_by(pl.col("channel").cast(pl.String).fill_null(UNKNOWN))
         .agg(aggs)
         .with_columns(
             customer_share=pl.col("customers") / tiered.height,
@@ -247,10 +250,6 @@ def channel_table(
             {"channel": list(channel_costs), "cac": [float(v) for v in channel_costs.values()]}
         )
         table = table.join(costs, on="channel", how="left", maintain_order="left")
-        if has_clv:
-            table = table.with_columns(
-                clv_cac=pl.when(pl.col("cac") > 0).then(pl.col("mean_clv") / pl.col("cac"))
-            )
     return table.with_columns(pl.col("rank").cast(pl.Int64))
 
 
@@ -280,7 +279,7 @@ def headline_kpis(
     observation_end
         Last day counted (default: the last transaction date).
     channel_costs
-        CAC per channel (currency); adds ``cac`` and ``clv_cac`` to channels (with scores).
+        CAC per channel (currency); adds ``cac`` to channels.
     value_col
         Value defining good customers in channels: ``revenue`` or ``margin``.
     good_share
@@ -357,7 +356,7 @@ def headline_kpis(
         notes.append("no channel column: channels section left out (map one with channel_col)")
     else:
         keep = ["customers", "share_good", "repeat_rate", "aov", "mean_value", "mean_clv"]
-        keep += ["cac", "clv_cac"]
+        keep += ["cac", "new_customer_value", "clv_cac"]
         kpis["channels"] = {
             row["channel"]: {k: row[k] for k in keep if k in row}
             for row in channels.iter_rows(named=True)

@@ -67,6 +67,7 @@ def loyalty_by_month(
     cost_per_reward: float | Mapping[int, float] = 0.0,
     milestones: Sequence[int] = (4, 10),
     margin_rate: float | None = None,
+    margin_after_member_discount: bool = True,
 ) -> pl.DataFrame | None:
     """The loyalty program month by month, and whether it pays for itself.
 
@@ -88,6 +89,12 @@ def loyalty_by_month(
         10th).
     margin_rate
         Margin as a share of revenue when there is no ``margin`` column (default 1: revenue).
+    margin_after_member_discount
+        Whether the recorded margin (or ``amount`` times ``margin_rate``) already has the
+        member discount taken off (the default): members' extra margin then already pays
+        for the discount, so ``program_cost`` is the rewards only and ``discount_cost`` is
+        shown, not subtracted again. False: the margin is at list price and the discount
+        is a programme cost.
 
     Returns
     -------
@@ -144,7 +151,8 @@ def loyalty_by_month(
                 pl.col("member_margin_per_active") - pl.col("non_member_margin_per_active")
             ).fill_nan(None)
             * pl.col("members_active"),
-            program_cost=pl.col("discount_cost") + pl.col("reward_cost"),
+            program_cost=pl.col("reward_cost")
+            + (0.0 if margin_after_member_discount else pl.col("discount_cost")),
         )
         .with_columns(net=pl.col("extra_margin") - pl.col("program_cost"))
         .with_columns(pays_off=pl.col("net") > 0)
@@ -187,8 +195,12 @@ def programme_totals(by_month: pl.DataFrame | None) -> dict[str, object] | None:
     """The loyalty programme over the whole period: sums of :func:`loyalty_by_month`.
 
     Returns ``None`` without a loyalty column. Else ``months``, ``extra_margin``,
-    ``program_cost``, ``net`` (extra margin - program cost, currency), ``months_positive``
-    (months with ``net > 0``) and ``costed``: whether any programme cost was given (a
+    ``program_cost``, ``discount_cost``, ``net`` (extra margin - program cost, currency),
+    ``months_positive`` (months with ``net > 0``), ``net_mean`` and ``net_sd`` (of the monthly
+    net), ``net_low`` and ``net_high`` (a 90 % interval of the total, months taken as
+    independent: ``net +- 1.645 sd sqrt(months)``), ``sign_changes`` (months whose net has the
+    other sign than the month before), ``months_within_noise`` (months within
+    ``+- 1.645 sd`` of the mean month) and ``costed``: whether any programme cost was given (a
     discount rate or a reward cost that cost something). Without costs ``net`` is only the
     members' extra margin, which describes who joined, not what the programme earns.
     """
@@ -198,10 +210,31 @@ def programme_totals(by_month: pl.DataFrame | None) -> dict[str, object] | None:
         months=pl.len(),
         extra_margin=pl.col("extra_margin").sum(),
         program_cost=pl.col("program_cost").sum(),
+        discount_cost=pl.col("discount_cost").sum(),
         net=pl.col("net").sum(),
         months_positive=(pl.col("net") > 0).sum(),
+        net_sd=pl.col("net").std(),
+        net_mean=pl.col("net").mean(),
     ).row(0, named=True)
-    return totals | {"costed": bool(totals["program_cost"] > 0)}
+    sd, n = totals["net_sd"], totals["months"]
+    spread = None if sd is None else NOISE_Z * sd * n**0.5
+    within = (
+        int(by_month.filter((pl.col("net") - totals["net_mean"]).abs() <= NOISE_Z * sd).height)
+        if sd is not None
+        else 0
+    )
+    return totals | {
+        "costed": bool(totals["program_cost"] > 0 or totals["discount_cost"] > 0),
+        "net_low": None if spread is None else totals["net"] - spread,
+        "net_high": None if spread is None else totals["net"] + spread,
+        "sign_changes": int((by_month["net"] > 0).cast(pl.Int8).diff().abs().sum() or 0),
+        "months_within_noise": within,
+    }
+
+
+NOISE_Z = 1.645
+"""z of a 90 % normal interval: the programme's total net +- z sd(monthly net) sqrt(months),
+and the band +- z sd around the mean month within which a month's sign is noise."""
 
 
 def loyalty_before_after(orders: pl.DataFrame, *, launch_date: str | dt.date) -> pl.DataFrame:

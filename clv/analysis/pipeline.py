@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from clv import params
 from clv.analysis import segments, tables
 from clv.analysis.money import resolve_money
 from clv.analysis.results import Analysis, Options
@@ -67,7 +68,8 @@ def load(
         frame = datasets.synthetic_shop(synthetic_customers, seed=seed)[0]
     else:
         raise UsageError(f"dataset must be one of {', '.join(DATASETS)}, not {dataset!r}")
-    return Loaded(frame, Quality(rows_read=frame.height))
+    zero = int((frame["amount"] == 0).sum())
+    return Loaded(frame, Quality(rows_read=frame.height, zero_amounts=zero))
 
 
 def analyze(
@@ -90,16 +92,19 @@ def analyze(
     by: GroupBy | None = None,
     interval: float | None = None,
     interval_method: IntervalMethod = "normal",
+    prediction_interval: float | None = None,
     top_share: float = segments.TOP_SHARE,
     tier_cuts: Sequence[float] = (0.2, 0.8),
     at_risk_min_value_quantile: float = 0.8,
     at_risk_max_p_alive: float = 0.5,
+    at_risk_overdue_gaps: float | None = None,
     channel_costs: Mapping[str, float] | None = None,
     retention_uplift_points: float = 5.0,
     retention_cost: float | None = None,
     acquisition_cost: float | None = None,
     member_discount_rate: float = 0.0,
     cost_per_reward: float = 0.0,
+    margin_after_member_discount: bool = True,
     milestones: Sequence[int] = (4, 10),
     launch_date: DateLike | None = None,
     review_month: DateLike | None = "auto",
@@ -118,7 +123,9 @@ def analyze(
     on the holdout; ``penalizer`` of the purchase model, ``gg_penalizer`` of Gamma-Gamma;
     ``by="channel"`` or ``"loyalty"``: one model per first-order channel or membership;
     ``interval``: CLV intervals from parameter draws, ``interval_method`` ``"normal"`` or
-    ``"bootstrap"``, drawn with ``seed``),
+    ``"bootstrap"``, drawn with ``seed``: the parameters' uncertainty only;
+    ``prediction_interval``: each customer's range of realised value, ``clv_pred_low`` and
+    ``clv_pred_high``),
     segments (``top_share``, ``tier_cuts``, at-risk thresholds) and KPIs (channel costs,
     retention economics, the loyalty programme). ``model``: a fitted model to score with
     instead of fitting one (its time unit must be ``time_unit``). Rows after the observation
@@ -129,6 +136,8 @@ def analyze(
     >>> analysis = analyze("orders.csv", customer_col="client", horizon=24)  # doctest: +SKIP
     >>> analysis.scores.sort("clv", descending=True).head()  # doctest: +SKIP
     """
+    given = {k: v for k, v in {**locals(), **read_options}.items() if k in params.SPEC}
+    params.validate(given)  # every keyword by the spec, before any data is read
     loaded = load(
         source,
         dataset=dataset,
@@ -165,17 +174,20 @@ def analyze(
         by=by,
         interval=interval,
         interval_method=interval_method,
+        prediction_interval=prediction_interval,
         seed=seed,
         top_share=top_share,
         tier_cuts=(float(tier_cuts[0]), float(tier_cuts[1])),
         at_risk_min_value_quantile=at_risk_min_value_quantile,
         at_risk_max_p_alive=at_risk_max_p_alive,
+        at_risk_overdue_gaps=at_risk_overdue_gaps,
         channel_costs=channel_costs,
         retention_uplift_points=retention_uplift_points,
         retention_cost=retention_cost,
         acquisition_cost=acquisition_cost,
         member_discount_rate=member_discount_rate,
         cost_per_reward=cost_per_reward,
+        margin_after_member_discount=margin_after_member_discount,
         milestones=tuple(int(m) for m in milestones),
         launch_date=None if launch_date is None else _date(launch_date, "launch_date"),
         review_month=None if review_month is None else _date(review_month, "review_month"),

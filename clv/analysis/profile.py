@@ -88,7 +88,7 @@ def top_profile(
     pl.DataFrame
         ``metric``, ``top``, ``rest``, ``ratio`` (top / rest), ``biggest`` (bool) and
         ``note``, e.g. ``"95 % of top customers re-ordered the same product vs 31 % of the
-        rest"``.
+        rest"``, and ``kind``: ``share``, ``probability`` (a mean P(alive)) or ``number``.
     """
 
     metrics = [m for m in PROFILE_METRICS if m[1] in customers.columns]
@@ -111,7 +111,13 @@ def top_profile(
         rest = rest_row[name][0] if rest_row.height else None
         ratio = top / rest if top is not None and rest not in (None, 0) else None
         kind = kinds[name]
-        if kind == "share":
+        shown = "probability" if name == "p_alive" else kind  # a mean probability, no share
+        if shown == "probability":
+            note = (
+                f"top customers' mean {words[name]}: {_fmt(top, kind)} vs {_fmt(rest, kind)} "
+                "for the rest"
+            )
+        elif kind == "share":
             note = f"{_fmt(top, kind)} of top customers {words[name]}"
             note += f" vs {_fmt(rest, kind)} of the rest"
         else:
@@ -125,7 +131,7 @@ def top_profile(
             size = abs(_log_odds(top, top_row["_n"][0]) - _log_odds(rest, rest_row["_n"][0]))
         elif ratio is not None and ratio > 0:
             size = abs(math.log(ratio))
-        rows.append((name, top, rest, ratio, size, note))
+        rows.append((name, top, rest, ratio, size, note, shown))
     frame = pl.DataFrame(
         rows,
         schema={
@@ -135,12 +141,13 @@ def top_profile(
             "ratio": pl.Float64,
             "_size": pl.Float64,
             "note": pl.String,
+            "kind": pl.String,
         },
         orient="row",
     )
     biggest = frame.filter(pl.col("_size") > 0).sort("_size", descending=True).head(flag)["metric"]
     return frame.with_columns(biggest=pl.col("metric").is_in(biggest.implode())).select(
-        "metric", "top", "rest", "ratio", "biggest", "note"
+        "metric", "top", "rest", "ratio", "biggest", "note", "kind"
     )
 
 
@@ -160,7 +167,8 @@ def middle_to_top(segments: pl.DataFrame, *, n: int | None = 100) -> pl.DataFram
     pl.DataFrame
         Sorted by ``clv`` descending: ``customer_id``, ``clv``, ``clv_gap`` (the lowest
         good-tier CLV minus the customer's), ``orders``, ``aov``, ``p_alive`` and ``lacks``
-        ("a second order", "a higher AOV (40 vs 75 in the good tier)", "a recent order").
+        ("a second order", "a higher average order value (40 vs 75 in the good tier)",
+        "a recent order").
         Middle and good tiers are the first two names of :data:`TIERS` order (good, middle).
     """
     good = segments.filter(pl.col("value_tier") == TIERS[0][0])
@@ -174,7 +182,7 @@ def middle_to_top(segments: pl.DataFrame, *, n: int | None = 100) -> pl.DataFram
         lacks.append(
             pl.when(pl.col("aov") < good_aov).then(
                 pl.format(
-                    "a higher AOV ({} vs {} in the good tier)",
+                    "a higher average order value ({} vs {} in the good tier)",
                     pl.col("aov").round(0).cast(pl.Int64),
                     pl.lit(round(good_aov)),
                 )

@@ -42,17 +42,20 @@ class Options:
     by: GroupBy | None = None
     interval: float | None = None
     interval_method: IntervalMethod = "normal"
+    prediction_interval: float | None = None
     seed: int = 1
     top_share: float = segments.TOP_SHARE
     tier_cuts: tuple[float, float] = (0.2, 0.8)
     at_risk_min_value_quantile: float = 0.8
     at_risk_max_p_alive: float = 0.5
+    at_risk_overdue_gaps: float | None = None
     channel_costs: Mapping[str, float] | None = None
     retention_uplift_points: float = 5.0
     retention_cost: float | None = None
     acquisition_cost: float | None = None
     member_discount_rate: float = 0.0
     cost_per_reward: float = 0.0
+    margin_after_member_discount: bool = True
     milestones: tuple[int, ...] = (4, 10)
     launch_date: dt.date | None = None
     review_month: dt.date | None = None
@@ -149,6 +152,7 @@ class Analysis:
             interval=self.options.interval,
             interval_method=self.options.interval_method,
             seed=self.options.seed,
+            prediction_interval=self.options.prediction_interval,
         )
 
     @cached_property
@@ -173,22 +177,29 @@ class Analysis:
         return "recency" if "no_dropout_seen" in codes else "p_alive"
 
     @cached_property
-    def at_risk_min_value(self) -> float | None:
-        """The historical revenue a customer needs to count as high-value for :attr:`at_risk`."""
-        return risk.value_threshold(
-            self.segments, min_value_quantile=self.options.at_risk_min_value_quantile
-        )
+    def overdue(self) -> risk.Overdue:
+        """The recency rule's cut (``at_risk_overdue_gaps`` usual gaps, or measured on the
+        calibration/holdout split: :func:`clv.analysis.risk.overdue_threshold`)."""
+        return risk.overdue_threshold(self.calibration, gaps=self.options.at_risk_overdue_gaps)
 
     @cached_property
     def at_risk(self) -> pl.DataFrame:
-        """High-value customers at risk, by (historical) value at stake, chosen by
+        """High-value customers overdue by their own rhythm, by value at stake, chosen by
         :attr:`at_risk_rule` (:func:`clv.analysis.risk.at_risk`)."""
         return risk.at_risk(
             self.segments,
             rule=self.at_risk_rule,
-            min_value=self.at_risk_min_value,
+            min_value_quantile=self.options.at_risk_min_value_quantile,
             max_p_alive=self.options.at_risk_max_p_alive,
+            overdue=self.overdue if self.at_risk_rule == "recency" else None,
         )
+
+    @cached_property
+    def lost(self) -> pl.DataFrame:
+        """High-value customers already gone (:func:`clv.analysis.risk.lost`), shown apart."""
+        if self.at_risk_rule == "recency":
+            return self.segments.head(0).select("customer_id")
+        return risk.lost(self.segments, min_value_quantile=self.options.at_risk_min_value_quantile)
 
     @cached_property
     def top_profile(self) -> pl.DataFrame:
@@ -197,8 +208,11 @@ class Analysis:
 
     @cached_property
     def middle_to_top(self) -> pl.DataFrame:
-        """The whole middle tier, closest to the good tier first, with what each lacks."""
-        return profile.middle_to_top(self.segments, n=None)
+        """The whole middle tier, closest to the good tier first, with what each lacks; customers
+        whose net revenue is zero or below (full refunds) are left out."""
+        refunded = self.segments.filter(pl.col("revenue") <= 0).select("customer_id")
+        table = profile.middle_to_top(self.segments, n=None)
+        return table.join(refunded, on="customer_id", how="anti", maintain_order="left")
 
     @cached_property
     def findings(self) -> dict[str, Any]:
@@ -210,9 +224,66 @@ class Analysis:
             "middle": findings.middle_close_to_top(self.middle_to_top, good_share=self.tiers[0][1]),
             "returning": findings.returning_vs_new(self.returning_vs_new),
             "channels": findings.channels(self.channels),
-            "loyalty": loyalty.programme_totals(self.loyalty_by_month),
+            "loyalty": self.loyalty_totals,
             "at_risk": self.at_risk_findings,
+            "health": findings.model_health(
+                self.model,
+                holdout=self.holdout,
+                segments=self.segments,
+                predicted_total=float(self.scores["clv"].fill_null(0.0).sum()),
+                last_year_value=self.last_year_value,
+                horizon_months=self.money.horizon_months,
+            ),
+            "quality": findings.data_quality(self.quality, self.segments),
+            "period": {
+                "first_day": self.period.first_day.isoformat(),
+                "observation_end": self.period.observation_end.isoformat(),
+            },
         }
+
+    @cached_property
+    def members_at_risk(self) -> pl.DataFrame:
+        """The loyalty members on the at-risk list (all of it without a loyalty column)."""
+        return tables.members_only(self.at_risk, self.customers)
+
+    @cached_property
+    def loyalty_findings(self) -> dict[str, Any]:
+        """The loyalty review's first page numbers: the reviewed month, members vs
+        non-members, the programme's totals, the members at risk, model health and data
+        quality (the last three as in :attr:`findings`)."""
+        comparison = tables.month_comparison(self.loyalty_by_month, self.options.review_month)
+        return {
+            "money": self.findings["money"],
+            "period": self.findings["period"],
+            "month": findings.loyalty_month(comparison, self.loyalty_totals),
+            "members": findings.loyalty_members(self.loyalty, self.members_at_risk),
+            "loyalty": self.loyalty_totals,
+            "health": self.findings["health"],
+            "quality": self.findings["quality"],
+        }
+
+    @cached_property
+    def loyalty_totals(self) -> dict[str, Any] | None:
+        """:func:`clv.analysis.loyalty.programme_totals`, and ``discount_in_margin``: whether
+        the member discount is taken to be in the recorded margin already."""
+        totals = loyalty.programme_totals(self.loyalty_by_month)
+        if totals is None:
+            return None
+        return totals | {"discount_in_margin": self.options.margin_after_member_discount}
+
+    @cached_property
+    def last_year_value(self) -> float | None:
+        """The value of the 365 days up to the observation end on the money basis (revenue,
+        or margin: the margin column, else revenue x margin rate); None when the data covers
+        less than a year."""
+        end = self.period.observation_end
+        if (end - self.period.first_day).days < 364:
+            return None
+        start = end - dt.timedelta(days=364)
+        last = self.transactions.filter(pl.col("date") >= start)
+        if self.money.basis == "margin" and "margin" in last.columns:
+            return float(last["margin"].sum())
+        return float(last["amount"].sum()) * self.money.margin_rate
 
     @cached_property
     def at_risk_findings(self) -> dict[str, Any]:
@@ -220,10 +291,11 @@ class Analysis:
         :attr:`findings` and ``kpis.json``."""
         return findings.at_risk(
             self.at_risk,
+            self.lost,
             rule=self.at_risk_rule,
-            min_value=self.at_risk_min_value,
             min_value_quantile=self.options.at_risk_min_value_quantile,
             max_p_alive=self.options.at_risk_max_p_alive,
+            overdue=self.overdue if self.at_risk_rule == "recency" else None,
         )
 
     # ---- descriptive tables ----------------------------------------------------------------
@@ -348,16 +420,27 @@ class Analysis:
             horizon_months=self.money.horizon_months,
             retention_cost=self.options.retention_cost,
             acquisition_cost=self.options.acquisition_cost,
+            basis=self.money.basis,
         )
 
     @cached_property
     def channels(self) -> pl.DataFrame | None:
-        """Acquisition channels by share of good customers (None without a channel column)."""
-        return kpi.channel_table(
+        """Acquisition channels (the channel of each customer's first order) by share of good
+        customers, with the value of a newly acquired customer and, with costs, CLV:CAC
+        (``clv_cac`` = that value / CAC) from :attr:`channel_value`. None without a channel
+        column."""
+        table = kpi.channel_table(
             self.customers,
             channel_costs=self.options.channel_costs,
             value_col=self.money.value_col,
             good_share=self.tiers[0][1],
+        )
+        value = self.channel_value
+        if table is None or value is None or isinstance(value, str):
+            return table
+        keep = [c for c in ("new_customer_value", "clv_cac") if c in value.groups.columns]
+        return table.join(
+            value.groups.select("channel", *keep), on="channel", how="left", maintain_order="left"
         )
 
     @cached_property
@@ -374,6 +457,7 @@ class Analysis:
             cost_per_reward=self.options.cost_per_reward,
             milestones=self.options.milestones,
             margin_rate=self.money.margin_rate,
+            margin_after_member_discount=self.options.margin_after_member_discount,
         )
 
     @cached_property

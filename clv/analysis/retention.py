@@ -12,6 +12,9 @@ import polars as pl
 from clv.analysis.orders import customer_key
 from clv.analysis.segments import ratio
 
+MIN_WINDOW_DAYS = 30
+"""The shortest window (days) over which retention is measured and annualised."""
+
 
 def retention_economics(
     orders: pl.DataFrame,
@@ -24,13 +27,17 @@ def retention_economics(
     horizon_months: float = 12.0,
     retention_cost: float | None = None,
     acquisition_cost: float | None = None,
+    basis: str = "margin",
 ) -> dict[str, object]:
     """Value of moving annual retention up by ``uplift_points``, and the simple CLV formula.
 
     Margin is the ``margin`` column when present, else revenue x ``margin_rate``, in every
     term (``m``, the simple formula). Assumptions (also returned as text): annual retention
     ``r`` = share of the customers with an order in the year before last who ordered again
-    in the last year (needs two years of data); an active customer brings ``m`` = last
+    in the last year; with less than two years of data, the same share over two equal windows
+    of the months available, annualised (``r = r_w ** (365 / w)`` for windows of ``w`` days,
+    ``annualised_from_days`` = ``w``; ``m`` and orders per year scaled by ``365 / w``; None
+    under 30-day windows); an active customer brings ``m`` = last
     year's margin per customer active in it, every year while retained; retention is
     geometric and the same every year; cash flows are discounted at ``d =
     discount_rate_annual``, the first year undiscounted. Value of an active customer today
@@ -68,6 +75,9 @@ def retention_economics(
     retention_cost, acquisition_cost
         Cost per active customer of the retention effort, cost of acquiring one customer
         (currency); give ``net_uplift_value`` and ``clv_cac``.
+    basis
+        The run's money basis (``revenue`` or ``margin``), returned as ``basis``: on a revenue
+        basis the "margin" terms are revenue, and the report says so.
 
     Returns
     -------
@@ -86,7 +96,12 @@ def retention_economics(
         end = cast(dt.date, orders["date"].max())
     else:
         end = as_date(observation_end)
-    year_ago, two_years_ago = end - dt.timedelta(days=365), end - dt.timedelta(days=730)
+    first = cast(dt.date, orders["date"].min())
+    span = (end - first).days + 1
+    window = 365 if span >= 730 else span // 2  # days: a year, or half of what there is
+    scale = 365 / window if window else 1.0
+    year_ago = end - dt.timedelta(days=window)
+    two_years_ago = end - dt.timedelta(days=2 * window)
     margin = pl.col("margin") if "margin" in orders.columns else pl.col("amount") * margin_rate
     last_year = pl.col("date") > year_ago
     year_before = (pl.col("date") > two_years_ago) & ~last_year
@@ -112,9 +127,10 @@ def retention_economics(
         revenue=pl.col("revenue_last").sum(),
         margin=pl.col("margin_last").sum(),
     ).row(0, named=True)
-    enough = cast(dt.date, orders["date"].min()) <= two_years_ago + dt.timedelta(days=1)
-    r = ratio(stats["retained"], stats["before"]) if enough else None
-    m = ratio(stats["margin"], stats["active"])
+    enough = window >= MIN_WINDOW_DAYS
+    r_window = ratio(stats["retained"], stats["before"]) if enough else None
+    r = None if r_window is None else r_window**scale
+    m = ratio(stats["margin"] * scale, stats["active"])
     d, k = discount_rate_annual, uplift_points / 100.0
     out: dict[str, object] = {
         "annual_retention": r,
@@ -122,7 +138,10 @@ def retention_economics(
         "margin_per_active_customer": m,
         "uplift_points": uplift_points,
         "discount_rate_annual": d,
+        "basis": basis,
     }
+    if window != 365:
+        out["annualised_from_days"] = window
     if r is not None and m is not None and r + k < 1 + d:
         v0 = m * (1 + d) / (1 + d - r)
         v1 = m * (1 + d) / (1 + d - min(r + k, 1.0))
@@ -136,13 +155,13 @@ def retention_economics(
             out["net_uplift_value"] = (v1 - v0 - retention_cost) * stats["active"]
     out["margin_share"] = ratio(stats["margin"], stats["revenue"])
     margin_per_order = ratio(stats["margin"], stats["orders"])
-    orders_per_year = ratio(stats["orders"], stats["active"])
+    orders_per_year = ratio(stats["orders"] * scale, stats["active"])
     if r is not None and r < 1 and margin_per_order is not None and orders_per_year is not None:
         lifespan = 1.0 / (1.0 - r)
         per_year = margin_per_order * orders_per_year  # = m
         out["simple_clv"] = per_year * lifespan
         out["simple_clv_inputs"] = {
-            "aov": ratio(stats["revenue"], stats["orders"]),
+            "average_order_value": ratio(stats["revenue"], stats["orders"]),
             "margin_per_order": margin_per_order,
             "orders_per_year": orders_per_year,
             "lifespan_years": lifespan,

@@ -25,7 +25,7 @@ from polars.expr.whenthen import ChainedThen, Then
 from clv.analysis.orders import customer_table as customer_table
 from clv.analysis.orders import order_table as order_table
 
-TIERS: tuple[tuple[str, float], ...] = (("good", 0.20), ("middle", 0.60), ("bad", 0.20))
+TIERS: tuple[tuple[str, float], ...] = (("good", 0.20), ("middle", 0.60), ("low", 0.20))
 """Value tiers from the top down: (name, share of customers). Shares must sum to 1."""
 
 TOP_SHARE = 0.10
@@ -62,6 +62,8 @@ SCORE_COLUMNS = (
     "clv",
     "clv_low",
     "clv_high",
+    "clv_pred_low",
+    "clv_pred_high",
     "p_top",
 )
 
@@ -115,7 +117,7 @@ def value_tiers(
     top_share: float = TOP_SHARE,
     prefix: str = "",
 ) -> pl.DataFrame:
-    """Add a top-``top_share`` flag and value tiers (default good 20 / middle 60 / bad 20 %).
+    """Add a top-``top_share`` flag and value tiers (default good 20 / middle 60 / low 20 %).
 
     Parameters
     ----------

@@ -19,9 +19,9 @@ from clv.errors import UsageError
 
 
 def tiers_from_cuts(
-    cuts: Sequence[float] = (0.2, 0.8), names: Sequence[str] = ("good", "middle", "bad")
+    cuts: Sequence[float] = (0.2, 0.8), names: Sequence[str] = ("good", "middle", "low")
 ) -> tuple[tuple[str, float], ...]:
-    """``[0.2, 0.8]`` -> ``(("good", 0.2), ("middle", 0.6), ("bad", 0.2))``: tiers from the
+    """``[0.2, 0.8]`` -> ``(("good", 0.2), ("middle", 0.6), ("low", 0.2))``: tiers from the
     top down, cut at these cumulative shares of customers."""
     a, b = cuts
     if not 0 < a < b < 1:
@@ -36,13 +36,15 @@ def tier_tables(
 
     ``table``: :func:`clv.segments.segment_table` with scores (``tier`` and ``revenue``,
     ``value_tier`` and ``clv``). Returns :func:`clv.segments.tier_summary` by revenue, the
-    same by CLV, and a frame ``tier``, ``customer_share``, ``revenue_share``, ``clv_share``
+    same by CLV (its tier column ``value_tier``), and a frame ``tier``, ``customer_share``,
+    ``revenue_share`` (of the tiers by revenue), ``clv_share`` (of the tiers by CLV)
     for :func:`clv.plots.tier_shares`.
     """
     from clv.analysis.segments import tier_summary
 
     by_revenue = tier_summary(table, value_col="revenue", tier_col="tier", tiers=tiers)
     by_clv = tier_summary(table, value_col="clv", tier_col="value_tier", tiers=tiers)
+    by_clv = by_clv.rename({"tier": "value_tier"})  # headed "tier by predicted CLV"
     shares = by_revenue.select(
         "tier", "customer_share", pl.col("value_share").alias("revenue_share")
     ).with_columns(clv_share=by_clv["value_share"])
@@ -244,7 +246,7 @@ def parameter_table(model: Any, which: str) -> pl.DataFrame:
     extra = [("log-likelihood", ll, None)] if ll is not None else []
     if extra:
         frame = pl.concat([frame, pl.DataFrame(extra, schema=frame.schema, orient="row")])
-    return frame.with_columns(pl.col("estimate").round(4), pl.col("standard_error").round(4))
+    return frame  # shown with PARAMETER_FORMATS: 0.00186, never 0.00
 
 
 def _finite(value: float | None) -> float | None:
@@ -298,10 +300,35 @@ def before_after(orders: pl.DataFrame, launch_date: Any) -> pl.DataFrame | None:
     return loyalty_before_after(orders, launch_date=launch_date)
 
 
+PARAMETER_FORMATS = {"estimate": "{:.4g}", "standard_error": "{:.4g}"}
+"""How :func:`parameter_table` is shown: four significant digits."""
+
+COMPARISON_FORMATS = {
+    "holdout_mae": "{:.6f}",
+    "calibration_log_likelihood": "{:,.1f}",
+    "aic": "{:,.1f}",
+}
+"""How :func:`model_comparison` is shown: the holdout error to six decimals, so a choice by a
+difference the table could not show is never shown as a tie."""
+
+
 def model_comparison(model: Any) -> pl.DataFrame | None:
-    """The purchase models compared on the holdout when ``purchase_model="auto"`` chose one
-    (``model.comparison``), else None."""
-    return pl.DataFrame(model.comparison) if model.comparison else None
+    """The purchase models compared when ``purchase_model="auto"`` chose one, else None.
+
+    One row per model: ``purchase_model``, ``holdout_mae`` (mean absolute error per customer
+    of the holdout purchases: the model with the lowest is chosen), ``chosen``,
+    ``calibration_log_likelihood`` and ``aic`` (of the fit on the calibration period), and
+    ``error`` only when a model could not be fitted.
+    """
+    if not model.comparison:
+        return None
+    table = pl.DataFrame(model.comparison).rename(
+        {"log_likelihood": "calibration_log_likelihood"}, strict=False
+    )
+    keep = ["purchase_model", "holdout_mae", "chosen", "calibration_log_likelihood", "aic"]
+    if "error" in table.columns and table["error"].is_not_null().any():
+        keep.append("error")
+    return table.select([c for c in keep if c in table.columns])
 
 
 def channel_value_table(value: Any) -> pl.DataFrame | None:
@@ -315,7 +342,6 @@ def channel_value_table(value: Any) -> pl.DataFrame | None:
             "channel",
             "customers",
             "uses_pooled",
-            "mean_clv",
             "clv",
             "clv_low",
             "clv_high",
@@ -323,9 +349,9 @@ def channel_value_table(value: Any) -> pl.DataFrame | None:
             "new_customer_value_low",
             "new_customer_value_high",
             "cac",
-            "new_clv_cac",
-            "new_clv_cac_low",
-            "new_clv_cac_high",
+            "clv_cac",
+            "clv_cac_low",
+            "clv_cac_high",
         )
         if c in value.groups.columns
     ]

@@ -11,9 +11,9 @@ import sys
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from clv import __version__
 from clv.cli.background import import_in_background
@@ -92,13 +92,19 @@ def _fit(args: argparse.Namespace) -> None:
 
     model.save(args.out, overwrite=args.overwrite)
     if isinstance(model, GroupedClvModel):
-        pooled = "".join(
-            f"; {name} uses the pooled model: {why}" for name, why in model.pooled_groups.items()
+        return _done(
+            args.out, f"{len(model.groups)} {args.by} models and the pooled one{_pooled(model)}"
         )
-        return _done(args.out, f"{len(model.groups)} {args.by} models and the pooled one{pooled}")
     params = " ".join(f"{k}={v:.4g}" for k, v in model.purchase.items())
     gg = " ".join(f"{k}={v:.4g}" for k, v in model.gamma_gamma.items())
     _done(args.out, f"{model.spec.title} {params}; Gamma-Gamma {gg}")
+
+
+def _pooled(model: Any) -> str:
+    """``"; web uses the pooled model: why"`` for each group a grouped model scores with the
+    pooled one (empty for a model without groups)."""
+    groups = getattr(model, "pooled_groups", None) or {}
+    return "".join(f"; {name} uses the pooled model: {why}" for name, why in groups.items())
 
 
 def _scored(args: argparse.Namespace) -> "Analysis":
@@ -129,7 +135,8 @@ def _score(args: argparse.Namespace) -> None:
     with _about(args.file):
         scores = analysis.scores
     write_frame(scores, args.out, overwrite=args.overwrite)
-    _done(args.out, f"{scores.height:,} customers, total CLV {scores['clv'].sum():,.2f}")
+    total = f"{scores.height:,} customers, total CLV {scores['clv'].sum():,.2f}"
+    _done(args.out, total + _pooled(analysis.model))
 
 
 def _kpis(args: argparse.Namespace) -> None:
@@ -157,15 +164,25 @@ def _report(args: argparse.Namespace) -> None:
     from clv.report.runner import run_report
 
     if args.list:
-        from clv.report.index import runs_text
+        from clv.report.index import recover, runs_text, write_index
 
+        if args.out.is_dir():  # killed runs marked, their hidden files cleaned, index rebuilt
+            with suppress(OSError):  # a folder we may only read is still listed
+                recover(args.out)
+                write_index(args.out)
         print("\n".join(runs_text(args.out)) or f"no runs in {args.out}")
         return
-    parameters: dict[str, object] = dict(parse_assignments(args.parameter))
-    for key, value in given_parameters(args).items():
-        if key in parameters:
-            raise UsageError(f"{key} given twice: --{key.replace('_', '-')} and -p {key}=")
-        parameters[key] = value
+    try:
+        parameters: dict[str, object] = dict(parse_assignments(args.parameter))
+        for key, value in given_parameters(args, pairs=False).items():
+            if key in parameters:
+                raise UsageError(f"{key} given twice: as an option and with -p; give it once")
+            parameters[key] = value
+    except UsageError as e:  # the run failed its parameter check: in the runs' history
+        from clv.report.index import record_failed_check
+
+        record_failed_check(args.out, Path(args.notebook).stem, str(e), data=args.file)
+        raise
     folder = run_report(
         args.file,
         notebook=args.notebook,
@@ -173,8 +190,25 @@ def _report(args: argparse.Namespace) -> None:
         out_dir=args.out,
         config=args.config,
         progress=sys.stderr.isatty(),
+        pdf=args.pdf,
     )
     print(folder / f"{notebook_path(args.notebook).stem}.html")
+
+
+def _compare(args: argparse.Namespace) -> None:
+    import json
+
+    from clv.data.write import _jsonable, write_json
+    from clv.report.compare import compare_runs
+
+    doc = compare_runs(args.run_a, args.run_b)
+    if args.out is None:
+        print(json.dumps(_jsonable(doc), indent=2, allow_nan=False))
+        return
+    write_json(args.out, doc, overwrite=args.overwrite)
+    migration = doc["tier_migration"]
+    moved = sum(n for a, row in migration.items() for b, n in row.items() if a != b)
+    _done(args.out, f"{moved:,} customers changed tier since {doc['previous_run']}")
 
 
 def _done(path: Path, what: str) -> None:
@@ -252,7 +286,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of report runs (default: reports)",
     )
     p.add_argument("--list", action="store_true", help="list the runs in --out and their status")
+    p.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also write <notebook>.pdf (A4) beside the HTML, printed by headless Chromium",
+    )
     p.set_defaults(run=_report)
+
+    p = commands.add_parser(
+        "compare", help="what changed between two report runs (the report's Since section)"
+    )
+    p.add_argument("run_a", type=Path, metavar="RUN_A", help="the earlier run folder")
+    p.add_argument("run_b", type=Path, metavar="RUN_B", help="the later run folder")
+    p.add_argument(
+        "--out", type=Path, metavar="FILE", help="write changes.json here (default: stdout)"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    p.set_defaults(run=_compare)
     return parser
 
 
@@ -302,7 +352,8 @@ def _check_paths(args: argparse.Namespace) -> None:
     for key, path in inputs.items():
         if key != "file" and path is not None and path.is_dir():
             raise UsageError(f"{path}: is a folder; --{key.replace('_', '-')} takes a file")
-    given_parameters(args)
+    if args.command != "report":  # clv report checks them itself, and records a failure
+        given_parameters(args, pairs=args.command != "report")  # report: with -p and the notebook
     if args.command == "report" and args.out.exists() and not args.out.is_dir():
         raise UsageError(f"{args.out}: is a file; the runs folder (--out) must be a folder")
     if args.command != "report" and getattr(args, "out", None) is not None:

@@ -92,16 +92,17 @@ _METAVARS = {
 }
 
 
-def given_parameters(args: argparse.Namespace) -> dict[str, Any]:
+def given_parameters(args: argparse.Namespace, *, pairs: bool = True) -> dict[str, Any]:
     """The spec's parameters given as options, read and checked (``UsageError`` naming the
-    option). ``--channel-costs FILE`` (a ``.csv`` or ``.json``) is read here."""
+    option). ``--channel-costs FILE`` (a ``.csv`` or ``.json``) is read here. ``pairs=False``:
+    pairs of options are checked later, with ``-p``, ``--config`` and the notebook's defaults."""
     given = {name: getattr(args, name) for name in params.SPEC if hasattr(args, name)}
     given.pop("data", None)
     costs = given.get("channel_costs")
     from_file = isinstance(costs, str) and not costs.lstrip().startswith("{")
     if isinstance(costs, str) and from_file:  # the other options are checked first
         given["channel_costs"] = {}
-    checked = params.validate(given)
+    checked = params.validate(given, pairs=pairs)
     if isinstance(costs, str) and from_file:
         from clv.data.io import read_channel_costs
 

@@ -44,7 +44,11 @@ _PROBLEMS = {
         "empty order id",
         "fill it in, or leave order_col= out (an order is then a customer-day)",
     ),
-    "_bad_loyalty": ("loyalty", "{value!r} is not a loyalty flag", "use true/false, 1/0 or yes/no"),
+    "_bad_loyalty": (
+        "loyalty",
+        "{value!r} is not a loyalty flag",
+        "use true/false, 1/0, yes/no (or ja/nej, tak/nie, kyllä/ei, так/ні)",
+    ),
     "_bad_margin": ("margin", "{value!r} is not a finite number", "margins must be plain numbers"),
 }
 """Check column → (column, what is wrong, how to fix it), in the order they are reported."""
@@ -94,4 +98,6 @@ def raise_first_problem(
             source = column if column in columns else "quantity"  # amount = quantity x price
             value = raw.filter(pl.col("_row") == row).select(source).collect().item()
             what = problem.format(value="" if value is None else value, low=low, high=high)
+            if source != column:  # the amount is quantity x price: name what was read
+                what = what.replace("negative amount", "negative quantity")
             raise DataError(f"{name}: column {columns[source]!r}, row {row}: {what}; {fix}")

@@ -7,6 +7,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from clv.data.frames import Frame, as_polars
 from clv.errors import DataError, UsageError
 
 GroupBy = Literal["channel", "loyalty"]
@@ -21,8 +22,9 @@ UNKNOWN = "unknown"
 def customer_groups(transactions: pl.DataFrame | pl.LazyFrame, *, by: GroupBy) -> pl.DataFrame:
     """One row per customer: ``customer_id`` and the column ``by`` (a string).
 
-    ``by="channel"``: the channel of the customer's first order (earliest ``date``; on a tie
-    the first channel in sort order; :data:`UNKNOWN` when missing). ``by="loyalty"``:
+    ``by="channel"``: the channel of the customer's first order (earliest ``date``, then the
+    smallest ``order_id`` when there is one, then file order: the first order of
+    :func:`clv.analysis.orders.order_table`; :data:`UNKNOWN` when missing). ``by="loyalty"``:
     ``"member"`` if any of the customer's rows is flagged, else ``"non_member"``.
     """
     if by not in GROUP_COLUMNS:
@@ -34,13 +36,10 @@ def customer_groups(transactions: pl.DataFrame | pl.LazyFrame, *, by: GroupBy) -
             f"{GROUP_COLUMNS[by]}= (--{GROUP_COLUMNS[by].replace('_', '-')})"
         )
     if by == "channel":
-        group = (
-            pl.col("channel")
-            .cast(pl.String)
-            .sort_by("date", pl.col("channel").cast(pl.String), nulls_last=True)
-            .first()
-            .fill_null(UNKNOWN)
-        )
+        names = frame.collect_schema().names()
+        order = ["date", "order_id", "_row"] if "order_id" in names else ["date", "_row"]
+        frame = frame.with_row_index("_row")
+        group = pl.col("channel").cast(pl.String).sort_by(order).first().fill_null(UNKNOWN)
     else:
         group = (
             pl.when(pl.col("loyalty").any()).then(pl.lit("member")).otherwise(pl.lit("non_member"))
@@ -49,8 +48,8 @@ def customer_groups(transactions: pl.DataFrame | pl.LazyFrame, *, by: GroupBy) -
 
 
 def with_customer_group(
-    summary: pl.DataFrame,
-    transactions: pl.DataFrame | pl.LazyFrame,
+    summary: Frame,
+    transactions: Frame,
     *,
     by: GroupBy,
     _customer_key: pl.Series | None = None,
@@ -60,6 +59,9 @@ def with_customer_group(
     ``_customer_key`` (private): each transaction row's customer as its row in ``summary``
     (:func:`clv.data.rfm._rfm_summary_keyed`), to group on integers and skip the join.
     """
+    summary = as_polars(summary, "summary")
+    if not isinstance(transactions, pl.LazyFrame):
+        transactions = as_polars(transactions, "transactions")
     if _customer_key is not None and isinstance(transactions, pl.DataFrame):
         customer_groups(transactions.clear(), by=by)  # the same errors
         keyed = _keyed_groups(transactions, by=by, customer_key=_customer_key)
@@ -73,26 +75,26 @@ def with_customer_group(
 
 def _keyed_groups(transactions: pl.DataFrame, *, by: GroupBy, customer_key: pl.Series) -> pl.Series:
     """:func:`customer_groups`' column ``by`` for customers ``0 .. max(customer_key)``, grouped
-    on the integer key: the channel of the smallest (day, channel) of each customer (the
-    channels ranked as strings sort, nulls last), or whether any row is flagged."""
+    on the integer key: the channel of each customer's first order (earliest day, then order
+    id, then file row), or whether any row is flagged."""
     frame = transactions.select(customer_key.alias("_customer"), by)
     if by == "loyalty":
         flagged = frame.lazy().group_by("_customer").agg(pl.col("loyalty").any()).sort("_customer")
         member = flagged.collect()["loyalty"].fill_null(False)
         return pl.Series(by, np.where(member.to_numpy(), "member", "non_member"), pl.String)
-    channel = transactions["channel"].cast(pl.String)
-    names = channel.unique().drop_nulls().sort()
-    code = channel.replace_strict(names, pl.int_range(names.len(), eager=True), default=None)
-    day = transactions["date"].to_physical().cast(pl.Int64)
+    order = ["_day", "order_id", "_row"] if "order_id" in transactions.columns else ["_day", "_row"]
     first = (
-        frame.select(
-            "_customer", rank=(day - day.min()) * (names.len() + 1) + code.fill_null(names.len())
+        transactions.lazy()
+        .select(
+            "channel",
+            *(["order_id"] if "order_id" in transactions.columns else []),
+            _customer=customer_key,
+            _day=pl.col("date"),
         )
-        .lazy()
+        .with_row_index("_row")
         .group_by("_customer")
-        .agg(pl.col("rank").min())
+        .agg(pl.col("channel").cast(pl.String).sort_by(order).first())
         .sort("_customer")
-        .collect()["rank"]
+        .collect()["channel"]
     )
-    lookup = pl.concat([names, pl.Series([UNKNOWN])])
-    return lookup.gather(first % (names.len() + 1)).alias(by)
+    return first.fill_null(UNKNOWN).alias(by)

@@ -111,8 +111,9 @@ def load_transactions(
         polars or pandas DataFrame (validated the same way; errors name "the frame").
     customer_col, date_col, amount_col
         Names of the required columns. Customer ids are kept as written (``00123`` stays a
-        string); rows whose id is empty or a placeholder (``(blank)``, ``guest``, ``0``, ...,
-        see :data:`~clv.data.quality.PLACEHOLDER_IDS`) are left out with one warning.
+        string); rows whose id is empty or a placeholder (``(blank)``, ``guest``, ...,
+        see :data:`~clv.data.quality.PLACEHOLDER_IDS`; ``0`` and ``-1`` only when they hold
+        an implausible share of the orders) are left out with one warning.
     quantity_col, price_col
         Instead of ``amount_col``: amount = quantity x unit price per row, rounded to cents.
     order_col, channel_col, product_col, loyalty_col, margin_col
@@ -241,6 +242,11 @@ def load_transactions(
     checks = build_checks(columns, negative_amounts, low, high)
     checks["_placeholder"] = q.placeholder_expr(keep_placeholder_ids)
     out = collect(raw.with_columns(typed).with_columns(**checks))
+    if not keep_placeholder_ids:  # 0 and -1 when they hold an implausible share of orders
+        numeric = q.numeric_placeholders(out.filter(~pl.col("_placeholder")))
+        if numeric:
+            placeholder = pl.col("_placeholder") | pl.col("customer_id").is_in(numeric)
+            out = out.with_columns(_placeholder=placeholder)
     rows_read = out.height
     if rows_read == 0:
         raise DataError(f"{name}: no transactions (the file has a header but no rows)")

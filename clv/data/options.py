@@ -8,6 +8,7 @@ import datetime as dt
 
 import polars as pl
 
+from clv.data.parse import has_time_codes, local_dates
 from clv.errors import UsageError
 
 
@@ -27,9 +28,15 @@ def check_read_options(*, separator: str, date_format: str | None) -> None:
 
 
 def reads_dates(date_format: str) -> bool:
-    """Whether ``date_format`` writes 2024-01-31 as text that it reads back as that date."""
+    """Whether ``date_format`` writes 2024-01-31 (at 20:26:05 UTC, for a format with time
+    codes ``%H %M %S %I %p %z``) as text that it reads back as that date."""
     day = pl.Series([dt.date(2024, 1, 31)])
     try:
+        if has_time_codes(date_format):
+            moment = pl.Series([dt.datetime(2024, 1, 31, 20, 26, 5, tzinfo=dt.UTC)])
+            text = pl.DataFrame({"t": moment.dt.strftime(date_format)})
+            read = text.select(local_dates(pl.col("t"), date_format))["t"]
+            return read.equals(day, check_names=False)
         return day.dt.strftime(date_format).str.to_date(date_format).equals(day)
     except pl.exceptions.PolarsError:
         return False

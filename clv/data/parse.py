@@ -22,8 +22,10 @@ _DAY_FORMATS = {f for _, formats in _FIELDS.values() for f in formats}
 ISO = "ISO 8601"
 """The detected format of ISO dates and datetimes (the local date as written is kept)."""
 
-_TRUE = ["true", "1", "yes", "y", "t"]
-_FALSE = ["false", "0", "no", "n", "f", ""]
+_TRUE = ["true", "1", "yes", "y", "t", "ja", "j", "tak", "kyllä", "k", "так", "т"]
+_FALSE = ["false", "0", "no", "n", "f", "", "nej", "nie", "ei", "ні", "н"]
+"""Loyalty flags as written in English, Swedish (ja/nej), Polish (tak/nie), Finnish (kyllä/ei)
+and Ukrainian (так/ні) exports, compared in lower case."""
 
 _SPACES = "\u00a0\u202f\u2009"  # no-break, narrow no-break and thin spaces (thousands)
 _COMMA_NUMBER = r"^[+-]?(\d{1,3}([ .]\d{3})+|\d+)(,\d+)?$"
@@ -71,6 +73,27 @@ def detect_date_format(values: list[str], column: str, name: str) -> str | None:
     return None
 
 
+TIME_CODES = ("%H", "%M", "%S", "%I", "%p", "%z", "%T", "%R", "%f", "%.f")
+"""strftime codes of a time of day or a UTC offset."""
+
+_OFFSET = r"\s*(?:[+-]\d{2}:?\d{2}|Z)$"  # a UTC offset at the end, as %z writes or reads it
+
+
+def has_time_codes(date_format: str) -> bool:
+    """Whether ``date_format`` reads a time of day or a UTC offset besides the date."""
+    return any(code in date_format for code in TIME_CODES)
+
+
+def local_dates(text: pl.Expr, date_format: str) -> pl.Expr:
+    """The local date as written of datetimes in ``date_format`` (time codes ``%H %M %S %I
+    %p``, and ``%z`` at the end: the UTC offset is read past, not converted to UTC, so 23:30
+    -05:00 on 31 January stays 31 January)."""
+    if date_format.rstrip().endswith("%z"):
+        text = text.str.replace(_OFFSET, "")
+        date_format = date_format.rstrip().removesuffix("%z").rstrip()
+    return text.str.to_datetime(date_format, strict=False).dt.date()
+
+
 def date_expr(column: str, dtype: pl.DataType, date_format: str | None) -> pl.Expr:
     """Parse column ``column`` into ``date`` with a format from :func:`detect_date_format`
     or the user's strftime ``date_format`` (null where a value does not parse)."""
@@ -86,8 +109,8 @@ def date_expr(column: str, dtype: pl.DataType, date_format: str | None) -> pl.Ex
         return pl.when(text.str.contains(_ISO)).then(
             text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
         )
-    if any(p in date_format for p in ("%H", "%M", "%S", "%I", "%p", "%z", "%T", "%R")):
-        return text.str.to_datetime(date_format, strict=False).dt.date()
+    if has_time_codes(date_format):
+        return local_dates(text, date_format)
     if date_format in _DAY_FORMATS:  # an optional time of day after a space is dropped
         return text.str.split(" ").list.first().str.to_date(date_format, strict=False)
     return text.str.to_date(date_format, strict=False)
@@ -137,7 +160,8 @@ def number_expr(column: str, dtype: pl.DataType, fmt: NumberFormat) -> pl.Expr:
 
 
 def flag_expr(column: str, dtype: pl.DataType) -> pl.Expr:
-    """Parse a loyalty flag: true/false, 1/0, yes/no, y/n, t/f (null otherwise; blank is false)."""
+    """Parse a loyalty flag: true/false, 1/0, yes/no, y/n, t/f, ja/nej, tak/nie, kyllä/ei,
+    так/ні (null otherwise; blank is false)."""
     col = pl.col(column)
     if dtype == pl.Boolean:
         return col.fill_null(False)

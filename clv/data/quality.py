@@ -19,11 +19,14 @@ PLACEHOLDER_IDS = (
     "unknown",
     "guest",
     "anonymous",
-    "0",
-    "-1",
     "#n/a",
 )
 """Customer ids (compared case-insensitively, spaces stripped) that stand for "no customer"."""
+
+NUMERIC_PLACEHOLDER_IDS = ("0", "-1")
+"""Ids that stand for "no customer" only when they behave like it: an implausible share of
+the orders, as a house account holds (:data:`HOUSE_SHARE`, :data:`HOUSE_MEDIAN_RATIO`). A
+customer 0 with one order (lifetimes' own example data has one) is a customer."""
 
 HOUSE_SHARE = 0.01
 HOUSE_MEDIAN_RATIO = 50.0
@@ -89,6 +92,34 @@ def placeholder_expr(keep: bool) -> pl.Expr:
     )
 
 
+def _orders_per_customer(transactions: pl.DataFrame) -> tuple[pl.DataFrame, int, float]:
+    """Orders per customer (distinct order ids when ``order_id`` is present, else purchase
+    days), their total and the median customer's."""
+    key = "order_id" if "order_id" in transactions.columns else "date"
+    per_customer = transactions.group_by("customer_id").agg(orders=pl.col(key).n_unique())
+    total = int(per_customer["orders"].sum())
+    return per_customer, total, cast(float, per_customer["orders"].median()) or 0.0
+
+
+def _implausible(per_customer: pl.DataFrame, total: int, median: float) -> pl.DataFrame:
+    """The customers with more than :data:`HOUSE_SHARE` of all orders and
+    :data:`HOUSE_MEDIAN_RATIO` times the median customer's, most orders first."""
+    return per_customer.filter(
+        (pl.col("orders") > HOUSE_SHARE * total) & (pl.col("orders") > HOUSE_MEDIAN_RATIO * median)
+    ).sort("orders", "customer_id", descending=[True, False])
+
+
+def numeric_placeholders(transactions: pl.DataFrame) -> list[str]:
+    """The ids ``0`` and ``-1`` (as written, spaces either side) that behave like a
+    placeholder: an implausible share of the orders (:func:`_implausible`)."""
+    ids = transactions["customer_id"]
+    if not ids.str.strip_chars().is_in(NUMERIC_PLACEHOLDER_IDS).any():
+        return []
+    per_customer, total, median = _orders_per_customer(transactions)
+    big = _implausible(per_customer, total, median)["customer_id"]
+    return big.filter(big.str.strip_chars().is_in(NUMERIC_PLACEHOLDER_IDS)).to_list()
+
+
 def placeholder_counts(left_out: pl.DataFrame) -> dict[str, int]:
     """Rows left out per placeholder id as written, most rows first."""
     counts = (
@@ -122,13 +153,8 @@ def house_accounts(
     sample = transactions["customer_id"].gather_every(max(1, transactions.height // sample_rows))
     if sample.value_counts(sort=True)["count"][0] <= 0.005 * sample.len():
         return {}
-    key = "order_id" if "order_id" in transactions.columns else "date"
-    per_customer = transactions.group_by("customer_id").agg(orders=pl.col(key).n_unique())
-    total = int(per_customer["orders"].sum())
-    median = cast(float, per_customer["orders"].median()) or 0.0
-    big = per_customer.filter(
-        (pl.col("orders") > HOUSE_SHARE * total) & (pl.col("orders") > HOUSE_MEDIAN_RATIO * median)
-    ).sort("orders", descending=True)
+    per_customer, total, median = _orders_per_customer(transactions)
+    big = _implausible(per_customer, total, median)
     for customer, n in big.iter_rows():
         warn(
             f"{name}: customer {customer!r} holds {n:,} orders ({n / total:.1%} of all); "

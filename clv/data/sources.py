@@ -218,6 +218,15 @@ def _ndjson_error(path: Path, name: str) -> DataError | None:
 def ragged_error(path: Path, name: str, separator: str, encoding: str) -> DataError:
     """Find the first CSV row with more fields than the header (only on the error path)."""
     with path.open(newline="", encoding=codec_name(encoding), errors="replace") as f:
+        header = f.readline()
+        other = next((s for s in ";\t|," if s != separator and header.count(s) > 0), None)
+        if other is not None and header.count(other) > header.count(separator):
+            shown = "\\t" if other == "\t" else other
+            return DataError(
+                f"{name}: the header is separated by {other!r}, not {separator!r}; pass "
+                f"--separator '{shown}'"
+            )
+        f.seek(0)
         rows = csv.reader(f, delimiter=separator)
         width = len(next(rows))
         for number, fields in enumerate(rows, start=1):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
+from clv.data.frames import Frame, as_polars
 from clv.errors import StorageError, UsageError
 
 SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -168,14 +169,14 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-def write_frame(
-    frame: pl.DataFrame, path: str | os.PathLike[str], *, overwrite: bool = False
-) -> Path:
-    """Write ``frame`` as CSV or Parquet (by suffix), atomically; see :func:`atomic_output`.
+def write_frame(frame: Frame, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """Write ``frame`` (polars, lazy or pandas) as CSV or Parquet (by suffix), atomically; see
+    :func:`atomic_output`.
 
     CSV goes through :func:`csv_safe` (no cell runs as a spreadsheet formula); Parquet keeps
     every value as it is.
     """
+    frame = as_polars(frame, "frame")
     path = Path(path)
     kind = SUFFIXES.get(path.suffix.lower())
     if kind not in ("csv", "parquet"):

@@ -73,10 +73,8 @@ def spark_job(
         model = cs.fit(summary, penalizer=penalizer)
     if command == "fit":
         model.save(out, overwrite=overwrite)
-        bg, gg = model.bgnbd, model.gamma_gamma
-        return (
-            f"BG/NBD r={bg['r']:.4g} alpha={bg['alpha']:.4g} a={bg['a']:.4g} b={bg['b']:.4g}; "
-            f"Gamma-Gamma p={gg['p']:.4g} q={gg['q']:.4g} v={gg['v']:.4g}"
-        )
+        params = " ".join(f"{k}={v:.4g}" for k, v in model.purchase.items())
+        gg = " ".join(f"{k}={v:.4g}" for k, v in model.gamma_gamma.items())
+        return f"{model.spec.title} {params}; Gamma-Gamma {gg}"  # a limit fit's own parameters
     scores = cs.score(model, summary, **(score or {}))
     return f"{write(scores, out, overwrite=overwrite):,} customers"

@@ -2,9 +2,9 @@
 
 As CLVTools' ``newcustomer()`` (Meierer et al., CLVTools) does for its models: the expected
 purchases of a customer who has just made their first order, from the unconditional
-expectation E[X(t)] of FHL (2005a) eq. (9), here with the first order counted and every
-order valued at the Gamma-Gamma population mean ``p v / (q - 1)`` (Fader, Hardie & Lee
-2005b, the mean of eq. 1 over nu), month by month and discounted as
+expectation E[X(t)] of FHL (2005a) eq. (9) (or the purchase model's own), here with the first
+order counted and every order valued at the Gamma-Gamma population mean ``p v / (q - 1)``
+(Fader, Hardie & Lee 2005b, the mean of eq. 1 over nu), month by month and discounted as
 :meth:`clv.models.ClvModel.score` discounts.
 """
 
@@ -13,23 +13,25 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from clv.models.bgnbd import BGNBD_PARAMS, expected_purchases_new_customer
 from clv.models.cashflows import CashFlowGrid
 from clv.models.draws import DRAWS, IntervalMethod, parameter_draws
-from clv.models.gamma_gamma import GAMMA_GAMMA_PARAMS
+from clv.models.gamma_gamma import mean_order_value
 from clv.models.groups import GroupedClvModel
 from clv.models.model import ClvModel
 
 
-def _values(bg: np.ndarray, gg: np.ndarray, grid: CashFlowGrid, margin: float) -> np.ndarray:
-    """Values for parameter rows ``bg`` (n, 4) and ``gg`` (n, 3): ``margin * p v/(q-1) *
-    (1 + sum_i (E[X(t_i)] - E[X(t_(i-1))]) / (1+d)^i)``, the first order undiscounted."""
-    params = {n: bg[:, k, None] for k, n in enumerate(BGNBD_PARAMS)}
-    purchases = expected_purchases_new_customer(params, grid.ends[None, :])  # (n, months)
+def _values(
+    model: ClvModel, bg: np.ndarray, gg: np.ndarray, grid: CashFlowGrid, margin: float
+) -> np.ndarray:
+    """Values for parameter rows ``bg`` (n, k: the purchase model's) and ``gg`` (n, j:
+    Gamma-Gamma's): ``margin * mean order value * (1 + sum_i (E[X(t_i)] - E[X(t_(i-1))]) /
+    (1+d)^i)``, the first order undiscounted."""
+    params = {n: bg[:, k, None] for k, n in enumerate(model.spec.params)}
+    purchases = model.spec.expected_new(params, grid.ends[None, :])  # (n, months)
     steps = np.diff(purchases, axis=1, prepend=0.0)
     discounted = 1.0 + (steps / grid.factors).sum(axis=1)
-    p, q, v = (gg[:, k] for k in range(3))
-    return margin * p * v / (q - 1) * discounted
+    spend = {n: gg[:, k] for k, n in enumerate(model.gamma_gamma_params)}
+    return margin * mean_order_value(spend) * discounted
 
 
 def new_customer_value(
@@ -54,16 +56,16 @@ def new_customer_value(
     >>> grid = cash_flow_grid(horizon=12, horizon_unit="M", model_unit="W")  # doctest: +SKIP
     >>> new_customer_value(model, grid=grid)["new_customer_value"]  # doctest: +SKIP
     """
-    point = np.array([[model.bgnbd[n] for n in BGNBD_PARAMS]])
-    point_gg = np.array([[model.gamma_gamma[n] for n in GAMMA_GAMMA_PARAMS]])
-    value = float(_values(point, point_gg, grid, margin)[0])
+    point = np.array([[model.purchase[n] for n in model.spec.params]])
+    point_gg = np.array([[model.gamma_gamma[n] for n in model.gamma_gamma_params]])
+    value = float(_values(model, point, point_gg, grid, margin)[0])
     out = {"new_customer_value": value}
     if interval is not None:
         bg, gg = parameter_draws(
             model, draws=draws, method=interval_method, seed=seed, summary=summary
         )
         low, high = np.quantile(
-            _values(bg, gg, grid, margin), [(1 - interval) / 2, (1 + interval) / 2]
+            _values(model, bg, gg, grid, margin), [(1 - interval) / 2, (1 + interval) / 2]
         )
         out |= {
             "new_customer_value_low": min(float(low), value),

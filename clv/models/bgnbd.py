@@ -15,16 +15,12 @@ notes at brucehardie.com/notes/004 (likelihood) and 021 (P(alive)).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import polars as pl
-from scipy.special import digamma, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp1f1, hyp2f1, xlogy
 
-# The count distributions live in clv.models.bgnbd_counts (shared with MBG/NBD); re-exported.
-from clv.models.bgnbd_counts import (
-    conditional_probability_of_purchases as conditional_probability_of_purchases,
-)
-from clv.models.bgnbd_counts import probability_at_least as probability_at_least
-from clv.models.bgnbd_counts import probability_of_purchases as probability_of_purchases
 from clv.models.optimize import Fit, ParamArrays, Params, advice, dot, fit_from, optimize
 from clv.models.pairs import PairRows, pair_log_sum
 
@@ -274,3 +270,305 @@ def expected_purchases_new_customer(bgnbd: ParamArrays, t: np.ndarray | float) -
     t = np.asarray(t, dtype=float)
     hyp = hyp2f1(r, b, a + b - 1, t / (alpha + t))
     return (a + b - 1) / (a - 1) * (1 - hyp * (alpha / (alpha + t)) ** r)
+
+
+# --------------------------------------------------------------------------------------------
+# How many purchases: the count distributions of BG/NBD and MBG/NBD
+# --------------------------------------------------------------------------------------------
+# BG/NBD and its modified form MBG/NBD (Batislam, Denizel & Filiztekin 2007) differ only in
+# when a customer may drop out: BG/NBD after each repeat purchase, MBG/NBD also right after the
+# first purchase. With ``shift = 0`` (BG/NBD) or ``1`` (MBG/NBD) every beta function
+# ``B(., b+k)`` of BG/NBD becomes ``B(., b+k+shift)`` and the "dropped out" branch exists for
+# ``x = 0`` too.
+
+
+def _log_poisson_gamma(r: float, alpha: float, t: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """ln[ G(r+n)/(G(r) n!) (alpha/(alpha+t))^r (t/(alpha+t))^n ]: the NBD pmf (FHL eq. 8).
+
+    ``xlogy``: at age ``t = 0`` the pmf is 1 for ``n = 0`` (``0 ln 0 = 0``) and 0 otherwise.
+    """
+    with np.errstate(divide="ignore"):
+        return (
+            gammaln(r + n)
+            - gammaln(r)
+            - gammaln(n + 1)
+            + r * np.log(alpha / (alpha + t))
+            + xlogy(n, t / (alpha + t))
+        )
+
+
+def probability_of_purchases(
+    params: Params, t: np.ndarray | float, n: np.ndarray | int, *, shift: int = 0
+) -> np.ndarray:
+    """P(X(t) = n): a new customer's number of repeat purchases by age ``t``.
+
+    BG/NBD, FHL (2005a) eq. (8): ``B(a,b+n)/B(a,b) NBD(n; r, alpha, t) + 1{n>0}
+    B(a+1,b+n-1)/B(a,b) [1 - sum_{j<n} NBD(j; r, alpha, t)]``; MBG/NBD (``shift=1``,
+    Batislam et al. 2007 eq. 8) the same with ``b+1`` for ``b`` and the second term for
+    ``n = 0`` too. Vectorised over ``t`` and ``n`` (broadcast); ``P(X(0) = 0) = 1`` under
+    BG/NBD (``a/(a+b)`` of MBG/NBD's customers drop out at once but still have 0 purchases).
+    """
+    r, alpha, a, b = (params[k] for k in BGNBD_PARAMS)
+    t, n = np.broadcast_arrays(np.asarray(t, dtype=float), np.asarray(n, dtype=np.int64))
+    first = np.exp(betaln(a, b + n + shift) - betaln(a, b) + _log_poisson_gamma(r, alpha, t, n))
+    cdf_below = np.zeros(t.shape)
+    for j in range(int(n.max()) if n.size else 0):
+        cdf_below += np.where(
+            j < n, np.exp(_log_poisson_gamma(r, alpha, t, np.full(t.shape, j))), 0
+        )
+    with np.errstate(invalid="ignore"):
+        second = np.where(
+            (n > 0) | (shift > 0),
+            np.exp(betaln(a + 1, b + np.maximum(n + shift, 1) - 1) - betaln(a, b))
+            * (1 - cdf_below),
+            0,
+        )
+    return first + second
+
+
+def conditional_probability_of_purchases(
+    params: Params,
+    t: float,
+    n: int,
+    frequency: np.ndarray,
+    recency: np.ndarray,
+    T: np.ndarray,
+    *,
+    shift: int = 0,
+) -> np.ndarray:
+    """P(X(T, T+t) = n | x, t_x, T): the conditional PMF of purchases in (T, T+t].
+
+    Bayes' rule on FHL (2005a): the individual likelihood (their eq. 3) splits into "alive
+    at T", ``(1-p)^(x+shift) lambda^x e^(-lambda T)``, and "dropped out after t_x",
+    ``1{x>0 or shift} p (1-p)^(x-1+shift) lambda^x e^(-lambda t_x)``. A customer alive at T
+    makes ``n`` purchases in the next ``t`` with the probability of FHL eq. (2)-(3); one who
+    dropped out makes none. Integrating over the gamma and beta mixing distributions as in
+    FHL eq. (6) and (8) gives, with ``L`` the likelihood (FHL eq. 6; Batislam et al. eq. 5)
+    and ``B_k = B(a, b+k+shift)/B(a,b)``, ``C_k = B(a+1, b+k-1+shift)/B(a,b)``::
+
+        L * P(n) = B_(x+n) G(r+x+n)/G(r) alpha^r t^n / (n! (alpha+T+t)^(r+x+n))
+          + 1{n>0} C_(x+n) [ G(r+x)/G(r) alpha^r/(alpha+T)^(r+x)
+                 - sum_{j<n} G(r+x+j)/G(r) alpha^r t^j / (j! (alpha+T+t)^(r+x+j)) ]
+          + 1{n=0, x>0 or shift} C_x G(r+x)/G(r) alpha^r / (alpha+t_x)^(r+x)
+
+    (as Fader & Hardie's note 028 derives it for the Pareto/NBD). ``t``, ``recency`` and
+    ``T`` in the model's time unit; vectorised over customers.
+    """
+    r, alpha, a, b = (params[k] for k in BGNBD_PARAMS)
+    x = np.asarray(frequency, dtype=float)
+    tx = np.asarray(recency, dtype=float)
+    T = np.asarray(T, dtype=float)
+    lb = betaln(a, b)
+    common = gammaln(r + x) - gammaln(r) + r * np.log(alpha)  # G(r+x)/G(r) alpha^r
+    log_alive = betaln(a, b + x + shift) - lb + common - (r + x) * np.log(alpha + T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_dead = np.where(
+            (x > 0) | (shift > 0),
+            betaln(a + 1, b + np.maximum(x + shift, 1) - 1)
+            - lb
+            + common
+            - (r + x) * np.log(alpha + tx),
+            -np.inf,
+        )
+    log_lik = np.logaddexp(log_alive, log_dead)
+    log_tail = [  # ln of G(r+x+j)/G(r) alpha^r t^j / (j! (alpha+T+t)^(r+x+j)), j = 0..n
+        gammaln(r + x + j)
+        - gammaln(r)
+        + r * np.log(alpha)
+        + (j * math.log(t) if j else 0.0)
+        - gammaln(j + 1)
+        - (r + x + j) * np.log(alpha + T + t)
+        for j in range(n + 1)
+    ]
+    log_first = betaln(a, b + x + n + shift) - lb + log_tail[n]
+    if n == 0:
+        return np.exp(log_first - log_lik) + np.exp(log_dead - log_lik)
+    no_more = np.exp(common - (r + x) * np.log(alpha + T) - log_lik)
+    below = sum(np.exp(log_tail[j] - log_lik) for j in range(n))
+    second = np.exp(betaln(a + 1, b + x + n - 1 + shift) - lb) * (no_more - below)
+    return np.exp(log_first - log_lik) + second
+
+
+def probability_at_least(
+    params: Params,
+    t: float,
+    k: int,
+    frequency: np.ndarray,
+    recency: np.ndarray,
+    T: np.ndarray,
+    *,
+    shift: int = 0,
+) -> np.ndarray:
+    """P(X(T, T+t) >= k | x, t_x, T): at least ``k`` purchases in the next ``t`` time units.
+
+    ``1 - sum_{n<k}`` of :func:`conditional_probability_of_purchases`. ``k >= 1``; ``t`` in
+    the model's time unit.
+    """
+    if k < 1:
+        return np.ones(np.shape(frequency))
+    total = sum(
+        conditional_probability_of_purchases(params, t, n, frequency, recency, T, shift=shift)
+        for n in range(k)
+    )
+    return np.clip(1.0 - total, 0.0, 1.0)
+
+
+# --------------------------------------------------------------------------------------------
+# The one-rate limit: everyone buys at one rate (r -> infinity at r/alpha = rate), dropout kept
+# --------------------------------------------------------------------------------------------
+# As r -> infinity at a fixed mean rate, the gamma of FHL (2005a) eq. (1) becomes a point mass
+# and every NBD piece a Poisson one: (alpha/(alpha+t))^r -> e^(-rate t), and 2F1(r+x, c; d;
+# t/(alpha+T+t)) -> 1F1(c; d; rate t) (Kummer's function). ``shift`` as above (MBG/NBD: 1).
+
+POISSON_DROPOUT_PARAMS = ("rate", "a", "b")
+
+
+def _poisson_dropout_nll(
+    log_params: np.ndarray, d: PairRows, penalizer: float, shift: int
+) -> tuple[float, np.ndarray]:
+    """Mean negative log-likelihood and gradient (log-parameters) of the one-rate limit::
+
+    ll = x ln(rate) + ln B(a, c) - ln B(a, b) + ln[e^(-rate T) + 1{x>0 or shift} a/(c-1)
+         e^(-rate t_x)],  c = b + x + shift
+
+    (FHL 2005a eq. 6; Batislam et al. eq. 5 with ``shift = 1``; at r -> infinity).
+    """
+    params = np.exp(np.asarray(log_params, dtype=float))
+    rate, a, b = params
+    xs, wx, wsum = d.xs, d.wx, d.wsum
+    c = b + xs + shift
+    per_x = xlogy(xs, rate) + betaln(a, c) - betaln(a, b)
+    T_pair, R_pair = d.Tu[d.xt_t], d.Ru[d.xr_r]
+    A3 = -rate * T_pair
+    A4 = np.log(a) - np.log(c[d.xr_x] - 1) - rate * R_pair  # rows with x > 0 only
+    ll_rows, s3, s4 = pair_log_sum(A3, A4, d)
+    ll = dot(wx, per_x) - rate * dot(d.w_once, d.Tu) + ll_rows
+    value = -ll / wsum + penalizer * float(np.sum(params**2))
+    s4x = np.bincount(d.xr_x, weights=s4, minlength=xs.size)
+    g_rate = dot(wx, xs) / rate - dot(d.w_once, d.Tu) - dot(s3, T_pair) - dot(s4, R_pair)
+    g_a = dot(wx, digamma(a + b) - digamma(a + c)) + float(s4x.sum()) / a
+    g_b = dot(wx, digamma(c) - digamma(a + c) - digamma(b) + digamma(a + b))
+    g_b -= float(np.divide(s4x, c - 1, out=np.zeros_like(s4x), where=s4x != 0).sum())
+    grad = np.array([g_rate, g_a, g_b])
+    return value, -params * grad / wsum + 2.0 * penalizer * params**2
+
+
+def fit_poisson_dropout(
+    x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray, penalizer: float, shift: int = 0
+) -> Fit:
+    """Fit the one-rate limit (``rate`` per time unit, ``a, b``) on weighted rows, time
+    scaled so max T = 1 as lifetimes scales BG/NBD's."""
+    x, tx, T, w = (np.asarray(v, dtype=float) for v in (x, tx, T, w))
+    scale = 1.0 / float(np.max(T))
+    rows = PairRows.of(x, tx, T, w, repeat_only=shift == 0)
+    scaled = rows.rescaled(scale)
+    name = "BG/NBD" if shift == 0 else "MBG/NBD"
+    opt = optimize(
+        f"{name} with one purchase rate",
+        lambda theta: _poisson_dropout_nll(theta, scaled, penalizer, shift),
+        3,
+        float(np.sum(w)),
+        advice(penalizer),
+    )
+    # a rate is an inverse time: rate = rate_scaled * scale, i.e. "divided by 1/scale"
+    return fit_from(
+        opt,
+        lambda theta: -_poisson_dropout_nll(theta, rows, 0.0, shift)[0] * float(np.sum(w)),
+        scale=1.0 / scale,
+        time_params=(0,),
+    )
+
+
+def poisson_dropout_denominator(
+    params: Params, x: np.ndarray, recency: np.ndarray, T: np.ndarray, *, shift: int = 0
+) -> np.ndarray:
+    """``1 / P(alive)`` = ``1 + 1{x>0 or shift} a/(b+x+shift-1) e^(rate (T - t_x))``."""
+    rate, a, b = (params[k] for k in POISSON_DROPOUT_PARAMS)
+    x = np.asarray(x, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        odds = np.exp(np.log(a / (b + x + shift - 1)) + rate * (T - np.asarray(recency)))
+    return 1.0 + np.where((x > 0) | (shift > 0), odds, 0.0)
+
+
+def poisson_dropout_p_alive(
+    params: Params, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, *, shift: int = 0
+) -> np.ndarray:
+    """P(alive at T | x, t_x, T) at the one-rate limit."""
+    return 1.0 / poisson_dropout_denominator(params, frequency, recency, T, shift=shift)
+
+
+def poisson_dropout_numerator(params: ParamArrays, t, x, T, *, shift: int = 0) -> np.ndarray:
+    """E[Y(t)] of a customer alive at T: ``(a+c-1)/(a-1) [1 - 1F1(a-1; a+c-1; -rate t)]``,
+    ``c = b+x+shift`` (``E[(1 - e^(-rate p t))/p]``, FHL 2005a eq. 7, over p ~ Beta(a, c);
+    eq. 10's numerator as r -> infinity). Depends on (x, t) only."""
+    rate, a, b = (params[k] for k in POISSON_DROPOUT_PARAMS)
+    c = b + np.asarray(x, dtype=float) + shift + 0.0 * np.asarray(T)
+    return (a + c - 1) / (a - 1) * (1 - hyp1f1(a - 1, a + c - 1, -rate * np.asarray(t)))
+
+
+def poisson_dropout_expected_new(
+    params: ParamArrays, t: np.ndarray | float, *, shift: int = 0
+) -> np.ndarray:
+    """E[X(t)] of a new customer: the numerator at x = 0 times P(alive at 0) (``b/(a+b)``
+    under MBG/NBD, 1 under BG/NBD)."""
+    a, b = params["a"], params["b"]
+    alive = b / (a + b) if shift else 1.0
+    return (
+        poisson_dropout_numerator(params, np.asarray(t, dtype=float), 0.0, 0.0, shift=shift) * alive
+    )
+
+
+def _poisson_pmf(mean: np.ndarray | float, n: np.ndarray | int) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.exp(xlogy(n, mean) - mean - gammaln(np.asarray(n) + 1.0))
+
+
+def poisson_dropout_probability_of_purchases(
+    params: Params, t: np.ndarray | float, n: np.ndarray | int, *, shift: int = 0
+) -> np.ndarray:
+    """P(X(t) = n) of a new customer: :func:`probability_of_purchases` with Poisson pieces."""
+    rate, a, b = (params[k] for k in POISSON_DROPOUT_PARAMS)
+    t, n = np.broadcast_arrays(np.asarray(t, dtype=float), np.asarray(n, dtype=np.int64))
+    mean = rate * t
+    below = np.zeros(t.shape)
+    for j in range(int(n.max()) if n.size else 0):
+        below += np.where(j < n, _poisson_pmf(mean, j), 0.0)
+    first = np.exp(betaln(a, b + n + shift) - betaln(a, b)) * _poisson_pmf(mean, n)
+    with np.errstate(invalid="ignore"):
+        second = np.where(
+            (n > 0) | (shift > 0),
+            np.exp(betaln(a + 1, b + np.maximum(n + shift, 1) - 1) - betaln(a, b)) * (1 - below),
+            0.0,
+        )
+    return first + second
+
+
+def poisson_dropout_probability_at_least(
+    params: Params,
+    t: float,
+    k: int,
+    frequency: np.ndarray,
+    recency: np.ndarray,
+    T: np.ndarray,
+    *,
+    shift: int = 0,
+) -> np.ndarray:
+    """P(Y(t) >= k | x, t_x, T) = P(alive) (1 - sum_{n<k} P(n | alive)), with, for p ~
+    Beta(a, c) and ``c = b+x+shift``: ``P(n | alive) = B(a, c+n)/B(a, c) Pois(n) + 1{n>0}
+    B(a+1, c+n-1)/B(a, c) P(N >= n)`` (survive n purchases, or leave after the n-th)."""
+    rate, a, b = (params[k_] for k_ in POISSON_DROPOUT_PARAMS)
+    x = np.asarray(frequency, dtype=float)
+    if k < 1:
+        return np.ones(x.shape)
+    c = b + x + shift
+    mean = rate * t
+    fewer = np.zeros(x.shape)
+    tail = 1.0  # P(N >= n)
+    for n in range(k):
+        pmf = float(_poisson_pmf(mean, n))
+        fewer += np.exp(betaln(a, c + n) - betaln(a, c)) * pmf
+        if n:
+            fewer += np.exp(betaln(a + 1, c + n - 1) - betaln(a, c)) * tail
+        tail -= pmf
+    alive = poisson_dropout_p_alive(params, x, recency, T, shift=shift)
+    return np.clip(alive * (1 - fewer), 0.0, 1.0)

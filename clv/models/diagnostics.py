@@ -1,8 +1,9 @@
 """Model health: what a fit's numbers mean for the scores, as ``{"code", "message"}`` items.
 
 Codes (stable, for programs): ``at_boundary``, ``se_larger_than_estimate``,
-``no_dropout_seen``, ``gg_dependence``, ``gg_heavy_tail``, ``few_repeat_buyers``,
-``gg_excluded_spend``, ``auto_fallback``. Messages say in plain words what the condition
+``no_dropout_seen``, ``one_purchase_rate``, ``equal_spend``, ``gg_dependence``,
+``gg_heavy_tail``, ``few_repeat_buyers``, ``gg_excluded_spend``, ``full_fit_failed``,
+``auto_fallback``, ``auto_no_holdout``. Messages say in plain words what the condition
 means for the numbers; the CLI prints them as warnings, the report shows them in its Model
 health box.
 """
@@ -98,6 +99,83 @@ def dropout_diagnostic(model: str, params: dict[str, float], max_age: float) -> 
     ]
 
 
+_AT_RISK_BY_RECENCY = (
+    "P(alive) is 1 for everyone, so the at-risk list is based on recency instead (time since "
+    "the last purchase compared with the customer's usual gap between purchases)"
+)
+
+
+def limit_diagnostics(
+    purchase_limit: str | None, spend_limit: str | None, title: str
+) -> list[Diagnostic]:
+    """The limits a fit kept (:mod:`clv.models.limits`), in plain words."""
+    out = []
+    if purchase_limit in ("poisson_no_dropout", "poisson"):
+        out.append(
+            _item(
+                "one_purchase_rate",
+                "everyone buys at about one rate: one purchase rate for all customers explains "
+                f"the purchases as well as {title} does (a likelihood-ratio test), so it is used",
+            )
+        )
+    if purchase_limit in ("poisson_no_dropout", "no_dropout"):
+        out.append(
+            _item(
+                "no_dropout_seen",
+                "nobody appears to have stopped buying in this period: the model without "
+                f"dropout explains the purchases as well as {title} does; {_AT_RISK_BY_RECENCY}",
+            )
+        )
+    if spend_limit == "equal_spend":
+        out.append(
+            _item(
+                "equal_spend",
+                "customers' average order values are alike: one spend level for everyone "
+                "explains the order values as well as Gamma-Gamma's spread between customers "
+                "does, so every customer's expected order value is the mean order value",
+            )
+        )
+    return out
+
+
+LIMIT_WORDS = {
+    "poisson_no_dropout": "one purchase rate for everyone and no dropout",
+    "no_dropout": "the model without dropout",
+    "poisson": "one purchase rate for everyone (with dropout)",
+}
+"""The purchase limits of :mod:`clv.models.limits` in words."""
+
+
+def full_fit_failed_diagnostic(
+    title: str, kept: str, error: str, stand_ins: list[str]
+) -> list[Diagnostic]:
+    """``full_fit_failed``: the purchase model could not be fitted and its limit ``kept`` is
+    used, tested against the other purchase models ``stand_ins`` (none: untested)."""
+    test = (
+        f"it explains the purchases as well as {' and '.join(stand_ins)} do"
+        if stand_ins
+        else "without a test against a fuller model"
+    )
+    return [
+        _item(
+            "full_fit_failed",
+            f"{title} itself could not be fitted ({error.split(';')[0]}), so "
+            f"{LIMIT_WORDS[kept]} is used: {test}",
+        )
+    ]
+
+
+def auto_no_holdout_diagnostic() -> list[Diagnostic]:
+    """``auto_no_holdout``: ``purchase_model="auto"`` had no holdout period to compare on."""
+    return [
+        _item(
+            "auto_no_holdout",
+            "no holdout period was possible, so the purchase models could not be compared "
+            "on one and BG/NBD is used",
+        )
+    ]
+
+
 def auto_fallback_diagnostic(reason: str) -> list[Diagnostic]:
     """``auto_fallback``: ``purchase_model="auto"`` could not compare the purchase models."""
     return [
@@ -110,9 +188,10 @@ def auto_fallback_diagnostic(reason: str) -> list[Diagnostic]:
 
 
 def gamma_gamma_diagnostics(
-    q: float, correlation: float | None, n_repeat: int, n_zero_spend: int
+    q: float | None, correlation: float | None, n_repeat: int, n_zero_spend: int
 ) -> list[Diagnostic]:
-    """``gg_dependence``, ``gg_heavy_tail``, ``few_repeat_buyers``, ``gg_excluded_spend``."""
+    """``gg_dependence``, ``gg_heavy_tail`` (``q`` None: the equal-spend limit),
+    ``few_repeat_buyers``, ``gg_excluded_spend``."""
     out = []
     if correlation is not None and abs(correlation) > CORRELATION_WARNING:
         out.append(
@@ -123,7 +202,7 @@ def gamma_gamma_diagnostics(
                 "independent, so expected order values and CLV may be biased",
             )
         )
-    if q <= HEAVY_TAIL_Q:
+    if q is not None and q <= HEAVY_TAIL_Q:
         out.append(
             _item(
                 "gg_heavy_tail",

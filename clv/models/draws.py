@@ -1,9 +1,11 @@
 """Parameter draws for intervals: the asymptotic normal of the log-parameters, or a bootstrap.
 
 The normal draws use the maximum-likelihood estimate and the inverse Hessian of the total
-negative log-likelihood (:attr:`clv.models.ClvModel.covariance_log`); BG/NBD and Gamma-Gamma
-are fitted separately, so they are drawn independently. The bootstrap resamples customers with
-replacement and refits both sub-models (Efron & Tibshirani 1993, ch. 6).
+negative log-likelihood (:attr:`clv.models.ClvModel.covariance_log`); the purchase model and
+Gamma-Gamma are fitted separately, so they are drawn independently. The bootstrap resamples
+customers with replacement and refits both sub-models (Efron & Tibshirani 1993, ch. 6), each
+at the limit the model was fitted at (:mod:`clv.models.limits`): the limit is held, its
+parameters drawn.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import numpy as np
 import polars as pl
 
 from clv.errors import ModelError, UsageError
-from clv.models.bgnbd import BGNBD_PARAMS, fit_bgnbd_fast
-from clv.models.gamma_gamma import GAMMA_GAMMA_PARAMS, fit_gamma_gamma_fast
+from clv.models.gamma_gamma import fit_equal_spend, fit_gamma_gamma_fast
 from clv.models.optimize import Params
+from clv.models.purchase import PurchaseModel
 
 IntervalMethod = Literal["normal", "bootstrap"]
 
@@ -25,9 +27,15 @@ class Fitted(Protocol):
     """What the draws need of a fitted model (:class:`clv.models.ClvModel` has it)."""
 
     @property
-    def bgnbd(self) -> Params: ...
+    def purchase_model(self) -> str: ...
+    @property
+    def purchase(self) -> Params: ...
+    @property
+    def spec(self) -> PurchaseModel: ...
     @property
     def gamma_gamma(self) -> Params: ...
+    @property
+    def gamma_gamma_params(self) -> tuple[str, ...]: ...
     @property
     def covariance_log(self) -> dict[str, list[list[float]]]: ...
     @property
@@ -46,7 +54,8 @@ def parameter_draws(
     seed: int = 0,
     summary: pl.DataFrame | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``draws`` parameter sets: BG/NBD ``(draws, 4)`` and Gamma-Gamma ``(draws, 3)``.
+    """``draws`` parameter sets: the purchase model's ``(draws, k)`` (BG/NBD: r, alpha, a,
+    b) and Gamma-Gamma's ``(draws, j)`` (p, q, v; at the equal-spend limit p, nu).
 
     ``method="normal"``: ``exp`` of draws from N(log estimate, ``covariance_log``).
     ``method="bootstrap"``: refits on ``summary`` resampled over customers (seeded; the
@@ -58,7 +67,7 @@ def parameter_draws(
     rng = np.random.default_rng(seed)
     if method == "normal":
         cov = model.covariance_log
-        if not {"bgnbd", "gamma_gamma"} <= cov.keys():
+        if not {model.purchase_model, "gamma_gamma"} <= cov.keys():
             raise ModelError(
                 "the model has no covariance of its log-parameters (fitted with "
                 "engine='lifetimes' or by an older clv); refit it with engine='fast'"
@@ -70,17 +79,17 @@ def parameter_draws(
                 )
             )
             for key, params, names in (
-                ("bgnbd", model.bgnbd, BGNBD_PARAMS),
-                ("gamma_gamma", model.gamma_gamma, GAMMA_GAMMA_PARAMS),
+                (model.purchase_model, model.purchase, model.spec.params),
+                ("gamma_gamma", model.gamma_gamma, model.gamma_gamma_params),
             )
         )
     elif method == "bootstrap":
         if summary is None:
             raise UsageError("method='bootstrap' needs the summary the model was fitted on")
-        bg, gg = _bootstrap(summary, model.penalizer, draws, rng)
+        bg, gg = _bootstrap(summary, model, draws, rng)
     else:
         raise UsageError(f"interval method must be 'normal' or 'bootstrap', not {method!r}")
-    finite_mean = gg[:, 1] > 1
+    finite_mean = gg[:, 1] > 1 if "q" in model.gamma_gamma_params else np.ones(len(gg), bool)
     if finite_mean.sum() < draws / 2:
         raise ModelError(
             "more than half of the parameter draws have Gamma-Gamma q <= 1 (infinite mean "
@@ -90,23 +99,26 @@ def parameter_draws(
 
 
 def _bootstrap(
-    summary: pl.DataFrame, penalizer: float, draws: int, rng: np.random.Generator
+    summary: pl.DataFrame, model: Fitted, draws: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
+    penalizer, spec = model.penalizer, model.spec
+    fit_spend = fit_gamma_gamma_fast if "q" in model.gamma_gamma_params else fit_equal_spend
     f = summary.select(
         pl.col(c).cast(pl.Float64) for c in ("frequency", "recency", "T", "monetary_value")
     ).to_numpy()
     rows, inverse = np.unique(f[:, :3], axis=0, return_inverse=True)
     spender = (f[:, 0] > 0) & (f[:, 3] > 0)
     n = f.shape[0]
-    bg, gg = np.empty((draws, 4)), np.empty((draws, 3))
+    bg = np.empty((draws, len(spec.params)))
+    gg = np.empty((draws, len(model.gamma_gamma_params)))
     for i in range(draws):
         counts = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
         w = np.bincount(inverse.ravel(), weights=counts, minlength=rows.shape[0])
         keep = w > 0
         x, tx, T = rows[keep].T
-        bg[i] = fit_bgnbd_fast(x, tx, T, w[keep], penalizer).params
+        bg[i] = spec.fit(x, tx, T, w[keep], penalizer).params
         use = spender & (counts > 0)
-        gg[i] = fit_gamma_gamma_fast(f[use, 0], f[use, 3], counts[use], penalizer).params
+        gg[i] = fit_spend(f[use, 0], f[use, 3], counts[use], penalizer).params
     return bg, gg
 
 

@@ -36,16 +36,21 @@ from clv.models.diagnostics import (
 from clv.models.diagnostics import (
     Diagnostic,
     auto_fallback_diagnostic,
+    auto_no_holdout_diagnostic,
     dropout_diagnostic,
     fit_diagnostics,
+    full_fit_failed_diagnostic,
     gamma_gamma_diagnostics,
+    limit_diagnostics,
 )
 from clv.models.diagnostics import warn as warn_diagnostics
-from clv.models.gamma_gamma import GAMMA_GAMMA_PARAMS, fit_gamma_gamma_fast
+from clv.models.gamma_gamma import EQUAL_SPEND_PARAMS, GAMMA_GAMMA_PARAMS
 from clv.models.groups import GroupedClvModel, fit_by_group
 from clv.models.lifetimes_engine import _fit_lifetimes
+from clv.models.limits import fit_purchase, fit_spend
 from clv.models.model import ClvModel
 from clv.models.optimize import Fit
+from clv.models.purchase import limit_model
 from clv.models.purchase import purchase_model as purchase_spec
 from clv.models.rows import fit_rows
 from clv.models.selection import choose_purchase_model
@@ -206,7 +211,9 @@ def fit(
         ``"bgnbd"`` (FHL 2005a; lifetimes' default), ``"mbgnbd"`` (Batislam et al. 2007),
         ``"pareto_nbd"`` (Schmittlein et al. 1987), or ``"auto"``: the one with the lowest
         holdout error per customer on ``holdout`` (:func:`choose_purchase_model`; its table
-        is kept in ``model.comparison``), BG/NBD when ``holdout`` is None.
+        is kept in ``model.comparison``; BG/NBD unless another model is better by more than
+        the comparison's noise), BG/NBD when ``holdout`` is None (with an
+        ``auto_no_holdout`` diagnostic).
     holdout
         For ``"auto"``: a :func:`clv.data.rfm.calibration_holdout` frame in the same unit.
     weights
@@ -216,6 +223,9 @@ def fit(
     Returns
     -------
     ClvModel
+        The purchase model and Gamma-Gamma, or the simplest of their limits that a
+        likelihood-ratio test does not reject (:mod:`clv.models.limits`: no dropout, one
+        purchase rate, equal spend; ``model.limits``, the tests in ``model.limit_tests``).
         Standard errors from the inverse Hessian of the total negative log-likelihood of the
         free parameters (log-parameter space, delta method), as lifetimes reports them; a
         parameter at the boundary has none (NaN) and a diagnostic. ``model.diagnostics``
@@ -225,7 +235,8 @@ def fit(
     ------
     ModelError
         No repeat purchase in the data, or a fit that failed (a non-finite likelihood, a
-        large gradient of the free parameters, a Hessian that is not positive definite).
+        large gradient of the free parameters, a Hessian that is not positive definite)
+        where no limit of the model explains the data either.
 
     Warns
     -----
@@ -242,7 +253,9 @@ def fit(
     comparison, notes = None, list[Diagnostic]()
     if purchase_model == "auto":
         purchase_model = "bgnbd"
-        if holdout is not None:
+        if holdout is None:
+            notes = auto_no_holdout_diagnostic()
+        else:
             try:
                 purchase_model, table = choose_purchase_model(holdout, penalizer=pen)
                 comparison = table.to_dicts()
@@ -258,7 +271,11 @@ def fit(
             weights=weights,
             _warn=False,  # fit_by_group fits the groups on threads, then warns in order
         )
-        return fit_by_group(summary, by=by, fit_one=one, pooled=pooled)
+        grouped = fit_by_group(summary, by=by, fit_one=one, pooled=pooled)
+        # the choice was made on the whole shop: the pooled model carries it
+        grouped.pooled.comparison = comparison or grouped.pooled.comparison
+        grouped.pooled.diagnostics = [*notes, *grouped.pooled.diagnostics]
+        return grouped
     if engine == "lifetimes" and purchase_model != "bgnbd":
         raise UsageError("engine='lifetimes' fits BG/NBD only; use engine='fast'")
     _check_summary(summary)
@@ -330,19 +347,44 @@ def fit_distinct_rows(
         + " are left out of the Gamma-Gamma fit (it models the spend of repeat orders)"
     )
     corr = _weighted_correlation(gx, gm, gw) if n_spenders >= 3 else None
+    limits: dict[str, str] = {}
+    limit_tests: dict[str, list[dict[str, Any]]] = {}
     if engine == "lifetimes":
         bg, gg = _fit_lifetimes(bg_rows, gg_rows, pen, gg_pen)
     else:
-        bg = spec.fit(*bg_rows, pen)
-        gg = fit_gamma_gamma_fast(*gg_rows, gg_pen)
-    purchase = dict(zip(spec.params, map(float, bg.params), strict=True))
-    gamma_gamma = dict(zip(GAMMA_GAMMA_PARAMS, map(float, gg.params), strict=True))
+        chosen, spend = fit_purchase(spec, bg_rows, pen), fit_spend(gg_rows, gg_pen)
+        bg, gg = chosen.fit, spend.fit
+        limit_tests = {purchase_model: chosen.tests, "gamma_gamma": spend.tests}
+        if chosen.limit:
+            limits[purchase_model] = chosen.limit
+        if "error" in chosen.tests[0]:
+            notes = [
+                *notes,
+                *full_fit_failed_diagnostic(
+                    spec.title,
+                    limits[purchase_model],
+                    chosen.tests[0]["error"],
+                    [purchase_spec(t["stand_in"]).title for t in chosen.tests if "stand_in" in t],
+                ),
+            ]
+        if spend.limit:
+            limits["gamma_gamma"] = spend.limit
+    kept = limit_model(purchase_model, limits[purchase_model]) if purchase_model in limits else spec
+    purchase_names, purchase_title = kept.params, kept.title
+    gg_names = EQUAL_SPEND_PARAMS if "gamma_gamma" in limits else GAMMA_GAMMA_PARAMS
+    purchase = dict(zip(purchase_names, map(float, bg.params), strict=True))
+    gamma_gamma = dict(zip(gg_names, map(float, gg.params), strict=True))
     diagnostics = [
         *notes,
-        *fit_diagnostics(spec.title, spec.params, bg),
-        *dropout_diagnostic(purchase_model, purchase, float(T.max())),
-        *fit_diagnostics("Gamma-Gamma", GAMMA_GAMMA_PARAMS, gg),
-        *gamma_gamma_diagnostics(gamma_gamma["q"], corr, n_repeat, n_repeat - n_spenders),
+        *fit_diagnostics(purchase_title, purchase_names, bg),
+        *limit_diagnostics(limits.get(purchase_model), limits.get("gamma_gamma"), spec.title),
+        *(
+            []
+            if purchase_model in limits
+            else dropout_diagnostic(purchase_model, purchase, float(T.max()))
+        ),
+        *fit_diagnostics("Gamma-Gamma", gg_names, gg),
+        *gamma_gamma_diagnostics(gamma_gamma.get("q"), corr, n_repeat, n_repeat - n_spenders),
     ]
     if _warn:
         warn_diagnostics(diagnostics, group=group, stacklevel=3)
@@ -351,13 +393,15 @@ def fit_distinct_rows(
         purchase=purchase,
         gamma_gamma=gamma_gamma,
         standard_errors={
-            purchase_model: _named(spec.params, bg.standard_errors),
-            "gamma_gamma": _named(GAMMA_GAMMA_PARAMS, gg.standard_errors),
+            purchase_model: _named(purchase_names, bg.standard_errors),
+            "gamma_gamma": _named(gg_names, gg.standard_errors),
         },
         at_boundary={
-            purchase_model: _edges(spec.params, bg),
-            "gamma_gamma": _edges(GAMMA_GAMMA_PARAMS, gg),
+            purchase_model: _edges(purchase_names, bg),
+            "gamma_gamma": _edges(gg_names, gg),
         },
+        limits=limits,
+        limit_tests=limit_tests,
         log_likelihood={purchase_model: bg.log_likelihood, "gamma_gamma": gg.log_likelihood},
         time_unit=time_unit,
         observation_end=observation_end,

@@ -15,13 +15,19 @@ brucehardie.com/notes/025 ("The Gamma-Gamma Model of Monetary Value").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from scipy.special import digamma, gammaln
+from scipy.optimize import brentq
+from scipy.special import digamma, gammaln, polygamma
 
-from clv.models.optimize import Fit, Params, advice, dot, fit_from, optimize
+from clv.errors import ModelError
+from clv.models.optimize import Fit, ParamArrays, Params, advice, dot, fit_from, optimize
 
 GAMMA_GAMMA_PARAMS = ("p", "q", "v")
+
+EQUAL_SPEND_PARAMS = ("p", "nu")
+"""The equal-spend limit: every order's value is Gamma(p, rate nu) for every customer."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -138,6 +144,106 @@ def fit_gamma_gamma_fast(x: np.ndarray, m: np.ndarray, w: np.ndarray, penalizer:
     return fit_from(opt, lambda theta: -_gamma_gamma_nll(theta, rows, 0.0)[0] * w.sum())
 
 
+@dataclass(frozen=True)
+class _SpendSums:
+    """What the equal-spend likelihood needs of the rows, summed once: ``S1 = sum w x``,
+    ``S2 = sum w x m``, ``A = sum w x ln(x m)``, ``B = sum w ln m``, and the customers ``W``
+    per distinct frequency ``xs`` (the only terms that vary with p are per frequency)."""
+
+    s1: float
+    s2: float
+    a: float
+    b: float
+    xs: np.ndarray
+    wx: np.ndarray
+
+    @classmethod
+    def of(cls, x: np.ndarray, m: np.ndarray, w: np.ndarray) -> _SpendSums:
+        xs, index = np.unique(x, return_inverse=True)
+        return cls(
+            dot(w, x),
+            dot(w, x * m),
+            dot(w * x, np.log(x * m)),
+            dot(w, np.log(m)),
+            xs,
+            np.bincount(index, weights=w, minlength=xs.size),
+        )
+
+    def log_likelihood(self, p: float) -> float:
+        """The total at ``p`` and ``nu = p S1 / S2`` (its maximum given p)::
+
+        sum w [p x ln(x nu) + (p x - 1) ln m - x nu m - ln G(p x)]
+        = p A + p S1 ln(nu) - B - p S1 - sum_x W ln G(p x)
+        """
+        nu = p * self.s1 / self.s2
+        return (p * self.a + p * self.s1 * np.log(nu) - self.b - p * self.s1) - dot(
+            self.wx, gammaln(p * self.xs)
+        )
+
+    def score(self, p: float) -> float:
+        """d/dp of :meth:`log_likelihood` (nu at its maximum): ``A + S1 ln(nu) - sum_x W x
+        digamma(p x)``; it falls in p (the profile likelihood is concave)."""
+        nu = p * self.s1 / self.s2
+        return self.a + self.s1 * np.log(nu) - dot(self.wx * self.xs, digamma(p * self.xs))
+
+
+def fit_equal_spend(x: np.ndarray, m: np.ndarray, w: np.ndarray, penalizer: float = 0.0) -> Fit:
+    """Gamma-Gamma's equal-spend limit: q -> infinity at a fixed mean q/v = nu of the spend
+    rate, so every customer's orders are Gamma(p, rate nu) (note 025 eq. 1 with nu known)::
+
+        ll = p x ln(x nu) + (p x - 1) ln m - x nu m - ln G(p x)
+
+    ``nu = p sum(w x) / sum(w x m)`` in closed form (the mean order value ``p / nu`` is the
+    total repeat spend over the repeat orders) and ``p`` the root of the profile score
+    (:class:`_SpendSums`). Not penalised. ``ModelError`` when the repeat buyers' average
+    order values do not spread (p -> infinity: no spread of order values to estimate).
+    """
+    sums = _SpendSums.of(*(np.asarray(v, dtype=float) for v in (x, m, w)))
+
+    def score(log_p: float) -> float:
+        return sums.score(float(np.exp(log_p)))
+
+    low, high = 0.0, 0.0
+    while score(low) <= 0 and low > -50:
+        low -= 2.0
+    while score(high) >= 0 and high < 50:
+        high += 2.0
+    if not (score(low) > 0 > score(high)):
+        raise ModelError(
+            "Gamma-Gamma did not converge: the repeat buyers' average order values do not "
+            "spread enough to estimate the spread of order values; fit on more repeat buyers"
+        )
+    p = float(np.exp(brentq(score, low, high, xtol=1e-15, rtol=1e-15)))
+    nu = p * sums.s1 / sums.s2
+    # observed information in (ln p, ln nu): -D H D with H the Hessian in (p, nu)
+    hess = np.array(
+        [
+            [-dot(sums.wx * sums.xs**2, polygamma(1, p * sums.xs)), sums.s1 / nu],
+            [sums.s1 / nu, -p * sums.s1 / nu**2],
+        ]
+    )
+    d = np.diag([p, nu])
+    cov = np.linalg.inv(-(d @ hess @ d))
+    params = np.array([p, nu])
+    return Fit(
+        params,
+        params * np.sqrt(np.diag(cov)),
+        float(sums.log_likelihood(p)),
+        abs(score(np.log(p))) * p / float(np.sum(w)),
+        "closed form and a one-dimensional root",
+        np.zeros(2, dtype=bool),
+        cov,
+    )
+
+
+def mean_order_value(gamma_gamma: ParamArrays) -> Any:
+    """The population mean order value: ``p v / (q - 1)`` (note 025), or ``p / nu`` at the
+    equal-spend limit (numbers, or arrays of parameter draws). Currency units."""
+    if "nu" in gamma_gamma:
+        return gamma_gamma["p"] / gamma_gamma["nu"]
+    return gamma_gamma["p"] * gamma_gamma["v"] / (gamma_gamma["q"] - 1)
+
+
 def expected_order_value(
     gamma_gamma: Params, frequency: np.ndarray, monetary_value: np.ndarray
 ) -> np.ndarray:
@@ -145,8 +251,11 @@ def expected_order_value(
 
     ``(1 - w) p v/(q-1) + w m`` with ``w = p x / (p x + q - 1)``: lifetimes'
     ``conditional_expected_average_profit``. Customers without a repeat purchase with a
-    positive amount get the population mean ``p v / (q - 1)``. Currency units.
+    positive amount get the population mean ``p v / (q - 1)``. Currency units. At the
+    equal-spend limit (parameters ``p, nu``) every customer's is ``p / nu``.
     """
+    if "nu" in gamma_gamma:
+        return np.full(np.shape(frequency), mean_order_value(gamma_gamma))
     p, q, v = (gamma_gamma[k] for k in GAMMA_GAMMA_PARAMS)
     x = np.asarray(frequency, dtype=float)
     m = np.asarray(monetary_value, dtype=float)

@@ -104,6 +104,21 @@ class GroupedClvModel:
         """The group's model, or the pooled one (for a small or unseen group)."""
         return self.groups.get(group, self.pooled)
 
+    def probability_at_least(
+        self, summary: pl.DataFrame, *, t: float, k: int = 1, time_unit: TimeUnit | None = None
+    ) -> np.ndarray:
+        """P(at least ``k`` purchases in the next ``t`` model time units) per row, each row by
+        its group's model (``summary`` carries the column ``by``)."""
+        out = np.empty(summary.height)
+        groups = summary[self.by].cast(pl.String)
+        for name in groups.unique().to_list():
+            rows = (groups == name).to_numpy()
+            model = self.model_of(name)
+            out[rows] = model.probability_at_least(
+                summary.filter(rows), t=t, k=k, time_unit=time_unit
+            )
+        return out
+
     def score(
         self,
         summary: Frame,
@@ -118,7 +133,8 @@ class GroupedClvModel:
         interval: float | None = None,
         interval_method: IntervalMethod = "normal",
         draws: int = DRAWS,
-        seed: int = 0,
+        seed: int = 1,
+        prediction_interval: float | None = None,
     ) -> pl.DataFrame:
         """:meth:`ClvModel.score` of each customer by their group's model, in the order of
         ``summary``, with the group column after ``customer_id``; intervals drawn per model."""
@@ -142,7 +158,14 @@ class GroupedClvModel:
             mask = group.is_null() if name is None else group == name
             rows = np.flatnonzero(mask.to_numpy())
             scorer = self.pooled if name is None else self.model_of(name)
-            part = scorer.score(inputs[rows], margin=margin, time_unit=time_unit, **money)
+            part = scorer.score(
+                inputs[rows],
+                margin=margin,
+                time_unit=time_unit,
+                prediction_interval=prediction_interval,
+                seed=seed,
+                **money,
+            )
             base = [c for c in part.columns if c in inputs.columns]
             for column in part.columns[len(base) :]:  # put back in the rows of ``summary``
                 values = part[column].to_numpy()

@@ -2,17 +2,19 @@
 
 Parameter sets come from :mod:`clv.models.draws` (asymptotic normal of the log-parameters,
 or a bootstrap over customers). Each customer's log CLV is expanded to first order in the
-log-parameters (the delta method, :mod:`clv.models.interval_parts`), so a draw costs one
+log-parameters (the delta method), so a draw costs one
 matrix product per chunk of :data:`CHUNK_CUSTOMERS` customers and memory does not grow with
 their number (gradients are computed per block of :data:`BLOCK_CUSTOMERS`); a customer whose
 drawn CLV cannot reach the top-tier cut of any draw (or exceeds it in all) is not drawn at
 all (:func:`_top_counts`). The interval covers the uncertainty of the parameters only, not
-the randomness of each customer's future purchases.
+the randomness of each customer's future purchases (the prediction interval of
+:mod:`clv.models.prediction` does).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -21,15 +23,18 @@ from scipy.special import ndtri
 
 from clv.errors import UsageError
 from clv.models.cashflows import CashFlowGrid
-from clv.models.draws import DRAWS, Fitted, IntervalMethod
-from clv.models.interval_parts import Part, codes, model_parts
+from clv.models.draws import DRAWS, Fitted, IntervalMethod, parameter_draws
+from clv.models.gamma_gamma import expected_order_value
+from clv.models.optimize import Params
+from clv.models.purchase import PurchaseModel
 from clv.models.threads import run_all
 
 CHUNK_CUSTOMERS = 10_000
 """Customers drawn at once: draws x chunk x 8 bytes per matrix (16 MB at 200 draws)."""
 
 BLOCK_CUSTOMERS = 200_000
-"""Customers whose gradients are computed at once (a few arrays of 7 x block x 8 bytes)."""
+"""Customers whose gradients are computed at once (a few arrays of 7 x block x 8 bytes
+for BG/NBD and Gamma-Gamma)."""
 
 TOP_SAMPLE = 20_000
 """Customers (a seeded sample; all when fewer) on whose draws each draw's top-tier cut is set."""
@@ -37,6 +42,195 @@ TOP_SAMPLE = 20_000
 SURE_MARGIN = 1e-5
 """Relative margin of :func:`_top_counts`' bound, far above the float32 rounding (6e-8 per
 operation) of the drawn log CLV it stands for."""
+
+
+# --------------------------------------------------------------------------------------------
+# The first-order expansion: each customer's gradient of log CLV (and of log expected
+# purchases) in the log-parameters, per model of a group. The derivatives are central
+# differences of the exact formulas: the denominator of FHL (2005a) eq. (10) and the
+# Gamma-Gamma order value (Fader, Hardie & Lee 2005b, eq. 5) per customer, the numerator of
+# eq. (10) on a grid of ages per frequency, interpolated.
+# --------------------------------------------------------------------------------------------
+
+GRID_AGES = 33
+"""Ages (T) per distinct frequency at which each draw evaluates the numerator of eq. (10)."""
+
+_STEP = 1e-4
+"""Central-difference step in the log-parameters."""
+
+
+@dataclass(frozen=True)
+class NumeratorGrid:
+    """The numerator of the expected purchases (FHL 2005a eq. 10 and its kin) on
+    (frequency, age) nodes."""
+
+    xs: np.ndarray  # distinct frequencies
+    ages: np.ndarray  # GRID_AGES ages (T), evenly spaced
+
+    @classmethod
+    def of(cls, x: np.ndarray, T: np.ndarray) -> NumeratorGrid:
+        low, high = float(T.min()), float(T.max())
+        return cls(np.unique(x), np.linspace(low, max(high, low + 1e-9), GRID_AGES))
+
+    def locate(self, x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Flat index of each customer's lower node and the weight of the upper one."""
+        step = self.ages[1] - self.ages[0]
+        j = np.clip(((T - self.ages[0]) // step).astype(np.int64), 0, GRID_AGES - 2)
+        weight = (T - self.ages[j]) / step
+        return np.searchsorted(self.xs, x) * GRID_AGES + j, weight
+
+    def log_gradient(
+        self, spec: PurchaseModel, purchase: Params, grid: CashFlowGrid
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(k, nodes)`` derivatives of the log discounted and log horizon numerators in the
+        purchase model's ``k`` log-parameters."""
+        k = len(spec.params)
+        theta = np.log([purchase[n] for n in spec.params])
+        rows = np.exp(theta + np.concatenate([np.eye(k), -np.eye(k)]) * _STEP)
+        params = {n: rows[:, i, None, None] for i, n in enumerate(spec.params)}
+        x, T = self.xs[None, :, None], self.ages[None, None, :]
+        prev = np.zeros((rows.shape[0], self.xs.size, GRID_AGES))
+        discounted = np.zeros_like(prev)
+        for end, factor in zip(grid.ends, grid.factors, strict=True):
+            cur = spec.numerator(params, end, x, T)
+            discounted += (cur - prev) / factor
+            prev = cur
+        if grid.ends[-1] != grid.horizon:
+            prev = spec.numerator(params, grid.horizon, x, T)
+        d_discounted, d_horizon = (
+            ((np.log(v[:k]) - np.log(v[k:])) / (2 * _STEP)).reshape(k, -1)
+            for v in (discounted, prev)
+        )
+        return d_discounted, d_horizon
+
+
+def _central(
+    f: Callable[[Params], np.ndarray], params: Params, names: tuple[str, ...]
+) -> np.ndarray:
+    """Derivatives of ``log f`` in each log-parameter, one row per parameter."""
+    out = []
+    for name in names:
+        up, down = dict(params), dict(params)
+        up[name] *= np.exp(_STEP)
+        down[name] *= np.exp(-_STEP)
+        out.append((np.log(f(up)) - np.log(f(down))) / (2 * _STEP))
+    return np.array(out)
+
+
+def _log_gradients(
+    model: Fitted,
+    nodes: tuple[np.ndarray, np.ndarray],
+    customers: tuple[np.ndarray, ...],
+    locate: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(customers, k + j)`` gradients of log CLV and of log expected purchases in the
+    purchase model's ``k`` log-parameters (log r, log alpha, log a, log b for BG/NBD), then
+    Gamma-Gamma's ``j`` (log p, log q, log v)."""
+    x, tx, T, m = customers
+    index, weight = locate
+    spec, names = model.spec, model.gamma_gamma_params
+    # BG/NBD's denominator is 1 without a repeat purchase (derivatives 0, as computed); the
+    # order value is the population mean without a positive repeat spend
+    log_den = _central(lambda p: spec.denominator(p, x, tx, T), model.purchase, spec.params)
+    log_value = np.empty((len(names), x.size))
+    spender = (x > 0) & (m > 0)
+    log_value[:, spender] = _central(
+        lambda p: expected_order_value(p, x[spender], m[spender]), model.gamma_gamma, names
+    )
+    log_value[:, ~spender] = _central(
+        lambda p: expected_order_value(p, np.zeros(1), np.zeros(1)), model.gamma_gamma, names
+    )
+    lower, upper = 1 - weight, index + 1
+    disc, hor = (n[:, index] * lower + n[:, upper] * weight for n in nodes)
+    zeros = np.zeros_like(log_value)
+    return (
+        np.concatenate([disc - log_den, log_value]).T,
+        np.concatenate([hor - log_den, zeros]).T,
+    )
+
+
+@dataclass
+class Part:
+    """The customers scored by one model, their log gradients' inputs and its draws."""
+
+    model: Fitted
+    rows: np.ndarray  # indices into the summary
+    nodes: tuple[np.ndarray, np.ndarray]
+    grid_of: NumeratorGrid
+    shifts: np.ndarray  # (draws, k + j) log-parameter draws minus the estimate
+    covariance: np.ndarray  # (k + j, k + j), block diagonal
+
+    def gradients(
+        self, rows: np.ndarray, customers: tuple[np.ndarray, ...]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, k + j)`` gradients of log CLV and of log expected purchases of the customers
+        ``rows`` of ``customers`` (frequency, recency, T, monetary value arrays)."""
+        x, tx, T, m = (c[rows] for c in customers)
+        return _log_gradients(self.model, self.nodes, (x, tx, T, m), self.grid_of.locate(x, T))
+
+
+def codes(column: pl.Series) -> tuple[list[str], np.ndarray]:
+    """The distinct values of ``column`` as strings (null: ``""``), sorted, and each row's
+    index into them."""
+    values = column.cast(pl.String).fill_null("")
+    names = sorted(values.unique().to_list())
+    return names, values.cast(pl.Enum(names)).to_physical().to_numpy()
+
+
+def model_parts(
+    model: Fitted,
+    group_models: Mapping[str, Fitted],
+    labels: tuple[list[str], np.ndarray] | None,
+    summary: pl.DataFrame,
+    customers: tuple[np.ndarray, ...],
+    *,
+    grid: CashFlowGrid,
+    method: IntervalMethod,
+    draws: int,
+    seed: int,
+) -> list[Part]:
+    """One :class:`Part` per model that scores some customers: ``model`` for the customers
+    whose label (``labels``: names and each row's index, from :func:`codes`) has no model in
+    ``group_models``, then each group's; the k-th model's draws are seeded ``seed + k``."""
+    x, _, T, _ = customers
+    own = np.zeros(x.size, dtype=bool)
+    assigned: list[tuple[Fitted, np.ndarray]] = []
+    for name, group_model in group_models.items():
+        rows = np.array([], np.int64)
+        if labels is not None and name in labels[0]:
+            rows = np.flatnonzero(labels[1] == labels[0].index(name))
+        own[rows] = True
+        assigned.append((group_model, rows))
+    parts = []
+    for k, (part_model, rows) in enumerate([(model, np.flatnonzero(~own)), *assigned]):
+        if rows.size == 0:
+            continue
+        fitted_on = None  # the normal draws need only the model
+        if method == "bootstrap":
+            fitted_on = summary if k == 0 else summary[rows]
+        bg, gg = parameter_draws(
+            part_model, draws=draws, method=method, seed=seed + k, summary=fitted_on
+        )
+        spec = part_model.spec
+        theta = np.log(
+            [part_model.purchase[n] for n in spec.params]
+            + [part_model.gamma_gamma[n] for n in part_model.gamma_gamma_params]
+        )
+        k = len(spec.params)
+        cov = np.zeros((theta.size, theta.size))
+        if part_model.covariance_log:  # a boundary parameter's NaN: held
+            cov[:k, :k] = np.nan_to_num(part_model.covariance_log[part_model.purchase_model])
+            cov[k:, k:] = np.nan_to_num(part_model.covariance_log["gamma_gamma"])
+        grid_of = NumeratorGrid.of(x[rows], T[rows])
+        nodes = grid_of.log_gradient(spec, part_model.purchase, grid)
+        shifts = np.log(np.hstack([bg, gg])) - theta
+        parts.append(Part(part_model, rows, nodes, grid_of, shifts, cov))
+    return parts
+
+
+# --------------------------------------------------------------------------------------------
+# Draws
+# --------------------------------------------------------------------------------------------
 
 
 def _clipped(low: np.ndarray, point: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -107,14 +301,14 @@ def interval_scores(
     """Add ``clv_low/high``, ``expected_purchases_low/high`` and ``p_top`` to ``scores``.
 
     Each customer's log CLV (and log expected purchases) is expanded to first order in the
-    seven log-parameters, ``log clv_i(theta) ~ log clv_i + g_i (theta - theta_hat)`` (the
-    delta method; ``g_i`` by central differences of the exact formulas, the numerator of
-    eq. 10 interpolated on a grid of ages). With ``method="normal"`` the bounds are then
-    exactly ``clv_i exp(-/+ z sqrt(g_i S g_i'))`` (``S``: ``covariance_log``, block
-    diagonal); with ``"bootstrap"`` they are percentiles of ``clv_i exp(g_i (theta_d -
-    theta_hat))`` over the refitted draws. Totals are expanded the same way (gradient
-    ``sum_i clv_i g_i / T``) and summed over the models' independent draws; ``p_top``
-    compares each customer's drawn log CLV with each draw's top-tier cut (in float32).
+    log-parameters (seven for BG/NBD and Gamma-Gamma; a limit's fewer), ``log clv_i(theta) ~ log
+    clv_i + g_i (theta - theta_hat)`` (the delta method; ``g_i`` by central differences of the
+    exact formulas, the numerator of eq. 10 interpolated on a grid of ages). With
+    ``method="normal"`` the bounds are then exactly ``clv_i exp(-/+ z sqrt(g_i S g_i'))``
+    (``S``: ``covariance_log``, block diagonal); with ``"bootstrap"`` they are percentiles of
+    ``clv_i exp(g_i (theta_d - theta_hat))`` over the refitted draws. Totals are expanded the
+    same way (gradient ``sum_i clv_i g_i / T``) and summed over the models' independent draws;
+    ``p_top`` compares each customer's drawn log CLV with each draw's top-tier cut (in float32).
 
     Parameters
     ----------
@@ -192,7 +386,7 @@ def interval_scores(
         with np.errstate(**errors):  # the caller's, on the worker thread too
             shifts = part.shifts[:n_draws]
             shifts32 = shifts.astype(np.float32)
-            weighted = np.zeros((len(masks), 7))  # sum of clv_i g_i per label
+            weighted = np.zeros((len(masks), shifts.shape[1]))  # sum of clv_i g_i per label
             for start in range(0, part.rows.size, BLOCK_CUSTOMERS):
                 rows = part.rows[start : start + BLOCK_CUSTOMERS]
                 g_clv, g_purchases = part.gradients(rows, customers)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, gammaln, hyp2f1
 
-from clv.models import bgnbd_counts
+from clv.models import bgnbd
 from clv.models.optimize import Fit, ParamArrays, Params, advice, dot, fit_from, optimize
 from clv.models.pairs import PairRows, pair_log_sum
 
@@ -178,12 +178,12 @@ def expected_purchases_new_customer(params: Params, t: np.ndarray | float) -> np
 
 
 def probability_of_purchases(params: Params, t: np.ndarray | float, n: np.ndarray | int):
-    """P(X(t) = n) of a new customer (Batislam eq. 8; see :mod:`clv.models.bgnbd_counts`)."""
-    return bgnbd_counts.probability_of_purchases(params, t, n, shift=1)
+    """P(X(t) = n) of a new customer (Batislam eq. 8; see :mod:`clv.models.bgnbd`)."""
+    return bgnbd.probability_of_purchases(params, t, n, shift=1)
 
 
 def probability_at_least(
     params: Params, t: float, k: int, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray
 ) -> np.ndarray:
-    """P(at least ``k`` purchases in the next ``t`` | x, t_x, T) (see bgnbd_counts)."""
-    return bgnbd_counts.probability_at_least(params, t, k, frequency, recency, T, shift=1)
+    """P(at least ``k`` purchases in the next ``t`` | x, t_x, T) (see :mod:`clv.models.bgnbd`)."""
+    return bgnbd.probability_at_least(params, t, k, frequency, recency, T, shift=1)

@@ -32,10 +32,11 @@ from clv.models.cashflows import cash_flow_grid
 from clv.models.checks import check_money_and_time, check_params, check_summary, summary_unit
 from clv.models.draws import DRAWS, IntervalMethod
 from clv.models.explore import Exploring
-from clv.models.gamma_gamma import GAMMA_GAMMA_PARAMS, expected_order_value
+from clv.models.gamma_gamma import EQUAL_SPEND_PARAMS, GAMMA_GAMMA_PARAMS, expected_order_value
 from clv.models.intervals import interval_scores
 from clv.models.optimize import Params
-from clv.models.purchase import PurchaseModel, purchase_model
+from clv.models.prediction import prediction_bounds
+from clv.models.purchase import PurchaseModel, limit_model, purchase_model
 
 MONTH_DAYS = 365.25 / 12
 """Length of a month in days for CLV cash flows (lifetimes hard-codes 30)."""
@@ -86,20 +87,41 @@ class ClvModel(Exploring):
     """Per sub-model: covariance of the log-parameters (the inverse Hessian of the total
     negative log-likelihood; NaN rows and columns for a parameter at a boundary); empty for
     the lifetimes engine. :mod:`clv.models.intervals` draws parameters from it."""
+    limits: dict[str, str] = field(default_factory=dict)
+    """The limit each sub-model was fitted at (:mod:`clv.models.limits`), keyed by
+    ``purchase_model`` (``"no_dropout"``, ``"poisson_no_dropout"``) and ``"gamma_gamma"``
+    (``"equal_spend"``); a sub-model at no limit is absent. ``purchase`` and ``gamma_gamma``
+    then hold the limit's parameters (``r, alpha``; ``rate``; ``p, nu``)."""
+    limit_tests: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Per sub-model, the full fit and each limit's likelihood-ratio statistic, as
+    :func:`clv.models.limits.choose_limit` records them."""
 
     def __post_init__(self) -> None:
-        spec = purchase_model(self.purchase_model)
+        spec = self.spec
         check_params(spec.title, self.purchase, spec.params, "model")
-        check_params("Gamma-Gamma", self.gamma_gamma, GAMMA_GAMMA_PARAMS, "model")
+        check_params("Gamma-Gamma", self.gamma_gamma, self.gamma_gamma_params, "model")
 
     @property
     def spec(self) -> PurchaseModel:
-        """The purchase model's formulas (:mod:`clv.models.purchase`)."""
+        """The formulas of the purchase model, or of the limit it was fitted at
+        (:mod:`clv.models.purchase`)."""
+        if self.purchase_model in self.limits:
+            return limit_model(self.purchase_model, self.limits[self.purchase_model])
         return purchase_model(self.purchase_model)
+
+    @property
+    def gamma_gamma_params(self) -> tuple[str, ...]:
+        """Gamma-Gamma's parameter names: ``p, q, v``, or ``p, nu`` at the equal-spend limit."""
+        return EQUAL_SPEND_PARAMS if "gamma_gamma" in self.limits else GAMMA_GAMMA_PARAMS
 
     @property
     def bgnbd(self) -> Params:
         """BG/NBD's parameters (r, alpha, a, b); ``ModelError`` for another purchase model."""
+        if self.purchase_model in self.limits:
+            raise ModelError(
+                f"this model is fitted at the {self.limits[self.purchase_model]} limit of "
+                f"{self.purchase_model}; read model.purchase"
+            )
         if self.purchase_model != "bgnbd":
             raise ModelError(
                 f"this model's purchase model is {self.purchase_model}, not bgnbd; read "
@@ -191,10 +213,11 @@ class ClvModel(Exploring):
             f"gamma_gamma {n}" for n in self.at_boundary.get("gamma_gamma", [])
         ]
         params = ", ".join(f"{k} = {v:.3g}" for k, v in self.purchase.items())
+        spend = ", ".join(f"{k} = {v:.3g}" for k, v in self.gamma_gamma.items())
         culprit = (
             f"parameter(s) {', '.join(edge)} at the boundary"
             if edge
-            else f"{spec.title} {params}; Gamma-Gamma q = {self.gamma_gamma['q']:.3g}"
+            else f"{spec.title} {params}; Gamma-Gamma {spend}"
         )
         raise ModelError(
             f"{column} is not finite for {int(bad.sum()):,} customers (first: {who}, "
@@ -216,7 +239,8 @@ class ClvModel(Exploring):
         interval: float | None = None,
         interval_method: IntervalMethod = "normal",
         draws: int = DRAWS,
-        seed: int = 0,
+        seed: int = 1,
+        prediction_interval: float | None = None,
     ) -> pl.DataFrame:
         """Customer scores over the next ``horizon``: P(alive), purchases, order value, CLV.
 
@@ -239,7 +263,13 @@ class ClvModel(Exploring):
             Only for a summary without ``first_purchase``/``observation_end`` columns.
         interval, interval_method, draws, seed
             With ``interval`` (e.g. 0.9): ``expected_purchases_low/high``, ``clv_low/high``
-            and ``p_top`` from parameter draws (:func:`clv.models.intervals.interval_scores`).
+            and ``p_top`` from parameter draws (:func:`clv.models.intervals.interval_scores`):
+            the uncertainty of the parameters only, not the range of a customer's value.
+        prediction_interval
+            With a probability (e.g. 0.9): ``clv_pred_low`` and ``clv_pred_high``, the range
+            in which the customer's own realised value over the horizon falls with that
+            probability (seeded Monte Carlo from their predictive distribution, ``seed``;
+            :func:`clv.models.prediction.prediction_bounds`).
 
         Returns
         -------
@@ -266,7 +296,7 @@ class ClvModel(Exploring):
         check_summary(summary)
         x, tx, T = self._arrays(summary, time_unit)
         m = summary["monetary_value"].cast(pl.Float64).to_numpy()
-        if self.gamma_gamma["q"] <= 1:
+        if "q" in self.gamma_gamma and self.gamma_gamma["q"] <= 1:
             raise ModelError(
                 f"Gamma-Gamma q = {self.gamma_gamma['q']:.3g} <= 1: the mean order value is "
                 "infinite; refit with more repeat buyers or a Gamma-Gamma penalizer "
@@ -317,13 +347,6 @@ class ClvModel(Exploring):
             "monetary_value",
         )
         out = base.with_columns(pl.Series(k, v, dtype=pl.Float64) for k, v in scores.items())
-        if interval is None:
-            return out
-        if self.purchase_model != "bgnbd":
-            raise UsageError(
-                f"interval= is available for purchase_model='bgnbd' (this model is "
-                f"{self.purchase_model}); refit with purchase_model='bgnbd' for intervals"
-            )
         grid = cash_flow_grid(
             horizon=horizon,
             horizon_unit=horizon_unit,
@@ -332,6 +355,22 @@ class ClvModel(Exploring):
             month_days=month_days,
             discount_rate_monthly=discount_rate_monthly,
         )
+        if prediction_interval is not None:
+            low, high = prediction_bounds(
+                self,
+                x,
+                tx,
+                T,
+                m,
+                scores["expected_purchases"],
+                grid=grid,
+                level=prediction_interval,
+                margin=margin,
+                seed=seed,
+            )
+            out = out.with_columns(clv_pred_low=low, clv_pred_high=high)
+        if interval is None:
+            return out
         return interval_scores(
             self,
             summary,

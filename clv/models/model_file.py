@@ -4,7 +4,10 @@ One key per fitted sub-model (``"bgnbd"``, ``"mbgnbd"`` or ``"pareto_nbd"`` with
 parameters, and ``"gamma_gamma"``), ``"purchase_model"`` naming the purchase model,
 standard errors (null at a boundary), ``"at_boundary"``, ``"diagnostics"`` (``code``,
 ``message``) and, after ``purchase_model="auto"``, the ``"comparison"`` table. Format 1
-(clv 0.1, BG/NBD only) loads as BG/NBD.
+(clv 0.1, BG/NBD only) loads as BG/NBD. A sub-model fitted at a limit
+(:mod:`clv.models.limits`) is written with its name and the limit's parameters, e.g.
+``"bgnbd": {"limit": "poisson_no_dropout", "rate": 0.03}`` or ``"gamma_gamma": {"limit":
+"equal_spend", "p": 4.1, "nu": 0.13}``, and ``"limit_tests"`` records the tests that chose it.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from typing import Any
 
 from clv.data.rfm import TIME_UNIT_DAYS
 from clv.errors import ModelError
-from clv.models.gamma_gamma import GAMMA_GAMMA_PARAMS
+from clv.models.gamma_gamma import EQUAL_SPEND_PARAMS, GAMMA_GAMMA_PARAMS
 from clv.models.optimize import Params
-from clv.models.purchase import PURCHASE_MODELS
+from clv.models.purchase import PURCHASE_LIMITS, PURCHASE_MODELS
+
+SPEND_LIMITS = {"equal_spend": EQUAL_SPEND_PARAMS}
 
 FORMAT = "clv-model"
 FORMAT_VERSION = 2
@@ -40,8 +45,8 @@ def to_document(model: Any) -> dict[str, Any]:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "purchase_model": model.purchase_model,
-        model.purchase_model: model.purchase,
-        "gamma_gamma": model.gamma_gamma,
+        model.purchase_model: _block(model, model.purchase_model, model.purchase),
+        "gamma_gamma": _block(model, "gamma_gamma", model.gamma_gamma),
         "standard_errors": model.standard_errors,
         "at_boundary": model.at_boundary,
         "log_likelihood": model.log_likelihood,
@@ -62,8 +67,14 @@ def to_document(model: Any) -> dict[str, Any]:
         "warnings": list(model.warnings),
         "convergence": model.convergence,
         "covariance_log": model.covariance_log,
+        "limit_tests": model.limit_tests,
     }
     return clean(body)
+
+
+def _block(model: Any, key: str, params: Params) -> dict[str, Any]:
+    """A sub-model's parameters, led by ``"limit"`` when it was fitted at one."""
+    return {"limit": model.limits[key], **params} if key in model.limits else dict(params)
 
 
 def from_document(doc: Any, path: Path | str) -> dict[str, Any]:
@@ -76,7 +87,26 @@ def from_document(doc: Any, path: Path | str) -> dict[str, Any]:
             f"{path}: key 'purchase_model' must be one of {', '.join(PURCHASE_MODELS)}; "
             "refit with clv fit"
         )
-    required = {name: PURCHASE_MODELS[name].params, "gamma_gamma": GAMMA_GAMMA_PARAMS}
+    limits = {
+        key: doc[key]["limit"]
+        for key in (name, "gamma_gamma")
+        if isinstance(doc.get(key), dict) and "limit" in doc[key]
+    }
+    known: dict[str, dict[str, Any]] = {name: PURCHASE_LIMITS[name], "gamma_gamma": SPEND_LIMITS}
+    for key, limit in limits.items():
+        if limit not in known[key]:
+            raise ModelError(
+                f"{path}: key {key!r} has limit {limit!r}, not one of "
+                f"{', '.join(known[key])}; refit with clv fit"
+            )
+    required = {
+        name: PURCHASE_LIMITS[name][limits[name]].params
+        if name in limits
+        else PURCHASE_MODELS[name].params,
+        "gamma_gamma": SPEND_LIMITS[limits["gamma_gamma"]]
+        if "gamma_gamma" in limits
+        else GAMMA_GAMMA_PARAMS,
+    }
     for key, names in required.items():
         block = doc.get(key)
         if not isinstance(block, dict) or not all(
@@ -90,7 +120,9 @@ def from_document(doc: Any, path: Path | str) -> dict[str, Any]:
                 f"{path}: key {key!r} must hold positive numbers {', '.join(names)}; "
                 "refit with clv fit"
             )
-    if doc["gamma_gamma"]["q"] <= 1:  # mean spend p v / (q - 1) needs q > 1 (FHL 2005b)
+    if (
+        "gamma_gamma" not in limits and doc["gamma_gamma"]["q"] <= 1
+    ):  # mean spend p v / (q - 1) needs q > 1 (FHL 2005b)
         raise ModelError(f"{path}: Gamma-Gamma q must be above 1; refit with clv fit")
     if not isinstance(doc.get("time_unit"), str) or doc["time_unit"] not in TIME_UNIT_DAYS:
         raise ModelError(f"{path}: key 'time_unit' must be D, W or M; refit with clv fit")
@@ -113,10 +145,16 @@ def from_document(doc: Any, path: Path | str) -> dict[str, Any]:
     return {
         "purchase_model": name,
         "purchase": {n: float(doc[name][n]) for n in required[name]},
-        "gamma_gamma": {n: float(doc["gamma_gamma"][n]) for n in GAMMA_GAMMA_PARAMS},
+        "gamma_gamma": {n: float(doc["gamma_gamma"][n]) for n in required["gamma_gamma"]},
         "standard_errors": {
             name: floats(se.get(name), required[name]),
-            "gamma_gamma": floats(se.get("gamma_gamma"), GAMMA_GAMMA_PARAMS),
+            "gamma_gamma": floats(se.get("gamma_gamma"), required["gamma_gamma"]),
+        },
+        "limits": limits,
+        "limit_tests": {
+            k: [dict(t) for t in v if isinstance(t, dict)]
+            for k, v in (doc.get("limit_tests") or {}).items()
+            if isinstance(v, list)
         },
         "at_boundary": {k: [str(p) for p in edges.get(k) or []] for k in (name, "gamma_gamma")},
         "log_likelihood": {

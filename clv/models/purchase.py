@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 from clv.errors import UsageError
-from clv.models import bgnbd, mbgnbd, pareto_nbd, pareto_nbd_counts
+from clv.models import bgnbd, mbgnbd, nbd, pareto_nbd, pareto_nbd_counts
 
 PurchaseModelName = Literal["bgnbd", "mbgnbd", "pareto_nbd"]
 
@@ -83,6 +84,64 @@ PURCHASE_MODELS: dict[str, PurchaseModel] = {
 Pareto/NBD (Schmittlein, Morrison & Colombo 1987)."""
 
 
+def _one_rate(name: str, title: str, shift: int) -> PurchaseModel:
+    """BG/NBD's (``shift = 0``) or MBG/NBD's (``1``) one-rate limit, dropout kept
+    (:func:`clv.models.bgnbd.fit_poisson_dropout`)."""
+    return PurchaseModel(
+        name,
+        f"{title} with one purchase rate",
+        bgnbd.POISSON_DROPOUT_PARAMS,
+        partial(bgnbd.fit_poisson_dropout, shift=shift),
+        partial(bgnbd.poisson_dropout_p_alive, shift=shift),
+        partial(bgnbd.poisson_dropout_numerator, shift=shift),
+        partial(bgnbd.poisson_dropout_denominator, shift=shift),
+        partial(bgnbd.poisson_dropout_expected_new, shift=shift),
+        partial(bgnbd.poisson_dropout_probability_at_least, shift=shift),
+        partial(bgnbd.poisson_dropout_probability_of_purchases, shift=shift),
+        "a",
+    )
+
+
+_NO_DROPOUT: dict[str, PurchaseModel] = {
+    "poisson_no_dropout": PurchaseModel(
+        "poisson_no_dropout",
+        "Poisson (one purchase rate, no dropout)",
+        nbd.POISSON_PARAMS,
+        nbd.fit_poisson,
+        nbd.p_alive,
+        nbd.poisson_numerator,
+        nbd.denominator,
+        nbd.poisson_expected_new,
+        nbd.poisson_probability_at_least,
+        nbd.poisson_probability_of_purchases,
+        "",
+    ),
+    "no_dropout": PurchaseModel(
+        "no_dropout",
+        "NBD (no dropout)",
+        nbd.NBD_PARAMS,
+        nbd.fit_nbd,
+        nbd.p_alive,
+        nbd.nbd_numerator,
+        nbd.denominator,
+        nbd.nbd_expected_new,
+        nbd.nbd_probability_at_least,
+        nbd.nbd_probability_of_purchases,
+        "",
+    ),
+}
+
+PURCHASE_LIMITS: dict[str, dict[str, PurchaseModel]] = {
+    "bgnbd": _NO_DROPOUT | {"poisson": _one_rate("bgnbd_poisson", "BG/NBD", 0)},
+    "mbgnbd": _NO_DROPOUT | {"poisson": _one_rate("mbgnbd_poisson", "MBG/NBD", 1)},
+    "pareto_nbd": dict(_NO_DROPOUT),
+}
+"""Each purchase model's limits, simplest first (the order in which :mod:`clv.models.limits`
+tests them): one purchase rate and nobody dropping out (Poisson) and nobody dropping out (the
+NBD), shared by the three models (:mod:`clv.models.nbd`); one purchase rate with the dropout
+kept (``poisson``: BG/NBD and MBG/NBD; Pareto/NBD's is not implemented)."""
+
+
 def purchase_model(name: str) -> PurchaseModel:
     """The purchase model called ``name``; ``UsageError`` naming the choices otherwise."""
     try:
@@ -91,3 +150,8 @@ def purchase_model(name: str) -> PurchaseModel:
         raise UsageError(
             f"purchase_model={name!r} is not one of {', '.join(PURCHASE_MODELS)} or 'auto'"
         ) from None
+
+
+def limit_model(model: str, limit: str) -> PurchaseModel:
+    """The limit ``limit`` of the purchase model ``model`` (:data:`PURCHASE_LIMITS`)."""
+    return PURCHASE_LIMITS[model][limit]

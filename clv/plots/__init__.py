@@ -18,6 +18,7 @@ from clv.plots.business import (
     loyalty_program_net,
     revenue_by_month,
 )
+from clv.plots.changes import reviewed_months, tier_migration
 from clv.plots.concentration import lorenz_curves, tier_shares
 from clv.plots.customers import (
     clv_distribution,
@@ -77,7 +78,9 @@ __all__ = [
     "probability_alive_matrix",
     "probability_alive_matrix_frame",
     "revenue_by_month",
+    "reviewed_months",
     "spend_distribution",
     "spend_distribution_frame",
+    "tier_migration",
     "tier_shares",
 ]

@@ -142,10 +142,12 @@ def loyalty_by_month(
     *,
     member_col: str = "member_aov",
     non_member_col: str = "non_member_aov",
-    value_label: str = "average order value (currency)",
+    value_label: str = "average order value",
+    currency: str = "",
     ax: Axes | None = None,
 ) -> Axes:
-    """A metric for loyalty members vs non-members, month by month.
+    """A metric for loyalty members vs non-members, month by month (``value_label``, a money
+    figure in ``currency``).
 
     ``monthly``: :func:`clv.kpis.loyalty_by_month` (``month``, ``member_aov``,
     ``non_member_aov`` or the columns named by ``member_col`` / ``non_member_col``).
@@ -158,7 +160,7 @@ def loyalty_by_month(
     ax.plot(months, mem, "o-", ms=3, color=PALETTE[0], label="members")
     ax.plot(months, non, "o-", ms=3, color=PALETTE[1], label="non-members")
     ax.set_xlabel("month")
-    ax.set_ylabel(value_label)
+    ax.set_ylabel(f"{value_label} {money_label(currency)}")
     date_axis(ax)
     ax.set_title("Members vs non-members")
     ax.legend()
@@ -217,6 +219,7 @@ def revenue_by_month(monthly: pl.DataFrame, *, currency: str = "", ax: Axes | No
     ax.bar(months, ret, width=20, bottom=new, color=PALETTE[0], label="returning orders")
     ax.set_xlabel("month")
     ax.set_ylabel(f"revenue {money_label(currency)}")
+    ax.yaxis.set_major_formatter("{x:,.0f}")  # whole amounts, no 1e6 offset
     ax.set_title("Revenue by month")
     ax.legend()
     date_axis(ax)

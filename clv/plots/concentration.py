@@ -50,6 +50,14 @@ def lorenz_curves(curves: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
     return ax
 
 
+TIER_SHARE_LABELS = {
+    "customer_share": "customers",
+    "revenue_share": "revenue (tiers by revenue)",
+    "clv_share": "predicted CLV (tiers by CLV)",
+}
+"""The legend of :func:`tier_shares`: each share names the ranking its tiers come from."""
+
+
 @themed
 def tier_shares(
     tiers: pl.DataFrame,
@@ -73,12 +81,12 @@ def tier_shares(
             x + (i - (len(share_cols) - 1) / 2) * w,
             vals,
             w,
-            label=col.replace("_", " "),
+            label=TIER_SHARE_LABELS.get(col, col.replace("_", " ")),
             color=PALETTE[i % len(PALETTE)],
         )
         ax.bar_label(bars, labels=[pct(v) for v in vals], fontsize=SMALLEST_FONT_PT, padding=2)
     ax.set_xticks(x, names)
-    ax.set_xlabel("value tier")
+    ax.set_xlabel("value tier (each share of its own ranking: see the legend)")
     ax.set_ylabel("share of the total (fraction)")
     ax.yaxis.set_major_formatter(percent_formatter())
     ax.set_title("Value tiers")

@@ -54,19 +54,24 @@ def period_transactions(
     summary: pl.DataFrame | None = None,
     *,
     max_frequency: int = 7,
+    model_title: str | None = None,
     ax: Axes | None = None,
 ) -> Axes:
     """Bars of customers by repeat purchases, observed and expected
-    (:func:`period_transactions_frame`, or that frame); returns the Axes."""
+    (:func:`period_transactions_frame`, or that frame); returns the Axes. The legend names the
+    purchase model (``model_title``, else the model's own, else "model")."""
     frame = frame_of(
         model_or_frame, period_transactions_frame, summary, max_frequency=max_frequency
     )
+    if model_title is None and not isinstance(model_or_frame, pl.DataFrame):
+        model_title = model_or_frame.spec.title
     _, ax = new_axes(ax)
     labels = [str(v) for v in frame["frequency"].to_list()]
     x = np.arange(len(labels))
     w = 0.4
     ax.bar(x - w / 2, frame["observed"].cast(pl.Float64), w, label="observed", color=PALETTE[1])
-    ax.bar(x + w / 2, frame["expected"].cast(pl.Float64), w, label="model", color=PALETTE[0])
+    expected = f"{model_title} expected" if model_title else "model"
+    ax.bar(x + w / 2, frame["expected"].cast(pl.Float64), w, label=expected, color=PALETTE[0])
     ax.set_xticks(x, labels)
     ax.set_xlabel("repeat purchases (count)")
     ax.set_ylabel("customers (count)")

@@ -163,8 +163,8 @@ def date_axis(ax: Axes) -> None:
 
 
 def money_label(currency: str) -> str:
-    """``(EUR)``, or ``(currency)`` when none is given."""
-    return f"({currency})" if currency else "(currency)"
+    """``(EUR)``, or ``(money)`` when no currency is given."""
+    return f"({currency})" if currency else "(money)"
 
 
 def pct(x: float) -> str:

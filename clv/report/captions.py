@@ -128,9 +128,9 @@ def clv_distribution(scores: pl.DataFrame, *, locale: ReportLocale = ENGLISH) ->
         )
     ratio = locale.number(mean / median, 1)
     if mean / median >= 1.5:
-        return _("Most customers are worth little: the mean CLV is {ratio}x the median.").format(
-            ratio=ratio
-        )
+        return _(
+            "A few customers hold much of the value: mean CLV {ratio}x the median."
+        ).format(ratio=ratio)
     if mean / median >= 1.0:
         return _("CLV is fairly even across customers: the mean is {ratio}x the median.").format(
             ratio=ratio
@@ -331,6 +331,45 @@ def tier_shares(tiers: pl.DataFrame, *, locale: ReportLocale = ENGLISH) -> str:
     return text.format(**numbers)
 
 
+def tier_migration(table: pl.DataFrame, *, locale: ReportLocale = ENGLISH) -> str:
+    """How many of the previous run's customers kept their value tier."""
+    before = table.filter(pl.col("tier_before") != "new")
+    total = float(sum(before[c].fill_null(0).sum() for c in table.columns if c != "tier_before"))
+    kept = sum(
+        float(row[row["tier_before"]] or 0)
+        for row in before.iter_rows(named=True)
+        if row["tier_before"] in table.columns
+    )
+    if not total:
+        return locale.gettext("No customer of the previous run to follow.")
+    return locale.gettext("{share} of the previous run's customers kept their value tier.").format(
+        share=locale.percent(kept / total)
+    )
+
+
+def reviewed_months(noise: pl.DataFrame, *, locale: ReportLocale = ENGLISH) -> str:
+    """How many month-to-month changes of the members' gap are within noise."""
+    changes = noise["within_noise"].drop_nulls()
+    if noise.height < 2:
+        return locale.gettext(
+            "The first reviewed month in this runs folder: each later run adds its month."
+        )
+    if changes.len() == 0:
+        return locale.ngettext(
+            "{n} reviewed month; no standard errors to judge its change.",
+            "{n} reviewed months; no standard errors to judge their changes.",
+            noise.height,
+        ).format(n=locale.integer(noise.height))
+    within = int(changes.sum())
+    return locale.ngettext(
+        "{within} of {n} monthly change of the members' gap (member minus non-member margin "
+        "per active customer) is within noise.",
+        "{within} of {n} monthly changes of the members' gap (member minus non-member margin "
+        "per active customer) are within noise.",
+        changes.len(),
+    ).format(within=locale.integer(within), n=locale.integer(changes.len()))
+
+
 CAPTIONS: dict[str, Callable[..., str]] = {
     f.__name__: f
     for f in (
@@ -349,6 +388,8 @@ CAPTIONS: dict[str, Callable[..., str]] = {
         loyalty_by_month,
         lorenz_curves,
         tier_shares,
+        tier_migration,
+        reviewed_months,
     )
 }
 """The captions made from the figure's first frame alone, by the figure function's name."""

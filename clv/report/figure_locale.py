@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from clv.report.i18n import N_, ReportLocale
+from clv.report.messages import LocaleFormatter
 
 FIGURE_WORDS = (
     N_("first orders"),
@@ -51,6 +52,16 @@ FIGURE_WORDS = (
     N_("day"),
     N_("week"),
     N_("month"),
+    N_("money"),
+    N_("customers"),
+    N_("revenue (tiers by revenue)"),
+    N_("predicted CLV (tiers by CLV)"),
+    N_("gap moved beyond noise"),
+    N_("good"),
+    N_("middle"),
+    N_("low"),
+    N_("new"),
+    N_("gone"),
 )
 """Legends and the words of labels that end in a unit (``"revenue (kr)"``): the figures'
 words that ``pybabel extract`` finds in no title or axis label call."""
@@ -90,6 +101,7 @@ PATTERNS: tuple[tuple[str, str], ...] = (
         N_("purchases in the next {0}"),
     ),
     (r"(purchases|dropouts) per (.+)", N_("{0} per {1}")),
+    (r"(BG/NBD|MBG/NBD|Pareto/NBD) expected", N_("{0} expected")),
 )
 """Figure texts with numbers or words in them (English regular expression, message): each
 group is shown in the locale's format (a number) or language (words, a horizon)."""
@@ -158,7 +170,13 @@ def _words(group: str, locale: ReportLocale) -> str:
 def _localize_ticks(axis: Any, locale: ReportLocale) -> None:
     from matplotlib.category import StrCategoryFormatter
     from matplotlib.dates import ConciseDateFormatter, num2date
-    from matplotlib.ticker import FixedFormatter, FuncFormatter, PercentFormatter, ScalarFormatter
+    from matplotlib.ticker import (
+        FixedFormatter,
+        FuncFormatter,
+        PercentFormatter,
+        ScalarFormatter,
+        StrMethodFormatter,
+    )
 
     current = axis.get_major_formatter()
     if isinstance(current, ConciseDateFormatter):
@@ -174,6 +192,9 @@ def _localize_ticks(axis: Any, locale: ReportLocale) -> None:
         decimals = current.decimals or 0
         xmax = current.xmax
         axis.set_major_formatter(FuncFormatter(lambda x, _p: locale.percent(x / xmax, decimals)))
+    elif isinstance(current, StrMethodFormatter):  # "{x:,.0f}": the same spec, the locale's form
+        spec = LocaleFormatter(locale)
+        axis.set_major_formatter(FuncFormatter(lambda x, _p: spec.format(current.fmt, x=x)))
     elif isinstance(current, ScalarFormatter) and axis.get_scale() == "linear":
         axis.set_major_formatter(FuncFormatter(lambda x, _p: _tick(x, axis, locale)))
     elif isinstance(current, FixedFormatter | StrCategoryFormatter):  # words: tiers, groups

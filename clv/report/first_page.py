@@ -1,310 +1,585 @@
-"""The report's first page, "What this report found": plain sentences with the numbers.
+"""The report's first page, "What this report found": one finding record per sentence.
 
-Every sentence is made from :attr:`clv.analysis.results.Analysis.findings` (numbers read
-from the tables the later sections show) and states nothing the data cannot support: no
-verdict on the loyalty programme without its costs, no channel ranking with one channel.
-The page's HTML is the Jinja2 template ``templates/first_page.html.j2``.
+Every sentence is a record of :func:`clv.report.messages.record` (message id, the numbers in
+it, their basis, the table they come from, the sentence as written), made from
+:attr:`clv.analysis.results.Analysis.findings`; :func:`clv.report.runs.save_run` writes the
+records to ``findings.json``. Nothing is said that the data cannot support: no verdict on the
+loyalty programme without its costs, no channel ranking with one channel, no model warning
+when the checks pass. The page's HTML is the Jinja2 template ``templates/first_page.html.j2``.
 """
 
 from __future__ import annotations
 
-import math
-import re
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from clv.report.analysis_words import analysis_text
-from clv.report.i18n import ENGLISH, ReportLocale
+from clv.report.i18n import ENGLISH, N_, ReportLocale
+from clv.report.messages import DIFFERENCE_WORDS, horizon_text, record
+from clv.report.messages import money_text as money_text  # re-exported for the notebooks
 from clv.report.render import TEMPLATE_DIR
 
-
-def money_text(value: float | None, currency: str = "", locale: ReportLocale = ENGLISH) -> str:
-    """A money figure with its currency as ``locale`` writes it (:meth:`ReportLocale.money`):
-    ``"1 234 kr"``, ``"€1,234"``, ``"1,234"``; ``n/a`` when not a number."""
-    if value is None or not math.isfinite(value):
-        return locale.gettext("n/a")
-    return locale.money(value, currency)
+MODEL_NAMES = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pareto_nbd": "Pareto/NBD"}
+"""The purchase models' names as the papers write them."""
 
 
-def basis_text(money: Mapping[str, Any], locale: ReportLocale = ENGLISH) -> str:
-    """The money basis in words: ``"CLV on margin, 35 % average margin"``."""
-    _ = locale.gettext
-    if money["basis"] == "margin":
-        rate = locale.percent(money["margin_rate"])
-        if money["margin_from_column"]:
-            return _("CLV on margin, {rate} average margin (from the margin column)").format(
-                rate=rate
-            )
-        return _("CLV on margin, {rate} average margin (as given)").format(rate=rate)
-    return _("CLV on revenue (no margin given: give margin= or margin_col= to count margin)")
+SAME_ORDER_VALUE = 0.05
+"""Returning and first orders within this share of each other are "about the same"."""
 
 
-def horizon_text(words: str, locale: ReportLocale = ENGLISH) -> str:
-    """The horizon's words (``"12 months"``, :attr:`Money.horizon_words`) in ``locale``'s
-    language."""
-    found = re.fullmatch(r"(\d+(?:\.\d+)?) (days|weeks|months)", words)
-    if not found:
-        return locale.gettext(words)
-    value = float(found.group(1))
-    count = locale.integer(value) if value.is_integer() else locale.number(value, 1)
-    forms = {
-        "days": locale.ngettext("{n} day", "{n} days", int(value)),
-        "weeks": locale.ngettext("{n} week", "{n} weeks", int(value)),
-        "months": locale.ngettext("{n} month", "{n} months", int(value)),
+def basis(findings: Mapping[str, Any]) -> dict[str, Any]:
+    """The basis of every money figure of a run: ``money`` (revenue or margin),
+    ``currency`` and ``period`` (first day to observation end, and the horizon)."""
+    money, period = findings["money"], findings.get("period") or {}
+    return {
+        "money": money["basis"],
+        "currency": money["currency"],
+        "period": {**period, "horizon": money["horizon"]},
     }
-    return forms[found.group(2)].format(n=count)
 
 
-def _share(value: float | None, locale: ReportLocale) -> str:
-    return locale.gettext("n/a") if value is None else locale.percent(value)
+def records(findings: Mapping[str, Any], *, locale: ReportLocale = ENGLISH) -> list[dict[str, Any]]:
+    """The first page of the customer value report, one record per sentence, in order.
 
-
-def sentences(
-    findings: Mapping[str, Any],
-    *,
-    diagnostics: Sequence[Mapping[str, str]] = (),
-    quality: Mapping[str, Any] | None = None,
-    locale: ReportLocale = ENGLISH,
-) -> list[dict[str, str]]:
-    """The first page as ``{"topic", "text", "section"}`` items, one per finding, in
-    ``locale``'s language.
-
-    ``findings``: :attr:`Analysis.findings`. ``diagnostics``: the model's warnings
-    (``{code, message}``) and ``quality``: the data-quality summary of reading (``{"issues":
-    [...]}`` or ``{"message": ...}``); each adds one line when given.
+    ``findings``: :attr:`Analysis.findings`; ``locale``: the report's language and formats
+    (each record's ``text`` is written in it).
     """
-    _, n = locale.gettext, locale.integer
+    b = basis(findings)
     money = findings["money"]
-    cur = money["currency"]
-    horizon = horizon_text(str(money["horizon"]), locale)
-    out = [
-        {
-            "topic": _("Money"),
-            "text": _("{basis}; horizon {horizon}.").format(
-                basis=basis_text(money, locale), horizon=horizon
-            ),
-            "section": "",
-        }
-    ]
-
-    top = findings["top"]
-    values = {
-        "share": locale.percent(findings["top_share"]),
-        "top": n(top["customers"]),
-        "all": n(top["of"]),
-        "revenue": _share(top["value_share"], locale),
-        "clv": _share(top["clv_share"], locale),
-        "horizon": horizon,
-    }
-    if top["clv_share"] is not None:
-        text = _(
-            "The top {share} are {top} of {all} customers; they brought {revenue} of the "
-            "revenue and hold {clv} of the predicted CLV over {horizon}."
-        )
-    else:
-        text = _(
-            "The top {share} are {top} of {all} customers; they brought {revenue} of the revenue."
-        )
-    out.append({"topic": _("Top customers"), "text": text.format(**values), "section": "8"})
-    if top["differences"]:
-        out.append(
-            {
-                "topic": _("What sets them apart"),
-                "text": "; ".join(analysis_text(d, locale) for d in top["differences"]) + ".",
-                "section": "8",
-            }
-        )
-
-    middle = findings["middle"]
-    if middle["middle"]:
-        text = _(
-            "{close} of the {middle} middle-tier customers are within {within} of the good "
-            "tier (the top {good} by predicted CLV)"
-        ).format(
-            close=n(middle["close"]),
-            middle=n(middle["middle"]),
-            within=locale.percent(middle["within"]),
-            good=locale.percent(middle["good_share"]),
-        )
-        if middle["close"] and middle["lacks"]:
-            what = "; ".join(
-                locale.ngettext("{what} ({n} customer)", "{what} ({n} customers)", c).format(
-                    what=analysis_text(w, locale), n=n(c)
-                )
-                for w, c in middle["lacks"][:2]
-            )
-            text += _("; what they lack most: {what}").format(what=what)
-        out.append({"topic": _("Middle tier"), "text": text + ".", "section": "9"})
-
-    ret = findings["returning"]
-    if ret["aov_new"] is not None and ret["aov_returning"] is not None:
-        if ret["aov_returning"] == ret["aov_new"]:
-            text = _(
-                "Returning orders average {returning}, first orders {first}: returning "
-                "customers spend the same per order (ratio {ratio})."
-            )
-        elif ret["aov_returning"] > ret["aov_new"]:
-            text = _(
-                "Returning orders average {returning}, first orders {first}: returning "
-                "customers spend more per order (ratio {ratio})."
-            )
-        else:
-            text = _(
-                "Returning orders average {returning}, first orders {first}: returning "
-                "customers spend less per order (ratio {ratio})."
-            )
-        text = text.format(
-            returning=money_text(ret["aov_returning"], cur, locale),
-            first=money_text(ret["aov_new"], cur, locale),
-            ratio=locale.number(ret["ratio"], 2),
-        )
-    else:
-        text = _("No customer has a second order yet, so there is nothing to compare.")
-    out.append({"topic": _("Returning customers"), "text": text, "section": "10"})
-
-    out.append(
-        {
-            "topic": _("Channels"),
-            "text": _channels_text(findings["channels"], locale),
-            "section": "11",
-        }
-    )
-    out.append(
-        {
-            "topic": _("Loyalty"),
-            "text": loyalty_text(findings["loyalty"], cur, locale),
-            "section": "12",
-        }
-    )
-    out.append(
-        {
-            "topic": _("At risk"),
-            "text": _at_risk_text(findings["at_risk"], cur, locale),
-            "section": "13",
-        }
-    )
-    if diagnostics:
-        text = "; ".join(_(str(d.get("message", ""))) for d in diagnostics)
-        out.append({"topic": _("Model health"), "text": text, "section": "4"})
-    if quality:
-        issues = quality.get("issues")
-        text = "; ".join(map(str, issues)) if issues else _(str(quality.get("message") or ""))
-        if text:
-            out.append({"topic": _("Data quality"), "text": text, "section": "2"})
+    horizon = {"horizon": horizon_text(str(money["horizon"]), locale)}
+    out = [_money(money, b, locale)]
+    out += _top(findings, b, locale)
+    out += _middle(findings["middle"], b, locale)
+    out.append(_returning(findings["returning"], b, locale))
+    out += _channels(findings["channels"], b, horizon, locale)
+    out += loyalty_records(findings["loyalty"], b, locale=locale)
+    out += at_risk_records(findings["at_risk"], b, horizon, locale=locale)
+    out += health_records(findings["health"], b, horizon, locale=locale)
+    out += quality_records(findings["quality"], b, locale=locale)
     return out
 
 
-def _at_risk_text(risk: Mapping[str, Any], currency: str, locale: ReportLocale) -> str:
-    if risk["rule"] == "p_alive":
-        return locale.ngettext(
-            "{n} high-value customer has probably stopped buying; {stake} of historical "
-            "revenue is at stake.",
-            "{n} high-value customers have probably stopped buying; {stake} of historical "
-            "revenue is at stake.",
-            risk["customers"],
-        ).format(
-            n=locale.integer(risk["customers"]),
-            stake=money_text(risk["value_at_stake"], currency, locale),
-        )
-    cut = risk["min_gaps_since_last_purchase"]
-    silent = (
-        locale.gettext(", silent for at least {gaps} of their usual gaps").format(
-            gaps=locale.number(math.floor(cut * 10) / 10, 1)
-        )
-        if cut is not None
-        else ""
-    )
-    return locale.gettext(
-        "Nobody appears to have stopped buying, so the at-risk list is based on recency: the "
-        "{n} high-value customers who have gone longest without buying for their usual pace "
-        "(the most overdue {share}{silent}); their whole historical revenue, {stake}, is at "
-        "stake if they have left."
-    ).format(
-        n=locale.integer(risk["customers"]),
-        share=locale.percent(risk["share"]),
-        silent=silent,
-        stake=money_text(risk["historical_value_at_stake"], currency, locale),
-    )
-
-
-def _channels_text(channels: Mapping[str, Any] | None, locale: ReportLocale) -> str:
-    _ = locale.gettext
-    if channels is None:
-        return _(
-            "One channel or no channel column: no channel comparison (map one with channel_col)."
-        )
-    best, worst = channels["best"], channels["worst"]
-    text = _(
-        "{best} brings the largest share of good customers ({best_share} of its "
-        "{best_customers}), {worst} the smallest ({worst_share} of {worst_customers})"
-    ).format(
-        best=best["channel"],
-        best_share=locale.percent(best["share_good"]),
-        best_customers=locale.integer(best["customers"]),
-        worst=worst["channel"],
-        worst_share=locale.percent(worst["share_good"]),
-        worst_customers=locale.integer(worst["customers"]),
-    )
-    if "best_clv_cac" in channels:
-        b, w = channels["best_clv_cac"], channels["worst_clv_cac"]
-        text += _(
-            "; by CLV per acquisition cost, {best} is best ({best_ratio}) and {worst} worst "
-            "({worst_ratio})"
-        ).format(
-            best=b["channel"],
-            best_ratio=locale.number(b["clv_cac"], 1),
-            worst=w["channel"],
-            worst_ratio=locale.number(w["clv_cac"], 1),
-        )
+def _money(
+    money: Mapping[str, Any], b: Mapping[str, Any], locale: ReportLocale = ENGLISH
+) -> dict[str, Any]:
+    if money["basis"] == "revenue":
+        key = "money_revenue"
     else:
-        text += _("; give channel_costs to rank them by CLV per acquisition cost")
-    return text + "."
-
-
-def loyalty_text(
-    totals: Mapping[str, Any] | None, currency: str, locale: ReportLocale = ENGLISH
-) -> str:
-    """The loyalty programme's verdict in a sentence or two (its costs, or why none)."""
-    _ = locale.gettext
-    if totals is None:
-        return _("No loyalty column: no loyalty review (map one with loyalty_col).")
-    if not totals["costed"]:
-        return _(
-            "Give the programme's costs (member_discount_rate, cost_per_reward) to judge whether "
-            "it pays; members' higher spend alone describes who joined, not what the programme "
-            "earns."
-        )
-    if totals["net"] > 0:
-        text = _(
-            "Over {months} months members' extra margin was {extra} against programme costs of "
-            "{cost}: net {net} (more than it cost), positive in {positive} of {months} months."
-        )
-    else:
-        text = _(
-            "Over {months} months members' extra margin was {extra} against programme costs of "
-            "{cost}: net {net} (less than it cost), positive in {positive} of {months} months."
-        )
-    return (
-        text.format(
-            months=locale.integer(totals["months"]),
-            extra=money_text(totals["extra_margin"], currency, locale),
-            cost=money_text(totals["program_cost"], currency, locale),
-            net=money_text(totals["net"], currency, locale),
-            positive=locale.integer(totals["months_positive"]),
-        )
-        + " "
-        + _("Members chose to join, so this is a comparison, not the programme's effect.")
+        key = "money_margin_column" if money["margin_from_column"] else "money_margin_rate"
+    numbers = {"margin_rate": money["margin_rate"]}
+    return record(
+        key,
+        numbers,
+        basis=b,
+        locale=locale,
+        table="kpis.json",
+        topic=N_("Money"),
+        words={"horizon": horizon_text(str(money["horizon"]), locale)},
     )
 
 
-def first_page_html(
-    findings: Mapping[str, Any],
-    *,
-    diagnostics: Sequence[Mapping[str, str]] = (),
-    quality: Mapping[str, Any] | None = None,
+def _top(
+    findings: Mapping[str, Any], b: Mapping[str, Any], locale: ReportLocale = ENGLISH
+) -> list[dict[str, Any]]:
+    top = findings["top"]
+    numbers = {
+        "top_share": findings["top_share"],
+        "customers": top["customers"],
+        "of": top["of"],
+        "value_share": top["value_share"] or 0.0,
+        "clv_share": top["clv_share"],
+    }
+    key = "top_customers" if top["clv_share"] is not None else "top_customers_no_clv"
+    words = {"horizon": horizon_text(str(findings["money"]["horizon"]), locale)}
+    out = [
+        record(
+            key,
+            numbers,
+            basis=b,
+            locale=locale,
+            table="scores.parquet",
+            topic=N_("Top customers"),
+            section="8",
+            words=words,
+        )
+    ]
+    for diff in top["differences"]:
+        metric = str(diff["metric"])
+        what = DIFFERENCE_WORDS.get(metric)
+        if what is not None:
+            what = locale.gettext(what)
+        elif metric.startswith("share_from_"):
+            what = locale.gettext("came through {channel}").format(
+                channel=metric.removeprefix("share_from_")
+            )
+        out.append(
+            record(
+                f"difference_{diff['kind']}",
+                {"metric": metric, "top": diff["top"], "rest": diff["rest"]},
+                basis=b,
+                locale=locale,
+                table="top_profile",
+                topic=N_("What sets them apart"),
+                section="8",
+                words={"what": what or metric},
+            )
+        )
+    return out
+
+
+def _middle(
+    middle: Mapping[str, Any], b: Mapping[str, Any], locale: ReportLocale = ENGLISH
+) -> list[dict[str, Any]]:
+    if not middle["middle"]:
+        return []
+    numbers = {k: middle[k] for k in ("middle", "close", "within", "good_share")}
+    if middle["close"] and middle["lacks"]:
+        lacks = "; ".join(
+            locale.ngettext("{what} ({n} customer)", "{what} ({n} customers)", n).format(
+                what=analysis_text(w, locale), n=locale.integer(n)
+            )
+            for w, n in middle["lacks"][:2]
+        )
+        return [
+            record(
+                "middle_close",
+                numbers,
+                basis=b,
+                locale=locale,
+                table="middle_to_top",
+                topic=N_("Middle tier"),
+                section="9",
+                words={"lacks": lacks},
+            )
+        ]
+    return [
+        record(
+            "middle_none_close",
+            numbers,
+            basis=b,
+            locale=locale,
+            table="middle_to_top",
+            topic=N_("Middle tier"),
+            section="9",
+        )
+    ]
+
+
+def _returning(
+    ret: Mapping[str, Any], b: Mapping[str, Any], locale: ReportLocale = ENGLISH
+) -> dict[str, Any]:
+    new, returning = ret["aov_new"], ret["aov_returning"]
+    if new is None or returning is None:
+        key = "returning_none"
+    elif abs(returning - new) <= SAME_ORDER_VALUE * abs(new):
+        key = "returning_same"
+    else:
+        key = "returning_more" if returning > new else "returning_less"
+    numbers = {"aov_new": new, "aov_returning": returning, "ratio": ret["ratio"]}
+    return record(
+        key,
+        numbers,
+        basis=b,
+        locale=locale,
+        table="returning_vs_new",
+        topic=N_("Returning customers"),
+        section="10",
+    )
+
+
+def _channels(
+    channels: Mapping[str, Any] | None,
+    b: Mapping[str, Any],
+    horizon: Mapping[str, Any],
     locale: ReportLocale = ENGLISH,
-) -> str:
-    """The first page as HTML (``templates/first_page.html.j2``, every value escaped)."""
+) -> list[dict[str, Any]]:
+    if channels is None:
+        return [
+            record(
+                "channels_none", {}, basis=b, locale=locale, table="channels", topic=N_("Channels")
+            )
+        ]
+    best, worst = channels["best"], channels["worst"]
+    numbers = {
+        "best_share": best["share_good"],
+        "best_customers": best["customers"],
+        "worst_share": worst["share_good"],
+        "worst_customers": worst["customers"],
+    }
+    words = {"best": best["channel"], "worst": worst["channel"]}
+    out = [
+        record(
+            "channels_share_good",
+            numbers,
+            basis=b,
+            locale=locale,
+            table="channels",
+            topic=N_("Channels"),
+            section="11",
+            words=words,
+        )
+    ]
+    if "best_clv_cac" in channels:
+        hi, lo = channels["best_clv_cac"], channels["worst_clv_cac"]
+        numbers = {"best_clv_cac": hi["clv_cac"], "worst_clv_cac": lo["clv_cac"]}
+        words = {"best_cac_channel": hi["channel"], "worst_cac_channel": lo["channel"], **horizon}
+        out.append(
+            record(
+                "channels_clv_cac",
+                numbers,
+                basis=b,
+                locale=locale,
+                table="channels",
+                topic=N_("CLV:CAC"),
+                section="11",
+                words=words,
+            )
+        )
+    else:
+        out.append(
+            record(
+                "channels_no_costs",
+                {},
+                basis=b,
+                locale=locale,
+                table="channels",
+                topic=N_("CLV:CAC"),
+                section="11",
+            )
+        )
+    return out
+
+
+def loyalty_review_records(
+    found: Mapping[str, Any], *, locale: ReportLocale = ENGLISH
+) -> list[dict[str, Any]]:
+    """The loyalty review's first page, one record per sentence: the reviewed month (and
+    whether its net is within noise), the programme's verdict, members vs non-members, the
+    members at risk, model health and data quality.
+
+    ``found``: :attr:`Analysis.loyalty_findings`; ``locale``: the report's language.
+    """
+    b = basis(found)
+    horizon = {"horizon": horizon_text(str(found["money"]["horizon"]), locale)}
+    month, members = found["month"], found["members"]
+    if members is None:
+        return [
+            record("loyalty_none", {}, basis=b, locale=locale, table="loyalty", topic=N_("Loyalty"))
+        ]
+    out = []
+    if month is not None:
+        keys = ("members_active", "members_active_before", "member_aov", "non_member_aov")
+        out.append(
+            record(
+                "loyalty_month",
+                {k: month[k] for k in keys},
+                basis=b,
+                locale=locale,
+                table="loyalty_by_month",
+                topic=N_("This month"),
+                section="1",
+                words={
+                    "month": locale.month(dt.date.fromisoformat(str(month["month"])[:7] + "-01"))
+                },
+            )
+        )
+        if found["loyalty"] and found["loyalty"]["costed"] and month["net"] is not None:
+            key = "loyalty_month_noise" if month["within_noise"] else "loyalty_month_signal"
+            out.append(
+                record(
+                    key,
+                    {"net": month["net"]},
+                    basis=b,
+                    locale=locale,
+                    table="loyalty_by_month",
+                    topic=N_("This month"),
+                    section="1",
+                )
+            )
+    keys = ("members", "customers", "member_orders", "non_member_orders")
+    out.append(
+        record(
+            "loyalty_members",
+            {k: members[k] for k in keys},
+            basis=b,
+            locale=locale,
+            table="loyalty",
+            topic=N_("Members"),
+            section="2",
+        )
+    )
+    out += loyalty_records(found["loyalty"], b, section="4", locale=locale)
+    at_risk = ("members_at_risk", "members_value_at_stake")
+    out.append(
+        record(
+            "loyalty_members_at_risk",
+            {k: members[k] for k in at_risk},
+            basis=b,
+            locale=locale,
+            table="at_risk.csv",
+            topic=N_("Members at risk"),
+            section="7",
+        )
+    )
+    data = health_records(found["health"], b, horizon, locale=locale)
+    data += quality_records(found["quality"], b, locale=locale)
+    return out + [item | {"section": "8"} for item in data]  # the review's data section
+
+
+def loyalty_records(
+    totals: Mapping[str, Any] | None,
+    b: Mapping[str, Any],
+    *,
+    section: str = "12",
+    locale: ReportLocale = ENGLISH,
+) -> list[dict[str, Any]]:
+    """The loyalty programme's verdict (with its 90 % interval and the self-selection
+    caveat), how noisy its months are, and whether the discount is counted in the margin."""
+    topic, table = N_("Loyalty"), "loyalty_by_month"
+    if totals is None:
+        return [record("loyalty_none", {}, basis=b, locale=locale, table=table, topic=topic)]
+    if not totals["costed"]:
+        return [
+            record(
+                "loyalty_uncosted",
+                {},
+                basis=b,
+                locale=locale,
+                table=table,
+                topic=topic,
+                section=section,
+            )
+        ]
+    keys = ("months", "extra_margin", "program_cost", "net", "net_low", "net_high")
+    numbers = {k: totals[k] for k in keys}
+    low, high = totals["net_low"], totals["net_high"]
+    if low is not None and low > 0:
+        key = "loyalty_pays"
+    elif high is not None and high < 0:
+        key = "loyalty_costs_more"
+    else:
+        key = "loyalty_unclear"
+    out = [record(key, numbers, basis=b, locale=locale, table=table, topic=topic, section=section)]
+    if totals["net_sd"] is not None and totals["months"] > 2:
+        noise = ("sign_changes", "months_within_noise", "months", "net_sd")
+        out.append(
+            record(
+                "loyalty_noise",
+                {k: totals[k] for k in noise},
+                basis=b,
+                locale=locale,
+                table=table,
+                topic=topic,
+                section=section,
+            )
+        )
+    if totals.get("discount_in_margin") and totals["discount_cost"] > 0:
+        out.append(
+            record(
+                "loyalty_discount_in_margin",
+                {"discount_cost": totals["discount_cost"]},
+                basis=b,
+                locale=locale,
+                table=table,
+                topic=topic,
+                section=section,
+            )
+        )
+    return out
+
+
+def at_risk_records(
+    risk: Mapping[str, Any],
+    b: Mapping[str, Any],
+    horizon: Mapping[str, Any],
+    *,
+    section: str = "13",
+    locale: ReportLocale = ENGLISH,
+) -> list[dict[str, Any]]:
+    """The at-risk list's sentence, by its rule, and the lost customers'."""
+    numbers: dict[str, Any] = {
+        "customers": risk["customers"],
+        "value_at_stake": risk["value_at_stake"],
+        "top_value_share": 1 - risk["min_value_quantile"],
+    }
+    topic = N_("At risk")
+    if risk["rule"] == "p_alive":
+        numbers |= {"max_p_alive": risk["max_p_alive"], "lost_p_alive": risk["lost_p_alive"]}
+        out = [
+            record(
+                "at_risk_p_alive" if risk["customers"] else "at_risk_p_alive_none",
+                numbers,
+                basis=b,
+                locale=locale,
+                table="at_risk.csv",
+                topic=topic,
+                section=section,
+                words=horizon,
+            )
+        ]
+        if risk["lost"]:
+            lost = {k: risk[k] for k in ("lost", "lost_revenue", "lost_p_alive")}
+            out.append(
+                record(
+                    "at_risk_lost",
+                    lost,
+                    basis=b,
+                    locale=locale,
+                    table="scores.parquet",
+                    topic=topic,
+                    section=section,
+                )
+            )
+        return out
+    numbers |= {"overdue_gaps": risk["overdue_gaps"], "bought_again": risk["bought_again"]}
+    if not risk["customers"]:
+        key = "at_risk_recency_none"
+    elif risk["bought_again"] is not None:
+        key = "at_risk_recency_measured"
+    else:
+        key = "at_risk_recency_default"
+    return [
+        record(
+            key,
+            numbers,
+            basis=b,
+            locale=locale,
+            table="at_risk.csv",
+            topic=topic,
+            section=section,
+            words=horizon,
+        )
+    ]
+
+
+ONE_TIME_CONTRADICTS = 0.2
+"""A model that sees no dropout contradicts the data when at least this share of customers
+never bought again."""
+
+
+def health_records(
+    health: Mapping[str, Any],
+    b: Mapping[str, Any],
+    horizon: Mapping[str, Any],
+    *,
+    locale: ReportLocale = ENGLISH,
+) -> list[dict[str, Any]]:
+    """Model health in plain words: the holdout check failed, no dropout seen, predicted value
+    above last year's, parameters poorly determined; one line when all is well."""
+    topic, table = N_("Model health"), "model.json"
+    model = {"model": MODEL_NAMES.get(health["model"], health["model"])}
+    out = []
+    if health["holdout_failed"]:
+        numbers = {k: health[k] for k in ("purchases_error", "spend_error")}
+        out.append(
+            record(
+                "health_holdout_failed",
+                numbers,
+                basis=b,
+                locale=locale,
+                table="holdout",
+                topic=topic,
+                section="6",
+            )
+        )
+    if health["no_dropout"]:
+        numbers = {k: health[k] for k in ("lowest_p_alive", "one_time_share")}
+        seen = health["one_time_share"] < ONE_TIME_CONTRADICTS
+        out.append(
+            record(
+                "health_no_dropout_seen" if seen else "health_no_dropout",
+                numbers,
+                basis=b,
+                locale=locale,
+                table="scores.parquet",
+                topic=topic,
+                section="4",
+            )
+        )
+    if health["clv_exceeds_revenue"]:
+        numbers = {k: health[k] for k in ("predicted_total", "last_year_value")}
+        out.append(
+            record(
+                "health_clv_exceeds_revenue",
+                numbers,
+                basis=b,
+                locale=locale,
+                table="kpis.json",
+                topic=topic,
+                section="7",
+                words=horizon,
+            )
+        )
+    if health["uncertain_parameters"]:
+        numbers = {"uncertain_parameters": health["uncertain_parameters"]}
+        out.append(
+            record(
+                "health_uncertain",
+                numbers,
+                basis=b,
+                locale=locale,
+                table=table,
+                topic=topic,
+                section="4",
+            )
+        )
+    if not out:
+        checked = health["purchases_error"] is not None
+        words = model | {
+            "holdout_words": (
+                locale.gettext(", and it predicted the holdout within 20%") if checked else ""
+            )
+        }
+        out.append(
+            record(
+                "health_ok",
+                {},
+                basis=b,
+                locale=locale,
+                table=table,
+                topic=topic,
+                section="4",
+                words=words,
+            )
+        )
+    return out
+
+
+QUALITY_MESSAGES = (
+    ("placeholder_rows", "quality_placeholders"),
+    ("duplicate_rows", "quality_duplicates"),
+    ("house_accounts", "quality_house_accounts"),
+    ("partial_month", "quality_partial_month"),
+    ("zero_amounts", "quality_zero_amounts"),
+    ("refunded_customers", "quality_refunded"),
+)
+"""The data-quality findings worth a first-page line, and their messages."""
+
+
+def quality_records(
+    quality: Mapping[str, Any], b: Mapping[str, Any], *, locale: ReportLocale = ENGLISH
+) -> list[dict[str, Any]]:
+    """One line per data-quality finding that is there (none when the data is clean)."""
+    return [
+        record(
+            key,
+            {name: quality[name]},
+            basis=b,
+            locale=locale,
+            table="data_quality",
+            topic=N_("Data quality"),
+            section="2",
+        )
+        for name, key in QUALITY_MESSAGES
+        if quality.get(name)
+    ]
+
+
+def first_page_html(items: Sequence[Mapping[str, Any]], *, locale: ReportLocale = ENGLISH) -> str:
+    """The first page as HTML (``templates/first_page.html.j2``, every value escaped):
+    ``items`` are finding records (:func:`records`) made in ``locale``, shown by topic (in
+    its language)."""
     import jinja2
 
     env = jinja2.Environment(
@@ -314,5 +589,16 @@ def first_page_html(
         extensions=["jinja2.ext.i18n"],
     )
     env.install_gettext_translations(locale.translations, newstyle=True)  # type: ignore[attr-defined]
-    items = sentences(findings, diagnostics=diagnostics, quality=quality, locale=locale)
-    return env.get_template("first_page.html.j2").render(items=items)
+    grouped: list[dict[str, str]] = []
+    for item in items:
+        if grouped and grouped[-1]["topic"] == locale.gettext(str(item["topic"])):
+            grouped[-1]["text"] += " " + str(item["text"])
+        else:
+            grouped.append(
+                {
+                    "topic": locale.gettext(str(item["topic"])),
+                    "text": str(item["text"]),
+                    "section": item["section"],
+                }
+            )
+    return env.get_template("first_page.html.j2").render(items=grouped)

@@ -1,4 +1,5 @@
-"""A frame as an HTML table: escaped cells, formatted numbers, a scroll box on narrow screens."""
+"""A frame as an HTML table: escaped cells, formatted numbers; each cell carries its column's
+header (``data-label``) so a narrow screen shows the rows as cards."""
 
 from __future__ import annotations
 
@@ -14,13 +15,22 @@ import polars as pl
 
 from clv.report.headers import header, key_columns_first
 from clv.report.i18n import ENGLISH, N_, ReportLocale
+from clv.report.messages import LocaleFormatter
+
+REF_HEX = 16
+"""Hex digits of a masked reference: 64 bits, so 10 M customers collide with probability
+~3e-6 (10 digits, 40 bits, collide at 10 M almost surely)."""
 
 
 def mask_ids(ids: pl.Series | Sequence[str], salt: str) -> pl.Series:
-    """Salted SHA-256 of each customer id, shortened: ``"c-3f9a0c1b2d"`` (stable within a run)."""
+    """Salted SHA-256 of each customer id, shortened: ``"c-3f9a0c1b2d4e5f60"``.
+
+    The same in every run that uses the same salt (``clv report`` keeps one per runs folder,
+    :func:`clv.report.compare.runs_salt`), so a customer can be followed month to month.
+    """
     salt_b = salt.encode()
     values = [
-        None if v is None else "c-" + hashlib.sha256(salt_b + str(v).encode()).hexdigest()[:10]
+        None if v is None else "c-" + hashlib.sha256(salt_b + str(v).encode()).hexdigest()[:REF_HEX]
         for v in ids
     ]
     return pl.Series("customer_id", values, dtype=pl.String)
@@ -39,8 +49,9 @@ def table_html(
     with :func:`header` names and the :data:`KEY_COLUMNS` first.
 
     ``id_salt`` masks the ``customer_id`` column (see :func:`mask_ids`); ``formats`` maps a
-    column to a format such as ``"{:.1%}"``; other values are written as ``locale`` writes
-    them (:meth:`ReportLocale.value`), headers and yes/no in its language.
+    column to a format such as ``"{:.1%}"`` (written in ``locale``'s form); shares
+    (:func:`is_share`) are percentages; other values are written as ``locale`` writes them
+    (:meth:`ReportLocale.value`), headers and yes/no in its language.
     """
     formats = dict(formats or {})
     shown = key_columns_first(frame.head(max_rows))
@@ -52,19 +63,22 @@ def table_html(
         f'<th class="{"num" if c in numeric else "text"}">{e(locale.gettext(header(c)))}</th>'
         for c in shown.columns
     )
+    labels = {c: e(locale.gettext(header(c)), quote=True) for c in shown.columns}
+    shares = {c for c in numeric if is_share(c)}
     body = []
     for row in shown.iter_rows():
         cells = []
         for c, v in zip(shown.columns, row, strict=True):
             cls = "num" if c in numeric else "text"
-            text = _cell(v, formats.get(c), locale)
+            fmt = formats.get(c, "{:.1%}" if c in shares else None)
+            text = _cell(v, fmt, locale)
             if c in LABEL_COLUMNS and isinstance(v, str):
                 text = _label(text, locale)
             elif c in MONTH_COLUMNS and isinstance(v, dt.date):
                 text = locale.month(v)
             elif c == "rfm_cell" and v in RFM_CELL_WORDS:
                 text = locale.gettext(RFM_CELL_WORDS[v])
-            cells.append(f'<td class="{cls}">{e(text)}</td>')
+            cells.append(f'<td class="{cls}" data-label="{labels[c]}">{e(text)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     more = ""
     if frame.height > max_rows:
@@ -90,12 +104,24 @@ def _label(text: str, locale: ReportLocale) -> str:
     return locale.gettext(header(text))
 
 
+SHARE_COLUMNS = ("p_alive", "retention", "lapse_rate", "bought_again")
+"""Columns holding a share (0-1) besides those ending in ``share`` or ``rate``: shown as
+percentages, as the text around the tables writes them (48.3%, never 0.483)."""
+
+
+def is_share(column: str) -> bool:
+    """Whether a column holds a share of 0-1 that the report shows as a percentage:
+    :data:`SHARE_COLUMNS`, ``share_*``, ``*_share`` and ``*_rate`` (``mean_`` ignored)."""
+    name = column.removeprefix("mean_")
+    return name in SHARE_COLUMNS or name.startswith("share_") or name.endswith(("_share", "_rate"))
+
+
 def _cell(value: Any, fmt: str | None, locale: ReportLocale) -> str:
     if value is None:
         return ""
     if fmt is not None:
         try:
-            return fmt.format(value)
+            return LocaleFormatter(locale).format(fmt, value)
         except (ValueError, TypeError):
             return str(value)
     if isinstance(value, float):
@@ -110,7 +136,15 @@ def _cell(value: Any, fmt: str | None, locale: ReportLocale) -> str:
 CELL_WORDS = frozenset(
     (
         *(N_("yes"), N_("no"), N_("none")),
-        *(N_("good"), N_("middle"), N_("bad"), N_("members"), N_("non-members"), N_("non_members")),
+        *(
+            N_("good"),
+            N_("middle"),
+            N_("low"),
+            N_("bad"),
+            N_("members"),
+            N_("non-members"),
+            N_("non_members"),
+        ),
     )
 )
 """Words of the analysis' tables shown in the report's language (other text is data)."""

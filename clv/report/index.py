@@ -13,12 +13,14 @@ import datetime as dt
 import json
 import os
 import socket
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from clv.data.write import atomic_output, pid_alive, remove_stale_temp_files
+from clv.report.history import failed_checks, record_failure
 from clv.report.i18n import LANGUAGES, N_, ReportLocale, report_locale
 from clv.report.render import TEMPLATE_DIR, utc_now
 from clv.report.runs import folder_lock, update_manifest
@@ -80,11 +82,12 @@ def read_run(folder: Path) -> dict[str, Any]:
 
 
 def list_runs(out_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Every run folder of ``out_dir`` (see :func:`read_run`), newest first."""
+    """Every run of ``out_dir``, newest first: each run folder (see :func:`read_run`) and each
+    run whose checks failed before it had a folder (:func:`clv.report.history.failed_checks`)."""
     out = Path(out_dir)
     if not out.is_dir():
         return []
-    runs = [read_run(p.parent) for p in out.glob("*/manifest.json")]
+    runs = [read_run(p.parent) for p in out.glob("*/manifest.json")] + failed_checks(out)
     return sorted(runs, key=lambda r: (r["manifest"].get("started_at") or "", r["run"]))[::-1]
 
 
@@ -111,19 +114,24 @@ def gone_reason(manifest: dict[str, Any]) -> str:
 
 
 def recover(out_dir: str | os.PathLike[str]) -> list[str]:
-    """Before a run: mark orphaned ``running`` runs ``interrupted`` in their manifests, keep
-    their partial notebooks as the run's notebook, and delete temporary files left by killed
-    writers. Returns the names of the runs marked."""
+    """Before a run and on ``clv report --list``: mark orphaned ``running`` runs
+    ``interrupted`` in their manifests, keep the partial notebooks of runs no process writes
+    as the run's notebook, and delete temporary files left by killed writers. Returns the
+    names of the runs marked."""
     out = Path(out_dir)
     marked = []
     with folder_lock(out):
         remove_stale_temp_files(out)
         for run in list_runs(out):
             folder = out / run["run"]
+            if run["manifest"].get("stage") == "check" or not folder.is_dir():
+                continue  # a failed check has no folder
             remove_stale_temp_files(folder)
-            if run["status"] != "interrupted" or run["manifest"].get("status") != "running":
-                continue
+            if run["status"] == "running":
+                continue  # its process still writes
             _keep_partial_notebook(folder)
+            if run["manifest"].get("status") != "running":
+                continue
 
             def interrupted(manifest: dict[str, Any], reason: str = run["reason"]) -> None:
                 manifest.update(status="interrupted", error=reason)
@@ -134,14 +142,46 @@ def recover(out_dir: str | os.PathLike[str]) -> list[str]:
 
 
 def _keep_partial_notebook(folder: Path) -> None:
-    """A killed run's ``.<name>.partial.ipynb`` becomes ``<name>.ipynb`` if it is whole JSON."""
+    """A killed run's ``.<name>.partial.ipynb`` becomes ``<name>.ipynb`` if it is whole JSON
+    and the run has no notebook yet; otherwise it is deleted."""
     for partial in folder.glob(".*.partial.ipynb"):
+        target = folder / partial.name.removeprefix(".").replace(".partial", "")
         try:
             json.loads(partial.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             partial.unlink(missing_ok=True)  # cut off mid-write: nothing to diagnose from
             continue
-        os.replace(partial, folder / partial.name.removeprefix(".").replace(".partial", ""))
+        if target.exists():
+            partial.unlink(missing_ok=True)
+        else:
+            os.replace(partial, target)
+
+
+def record_failed_check(
+    out_dir: str | os.PathLike[str],
+    notebook: str,
+    error: str,
+    *,
+    data: Any = None,
+    started_at: str | None = None,
+) -> None:
+    """Record a run that failed its parameter or data check in the runs folder's history
+    (:mod:`clv.report.history`) and rebuild the index; no run folder is made. Nothing is
+    recorded when the runs folder cannot be made or written (the error itself says why)."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = Path(out_dir)
+    with suppress(OSError):
+        out.mkdir(parents=True, exist_ok=True)
+        record_failure(
+            out,
+            run=f"{stamp}-{notebook}",
+            notebook=notebook,
+            started_at=started_at or utc_now(),
+            finished_at=utc_now(),
+            error=error,
+            data=None if data is None else str(data),
+        )
+        write_index(out)
 
 
 def write_index(out_dir: str | os.PathLike[str]) -> Path:
@@ -186,15 +226,17 @@ def _row(out: Path, run: dict[str, Any], locale: ReportLocale) -> dict[str, Any]
     m = run["manifest"]
     h = m.get("headline") or {}
     report = f"{run['run']}/{m.get('notebook', '')}.html"
+    if m.get("stage") == "check":  # failed before it had a folder
+        report = ""
     return {
-        "folder": run["run"],
+        "folder": run["run"] if report else None,
         "started_at": m.get("started_at") or "",
         "notebook": m.get("notebook") or "",
         "data": (m.get("input") or {}).get("name") or "-",
         "status": run["status"],
         "status_text": locale.gettext(STATUS_WORDS.get(run["status"], run["status"])),
         "numbers": [_number(h.get(k), kind, locale) for k, kind in _NUMBERS],
-        "report": report if m and (out / report).is_file() else None,
+        "report": report if m and report and (out / report).is_file() else None,
         "error": _no_paths(str(run["reason"] or ""), m),
     }
 

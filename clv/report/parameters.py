@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from clv import params
+from clv.data.write import atomic_output
 from clv.errors import ReportError, UsageError
 
 _PACKAGE = Path(__file__).resolve().parents[1]
@@ -134,3 +135,20 @@ def validate_parameters(
             raise UsageError(f"unknown parameter {key!r} for {name}; valid parameters: {valid}")
     known = {k: v for k, v in values.items() if k in params.SPEC}
     return {**values, **params.validate(known, notebook=name if name in params.NOTEBOOKS else None)}
+
+
+def write_parameters_cells() -> None:
+    """Rewrite each report notebook's ``parameters`` cell from the spec (after a parameter was
+    added or changed in :mod:`clv.params`): ``python -m clv.report.parameters``."""
+    for name in params.NOTEBOOKS:
+        path = notebook_path(name)
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        for cell in doc["cells"]:
+            if "parameters" in cell.get("metadata", {}).get("tags", []):
+                cell["source"] = params.parameters_cell(name).splitlines(True)
+        with atomic_output(path, overwrite=True) as tmp:
+            tmp.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write_parameters_cells()

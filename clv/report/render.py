@@ -115,6 +115,28 @@ def html_exporter() -> Any:
     return exporter
 
 
+_SECTION = re.compile(r'<h2 id="([^"]+)" class="clv-section">(.*?)</h2>')
+"""A section heading a cell's HTML output shows (a heading made of data, such as the date of
+the previous run): listed in the table of contents like a markdown heading."""
+
+
+def _toc_entries(cell: Any) -> list[dict[str, Any]]:
+    """The table-of-contents entries of a cell: its level-2 and level-3 markdown headings, or
+    the section headings of its HTML outputs."""
+    if cell.cell_type == "markdown":
+        return [
+            {"level": level, "text": text, "anchor": _anchor(text)}
+            for level, text in headings(cell.source)
+            if level in (2, 3)
+        ]
+    out = []
+    for output in cell.get("outputs", []):
+        markup = output.get("data", {}).get("text/html", "")
+        for anchor, text in _SECTION.findall("".join(markup)):
+            out.append({"level": 2, "text": html.unescape(text), "anchor": html.unescape(anchor)})
+    return out
+
+
 def export_html(
     notebook_file: str | os.PathLike[str],
     html_file: str | os.PathLike[str],
@@ -145,13 +167,7 @@ def export_html(
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = translate_markdown(cell.source, locale)
-    toc = [
-        {"level": level, "text": text, "anchor": _anchor(text)}
-        for cell in nb.cells
-        if cell.cell_type == "markdown"
-        for level, text in headings(cell.source)
-        if level in (2, 3)
-    ]
+    toc = [entry for cell in nb.cells for entry in _toc_entries(cell)]
     title = locale.gettext(title or notebook_file.stem.replace("_", " ").capitalize())
     data_name = (manifest.get("input") or {}).get("name") or "-"
     started = manifest.get("started_at") or utc_now()
@@ -210,6 +226,11 @@ class Display:
         """``message`` in the report's language (the notebooks' ``_``): a message of the
         catalog, or a note the analysis wrote (:func:`analysis_text`)."""
         return analysis_text(message, self.locale)
+
+    @property
+    def salt(self) -> str | None:
+        """The salt that masks customer ids, None when ids are shown as they are."""
+        return self.id_salt if self.mask_ids else None
 
     def html(self, markup: str) -> None:
         """Show HTML that clv built (every data value in it already escaped)."""
@@ -344,6 +365,7 @@ class Display:
         self.table(
             check["parameters"],
             caption=_("{model} fitted on the calibration period").format(model=title),
+            formats={"estimate": "{:.4g}", "standard_error": "{:.4g}"},
         )
         self.plot(calibration_purchases_vs_holdout, check["by_frequency"])
         self.plot(cumulative_transactions, check["tracking"])
@@ -392,10 +414,13 @@ class Display:
         """Show the run's parameters as a two-column table.
 
         Pass :func:`clv.report.run_parameters`, which leaves out the ones clv report injects.
+        The embedded data set's parameters are left out when a file (``data``) was read.
         """
+        embedded = ("dataset", "synthetic_customers")  # say nothing when a file was read
+        shown = {k: v for k, v in values.items() if values.get("data") is None or k not in embedded}
         rows = [
             {"parameter": k, "value": self.gettext(_text(v)) if k == "title" else _text(v)}
-            for k, v in values.items()
+            for k, v in shown.items()
         ]
         self.table(
             pl.DataFrame(rows, schema={"parameter": pl.String, "value": pl.String}),

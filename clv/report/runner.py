@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import secrets
 import socket
 import sys
 import threading
@@ -27,13 +26,15 @@ from clv.data.write import storage_error
 from clv.errors import ClvError, DataError, ModelError, ReportError, UsageError
 from clv.models.fitting import check_fittable
 from clv.params import INJECTED, analysis_keywords
-from clv.report.index import HEARTBEAT_S, recover, write_index
+from clv.report.compare import resolve_compare_to, runs_salt
+from clv.report.index import HEARTBEAT_S, record_failed_check, recover, write_index
 from clv.report.parameters import (
     notebook_parameters,
     notebook_path,
     read_config,
     validate_parameters,
 )
+from clv.report.pdf import find_engine, print_pdf
 from clv.report.render import export_html, utc_now
 from clv.report.runs import (
     _input_file,
@@ -77,6 +78,7 @@ def run_report(
     config: str | os.PathLike[str] | None = None,
     progress: bool = True,
     kernel_name: str = "python3",
+    pdf: bool = False,
 ) -> Path:
     """Run a report notebook into a new run folder and export its HTML; return the folder.
 
@@ -99,6 +101,9 @@ def run_report(
         A TOML file of parameters (same names).
     progress
         Show papermill's progress bar on stderr.
+    pdf
+        Also print the HTML to ``<notebook>.pdf`` (A4) with headless Chromium
+        (:mod:`clv.report.pdf`); without Chromium, a one-line error before anything runs.
 
     Raises
     ------
@@ -114,23 +119,22 @@ def run_report(
     t0 = time.perf_counter()
     path = notebook_path(notebook)
     name = path.stem
-    given: dict[str, Any] = dict(read_config(config)) if config is not None else {}
-    given.update(parameters or {})
-    if data is not None:
-        if given.get("data") not in (None, str(data)):
-            raise UsageError(f"two data files given: {data} and data={given['data']}; pass one")
-        given["data"] = str(data)
-    values = validate_parameters(path, given)
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise UsageError(f"{out_dir}: is a file; the runs folder (out_dir=) must be a folder")
-    effective = notebook_parameters(path) | values
-    check_data(effective)  # before the file's path is resolved: errors name it as given
+    checked_at = utc_now()
+    try:  # a failed check leaves no run folder, and one line in the runs folder's history
+        values, effective = _checked(path, data, parameters, config, out_dir)
+        engine = find_engine() if pdf else None
+    except ClvError as e:
+        source = data if data is not None else (parameters or {}).get("data")
+        record_failed_check(out_dir, name, str(e), data=source, started_at=checked_at)
+        raise
     out = _runs_folder(out_dir)
     if values.get("data") is not None:
         values["data"] = effective["data"] = str(_input_file(values["data"]))
     recover(out)  # runs killed earlier: marked interrupted; temporary files removed
     run_dir = _new_run_dir(out, name)
-    injected = {"run_dir": str(run_dir.resolve()), "id_salt": secrets.token_hex(16)}
+    injected = {"run_dir": str(run_dir.resolve()), "id_salt": runs_salt(out)}
     now = utc_now()
     manifest: dict[str, Any] = {
         "run": run_dir.name,
@@ -156,6 +160,7 @@ def run_report(
     outcome: BaseException | None = None
     try:  # every way out of this block, a kill -9 aside, ends in a final status below
         write_manifest(run_dir, manifest)
+        write_index(out)  # the run is listed while it runs (and as interrupted if killed)
         _log(progress, f"clv report: running {name} into {run_dir}")
         with _heartbeat(run_dir):
             partial = run_dir / f".{name}.partial.ipynb"
@@ -190,10 +195,16 @@ def run_report(
                 raise ReportError(f"HTML export failed: {text}") from None
             finally:
                 timings["export_html"] = round(time.perf_counter() - t2, 3)
+            if engine is not None:
+                t3 = time.perf_counter()
+                try:
+                    print_pdf(html, run_dir / f"{name}.pdf", engine=engine)
+                finally:
+                    timings["export_pdf"] = round(time.perf_counter() - t3, 3)
     except BaseException as e:  # Ctrl-C and SIGTERM too: recorded, re-raised below
         outcome = e
         data = values.get("data")
-        if isinstance(e, ReportError) and e.exit_code == 1 and data and str(data) not in str(e):
+        if isinstance(e, ReportError) and e.about_data and data and str(data) not in str(e):
             outcome = ReportError(f"{data}: {e}")  # a data or model problem names the file
     _finish(run_dir, out, nb_file, timings, t0, outcome)
     if isinstance(outcome, KeyboardInterrupt | SystemExit):
@@ -207,6 +218,32 @@ def run_report(
         raise outcome
     _log(progress, f"clv report: wrote {run_dir / (name + '.html')}")
     return run_dir
+
+
+def _checked(
+    path: Path,
+    data: str | os.PathLike[str] | None,
+    parameters: Mapping[str, Any] | None,
+    config: str | os.PathLike[str] | None,
+    out_dir: str | os.PathLike[str],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The parameters given and in effect, checked, and the data checked (:func:`check_data`);
+    an explicit ``compare_to`` run folder is checked and made absolute (the notebook runs in
+    its run folder)."""
+    given: dict[str, Any] = dict(read_config(config)) if config is not None else {}
+    given.update(parameters or {})
+    if data is not None:
+        if given.get("data") not in (None, str(data)):
+            raise UsageError(f"two data files given: {data} and data={given['data']}; pass one")
+        given["data"] = str(data)
+    values = validate_parameters(path, given)
+    effective = notebook_parameters(path) | values
+    target = effective.get("compare_to")
+    if isinstance(target, str) and target.strip().lower() not in ("previous", "none"):
+        folder = resolve_compare_to(target, out_dir, path.stem, before=None)
+        values["compare_to"] = effective["compare_to"] = str(folder)
+    check_data(effective)  # before the file's path is resolved: errors name it as given
+    return values, effective
 
 
 def _finish(
@@ -333,6 +370,7 @@ def _cell_error(ename: str, evalue: str, exec_count: int | None) -> ReportError:
     if ename in _CLV_ERRORS:
         error = ReportError(line or ename)
         error.exit_code = 2 if ename == "UsageError" else 1
+        error.about_data = ename in ("DataError", "ModelError")
         return error
     where = f" in cell {exec_count}" if exec_count else ""
     return ReportError(f"{ename}{where}: {line}" if line else f"{ename}{where}")

@@ -8,7 +8,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -175,15 +175,19 @@ def save_run(
     kpis: Mapping[str, Any] | None = None,
     id_salt: str | None = None,
     quality: Any = None,
+    findings: list[Mapping[str, Any]] | None = None,
 ) -> None:
     """Write a run's artefacts (called by the notebook); a no-op when ``run_dir`` is None.
 
     ``quality`` (:class:`clv.data.quality.Quality`, what reading found) goes into the
-    manifest as ``data_quality``.
+    manifest as ``data_quality``. ``findings``: the first page's finding records
+    (:func:`clv.report.first_page.records`), written to ``findings.json`` as
+    ``{"findings": [...]}``.
 
-    ``scores.parquet`` and ``at_risk.csv`` keep the real customer ids; ``at_risk.csv`` also
-    has ``customer_ref``, the masked id the HTML shows, so a row of the report can be found.
-    Row counts and headline numbers are merged into ``manifest.json``.
+    ``scores.parquet`` and ``at_risk.csv`` keep the real customer ids and, given ``id_salt``,
+    ``customer_ref``: the masked reference the HTML shows (the same in every run of a runs
+    folder), so a row of the report can be found. Row counts and headline numbers are merged
+    into ``manifest.json``.
     """
     if run_dir is None:
         return
@@ -194,19 +198,18 @@ def save_run(
     if transactions is not None:
         counts["transactions"] = transactions.height
     if scores is not None:
-        write_frame(scores, run / "scores.parquet", overwrite=True)
+        write_frame(_with_refs(scores, id_salt), run / "scores.parquet", overwrite=True)
         counts["customers"] = scores.height
     if at_risk is not None:
-        if id_salt is not None and "customer_id" in at_risk.columns:
-            at_risk = at_risk.with_columns(
-                mask_ids(at_risk["customer_id"], id_salt).alias("customer_ref")
-            )
+        at_risk = _with_refs(at_risk, id_salt)
         write_frame(at_risk, run / "at_risk.csv", overwrite=True)
         counts["at_risk"] = at_risk.height
     if model is not None:
         _save_model(model, run / "model.json")
     if kpis is not None:
         write_json(run / "kpis.json", kpis)
+    if findings is not None:
+        write_findings(run, findings)
 
     def record(manifest: dict[str, Any]) -> None:
         manifest.setdefault("row_counts", {}).update(counts)
@@ -216,6 +219,38 @@ def save_run(
             manifest["data_quality"] = dataclasses.asdict(quality)
 
     update_manifest(run, record)
+
+
+def _with_refs(frame: pl.DataFrame, id_salt: str | None) -> pl.DataFrame:
+    """``frame`` with ``customer_ref`` (the masked reference) after ``customer_id``."""
+    if id_salt is None or "customer_id" not in frame.columns:
+        return frame
+    refs = mask_ids(frame["customer_id"], id_salt).alias("customer_ref")
+    at = frame.columns.index("customer_id") + 1
+    return frame.insert_column(at, refs) if "customer_ref" not in frame.columns else frame
+
+
+FINDINGS_FILE = "findings.json"
+
+
+def write_findings(
+    run_dir: str | os.PathLike[str] | None, records: Sequence[Mapping[str, Any]]
+) -> None:
+    """Add finding records (``{"id", "numbers", "basis", "table", "text"}``: each sentence of
+    the report with its numbers) to the run's ``findings.json`` (``{"findings": [...]}``, in
+    the order written); records replace the earlier ones of the same ``id``s. A no-op when
+    ``run_dir`` is None."""
+    if run_dir is None or not records:
+        return
+    path = Path(run_dir) / FINDINGS_FILE
+    with folder_lock(run_dir):
+        try:
+            existing = json.loads(path.read_text(encoding="utf-8"))["findings"]
+        except (OSError, ValueError, KeyError, TypeError):
+            existing = []
+        ids = {r["id"] for r in records}
+        kept = [r for r in existing if isinstance(r, dict) and r.get("id") not in ids]
+        write_json(path, {"findings": [*kept, *records]})
 
 
 def _save_model(model: Any, path: Path) -> None:

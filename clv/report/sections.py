@@ -19,10 +19,10 @@ from clv.analysis.money import Money
 from clv.data.period import UNIT_NAMES
 from clv.errors import UsageError
 from clv.report.analysis_words import analysis_text
-from clv.report.first_page import horizon_text
 from clv.report.headers import header
 from clv.report.i18n import ENGLISH, N_, ReportLocale
-from clv.report.render import TEMPLATE_DIR
+from clv.report.messages import horizon_text
+from clv.report.render import TEMPLATE_DIR, mask_ids
 
 
 def load_data(
@@ -151,8 +151,9 @@ GROUP_WORDS = {"channel": N_("channel"), "loyalty": N_("loyalty membership")}
 
 
 def model_notes(model: Any, *, locale: ReportLocale = ENGLISH) -> list[str]:
-    """Plain-language facts about the fit: converged, customers used, warnings (a model per
-    group: the pooled model's, and which groups have a model of their own)."""
+    """Plain-language facts about the fit: converged, customers used, warnings (those the
+    Model health box shows already left out; a model per group: the pooled model's, and which
+    groups have a model of their own)."""
     _ = locale.gettext
     if getattr(model, "groups", None) is not None:
         own = ", ".join(model.groups) or _("none")
@@ -175,11 +176,10 @@ def model_notes(model: Any, *, locale: ReportLocale = ENGLISH) -> list[str]:
         ),
         _(ONE_TIME_BUYERS[model.purchase_model]),
     ]
-    if getattr(model, "n_excluded_gamma_gamma", 0):
+    if getattr(model, "n_excluded_gamma_gamma", 0):  # the reason names how many
         notes.append(
-            _("{n} customers left out of Gamma-Gamma: {reason}.").format(
-                n=locale.integer(model.n_excluded_gamma_gamma),
-                reason=analysis_text(model.excluded_gamma_gamma_reason, locale),
+            _("Gamma-Gamma: {reason}.").format(
+                reason=analysis_text(model.excluded_gamma_gamma_reason, locale)
             )
         )
     corr = getattr(model, "frequency_monetary_correlation", None)
@@ -190,8 +190,13 @@ def model_notes(model: Any, *, locale: ReportLocale = ENGLISH) -> list[str]:
                 "(Gamma-Gamma assumes about 0)."
             ).format(r=locale.number(corr, 2))
         )
-    notes.extend(_(str(w)) for w in getattr(model, "warnings", []) or [])
-    return notes
+    shown = {str(d["message"]) for d in getattr(model, "diagnostics", []) or []}
+    notes.extend(
+        analysis_text(str(w), locale)
+        for w in getattr(model, "warnings", []) or []
+        if str(w) not in shown
+    )
+    return list(dict.fromkeys(notes))  # Model health shows the diagnostics: never twice
 
 
 def top_text(table: pl.DataFrame, *, top_share: float, locale: ReportLocale = ENGLISH) -> str:
@@ -245,15 +250,18 @@ RETENTION_ASSUMPTIONS = N_(
 WHY_SIMPLE_OVERSTATES = N_(
     "Over the same months and with the same discounting, margin per order x orders per "
     "year gives every customer the future of an active customer buying at the active "
-    "customers' pace; many have already stopped (low p_alive). The model's CLV weights "
+    "customers' pace; many have already stopped (a low probability of still being a "
+    "customer). The model's CLV weights "
     "each customer's future purchases by the probability that they are still alive, so "
     "it is lower."
 )
 
 NO_RETENTION = N_(
-    "The data covers less than two years, so there is no annual retention to measure: "
-    "neither the value of more retention nor the simple formula can be computed."
+    "The data is too short to measure retention (under two 30-day windows): neither the "
+    "value of more retention nor the simple formula can be computed."
 )
+
+ON_REVENUE = N_("No margin was given, so m and the simple formula are on revenue.")
 
 
 def retention_tables(
@@ -263,24 +271,45 @@ def retention_tables(
 
     The first table is the value of more retention; the second the simple formula (with its
     inputs: every nested dict, and every key naming ``simple``, ``model`` or ``horizon``)
-    beside the model's CLV. The sentences are the assumptions, then why the simple formula
-    overstates, or, when the data covers less than two years (no ``annual_retention``),
-    why neither can be computed.
+    beside the model's CLV; on a revenue basis the "margin" terms are named revenue. The
+    sentences are the assumptions, how retention was annualised from less than two years,
+    and why the simple formula overstates (or why nothing can be computed), in ``locale``'s
+    language.
     """
+    _ = locale.gettext
+    revenue = economics.get("basis") == "revenue"
     uplift: dict[str, Any] = {}
     compare: dict[str, Any] = {}
     for key, value in economics.items():
+        if key == "basis":
+            continue
+        if revenue:  # on a revenue basis every "margin" term is revenue
+            key = key.replace("margin", "revenue")
         if isinstance(value, Mapping):
-            compare |= {f"{key.removesuffix('_inputs')}: {k}": v for k, v in value.items()}
+            for k, v in value.items():
+                name = k.replace("margin", "revenue") if revenue else k
+                compare[f"{key.removesuffix('_inputs')}: {name}"] = v
         elif any(word in key for word in ("simple", "model", "horizon")):
             compare[key] = value
         else:
             uplift[key] = value
-    texts = [locale.gettext(RETENTION_ASSUMPTIONS)]
+    texts = [_(RETENTION_ASSUMPTIONS)]
+    if revenue:
+        texts.append(_(ON_REVENUE))
+    days = economics.get("annualised_from_days")
     if economics.get("annual_retention") is None:
-        texts.append(locale.gettext(NO_RETENTION))
-    elif "simple_over_model" in economics:
-        texts.append(locale.gettext(WHY_SIMPLE_OVERSTATES))
+        texts.append(_(NO_RETENTION))
+    else:
+        if days:
+            texts.append(
+                _(
+                    "The data covers less than two years: retention is measured over two "
+                    "windows of {days} days and annualised (r = r_window ^ (365 / {days})); m "
+                    "and orders per year are scaled to a year the same way."
+                ).format(days=locale.integer(days))
+            )
+        if "simple_over_model" in economics:
+            texts.append(_(WHY_SIMPLE_OVERSTATES))
     return as_table(uplift, locale=locale), as_table(compare, locale=locale), texts
 
 
@@ -300,6 +329,24 @@ def recent_months(
         if c != "month"
     ]
     return pl.DataFrame(rows, schema=["measure", *labels], orient="row")
+
+
+def month_comparison_table(
+    comparison: pl.DataFrame | None, *, locale: ReportLocale = ENGLISH
+) -> pl.DataFrame | None:
+    """:func:`clv.analysis.tables.month_comparison` on its side: one row per measure
+    (:func:`~clv.report.headers.header` words), one column per period (this month, last month,
+    a year before), values as report text in ``locale``'s form, so the 20 measures read on
+    any screen. None stays None."""
+    if comparison is None:
+        return None
+    periods = [locale.gettext(str(p)) for p in comparison["period"].to_list()]
+    rows = [
+        [locale.gettext(header(c))] + [locale.value(v) for v in comparison[c].to_list()]
+        for c in comparison.columns
+        if c != "period"
+    ]
+    return pl.DataFrame(rows, schema=["measure", *periods], orient="row")
 
 
 def months_long(
@@ -328,86 +375,57 @@ def as_table(values: Mapping[str, Any], *, locale: ReportLocale = ENGLISH) -> pl
     return pl.DataFrame(rows, schema=["metric", "value"], orient="row")
 
 
-def at_risk_text(
-    at_risk: pl.DataFrame,
-    *,
-    min_value_quantile: float,
-    max_p_alive: float,
-    currency: str = "",
-    locale: ReportLocale = ENGLISH,
-) -> str:
-    """A few sentences on the at-risk list: the rule, how many, the value at stake.
-
-    The rule is read from the list (:func:`clv.analysis.risk.at_risk`): its
-    ``historical_value_at_stake`` column marks the recency rule, chosen when the model sees
-    no dropout; the fewest usual gaps of silence on the list is its cut.
-    """
-    _ = locale.gettext
-    where = _("The full list, with the real customer ids, is at_risk.csv in the run folder.")
-    if "historical_value_at_stake" not in at_risk.columns:
-        stake = at_risk["value_at_stake"].sum() if "value_at_stake" in at_risk.columns else 0.0
-        return (
-            locale.ngettext(
-                "{n} customer has a historical value in the top {top} and a probability of "
-                "still being active of at most {p}; together {stake} of historical value is "
-                "at stake.",
-                "{n} customers have a historical value in the top {top} and a probability of "
-                "still being active of at most {p}; together {stake} of historical value is "
-                "at stake.",
-                at_risk.height,
-            ).format(
-                n=locale.integer(at_risk.height),
-                top=locale.percent(1 - min_value_quantile),
-                p=locale.percent(max_p_alive),
-                stake=locale.money(float(stake), currency),
-            )
-            + " "
-            + where
-        )
-    cut = cast(float, at_risk["gaps_since_last_purchase"].min())
-    text = _(
-        "Nobody appears to have stopped buying in this period, so the probability of still "
-        "being active is close to 1 for everyone and cannot pick anyone out; this list is "
-        "based on recency instead."
-    )
-    text += " " + locale.ngettext(
-        "{n} customer has a historical value in the top {top} and is among the {share} of "
-        "those who have gone longest without buying compared with their usual gap between "
-        "purchases (their own mean gap; for one-time buyers the median gap of repeat buyers).",
-        "{n} customers have a historical value in the top {top} and are the {share} of those "
-        "who have gone longest without buying compared with their usual gap between purchases "
-        "(their own mean gap; for one-time buyers the median gap of repeat buyers).",
-        at_risk.height,
-    ).format(
-        n=locale.integer(at_risk.height),
-        top=locale.percent(1 - min_value_quantile),
-        share=locale.percent(1 - max_p_alive),
-    )
-    if at_risk.height:
-        text += " " + _("Each has been silent for at least {gaps} of their usual gaps.").format(
-            gaps=locale.number(math.floor(cut * 10) / 10, 1)
-        )
-    text += " " + _(
-        "Their whole historical value is {value}: what the shop would lose if they had all "
-        "left, not an expected loss."
-    ).format(value=locale.money(float(at_risk["historical_value_at_stake"].sum()), currency))
-    return text + " " + where
+AT_RISK_CAPTIONS = {
+    ("recency", "customers"): N_(
+        "High-value customers overdue by their own rhythm (rule: silent for more than k usual "
+        "gaps; the model sees no dropout); value at stake = value if they stay x lapse rate"
+    ),
+    ("recency", "members"): N_(
+        "High-value members overdue by their own rhythm (rule: silent for more than k usual "
+        "gaps; the model sees no dropout); value at stake = value if they stay x lapse rate"
+    ),
+    ("p_alive", "customers"): N_(
+        "High-value customers who have probably stopped buying (rule: probability of still "
+        "being a customer at most the threshold); value at stake = (1 - P(alive)) x value if "
+        "they stay"
+    ),
+    ("p_alive", "members"): N_(
+        "High-value members who have probably stopped buying (rule: probability of still "
+        "being a customer at most the threshold); value at stake = (1 - P(alive)) x value if "
+        "they stay"
+    ),
+}
+"""The at-risk table's captions by rule (``recency`` or ``p_alive``) and who is listed."""
 
 
-def at_risk_caption(
-    at_risk: pl.DataFrame, who: str = "customers", *, locale: ReportLocale = ENGLISH
-) -> str:
-    """The at-risk table's caption, by its rule (see :func:`at_risk_text`); ``who`` is
+def at_risk_caption(rule: str, who: str = "customers", *, locale: ReportLocale = ENGLISH) -> str:
+    """The at-risk table's caption, naming the rule that made the list; ``who`` is
     ``"customers"`` or ``"members"``."""
-    _ = locale.gettext
-    recency = "historical_value_at_stake" in at_risk.columns
-    if who == "members":
-        if recency:
-            return _("High-value members most overdue for their usual pace (no dropout seen)")
-        return _("High-value members who have probably stopped buying")
-    if recency:
-        return _("High-value customers most overdue for their usual pace (no dropout seen)")
-    return _("High-value customers who have probably stopped buying")
+    key = ("recency" if rule == "recency" else "p_alive", who)
+    return locale.gettext(AT_RISK_CAPTIONS.get(key, AT_RISK_CAPTIONS[(key[0], "customers")]))
+
+
+AT_RISK_SHOWN = (
+    "customer_id",
+    "value_at_stake",
+    "value_if_stays",
+    "p_alive",
+    "gaps_since_last_purchase",
+    "revenue",
+    "orders",
+    "last_purchase",
+)
+"""The at-risk columns the report shows (at_risk.csv has them all)."""
+
+
+def at_risk_shown(table: pl.DataFrame) -> pl.DataFrame:
+    """The at-risk list with the columns that matter (:data:`AT_RISK_SHOWN`), so it fits the
+    page; the run's at_risk.csv keeps every column."""
+    return table.select([c for c in AT_RISK_SHOWN if c in table.columns])
+
+
+AT_RISK_WHERE = N_("The full list, with the real customer ids, is at_risk.csv in the run folder.")
+"""Where the whole at-risk list is (a msgid: shown in the report's language)."""
 
 
 METHODS_TEMPLATE = "methods.html.j2"
@@ -428,19 +446,40 @@ def methods_html(*, locale: ReportLocale = ENGLISH) -> str:
     return env.get_template(METHODS_TEMPLATE).render()
 
 
-def quality_table(quality: Any, *, locale: ReportLocale = ENGLISH) -> pl.DataFrame:
-    """What reading found (:class:`clv.data.quality.Quality`) as a two-column table."""
+METHODS_HTML = methods_html()
+"""The definitions and methods in English (the report shows :func:`methods_html` in its
+language)."""
+
+
+def quality_table(
+    quality: Any,
+    *,
+    id_salt: str | None = None,
+    refunded_customers: int | None = None,
+    locale: ReportLocale = ENGLISH,
+) -> pl.DataFrame:
+    """What reading found (:class:`clv.data.quality.Quality`) as a two-column table, in
+    ``locale``'s language.
+
+    ``id_salt`` masks the house accounts' customer ids (:func:`clv.report.render.mask_ids`);
+    ``refunded_customers``: customers whose net revenue is zero or below, scored but left out
+    of the lists.
+    """
     _, n = locale.gettext, locale.integer
 
     def yes_no(flag: bool) -> str:
         return _("yes") if flag else _("no")
 
+    names = list(quality.house_accounts)
+    if id_salt is not None and names:
+        names = mask_ids(names, id_salt).to_list()
     placeholders = "; ".join(
         _("{id}: {n} rows").format(id=repr(k or _("(empty)")), n=n(v))
         for k, v in quality.placeholder_ids.items()
     )
     houses = "; ".join(
-        _("{id}: {n} orders").format(id=repr(k), n=n(v)) for k, v in quality.house_accounts.items()
+        _("{id}: {n} orders").format(id=k, n=n(v))
+        for k, v in zip(names, quality.house_accounts.values(), strict=True)
     )
     rows = [
         (_("rows read"), n(quality.rows_read)),
@@ -458,42 +497,14 @@ def quality_table(quality: Any, *, locale: ReportLocale = ENGLISH) -> pl.DataFra
         (_("last month partial"), yes_no(quality.last_month_partial)),
         (_("possible house accounts (kept)"), houses or _("none")),
     ]
+    if refunded_customers is not None:
+        rows.append(
+            (
+                _("customers with net revenue 0 or below (scored, left out of the lists)"),
+                n(refunded_customers),
+            )
+        )
     return pl.DataFrame(rows, schema=["item", "value"], orient="row")
-
-
-def quality_summary(quality: Any, *, locale: ReportLocale = ENGLISH) -> dict[str, list[str]]:
-    """The data-quality issues worth a line on the first page (``{"issues": [...]}``)."""
-    issues = []
-    left_out = sum(quality.placeholder_ids.values())
-    if left_out:
-        issues.append(
-            locale.ngettext(
-                "{n} row with a placeholder customer id was left out",
-                "{n} rows with a placeholder customer id were left out",
-                left_out,
-            ).format(n=locale.integer(left_out))
-        )
-    if quality.duplicate_rows:
-        issues.append(
-            locale.ngettext(
-                "{n} row repeats an earlier row exactly (kept)",
-                "{n} rows repeat an earlier row exactly (kept)",
-                quality.duplicate_rows,
-            ).format(n=locale.integer(quality.duplicate_rows))
-        )
-    if quality.house_accounts:
-        issues.append(
-            locale.ngettext(
-                "{n} customer looks like a house account",
-                "{n} customers look like a house account",
-                len(quality.house_accounts),
-            ).format(n=locale.integer(len(quality.house_accounts)))
-        )
-    if quality.first_month_partial or quality.last_month_partial:
-        issues.append(
-            locale.gettext("the first or last month is partial: monthly figures there are low")
-        )
-    return {"issues": issues}
 
 
 INTERVAL_NOTE = N_(

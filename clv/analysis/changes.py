@@ -1,0 +1,275 @@
+"""What changed between two runs of the customer-value report: frames and numbers only.
+
+A run is reduced to a :class:`RunState` (its customer scores with their value tier, its
+headline KPIs, its model document and its at-risk customers), so two runs read from their
+folders and a run still in its notebook compare alike. :mod:`clv.report.since` words the
+result; :mod:`clv.report.compare` reads run folders and writes ``changes.json``.
+
+- **Tier migration**: customers counted by (tier in the previous run, tier now), with
+  ``"new"`` (not in the previous run) and ``"gone"`` (in the previous run, absent from this
+  run's data). Customers are matched by their id as text.
+- **Within noise**: a change whose size is under 1.96 standard errors of the difference
+  (the two runs' errors combined as if independent, which overstates the noise when the
+  same customers are in both runs: a change called real is real).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+NOISE_Z = 1.96
+"""A change is within noise when ``|change| / standard error of the change`` is below this."""
+
+KPI_KEYS = (
+    "customers",
+    "revenue",
+    "repeat_customer_rate",
+    "top_10pct_revenue_share",
+    "predicted_clv_total",
+)
+"""The headline KPIs compared run to run."""
+
+NEW, GONE = "new", "gone"
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What a run's comparison needs.
+
+    ``scores``: one row per customer with ``customer_id``, ``value_tier`` (tier by predicted
+    CLV), ``clv`` and ``p_alive`` (``scores.parquet``); ``kpis``: ``kpis.json``; ``model``:
+    the model document (``model.json``, :meth:`clv.models.model.ClvModel.to_dict`) or None;
+    ``at_risk``: ids of the at-risk list, as text.
+    """
+
+    scores: pl.DataFrame
+    kpis: Mapping[str, Any]
+    model: Mapping[str, Any] | None = None
+    at_risk: frozenset[str] = field(default_factory=frozenset)
+
+
+def _tiers(state: RunState) -> pl.DataFrame:
+    s = state.scores
+    return s.select(
+        pl.col("customer_id").cast(pl.String),
+        pl.col("value_tier").cast(pl.String).alias("tier"),
+        *(pl.col(c).cast(pl.Float64) for c in ("clv", "p_alive") if c in s.columns),
+    )
+
+
+def matched(previous: RunState, current: RunState) -> pl.DataFrame:
+    """Every customer of either run: ``customer_id``, ``previous_tier`` (``"new"`` if absent
+    before), ``tier`` (``"gone"`` if absent now), ``previous_clv``, ``clv``,
+    ``previous_p_alive``, ``p_alive`` (null where absent) and ``at_risk`` (on this run's list)."""
+    before = _tiers(previous).rename(
+        {"tier": "previous_tier", "clv": "previous_clv", "p_alive": "previous_p_alive"},
+        strict=False,
+    )
+    now = _tiers(current)
+    both = before.join(now, on="customer_id", how="full", coalesce=True)
+    for col in ("clv", "p_alive", "previous_clv", "previous_p_alive"):
+        if col not in both.columns:
+            both = both.with_columns(pl.lit(None, dtype=pl.Float64).alias(col))
+    return both.with_columns(
+        pl.col("previous_tier").fill_null(NEW),
+        pl.col("tier").fill_null(GONE),
+        pl.col("customer_id").is_in(sorted(current.at_risk)).alias("at_risk"),
+    ).sort("customer_id")
+
+
+def tier_migration(
+    previous: RunState, current: RunState, *, tiers: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """Customers by previous tier and tier now: ``{from_tier: {to_tier: customers}}``.
+
+    Rows are ``tiers`` then ``"new"``; columns ``tiers`` then ``"gone"`` (a new customer
+    cannot be gone). Every cell is present, zeros included; tiers met in the data but not in
+    ``tiers`` are added after them.
+    """
+    both = matched(previous, current)
+    seen = [t for t in both["previous_tier"].unique(maintain_order=True) if t not in (NEW,)]
+    seen += [t for t in both["tier"].unique(maintain_order=True) if t not in (GONE,)]
+    order = list(tiers) + sorted({t for t in seen if t not in tiers})
+    counts = both.group_by("previous_tier", "tier").len()
+    table = {(a, b): int(n) for a, b, n in counts.iter_rows()}
+    return {
+        a: {b: table.get((a, b), 0) for b in [*order, GONE] if not (a == NEW and b == GONE)}
+        for a in [*order, NEW]
+    }
+
+
+def kpi_changes(previous: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, dict]:
+    """Each headline KPI (:data:`KPI_KEYS`) with ``previous``, ``current``, ``change`` and
+    ``relative_change`` (change / previous; None when previous is 0 or a value is missing)."""
+    out: dict[str, dict] = {}
+    for key in KPI_KEYS:
+        a, b = previous.get(key), current.get(key)
+        change = b - a if a is not None and b is not None else None
+        relative = change / a if change is not None and a else None
+        out[key] = {"previous": a, "current": b, "change": change, "relative_change": relative}
+    return out
+
+
+def slipped_top(previous: RunState, current: RunState, *, top_tier: str) -> pl.DataFrame:
+    """Customers of the previous run's ``top_tier`` who left it (to a lower tier, or gone) or
+    are on this run's at-risk list; largest previous predicted CLV first.
+
+    Columns: those of :func:`matched` and ``clv_change`` (now - before, null when gone).
+    """
+    both = matched(previous, current)
+    out = both.filter(
+        (pl.col("previous_tier") == top_tier) & ((pl.col("tier") != top_tier) | pl.col("at_risk"))
+    )
+    return out.with_columns((pl.col("clv") - pl.col("previous_clv")).alias("clv_change")).sort(
+        ["previous_clv", "customer_id"], descending=[True, False], nulls_last=True
+    )
+
+
+def new_top(previous: RunState, current: RunState, *, top_tier: str) -> pl.DataFrame:
+    """Customers in ``top_tier`` now who were not before (a lower tier, or new); largest
+    predicted CLV first. Columns: those of :func:`matched` and ``clv_change``."""
+    both = matched(previous, current)
+    out = both.filter((pl.col("tier") == top_tier) & (pl.col("previous_tier") != top_tier))
+    return out.with_columns((pl.col("clv") - pl.col("previous_clv")).alias("clv_change")).sort(
+        ["clv", "customer_id"], descending=[True, False], nulls_last=True
+    )
+
+
+def channel_changes(
+    previous: Mapping[str, Mapping[str, Any]] | None,
+    current: Mapping[str, Mapping[str, Any]] | None,
+) -> pl.DataFrame | None:
+    """Channel quality before and now: each channel's customers, ``share_good`` (share of its
+    customers in the top tier) and ``mean_clv``, the change of ``share_good`` in percentage
+    points and whether it is within noise (binomial standard errors of the two shares).
+
+    ``previous``/``current``: the ``channels`` of ``kpis.json``. None when either has none.
+    """
+    if not previous or not current:
+        return None
+    rows = []
+    for name in sorted(set(previous) | set(current)):
+        a, b = previous.get(name) or {}, current.get(name) or {}
+        pa, pb = a.get("share_good"), b.get("share_good")
+        na, nb = a.get("customers"), b.get("customers")
+        change = within = z = None
+        if pa is not None and pb is not None:
+            change = pb - pa
+            se = math.sqrt(_binomial_var(pa, na) + _binomial_var(pb, nb))
+            z = change / se if se > 0 else None
+            within = abs(z) < NOISE_Z if z is not None else change == 0
+        rows.append(
+            {
+                "channel": name,
+                "previous_customers": na,
+                "customers": nb,
+                "previous_share_good": pa,
+                "share_good": pb,
+                "share_good_change": change,
+                "z": z,
+                "within_noise": within,
+                "previous_mean_clv": a.get("mean_clv"),
+                "mean_clv": b.get("mean_clv"),
+            }
+        )
+    return pl.DataFrame(rows, infer_schema_length=None)
+
+
+def _binomial_var(p: float, n: Any) -> float:
+    return p * (1 - p) / n if isinstance(n, int | float) and n > 0 else 0.0
+
+
+def parameter_drift(
+    previous: Mapping[str, Any] | None, current: Mapping[str, Any] | None
+) -> list[dict[str, Any]]:
+    """How far each model parameter moved, in standard errors of the change.
+
+    Each sub-model (the purchase model, ``gamma_gamma``) gives one record per parameter:
+    ``model``, ``parameter``, ``previous``, ``current``, ``change``, ``z`` (change over the
+    two standard errors combined), ``within_noise`` and ``form``: ``"fitted"`` (both runs
+    fitted it in full), ``"limit"`` (at its limit in both), ``"limit to fitted"`` or
+    ``"fitted to limit"`` (a switch between a limit of the model and the full model; no
+    ``z``). A change of purchase model gives one record with ``form`` ``"model changed"``
+    and the two names in ``previous``/``current``. Empty without both documents.
+    """
+    if not previous or not current:
+        return []
+    out: list[dict[str, Any]] = []
+    before, now = previous.get("purchase_model"), current.get("purchase_model")
+    subs = ["gamma_gamma"]
+    if before == now:
+        subs.insert(0, str(now))
+    else:
+        out.append(
+            {
+                "model": "purchase",
+                "parameter": None,
+                "previous": before,
+                "current": now,
+                "change": None,
+                "z": None,
+                "within_noise": None,
+                "form": "model changed",
+            }
+        )
+    for sub in subs:
+        a, b = previous.get(sub) or {}, current.get(sub) or {}
+        edges_a = set((previous.get("at_boundary") or {}).get(sub) or [])
+        edges_b = set((current.get("at_boundary") or {}).get(sub) or [])
+        se_a = (previous.get("standard_errors") or {}).get(sub) or {}
+        se_b = (current.get("standard_errors") or {}).get(sub) or {}
+        for name in a:
+            if name not in b:
+                continue
+            x, y = float(a[name]), float(b[name])
+            form = {
+                (False, False): "fitted",
+                (True, True): "limit",
+                (True, False): "limit to fitted",
+                (False, True): "fitted to limit",
+            }[(name in edges_a, name in edges_b)]
+            z = within = None
+            if form == "fitted":
+                se = math.sqrt(_square(se_a.get(name)) + _square(se_b.get(name)))
+                if math.isfinite(se) and se > 0:
+                    z = (y - x) / se
+                    within = abs(z) < NOISE_Z
+            out.append(
+                {
+                    "model": sub,
+                    "parameter": name,
+                    "previous": x,
+                    "current": y,
+                    "change": y - x,
+                    "z": z,
+                    "within_noise": within,
+                    "form": form,
+                }
+            )
+    return out
+
+
+def _square(se: Any) -> float:
+    return float(se) ** 2 if isinstance(se, int | float) else math.nan
+
+
+def changes(previous: RunState, current: RunState, *, tiers: Sequence[str]) -> dict[str, Any]:
+    """Everything that changed, as plain values (``changes.json`` without its run names):
+    ``tier_migration``, ``kpi_changes``, ``slipped_top``, ``new_top`` (rows of
+    :func:`slipped_top` and :func:`new_top`), ``channel_changes`` (rows or None) and
+    ``parameter_drift``. ``tiers``: the value tiers from the top down."""
+    top = tiers[0]
+    channels = channel_changes(previous.kpis.get("channels"), current.kpis.get("channels"))
+    return {
+        "tier_migration": tier_migration(previous, current, tiers=tiers),
+        "kpi_changes": kpi_changes(previous.kpis, current.kpis),
+        "slipped_top": slipped_top(previous, current, top_tier=top).to_dicts(),
+        "new_top": new_top(previous, current, top_tier=top).to_dicts(),
+        "channel_changes": None if channels is None else channels.to_dicts(),
+        "parameter_drift": parameter_drift(previous.model, current.model),
+    }

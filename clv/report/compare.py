@@ -1,0 +1,217 @@
+"""Runs compared: the previous run of a runs folder, the salt its references share, and
+``changes.json`` (what changed since that run; the numbers come from
+:mod:`clv.analysis.changes`).
+
+The runs folder is the series: monthly exports change their file names, so ``clv report``
+compares a run with the previous succeeded run of the same notebook in the same folder
+(``compare_to="previous"``), with a run folder given by path, or with none.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from clv.analysis import changes as changes_
+from clv.analysis.changes import RunState
+from clv.analysis.segments import TIERS
+from clv.data.write import storage_error
+from clv.errors import UsageError
+from clv.report.html_table import mask_ids
+from clv.report.index import list_runs
+from clv.report.runs import read_manifest, write_json
+
+SALT_FILE = "id_salt.txt"
+"""The runs folder's salt of masked references: made by the first run, kept by every later
+one, never shown in a report (keep it private: with it an id can be checked against a
+reference)."""
+
+CHANGES_FILE = "changes.json"
+RUN_FILES = ("scores.parquet", "kpis.json", "model.json")
+"""The files of a run a comparison reads (``at_risk.csv`` too when present)."""
+
+
+def read_salt(out: str | os.PathLike[str]) -> str | None:
+    """The runs folder's salt, or None if it has none yet."""
+    try:
+        text = (Path(out) / SALT_FILE).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text or None
+
+
+def runs_salt(out: str | os.PathLike[str]) -> str:
+    """The runs folder's salt, made once (32 hex digits, readable by the owner only).
+
+    Two runs starting together agree: the file is written aside and linked into place, and
+    the one that loses the race reads the winner's.
+    """
+    existing = read_salt(out)
+    if existing is not None:
+        return existing
+    target = Path(out) / SALT_FILE
+    tmp = target.with_name(f".{SALT_FILE}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write(secrets.token_hex(16) + "\n")
+            with suppress(FileExistsError):  # another run made it first: theirs is kept
+                os.link(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as e:  # a full or read-only disk: one line naming the file
+        raise storage_error(target, e) from None
+    salt = read_salt(out)
+    if salt is None:
+        raise UsageError(f"{target}: the runs folder's salt is empty; delete the file")
+    return salt
+
+
+def read_state(folder: str | os.PathLike[str]) -> RunState:
+    """A run folder's :class:`RunState`: ``scores.parquet``, ``kpis.json``, ``model.json`` and
+    ``at_risk.csv``'s ids. A missing or unreadable file is a one-line :class:`UsageError`."""
+    run = Path(folder)
+    missing = [name for name in RUN_FILES if not (run / name).is_file()]
+    if missing:
+        raise UsageError(
+            f"{run}: not a finished customer-value run (no {', '.join(missing)}); "
+            "compare with a run folder of clv report"
+        )
+    try:
+        scores = pl.read_parquet(run / "scores.parquet")
+        kpis = json.loads((run / "kpis.json").read_text(encoding="utf-8"))
+        model = json.loads((run / "model.json").read_text(encoding="utf-8"))
+        at_risk: frozenset[str] = frozenset()
+        if (run / "at_risk.csv").is_file():
+            ids = pl.read_csv(run / "at_risk.csv", columns=["customer_id"], infer_schema=False)
+            at_risk = frozenset(ids["customer_id"].drop_nulls().to_list())
+    except (OSError, ValueError, pl.exceptions.PolarsError) as e:
+        text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UsageError(f"{run}: a run file cannot be read ({text})") from None
+    if "value_tier" not in scores.columns or "customer_id" not in scores.columns:
+        raise UsageError(f"{run / 'scores.parquet'}: no customer_id and value_tier columns")
+    return RunState(scores=scores, kpis=kpis, model=model, at_risk=at_risk)
+
+
+def analysis_state(analysis: Any) -> RunState:
+    """The :class:`RunState` of an :class:`clv.analysis.results.Analysis`: what its run folder
+    will hold (``scores.parquet`` is its ``segments``, ``kpis.json`` its ``kpis``)."""
+    ids = analysis.at_risk["customer_id"].cast(pl.String).drop_nulls().to_list()
+    return RunState(
+        scores=analysis.segments,
+        kpis=analysis.kpis,
+        model=analysis.model.to_dict(),
+        at_risk=frozenset(ids),
+    )
+
+
+def previous_run(out: str | os.PathLike[str], notebook: str, *, before: str | None) -> Path | None:
+    """The newest succeeded run of ``notebook`` in ``out`` started before run ``before``
+    (every run when None), or None."""
+    runs = list_runs(out)
+    started = None
+    if before is not None:
+        started = next((r["manifest"].get("started_at") for r in runs if r["run"] == before), None)
+    for run in runs:  # newest first
+        m = run["manifest"]
+        if run["run"] == before or run["status"] != "succeeded" or m.get("notebook") != notebook:
+            continue
+        if started is not None and (m.get("started_at") or "", run["run"]) >= (started, before):
+            continue
+        if all((Path(out) / run["run"] / name).is_file() for name in RUN_FILES):
+            return Path(out) / run["run"]
+    return None
+
+
+def resolve_compare_to(
+    compare_to: str | None, out: str | os.PathLike[str], notebook: str, *, before: str | None
+) -> Path | None:
+    """The run folder to compare with: ``"previous"`` (:func:`previous_run`, None if there is
+    none), ``"none"``/None (no comparison) or a run folder: a path, or a run's name in
+    ``out``. A folder that is not a finished run is a :class:`UsageError`."""
+    if compare_to is None or compare_to.strip().lower() == "none":
+        return None
+    if compare_to.strip().lower() == "previous":
+        return previous_run(out, notebook, before=before)
+    path = Path(compare_to).expanduser()
+    if not path.is_dir() and (Path(out) / compare_to).is_dir():
+        path = Path(out) / compare_to
+    if not path.is_dir():
+        raise UsageError(
+            f"compare_to={compare_to}: no such run folder; give previous, none or a run folder"
+        )
+    read_state(path)  # a finished run, or a one-line error now
+    return path.resolve()
+
+
+def changes_document(
+    previous: Path, old: RunState, new: RunState, *, current: str | None, salt: str | None
+) -> dict[str, Any]:
+    """``changes.json``: the runs compared (``previous_run``, ``previous_started_at``,
+    ``run``) and :func:`clv.analysis.changes.changes`; the customers of ``slipped_top`` and
+    ``new_top`` carry ``customer_ref`` (their masked reference) when ``salt`` is given."""
+    tiers = [name for name, _ in TIERS]
+    doc = changes_.changes(old, new, tiers=tiers)
+    if salt is not None:
+        for key in ("slipped_top", "new_top"):
+            refs = mask_ids([row["customer_id"] for row in doc[key]], salt)
+            for row, ref in zip(doc[key], refs, strict=True):
+                row["customer_ref"] = ref
+    m = read_manifest(previous)
+    return {
+        "previous_run": m.get("run") or previous.name,
+        "previous_started_at": m.get("started_at"),
+        "previous_observation_end": old.model.get("observation_end") if old.model else None,
+        "run": current,
+        "top_tier": tiers[0],
+        **doc,
+    }
+
+
+def compare_runs(run_a: str | os.PathLike[str], run_b: str | os.PathLike[str]) -> dict[str, Any]:
+    """What changed from run folder ``run_a`` to ``run_b`` (``clv compare``): the document
+    ``changes.json`` holds, references masked with ``run_b``'s runs folder's salt."""
+    a, b = Path(run_a), Path(run_b)
+    for run in (a, b):
+        if not run.is_dir():
+            raise UsageError(f"{run}: no such run folder")
+    return changes_document(
+        a, read_state(a), read_state(b), current=b.name, salt=read_salt(b.parent)
+    )
+
+
+def since_last_run(
+    analysis: Any, *, run_dir: str | os.PathLike[str] | None, compare_to: str | None
+) -> dict[str, Any] | None:
+    """The notebook's comparison: resolve ``compare_to`` in the run folder's runs folder,
+    compare, write ``changes.json`` into ``run_dir``; return the document, or None when there
+    is nothing to compare with (no run folder, ``"none"``, or no previous run).
+
+    Run by hand (no ``run_dir``), only an explicit run folder is compared.
+    """
+    run = Path(run_dir) if run_dir is not None else None
+    if run is None and (compare_to or "none").strip().lower() in ("previous", "none"):
+        return None
+    out = run.parent if run is not None else Path.cwd()
+    notebook = read_manifest(run).get("notebook", "customer_value") if run else "customer_value"
+    folder = resolve_compare_to(compare_to, out, notebook, before=run.name if run else None)
+    if folder is None:
+        return None
+    salt = read_salt(out) if run is not None else None
+    doc = changes_document(
+        folder,
+        read_state(folder),
+        analysis_state(analysis),
+        current=run.name if run else None,
+        salt=salt,
+    )
+    if run is not None:
+        write_json(run / CHANGES_FILE, doc)
+    return doc
