@@ -28,6 +28,8 @@ matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
 TRANSLATED = ("sv", "pl", "uk", "fi")
+PLACEHOLDER = r"\{\w*(?::[^{}]*)?\}|%\(\w+\)s"
+"""A message's fields with their format spec (``{share:.0%}``: a translation keeps both)."""
 
 
 def _catalog(language: str):
@@ -72,9 +74,9 @@ def test_every_message_is_translated_and_the_catalog_is_current(language, extrac
         assert not m.fuzzy, key
         assert len(strings) == (catalog.num_plurals if m.pluralizable else 1), key
         assert all(s.strip() for s in strings), f"{language}: {key!r} is not translated"
-        names = set(re.findall(r"\{\w*\}|%\(\w+\)s", " ".join(_ids(m.id))))
+        names = set(re.findall(PLACEHOLDER, " ".join(_ids(m.id))))
         for s in strings:
-            found = set(re.findall(r"\{\w*\}|%\(\w+\)s", s))
+            found = set(re.findall(PLACEHOLDER, s))
             assert found <= names, f"{language}: {key!r} has unknown placeholders {found - names}"
 
 
@@ -166,39 +168,45 @@ def test_clv_report_names_the_five_languages_in_one_line(capsys, tmp_path) -> No
     assert main(["report", "--language", "de", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and all(lang in err for lang in LANGUAGES), err
-    assert not list(tmp_path.iterdir())  # nothing is written
+    # no run folder: only the runs folder's record of the failed check (history, index)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.jsonl", "index.html"]
+    assert "language" in (tmp_path / "history.jsonl").read_text()
 
 
-def test_sentences_are_built_in_the_language() -> None:
-    findings = {
-        "money": {
-            "basis": "margin",
-            "margin_rate": 0.3,
-            "margin_from_column": False,
-            "currency": "PLN",
-            "horizon": "12 months",
-        },
-        "top_share": 0.1,
-        "top": {
-            "customers": 23,
-            "of": 230,
-            "value_share": 0.5,
-            "clv_share": 0.6,
-            "differences": [],
-        },
-        "middle": {"middle": 0},
-        "returning": {"aov_new": 100.0, "aov_returning": 1234.5, "ratio": 12.345},
-        "channels": None,
-        "loyalty": None,
-        "at_risk": {"rule": "p_alive", "customers": 3, "value_at_stake": 12345.0},
-    }
+@pytest.fixture(scope="module")
+def pln_shop(tmp_path_factory):
+    import clv
+    from clv.data.datasets import synthetic_shop
+
+    path = tmp_path_factory.mktemp("pln") / "shop.csv"
+    synthetic_shop(800, seed=3)[0].write_csv(path)
+    columns = {"order_col": "order_id", "channel_col": "channel", "loyalty_col": "loyalty"}
+    return clv.analyze(path, **columns, margin=0.3, currency="PLN")
+
+
+def test_sentences_are_built_in_the_language(pln_shop) -> None:
+    """The first page's records in Polish: the same ids and numbers as in English, each
+    sentence the catalog's template filled in the locale's form (findings.json carries it)."""
     pl_ = report_locale("pl")
-    page = {i["topic"]: i["text"] for i in first_page.sentences(findings, locale=pl_)}
-    assert page["Pieniądze"].startswith("CLV od marży, średnia marża 30%")
-    assert "najbliższe" not in page["Pieniądze"] and "12 miesięcy" in page["Pieniądze"]
-    assert pl_.money(1234.5, "PLN") in page["Klienci powracający"]
-    assert page["Zagrożeni odejściem"].startswith("3 cenni klienci")
-    assert pl_.money(12345.0, "PLN") in page["Zagrożeni odejściem"]
+    english = first_page.records(pln_shop.findings)
+    polish = first_page.records(pln_shop.findings, locale=pl_)
+    assert [r["id"] for r in polish] == [r["id"] for r in english]
+    assert [r["numbers"] for r in polish] == [r["numbers"] for r in english]
+    assert [r["topic"] for r in polish] == [r["topic"] for r in english]  # English keys
+    page = {r["id"]: r["text"] for r in polish}
+    assert all(page[r["id"]] != r["text"] for r in english)
+    assert page["money_margin_rate"].startswith("Wszystkie wartości to marża (30% przychodu")
+    assert page["money_margin_rate"].endswith("horyzont 12 miesięcy.")
+    returning = pln_shop.findings["returning"]
+    key = next(r["id"] for r in english if r["id"].startswith("returning_"))
+    assert pl_.money(returning["aov_returning"], "PLN") in page[key]
+    top = pln_shop.findings["top"]
+    assert (
+        f"{pl_.integer(top['customers'])} z {pl_.integer(top['of'])} klientów"
+        in (page["top_customers"])
+    )
+    html_page = first_page.first_page_html(polish, locale=pl_)
+    assert "Najlepsi klienci" in html_page and "Top customers" not in html_page
     cards = sections.headline_cards(
         {"customers": 12345, "repeat_customer_rate": 0.25}, money=_money(), locale=pl_
     )
@@ -416,7 +424,7 @@ def test_the_runs_index_speaks_the_newest_runs_language(tmp_path) -> None:
     uk = report_locale("uk")
     assert '<html lang="uk">' in page and "<h1>запуски звітів clv</h1>" in page
     assert "2 запуски, спершу найновіші" in page  # the plural form of 2 in Ukrainian
-    assert "Кожна папка містить" in page and "Each folder" not in page
+    assert "Кожна тека містить" in page and "Each folder" not in page
     assert page.count(f">{uk.gettext('failed')}</td>") == 2
     assert page.count(f">{uk.integer(12345)}<") == 2 and f">{uk.percent(0.4567, 1)}<" in page
     run("c", "2026-01-03T00:00:00Z", "en")

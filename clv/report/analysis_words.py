@@ -42,7 +42,7 @@ NOTES = (
     ),
     N_("a second order"),
     N_("a recent order"),
-    N_("a higher AOV"),
+    N_("a higher average order value"),
     N_(
         "nobody appears to have stopped buying in this period, so P(alive) is close to 1 for "
         "everyone; the at-risk list is based on recency instead (time since the last purchase "
@@ -97,7 +97,7 @@ def _number_note(found: re.Match[str], locale: ReportLocale) -> str:
 
 def _higher_aov(found: re.Match[str], locale: ReportLocale) -> str:
     own, good = (locale.integer(int(g)) for g in found.groups())
-    return locale.gettext("a higher AOV ({own} vs {good} in the good tier)").format(
+    return locale.gettext("a higher average order value ({own} vs {good} in the good tier)").format(
         own=own, good=good
     )
 
@@ -196,7 +196,7 @@ _G = r"(-?\d[\d.]*(?:e[+-]\d+)?)"
 SHAPES: tuple[tuple[str, Callable[[re.Match[str], ReportLocale], str]], ...] = (
     (rf"{_VALUE} of top customers (.+) vs {_VALUE} of the rest", _share_note),
     (rf"top customers: {_VALUE} (.+) vs {_VALUE} for the rest", _number_note),
-    (r"a higher AOV \((\d+) vs (\d+) in the good tier\)", _higher_aov),
+    (r"a higher average order value \((\d+) vs (\d+) in the good tier\)", _higher_aov),
     (
         r"([\d,]+) customers without a repeat purchase( and ([\d,]+) repeat buyers with no "
         r"positive spend)? are left out of the Gamma-Gamma fit \(it models the spend of repeat "

@@ -128,9 +128,9 @@ def clv_distribution(scores: pl.DataFrame, *, locale: ReportLocale = ENGLISH) ->
         )
     ratio = locale.number(mean / median, 1)
     if mean / median >= 1.5:
-        return _(
-            "A few customers hold much of the value: mean CLV {ratio}x the median."
-        ).format(ratio=ratio)
+        return _("A few customers hold much of the value: mean CLV {ratio}x the median.").format(
+            ratio=ratio
+        )
     if mean / median >= 1.0:
         return _("CLV is fairly even across customers: the mean is {ratio}x the median.").format(
             ratio=ratio
