@@ -358,7 +358,7 @@ def analysis_notes() -> list[str]:
     transactions = clv.datasets.synthetic_shop(1_500, seed=4)[0]
     full = clv.analyze(transactions, channel_col="channel", loyalty_col="loyalty")
     plain = clv.analyze(transactions.drop("channel", "loyalty"), calibration_end=None)
-    notes = [*full.top_profile["note"], *plain.kpis["notes"], *full.kpis["notes"]]
+    notes = [*plain.kpis["notes"], *full.kpis["notes"]]
     notes += [n for n in full.middle_to_top["lacks"] if n]
     notes += [w for w, _ in full.findings["middle"]["lacks"]]
     notes.append(
@@ -379,6 +379,25 @@ def analysis_notes() -> list[str]:
     items += dropout_diagnostic("bgnbd", {"a": 1e-6, "b": 10.0}, 50.0)
     items += auto_fallback_diagnostic("too few holdout purchases.")
     return notes + [d["message"] for d in items]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_what_sets_top_customers_apart_is_written_from_its_message(language) -> None:
+    """The top-profile table's notes come from the first page's templates (difference_*),
+    in the language and its number form; English keeps the same sentences."""
+    import clv
+
+    transactions = clv.datasets.synthetic_shop(1_500, seed=4)[0]
+    profile = clv.analyze(transactions, channel_col="channel", loyalty_col="loyalty").top_profile
+    locale = report_locale(language)
+    table = sections.top_profile_table(profile, locale=locale)
+    assert "kind" not in table.columns and table.height == profile.height
+    english = sections.top_profile_table(profile)["note"].to_list()
+    for note, en in zip(table["note"], english, strict=True):
+        probes = [p for p in [*_english_probes(language), "of the rest", "top customers"]]
+        assert note != en and not [p for p in probes if p in note], (en, note)
+        assert not re.search(r"\d,\d{3}(?!\d)|\d\.\d", note), note
 
 
 @pytest.mark.slow

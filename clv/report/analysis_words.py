@@ -1,7 +1,8 @@
-"""The English notes the analysis and the models write (what sets the top customers apart,
-what a middle-tier customer lacks, why a section is missing, who Gamma-Gamma leaves out, the
-model health items), shown in the report's language: each is read back into its numbers and
-words and written again from a message of the catalog.
+"""The English notes the analysis and the models write (what a middle-tier customer lacks,
+why a section is missing, who Gamma-Gamma leaves out, the model health items), shown in the
+report's language: each is read back into its numbers and words and written again from a
+message of the catalog. What sets the top customers apart is no longer read back: the report
+writes it from its message template (:func:`clv.report.sections.top_profile_table`).
 
 The analysis and the models keep their notes in English (they are also in the machine files
 and the warnings); until they are message templates of their own, this module is the one
@@ -18,19 +19,6 @@ import polars as pl
 from babel import numbers
 
 from clv.report.i18n import N_, ReportLocale
-
-PROFILE_WORDS = {
-    "orders per customer": N_("orders per customer"),
-    "average order value": N_("average order value"),
-    "days from first to last order": N_("days from first to last order"),
-    "days between orders": N_("days between orders"),
-    "re-ordered the same product": N_("re-ordered the same product"),
-    "distinct products bought": N_("distinct products bought"),
-    "are loyalty members": N_("are loyalty members"),
-    "probability of being still active": N_("are probably still active (mean P(alive))"),
-    "predicted CLV": N_("predicted CLV"),
-}
-"""The words of :data:`clv.analysis.profile._WORDS` and their messages."""
 
 NOTES = (
     N_("no channel column: channels section left out (map one with channel_col)"),
@@ -53,18 +41,6 @@ NOTES = (
 middle-tier customer lacks, counted on the first page without their numbers): translated
 whole."""
 
-_VALUE = r"(n/a|-?[\d,]+(?:\.\d+)?(?: %)?)"
-
-
-def _value(text: str, locale: ReportLocale) -> str:
-    """A number of a note (``95 %``, ``1,234``, ``10.3``) as ``locale`` writes it."""
-    if text == "n/a":
-        return locale.gettext("n/a")
-    if text.endswith(" %"):
-        return locale.percent(float(text[:-2]) / 100)
-    decimals = len(text.split(".")[1]) if "." in text else 0
-    return locale.number(float(text.replace(",", "")), decimals)
-
 
 def _general(text: str, locale: ReportLocale) -> str:
     """A number printed with ``:g`` or ``:.3g`` (``3.91e+05``, ``0.000193``) in the locale."""
@@ -72,27 +48,6 @@ def _general(text: str, locale: ReportLocale) -> str:
     if "e" in text:
         return numbers.format_scientific(value, format="#.##E0", locale=locale.locale)
     return locale.number(value, len(text.split(".")[1]) if "." in text else 0)
-
-
-def _profile_words(words: str, locale: ReportLocale) -> str:
-    found = re.fullmatch(r"came through (.+)", words)
-    if found:
-        return locale.gettext("came through {channel}").format(channel=found.group(1))
-    return locale.gettext(PROFILE_WORDS.get(words, words))
-
-
-def _share_note(found: re.Match[str], locale: ReportLocale) -> str:
-    top, words, rest = found.groups()
-    return locale.gettext("{top} of top customers {words} vs {rest} of the rest").format(
-        top=_value(top, locale), words=_profile_words(words, locale), rest=_value(rest, locale)
-    )
-
-
-def _number_note(found: re.Match[str], locale: ReportLocale) -> str:
-    top, words, rest = found.groups()
-    return locale.gettext("{words}: {top} for top customers vs {rest} for the rest").format(
-        top=_value(top, locale), words=_profile_words(words, locale), rest=_value(rest, locale)
-    )
 
 
 def _higher_aov(found: re.Match[str], locale: ReportLocale) -> str:
@@ -194,8 +149,6 @@ def _gg_excluded_spend(found: re.Match[str], locale: ReportLocale) -> str:
 _G = r"(-?\d[\d.]*(?:e[+-]\d+)?)"
 
 SHAPES: tuple[tuple[str, Callable[[re.Match[str], ReportLocale], str]], ...] = (
-    (rf"{_VALUE} of top customers (.+) vs {_VALUE} of the rest", _share_note),
-    (rf"top customers: {_VALUE} (.+) vs {_VALUE} for the rest", _number_note),
     (r"a higher average order value \((\d+) vs (\d+) in the good tier\)", _higher_aov),
     (
         r"([\d,]+) customers without a repeat purchase( and ([\d,]+) repeat buyers with no "
@@ -256,7 +209,7 @@ def analysis_text(text: str, locale: ReportLocale) -> str:
             return write(found, locale)
     if ", " in text and not re.search(r"\d,\d", text):
         parts = text.split(", ")
-        if all(locale.gettext(p) != p or re.fullmatch(SHAPES[2][0], p) for p in parts):
+        if all(locale.gettext(p) != p or re.fullmatch(SHAPES[0][0], p) for p in parts):
             return ", ".join(analysis_text(p, locale) for p in parts)
     return locale.gettext(text)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from clv.report.analysis_words import analysis_text
 from clv.report.i18n import ENGLISH, N_, ReportLocale
-from clv.report.messages import DIFFERENCE_WORDS, horizon_text, record
+from clv.report.messages import difference_words, horizon_text, record
 from clv.report.messages import money_text as money_text  # re-exported for the notebooks
 from clv.report.render import TEMPLATE_DIR
 
@@ -106,13 +106,7 @@ def _top(
     ]
     for diff in top["differences"]:
         metric = str(diff["metric"])
-        what = DIFFERENCE_WORDS.get(metric)
-        if what is not None:
-            what = locale.gettext(what)
-        elif metric.startswith("share_from_"):
-            what = locale.gettext("came through {channel}").format(
-                channel=metric.removeprefix("share_from_")
-            )
+        what = difference_words(metric, locale)
         out.append(
             record(
                 f"difference_{diff['kind']}",
@@ -122,7 +116,7 @@ def _top(
                 table="top_profile",
                 topic=N_("What sets them apart"),
                 section="8",
-                words={"what": what or metric},
+                words={"what": what},
             )
         )
     return out

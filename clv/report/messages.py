@@ -415,6 +415,18 @@ DIFFERENCE_WORDS = {
 them in its language)."""
 
 
+def difference_words(metric: str, locale: ReportLocale = ENGLISH) -> str:
+    """What a profile metric is (:data:`DIFFERENCE_WORDS`; ``share_from_<channel>``: came
+    through the channel), in ``locale``'s language; an unknown metric by its name."""
+    what = DIFFERENCE_WORDS.get(metric)
+    if what is not None:
+        return locale.gettext(what)
+    if metric.startswith("share_from_"):
+        channel = metric.removeprefix("share_from_")
+        return locale.gettext("came through {channel}").format(channel=channel)
+    return metric
+
+
 def text(
     message_id: str,
     numbers: Mapping[str, Any],

@@ -21,7 +21,7 @@ from clv.errors import UsageError
 from clv.report.analysis_words import analysis_text
 from clv.report.headers import header
 from clv.report.i18n import ENGLISH, N_, ReportLocale
-from clv.report.messages import horizon_text
+from clv.report.messages import difference_words, horizon_text, text
 from clv.report.render import TEMPLATE_DIR, mask_ids
 
 
@@ -235,6 +235,27 @@ def top_text(table: pl.DataFrame, *, top_share: float, locale: ReportLocale = EN
             "revenue. The table compares them with everyone else."
         )
     return text.format(**numbers)
+
+
+def top_profile_table(profile: pl.DataFrame, *, locale: ReportLocale = ENGLISH) -> pl.DataFrame:
+    """:func:`clv.analysis.profile.top_profile` as the report shows it: each ``note`` written
+    from its message (``difference_<kind>``, the first page's sentence) in ``locale``'s
+    language, without the ``kind`` column."""
+    notes = [
+        text(
+            f"difference_{row['kind']}",
+            {
+                "top": row["top"],
+                "rest": row["rest"],
+                "what": difference_words(row["metric"], locale),
+            },
+            locale=locale,
+        )
+        if row["top"] is not None and row["rest"] is not None
+        else row["note"]
+        for row in profile.iter_rows(named=True)
+    ]
+    return profile.with_columns(note=pl.Series(notes, dtype=pl.String)).drop("kind")
 
 
 RETENTION_ASSUMPTIONS = N_(
