@@ -361,12 +361,9 @@ def reviewed_months(noise: pl.DataFrame, *, locale: ReportLocale = ENGLISH) -> s
             noise.height,
         ).format(n=locale.integer(noise.height))
     within = int(changes.sum())
-    return locale.ngettext(
-        "{within} of {n} monthly change of the members' gap (member minus non-member margin "
-        "per active customer) is within noise.",
+    return locale.gettext(
         "{within} of {n} monthly changes of the members' gap (member minus non-member margin "
-        "per active customer) are within noise.",
-        changes.len(),
+        "per active customer) are within noise."
     ).format(within=locale.integer(within), n=locale.integer(changes.len()))
 
 
