@@ -338,6 +338,8 @@ SPEC: dict[str, Param] = {
             "kpis",
             low=0.0,
             high=1.0,
+            open_low=True,
+            open_high=True,
             length=2,
         ),
         _p(
@@ -524,6 +526,8 @@ NEEDS: tuple[tuple[str, str], ...] = (
     ("price_col", "quantity_col"),
     ("interval_method", "interval"),
     ("channel_costs", "channel_col"),
+    ("member_discount_rate", "loyalty_col"),
+    ("cost_per_reward", "loyalty_col"),
     ("by=channel", "channel_col"),
     ("by=loyalty", "loyalty_col"),
 )

@@ -175,6 +175,7 @@ def test_wrong_values_are_one_line_naming_the_parameter(given, words) -> None:
         ({"quantity_col": "qty"}, ("quantity_col", "price_col")),
         ({"interval_method": "bootstrap"}, ("interval_method", "interval")),
         ({"channel_costs": {"search": 1}}, ("channel_costs", "channel_col")),
+        ({"member_discount_rate": 0.1}, ("member_discount_rate", "loyalty_col")),
     ],
 )
 def test_forbidden_pairs_name_both_options(given, names) -> None:
