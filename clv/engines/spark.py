@@ -15,16 +15,18 @@ shops), and the scores call :meth:`clv.models.model.ClvModel.score` on Arrow bat
 """
 
 import datetime as dt
+import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import cast
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from clv.data import engines
 from clv.data.rfm import SUMMARY_COLUMNS, TIME_UNIT_DAYS, DateLike, TimeUnit, as_date, unit_days
-from clv.engines.spark_read import read_transactions
+from clv.engines.spark_read import load_transactions, read_checked, read_transactions
 from clv.engines.spark_session import Column, DataFrame, Row, sf, spark_session
 from clv.errors import DataError, UsageError
 from clv.models.cashflows import MoneyOptions
@@ -34,6 +36,8 @@ from clv.models.model import MONTH_DAYS, ClvModel
 __all__ = [
     "calibration_holdout",
     "fit",
+    "load_transactions",
+    "read_checked",
     "read_transactions",
     "rfm_summary",
     "score",
@@ -197,8 +201,14 @@ def _time_unit(age_days: np.ndarray, T: np.ndarray) -> TimeUnit | None:
     raise DataError("cannot tell the summary's time unit: T does not match D, W or M")
 
 
-def fit(summary: DataFrame, *, penalizer: float = 0.0) -> ClvModel:
-    """:func:`clv.models.fitting.fit` for a summary from :func:`rfm_summary`.
+def fit(
+    summary: DataFrame,
+    *,
+    penalizer: float | Mapping[str, float] = 0.0,
+    purchase_model: str = "bgnbd",
+) -> ClvModel:
+    """:func:`clv.models.fitting.fit` for a summary from :func:`rfm_summary`: BG/NBD,
+    MBG/NBD or Pareto/NBD (``purchase_model``) and Gamma-Gamma.
 
     Spark groups the customers into distinct (frequency, recency days, T days) rows with
     their counts (about 430 k rows for 1 M customers) and the repeat buyers into distinct
@@ -206,6 +216,11 @@ def fit(summary: DataFrame, *, penalizer: float = 0.0) -> ClvModel:
     fitters (:func:`clv.models.fitting.fit_distinct_rows`). The model records
     ``engine="spark"``.
     """
+    if purchase_model not in ("bgnbd", "mbgnbd", "pareto_nbd"):
+        raise UsageError(
+            f"the Spark engine fits bgnbd, mbgnbd or pareto_nbd, not {purchase_model!r}; "
+            "auto chooses on a holdout: use clv.analyze(..., engine='spark')"
+        )
     count = sf.count(sf.lit(1)).cast("double").alias("w")
     bg = _collect(
         _spark_frame(summary, "the summary")
@@ -242,6 +257,7 @@ def fit(summary: DataFrame, *, penalizer: float = 0.0) -> ClvModel:
         observation_end=end.isoformat() if isinstance(end, dt.date) else None,
         penalizer=penalizer,
         engine="spark",
+        purchase_model=purchase_model,
     )
 
 
@@ -305,3 +321,6 @@ def to_polars(frame: DataFrame, *, sort_by: str | None = "customer_id") -> pl.Da
 
 def _collect(frame: DataFrame) -> pl.DataFrame:
     return to_polars(frame, sort_by=None)
+
+
+engines.register("spark", sys.modules[__name__])  # type: ignore[arg-type]

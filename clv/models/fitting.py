@@ -19,7 +19,7 @@ from typing import Any, Literal, overload
 import numpy as np
 import polars as pl
 
-from clv.data.engines import spark_engine
+from clv.data import engines
 from clv.data.rfm import TIME_UNIT_DAYS, TimeUnit
 from clv.errors import ModelError, UsageError
 from clv.models.bgnbd import distinct_bgnbd_rows
@@ -228,7 +228,11 @@ def fit(
     if engine not in ("fast", "lifetimes", "spark"):
         raise UsageError(f"engine must be 'fast', 'lifetimes' or 'spark', not {engine!r}")
     if engine == "spark":  # a Spark DataFrame: aggregated in Spark, fitted here
-        return spark_engine(engine).fit(summary, penalizer=penalizer)
+        if by is not None:
+            raise UsageError("engine='spark' fits without by=; use clv.analyze(engine='spark')")
+        return engines.get(engine).fit(  # type: ignore[no-any-return]
+            summary, penalizer=penalizer, purchase_model=purchase_model
+        )
     pen, _ = penalizers(penalizer)
     comparison, notes = None, list[Diagnostic]()
     if purchase_model == "auto":
