@@ -223,7 +223,7 @@ def rfm_summary(
     """
     if engine != "polars":
         spark = engines.get(engine)
-        return spark.rfm_summary(  # type: ignore[no-any-return]
+        return spark.rfm_summary(
             transactions, observation_end=observation_end, time_unit=time_unit
         )
     period = resolve_period(transactions, observation_end=observation_end, time_unit=time_unit)
@@ -314,7 +314,7 @@ def calibration_holdout(
         0 if none) and ``duration_holdout`` (holdout length in ``time_unit``).
     """
     if engine != "polars":
-        return engines.get(engine).calibration_holdout(  # type: ignore[no-any-return]
+        return engines.get(engine).calibration_holdout(
             transactions,
             calibration_end=calibration_end,
             observation_end=observation_end,

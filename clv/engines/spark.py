@@ -323,4 +323,4 @@ def _collect(frame: DataFrame) -> pl.DataFrame:
     return to_polars(frame, sort_by=None)
 
 
-engines.register("spark", sys.modules[__name__])  # type: ignore[arg-type]
+engines.register("spark", sys.modules[__name__])

@@ -7,6 +7,7 @@ too large to collect.
 """
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,8 @@ def spark_job(
     time_unit: TimeUnit | None,
     out: Path,
     overwrite: bool = False,
-    penalizer: float = 0.0,
+    penalizer: float | Mapping[str, float] = 0.0,
+    purchase_model: str = "bgnbd",
     model_path: Path | None = None,
     score: dict[str, Any] | None = None,
     master: str | None = None,
@@ -50,7 +52,7 @@ def spark_job(
 ) -> str:
     """Run ``command`` (summarize, fit or score) on Spark; returns what was written, in words.
 
-    ``read`` holds :func:`clv.engines.spark_read.read_transactions` keywords; ``score`` the
+    ``read`` holds :func:`clv.engines.spark_read.read_checked` keywords; ``score`` the
     keywords of :func:`clv.engines.spark.score` (horizon, horizon_unit,
     discount_rate_annual, margin).
     """
@@ -70,13 +72,11 @@ def spark_job(
         return f"{write(summary, out, overwrite=overwrite):,} customers"
     summary = summary.cache()  # fit and score read it again
     if model is None:
-        model = cs.fit(summary, penalizer=penalizer)
+        model = cs.fit(summary, penalizer=penalizer, purchase_model=purchase_model)
     if command == "fit":
         model.save(out, overwrite=overwrite)
-        bg, gg = model.bgnbd, model.gamma_gamma
-        return (
-            f"BG/NBD r={bg['r']:.4g} alpha={bg['alpha']:.4g} a={bg['a']:.4g} b={bg['b']:.4g}; "
-            f"Gamma-Gamma p={gg['p']:.4g} q={gg['q']:.4g} v={gg['v']:.4g}"
-        )
+        params = " ".join(f"{k}={v:.4g}" for k, v in model.purchase.items())
+        gg = " ".join(f"{k}={v:.4g}" for k, v in model.gamma_gamma.items())
+        return f"{model.spec.title} {params}; Gamma-Gamma {gg}"
     scores = cs.score(model, summary, **(score or {}))
     return f"{write(scores, out, overwrite=overwrite):,} customers"

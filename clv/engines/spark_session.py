@@ -8,6 +8,7 @@ imports it.
 import os
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 from clv.errors import UsageError
 
@@ -45,6 +46,11 @@ LOCAL_DEFAULTS = {
 """Settings of a local session (each overridable): UTC, so that timestamps keep the calendar
 day written in the data (read in another zone, a timestamp can shift a day); a few shuffle
 partitions, not 200 (each costs a task: 2-8 suit one machine); no web UI."""
+
+
+LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
+"""Spark's logging in a local session: errors only, without stack traces (clv prints one line)."""
+_QUIET = f"-Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}"
 
 
 def parse_conf(pairs: list[str] | None) -> dict[str, str]:
@@ -91,7 +97,7 @@ def spark_session(
     builder = SparkSession.builder.master(master).appName("clv")
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-        conf = LOCAL_DEFAULTS | conf
+        conf = LOCAL_DEFAULTS | {"spark.driver.extraJavaOptions": _QUIET} | conf
     for key, value in conf.items():
         builder = builder.config(key, value)
     try:

@@ -230,7 +230,7 @@ def fit(
     if engine == "spark":  # a Spark DataFrame: aggregated in Spark, fitted here
         if by is not None:
             raise UsageError("engine='spark' fits without by=; use clv.analyze(engine='spark')")
-        return engines.get(engine).fit(  # type: ignore[no-any-return]
+        return engines.get(engine).fit(
             summary, penalizer=penalizer, purchase_model=purchase_model
         )
     pen, _ = penalizers(penalizer)
