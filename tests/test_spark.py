@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import clv
@@ -121,6 +121,7 @@ rows = st.lists(
     max_examples=5,
     deadline=None,
     derandomize=True,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking Spark runs takes minutes
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(rows=rows, end=day, unit=st.sampled_from(["D", "W", "M"]))

@@ -162,17 +162,19 @@ def _load(
         raise DataError(f"{name}: Spark cannot read it ({str(e).splitlines()[0]})") from None
 
 
-def _ragged(frame: DataFrame, name: str, csv: Path | None, separator: str, encoding: str) -> None:
-    """A row with more fields than the header (Spark keeps its first fields; its last column
-    is then filled, where a row with fewer fields has it empty) is the one-machine error."""
+def _ragged(frame: DataFrame) -> Any:
+    """True on a row with more fields than the header: Spark keeps its first fields, so its
+    last column is filled, where a row with fewer fields has it empty."""
     if _CORRUPT not in frame.columns:
-        return
+        return sf.lit(False)
     last = [c for c in frame.columns if c != _CORRUPT][-1]
-    if frame.filter(sf.col(_CORRUPT).isNotNull() & sf.col(f"`{last}`").isNotNull()).isEmpty():
-        return
+    return sf.col(_CORRUPT).isNotNull() & sf.col(f"`{last}`").isNotNull()
+
+
+def _ragged_error(name: str, csv: Path | None, separator: str, encoding: str) -> DataError:
     if csv is not None:
-        raise ragged_error(csv, name, csv_separator(csv, separator), encoding)
-    raise DataError(f"{name}: a row has more fields than the header")
+        return ragged_error(csv, name, csv_separator(csv, separator), encoding)
+    return DataError(f"{name}: a row has more fields than the header")
 
 
 def read_checked(
@@ -252,15 +254,15 @@ def read_checked(
             if isinstance(types[col], st.StructType | st.ArrayType | st.MapType)
         ],
     )
-    _ragged(frame, name, csv, separator, encoding)
     raw = frame.select(
         *(sf.col(f"`{col}`").alias(c) for c, col in columns.items()),
         sf.monotonically_increasing_id().alias("_row"),
-    ).cache()
+        _ragged(frame).alias("_ragged"),
+    )  # not cached: Spark would serve a later read of the same path from the cache
     dtypes = dict(pl.from_arrow(raw.limit(0).toArrow()).schema)  # type: ignore[union-attr]
     text = text_columns(columns, dtypes)
     sample = (
-        _polars(raw.select("_row", *text).orderBy("_row").limit(SAMPLE_ROWS)).drop("_row")
+        _polars(raw.select("_row", *text).limit(SAMPLE_ROWS)).sort("_row").drop("_row")
         if text
         else pl.DataFrame()
     )
@@ -285,7 +287,7 @@ def read_checked(
     out_types = {c: _ARROW[c] for c in ("customer_id", "date", "amount", *columns) if c in _ARROW}
     schema = pa.schema(
         [(c, t) for c, t in out_types.items()]
-        + [("_row", pa.int64()), ("_placeholder_id", pa.string())]
+        + [("_row", pa.int64()), ("_ragged", pa.bool_()), ("_placeholder_id", pa.string())]
         + [(flag, pa.bool_()) for flag in checks]
     )
 
@@ -299,13 +301,16 @@ def read_checked(
             yield from checked.select(schema.names).to_arrow().cast(schema).to_batches()
 
     spark_schema = ", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in schema)
-    checked = raw.mapInArrow(apply_rules, spark_schema).cache()
+    # a snapshot of the checked rows, kept on the workers: not .cache(), whose plans match
+    # by meaning, so a later read of the same path with the same options would get these rows
+    checked = raw.mapInArrow(apply_rules, spark_schema).localCheckpoint(eager=True)
 
     kept = sf.col("_placeholder_id").isNull()
     counts = cast(
         Row,
         checked.agg(
             sf.count(sf.lit(1)).alias("_rows"),
+            sf.count(sf.when(sf.col("_ragged"), 1)).alias("_ragged"),
             sf.count("_placeholder_id").alias("_left_out"),
             *(
                 sf.min(sf.when(kept & sf.col(flag), sf.col("_row"))).alias(flag)
@@ -316,6 +321,8 @@ def read_checked(
             sf.max("date").alias("_last"),
         ).first(),
     )
+    if counts["_ragged"]:
+        raise _ragged_error(name, csv, separator, encoding)
     rows_read = counts["_rows"]
     if rows_read == 0:
         raise DataError(f"{name}: no transactions (the file has a header but no rows)")
