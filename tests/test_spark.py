@@ -223,3 +223,126 @@ def test_a_missing_file_or_table_is_a_data_error(cs, tmp_path):
     assert str(got.value) == str(want.value)
     with pytest.raises(DataError, match="no_such_table: Spark cannot read it"):
         cs.read_transactions("no_such_table")
+
+
+# ---- the reading rules: the one-machine reader's outcome on every tricky file ------------
+
+_H = "customer_id,date,amount\n"
+_HOUSE = (
+    _H
+    + "".join(f"c{i},2024-01-{1 + i % 28:02d},5\n" for i in range(80))
+    + "".join(f"shop,2024-{1 + d // 28:02d}-{1 + d % 28:02d},1\n" for d in range(90))
+)
+READS = {
+    "doubled quotes": (_H + '"=HYPERLINK(""x"",U-1)",2024-01-05,5\nc1,2024-01-06,3\n', {}),
+    "date 9999-12-31": (_H + "c1,2024-01-05,5\nc2,9999-12-31,5\n", {}),
+    "utf-16": ((_H + "Zoë,2024-01-05,5\nc1,2024-01-06,3\n").encode("utf-16"), {}),
+    "utf-16 given": (
+        (_H + "Zoë,2024-01-05,5\nc1,2024-01-06,3\n").encode("utf-16"),
+        {"encoding": "utf-16"},
+    ),
+    "latin-1 given": (
+        (_H + "Zoë,2024-01-05,5\nc1,2024-01-06,3\n").encode("latin-1"),
+        {"encoding": "latin-1"},
+    ),
+    "not utf-8": ((_H + "c1,2024-01-05,1\nZoë,2024-01-05,10\n").encode("latin-1"), {}),
+    "decimal comma, currency, d.m.Y": (
+        'customer_id;date;amount\nc1;05.01.2024;"1 234,50 zł"\nc1;16.01.2024;12,50 zł\n'
+        "c2;07.02.2024;0,99 zł\n",
+        {"separator": ";", "decimal_comma": True},
+    ),
+    "decimal comma with a point": (
+        "customer_id;date;amount\nc1;2024-01-05;12,50\nc1;2024-01-06;7.50\n",
+        {"separator": ";", "decimal_comma": True},
+    ),
+    "quantity x price, d/m/Y with times": (
+        "customer_id,date,qty,price\nc1,13/01/2024 10:15,3,1.10\nc1,02/02/2024 09:00,2,2.5\n",
+        {"quantity_col": "qty", "price_col": "price"},
+    ),
+    "refunds netted onto orders": (
+        "customer_id,date,amount,order\nc1,2024-01-05,10,o1\nc1,2024-01-09,20,o2\n"
+        "c1,2024-01-20,-4,o1\nc2,2024-01-09,7,o3\nc2,2024-01-02,-1,o9\nc3,2024-02-01,-3,o8\n"
+        "c3,2024-02-03,6,o7\n",
+        {"negative_amounts": "net", "order_col": "order"},
+    ),
+    "refunds dropped": (_H + "c1,2024-01-05,10\nc1,2024-01-09,-4\n", {"negative_amounts": "drop"}),
+    "refund refused": (_H + "c1,2024-01-05,10\nc1,2024-01-09,-4\n", {}),
+    "placeholders, zeros, duplicates": (
+        _H + "c1,2024-01-05,0\nc1,2024-01-05,0\nGuest,2024-01-05,3\n ,2024-01-06,1\n"
+        "(blank),2024-01-06,1\nc2,2024-01-07,4\n",
+        {},
+    ),
+    "placeholders kept": (
+        _H + "guest,2024-01-05,3\nc2,2024-01-07,4\n",
+        {"keep_placeholder_ids": True},
+    ),
+    "house account": (_HOUSE, {}),
+    "channel, product, loyalty, margin": (
+        "id,day,value,ch,prod,member,m\nc1,2024-01-05,10,search,,yes,2.5\n"
+        "c1,2024-01-09,20,,p2,no,4\nc2,2024-01-09,7,social,p1,1,1\n",
+        {
+            "customer_col": "id",
+            "date_col": "day",
+            "amount_col": "value",
+            "channel_col": "ch",
+            "product_col": "prod",
+            "loyalty_col": "member",
+            "margin_col": "m",
+        },
+    ),
+    "bad loyalty flag": (
+        "customer_id,date,amount,member\nc1,2024-01-05,10,maybe\n",
+        {"loyalty_col": "member"},
+    ),
+    "empty order id": (
+        "customer_id,date,amount,order\nc1,2024-01-05,10,o1\nc1,2024-01-06,10,\n",
+        {"order_col": "order"},
+    ),
+    "ragged row": (_H + "c1,2024-01-05,10\nc3,2024-01-09,7,50\n", {}),
+    "ambiguous day and month": (_H + "c1,01/02/2024,10\nc1,03/04/2024,12\n", {}),
+    "before 1990, allowed": (
+        _H + "c1,1985-01-05,10\nc1,2024-01-06,3\n",
+        {"allow_dates_from": "1980-01-01"},
+    ),
+    "before 1990": (_H + "c1,1985-01-05,10\nc1,2024-01-06,3\n", {}),
+    "tab separated": ("customer_id\tdate\tamount\nc1\t2024-01-05\t3\n", {"separator": "\t"}),
+}
+
+
+def _read(reader, path, options):
+    """What a reader does with a file: the frame and quality, or the error, and the warnings."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        try:
+            loaded = reader(path, **options)
+            outcome = (loaded.transactions, loaded.quality)
+        except clv.ClvError as e:
+            outcome = (type(e).__name__, str(e))
+    return outcome, [str(w.message) for w in seen]
+
+
+@pytest.mark.parametrize("case", list(READS))
+def test_spark_reads_every_file_as_the_one_machine_reader(cs, tmp_path, case):
+    from clv.data.io import load_transactions
+
+    content, options = READS[case]
+    path = tmp_path / "tx.csv"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    want, want_warnings = _read(load_transactions, path, options)
+    got, got_warnings = _read(cs.load_transactions, path, options)
+    if isinstance(want[0], str):
+        assert got == want
+    else:
+        assert got[1] == want[1]
+        assert got[0].equals(want[0]), (got[0], want[0])
+    assert got_warnings == want_warnings
+
+
+def test_a_rewritten_file_is_read_again(cs, tmp_path):
+    """Spark's cache matches plans by meaning: a second read of the same path must not get
+    the first read's rows."""
+    path = tmp_path / "tx.csv"
+    path.write_text(_H + "a,2024-01-05,1\n")
+    assert cs.to_polars(cs.read_transactions(path))["customer_id"].to_list() == ["a"]
+    path.write_text(_H + "b,2024-01-05,1\nc,2024-01-06,2\n")
+    assert cs.to_polars(cs.read_transactions(path))["customer_id"].to_list() == ["b", "c"]

@@ -63,17 +63,17 @@ __all__ = ["Source", "load_transactions", "read_checked", "read_transactions"]
 Source = str | os.PathLike[str] | DataFrame
 
 _CORRUPT = "_corrupt_record"
-_SPARK_CHARSETS = (
-    "us-ascii",
-    "iso8859-1",
-    "utf-8",
-    "utf-8-sig",
-    "utf-16",
-    "utf-16-le",
-    "utf-16-be",
-    "utf-32",
-)
-"""The Python names of the encodings Spark's CSV reader decodes."""
+_SPARK_CHARSETS = {
+    "ascii": "us-ascii",
+    "iso8859-1": "iso-8859-1",
+    "utf-8": "utf-8",
+    "utf-8-sig": "utf-8",
+    "utf-16": "utf-16",
+    "utf-16-le": "utf-16le",
+    "utf-16-be": "utf-16be",
+    "utf-32": "utf-32",
+}
+"""Python codec name → the name of the charset Spark's CSV reader decodes."""
 
 _ARROW = {
     "customer_id": pa.string(),
@@ -145,8 +145,8 @@ def _load(
             "sep": sep,
             "quote": '"',
             "escape": '"',  # RFC 4180: a quote inside a quoted value is doubled
-            "encoding": "utf-8" if codec == "utf-8-sig" else codec,
-            "multiLine": codec not in ("utf-8", "utf-8-sig", "us-ascii", "iso8859-1"),
+            "encoding": _SPARK_CHARSETS[codec],
+            "multiLine": codec not in ("utf-8", "utf-8-sig", "ascii", "iso8859-1"),
             "header": True,
             "mode": "PERMISSIVE",
             "columnNameOfCorruptRecord": _CORRUPT,
@@ -404,8 +404,8 @@ def _net_refunds(out: DataFrame, names: list[str], refunds: int) -> tuple[DataFr
 
     def net(table: pa.Table) -> pa.Table:
         rows = cast(pl.DataFrame, pl.from_arrow(table)).sort("_row")
-        netted, _, _ = q.netted_refunds(rows.drop("_row").with_row_index("_order"))
-        kept = rows.select("_row").with_row_index("_order").join(netted, on="_order")
+        netted, _, _ = q.netted_refunds(rows.drop("_row").with_row_index("_in_group"))
+        kept = rows.select("_row").with_row_index("_in_group").join(netted, on="_in_group")
         return kept.select(table.column_names).to_arrow().cast(table.schema)
 
     moved = theirs.groupBy("customer_id").applyInArrow(net, schema)
