@@ -245,6 +245,10 @@ READS = {
         (_H + "Zoë,2024-01-05,5\nc1,2024-01-06,3\n").encode("latin-1"),
         {"encoding": "latin-1"},
     ),
+    "cp1250 given": (
+        (_H + "Łukasz,2024-01-05,5\nŻaneta,2024-01-06,3\n").encode("cp1250"),
+        {"encoding": "cp1250"},
+    ),
     "not utf-8": ((_H + "c1,2024-01-05,1\nZoë,2024-01-05,10\n").encode("latin-1"), {}),
     "decimal comma, currency, d.m.Y": (
         'customer_id;date;amount\nc1;05.01.2024;"1 234,50 zł"\nc1;16.01.2024;12,50 zł\n'
@@ -346,3 +350,22 @@ def test_a_rewritten_file_is_read_again(cs, tmp_path):
     assert cs.to_polars(cs.read_transactions(path))["customer_id"].to_list() == ["a"]
     path.write_text(_H + "b,2024-01-05,1\nc,2024-01-06,2\n")
     assert cs.to_polars(cs.read_transactions(path))["customer_id"].to_list() == ["b", "c"]
+
+
+# ---- the bad-input corpus of test_robustness on both engines -----------------------------
+
+from tests.test_robustness import CASES, command_line  # noqa: E402
+
+SPARK_CORPUS = [case for case in CASES if "summarize" in case.commands]
+
+
+@pytest.mark.parametrize("case", SPARK_CORPUS, ids=[c.id for c in SPARK_CORPUS])
+def test_the_bad_input_corpus_has_the_same_outcome_on_spark(cs, case, tmp_path, capsys):
+    """``clv summarize`` on each bad input: the same exit code and the same error line."""
+    data = case.make(tmp_path)
+    (tmp_path / "out").mkdir()
+    args = command_line(case, "summarize", data, tmp_path)
+    want = main(args), capsys.readouterr().err
+    got = main([*args, "--engine", "spark"]), capsys.readouterr().err
+    assert got == want
+    assert not any((tmp_path / "out").iterdir())

@@ -74,7 +74,8 @@ def _about(file: object) -> Iterator[None]:
 
 def _summarize(args: argparse.Namespace) -> None:
     if getattr(args, "engine", "polars") == "spark" and distributed(args):
-        return _done(args.out, spark(args))
+        with _about(args.file):
+            return _done(args.out, spark(args))
     from clv.data.write import write_frame
 
     analysis = _analysis(args, models=False)
@@ -86,7 +87,8 @@ def _summarize(args: argparse.Namespace) -> None:
 
 def _fit(args: argparse.Namespace) -> None:
     if getattr(args, "engine", "polars") == "spark" and distributed(args):
-        return _done(args.out, spark(args))
+        with _about(args.file):
+            return _done(args.out, spark(args))
     analysis = _analysis(args)
     with _about(args.file):
         model = analysis.model
@@ -124,7 +126,8 @@ def _scored(args: argparse.Namespace) -> "Analysis":
 
 def _score(args: argparse.Namespace) -> None:
     if getattr(args, "engine", "polars") == "spark" and distributed(args):
-        return _done(args.out, spark(args))
+        with _about(args.file):
+            return _done(args.out, spark(args))
     from clv.data.write import write_frame
 
     analysis = _scored(args)

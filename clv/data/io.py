@@ -225,7 +225,7 @@ def load_transactions(
         q.warn_placeholders(name, placeholders)
     raise_first_problem(out, raw, columns, name, low, high)
     if not is_frame(source) and Path(source).suffix.lower() in (".ndjson", ".jsonl"):
-        _no_stringified_objects(Path(source), out, columns["customer_id"], name)
+        no_stringified_objects(Path(source), out, columns["customer_id"], name)
     out = out.select(
         "customer_id", "date", "amount", *[c for c in OPTIONAL.values() if c in columns]
     )
@@ -404,8 +404,9 @@ def _date_range(low: str | dt.date | None, high: str | dt.date | None) -> tuple[
     )
 
 
-def _no_stringified_objects(path: Path, out: pl.DataFrame, column: str, name: str) -> None:
-    """polars reads a JSON object mixed with text ids as its JSON text: refuse such an id."""
+def no_stringified_objects(path: Path, out: pl.DataFrame, column: str, name: str) -> None:
+    """polars (and Spark) read a JSON object mixed with text ids as its JSON text: refuse such
+    an id (``out``: the ids that look like JSON, with ``_row``, the line counted from 1)."""
     suspect = out.filter(pl.col("customer_id").str.contains(r"^\s*[\[{]"))["_row"]
     if suspect.len() == 0:
         return

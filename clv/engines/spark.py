@@ -25,6 +25,7 @@ import polars as pl
 import pyarrow as pa
 
 from clv.data import engines
+from clv.data.period import period_between
 from clv.data.rfm import SUMMARY_COLUMNS, TIME_UNIT_DAYS, DateLike, TimeUnit, as_date, unit_days
 from clv.engines.spark_read import load_transactions, read_checked, read_transactions
 from clv.engines.spark_session import Column, DataFrame, Row, sf, spark_session
@@ -132,14 +133,10 @@ def rfm_summary(
     write them partitioned); ``monetary_value`` and ``revenue`` add each customer's
     occasions in day order, as the one-machine engine does.
     """
-    unit_days(time_unit)
     first, last = _date_range(_spark_frame(transactions, "the transactions"))
-    end = last if observation_end is None else as_date(observation_end, "observation end")
-    if end < first:
-        raise DataError(
-            f"observation end {end} is before the first transaction ({first}); "
-            "pass a later --observation-end"
-        )
+    end = period_between(
+        first, last, observation_end=observation_end, time_unit=time_unit
+    ).observation_end
     if end < last:
         late = (
             transactions.groupBy("customer_id")
@@ -167,13 +164,14 @@ def calibration_holdout(
     """:func:`clv.data.rfm.calibration_holdout` on Spark: the calibration summary plus
     ``frequency_holdout``, ``monetary_value_holdout`` and ``duration_holdout``."""
     first, last = _date_range(_spark_frame(transactions, "the transactions"))
-    cal_end = as_date(calibration_end, "calibration end")
-    end = last if observation_end is None else as_date(observation_end, "observation end")
-    if not first <= cal_end < end:
-        raise DataError(
-            f"calibration end {cal_end} must fall on or after the first transaction ({first}) "
-            f"and before the observation end ({end}); pass another --calibration-end"
-        )
+    period = period_between(
+        first,
+        last,
+        observation_end=observation_end,
+        time_unit=time_unit,
+        calibration_end=as_date(calibration_end, "calibration_end"),
+    )
+    cal_end, end = cast(dt.date, period.calibration_end), period.observation_end
     calibration = _summary(transactions, cal_end, time_unit)
     in_holdout = (sf.col("date") > sf.lit(cal_end)) & (sf.col("date") <= sf.lit(end))
     holdout = _occasions(transactions.filter(in_holdout)).select(

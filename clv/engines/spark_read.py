@@ -34,6 +34,7 @@ from clv.data.io import (
     check_options,
     check_plain,
     detect_formats,
+    no_stringified_objects,
     row_rules,
     text_columns,
 )
@@ -48,6 +49,7 @@ from clv.data.sources import (
     ragged_error,
 )
 from clv.engines.spark_session import (
+    LEGACY_CHARSETS,
     AnalysisException,
     DataFrame,
     Row,
@@ -114,8 +116,12 @@ def _load(
     name = str(source)
     path = Path(source)
     local = _is_local(name)
-    if local and path.is_dir():
-        kind = "parquet"  # a folder of Parquet parts (Spark's own output)
+    if local and path.is_dir():  # a folder of parts (Spark's own output), else an error
+        parts = {SUFFIXES.get(p.suffix.lower()) for p in path.iterdir() if p.is_file()}
+        kind = next((k for k in ("parquet", "csv", "ndjson") if k in parts), None)
+        if kind is None:
+            file_kind(path)  # the one-machine reader's error
+        local = False  # read by Spark, not checked as one file
     elif local and "/" not in name and not path.suffix and not path.exists():
         kind = "table"
     elif local:
@@ -134,18 +140,14 @@ def _load(
                 raise bad or DataError(f"{name}: a line is not valid JSON; write one per line")
             return frame, name, None
         codec = codec_name(encoding)
-        if codec not in _SPARK_CHARSETS:
-            raise UsageError(
-                f"encoding {encoding!r}: the Spark engine reads UTF-8, UTF-16, UTF-32 and "
-                "latin-1 files; save the file as UTF-8"
-            )
         sep = csv_separator(path, separator)
         header = check_text(path, sep, encoding) if local else None
+        charset = _charset(spark, codec, encoding)
         options: dict[str, Any] = {
             "sep": sep,
             "quote": '"',
             "escape": '"',  # RFC 4180: a quote inside a quoted value is doubled
-            "encoding": _SPARK_CHARSETS[codec],
+            "encoding": charset,
             "multiLine": codec not in ("utf-8", "utf-8-sig", "ascii", "iso8859-1"),
             "header": True,
             "mode": "PERMISSIVE",
@@ -160,6 +162,22 @@ def _load(
         return frame, name, path if local else None
     except AnalysisException as e:
         raise DataError(f"{name}: Spark cannot read it ({str(e).splitlines()[0]})") from None
+
+
+def _charset(spark: SparkSession, codec: str, encoding: str) -> str:
+    """The name Spark's CSV reader knows ``codec`` by. Other code pages (cp1250, cp1252,
+    iso-8859-2) are read when the session allows Java's charsets (a local session does)."""
+    if codec in _SPARK_CHARSETS:
+        return _SPARK_CHARSETS[codec]
+    java = (
+        f"windows-{codec[2:]}" if codec.startswith("cp") else codec.replace("iso8859", "iso-8859")
+    )
+    if spark.conf.get(LEGACY_CHARSETS, "false").lower() != "true":
+        raise UsageError(
+            f"encoding {encoding!r}: Spark reads {java} with the setting {LEGACY_CHARSETS}=true "
+            f"(--spark-conf {LEGACY_CHARSETS}=true), or save the file as UTF-8"
+        )
+    return java
 
 
 def _ragged(frame: DataFrame) -> Any:
@@ -342,6 +360,8 @@ def read_checked(
             raise problem_error(
                 flag, row=row, value=value, columns=columns, name=name, low=low, high=high
             )
+    if csv is None and isinstance(source, str | os.PathLike) and file_kind_of(source) == "ndjson":
+        _no_objects(checked.filter(kept), raw, Path(source), columns["customer_id"], name)
     names = ["customer_id", "date", "amount", *[c for c in OPTIONAL.values() if c in columns]]
     out = checked.filter(kept).select("_row", *names)
     total, zero, distinct = cast(
@@ -387,6 +407,26 @@ def read_checked(
         house_accounts=houses,
     )
     return out, quality
+
+
+def file_kind_of(source: str | os.PathLike[str]) -> str | None:
+    """The kind of a local file by its suffix (None for a URL or a folder)."""
+    path = Path(source)
+    if not _is_local(str(source)) or path.is_dir():
+        return None
+    return SUFFIXES.get(path.suffix.lower())
+
+
+def _no_objects(checked: DataFrame, raw: DataFrame, path: Path, column: str, name: str) -> None:
+    """:func:`clv.data.io.no_stringified_objects` of a local NDJSON file: its lines are the
+    rows counted from 1."""
+    suspect = checked.filter(sf.col("customer_id").rlike(r"^\s*[\[{]"))
+    found = sorted(suspect.select("_row", "customer_id").collect())
+    if found:
+        rows = [raw.filter(sf.col("_row") < row_id).count() + 1 for row_id, _ in found]
+        ids = [customer for _, customer in found]
+        frame = pl.DataFrame({"_row": rows, "customer_id": ids})
+        no_stringified_objects(path, frame, column, name)
 
 
 def _net_refunds(out: DataFrame, names: list[str], refunds: int) -> tuple[DataFrame, int, int]:

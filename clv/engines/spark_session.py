@@ -23,6 +23,7 @@ except ImportError:
     ) from None
 
 __all__ = [
+    "LEGACY_CHARSETS",
     "AnalysisException",
     "Column",
     "DataFrame",
@@ -34,8 +35,12 @@ __all__ = [
     "st",
 ]
 
+LEGACY_CHARSETS = "spark.sql.legacy.javaCharsets"
+"""The setting that lets Spark's CSV reader decode Java's code pages (cp1250, cp1252, ...)."""
+
 LOCAL_DEFAULTS = {
     "spark.sql.session.timeZone": "UTC",
+    LEGACY_CHARSETS: "true",
     "spark.sql.shuffle.partitions": "4",
     "spark.default.parallelism": "4",
     "spark.ui.enabled": "false",
@@ -45,7 +50,8 @@ LOCAL_DEFAULTS = {
 }
 """Settings of a local session (each overridable): UTC, so that timestamps keep the calendar
 day written in the data (read in another zone, a timestamp can shift a day); a few shuffle
-partitions, not 200 (each costs a task: 2-8 suit one machine); no web UI."""
+partitions, not 200 (each costs a task: 2-8 suit one machine); no web UI; Java's code pages
+for CSV files in cp1250 or cp1252."""
 
 
 LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
