@@ -6,6 +6,7 @@ Needs pyspark (the ``spark`` extra) and Java 17+; ``.ci/run`` installs Java. Out
 """
 
 import datetime as dt
+import json
 import os
 import shutil
 import subprocess
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 import clv
 from clv.cli import main
 from clv.errors import DataError, UsageError
+from clv.models.model import ClvModel
 
 pytestmark = pytest.mark.spark
 
@@ -369,3 +371,82 @@ def test_the_bad_input_corpus_has_the_same_outcome_on_spark(cs, case, tmp_path, 
     got = main([*args, "--engine", "spark"]), capsys.readouterr().err
     assert got == want
     assert not any((tmp_path / "out").iterdir())
+
+
+# ---- every model and option: the polars engine's numbers ---------------------------------
+
+SHOP_OPTIONS = [
+    *(["--order-col", "order_id", "--channel-col", "channel", "--product-col", "product"]),
+    *(["--loyalty-col", "loyalty", "--observation-end", "2024-06-30"]),
+]
+
+
+@pytest.fixture(scope="module")
+def full_shop_csv(shop, tmp_path_factory) -> Path:
+    """The 4,000-customer shop with every optional column, as a CSV file."""
+    path = tmp_path_factory.mktemp("spark") / "full_shop.csv"
+    shop[0].write_csv(path)
+    return path
+
+
+def _run(command: str, args: list[str], out: Path) -> Path:
+    assert main([command, *args, "--out", str(out)]) == 0
+    return out
+
+
+@pytest.mark.parametrize("model", ["mbgnbd", "pareto_nbd"])
+def test_every_purchase_model_is_fitted_and_scored_on_spark(cs, shop_csv, model, tmp_path):
+    """Fitted on the driver from Spark's distinct rows, scored with mapInArrow."""
+    args = [str(shop_csv), "--observation-end", "2024-06-30", "--purchase-model", model]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = ClvModel.load(_run("fit", args, tmp_path / "want.json"))
+        got = ClvModel.load(_run("fit", [*args, "--engine", "spark"], tmp_path / "got.json"))
+        assert (got.purchase_model, got.engine) == (model, "spark")
+        for part in ("purchase", "gamma_gamma"):
+            for name, value in getattr(want, part).items():
+                assert getattr(got, part)[name] == pytest.approx(value, rel=1e-6), name
+        scores = [
+            pl.read_parquet(_run("score", [*args, *engine], tmp_path / f"{name}.parquet"))
+            for name, engine in (("want", []), ("got", ["--engine", "spark"]))
+        ]
+    assert_close(scores[1], scores[0], 1e-6)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--by", "channel", "--interval", "0.9"],
+        ["--margin-col", "margin", "--purchase-model", "auto", "--negative-amounts", "net"],
+    ],
+    ids=["by channel, intervals", "margins, auto, net refunds"],
+)
+def test_kpis_segments_and_scores_on_spark_equal_the_polars_ones(
+    cs, full_shop_csv, options, tmp_path
+):
+    args = [str(full_shop_csv), *SHOP_OPTIONS, *options]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for command, out in (("kpis", "kpis.json"), ("segments", "seg.parquet")):
+            want = _run(command, args, tmp_path / f"want-{out}")
+            got = _run(command, [*args, "--engine", "spark"], tmp_path / f"got-{out}")
+            if out.endswith(".json"):
+                assert_same_numbers(json.loads(got.read_text()), json.loads(want.read_text()))
+            else:
+                assert_close(pl.read_parquet(got), pl.read_parquet(want), 1e-6)
+
+
+def assert_same_numbers(got: object, want: object, rel: float = 1e-6) -> None:
+    """Equal JSON documents, numbers to ``rel``."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and got.keys() == want.keys()
+        for key in want:
+            assert_same_numbers(got[key], want[key], rel)
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want)
+        for g, w in zip(got, want, strict=True):
+            assert_same_numbers(g, w, rel)
+    elif isinstance(want, float) and not isinstance(want, bool):
+        assert got == pytest.approx(want, rel=rel, abs=rel, nan_ok=True)
+    else:
+        assert got == want
