@@ -450,3 +450,21 @@ def assert_same_numbers(got: object, want: object, rel: float = 1e-6) -> None:
         assert got == pytest.approx(want, rel=rel, abs=rel, nan_ok=True)
     else:
         assert got == want
+
+
+def test_the_report_on_spark_writes_the_polars_reports_kpis(cs, shop, tmp_path):
+    """``clv report --engine spark``: the same notebook, its kernel the Spark driver (a local
+    session of its own), the same kpis.json."""
+    path = tmp_path / "shop.csv"
+    shop[0].filter(pl.col("customer_id") < "C0001500").write_csv(path)
+    args = [str(path), "--channel-col", "channel", "--loyalty-col", "loyalty"]
+    runs = {}
+    for engine in ("polars", "spark"):
+        assert main(["report", *args, "--engine", engine, "--out", str(tmp_path / engine)]) == 0
+        (run,) = (tmp_path / engine).glob("*-customer_value")
+        runs[engine] = run
+    want, got = (json.loads((runs[e] / "kpis.json").read_text()) for e in ("polars", "spark"))
+    assert_same_numbers(got, want)
+    assert (
+        json.loads((runs["spark"] / "manifest.json").read_text())["parameters"]["engine"] == "spark"
+    )
