@@ -468,3 +468,27 @@ def test_the_report_on_spark_writes_the_polars_reports_kpis(cs, shop, tmp_path):
     assert (
         json.loads((runs["spark"] / "manifest.json").read_text())["parameters"]["engine"] == "spark"
     )
+
+
+JVM_NOTICE = "WARNING: Using incubator modules: jdk.incubator.vector"
+"""The one line the JVM itself prints when Spark 4 starts (not a log line: no setting turns
+it off)."""
+
+
+def test_a_9999_date_is_one_line_on_spark_without_spark_logging(cs, tmp_path):
+    """In a process of its own, so the JVM's own output is seen too."""
+    path = tmp_path / "far.csv"
+    path.write_text(_H + "c1,2024-01-05,5\nc2,9999-12-31,5\n")
+    command = ["summarize", str(path), "--out", str(tmp_path / "s.csv")]
+    runs = [
+        subprocess.run(
+            [sys.executable, "-m", "clv.cli", *command, *engine],
+            capture_output=True,
+            text=True,
+        )
+        for engine in ([], ["--engine", "spark", "--spark-master", "local[1]"])
+    ]
+    want, got = (r.stderr.splitlines() for r in runs)
+    assert len(want) == 1 and "date '9999-12-31' is after" in want[0]
+    assert [line for line in got if line != JVM_NOTICE] == want
+    assert runs[1].returncode == runs[0].returncode == 1
