@@ -116,6 +116,7 @@ def _load(
     name = str(source)
     path = Path(source)
     local = _is_local(name)
+    kind: str | None
     if local and path.is_dir():  # a folder of parts (Spark's own output), else an error
         parts = {SUFFIXES.get(p.suffix.lower()) for p in path.iterdir() if p.is_file()}
         kind = next((k for k in ("parquet", "csv", "ndjson") if k in parts), None)
@@ -172,7 +173,7 @@ def _charset(spark: SparkSession, codec: str, encoding: str) -> str:
     java = (
         f"windows-{codec[2:]}" if codec.startswith("cp") else codec.replace("iso8859", "iso-8859")
     )
-    if spark.conf.get(LEGACY_CHARSETS, "false").lower() != "true":
+    if str(spark.conf.get(LEGACY_CHARSETS, "false")).lower() != "true":
         raise UsageError(
             f"encoding {encoding!r}: Spark reads {java} with the setting {LEGACY_CHARSETS}=true "
             f"(--spark-conf {LEGACY_CHARSETS}=true), or save the file as UTF-8"
