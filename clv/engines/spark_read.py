@@ -336,8 +336,11 @@ def read_checked(
                 for flag in PROBLEMS
                 if flag in checks
             ),
-            sf.min("date").alias("_first"),
-            sf.max("date").alias("_last"),
+            sf.count(sf.when(kept, 1)).alias("_kept"),
+            sf.count(sf.when(kept & (sf.col("amount") == 0), 1)).alias("_zero"),
+            sf.count(sf.when(kept & (sf.col("amount") < 0), 1)).alias("_negative"),
+            sf.min(sf.when(kept, sf.col("date"))).alias("_first"),
+            sf.max(sf.when(kept, sf.col("date"))).alias("_last"),
         ).first(),
     )
     if counts["_ragged"]:
@@ -365,18 +368,11 @@ def read_checked(
         _no_objects(checked.filter(kept), raw, Path(source), columns["customer_id"], name)
     names = ["customer_id", "date", "amount", *[c for c in OPTIONAL.values() if c in columns]]
     out = checked.filter(kept).select("_row", *names)
-    total, zero, distinct = cast(
-        Row,
-        out.agg(
-            sf.count(sf.lit(1)),
-            sf.count(sf.when(sf.col("amount") == 0, 1)),
-            sf.count_distinct(*names),  # nulls: none left after the checks
-        ).first(),
-    )
+    total, zero, refunds = counts["_kept"], counts["_zero"], counts["_negative"]
+    distinct = cast(Row, out.agg(sf.count_distinct(*names)).first())[0]  # no nulls are left
     duplicates = total - distinct
     q.warn_degenerate(name, zero=zero, duplicated=duplicates, rows=total)
     dropped = netted = orphans = 0
-    refunds = out.filter(sf.col("amount") < 0).count() if negative_amounts != "error" else 0
     if negative_amounts == "drop" and refunds:
         out = out.filter(sf.col("amount") >= 0)
         dropped = refunds
