@@ -7,6 +7,9 @@ rows with the numpy fitters of :mod:`clv.models` (a few hundred thousand rows ev
 shops), and the scores call :meth:`clv.models.model.ClvModel.score` on Arrow batches
 (``mapInArrow``): one implementation of every formula.
 
+Importing this module registers it as ``engine="spark"`` (:mod:`clv.data.engines`), which
+:func:`clv.analyze`, :func:`clv.rfm_summary` and :func:`clv.fit` look up.
+
 >>> from clv.engines import spark as cs  # doctest: +SKIP
 >>> tx = cs.read_transactions("s3a://lake/orders/", customer_col="user_id")  # doctest: +SKIP
 >>> summary = cs.rfm_summary(tx, observation_end="2024-12-31")  # doctest: +SKIP
