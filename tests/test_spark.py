@@ -311,6 +311,7 @@ READS = {
         {"allow_dates_from": "1980-01-01"},
     ),
     "before 1990": (_H + "c1,1985-01-05,10\nc1,2024-01-06,3\n", {}),
+    "rows of empty fields": (_H + "c1,2024-01-05,10\n,,\n\nc1,2024-01-09,3\n", {}),
     "tab separated": ("customer_id\tdate\tamount\nc1\t2024-01-05\t3\n", {"separator": "\t"}),
 }
 
@@ -492,3 +493,18 @@ def test_a_9999_date_is_one_line_on_spark_without_spark_logging(cs, tmp_path):
     assert len(want) == 1 and "date '9999-12-31' is after" in want[0]
     assert [line for line in got if line != JVM_NOTICE] == want
     assert runs[1].returncode == runs[0].returncode == 1
+
+
+def test_summarize_on_spark_says_and_writes_what_polars_does(cs, full_shop_csv, tmp_path, capsys):
+    """Every step on Spark (the distributed job), the same warnings and the same summary."""
+    args = ["summarize", str(full_shop_csv), "--order-col", "order_id"]
+    args += ["--observation-end", "2024-06-30", "--time-unit", "D"]
+    outputs = []
+    for engine in ("polars", "spark"):
+        out = tmp_path / f"{engine}.parquet"
+        assert main([*args, "--engine", engine, "--out", str(out)]) == 0
+        outputs.append((pl.read_parquet(out), capsys.readouterr().err.replace(str(out), "OUT")))
+    (want, want_err), (got, got_err) = outputs
+    assert got_err == want_err
+    assert "rows after the observation end 2024-06-30 are left out" in want_err
+    assert_close(got, want, 1e-9)

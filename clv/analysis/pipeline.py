@@ -226,11 +226,16 @@ def _observed(transactions: pl.DataFrame, period: Period) -> pl.DataFrame:
             .join(observed.select("customer_id"), on="customer_id", how="anti")
             .height
         )
-        whose = f", among them all the purchases of {late:,} customers" if late else ""
-        warnings.warn(
-            f"{later:,} rows after the observation end {period.observation_end} are left "
-            f"out{whose}",
-            UserWarning,
-            stacklevel=3,
-        )
+        warn_rows_after(later, late, period.observation_end)
     return observed
+
+
+def warn_rows_after(rows: int, customers: int, end: dt.date) -> None:
+    """Warn that ``rows`` rows after the observation ``end`` are left out, among them every
+    purchase of ``customers`` customers (every engine says it so)."""
+    whose = f", among them all the purchases of {customers:,} customers" if customers else ""
+    warnings.warn(
+        f"{rows:,} rows after the observation end {end} are left out{whose}",
+        UserWarning,
+        stacklevel=4,
+    )

@@ -6,16 +6,19 @@ path is a Parquet folder written by Spark's workers (one part per partition), fo
 too large to collect.
 """
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from clv.analysis.pipeline import warn_rows_after
+from clv.data.period import period_between
 from clv.data.rfm import TimeUnit
 from clv.data.write import write_frame
 from clv.engines import spark as cs
-from clv.engines.spark_session import DataFrame, spark_session
-from clv.errors import UsageError
+from clv.engines.spark_session import DataFrame, Row, sf, spark_session
+from clv.errors import DataError, UsageError
 from clv.models.model import ClvModel
 
 COMMANDS = ("summarize", "fit", "score")
@@ -32,6 +35,29 @@ def write(frame: DataFrame, out: str | os.PathLike[str], *, overwrite: bool = Fa
     frame = frame.cache()
     frame.write.mode("overwrite" if overwrite else "errorifexists").parquet(str(out))
     return frame.count()
+
+
+def observed(transactions: DataFrame, observation_end: str | None) -> tuple[DataFrame, dt.date]:
+    """The rows up to the observation end, and the end; the rows after it are counted in
+    the warning of :func:`clv.analysis.pipeline.analyze`."""
+    first, last = cast(Row, transactions.agg(sf.min("date"), sf.max("date")).first())
+    if first is None:
+        raise DataError("no transactions to summarize")
+    end = period_between(first, last, observation_end=observation_end).observation_end
+    if end < last:
+        after = sf.col("date") > sf.lit(end)
+        counts = transactions.groupBy("customer_id").agg(
+            sf.count(sf.when(after, 1)).alias("later"), sf.count(sf.lit(1)).alias("rows")
+        )
+        rows, customers = cast(
+            Row,
+            counts.agg(
+                sf.sum("later"), sf.count(sf.when(sf.col("later") == sf.col("rows"), 1))
+            ).first(),
+        )
+        warn_rows_after(rows, customers, end)
+        transactions = transactions.filter(~after)
+    return transactions, end
 
 
 def spark_job(
@@ -67,7 +93,8 @@ def spark_job(
         )
     unit = model.time_unit if model is not None else time_unit or "W"
     transactions = cs.read_transactions(source, spark=spark, **read)
-    summary = cs.rfm_summary(transactions, observation_end=observation_end, time_unit=unit)
+    transactions, end = observed(transactions, observation_end)
+    summary = cs.rfm_summary(transactions, observation_end=end, time_unit=unit)
     if command == "summarize":
         return f"{write(summary, out, overwrite=overwrite):,} customers"
     summary = summary.cache()  # fit and score read it again

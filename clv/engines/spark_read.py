@@ -16,8 +16,10 @@ lower).
 """
 
 import datetime as dt
+import operator
 import os
 from collections.abc import Iterator
+from functools import reduce
 from pathlib import Path
 from typing import Any, cast
 
@@ -278,6 +280,8 @@ def read_checked(
         sf.monotonically_increasing_id().alias("_row"),
         _ragged(frame).alias("_ragged"),
     )  # not cached: Spark would serve a later read of the same path from the cache
+    if _CORRUPT in frame.columns:  # a CSV source: a row of empty fields is a blank line
+        raw = raw.filter(~reduce(operator.and_, (sf.col(c).isNull() for c in columns)))
     dtypes = dict(pl.from_arrow(raw.limit(0).toArrow()).schema)  # type: ignore[union-attr]
     text = text_columns(columns, dtypes)
     sample = (
