@@ -202,7 +202,7 @@ SPEC: dict[str, Param] = {
             "engine",
             "choice",
             "polars",
-            "polars (this machine) or spark (Apache Spark reads and checks: needs clv[spark])",
+            "polars (this machine) or spark (Apache Spark; needs clv[spark])",
             "read",
             choices=("polars", "spark"),
         ),
