@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     warm = spark_steps()
     n, summary, model, scores = warm.pop("results")
     seconds |= {f"spark_{k}": v for k, v in warm.items()}
-    seconds["spark_total_warm"] = sum(warm.values())
+    seconds["spark_total"] = sum(warm.values())
     distinct = summary.select("frequency", "recency", "T").distinct().count()
 
     memory = driver_memory()
@@ -162,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": pl.scan_parquet(source).select(pl.len()).collect().item(),
         "distinct_bgnbd_rows": distinct,
         "master": args.master,
+        "repeat": args.repeat,
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
         "driver_peak_mib": memory,
         "worst_relative_difference": checks,
