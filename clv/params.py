@@ -198,6 +198,14 @@ SPEC: dict[str, Param] = {
             nullable=True,
         ),
         _p("allow_dates_to", "date", None, "latest valid date; none: today", "read", nullable=True),
+        _p(
+            "engine",
+            "choice",
+            "polars",
+            "polars (this machine) or spark (Apache Spark; needs clv[spark])",
+            "read",
+            choices=("polars", "spark"),
+        ),
         # ---- the period --------------------------------------------------------------------
         _p(
             "observation_end",
