@@ -15,7 +15,8 @@ that both computed the same numbers before it reports a time:
 * ``report``: the whole ``clv report`` with every optional column mapped (order, channel,
   product, loyalty, margin) against lifetimes' core job alone (``--job score``: summary, both
   fits, 12-month CLV); the target is a 1.25x speed-up and a peak under 3 GiB
-  (:data:`TARGETS`, :data:`REPORT_TARGET_GIB`). Its parameters (1e-6) and P(alive) (1e-5) are checked against lifetimes'.
+  (:data:`TARGETS`, :data:`REPORT_TARGET_GIB`). Its parameters (1e-6) and P(alive) (1e-5)
+  are checked against lifetimes'.
 
 Every job runs on two files of the same shop: string ids with dates (the generated Parquet)
 and integer ids with timestamps (``_int.parquet``: ``C0000153`` becomes 153, each date gets
