@@ -221,8 +221,9 @@ def warn_degenerate(name: str, *, zero: int, duplicated: int, rows: int) -> None
         )
     if duplicated:
         warn(
-            f"{name}: {duplicated:,} rows repeat an earlier row exactly; kept, each adds to its "
-            "customer's purchase that day (check the export if they are not real)"
+            f"{name}: {duplicated:,} rows repeat an earlier row in every column read (customer, "
+            "day, amount and the columns mapped); kept, each adds to its customer's purchase that "
+            "day (map order_col= or product_col= if they are separate lines of one order)"
         )
 
 
