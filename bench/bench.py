@@ -60,7 +60,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from processes import PROCESS_STEPS
+from processes import PROCESS_STEPS, REPORT_TARGET_GIB
 from steps import FALLBACKS, STEPS, Context, Step
 
 HERE = Path(__file__).resolve().parent
@@ -304,7 +304,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         speed = f"{r['speedup']:.1f}x" if "speedup" in r else "—"
         target = f">={r['target']:g}x" if r.get("target") else ""
         if "memory_target_met" in r:
-            target += ", <4 GiB"
+            target += f", <{REPORT_TARGET_GIB:g} GiB"
         if r.get("target_met") is False:
             target += " MISSED"
         mem = r.get("memory") or {}

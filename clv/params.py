@@ -198,6 +198,14 @@ SPEC: dict[str, Param] = {
             nullable=True,
         ),
         _p("allow_dates_to", "date", None, "latest valid date; none: today", "read", nullable=True),
+        _p(
+            "engine",
+            "choice",
+            "polars",
+            "polars (this machine) or spark (Apache Spark; needs clv[spark])",
+            "read",
+            choices=("polars", "spark"),
+        ),
         # ---- the period --------------------------------------------------------------------
         _p(
             "observation_end",
@@ -344,6 +352,8 @@ SPEC: dict[str, Param] = {
             "kpis",
             low=0.0,
             high=1.0,
+            open_low=True,
+            open_high=True,
             length=2,
         ),
         _p(
@@ -538,6 +548,8 @@ NEEDS: tuple[tuple[str, str], ...] = (
     ("price_col", "quantity_col"),
     ("interval_method", "interval"),
     ("channel_costs", "channel_col"),
+    ("member_discount_rate", "loyalty_col"),
+    ("cost_per_reward", "loyalty_col"),
     ("by=channel", "channel_col"),
     ("by=loyalty", "loyalty_col"),
 )

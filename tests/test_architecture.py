@@ -14,9 +14,6 @@ LAYERS = ["errors", "params", "data", "models", "analysis", "plots", "report", "
 (the figures) sits above ``analysis`` and below ``report``, which arranges them; ``engines``
 (Spark) sits above ``analysis`` so that its jobs can call the pipeline's steps."""
 
-DISPATCH = ("clv.data.engines", "clv.engines.spark")
-"""The one upward import: ``engine="spark"`` reaches the Spark engine on first use, so the
-one-machine path never imports pyspark."""
 
 
 def layer_of(module: str) -> str:
@@ -54,9 +51,7 @@ def test_every_module_sits_in_a_layer():
 def test_layers_import_only_downwards():
     for path in modules():
         own = LAYERS.index(layer_of(dotted(path)))
-        for imported in clv_imports(path) - (
-            {DISPATCH[1]} if dotted(path) == DISPATCH[0] else set()
-        ):
+        for imported in clv_imports(path):
             other = layer_of(imported)
             assert other in LAYERS, f"{path} imports {imported}, outside the layers"
             assert LAYERS.index(other) <= own, f"{dotted(path)} imports the higher {imported}"
@@ -64,7 +59,6 @@ def test_layers_import_only_downwards():
 
 def test_no_import_cycles():
     graph = {dotted(p): clv_imports(p) for p in modules()}
-    graph[DISPATCH[0]].discard(DISPATCH[1])
     for start in graph:
         seen, todo = set(), list(graph[start])
         while todo:

@@ -148,7 +148,7 @@ def test_report_reads_channel_costs_from_a_file_and_takes_loyalty_costs(
     costs = tmp_path / "costs.csv"
     costs.write_text("channel,cost\nsearch,12.5\nsocial,30\n")
     args = ["report", "tx.csv", "--channel-col", "source", "--channel-costs", str(costs)]
-    args += ["--member-discount-rate", "0.1", "-p", "cost_per_reward=5"]
+    args += ["--loyalty-col", "member", "--member-discount-rate", "0.1", "-p", "cost_per_reward=5"]
     assert main(args) == 0, capsys.readouterr().err
     assert seen["channel_costs"] == {"search": 12.5, "social": 30.0}
     assert seen["member_discount_rate"] == 0.1 and seen["cost_per_reward"] == 5.0

@@ -134,8 +134,13 @@ def test_customer_value_takes_the_programmes_costs_and_states_the_verdict(shop):
     the verdict on its first page, with an interval and the self-selection caveat."""
     from clv import params
 
-    checked = params.validate({"member_discount_rate": "0.05", "cost_per_reward": "4"})
-    assert checked == {"member_discount_rate": 0.05, "cost_per_reward": 4.0}
+    given = {"member_discount_rate": "0.05", "cost_per_reward": "4", "loyalty_col": "member"}
+    checked = params.validate(given)
+    assert checked == {
+        "member_discount_rate": 0.05,
+        "cost_per_reward": 4.0,
+        "loyalty_col": "member",
+    }
     spec = params.notebook_spec("customer_value")
     assert {"member_discount_rate", "cost_per_reward", "margin_after_member_discount"} <= set(spec)
     ids = _records(shop)

@@ -188,6 +188,9 @@ def test_group_value_table(channels):
     assert by["referral"] > by["search"] > by["paid_social"]
     tiers = value.totals.filter(pl.col("level") == "tier")
     assert tiers["label"].to_list() == ["good", "low", "middle"]
+    free = group_value(model, summary, horizon=12, channel_costs={**costs, "referral": 0.0})
+    referral = free.groups.filter(pl.col("channel") == "referral").row(0, named=True)
+    assert referral["cac"] == 0.0 and referral["clv_cac"] is None  # no CLV:CAC, not infinity
     assert tiers["customers"].sum() == 3_000
     assert value.scores["clv"].sum() == pytest.approx(value.totals["clv"][0], rel=1e-12)
     # without each customer's interval: the same groups and totals, bit for bit

@@ -195,12 +195,12 @@ def test_p_alive_per_distinct_point_equals_each_customer_alone(rows, alpha_above
 
 def test_purchase_count_distribution_sums_to_one_with_the_expected_mean() -> None:
     """P(X(t) = n) by quadrature over the lifetime: a distribution whose mean is E[X(t)]."""
-    from clv.models import pareto_nbd, pareto_nbd_counts
+    from clv.models import pareto_nbd
 
     params = {"r": 0.55, "alpha": 10.6, "s": 0.61, "beta": 11.7}
     n = np.arange(3000)
     for t in (0.0, 1.0, 39.0, 500.0):
-        p = pareto_nbd_counts.probability_of_purchases(params, t, n)
+        p = pareto_nbd.probability_of_purchases(params, t, n)
         assert np.all(p >= 0) and p.sum() == pytest.approx(1.0, abs=1e-12)
         mean = pareto_nbd.expected_purchases_new_customer(params, t)
         assert (n * p).sum() == pytest.approx(mean, rel=1e-10, abs=1e-12)

@@ -6,6 +6,7 @@ Needs pyspark (the ``spark`` extra) and Java 17+; ``.ci/run`` installs Java. Out
 """
 
 import datetime as dt
+import json
 import os
 import shutil
 import subprocess
@@ -16,12 +17,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import clv
 from clv.cli import main
 from clv.errors import DataError, UsageError
+from clv.models.model import ClvModel
 
 pytestmark = pytest.mark.spark
 
@@ -121,6 +123,7 @@ rows = st.lists(
     max_examples=5,
     deadline=None,
     derandomize=True,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking Spark runs takes minutes
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(rows=rows, end=day, unit=st.sampled_from(["D", "W", "M"]))
@@ -222,3 +225,286 @@ def test_a_missing_file_or_table_is_a_data_error(cs, tmp_path):
     assert str(got.value) == str(want.value)
     with pytest.raises(DataError, match="no_such_table: Spark cannot read it"):
         cs.read_transactions("no_such_table")
+
+
+# ---- the reading rules: the one-machine reader's outcome on every tricky file ------------
+
+_H = "customer_id,date,amount\n"
+_HOUSE = (
+    _H
+    + "".join(f"c{i},2024-01-{1 + i % 28:02d},5\n" for i in range(80))
+    + "".join(f"shop,2024-{1 + d // 28:02d}-{1 + d % 28:02d},1\n" for d in range(90))
+)
+READS = {
+    "doubled quotes": (_H + '"=HYPERLINK(""x"",U-1)",2024-01-05,5\nc1,2024-01-06,3\n', {}),
+    "date 9999-12-31": (_H + "c1,2024-01-05,5\nc2,9999-12-31,5\n", {}),
+    "utf-16": ((_H + "Zoë,2024-01-05,5\nc1,2024-01-06,3\n").encode("utf-16"), {}),
+    "utf-16 given": (
+        (_H + "Zoë,2024-01-05,5\nc1,2024-01-06,3\n").encode("utf-16"),
+        {"encoding": "utf-16"},
+    ),
+    "latin-1 given": (
+        (_H + "Zoë,2024-01-05,5\nc1,2024-01-06,3\n").encode("latin-1"),
+        {"encoding": "latin-1"},
+    ),
+    "cp1250 given": (
+        (_H + "Łukasz,2024-01-05,5\nŻaneta,2024-01-06,3\n").encode("cp1250"),
+        {"encoding": "cp1250"},
+    ),
+    "not utf-8": ((_H + "c1,2024-01-05,1\nZoë,2024-01-05,10\n").encode("latin-1"), {}),
+    "decimal comma, currency, d.m.Y": (
+        'customer_id;date;amount\nc1;05.01.2024;"1 234,50 zł"\nc1;16.01.2024;12,50 zł\n'
+        "c2;07.02.2024;0,99 zł\n",
+        {"separator": ";", "decimal_comma": True},
+    ),
+    "decimal comma with a point": (
+        "customer_id;date;amount\nc1;2024-01-05;12,50\nc1;2024-01-06;7.50\n",
+        {"separator": ";", "decimal_comma": True},
+    ),
+    "quantity x price, d/m/Y with times": (
+        "customer_id,date,qty,price\nc1,13/01/2024 10:15,3,1.10\nc1,02/02/2024 09:00,2,2.5\n",
+        {"quantity_col": "qty", "price_col": "price"},
+    ),
+    "refunds netted onto orders": (
+        "customer_id,date,amount,order\nc1,2024-01-05,10,o1\nc1,2024-01-09,20,o2\n"
+        "c1,2024-01-20,-4,o1\nc2,2024-01-09,7,o3\nc2,2024-01-02,-1,o9\nc3,2024-02-01,-3,o8\n"
+        "c3,2024-02-03,6,o7\n",
+        {"negative_amounts": "net", "order_col": "order"},
+    ),
+    "refunds dropped": (_H + "c1,2024-01-05,10\nc1,2024-01-09,-4\n", {"negative_amounts": "drop"}),
+    "refund refused": (_H + "c1,2024-01-05,10\nc1,2024-01-09,-4\n", {}),
+    "placeholders, zeros, duplicates": (
+        _H + "c1,2024-01-05,0\nc1,2024-01-05,0\nGuest,2024-01-05,3\n ,2024-01-06,1\n"
+        "(blank),2024-01-06,1\nc2,2024-01-07,4\n",
+        {},
+    ),
+    "placeholders kept": (
+        _H + "guest,2024-01-05,3\nc2,2024-01-07,4\n",
+        {"keep_placeholder_ids": True},
+    ),
+    "house account": (_HOUSE, {}),
+    "channel, product, loyalty, margin": (
+        "id,day,value,ch,prod,member,m\nc1,2024-01-05,10,search,,yes,2.5\n"
+        "c1,2024-01-09,20,,p2,no,4\nc2,2024-01-09,7,social,p1,1,1\n",
+        {
+            "customer_col": "id",
+            "date_col": "day",
+            "amount_col": "value",
+            "channel_col": "ch",
+            "product_col": "prod",
+            "loyalty_col": "member",
+            "margin_col": "m",
+        },
+    ),
+    "bad loyalty flag": (
+        "customer_id,date,amount,member\nc1,2024-01-05,10,maybe\n",
+        {"loyalty_col": "member"},
+    ),
+    "empty order id": (
+        "customer_id,date,amount,order\nc1,2024-01-05,10,o1\nc1,2024-01-06,10,\n",
+        {"order_col": "order"},
+    ),
+    "ragged row": (_H + "c1,2024-01-05,10\nc3,2024-01-09,7,50\n", {}),
+    "ambiguous day and month": (_H + "c1,01/02/2024,10\nc1,03/04/2024,12\n", {}),
+    "before 1990, allowed": (
+        _H + "c1,1985-01-05,10\nc1,2024-01-06,3\n",
+        {"allow_dates_from": "1980-01-01"},
+    ),
+    "before 1990": (_H + "c1,1985-01-05,10\nc1,2024-01-06,3\n", {}),
+    "rows of empty fields": (_H + "c1,2024-01-05,10\n,,\n\nc1,2024-01-09,3\n", {}),
+    "tab separated": ("customer_id\tdate\tamount\nc1\t2024-01-05\t3\n", {"separator": "\t"}),
+}
+
+
+def _read(reader, path, options):
+    """What a reader does with a file: the frame and quality, or the error, and the warnings."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        try:
+            loaded = reader(path, **options)
+            outcome = (loaded.transactions, loaded.quality)
+        except clv.ClvError as e:
+            outcome = (type(e).__name__, str(e))
+    return outcome, [str(w.message) for w in seen]
+
+
+@pytest.mark.parametrize("case", list(READS))
+def test_spark_reads_every_file_as_the_one_machine_reader(cs, tmp_path, case):
+    from clv.data.io import load_transactions
+
+    content, options = READS[case]
+    path = tmp_path / "tx.csv"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    want, want_warnings = _read(load_transactions, path, options)
+    got, got_warnings = _read(cs.load_transactions, path, options)
+    if isinstance(want[0], str):
+        assert got == want
+    else:
+        assert got[1] == want[1]
+        assert got[0].equals(want[0]), (got[0], want[0])
+    assert got_warnings == want_warnings
+
+
+def test_a_rewritten_file_is_read_again(cs, tmp_path):
+    """Spark's cache matches plans by meaning: a second read of the same path must not get
+    the first read's rows."""
+    path = tmp_path / "tx.csv"
+    path.write_text(_H + "a,2024-01-05,1\n")
+    assert cs.to_polars(cs.read_transactions(path))["customer_id"].to_list() == ["a"]
+    path.write_text(_H + "b,2024-01-05,1\nc,2024-01-06,2\n")
+    assert cs.to_polars(cs.read_transactions(path))["customer_id"].to_list() == ["b", "c"]
+
+
+# ---- the bad-input corpus of test_robustness on both engines -----------------------------
+
+from tests.test_robustness import CASES, command_line  # noqa: E402
+
+SPARK_CORPUS = [case for case in CASES if "summarize" in case.commands]
+
+
+@pytest.mark.parametrize("case", SPARK_CORPUS, ids=[c.id for c in SPARK_CORPUS])
+def test_the_bad_input_corpus_has_the_same_outcome_on_spark(cs, case, tmp_path, capsys):
+    """``clv summarize`` on each bad input: the same exit code and the same error line."""
+    data = case.make(tmp_path)
+    (tmp_path / "out").mkdir()
+    args = command_line(case, "summarize", data, tmp_path)
+    want = main(args), capsys.readouterr().err
+    got = main([*args, "--engine", "spark"]), capsys.readouterr().err
+    assert got == want
+    assert not any((tmp_path / "out").iterdir())
+
+
+# ---- every model and option: the polars engine's numbers ---------------------------------
+
+SHOP_OPTIONS = [
+    *(["--order-col", "order_id", "--channel-col", "channel", "--product-col", "product"]),
+    *(["--loyalty-col", "loyalty", "--observation-end", "2024-06-30"]),
+]
+
+
+@pytest.fixture(scope="module")
+def full_shop_csv(shop, tmp_path_factory) -> Path:
+    """The 4,000-customer shop with every optional column, as a CSV file."""
+    path = tmp_path_factory.mktemp("spark") / "full_shop.csv"
+    shop[0].write_csv(path)
+    return path
+
+
+def _run(command: str, args: list[str], out: Path) -> Path:
+    assert main([command, *args, "--out", str(out)]) == 0
+    return out
+
+
+@pytest.mark.parametrize("model", ["mbgnbd", "pareto_nbd"])
+def test_every_purchase_model_is_fitted_and_scored_on_spark(cs, shop_csv, model, tmp_path):
+    """Fitted on the driver from Spark's distinct rows, scored with mapInArrow."""
+    args = [str(shop_csv), "--observation-end", "2024-06-30", "--purchase-model", model]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = ClvModel.load(_run("fit", args, tmp_path / "want.json"))
+        got = ClvModel.load(_run("fit", [*args, "--engine", "spark"], tmp_path / "got.json"))
+        assert (got.purchase_model, got.engine) == (model, "spark")
+        for part in ("purchase", "gamma_gamma"):
+            for name, value in getattr(want, part).items():
+                assert getattr(got, part)[name] == pytest.approx(value, rel=1e-6), name
+        scores = [
+            pl.read_parquet(_run("score", [*args, *engine], tmp_path / f"{name}.parquet"))
+            for name, engine in (("want", []), ("got", ["--engine", "spark"]))
+        ]
+    assert_close(scores[1], scores[0], 1e-6)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--by", "channel", "--interval", "0.9"],
+        ["--margin-col", "margin", "--purchase-model", "auto", "--negative-amounts", "net"],
+    ],
+    ids=["by channel, intervals", "margins, auto, net refunds"],
+)
+def test_kpis_segments_and_scores_on_spark_equal_the_polars_ones(
+    cs, full_shop_csv, options, tmp_path
+):
+    args = [str(full_shop_csv), *SHOP_OPTIONS, *options]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for command, out in (("kpis", "kpis.json"), ("segments", "seg.parquet")):
+            want = _run(command, args, tmp_path / f"want-{out}")
+            got = _run(command, [*args, "--engine", "spark"], tmp_path / f"got-{out}")
+            if out.endswith(".json"):
+                assert_same_numbers(json.loads(got.read_text()), json.loads(want.read_text()))
+            else:
+                assert_close(pl.read_parquet(got), pl.read_parquet(want), 1e-6)
+
+
+def assert_same_numbers(got: object, want: object, rel: float = 1e-6) -> None:
+    """Equal JSON documents, numbers to ``rel``."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and got.keys() == want.keys()
+        for key in want:
+            assert_same_numbers(got[key], want[key], rel)
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want)
+        for g, w in zip(got, want, strict=True):
+            assert_same_numbers(g, w, rel)
+    elif isinstance(want, float) and not isinstance(want, bool):
+        assert got == pytest.approx(want, rel=rel, abs=rel, nan_ok=True)
+    else:
+        assert got == want
+
+
+def test_the_report_on_spark_writes_the_polars_reports_kpis(cs, shop, tmp_path):
+    """``clv report --engine spark``: the same notebook, its kernel the Spark driver (a local
+    session of its own), the same kpis.json."""
+    path = tmp_path / "shop.csv"
+    shop[0].filter(pl.col("customer_id") < "C0001500").write_csv(path)
+    args = [str(path), "--channel-col", "channel", "--loyalty-col", "loyalty"]
+    runs = {}
+    for engine in ("polars", "spark"):
+        assert main(["report", *args, "--engine", engine, "--out", str(tmp_path / engine)]) == 0
+        (run,) = (tmp_path / engine).glob("*-customer_value")
+        runs[engine] = run
+    want, got = (json.loads((runs[e] / "kpis.json").read_text()) for e in ("polars", "spark"))
+    assert_same_numbers(got, want)
+    assert (
+        json.loads((runs["spark"] / "manifest.json").read_text())["parameters"]["engine"] == "spark"
+    )
+
+
+JVM_NOTICE = "WARNING: Using incubator modules: jdk.incubator.vector"
+"""The one line the JVM itself prints when Spark 4 starts (not a log line: no setting turns
+it off)."""
+
+
+def test_a_9999_date_is_one_line_on_spark_without_spark_logging(cs, tmp_path):
+    """In a process of its own, so the JVM's own output is seen too."""
+    path = tmp_path / "far.csv"
+    path.write_text(_H + "c1,2024-01-05,5\nc2,9999-12-31,5\n")
+    command = ["summarize", str(path), "--out", str(tmp_path / "s.csv")]
+    runs = [
+        subprocess.run(
+            [sys.executable, "-m", "clv.cli", *command, *engine],
+            capture_output=True,
+            text=True,
+        )
+        for engine in ([], ["--engine", "spark", "--spark-master", "local[1]"])
+    ]
+    want, got = (r.stderr.splitlines() for r in runs)
+    assert len(want) == 1 and "date '9999-12-31' is after" in want[0]
+    assert [line for line in got if line != JVM_NOTICE] == want
+    assert runs[1].returncode == runs[0].returncode == 1
+
+
+def test_summarize_on_spark_says_and_writes_what_polars_does(cs, full_shop_csv, tmp_path, capsys):
+    """Every step on Spark (the distributed job), the same warnings and the same summary."""
+    args = ["summarize", str(full_shop_csv), "--order-col", "order_id"]
+    args += ["--observation-end", "2024-06-30", "--time-unit", "D"]
+    outputs = []
+    for engine in ("polars", "spark"):
+        out = tmp_path / f"{engine}.parquet"
+        assert main([*args, "--engine", engine, "--out", str(out)]) == 0
+        outputs.append((pl.read_parquet(out), capsys.readouterr().err.replace(str(out), "OUT")))
+    (want, want_err), (got, got_err) = outputs
+    assert got_err == want_err
+    assert "rows after the observation end 2024-06-30 are left out" in want_err
+    assert_close(got, want, 1e-9)

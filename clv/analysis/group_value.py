@@ -157,8 +157,11 @@ def group_value(
         costs = pl.DataFrame(
             {model.by: list(channel_costs), "cac": [float(c) for c in channel_costs.values()]}
         )
+        paid = pl.col("cac") > 0  # a channel that costs nothing has no CLV:CAC, not infinity
         groups = groups.join(costs, on=model.by, how="left").with_columns(
-            (pl.col(f"new_customer_value{end}") / pl.col("cac")).alias(f"clv_cac{end}")
+            pl.when(paid)
+            .then(pl.col(f"new_customer_value{end}") / pl.col("cac"))
+            .alias(f"clv_cac{end}")
             for end in ("", "_low", "_high")
         )
     return GroupValue(scores, groups, totals)

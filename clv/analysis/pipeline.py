@@ -22,7 +22,9 @@ from clv import params
 from clv.analysis import segments, tables
 from clv.analysis.money import resolve_money
 from clv.analysis.results import Analysis, Options
+from clv.data import engines
 from clv.data.datasets import CDNOW_CALIBRATION_END
+from clv.data.engines import DataEngine
 from clv.data.groups import GroupBy
 from clv.data.io import Loaded, load_transactions, read_transactions
 from clv.data.period import DateLike, Period, resolve_period
@@ -50,15 +52,23 @@ def load(
     dataset: str = "cdnow",
     synthetic_customers: int = 5_000,
     seed: int = 1,
+    engine: DataEngine = "polars",
     **read_options: Any,
 ) -> Loaded:
     """The transactions of an analysis and what reading found: ``source`` read by
     :func:`~clv.data.io.load_transactions` with ``read_options``, or the embedded ``dataset``
-    (``"cdnow"``, or ``"synthetic_shop"`` of ``synthetic_customers`` drawn with ``seed``)."""
+    (``"cdnow"``, or ``"synthetic_shop"`` of ``synthetic_customers`` drawn with ``seed``).
+
+    ``engine="spark"``: the source is read and checked by the Spark engine (the same rules,
+    :func:`clv.engines.spark_read.load_transactions`) and the checked rows are collected
+    here, on the driver."""
     unknown = sorted(set(read_options) - set(READ_KEYWORDS))
     if unknown:
         raise UsageError(f"unknown keyword(s) {', '.join(unknown)}; see clv.read_transactions")
+    reader = engines.get(engine) if engine != "polars" else None
     if source is not None:
+        if reader is not None:
+            return reader.load_transactions(source, **read_options)
         return load_transactions(source, **read_options)
     from clv.data import datasets
 
@@ -109,6 +119,7 @@ def analyze(
     launch_date: DateLike | None = None,
     review_month: DateLike | None = "auto",
     model: ClvModel | GroupedClvModel | None = None,
+    engine: DataEngine = "polars",
     **read_options: Any,
 ) -> Analysis:
     """Analyze a transactions file (or frame, or an embedded data set).
@@ -129,7 +140,9 @@ def analyze(
     segments (``top_share``, ``tier_cuts``, at-risk thresholds) and KPIs (channel costs,
     retention economics, the loyalty programme). ``model``: a fitted model to score with
     instead of fitting one (its time unit must be ``time_unit``). Rows after the observation
-    end are left out of every table, with a warning.
+    end are left out of every table, with a warning. ``engine="spark"`` reads and checks the
+    source on Spark (the active session, e.g. a notebook's kernel on a cluster's driver, or a
+    local one) with the same rules; the checked rows are then analysed here.
 
     Examples
     --------
@@ -143,6 +156,7 @@ def analyze(
         dataset=dataset,
         synthetic_customers=synthetic_customers,
         seed=seed,
+        engine=engine,
         **read_options,
     )
     transactions = loaded.transactions
@@ -224,11 +238,16 @@ def _observed(transactions: pl.DataFrame, period: Period) -> pl.DataFrame:
             .join(observed.select("customer_id"), on="customer_id", how="anti")
             .height
         )
-        whose = f", among them all the purchases of {late:,} customers" if late else ""
-        warnings.warn(
-            f"{later:,} rows after the observation end {period.observation_end} are left "
-            f"out{whose}",
-            UserWarning,
-            stacklevel=3,
-        )
+        warn_rows_after(later, late, period.observation_end)
     return observed
+
+
+def warn_rows_after(rows: int, customers: int, end: dt.date) -> None:
+    """Warn that ``rows`` rows after the observation ``end`` are left out, among them every
+    purchase of ``customers`` customers (every engine says it so)."""
+    whose = f", among them all the purchases of {customers:,} customers" if customers else ""
+    warnings.warn(
+        f"{rows:,} rows after the observation end {end} are left out{whose}",
+        UserWarning,
+        stacklevel=4,
+    )

@@ -26,7 +26,7 @@ from clv.cli.options import (
     given_parameters,
     report_parameters_help,
 )
-from clv.cli.spark import add_engine, spark
+from clv.cli.spark import add_engine, distributed, spark, start_session
 from clv.errors import ClvError, ClvInfo, DataError, ModelError, UsageError
 
 if TYPE_CHECKING:
@@ -49,6 +49,8 @@ def _analysis(
     importing = import_in_background("clv.models.groups") if models else None
 
     keywords = given_parameters(args)
+    if keywords.get("engine") == "spark":
+        start_session(args)
     if "time_unit" not in keywords and model is not None:
         keywords["time_unit"] = model.time_unit
     with _about(args.file):
@@ -71,8 +73,9 @@ def _about(file: object) -> Iterator[None]:
 
 
 def _summarize(args: argparse.Namespace) -> None:
-    if args.engine == "spark":
-        return _done(args.out, spark(args))
+    if getattr(args, "engine", "polars") == "spark" and distributed(args):
+        with _about(args.file):
+            return _done(args.out, spark(args))
     from clv.data.write import write_frame
 
     analysis = _analysis(args, models=False)
@@ -83,8 +86,9 @@ def _summarize(args: argparse.Namespace) -> None:
 
 
 def _fit(args: argparse.Namespace) -> None:
-    if args.engine == "spark":
-        return _done(args.out, spark(args))
+    if getattr(args, "engine", "polars") == "spark" and distributed(args):
+        with _about(args.file):
+            return _done(args.out, spark(args))
     analysis = _analysis(args)
     with _about(args.file):
         model = analysis.model
@@ -127,8 +131,9 @@ def _scored(args: argparse.Namespace) -> "Analysis":
 
 
 def _score(args: argparse.Namespace) -> None:
-    if args.engine == "spark":
-        return _done(args.out, spark(args))
+    if getattr(args, "engine", "polars") == "spark" and distributed(args):
+        with _about(args.file):
+            return _done(args.out, spark(args))
     from clv.data.write import write_frame
 
     analysis = _scored(args)
@@ -249,12 +254,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_file(p)
     add_parameters(p, "kpis")
     add_out(p, "KPI file (.json)")
+    add_engine(p)
     p.set_defaults(run=_kpis)
 
     p = commands.add_parser("segments", help="one row per customer: tier, RFM cell and scores")
     add_file(p)
     add_parameters(p, "segments")
     add_out(p, "segments file: .csv or .parquet")
+    add_engine(p)
     p.set_defaults(run=_segments)
 
     p = commands.add_parser(

@@ -27,14 +27,20 @@ class Parser(argparse.ArgumentParser):
         return super().format_help() + (self.appendix() if self.appendix else "")
 
 
+def source(text: str) -> Path | str:
+    """A transactions file, or a URL kept as written (``s3a://lake/orders/``: a path would
+    merge its two slashes) for ``--engine spark``."""
+    return text if "://" in text else Path(text)
+
+
 def add_file(p: argparse.ArgumentParser, *, optional: bool = False) -> None:
     """The transactions file (the report's is optional: the embedded data set)."""
     if optional:
         p.add_argument(
-            "file", nargs="?", type=Path, help="transactions file (default: the embedded data)"
+            "file", nargs="?", type=source, help="transactions file (default: the embedded data)"
         )
     else:
-        p.add_argument("file", type=Path, help="transactions file: .csv, .parquet or .ndjson")
+        p.add_argument("file", type=source, help="transactions file: .csv, .parquet or .ndjson")
 
 
 _GROUPS = {

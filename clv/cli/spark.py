@@ -3,29 +3,15 @@
 import argparse
 
 from clv.cli.options import given_parameters
-from clv.errors import UsageError
 from clv.params import defaults
 
-SPARK_READ = (
-    "customer_col",
-    "date_col",
-    "amount_col",
-    "order_col",
-    "date_format",
-    "separator",
-    "negative_amounts",
-)
-"""The reading options the Spark engine supports (the rest are refused with one line)."""
+DISTRIBUTED = ("bgnbd", "mbgnbd", "pareto_nbd")
+"""Purchase models ``summarize/fit/score --engine spark`` fit from Spark's distinct rows."""
 
 
 def add_engine(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("engine")
-    g.add_argument(
-        "--engine",
-        choices=["polars", "spark"],
-        default="polars",
-        help="polars (this machine, default) or spark (Apache Spark: needs clv[spark])",
-    )
+    """``--spark-master`` and ``--spark-conf`` (``--engine`` comes from the spec)."""
+    g = p.add_argument_group("Spark (with --engine spark)")
     g.add_argument(
         "--spark-master",
         metavar="URL",
@@ -39,26 +25,48 @@ def add_engine(p: argparse.ArgumentParser) -> None:
     )
 
 
+def start_session(args: argparse.Namespace) -> None:
+    """Start the Spark session of ``--spark-master``/``--spark-conf`` (``clv.analyze`` and
+    the jobs then use it as the active session)."""
+    from clv.engines.spark_session import parse_conf, spark_session
+
+    spark_session(master=args.spark_master, conf=parse_conf(args.spark_conf))
+
+
+def distributed(args: argparse.Namespace) -> bool:
+    """Whether ``summarize/fit/score --engine spark`` runs every step on Spark: the models it
+    fits from distinct rows, without ``--by``, a margin column or intervals (those run
+    :func:`clv.analyze` with ``engine="spark"``: read and checked on Spark, then analysed on
+    the driver)."""
+    given = defaults() | given_parameters(args)
+    return (
+        args.command in ("summarize", "fit", "score")
+        and given["purchase_model"] in DISTRIBUTED
+        and not given["by"]
+        and not given["margin_col"]
+        and given.get("interval") is None
+    )
+
+
 def spark(args: argparse.Namespace) -> str:
     """Run the command on Spark; returns what was written, in words."""
     given = defaults() | given_parameters(args)
-    if given["margin_col"]:
-        raise UsageError("--margin-col is not supported with --engine spark; pass --margin")
-    if given["purchase_model"] != "bgnbd" or given["by"]:
-        raise UsageError("--engine spark fits BG/NBD without --by; leave those options out")
+    from clv.analysis.pipeline import READ_KEYWORDS
     from clv.engines.spark_jobs import spark_job
     from clv.engines.spark_session import parse_conf
 
     score = args.command == "score"
+    read = {key: given[key] for key in READ_KEYWORDS}
     return spark_job(
         args.command,
         args.file,
-        read={key: given[key] for key in SPARK_READ},
+        read=read,
         observation_end=given["observation_end"],
         time_unit=given["time_unit"] if "time_unit" in args else None,
         out=args.out,
         overwrite=args.overwrite,
-        penalizer=given["penalizer"],
+        penalizer={"purchase": given["penalizer"], "gamma_gamma": given["gg_penalizer"]},
+        purchase_model=given["purchase_model"],
         model_path=getattr(args, "model", None),
         score={
             "horizon": given["horizon"],

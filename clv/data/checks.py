@@ -7,7 +7,7 @@ import polars as pl
 
 from clv.errors import DataError
 
-_PROBLEMS = {
+PROBLEMS = {
     "_bad_date": (
         "date",
         "cannot read date {value!r}",
@@ -92,12 +92,38 @@ def raise_first_problem(
     low: dt.date,
     high: dt.date,
 ) -> None:
-    for flag, (column, problem, fix) in _PROBLEMS.items():
+    for flag in PROBLEMS:
         if flag in out.columns and out[flag].any():
             row = out.filter(pl.col(flag)).row(0, named=True)["_row"]
-            source = column if column in columns else "quantity"  # amount = quantity x price
+            source = problem_column(flag, columns)
             value = raw.filter(pl.col("_row") == row).select(source).collect().item()
-            what = problem.format(value="" if value is None else value, low=low, high=high)
-            if source != column:  # the amount is quantity x price: name what was read
-                what = what.replace("negative amount", "negative quantity")
-            raise DataError(f"{name}: column {columns[source]!r}, row {row}: {what}; {fix}")
+            raise problem_error(
+                flag, row=row, value=value, columns=columns, name=name, low=low, high=high
+            )
+
+
+def problem_column(flag: str, columns: dict[str, str]) -> str:
+    """The canonical column whose value check ``flag`` reports (amount = quantity x price:
+    the quantity when there is no amount column)."""
+    column = PROBLEMS[flag][0]
+    return column if column in columns else "quantity"
+
+
+def problem_error(
+    flag: str,
+    *,
+    row: int,
+    value: object,
+    columns: dict[str, str],
+    name: str,
+    low: dt.date,
+    high: dt.date,
+) -> DataError:
+    """The one-line error of check ``flag`` failing first on ``row`` (counted from 1 after
+    the header) whose raw value is ``value``."""
+    _, problem, fix = PROBLEMS[flag]
+    source = problem_column(flag, columns)
+    what = problem.format(value="" if value is None else value, low=low, high=high)
+    if source != PROBLEMS[flag][0]:  # the amount is quantity x price: name what was read
+        what = what.replace("negative amount", "negative quantity")
+    return DataError(f"{name}: column {columns[source]!r}, row {row}: {what}; {fix}")

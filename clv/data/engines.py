@@ -1,23 +1,65 @@
-"""``engine="spark"``: the one place where a lower layer reaches the Spark engine.
+"""The engines registry: ``engine="spark"`` finds the engine that registered that name.
 
-:func:`clv.data.rfm.rfm_summary`, :func:`clv.data.rfm.calibration_holdout` and
-:func:`clv.models.fitting.fit` take ``engine="spark"`` and hand their Spark DataFrame to
-:mod:`clv.engines.spark`. It is imported here on first use, so the one-machine path never
-imports pyspark; the architecture test allows this single upward import.
+An engine module (:mod:`clv.engines.spark`) calls :func:`register` when it is imported, and
+:func:`clv.data.rfm.rfm_summary`, :func:`clv.models.fitting.fit` and
+:func:`clv.analysis.pipeline.analyze` look it up with :func:`get`. Nothing in the lower layers
+imports an engine: :func:`get` imports the module named in :data:`MODULES` by name on first
+use (as a plugin is loaded), so the one-machine path never imports pyspark.
 """
 
-from types import ModuleType
-from typing import Literal
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from clv.errors import UsageError
 
+if TYPE_CHECKING:
+    from clv.data.io import Loaded
+
 DataEngine = Literal["polars", "spark"]
 
+MODULES = {"spark": "clv.engines.spark"}
+"""Engine name → the module that registers it when imported."""
 
-def spark_engine(engine: str) -> ModuleType:
-    """:mod:`clv.engines.spark` for ``engine="spark"`` (a one-line error without pyspark)."""
-    if engine != "spark":
-        raise UsageError(f"engine must be 'polars' or 'spark', not {engine!r}")
-    import clv.engines.spark
 
-    return clv.engines.spark
+class Engine(Protocol):
+    """What an engine provides: the reader, the RFM summaries and the fit, on its frames."""
+
+    def load_transactions(self, source: Any, **read_options: Any) -> Loaded: ...
+
+    def rfm_summary(
+        self, transactions: Any, *, observation_end: Any = None, time_unit: Any = "W"
+    ) -> Any: ...
+
+    def calibration_holdout(
+        self,
+        transactions: Any,
+        *,
+        calibration_end: Any,
+        observation_end: Any = None,
+        time_unit: Any = "W",
+    ) -> Any: ...
+
+    def fit(self, summary: Any, *, penalizer: Any = 0.0, purchase_model: str = "bgnbd") -> Any: ...
+
+    def to_polars(self, frame: Any, *, sort_by: str | None = "customer_id") -> Any: ...
+
+
+_REGISTERED: dict[str, Engine] = {}
+
+
+def register(name: str, engine: Engine) -> None:
+    """Make ``engine`` the one ``engine=name`` uses (called by the engine's module)."""
+    _REGISTERED[name] = engine
+
+
+def get(name: str) -> Engine:
+    """The engine registered as ``name``, its module imported on first use (a one-line
+    :class:`UsageError` for an unknown name, or when the engine's packages are missing)."""
+    if name not in _REGISTERED:
+        if name not in MODULES:
+            known = " or ".join(repr(n) for n in ("polars", *MODULES))
+            raise UsageError(f"engine must be {known}, not {name!r}")
+        importlib.import_module(MODULES[name])  # registers itself
+    return _REGISTERED[name]

@@ -150,26 +150,24 @@ def load_transactions(
         ``product``, ``loyalty``, ``margin``); ``quality``: the counts of
         :class:`~clv.data.quality.Quality`.
     """
-    check_read_options(separator=separator, date_format=date_format)
     name = _source_name(source)
-    if negative_amounts not in ("error", "drop", "net"):
-        raise UsageError(f"negative_amounts must be error, drop or net, not {negative_amounts!r}")
-    if (quantity_col is None) != (price_col is None):
-        raise UsageError("give quantity_col= and price_col= together (amount = quantity x price)")
-    low, high = _date_range(allow_dates_from, allow_dates_to)
-    given: dict[str, str | None] = {"customer_id": customer_col, "date": date_col}
-    if quantity_col is None:
-        given["amount"] = amount_col
-    else:
-        given |= {"quantity": quantity_col, "price": price_col}
-    given |= {
-        "order_id": order_col,
-        "channel": channel_col,
-        "product": product_col,
-        "loyalty": loyalty_col,
-        "margin": margin_col,
-    }
-    columns = {canonical: col for canonical, col in given.items() if col is not None}
+    columns, low, high = check_options(
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        quantity_col=quantity_col,
+        price_col=price_col,
+        order_col=order_col,
+        channel_col=channel_col,
+        product_col=product_col,
+        loyalty_col=loyalty_col,
+        margin_col=margin_col,
+        date_format=date_format,
+        separator=separator,
+        negative_amounts=negative_amounts,
+        allow_dates_from=allow_dates_from,
+        allow_dates_to=allow_dates_to,
+    )
 
     frame = open_source(source, separator=separator, encoding=encoding)
     try:
@@ -180,22 +178,14 @@ def load_transactions(
     if missing:
         raise DataError(missing_message(name, missing, list(found)))
 
-    nested = [col for col in columns.values() if found[col].is_nested()]
-    if nested:
-        raise DataError(
-            f"{name}: column {nested[0]!r} holds nested values (JSON objects or lists); "
-            "give plain text or numbers"
-        )
+    check_plain(name, [col for col in columns.values() if found[col].is_nested()])
     raw = frame.select(**{c: pl.col(col) for c, col in columns.items()}).with_row_index(
         "_row", offset=1
     )
     if not is_frame(source) and Path(source).suffix.lower() in (".csv", ".txt", ".tsv"):
         raw = raw.filter(~pl.all_horizontal(pl.exclude("_row").is_null()))  # blank lines
-    text = [
-        c
-        for c in ("date", "amount", "price", "margin")
-        if c in columns and found[columns[c]] == pl.String
-    ]
+    dtypes = {c: found[col] for c, col in columns.items()}
+    text = text_columns(columns, dtypes)
 
     def collect(lazy: pl.LazyFrame) -> pl.DataFrame:
         try:
@@ -206,41 +196,24 @@ def load_transactions(
             raise read_error(name, e, None if is_frame(source) else Path(source)) from None
 
     sample = collect(raw.select(text).head(SAMPLE_ROWS)) if text else pl.DataFrame()
-    fmt = date_format
-    if fmt is None and "date" in sample.columns:
-        fmt = _detect_dates(
-            sample, columns["date"], name, lambda: collect(raw.select("date").unique())
-        )
-    money = "price" if "price" in columns else "amount"
-    values = sample[money].to_list() if money in sample.columns else []
-    number = NumberFormat(decimal_comma=decimal_comma, currency=detect_currency(values))
-    if number.currency is not None:
-        warnings.warn(
-            f"{name}: column {columns[money]!r}: every value carries {number.currency!r}; stripped",
-            ClvInfo,
-            stacklevel=2,
-        )
-    typed = [
-        pl.col("customer_id").cast(pl.String),
-        date_expr("date", found[columns["date"]], fmt).alias("date"),
-    ]
-    if "quantity" in columns:
-        quantity = number_expr("quantity", found[columns["quantity"]], NumberFormat(decimal_comma))
-        price = number_expr("price", found[columns["price"]], number)
-        typed += [quantity, price, (quantity * price).round(2).alias("amount")]
-    else:
-        typed.append(number_expr("amount", found[columns["amount"]], number))
-    if "order_id" in columns:
-        typed.append(pl.col("order_id").cast(pl.String))
-    for c in ("channel", "product"):
-        if c in columns:
-            typed.append(pl.col(c).cast(pl.String).fill_null("(none)"))
-    if "loyalty" in columns:
-        typed.append(flag_expr("loyalty", found[columns["loyalty"]]).alias("loyalty"))
-    if "margin" in columns:
-        typed.append(number_expr("margin", found[columns["margin"]], number))
-    checks = build_checks(columns, negative_amounts, low, high)
-    checks["_placeholder"] = q.placeholder_expr(keep_placeholder_ids)
+    fmt, number = detect_formats(
+        sample,
+        columns,
+        name,
+        date_format=date_format,
+        decimal_comma=decimal_comma,
+        every_date=lambda: collect(raw.select("date").unique()),
+    )
+    typed, checks = row_rules(
+        columns,
+        dtypes,
+        date_format=fmt,
+        number=number,
+        negative_amounts=negative_amounts,
+        low=low,
+        high=high,
+        keep_placeholder_ids=keep_placeholder_ids,
+    )
     out = collect(raw.with_columns(typed).with_columns(**checks))
     if not keep_placeholder_ids:  # 0 and -1 when they hold an implausible share of orders
         numeric = q.numeric_placeholders(out.filter(~pl.col("_placeholder")))
@@ -255,16 +228,11 @@ def load_transactions(
         placeholders = q.placeholder_counts(out.filter(pl.col("_placeholder")))
         out = out.filter(~pl.col("_placeholder"))
         if out.height == 0:
-            shown = ", ".join(repr(v) for v in placeholders)
-            raise DataError(
-                f"{name}: column {columns['customer_id']!r}: every row's customer id is empty or "
-                f"a placeholder ({shown}); map the customer column with customer_col= or pass "
-                "keep_placeholder_ids=True"
-            )
+            raise q.all_placeholders_error(name, columns["customer_id"], placeholders)
         q.warn_placeholders(name, placeholders)
     raise_first_problem(out, raw, columns, name, low, high)
     if not is_frame(source) and Path(source).suffix.lower() in (".ndjson", ".jsonl"):
-        _no_stringified_objects(Path(source), out, columns["customer_id"], name)
+        no_stringified_objects(Path(source), out, columns["customer_id"], name)
     out = out.select(
         "customer_id", "date", "amount", *[c for c in OPTIONAL.values() if c in columns]
     )
@@ -273,8 +241,7 @@ def load_transactions(
     if negative_amounts == "drop":
         kept = out.filter(pl.col("amount") >= 0)
         dropped = out.height - kept.height
-        if dropped:
-            q.warn(f"{name}: {dropped:,} negative amounts (refunds) left out")
+        q.warn_dropped_refunds(name, dropped)
         out = kept
     elif negative_amounts == "net":
         out, netted, orphans = q.net_refunds(out, name)
@@ -299,6 +266,134 @@ def load_transactions(
     return Loaded(transactions=out, quality=quality)
 
 
+def check_options(
+    *,
+    customer_col: str,
+    date_col: str,
+    amount_col: str,
+    quantity_col: str | None,
+    price_col: str | None,
+    order_col: str | None,
+    channel_col: str | None,
+    product_col: str | None,
+    loyalty_col: str | None,
+    margin_col: str | None,
+    date_format: str | None,
+    separator: str,
+    negative_amounts: str,
+    allow_dates_from: str | dt.date | None,
+    allow_dates_to: str | dt.date | None,
+) -> tuple[dict[str, str], dt.date, dt.date]:
+    """Check the reading options before any data is read (every engine); returns the
+    columns to read (canonical name → the source's column) and the range of valid dates."""
+    check_read_options(separator=separator, date_format=date_format)
+    if negative_amounts not in ("error", "drop", "net"):
+        raise UsageError(f"negative_amounts must be error, drop or net, not {negative_amounts!r}")
+    if (quantity_col is None) != (price_col is None):
+        raise UsageError("give quantity_col= and price_col= together (amount = quantity x price)")
+    low, high = _date_range(allow_dates_from, allow_dates_to)
+    given: dict[str, str | None] = {"customer_id": customer_col, "date": date_col}
+    if quantity_col is None:
+        given["amount"] = amount_col
+    else:
+        given |= {"quantity": quantity_col, "price": price_col}
+    given |= {
+        "order_id": order_col,
+        "channel": channel_col,
+        "product": product_col,
+        "loyalty": loyalty_col,
+        "margin": margin_col,
+    }
+    return {c: col for c, col in given.items() if col is not None}, low, high
+
+
+def check_plain(name: str, nested: list[str]) -> None:
+    """The error for columns of nested values (JSON objects or lists)."""
+    if nested:
+        raise DataError(
+            f"{name}: column {nested[0]!r} holds nested values (JSON objects or lists); "
+            "give plain text or numbers"
+        )
+
+
+def text_columns(columns: dict[str, str], dtypes: dict[str, pl.DataType]) -> list[str]:
+    """The canonical columns whose formats are detected on a sample, when read as text."""
+    return [
+        c for c in ("date", "amount", "price", "margin") if c in columns and dtypes[c] == pl.String
+    ]
+
+
+def detect_formats(
+    sample: pl.DataFrame,
+    columns: dict[str, str],
+    name: str,
+    *,
+    date_format: str | None,
+    decimal_comma: bool,
+    every_date: Callable[[], pl.DataFrame],
+) -> tuple[str | None, NumberFormat]:
+    """The date format and number format of the text columns, detected on ``sample`` (the
+    first :data:`SAMPLE_ROWS` rows of :func:`text_columns`; ``every_date`` gives each
+    distinct date when the sample cannot settle the day/month order); each detection is
+    reported once (:class:`~clv.errors.ClvInfo`)."""
+    fmt = date_format
+    if fmt is None and "date" in sample.columns:
+        fmt = _detect_dates(sample, columns["date"], name, every_date)
+    money = "price" if "price" in columns else "amount"
+    values = sample[money].to_list() if money in sample.columns else []
+    number = NumberFormat(decimal_comma=decimal_comma, currency=detect_currency(values))
+    if number.currency is not None:
+        warnings.warn(
+            f"{name}: column {columns[money]!r}: every value carries {number.currency!r}; stripped",
+            ClvInfo,
+            stacklevel=3,
+        )
+    return fmt, number
+
+
+def row_rules(
+    columns: dict[str, str],
+    dtypes: dict[str, pl.DataType],
+    *,
+    date_format: str | None,
+    number: NumberFormat,
+    negative_amounts: NegativeAmounts,
+    low: dt.date,
+    high: dt.date,
+    keep_placeholder_ids: bool,
+) -> tuple[list[pl.Expr], dict[str, pl.Expr]]:
+    """The rules of one row, for every engine: the typed columns (over the raw columns, named
+    canonically: ``customer_id``, ``date``, ``amount``, ...) and the checks
+    (:func:`~clv.data.checks.build_checks` plus ``_placeholder``), applied as
+    ``raw.with_columns(typed).with_columns(**checks)``.
+
+    ``dtypes`` maps each canonical column to its type as read; ``date_format`` and ``number``
+    are what detection found on the sample.
+    """
+    typed = [
+        pl.col("customer_id").cast(pl.String),
+        date_expr("date", dtypes["date"], date_format).alias("date"),
+    ]
+    if "quantity" in columns:
+        quantity = number_expr("quantity", dtypes["quantity"], NumberFormat(number.decimal_comma))
+        price = number_expr("price", dtypes["price"], number)
+        typed += [quantity, price, (quantity * price).round(2).alias("amount")]
+    else:
+        typed.append(number_expr("amount", dtypes["amount"], number))
+    if "order_id" in columns:
+        typed.append(pl.col("order_id").cast(pl.String))
+    for c in ("channel", "product"):
+        if c in columns:
+            typed.append(pl.col(c).cast(pl.String).fill_null("(none)"))
+    if "loyalty" in columns:
+        typed.append(flag_expr("loyalty", dtypes["loyalty"]).alias("loyalty"))
+    if "margin" in columns:
+        typed.append(number_expr("margin", dtypes["margin"], number))
+    checks = build_checks(columns, negative_amounts, low, high)
+    checks["_placeholder"] = q.placeholder_expr(keep_placeholder_ids)
+    return typed, checks
+
+
 def _date_range(low: str | dt.date | None, high: str | dt.date | None) -> tuple[dt.date, dt.date]:
     def day(value: str | dt.date | None, keyword: str, default: dt.date) -> dt.date:
         if value is None:
@@ -316,8 +411,9 @@ def _date_range(low: str | dt.date | None, high: str | dt.date | None) -> tuple[
     )
 
 
-def _no_stringified_objects(path: Path, out: pl.DataFrame, column: str, name: str) -> None:
-    """polars reads a JSON object mixed with text ids as its JSON text: refuse such an id."""
+def no_stringified_objects(path: Path, out: pl.DataFrame, column: str, name: str) -> None:
+    """polars (and Spark) read a JSON object mixed with text ids as its JSON text: refuse such
+    an id (``out``: the ids that look like JSON, with ``_row``, the line counted from 1)."""
     suspect = out.filter(pl.col("customer_id").str.contains(r"^\s*[\[{]"))["_row"]
     if suspect.len() == 0:
         return
@@ -346,7 +442,7 @@ def _detect_dates(
         warnings.warn(
             f"{name}: column {column!r}: dates read as {fmt} (detected; time of day dropped)",
             ClvInfo,
-            stacklevel=3,
+            stacklevel=4,
         )
     return fmt
 

@@ -116,6 +116,28 @@ def resolve_period(
     """
     unit_days(time_unit)
     first, last = date_range(transactions)
+    return period_between(
+        first,
+        last,
+        observation_end=observation_end,
+        time_unit=time_unit,
+        calibration_end=calibration_end,
+        published_calibration_end=published_calibration_end,
+    )
+
+
+def period_between(
+    first: dt.date,
+    last: dt.date,
+    *,
+    observation_end: DateLike | None = None,
+    time_unit: TimeUnit = "W",
+    calibration_end: DateLike | None = None,
+    published_calibration_end: DateLike | None = None,
+) -> Period:
+    """:func:`resolve_period` of transactions from day ``first`` to day ``last`` (for
+    engines that find the two days elsewhere)."""
+    unit_days(time_unit)
     end = last if observation_end is None else as_date(observation_end, "observation_end")
     if end < first:
         raise DataError(

@@ -9,6 +9,8 @@ from typing import cast
 import numpy as np
 import polars as pl
 
+from clv.errors import DataError
+
 PLACEHOLDER_IDS = (
     "(blank)",
     "null",
@@ -104,9 +106,9 @@ def _orders_per_customer(transactions: pl.DataFrame) -> tuple[pl.DataFrame, int,
 def _implausible(per_customer: pl.DataFrame, total: int, median: float) -> pl.DataFrame:
     """The customers with more than :data:`HOUSE_SHARE` of all orders and
     :data:`HOUSE_MEDIAN_RATIO` times the median customer's, most orders first."""
-    return per_customer.filter(
-        (pl.col("orders") > HOUSE_SHARE * total) & (pl.col("orders") > HOUSE_MEDIAN_RATIO * median)
-    ).sort("orders", "customer_id", descending=[True, False])
+    return per_customer.filter(is_house(total, median)).sort(
+        "orders", "customer_id", descending=[True, False]
+    )
 
 
 def numeric_placeholders(transactions: pl.DataFrame) -> list[str]:
@@ -120,15 +122,30 @@ def numeric_placeholders(transactions: pl.DataFrame) -> list[str]:
     return big.filter(big.str.strip_chars().is_in(NUMERIC_PLACEHOLDER_IDS)).to_list()
 
 
+def placeholder_key() -> pl.Expr:
+    """A placeholder id as counted: the id with spaces stripped, ``""`` when missing."""
+    return pl.col("customer_id").fill_null("").str.strip_chars()
+
+
 def placeholder_counts(left_out: pl.DataFrame) -> dict[str, int]:
     """Rows left out per placeholder id as written, most rows first."""
-    counts = (
-        left_out.select(pl.col("customer_id").fill_null("").str.strip_chars())
-        .group_by("customer_id")
-        .len()
-        .sort(["len", "customer_id"], descending=[True, False])
+    return ordered_counts(left_out.select(placeholder_key()).group_by("customer_id").len())
+
+
+def ordered_counts(counts: pl.DataFrame) -> dict[str, int]:
+    """``customer_id, len`` rows as ``{id: rows}``, most rows first (ties by id)."""
+    ordered = counts.sort(["len", "customer_id"], descending=[True, False])
+    return dict(ordered.iter_rows())
+
+
+def all_placeholders_error(name: str, column: str, counts: dict[str, int]) -> DataError:
+    """The error when every row's customer id is empty or a placeholder."""
+    shown = ", ".join(repr(v) for v in counts)
+    return DataError(
+        f"{name}: column {column!r}: every row's customer id is empty or a placeholder "
+        f"({shown}); map the customer column with customer_col= or pass "
+        "keep_placeholder_ids=True"
     )
-    return dict(counts.iter_rows())
 
 
 def warn_placeholders(name: str, counts: dict[str, int]) -> None:
@@ -155,12 +172,23 @@ def house_accounts(
         return {}
     per_customer, total, median = _orders_per_customer(transactions)
     big = _implausible(per_customer, total, median)
-    for customer, n in big.iter_rows():
+    return warn_house_accounts(name, dict(big.iter_rows()), total)
+
+
+def is_house(total: int, median: float) -> pl.Expr:
+    """True where a customer's ``orders`` exceed 1 % of ``total`` and 50x the ``median``."""
+    orders = pl.col("orders")
+    return (orders > HOUSE_SHARE * total) & (orders > HOUSE_MEDIAN_RATIO * median)
+
+
+def warn_house_accounts(name: str, houses: dict[str, int], total: int) -> dict[str, int]:
+    """Warn about each house account (``{id: orders}``, most first) and return them."""
+    for customer, n in houses.items():
         warn(
             f"{name}: customer {customer!r} holds {n:,} orders ({n / total:.1%} of all); "
             "often a house or test account: kept, filter it out if it is not a customer"
         )
-    return dict(big.iter_rows())
+    return houses
 
 
 def partial_months(dates: pl.Series) -> tuple[bool, bool]:
@@ -174,23 +202,35 @@ def partial_months(dates: pl.Series) -> tuple[bool, bool]:
 def count_degenerate(transactions: pl.DataFrame, name: str) -> tuple[int, int]:
     """Zero amounts and exact duplicate rows (both kept), each warned about once."""
     zero = int((transactions["amount"] == 0).sum())
-    if zero:
-        warn(
-            f"{name}: column 'amount': {zero:,} of {transactions.height:,} rows are 0; they count "
-            "as purchases for BG/NBD, and repeat buyers who spent nothing are left out of "
-            "Gamma-Gamma"
-        )
     # sorted 64-bit row hashes: 20x faster than comparing rows (numpy's sort: 2x faster than
     # n_unique); a hash collision (odds n^2 / 2^65: 1 in 3 million runs at 3.3 M rows) would
     # count one pair too many
     hashes = np.sort(transactions.hash_rows().to_numpy())
     duplicated = int(np.count_nonzero(hashes[1:] == hashes[:-1]))
+    warn_degenerate(name, zero=zero, duplicated=duplicated, rows=transactions.height)
+    return zero, duplicated
+
+
+def warn_degenerate(name: str, *, zero: int, duplicated: int, rows: int) -> None:
+    """Warn once about zero amounts and once about exact duplicate rows (both kept)."""
+    if zero:
+        warn(
+            f"{name}: column 'amount': {zero:,} of {rows:,} rows are 0; they count "
+            "as purchases for BG/NBD, and repeat buyers who spent nothing are left out of "
+            "Gamma-Gamma"
+        )
     if duplicated:
         warn(
-            f"{name}: {duplicated:,} rows repeat an earlier row exactly; kept, each adds to its "
-            "customer's purchase that day (check the export if they are not real)"
+            f"{name}: {duplicated:,} rows repeat an earlier row in every column read (customer, "
+            "day, amount and the columns mapped); kept, each adds to its customer's purchase that "
+            "day (map order_col= or product_col= if they are separate lines of one order)"
         )
-    return zero, duplicated
+
+
+def warn_dropped_refunds(name: str, dropped: int) -> None:
+    """Warn about the refunds ``negative_amounts="drop"`` left out."""
+    if dropped:
+        warn(f"{name}: {dropped:,} negative amounts (refunds) left out")
 
 
 def net_refunds(transactions: pl.DataFrame, name: str) -> tuple[pl.DataFrame, int, int]:
@@ -202,6 +242,20 @@ def net_refunds(transactions: pl.DataFrame, name: str) -> tuple[pl.DataFrame, in
     Refunds with no purchase before them are left out, with a warning. Returns the frame,
     the refunds netted and the refunds left out.
     """
+    netted, moved, orphans = netted_refunds(transactions)
+    warn_orphan_refunds(name, orphans)
+    return netted, moved, orphans
+
+
+def warn_orphan_refunds(name: str, orphans: int) -> None:
+    """Warn about the refunds that come before any purchase of their customer."""
+    if orphans:
+        warn(f"{name}: {orphans:,} refunds come before any purchase of their customer; left out")
+
+
+def netted_refunds(transactions: pl.DataFrame) -> tuple[pl.DataFrame, int, int]:
+    """:func:`net_refunds` without the warning (the rule itself, for every engine: the Spark
+    engine applies it to each customer with a refund)."""
     rows = transactions.with_row_index("_row")
     refunds = rows.filter(pl.col("amount") < 0)
     if refunds.height == 0:
@@ -230,8 +284,6 @@ def net_refunds(transactions: pl.DataFrame, name: str) -> tuple[pl.DataFrame, in
             .otherwise(pl.col("_order")),
         )
     orphans = matched.filter(pl.col("_date").is_null()).height
-    if orphans:
-        warn(f"{name}: {orphans:,} refunds come before any purchase of their customer; left out")
     moved = matched.filter(pl.col("_date").is_not_null()).with_columns(
         date=pl.col("_date"), **({"order_id": pl.col("_order")} if has_orders else {})
     )

@@ -14,7 +14,8 @@ from typing import cast
 import numpy as np
 import polars as pl
 
-from clv.data.engines import DataEngine, spark_engine
+from clv.data import engines
+from clv.data.engines import DataEngine
 from clv.data.io import checked_transactions
 from clv.data.keyed import _split_keyed, _starts
 from clv.data.period import (
@@ -224,8 +225,10 @@ def rfm_summary(
     2357
     """
     if engine != "polars":
-        spark = spark_engine(engine)
-        return spark.rfm_summary(transactions, observation_end=observation_end, time_unit=time_unit)
+        spark = engines.get(engine)
+        return spark.rfm_summary(
+            transactions, observation_end=observation_end, time_unit=time_unit
+        )
     transactions = checked_transactions(transactions)
     period = resolve_period(transactions, observation_end=observation_end, time_unit=time_unit)
     end = period.observation_end
@@ -315,7 +318,7 @@ def calibration_holdout(
         0 if none) and ``duration_holdout`` (holdout length in ``time_unit``).
     """
     if engine != "polars":
-        return spark_engine(engine).calibration_holdout(
+        return engines.get(engine).calibration_holdout(
             transactions,
             calibration_end=calibration_end,
             observation_end=observation_end,

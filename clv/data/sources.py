@@ -62,24 +62,12 @@ def open_source(source: Any, *, separator: str, encoding: str) -> pl.LazyFrame:
     if is_frame(source):
         return _frame(source)
     path = Path(source)
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory, not a transactions file")
-    if not os.access(path, os.R_OK):
-        raise DataError(f"{path}: cannot be read (permission denied)")
-    if path.stat().st_size == 0:
-        raise DataError(f"{path}: the file is empty")
-    kind = SUFFIXES.get(path.suffix.lower())
-    if kind is None:
-        raise UsageError(
-            f"{path}: unknown file type {path.suffix!r}; use one of {', '.join(SUFFIXES)}"
-        )
+    kind = file_kind(path)
     if kind == "parquet":
         return pl.scan_parquet(path)
     if kind == "ndjson":
         return pl.scan_ndjson(path, infer_schema_length=None)
-    sep = "\t" if path.suffix.lower() == ".tsv" and separator == "," else separator
+    sep = csv_separator(path, separator)
     codec = codec_name(encoding)
     with path.open("rb") as f:
         head = f.read(_HEAD)
@@ -96,6 +84,63 @@ def open_source(source: Any, *, separator: str, encoding: str) -> pl.LazyFrame:
     except pl.exceptions.PolarsError as e:
         raise read_error(str(path), e) from None
     return frame.lazy()
+
+
+def file_kind(path: Path) -> str:
+    """``"csv"``, ``"parquet"`` or ``"ndjson"`` for a readable, non-empty file (else the
+    one-line error that says what is wrong with it)."""
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, not a transactions file")
+    if not os.access(path, os.R_OK):
+        raise DataError(f"{path}: cannot be read (permission denied)")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty")
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise UsageError(
+            f"{path}: unknown file type {path.suffix!r}; use one of {', '.join(SUFFIXES)}"
+        )
+    return kind
+
+
+def csv_separator(path: Path, separator: str) -> str:
+    """The separator of a CSV file: a tab for ``.tsv`` unless another one is given."""
+    return "\t" if path.suffix.lower() == ".tsv" and separator == "," else separator
+
+
+def check_text(path: Path, separator: str, encoding: str, *, chunk: int = 1 << 20) -> list[str]:
+    """Check that a CSV file is text in ``encoding`` from start to end, as
+    :func:`open_source` does (UTF-16 or binary data in a UTF-8 file, bytes the codec cannot
+    decode, a column named twice), reading it in chunks; returns the header's columns.
+
+    For engines that read the file elsewhere (Spark), which would otherwise replace
+    undecodable bytes silently."""
+    codec = codec_name(encoding)
+    with path.open("rb") as f:
+        head = f.read(_HEAD)
+    if codec in ("utf-8", "utf-8-sig"):
+        _check_utf8(path, head)
+    decoder = codecs.getincrementaldecoder(codec)()
+    offset = 0
+    header = ""
+    with path.open("rb") as f:
+        while block := f.read(chunk):
+            try:
+                text = decoder.decode(block)
+            except UnicodeDecodeError as e:
+                at = offset + e.start
+                with path.open("rb") as g:
+                    data = g.read(at + 1)
+                raise DataError(_decode_error(path, data, at, codec)) from None
+            if len(header) < _HEAD:
+                header += text[: _HEAD - len(header)]
+            offset += len(block)
+    sep = csv_separator(path, separator)
+    _check_header(path, header.replace("\r\n", "\n").replace("\r", "\n"), sep)
+    lines = header.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    return next(csv.reader(io.StringIO(lines), delimiter=sep), [])
 
 
 def _frame(source: Any) -> pl.LazyFrame:

@@ -7,6 +7,9 @@ rows with the numpy fitters of :mod:`clv.models` (a few hundred thousand rows ev
 shops), and the scores call :meth:`clv.models.model.ClvModel.score` on Arrow batches
 (``mapInArrow``): one implementation of every formula.
 
+Importing this module registers it as ``engine="spark"`` (:mod:`clv.data.engines`), which
+:func:`clv.analyze`, :func:`clv.rfm_summary` and :func:`clv.fit` look up.
+
 >>> from clv.engines import spark as cs  # doctest: +SKIP
 >>> tx = cs.read_transactions("s3a://lake/orders/", customer_col="user_id")  # doctest: +SKIP
 >>> summary = cs.rfm_summary(tx, observation_end="2024-12-31")  # doctest: +SKIP
@@ -15,16 +18,19 @@ shops), and the scores call :meth:`clv.models.model.ClvModel.score` on Arrow bat
 """
 
 import datetime as dt
+import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import cast
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from clv.data import engines
+from clv.data.period import period_between
 from clv.data.rfm import SUMMARY_COLUMNS, TIME_UNIT_DAYS, DateLike, TimeUnit, as_date, unit_days
-from clv.engines.spark_read import read_transactions
+from clv.engines.spark_read import load_transactions, read_checked, read_transactions
 from clv.engines.spark_session import Column, DataFrame, Row, sf, spark_session
 from clv.errors import DataError, UsageError
 from clv.models.cashflows import MoneyOptions
@@ -34,6 +40,8 @@ from clv.models.model import MONTH_DAYS, ClvModel
 __all__ = [
     "calibration_holdout",
     "fit",
+    "load_transactions",
+    "read_checked",
     "read_transactions",
     "rfm_summary",
     "score",
@@ -128,14 +136,10 @@ def rfm_summary(
     write them partitioned); ``monetary_value`` and ``revenue`` add each customer's
     occasions in day order, as the one-machine engine does.
     """
-    unit_days(time_unit)
     first, last = _date_range(_spark_frame(transactions, "the transactions"))
-    end = last if observation_end is None else as_date(observation_end, "observation end")
-    if end < first:
-        raise DataError(
-            f"observation end {end} is before the first transaction ({first}); "
-            "pass a later --observation-end"
-        )
+    end = period_between(
+        first, last, observation_end=observation_end, time_unit=time_unit
+    ).observation_end
     if end < last:
         late = (
             transactions.groupBy("customer_id")
@@ -163,13 +167,14 @@ def calibration_holdout(
     """:func:`clv.data.rfm.calibration_holdout` on Spark: the calibration summary plus
     ``frequency_holdout``, ``monetary_value_holdout`` and ``duration_holdout``."""
     first, last = _date_range(_spark_frame(transactions, "the transactions"))
-    cal_end = as_date(calibration_end, "calibration end")
-    end = last if observation_end is None else as_date(observation_end, "observation end")
-    if not first <= cal_end < end:
-        raise DataError(
-            f"calibration end {cal_end} must fall on or after the first transaction ({first}) "
-            f"and before the observation end ({end}); pass another --calibration-end"
-        )
+    period = period_between(
+        first,
+        last,
+        observation_end=observation_end,
+        time_unit=time_unit,
+        calibration_end=as_date(calibration_end, "calibration_end"),
+    )
+    cal_end, end = cast(dt.date, period.calibration_end), period.observation_end
     calibration = _summary(transactions, cal_end, time_unit)
     in_holdout = (sf.col("date") > sf.lit(cal_end)) & (sf.col("date") <= sf.lit(end))
     holdout = _occasions(transactions.filter(in_holdout)).select(
@@ -197,8 +202,14 @@ def _time_unit(age_days: np.ndarray, T: np.ndarray) -> TimeUnit | None:
     raise DataError("cannot tell the summary's time unit: T does not match D, W or M")
 
 
-def fit(summary: DataFrame, *, penalizer: float = 0.0) -> ClvModel:
-    """:func:`clv.models.fitting.fit` for a summary from :func:`rfm_summary`.
+def fit(
+    summary: DataFrame,
+    *,
+    penalizer: float | Mapping[str, float] = 0.0,
+    purchase_model: str = "bgnbd",
+) -> ClvModel:
+    """:func:`clv.models.fitting.fit` for a summary from :func:`rfm_summary`: BG/NBD,
+    MBG/NBD or Pareto/NBD (``purchase_model``) and Gamma-Gamma.
 
     Spark groups the customers into distinct (frequency, recency days, T days) rows with
     their counts (about 430 k rows for 1 M customers) and the repeat buyers into distinct
@@ -206,6 +217,11 @@ def fit(summary: DataFrame, *, penalizer: float = 0.0) -> ClvModel:
     fitters (:func:`clv.models.fitting.fit_distinct_rows`). The model records
     ``engine="spark"``.
     """
+    if purchase_model not in ("bgnbd", "mbgnbd", "pareto_nbd"):
+        raise UsageError(
+            f"the Spark engine fits bgnbd, mbgnbd or pareto_nbd, not {purchase_model!r}; "
+            "auto chooses on a holdout: use clv.analyze(..., engine='spark')"
+        )
     count = sf.count(sf.lit(1)).cast("double").alias("w")
     bg = _collect(
         _spark_frame(summary, "the summary")
@@ -242,6 +258,7 @@ def fit(summary: DataFrame, *, penalizer: float = 0.0) -> ClvModel:
         observation_end=end.isoformat() if isinstance(end, dt.date) else None,
         penalizer=penalizer,
         engine="spark",
+        purchase_model=purchase_model,
     )
 
 
@@ -305,3 +322,6 @@ def to_polars(frame: DataFrame, *, sort_by: str | None = "customer_id") -> pl.Da
 
 def _collect(frame: DataFrame) -> pl.DataFrame:
     return to_polars(frame, sort_by=None)
+
+
+engines.register("spark", sys.modules[__name__])

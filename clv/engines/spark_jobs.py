@@ -6,15 +6,19 @@ path is a Parquet folder written by Spark's workers (one part per partition), fo
 too large to collect.
 """
 
+import datetime as dt
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from clv.analysis.pipeline import warn_rows_after
+from clv.data.period import period_between
 from clv.data.rfm import TimeUnit
 from clv.data.write import write_frame
 from clv.engines import spark as cs
-from clv.engines.spark_session import DataFrame, spark_session
-from clv.errors import UsageError
+from clv.engines.spark_session import DataFrame, Row, sf, spark_session
+from clv.errors import DataError, UsageError
 from clv.models.model import ClvModel
 
 COMMANDS = ("summarize", "fit", "score")
@@ -33,6 +37,29 @@ def write(frame: DataFrame, out: str | os.PathLike[str], *, overwrite: bool = Fa
     return frame.count()
 
 
+def observed(transactions: DataFrame, observation_end: str | None) -> tuple[DataFrame, dt.date]:
+    """The rows up to the observation end, and the end; the rows after it are counted in
+    the warning of :func:`clv.analysis.pipeline.analyze`."""
+    first, last = cast(Row, transactions.agg(sf.min("date"), sf.max("date")).first())
+    if first is None:
+        raise DataError("no transactions to summarize")
+    end = period_between(first, last, observation_end=observation_end).observation_end
+    if end < last:
+        after = sf.col("date") > sf.lit(end)
+        counts = transactions.groupBy("customer_id").agg(
+            sf.count(sf.when(after, 1)).alias("later"), sf.count(sf.lit(1)).alias("rows")
+        )
+        rows, customers = cast(
+            Row,
+            counts.agg(
+                sf.sum("later"), sf.count(sf.when(sf.col("later") == sf.col("rows"), 1))
+            ).first(),
+        )
+        warn_rows_after(rows, customers, end)
+        transactions = transactions.filter(~after)
+    return transactions, end
+
+
 def spark_job(
     command: str,
     source: str | os.PathLike[str],
@@ -42,7 +69,8 @@ def spark_job(
     time_unit: TimeUnit | None,
     out: Path,
     overwrite: bool = False,
-    penalizer: float = 0.0,
+    penalizer: float | Mapping[str, float] = 0.0,
+    purchase_model: str = "bgnbd",
     model_path: Path | None = None,
     score: dict[str, Any] | None = None,
     master: str | None = None,
@@ -50,7 +78,7 @@ def spark_job(
 ) -> str:
     """Run ``command`` (summarize, fit or score) on Spark; returns what was written, in words.
 
-    ``read`` holds :func:`clv.engines.spark_read.read_transactions` keywords; ``score`` the
+    ``read`` holds :func:`clv.engines.spark_read.read_checked` keywords; ``score`` the
     keywords of :func:`clv.engines.spark.score` (horizon, horizon_unit,
     discount_rate_annual, margin).
     """
@@ -65,12 +93,13 @@ def spark_job(
         )
     unit = model.time_unit if model is not None else time_unit or "W"
     transactions = cs.read_transactions(source, spark=spark, **read)
-    summary = cs.rfm_summary(transactions, observation_end=observation_end, time_unit=unit)
+    transactions, end = observed(transactions, observation_end)
+    summary = cs.rfm_summary(transactions, observation_end=end, time_unit=unit)
     if command == "summarize":
         return f"{write(summary, out, overwrite=overwrite):,} customers"
     summary = summary.cache()  # fit and score read it again
     if model is None:
-        model = cs.fit(summary, penalizer=penalizer)
+        model = cs.fit(summary, penalizer=penalizer, purchase_model=purchase_model)
     if command == "fit":
         model.save(out, overwrite=overwrite)
         params = " ".join(f"{k}={v:.4g}" for k, v in model.purchase.items())

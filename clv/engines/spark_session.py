@@ -8,6 +8,7 @@ imports it.
 import os
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 from clv.errors import UsageError
 
@@ -22,6 +23,7 @@ except ImportError:
     ) from None
 
 __all__ = [
+    "LEGACY_CHARSETS",
     "AnalysisException",
     "Column",
     "DataFrame",
@@ -33,8 +35,12 @@ __all__ = [
     "st",
 ]
 
+LEGACY_CHARSETS = "spark.sql.legacy.javaCharsets"
+"""The setting that lets Spark's CSV reader decode Java's code pages (cp1250, cp1252, ...)."""
+
 LOCAL_DEFAULTS = {
     "spark.sql.session.timeZone": "UTC",
+    LEGACY_CHARSETS: "true",
     "spark.sql.shuffle.partitions": "4",
     "spark.default.parallelism": "4",
     "spark.ui.enabled": "false",
@@ -44,7 +50,13 @@ LOCAL_DEFAULTS = {
 }
 """Settings of a local session (each overridable): UTC, so that timestamps keep the calendar
 day written in the data (read in another zone, a timestamp can shift a day); a few shuffle
-partitions, not 200 (each costs a task: 2-8 suit one machine); no web UI."""
+partitions, not 200 (each costs a task: 2-8 suit one machine); no web UI; Java's code pages
+for CSV files in cp1250 or cp1252."""
+
+
+LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
+"""Spark's logging in a local session: errors only, without stack traces (clv prints one line)."""
+_QUIET = f"-Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}"
 
 
 def parse_conf(pairs: list[str] | None) -> dict[str, str]:
@@ -91,7 +103,7 @@ def spark_session(
     builder = SparkSession.builder.master(master).appName("clv")
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-        conf = LOCAL_DEFAULTS | conf
+        conf = LOCAL_DEFAULTS | {"spark.driver.extraJavaOptions": _QUIET} | conf
     for key, value in conf.items():
         builder = builder.config(key, value)
     try:

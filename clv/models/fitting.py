@@ -19,7 +19,7 @@ from typing import Any, Literal, overload
 import numpy as np
 import polars as pl
 
-from clv.data.engines import spark_engine
+from clv.data import engines
 from clv.data.frames import Frame, as_polars
 from clv.data.rfm import TimeUnit
 from clv.errors import ModelError, UsageError
@@ -246,7 +246,11 @@ def fit(
     if engine not in ("fast", "lifetimes", "spark"):
         raise UsageError(f"engine must be 'fast', 'lifetimes' or 'spark', not {engine!r}")
     if engine == "spark":  # a Spark DataFrame: aggregated in Spark, fitted here
-        return spark_engine(engine).fit(summary, penalizer=penalizer)
+        if by is not None:
+            raise UsageError("engine='spark' fits without by=; use clv.analyze(engine='spark')")
+        return engines.get(engine).fit(
+            summary, penalizer=penalizer, purchase_model=purchase_model
+        )
     summary = as_polars(summary, "summary")
     holdout = None if holdout is None else as_polars(holdout, "holdout")
     pen, _ = penalizers(penalizer)

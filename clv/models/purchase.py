@@ -15,7 +15,7 @@ from functools import partial
 from typing import Literal
 
 from clv.errors import UsageError
-from clv.models import bgnbd, mbgnbd, nbd, pareto_nbd, pareto_nbd_counts
+from clv.models import bgnbd, mbgnbd, nbd, pareto_nbd
 
 PurchaseModelName = Literal["bgnbd", "mbgnbd", "pareto_nbd"]
 
@@ -76,7 +76,7 @@ PURCHASE_MODELS: dict[str, PurchaseModel] = {
         pareto_nbd.conditional_denominator,
         pareto_nbd.expected_purchases_new_customer,
         pareto_nbd.probability_at_least,
-        pareto_nbd_counts.probability_of_purchases,
+        pareto_nbd.probability_of_purchases,
         "s",
     ),
 }
