@@ -210,7 +210,11 @@ def test_sentences_are_built_in_the_language(pln_shop) -> None:
     cards = sections.headline_cards(
         {"customers": 12345, "repeat_customer_rate": 0.25}, money=_money(), locale=pl_
     )
-    assert cards == {"klienci": pl_.integer(12345), "odsetek powracających klientów": "25,0%"}
+    # 12 345 ends in 5: the genitive plural, as a Polish count is written
+    assert cards == {
+        "klientów łącznie": pl_.integer(12345),
+        "odsetek powracających klientów": "25,0%",
+    }
     counts = pl.DataFrame({"observed": [50.0, 30, 20], "expected": [49.0, 31, 20]})
     assert captions.period_transactions(counts, locale=report_locale("fi")).startswith(
         "Malli toistaa ostomäärät: 1,0"

@@ -42,7 +42,7 @@ def test_as_table_and_headline_cards() -> None:
     assert table.rows() == [("orders", "1,234"), ("aov", "12.50"), ("share", "0.250")]
     kpis = {"customers": 2357, "repeat_customer_rate": 0.4, "predicted_clv_total": float("nan")}
     assert sections.headline_cards(kpis, money=REVENUE) == {
-        "customers": "2,357",
+        "customers in all": "2,357",
         "repeat customer rate": "40.0%",
         "predicted CLV on revenue, next 12 months": "-",
     }

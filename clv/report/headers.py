@@ -19,6 +19,7 @@ HEADER_WORDS = {
     "value_tier": N_("tier by predicted CLV"),
     "tier": N_("tier by revenue"),
     "T": N_("T (age)"),
+    "value_if_stays": N_("value if they stay"),
 }
 """Column headers in words; any other column is spelled with :data:`TOKEN_WORDS`."""
 

@@ -72,6 +72,12 @@ def load_data(
     return observed
 
 
+def _whole(kpis: Mapping[str, Any], key: str) -> int:
+    """``kpis[key]`` as the whole number a plural form is chosen by (0 when missing)."""
+    value = kpis.get(key)
+    return int(value) if isinstance(value, int | float) and math.isfinite(value) else 0
+
+
 def headline_cards(
     kpis: Mapping[str, Any], *, money: Money, locale: ReportLocale = ENGLISH
 ) -> dict[str, str]:
@@ -107,8 +113,12 @@ def headline_cards(
         total = _("predicted CLV on revenue, next {horizon}").format(horizon=horizon)
         mean = _("predicted CLV on revenue per customer")
     spec: list[tuple[str, str, Callable[[Any], str]]] = [
-        ("customers", _("customers"), count),
-        ("orders", _("orders"), count),
+        (
+            "customers",
+            locale.ngettext("customer in all", "customers in all", _whole(kpis, "customers")),
+            count,
+        ),
+        ("orders", locale.ngettext("order in all", "orders in all", _whole(kpis, "orders")), count),
         ("revenue", _("revenue"), amount),
         ("repeat_customer_rate", _("repeat customer rate"), share),
         ("top_10pct_revenue_share", _("revenue share of the top 10 %"), share),
