@@ -499,3 +499,17 @@ def test_tables_show_shares_as_the_text_does():
     for shown in ("48.3%", "50.0%", "25.0%", "10.0%", ">12.50<"):
         assert shown in html
     assert "0.483" not in html and "0.48<" not in html
+
+
+def test_the_tier_table_counts_the_customers_the_first_page_counts():
+    """The first page's middle tier and section 9's table are one count: customers whose net
+    revenue is zero or below are left out of both (they are scored, not listed)."""
+    import clv
+    from clv.analysis import tables
+
+    analysis = clv.analyze()
+    _, by_clv, _ = tables.tier_tables(analysis.segments, analysis.tiers)
+    middle = by_clv.filter(pl.col("value_tier") == "middle")["customers"].item()
+    assert middle == analysis.findings["middle"]["middle"]
+    kept = analysis.segments.filter(pl.col("revenue") > 0)
+    assert by_clv["customers"].sum() == kept.height < analysis.segments.height

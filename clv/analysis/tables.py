@@ -38,10 +38,13 @@ def tier_tables(
     ``value_tier`` and ``clv``). Returns :func:`clv.segments.tier_summary` by revenue, the
     same by CLV (its tier column ``value_tier``), and a frame ``tier``, ``customer_share``,
     ``revenue_share`` (of the tiers by revenue), ``clv_share`` (of the tiers by CLV)
-    for :func:`clv.plots.tier_shares`.
+    for :func:`clv.plots.tier_shares`. Customers whose net revenue is zero or below are left
+    out, as the first page says.
     """
     from clv.analysis.segments import tier_summary
 
+    if "revenue" in table.columns:  # full refunds are scored but kept off the tier lists
+        table = table.filter(pl.col("revenue") > 0)
     by_revenue = tier_summary(table, value_col="revenue", tier_col="tier", tiers=tiers)
     by_clv = tier_summary(table, value_col="clv", tier_col="value_tier", tiers=tiers)
     by_clv = by_clv.rename({"tier": "value_tier"})  # headed "tier by predicted CLV"
