@@ -189,8 +189,12 @@ def _middle(run: Run, n: dict) -> None:
     threshold = sc[sc.value_tier == "good"].clv.min()
     refunded = set(run.customers[run.customers.revenue <= 0].index)
     middle = middle[~middle.customer_id.isin(refunded)]
-    assert n["middle"] == len(middle)
-    assert n["close"] == int((middle.clv >= (1 - n["within"]) * threshold).sum())
+    assert n.get("middle", len(middle)) == len(middle)
+    near = middle[middle.clv >= (1 - n["within"]) * threshold]
+    if "close" in n:  # the candidates: not already gone (the win-back list's cut)
+        assert n["close"] == int((near.p_alive >= 0.05).sum())
+    if "gone" in n:
+        assert n["lost_p_alive"] == 0.05 and n["gone"] == int((near.p_alive < 0.05).sum()) > 0
 
 
 def _returning(run: Run, n: dict) -> None:
@@ -446,6 +450,7 @@ RECOMPUTE: dict[str, Callable[[Run, dict], None]] = {
     "difference_number": _difference,
     "middle_close": _middle,
     "middle_none_close": _middle,
+    "middle_gone": _middle,
     "returning_more": _returning,
     "returning_less": _returning,
     "returning_same": _returning,
