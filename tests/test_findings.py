@@ -336,6 +336,8 @@ def _at_risk_lost(run: Run, n: dict) -> None:
     cut = positive.raw_revenue.quantile(run.parameters["at_risk_min_value_quantile"])
     lost = positive[(positive.p_alive < 0.05) & (positive.raw_revenue >= cut)]
     assert n["lost"] == len(lost) and close(n["lost_revenue"], lost.raw_revenue.sum(), 1e-9)
+    written = pd.read_csv(run.folder / "lost.csv", dtype={"customer_id": str})
+    assert sorted(written.customer_id) == sorted(lost.customer_id)  # the list the text names
 
 
 def _silence(run: Run) -> pd.DataFrame:

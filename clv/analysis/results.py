@@ -196,10 +196,10 @@ class Analysis:
 
     @cached_property
     def lost(self) -> pl.DataFrame:
-        """High-value customers already gone (:func:`clv.analysis.risk.lost`), shown apart."""
-        if self.at_risk_rule == "recency":
-            return self.segments.head(0).select("customer_id")
-        return risk.lost(self.segments, min_value_quantile=self.options.at_risk_min_value_quantile)
+        """High-value customers already gone (:func:`clv.analysis.risk.lost`), shown apart;
+        none (its columns, no rows) under the recency rule."""
+        lost = risk.lost(self.segments, min_value_quantile=self.options.at_risk_min_value_quantile)
+        return lost.head(0) if self.at_risk_rule == "recency" else lost
 
     @cached_property
     def top_profile(self) -> pl.DataFrame:

@@ -406,7 +406,7 @@ def at_risk_records(
                     lost,
                     basis=b,
                     locale=locale,
-                    table="scores.parquet",
+                    table="lost.csv",
                     topic=topic,
                     section=section,
                 )
