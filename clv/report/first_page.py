@@ -128,7 +128,7 @@ def _middle(
     if not middle["middle"]:
         return []
     numbers = {k: middle[k] for k in ("middle", "close", "within", "good_share")}
-    where = {"basis": b, "locale": locale, "table": "middle_to_top", "section": "9"}
+    where: dict[str, Any] = {"basis": b, "locale": locale, "table": "middle_to_top", "section": "9"}
     topic = N_("Middle tier")
     if middle["close"] and middle["lacks"]:
         lacks = "; ".join(

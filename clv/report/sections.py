@@ -469,7 +469,7 @@ def lists_where(lost_customers: int, *, locale: ReportLocale = ENGLISH) -> list[
     """Where the at-risk list is and, when there are lost customers (``lost_customers``),
     the win-back list, in ``locale``'s language."""
     where = [locale.gettext(AT_RISK_WHERE)]
-    return where + [locale.gettext(LOST_WHERE)] if lost_customers else where
+    return [*where, locale.gettext(LOST_WHERE)] if lost_customers else where
 
 
 METHODS_TEMPLATE = "methods.html.j2"
