@@ -52,7 +52,8 @@ def middle_close_to_top(
     middle tier). Returns ``middle`` (customers in the middle tier), ``close`` (those with
     ``clv >= (1 - close) * threshold``, i.e. ``clv_gap <= close * threshold``), ``within``
     (``close``), ``good_share`` (the good tier's share of customers, as given) and ``lacks``:
-    what they lack, most common first, as ``(what, customers)``.
+    what they lack, most common first, as ``(code, customers)`` (codes of
+    :data:`clv.analysis.profile.LACKS`).
     """
     threshold = candidates["clv"] + candidates["clv_gap"]
     near = candidates.filter(pl.col("clv_gap") <= close * threshold)
@@ -66,10 +67,9 @@ def middle_close_to_top(
 
 
 def _most_common(lacks: pl.Series) -> list[tuple[str, int]]:
-    """What the ``"a, b (detail)"`` strings list, counted by the part before ``" ("``: most
-    common first, ties in the order first met (``collections.Counter.most_common``'s order)."""
-    parts = lacks.fill_null("").str.split(", ").explode()
-    named = parts.filter(parts != "").str.split(" (").list.first()
+    """The codes the ``lacks`` lists hold, counted: most common first, ties in the order
+    first met (``collections.Counter.most_common``'s order)."""
+    named = lacks.drop_nulls().explode().drop_nulls()
     counted = (
         named.to_frame("what")
         .with_row_index("first")
