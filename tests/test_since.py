@@ -85,9 +85,10 @@ def test_the_second_report_opens_with_the_since_section(two_months) -> None:
     assert headings[:2] == ["What this report found", f"Since {end}"]
     assert f'href="#since">Since {end}' in page  # in the table of contents
     assert "Every tier, top customer and channel share here is by predicted CLV." in page
-    assert "previous tier by predicted CLV" in page and "tier by revenue" not in page.split(
-        "1. Headline"
-    )[0]
+    assert (
+        "previous tier by predicted CLV" in page
+        and "tier by revenue" not in page.split("1. Headline")[0]
+    )
     findings = json.loads((second / "findings.json").read_text())["findings"]
     assert not findings[0]["id"].startswith("since.")  # the first page first, then changes
     since = [f for f in findings if f["id"].startswith("since.")]

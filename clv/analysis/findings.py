@@ -55,7 +55,8 @@ def middle_close_to_top(
     middle-to-top list that close), ``gone`` (as close but already gone: P(alive) below
     ``lost_p_alive``, left out of the list), ``within`` (``close``), ``good_share`` (the good
     tier's share of customers, as given), ``lost_p_alive`` and ``lacks``: what the ``close``
-    customers lack, most common first, as ``(what, customers)``.
+    customers lack, most common first, as ``(code, customers)`` (codes of
+    :data:`clv.analysis.profile.LACKS`).
     """
     from clv.analysis.risk import LOST_P_ALIVE, gone
 
@@ -75,10 +76,9 @@ def middle_close_to_top(
 
 
 def _most_common(lacks: pl.Series) -> list[tuple[str, int]]:
-    """What the ``"a, b (detail)"`` strings list, counted by the part before ``" ("``: most
-    common first, ties in the order first met (``collections.Counter.most_common``'s order)."""
-    parts = lacks.fill_null("").str.split(", ").explode()
-    named = parts.filter(parts != "").str.split(" (").list.first()
+    """The codes the ``lacks`` lists hold, counted: most common first, ties in the order
+    first met (``collections.Counter.most_common``'s order)."""
+    named = lacks.drop_nulls().explode().drop_nulls()
     counted = (
         named.to_frame("what")
         .with_row_index("first")

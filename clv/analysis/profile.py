@@ -152,6 +152,12 @@ def top_profile(
     )
 
 
+LACKS = ("second_order", "higher_aov", "recent_order")
+"""What a middle-tier customer can lack against the good tier: a second order (one order so
+far), a higher average order value (below the good tier's median), a recent order (P(alive)
+below the good tier's median)."""
+
+
 def middle_to_top(
     segments: pl.DataFrame, *, n: int | None = 100, leave_out_gone: bool = True
 ) -> pl.DataFrame:
@@ -174,30 +180,20 @@ def middle_to_top(
     -------
     pl.DataFrame
         Sorted by ``clv`` descending: ``customer_id``, ``clv``, ``clv_gap`` (the lowest
-        good-tier CLV minus the customer's), ``orders``, ``aov``, ``p_alive`` and ``lacks``
-        ("a second order", "a higher average order value (40 vs 75 in the good tier)",
-        "a recent order").
+        good-tier CLV minus the customer's), ``orders``, ``aov``, ``p_alive``, ``good_aov``
+        (the good tier's median order value, currency units) and ``lacks``: the codes of
+        :data:`LACKS` the customer lacks, in that order (``["second_order", "higher_aov"]``).
         Middle and good tiers are the first two names of :data:`TIERS` order (good, middle).
     """
     good = segments.filter(pl.col("value_tier") == TIERS[0][0])
     threshold = good["clv"].min() if good.height else None
     good_aov = cast(float, (good["revenue"] / good["orders"]).median()) if good.height else None
     good_alive = good["p_alive"].median() if good.height and "p_alive" in good.columns else None
-    lacks = [
-        pl.when(pl.col("orders") < 2).then(pl.lit("a second order")),
-    ]
+    lacks = [pl.when(pl.col("orders") < 2).then(pl.lit(LACKS[0]))]
     if good_aov is not None:
-        lacks.append(
-            pl.when(pl.col("aov") < good_aov).then(
-                pl.format(
-                    "a higher average order value ({} vs {} in the good tier)",
-                    pl.col("aov").round(0).cast(pl.Int64),
-                    pl.lit(round(good_aov)),
-                )
-            )
-        )
+        lacks.append(pl.when(pl.col("aov") < good_aov).then(pl.lit(LACKS[1])))
     if good_alive is not None:
-        lacks.append(pl.when(pl.col("p_alive") < good_alive).then(pl.lit("a recent order")))
+        lacks.append(pl.when(pl.col("p_alive") < good_alive).then(pl.lit(LACKS[2])))
     candidates = (
         segments.filter(pl.col("value_tier") == TIERS[1][0])
         .with_columns(aov=pl.col("revenue") / pl.col("orders"))
@@ -209,7 +205,8 @@ def middle_to_top(
             orders="orders",
             aov="aov",
             p_alive="p_alive" if "p_alive" in segments.columns else pl.lit(None, pl.Float64),
-            lacks=pl.concat_str(lacks, separator=", ", ignore_nulls=True),
+            good_aov=pl.lit(good_aov, dtype=pl.Float64),
+            lacks=pl.concat_list(lacks).list.drop_nulls(),
         )
     )
     if leave_out_gone:

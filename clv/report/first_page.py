@@ -14,10 +14,10 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from clv.report.analysis_words import analysis_text
 from clv.report.i18n import ENGLISH, N_, ReportLocale
 from clv.report.messages import difference_words, horizon_text, record
 from clv.report.messages import money_text as money_text  # re-exported for the notebooks
+from clv.report.notes import LACKS
 from clv.report.render import TEMPLATE_DIR
 
 MODEL_NAMES = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pareto_nbd": "Pareto/NBD"}
@@ -133,7 +133,7 @@ def _middle(
     if middle["close"] and middle["lacks"]:
         lacks = "; ".join(
             locale.ngettext("{what} ({n} customer)", "{what} ({n} customers)", n).format(
-                what=analysis_text(w, locale), n=locale.integer(n)
+                what=locale.gettext(LACKS[w]), n=locale.integer(n)
             )
             for w, n in middle["lacks"][:2]
         )

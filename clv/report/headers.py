@@ -26,6 +26,14 @@ HEADER_WORDS = {
 }
 """Column headers in words; any other column is spelled with :data:`TOKEN_WORDS`."""
 
+ROW_WORDS = {
+    "frequency": N_("frequency (repeat purchase days)"),
+    "recency": N_("recency (first to last purchase)"),
+    "T": N_("T (first purchase to the end)"),
+    "monetary_value": N_("monetary value (mean repeat purchase)"),
+}
+"""Row labels that are the RFM summary's column names (the RFM statistics table), in words."""
+
 TABLE_WORDS = (
     N_("column"),
     N_("item"),
@@ -48,6 +56,9 @@ TABLE_WORDS = (
     N_("top"),
     N_("rest"),
     N_("lacks"),
+    N_("orders"),
+    N_("revenue"),
+    N_("log-likelihood"),
     N_("last purchase"),
     N_("CLV gap"),
     N_("RFM cell"),

@@ -18,10 +18,11 @@ import polars as pl
 from clv.analysis.money import Money
 from clv.data.period import UNIT_NAMES
 from clv.errors import UsageError
-from clv.report.analysis_words import analysis_text
 from clv.report.headers import header
+from clv.report.html_table import is_share
 from clv.report.i18n import ENGLISH, N_, ReportLocale
 from clv.report.messages import difference_words, horizon_text, text
+from clv.report.notes import GROUPS, gamma_gamma_left_out
 from clv.report.render import TEMPLATE_DIR, mask_ids
 
 
@@ -156,21 +157,18 @@ ONE_TIME_BUYERS = {
 UNIT_PLURALS = {"D": N_("days"), "W": N_("weeks"), "M": N_("months")}
 """The models' time units in the report's words."""
 
-GROUP_WORDS = {"channel": N_("channel"), "loyalty": N_("loyalty membership")}
-"""What a model per group is per (``by=``), in the report's words."""
-
 
 def model_notes(model: Any, *, locale: ReportLocale = ENGLISH) -> list[str]:
-    """Plain-language facts about the fit: converged, customers used, warnings (those the
-    Model health box shows already left out; a model per group: the pooled model's, and which
-    groups have a model of their own)."""
+    """Plain-language facts about the fit: customers used, who Gamma-Gamma leaves out, the
+    correlation it assumes away (its warnings are in the Model health box; a model per group:
+    the pooled model's, and which groups have a model of their own)."""
     _ = locale.gettext
     if getattr(model, "groups", None) is not None:
         own = ", ".join(model.groups) or _("none")
         return [
             *model_notes(model.pooled, locale=locale),
             _("A model per {by}: {own}; the others are scored by the pooled model.").format(
-                by=_(GROUP_WORDS.get(model.by, model.by)), own=own
+                by=_(GROUPS.get(model.by, model.by)), own=own
             ),
         ]
     unit = model.time_unit
@@ -186,12 +184,8 @@ def model_notes(model: Any, *, locale: ReportLocale = ENGLISH) -> list[str]:
         ),
         _(ONE_TIME_BUYERS[model.purchase_model]),
     ]
-    if getattr(model, "n_excluded_gamma_gamma", 0):  # the reason names how many
-        notes.append(
-            _("Gamma-Gamma: {reason}.").format(
-                reason=analysis_text(model.excluded_gamma_gamma_reason, locale)
-            )
-        )
+    if getattr(model, "n_excluded_gamma_gamma", 0):
+        notes.append(gamma_gamma_left_out(model, locale=locale) + ".")
     corr = getattr(model, "frequency_monetary_correlation", None)
     if corr is not None:
         notes.append(
@@ -200,13 +194,7 @@ def model_notes(model: Any, *, locale: ReportLocale = ENGLISH) -> list[str]:
                 "(Gamma-Gamma assumes about 0)."
             ).format(r=locale.number(corr, 2))
         )
-    shown = {str(d["message"]) for d in getattr(model, "diagnostics", []) or []}
-    notes.extend(
-        analysis_text(str(w), locale)
-        for w in getattr(model, "warnings", []) or []
-        if str(w) not in shown
-    )
-    return list(dict.fromkeys(notes))  # Model health shows the diagnostics: never twice
+    return notes  # the diagnostics are in the Model health box
 
 
 def top_text(table: pl.DataFrame, *, top_share: float, locale: ReportLocale = ENGLISH) -> str:
@@ -397,9 +385,13 @@ def months_long(
 
 
 def as_table(values: Mapping[str, Any], *, locale: ReportLocale = ENGLISH) -> pl.DataFrame:
-    """A flat dict as a two-column table of formatted values."""
+    """A flat dict as a two-column table of formatted values; a share (a key
+    :func:`~clv.report.html_table.is_share` names) as a percentage in the locale's form."""
     rows = [
-        (locale.gettext(str(k).replace("_", " ")), locale.value(v))
+        (
+            locale.gettext(str(k).replace("_", " ")),
+            locale.percent(v, 1) if isinstance(v, float) and is_share(str(k)) else locale.value(v),
+        )
         for k, v in values.items()
         if not isinstance(v, Mapping | list)
     ]
