@@ -11,6 +11,7 @@ from typing import cast
 import numpy as np
 import polars as pl
 
+from clv.analysis.risk import gone
 from clv.analysis.segments import TIERS
 
 
@@ -157,7 +158,9 @@ far), a higher average order value (below the good tier's median), a recent orde
 below the good tier's median)."""
 
 
-def middle_to_top(segments: pl.DataFrame, *, n: int | None = 100) -> pl.DataFrame:
+def middle_to_top(
+    segments: pl.DataFrame, *, n: int | None = 100, leave_out_gone: bool = True
+) -> pl.DataFrame:
     """Middle-tier customers closest to the good tier by predicted CLV, and what they lack.
 
     Parameters
@@ -167,6 +170,11 @@ def middle_to_top(segments: pl.DataFrame, *, n: int | None = 100) -> pl.DataFram
         ``p_alive``).
     n
         Number of candidates (``None``: all of the middle tier).
+    leave_out_gone
+        Leave out the customers already gone (P(alive) below
+        :data:`clv.analysis.risk.LOST_P_ALIVE`, the win-back list's cut): a customer who has
+        probably left is not close to the top, whatever their predicted CLV. False keeps the
+        whole middle tier.
 
     Returns
     -------
@@ -201,6 +209,8 @@ def middle_to_top(segments: pl.DataFrame, *, n: int | None = 100) -> pl.DataFram
             lacks=pl.concat_list(lacks).list.drop_nulls(),
         )
     )
+    if leave_out_gone:
+        candidates = candidates.filter(~gone())
     return candidates if n is None else candidates.head(n)
 
 

@@ -128,6 +128,8 @@ def _middle(
     if not middle["middle"]:
         return []
     numbers = {k: middle[k] for k in ("middle", "close", "within", "good_share")}
+    where: dict[str, Any] = {"basis": b, "locale": locale, "table": "middle_to_top", "section": "9"}
+    topic = N_("Middle tier")
     if middle["close"] and middle["lacks"]:
         lacks = "; ".join(
             locale.ngettext("{what} ({n} customer)", "{what} ({n} customers)", n).format(
@@ -135,29 +137,13 @@ def _middle(
             )
             for w, n in middle["lacks"][:2]
         )
-        return [
-            record(
-                "middle_close",
-                numbers,
-                basis=b,
-                locale=locale,
-                table="middle_to_top",
-                topic=N_("Middle tier"),
-                section="9",
-                words={"lacks": lacks},
-            )
-        ]
-    return [
-        record(
-            "middle_none_close",
-            numbers,
-            basis=b,
-            locale=locale,
-            table="middle_to_top",
-            topic=N_("Middle tier"),
-            section="9",
-        )
-    ]
+        out = [record("middle_close", numbers, topic=topic, words={"lacks": lacks}, **where)]
+    else:
+        out = [record("middle_none_close", numbers, topic=topic, **where)]
+    if middle.get("gone"):
+        numbers = {k: middle[k] for k in ("gone", "within", "lost_p_alive")}
+        out.append(record("middle_gone", numbers, topic=topic, **where))
+    return out
 
 
 def _returning(
@@ -420,7 +406,7 @@ def at_risk_records(
                     lost,
                     basis=b,
                     locale=locale,
-                    table="scores.parquet",
+                    table="lost.csv",
                     topic=topic,
                     section=section,
                 )

@@ -171,6 +171,7 @@ def save_run(
     transactions: pl.DataFrame | None = None,
     scores: pl.DataFrame | None = None,
     at_risk: pl.DataFrame | None = None,
+    lost: pl.DataFrame | None = None,
     model: Any = None,
     kpis: Mapping[str, Any] | None = None,
     id_salt: str | None = None,
@@ -184,10 +185,11 @@ def save_run(
     (:func:`clv.report.first_page.records`), written to ``findings.json`` as
     ``{"findings": [...]}``.
 
-    ``scores.parquet`` and ``at_risk.csv`` keep the real customer ids and, given ``id_salt``,
-    ``customer_ref``: the masked reference the HTML shows (the same in every run of a runs
-    folder), so a row of the report can be found. Row counts and headline numbers are merged
-    into ``manifest.json``.
+    ``scores.parquet``, ``at_risk.csv`` and ``lost.csv`` (``lost``: the win-back list of
+    high-value customers already gone, :attr:`clv.analysis.results.Analysis.lost`) keep the
+    real customer ids and, given ``id_salt``, ``customer_ref``: the masked reference the HTML
+    shows (the same in every run of a runs folder), so a row of the report can be found. Row
+    counts and headline numbers are merged into ``manifest.json``.
     """
     if run_dir is None:
         return
@@ -204,6 +206,10 @@ def save_run(
         at_risk = _with_refs(at_risk, id_salt)
         write_frame(at_risk, run / "at_risk.csv", overwrite=True)
         counts["at_risk"] = at_risk.height
+    if lost is not None:
+        lost = _with_refs(lost, id_salt)
+        write_frame(lost, run / "lost.csv", overwrite=True)
+        counts["lost"] = lost.height
     if model is not None:
         _save_model(model, run / "model.json")
     if kpis is not None:

@@ -450,6 +450,19 @@ def at_risk_shown(table: pl.DataFrame) -> pl.DataFrame:
 AT_RISK_WHERE = N_("The full list, with the real customer ids, is at_risk.csv in the run folder.")
 """Where the whole at-risk list is (a msgid: shown in the report's language)."""
 
+LOST_WHERE = N_(
+    "The win-back list of customers already gone, with the real customer ids, is lost.csv in "
+    "the run folder."
+)
+"""Where the whole win-back list is (a msgid: shown in the report's language)."""
+
+
+def lists_where(lost_customers: int, *, locale: ReportLocale = ENGLISH) -> list[str]:
+    """Where the at-risk list is and, when there are lost customers (``lost_customers``),
+    the win-back list, in ``locale``'s language."""
+    where = [locale.gettext(AT_RISK_WHERE)]
+    return [*where, locale.gettext(LOST_WHERE)] if lost_customers else where
+
 
 METHODS_TEMPLATE = "methods.html.j2"
 """Definitions and methods of the report (``templates/methods.html.j2``, one message per
