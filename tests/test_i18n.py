@@ -233,7 +233,7 @@ def test_markdown_and_figure_texts_are_translated() -> None:
     assert figure_text("revenue (kr)", sv) == "intäkt (kr)"
     assert figure_text("median 1,234", sv) == f"median {sv.number(1234, 0)}"
     assert figure_text("predicted CLV over 12 months (kr); top 1 % not shown", sv) == (
-        "förväntat CLV under 12 månader (kr); översta 1 % visas inte"
+        "förväntat CLV under 12 månader (kr); översta 1\u00a0% visas inte"
     )
 
 

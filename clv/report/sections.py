@@ -155,7 +155,12 @@ ONE_TIME_BUYERS = {
 
 
 UNIT_PLURALS = {"D": N_("days"), "W": N_("weeks"), "M": N_("months")}
-"""The models' time units in the report's words."""
+"""The models' time units in the report's words (a figure's axis unit, ``recency (weeks)``, is
+translated word by word: :meth:`~clv.report.i18n.ReportLocale.figure_text`)."""
+
+TIME_IN_UNIT = {"D": N_("time in days"), "W": N_("time in weeks"), "M": N_("time in months")}
+"""The fitted models' time unit as a phrase, whole, so each language can put the unit in the
+case the phrase needs (Finnish: ``aika viikkoina``)."""
 
 
 def model_notes(model: Any, *, locale: ReportLocale = ENGLISH) -> list[str]:
@@ -175,12 +180,14 @@ def model_notes(model: Any, *, locale: ReportLocale = ENGLISH) -> list[str]:
     notes = [
         _(
             "{model} and Gamma-Gamma fitted on {customers} customers, {repeat} of them repeat "
-            "buyers; time in {unit}."
+            "buyers; {time_in_unit}."
         ).format(
             model=model.spec.title,
             customers=locale.integer(model.n_customers),
             repeat=locale.integer(model.n_repeat_buyers),
-            unit=_(UNIT_PLURALS[unit]) if unit in UNIT_PLURALS else UNIT_NAMES.get(unit, unit),
+            time_in_unit=_(TIME_IN_UNIT[unit])
+            if unit in TIME_IN_UNIT
+            else f"time in {UNIT_NAMES.get(unit, unit)}",
         ),
         _(ONE_TIME_BUYERS[model.purchase_model]),
     ]
