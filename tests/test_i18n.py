@@ -554,6 +554,21 @@ def test_tables_show_shares_as_percentages_and_rfm_columns_in_words(language) ->
     assert not [w for w in _english_words(language) if re.search(rf"\b{w}\b", text)]
 
 
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_parameter_names_are_written_as_typed_and_interval_headers_translated(language) -> None:
+    from clv.report.html_table import table_html
+
+    locale = report_locale(language)
+    names = ["date_format", "currency", "retention_cost", "alpha"]
+    frame = pl.DataFrame({"parameter": names, "value": ["%d.%m.%Y", "SEK", "12", "4.4"]})
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", table_html(frame, locale=locale))
+    assert cells[::2] == names  # never "datumformat" beside an English "synthetic customers"
+    channels = pl.DataFrame({"channel": ["search"], "clv_cac_low": [1.5], "clv_cac_high": [2.5]})
+    head = re.findall(r"<th[^>]*>([^<]*)</th>", table_html(channels, locale=locale))
+    assert [locale.gettext(h) for h in ("CLV:CAC low", "CLV:CAC high")] == head[1:]
+    assert not [h for h in head[1:] if h.endswith(("low", "high"))], head
+
+
 @pytest.mark.parametrize("language", ["fi", "uk"])
 def test_figures_carry_no_english_ticks_or_legends(language, pln_shop) -> None:
     import matplotlib.pyplot as plt

@@ -12,6 +12,8 @@ HEADER_WORDS = {
     "customer_id": N_("customer"),
     "p_alive": N_("P(alive)"),
     "clv_cac": N_("CLV:CAC"),
+    "clv_cac_low": N_("CLV:CAC low"),
+    "clv_cac_high": N_("CLV:CAC high"),
     "aov": N_("order value"),
     "pays_off": N_("pays off"),
     "share_good": N_("share of good customers"),

@@ -186,8 +186,8 @@ RFM_CELL_WORDS = {
 MONTH_COLUMNS = frozenset({"month", "cohort"})
 """Columns of dates that stand for a month: shown as the locale names a month (``mars 2024``)."""
 
-LABEL_COLUMNS = frozenset(
-    {"item", "metric", "measure", "quantity", "period", "column", "parameter"}
-)
+LABEL_COLUMNS = frozenset({"item", "metric", "measure", "quantity", "period", "column"})
 """Columns whose text labels a row (``rows read``, ``this month``): shown in the report's
-language when the catalog has the label (:data:`clv.report.headers.TABLE_WORDS`)."""
+language when the catalog has the label (:data:`clv.report.headers.TABLE_WORDS`). A
+``parameter`` column is not one: parameter names (``date_format``, ``alpha``) are written as
+the user types them, in every language."""
