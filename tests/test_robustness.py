@@ -695,7 +695,7 @@ def test_unreadable_file(tmp_path, capsys, monkeypatch):
 def test_an_internal_bug_asks_to_be_reported_with_its_traceback(tmp_path, capsys, monkeypatch):
     import clv.cli.commands
 
-    def broken(args):
+    def broken(args, given):
         raise ZeroDivisionError("division by zero")
 
     monkeypatch.setattr(clv.cli.commands, "_summarize", broken)
