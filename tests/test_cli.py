@@ -53,7 +53,7 @@ def test_data_error_is_one_line_exit_1(tmp_path):
     run = clv("summarize", bad, "--out", out)
     assert run.returncode == 1
     assert run.stderr.strip().splitlines() == [
-        f"clv summarize: error: {bad}: column 'amount', row 1: 'abc' is not a finite number; "
+        f"clv summarize: error: {bad}: column 'amount', line 2: 'abc' is not a finite number; "
         "write plain numbers such as 7.50, or pass --decimal-comma for 7,50"
     ]
     assert "Traceback" not in run.stderr

@@ -471,6 +471,37 @@ def test_the_report_on_spark_writes_the_polars_reports_kpis(cs, shop, tmp_path):
     )
 
 
+def test_the_report_on_spark_reads_once_in_the_kernel_and_fails_as_the_check_does(
+    cs, shop, tmp_path, capsys
+):
+    """``clv report --engine spark`` starts no Spark in the ``clv`` process (the kernel's
+    session is the report's one); a bad value fails with the polars check's line, as a failed
+    run that keeps its partial notebook."""
+    path = tmp_path / "bad.csv"
+    text = shop[0].head(300).select("customer_id", "date", "amount").write_csv()
+    lines = text.splitlines()
+    lines[200] = lines[200].rsplit(",", 1)[0] + ",five"
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["report", str(path), "--out", str(tmp_path / "polars")]) == 1
+    want = capsys.readouterr().err.splitlines()[-1]
+    assert "'five'" in want and str(path) in want
+    # the clv process, on its own: does it import pyspark (start a session) for the report?
+    script = "import sys; from clv.cli import main; c = main(sys.argv[1:]); "
+    script += "print('pyspark' in sys.modules); sys.exit(c)"
+    args = ["report", str(path), "--engine", "spark", "--out", str(tmp_path / "spark")]
+    run = subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert run.returncode == 1, run.stderr
+    assert run.stdout.strip() == "False"
+    assert [line for line in run.stderr.splitlines() if line != JVM_NOTICE] == [want]
+    (folder,) = (tmp_path / "spark").glob("*-customer_value")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["status"] == "failed"
+    assert manifest["error"] == want.removeprefix("clv report: error: ")
+    assert (folder / "customer_value.ipynb").is_file()  # the partial notebook, for diagnosis
+
+
 JVM_NOTICE = "WARNING: Using incubator modules: jdk.incubator.vector"
 """The one line the JVM itself prints when Spark 4 starts (not a log line: no setting turns
 it off)."""
