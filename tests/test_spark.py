@@ -167,6 +167,21 @@ def test_errors_are_the_one_machine_errors(cs, tmp_path, text):
     assert str(got.value) == str(want.value)
 
 
+@pytest.mark.parametrize("layout", ["plain", "blank lines", "bom"])
+def test_errors_name_the_line_polars_names(cs, tmp_path, layout):
+    """Spark skips blank lines; the line named is still the one ``grep -n`` finds. (Values
+    over several lines: Spark splits a UTF-8 file at every line break, see docs/spark.md.)"""
+    from tests.test_lines import LAYOUTS
+
+    path = tmp_path / "orders.csv"
+    path.write_bytes(LAYOUTS[layout].encode("utf-8"))
+    with pytest.raises(DataError) as want:
+        clv.read_transactions(path)
+    with pytest.raises(DataError) as got:
+        cs.read_transactions(path)
+    assert str(got.value) == str(want.value)
+
+
 def test_cli_engine_spark_writes_the_polars_scores(cs, shop_csv, tmp_path):
     args = [str(shop_csv), "--observation-end", "2024-06-30", "--horizon", "6"]
     assert main(["score", *args, "--out", str(tmp_path / "want.parquet")]) == 0
