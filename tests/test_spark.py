@@ -468,17 +468,21 @@ def assert_same_numbers(got: object, want: object, rel: float = 1e-6) -> None:
         assert got == want
 
 
-def test_the_report_on_spark_writes_the_polars_reports_kpis(cs, shop, tmp_path):
+def test_the_report_on_spark_writes_the_polars_reports_kpis(cs, shop, tmp_path, capsys):
     """``clv report --engine spark``: the same notebook, its kernel the Spark driver (a local
-    session of its own), the same kpis.json."""
+    session of its own), the same kpis.json and the same warnings (read in the kernel)."""
     path = tmp_path / "shop.csv"
-    shop[0].filter(pl.col("customer_id") < "C0001500").write_csv(path)
+    tx = shop[0].filter(pl.col("customer_id") < "C0001500")
+    pl.concat([tx, tx.head(3).with_columns(amount=pl.lit(0.0))]).write_csv(path)
     args = [str(path), "--channel-col", "channel", "--loyalty-col", "loyalty"]
-    runs = {}
+    runs, said = {}, {}
     for engine in ("polars", "spark"):
         assert main(["report", *args, "--engine", engine, "--out", str(tmp_path / engine)]) == 0
         (run,) = (tmp_path / engine).glob("*-customer_value")
         runs[engine] = run
+        said[engine] = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert any("rows are 0" in line for line in said["polars"])
+    assert said["spark"] == said["polars"]
     want, got = (json.loads((runs[e] / "kpis.json").read_text()) for e in ("polars", "spark"))
     assert_same_numbers(got, want)
     assert (

@@ -43,7 +43,7 @@ def _analysis(
     models: bool = True,
 ) -> "Analysis":
     """The one pipeline on the command's file and options (lazy: each output computes only what
-    it needs) with the options ``given`` (read once, :func:`_parameters`). ``--model`` gives a
+    it needs) with the options ``given`` (read once, :func:`_check_paths`). ``--model`` gives a
     fitted model, whose time unit is then the default. ``models``: the command fits or scores,
     so the model modules are imported meanwhile."""
     from clv.analysis.pipeline import analyze

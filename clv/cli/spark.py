@@ -35,10 +35,9 @@ def start_session(args: argparse.Namespace) -> None:
 
 def distributed(args: argparse.Namespace, given: dict[str, Any]) -> bool:
     """Whether ``summarize/fit/score --engine spark`` runs every step on Spark (``given``: the
-    options given, read and checked once by the command): the models it
-    fits from distinct rows, without ``--by``, a margin column or intervals (those run
-    :func:`clv.analyze` with ``engine="spark"``: read and checked on Spark, then analysed on
-    the driver)."""
+    options given, read and checked once by the command): the models it fits from distinct
+    rows, without ``--by``, a margin column or intervals (those run :func:`clv.analyze` with
+    ``engine="spark"``: read and checked on Spark, then analysed on the driver)."""
     given = defaults() | given
     return (
         given["engine"] == "spark"

@@ -9,11 +9,14 @@ validated by :mod:`clv.report.parameters` before papermill starts.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import re
 import socket
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -23,7 +26,7 @@ from clv import __version__
 from clv.analysis.pipeline import analyze
 from clv.analysis.results import Analysis
 from clv.data.write import storage_error
-from clv.errors import ClvError, DataError, ModelError, ReportError, UsageError
+from clv.errors import ClvError, ClvInfo, DataError, ModelError, ReportError, UsageError
 from clv.models.fitting import check_fittable
 from clv.params import INJECTED, analysis_keywords
 from clv.report.compare import resolve_compare_to, runs_salt
@@ -183,6 +186,8 @@ def run_report(
                 timings["execute"] = round(time.perf_counter() - t1, 3)
                 if partial.exists():
                     os.replace(partial, nb_file)
+                if effective.get("engine") == "spark":
+                    _reading_warnings(nb_file, shown=str(given_data), read=values.get("data"))
             t2 = time.perf_counter()
             try:
                 html = run_dir / f"{name}.html"
@@ -249,6 +254,31 @@ def _checked(
     if effective.get("engine") != "spark":  # Spark reads in the kernel: one session per report
         check_data(effective)  # before the file's path is resolved: errors name it as given
     return values, effective
+
+
+_WARNING = re.compile(r"^.+?:\d+: (UserWarning|ClvInfo): (.+)$", re.MULTILINE)
+"""A warning as Python prints it on stderr: ``file:line: Category: message``."""
+
+
+def _reading_warnings(nb_file: Path, *, shown: str, read: str | None) -> None:
+    """With ``engine="spark"`` the kernel reads the data (no :func:`check_data` here): repeat
+    the warnings of the notebook's ``clv.analyze`` cell, as the check would have given them
+    (naming the file as given, not by the absolute path the kernel read)."""
+    try:
+        cells = json.loads(nb_file.read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError):
+        return  # no notebook, or one cut off mid-write: the run's status says why
+    for cell in cells:
+        if cell.get("cell_type") == "code" and "clv.analyze(" in "".join(cell.get("source", "")):
+            text = "".join(
+                "".join(out.get("text", ""))
+                for out in cell.get("outputs", [])
+                if out.get("output_type") == "stream" and out.get("name") == "stderr"
+            )
+            for kind, message in _WARNING.findall(text):
+                message = message.replace(read, shown) if read else message
+                warnings.warn(message, ClvInfo if kind == "ClvInfo" else UserWarning, stacklevel=2)
+            return
 
 
 def _naming(error: ReportError, given: str, resolved: str) -> ReportError:
