@@ -182,6 +182,18 @@ def test_errors_name_the_line_polars_names(cs, tmp_path, layout):
     assert str(got.value) == str(want.value)
 
 
+def test_a_file_spark_reads_from_elsewhere_names_records_as_a_spreadsheet(cs):
+    """No line clv can see: ``record N``, the header being record 1; Parquet keeps rows."""
+    from clv.engines.spark_read import _locate
+
+    def where(source: str) -> str:
+        return _locate(source, None, ",", "utf-8")(7, "amount")
+
+    assert where("s3a://lake/orders.csv") == "record 8"
+    assert where("s3a://lake/orders.ndjson") == "record 7"
+    assert where("s3a://lake/orders/") == "row 7"
+
+
 def test_cli_engine_spark_writes_the_polars_scores(cs, shop_csv, tmp_path):
     args = [str(shop_csv), "--observation-end", "2024-06-30", "--horizon", "6"]
     assert main(["score", *args, "--out", str(tmp_path / "want.parquet")]) == 0
