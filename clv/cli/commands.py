@@ -197,7 +197,7 @@ def _report(args: argparse.Namespace, given: dict[str, Any]) -> None:
     print(folder / f"{notebook_path(args.notebook).stem}.html")
 
 
-def _compare(args: argparse.Namespace) -> None:
+def _compare(args: argparse.Namespace, given: dict[str, Any]) -> None:  # no spec options
     import json
 
     from clv.data.write import _jsonable, write_json
