@@ -95,6 +95,18 @@ def test_a_record_with_more_fields_names_its_line(tmp_path):
     assert named_line(error.value) == grep_n(path, "7,50")[0] == 3
 
 
+def test_a_record_with_more_fields_beside_an_unused_column_is_an_error(tmp_path):
+    """polars reads only the mapped fields of a line unless every column is parsed: a line
+    with a fifth field beside the unused ``note`` would silently read ``7`` for ``7,50``."""
+    path = tmp_path / "ragged.csv"
+    path.write_text(HEADER + "c1,2024-01-05,a,10\nc2,2024-01-06,b,7,50\nc1,2024-02-05,a,12\n")
+    with pytest.raises(DataError, match="has 5 fields but the header has 4") as error:
+        read_transactions(path)
+    assert named_line(error.value) == grep_n(path, "7,50")[0] == 3
+    path.write_text(HEADER + "c1,2024-01-05,a,10\nc2,2024-01-06,,7\n\nc1,2024-02-05,a,12\n")
+    assert read_transactions(path)["amount"].to_list() == [10.0, 7.0, 12.0]  # blanks, empty note
+
+
 def test_bytes_that_are_not_utf8_name_their_line(tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes((HEADER + "c1,2024-01-05,a,10\n\nZoë,2024-01-06,b,5\n").encode("latin-1"))

@@ -332,6 +332,10 @@ READS = {
         {"order_col": "order"},
     ),
     "ragged row": (_H + "c1,2024-01-05,10\nc3,2024-01-09,7,50\n", {}),
+    "ragged row beside an unused column": (
+        "customer_id,date,note,amount\nc1,2024-01-05,a,10\nc3,2024-01-09,b,7,50\n",
+        {},
+    ),
     "ambiguous day and month": (_H + "c1,01/02/2024,10\nc1,03/04/2024,12\n", {}),
     "before 1990, allowed": (
         _H + "c1,1985-01-05,10\nc1,2024-01-06,3\n",

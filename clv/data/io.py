@@ -188,11 +188,17 @@ def load_transactions(
         raise DataError(missing_message(name, missing, list(found)))
 
     check_plain(name, [col for col in columns.values() if found[col].is_nested()])
-    raw = frame.select(**{c: pl.col(col) for c, col in columns.items()}).with_row_index(
-        "_row", offset=1
-    )
-    if not is_frame(source) and Path(source).suffix.lower() in (".csv", ".txt", ".tsv"):
-        raw = raw.filter(~pl.all_horizontal(pl.exclude("_row").is_null()))  # blank lines
+    read = {c: pl.col(col) for c, col in columns.items()}
+    csv_file = not is_frame(source) and Path(source).suffix.lower() in (".csv", ".txt", ".tsv")
+    unmapped = [col for col in found if col not in columns.values()]
+    if csv_file and unmapped:
+        # every column is parsed (kept as one flag): only then does polars see a line with
+        # more fields than the header; it would read the mapped fields and drop the rest
+        read["_unmapped"] = pl.any_horizontal(pl.col(unmapped).is_null())
+    raw = frame.select(**read).with_row_index("_row", offset=1)
+    if csv_file:
+        blank = pl.all_horizontal(pl.col(list(columns)).is_null())
+        raw = raw.filter(~blank)  # blank lines
     dtypes = {c: found[col] for c, col in columns.items()}
     text = text_columns(columns, dtypes)
 

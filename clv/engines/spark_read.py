@@ -19,7 +19,7 @@ counted from 1; ``record N`` of a file Spark reads from elsewhere (a URL).
 import datetime as dt
 import operator
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from functools import reduce
 from pathlib import Path
 from typing import Any, cast
@@ -185,13 +185,19 @@ def _charset(spark: SparkSession, codec: str, encoding: str) -> str:
     return java
 
 
-def _ragged(frame: DataFrame) -> Any:
+def _ragged(frame: DataFrame, mapped: Collection[str]) -> Any:
     """True on a row with more fields than the header: Spark keeps its first fields, so its
-    last column is filled, where a row with fewer fields has it empty."""
+    last column is filled, where a row with fewer fields has it empty. The columns not
+    ``mapped`` are read too (in a condition that always holds): Spark flags a row only when
+    it parses every column of it."""
     if _CORRUPT not in frame.columns:
         return sf.lit(False)
-    last = [c for c in frame.columns if c != _CORRUPT][-1]
-    return sf.col(_CORRUPT).isNotNull() & sf.col(f"`{last}`").isNotNull()
+    header = [c for c in frame.columns if c != _CORRUPT]
+    ragged = sf.col(_CORRUPT).isNotNull() & sf.col(f"`{header[-1]}`").isNotNull()
+    unmapped = [sf.col(f"`{c}`") for c in header if c not in mapped]
+    if unmapped:
+        ragged = ragged & (sf.length(sf.concat_ws("", *unmapped)) >= 0)
+    return ragged
 
 
 def _ragged_error(name: str, csv: Path | None, separator: str, encoding: str) -> DataError:
@@ -280,7 +286,7 @@ def read_checked(
     raw = frame.select(
         *(sf.col(f"`{col}`").alias(c) for c, col in columns.items()),
         sf.monotonically_increasing_id().alias("_row"),
-        _ragged(frame).alias("_ragged"),
+        _ragged(frame, columns.values()).alias("_ragged"),
     )  # not cached: Spark would serve a later read of the same path from the cache
     records = raw  # every record Spark read, numbered in file order (blank lines aside)
     if _CORRUPT in frame.columns:  # a CSV source: a row of empty fields is a blank line
