@@ -133,7 +133,8 @@ def run_report(
         values, effective = _checked(path, data, parameters, config, out_dir)
         given_data = values.get("data")  # errors name the file as given
         if given_data is not None:  # the notebook runs in its run folder: an absolute path
-            values["data"] = effective["data"] = str(_input_file(given_data))
+            where = _input_file(given_data, str(effective.get("engine") or "polars"))
+            values["data"] = effective["data"] = where
         engine = find_engine() if pdf else None
     except ClvError as e:
         source = data if data is not None else (parameters or {}).get("data")
