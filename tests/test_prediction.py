@@ -151,10 +151,17 @@ def test_segments_and_the_at_risk_list_carry_the_range():
         assert (table["clv_pred_low"] <= table["clv_pred_high"]).all()
 
 
-@pytest.mark.parametrize("purchase_model", ["bgnbd", "mbgnbd"])
+ONE_RATE = {
+    "bgnbd": {"rate": 0.05, "a": 1.2, "b": 5.0},
+    "mbgnbd": {"rate": 0.05, "a": 1.2, "b": 5.0},
+    "pareto_nbd": {"rate": 0.05, "s": 0.8, "beta": 12.0},
+}
+
+
+@pytest.mark.parametrize("purchase_model", ["bgnbd", "mbgnbd", "pareto_nbd"])
 def test_draws_at_the_one_rate_limit_follow_its_formulas(cdnow_calibration, purchase_model):
     """The one-rate limit (a known rate, dropout kept): the draws' P(Y(39) >= k) against the
-    limit's closed form."""
+    limit's formulas (closed form; Pareto/NBD's by quadrature over the lifetime)."""
     import dataclasses
 
     with warnings.catch_warnings():
@@ -162,7 +169,7 @@ def test_draws_at_the_one_rate_limit_follow_its_formulas(cdnow_calibration, purc
         base = fit(cdnow_calibration, purchase_model=purchase_model)
     model = dataclasses.replace(
         base,
-        purchase={"rate": 0.05, "a": 1.2, "b": 5.0},
+        purchase=ONE_RATE[purchase_model],
         limits={purchase_model: "poisson"},
         covariance_log={},
     )

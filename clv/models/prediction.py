@@ -74,7 +74,7 @@ def simulate_future(
         shift = 1 if spec.name.startswith("mbgnbd") else 0
         p = rng.beta(params["a"], params["b"] + x[who] + shift)
         most = rng.geometric(np.maximum(p, _SMALLEST_DROPOUT))
-    elif spec.name == "pareto_nbd":
+    elif spec.dropout == "s":  # Pareto/NBD and its one-rate limit
         mu = rng.gamma(params["s"], 1.0 / (params["beta"] + T[who]))
         window = np.minimum(rng.exponential(1.0 / mu), grid.horizon)
     events = rng.poisson(lam * window)
