@@ -44,7 +44,7 @@ from clv.models.diagnostics import (
     limit_diagnostics,
 )
 from clv.models.diagnostics import warn as warn_diagnostics
-from clv.models.gamma_gamma import EQUAL_SPEND_PARAMS, GAMMA_GAMMA_PARAMS
+from clv.models.gamma_gamma import GAMMA_GAMMA_PARAMS, SPEND_LIMITS
 from clv.models.groups import GroupedClvModel, fit_by_group
 from clv.models.lifetimes_engine import _fit_lifetimes
 from clv.models.limits import fit_purchase, fit_spend
@@ -248,9 +248,7 @@ def fit(
     if engine == "spark":  # a Spark DataFrame: aggregated in Spark, fitted here
         if by is not None:
             raise UsageError("engine='spark' fits without by=; use clv.analyze(engine='spark')")
-        return engines.get(engine).fit(
-            summary, penalizer=penalizer, purchase_model=purchase_model
-        )
+        return engines.get(engine).fit(summary, penalizer=penalizer, purchase_model=purchase_model)
     summary = as_polars(summary, "summary")
     holdout = None if holdout is None else as_polars(holdout, "holdout")
     pen, _ = penalizers(penalizer)
@@ -375,7 +373,8 @@ def fit_distinct_rows(
             limits["gamma_gamma"] = spend.limit
     kept = limit_model(purchase_model, limits[purchase_model]) if purchase_model in limits else spec
     purchase_names, purchase_title = kept.params, kept.title
-    gg_names = EQUAL_SPEND_PARAMS if "gamma_gamma" in limits else GAMMA_GAMMA_PARAMS
+    spend_limit = SPEND_LIMITS.get(limits.get("gamma_gamma", ""))
+    gg_names = GAMMA_GAMMA_PARAMS if spend_limit is None else spend_limit.params
     purchase = dict(zip(purchase_names, map(float, bg.params), strict=True))
     gamma_gamma = dict(zip(gg_names, map(float, gg.params), strict=True))
     diagnostics = [

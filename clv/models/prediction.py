@@ -94,13 +94,19 @@ def simulate_future(
     time = window[cell] * within / (last + rest)[cell]
     month = np.minimum(np.searchsorted(grid.ends, time), grid.ends.size - 1)
     buyer = who[buying]
-    if "nu" in gg:
+    if "theta" in gg:  # steady spend: every order of a customer is worth their own value
+        spender = ((x > 0) & (m > 0))[buyer]
+        zeta = np.where(spender, m[buyer], 0.0)
+        drawn = np.flatnonzero(~spender)  # inverse gamma for customers without a spend seen
+        zeta[drawn] = gg["theta"] / rng.gamma(gg["q"], 1.0, drawn.size)
+        nu = None
+    elif "nu" in gg:
         nu = np.full(buyer.size, gg["nu"])
     else:
         spender = (x > 0) & (m > 0)
         xs, ms = np.where(spender, x, 0.0)[buyer], np.where(spender, m, 0.0)[buyer]
         nu = rng.gamma(gg["q"] + gg["p"] * xs, 1.0 / (gg["v"] + xs * ms))
-    order = rng.gamma(gg["p"], 1.0, cell.size) / nu[cell]
+    order = zeta[cell] if nu is None else rng.gamma(gg["p"], 1.0, cell.size) / nu[cell]
     counts = np.zeros(x.size * draws, dtype=np.int64)
     value = np.zeros(x.size * draws)
     counts[live[buying]] = made
