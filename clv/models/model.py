@@ -365,7 +365,6 @@ class ClvModel(Exploring):
                 tx,
                 T,
                 m,
-                scores["expected_purchases"],
                 grid=grid,
                 level=prediction_interval,
                 margin=margin,
