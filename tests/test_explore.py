@@ -72,6 +72,35 @@ def test_simulate_checks_its_arguments(cdnow_model) -> None:
         cdnow_model.simulate(10, -1)
 
 
+def test_a_model_at_a_spend_limit_simulates_and_predicts(cdnow_model) -> None:
+    """At the steady-spend limit every order of a customer is worth their own value, inverse
+    gamma (q, theta) across customers: the draws show it, and a refit finds that limit."""
+    import dataclasses
+
+    steady = dataclasses.replace(
+        cdnow_model, gamma_gamma={"q": 3.0, "theta": 60.0}, limits={"gamma_gamma": "steady_spend"}
+    )
+    tx = steady.simulate(20_000, 104, seed=3)
+    per = tx.group_by("customer_id").agg(
+        spread=pl.col("amount").std(), value=pl.col("amount").first()
+    )
+    assert per["spread"].drop_nulls().max() < 1e-9  # one value per customer
+    assert per["value"].mean() == pytest.approx(60.0 / 2.0, rel=0.05)  # theta / (q - 1)
+    assert steady.predict_order_value(0, 0.0) == pytest.approx(30.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = fit(rfm_summary(tx, observation_end="2021-12-28", time_unit="W"))
+    assert again.limits.get("gamma_gamma") == "steady_spend"
+    one_rate = dataclasses.replace(
+        cdnow_model,
+        purchase={"rate": 0.05, "a": 0.8, "b": 2.4},
+        limits={"bgnbd": "poisson"},
+        standard_errors={},
+    )
+    with pytest.raises(ModelError, match="poisson limit"):
+        one_rate.simulate(10, 10)
+
+
 def test_a_pre_aggregated_summary_fits_as_the_customers_it_stands_for(cdnow_calibration):
     s = cdnow_calibration
     keys = ["frequency", "recency", "T", "monetary_value", "first_purchase", "observation_end"]

@@ -376,6 +376,7 @@ def model_diagnostics() -> list[dict]:
     items += gamma_gamma_diagnostics(1.24, -0.45, 1, 3) + gamma_gamma_diagnostics(1.5, 0.5, 40, 1)
     items += dropout_diagnostic("bgnbd", {"a": 1e-6, "b": 10.0}, 50.0)
     items += limit_diagnostics("poisson_no_dropout", "equal_spend", "BG/NBD")
+    items += limit_diagnostics(None, "steady_spend", "BG/NBD")
     items += full_fit_failed_diagnostic("Pareto/NBD", "no_dropout", "no optimum; x", ["BG/NBD"])
     items += full_fit_failed_diagnostic("BG/NBD", "poisson", "no optimum", [])
     items += auto_fallback_diagnostic("too few holdout purchases.") + auto_no_holdout_diagnostic()

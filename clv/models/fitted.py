@@ -25,6 +25,7 @@ class Fitted(Protocol):
     at_boundary: dict[str, list[str]]
     log_likelihood: dict[str, float]
     diagnostics: list[dict[str, Any]]
+    limits: dict[str, str]
 
     @property
     def spec(self) -> PurchaseModel: ...

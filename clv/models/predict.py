@@ -79,7 +79,7 @@ def predict_order_value(
     """E[Z | x, m]: expected spend per order (currency), Gamma-Gamma's conditional mean:
     lifetimes' ``conditional_expected_average_profit(frequency, monetary_value)``."""
     c = _customers(frequency=frequency, monetary_value=monetary_value)
-    if model.gamma_gamma["q"] <= 1:
+    if model.gamma_gamma.get("q", np.inf) <= 1:  # the equal-spend limit has no q
         raise ModelError(
             f"Gamma-Gamma q = {model.gamma_gamma['q']:.3g} <= 1: the mean order value is "
             "infinite; refit with a Gamma-Gamma penalizer (penalizer={'gamma_gamma': ...})"

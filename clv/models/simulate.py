@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from clv.data.rfm import TIME_UNIT_DAYS, DateLike, as_date
-from clv.errors import UsageError
+from clv.errors import ModelError, UsageError
 from clv.models.fitted import Fitted
 
 
@@ -57,6 +57,11 @@ def simulate_transactions(
         raise UsageError(f"n_customers must be a whole number >= 1, not {n_customers!r}")
     if not (isinstance(periods, int | float) and 0 < periods < float("inf")):
         raise UsageError(f"periods must be a positive number of {model.time_unit}, not {periods!r}")
+    if model.purchase_model in model.limits:
+        raise ModelError(
+            f"simulate draws from the full purchase model; this {model.spec.title} was fitted "
+            f"at its {model.limits[model.purchase_model]} limit"
+        )
     rng = np.random.default_rng(seed)
     params = model.purchase
     rate = rng.gamma(params["r"], 1 / params["alpha"], n_customers)
@@ -68,9 +73,7 @@ def simulate_transactions(
         who, when = _geometric_purchases(rate, drop, periods, rng, drop_at_first=first_drop)
     who = np.concatenate([np.arange(n_customers), who])  # the first purchases, at time 0
     when = np.concatenate([np.zeros(n_customers), when])
-    p, q, v = (model.gamma_gamma[k] for k in ("p", "q", "v"))
-    nu = rng.gamma(q, 1 / v, n_customers)
-    amount = rng.gamma(p, 1 / nu[who])
+    amount = _order_values(model, who, n_customers, rng)
     days = np.floor(when * TIME_UNIT_DAYS[model.time_unit]).astype(np.int64)
     first = as_date(start, "start")
     return (
@@ -82,6 +85,22 @@ def simulate_transactions(
             amount="amount",
         )
     )
+
+
+def _order_values(
+    model: Fitted, who: np.ndarray, n_customers: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Each purchase's value: Gamma(p, nu) with each customer's nu ~ Gamma(q, v); at the
+    equal-spend limit one nu for everyone; at the steady-spend limit every order of a customer
+    is worth their own value, inverse gamma (q, theta) across customers."""
+    gg = model.gamma_gamma
+    limit = model.limits.get("gamma_gamma")
+    if limit == "steady_spend":
+        return (gg["theta"] / rng.gamma(gg["q"], 1.0, n_customers))[who]
+    if limit == "equal_spend":
+        return rng.gamma(gg["p"], 1 / gg["nu"], who.size)
+    nu = rng.gamma(gg["q"], 1 / gg["v"], n_customers)
+    return rng.gamma(gg["p"], 1 / nu[who])
 
 
 def _geometric_purchases(

@@ -216,6 +216,13 @@ DIAGNOSTICS: dict[str, Callable[[Mapping[str, Any], ReportLocale], str]] = {
             "customer's expected order value is the mean order value"
         )
     ),
+    "steady_spend": _fields(
+        N_(
+            "each customer's orders are worth about the same every time: Gamma-Gamma without "
+            "spread within a customer explains the order values as well as the full model "
+            "does, so a repeat buyer's expected order value is their own average"
+        )
+    ),
     "full_fit_failed": _full_fit_failed,
     "auto_no_holdout": _fields(
         N_(
