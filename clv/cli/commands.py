@@ -352,10 +352,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _check_paths(args: argparse.Namespace) -> None:
     """Usage errors before any work: an output that is an input, exists or has no folder; an
     input file option that is a folder; the options' values (:func:`clv.params.validate`)."""
+    from clv.data.exclusions import is_id_file
     from clv.data.write import check_output
 
     inputs = {k: getattr(args, k, None) for k in ("file", "model", "config", "channel_costs")}
     inputs = {k: Path(v) for k, v in inputs.items() if v is not None and not str(v).startswith("{")}
+    if is_id_file(getattr(args, "exclude_customers", None)):
+        inputs["exclude_customers"] = Path(args.exclude_customers)
     for key, path in inputs.items():
         if key != "file" and path is not None and path.is_dir():
             raise UsageError(f"{path}: is a folder; --{key.replace('_', '-')} takes a file")

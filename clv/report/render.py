@@ -24,6 +24,7 @@ from typing import Any
 import polars as pl
 
 from clv import __version__
+from clv.data.exclusions import customer_ids, is_id_file
 from clv.data.write import atomic_output
 from clv.plots.theme import MIN_FONT_PX, smallest_text_px
 from clv.report.analysis_words import analysis_columns, analysis_text
@@ -418,6 +419,9 @@ class Display:
         """
         embedded = ("dataset", "synthetic_customers")  # say nothing when a file was read
         shown = {k: v for k, v in values.items() if values.get("data") is None or k not in embedded}
+        ids = shown.get("exclude_customers")
+        if ids and not is_id_file(ids) and self.salt is not None:  # ids are masked
+            shown["exclude_customers"] = ", ".join(mask_ids(customer_ids(ids), self.salt))
         rows = [
             {"parameter": k, "value": self.gettext(_text(v)) if k == "title" else _text(v)}
             for k, v in shown.items()
