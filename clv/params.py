@@ -41,6 +41,10 @@ _KINDS = {
     "floats": ("list", "a list of {length} numbers such as [0.2, 0.8]"),
     "ints": ("list", "a list of whole numbers such as [4, 10]"),
     "costs": ("dict", "a table of numbers such as {{search = 12.5, social = 30}}"),
+    "ids": (
+        "Union[list, str]",
+        'ids such as ["1001", "1002"] or 1001,1002, or a .txt/.csv file of ids',
+    ),
 }
 """Each kind: its Python type in a notebook's parameters cell, and its values in words."""
 
@@ -188,6 +192,14 @@ SPEC: dict[str, Param] = {
             False,
             "keep ids such as (blank) or guest (left out by default)",
             "read",
+        ),
+        _p(
+            "exclude_customers",
+            "ids",
+            None,
+            "customers to leave out: 1001,1002 or ids.txt",
+            "read",
+            nullable=True,
         ),
         _p(
             "allow_dates_from",
@@ -578,7 +590,7 @@ def command_spec(command: str) -> dict[str, Param]:
 def parameters_cell(notebook: str) -> str:
     """The source of a notebook's ``parameters`` cell, made from the spec (a test checks each
     notebook's cell against it): ``name: type = default  # help`` per parameter."""
-    lines = ["from typing import Optional", ""]
+    lines = ["from typing import Optional, Union", ""]
     for name, p in notebook_spec(notebook).items():
         default = json.dumps(p.default_for(notebook), ensure_ascii=False)
         default = {"null": "None", "true": "True", "false": "False"}.get(default, default)
@@ -678,7 +690,10 @@ def coerce(p: Param, value: Any) -> Any:
         return UsageError(f"{p.name}={value!r}: expected {p.expected()}")
 
     raw = value
-    if isinstance(value, str) and p.kind not in ("str", "path"):
+    if isinstance(value, str) and p.kind == "ids":
+        raw = parse_text(value) if value.strip().startswith("[") else value.strip()
+        raw = None if str(raw).lower() in ("none", "null", "") else raw
+    elif isinstance(value, str) and p.kind not in ("str", "path"):
         raw = parse_text(value)
     elif isinstance(value, str) and p.nullable and value.strip().lower() in ("none", "null"):
         raw = None
@@ -729,6 +744,15 @@ def coerce(p: Param, value: Any) -> Any:
                 raise bad()
             return [_bounded(int(v), p, bad) for v in items]
         return [_bounded(float(v), p, bad) for v in items]
+    if kind == "ids":  # text: ids separated by commas or a file, read with the data
+        if hasattr(raw, "__fspath__"):
+            return str(raw)
+        if isinstance(raw, str):
+            return raw
+        items = list(raw) if isinstance(raw, list | tuple) else None
+        if items is None or any(isinstance(v, bool) or not isinstance(v, str | int) for v in items):
+            raise bad()
+        return [str(v).strip() for v in items]
     if kind == "costs":
         if not isinstance(raw, Mapping) or any(_not_number(v) for v in raw.values()):
             raise bad()

@@ -173,17 +173,31 @@ def steady_transactions() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["customer_id", "date", "amount"])
 
 
+STEADY_EXCLUDED = ["s007", "9404"]
+"""The steady shop's customers left out on request: one it holds, one it does not."""
+
+
 def _steady(folder: Path) -> Shape:
     path = folder / "steady.csv"
     steady_transactions().to_csv(path, index=False)
 
-    def raw() -> pd.DataFrame:
+    def every_row() -> pd.DataFrame:
         frame = pd.read_csv(path, dtype={"customer_id": str})
         frame["date"] = pd.to_datetime(frame.date)
         return frame
 
-    params = {"data": str(path), "observation_end": "2025-05-14", "gg_penalizer": 0.001}
-    return Shape("steady", params, raw, lambda: sorted(set(raw().customer_id)))
+    def raw() -> pd.DataFrame:  # without the customers left out on request
+        frame = every_row()
+        return frame[~frame.customer_id.isin(STEADY_EXCLUDED)]
+
+    params = {
+        "data": str(path),
+        "observation_end": "2025-05-14",
+        "gg_penalizer": 0.001,
+        "exclude_customers": STEADY_EXCLUDED,
+    }
+    ids = lambda: sorted(set(every_row().customer_id) | set(STEADY_EXCLUDED))  # noqa: E731
+    return Shape("steady", params, raw, ids)
 
 
 def no_dropout_transactions(customers: int = 600, seed: int = 7) -> pd.DataFrame:

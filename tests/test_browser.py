@@ -148,6 +148,35 @@ FIGURE_TEXT = """
 return Array.from(document.querySelectorAll('img[data-min-font-px]')).map(i =>
   [i.alt, parseFloat(i.dataset.minFontPx) * i.getBoundingClientRect().width / i.naturalWidth]);
 """
+"""Each figure's smallest text as shown: its size in the drawing the browser chose (a phone
+drawing below 800 px), scaled by the width the image is shown at."""
+
+FIGURE_WIDTH = """
+const column = document.querySelector('main').clientWidth;
+return [column, Array.from(document.querySelectorAll('.clv-figure img')).map(i =>
+  [i.alt, i.getBoundingClientRect().width])];
+"""
+
+CAPTIONS = """
+const width = document.documentElement.clientWidth;
+const cut = [];
+const all = document.querySelectorAll('figcaption, .clv-caption');
+for (const c of all) {
+  const r = c.getBoundingClientRect(), box = c.parentElement.getBoundingClientRect();
+  if (c.scrollWidth > c.clientWidth + 1 || r.right > Math.min(width, box.right) + 1
+      || r.left < Math.max(0, box.left) - 1)
+    cut.push([c.textContent.slice(0, 40), Math.round(r.width), Math.round(box.width)]);
+}
+return [all.length, cut];
+"""
+
+SCROLL_CUE = """
+return Array.from(document.querySelectorAll('.clv-table-wrap')).map(w => {
+  const box = w.querySelector('.clv-scroll'), style = box && getComputedStyle(box);
+  return [box !== null && style.overflowX === 'auto',
+          box !== null && (style.backgroundImage.match(/radial-gradient/g) || []).length];
+});
+"""
 
 
 @pytest.mark.slow
@@ -166,8 +195,17 @@ def test_report_reads_at_desktop_and_phone_width(browser, report_runs, notebook,
         assert wide == []
         sizes = browser.execute_script(FIGURE_TEXT)
         assert len(sizes) >= 3
-        small = [(alt, round(px, 1)) for alt, px in sizes if px < 9.0]
+        small = [(alt, round(px, 1)) for alt, px in sizes if px < (11.0 if width < 600 else 9.0)]
         assert small == []
+        column, shown = browser.execute_script(FIGURE_WIDTH)
+        if width > 600:  # the figures fill the column, up to their desktop width
+            narrow = [(alt, round(w)) for alt, w in shown if w < 0.8 * column]
+            assert narrow == [], column
+        assert all(w <= column + 1 for _, w in shown)
+        count, cut = browser.execute_script(CAPTIONS)
+        assert count >= 5 and cut == []
+        cues = browser.execute_script(SCROLL_CUE)  # each table scrolls in a box with shadows
+        assert cues and all(scrolls and shadows == 2 for scrolls, shadows in cues)
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
@@ -240,12 +278,6 @@ def test_no_table_overflows_and_no_text_under_9_px(browser, report_runs, noteboo
         assert count >= 5
         assert wide == []
         assert browser.execute_script(TEXT_PX) == []
-        if width > 600:  # figures use the room they have on a desktop
-            shown = browser.execute_script(
-                "return Math.max(...Array.from(document.querySelectorAll('.clv-figure img'))"
-                ".map(i => i.getBoundingClientRect().width))"
-            )
-            assert shown >= 600
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 

@@ -84,8 +84,9 @@ def test_text_past_the_edge_grows_the_image_as_a_tight_savefig_does() -> None:
     grown = _pixels(png.figure_png(fig))
     assert grown.shape[1] > fig.bbox.width
     assert np.array_equal(grown, _png(fig, bbox_inches="tight"))
-    fig = plots.channel_quality(CASES_CHANNELS).get_figure(root=True)  # labels past the bars
-    assert _pixels(png.figure_png(fig)).shape[1] > fig.bbox.width
+    fig = plots.channel_quality(CASES_CHANNELS).get_figure(root=True)  # labels right of bars
+    fig.set_size_inches(theme.PHONE_COLUMN_PX * 15.28 / 11 / 100, 4)  # a phone's drawing
+    assert _pixels(png.figure_png(fig)).shape[1] == round(fig.bbox.width)  # they fit in it
 
 
 def test_long_tick_labels_grow_the_image_instead_of_being_cut() -> None:
@@ -120,6 +121,15 @@ def test_a_shown_figure_records_its_size_title_and_smallest_text() -> None:
     (markup,) = shown
     found = re.search(r'base64,([^"]+)" alt="([^"]*)" width="(\d+)"', markup)
     assert found is not None
-    assert _pixels(base64.b64decode(found.group(1))).shape[1] == int(found.group(3)) == 600
+    assert _pixels(base64.b64decode(found.group(1))).shape[1] == int(found.group(3)) == 1040
     assert found.group(2) == fig.axes[0].get_title()
     assert 'data-min-font-px="15.28"' in markup  # 11 pt at 100 dpi
+    phone = re.search(
+        r'<source media="([^"]+)" srcset="data:image/png;base64,([^"]+)" '
+        r'width="(\d+)"',
+        markup,
+    )
+    assert phone is not None and phone.group(1) == render.PHONE_MEDIA
+    width = _pixels(base64.b64decode(phone.group(2))).shape[1]
+    assert width == int(phone.group(3))
+    assert 15.28 * theme.PHONE_COLUMN_PX / width >= 11.0  # tick text across a 390 px phone

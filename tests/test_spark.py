@@ -344,6 +344,11 @@ READS = {
     "before 1990": (_H + "c1,1985-01-05,10\nc1,2024-01-06,3\n", {}),
     "rows of empty fields": (_H + "c1,2024-01-05,10\n,,\n\nc1,2024-01-09,3\n", {}),
     "tab separated": ("customer_id\tdate\tamount\nc1\t2024-01-05\t3\n", {"separator": "\t"}),
+    "customers excluded on request": (
+        _H + "c1,2024-01-05,10\nh1,2024-01-05,4\n h1 ,not a date,4\nguest,2024-01-06,2\n"
+        "c2,2024-01-07,8\nh2,2024-01-08,1\n",
+        {"exclude_customers": ["h1", "h2", "zz"]},
+    ),
 }
 
 

@@ -230,9 +230,12 @@ def model_health(
 
 def data_quality(quality: Any, segments: pl.DataFrame) -> dict:
     """What reading found, worth a line on the first page: ``placeholder_rows``,
-    ``duplicate_rows``, ``house_accounts`` (how many), ``partial_month``, ``zero_amounts``
-    and ``refunded_customers`` (net revenue zero or below: scored, left out of the lists)."""
+    ``duplicate_rows``, ``house_accounts`` (how many), ``partial_month``, ``zero_amounts``,
+    ``refunded_customers`` (net revenue zero or below: scored, left out of the lists), and
+    ``excluded_customers`` left out on request with their ``excluded_rows``."""
     return {
+        "excluded_customers": len(quality.excluded_customers),
+        "excluded_rows": int(sum(quality.excluded_customers.values())),
         "placeholder_rows": int(sum(quality.placeholder_ids.values())),
         "duplicate_rows": int(quality.duplicate_rows),
         "house_accounts": len(quality.house_accounts),

@@ -22,7 +22,7 @@ from clv import params
 from clv.analysis import segments, tables
 from clv.analysis.money import resolve_money
 from clv.analysis.results import Analysis, Options
-from clv.data import engines
+from clv.data import engines, exclusions
 from clv.data.datasets import CDNOW_CALIBRATION_END
 from clv.data.engines import DataEngine
 from clv.data.groups import GroupBy
@@ -78,8 +78,17 @@ def load(
         frame = datasets.synthetic_shop(synthetic_customers, seed=seed)[0]
     else:
         raise UsageError(f"dataset must be one of {', '.join(DATASETS)}, not {dataset!r}")
+    rows_read = frame.height
+    ids = exclusions.customer_ids(read_options.get("exclude_customers"))
+    frame, excluded = exclusions.leave_out(frame, ids, f"the {dataset} data set")
     zero = int((frame["amount"] == 0).sum())
-    return Loaded(frame, Quality(rows_read=frame.height, zero_amounts=zero))
+    quality = Quality(
+        rows_read=rows_read,
+        zero_amounts=zero,
+        excluded_customers=excluded,
+        excluded_not_found=tuple(exclusions.not_found(ids, excluded)),
+    )
+    return Loaded(frame, quality)
 
 
 def analyze(

@@ -354,10 +354,13 @@ def _check_paths(args: argparse.Namespace) -> dict[str, Any]:
     input file option that is a folder; the options' values (:func:`clv.params.validate`).
     Returns the options given, read and checked once (a ``--channel-costs`` file read here):
     every step of the command takes them from here."""
+    from clv.data.exclusions import is_id_file
     from clv.data.write import check_output
 
     inputs = {k: getattr(args, k, None) for k in ("file", "model", "config", "channel_costs")}
     inputs = {k: Path(v) for k, v in inputs.items() if v is not None and not str(v).startswith("{")}
+    if is_id_file(getattr(args, "exclude_customers", None)):
+        inputs["exclude_customers"] = Path(args.exclude_customers)
     for key, path in inputs.items():
         if key != "file" and path is not None and path.is_dir():
             raise UsageError(f"{path}: is a folder; --{key.replace('_', '-')} takes a file")

@@ -95,6 +95,7 @@ _METAVARS = {
     "floats": "[X, Y]",
     "ints": "[N, ...]",
     "costs": "FILE|TABLE",
+    "ids": "ID,ID,...|FILE",
 }
 
 

@@ -13,16 +13,18 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
 
+from clv.data import exclusions as ex
 from clv.data import quality as q
 from clv.data.checks import build_checks, raise_first_problem
 from clv.data.columns import OPTIONAL, missing_message
+from clv.data.exclusions import Exclusions, customer_ids
 from clv.data.frames import Frame, as_polars, read_columns
 from clv.data.lines import Locate, csv_line, file_lines, frame_row, ndjson_line
 from clv.data.options import check_read_options
@@ -83,6 +85,7 @@ def read_transactions(
     keep_placeholder_ids: bool = False,
     allow_dates_from: str | dt.date | None = None,
     allow_dates_to: str | dt.date | None = None,
+    exclude_customers: Exclusions | None = None,
 ) -> pl.DataFrame:
     """Read and validate transactions: :func:`load_transactions` without the quality counts."""
     options = {k: v for k, v in locals().items() if k != "source"}
@@ -110,6 +113,7 @@ def load_transactions(
     keep_placeholder_ids: bool = False,
     allow_dates_from: str | dt.date | None = None,
     allow_dates_to: str | dt.date | None = None,
+    exclude_customers: Exclusions | None = None,
 ) -> Loaded:
     """Read and validate transactions; count what reading found.
 
@@ -150,6 +154,11 @@ def load_transactions(
         Keep rows whose customer id is a placeholder (empty ids are still left out).
     allow_dates_from, allow_dates_to
         Dates outside [1990-01-01, today] are an error naming the row; these widen the range.
+    exclude_customers
+        Customers to leave out (house, staff or test accounts): a list of ids, ids separated
+        by commas (``"1001,1002"``), or a ``.txt``/``.csv`` file of one id per line (see
+        :func:`~clv.data.exclusions.customer_ids`). Their rows are dropped before any other
+        check and counted per customer; an id the data does not hold is warned about.
 
     Returns
     -------
@@ -177,6 +186,7 @@ def load_transactions(
         allow_dates_from=allow_dates_from,
         allow_dates_to=allow_dates_to,
     )
+    excluded_ids = customer_ids(exclude_customers, customer_col=customer_col)
 
     frame = open_source(source, separator=separator, encoding=encoding)
     try:
@@ -228,16 +238,18 @@ def load_transactions(
         low=low,
         high=high,
         keep_placeholder_ids=keep_placeholder_ids,
+        exclude=excluded_ids,
     )
     out = collect(raw.with_columns(typed).with_columns(**checks))
+    rows_read = out.height
+    if rows_read == 0:
+        raise DataError(f"{name}: no transactions (the file has a header but no rows)")
+    out, excluded = ex.leave_out(out, excluded_ids, name, columns["customer_id"])
     if not keep_placeholder_ids:  # 0 and -1 when they hold an implausible share of orders
         numeric = q.numeric_placeholders(out.filter(~pl.col("_placeholder")))
         if numeric:
             placeholder = pl.col("_placeholder") | pl.col("customer_id").is_in(numeric)
             out = out.with_columns(_placeholder=placeholder)
-    rows_read = out.height
-    if rows_read == 0:
-        raise DataError(f"{name}: no transactions (the file has a header but no rows)")
     placeholders: dict[str, int] = {}
     if out["_placeholder"].any():
         placeholders = q.placeholder_counts(out.filter(pl.col("_placeholder")))
@@ -281,6 +293,8 @@ def load_transactions(
         first_month_partial=first_partial,
         last_month_partial=last_partial,
         house_accounts=houses,
+        excluded_customers=excluded,
+        excluded_not_found=tuple(ex.not_found(excluded_ids, excluded)),
     )
     return Loaded(transactions=out, quality=quality)
 
@@ -380,10 +394,12 @@ def row_rules(
     low: dt.date,
     high: dt.date,
     keep_placeholder_ids: bool,
+    exclude: Sequence[str] = (),
 ) -> tuple[list[pl.Expr], dict[str, pl.Expr]]:
     """The rules of one row, for every engine: the typed columns (over the raw columns, named
     canonically: ``customer_id``, ``date``, ``amount``, ...) and the checks
-    (:func:`~clv.data.checks.build_checks` plus ``_placeholder``), applied as
+    (:func:`~clv.data.checks.build_checks` plus ``_placeholder``, and ``_excluded`` when
+    ``exclude`` names customers: :func:`~clv.data.exclusions.excluded_expr`), applied as
     ``raw.with_columns(typed).with_columns(**checks)``.
 
     ``dtypes`` maps each canonical column to its type as read; ``date_format`` and ``number``
@@ -410,6 +426,8 @@ def row_rules(
         typed.append(number_expr("margin", dtypes["margin"], number))
     checks = build_checks(columns, negative_amounts, low, high)
     checks["_placeholder"] = q.placeholder_expr(keep_placeholder_ids)
+    if exclude:
+        checks["_excluded"] = ex.excluded_expr(exclude)
     return typed, checks
 
 

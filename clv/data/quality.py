@@ -41,7 +41,9 @@ class Quality:
 
     ``placeholder_ids`` maps each placeholder id as written (``""`` for empty) to its rows
     left out; ``duplicate_rows`` counts exact repeats before any refund netting;
-    ``house_accounts`` maps a customer id to its orders (order ids, else purchase days).
+    ``house_accounts`` maps a customer id to its orders (order ids, else purchase days);
+    ``excluded_customers`` maps each customer left out on request (``exclude_customers``) to
+    its rows, most rows first; ``excluded_not_found``: the ids asked for that no row holds.
     """
 
     rows_read: int
@@ -58,6 +60,8 @@ class Quality:
     first_month_partial: bool = False
     last_month_partial: bool = False
     house_accounts: dict[str, int] = field(default_factory=dict)
+    excluded_customers: dict[str, int] = field(default_factory=dict)
+    excluded_not_found: tuple[str, ...] = ()
 
 
 def warn(message: str) -> None:

@@ -27,6 +27,7 @@ from typing import Any, cast
 import polars as pl
 import pyarrow as pa
 
+from clv.data import exclusions as ex
 from clv.data import quality as q
 from clv.data.checks import PROBLEMS, problem_column, problem_error
 from clv.data.columns import OPTIONAL, missing_message
@@ -227,6 +228,7 @@ def read_checked(
     keep_placeholder_ids: bool = False,
     allow_dates_from: str | dt.date | None = None,
     allow_dates_to: str | dt.date | None = None,
+    exclude_customers: ex.Exclusions | None = None,
     spark: SparkSession | None = None,
 ) -> tuple[DataFrame, Quality]:
     """Read and validate transactions on Spark: :func:`clv.data.io.load_transactions`'s
@@ -267,6 +269,7 @@ def read_checked(
         allow_dates_from=allow_dates_from,
         allow_dates_to=allow_dates_to,
     )
+    excluded_ids = ex.customer_ids(exclude_customers, customer_col=customer_col)
     frame, name, csv = _load(
         spark or spark_session(), source, separator=separator, encoding=encoding
     )
@@ -315,11 +318,13 @@ def read_checked(
         low=low,
         high=high,
         keep_placeholder_ids=keep_placeholder_ids,
+        exclude=excluded_ids,
     )
     out_types = {c: _ARROW[c] for c in ("customer_id", "date", "amount", *columns) if c in _ARROW}
     schema = pa.schema(
         [(c, t) for c, t in out_types.items()]
         + [("_row", pa.int64()), ("_ragged", pa.bool_()), ("_placeholder_id", pa.string())]
+        + [("_excluded_id", pa.string())]
         + [(flag, pa.bool_()) for flag in checks]
     )
 
@@ -327,8 +332,12 @@ def read_checked(
         for batch in batches:
             rows = cast(pl.DataFrame, pl.from_arrow(batch))
             checked = rows.with_columns(typed).with_columns(**checks)
-            checked = checked.with_columns(
-                _placeholder_id=pl.when(pl.col("_placeholder")).then(q.placeholder_key())
+            excluded = pl.col("_excluded") if "_excluded" in checks else pl.lit(False)
+            checked = checked.with_columns(  # a customer left out on request is not a placeholder
+                _placeholder_id=pl.when(pl.col("_placeholder") & ~excluded).then(
+                    q.placeholder_key()
+                ),
+                _excluded_id=pl.when(excluded).then(ex.excluded_key()),
             )
             yield from checked.select(schema.names).to_arrow().cast(schema).to_batches()
 
@@ -337,13 +346,14 @@ def read_checked(
     # by meaning, so a later read of the same path with the same options would get these rows
     checked = raw.mapInArrow(apply_rules, spark_schema).localCheckpoint(eager=True)
 
-    kept = sf.col("_placeholder_id").isNull()
+    kept = sf.col("_placeholder_id").isNull() & sf.col("_excluded_id").isNull()
     counts = cast(
         Row,
         checked.agg(
             sf.count(sf.lit(1)).alias("_rows"),
             sf.count(sf.when(sf.col("_ragged"), 1)).alias("_ragged"),
             sf.count("_placeholder_id").alias("_left_out"),
+            sf.count("_excluded_id").alias("_excluded"),
             *(
                 sf.min(sf.when(kept & sf.col(flag), sf.col("_row"))).alias(flag)
                 for flag in PROBLEMS
@@ -361,11 +371,21 @@ def read_checked(
     rows_read = counts["_rows"]
     if rows_read == 0:
         raise DataError(f"{name}: no transactions (the file has a header but no rows)")
+    excluded: dict[str, int] = {}
+    if excluded_ids:
+        left_out = checked.filter(sf.col("_excluded_id").isNotNull())
+        per_id = left_out.groupBy(sf.col("_excluded_id").alias("customer_id"))
+        excluded = q.ordered_counts(_polars(per_id.agg(sf.count(sf.lit(1)).alias("len"))))
+        if counts["_excluded"] == rows_read:
+            raise ex.all_excluded_error(name, columns["customer_id"])
+        ex.warn_not_found(name, columns["customer_id"], ex.not_found(excluded_ids, excluded))
     placeholders: dict[str, int] = {}
     if counts["_left_out"]:
-        per_id = checked.filter(~kept).groupBy(sf.col("_placeholder_id").alias("customer_id"))
+        per_id = checked.filter(sf.col("_placeholder_id").isNotNull()).groupBy(
+            sf.col("_placeholder_id").alias("customer_id")
+        )
         placeholders = q.ordered_counts(_polars(per_id.agg(sf.count(sf.lit(1)).alias("len"))))
-        if counts["_left_out"] == rows_read:
+        if counts["_left_out"] + counts["_excluded"] == rows_read:
             raise q.all_placeholders_error(name, columns["customer_id"], placeholders)
         q.warn_placeholders(name, placeholders)
     for flag in PROBLEMS:
@@ -416,6 +436,8 @@ def read_checked(
         first_month_partial=first_partial,
         last_month_partial=last_partial,
         house_accounts=houses,
+        excluded_customers=excluded,
+        excluded_not_found=tuple(ex.not_found(excluded_ids, excluded)),
     )
     return out, quality
 

@@ -122,9 +122,10 @@ def channel_quality(
             bits.append(f"{ch['customers'][i]:,} customers")
         if "mean_clv" in ch.columns and ch["mean_clv"][i] is not None:
             bits.append(f"mean CLV {ch['mean_clv'][i]:,.0f}")
-        extra.append(f"{pct(vals[i])}" + (" · " + ", ".join(bits) if bits else ""))
+        extra.append(f"{pct(vals[i])}" + ("\n" + "\n".join(bits) if bits else ""))
     ax.bar_label(bars, labels=extra, fontsize=SMALLEST_FONT_PT, padding=3)
-    ax.set_xlim(0, min(1.0, max(vals.max() * 1.6, 0.05)) if len(vals) else 1.0)
+    # room right of the longest bar for its label, one fact a line: it fits a phone's figure
+    ax.set_xlim(0, min(1.0, max(vals.max() * 2.2, 0.05)) if len(vals) else 1.0)
     ax.xaxis.set_major_formatter(percent_formatter())
     if good_share is None and {"good_customers", "customers"} <= set(ch.columns):
         good = cast(int, ch["good_customers"].sum())

@@ -29,7 +29,8 @@ R = TypeVar("R")
 
 
 FIGURE_SIZE = (6.0, 4.0)
-"""Inches at 100 dpi: 600 px wide, so 11 pt text is 9 px on a 390 px phone screen."""
+"""Inches at 100 dpi: a figure's own size in a notebook. The report draws each figure again
+at the sizes of :func:`report_sizes`."""
 
 SMALLEST_FONT_PT = 11
 """The smallest text in a figure (tick labels, legends, bar labels), in points."""
@@ -182,8 +183,31 @@ def percent_formatter() -> Any:
 FIGURE_DPI = 100
 """Pixels per inch of report figures."""
 
-MIN_FONT_PX = 9.0
-"""The smallest text a figure may show on screen, in CSS pixels."""
+MIN_FONT_PX = 11.0
+"""The smallest text a report figure shows on a phone, in CSS pixels."""
+
+PHONE_COLUMN_PX = 366
+"""The report's column on a 390 px phone (its body is padded 12 px either side), in CSS
+pixels: the phone drawing of a figure fills it with its smallest text at :data:`MIN_FONT_PX`."""
+
+DESKTOP_FIGURE_PX = 1040
+"""The widest a report figure is shown (CSS pixels, ``report.css``), and the width it is drawn
+at for a desktop: its text then shows at the size it is set in."""
+
+DESKTOP_HEIGHT_SCALE = 1.2
+"""The desktop drawing's height, as a multiple of the figure's own height: a wide figure
+keeps about half its width in height."""
+
+
+def report_sizes(fig: Any) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The sizes (inches at :data:`FIGURE_DPI`) a report draws ``fig`` at: for a desktop,
+    :data:`DESKTOP_FIGURE_PX` wide; for a phone, as wide as keeps its smallest text
+    :data:`MIN_FONT_PX` when shown :data:`PHONE_COLUMN_PX` wide (at most its own width), its
+    own height."""
+    width, height = fig.get_size_inches()
+    desktop = (DESKTOP_FIGURE_PX / FIGURE_DPI, float(height) * DESKTOP_HEIGHT_SCALE)
+    phone_px = PHONE_COLUMN_PX * smallest_text_px(fig) / MIN_FONT_PX
+    return desktop, (min(phone_px / FIGURE_DPI, float(width)), float(height))
 
 
 LABEL_ALLOWANCE_PX = 120.0

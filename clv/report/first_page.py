@@ -527,6 +527,7 @@ def health_records(
 
 
 QUALITY_MESSAGES = (
+    ("excluded_customers", "quality_excluded"),
     ("placeholder_rows", "quality_placeholders"),
     ("duplicate_rows", "quality_duplicates"),
     ("house_accounts", "quality_house_accounts"),
@@ -536,6 +537,9 @@ QUALITY_MESSAGES = (
 )
 """The data-quality findings worth a first-page line, and their messages."""
 
+QUALITY_NUMBERS = {"excluded_customers": ("excluded_rows",)}
+"""Numbers a data-quality line shows besides its own."""
+
 
 def quality_records(
     quality: Mapping[str, Any], b: Mapping[str, Any], *, locale: ReportLocale = ENGLISH
@@ -544,7 +548,7 @@ def quality_records(
     return [
         record(
             key,
-            {name: quality[name]},
+            {n: quality[n] for n in (name, *QUALITY_NUMBERS.get(name, ()))},
             basis=b,
             locale=locale,
             table="data_quality",

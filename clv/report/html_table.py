@@ -45,8 +45,9 @@ def table_html(
     id_salt: str | None = None,
     locale: ReportLocale = ENGLISH,
 ) -> str:
-    """An escaped HTML table of ``frame`` (first ``max_rows`` rows), inside a scrolling div,
-    with :func:`header` names and the :data:`KEY_COLUMNS` first.
+    """An escaped HTML table of ``frame`` (first ``max_rows`` rows), its caption above a
+    scrolling box that shades the side where more of the table is, with :func:`header` names
+    and the :data:`KEY_COLUMNS` first.
 
     ``id_salt`` masks the ``customer_id`` column (see :func:`mask_ids`); ``formats`` maps a
     column to a format such as ``"{:.1%}"`` (written in ``locale``'s form); shares
@@ -91,10 +92,11 @@ def table_html(
             shown=locale.integer(max_rows), rows=locale.integer(frame.height)
         )
         more = f'<p class="clv-more">{e(more)}</p>'
-    cap = f"<caption>{e(caption)}</caption>" if caption else ""
-    return (
-        f'<div class="clv-table-wrap"><table>{cap}<thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table>{more}</div>"
+    cap = f"<figcaption>{e(caption)}</figcaption>" if caption else ""
+    return (  # the caption outside the scrolling box: it wraps to the column, never cut
+        f'<figure class="clv-table-wrap">{cap}<div class="clv-scroll"><table>'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>{more}"
+        "</figure>"
     )
 
 

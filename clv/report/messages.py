@@ -381,6 +381,12 @@ MESSAGES: dict[str, Message] = {
         )
     ),
     # ---- data quality --------------------------------------------------------------------
+    "quality_excluded": Message(
+        N_(
+            "Customers left out on request (exclude_customers): {excluded_customers:,}; "
+            "their rows: {excluded_rows:,}."
+        )
+    ),
     "quality_placeholders": Message(
         N_("Rows with a placeholder customer id (such as guest), left out: {placeholder_rows:,}.")
     ),

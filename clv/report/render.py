@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import html
-import math
 import os
 import re
 import secrets
@@ -24,8 +23,9 @@ from typing import Any
 import polars as pl
 
 from clv import __version__
+from clv.data.exclusions import customer_ids, is_id_file
 from clv.data.write import atomic_output
-from clv.plots.theme import MIN_FONT_PX, smallest_text_px
+from clv.plots.theme import report_sizes, smallest_text_px
 from clv.report.html_table import mask_ids as mask_ids  # re-exported for the notebooks
 from clv.report.html_table import table_html
 from clv.report.i18n import N_, ReportLocale, report_locale, translate_markdown
@@ -51,6 +51,11 @@ MISSING = {
 
 TITLES = (N_("Customer value report"), N_("Loyalty programme review"))
 """The notebooks' default titles (``clv.params``), translated when a report keeps them."""
+
+
+PHONE_MEDIA = "screen and (max-width: 800px)"
+"""Where a report shows the phone drawing of its figures: below 800 px the desktop drawing
+(1040 px) would show its smallest text under 11 px (``report.css`` agrees)."""
 
 
 def utc_now() -> str:
@@ -211,6 +216,11 @@ def data_words(name: str, locale: ReportLocale) -> str:
     return locale.gettext(name) if name in EMBEDDED_DATA.values() else name
 
 
+def _png_size(png: bytes) -> tuple[int, int]:
+    """Width and height of a PNG in pixels (its IHDR header)."""
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
 class Display:
     """What a report notebook shows: tables, figures, notes and headline cards, all escaped.
 
@@ -280,31 +290,46 @@ class Display:
         )
 
     def figure(self, fig: Any, *, caption: str | None = None, alt: str | None = None) -> None:
-        """Show a matplotlib Figure as an inline PNG, the ``caption`` under it.
+        """Show a matplotlib Figure as an inline PNG that fills the column, the ``caption``
+        under it.
 
-        ``alt`` defaults to the caption, else the figure's title. Titles and axis labels wrap
-        to the room they have (:func:`figure_png`). The image records the size of its
-        smallest text (``data-min-font-px``, pixels at its natural size) and never shrinks
-        below the width at which that text is :data:`MIN_FONT_PX` on screen: on a narrow
-        phone its box scrolls sideways instead. The figure is closed once drawn (a pyplot
-        figure would otherwise be shown a second time under the cell).
+        ``alt`` defaults to the caption, else the figure's title. The figure is drawn twice
+        (:func:`clv.plots.theme.report_sizes`): wide for a desktop (and print), and narrow
+        for a phone, where its smallest text stays 11 px across the column; a
+        ``<picture>`` lets the browser pick (:data:`PHONE_MEDIA`). Titles and axis labels
+        wrap to the room they have (:func:`figure_png`). The image records the size of its
+        smallest text (``data-min-font-px``, pixels at its natural size). The figure is
+        closed once drawn (a pyplot figure would otherwise be shown a second time under the
+        cell).
         """
         import base64
 
         import matplotlib.pyplot as plt
 
-        png = figure_png(fig)
-        plt.close(fig)
-        width = int.from_bytes(png[16:20], "big")  # the PNG header's IHDR width
-        smallest = smallest_text_px(fig)
         alt = alt or caption or figure_title(fig)
-        data = base64.b64encode(png).decode("ascii")
+        smallest = smallest_text_px(fig)
+        desktop, phone = report_sizes(fig)
+        images = []
+        for size in (desktop, phone):  # wide first: labels wrapped for it wrap again if need be
+            fig.set_size_inches(*size)
+            png = figure_png(fig)
+            width, height = _png_size(png)
+            over = width - size[0] * fig.dpi  # text past the edges (a long bar label) widens it
+            if size is phone and over > 1:  # narrower by that, to show its text at 11 px still
+                fig.set_size_inches(max(size[0] - over / fig.dpi, size[0] / 2), size[1])
+                png = figure_png(fig)
+                width, height = _png_size(png)
+            images.append((base64.b64encode(png).decode("ascii"), width, height))
+        plt.close(fig)
+        (wide, width, height), (narrow, phone_width, phone_height) = images
         caption = self.gettext(caption) if caption else caption
         below = f'<p class="clv-caption">{html.escape(caption)}</p>' if caption else ""
         self.html(
-            f'<div class="clv-figure"><img src="data:image/png;base64,{data}" '
-            f'alt="{html.escape(alt)}" width="{width}" data-min-font-px="{smallest:.2f}" '
-            f'style="min-width: {math.ceil(width * MIN_FONT_PX / smallest)}px">{below}</div>'
+            f'<div class="clv-figure"><picture><source media="{PHONE_MEDIA}" '
+            f'srcset="data:image/png;base64,{narrow}" width="{phone_width}" '
+            f'height="{phone_height}"><img src="data:image/png;base64,{wide}" '
+            f'alt="{html.escape(alt)}" width="{width}" height="{height}" '
+            f'data-min-font-px="{smallest:.2f}"></picture>{below}</div>'
         )
 
     def plot(
@@ -432,6 +457,9 @@ class Display:
         """
         embedded = ("dataset", "synthetic_customers")  # say nothing when a file was read
         shown = {k: v for k, v in values.items() if values.get("data") is None or k not in embedded}
+        ids = shown.get("exclude_customers")
+        if ids and not is_id_file(ids) and self.salt is not None:  # ids are masked
+            shown["exclude_customers"] = ", ".join(mask_ids(customer_ids(ids), self.salt))
         rows = [
             {"parameter": k, "value": self.gettext(_text(v)) if k == "title" else _text(v)}
             for k, v in shown.items()

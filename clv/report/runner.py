@@ -25,6 +25,7 @@ from typing import Any
 from clv import __version__
 from clv.analysis.pipeline import analyze
 from clv.analysis.results import Analysis
+from clv.data.exclusions import is_id_file
 from clv.data.write import storage_error
 from clv.errors import ClvError, ClvInfo, DataError, ModelError, ReportError, UsageError
 from clv.models.fitting import check_fittable
@@ -141,6 +142,9 @@ def run_report(
         record_failed_check(out_dir, name, str(e), data=source, started_at=checked_at)
         raise
     out = _runs_folder(out_dir)
+    if is_id_file(values.get("exclude_customers")):  # the notebook runs in its run folder
+        ids_file = str(Path(values["exclude_customers"]).expanduser().resolve())
+        values["exclude_customers"] = effective["exclude_customers"] = ids_file
     recover(out)  # runs killed earlier: marked interrupted; temporary files removed
     run_dir = _new_run_dir(out, name)
     injected = {"run_dir": str(run_dir.resolve()), "id_salt": runs_salt(out)}

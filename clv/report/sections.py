@@ -10,7 +10,7 @@ import datetime as dt
 import math
 import os
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 import polars as pl
@@ -504,7 +504,8 @@ def quality_table(
     """What reading found (:class:`clv.data.quality.Quality`) as a two-column table, in
     ``locale``'s language.
 
-    ``id_salt`` masks the house accounts' customer ids (:func:`clv.report.render.mask_ids`);
+    ``id_salt`` masks the customer ids of house accounts and of ``exclude_customers`` ids
+    the data does not hold (:func:`clv.report.render.mask_ids`);
     ``refunded_customers``: customers whose net revenue is zero or below, scored but left out
     of the lists.
     """
@@ -513,9 +514,20 @@ def quality_table(
     def yes_no(flag: bool) -> str:
         return _("yes") if flag else _("no")
 
-    names = list(quality.house_accounts)
-    if id_salt is not None and names:
-        names = mask_ids(names, id_salt).to_list()
+    def masked(ids: Sequence[str]) -> list[str]:
+        return mask_ids(list(ids), id_salt).to_list() if id_salt is not None and ids else list(ids)
+
+    names = masked(list(quality.house_accounts))
+    excluded = ""
+    if quality.excluded_customers:
+        customers = len(quality.excluded_customers)
+        rows_left_out = sum(quality.excluded_customers.values())
+        excluded = "{customers}: {rows}".format(
+            customers=locale.ngettext("{n} customer", "{n} customers", customers).format(
+                n=n(customers)
+            ),
+            rows=locale.ngettext("{n} row", "{n} rows", rows_left_out).format(n=n(rows_left_out)),
+        )
     placeholders = "; ".join(
         _("{id}: {n} rows").format(id=repr(k or _("(empty)")), n=n(v))
         for k, v in quality.placeholder_ids.items()
@@ -526,6 +538,7 @@ def quality_table(
     )
     rows = [
         (_("rows read"), n(quality.rows_read)),
+        (_("customers excluded on request"), excluded or _("none")),
         (_("placeholder customer ids left out"), placeholders or _("none")),
         (_("refunds dropped"), n(quality.refunds_dropped)),
         (_("refunds netted against their purchase"), n(quality.refunds_netted)),
@@ -540,6 +553,9 @@ def quality_table(
         (_("last month partial"), yes_no(quality.last_month_partial)),
         (_("possible house accounts (kept)"), houses or _("none")),
     ]
+    if quality.excluded_not_found:
+        missing = "; ".join(masked(quality.excluded_not_found))
+        rows.insert(2, (_("ids to exclude that are not in the data"), missing))
     if refunded_customers is not None:
         rows.append(
             (
