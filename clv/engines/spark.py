@@ -7,8 +7,9 @@ rows with the numpy fitters of :mod:`clv.models` (a few hundred thousand rows ev
 shops), and the scores call :meth:`clv.models.model.ClvModel.score` on Arrow batches
 (``mapInArrow``): one implementation of every formula.
 
-Importing this module registers it as ``engine="spark"`` (:mod:`clv.data.engines`), which
-:func:`clv.analyze`, :func:`clv.rfm_summary` and :func:`clv.fit` look up.
+The engine is registered as ``engine="spark"`` (:mod:`clv.data.engines`) by
+:mod:`clv.engines.spark_analysis`, which adds the analysis; :func:`clv.analyze`,
+:func:`clv.rfm_summary` and :func:`clv.fit` look it up.
 
 >>> from clv.engines import spark as cs  # doctest: +SKIP
 >>> tx = cs.read_transactions("s3a://lake/orders/", customer_col="user_id")  # doctest: +SKIP
@@ -18,7 +19,6 @@ Importing this module registers it as ``engine="spark"`` (:mod:`clv.data.engines
 """
 
 import datetime as dt
-import sys
 import warnings
 from collections.abc import Iterator, Mapping
 from typing import cast
@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from clv.data import engines
+from clv.analysis.pipeline import warn_rows_after
 from clv.data.period import period_between
 from clv.data.rfm import SUMMARY_COLUMNS, TIME_UNIT_DAYS, DateLike, TimeUnit, as_date, unit_days
 from clv.engines.spark_read import load_transactions, read_checked, read_transactions
@@ -78,6 +78,22 @@ def _date_range(transactions: DataFrame) -> tuple[dt.date, dt.date]:
     if first is None:
         raise DataError("no transactions to summarize")
     return first, last
+
+
+def warn_rows_after_end(transactions: DataFrame, end: dt.date) -> None:
+    """:func:`clv.analysis.pipeline.warn_rows_after` of the rows after the observation
+    ``end``, counted by Spark (the one-machine engine's warning)."""
+    after = sf.col("date") > sf.lit(end)
+    counts = transactions.groupBy("customer_id").agg(
+        sf.count(sf.when(after, 1)).alias("later"), sf.count(sf.lit(1)).alias("rows")
+    )
+    rows, customers = cast(
+        Row,
+        counts.agg(
+            sf.sum("later"), sf.count(sf.when(sf.col("later") == sf.col("rows"), 1))
+        ).first(),
+    )
+    warn_rows_after(rows, customers, end)
 
 
 def _occasions(transactions: DataFrame) -> DataFrame:
@@ -322,6 +338,3 @@ def to_polars(frame: DataFrame, *, sort_by: str | None = "customer_id") -> pl.Da
 
 def _collect(frame: DataFrame) -> pl.DataFrame:
     return to_polars(frame, sort_by=None)
-
-
-engines.register("spark", sys.modules[__name__])
