@@ -26,7 +26,7 @@ from clv.cli.options import (
     given_parameters,
     report_parameters_help,
 )
-from clv.cli.spark import add_engine, distributed, spark, start_session
+from clv.cli.spark import add_engine, distributed, spark, start_session, write_segments
 from clv.errors import ClvError, ClvInfo, DataError, ModelError, UsageError
 
 if TYPE_CHECKING:
@@ -159,6 +159,10 @@ def _segments(args: argparse.Namespace) -> None:
 
     analysis = _scored(args)
     with _about(args.file):
+        if getattr(args, "engine", "polars") == "spark":
+            written = write_segments(analysis, args.out, overwrite=args.overwrite)
+            if written is not None:
+                return _done(args.out, f"{written:,} customers")
         segments = analysis.segments
     write_frame(segments, args.out, overwrite=args.overwrite)
     _done(args.out, f"{segments.height:,} customers")

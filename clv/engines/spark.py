@@ -29,7 +29,15 @@ import pyarrow as pa
 
 from clv.analysis.pipeline import warn_rows_after
 from clv.data.period import period_between
-from clv.data.rfm import SUMMARY_COLUMNS, TIME_UNIT_DAYS, DateLike, TimeUnit, as_date, unit_days
+from clv.data.rfm import (
+    SUMMARY_COLUMNS,
+    TIME_UNIT_DAYS,
+    DateLike,
+    TimeUnit,
+    _rfm_summary,
+    as_date,
+    unit_days,
+)
 from clv.engines.spark_read import load_transactions, read_checked, read_transactions
 from clv.engines.spark_session import Column, DataFrame, Row, sf, spark_session
 from clv.errors import DataError, UsageError
@@ -138,6 +146,55 @@ def _summary(transactions: DataFrame, end: dt.date, time_unit: TimeUnit) -> Data
         summary = summary.drop("orders").join(orders, "customer_id")
         return summary.select(*SUMMARY_COLUMNS)
     return summary
+
+
+SUMMARY_SCHEMA = (
+    "customer_id string, frequency bigint, recency double, T double, monetary_value double, "
+    "first_purchase date, last_purchase date, orders bigint, revenue double, "
+    "observation_end date, time_unit string"
+)
+"""The columns of an RFM summary (:data:`clv.data.rfm.SUMMARY_COLUMNS`) on Spark."""
+
+
+def summary_in_file_order(rows: DataFrame, end: dt.date, time_unit: TimeUnit) -> DataFrame:
+    """The RFM summary of checked rows that keep ``_row`` (their order in the source,
+    :func:`clv.engines.spark_read.read_checked`) up to ``end``, made by the one-machine
+    function itself: Spark gathers each customer's rows, and each Arrow batch of whole
+    customers goes through :func:`clv.data.rfm._rfm_summary` in source order, so every sum
+    is added in the same order and the summary is bit-identical to :func:`clv.rfm_summary`'s
+    (ranks and ties included)."""
+    kept = [c for c in ("date", "amount", "order_id", "_row") if c in rows.columns]
+    grouped = (
+        rows.filter(sf.col("date") <= sf.lit(end))
+        .groupBy("customer_id")
+        .agg(sf.collect_list(sf.struct(*kept)).alias("rows"))
+    )
+    schema = pa.schema(
+        [
+            ("customer_id", pa.string()),
+            ("frequency", pa.int64()),
+            ("recency", pa.float64()),
+            ("T", pa.float64()),
+            ("monetary_value", pa.float64()),
+            ("first_purchase", pa.date32()),
+            ("last_purchase", pa.date32()),
+            ("orders", pa.int64()),
+            ("revenue", pa.float64()),
+            ("observation_end", pa.date32()),
+            ("time_unit", pa.string()),
+        ]
+    )
+
+    def summarize(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            if batch.num_rows:
+                customers = cast(pl.DataFrame, pl.from_arrow(batch))
+                flat = customers.explode("rows").unnest("rows").sort("_row").drop("_row")
+                summary = _rfm_summary(flat, end=end, time_unit=time_unit)
+                summary = summary.with_columns(pl.col("time_unit").cast(pl.String))
+                yield from summary.to_arrow().cast(schema).to_batches()
+
+    return grouped.mapInArrow(summarize, SUMMARY_SCHEMA)
 
 
 def rfm_summary(

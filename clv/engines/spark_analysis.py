@@ -34,12 +34,12 @@ from clv.data.quality import Quality
 from clv.engines import spark_tables
 from clv.engines.spark import (
     _date_range,
-    _summary,
     calibration_holdout,
     fit,
     load_transactions,
     rfm_summary,
     score,
+    summary_in_file_order,
     to_polars,
     warn_rows_after_end,
 )
@@ -106,9 +106,10 @@ class SparkAnalysis(Analysis):
 
     @cached_property
     def spark_summary(self) -> DataFrame:
-        """The RFM summary (:func:`clv.engines.spark.rfm_summary`), kept by Spark."""
-        rows = self.checked.drop("_row")
-        return _summary(rows, self.period.observation_end, self.period.time_unit).cache()
+        """The RFM summary, bit-identical to :attr:`summary`
+        (:func:`clv.engines.spark.summary_in_file_order`), kept by Spark."""
+        period = self.period
+        return summary_in_file_order(self.checked, period.observation_end, period.time_unit).cache()
 
     @cached_property
     def model(self) -> Any:
@@ -136,10 +137,17 @@ class SparkAnalysis(Analysis):
         """The number of customers (rows of :attr:`spark_summary`)."""
         return self.ranked.count()
 
+    @property
+    def segments_on_spark(self) -> bool:
+        """Whether :attr:`spark_segments` has :attr:`segments`' columns: :attr:`on_spark`
+        and point scores only (intervals are the one-machine engine's)."""
+        options = self.options
+        return self.on_spark and options.interval is None and options.prediction_interval is None
+
     @cached_property
     def spark_segments(self) -> DataFrame:
         """:attr:`segments` as a Spark DataFrame, sorted by ``customer_id``
-        (:func:`clv.engines.spark_tables.segments`)."""
+        (:func:`clv.engines.spark_tables.segments`; see :attr:`segments_on_spark`)."""
         return spark_tables.segments(
             self.ranked,
             self.customer_count,
