@@ -515,18 +515,18 @@ def test_summarize_on_spark_says_and_writes_what_polars_does(cs, full_shop_csv, 
 
 @pytest.fixture(scope="module")
 def spark_shapes(shop, steady_shop, tmp_path_factory) -> dict[str, tuple[Path, list[str]]]:
-    """CDNOW; the shop with order ids and margins, observed to 2024-06-30 (rows after it);
-    the steady shop three weeks after its last day, whose model sees no dropout (the
-    at-risk list by recency): each a CSV file and the options a user passes."""
+    """CDNOW; the shop with order ids, margins and loyalty flags, observed to 2024-06-30
+    (rows after it); the steady shop three weeks after its last day, whose model sees no
+    dropout (the at-risk list by recency): each a CSV file and the options a user passes."""
     from clv.data.datasets import cdnow
 
     folder = tmp_path_factory.mktemp("shapes")
     cdnow().write_csv(folder / "cdnow.csv")
-    shop[0].select("customer_id", "date", "amount", "order_id", "margin").write_csv(
+    shop[0].select("customer_id", "date", "amount", "order_id", "margin", "loyalty").write_csv(
         folder / "shop.csv"
     )
     steady_shop.write_csv(folder / "steady.csv")
-    shop_options = ["--order-col", "order_id", "--margin-col", "margin"]
+    shop_options = ["--order-col", "order_id", "--margin-col", "margin", "--loyalty-col", "loyalty"]
     overdue = ["--at-risk-overdue-gaps", "1"]  # silent for more than one usual gap
     return {
         "cdnow": (folder / "cdnow.csv", []),

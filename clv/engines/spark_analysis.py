@@ -18,12 +18,13 @@ This module registers the Spark engine (:mod:`clv.data.engines`): the functions 
 import sys
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
 from clv.analysis import risk
 from clv.analysis.kpis import headline_numbers, returning_from_counts, with_sections
+from clv.analysis.loyalty import member_table
 from clv.analysis.money import Money
 from clv.analysis.pipeline import Request
 from clv.analysis.results import Analysis, Options
@@ -47,6 +48,9 @@ from clv.engines.spark_read import read_checked
 from clv.engines.spark_session import DataFrame, Row, sf
 from clv.models.model import ClvModel
 
+if TYPE_CHECKING:
+    from clv.models.groups import GroupedClvModel
+
 __all__ = [
     "SparkAnalysis",
     "analysis",
@@ -67,8 +71,8 @@ class SparkAnalysis(Analysis):
     ``checked`` holds the rows up to the observation end (with ``_row``, their order in the
     source). :attr:`model`, :attr:`kpis`, :attr:`at_risk_findings` and
     :attr:`spark_segments` are Spark's, for one model without ``by`` (BG/NBD, MBG/NBD or
-    Pareto/NBD) and data without a channel or loyalty column; otherwise, and for every other
-    table, the one-machine tables of :attr:`transactions`.
+    Pareto/NBD) and data without a channel column; otherwise, and for every other table,
+    the one-machine tables of :attr:`transactions`.
     """
 
     def __init__(
@@ -96,9 +100,9 @@ class SparkAnalysis(Analysis):
     @property
     def on_spark(self) -> bool:
         """Whether :attr:`kpis` and :attr:`spark_segments` are computed by Spark: one
-        model fitted from distinct rows (or a given one) and no channel or loyalty column
-        (their tables come from the collected rows)."""
-        if "channel" in self.checked.columns or "loyalty" in self.checked.columns:
+        model fitted from distinct rows (or a given one) and no channel column (the
+        channels' tables and models come from the collected rows)."""
+        if "channel" in self.checked.columns:  # the channels' own models need each customer
             return False
         if "model" in self.__dict__:
             return isinstance(self.__dict__["model"], ClvModel)
@@ -112,9 +116,10 @@ class SparkAnalysis(Analysis):
         return summary_in_file_order(self.checked, period.observation_end, period.time_unit).cache()
 
     @cached_property
-    def model(self) -> Any:
-        """:func:`clv.engines.spark.fit` on :attr:`spark_summary` when :attr:`on_spark`
-        allows it (the one-machine fit otherwise)."""
+    def model(self) -> ClvModel | GroupedClvModel:
+        """:func:`clv.engines.spark.fit` on :attr:`spark_summary` for one BG/NBD, MBG/NBD or
+        Pareto/NBD model (without ``by``); the one-machine fit otherwise (a model per group,
+        or ``auto``, which chooses on a holdout)."""
         if self.options.by is not None or self.options.purchase_model not in DISTRIBUTED_MODELS:
             return super().model
         return fit(
@@ -198,7 +203,10 @@ class SparkAnalysis(Analysis):
         kpis = headline_numbers(
             returning, customers=n, revenue=revenue, concentration=concentration
         )
-        kpis = with_sections(kpis, channels=None, loyalty=None)
+        loyalty = None
+        if "loyalty" in rows.columns:
+            loyalty = member_table(spark_tables.member_sums(self.ranked, rows))
+        kpis = with_sections(kpis, channels=None, loyalty=loyalty)
         kpis |= predicted_value(clv, clv / n if n else None, self.money)
         return kpis | {"at_risk": self.at_risk_findings}
 

@@ -10,6 +10,8 @@ every number against the polars engine.
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+import polars as pl
+
 from clv.analysis import risk
 from clv.analysis.findings import at_risk_totals
 from clv.analysis.kpis import CONCENTRATION, top_share_key
@@ -224,6 +226,29 @@ def overdue(calibration: DataFrame, *, gaps: float | None) -> risk.Overdue:
         return n, bought / n if n else None
 
     return risk.choose_overdue(at, gaps=gaps)
+
+
+def member_sums(table: DataFrame, transactions: DataFrame) -> pl.DataFrame:
+    """The sums :func:`clv.analysis.loyalty.member_table` reads, of :func:`ranked` and the
+    transactions' ``loyalty`` flags: a customer is a member when any of their rows is
+    flagged (:func:`clv.analysis.orders.customer_table`). Two rows."""
+    flags = transactions.groupBy("customer_id").agg(
+        sf.coalesce(sf.max("loyalty"), sf.lit(False)).alias("loyalty")
+    )
+    member = sf.when(sf.col("loyalty"), sf.lit("members")).otherwise(sf.lit("non_members"))
+    sums = (
+        table.join(flags, "customer_id")
+        .groupBy(member.alias("group"))
+        .agg(
+            sf.count(sf.lit(1)).alias("customers"),
+            sf.sum("orders").alias("orders"),
+            sf.count(sf.when(sf.col("orders") > 1, 1)).alias("repeaters"),
+            sf.sum("revenue").alias("revenue"),
+            sf.sum("clv").alias("clv"),
+            sf.count("clv").alias("scored"),
+        )
+    )
+    return cast(pl.DataFrame, pl.from_arrow(sums.toArrow()))
 
 
 def segments(
