@@ -15,6 +15,8 @@ This module registers the Spark engine (:mod:`clv.data.engines`): the functions 
 :mod:`clv.engines.spark` and :func:`analysis`.
 """
 
+from __future__ import annotations
+
 import sys
 from collections.abc import Mapping
 from functools import cached_property
