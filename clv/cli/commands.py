@@ -56,7 +56,8 @@ def _analysis(
     with _about(args.file):
         analysis = analyze(args.file, model=model, **keywords)
         if importing is not None:  # the models come next: read and summarize meanwhile
-            _ = analysis.summary
+            if keywords.get("engine") != "spark":  # Spark summarizes where the data lives
+                _ = analysis.summary
             importing.join()
     return analysis
 
