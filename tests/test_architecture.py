@@ -15,7 +15,6 @@ LAYERS = ["errors", "params", "data", "models", "analysis", "plots", "report", "
 (Spark) sits above ``analysis`` so that its jobs can call the pipeline's steps."""
 
 
-
 def layer_of(module: str) -> str:
     """``clv.data.io`` -> ``data``; ``clv.cli`` -> ``cli``."""
     parts = module.split(".")

@@ -101,12 +101,12 @@ def test_kpi_changes(months) -> None:
 
 def test_channel_changes_by_hand() -> None:
     before = {
-        "search": {"customers": 400, "share_good": 0.20},
-        "email": {"customers": 50, "share_good": 0.30},
+        "search": {"customers": 400, "share_good": 0.9, "share_good_clv": 0.20},
+        "email": {"customers": 50, "share_good": 0.1, "share_good_clv": 0.30},
     }
     now = {
-        "search": {"customers": 420, "share_good": 0.30},
-        "email": {"customers": 55, "share_good": 0.32},
+        "search": {"customers": 420, "share_good": 0.1, "share_good_clv": 0.30},
+        "email": {"customers": 55, "share_good": 0.9, "share_good_clv": 0.32},
     }
     got = {r["channel"]: r for r in changes.channel_changes(before, now).to_dicts()}
     se = math.sqrt(0.2 * 0.8 / 400 + 0.3 * 0.7 / 420)
@@ -114,6 +114,79 @@ def test_channel_changes_by_hand() -> None:
     assert got["search"]["within_noise"] is False
     assert got["email"]["within_noise"] is True
     assert changes.channel_changes(None, now) is None
+    # a run without the CLV basis (clv before 0.3.0) is not compared on its revenue basis
+    revenue_only = {k: {"customers": v["customers"], "share_good": 0.2} for k, v in before.items()}
+    assert changes.channel_changes(revenue_only, now) is None
+
+
+def test_every_count_is_on_the_tiers_by_predicted_clv(months) -> None:
+    """Defect: the Since section's customer rows held the tier by predicted CLV in a column
+    named ``tier``, which the report heads "tier by revenue" (scores.parquet's ``tier``), and
+    channel quality was the share in the top tier by past revenue. Every tier and share of a
+    comparison is now by predicted CLV, recomputed here from the segments with pandas."""
+    from clv.report import since
+    from clv.report.headers import header
+
+    before, now = months
+    doc = changes.changes(before, now, tiers=TIERS)
+    assert doc["basis"] == changes.BASIS == "predicted CLV"
+    seg = now.scores.to_pandas().set_index("customer_id")
+    assert (seg.tier != seg.value_tier).sum() > 50  # the two bases differ on this shop
+    for key in ("slipped_top", "new_top"):
+        for row in doc[key]:
+            if row["value_tier"] != "gone":
+                assert row["value_tier"] == seg.at[row["customer_id"], "value_tier"]
+                assert row["orders"] == seg.at[row["customer_id"], "orders"]
+    for column in since.CUSTOMER_COLUMNS + since.CHANNEL_COLUMNS:
+        if "tier" in column or "share_good" in column:
+            assert header(column).endswith("by predicted CLV"), column
+    # channel quality: the share of each channel's customers in the CLV good tier
+    customers = pd.DataFrame(
+        {"customer_id": seg.index, "value_tier": seg.value_tier.to_numpy()}
+    ).merge(_first_channels(), on="customer_id")
+    want = customers.groupby("channel").value_tier.apply(lambda t: (t == "good").mean())
+    got = {r["channel"]: r["share_good_clv"] for r in doc["channel_changes"]}
+    assert got == pytest.approx(want.to_dict(), rel=1e-12)
+
+
+def _first_channels() -> pd.DataFrame:
+    """Each customer's first order's channel, read with pandas from the shop's rows."""
+    tx = synthetic_shop(700, seed=5)[0].to_pandas()
+    tx["row"] = range(len(tx))
+    first = tx.sort_values(["customer_id", "date", "row"]).groupby("customer_id").head(1)
+    return first[["customer_id", "channel"]]
+
+
+def test_new_top_customers_who_bought_once_are_counted(months) -> None:
+    from clv.report import since
+
+    before, now = months
+    doc = changes.changes(before, now, tiers=TIERS)
+    doc |= {"previous_run": "a", "run": "b", "top_tier": "good"}
+    found = {f["id"]: f for f in since.findings(doc)}["since.new_top"]
+    a = _pandas_tiers(before)
+    seg = now.scores.to_pandas().set_index("customer_id")
+    new_top = seg[(seg.value_tier == "good") & (a.reindex(seg.index) != "good")]
+    assert found["numbers"]["new_top"] == len(new_top)
+    once = int((new_top.orders == 1).sum())
+    assert found["numbers"]["bought_once"] == once > 0
+    assert f"{once} of them have bought only once" in found["text"]
+    assert found["basis"]["tiers"] == "predicted CLV"
+
+
+def test_since_is_the_previous_runs_observation_end() -> None:
+    """The heading's date is the last day of the previous run's data, not when it ran."""
+    from clv.report import since
+    from clv.report.i18n import report_locale
+
+    doc = {
+        "previous_run": "20250105T060000Z-customer_value",
+        "previous_started_at": "2025-01-05T06:00:00Z",
+        "previous_observation_end": "2024-12-31",
+    }
+    assert since.heading(doc) == "Since 2024-12-31"
+    assert since.heading(doc, report_locale("sv")) == "Sedan 31 dec. 2024"
+    assert since.heading({**doc, "previous_observation_end": None}) == "Since 2025-01-05"
 
 
 def _model(kind: str = "bgnbd", **over) -> dict:
@@ -150,3 +223,58 @@ def test_parameter_drift_in_standard_errors_and_forms() -> None:
     assert switched[0]["form"] == "model changed"
     assert (switched[0]["previous"], switched[0]["current"]) == ("bgnbd", "pareto_nbd")
     assert {r["model"] for r in switched[1:]} == {"gamma_gamma"}
+
+
+def test_clv_compare_prints_a_short_summary_and_json_on_request(tmp_path, capsys) -> None:
+    """Defect: `clv compare A B` printed the whole changes.json to the terminal. It prints a
+    few lines a person reads (numbers recomputed from the two runs' files with pandas);
+    --json prints the document for scripts; --out writes it."""
+    import json
+
+    from clv.cli import main
+    from clv.report import runs
+
+    tx, _ = synthetic_shop(700, seed=5)
+    folders = []
+    for name, end in (("a", dt.date(2024, 11, 30)), ("b", dt.date(2024, 12, 31))):
+        analysis = clv.analyze(tx.filter(pl.col("date") <= end), channel_col="channel")
+        folder = tmp_path / name
+        folder.mkdir()
+        runs.save_run(
+            folder,
+            scores=analysis.segments,
+            at_risk=analysis.at_risk,
+            lost=analysis.lost,
+            model=analysis.model,
+            kpis=analysis.kpis,
+        )
+        folders.append(str(folder))
+    assert main(["compare", *folders]) == 0
+    out = capsys.readouterr().out
+    lines = out.strip().splitlines()
+    assert 3 <= len(lines) <= 6 and "{" not in out
+    a, b = (pd.read_parquet(f"{f}/scores.parquet") for f in folders)
+    risk_a, risk_b = (
+        set(pd.read_csv(f"{f}/at_risk.csv", dtype={"customer_id": str}).customer_id)
+        for f in folders
+    )
+    end = json.loads((tmp_path / "a" / "model.json").read_text())["observation_end"]
+    assert lines[0] == f"Since {end} (run a to b):"
+    assert f"customers: {len(b):,}, was {len(a):,} (+{len(b) / len(a) - 1:.1%})" in out
+    revenue = f"revenue: {b.revenue.sum():,.0f}, was {a.revenue.sum():,.0f}"
+    assert revenue in out
+    both = pd.merge(a, b, on="customer_id", suffixes=("_a", "_b"))
+    moved = int((both.value_tier_a != both.value_tier_b).sum())
+    up = int(((both.value_tier_a != "good") & (both.value_tier_b == "good")).sum())
+    assert f"tiers by predicted CLV: {moved:,} customers changed tier; {up:,} moved up" in out
+    risk = f"at risk now: {len(risk_b):,} customers, was {len(risk_a):,}"
+    assert f"{risk} ({len(risk_a & risk_b):,} on both lists)" in out
+
+    assert main(["compare", *folders, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["basis"] == "predicted CLV" and doc["at_risk"]["current"] == len(risk_b)
+    written = tmp_path / "changes.json"
+    assert main(["compare", *folders, "--out", str(written)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == lines and json.loads(written.read_text()) == doc
+    assert f"wrote {written}" in captured.err

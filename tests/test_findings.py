@@ -189,8 +189,12 @@ def _middle(run: Run, n: dict) -> None:
     threshold = sc[sc.value_tier == "good"].clv.min()
     refunded = set(run.customers[run.customers.revenue <= 0].index)
     middle = middle[~middle.customer_id.isin(refunded)]
-    assert n["middle"] == len(middle)
-    assert n["close"] == int((middle.clv >= (1 - n["within"]) * threshold).sum())
+    assert n.get("middle", len(middle)) == len(middle)
+    near = middle[middle.clv >= (1 - n["within"]) * threshold]
+    if "close" in n:  # the candidates: not already gone (the win-back list's cut)
+        assert n["close"] == int((near.p_alive >= 0.05).sum())
+    if "gone" in n:
+        assert n["lost_p_alive"] == 0.05 and n["gone"] == int((near.p_alive < 0.05).sum()) > 0
 
 
 def _returning(run: Run, n: dict) -> None:
@@ -332,6 +336,8 @@ def _at_risk_lost(run: Run, n: dict) -> None:
     cut = positive.raw_revenue.quantile(run.parameters["at_risk_min_value_quantile"])
     lost = positive[(positive.p_alive < 0.05) & (positive.raw_revenue >= cut)]
     assert n["lost"] == len(lost) and close(n["lost_revenue"], lost.raw_revenue.sum(), 1e-9)
+    written = pd.read_csv(run.folder / "lost.csv", dtype={"customer_id": str})
+    assert sorted(written.customer_id) == sorted(lost.customer_id)  # the list the text names
 
 
 def _silence(run: Run) -> pd.DataFrame:
@@ -446,6 +452,7 @@ RECOMPUTE: dict[str, Callable[[Run, dict], None]] = {
     "difference_number": _difference,
     "middle_close": _middle,
     "middle_none_close": _middle,
+    "middle_gone": _middle,
     "returning_more": _returning,
     "returning_less": _returning,
     "returning_same": _returning,

@@ -513,3 +513,35 @@ def test_the_tier_table_counts_the_customers_the_first_page_counts():
     assert middle == analysis.findings["middle"]["middle"]
     kept = analysis.segments.filter(pl.col("revenue") > 0)
     assert by_clv["customers"].sum() == kept.height < analysis.segments.height
+
+
+def test_no_customer_is_both_close_to_the_top_and_already_gone(cdnow):
+    """A middle-tier customer who has probably left (P(alive) below the lost cut) is a
+    win-back, not a step up: on CDNOW customer 0509 (P(alive) 0.03, 0.81 below the good
+    tier's lowest CLV) was first in the middle-to-top table and on the win-back list. The
+    first page counts the customers the table shows, and says how many it left out."""
+    from clv.analysis.risk import LOST_P_ALIVE
+
+    analysis = cdnow
+    candidates, lost = analysis.middle_to_top, analysis.lost
+    assert lost.height and not set(candidates["customer_id"]) & set(lost["customer_id"])
+    # recomputed with pandas from the segments: the middle tier, full refunds left out
+    seg = analysis.segments.to_pandas()
+    threshold = seg[seg.value_tier == "good"].clv.min()
+    middle = seg[(seg.value_tier == "middle") & (seg.revenue > 0)]
+    near = middle[middle.clv >= (1 - analysis_findings.CLOSE_TO_TOP) * threshold]
+    gone = near[near.p_alive < LOST_P_ALIVE]
+    assert "0509" in set(gone.customer_id) and "0509" in set(lost["customer_id"])
+    assert sorted(candidates["customer_id"]) == sorted(
+        middle[middle.p_alive >= LOST_P_ALIVE].customer_id
+    )
+    found = analysis.findings["middle"]
+    assert found["middle"] == len(middle) == 1411
+    assert found["close"] == len(near) - len(gone) == 93 and found["gone"] == len(gone) == 1
+    shown = candidates.filter(pl.col("clv_gap") <= found["within"] * threshold)
+    assert shown.height == found["close"]
+    records = {r["id"]: r for r in first_page.records(analysis.findings)}
+    assert records["middle_close"]["numbers"]["close"] == 93
+    assert "not already gone" in records["middle_close"]["text"]
+    assert records["middle_gone"]["numbers"] == {"gone": 1, "within": 0.25, "lost_p_alive": 0.05}
+    assert records["middle_gone"]["text"].endswith("left out of the middle-to-top list: 1.")

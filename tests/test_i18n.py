@@ -233,7 +233,7 @@ def test_markdown_and_figure_texts_are_translated() -> None:
     assert figure_text("revenue (kr)", sv) == "intäkt (kr)"
     assert figure_text("median 1,234", sv) == f"median {sv.number(1234, 0)}"
     assert figure_text("predicted CLV over 12 months (kr); top 1 % not shown", sv) == (
-        "förväntat CLV under 12 månader (kr); översta 1 % visas inte"
+        "förväntat CLV under 12 månader (kr); översta 1\u00a0% visas inte"
     )
 
 
@@ -328,6 +328,9 @@ def test_a_report_in_each_language(language, notebook, data, options, tmp_path) 
     text = _visible_text(report)
     left = [p for p in _english_probes(language) if p in text]
     assert not left, f"English left in the {language} report: {left[:5]}"
+    body = text.split(report_locale(language).gettext("Parameters"))[0]  # names from here on
+    words = [w for w in _english_words(language) if re.search(rf"\b{w}\b", body)]
+    assert not words, f"English words left in the {language} report: {words[:10]}"
     locale = report_locale(language)
     kpis = json.loads((folder / "kpis.json").read_text())
     assert "repeat_customer_rate" in kpis  # machine files keep English keys
@@ -345,31 +348,22 @@ def test_a_report_in_each_language(language, notebook, data, options, tmp_path) 
 
 
 @pytest.fixture(scope="module")
-def analysis_notes() -> list[str]:
-    """Every note the analysis and the models write for a shop with channels, loyalty and
-    products, and for one without its channel column, and every model health item."""
+def model_diagnostics() -> list[dict]:
+    """One diagnostic of every code the models write, with its values (a fit at a boundary,
+    Gamma-Gamma's warnings, no dropout, the limits, the purchase model's fallbacks)."""
     import numpy as np
 
-    import clv
     from clv.models.diagnostics import (
         auto_fallback_diagnostic,
+        auto_no_holdout_diagnostic,
         dropout_diagnostic,
         fit_diagnostics,
+        full_fit_failed_diagnostic,
         gamma_gamma_diagnostics,
+        limit_diagnostics,
     )
     from clv.models.optimize import Fit
 
-    transactions = clv.datasets.synthetic_shop(1_500, seed=4)[0]
-    full = clv.analyze(transactions, channel_col="channel", loyalty_col="loyalty")
-    plain = clv.analyze(transactions.drop("channel", "loyalty"), calibration_end=None)
-    notes = [*plain.kpis["notes"], *full.kpis["notes"]]
-    notes += [n for n in full.middle_to_top["lacks"] if n]
-    notes += [w for w, _ in full.findings["middle"]["lacks"]]
-    notes.append(
-        full.model.pooled.excluded_gamma_gamma_reason
-        if hasattr(full.model, "pooled")
-        else full.model.excluded_gamma_gamma_reason
-    )
     fit = Fit(
         np.array([3.91e5, 0.000193, 2.5]),
         np.array([np.nan, np.nan, 7.1]),
@@ -381,8 +375,73 @@ def analysis_notes() -> list[str]:
     items = fit_diagnostics("Gamma-Gamma", ("p", "q", "v"), fit)
     items += gamma_gamma_diagnostics(1.24, -0.45, 1, 3) + gamma_gamma_diagnostics(1.5, 0.5, 40, 1)
     items += dropout_diagnostic("bgnbd", {"a": 1e-6, "b": 10.0}, 50.0)
-    items += auto_fallback_diagnostic("too few holdout purchases.")
-    return notes + [d["message"] for d in items]
+    items += limit_diagnostics("poisson_no_dropout", "equal_spend", "BG/NBD")
+    items += full_fit_failed_diagnostic("Pareto/NBD", "no_dropout", "no optimum; x", ["BG/NBD"])
+    items += full_fit_failed_diagnostic("BG/NBD", "poisson", "no optimum", [])
+    items += auto_fallback_diagnostic("too few holdout purchases.") + auto_no_holdout_diagnostic()
+    return items
+
+
+def test_every_model_diagnostic_is_written_from_its_code_and_values(model_diagnostics) -> None:
+    """The Model health box: each code has its message, the values go in in the locale's
+    form; English keeps the model's own message. No English text is read back."""
+    from clv.models import diagnostics
+    from clv.report.notes import DIAGNOSTICS, diagnostic_text
+
+    codes = set(re.findall(r"``(\w+)``", (diagnostics.__doc__ or "").split("Messages")[0]))
+    codes.add("pooled_group")
+    assert codes == set(DIAGNOSTICS)
+    assert {d["code"] for d in model_diagnostics} == codes - {"pooled_group"}
+    for item in model_diagnostics:
+        assert diagnostic_text(item) == item["message"]
+    fi = report_locale("fi")
+    boundary = diagnostic_text(model_diagnostics[0], locale=fi)
+    assert boundary.startswith("Gamma-Gamma p = 3,91e+05 on sen rajalla"), boundary
+    assert "kohti ääretöntä" in boundary
+    assert "0,000193" in diagnostic_text(model_diagnostics[1], locale=fi)
+    few = [d for d in model_diagnostics if d["code"] == "few_repeat_buyers"]
+    assert diagnostic_text(few[0], locale=report_locale("pl")).startswith("tylko 1 klient kupił")
+    assert diagnostic_text(few[1], locale=report_locale("pl")).startswith("tylko 40 klientów")
+    # a group's diagnostic starts with the group, in the language
+    grouped = {**few[1], "values": {**few[1]["values"], "by": "channel", "group": "search"}}
+    assert diagnostic_text(grouped, locale=report_locale("sv")).startswith("kanal search: bara 40")
+    # a model file of clv 0.1 (code "warning", no values) shows its message as it is
+    assert diagnostic_text({"code": "warning", "message": "old"}, locale=fi) == "old"
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_the_model_and_analysis_notes_are_in_the_language(language, model_diagnostics) -> None:
+    from clv.report.notes import LACKS, diagnostic_text, lacks_text, left_out_notes
+
+    locale = report_locale(language)
+    probes = [*_english_probes(language), "of the rest", "top customers", "the data"]
+    texts = [diagnostic_text(d, locale=locale) for d in model_diagnostics]
+    texts.append(diagnostic_text({"code": "pooled_group", "values": {}}, locale=locale))
+    texts += left_out_notes({}, locale=locale) + left_out_notes({"loyalty": {}}, locale=locale)
+    texts.append(lacks_text(list(LACKS), aov=1234.4, good_aov=56.0, locale=locale))
+    for text in texts:
+        english = [p for p in probes if p in text]
+        assert not english, (text, english)
+        assert not re.search(r"\d,\d{3}(?!\d)|\d\.\d", text), text  # the locale's numbers
+    assert locale.integer(1234) in texts[-1] and "56" in texts[-1]
+
+
+def test_what_the_middle_tier_lacks_comes_as_codes_and_numbers(pln_shop) -> None:
+    """The analysis gives codes and the good tier's order value; the report words them."""
+    from clv.analysis.profile import LACKS
+    from clv.report.notes import middle_to_top_table
+
+    table = pln_shop.middle_to_top
+    assert table["lacks"].dtype == pl.List(pl.String)
+    assert set(table["lacks"].explode().drop_nulls()) <= set(LACKS)
+    assert {w for w, _ in pln_shop.findings["middle"]["lacks"]} <= set(LACKS)
+    uk = report_locale("uk")
+    shown = middle_to_top_table(table.head(30), locale=uk)
+    assert "good_aov" not in shown.columns and shown["lacks"].dtype == pl.String
+    for row, words in zip(table.head(30).iter_rows(named=True), shown["lacks"], strict=True):
+        if "higher_aov" in row["lacks"]:
+            assert uk.integer(round(row["good_aov"])) in words
+        assert not re.search(r"[a-z]{3,}", words), words
 
 
 @pytest.mark.slow
@@ -402,26 +461,6 @@ def test_what_sets_top_customers_apart_is_written_from_its_message(language) -> 
         probes = [p for p in [*_english_probes(language), "of the rest", "top customers"]]
         assert note != en and not [p for p in probes if p in note], (en, note)
         assert not re.search(r"\d,\d{3}(?!\d)|\d\.\d", note), note
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("language", TRANSLATED)
-def test_the_analysis_notes_are_shown_in_the_language(language, analysis_notes) -> None:
-    from clv.report.analysis_words import analysis_text
-
-    locale = report_locale(language)
-    notes = analysis_notes
-    assert len(notes) > 20
-    for note in notes:
-        text = analysis_text(note, locale)
-        english = [
-            p
-            for p in [*_english_probes(language), "of the rest", "top customers", "the data"]
-            if p in text
-        ]
-        assert text != note and not english, (note, text)
-        assert not re.search(r"\d,\d{3}(?!\d)|\d\.\d", text), text  # the locale's numbers
-    assert analysis_text(notes[0], report_locale("en")) == notes[0]
 
 
 def test_the_runs_index_speaks_the_newest_runs_language(tmp_path) -> None:
@@ -465,3 +504,92 @@ def test_the_run_time_in_the_locales_form() -> None:
         assert text == format_datetime(moment, "medium", tzinfo=dt.UTC, locale=code)
     assert report_locale("fi").timestamp("2026-12-07T02:26:10Z").startswith("7.12.2026")
     assert report_locale("sv").timestamp("not a time") == "not a time"
+
+
+# ---------------------------------------------------------------------- tables and figures
+
+
+def _english_words(language: str) -> set[str]:
+    """The English report's words (6 letters or more, in the catalog's msgids) that no
+    translation of ``language`` uses: none may be left in a table, a figure or a report."""
+    catalog = list(_catalog(language))
+    english = {w for m in catalog if m.id for t in _ids(m.id) for w in re.findall(r"[a-z]{6,}", t)}
+    local = {w for m in catalog if m.id for t in _ids(m.string) for w in re.findall(r"\w+", t)}
+    return english - local - {w for c in LEFT_ENGLISH for w in re.findall(r"[a-z]{6,}", c)}
+
+
+LEFT_ENGLISH = (
+    "Counting your customers the easy way: an alternative to the Pareto/NBD model",
+    "Empirical validation and comparison of models for customer base analysis",
+    "International Journal of Research in Marketing",
+    "Counting your customers: who are they and what will they do next?",
+    "Management Science",
+    "RFM and CLV: using iso-value curves for customer base analysis",
+    "Journal of Marketing Research, Marketing Science",
+    "scores.parquet at_risk.csv customer_ref channel_costs channel_col loyalty_col",
+    "purchase_model gg_penalizer member_discount_rate cost_per_reward synthetic_shop",
+)
+"""Names a translated report keeps: the papers' titles, files, parameters."""
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_tables_show_shares_as_percentages_and_rfm_columns_in_words(language) -> None:
+    from clv.report.html_table import table_html
+
+    locale = report_locale(language)
+    rows = pl.DataFrame(
+        {
+            "metric": ["repeat customer rate", "annual retention", "orders"],
+            "value": [0.483, 0.2, 6.0],
+        }
+    )
+    text = _visible_text(table_html(rows, locale=locale))
+    assert locale.percent(0.483, 1) in text and locale.percent(0.2, 1) in text
+    assert "0,483" not in text and locale.number(6.0) in text
+    rfm = pl.DataFrame(
+        {"column": ["frequency", "recency", "T", "monetary_value"], "mean": [1.0] * 4}
+    )
+    text = _visible_text(table_html(rfm, locale=locale))
+    assert not [w for w in ("frequency", "recency", "monetary_value") if w in text], text
+    assert not [w for w in _english_words(language) if re.search(rf"\b{w}\b", text)]
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_parameter_names_are_written_as_typed_and_interval_headers_translated(language) -> None:
+    from clv.report.html_table import table_html
+
+    locale = report_locale(language)
+    names = ["date_format", "currency", "retention_cost", "alpha"]
+    frame = pl.DataFrame({"parameter": names, "value": ["%d.%m.%Y", "SEK", "12", "4.4"]})
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", table_html(frame, locale=locale))
+    assert cells[::2] == names  # never "datumformat" beside an English "synthetic customers"
+    channels = pl.DataFrame({"channel": ["search"], "clv_cac_low": [1.5], "clv_cac_high": [2.5]})
+    head = re.findall(r"<th[^>]*>([^<]*)</th>", table_html(channels, locale=locale))
+    assert [locale.gettext(h) for h in ("CLV:CAC low", "CLV:CAC high")] == head[1:]
+    assert not [h for h in head[1:] if h.endswith(("low", "high"))], head
+
+
+@pytest.mark.parametrize("language", ["fi", "uk"])
+def test_figures_carry_no_english_ticks_or_legends(language, pln_shop) -> None:
+    import matplotlib.pyplot as plt
+
+    from clv import plots
+    from clv.analysis import tables
+
+    locale = report_locale(language)
+    _, _, shares = tables.tier_tables(pln_shop.segments, pln_shop.tiers)
+    ax = plots.tier_shares(shares)
+    fig = ax.get_figure(root=True)
+    localize_figure(fig, locale)
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert (
+        ticks == [locale.gettext(t) for t in ("good", "middle", "low")] != ["good", "middle", "low"]
+    )
+    drawn = " ".join(
+        [*ticks, ax.get_xlabel(), ax.get_ylabel(), ax.get_title()]
+        + [t.get_text() for t in [*ax.get_legend().get_texts(), *ax.texts]]
+    )
+    left = [w for w in _english_words(language) if re.search(rf"\b{w}\b", drawn)]
+    assert not left and not re.search(r"\b(good|middle|low|customers|revenue)\b", drawn), drawn
+    plt.close(fig)

@@ -4,6 +4,7 @@ import json
 import re
 
 import nbformat
+import pandas as pd
 import polars as pl
 import pytest
 
@@ -114,11 +115,13 @@ def test_customer_value_run_folder(report_runs) -> None:
         "customer_value.html",
         "scores.parquet",
         "at_risk.csv",
+        "lost.csv",
         "model.json",
         "kpis.json",
         "manifest.json",
     }
     assert expected <= names
+    assert expected <= set(json.loads((run / "manifest.json").read_text())["files"])
     assert not [n for n in names if n.startswith(".")]  # no temp files left
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["status"] == "succeeded" and manifest["error"] is None
@@ -144,6 +147,18 @@ def test_customer_value_run_folder(report_runs) -> None:
     assert scores.height == 1_000 and {"clv", "p_alive", "value_tier"} <= set(scores.columns)
     at_risk = pl.read_csv(run / "at_risk.csv", schema_overrides={"customer_id": pl.String})
     assert set(at_risk["customer_id"]) <= set(scores["customer_id"])  # real ids in the CSV
+    # the win-back list: recomputed with pandas from the scores, masked reference beside the id
+    lost = pd.read_csv(run / "lost.csv", dtype={"customer_id": str, "customer_ref": str})
+    sc = scores.to_pandas()
+    positive = sc[sc.revenue > 0]
+    cut = positive.revenue.quantile(0.8)
+    want = positive[(positive.p_alive < 0.05) & (positive.revenue >= cut)]
+    want = want.sort_values(["revenue", "customer_id"], ascending=[False, True])
+    assert len(want) > 0 and lost.customer_id.tolist() == want.customer_id.tolist()
+    assert lost.customer_ref.tolist() == want.customer_ref.tolist()
+    assert list(lost.columns[:2]) == ["customer_id", "customer_ref"]
+    assert manifest["row_counts"]["lost"] == len(want)
+    assert not set(lost.customer_id) & set(at_risk["customer_id"])
     assert json.loads((run / "model.json").read_text())["bgnbd"]["r"] > 0
 
 
@@ -200,7 +215,7 @@ def test_report_kpis_json_equals_the_cli_on_margin(report_runs, tmp_path) -> Non
     assert cli_leaves.keys() == report_leaves.keys()
     compared = 0
     for path, value in cli_leaves.items():
-        if path[-1] == "share_good":
+        if path[-1] in ("share_good", "share_good_clv"):
             continue  # good = the top tier: the report ran with tier_cuts [0.1, 0.8], the CLI 0.2
         if isinstance(value, float):
             assert report_leaves[path] == pytest.approx(value, rel=1e-9, abs=1e-12), path

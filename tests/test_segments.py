@@ -262,7 +262,12 @@ def test_middle_to_top_and_at_risk(shop_scored):
     assert np.allclose(cands["clv_gap"], threshold - cands["clv"])
     assert (cands["clv_gap"] >= 0).all()
     one = cands.filter(pl.col("orders") == 1)
-    assert one["lacks"].str.contains("a second order").all()
+    assert one["lacks"].list.contains("second_order").all()
+    good = df[df.value_tier == "good"]
+    good_aov = (good.revenue / good.orders).median()
+    below = cands["aov"] < good_aov
+    assert (cands["lacks"].list.contains("higher_aov") == below).all()
+    assert np.allclose(cands["good_aov"], good_aov)
 
     listed = risk.at_risk(table, min_value_quantile=0.8, max_p_alive=0.3)
     df["stays"] = df.clv / df.p_alive

@@ -79,9 +79,16 @@ def test_the_second_report_opens_with_the_since_section(two_months) -> None:
     page = (second / "customer_value.html").read_text()
     headings = [html.unescape(h) for h in re.findall(r"<h2[^>]*>(.*?)</h2>", page)]
     headings = [re.sub(r"<[^>]+>|¶", "", h).strip() for h in headings if "Contents" not in h]
-    started = json.loads((first / "manifest.json").read_text())["started_at"][:10]
-    assert headings[:2] == ["What this report found", f"Since {started}"]
-    assert f'href="#since">Since {started}' in page  # in the table of contents
+    # since the last day of the previous run's data (November's export ends on the 30th)
+    end = json.loads((first / "model.json").read_text())["observation_end"]
+    assert end == pd.read_csv(first.parent.parent / "export_2024-11.csv").date.max()
+    assert headings[:2] == ["What this report found", f"Since {end}"]
+    assert f'href="#since">Since {end}' in page  # in the table of contents
+    assert "Every tier, top customer and channel share here is by predicted CLV." in page
+    assert (
+        "previous tier by predicted CLV" in page
+        and "tier by revenue" not in page.split("1. Headline")[0]
+    )
     findings = json.loads((second / "findings.json").read_text())["findings"]
     assert not findings[0]["id"].startswith("since.")  # the first page first, then changes
     since = [f for f in findings if f["id"].startswith("since.")]

@@ -5,6 +5,9 @@ headline KPIs, its model document and its at-risk customers), so two runs read f
 folders and a run still in its notebook compare alike. :mod:`clv.report.since` words the
 result; :mod:`clv.report.compare` reads run folders and writes ``changes.json``.
 
+- **One basis**: every tier here is the tier by predicted CLV (``value_tier`` of
+  ``scores.parquet``), and channel quality is the share of a channel's customers in the top
+  tier by predicted CLV (``share_good_clv`` of ``kpis.json``), never the tiers by past revenue.
 - **Tier migration**: customers counted by (tier in the previous run, tier now), with
   ``"new"`` (not in the previous run) and ``"gone"`` (in the previous run, absent from this
   run's data). Customers are matched by their id as text.
@@ -36,13 +39,17 @@ KPI_KEYS = (
 
 NEW, GONE = "new", "gone"
 
+BASIS = "predicted CLV"
+"""What ranks the tiers every count of a comparison uses (``value_tier``, ``share_good_clv``)."""
+
 
 @dataclass(frozen=True)
 class RunState:
     """What a run's comparison needs.
 
     ``scores``: one row per customer with ``customer_id``, ``value_tier`` (tier by predicted
-    CLV), ``clv`` and ``p_alive`` (``scores.parquet``); ``kpis``: ``kpis.json``; ``model``:
+    CLV), ``clv``, ``p_alive`` and ``orders`` (``scores.parquet``); ``kpis``: ``kpis.json``;
+    ``model``:
     the model document (``model.json``, :meth:`clv.models.model.ClvModel.to_dict`) or None;
     ``at_risk``: ids of the at-risk list, as text.
     """
@@ -57,17 +64,20 @@ def _tiers(state: RunState) -> pl.DataFrame:
     s = state.scores
     return s.select(
         pl.col("customer_id").cast(pl.String),
-        pl.col("value_tier").cast(pl.String).alias("tier"),
+        pl.col("value_tier").cast(pl.String),
         *(pl.col(c).cast(pl.Float64) for c in ("clv", "p_alive") if c in s.columns),
+        *(pl.col(c).cast(pl.Int64) for c in ("orders",) if c in s.columns),
     )
 
 
 def matched(previous: RunState, current: RunState) -> pl.DataFrame:
-    """Every customer of either run: ``customer_id``, ``previous_tier`` (``"new"`` if absent
-    before), ``tier`` (``"gone"`` if absent now), ``previous_clv``, ``clv``,
-    ``previous_p_alive``, ``p_alive`` (null where absent) and ``at_risk`` (on this run's list)."""
-    before = _tiers(previous).rename(
-        {"tier": "previous_tier", "clv": "previous_clv", "p_alive": "previous_p_alive"},
+    """Every customer of either run: ``customer_id``, ``previous_value_tier`` (``"new"`` if
+    absent before), ``value_tier`` (``"gone"`` if absent now; both tiers by predicted CLV),
+    ``previous_clv``, ``clv``, ``previous_p_alive``, ``p_alive``, ``orders`` (this run's; null
+    where absent) and ``at_risk`` (on this run's list)."""
+    before = _tiers(previous).drop("orders", strict=False)
+    before = before.rename(
+        {"value_tier": "previous_value_tier", "clv": "previous_clv", "p_alive": "previous_p_alive"},
         strict=False,
     )
     now = _tiers(current)
@@ -75,9 +85,11 @@ def matched(previous: RunState, current: RunState) -> pl.DataFrame:
     for col in ("clv", "p_alive", "previous_clv", "previous_p_alive"):
         if col not in both.columns:
             both = both.with_columns(pl.lit(None, dtype=pl.Float64).alias(col))
+    if "orders" not in both.columns:
+        both = both.with_columns(pl.lit(None, dtype=pl.Int64).alias("orders"))
     return both.with_columns(
-        pl.col("previous_tier").fill_null(NEW),
-        pl.col("tier").fill_null(GONE),
+        pl.col("previous_value_tier").fill_null(NEW),
+        pl.col("value_tier").fill_null(GONE),
         pl.col("customer_id").is_in(sorted(current.at_risk)).alias("at_risk"),
     ).sort("customer_id")
 
@@ -92,10 +104,10 @@ def tier_migration(
     ``tiers`` are added after them.
     """
     both = matched(previous, current)
-    seen = [t for t in both["previous_tier"].unique(maintain_order=True) if t not in (NEW,)]
-    seen += [t for t in both["tier"].unique(maintain_order=True) if t not in (GONE,)]
+    seen = [t for t in both["previous_value_tier"].unique(maintain_order=True) if t != NEW]
+    seen += [t for t in both["value_tier"].unique(maintain_order=True) if t != GONE]
     order = list(tiers) + sorted({t for t in seen if t not in tiers})
-    counts = both.group_by("previous_tier", "tier").len()
+    counts = both.group_by("previous_value_tier", "value_tier").len()
     table = {(a, b): int(n) for a, b, n in counts.iter_rows()}
     return {
         a: {b: table.get((a, b), 0) for b in [*order, GONE] if not (a == NEW and b == GONE)}
@@ -116,25 +128,26 @@ def kpi_changes(previous: Mapping[str, Any], current: Mapping[str, Any]) -> dict
 
 
 def slipped_top(previous: RunState, current: RunState, *, top_tier: str) -> pl.DataFrame:
-    """Customers of the previous run's ``top_tier`` who left it (to a lower tier, or gone) or
-    are on this run's at-risk list; largest previous predicted CLV first.
+    """Customers of the previous run's ``top_tier`` (by predicted CLV) who left it (to a lower
+    tier, or gone) or are on this run's at-risk list; largest previous predicted CLV first.
 
     Columns: those of :func:`matched` and ``clv_change`` (now - before, null when gone).
     """
     both = matched(previous, current)
-    out = both.filter(
-        (pl.col("previous_tier") == top_tier) & ((pl.col("tier") != top_tier) | pl.col("at_risk"))
-    )
+    was_top, is_top = pl.col("previous_value_tier") == top_tier, pl.col("value_tier") == top_tier
+    out = both.filter(was_top & (~is_top | pl.col("at_risk")))
     return out.with_columns((pl.col("clv") - pl.col("previous_clv")).alias("clv_change")).sort(
         ["previous_clv", "customer_id"], descending=[True, False], nulls_last=True
     )
 
 
 def new_top(previous: RunState, current: RunState, *, top_tier: str) -> pl.DataFrame:
-    """Customers in ``top_tier`` now who were not before (a lower tier, or new); largest
-    predicted CLV first. Columns: those of :func:`matched` and ``clv_change``."""
+    """Customers in ``top_tier`` (by predicted CLV) now who were not before (a lower tier, or
+    new); largest predicted CLV first. Columns: those of :func:`matched` (``orders``: a
+    one-time buyer's predicted value rests on one order) and ``clv_change``."""
     both = matched(previous, current)
-    out = both.filter((pl.col("tier") == top_tier) & (pl.col("previous_tier") != top_tier))
+    is_top, was_top = pl.col("value_tier") == top_tier, pl.col("previous_value_tier") == top_tier
+    out = both.filter(is_top & ~was_top)
     return out.with_columns((pl.col("clv") - pl.col("previous_clv")).alias("clv_change")).sort(
         ["clv", "customer_id"], descending=[True, False], nulls_last=True
     )
@@ -144,18 +157,24 @@ def channel_changes(
     previous: Mapping[str, Mapping[str, Any]] | None,
     current: Mapping[str, Mapping[str, Any]] | None,
 ) -> pl.DataFrame | None:
-    """Channel quality before and now: each channel's customers, ``share_good`` (share of its
-    customers in the top tier) and ``mean_clv``, the change of ``share_good`` in percentage
-    points and whether it is within noise (binomial standard errors of the two shares).
+    """Channel quality before and now: each channel's customers, ``share_good_clv`` (share of
+    its customers in the top tier by predicted CLV, the tiers of :func:`tier_migration`) and
+    ``mean_clv``, the change of ``share_good_clv`` in percentage points and whether it is
+    within noise (binomial standard errors of the two shares).
 
-    ``previous``/``current``: the ``channels`` of ``kpis.json``. None when either has none.
+    ``previous``/``current``: the ``channels`` of ``kpis.json``. None when either has none, or
+    has no ``share_good_clv`` (a run of clv before 0.3.0: its channels were ranked by past
+    revenue only, a basis the rest of the comparison does not use).
     """
     if not previous or not current:
         return None
+    for channels in (previous, current):
+        if any("share_good_clv" not in (row or {}) for row in channels.values()):
+            return None
     rows = []
     for name in sorted(set(previous) | set(current)):
         a, b = previous.get(name) or {}, current.get(name) or {}
-        pa, pb = a.get("share_good"), b.get("share_good")
+        pa, pb = a.get("share_good_clv"), b.get("share_good_clv")
         na, nb = a.get("customers"), b.get("customers")
         change = within = z = None
         if pa is not None and pb is not None:
@@ -168,9 +187,9 @@ def channel_changes(
                 "channel": name,
                 "previous_customers": na,
                 "customers": nb,
-                "previous_share_good": pa,
-                "share_good": pb,
-                "share_good_change": change,
+                "previous_share_good_clv": pa,
+                "share_good_clv": pb,
+                "share_good_clv_change": change,
                 "z": z,
                 "within_noise": within,
                 "previous_mean_clv": a.get("mean_clv"),
@@ -258,18 +277,32 @@ def _square(se: Any) -> float:
     return float(se) ** 2 if isinstance(se, int | float) else math.nan
 
 
+def at_risk_changes(previous: RunState, current: RunState) -> dict[str, int]:
+    """The at-risk list then and now: ``previous`` and ``current`` (customers on each run's
+    list) and ``still`` (on both)."""
+    return {
+        "previous": len(previous.at_risk),
+        "current": len(current.at_risk),
+        "still": len(previous.at_risk & current.at_risk),
+    }
+
+
 def changes(previous: RunState, current: RunState, *, tiers: Sequence[str]) -> dict[str, Any]:
     """Everything that changed, as plain values (``changes.json`` without its run names):
-    ``tier_migration``, ``kpi_changes``, ``slipped_top``, ``new_top`` (rows of
-    :func:`slipped_top` and :func:`new_top`), ``channel_changes`` (rows or None) and
-    ``parameter_drift``. ``tiers``: the value tiers from the top down."""
+    ``basis`` (:data:`BASIS`: what ranks every tier below), ``tier_migration``,
+    ``kpi_changes``, ``slipped_top``, ``new_top`` (rows of :func:`slipped_top` and
+    :func:`new_top`), ``channel_changes`` (rows or None), ``at_risk``
+    (:func:`at_risk_changes`) and ``parameter_drift``. ``tiers``: the value tiers from the
+    top down."""
     top = tiers[0]
     channels = channel_changes(previous.kpis.get("channels"), current.kpis.get("channels"))
     return {
+        "basis": BASIS,
         "tier_migration": tier_migration(previous, current, tiers=tiers),
         "kpi_changes": kpi_changes(previous.kpis, current.kpis),
         "slipped_top": slipped_top(previous, current, top_tier=top).to_dicts(),
         "new_top": new_top(previous, current, top_tier=top).to_dicts(),
         "channel_changes": None if channels is None else channels.to_dicts(),
+        "at_risk": at_risk_changes(previous, current),
         "parameter_drift": parameter_drift(previous.model, current.model),
     }

@@ -44,32 +44,41 @@ def top_customers(segments: pl.DataFrame, profile: pl.DataFrame, *, value_col: s
 
 
 def middle_close_to_top(
-    candidates: pl.DataFrame, *, good_share: float, close: float = CLOSE_TO_TOP
+    middle_tier: pl.DataFrame, *, good_share: float, close: float = CLOSE_TO_TOP
 ) -> dict:
     """Middle-tier customers within ``close`` of the good tier's lowest predicted CLV.
 
-    ``candidates``: :func:`clv.analysis.profile.middle_to_top` with ``n=None`` (all of the
-    middle tier). Returns ``middle`` (customers in the middle tier), ``close`` (those with
-    ``clv >= (1 - close) * threshold``, i.e. ``clv_gap <= close * threshold``), ``within``
-    (``close``), ``good_share`` (the good tier's share of customers, as given) and ``lacks``:
-    what they lack, most common first, as ``(what, customers)``.
+    ``middle_tier``: :func:`clv.analysis.profile.middle_to_top` with ``n=None`` and
+    ``leave_out_gone=False`` (all of the middle tier). Returns ``middle`` (customers in the
+    middle tier), ``close`` (those with ``clv >= (1 - close) * threshold``, i.e.
+    ``clv_gap <= close * threshold``, who are not already gone: the candidates of the
+    middle-to-top list that close), ``gone`` (as close but already gone: P(alive) below
+    ``lost_p_alive``, left out of the list), ``within`` (``close``), ``good_share`` (the good
+    tier's share of customers, as given), ``lost_p_alive`` and ``lacks``: what the ``close``
+    customers lack, most common first, as ``(code, customers)`` (codes of
+    :data:`clv.analysis.profile.LACKS`).
     """
-    threshold = candidates["clv"] + candidates["clv_gap"]
-    near = candidates.filter(pl.col("clv_gap") <= close * threshold)
+    from clv.analysis.risk import LOST_P_ALIVE, gone
+
+    threshold = middle_tier["clv"] + middle_tier["clv_gap"]
+    near = middle_tier.filter(pl.col("clv_gap") <= close * threshold)
+    left_out = near.filter(gone())
+    kept = near.filter(~gone())
     return {
-        "middle": candidates.height,
-        "close": near.height,
+        "middle": middle_tier.height,
+        "close": kept.height,
+        "gone": left_out.height,
         "within": close,
         "good_share": good_share,
-        "lacks": _most_common(near["lacks"]),
+        "lost_p_alive": LOST_P_ALIVE,
+        "lacks": _most_common(kept["lacks"]),
     }
 
 
 def _most_common(lacks: pl.Series) -> list[tuple[str, int]]:
-    """What the ``"a, b (detail)"`` strings list, counted by the part before ``" ("``: most
-    common first, ties in the order first met (``collections.Counter.most_common``'s order)."""
-    parts = lacks.fill_null("").str.split(", ").explode()
-    named = parts.filter(parts != "").str.split(" (").list.first()
+    """The codes the ``lacks`` lists hold, counted: most common first, ties in the order
+    first met (``collections.Counter.most_common``'s order)."""
+    named = lacks.drop_nulls().explode().drop_nulls()
     counted = (
         named.to_frame("what")
         .with_row_index("first")

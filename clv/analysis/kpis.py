@@ -229,14 +229,19 @@ def channel_table(
         first: ``rank``, ``channel``, ``customers``, ``customer_share``, ``good_customers``,
         ``share_good`` (good customers / channel customers), ``share_of_good`` (channel's
         good / all good), ``repeat_rate``, ``aov`` (revenue / orders), ``mean_value``,
-        ``mean_clv`` (existing customers' mean predicted CLV, with scores) and ``cac`` (with
-        costs). Ties in
-        ``share_good`` are ranked by channel name.
+        ``mean_clv`` (existing customers' mean predicted CLV, with scores),
+        ``share_good_clv`` (with scores: the share of the channel's customers in the top
+        ``good_share`` by predicted CLV, the good tier of ``value_tier``) and ``cac`` (with
+        costs). Ties in ``share_good`` are ranked by channel name.
     """
     if "channel" not in customers.columns:
         return None
     tiered = _tiered(customers, value_col, good_share)
     has_clv = "clv" in customers.columns
+    if has_clv:  # the good tier by predicted CLV, ranked as segment_table ranks value_tier
+        by_clv = tiered.select("customer_id", pl.col("clv").fill_null(0.0))
+        ranked = value_tiers(by_clv, value_col="clv", top_share=good_share, prefix="_")
+        tiered = tiered.with_columns(ranked["_top"].alias("good_clv"))
     aggs = [
         pl.len().cast(pl.Int64).alias("customers"),
         pl.col("good").sum().cast(pl.Int64).alias("good_customers"),
@@ -246,6 +251,7 @@ def channel_table(
     ]
     if has_clv:
         aggs.append(pl.col("clv").mean().alias("mean_clv"))
+        aggs.append(pl.col("good_clv").mean().alias("share_good_clv"))
     table = (
         tiered.group_by(pl.col("channel").cast(pl.String).fill_null(UNKNOWN))
         .agg(aggs)
@@ -314,10 +320,10 @@ def headline_kpis(
         ``customers``, ``orders``, ``revenue``, ``repeat_customer_rate``,
         ``returning_vs_new_aov_ratio``, ``top_10pct_revenue_share``,
         ``top_20pct_revenue_share``, ``gini_revenue``, ``channels`` {name: {customers,
-        share_good, repeat_rate, aov, mean_value, mean_clv}}, ``loyalty`` {members: {...},
-        non_members: {customers, aov, orders_per_customer, repeat_rate, mean_clv}} and
-        ``notes`` (why a section is missing). ``channels`` / ``loyalty`` are absent when
-        their column is; ``mean_clv`` only with scores.
+        share_good, repeat_rate, aov, mean_value, mean_clv, share_good_clv}}, ``loyalty``
+        {members: {...}, non_members: {customers, aov, orders_per_customer, repeat_rate,
+        mean_clv}} and ``notes`` (why a section is missing). ``channels`` / ``loyalty`` are
+        absent when their column is; ``mean_clv`` and ``share_good_clv`` only with scores.
     """
     from clv.data.rfm import as_date
 
@@ -414,7 +420,7 @@ def with_sections(
         notes.append("no channel column: channels section left out (map one with channel_col)")
     else:
         keep = ["customers", "share_good", "repeat_rate", "aov", "mean_value", "mean_clv"]
-        keep += ["cac", "new_customer_value", "clv_cac"]
+        keep += ["share_good_clv", "cac", "new_customer_value", "clv_cac"]
         kpis["channels"] = {
             row["channel"]: {k: row[k] for k in keep if k in row}
             for row in channels.iter_rows(named=True)

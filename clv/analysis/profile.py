@@ -11,6 +11,7 @@ from typing import cast
 import numpy as np
 import polars as pl
 
+from clv.analysis.risk import gone
 from clv.analysis.segments import TIERS
 
 
@@ -151,7 +152,15 @@ def top_profile(
     )
 
 
-def middle_to_top(segments: pl.DataFrame, *, n: int | None = 100) -> pl.DataFrame:
+LACKS = ("second_order", "higher_aov", "recent_order")
+"""What a middle-tier customer can lack against the good tier: a second order (one order so
+far), a higher average order value (below the good tier's median), a recent order (P(alive)
+below the good tier's median)."""
+
+
+def middle_to_top(
+    segments: pl.DataFrame, *, n: int | None = 100, leave_out_gone: bool = True
+) -> pl.DataFrame:
     """Middle-tier customers closest to the good tier by predicted CLV, and what they lack.
 
     Parameters
@@ -161,35 +170,30 @@ def middle_to_top(segments: pl.DataFrame, *, n: int | None = 100) -> pl.DataFram
         ``p_alive``).
     n
         Number of candidates (``None``: all of the middle tier).
+    leave_out_gone
+        Leave out the customers already gone (P(alive) below
+        :data:`clv.analysis.risk.LOST_P_ALIVE`, the win-back list's cut): a customer who has
+        probably left is not close to the top, whatever their predicted CLV. False keeps the
+        whole middle tier.
 
     Returns
     -------
     pl.DataFrame
         Sorted by ``clv`` descending: ``customer_id``, ``clv``, ``clv_gap`` (the lowest
-        good-tier CLV minus the customer's), ``orders``, ``aov``, ``p_alive`` and ``lacks``
-        ("a second order", "a higher average order value (40 vs 75 in the good tier)",
-        "a recent order").
+        good-tier CLV minus the customer's), ``orders``, ``aov``, ``p_alive``, ``good_aov``
+        (the good tier's median order value, currency units) and ``lacks``: the codes of
+        :data:`LACKS` the customer lacks, in that order (``["second_order", "higher_aov"]``).
         Middle and good tiers are the first two names of :data:`TIERS` order (good, middle).
     """
     good = segments.filter(pl.col("value_tier") == TIERS[0][0])
     threshold = good["clv"].min() if good.height else None
     good_aov = cast(float, (good["revenue"] / good["orders"]).median()) if good.height else None
     good_alive = good["p_alive"].median() if good.height and "p_alive" in good.columns else None
-    lacks = [
-        pl.when(pl.col("orders") < 2).then(pl.lit("a second order")),
-    ]
+    lacks = [pl.when(pl.col("orders") < 2).then(pl.lit(LACKS[0]))]
     if good_aov is not None:
-        lacks.append(
-            pl.when(pl.col("aov") < good_aov).then(
-                pl.format(
-                    "a higher average order value ({} vs {} in the good tier)",
-                    pl.col("aov").round(0).cast(pl.Int64),
-                    pl.lit(round(good_aov)),
-                )
-            )
-        )
+        lacks.append(pl.when(pl.col("aov") < good_aov).then(pl.lit(LACKS[1])))
     if good_alive is not None:
-        lacks.append(pl.when(pl.col("p_alive") < good_alive).then(pl.lit("a recent order")))
+        lacks.append(pl.when(pl.col("p_alive") < good_alive).then(pl.lit(LACKS[2])))
     candidates = (
         segments.filter(pl.col("value_tier") == TIERS[1][0])
         .with_columns(aov=pl.col("revenue") / pl.col("orders"))
@@ -201,9 +205,12 @@ def middle_to_top(segments: pl.DataFrame, *, n: int | None = 100) -> pl.DataFram
             orders="orders",
             aov="aov",
             p_alive="p_alive" if "p_alive" in segments.columns else pl.lit(None, pl.Float64),
-            lacks=pl.concat_str(lacks, separator=", ", ignore_nulls=True),
+            good_aov=pl.lit(good_aov, dtype=pl.Float64),
+            lacks=pl.concat_list(lacks).list.drop_nulls(),
         )
     )
+    if leave_out_gone:
+        candidates = candidates.filter(~gone())
     return candidates if n is None else candidates.head(n)
 
 

@@ -196,10 +196,10 @@ class Analysis:
 
     @cached_property
     def lost(self) -> pl.DataFrame:
-        """High-value customers already gone (:func:`clv.analysis.risk.lost`), shown apart."""
-        if self.at_risk_rule == "recency":
-            return self.segments.head(0).select("customer_id")
-        return risk.lost(self.segments, min_value_quantile=self.options.at_risk_min_value_quantile)
+        """High-value customers already gone (:func:`clv.analysis.risk.lost`), shown apart;
+        none (its columns, no rows) under the recency rule."""
+        lost = risk.lost(self.segments, min_value_quantile=self.options.at_risk_min_value_quantile)
+        return lost.head(0) if self.at_risk_rule == "recency" else lost
 
     @cached_property
     def top_profile(self) -> pl.DataFrame:
@@ -207,12 +207,21 @@ class Analysis:
         return profile.top_profile(self.customers)
 
     @cached_property
-    def middle_to_top(self) -> pl.DataFrame:
-        """The whole middle tier, closest to the good tier first, with what each lacks; customers
-        whose net revenue is zero or below (full refunds) are left out."""
+    def middle_tier(self) -> pl.DataFrame:
+        """The whole middle tier, closest to the good tier first, with what each lacks
+        (:func:`clv.analysis.profile.middle_to_top`, the customers already gone included);
+        customers whose net revenue is zero or below (full refunds) are left out, as in the
+        tier tables."""
         refunded = self.segments.filter(pl.col("revenue") <= 0).select("customer_id")
-        table = profile.middle_to_top(self.segments, n=None)
+        table = profile.middle_to_top(self.segments, n=None, leave_out_gone=False)
         return table.join(refunded, on="customer_id", how="anti", maintain_order="left")
+
+    @cached_property
+    def middle_to_top(self) -> pl.DataFrame:
+        """The middle-to-top candidates: :attr:`middle_tier` without the customers already
+        gone (P(alive) below :data:`clv.analysis.risk.LOST_P_ALIVE`: the win-back list's cut,
+        so no customer is both a candidate and on :attr:`lost`)."""
+        return self.middle_tier.filter(~risk.gone())
 
     @cached_property
     def findings(self) -> dict[str, Any]:
@@ -221,7 +230,7 @@ class Analysis:
             "money": self.money.describe(),
             "top": findings.top_customers(self.segments, self.top_profile, value_col="revenue"),
             "top_share": self.options.top_share,
-            "middle": findings.middle_close_to_top(self.middle_to_top, good_share=self.tiers[0][1]),
+            "middle": findings.middle_close_to_top(self.middle_tier, good_share=self.tiers[0][1]),
             "returning": findings.returning_vs_new(self.returning_vs_new),
             "channels": findings.channels(self.channels),
             "loyalty": self.loyalty_totals,

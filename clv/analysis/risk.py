@@ -66,6 +66,13 @@ class Overdue:
     lapse_rate: float | None
 
 
+def gone(p_alive: pl.Expr | None = None) -> pl.Expr:
+    """Whether a customer is already gone: P(alive) below :data:`LOST_P_ALIVE` (False when
+    P(alive) is null)."""
+    p = pl.col("p_alive") if p_alive is None else p_alive
+    return (p < LOST_P_ALIVE).fill_null(False)
+
+
 def value_if_stays(p_alive: pl.Expr | None = None, clv: pl.Expr | None = None) -> pl.Expr:
     """A customer's predicted value if they are still a customer: ``clv / p_alive``.
 
@@ -269,11 +276,7 @@ def lost(segments: pl.DataFrame, *, min_value_quantile: float = 0.80) -> pl.Data
     cut = float("inf") if threshold is None else threshold
     last = "last_purchase" if "last_purchase" in segments.columns else "last_order"
     return (
-        segments.filter(
-            (pl.col("p_alive") < LOST_P_ALIVE)
-            & (pl.col("revenue") > 0)
-            & (pl.col("revenue") >= cut)
-        )
+        segments.filter(gone() & (pl.col("revenue") > 0) & (pl.col("revenue") >= cut))
         .select("customer_id", "revenue", "orders", last, "p_alive")
         .sort(["revenue", "customer_id"], descending=[True, False])
     )

@@ -209,16 +209,16 @@ def _compare(args: argparse.Namespace) -> None:
     import json
 
     from clv.data.write import _jsonable, write_json
-    from clv.report.compare import compare_runs
+    from clv.report.compare import compare_runs, summary_lines
 
     doc = compare_runs(args.run_a, args.run_b)
-    if args.out is None:
+    if args.out is not None:
+        write_json(args.out, doc, overwrite=args.overwrite)
+        _done(args.out, f"what changed since {doc['previous_run']}")
+    if args.json:
         print(json.dumps(_jsonable(doc), indent=2, allow_nan=False))
-        return
-    write_json(args.out, doc, overwrite=args.overwrite)
-    migration = doc["tier_migration"]
-    moved = sum(n for a, row in migration.items() for b, n in row.items() if a != b)
-    _done(args.out, f"{moved:,} customers changed tier since {doc['previous_run']}")
+    else:
+        print("\n".join(summary_lines(doc)))
 
 
 def _done(path: Path, what: str) -> None:
@@ -310,10 +310,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("run_a", type=Path, metavar="RUN_A", help="the earlier run folder")
     p.add_argument("run_b", type=Path, metavar="RUN_B", help="the later run folder")
-    p.add_argument(
-        "--out", type=Path, metavar="FILE", help="write changes.json here (default: stdout)"
-    )
+    p.add_argument("--out", type=Path, metavar="FILE", help="also write changes.json here")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print changes.json to stdout instead of the short summary (for scripts)",
+    )
     p.set_defaults(run=_compare)
     return parser
 

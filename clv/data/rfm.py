@@ -226,9 +226,7 @@ def rfm_summary(
     """
     if engine != "polars":
         spark = engines.get(engine)
-        return spark.rfm_summary(
-            transactions, observation_end=observation_end, time_unit=time_unit
-        )
+        return spark.rfm_summary(transactions, observation_end=observation_end, time_unit=time_unit)
     transactions = checked_transactions(transactions)
     period = resolve_period(transactions, observation_end=observation_end, time_unit=time_unit)
     end = period.observation_end

@@ -4,8 +4,9 @@ Codes (stable, for programs): ``at_boundary``, ``se_larger_than_estimate``,
 ``no_dropout_seen``, ``one_purchase_rate``, ``equal_spend``, ``gg_dependence``,
 ``gg_heavy_tail``, ``few_repeat_buyers``, ``gg_excluded_spend``, ``full_fit_failed``,
 ``auto_fallback``, ``auto_no_holdout``. Messages say in plain words what the condition
-means for the numbers; the CLI prints them as warnings, the report shows them in its Model
-health box.
+means for the numbers; the CLI prints them as warnings. ``values`` holds the numbers and names
+of the message (``{"model": "Gamma-Gamma", "name": "q", "value": 1.24}``): the report writes
+its Model health box from the code and the values, in the report's language.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable
+from typing import Any
 
 from clv.models.optimize import Fit
 
-Diagnostic = dict[str, str]
+Diagnostic = dict[str, Any]
 
 CORRELATION_WARNING = 0.3
 """|Pearson correlation| of frequency and monetary value above which Gamma-Gamma is doubtful.
@@ -50,8 +52,8 @@ def warn(diagnostics: Iterable[Diagnostic], *, group: str | None, stacklevel: in
         warnings.warn(message, UserWarning, stacklevel=stacklevel + 1)
 
 
-def _item(code: str, message: str) -> Diagnostic:
-    return {"code": code, "message": message}
+def _item(code: str, message: str, **values: Any) -> Diagnostic:
+    return {"code": code, "message": message, "values": values}
 
 
 def fit_diagnostics(title: str, names: tuple[str, ...], fit: Fit) -> list[Diagnostic]:
@@ -67,6 +69,10 @@ def fit_diagnostics(title: str, names: tuple[str, ...], fit: Fit) -> list[Diagno
                     f"{title} {name} = {value:.3g} lies at the edge of what the data can tell "
                     f"(the best fit pushes it towards {'0' if value < 1 else 'infinity'}); it "
                     "has no standard error, and scores use that limit",
+                    model=title,
+                    name=name,
+                    value=float(value),
+                    towards="0" if value < 1 else "infinity",
                 )
             )
         elif math.isfinite(se) and se > value:
@@ -76,6 +82,10 @@ def fit_diagnostics(title: str, names: tuple[str, ...], fit: Fit) -> list[Diagno
                     f"{title} {name} = {value:.3g} has a standard error of {se:.3g}, larger "
                     "than itself: the data hardly determine it, so scores that depend on it "
                     "are rough",
+                    model=title,
+                    name=name,
+                    value=float(value),
+                    se=float(se),
                 )
             )
     return out
@@ -116,6 +126,7 @@ def limit_diagnostics(
                 "one_purchase_rate",
                 "everyone buys at about one rate: one purchase rate for all customers explains "
                 f"the purchases as well as {title} does (a likelihood-ratio test), so it is used",
+                model=title,
             )
         )
     if purchase_limit in ("poisson_no_dropout", "no_dropout"):
@@ -124,6 +135,8 @@ def limit_diagnostics(
                 "no_dropout_seen",
                 "nobody appears to have stopped buying in this period: the model without "
                 f"dropout explains the purchases as well as {title} does; {_AT_RISK_BY_RECENCY}",
+                model=title,
+                limit=True,
             )
         )
     if spend_limit == "equal_spend":
@@ -161,6 +174,9 @@ def full_fit_failed_diagnostic(
             "full_fit_failed",
             f"{title} itself could not be fitted ({error.split(';')[0]}), so "
             f"{LIMIT_WORDS[kept]} is used: {test}",
+            model=title,
+            kept=kept,
+            stand_ins=list(stand_ins),
         )
     ]
 
@@ -200,6 +216,8 @@ def gamma_gamma_diagnostics(
                 f"frequency and monetary value are correlated among repeat buyers (r = "
                 f"{correlation:.2f}, |r| > {CORRELATION_WARNING}); Gamma-Gamma assumes they are "
                 "independent, so expected order values and CLV may be biased",
+                r=float(correlation),
+                limit=CORRELATION_WARNING,
             )
         )
     if q is not None and q <= HEAVY_TAIL_Q:
@@ -209,6 +227,7 @@ def gamma_gamma_diagnostics(
                 f"Gamma-Gamma q = {q:.3g} is close to 1: a few customers' spend dominates, the "
                 "average order value of customers with few orders is uncertain and CLV can be "
                 "far off for them (a Gamma-Gamma penalizer, gg_penalizer=, tempers it)",
+                q=float(q),
             )
         )
     if n_repeat < FEW_REPEAT_BUYERS:
@@ -217,6 +236,7 @@ def gamma_gamma_diagnostics(
                 "few_repeat_buyers",
                 f"only {n_repeat:,} customers bought more than once; the estimates of dropout "
                 "and of order value rest on them and are rough",
+                n=int(n_repeat),
             )
         )
     if n_zero_spend:
@@ -226,6 +246,7 @@ def gamma_gamma_diagnostics(
                 f"{n_zero_spend:,} repeat buyers spent nothing on their repeat purchases: they "
                 "count for the purchase model but are left out of the Gamma-Gamma (order "
                 "value) fit",
+                n=int(n_zero_spend),
             )
         )
     return out

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from clv.data.rfm import TimeUnit
 from clv.models.optimize import Params
@@ -24,7 +24,7 @@ class Fitted(Protocol):
     standard_errors: dict[str, Params]
     at_boundary: dict[str, list[str]]
     log_likelihood: dict[str, float]
-    diagnostics: list[dict[str, str]]
+    diagnostics: list[dict[str, Any]]
 
     @property
     def spec(self) -> PurchaseModel: ...

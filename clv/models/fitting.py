@@ -248,9 +248,7 @@ def fit(
     if engine == "spark":  # a Spark DataFrame: aggregated in Spark, fitted here
         if by is not None:
             raise UsageError("engine='spark' fits without by=; use clv.analyze(engine='spark')")
-        return engines.get(engine).fit(
-            summary, penalizer=penalizer, purchase_model=purchase_model
-        )
+        return engines.get(engine).fit(summary, penalizer=penalizer, purchase_model=purchase_model)
     summary = as_polars(summary, "summary")
     holdout = None if holdout is None else as_polars(holdout, "holdout")
     pen, _ = penalizers(penalizer)

@@ -83,14 +83,25 @@ class GroupedClvModel:
         return self.pooled.comparison
 
     @property
-    def diagnostics(self) -> list[dict[str, str]]:
+    def diagnostics(self) -> list[dict[str, Any]]:
         """The pooled model's diagnostics, then each group's (its name first), then one per
         group scored by the pooled model, saying why."""
         out = list(self.pooled.diagnostics)
         for name, model in self.groups.items():
-            out += [d | {"message": f"{self.by} {name}: {d['message']}"} for d in model.diagnostics]
+            out += [
+                d
+                | {
+                    "message": f"{self.by} {name}: {d['message']}",
+                    "values": {**d.get("values", {}), "by": self.by, "group": name},
+                }
+                for d in model.diagnostics
+            ]
         out += [
-            {"code": "pooled_group", "message": f"{self.by} {name} uses the pooled model: {why}"}
+            {
+                "code": "pooled_group",
+                "message": f"{self.by} {name} uses the pooled model: {why}",
+                "values": {"by": self.by, "group": name},
+            }
             for name, why in self.pooled_groups.items()
         ]
         return out

@@ -54,7 +54,7 @@ class ClvModel(Exploring):
     ``gamma_gamma`` (p, q, v; v in currency units). ``standard_errors``, ``at_boundary``
     and ``log_likelihood`` are keyed by ``purchase_model`` and ``"gamma_gamma"``; a
     standard error is NaN for a parameter at the boundary. ``diagnostics`` lists
-    ``{"code", "message"}`` (see :mod:`clv.models.diagnostics`); ``comparison`` the rows
+    ``{"code", "message", "values"}`` (see :mod:`clv.models.diagnostics`); ``comparison`` the rows
     of ``purchase_model="auto"``'s comparison (None otherwise). The notebook methods
     (``predict_*``, ``simulate``, ``summary``, the HTML display) are in
     :class:`~clv.models.explore.Exploring`.
@@ -78,7 +78,7 @@ class ClvModel(Exploring):
     purchase_model: str = "bgnbd"
     gg_penalizer: float = 0.0
     at_boundary: dict[str, list[str]] = field(default_factory=dict)
-    diagnostics: list[dict[str, str]] = field(default_factory=list)
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)
     comparison: list[dict[str, Any]] | None = None
     convergence: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per sub-model: ``gradient_norm`` at the optimum (mean objective, free log

@@ -3,7 +3,7 @@
 One key per fitted sub-model (``"bgnbd"``, ``"mbgnbd"`` or ``"pareto_nbd"`` with its
 parameters, and ``"gamma_gamma"``), ``"purchase_model"`` naming the purchase model,
 standard errors (null at a boundary), ``"at_boundary"``, ``"diagnostics"`` (``code``,
-``message``) and, after ``purchase_model="auto"``, the ``"comparison"`` table. Format 1
+``message``, ``values``) and, after ``purchase_model="auto"``, the ``"comparison"`` table. Format 1
 (clv 0.1, BG/NBD only) loads as BG/NBD. A sub-model fitted at a limit
 (:mod:`clv.models.limits`) is written with its name and the limit's parameters, e.g.
 ``"bgnbd": {"limit": "poisson_no_dropout", "rate": 0.03}`` or ``"gamma_gamma": {"limit":
@@ -136,12 +136,18 @@ def from_document(doc: Any, path: Path | str) -> dict[str, Any]:
     ll = doc.get("log_likelihood") or {}
     edges = doc.get("at_boundary") or {}
     diagnostics = [
-        {"code": str(d.get("code", "")), "message": str(d.get("message", ""))}
+        {
+            "code": str(d.get("code", "")),
+            "message": str(d.get("message", "")),
+            "values": dict(d["values"]) if isinstance(d.get("values"), dict) else {},
+        }
         for d in doc.get("diagnostics") or []
         if isinstance(d, dict)
     ]
     if not diagnostics:  # format 1 kept its warnings as text
-        diagnostics = [{"code": "warning", "message": str(w)} for w in doc.get("warnings") or []]
+        diagnostics = [
+            {"code": "warning", "message": str(w), "values": {}} for w in doc.get("warnings") or []
+        ]
     return {
         "purchase_model": name,
         "purchase": {n: float(doc[name][n]) for n in required[name]},

@@ -89,7 +89,7 @@ def cohort_retention(
     ax.set_xticks(
         range(0, len(periods), pstep), [str(periods[i]) for i in range(0, len(periods), pstep)]
     )
-    ax.set_xlabel("months since first purchase (months)")
+    ax.set_xlabel("time since first purchase (months)")
     ax.set_ylabel("cohort: month of first purchase")
     ax.set_title("Cohort retention")
     return ax

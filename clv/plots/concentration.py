@@ -87,7 +87,7 @@ def tier_shares(
         ax.bar_label(bars, labels=[pct(v) for v in vals], fontsize=SMALLEST_FONT_PT, padding=2)
     ax.set_xticks(x, names)
     ax.set_xlabel("value tier (each share of its own ranking: see the legend)")
-    ax.set_ylabel("share of the total (fraction)")
+    ax.set_ylabel("share of the total")
     ax.yaxis.set_major_formatter(percent_formatter())
     ax.set_title("Value tiers")
     ax.legend()

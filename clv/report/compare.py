@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import polars as pl
 
 from clv.analysis import changes as changes_
-from clv.analysis.changes import RunState
+from clv.analysis.changes import GONE, NEW, RunState
 from clv.analysis.segments import TIERS
 from clv.data.write import storage_error
 from clv.errors import UsageError
@@ -185,6 +186,45 @@ def compare_runs(run_a: str | os.PathLike[str], run_b: str | os.PathLike[str]) -
     return changes_document(
         a, read_state(a), read_state(b), current=b.name, salt=read_salt(b.parent)
     )
+
+
+def summary_lines(doc: Mapping[str, Any]) -> list[str]:
+    """What ``clv compare`` prints for a person: a few lines of ``changes.json`` (customers,
+    revenue, moves between the tiers by predicted CLV, the at-risk list), in English as the
+    command line is."""
+    kpis, m = doc["kpi_changes"], doc["tier_migration"]
+    top = doc["top_tier"]
+
+    def kpi(key: str, what: str, money: bool = False) -> str:
+        k = kpis[key]
+        if k["previous"] is None or k["current"] is None:
+            return f"{what}: n/a"
+        form = "{:,.0f}" if money else "{:,}"
+        change = f" ({k['relative_change']:+.1%})" if k["relative_change"] is not None else ""
+        now, before = form.format(k["current"]), form.format(k["previous"])
+        return f"{what}: {now}, was {before}{change}"
+
+    up = sum(n for a, row in m.items() if a not in (top, NEW) for b, n in row.items() if b == top)
+    down = sum(n for b, n in m.get(top, {}).items() if b not in (top, GONE))
+    fresh = m.get(NEW, {}).get(top, 0)
+    moved = sum(n for a, row in m.items() if a != NEW for b, n in row.items() if b not in (a, GONE))
+    lines = [
+        f"Since {doc.get('previous_observation_end') or doc['previous_run']} "
+        f"(run {doc['previous_run']} to {doc.get('run') or 'now'}):",
+        f"  {kpi('customers', 'customers')}; {kpi('revenue', 'revenue', money=True)}",
+        f"  tiers by {doc.get('basis', changes_.BASIS)}: {moved:,} customers changed tier; "
+        f"{up:,} moved up into the {top} tier, {down:,} fell out of it, {fresh:,} new customers "
+        "went straight into it",
+        f"  top customers who slipped: {len(doc['slipped_top']):,}; new in the top tier: "
+        f"{len(doc['new_top']):,}",
+    ]
+    risk = doc.get("at_risk")
+    if risk is not None:
+        lines.append(
+            f"  at risk now: {risk['current']:,} customers, was {risk['previous']:,} "
+            f"({risk['still']:,} on both lists)"
+        )
+    return lines
 
 
 def since_last_run(

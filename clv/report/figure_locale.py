@@ -197,7 +197,8 @@ def _localize_ticks(axis: Any, locale: ReportLocale) -> None:
         axis.set_major_formatter(FuncFormatter(lambda x, _p: spec.format(current.fmt, x=x)))
     elif isinstance(current, ScalarFormatter) and axis.get_scale() == "linear":
         axis.set_major_formatter(FuncFormatter(lambda x, _p: _tick(x, axis, locale)))
-    elif isinstance(current, FixedFormatter | StrCategoryFormatter):  # words: tiers, groups
+    elif isinstance(current, FixedFormatter | StrCategoryFormatter | FuncFormatter):
+        # words: tiers, groups (``set_xticks(x, labels)`` makes a FuncFormatter of them)
 
         def word(x: float, pos: int | None = None) -> str:
             return locale.gettext(current(x, pos))

@@ -14,10 +14,10 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from clv.report.analysis_words import analysis_text
 from clv.report.i18n import ENGLISH, N_, ReportLocale
 from clv.report.messages import difference_words, horizon_text, record
 from clv.report.messages import money_text as money_text  # re-exported for the notebooks
+from clv.report.notes import LACKS
 from clv.report.render import TEMPLATE_DIR
 
 MODEL_NAMES = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pareto_nbd": "Pareto/NBD"}
@@ -128,36 +128,22 @@ def _middle(
     if not middle["middle"]:
         return []
     numbers = {k: middle[k] for k in ("middle", "close", "within", "good_share")}
+    where: dict[str, Any] = {"basis": b, "locale": locale, "table": "middle_to_top", "section": "9"}
+    topic = N_("Middle tier")
     if middle["close"] and middle["lacks"]:
         lacks = "; ".join(
             locale.ngettext("{what} ({n} customer)", "{what} ({n} customers)", n).format(
-                what=analysis_text(w, locale), n=locale.integer(n)
+                what=locale.gettext(LACKS[w]), n=locale.integer(n)
             )
             for w, n in middle["lacks"][:2]
         )
-        return [
-            record(
-                "middle_close",
-                numbers,
-                basis=b,
-                locale=locale,
-                table="middle_to_top",
-                topic=N_("Middle tier"),
-                section="9",
-                words={"lacks": lacks},
-            )
-        ]
-    return [
-        record(
-            "middle_none_close",
-            numbers,
-            basis=b,
-            locale=locale,
-            table="middle_to_top",
-            topic=N_("Middle tier"),
-            section="9",
-        )
-    ]
+        out = [record("middle_close", numbers, topic=topic, words={"lacks": lacks}, **where)]
+    else:
+        out = [record("middle_none_close", numbers, topic=topic, **where)]
+    if middle.get("gone"):
+        numbers = {k: middle[k] for k in ("gone", "within", "lost_p_alive")}
+        out.append(record("middle_gone", numbers, topic=topic, **where))
+    return out
 
 
 def _returning(
@@ -420,7 +406,7 @@ def at_risk_records(
                     lost,
                     basis=b,
                     locale=locale,
-                    table="scores.parquet",
+                    table="lost.csv",
                     topic=topic,
                     section=section,
                 )

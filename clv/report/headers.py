@@ -12,16 +12,29 @@ HEADER_WORDS = {
     "customer_id": N_("customer"),
     "p_alive": N_("P(alive)"),
     "clv_cac": N_("CLV:CAC"),
+    "clv_cac_low": N_("CLV:CAC low"),
+    "clv_cac_high": N_("CLV:CAC high"),
     "aov": N_("order value"),
     "pays_off": N_("pays off"),
     "share_good": N_("share of good customers"),
     "share_of_good": N_("share of all good customers"),
     "value_tier": N_("tier by predicted CLV"),
+    "previous_value_tier": N_("previous tier by predicted CLV"),
+    "share_good_clv": N_("share of good customers by predicted CLV"),
+    "previous_share_good_clv": N_("previous share of good customers by predicted CLV"),
     "tier": N_("tier by revenue"),
     "T": N_("T (age)"),
     "value_if_stays": N_("value if they stay"),
 }
 """Column headers in words; any other column is spelled with :data:`TOKEN_WORDS`."""
+
+ROW_WORDS = {
+    "frequency": N_("frequency (repeat purchase days)"),
+    "recency": N_("recency (first to last purchase)"),
+    "T": N_("T (first purchase to the end)"),
+    "monetary_value": N_("monetary value (mean repeat purchase)"),
+}
+"""Row labels that are the RFM summary's column names (the RFM statistics table), in words."""
 
 TABLE_WORDS = (
     N_("column"),
@@ -45,6 +58,9 @@ TABLE_WORDS = (
     N_("top"),
     N_("rest"),
     N_("lacks"),
+    N_("orders"),
+    N_("revenue"),
+    N_("log-likelihood"),
     N_("last purchase"),
     N_("CLV gap"),
     N_("RFM cell"),

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from clv.report.headers import header, key_columns_first
+from clv.report.headers import ROW_WORDS, header, key_columns_first
 from clv.report.i18n import ENGLISH, N_, ReportLocale
 from clv.report.messages import LocaleFormatter
 
@@ -65,12 +65,17 @@ def table_html(
     )
     labels = {c: e(locale.gettext(header(c)), quote=True) for c in shown.columns}
     shares = {c for c in numeric if is_share(c)}
+    label = next((c for c in shown.columns if c in LABEL_COLUMNS), None)
     body = []
     for row in shown.iter_rows():
         cells = []
-        for c, v in zip(shown.columns, row, strict=True):
+        named = dict(zip(shown.columns, row, strict=True))
+        row_label = named.get(label) if label else None
+        share_row = isinstance(row_label, str) and is_share(row_label)
+        for c, v in named.items():
             cls = "num" if c in numeric else "text"
-            fmt = formats.get(c, "{:.1%}" if c in shares else None)
+            as_share = c in shares or (share_row and isinstance(v, float) and not _is_ratio(c))
+            fmt = formats.get(c, "{:.1%}" if as_share else None)
             text = _cell(v, fmt, locale)
             if c in LABEL_COLUMNS and isinstance(v, str):
                 text = _label(text, locale)
@@ -95,25 +100,41 @@ def table_html(
 
 def _label(text: str, locale: ReportLocale) -> str:
     """A row label in ``locale``'s language: a message, or a column name (``tenure_days``)
-    spelled as a header and translated; in English as it is."""
-    if locale.language == "en" or locale.gettext(text) != text:
+    spelled as a header (:func:`header`) and translated."""
+    if text in ROW_WORDS:
+        return locale.gettext(ROW_WORDS[text])
+    if locale.gettext(text) != text:
         return locale.gettext(text)
     channel = re.fullmatch(r"share_from_(.+)", text)
     if channel:
         return locale.gettext("share from {channel}").format(channel=channel.group(1))
+    if locale.language == "en" and not re.fullmatch(r"\w+", text):
+        return text
     return locale.gettext(header(text))
 
 
 SHARE_COLUMNS = ("p_alive", "retention", "lapse_rate", "bought_again")
-"""Columns holding a share (0-1) besides those ending in ``share`` or ``rate``: shown as
-percentages, as the text around the tables writes them (48.3%, never 0.483)."""
+"""Columns holding a share (0-1) besides those ending in ``share``, ``rate`` or
+``retention``: shown as percentages, as the text around the tables writes them (48.3%, never
+0.483). A table of rows (a label column of :data:`LABEL_COLUMNS` and its values) shows a
+row whose label is a share the same way."""
 
 
 def is_share(column: str) -> bool:
-    """Whether a column holds a share of 0-1 that the report shows as a percentage:
-    :data:`SHARE_COLUMNS`, ``share_*``, ``*_share`` and ``*_rate`` (``mean_`` ignored)."""
-    name = column.removeprefix("mean_")
-    return name in SHARE_COLUMNS or name.startswith("share_") or name.endswith(("_share", "_rate"))
+    """Whether a column (or a row label: ``repeat customer rate``) holds a share of 0-1 that
+    the report shows as a percentage: :data:`SHARE_COLUMNS`, ``share_*``, ``*_share``,
+    ``*_rate``, ``*_retention`` and ``*_rate_annual`` (``mean_`` ignored)."""
+    name = column.replace(" ", "_").removeprefix("mean_")
+    return (
+        name in SHARE_COLUMNS
+        or name.startswith("share_")
+        or name.endswith(("_share", "_rate", "_retention", "_rate_annual"))
+    )
+
+
+def _is_ratio(column: str) -> bool:
+    """A column of ratios (``ratio``, ``simple_over_model``): never a share, in any row."""
+    return column == "ratio" or column.endswith("_ratio")
 
 
 def _cell(value: Any, fmt: str | None, locale: ReportLocale) -> str:
@@ -165,6 +186,8 @@ RFM_CELL_WORDS = {
 MONTH_COLUMNS = frozenset({"month", "cohort"})
 """Columns of dates that stand for a month: shown as the locale names a month (``mars 2024``)."""
 
-LABEL_COLUMNS = frozenset({"item", "metric", "measure", "quantity", "period"})
+LABEL_COLUMNS = frozenset({"item", "metric", "measure", "quantity", "period", "column"})
 """Columns whose text labels a row (``rows read``, ``this month``): shown in the report's
-language when the catalog has the label (:data:`clv.report.headers.TABLE_WORDS`)."""
+language when the catalog has the label (:data:`clv.report.headers.TABLE_WORDS`). A
+``parameter`` column is not one: parameter names (``date_format``, ``alpha``) are written as
+the user types them, in every language."""

@@ -22,7 +22,7 @@ import jinja2
 from clv.data.write import atomic_output, pid_alive, remove_stale_temp_files
 from clv.report.history import failed_checks, record_failure
 from clv.report.i18n import LANGUAGES, N_, ReportLocale, report_locale
-from clv.report.render import TEMPLATE_DIR, utc_now
+from clv.report.render import TEMPLATE_DIR, data_words, utc_now
 from clv.report.runs import folder_lock, update_manifest
 
 STATUSES = ("running", "succeeded", "failed", "interrupted")
@@ -232,7 +232,7 @@ def _row(out: Path, run: dict[str, Any], locale: ReportLocale) -> dict[str, Any]
         "folder": run["run"] if report else None,
         "started_at": m.get("started_at") or "",
         "notebook": m.get("notebook") or "",
-        "data": (m.get("input") or {}).get("name") or "-",
+        "data": data_words((m.get("input") or {}).get("name") or "-", locale),
         "status": run["status"],
         "status_text": locale.gettext(STATUS_WORDS.get(run["status"], run["status"])),
         "numbers": [_number(h.get(k), kind, locale) for k, kind in _NUMBERS],

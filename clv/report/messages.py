@@ -136,14 +136,21 @@ MESSAGES: dict[str, Message] = {
     "middle_close": Message(
         N_(
             "{close:,} of the {middle:,} middle-tier customers (tiers by predicted value) are "
-            "within {within:.0%} of the good tier (the top {good_share:.0%} by predicted value); "
-            "what they lack most: {lacks}."
+            "within {within:.0%} of the good tier (the top {good_share:.0%} by predicted value) "
+            "and not already gone; what they lack most: {lacks}."
         )
     ),
     "middle_none_close": Message(
         N_(
             "None of the {middle:,} middle-tier customers (tiers by predicted value) is within "
-            "{within:.0%} of the good tier (the top {good_share:.0%} by predicted value)."
+            "{within:.0%} of the good tier (the top {good_share:.0%} by predicted value) and not "
+            "already gone."
+        )
+    ),
+    "middle_gone": Message(
+        N_(
+            "As close but already gone (probability of still being a customer below "
+            "{lost_p_alive:.0%}), so left out of the middle-to-top list: {gone:,}."
         )
     ),
     # ---- returning -----------------------------------------------------------------------

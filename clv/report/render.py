@@ -26,10 +26,10 @@ import polars as pl
 from clv import __version__
 from clv.data.write import atomic_output
 from clv.plots.theme import MIN_FONT_PX, smallest_text_px
-from clv.report.analysis_words import analysis_columns, analysis_text
 from clv.report.html_table import mask_ids as mask_ids  # re-exported for the notebooks
 from clv.report.html_table import table_html
 from clv.report.i18n import N_, ReportLocale, report_locale, translate_markdown
+from clv.report.notes import diagnostic_text
 from clv.report.png import figure_png, figure_title
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -169,7 +169,7 @@ def export_html(
             cell.source = translate_markdown(cell.source, locale)
     toc = [entry for cell in nb.cells for entry in _toc_entries(cell)]
     title = locale.gettext(title or notebook_file.stem.replace("_", " ").capitalize())
-    data_name = (manifest.get("input") or {}).get("name") or "-"
+    data_name = data_words((manifest.get("input") or {}).get("name") or "-", locale)
     started = manifest.get("started_at") or utc_now()
     _ = locale.gettext
     resources = {
@@ -198,6 +198,19 @@ def export_html(
 # --------------------------------------------------------------------------- notebook display
 
 
+EMBEDDED_DATA = {
+    "cdnow": N_("CDNOW sample (embedded)"),
+    "synthetic_shop": N_("synthetic shop (clv.datasets.synthetic_shop)"),
+}
+"""The embedded data sets as a run's manifest names its input (in English)."""
+
+
+def data_words(name: str, locale: ReportLocale) -> str:
+    """A run's input as the report names it: an embedded data set in the report's language,
+    a file by its name."""
+    return locale.gettext(name) if name in EMBEDDED_DATA.values() else name
+
+
 class Display:
     """What a report notebook shows: tables, figures, notes and headline cards, all escaped.
 
@@ -223,9 +236,9 @@ class Display:
         self.currency = currency
 
     def gettext(self, message: str) -> str:
-        """``message`` in the report's language (the notebooks' ``_``): a message of the
-        catalog, or a note the analysis wrote (:func:`analysis_text`)."""
-        return analysis_text(message, self.locale)
+        """``message`` (a message of the catalog) in the report's language: the notebooks'
+        ``_``."""
+        return self.locale.gettext(message)
 
     @property
     def salt(self) -> str | None:
@@ -257,7 +270,7 @@ class Display:
             return
         self.html(
             table_html(
-                analysis_columns(frame, self.locale),
+                frame,
                 caption=self.gettext(caption) if caption else caption,
                 max_rows=max_rows,
                 formats=formats,
@@ -379,9 +392,10 @@ class Display:
             )
         )
 
-    def model_health(self, diagnostics: Iterable[Mapping[str, str]]) -> None:
-        """Show ``model.diagnostics`` as the Model health box (a line when all is well)."""
-        items = [self.gettext(str(d.get("message", ""))) for d in diagnostics]
+    def model_health(self, diagnostics: Iterable[Mapping[str, Any]]) -> None:
+        """Show ``model.diagnostics`` as the Model health box (a line when all is well), each
+        written from its code and values (:func:`clv.report.notes.diagnostic_text`)."""
+        items = [diagnostic_text(d, locale=self.locale) for d in diagnostics]
         if not items:
             items = [self.gettext("No warning: every parameter is determined by the data.")]
         lis = "".join(f"<li>{html.escape(i)}</li>" for i in items)

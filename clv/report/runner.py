@@ -1,9 +1,9 @@
 """Run a parameterised notebook with papermill, export self-contained HTML, keep every run.
 
 A run is a folder ``<out_dir>/<UTC timestamp>-<notebook>/`` holding the executed notebook,
-the HTML report, ``scores.parquet``, ``at_risk.csv``, ``model.json``, ``kpis.json`` and
-``manifest.json`` (see :mod:`clv.report.runs`). Runs are never overwritten. Parameters are
-validated by :mod:`clv.report.parameters` before papermill starts.
+the HTML report, ``scores.parquet``, ``at_risk.csv``, ``lost.csv``, ``model.json``,
+``kpis.json`` and ``manifest.json`` (see :mod:`clv.report.runs`). Runs are never overwritten.
+Parameters are validated by :mod:`clv.report.parameters` before papermill starts.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from clv.data.write import write_json as io_write_json
 from clv.errors import DataError
 from clv.report.html_table import mask_ids
 from clv.report.i18n import ENGLISH, ReportLocale
-from clv.report.render import headings, utc_now
+from clv.report.render import EMBEDDED_DATA, data_words, headings, utc_now
 
 
 def _input_file(data: str) -> Path:
@@ -35,11 +35,11 @@ def _input_fingerprint(data: str | None, notebook: str) -> dict[str, Any]:
     """Input file, size and sha256; for the embedded data, the file it is read from."""
     if data is None:
         if notebook == "loyalty_review":
-            return {"path": None, "name": "synthetic shop (clv.datasets.synthetic_shop)"}
+            return {"path": None, "name": EMBEDDED_DATA["synthetic_shop"]}
         from clv.data.datasets import _lifetimes_dir
 
         path = _lifetimes_dir() / "datasets" / "CDNOW_sample.txt"
-        info = {"name": "CDNOW sample (embedded)"}
+        info = {"name": EMBEDDED_DATA["cdnow"]}
     else:
         path = Path(data)
         info = {"name": path.name}
@@ -156,7 +156,7 @@ def run_metadata(
         (_("run"), m.get("run") or _("interactive (not run by clv report)")),
         (_("started (UTC)"), m.get("started_at") or utc_now()),
         (_("notebook"), m.get("notebook") or "-"),
-        (_("input"), inp.get("name") or "-"),
+        (_("input"), data_words(inp.get("name") or "-", locale)),
         (_("input sha256"), inp.get("sha256") or "-"),
         (_("input bytes"), locale.integer(inp["bytes"]) if "bytes" in inp else "-"),
     ]
@@ -171,6 +171,7 @@ def save_run(
     transactions: pl.DataFrame | None = None,
     scores: pl.DataFrame | None = None,
     at_risk: pl.DataFrame | None = None,
+    lost: pl.DataFrame | None = None,
     model: Any = None,
     kpis: Mapping[str, Any] | None = None,
     id_salt: str | None = None,
@@ -184,10 +185,11 @@ def save_run(
     (:func:`clv.report.first_page.records`), written to ``findings.json`` as
     ``{"findings": [...]}``.
 
-    ``scores.parquet`` and ``at_risk.csv`` keep the real customer ids and, given ``id_salt``,
-    ``customer_ref``: the masked reference the HTML shows (the same in every run of a runs
-    folder), so a row of the report can be found. Row counts and headline numbers are merged
-    into ``manifest.json``.
+    ``scores.parquet``, ``at_risk.csv`` and ``lost.csv`` (``lost``: the win-back list of
+    high-value customers already gone, :attr:`clv.analysis.results.Analysis.lost`) keep the
+    real customer ids and, given ``id_salt``, ``customer_ref``: the masked reference the HTML
+    shows (the same in every run of a runs folder), so a row of the report can be found. Row
+    counts and headline numbers are merged into ``manifest.json``.
     """
     if run_dir is None:
         return
@@ -204,6 +206,10 @@ def save_run(
         at_risk = _with_refs(at_risk, id_salt)
         write_frame(at_risk, run / "at_risk.csv", overwrite=True)
         counts["at_risk"] = at_risk.height
+    if lost is not None:
+        lost = _with_refs(lost, id_salt)
+        write_frame(lost, run / "lost.csv", overwrite=True)
+        counts["lost"] = lost.height
     if model is not None:
         _save_model(model, run / "model.json")
     if kpis is not None:

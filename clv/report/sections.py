@@ -18,10 +18,11 @@ import polars as pl
 from clv.analysis.money import Money
 from clv.data.period import UNIT_NAMES
 from clv.errors import UsageError
-from clv.report.analysis_words import analysis_text
 from clv.report.headers import header
+from clv.report.html_table import is_share
 from clv.report.i18n import ENGLISH, N_, ReportLocale
 from clv.report.messages import difference_words, horizon_text, text
+from clv.report.notes import GROUPS, gamma_gamma_left_out
 from clv.report.render import TEMPLATE_DIR, mask_ids
 
 
@@ -154,44 +155,44 @@ ONE_TIME_BUYERS = {
 
 
 UNIT_PLURALS = {"D": N_("days"), "W": N_("weeks"), "M": N_("months")}
-"""The models' time units in the report's words."""
+"""The models' time units in the report's words (a figure's axis unit, ``recency (weeks)``, is
+translated word by word: :meth:`~clv.report.i18n.ReportLocale.figure_text`)."""
 
-GROUP_WORDS = {"channel": N_("channel"), "loyalty": N_("loyalty membership")}
-"""What a model per group is per (``by=``), in the report's words."""
+TIME_IN_UNIT = {"D": N_("time in days"), "W": N_("time in weeks"), "M": N_("time in months")}
+"""The fitted models' time unit as a phrase, whole, so each language can put the unit in the
+case the phrase needs (Finnish: ``aika viikkoina``)."""
 
 
 def model_notes(model: Any, *, locale: ReportLocale = ENGLISH) -> list[str]:
-    """Plain-language facts about the fit: converged, customers used, warnings (those the
-    Model health box shows already left out; a model per group: the pooled model's, and which
-    groups have a model of their own)."""
+    """Plain-language facts about the fit: customers used, who Gamma-Gamma leaves out, the
+    correlation it assumes away (its warnings are in the Model health box; a model per group:
+    the pooled model's, and which groups have a model of their own)."""
     _ = locale.gettext
     if getattr(model, "groups", None) is not None:
         own = ", ".join(model.groups) or _("none")
         return [
             *model_notes(model.pooled, locale=locale),
             _("A model per {by}: {own}; the others are scored by the pooled model.").format(
-                by=_(GROUP_WORDS.get(model.by, model.by)), own=own
+                by=_(GROUPS.get(model.by, model.by)), own=own
             ),
         ]
     unit = model.time_unit
     notes = [
         _(
             "{model} and Gamma-Gamma fitted on {customers} customers, {repeat} of them repeat "
-            "buyers; time in {unit}."
+            "buyers; {time_in_unit}."
         ).format(
             model=model.spec.title,
             customers=locale.integer(model.n_customers),
             repeat=locale.integer(model.n_repeat_buyers),
-            unit=_(UNIT_PLURALS[unit]) if unit in UNIT_PLURALS else UNIT_NAMES.get(unit, unit),
+            time_in_unit=_(TIME_IN_UNIT[unit])
+            if unit in TIME_IN_UNIT
+            else f"time in {UNIT_NAMES.get(unit, unit)}",
         ),
         _(ONE_TIME_BUYERS[model.purchase_model]),
     ]
-    if getattr(model, "n_excluded_gamma_gamma", 0):  # the reason names how many
-        notes.append(
-            _("Gamma-Gamma: {reason}.").format(
-                reason=analysis_text(model.excluded_gamma_gamma_reason, locale)
-            )
-        )
+    if getattr(model, "n_excluded_gamma_gamma", 0):
+        notes.append(gamma_gamma_left_out(model, locale=locale) + ".")
     corr = getattr(model, "frequency_monetary_correlation", None)
     if corr is not None:
         notes.append(
@@ -200,13 +201,7 @@ def model_notes(model: Any, *, locale: ReportLocale = ENGLISH) -> list[str]:
                 "(Gamma-Gamma assumes about 0)."
             ).format(r=locale.number(corr, 2))
         )
-    shown = {str(d["message"]) for d in getattr(model, "diagnostics", []) or []}
-    notes.extend(
-        analysis_text(str(w), locale)
-        for w in getattr(model, "warnings", []) or []
-        if str(w) not in shown
-    )
-    return list(dict.fromkeys(notes))  # Model health shows the diagnostics: never twice
+    return notes  # the diagnostics are in the Model health box
 
 
 def top_text(table: pl.DataFrame, *, top_share: float, locale: ReportLocale = ENGLISH) -> str:
@@ -397,9 +392,13 @@ def months_long(
 
 
 def as_table(values: Mapping[str, Any], *, locale: ReportLocale = ENGLISH) -> pl.DataFrame:
-    """A flat dict as a two-column table of formatted values."""
+    """A flat dict as a two-column table of formatted values; a share (a key
+    :func:`~clv.report.html_table.is_share` names) as a percentage in the locale's form."""
     rows = [
-        (locale.gettext(str(k).replace("_", " ")), locale.value(v))
+        (
+            locale.gettext(str(k).replace("_", " ")),
+            locale.percent(v, 1) if isinstance(v, float) and is_share(str(k)) else locale.value(v),
+        )
         for k, v in values.items()
         if not isinstance(v, Mapping | list)
     ]
@@ -457,6 +456,19 @@ def at_risk_shown(table: pl.DataFrame) -> pl.DataFrame:
 
 AT_RISK_WHERE = N_("The full list, with the real customer ids, is at_risk.csv in the run folder.")
 """Where the whole at-risk list is (a msgid: shown in the report's language)."""
+
+LOST_WHERE = N_(
+    "The win-back list of customers already gone, with the real customer ids, is lost.csv in "
+    "the run folder."
+)
+"""Where the whole win-back list is (a msgid: shown in the report's language)."""
+
+
+def lists_where(lost_customers: int, *, locale: ReportLocale = ENGLISH) -> list[str]:
+    """Where the at-risk list is and, when there are lost customers (``lost_customers``),
+    the win-back list, in ``locale``'s language."""
+    where = [locale.gettext(AT_RISK_WHERE)]
+    return [*where, locale.gettext(LOST_WHERE)] if lost_customers else where
 
 
 METHODS_TEMPLATE = "methods.html.j2"

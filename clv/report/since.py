@@ -1,9 +1,11 @@
 """The report's "Since <date>" section: what changed since the previous run, in words.
 
-Every sentence is a finding record (``{"id", "numbers", "basis", "table", "text"}``, the
-shape of ``findings.json``) made from ``changes.json`` (:mod:`clv.report.compare`), so a
-sentence and the file cannot disagree. The tables and the migration figure show the same
-document (the figure: :func:`clv.plots.changes.tier_migration`).
+The date is the previous run's observation end (the last day of its data). Every count is on
+one basis, the tiers by predicted CLV (:data:`clv.analysis.changes.BASIS`), and each record's
+basis says so. Every sentence is a finding record (``{"id", "numbers", "basis", "table",
+"text"}``, the shape of ``findings.json``) made from ``changes.json``
+(:mod:`clv.report.compare`), so a sentence and the file cannot disagree. The tables and the
+migration figure show the same document (the figure: :func:`clv.plots.changes.tier_migration`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from clv.analysis.changes import GONE, NEW, NOISE_Z
+from clv.analysis.changes import BASIS, GONE, NEW, NOISE_Z
 from clv.report.html_table import mask_ids
 from clv.report.i18n import ENGLISH, N_, ReportLocale
 from clv.report.messages import LocaleFormatter, money_text
@@ -42,9 +44,10 @@ _TITLES = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pareto_nbd": "Pareto/NBD"}
 
 
 def heading(doc: Mapping[str, Any], locale: ReportLocale = ENGLISH) -> str:
-    """``"Since 2026-11-07"``: the date the previous run was made (in a report of another
-    language, in its words and date form: ``"Sedan 7 nov. 2026"``)."""
-    day = str(doc.get("previous_started_at") or "")[:10]
+    """``"Since 2026-10-31"``: the previous run's observation end, the last day of its data
+    (what a reader means by "since"; the day it was started when its model does not say),
+    in a report of another language in its words and date form: ``"Sedan 31 okt. 2026"``."""
+    day = str(doc.get("previous_observation_end") or doc.get("previous_started_at") or "")[:10]
     if day and locale.language != "en":
         day = locale.date(day)
     return locale.gettext("Since {date}").format(date=day or doc["previous_run"])
@@ -102,7 +105,12 @@ def findings(
     """
     if doc is None:
         return []
-    basis = {"previous_run": doc["previous_run"], "run": doc.get("run")}
+    basis = {
+        "previous_run": doc["previous_run"],
+        "run": doc.get("run"),
+        "previous_observation_end": doc.get("previous_observation_end"),
+        "tiers": doc.get("basis", BASIS),
+    }
     out = [_kpi_finding(doc, basis, currency, locale)]
     out.append(_migration_finding(doc, basis, locale))
     out.append(_slipped_finding(doc, basis, currency, id_salt, locale))
@@ -192,8 +200,8 @@ def _slipped_finding(
 ) -> dict:
     rows = doc["slipped_top"]
     top = doc["top_tier"]
-    left = [r for r in rows if r["tier"] != top]
-    risk = [r for r in rows if r["tier"] == top]
+    left = [r for r in rows if r["value_tier"] != top]
+    risk = [r for r in rows if r["value_tier"] == top]
     if not rows:
         text = _f(
             locale,
@@ -203,10 +211,10 @@ def _slipped_finding(
     else:
         named = []
         for r, ref in zip(rows[:NAMED], _refs(rows[:NAMED], id_salt), strict=True):
-            if r["tier"] == GONE:
+            if r["value_tier"] == GONE:
                 now = locale.gettext("gone")
             else:
-                now = _f(locale, N_("now {tier}"), tier=_tier(r["tier"], locale))
+                now = _f(locale, N_("now {tier}"), tier=_tier(r["value_tier"], locale))
             before = money_text(r["previous_clv"], currency, locale)
             if r["clv"] is not None:
                 clv = money_text(r["clv"], currency, locale)
@@ -243,7 +251,8 @@ def _new_top_finding(
 ) -> dict:
     rows = doc["new_top"]
     top = doc["top_tier"]
-    fresh = sum(1 for r in rows if r["previous_tier"] == NEW)
+    fresh = sum(1 for r in rows if r["previous_value_tier"] == NEW)
+    once = sum(1 for r in rows if r.get("orders") == 1)
     if not rows:
         text = _f(locale, N_("No customer is new in the {top} tier."), top=_tier(top, locale))
     else:
@@ -254,7 +263,7 @@ def _new_top_finding(
                 locale,
                 N_("(CLV {clv}, was {tier})"),
                 clv=money_text(r["clv"], currency, locale),
-                tier=_tier(r["previous_tier"], locale),
+                tier=_tier(r["previous_value_tier"], locale),
             )
             for r, ref in zip(rows[:NAMED], _refs(rows[:NAMED], id_salt), strict=True)
         ]
@@ -270,7 +279,18 @@ def _new_top_finding(
             moved=len(rows) - fresh,
             named="; ".join(named),
         )
-    numbers = {"new_top": len(rows), "new_customers": fresh, "moved_up": len(rows) - fresh}
+        if once:  # kept, with the caveat: their predicted value rests on one order
+            text += " " + locale.ngettext(
+                "{n} of them has bought only once, so their predicted value rests on one order.",
+                "{n} of them have bought only once, so their predicted value rests on one order.",
+                once,
+            ).format(n=locale.integer(once))
+    numbers = {
+        "new_top": len(rows),
+        "new_customers": fresh,
+        "moved_up": len(rows) - fresh,
+        "bought_once": once,
+    }
     return _record("new_top", numbers, basis | {"top_tier": top}, "new_top", text)
 
 
@@ -285,8 +305,8 @@ def _channel_finding(
         text = _f(
             locale,
             N_(
-                "Channel quality (the share of each channel's customers in the top tier) moved "
-                "within noise in all {channels:,} channels."
+                "Channel quality (the share of each channel's customers in the top tier by "
+                "predicted CLV) moved within noise in all {channels:,} channels."
             ),
             channels=len(rows),
         )
@@ -294,7 +314,8 @@ def _channel_finding(
         text = _f(
             locale,
             N_(
-                "Channel quality moved beyond noise in {moved}; the other {others:,} moved within "
+                "Channel quality (the share of each channel's customers in the top tier by "
+                "predicted CLV) moved beyond noise in {moved}; the other {others:,} moved within "
                 "noise."
             ),
             moved="; ".join(
@@ -302,8 +323,8 @@ def _channel_finding(
                     locale,
                     N_("{channel} ({before:.1%} to {now:.1%} of its customers in the top tier)"),
                     channel=r["channel"],
-                    before=r["previous_share_good"],
-                    now=r["share_good"],
+                    before=r["previous_share_good_clv"],
+                    now=r["share_good_clv"],
                 )
                 for r in moved
             ),
@@ -428,7 +449,10 @@ def section_html(
     end = doc.get("previous_observation_end")
     basis = _f(
         locale,
-        N_("Compared with run {run} (data to {end})."),
+        N_(
+            "Compared with run {run} (data to {end}). Every tier, top customer and channel share "
+            "here is by predicted CLV."
+        ),
         run=doc["previous_run"],
         end=(locale.date(end) if end and locale.language != "en" else end) or "-",
     )
@@ -455,20 +479,21 @@ def first_run_html(locale: ReportLocale = ENGLISH) -> str:
 
 CUSTOMER_COLUMNS = (
     "customer_id",
-    "previous_tier",
-    "tier",
+    "previous_value_tier",
+    "value_tier",
     "previous_clv",
     "clv",
     "previous_p_alive",
     "p_alive",
+    "orders",
     "at_risk",
 )
 CHANNEL_COLUMNS = (
     "channel",
     "previous_customers",
     "customers",
-    "previous_share_good",
-    "share_good",
+    "previous_share_good_clv",
+    "share_good_clv",
     "within_noise",
 )
 DRIFT_COLUMNS = ("model", "parameter", "previous", "current", "z", "within_noise", "form")
