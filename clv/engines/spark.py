@@ -38,7 +38,12 @@ from clv.data.rfm import (
     as_date,
     unit_days,
 )
-from clv.engines.spark_read import load_transactions, read_checked, read_transactions
+from clv.engines.spark_read import (
+    _spark_type,
+    load_transactions,
+    read_checked,
+    read_transactions,
+)
 from clv.engines.spark_session import Column, DataFrame, Row, sf, spark_session
 from clv.errors import DataError, UsageError
 from clv.models.cashflows import MoneyOptions
@@ -148,12 +153,23 @@ def _summary(transactions: DataFrame, end: dt.date, time_unit: TimeUnit) -> Data
     return summary
 
 
-SUMMARY_SCHEMA = (
-    "customer_id string, frequency bigint, recency double, T double, monetary_value double, "
-    "first_purchase date, last_purchase date, orders bigint, revenue double, "
-    "observation_end date, time_unit string"
+SUMMARY_ARROW = pa.schema(
+    [
+        ("customer_id", pa.string()),
+        ("frequency", pa.int64()),
+        ("recency", pa.float64()),
+        ("T", pa.float64()),
+        ("monetary_value", pa.float64()),
+        ("first_purchase", pa.date32()),
+        ("last_purchase", pa.date32()),
+        ("orders", pa.int64()),
+        ("revenue", pa.float64()),
+        ("observation_end", pa.date32()),
+        ("time_unit", pa.string()),
+    ]
 )
-"""The columns of an RFM summary (:data:`clv.data.rfm.SUMMARY_COLUMNS`) on Spark."""
+"""The columns of an RFM summary (:data:`clv.data.rfm.SUMMARY_COLUMNS`) as Spark holds them
+(the time unit as text)."""
 
 
 def summary_in_file_order(rows: DataFrame, end: dt.date, time_unit: TimeUnit) -> DataFrame:
@@ -169,21 +185,6 @@ def summary_in_file_order(rows: DataFrame, end: dt.date, time_unit: TimeUnit) ->
         .groupBy("customer_id")
         .agg(sf.collect_list(sf.struct(*kept)).alias("rows"))
     )
-    schema = pa.schema(
-        [
-            ("customer_id", pa.string()),
-            ("frequency", pa.int64()),
-            ("recency", pa.float64()),
-            ("T", pa.float64()),
-            ("monetary_value", pa.float64()),
-            ("first_purchase", pa.date32()),
-            ("last_purchase", pa.date32()),
-            ("orders", pa.int64()),
-            ("revenue", pa.float64()),
-            ("observation_end", pa.date32()),
-            ("time_unit", pa.string()),
-        ]
-    )
 
     def summarize(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
@@ -192,9 +193,10 @@ def summary_in_file_order(rows: DataFrame, end: dt.date, time_unit: TimeUnit) ->
                 flat = customers.explode("rows").unnest("rows").sort("_row").drop("_row")
                 summary = _rfm_summary(flat, end=end, time_unit=time_unit)
                 summary = summary.with_columns(pl.col("time_unit").cast(pl.String))
-                yield from summary.to_arrow().cast(schema).to_batches()
+                yield from summary.to_arrow().cast(SUMMARY_ARROW).to_batches()
 
-    return grouped.mapInArrow(summarize, SUMMARY_SCHEMA)
+    schema = ", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in SUMMARY_ARROW)
+    return grouped.mapInArrow(summarize, schema)
 
 
 def rfm_summary(
