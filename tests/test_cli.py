@@ -1,5 +1,6 @@
 """The clv command line, run as a user runs it: exit codes, one-line errors, files written."""
 
+import os
 import subprocess
 import sys
 
@@ -52,7 +53,7 @@ def test_data_error_is_one_line_exit_1(tmp_path):
     run = clv("summarize", bad, "--out", out)
     assert run.returncode == 1
     assert run.stderr.strip().splitlines() == [
-        f"clv summarize: error: {bad}: column 'amount', row 1: 'abc' is not a finite number; "
+        f"clv summarize: error: {bad}: column 'amount', line 2: 'abc' is not a finite number; "
         "write plain numbers such as 7.50, or pass --decimal-comma for 7,50"
     ]
     assert "Traceback" not in run.stderr
@@ -152,6 +153,38 @@ def test_report_reads_channel_costs_from_a_file_and_takes_loyalty_costs(
     assert main(args) == 0, capsys.readouterr().err
     assert seen["channel_costs"] == {"search": 12.5, "social": 30.0}
     assert seen["member_discount_rate"] == 0.1 and seen["cost_per_reward"] == 5.0
+
+
+OPENED: list[str] | None = None
+"""Paths opened by Python while a test watches (``None``: not watching)."""
+
+
+def _count_opens(event: str, args: tuple) -> None:
+    if OPENED is not None and event == "open" and isinstance(args[0], str | bytes | os.PathLike):
+        OPENED.append(os.fsdecode(args[0]))
+
+
+sys.addaudithook(_count_opens)  # audit hooks cannot be removed: this one only counts
+
+
+@pytest.mark.parametrize("command", ["kpis", "segments"])
+def test_a_channel_costs_file_is_read_once(command, shop, tmp_path, capsys):
+    """The options are read and checked once per command: every step takes the result."""
+    global OPENED
+    tx = tmp_path / "tx.csv"
+    shop[0].filter(pl.col("customer_id") < "C0000400").write_csv(tx)
+    costs = tmp_path / "costs.json"
+    costs.write_text('{"search": 12, "paid_social": 30, "direct": 0, "referral": 8, "email": 4}')
+    out = tmp_path / ("kpis.json" if command == "kpis" else "segments.csv")
+    args = [command, str(tx), "--channel-col", "channel", "--channel-costs", str(costs)]
+    OPENED = []
+    try:
+        assert main([*args, "--out", str(out)]) == 0, capsys.readouterr().err
+        opened = [p for p in OPENED if os.path.realpath(p) == os.path.realpath(costs)]
+    finally:
+        OPENED = None
+    assert len(opened) == 1
+    assert out.exists()
 
 
 @pytest.mark.parametrize(

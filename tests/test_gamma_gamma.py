@@ -93,3 +93,87 @@ def test_advice_names_the_sub_models_own_penalizer():
     assert "gg_penalizer=" in advice(0.0, "gg_penalizer")
     assert "larger gg_penalizer than 0.1" in advice(0.1, "gg_penalizer")
     assert "purchase_model=" in advice(0.1) and "purchase_model" not in advice(0.1, "gg_penalizer")
+
+
+STEADY = {"q": 4.0, "theta": 60.0}
+"""Each customer's orders are all worth zeta ~ InverseGamma(q, scale theta): mean 20."""
+
+
+def test_steady_spend_is_the_inverse_gamma_of_mean_spends_and_gamma_gammas_limit():
+    """The limit's maximum is that of SciPy's inverse-gamma density of m (Nelder-Mead), and
+    Gamma-Gamma's likelihood at p -> infinity with p v = theta fixed tends to it as 1/p."""
+    from scipy import optimize, stats
+
+    rng = np.random.default_rng(3)
+    x = 1 + rng.poisson(2.0, 2000).astype(float)
+    m = np.round(STEADY["theta"] / rng.gamma(STEADY["q"], 1.0, x.size), 2)
+    w = np.ones_like(x)
+    fitted = gamma_gamma.fit_steady_spend(x, m, w)
+
+    def nll(theta: np.ndarray) -> float:
+        shape, scale = np.exp(theta)
+        return -float(np.sum(stats.invgamma.logpdf(m, shape, scale=scale)))
+
+    ref = optimize.minimize(
+        nll, [1.0, 3.0], method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-12}
+    )
+    assert fitted.params == pytest.approx(np.exp(ref.x), rel=1e-6)
+    assert fitted.log_likelihood == pytest.approx(-ref.fun, rel=1e-12)
+    q, theta = fitted.params
+    gaps = [
+        -gamma_gamma.gamma_gamma_negative_log_likelihood(np.log([p, q, theta / p]), x, m, w)[0]
+        * x.size
+        - fitted.log_likelihood
+        for p in (1e3, 1e4, 1e5)
+    ]
+    assert gaps[2] < 2e-3 and gaps[1] == pytest.approx(10 * gaps[2], rel=0.05)
+    assert gaps[0] == pytest.approx(10 * gaps[1], rel=0.05)
+
+
+def test_steady_spend_needs_a_spread_of_mean_spends():
+    from clv.errors import ModelError
+
+    with pytest.raises(ModelError, match="do not spread"):
+        gamma_gamma.fit_steady_spend(np.array([1.0, 2.0, 3.0]), np.full(3, 25.0), np.ones(3))
+
+
+def test_a_shop_of_steady_spenders_keeps_the_steady_spend_limit(tmp_path):
+    """A simulated shop (BG/NBD purchases) whose customers each pay one price every time,
+    drawn from the truth above: the fit keeps the steady-spend limit (equal spend rejected
+    by far), recovers q and theta within 3 standard errors, and scores each repeat buyer's
+    order value as their own; the model file carries the limit."""
+    import warnings
+
+    from clv.data.rfm import rfm_summary
+    from clv.data.simulate import SIMULATED_CHANNELS, channel_shop
+    from clv.models.fitting import fit
+    from clv.models.limits import LR_CUT
+    from clv.models.model import ClvModel
+
+    transactions, _ = channel_shop(3_000, seed=8, channels={"shop": SIMULATED_CHANNELS["search"]})
+    ids = transactions["customer_id"].unique().sort()
+    rng = np.random.default_rng(8)
+    price = pl.DataFrame(
+        {"customer_id": ids, "price": np.round(STEADY["theta"] / rng.gamma(4.0, 1.0, ids.len()), 2)}
+    )
+    transactions = transactions.join(price, on="customer_id").with_columns(amount="price")
+    summary = rfm_summary(transactions, observation_end="2023-12-31", time_unit="W")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = fit(summary)
+    assert any("worth about the same every time" in str(w.message) for w in caught)
+    assert model.limits.get("gamma_gamma") == "steady_spend"
+    tests = {t.get("limit", "full"): t for t in model.limit_tests["gamma_gamma"]}
+    assert tests["steady_spend"]["kept"] and tests["equal_spend"]["statistic"] > 10 * LR_CUT
+    se = model.standard_errors["gamma_gamma"]
+    for name, truth in STEADY.items():
+        assert abs(model.gamma_gamma[name] - truth) < 3 * se[name], name
+    scores = model.score(summary, horizon=12, prediction_interval=0.9)
+    repeat = scores.filter(pl.col("frequency") > 0)
+    assert repeat["expected_order_value"].to_list() == repeat["monetary_value"].to_list()
+    once = scores.filter(pl.col("frequency") == 0)["expected_order_value"]
+    mean = model.gamma_gamma["theta"] / (model.gamma_gamma["q"] - 1)  # the population's
+    assert once.unique().to_list() == [pytest.approx(mean, rel=1e-12)]
+    assert (scores["clv_pred_low"] <= scores["clv_pred_high"]).all()
+    path = model.save(tmp_path / "model.json")
+    assert ClvModel.load(path).score(summary, horizon=12).equals(model.score(summary, horizon=12))

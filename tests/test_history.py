@@ -108,3 +108,26 @@ def _text(path: Path) -> str:
         return path.read_text()
     except OSError:
         return ""
+
+
+def test_spark_reports_read_folders_and_urls_where_they_lie(tmp_path) -> None:
+    """``clv report s3a://lake/orders/ --engine spark``: the data is passed to the kernel as
+    given (no local file to resolve or hash), a folder of parts as its absolute path; the
+    polars engine still wants a file, and a missing one is the same one-line error."""
+    from clv.errors import DataError
+    from clv.report.runs import _input_file, _input_fingerprint
+
+    url = "s3a://lake/orders/"
+    assert _input_file(url, "spark") == url
+    assert _input_fingerprint(url, "customer_value") == {"path": url, "name": "orders"}
+    parts = tmp_path / "orders"
+    parts.mkdir()
+    (parts / "part-0.parquet").write_bytes(b"x")
+    assert _input_file(str(parts), "spark") == str(parts.resolve())
+    for data, engine in ((url, "polars"), (str(parts), "polars"), ("no.csv", "spark")):
+        with pytest.raises(DataError, match=f"^{data}: file not found$"):
+            _input_file(data, engine)
+    orders = tmp_path / "orders.csv"
+    orders.write_text("customer_id,date,amount\n")
+    facts = _input_fingerprint(str(orders), "customer_value")
+    assert facts["bytes"] == orders.stat().st_size and len(facts["sha256"]) == 64

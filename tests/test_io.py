@@ -75,13 +75,13 @@ def test_csv_parquet_ndjson_identical(tmp_path):
     [
         (
             ROWS + "1,2024-01-01,7\n1,2024-01-02,$7.50\n",
-            "column 'amount', row 2: '$7.50' is not a finite number",
+            "column 'amount', line 3: '$7.50' is not a finite number",
         ),
-        (ROWS + "1,2024-01-01,7\n2,2024-01-01,7,50\n", "row 2"),
+        (ROWS + "1,2024-01-01,7\n2,2024-01-01,7,50\n", "line 3"),
         (ROWS + "1,2024-01-01,inf\n", "'inf' is not a finite number"),
         (
             ROWS + "1,2024-01-01,1\n1,01/02/2024,3\n",
-            "column 'date', row 2: cannot read date '01/02/2024'",
+            "column 'date', line 3: cannot read date '01/02/2024'",
         ),
         (ROWS + "1,2024-13-01,1\n", "cannot read date '2024-13-01'"),
         (ROWS + "1,2024-01-01,-3\n", 'negative_amounts="drop"'),
@@ -137,7 +137,7 @@ def test_net_refunds_return_to_their_purchase(tmp_path):
 
 def test_blank_order_id_is_an_error(tmp_path):
     path = csv(tmp_path, "customer_id,date,amount,order\n1,2024-01-01,3,o1\n1,2024-02-01,4,\n")
-    with pytest.raises(DataError, match=r"column 'order', row 2: empty order id; .*order_col="):
+    with pytest.raises(DataError, match=r"column 'order', line 3: empty order id; .*order_col="):
         read_transactions(path, order_col="order")
 
 

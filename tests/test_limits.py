@@ -3,6 +3,7 @@ models, Gamma-Gamma's equal-spend limit, the likelihood-ratio tests that keep th
 model files."""
 
 import datetime as dt
+import itertools
 import json
 import warnings
 
@@ -61,7 +62,7 @@ def test_the_one_rate_shop_fits_under_every_purchase_model(one_rate_shop, name):
     assert (model.p_alive(one_rate_shop) == 1.0).all()
     tests = model.limit_tests[name]
     assert tests[0]["model"] == "full"
-    expected = ["poisson_no_dropout", "no_dropout"] + (["poisson"] if name != "pareto_nbd" else [])
+    expected = ["poisson_no_dropout", "no_dropout", "poisson"]
     assert [t["limit"] for t in tests[1:]] == expected
     assert tests[1]["kept"] and tests[1]["statistic"] <= LR_CUT
     assert "one_purchase_rate" in {d["code"] for d in model.diagnostics}
@@ -119,11 +120,13 @@ def steady_summary(steady_shop):
 
 
 def test_cdnow_keeps_the_full_models(cdnow_model):
-    """Dropout and spread are plain in CDNOW: every limit is rejected by far."""
+    """Dropout and spread are plain in CDNOW: every limit is rejected by far (steady spend,
+    p -> infinity, the least: CDNOW's orders spread within a customer with p = 6.25, a
+    statistic of 41.7)."""
     assert cdnow_model.limits == {}
     for key in ("bgnbd", "gamma_gamma"):
         limits = cdnow_model.limit_tests[key][1:]
-        assert limits and all(t["statistic"] > 10 * LR_CUT and not t["kept"] for t in limits)
+        assert limits and all(t["statistic"] > 6 * LR_CUT and not t["kept"] for t in limits)
 
 
 def test_a_shop_with_dropout_keeps_the_full_model(shop):
@@ -275,3 +278,201 @@ def test_the_one_rate_formulas_are_bgnbds_and_mbgnbds_as_r_grows(cdnow_calibrati
         bgnbd.bgnbd_negative_log_likelihood if shift == 0 else mbgnbd.mbgnbd_negative_log_likelihood
     )
     assert ours == pytest.approx(nll(np.log([1e7, 1e7 / 0.15, 1.2, 5.0]), *rows)[0], abs=1e-5)
+
+
+# ---------------------------------------------------------------------------- Pareto/NBD's
+# one-rate limit: everyone buys at one rate, each lives an exponential time of rate
+# mu ~ Gamma(s, beta)
+
+PARETO_ONE_RATE = {"rate": 0.15, "s": 1.5, "beta": 30.0}
+"""Purchases per week, and the gamma of death rates (beta in weeks): mean lifetime
+beta/(s-1) = 60 weeks, over a two-year shop."""
+
+
+def _pareto_one_rate_summary(n: int, seed: int) -> pl.DataFrame:
+    """A shop with Pareto/NBD's story at one purchase rate (the truth above): customers
+    acquired over 730 days, buying at ``rate`` a week until an exponential death of rate
+    ``mu ~ Gamma(s, beta)``; the summary in weeks at the last day."""
+    rng = np.random.default_rng(seed)
+    start, span = dt.date(2022, 1, 1), 730
+    first = rng.integers(0, span, n)
+    mu = rng.gamma(PARETO_ONE_RATE["s"], 1 / PARETO_ONE_RATE["beta"], n)  # per week
+    window = np.minimum(7 * rng.exponential(1 / mu), span - 1 - first)  # days alive, observed
+    repeat = rng.poisson(PARETO_ONE_RATE["rate"] / 7 * window)
+    who = np.concatenate([np.arange(n), np.repeat(np.arange(n), repeat)])
+    day = np.concatenate(
+        [first, first[who[n:]] + rng.uniform(0, 1, who.size - n) * window[who[n:]]]
+    )
+    transactions = pl.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in who],
+            "date": [start + dt.timedelta(days=int(d)) for d in day],
+            "amount": rng.gamma(5.0, 4.0, who.size),
+        }
+    )
+    return rfm_summary(
+        transactions, observation_end=start + dt.timedelta(days=span - 1), time_unit="W"
+    )
+
+
+@pytest.mark.parametrize(("n", "seed", "full"), [(1200, 7, "converged"), (800, 8, "failed")])
+def test_a_one_rate_pareto_shop_keeps_pareto_nbds_one_rate_limit(n, seed, full):
+    """Simulated with the truth known: the free Pareto/NBD fit runs towards r, alpha ->
+    infinity (on one shop it stops at a large finite r, on the other it fails there and the
+    other purchase models stand in); either way the one-rate limit is kept and recovers the
+    rate (within 5 %) and s, beta (within 3 standard errors)."""
+    summary = _pareto_one_rate_summary(n, seed)
+    x, tx, T = (summary[c].cast(pl.Float64).to_numpy() for c in ("frequency", "recency", "T"))
+    chosen = fit_purchase(purchase_model("pareto_nbd"), (x, tx, T, np.ones_like(x)), 0.0)
+    assert chosen.limit == "poisson"
+    tests = {t.get("limit", t.get("stand_in", "full")): t for t in chosen.tests}
+    if full == "converged":
+        assert tests["full"]["log_likelihood"] - tests["poisson"]["log_likelihood"] < LR_CUT / 2
+    else:
+        assert "did not converge" in tests["full"]["error"]
+        assert {"bgnbd", "mbgnbd"} <= tests.keys()
+    assert tests["poisson"]["kept"] and tests["poisson"]["statistic"] <= LR_CUT
+    assert tests["no_dropout"]["statistic"] > 100 * LR_CUT  # customers do leave
+    fitted = dict(zip(("rate", "s", "beta"), chosen.fit.params, strict=True))
+    se = dict(zip(("rate", "s", "beta"), chosen.fit.standard_errors, strict=True))
+    assert fitted["rate"] == pytest.approx(PARETO_ONE_RATE["rate"], rel=0.05)
+    for name in ("s", "beta"):
+        assert abs(fitted[name] - PARETO_ONE_RATE[name]) < 3 * se[name], name
+
+
+def test_the_pareto_one_rate_model_scores_saves_and_loads(tmp_path):
+    summary = _pareto_one_rate_summary(1200, 7)
+    with pytest.warns(UserWarning, match="everyone buys at about one rate"):
+        model = fit(summary, purchase_model="pareto_nbd")
+    assert model.limits["pareto_nbd"] == "poisson"
+    assert set(model.purchase) == {"rate", "s", "beta"}
+    assert "no_dropout_seen" not in {d["code"] for d in model.diagnostics}
+    alive = model.p_alive(summary)
+    assert 0 < alive.min() < 0.2 and alive.max() <= 1  # some customers are gone
+    scores = model.score(summary, horizon=12)
+    assert scores["clv"].is_finite().all() and (scores["clv"] > 0).all()
+    doc = json.loads(model.save(tmp_path / "model.json").read_text())
+    assert doc["pareto_nbd"] == {"limit": "poisson", **model.purchase}
+    again = ClvModel.load(tmp_path / "model.json")
+    assert again.score(summary, horizon=12).equals(scores)
+
+
+def test_the_pareto_one_rate_likelihood_is_the_mixture_over_the_death_rate():
+    """Independent check: each customer's likelihood is the individual-level likelihood of
+    note 009 (known rate and mu) integrated over mu ~ Gamma(s, beta) by SciPy's adaptive
+    quadrature; the gradient is that of the likelihood (central differences)."""
+    from scipy import integrate
+
+    from clv.models import pareto_nbd
+
+    rng = np.random.default_rng(0)
+    T = rng.uniform(5, 80, 200)
+    x = rng.poisson(3, 200).astype(float)
+    tx = np.where(x > 0, T * rng.uniform(0, 1, 200), 0.0)
+    rows = pareto_nbd._OneRateRows.of(x, tx, T, np.ones_like(x))
+    rate, s, beta = 0.15, 0.8, 12.0
+    theta = np.log([rate, s, beta])
+    value, grad = pareto_nbd._one_rate_nll(theta, rows, 0.0)
+
+    def one(xi: float, txi: float, Ti: float) -> float:
+        def f(mu: float) -> float:
+            alive, dead = rate * np.exp(-(rate + mu) * Ti), mu * np.exp(-(rate + mu) * txi)
+            return rate**xi / (rate + mu) * (alive + dead) * stats.gamma.pdf(mu, s, scale=1 / beta)
+
+        return np.log(integrate.quad(f, 0, np.inf, epsabs=0, epsrel=1e-12, limit=400)[0])
+
+    reference = sum(one(*row) for row in zip(x, tx, T, strict=True))
+    assert -value * x.size == pytest.approx(reference, rel=1e-12)
+    steps = np.eye(3) * 1e-6
+    numeric = [
+        (
+            pareto_nbd._one_rate_nll(theta + h, rows, 0.0)[0]
+            - pareto_nbd._one_rate_nll(theta - h, rows, 0.0)[0]
+        )
+        / 2e-6
+        for h in steps
+    ]
+    assert grad == pytest.approx(numeric, abs=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("z", "s"),
+    [(1e-6, 0.5), (1e-3, 3.0), (0.05, 0.2), (1.0, 1.0), (30.0, 0.01), (1e3, 50.0), (1e5, 1e3)],
+)
+def test_the_dropout_share_equals_adaptive_quadrature(z, s):
+    """rho = E[X/(X+z)], X ~ Gamma(s, 1), and 1 - rho, each to 1e-12 relative, against
+    SciPy's quad of the gamma density in ln X (smooth there), from where it is below e^-40
+    of its mass to where it is, split at ln z and ln s."""
+    from scipy import integrate
+    from scipy.special import gammaln as lg
+
+    from clv.models.pareto_nbd import _dropout_share
+
+    lo, hi = min(-40 / s, np.log(s) - 10), np.log(s + 40 * np.sqrt(s) + 60)
+    points = sorted({float(np.clip(np.log(z), lo, hi)), float(np.log(s))})
+
+    def expectation(f) -> float:
+        def integrand(v: float) -> float:
+            return f(np.exp(v)) * float(np.exp(s * v - np.exp(v) - lg(s)))
+
+        edges = [lo, *points, hi]
+        return sum(
+            integrate.quad(integrand, a, b, epsabs=0, epsrel=1e-13, limit=800)[0]
+            for a, b in itertools.pairwise(edges)
+        )
+
+    log_rho, log_rest = _dropout_share(1.0, s, z, np.zeros(1))  # z = rate (beta + 0)
+    assert np.exp(log_rho[0]) == pytest.approx(expectation(lambda u: u / (u + z)), rel=1e-12)
+    assert np.exp(log_rest[0]) == pytest.approx(expectation(lambda u: z / (u + z)), rel=1e-12)
+
+
+def test_the_pareto_one_rate_formulas_are_pareto_nbds_as_r_grows(cdnow_calibration):
+    """Each formula of the limit against Pareto/NBD's own at r = 100 and 300 with r/alpha =
+    rate (SciPy's 2F1 fails beyond ~1e3): the gap falls as 1/r, and the limit is within
+    O(1/r^2) of the Richardson extrapolation of the two."""
+    from clv.models import pareto_nbd
+
+    x, tx, T = (
+        cdnow_calibration[c].cast(pl.Float64).to_numpy()[:400]
+        for c in ("frequency", "recency", "T")
+    )
+    limit = {"rate": 0.1, "s": 0.8, "beta": 12.0}
+
+    def near(r: float) -> dict[str, float]:
+        return {"r": r, "alpha": r / 0.1, "s": 0.8, "beta": 12.0}
+
+    rows = (x, tx, T, np.ones_like(x))
+    pairs = [
+        (
+            pareto_nbd._one_rate_nll(
+                np.log(list(limit.values())), pareto_nbd._OneRateRows.of(*rows), 0.0
+            )[0],
+            lambda p: pareto_nbd.pareto_nbd_negative_log_likelihood(
+                np.log(list(p.values())), *rows
+            )[0],
+        ),
+        (pareto_nbd.one_rate_p_alive(limit, x, tx, T), lambda p: pareto_nbd.p_alive(p, x, tx, T)),
+        (
+            pareto_nbd.one_rate_numerator(limit, 20.0, x, T)
+            / pareto_nbd.one_rate_denominator(limit, x, tx, T),
+            lambda p: pareto_nbd.conditional_expected_purchases(p, 20.0, x, tx, T),
+        ),
+        (
+            pareto_nbd.one_rate_probability_at_least(limit, 20.0, 3, x, tx, T),
+            lambda p: pareto_nbd.probability_at_least(p, 20.0, 3, x, tx, T),
+        ),
+        (
+            pareto_nbd.one_rate_probability_of_purchases(limit, 20.0, np.arange(8)),
+            lambda p: pareto_nbd.probability_of_purchases(p, 20.0, np.arange(8)),
+        ),
+    ]
+    for ours, theirs in pairs:
+        at_100, at_300 = theirs(near(100.0)), theirs(near(300.0))
+        gaps = [np.max(np.abs(ours - v)) / np.max(np.abs(ours)) for v in (at_100, at_300)]
+        assert gaps[1] < gaps[0] / 2.5, gaps  # 1/r: a third
+        # Richardson: (3 f(300) - f(100)) / 2 removes the 1/r term, leaving O(1/r^2)
+        extrapolated = np.max(np.abs(ours - (3 * at_300 - at_100) / 2)) / np.max(np.abs(ours))
+        assert extrapolated < gaps[1] / 4, (gaps, extrapolated)
+    # a new customer's expected purchases depend on the rates' mean r/alpha only
+    new = pareto_nbd.expected_purchases_new_customer(near(100.0), np.array([5.0, 20.0]))
+    assert pareto_nbd.one_rate_expected_new(limit, np.array([5.0, 20.0])) == pytest.approx(new)

@@ -291,12 +291,12 @@ def test_bad_data_fails_before_a_run_folder_exists(report_runs) -> None:
     bad.write_text("customer_id,date,amount\nA,2024-01-01,5\nB,2024-01-02,five\n")
     out = report_runs["out"]
     before = sorted(out.iterdir())
-    with pytest.raises(DataError, match=r"bad.csv: column 'amount', row 2: 'five'"):
+    with pytest.raises(DataError, match=r"bad.csv: column 'amount', line 3: 'five'"):
         runner.run_report(bad, out_dir=out, progress=False)
     folders = [p for p in before if p.is_dir()]
     assert sorted(p for p in out.iterdir() if p.is_dir()) == folders  # no run folder
     (failed,) = [r for r in list_runs(out) if r["manifest"].get("stage") == "check"]
-    assert failed["status"] == "failed" and "row 2: 'five'" in failed["reason"]
+    assert failed["status"] == "failed" and "line 3: 'five'" in failed["reason"]
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -27,6 +28,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from clv.analysis.pipeline import analyze
 from clv.cli import main
 from clv.data.io import read_transactions
 from clv.data.rfm import rfm_summary
@@ -181,7 +183,7 @@ CASES = [
     Case(
         "not-utf8",
         raw("latin1.csv", (HEADER + "c1,2024-01-05,1\nZoë,2024-01-05,10\n").encode("latin-1")),
-        ("{file}: row 2 is not UTF-8 text (byte 0xeb at offset 42)", "--encoding cp1250"),
+        ("{file}: line 3 is not UTF-8 text (byte 0xeb at offset 42)", "--encoding cp1250"),
     ),
     Case(
         "wrong-delimiter",
@@ -202,17 +204,17 @@ CASES = [
     Case(
         "unparseable-date",
         text("date.csv", GOOD + "c3,yesterday,5\n"),
-        ("{file}", "column 'date'", "row 5", "'yesterday'", "--date-format"),
+        ("{file}", "column 'date'", "line 6", "'yesterday'", "--date-format"),
     ),
     Case(
         "mixed-date-formats",
         text("mixed.csv", GOOD + "c3,05/01/2024,5\n"),
-        ("{file}", "column 'date'", "row 5", "'05/01/2024'"),
+        ("{file}", "column 'date'", "line 6", "'05/01/2024'"),
     ),
     Case(
         "date-format-mismatch",
         text("fmt.csv", GOOD),
-        ("{file}", "column 'date'", "row 1", "'2024-01-05'"),
+        ("{file}", "column 'date'", "line 2", "'2024-01-05'"),
         options={"date_format": "%d/%m/%Y"},
     ),
     Case(
@@ -233,12 +235,12 @@ CASES = [
     Case(
         "date-in-the-future",
         text("future.csv", GOOD + "c3,2999-01-09,5\n"),
-        ("{file}", "column 'date', row 5", "'2999-01-09'", "(today)", "--allow-dates-to"),
+        ("{file}", "column 'date', line 6", "'2999-01-09'", "(today)", "--allow-dates-to"),
     ),
     Case(
         "date-before-1990",
         text("past.csv", GOOD + "c3,1900-01-01,5\n"),
-        ("{file}", "column 'date', row 5", "'1900-01-01'", "1990-01-01", "--allow-dates-from"),
+        ("{file}", "column 'date', line 6", "'1900-01-01'", "1990-01-01", "--allow-dates-from"),
     ),
     Case(
         "duplicate-column",
@@ -263,51 +265,51 @@ CASES = [
     Case(
         "wrong-encoding-given",
         raw("cp1250.csv", (HEADER + "c1,2024-01-05,1\n\x81x,2024-01-05,2\n").encode("latin-1")),
-        ("{file}: row 2 is not cp1252 text (byte 0x81", "--encoding cp1250"),
+        ("{file}: line 3 is not cp1252 text (byte 0x81", "--encoding cp1250"),
         commands=("summarize", "fit", "score", "kpis"),
         options={"encoding": "cp1252"},
     ),
     Case(
         "decimal-comma-with-a-point",
         text("comma.csv", "customer_id;date;amount\nc1;2024-01-05;12,50\nc1;2024-01-06;7.50\n"),
-        ("{file}", "column 'amount', row 2", "'7.50'"),
+        ("{file}", "column 'amount', line 3", "'7.50'"),
         commands=("summarize", "fit", "score", "kpis"),
         options={"decimal_comma": "", "separator": ";"},
     ),
     Case(
         "amount-currency-sign",
         text("dollar.csv", GOOD + "c3,2024-01-09,$7.50\n"),
-        ("{file}", "column 'amount'", "row 5", "'$7.50'"),
+        ("{file}", "column 'amount'", "line 6", "'$7.50'"),
     ),
     Case(
         "amount-decimal-comma-quoted",
         text("comma.csv", GOOD + 'c3,2024-01-09,"7,50"\n'),
-        ("{file}", "column 'amount'", "row 5", "'7,50'"),
+        ("{file}", "column 'amount'", "line 6", "'7,50'"),
     ),
     Case(
         "amount-decimal-comma-unquoted",
         text("comma2.csv", GOOD + "c3,2024-01-09,7,50\n"),
-        ("{file}", "row 5", "7,50", "decimal point"),
+        ("{file}", "line 6", "7,50", "decimal point"),
     ),
     Case(
         "amount-nan",
         text("nan.csv", GOOD + "c3,2024-01-09,NaN\n"),
-        ("{file}", "column 'amount'", "row 5", "'NaN'"),
+        ("{file}", "column 'amount'", "line 6", "'NaN'"),
     ),
     Case(
         "amount-inf",
         text("inf.csv", GOOD + "c3,2024-01-09,-inf\n"),
-        ("{file}", "column 'amount'", "row 5", "'-inf'"),
+        ("{file}", "column 'amount'", "line 6", "'-inf'"),
     ),
     Case(
         "amount-missing",
         text("none.csv", GOOD + "c3,2024-01-09,\n"),
-        ("{file}", "column 'amount'", "row 5: '' is not a finite number"),
+        ("{file}", "column 'amount'", "line 6: '' is not a finite number"),
     ),
     Case(
         "negative-amount",
         text("refund.csv", GOOD + "c2,2024-03-02,-9\n"),
-        ("{file}", "column 'amount'", "row 5", "'-9'", "--negative-amounts drop", "net"),
+        ("{file}", "column 'amount'", "line 6", "'-9'", "--negative-amounts drop", "net"),
     ),
     Case(
         "parquet-amount-as-text",
@@ -328,7 +330,7 @@ CASES = [
     Case(
         "bad-loyalty-flag",
         text("loyal.csv", "customer_id,date,amount,member\nc1,2024-01-05,10,maybe\n"),
-        ("{file}", "column 'member'", "row 1", "'maybe'"),
+        ("{file}", "column 'member'", "line 2", "'maybe'"),
         options={"loyalty_col": "member"},
     ),
     Case(
@@ -449,7 +451,7 @@ CASES = [
             '{"customer_id": {"id": 1}, "date": "2024-01-05", "amount": 10}\n'
             '{"customer_id": "c2", "date": "2024-01-06", "amount": 3}\n',
         ),
-        ("{file}: column 'customer_id', row 1: a nested JSON value",),
+        ("{file}: column 'customer_id', line 1: a nested JSON value",),
     ),
     Case(
         "nested-ndjson-list-id",
@@ -589,8 +591,21 @@ def test_bad_input_fails_with_one_line_and_writes_nothing(case, command, tmp_pat
     model = case.model(tmp_path) if case.model else ""
     for piece in case.expect:
         assert piece.format(file=data, model=model) in errors[0], errors[0]
+    assert_line_is_greps(errors[0], data)
     # nothing written: no output, no temporary file, no run folder; every input unchanged
     assert without_failed_checks(checksums(tmp_path), command) == before
+
+
+def assert_line_is_greps(error: str, data: Path) -> None:
+    """An error naming ``line N`` and a value: ``grep -n`` finds the value on line N (lines
+    split at ``\\n``, as grep splits them)."""
+    found = re.search(r"\bline (\d+)\b[^']*'([^']+)'", error)
+    if found is None or not data.is_file():
+        return
+    number, value = int(found[1]), found[2]
+    lines = data.read_bytes().decode("utf-8", errors="replace").split("\n")
+    grep = [n for n, line in enumerate(lines, start=1) if value in line]
+    assert number in grep, (error, grep)
 
 
 HISTORY_ONLY = {"history.jsonl", "index.html"}
@@ -695,7 +710,7 @@ def test_unreadable_file(tmp_path, capsys, monkeypatch):
 def test_an_internal_bug_asks_to_be_reported_with_its_traceback(tmp_path, capsys, monkeypatch):
     import clv.cli.commands
 
-    def broken(args):
+    def broken(args, given):
         raise ZeroDivisionError("division by zero")
 
     monkeypatch.setattr(clv.cli.commands, "_summarize", broken)
@@ -723,6 +738,38 @@ def run_ok(command: str, *args: str, capsys) -> list[str]:
         line for line in err.splitlines() if line.startswith("wrote ")
     ], err
     return warns
+
+
+def test_warnings_name_the_files_own_columns_once(tmp_path, capsys):
+    """Amounts read as Quantity x UnitPrice: the warning names those columns, not 'amount';
+    each warning is one line, once, though the holdout check refits on part of the data."""
+    rows = [*shop_rows(), ("free1", "2023-03-01", 0.0), ("free1", "2023-05-01", 0.0)]
+    data = tmp_path / "uci.csv"
+    lines = [f"{c},{d},{0 if a == 0 else 2},{a / 2:.3f}" for c, d, a in rows]
+    data.write_text("CustomerID,InvoiceDate,Quantity,UnitPrice\n" + "\n".join(lines) + "\n")
+    args = ["--customer-col", "CustomerID", "--date-col", "InvoiceDate"]
+    args += ["--quantity-col", "Quantity", "--price-col", "UnitPrice"]
+    warns = run_ok("kpis", data, *args, "--out", tmp_path / "kpis.json", capsys=capsys)
+    zero = [w for w in warns if "rows are 0" in w]
+    assert zero == [
+        f"clv kpis: warning: {data}: columns 'Quantity' x 'UnitPrice': 2 of {len(rows):,} rows "
+        "are 0; they count as purchases for BG/NBD, and repeat buyers who spent nothing are "
+        "left out of Gamma-Gamma"
+    ]
+    with warnings.catch_warnings(record=True) as seen:  # every warning, repeats too
+        warnings.simplefilter("always")
+        analysis = analyze(
+            data,
+            customer_col="CustomerID",
+            date_col="InvoiceDate",
+            quantity_col="Quantity",
+            price_col="UnitPrice",
+            purchase_model="auto",  # fitted on the calibration period, checked on the holdout
+        )
+        _ = analysis.kpis, analysis.holdout, analysis.findings
+    texts = [str(w.message) for w in seen]
+    assert sum("rows are 0" in t for t in texts) == 1
+    assert len(texts) == len(set(texts)), texts
 
 
 def test_zero_value_purchases_count_for_bgnbd_and_leave_gamma_gamma_with_a_count(tmp_path, capsys):

@@ -167,6 +167,33 @@ def test_errors_are_the_one_machine_errors(cs, tmp_path, text):
     assert str(got.value) == str(want.value)
 
 
+@pytest.mark.parametrize("layout", ["plain", "blank lines", "bom"])
+def test_errors_name_the_line_polars_names(cs, tmp_path, layout):
+    """Spark skips blank lines; the line named is still the one ``grep -n`` finds. (Values
+    over several lines: Spark splits a UTF-8 file at every line break, see docs/spark.md.)"""
+    from tests.test_lines import LAYOUTS
+
+    path = tmp_path / "orders.csv"
+    path.write_bytes(LAYOUTS[layout].encode("utf-8"))
+    with pytest.raises(DataError) as want:
+        clv.read_transactions(path)
+    with pytest.raises(DataError) as got:
+        cs.read_transactions(path)
+    assert str(got.value) == str(want.value)
+
+
+def test_a_file_spark_reads_from_elsewhere_names_records_as_a_spreadsheet(cs):
+    """No line clv can see: ``record N``, the header being record 1; Parquet keeps rows."""
+    from clv.engines.spark_read import _locate
+
+    def where(source: str) -> str:
+        return _locate(source, None, ",", "utf-8")(7, "amount")
+
+    assert where("s3a://lake/orders.csv") == "record 8"
+    assert where("s3a://lake/orders.ndjson") == "record 7"
+    assert where("s3a://lake/orders/") == "row 7"
+
+
 def test_cli_engine_spark_writes_the_polars_scores(cs, shop_csv, tmp_path):
     args = [str(shop_csv), "--observation-end", "2024-06-30", "--horizon", "6"]
     assert main(["score", *args, "--out", str(tmp_path / "want.parquet")]) == 0
@@ -305,6 +332,10 @@ READS = {
         {"order_col": "order"},
     ),
     "ragged row": (_H + "c1,2024-01-05,10\nc3,2024-01-09,7,50\n", {}),
+    "ragged row beside an unused column": (
+        "customer_id,date,note,amount\nc1,2024-01-05,a,10\nc3,2024-01-09,b,7,50\n",
+        {},
+    ),
     "ambiguous day and month": (_H + "c1,01/02/2024,10\nc1,03/04/2024,12\n", {}),
     "before 1990, allowed": (
         _H + "c1,1985-01-05,10\nc1,2024-01-06,3\n",
@@ -453,22 +484,58 @@ def assert_same_numbers(got: object, want: object, rel: float = 1e-6) -> None:
         assert got == want
 
 
-def test_the_report_on_spark_writes_the_polars_reports_kpis(cs, shop, tmp_path):
+def test_the_report_on_spark_writes_the_polars_reports_kpis(cs, shop, tmp_path, capsys):
     """``clv report --engine spark``: the same notebook, its kernel the Spark driver (a local
-    session of its own), the same kpis.json."""
+    session of its own), the same kpis.json and the same warnings (read in the kernel)."""
     path = tmp_path / "shop.csv"
-    shop[0].filter(pl.col("customer_id") < "C0001500").write_csv(path)
+    tx = shop[0].filter(pl.col("customer_id") < "C0001500")
+    pl.concat([tx, tx.head(3).with_columns(amount=pl.lit(0.0))]).write_csv(path)
     args = [str(path), "--channel-col", "channel", "--loyalty-col", "loyalty"]
-    runs = {}
+    runs, said = {}, {}
     for engine in ("polars", "spark"):
         assert main(["report", *args, "--engine", engine, "--out", str(tmp_path / engine)]) == 0
         (run,) = (tmp_path / engine).glob("*-customer_value")
         runs[engine] = run
+        said[engine] = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert any("rows are 0" in line for line in said["polars"])
+    assert said["spark"] == said["polars"]
     want, got = (json.loads((runs[e] / "kpis.json").read_text()) for e in ("polars", "spark"))
     assert_same_numbers(got, want)
     assert (
         json.loads((runs["spark"] / "manifest.json").read_text())["parameters"]["engine"] == "spark"
     )
+
+
+def test_the_report_on_spark_reads_once_in_the_kernel_and_fails_as_the_check_does(
+    cs, shop, tmp_path, capsys
+):
+    """``clv report --engine spark`` starts no Spark in the ``clv`` process (the kernel's
+    session is the report's one); a bad value fails with the polars check's line, as a failed
+    run that keeps its partial notebook."""
+    path = tmp_path / "bad.csv"
+    text = shop[0].head(300).select("customer_id", "date", "amount").write_csv()
+    lines = text.splitlines()
+    lines[200] = lines[200].rsplit(",", 1)[0] + ",five"
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["report", str(path), "--out", str(tmp_path / "polars")]) == 1
+    want = capsys.readouterr().err.splitlines()[-1]
+    assert "'five'" in want and str(path) in want
+    # the clv process, on its own: does it import pyspark (start a session) for the report?
+    script = "import sys; from clv.cli import main; c = main(sys.argv[1:]); "
+    script += "print('pyspark' in sys.modules); sys.exit(c)"
+    args = ["report", str(path), "--engine", "spark", "--out", str(tmp_path / "spark")]
+    run = subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert run.returncode == 1, run.stderr
+    assert run.stdout.strip() == "False"
+    assert [line for line in run.stderr.splitlines() if line != JVM_NOTICE] == [want]
+    (folder,) = (tmp_path / "spark").glob("*-customer_value")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["status"] == "failed"
+    (check,) = (tmp_path / "polars" / "history.jsonl").read_text().splitlines()
+    assert manifest["error"] == json.loads(check)["error"]  # the polars check's record
+    assert (folder / "customer_value.ipynb").is_file()  # the partial notebook, for diagnosis
 
 
 JVM_NOTICE = "WARNING: Using incubator modules: jdk.incubator.vector"

@@ -37,18 +37,20 @@ if TYPE_CHECKING:
 
 def _analysis(
     args: argparse.Namespace,
+    given: dict[str, Any],
     model: "ClvModel | GroupedClvModel | None" = None,
     *,
     models: bool = True,
 ) -> "Analysis":
     """The one pipeline on the command's file and options (lazy: each output computes only what
-    it needs). ``--model`` gives a fitted model, whose time unit is then the default.
-    ``models``: the command fits or scores, so the model modules are imported meanwhile."""
+    it needs) with the options ``given`` (read once, :func:`_check_paths`). ``--model`` gives a
+    fitted model, whose time unit is then the default. ``models``: the command fits or scores,
+    so the model modules are imported meanwhile."""
     from clv.analysis.pipeline import analyze
 
     importing = import_in_background("clv.models.groups") if models else None
 
-    keywords = given_parameters(args)
+    keywords = dict(given)
     if keywords.get("engine") == "spark":
         start_session(args)
     if "time_unit" not in keywords and model is not None:
@@ -73,24 +75,24 @@ def _about(file: object) -> Iterator[None]:
         raise type(e)(f"{file}: {e}") from None
 
 
-def _summarize(args: argparse.Namespace) -> None:
-    if getattr(args, "engine", "polars") == "spark" and distributed(args):
+def _summarize(args: argparse.Namespace, given: dict[str, Any]) -> None:
+    if distributed(args, given):
         with _about(args.file):
-            return _done(args.out, spark(args))
+            return _done(args.out, spark(args, given))
     from clv.data.write import write_frame
 
-    analysis = _analysis(args, models=False)
+    analysis = _analysis(args, given, models=False)
     with _about(args.file):
         summary = analysis.summary
     write_frame(summary, args.out, overwrite=args.overwrite)
     _done(args.out, f"{summary.height:,} customers")
 
 
-def _fit(args: argparse.Namespace) -> None:
-    if getattr(args, "engine", "polars") == "spark" and distributed(args):
+def _fit(args: argparse.Namespace, given: dict[str, Any]) -> None:
+    if distributed(args, given):
         with _about(args.file):
-            return _done(args.out, spark(args))
-    analysis = _analysis(args)
+            return _done(args.out, spark(args, given))
+    analysis = _analysis(args, given)
     with _about(args.file):
         model = analysis.model
     from clv.models.groups import GroupedClvModel
@@ -112,7 +114,7 @@ def _pooled(model: Any) -> str:
     return "".join(f"; {name} uses the pooled model: {why}" for name, why in groups.items())
 
 
-def _scored(args: argparse.Namespace) -> "Analysis":
+def _scored(args: argparse.Namespace, given: dict[str, Any]) -> "Analysis":
     """The analysis with ``--model`` loaded (when given) instead of a fit."""
     model = None
     if getattr(args, "model", None):
@@ -128,16 +130,16 @@ def _scored(args: argparse.Namespace) -> "Analysis":
                 f"{args.model}: the model was fitted in time unit {model.time_unit}, not "
                 f"{unit}; leave out --time-unit or refit with clv fit --time-unit {unit}"
             )
-    return _analysis(args, model)
+    return _analysis(args, given, model)
 
 
-def _score(args: argparse.Namespace) -> None:
-    if getattr(args, "engine", "polars") == "spark" and distributed(args):
+def _score(args: argparse.Namespace, given: dict[str, Any]) -> None:
+    if distributed(args, given):
         with _about(args.file):
-            return _done(args.out, spark(args))
+            return _done(args.out, spark(args, given))
     from clv.data.write import write_frame
 
-    analysis = _scored(args)
+    analysis = _scored(args, given)
     with _about(args.file):
         scores = analysis.scores
     write_frame(scores, args.out, overwrite=args.overwrite)
@@ -145,22 +147,22 @@ def _score(args: argparse.Namespace) -> None:
     _done(args.out, total + _pooled(analysis.model))
 
 
-def _kpis(args: argparse.Namespace) -> None:
+def _kpis(args: argparse.Namespace, given: dict[str, Any]) -> None:
     from clv.data.write import write_json
 
-    analysis = _scored(args)
+    analysis = _scored(args, given)
     with _about(args.file):
         kpis = analysis.kpis
     write_json(args.out, kpis, overwrite=args.overwrite)
     _done(args.out, f"{kpis['customers']:,} customers, {kpis['orders']:,} orders")
 
 
-def _segments(args: argparse.Namespace) -> None:
+def _segments(args: argparse.Namespace, given: dict[str, Any]) -> None:
     from clv.data.write import write_frame
 
-    analysis = _scored(args)
+    analysis = _scored(args, given)
     with _about(args.file):
-        if getattr(args, "engine", "polars") == "spark":
+        if given.get("engine") == "spark":
             written = write_segments(analysis, args.out, overwrite=args.overwrite)
             if written is not None:
                 return _done(args.out, f"{written:,} customers")
@@ -169,7 +171,7 @@ def _segments(args: argparse.Namespace) -> None:
     _done(args.out, f"{segments.height:,} customers")
 
 
-def _report(args: argparse.Namespace) -> None:
+def _report(args: argparse.Namespace, given: dict[str, Any]) -> None:
     from clv.report.parameters import notebook_path, parse_assignments
     from clv.report.runner import run_report
 
@@ -182,17 +184,12 @@ def _report(args: argparse.Namespace) -> None:
                 write_index(args.out)
         print("\n".join(runs_text(args.out)) or f"no runs in {args.out}")
         return
-    try:
+    with _report_check(args):
         parameters: dict[str, object] = dict(parse_assignments(args.parameter))
-        for key, value in given_parameters(args, pairs=False).items():
+        for key, value in given.items():
             if key in parameters:
                 raise UsageError(f"{key} given twice: as an option and with -p; give it once")
             parameters[key] = value
-    except UsageError as e:  # the run failed its parameter check: in the runs' history
-        from clv.report.index import record_failed_check
-
-        record_failed_check(args.out, Path(args.notebook).stem, str(e), data=args.file)
-        raise
     folder = run_report(
         args.file,
         notebook=args.notebook,
@@ -205,7 +202,7 @@ def _report(args: argparse.Namespace) -> None:
     print(folder / f"{notebook_path(args.notebook).stem}.html")
 
 
-def _compare(args: argparse.Namespace) -> None:
+def _compare(args: argparse.Namespace, given: dict[str, Any]) -> None:  # no spec options
     import json
 
     from clv.data.write import _jsonable, write_json
@@ -325,15 +322,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``clv`` command line; return the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    run: Callable[[argparse.Namespace], None] | None = getattr(args, "run", None)
+    run: Callable[[argparse.Namespace, dict[str, Any]], None] | None = getattr(args, "run", None)
     if run is None:
         parser.print_help(sys.stderr)
         return 2
     prefix = f"clv {args.command}"
     try:
         with _one_line_warnings(prefix), _terminate_as_interrupt():
-            _check_paths(args)
-            run(args)
+            given = _check_paths(args)
+            run(args, given)
     except ClvError as e:
         print(f"{prefix}: error: {as_flags(' '.join(str(e).split()))}", file=sys.stderr)
         return e.exit_code
@@ -357,9 +354,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _check_paths(args: argparse.Namespace) -> None:
+def _check_paths(args: argparse.Namespace) -> dict[str, Any]:
     """Usage errors before any work: an output that is an input, exists or has no folder; an
-    input file option that is a folder; the options' values (:func:`clv.params.validate`)."""
+    input file option that is a folder; the options' values (:func:`clv.params.validate`).
+    Returns the options given, read and checked once (a ``--channel-costs`` file read here):
+    every step of the command takes them from here."""
     from clv.data.write import check_output
 
     inputs = {k: getattr(args, k, None) for k in ("file", "model", "config", "channel_costs")}
@@ -367,12 +366,29 @@ def _check_paths(args: argparse.Namespace) -> None:
     for key, path in inputs.items():
         if key != "file" and path is not None and path.is_dir():
             raise UsageError(f"{path}: is a folder; --{key.replace('_', '-')} takes a file")
-    if args.command != "report":  # clv report checks them itself, and records a failure
-        given_parameters(args, pairs=args.command != "report")  # report: with -p and the notebook
-    if args.command == "report" and args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"{args.out}: is a file; the runs folder (--out) must be a folder")
-    if args.command != "report" and getattr(args, "out", None) is not None:
+    if args.command == "report":  # pairs are checked with -p, --config and the notebook's
+        if args.out.exists() and not args.out.is_dir():
+            raise UsageError(f"{args.out}: is a file; the runs folder (--out) must be a folder")
+        if args.list:
+            return {}
+        with _report_check(args):
+            return given_parameters(args, pairs=False)
+    given = given_parameters(args)
+    if getattr(args, "out", None) is not None:
         check_output(args.out, inputs=inputs.values(), overwrite=args.overwrite)
+    return given
+
+
+@contextmanager
+def _report_check(args: argparse.Namespace) -> Iterator[None]:
+    """A report whose parameters fail their check: the failure is in the runs' history."""
+    try:
+        yield
+    except UsageError as e:
+        from clv.report.index import record_failed_check
+
+        record_failed_check(args.out, Path(args.notebook).stem, str(e), data=args.file)
+        raise
 
 
 @contextmanager

@@ -4,7 +4,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from clv.cli.options import given_parameters
 from clv.params import defaults
 
 DISTRIBUTED = ("bgnbd", "mbgnbd", "pareto_nbd")
@@ -35,14 +34,15 @@ def start_session(args: argparse.Namespace) -> None:
     spark_session(master=args.spark_master, conf=parse_conf(args.spark_conf))
 
 
-def distributed(args: argparse.Namespace) -> bool:
-    """Whether ``summarize/fit/score --engine spark`` runs every step on Spark: the models it
-    fits from distinct rows, without ``--by``, a margin column or intervals (those run
-    :func:`clv.analyze` with ``engine="spark"``: read and checked on Spark, then analysed on
-    the driver)."""
-    given = defaults() | given_parameters(args)
+def distributed(args: argparse.Namespace, given: dict[str, Any]) -> bool:
+    """Whether ``summarize/fit/score --engine spark`` runs every step on Spark (``given``: the
+    options given, read and checked once by the command): the models it fits from distinct
+    rows, without ``--by``, a margin column or intervals (those run :func:`clv.analyze` with
+    ``engine="spark"``: read and checked on Spark, then analysed on the driver)."""
+    given = defaults() | given
     return (
-        args.command in ("summarize", "fit", "score")
+        given["engine"] == "spark"
+        and args.command in ("summarize", "fit", "score")
         and given["purchase_model"] in DISTRIBUTED
         and not given["by"]
         and not given["margin_col"]
@@ -50,9 +50,10 @@ def distributed(args: argparse.Namespace) -> bool:
     )
 
 
-def spark(args: argparse.Namespace) -> str:
-    """Run the command on Spark; returns what was written, in words."""
-    given = defaults() | given_parameters(args)
+def spark(args: argparse.Namespace, given: dict[str, Any]) -> str:
+    """Run the command on Spark with the options ``given``; returns what was written, in
+    words."""
+    given = defaults() | given
     from clv.analysis.pipeline import READ_KEYWORDS
     from clv.engines.spark_jobs import spark_job
     from clv.engines.spark_session import parse_conf

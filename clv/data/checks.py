@@ -5,6 +5,7 @@ from typing import Literal
 
 import polars as pl
 
+from clv.data.lines import Locate
 from clv.errors import DataError
 
 PROBLEMS = {
@@ -91,14 +92,23 @@ def raise_first_problem(
     name: str,
     low: dt.date,
     high: dt.date,
+    locate: Locate,
 ) -> None:
+    """The error of the first check that fails, on its first record (``_row``, counted from
+    1), which ``locate`` names (``line 7`` of a file, :mod:`clv.data.lines`)."""
     for flag in PROBLEMS:
         if flag in out.columns and out[flag].any():
             row = out.filter(pl.col(flag)).row(0, named=True)["_row"]
             source = problem_column(flag, columns)
             value = raw.filter(pl.col("_row") == row).select(source).collect().item()
             raise problem_error(
-                flag, row=row, value=value, columns=columns, name=name, low=low, high=high
+                flag,
+                at=locate(row, columns[source]),
+                value=value,
+                columns=columns,
+                name=name,
+                low=low,
+                high=high,
             )
 
 
@@ -112,18 +122,18 @@ def problem_column(flag: str, columns: dict[str, str]) -> str:
 def problem_error(
     flag: str,
     *,
-    row: int,
+    at: str,
     value: object,
     columns: dict[str, str],
     name: str,
     low: dt.date,
     high: dt.date,
 ) -> DataError:
-    """The one-line error of check ``flag`` failing first on ``row`` (counted from 1 after
-    the header) whose raw value is ``value``."""
+    """The one-line error of check ``flag`` failing first ``at`` a record (``line 7``, see
+    :mod:`clv.data.lines`) whose raw value is ``value``."""
     _, problem, fix = PROBLEMS[flag]
     source = problem_column(flag, columns)
     what = problem.format(value="" if value is None else value, low=low, high=high)
     if source != PROBLEMS[flag][0]:  # the amount is quantity x price: name what was read
         what = what.replace("negative amount", "negative quantity")
-    return DataError(f"{name}: column {columns[source]!r}, row {row}: {what}; {fix}")
+    return DataError(f"{name}: column {columns[source]!r}, {at}: {what}; {fix}")

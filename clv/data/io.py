@@ -3,7 +3,8 @@
 The source is scanned lazily and only the mapped columns are read. Formats (dates, decimal
 commas, currency signs) are detected on a sample, then each column is parsed with one polars
 expression. Every problem is a :class:`~clv.errors.DataError` whose one-line message names
-the file, the column, the first bad row (counted from 1, after the header) and its value, and
+the file, the column, where the first bad value is (``line 7`` of a file, as ``grep -n``
+counts it; ``row 7`` of a frame, counted from 1: :mod:`clv.data.lines`) and its value, and
 the keyword that fixes it (``customer_col=``; the CLI says ``--customer-col``).
 """
 
@@ -23,6 +24,7 @@ from clv.data import quality as q
 from clv.data.checks import build_checks, raise_first_problem
 from clv.data.columns import OPTIONAL, missing_message
 from clv.data.frames import Frame, as_polars, read_columns
+from clv.data.lines import Locate, csv_line, file_lines, frame_row, ndjson_line
 from clv.data.options import check_read_options
 from clv.data.parse import (
     NumberFormat,
@@ -33,7 +35,14 @@ from clv.data.parse import (
     number_expr,
 )
 from clv.data.quality import Quality
-from clv.data.sources import codec_name, is_frame, open_source, ragged_error, read_error
+from clv.data.sources import (
+    SUFFIXES,
+    codec_name,
+    is_frame,
+    open_source,
+    ragged_error,
+    read_error,
+)
 from clv.data.sources import source_name as _source_name
 from clv.errors import ClvInfo, DataError, UsageError
 
@@ -179,11 +188,17 @@ def load_transactions(
         raise DataError(missing_message(name, missing, list(found)))
 
     check_plain(name, [col for col in columns.values() if found[col].is_nested()])
-    raw = frame.select(**{c: pl.col(col) for c, col in columns.items()}).with_row_index(
-        "_row", offset=1
-    )
-    if not is_frame(source) and Path(source).suffix.lower() in (".csv", ".txt", ".tsv"):
-        raw = raw.filter(~pl.all_horizontal(pl.exclude("_row").is_null()))  # blank lines
+    read = {c: pl.col(col) for c, col in columns.items()}
+    csv_file = not is_frame(source) and Path(source).suffix.lower() in (".csv", ".txt", ".tsv")
+    unmapped = [col for col in found if col not in columns.values()]
+    if csv_file and unmapped:
+        # every column is parsed (kept as one flag): only then does polars see a line with
+        # more fields than the header; it would read the mapped fields and drop the rest
+        read["_unmapped"] = pl.any_horizontal(pl.col(unmapped).is_null())
+    raw = frame.select(**read).with_row_index("_row", offset=1)
+    if csv_file:
+        blank = pl.all_horizontal(pl.col(list(columns)).is_null())
+        raw = raw.filter(~blank)  # blank lines
     dtypes = {c: found[col] for c, col in columns.items()}
     text = text_columns(columns, dtypes)
 
@@ -230,13 +245,17 @@ def load_transactions(
         if out.height == 0:
             raise q.all_placeholders_error(name, columns["customer_id"], placeholders)
         q.warn_placeholders(name, placeholders)
-    raise_first_problem(out, raw, columns, name, low, high)
+    locate: Locate = frame_row
+    if not is_frame(source):
+        kind = SUFFIXES[Path(source).suffix.lower()]
+        locate = file_lines(kind, Path(source), separator=separator, encoding=encoding)
+    raise_first_problem(out, raw, columns, name, low, high, locate)
     if not is_frame(source) and Path(source).suffix.lower() in (".ndjson", ".jsonl"):
         no_stringified_objects(Path(source), out, columns["customer_id"], name)
     out = out.select(
         "customer_id", "date", "amount", *[c for c in OPTIONAL.values() if c in columns]
     )
-    zero, duplicates = q.count_degenerate(out, name)
+    zero, duplicates = q.count_degenerate(out, name, columns)
     dropped = netted = orphans = 0
     if negative_amounts == "drop":
         kept = out.filter(pl.col("amount") >= 0)
@@ -413,17 +432,18 @@ def _date_range(low: str | dt.date | None, high: str | dt.date | None) -> tuple[
 
 def no_stringified_objects(path: Path, out: pl.DataFrame, column: str, name: str) -> None:
     """polars (and Spark) read a JSON object mixed with text ids as its JSON text: refuse such
-    an id (``out``: the ids that look like JSON, with ``_row``, the line counted from 1)."""
+    an id (``out``: the ids that look like JSON, with ``_row``, the record counted from 1;
+    the error names its line)."""
     suspect = out.filter(pl.col("customer_id").str.contains(r"^\s*[\[{]"))["_row"]
     if suspect.len() == 0:
         return
     with path.open(encoding="utf-8") as f:
         lines = [line for line in f if line.strip()]
-    for row in suspect.to_list():
-        if isinstance(json.loads(lines[row - 1]).get(column), dict | list):
+    for record in suspect.to_list():
+        if isinstance(json.loads(lines[record - 1]).get(column), dict | list):
             raise DataError(
-                f"{name}: column {column!r}, row {row}: a nested JSON value, not an id; "
-                "give plain text or numbers"
+                f"{name}: column {column!r}, line {ndjson_line(path, record)}: a nested JSON "
+                "value, not an id; give plain text or numbers"
             )
 
 
@@ -463,22 +483,27 @@ def read_channel_costs(path: str | os.PathLike[str]) -> dict[str, float]:
             costs = json.loads(path.read_text())
             if not isinstance(costs, dict):
                 raise DataError(f"{path}: expected a JSON object {{channel: cost}}")
-            rows = [(f"channel {k!r}", k, v) for k, v in costs.items()]
+            rows = list(enumerate(costs.items(), 1))
         else:
             frame = pl.read_csv(path, infer_schema=False)
             if frame.columns[:2] != ["channel", "cost"]:
                 found = ",".join(frame.columns)
                 raise DataError(f"{path}: expected the columns channel,cost, found {found}")
-            rows = [(f"column 'cost', row {i}", *r) for i, r in enumerate(frame.iter_rows(), 1)]
+            pairs = enumerate(frame.select("channel", "cost").iter_rows(), 1)
+            rows = [(record, pair) for record, pair in pairs if pair != (None, None)]  # blank
     except (ValueError, UnicodeDecodeError, pl.exceptions.PolarsError) as e:
         raise DataError(f"{path}: cannot read channel costs ({e})") from None
     out = {}
-    for where, channel, cost in rows:
+    for record, (channel, cost) in rows:
         try:
             out[str(channel)] = float(cost)
         except (TypeError, ValueError):
             out[str(channel)] = math.nan
         if not math.isfinite(out[str(channel)]) or out[str(channel)] < 0:
+            where = f"channel {channel!r}"
+            if path.suffix.lower() != ".json":
+                line = csv_line(path, record, separator=",", encoding="utf-8")
+                where = f"column 'cost', line {line}"
             raise DataError(f"{path}: {where}: {cost!r} is not a cost; use a number >= 0")
     return out
 
@@ -522,7 +547,7 @@ def checked_transactions(transactions: Frame) -> pl.DataFrame:
             row = flags.filter(pl.col("_bad_id"))["_row"][0]
             raise DataError(f"{name}: column 'customer_id', row {row}: empty customer id")
         raw = frame.lazy().with_row_index("_row", offset=1)
-        raise_first_problem(flags, raw, columns, name, low, high)
+        raise_first_problem(flags, raw, columns, name, low, high, frame_row)
     day_total = pl.col("amount").sum().over("customer_id", "date")
     negative = typed.with_row_index("_row", offset=1).filter(day_total < 0)
     if negative.height:

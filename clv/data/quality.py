@@ -199,23 +199,39 @@ def partial_months(dates: pl.Series) -> tuple[bool, bool]:
     return first.day != 1, next_day.month == last.month
 
 
-def count_degenerate(transactions: pl.DataFrame, name: str) -> tuple[int, int]:
-    """Zero amounts and exact duplicate rows (both kept), each warned about once."""
+def count_degenerate(
+    transactions: pl.DataFrame, name: str, columns: dict[str, str]
+) -> tuple[int, int]:
+    """Zero amounts and exact duplicate rows (both kept), each warned about once
+    (``columns``: canonical name → the source's column, as read)."""
     zero = int((transactions["amount"] == 0).sum())
     # sorted 64-bit row hashes: 20x faster than comparing rows (numpy's sort: 2x faster than
     # n_unique); a hash collision (odds n^2 / 2^65: 1 in 3 million runs at 3.3 M rows) would
     # count one pair too many
     hashes = np.sort(transactions.hash_rows().to_numpy())
     duplicated = int(np.count_nonzero(hashes[1:] == hashes[:-1]))
-    warn_degenerate(name, zero=zero, duplicated=duplicated, rows=transactions.height)
+    warn_degenerate(
+        name, zero=zero, duplicated=duplicated, rows=transactions.height, columns=columns
+    )
     return zero, duplicated
 
 
-def warn_degenerate(name: str, *, zero: int, duplicated: int, rows: int) -> None:
-    """Warn once about zero amounts and once about exact duplicate rows (both kept)."""
+def amount_columns(columns: dict[str, str]) -> str:
+    """The source's column(s) of the amount, in words: ``column 'Total'`` or ``columns
+    'Quantity' x 'UnitPrice'`` (``columns``: canonical name → the source's column)."""
+    if "amount" in columns:
+        return f"column {columns['amount']!r}"
+    return f"columns {columns['quantity']!r} x {columns['price']!r}"
+
+
+def warn_degenerate(
+    name: str, *, zero: int, duplicated: int, rows: int, columns: dict[str, str]
+) -> None:
+    """Warn once about zero amounts and once about exact duplicate rows (both kept), naming
+    the source's columns (``columns``: canonical name → the source's column)."""
     if zero:
         warn(
-            f"{name}: column 'amount': {zero:,} of {rows:,} rows are 0; they count "
+            f"{name}: {amount_columns(columns)}: {zero:,} of {rows:,} rows are 0; they count "
             "as purchases for BG/NBD, and repeat buyers who spent nothing are left out of "
             "Gamma-Gamma"
         )

@@ -2,7 +2,7 @@
 
 UTF-8 CSV files are scanned by polars directly (the fast path). Other encodings, and files
 with old Mac (CR-only) line endings, are decoded by Python first. Every problem is a
-one-line :class:`~clv.errors.DataError` naming the file, the row and the fix.
+one-line :class:`~clv.errors.DataError` naming the file, the line and the fix.
 """
 
 import codecs
@@ -174,7 +174,7 @@ def _no_duplicates(name: str, columns: list[str]) -> None:
 
 
 def _check_utf8(path: Path, head: bytes) -> None:
-    """Reject UTF-16, binary or non-UTF-8 text early, naming the row (of the first 64 KiB)."""
+    """Reject UTF-16, binary or non-UTF-8 text early, naming the line (of the first 64 KiB)."""
     nul = head.find(b"\x00")
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or _looks_utf16(head):
         raise DataError(
@@ -221,8 +221,9 @@ def _decode_error(path: Path, data: bytes, offset: int, codec: str) -> str:
     )
 
 
-def _where(row: int) -> str:
-    return "the header" if row == 0 else f"row {row}"
+def _where(newlines: int) -> str:
+    """The header, or the line after ``newlines`` line breaks (counted as ``grep -n`` does)."""
+    return "the header" if newlines == 0 else f"line {newlines + 1}"
 
 
 def read_error(name: str, error: Exception, path: Path | None = None) -> DataError:
@@ -261,7 +262,8 @@ def _ndjson_error(path: Path, name: str) -> DataError | None:
 
 
 def ragged_error(path: Path, name: str, separator: str, encoding: str) -> DataError:
-    """Find the first CSV row with more fields than the header (only on the error path)."""
+    """Find the first CSV record with more fields than the header (only on the error path):
+    the error names the line it starts on."""
     with path.open(newline="", encoding=codec_name(encoding), errors="replace") as f:
         header = f.readline()
         other = next((s for s in ";\t|," if s != separator and header.count(s) > 0), None)
@@ -274,11 +276,13 @@ def ragged_error(path: Path, name: str, separator: str, encoding: str) -> DataEr
         f.seek(0)
         rows = csv.reader(f, delimiter=separator)
         width = len(next(rows))
-        for number, fields in enumerate(rows, start=1):
+        start = rows.line_num + 1
+        for fields in rows:
             if len(fields) > width:
                 return DataError(
-                    f"{name}: row {number} has {len(fields)} fields but the header has {width} "
+                    f"{name}: line {start} has {len(fields)} fields but the header has {width} "
                     f"({separator.join(fields)!r}); quote values that contain {separator!r}, "
                     "or write amounts with a decimal point (7.50, not 7,50)"
                 )
+            start = rows.line_num + 1
     return DataError(f"{name}: a row has more fields than the header")

@@ -10,15 +10,16 @@ messages of :mod:`clv.data.checks` and :mod:`clv.data.quality`. A local file is 
 checked as text as :func:`clv.data.sources.open_source` checks it (encoding, UTF-16, binary
 data, a column named twice).
 
-The first bad row is numbered from 1 after the header, as the one-machine reader numbers it
-(Spark skips blank lines of a CSV file, so a bad row after a blank line is numbered one
-lower).
+The first bad value is named where the one-machine reader names it (:mod:`clv.data.lines`):
+the line of a local CSV or NDJSON file, counted as ``grep -n`` counts it (Spark skips blank
+lines; they are counted back); the row of a Parquet file, a table or a Spark DataFrame,
+counted from 1; ``record N`` of a file Spark reads from elsewhere (a URL).
 """
 
 import datetime as dt
 import operator
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from functools import reduce
 from pathlib import Path
 from typing import Any, cast
@@ -40,6 +41,7 @@ from clv.data.io import (
     row_rules,
     text_columns,
 )
+from clv.data.lines import Locate, csv_line, frame_row, ndjson_line, spreadsheet_record
 from clv.data.quality import Quality
 from clv.data.sources import (
     SUFFIXES,
@@ -183,13 +185,19 @@ def _charset(spark: SparkSession, codec: str, encoding: str) -> str:
     return java
 
 
-def _ragged(frame: DataFrame) -> Any:
+def _ragged(frame: DataFrame, mapped: Collection[str]) -> Any:
     """True on a row with more fields than the header: Spark keeps its first fields, so its
-    last column is filled, where a row with fewer fields has it empty."""
+    last column is filled, where a row with fewer fields has it empty. The columns not
+    ``mapped`` are read too (in a condition that always holds): Spark flags a row only when
+    it parses every column of it."""
     if _CORRUPT not in frame.columns:
         return sf.lit(False)
-    last = [c for c in frame.columns if c != _CORRUPT][-1]
-    return sf.col(_CORRUPT).isNotNull() & sf.col(f"`{last}`").isNotNull()
+    header = [c for c in frame.columns if c != _CORRUPT]
+    ragged = sf.col(_CORRUPT).isNotNull() & sf.col(f"`{header[-1]}`").isNotNull()
+    unmapped = [sf.col(f"`{c}`") for c in header if c not in mapped]
+    if unmapped:
+        ragged = ragged & (sf.length(sf.concat_ws("", *unmapped)) >= 0)
+    return ragged
 
 
 def _ragged_error(name: str, csv: Path | None, separator: str, encoding: str) -> DataError:
@@ -278,8 +286,9 @@ def read_checked(
     raw = frame.select(
         *(sf.col(f"`{col}`").alias(c) for c, col in columns.items()),
         sf.monotonically_increasing_id().alias("_row"),
-        _ragged(frame).alias("_ragged"),
+        _ragged(frame, columns.values()).alias("_ragged"),
     )  # not cached: Spark would serve a later read of the same path from the cache
+    records = raw  # every record Spark read, numbered in file order (blank lines aside)
     if _CORRUPT in frame.columns:  # a CSV source: a row of empty fields is a blank line
         raw = raw.filter(~reduce(operator.and_, (sf.col(c).isNull() for c in columns)))
     dtypes = dict(pl.from_arrow(raw.limit(0).toArrow()).schema)  # type: ignore[union-attr]
@@ -364,9 +373,10 @@ def read_checked(
         if row_id is not None:
             source_column = problem_column(flag, columns)
             value = cast(Row, raw.filter(sf.col("_row") == row_id).select(source_column).first())[0]
-            row = raw.filter(sf.col("_row") < row_id).count() + 1
+            record = records.filter(sf.col("_row") < row_id).count() + 1
+            at = _locate(source, csv, separator, encoding)(record, columns[source_column])
             raise problem_error(
-                flag, row=row, value=value, columns=columns, name=name, low=low, high=high
+                flag, at=at, value=value, columns=columns, name=name, low=low, high=high
             )
     if csv is None and isinstance(source, str | os.PathLike) and file_kind_of(source) == "ndjson":
         _no_objects(checked.filter(kept), raw, Path(source), columns["customer_id"], name)
@@ -375,7 +385,7 @@ def read_checked(
     total, zero, refunds = counts["_kept"], counts["_zero"], counts["_negative"]
     distinct = cast(Row, out.agg(sf.count_distinct(*names)).first())[0]  # no nulls are left
     duplicates = total - distinct
-    q.warn_degenerate(name, zero=zero, duplicated=duplicates, rows=total)
+    q.warn_degenerate(name, zero=zero, duplicated=duplicates, rows=total, columns=columns)
     dropped = netted = orphans = 0
     if negative_amounts == "drop" and refunds:
         out = out.filter(sf.col("amount") >= 0)
@@ -408,6 +418,35 @@ def read_checked(
         house_accounts=houses,
     )
     return out, quality
+
+
+def _locate(source: Source, csv: Path | None, separator: str, encoding: str) -> Locate:
+    """Where a record Spark read is (counted from 1 after a CSV header, blank lines aside),
+    named as the one-machine reader names it (:mod:`clv.data.lines`)."""
+    if csv is not None:
+        local = csv
+
+        def line(record: int, column: str) -> str:
+            at = csv_line(
+                local,
+                record,
+                separator=separator,
+                encoding=encoding,
+                column=column,
+                blank_lines=False,
+            )
+            return f"line {at}"
+
+        return line
+    if isinstance(source, DataFrame):
+        return frame_row
+    kind = file_kind_of(source)
+    if kind == "ndjson":
+        return lambda record, column: f"line {ndjson_line(Path(source), record)}"
+    if _is_local(str(source)):  # Parquet, a table or a folder of parts
+        return frame_row
+    kind = SUFFIXES.get(Path(source).suffix.lower(), "parquet")
+    return spreadsheet_record(kind) if kind in ("csv", "ndjson") else frame_row
 
 
 def file_kind_of(source: str | os.PathLike[str]) -> str | None:

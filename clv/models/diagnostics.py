@@ -1,7 +1,7 @@
 """Model health: what a fit's numbers mean for the scores, as ``{"code", "message"}`` items.
 
 Codes (stable, for programs): ``at_boundary``, ``se_larger_than_estimate``,
-``no_dropout_seen``, ``one_purchase_rate``, ``equal_spend``, ``gg_dependence``,
+``no_dropout_seen``, ``one_purchase_rate``, ``equal_spend``, ``steady_spend``, ``gg_dependence``,
 ``gg_heavy_tail``, ``few_repeat_buyers``, ``gg_excluded_spend``, ``full_fit_failed``,
 ``auto_fallback``, ``auto_no_holdout``. Messages say in plain words what the condition
 means for the numbers; the CLI prints them as warnings. ``values`` holds the numbers and names
@@ -137,6 +137,15 @@ def limit_diagnostics(
                 f"dropout explains the purchases as well as {title} does; {_AT_RISK_BY_RECENCY}",
                 model=title,
                 limit=True,
+            )
+        )
+    if spend_limit == "steady_spend":
+        out.append(
+            _item(
+                "steady_spend",
+                "each customer's orders are worth about the same every time: Gamma-Gamma "
+                "without spread within a customer explains the order values as well as the "
+                "full model does, so a repeat buyer's expected order value is their own average",
             )
         )
     if spend_limit == "equal_spend":

@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from clv.errors import ModelError, UsageError
-from clv.models.gamma_gamma import fit_equal_spend, fit_gamma_gamma_fast
+from clv.models.gamma_gamma import SPEND_LIMITS, fit_gamma_gamma_fast
 from clv.models.optimize import Params
 from clv.models.purchase import PurchaseModel
 
@@ -89,7 +89,8 @@ def parameter_draws(
         bg, gg = _bootstrap(summary, model, draws, rng)
     else:
         raise UsageError(f"interval method must be 'normal' or 'bootstrap', not {method!r}")
-    finite_mean = gg[:, 1] > 1 if "q" in model.gamma_gamma_params else np.ones(len(gg), bool)
+    names = model.gamma_gamma_params
+    finite_mean = gg[:, names.index("q")] > 1 if "q" in names else np.ones(len(gg), bool)
     if finite_mean.sum() < draws / 2:
         raise ModelError(
             "more than half of the parameter draws have Gamma-Gamma q <= 1 (infinite mean "
@@ -102,7 +103,10 @@ def _bootstrap(
     summary: pl.DataFrame, model: Fitted, draws: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     penalizer, spec = model.penalizer, model.spec
-    fit_spend = fit_gamma_gamma_fast if "q" in model.gamma_gamma_params else fit_equal_spend
+    fit_spend = next(  # the limit the model was fitted at, by its parameters
+        (lim.fit for lim in SPEND_LIMITS.values() if lim.params == model.gamma_gamma_params),
+        fit_gamma_gamma_fast,
+    )
     f = summary.select(
         pl.col(c).cast(pl.Float64) for c in ("frequency", "recency", "T", "monetary_value")
     ).to_numpy()

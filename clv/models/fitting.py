@@ -44,7 +44,7 @@ from clv.models.diagnostics import (
     limit_diagnostics,
 )
 from clv.models.diagnostics import warn as warn_diagnostics
-from clv.models.gamma_gamma import EQUAL_SPEND_PARAMS, GAMMA_GAMMA_PARAMS
+from clv.models.gamma_gamma import GAMMA_GAMMA_PARAMS, SPEND_LIMITS
 from clv.models.groups import GroupedClvModel, fit_by_group
 from clv.models.lifetimes_engine import _fit_lifetimes
 from clv.models.limits import fit_purchase, fit_spend
@@ -373,7 +373,8 @@ def fit_distinct_rows(
             limits["gamma_gamma"] = spend.limit
     kept = limit_model(purchase_model, limits[purchase_model]) if purchase_model in limits else spec
     purchase_names, purchase_title = kept.params, kept.title
-    gg_names = EQUAL_SPEND_PARAMS if "gamma_gamma" in limits else GAMMA_GAMMA_PARAMS
+    spend_limit = SPEND_LIMITS.get(limits.get("gamma_gamma", ""))
+    gg_names = GAMMA_GAMMA_PARAMS if spend_limit is None else spend_limit.params
     purchase = dict(zip(purchase_names, map(float, bg.params), strict=True))
     gamma_gamma = dict(zip(gg_names, map(float, gg.params), strict=True))
     diagnostics = [

@@ -14,6 +14,7 @@ brucehardie.com/notes/025 ("The Gamma-Gamma Model of Monetary Value").
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,10 @@ GAMMA_GAMMA_PARAMS = ("p", "q", "v")
 
 EQUAL_SPEND_PARAMS = ("p", "nu")
 """The equal-spend limit: every order's value is Gamma(p, rate nu) for every customer."""
+
+STEADY_SPEND_PARAMS = ("q", "theta")
+"""The steady-spend limit: each customer's orders are all worth their own mean value, which is
+inverse gamma (shape q, scale theta) across customers (:func:`fit_steady_spend`)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -236,11 +241,94 @@ def fit_equal_spend(x: np.ndarray, m: np.ndarray, w: np.ndarray, penalizer: floa
     )
 
 
+def _log_q_minus_digamma(log_q: float) -> float:
+    """``ln q - digamma(q)`` at ``q = e^log_q``: positive, falling from infinity to 0."""
+    q = float(np.exp(log_q))
+    return float(log_q - digamma(q))
+
+
+def fit_steady_spend(x: np.ndarray, m: np.ndarray, w: np.ndarray, penalizer: float = 0.0) -> Fit:
+    """Gamma-Gamma's steady-spend limit: p -> infinity at a fixed ``theta = p v``.
+
+    In Gamma-Gamma (FHL 2005b section 3; note 025) a customer's orders are Gamma(p, rate nu)
+    with nu ~ Gamma(q, rate v) across customers: the customer's own mean order value is
+    ``zeta = p/nu`` and their orders spread around it with a coefficient of variation
+    ``1/sqrt(p)``. As p -> infinity with ``p v = theta`` fixed (v -> 0, q fixed; Colombo &
+    Jiang 1999 write the same model with the within-customer spread as a separate
+    parameter), ``nu/p ~ Gamma(q, rate theta)``, so ``zeta ~ InverseGamma(q, scale theta)``,
+    and the mean of x orders, Gamma(p x, rate p x/zeta), collapses onto zeta: every order of
+    a customer is worth the same, their own value, which differs between customers. The
+    likelihood of a mean spend ``m`` (note 025 eq. 1a in the limit; it no longer depends on
+    x) is the inverse gamma density::
+
+        ll = q ln(theta) - ln G(q) - (q+1) ln m - theta / m
+
+    ``theta = q sum(w) / sum(w/m)`` in closed form and ``q`` the root of ``ln q -
+    digamma(q) = mean(ln m) + ln mean(1/m)`` (weighted means; positive by Jensen's
+    inequality unless every m is equal). The population mean order value is ``theta/(q-1)``,
+    the full model's ``p v/(q-1)``, and E[Z | x, m] = m for a repeat buyer (eq. 5's weight
+    ``p x/(p x + q - 1)`` -> 1). This is not the equal-spend limit (q -> infinity: one
+    spend level, orders spread within customers); the two are told apart by whether repeat
+    buyers with more orders have less spread in their mean spend. Not penalised.
+    ``ModelError`` when the average order values do not spread (q -> infinity as well).
+    """
+    x, m, w = (np.asarray(v, dtype=float) for v in (x, m, w))
+    total, inverse, logs = float(np.sum(w)), dot(w, 1.0 / m), dot(w, np.log(m))
+    target = logs / total + np.log(inverse / total)
+
+    def score(log_q: float) -> float:
+        return _log_q_minus_digamma(log_q) - target
+
+    low, high = -30.0, 25.0  # beyond e^25, ln q - digamma(q) ~ 1/(2q) is below its rounding
+    if not (target > 0 and score(low) > 0 > score(high)):
+        raise ModelError(
+            "Gamma-Gamma did not converge: the repeat buyers' average order values do not "
+            "spread enough to estimate the spread of order values; fit on more repeat buyers"
+        )
+    q = float(np.exp(brentq(score, low, high, xtol=1e-15, rtol=1e-15)))
+    theta = q * total / inverse
+    ll = total * (q * np.log(theta) - gammaln(q)) - (q + 1) * logs - theta * inverse
+    # observed information in (ln q, ln theta): -D H D with H the Hessian in (q, theta)
+    hess = np.array(
+        [[-total * polygamma(1, q), total / theta], [total / theta, -total * q / theta**2]]
+    )
+    d = np.diag([q, theta])
+    cov = np.linalg.inv(-(d @ hess @ d))
+    params = np.array([q, theta])
+    return Fit(
+        params,
+        params * np.sqrt(np.diag(cov)),
+        float(ll),
+        abs(score(np.log(q))) * q,
+        "closed form and a one-dimensional root",
+        np.zeros(2, dtype=bool),
+        cov,
+    )
+
+
+@dataclass(frozen=True)
+class SpendLimit:
+    """A limit of Gamma-Gamma: its parameters and its fit on rows ``(x, m, customers)``."""
+
+    params: tuple[str, ...]
+    fit: Callable[..., Fit]
+
+
+SPEND_LIMITS: dict[str, SpendLimit] = {
+    "equal_spend": SpendLimit(EQUAL_SPEND_PARAMS, fit_equal_spend),
+    "steady_spend": SpendLimit(STEADY_SPEND_PARAMS, fit_steady_spend),
+}
+"""Gamma-Gamma's limits in the order :mod:`clv.models.limits` tests them."""
+
+
 def mean_order_value(gamma_gamma: ParamArrays) -> Any:
-    """The population mean order value: ``p v / (q - 1)`` (note 025), or ``p / nu`` at the
-    equal-spend limit (numbers, or arrays of parameter draws). Currency units."""
+    """The population mean order value: ``p v / (q - 1)`` (note 025), ``p / nu`` at the
+    equal-spend limit, ``theta / (q - 1)`` at the steady-spend limit (numbers, or arrays of
+    parameter draws). Currency units."""
     if "nu" in gamma_gamma:
         return gamma_gamma["p"] / gamma_gamma["nu"]
+    if "theta" in gamma_gamma:
+        return gamma_gamma["theta"] / (gamma_gamma["q"] - 1)
     return gamma_gamma["p"] * gamma_gamma["v"] / (gamma_gamma["q"] - 1)
 
 
@@ -252,10 +340,14 @@ def expected_order_value(
     ``(1 - w) p v/(q-1) + w m`` with ``w = p x / (p x + q - 1)``: lifetimes'
     ``conditional_expected_average_profit``. Customers without a repeat purchase with a
     positive amount get the population mean ``p v / (q - 1)``. Currency units. At the
-    equal-spend limit (parameters ``p, nu``) every customer's is ``p / nu``.
+    equal-spend limit (parameters ``p, nu``) every customer's is ``p / nu``; at the
+    steady-spend limit (``q, theta``) a repeat buyer's is their own ``m`` (the weight is 1).
     """
     if "nu" in gamma_gamma:
         return np.full(np.shape(frequency), mean_order_value(gamma_gamma))
+    if "theta" in gamma_gamma:
+        x, m = np.asarray(frequency, dtype=float), np.asarray(monetary_value, dtype=float)
+        return np.where((x > 0) & (m > 0), m, mean_order_value(gamma_gamma))
     p, q, v = (gamma_gamma[k] for k in GAMMA_GAMMA_PARAMS)
     x = np.asarray(frequency, dtype=float)
     m = np.asarray(monetary_value, dtype=float)

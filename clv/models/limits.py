@@ -3,9 +3,12 @@
 Each model has limits inside its parameter space where a parameter sits at a finite bound: the
 purchase models' no-dropout limit (the NBD, :mod:`clv.models.nbd`) and, within it, one purchase
 rate for everyone (Poisson); BG/NBD's and MBG/NBD's one purchase rate with their dropout kept
-(:func:`clv.models.bgnbd.fit_poisson_dropout`); Gamma-Gamma's equal-spend limit (q -> infinity
-at a fixed mean, :func:`clv.models.gamma_gamma.fit_equal_spend`). Each limit's likelihood is
-computed exactly there, not by pushing a parameter towards 1e7.
+(:func:`clv.models.bgnbd.fit_poisson_dropout`) and Pareto/NBD's
+(:func:`clv.models.pareto_nbd.fit_one_rate`); Gamma-Gamma's equal-spend limit (q -> infinity
+at a fixed mean, :func:`clv.models.gamma_gamma.fit_equal_spend`) and steady-spend limit (p ->
+infinity at a fixed p v: each customer's orders all worth the same,
+:func:`clv.models.gamma_gamma.fit_steady_spend`). Each limit's likelihood is computed exactly
+there, not by pushing a parameter towards 1e7.
 
 The full model and every limit are fitted; the limits are tested in a fixed order, simplest
 first, each against the best log-likelihood found: the first limit with ``2 (ll_best -
@@ -24,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from clv.errors import ModelError
-from clv.models.gamma_gamma import fit_equal_spend, fit_gamma_gamma_fast
+from clv.models.gamma_gamma import SPEND_LIMITS, fit_gamma_gamma_fast
 from clv.models.optimize import Fit
 from clv.models.purchase import PURCHASE_LIMITS, PURCHASE_MODELS, PurchaseModel
 
@@ -126,8 +129,9 @@ def fit_purchase(spec: PurchaseModel, rows: tuple[np.ndarray, ...], penalizer: f
 
 
 def fit_spend(rows: tuple[np.ndarray, np.ndarray, np.ndarray], penalizer: float) -> Chosen:
-    """Gamma-Gamma or its equal-spend limit on rows ``(x, m, customers)``."""
+    """Gamma-Gamma or one of its limits (:data:`~clv.models.gamma_gamma.SPEND_LIMITS`:
+    equal spend, steady spend) on rows ``(x, m, customers)``."""
     return choose_limit(
         partial(fit_gamma_gamma_fast, *rows, penalizer),
-        [("equal_spend", partial(fit_equal_spend, *rows))],
+        [(name, partial(limit.fit, *rows)) for name, limit in SPEND_LIMITS.items()],
     )

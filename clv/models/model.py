@@ -32,7 +32,7 @@ from clv.models.cashflows import cash_flow_grid
 from clv.models.checks import check_money_and_time, check_params, check_summary, summary_unit
 from clv.models.draws import DRAWS, IntervalMethod
 from clv.models.explore import Exploring
-from clv.models.gamma_gamma import EQUAL_SPEND_PARAMS, GAMMA_GAMMA_PARAMS, expected_order_value
+from clv.models.gamma_gamma import GAMMA_GAMMA_PARAMS, SPEND_LIMITS, expected_order_value
 from clv.models.intervals import interval_scores
 from clv.models.optimize import Params
 from clv.models.prediction import prediction_bounds
@@ -111,8 +111,11 @@ class ClvModel(Exploring):
 
     @property
     def gamma_gamma_params(self) -> tuple[str, ...]:
-        """Gamma-Gamma's parameter names: ``p, q, v``, or ``p, nu`` at the equal-spend limit."""
-        return EQUAL_SPEND_PARAMS if "gamma_gamma" in self.limits else GAMMA_GAMMA_PARAMS
+        """Gamma-Gamma's parameter names: ``p, q, v``, or its limit's (``p, nu`` at equal
+        spend, ``q, theta`` at steady spend)."""
+        if "gamma_gamma" in self.limits:
+            return SPEND_LIMITS[self.limits["gamma_gamma"]].params
+        return GAMMA_GAMMA_PARAMS
 
     @property
     def bgnbd(self) -> Params:
@@ -362,7 +365,6 @@ class ClvModel(Exploring):
                 tx,
                 T,
                 m,
-                scores["expected_purchases"],
                 grid=grid,
                 level=prediction_interval,
                 margin=margin,

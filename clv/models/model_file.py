@@ -18,11 +18,9 @@ from typing import Any
 
 from clv.data.rfm import TIME_UNIT_DAYS
 from clv.errors import ModelError
-from clv.models.gamma_gamma import EQUAL_SPEND_PARAMS, GAMMA_GAMMA_PARAMS
+from clv.models.gamma_gamma import GAMMA_GAMMA_PARAMS, SPEND_LIMITS
 from clv.models.optimize import Params
 from clv.models.purchase import PURCHASE_LIMITS, PURCHASE_MODELS
-
-SPEND_LIMITS = {"equal_spend": EQUAL_SPEND_PARAMS}
 
 FORMAT = "clv-model"
 FORMAT_VERSION = 2
@@ -103,7 +101,7 @@ def from_document(doc: Any, path: Path | str) -> dict[str, Any]:
         name: PURCHASE_LIMITS[name][limits[name]].params
         if name in limits
         else PURCHASE_MODELS[name].params,
-        "gamma_gamma": SPEND_LIMITS[limits["gamma_gamma"]]
+        "gamma_gamma": SPEND_LIMITS[limits["gamma_gamma"]].params
         if "gamma_gamma" in limits
         else GAMMA_GAMMA_PARAMS,
     }

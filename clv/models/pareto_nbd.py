@@ -24,10 +24,12 @@ Hardie, B. G. S. (2005), "A Note on Deriving the Pareto/NBD Model and Related Ex
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
-from scipy.special import digamma, gammaln, hyp2f1, roots_legendre
+from scipy.special import digamma, gammaincc, gammaln, hyp2f1, roots_legendre
 
 from clv.models.optimize import Fit, ParamArrays, Params, advice, dot, fit_from, optimize
 from clv.models.pairs import SMALLEST_SUM, PairRows
@@ -331,10 +333,18 @@ def conditional_numerator(
     array of parameter draws.
     """
     r, alpha, s, beta = (params[k] for k in PARETO_NBD_PARAMS)
+    return (r + x) / (alpha + T) * _expected_time_alive(s, beta, T, t)
+
+
+def _expected_time_alive(s, beta, T, t) -> np.ndarray:
+    """E[min(tau, t)]: the expected time alive in the next ``t`` of a customer alive at T,
+    whose death rate mu is Gamma(s, beta+T) (SMC 1987 section 4): ``E[(1 - e^(-mu t))/mu]
+    = (beta+T)/(s-1) [1 - ((beta+T)/(beta+T+t))^(s-1)]``, the bracket over ``s-1`` computed
+    as ``-expm1((s-1) ln q)/(s-1)`` (``-ln q`` at s = 1); ``s`` may be an array of draws."""
     log_q = np.log((beta + T) / (beta + T + t))
     with np.errstate(divide="ignore", invalid="ignore"):
         bracket = np.where(np.equal(s, 1), -log_q, -np.expm1((s - 1) * log_q) / (s - 1))
-    return (r + x) * (beta + T) / (alpha + T) * bracket
+    return (beta + T) * bracket
 
 
 def conditional_expected_purchases(
@@ -425,11 +435,281 @@ def probability_of_purchases(
 ) -> np.ndarray:
     """P(X(t) = n): a new customer's probability of ``n`` repeat purchases by age ``t``
     (model time units); ``t`` and ``n`` broadcast together."""
+    return _counts_over_lifetime(partial(_log_nbd, params), params, t, n)
+
+
+def _counts_over_lifetime(
+    log_count: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    params: Params,
+    t: np.ndarray | float,
+    n: np.ndarray | int,
+) -> np.ndarray:
+    """``P(tau > t) P(n | t) + int_0^t P(n | u) f_tau(u) du`` with ``ln P(n | u)`` =
+    ``log_count(n, u)`` and the Pareto (Lomax) lifetime ``tau`` of Gamma(s, beta) death
+    rates; ``t`` and ``n`` broadcast together."""
     s, beta = params["s"], params["beta"]
     t_arr, n_arr = np.broadcast_arrays(np.asarray(t, dtype=float), np.asarray(n, dtype=float))
     nodes, weights = np.polynomial.legendre.leggauss(NODES)
     u = t_arr[..., None] * (nodes + 1) / 2  # the lifetime, on [0, t]
     log_density = np.log(s) + s * np.log(beta) - (s + 1) * np.log(beta + u)
-    inside = np.exp(_log_nbd(params, n_arr[..., None], u) + log_density) @ weights * t_arr / 2
-    survives = np.exp(s * (np.log(beta) - np.log(beta + t_arr)) + _log_nbd(params, n_arr, t_arr))
+    inside = np.exp(log_count(n_arr[..., None], u) + log_density) @ weights * t_arr / 2
+    survives = np.exp(s * (np.log(beta) - np.log(beta + t_arr)) + log_count(n_arr, t_arr))
     return survives + inside
+
+
+# --------------------------------------------------------------------------------------------
+# The one-rate limit: everyone buys at one rate (r -> infinity at r/alpha = rate), dropout kept
+# --------------------------------------------------------------------------------------------
+# As r -> infinity at a fixed mean rate, the gamma of purchase rates becomes a point mass:
+# G(r+x)/G(r) alpha^r (alpha+t)^-(r+x) -> rate^x e^(-rate t). The individual-level likelihood
+# of note 009 (section 3; SMC 1987 section 2),
+#
+#     L(rate, mu | x, t_x, T) = rate^x / (rate+mu) [rate e^-(rate+mu)T + mu e^-(rate+mu)t_x],
+#
+# is then mixed over the death rate mu ~ Gamma(s, beta) alone. With A(y) = E[e^-(rate+mu)y]
+# = e^(-rate y) (beta/(beta+y))^s, and rho(y) = E[mu/(rate+mu)] under the gamma tilted by
+# e^(-mu y), i.e. mu ~ Gamma(s, beta+y):
+#
+#     L(rate, s, beta | x, t_x, T) = rate^x [A(T) (1 - rho(T)) + A(t_x) rho(t_x)],
+#     P(alive at T | x, t_x, T)    = rate^x A(T) / L,
+#
+# the limit of note 009 eq. (18)-(21). rho is one integral, by quadrature
+# (:func:`_dropout_share`); the rest is closed form.
+
+ONE_RATE_PARAMS = ("rate", "s", "beta")
+
+_SHARE_NODES, _SHARE_WEIGHTS = roots_legendre(64)
+_SHARE_CUT = 45.0
+"""The share's integrands are integrated up to where they have fallen by e^-45 (a relative
+error of ~1e-20 left out)."""
+
+
+def _dropout_share(
+    rate: float, s: float, beta: float, y: np.ndarray, *, gradient: bool = False
+) -> tuple[np.ndarray, ...]:
+    """``ln rho(y)`` and ``ln(1 - rho(y))``, rho(y) = E[mu/(rate+mu)] for mu ~ Gamma(s,
+    beta+y); with ``gradient`` also their derivatives in z = rate (beta+y) and in s.
+
+    With X = mu (beta+y) ~ Gamma(s, 1), rho = E[X/(X+z)] and ``1 - rho = z E[1/(X+z)] =
+    z int_0^inf (1+u)^-s e^(-z u) du``; with ``u = e^w - 1`` (and integrating by parts)::
+
+        rho = s Q,  1 - rho = z R,  Q = int_0^inf e^(-s w - z (e^w - 1)) dw,  R = int e^w ...
+
+    Both by 64-point Gauss-Legendre on ``[0, min(45/s, ln(1 + 45/z))]`` (the integrands are
+    below e^-45 of their peak beyond), normalised by their sum (``s Q + z R = 1`` exactly):
+    relative error below 1e-12 for z in [1e-6, 1e5] and s in [1e-3, 1e5] (the tests check it
+    against SciPy's adaptive quadrature). Positive sums of positive terms: no cancellation.
+    """
+    z = rate * (beta + np.asarray(y, dtype=float))
+    with np.errstate(divide="ignore", over="ignore"):
+        top = np.minimum(_SHARE_CUT / s, np.log1p(_SHARE_CUT / z))
+    w = top[:, None] * (_SHARE_NODES + 1) / 2
+    weight = top[:, None] / 2 * _SHARE_WEIGHTS
+    grow = np.expm1(w)
+    e = weight * np.exp(-s * w - z[:, None] * grow)  # weights folded in
+    ew = e * (grow + 1)
+    q, r = e.sum(axis=1), ew.sum(axis=1)
+    p, u = s * q, z * r
+    log_total = np.log(p + u)
+    log_rho, log_rest = np.log(p) - log_total, np.log(u) - log_total
+    if not gradient:
+        return log_rho, log_rest
+    p_s = q - s * (e * w).sum(axis=1)
+    p_z = -s * (e * grow).sum(axis=1)
+    u_s = -z * (ew * w).sum(axis=1)
+    u_z = r - z * (ew * grow).sum(axis=1)
+    total = p + u
+    return (
+        log_rho,
+        log_rest,
+        p_z / p - (p_z + u_z) / total,
+        u_z / u - (p_z + u_z) / total,
+        p_s / p - (p_s + u_s) / total,
+        u_s / u - (p_s + u_s) / total,
+    )
+
+
+def _log_survival(rate, s, beta, y):
+    """``ln A(y) = -rate y - s ln(1 + y/beta)``: ln P(no purchase and alive through y)."""
+    return -rate * y - s * np.log1p(y / beta)
+
+
+@dataclass(frozen=True)
+class _OneRateRows:
+    """Weighted rows grouped by (t_x, T): the likelihood's only term that varies by x is
+    ``x ln rate``. ``ys`` are the distinct times, ``age_at``/``recency_at`` each pair's indices."""
+
+    ys: np.ndarray
+    age_at: np.ndarray
+    recency_at: np.ndarray
+    w: np.ndarray  # customers per (t_x, T) pair
+    purchases: float  # sum w x
+    wsum: float
+
+    @classmethod
+    def of(cls, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray) -> _OneRateRows:
+        x, tx, T, w = (np.asarray(v, dtype=float) for v in (x, tx, T, w))
+        ys, index = np.unique(np.concatenate([T, tx]), return_inverse=True)
+        pairs, row = np.unique(index[: T.size] * ys.size + index[T.size :], return_inverse=True)
+        return cls(
+            ys,
+            pairs // ys.size,
+            pairs % ys.size,
+            np.bincount(row, weights=w, minlength=pairs.size),
+            dot(w, x),
+            float(np.sum(w)),
+        )
+
+    def rescaled(self, scale: float) -> _OneRateRows:
+        """The same rows with recency and T multiplied by ``scale``."""
+        return replace(self, ys=self.ys * scale)
+
+
+def _one_rate_nll(
+    log_params: np.ndarray, d: _OneRateRows, penalizer: float
+) -> tuple[float, np.ndarray]:
+    """Mean negative log-likelihood of the one-rate limit and its gradient (log-parameters)::
+
+    ll = x ln(rate) + ln[A(T) (1 - rho(T)) + A(t_x) rho(t_x)]
+    """
+    if not np.all(np.abs(log_params) < LOG_PARAM_LIMIT):
+        return float("nan"), np.full(3, np.nan)
+    params = np.exp(np.asarray(log_params, dtype=float))
+    rate, s, beta = params
+    ys = d.ys
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        log_rho, log_rest, rho_z, rest_z, rho_s, rest_s = _dropout_share(
+            rate, s, beta, ys, gradient=True
+        )
+        log_a = _log_survival(rate, s, beta, ys)
+        alive = log_a[d.age_at] + log_rest[d.age_at]
+        dead = log_a[d.recency_at] + log_rho[d.recency_at]
+        log_sum = np.logaddexp(alive, dead)
+        share_T, share_R = np.exp(alive - log_sum) * d.w, np.exp(dead - log_sum) * d.w
+    ll = d.purchases * np.log(rate) + dot(d.w, log_sum)
+    value = -ll / d.wsum + penalizer * float(np.sum(params**2))
+    # per distinct time: d ln A and d ln rho (z = rate (beta + y))
+    a_rate, a_s, a_beta = -ys, -np.log1p(ys / beta), s * ys / (beta * (beta + ys))
+    ts, rs = d.age_at, d.recency_at
+    grad = np.array(
+        [
+            d.purchases / rate
+            + dot(share_T, a_rate[ts] + rest_z[ts] * (beta + ys[ts]))
+            + dot(share_R, a_rate[rs] + rho_z[rs] * (beta + ys[rs])),
+            dot(share_T, a_s[ts] + rest_s[ts]) + dot(share_R, a_s[rs] + rho_s[rs]),
+            dot(share_T, a_beta[ts] + rest_z[ts] * rate)
+            + dot(share_R, a_beta[rs] + rho_z[rs] * rate),
+        ]
+    )
+    return value, -params * grad / d.wsum + 2.0 * penalizer * params**2
+
+
+def fit_one_rate(
+    x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray, penalizer: float
+) -> Fit:
+    """Fit the one-rate limit (``rate`` per time unit, ``s``, ``beta`` in the time unit) on
+    weighted rows, time scaled so max T = 1 as lifetimes scales Pareto/NBD's."""
+    scale = 1.0 / float(np.max(T))
+    rows = _OneRateRows.of(x, tx, T, w)
+    scaled = rows.rescaled(scale)
+    opt = optimize(
+        "Pareto/NBD with one purchase rate",
+        lambda theta: _one_rate_nll(theta, scaled, penalizer),
+        3,
+        rows.wsum,
+        advice(penalizer),
+    )
+    # a rate is an inverse time, beta a time: back to the rows' unit
+    theta = opt.theta + np.log([scale, 1.0, 1.0 / scale])
+    return fit_from(
+        replace(opt, theta=theta),
+        lambda log_params: -_one_rate_nll(log_params, rows, 0.0)[0] * rows.wsum,
+    )
+
+
+def _one_rate_log_terms(
+    params: Params, x: np.ndarray, tx: np.ndarray, T: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per customer: ``ln A(T)`` and ``ln[A(T) (1 - rho(T)) + A(t_x) rho(t_x)]``, rho
+    evaluated once per distinct time."""
+    rate, s, beta = (params[k] for k in ONE_RATE_PARAMS)
+    tx, T = np.broadcast_arrays(np.asarray(tx, dtype=float), np.asarray(T, dtype=float))
+    ys, index = np.unique(np.concatenate([T.ravel(), tx.ravel()]), return_inverse=True)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        log_rho, log_rest = _dropout_share(rate, s, beta, ys)
+        log_a = _log_survival(rate, s, beta, ys)
+    age_at, recency_at = index[: T.size].reshape(T.shape), index[T.size :].reshape(T.shape)
+    log_sum = np.logaddexp(
+        log_a[age_at] + log_rest[age_at], log_a[recency_at] + log_rho[recency_at]
+    )
+    return log_a[age_at], log_sum
+
+
+def one_rate_denominator(
+    params: Params, x: np.ndarray, recency: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """``1 / P(alive)`` = ``L / (rate^x A(T))`` = ``1 - rho(T) + rho(t_x) A(t_x)/A(T)``."""
+    log_alive, log_sum = _one_rate_log_terms(params, x, recency, T)
+    return np.exp(log_sum - log_alive)
+
+
+def one_rate_p_alive(
+    params: Params, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """P(alive at T | x, t_x, T) at the one-rate limit (note 009 eq. 21 as r -> infinity)."""
+    log_alive, log_sum = _one_rate_log_terms(params, frequency, recency, T)
+    return np.exp(log_alive - log_sum)
+
+
+def one_rate_numerator(params: ParamArrays, t, x, T) -> np.ndarray:
+    """E[Y(t)] of a customer alive at T: ``rate`` times the expected time alive in the next
+    ``t`` (note 009 eq. 22 without P(alive), as r -> infinity). Depends on (T, t) only."""
+    rate, s, beta = (params[k] for k in ONE_RATE_PARAMS)
+    return rate * _expected_time_alive(s, beta, T, t) + 0.0 * np.asarray(x)
+
+
+def one_rate_expected_new(params: ParamArrays, t: np.ndarray | float) -> np.ndarray:
+    """E[X(t)] = rate beta/(s-1) [1 - (beta/(beta+t))^(s-1)] of a new customer (SMC 1987
+    eq. 17 as r -> infinity)."""
+    return one_rate_numerator(params, np.asarray(t, dtype=float), 0.0, 0.0)
+
+
+def _log_poisson(rate: float, n: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """ln P(n purchases in an exposure ``u``) at one rate: the Poisson pmf."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(n > 0, n * np.log(rate * u), 0.0) - rate * u - gammaln(n + 1)
+
+
+def one_rate_probability_of_purchases(
+    params: Params, t: np.ndarray | float, n: np.ndarray | int
+) -> np.ndarray:
+    """P(X(t) = n) of a new customer: Poisson(rate min(tau, t)) over the Pareto lifetime."""
+    return _counts_over_lifetime(partial(_log_poisson, params["rate"]), params, t, n)
+
+
+def one_rate_probability_at_least(
+    params: Params, t: float, k: int, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """P(X(T, T+t) >= k | x, t_x, T) = P(alive) P(at least k in t | alive at T).
+
+    Alive at T, the customer lives ``tau`` longer, Pareto with ``P(tau > u) = (b/(b+u))^s``
+    (``b = beta+T``), buying at ``rate`` until min(tau, t); with ``C(u) = P(Poisson(rate u)
+    < k)`` (the regularised upper incomplete gamma function ``Q(k, rate u)``)::
+
+        P(< k | alive) = (b/(b+t))^s C(t) + int_0^t s/b (b/(b+u))^(s+1) C(u) du
+
+    the integral by 96-point Gauss-Legendre in ``v = ln(1 + u/b)`` (density ``s e^(-s v)``).
+    """
+    x, tx, T = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
+    if k < 1:
+        return np.ones(x.shape)
+    rate, s, beta = (params[k_] for k_ in ONE_RATE_PARAMS)
+    ages, row = np.unique(T, return_inverse=True)
+    b = (beta + ages)[:, None]
+    span = np.log1p(t / b)
+    v = span * (_NODES + 1) / 2
+    u = b * np.expm1(v)
+    integral = np.sum(s * np.exp(-s * v) * gammaincc(k, rate * u) * span / 2 * _WEIGHTS, axis=1)
+    fewer = np.exp(-s * span[:, 0]) * float(gammaincc(k, rate * t)) + integral
+    alive = one_rate_p_alive(params, x, tx, T)
+    return np.clip(alive * (1 - fewer[np.ravel(row)].reshape(x.shape)), 0.0, 1.0)

@@ -102,6 +102,22 @@ def _one_rate(name: str, title: str, shift: int) -> PurchaseModel:
     )
 
 
+PARETO_ONE_RATE = PurchaseModel(
+    "pareto_nbd_poisson",
+    "Pareto/NBD with one purchase rate",
+    pareto_nbd.ONE_RATE_PARAMS,
+    pareto_nbd.fit_one_rate,
+    pareto_nbd.one_rate_p_alive,
+    pareto_nbd.one_rate_numerator,
+    pareto_nbd.one_rate_denominator,
+    pareto_nbd.one_rate_expected_new,
+    pareto_nbd.one_rate_probability_at_least,
+    pareto_nbd.one_rate_probability_of_purchases,
+    "s",
+)
+"""Pareto/NBD's one-rate limit, its dropout kept (:func:`clv.models.pareto_nbd.fit_one_rate`)."""
+
+
 _NO_DROPOUT: dict[str, PurchaseModel] = {
     "poisson_no_dropout": PurchaseModel(
         "poisson_no_dropout",
@@ -134,12 +150,13 @@ _NO_DROPOUT: dict[str, PurchaseModel] = {
 PURCHASE_LIMITS: dict[str, dict[str, PurchaseModel]] = {
     "bgnbd": _NO_DROPOUT | {"poisson": _one_rate("bgnbd_poisson", "BG/NBD", 0)},
     "mbgnbd": _NO_DROPOUT | {"poisson": _one_rate("mbgnbd_poisson", "MBG/NBD", 1)},
-    "pareto_nbd": dict(_NO_DROPOUT),
+    "pareto_nbd": _NO_DROPOUT | {"poisson": PARETO_ONE_RATE},
 }
 """Each purchase model's limits, simplest first (the order in which :mod:`clv.models.limits`
 tests them): one purchase rate and nobody dropping out (Poisson) and nobody dropping out (the
 NBD), shared by the three models (:mod:`clv.models.nbd`); one purchase rate with the dropout
-kept (``poisson``: BG/NBD and MBG/NBD; Pareto/NBD's is not implemented)."""
+kept (``poisson``: BG/NBD's and MBG/NBD's dropout after a purchase, Pareto/NBD's gamma-mixed
+exponential lifetimes)."""
 
 
 def purchase_model(name: str) -> PurchaseModel:

@@ -9,11 +9,14 @@ Parameters are validated by :mod:`clv.report.parameters` before papermill starts
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import re
 import socket
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -23,7 +26,7 @@ from clv import __version__
 from clv.analysis.pipeline import analyze
 from clv.analysis.results import Analysis
 from clv.data.write import storage_error
-from clv.errors import ClvError, DataError, ModelError, ReportError, UsageError
+from clv.errors import ClvError, ClvInfo, DataError, ModelError, ReportError, UsageError
 from clv.models.fitting import check_fittable
 from clv.params import INJECTED, analysis_keywords
 from clv.report.compare import resolve_compare_to, runs_salt
@@ -57,6 +60,8 @@ def check_data(parameters: Mapping[str, Any]) -> Analysis:
     :func:`run_report` calls it before a run folder exists, so a problem with the data, a
     parameter or data no model can be fitted to fails with its one-line error naming the file
     and leaves nothing behind: read, summary and :func:`clv.models.fitting.check_fittable`.
+    With ``engine="spark"`` it is not called: the kernel's first cell reads and checks on
+    Spark (see :func:`run_report`).
     """
     data = parameters.get("data")
     try:
@@ -111,7 +116,9 @@ def run_report(
         An unknown parameter or a wrong value, before anything runs.
     DataError, ModelError
         The data file cannot be read, summarized or modelled (:func:`check_data`), before
-        anything runs.
+        anything runs. With ``engine="spark"`` the data are read and checked once, on Spark,
+        by the notebook's first cells (one Spark session per report, the kernel's): the same
+        one-line error is then a ``ReportError`` of a failed run.
     ReportError
         A cell failed: the message is the cell's one-line error; the run folder keeps the
         partial notebook and its manifest says ``failed``.
@@ -124,14 +131,16 @@ def run_report(
     checked_at = utc_now()
     try:  # a failed check leaves no run folder, and one line in the runs folder's history
         values, effective = _checked(path, data, parameters, config, out_dir)
+        given_data = values.get("data")  # errors name the file as given
+        if given_data is not None:  # the notebook runs in its run folder: an absolute path
+            where = _input_file(given_data, str(effective.get("engine") or "polars"))
+            values["data"] = effective["data"] = where
         engine = find_engine() if pdf else None
     except ClvError as e:
         source = data if data is not None else (parameters or {}).get("data")
         record_failed_check(out_dir, name, str(e), data=source, started_at=checked_at)
         raise
     out = _runs_folder(out_dir)
-    if values.get("data") is not None:
-        values["data"] = effective["data"] = str(_input_file(values["data"]))
     recover(out)  # runs killed earlier: marked interrupted; temporary files removed
     run_dir = _new_run_dir(out, name)
     injected = {"run_dir": str(run_dir.resolve()), "id_salt": runs_salt(out)}
@@ -178,6 +187,8 @@ def run_report(
                 timings["execute"] = round(time.perf_counter() - t1, 3)
                 if partial.exists():
                     os.replace(partial, nb_file)
+                if effective.get("engine") == "spark":
+                    _reading_warnings(nb_file, shown=str(given_data), read=values.get("data"))
             t2 = time.perf_counter()
             try:
                 html = run_dir / f"{name}.html"
@@ -203,9 +214,8 @@ def run_report(
                     timings["export_pdf"] = round(time.perf_counter() - t3, 3)
     except BaseException as e:  # Ctrl-C and SIGTERM too: recorded, re-raised below
         outcome = e
-        data = values.get("data")
-        if isinstance(e, ReportError) and e.about_data and data and str(data) not in str(e):
-            outcome = ReportError(f"{data}: {e}")  # a data or model problem names the file
+        if isinstance(e, ReportError) and e.about_data and given_data is not None:
+            outcome = _naming(e, str(given_data), values["data"])
     _finish(run_dir, out, nb_file, timings, t0, outcome)
     if isinstance(outcome, KeyboardInterrupt | SystemExit):
         _log(True, f"clv report: interrupted; run {run_dir.name} marked interrupted")
@@ -242,8 +252,43 @@ def _checked(
     if isinstance(target, str) and target.strip().lower() not in ("previous", "none"):
         folder = resolve_compare_to(target, out_dir, path.stem, before=None)
         values["compare_to"] = effective["compare_to"] = str(folder)
-    check_data(effective)  # before the file's path is resolved: errors name it as given
+    if effective.get("engine") != "spark":  # Spark reads in the kernel: one session per report
+        check_data(effective)  # before the file's path is resolved: errors name it as given
     return values, effective
+
+
+_WARNING = re.compile(r"^.+?:\d+: (UserWarning|ClvInfo): (.+)$", re.MULTILINE)
+"""A warning as Python prints it on stderr: ``file:line: Category: message``."""
+
+
+def _reading_warnings(nb_file: Path, *, shown: str, read: str | None) -> None:
+    """With ``engine="spark"`` the kernel reads the data (no :func:`check_data` here): repeat
+    the warnings of the notebook's ``clv.analyze`` cell, as the check would have given them
+    (naming the file as given, not by the absolute path the kernel read)."""
+    try:
+        cells = json.loads(nb_file.read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError):
+        return  # no notebook, or one cut off mid-write: the run's status says why
+    for cell in cells:
+        if cell.get("cell_type") == "code" and "clv.analyze(" in "".join(cell.get("source", "")):
+            text = "".join(
+                "".join(out.get("text", ""))
+                for out in cell.get("outputs", [])
+                if out.get("output_type") == "stream" and out.get("name") == "stderr"
+            )
+            for kind, message in _WARNING.findall(text):
+                message = message.replace(read, shown) if read else message
+                warnings.warn(message, ClvInfo if kind == "ClvInfo" else UserWarning, stacklevel=2)
+            return
+
+
+def _naming(error: ReportError, given: str, resolved: str) -> ReportError:
+    """A cell's data or model error naming the data file as given (the kernel read it by its
+    absolute path), as :func:`check_data` names it."""
+    text = str(error).replace(resolved, given)
+    named = ReportError(text if given in text else f"{given}: {text}")
+    named.about_data = True
+    return named
 
 
 def _finish(

@@ -24,11 +24,19 @@ from clv.report.i18n import ENGLISH, ReportLocale
 from clv.report.render import EMBEDDED_DATA, data_words, headings, utc_now
 
 
-def _input_file(data: str) -> Path:
+def _input_file(data: str, engine: str = "polars") -> str:
+    """The data as the notebook, run in its run folder, reads it: a file's absolute path; on
+    Spark also a folder of parts, or a URL (``s3a://``, ``abfss://``, ``dbfs:``) as given."""
+    if engine == "spark" and _remote(data):
+        return data
     path = Path(data).expanduser()
-    if not path.is_file():
+    if not (path.is_file() or (engine == "spark" and path.is_dir())):
         raise DataError(f"{data}: file not found")
-    return path.resolve()
+    return str(path.resolve())
+
+
+def _remote(data: str) -> bool:
+    return "://" in data or data.startswith("dbfs:")
 
 
 def _input_fingerprint(data: str | None, notebook: str) -> dict[str, Any]:
@@ -42,7 +50,9 @@ def _input_fingerprint(data: str | None, notebook: str) -> dict[str, Any]:
         info = {"name": EMBEDDED_DATA["cdnow"]}
     else:
         path = Path(data)
-        info = {"name": path.name}
+        info = {"name": path.name or data}
+        if _remote(data) or path.is_dir():  # read by Spark where it lies: not hashed here
+            return {"path": data, **info}
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
