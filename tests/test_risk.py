@@ -296,3 +296,23 @@ def test_value_at_stake_is_on_the_margin_basis():
 def test_recency_needs_an_rfm_summary():
     with pytest.raises(DataError, match="'observation_end' of an RFM summary"):
         risk.with_silence(_customers().drop("observation_end"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(st.integers(0, 6).map(float), st.floats(-1e6, 1e6, allow_nan=False)),
+        min_size=1,
+        max_size=60,
+    ),
+    q=st.one_of(st.sampled_from([0.0, 0.2, 0.5, 0.8, 0.9, 1.0]), st.floats(0.0, 1.0)),
+)
+def test_the_quantile_from_two_values_is_polars_quantile(values, q):
+    """What an engine computes from the two sorted values around the quantile (ties,
+    repeated values, one value) is the polars quantile and median to the last bit."""
+    series = pl.Series(values, dtype=pl.Float64)
+    ordered = sorted(values)
+    for share, want in ((q, series.quantile(q, interpolation="linear")), (0.5, series.median())):
+        lower, fraction = risk.quantile_position(len(values), share)
+        got = risk.quantile_between(ordered[lower : lower + 2], fraction)
+        assert got == want, (share, got, want)

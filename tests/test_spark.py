@@ -580,3 +580,115 @@ def test_summarize_on_spark_says_and_writes_what_polars_does(cs, full_shop_csv, 
     assert got_err == want_err
     assert "rows after the observation end 2024-06-30 are left out" in want_err
     assert_close(got, want, 1e-9)
+
+
+# ---- kpis and segments computed where the data lives ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def spark_shapes(shop, steady_shop, tmp_path_factory) -> dict[str, tuple[Path, list[str]]]:
+    """CDNOW; the shop with order ids, margins and loyalty flags, observed to 2024-06-30
+    (rows after it); the steady shop three weeks after its last day, whose model sees no
+    dropout (the at-risk list by recency): each a CSV file and the options a user passes."""
+    from clv.data.datasets import cdnow
+
+    folder = tmp_path_factory.mktemp("shapes")
+    cdnow().write_csv(folder / "cdnow.csv")
+    shop[0].select("customer_id", "date", "amount", "order_id", "margin", "loyalty").write_csv(
+        folder / "shop.csv"
+    )
+    steady_shop.write_csv(folder / "steady.csv")
+    shop_options = ["--order-col", "order_id", "--margin-col", "margin", "--loyalty-col", "loyalty"]
+    overdue = ["--at-risk-overdue-gaps", "1"]  # silent for more than one usual gap
+    return {
+        "cdnow": (folder / "cdnow.csv", []),
+        "shop": (folder / "shop.csv", [*shop_options, "--observation-end", "2024-06-30"]),
+        "steady": (folder / "steady.csv", ["--observation-end", "2025-06-05", *overdue]),
+    }
+
+
+@pytest.mark.parametrize("shape", ["cdnow", "shop", "steady"])
+def test_kpis_on_spark_equal_the_polars_kpis(
+    cs, spark_shapes, shape, tmp_path, capsys, monkeypatch
+):
+    """``clv kpis --engine spark`` (counted by Spark, the transactions never collected)
+    writes the polars engine's kpis.json and says what it does, warnings included."""
+    from clv.engines.spark_analysis import SparkAnalysis
+
+    path, options = spark_shapes[shape]
+    documents, said = [], []
+    for engine in ("polars", "spark"):
+        if engine == "spark":  # the checked rows are never collected
+            collected = property(lambda _: pytest.fail("the transactions were collected"))
+            monkeypatch.setattr(SparkAnalysis, "transactions", collected)
+        out = tmp_path / f"{engine}.json"
+        assert main(["kpis", str(path), *options, "--engine", engine, "--out", str(out)]) == 0
+        documents.append(json.loads(out.read_text()))
+        said.append(capsys.readouterr().err.replace(str(out), "OUT"))
+    want, got = documents
+    assert_same_numbers(got, want)
+    assert said[1] == said[0]
+    rule = "recency" if shape == "steady" else "p_alive"
+    assert got["at_risk"]["rule"] == rule and got["at_risk"]["customers"] > 0
+
+
+class Collected:
+    """The sizes of what the driver collects from Spark (``collect``, ``toArrow``,
+    ``toPandas``, ``toLocalIterator``), recorded while installed."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, spark) -> None:
+        frames = type(spark.range(1))  # the session's DataFrame class (pyspark's classic one)
+        self.rows: list[int] = []
+        for name in ("collect", "toArrow", "toPandas", "toLocalIterator"):
+            method = getattr(frames, name)
+            monkeypatch.setattr(frames, name, self._recording(method))
+
+    def _recording(self, method):
+        def collect(frame, *args, **kwargs):
+            result = method(frame, *args, **kwargs)
+            if hasattr(result, "num_rows"):
+                self.rows.append(result.num_rows)
+            elif hasattr(result, "__len__"):
+                self.rows.append(len(result))
+            else:  # an iterator: as many rows as the frame
+                self.rows.append(frame.count())
+            return result
+
+        return collect
+
+
+def test_kpis_and_segments_never_collect_a_row_per_customer(cs, spark_shapes, monkeypatch):
+    """After the read (its 10,000-row sample for the formats), the driver collects the fit's
+    distinct rows and a few numbers: never the transactions, never a row per customer."""
+    from clv.cli.spark import write_segments
+
+    path, _ = spark_shapes["cdnow"]
+    analysis = clv.analyze(path, engine="spark")
+    summary = clv.analyze(path).summary
+    distinct = max(
+        summary.select("frequency", "recency", "T").n_unique(),
+        summary.filter(pl.col("frequency") > 0).select("frequency", "monetary_value").n_unique(),
+    )
+    assert distinct < summary.height
+
+    collected = Collected(monkeypatch, cs.spark_session())
+    kpis = analysis.kpis
+    out = Path(str(path)).with_name("segments")
+    assert write_segments(analysis, out, overwrite=False) == summary.height == kpis["customers"]
+
+    assert "transactions" not in analysis.__dict__
+    assert collected.rows and max(collected.rows) <= distinct
+    assert sorted(collected.rows)[-3] <= 2  # besides the fit's two tables: rows of numbers
+
+
+def test_segments_from_the_workers_equal_the_polars_segments(cs, spark_shapes, tmp_path):
+    """``clv segments --engine spark --out FOLDER``: Spark's workers write the polars
+    engine's segments, row for row (sorted by id), with the same columns and types."""
+    path, options = spark_shapes["shop"]
+    args = ["segments", str(path), *options]
+    assert main([*args, "--out", str(tmp_path / "want.parquet")]) == 0
+    assert main([*args, "--engine", "spark", "--out", str(tmp_path / "got")]) == 0
+    want = pl.read_parquet(tmp_path / "want.parquet")
+    parts = pl.read_parquet(tmp_path / "got" / "*.parquet")
+    got = parts.sort("customer_id").with_columns(pl.col("time_unit").cast(want["time_unit"].dtype))
+    assert_close(got, want, 1e-9)

@@ -135,26 +135,53 @@ def at_risk(
     overdue: Any = None,
 ) -> dict:
     """The at-risk list (:func:`clv.analysis.risk.at_risk`), the lost customers
-    (:func:`clv.analysis.risk.lost`) and the rule that made them.
+    (:func:`clv.analysis.risk.lost`) and the rule that made them: :func:`at_risk_totals` of
+    their counts and sums."""
+    return at_risk_totals(
+        customers=table.height,
+        value_at_stake=float(table["value_at_stake"].sum()) if table.height else 0.0,
+        value_if_stays=float(table["value_if_stays"].sum()) if table.height else 0.0,
+        lost=lost.height,
+        lost_revenue=float(lost["revenue"].sum()) if lost.height else 0.0,
+        rule=rule,
+        min_value_quantile=min_value_quantile,
+        max_p_alive=max_p_alive,
+        overdue=overdue,
+    )
 
-    Returns ``rule`` (``"p_alive"`` or ``"recency"``), ``customers``, ``value_at_stake``
-    (its sum, on the money basis), ``value_if_stays`` (its sum), ``min_value_quantile``,
-    ``lost`` and ``lost_revenue`` (historical revenue of the lost). ``"p_alive"``:
-    ``max_p_alive`` and ``lost_p_alive`` (the cut below which a customer is lost).
-    ``"recency"``: ``overdue_gaps`` (k), ``measured`` (whether k was measured on the holdout),
-    ``overdue_customers`` and ``bought_again`` (calibration customers beyond k, and the share
-    who bought in the holdout), ``lapse_rate``.
+
+def at_risk_totals(
+    *,
+    customers: int,
+    value_at_stake: float,
+    value_if_stays: float,
+    lost: int,
+    lost_revenue: float,
+    rule: str,
+    min_value_quantile: float,
+    max_p_alive: float,
+    overdue: Any = None,
+) -> dict:
+    """The at-risk numbers of the first page and ``kpis.json``.
+
+    Returns ``rule`` (``"p_alive"`` or ``"recency"``), ``customers`` (on the list),
+    ``value_at_stake`` and ``value_if_stays`` (their sums, on the money basis),
+    ``min_value_quantile``, ``lost`` and ``lost_revenue`` (historical revenue of the lost).
+    ``"p_alive"``: ``max_p_alive`` and ``lost_p_alive`` (the cut below which a customer is
+    lost). ``"recency"``: ``overdue_gaps`` (k), ``measured`` (whether k was measured on the
+    holdout), ``overdue_customers`` and ``bought_again`` (calibration customers beyond k, and
+    the share who bought in the holdout), ``lapse_rate``.
     """
     from clv.analysis.risk import LOST_P_ALIVE
 
     out: dict[str, Any] = {
         "rule": rule,
-        "customers": table.height,
-        "value_at_stake": float(table["value_at_stake"].sum()) if table.height else 0.0,
-        "value_if_stays": float(table["value_if_stays"].sum()) if table.height else 0.0,
+        "customers": customers,
+        "value_at_stake": value_at_stake,
+        "value_if_stays": value_if_stays,
         "min_value_quantile": min_value_quantile,
-        "lost": lost.height,
-        "lost_revenue": float(lost["revenue"].sum()) if lost.height else 0.0,
+        "lost": lost,
+        "lost_revenue": lost_revenue,
     }
     if rule == "recency" and overdue is not None:
         return out | {

@@ -96,9 +96,7 @@ def returning_vs_new(orders: pl.DataFrame) -> dict[str, float | int | None]:
     Returns
     -------
     dict
-        ``customers``, ``orders``, ``aov_new`` and ``aov_returning`` (currency per order),
-        ``returning_vs_new_aov_ratio``, ``repeat_customer_rate`` (share), ``returning_orders``,
-        ``returning_revenue_share``, ``median_days_to_second_order`` and
+        :func:`returning_from_counts`, and ``median_days_to_second_order`` and
         ``mean_days_to_second_order`` (days, customers with a second order).
     """
     orders = _in_customer_order(orders)
@@ -107,19 +105,33 @@ def returning_vs_new(orders: pl.DataFrame) -> dict[str, float | int | None]:
         customers=starts.sum(), repeaters=(pl.col("order_number") == 2).sum()
     ).row(0, named=True)
     second = days_to_second_order(orders.select("date", "order_number", key=starts.cum_sum()))
-    aov_new = ratio(row["new_revenue"], row["new_orders"])
-    aov_ret = ratio(row["returning_revenue"], row["returning_orders"])
+    return returning_from_counts(row) | {
+        "median_days_to_second_order": cast(float, second.median()) if second.len() else None,
+        "mean_days_to_second_order": cast(float, second.mean()) if second.len() else None,
+    }
+
+
+def returning_from_counts(counts: Mapping[str, Any]) -> dict[str, float | int | None]:
+    """First vs later orders from their counts and sums.
+
+    ``counts``: ``customers``, ``repeaters`` (customers with a second order), ``orders``,
+    ``revenue``, ``new_orders`` and ``new_revenue`` (first orders), ``returning_orders`` and
+    ``returning_revenue`` (later orders), as :func:`clv.analysis.orders.order_counts` and
+    :func:`returning_vs_new` count them. Returns ``customers``, ``orders``, ``aov_new`` and
+    ``aov_returning`` (currency per order), ``returning_vs_new_aov_ratio``,
+    ``repeat_customer_rate`` (share), ``returning_orders``, ``returning_revenue_share``.
+    """
+    aov_new = ratio(counts["new_revenue"], counts["new_orders"])
+    aov_ret = ratio(counts["returning_revenue"], counts["returning_orders"])
     return {
-        "customers": row["customers"],
-        "orders": row["orders"],
+        "customers": counts["customers"],
+        "orders": counts["orders"],
         "aov_new": aov_new,
         "aov_returning": aov_ret,
         "returning_vs_new_aov_ratio": ratio(aov_ret, aov_new) if aov_ret is not None else None,
-        "repeat_customer_rate": ratio(row["repeaters"], row["customers"]),
-        "returning_orders": row["returning_orders"],
-        "returning_revenue_share": ratio(row["returning_revenue"], row["revenue"]),
-        "median_days_to_second_order": cast(float, second.median()) if second.len() else None,
-        "mean_days_to_second_order": cast(float, second.mean()) if second.len() else None,
+        "repeat_customer_rate": ratio(counts["repeaters"], counts["customers"]),
+        "returning_orders": counts["returning_orders"],
+        "returning_revenue_share": ratio(counts["returning_revenue"], counts["revenue"]),
     }
 
 
@@ -323,41 +335,87 @@ def headline_kpis(
     if customers is None:
         customers = customer_table(lf, orders=orders)
     customers = with_scores(customers, scores)
-    notes: list[str] = []
     rvn = returning_vs_new(orders) if returning is None else returning
-    n = customers.height
-    revenue = customers["revenue"].sort(descending=True)
-    total = float(revenue.sum())
-
-    def topratio(values: pl.Series, share: float) -> float | None:
-        # ties broken by customer_id do not change the sum of the top k values
-        k = top_count(values.len(), share)
-        s = float(values.sum())
-        return float(values.head(k).sum()) / s if s else None
-
-    kpis: dict[str, object] = {
-        "customers": n,
-        "orders": rvn["orders"],
-        "revenue": total,
-        "repeat_customer_rate": rvn["repeat_customer_rate"],
-        "returning_vs_new_aov_ratio": rvn["returning_vs_new_aov_ratio"],
-        "aov": ratio(total, float(rvn["orders"] or 0)),
-        "aov_new": rvn["aov_new"],
-        "aov_returning": rvn["aov_returning"],
-        "top_10pct_revenue_share": topratio(revenue, 0.10),
-        "top_20pct_revenue_share": topratio(revenue, 0.20),
-        "gini_revenue": gini(revenue),
-    }
-    if "clv" in customers.columns:
-        clv = customers["clv"].fill_null(0.0).sort(descending=True)
-        kpis["top_10pct_clv_share"] = topratio(clv, 0.10)
-        kpis["gini_clv"] = gini(clv)
-    else:
-        notes.append("no scores given: no CLV numbers (fit a model and pass its scores)")
+    clv = customers["clv"].fill_null(0.0) if "clv" in customers.columns else None
+    kpis = headline_numbers(
+        rvn,
+        customers=customers.height,
+        revenue=float(customers["revenue"].sort(descending=True).sum()),
+        concentration=concentration(customers["revenue"], clv),
+    )
     if channels is None:
         channels = channel_table(
             customers, channel_costs=channel_costs, value_col=value_col, good_share=good_share
         )
+    if loyalty is None:
+        loyalty = loyalty_table(customers)
+    return with_sections(kpis, channels=channels, loyalty=loyalty)
+
+
+CONCENTRATION: tuple[tuple[str, tuple[float, ...]], ...] = (
+    ("revenue", (0.10, 0.20)),
+    ("clv", (0.10,)),
+)
+"""The value columns whose concentration ``kpis.json`` gives, and the top shares of each:
+``top_10pct_revenue_share``, ``top_20pct_revenue_share``, ``gini_revenue``,
+``top_10pct_clv_share`` and ``gini_clv``."""
+
+
+def top_share_key(column: str, share: float) -> str:
+    """``("revenue", 0.1)`` -> ``"top_10pct_revenue_share"``."""
+    return f"top_{round(100 * share)}pct_{column}_share"
+
+
+def concentration(revenue: pl.Series, clv: pl.Series | None = None) -> dict[str, float | None]:
+    """How concentrated value is: for each column of :data:`CONCENTRATION`, the share of
+    the total held by the top ``round(share * n)`` customers (None when the total is 0) and
+    the Gini coefficient (:func:`clv.analysis.profile.gini`). ``clv`` None: revenue only."""
+    out: dict[str, float | None] = {}
+    for column, shares in CONCENTRATION:
+        values = revenue if column == "revenue" else clv
+        if values is None:
+            continue
+        ranked = values.sort(descending=True)
+        total = float(ranked.sum())
+        for share in shares:
+            # ties broken by customer_id do not change the sum of the top k values
+            top = float(ranked.head(top_count(ranked.len(), share)).sum())
+            out[top_share_key(column, share)] = top / total if total else None
+        out[f"gini_{column}"] = gini(ranked)
+    return out
+
+
+def headline_numbers(
+    returning: Mapping[str, Any],
+    *,
+    customers: int,
+    revenue: float,
+    concentration: Mapping[str, float | None],
+) -> dict[str, Any]:
+    """The headline numbers of ``kpis.json`` in their order: ``customers``, orders,
+    ``revenue`` (currency), repeat rate, AOVs (:func:`returning_from_counts` in
+    ``returning``) and the ``concentration`` numbers (:func:`concentration`)."""
+    return {
+        "customers": customers,
+        "orders": returning["orders"],
+        "revenue": revenue,
+        "repeat_customer_rate": returning["repeat_customer_rate"],
+        "returning_vs_new_aov_ratio": returning["returning_vs_new_aov_ratio"],
+        "aov": ratio(revenue, float(returning["orders"] or 0)),
+        "aov_new": returning["aov_new"],
+        "aov_returning": returning["aov_returning"],
+        **concentration,
+    }
+
+
+def with_sections(
+    kpis: dict[str, Any], *, channels: pl.DataFrame | None, loyalty: pl.DataFrame | None
+) -> dict[str, Any]:
+    """``kpis`` with the ``channels`` (:func:`channel_table`) and ``loyalty``
+    (:func:`loyalty_table`) sections and the ``notes`` that say why one is missing."""
+    notes: list[str] = []
+    if "gini_clv" not in kpis:
+        notes.append("no scores given: no CLV numbers (fit a model and pass its scores)")
     if channels is None:
         notes.append("no channel column: channels section left out (map one with channel_col)")
     else:
@@ -367,8 +425,6 @@ def headline_kpis(
             row["channel"]: {k: row[k] for k in keep if k in row}
             for row in channels.iter_rows(named=True)
         }
-    if loyalty is None:
-        loyalty = loyalty_table(customers)
     if loyalty is None:
         notes.append("no loyalty column: loyalty section left out (map one with loyalty_col)")
     else:

@@ -20,24 +20,37 @@ if TYPE_CHECKING:
 
 
 def _member_stats(customers: pl.DataFrame) -> pl.DataFrame:
-    aggs = [
+    sums = [
         pl.len().cast(pl.Int64).alias("customers"),
-        (pl.col("revenue").sum() / pl.col("orders").sum()).alias("aov"),
-        pl.col("orders").mean().alias("orders_per_customer"),
-        (pl.col("orders") > 1).mean().alias("repeat_rate"),
+        pl.col("orders").sum().cast(pl.Int64).alias("orders"),
+        (pl.col("orders") > 1).sum().cast(pl.Int64).alias("repeaters"),
         pl.col("revenue").sum().alias("revenue"),
     ]
     if "clv" in customers.columns:
-        aggs.append(pl.col("clv").mean().alias("mean_clv"))
-    total = customers["revenue"].sum()
+        sums += [pl.col("clv").sum().alias("clv"), pl.col("clv").count().alias("scored")]
+    member = pl.when(pl.col("loyalty")).then(pl.lit("members")).otherwise(pl.lit("non_members"))
+    return member_table(customers.group_by(member.alias("group")).agg(sums))
+
+
+def member_table(sums: pl.DataFrame) -> pl.DataFrame:
+    """:func:`loyalty_table` from each group's sums: ``group`` (``members``,
+    ``non_members``), ``customers``, ``orders``, ``repeaters`` (customers with more than one
+    order), ``revenue`` and, with scores, ``clv`` (its sum) and ``scored`` (customers with a
+    CLV), one row per group (an engine's aggregates, or :func:`loyalty_table`'s own)."""
+    total = sums["revenue"].sum()
+    stats = [
+        "group",
+        "customers",
+        (pl.col("revenue") / pl.col("orders")).alias("aov"),
+        (pl.col("orders") / pl.col("customers")).alias("orders_per_customer"),
+        (pl.col("repeaters") / pl.col("customers")).alias("repeat_rate"),
+        "revenue",
+    ]
+    if "clv" in sums.columns:
+        scored = pl.col("scored")
+        stats.append(pl.when(scored > 0).then(pl.col("clv") / scored).alias("mean_clv"))
     return (
-        customers.group_by(
-            pl.when(pl.col("loyalty"))
-            .then(pl.lit("members"))
-            .otherwise(pl.lit("non_members"))
-            .alias("group")
-        )
-        .agg(aggs)
+        sums.select(stats)
         .with_columns(revenue_share=pl.col("revenue") / total if total else pl.lit(None))
         .sort("group")
     )

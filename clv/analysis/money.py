@@ -5,12 +5,13 @@ report and the notebooks put every money figure on the same basis: margin when a
 column or a margin rate is given, revenue otherwise.
 """
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import polars as pl
 
-from clv.data.period import TIME_UNIT_DAYS, UNIT_NAMES, Period, TimeUnit
+from clv.data.period import TIME_UNIT_DAYS, UNIT_NAMES, TimeUnit
 from clv.errors import DataError, UsageError
 from clv.models.checks import MAX_HORIZON_YEARS as MAX_HORIZON_YEARS
 from clv.models.checks import check_money_and_time
@@ -77,9 +78,23 @@ class Money:
         }
 
 
+def margin_totals(transactions: pl.DataFrame, end: dt.date) -> tuple[float, float] | None:
+    """Total margin and total revenue (currency) of ``transactions`` up to ``end``, the
+    day of the observation end (inclusive); None without a ``margin`` column."""
+    if "margin" not in transactions.columns:
+        return None
+    margin, revenue = (
+        transactions.lazy()
+        .filter(pl.col("date") <= end)
+        .select(pl.col("margin").sum(), pl.col("amount").sum())
+        .collect()
+        .row(0)
+    )
+    return float(margin), float(revenue)
+
+
 def resolve_money(
-    transactions: pl.DataFrame,
-    period: Period,
+    margin_totals: tuple[float, float] | None,
     *,
     margin: float | None = None,
     currency: str = "",
@@ -90,9 +105,10 @@ def resolve_money(
     """The :class:`Money` of an analysis, checked by
     :func:`clv.models.checks.check_money_and_time` (the one check of money and time).
 
-    With a ``margin`` column in ``transactions`` the margin rate is total margin / total
-    revenue up to the period's observation end (``margin`` must then be None); with a
-    ``margin`` rate, that rate; otherwise the basis is revenue.
+    ``margin_totals``: total margin and total revenue up to the observation end when the
+    transactions have a ``margin`` column (:func:`margin_totals`, or an engine's sums), else
+    None. With a margin column the margin rate is total margin / total revenue (``margin``
+    must then be None); with a ``margin`` rate, that rate; otherwise the basis is revenue.
     """
     check_money_and_time(
         margin=margin,
@@ -100,24 +116,18 @@ def resolve_money(
         horizon=horizon,
         horizon_unit=horizon_unit,
     )
-    from_column = "margin" in transactions.columns
+    from_column = margin_totals is not None
     if from_column and margin is not None:
         raise UsageError("give margin= or margin_col=, not both")
     rate = 1.0 if margin is None else float(margin)
-    if from_column:
-        totals = (
-            transactions.lazy()
-            .filter(pl.col("date") <= period.observation_end)
-            .select(pl.col("margin").sum(), pl.col("amount").sum())
-            .collect()
-            .row(0)
-        )
-        if not totals[1] > 0:
+    if margin_totals is not None:
+        total_margin, revenue = margin_totals
+        if not revenue > 0:
             raise DataError(
-                f"revenue up to the observation end is {totals[1]}, so the margin column gives "
+                f"revenue up to the observation end is {revenue}, so the margin column gives "
                 "no margin rate; pass margin= instead of margin_col="
             )
-        rate = float(totals[0] / totals[1])
+        rate = float(total_margin / revenue)
     return Money(
         basis="margin" if from_column or margin is not None else "revenue",
         margin_rate=rate,

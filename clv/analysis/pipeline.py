@@ -14,20 +14,21 @@ import inspect
 import os
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from clv import params
 from clv.analysis import segments, tables
-from clv.analysis.money import resolve_money
+from clv.analysis.money import Money, margin_totals, resolve_money
 from clv.analysis.results import Analysis, Options
 from clv.data import engines, exclusions
 from clv.data.datasets import CDNOW_CALIBRATION_END
 from clv.data.engines import DataEngine
 from clv.data.groups import GroupBy
 from clv.data.io import Loaded, load_transactions, read_transactions
-from clv.data.period import DateLike, Period, resolve_period
+from clv.data.period import DateLike, Period, date_range, period_between
 from clv.data.quality import Quality
 from clv.data.rfm import TimeUnit
 from clv.errors import UsageError
@@ -52,23 +53,13 @@ def load(
     dataset: str = "cdnow",
     synthetic_customers: int = 5_000,
     seed: int = 1,
-    engine: DataEngine = "polars",
     **read_options: Any,
 ) -> Loaded:
     """The transactions of an analysis and what reading found: ``source`` read by
     :func:`~clv.data.io.load_transactions` with ``read_options``, or the embedded ``dataset``
-    (``"cdnow"``, or ``"synthetic_shop"`` of ``synthetic_customers`` drawn with ``seed``).
-
-    ``engine="spark"``: the source is read and checked by the Spark engine (the same rules,
-    :func:`clv.engines.spark_read.load_transactions`) and the checked rows are collected
-    here, on the driver."""
-    unknown = sorted(set(read_options) - set(READ_KEYWORDS))
-    if unknown:
-        raise UsageError(f"unknown keyword(s) {', '.join(unknown)}; see clv.read_transactions")
-    reader = engines.get(engine) if engine != "polars" else None
+    (``"cdnow"``, or ``"synthetic_shop"`` of ``synthetic_customers`` drawn with ``seed``)."""
+    check_read_keywords(read_options)
     if source is not None:
-        if reader is not None:
-            return reader.load_transactions(source, **read_options)
         return load_transactions(source, **read_options)
     from clv.data import datasets
 
@@ -89,6 +80,13 @@ def load(
         excluded_not_found=tuple(exclusions.not_found(ids, excluded)),
     )
     return Loaded(frame, quality)
+
+
+def check_read_keywords(read_options: Mapping[str, Any]) -> None:
+    """A one-line usage error for a keyword :func:`clv.read_transactions` does not take."""
+    unknown = sorted(set(read_options) - set(READ_KEYWORDS))
+    if unknown:
+        raise UsageError(f"unknown keyword(s) {', '.join(unknown)}; see clv.read_transactions")
 
 
 def analyze(
@@ -151,7 +149,9 @@ def analyze(
     instead of fitting one (its time unit must be ``time_unit``). Rows after the observation
     end are left out of every table, with a warning. ``engine="spark"`` reads and checks the
     source on Spark (the active session, e.g. a notebook's kernel on a cluster's driver, or a
-    local one) with the same rules; the checked rows are then analysed here.
+    local one) with the same rules, and returns the engine's :class:`Analysis`: the model,
+    the KPIs and the segments computed where the data lives, every other table from the
+    checked rows collected on first use.
 
     Examples
     --------
@@ -160,32 +160,6 @@ def analyze(
     """
     given = {k: v for k, v in {**locals(), **read_options}.items() if k in params.SPEC}
     params.validate(given)  # every keyword by the spec, before any data is read
-    loaded = load(
-        source,
-        dataset=dataset,
-        synthetic_customers=synthetic_customers,
-        seed=seed,
-        engine=engine,
-        **read_options,
-    )
-    transactions = loaded.transactions
-    published = CDNOW_CALIBRATION_END if source is None and dataset == "cdnow" else None
-    period = resolve_period(
-        transactions,
-        observation_end=observation_end,
-        time_unit=time_unit,
-        calibration_end=calibration_end,
-        published_calibration_end=published,
-    )
-    money = resolve_money(
-        transactions,
-        period,
-        margin=margin,
-        currency=currency,
-        discount_rate_annual=discount_rate_annual,
-        horizon=horizon,
-        horizon_unit=horizon_unit,
-    )
     tiers = tables.tiers_from_cuts(tier_cuts)  # checks the cuts
     if by not in (None, "channel", "loyalty"):
         raise UsageError(f"by must be channel or loyalty, not {by!r}")
@@ -215,17 +189,91 @@ def analyze(
         launch_date=None if launch_date is None else _date(launch_date, "launch_date"),
         review_month=None if review_month is None else _date(review_month, "review_month"),
     )
-    if model is not None and model.time_unit != period.time_unit:
+    request = Request(
+        observation_end=observation_end,
+        calibration_end=calibration_end,
+        time_unit=time_unit,
+        published_calibration_end=(
+            CDNOW_CALIBRATION_END if source is None and dataset == "cdnow" else None
+        ),
+        margin=margin,
+        currency=currency,
+        discount_rate_annual=discount_rate_annual,
+        horizon=horizon,
+        horizon_unit=horizon_unit,
+        options=options,
+        tiers=tiers,
+    )
+    distributed = engines.get(engine) if engine != "polars" else None  # unknown: one line
+    if distributed is not None and source is not None:
+        check_read_keywords(read_options)
+        analysis = distributed.analysis(source, request, read_options)
+    else:  # the embedded data sets are polars frames on every engine
+        loaded = load(
+            source,
+            dataset=dataset,
+            synthetic_customers=synthetic_customers,
+            seed=seed,
+            **read_options,
+        )
+        transactions = loaded.transactions
+        period = request.period(*date_range(transactions))
+        money = request.money(margin_totals(transactions, period.observation_end))
+        analysis = Analysis(
+            _observed(transactions, period), period, money, options, tiers, loaded.quality
+        )
+    if model is not None and model.time_unit != analysis.period.time_unit:
         raise UsageError(
             f"the model was fitted in time unit {model.time_unit}, not time_unit="
-            f"{period.time_unit!r}"
+            f"{analysis.period.time_unit!r}"
         )
-    analysis = Analysis(
-        _observed(transactions, period), period, money, options, tiers, loaded.quality
-    )
     if model is not None:
         analysis.__dict__["model"] = model  # the cached value of Analysis.model
     return analysis
+
+
+@dataclass(frozen=True)
+class Request:
+    """What :func:`analyze` was asked for, checked, before the data is read: every engine
+    resolves the period and the money against its data with :meth:`period` and
+    :meth:`money`, so both engines decide every default the same way."""
+
+    observation_end: DateLike | None
+    calibration_end: DateLike | None
+    time_unit: TimeUnit
+    published_calibration_end: DateLike | None
+    margin: float | None
+    currency: str
+    discount_rate_annual: float
+    horizon: float
+    horizon_unit: TimeUnit
+    options: Options
+    tiers: tuple[tuple[str, float], ...]
+
+    def period(self, first: dt.date, last: dt.date) -> Period:
+        """The :class:`~clv.data.period.Period` of transactions from day ``first`` to day
+        ``last`` (:func:`clv.data.period.period_between`)."""
+        return period_between(
+            first,
+            last,
+            observation_end=self.observation_end,
+            time_unit=self.time_unit,
+            calibration_end=self.calibration_end,
+            published_calibration_end=self.published_calibration_end,
+        )
+
+    def money(self, margin_totals: tuple[float, float] | None) -> Money:
+        """The :class:`~clv.analysis.money.Money` of data whose margin column sums to
+        ``margin_totals`` (margin, revenue) up to the observation end (None: no margin
+        column; :func:`clv.analysis.money.resolve_money`)."""
+        return resolve_money(
+            margin_totals,
+            margin=self.margin,
+            currency=self.currency,
+            discount_rate_annual=self.discount_rate_annual,
+            horizon=self.horizon,
+            horizon_unit=self.horizon_unit,
+        )
 
 
 def _date(value: DateLike, name: str) -> dt.date | None:

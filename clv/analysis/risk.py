@@ -19,6 +19,8 @@ them.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
 
@@ -91,6 +93,23 @@ def value_threshold(
     return kept[value_col].quantile(min_value_quantile, interpolation="linear")
 
 
+def quantile_position(n: int, q: float) -> tuple[int, float]:
+    """Where the linear ``q`` quantile of ``n`` sorted values lies: the 0-based index of the
+    value at or below it and the fraction of the way to the next (``q * (n - 1)``)."""
+    position = q * (n - 1)
+    lower = math.floor(position)
+    return lower, position - lower
+
+
+def quantile_between(values: Sequence[float], fraction: float) -> float | None:
+    """The linear quantile of ``n`` sorted values from the value at its lower index and the
+    next (``values``, one when there is no next) and its ``fraction``
+    (:func:`quantile_position`): exactly :meth:`polars.Series.quantile` (``"linear"``) and
+    :meth:`polars.Series.median` of the ``n`` values, for an engine that finds the two
+    values by a sort of its own. None without values."""
+    return pl.Series(values, dtype=pl.Float64).quantile(fraction, interpolation="linear")
+
+
 def with_silence(segments: pl.DataFrame) -> pl.DataFrame:
     """Add how long each customer has been silent, in days and in their own usual gaps.
 
@@ -155,6 +174,15 @@ def overdue_threshold(calibration: pl.DataFrame | None, *, gaps: float | None = 
         share = beyond["bought_again"].mean() if beyond.height else None
         return beyond.height, None if share is None else float(cast(float, share))
 
+    return choose_overdue(at, gaps=gaps)
+
+
+def choose_overdue(
+    at: Callable[[float], tuple[int, float | None]], *, gaps: float | None = None
+) -> Overdue:
+    """:func:`overdue_threshold`'s choice of ``k`` from ``at(k)``: the calibration customers
+    silent for more than ``k`` usual gaps and the share of them who bought in the holdout
+    (None when there are none), for each ``k`` of :data:`OVERDUE_GRID` and ``gaps``."""
     measured = False
     if gaps is None:
         k = DEFAULT_OVERDUE_GAPS

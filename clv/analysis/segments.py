@@ -109,6 +109,17 @@ def top_count(n_customers: int, share: float = TOP_SHARE) -> int:
     return round(share * n_customers)
 
 
+def tier_bounds(tiers: Sequence[tuple[str, float]], n_customers: int) -> list[int]:
+    """The last rank of each tier (``(name, share)`` from the top down) among
+    ``n_customers``: ``round(cumulative share * n)``, the last tier ending at ``n``."""
+    bounds, cumulative = [], 0.0
+    for _, share in tiers:
+        cumulative += share
+        bounds.append(round(cumulative * n_customers))
+    bounds[-1] = n_customers
+    return bounds
+
+
 def value_tiers(
     frame: pl.DataFrame,
     *,
@@ -145,11 +156,7 @@ def value_tiers(
 
         raise UsageError(f"tier shares must be non-negative and sum to 1, not {shares}")
     n = frame.height
-    bounds, cumulative = [], 0.0
-    for _, share in tiers:
-        cumulative += share
-        bounds.append(round(cumulative * n))
-    bounds[-1] = n
+    bounds = tier_bounds(tiers, n)
     rank = pl.col(f"{prefix}rank")
     tier: Then | ChainedThen = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.String))
     for (name, _), bound in zip(tiers, bounds, strict=True):

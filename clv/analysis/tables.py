@@ -162,10 +162,19 @@ def customer_value_kpis(
         loyalty=loyalty,
     )
     clv = scores["clv"].fill_null(0.0)
-    out["predicted_clv_total"] = float(clv.sum())
-    out["predicted_clv_mean"] = float(cast(float, clv.mean())) if clv.len() else None
-    out["money"] = money.describe()
-    return out
+    mean = float(cast(float, clv.mean())) if clv.len() else None
+    return out | predicted_value(float(clv.sum()), mean, money)
+
+
+def predicted_value(total: float, mean: float | None, money: Money) -> dict[str, Any]:
+    """The ``kpis.json`` keys after the headline numbers: ``predicted_clv_total`` and
+    ``predicted_clv_mean`` (the customers' CLV over the horizon, currency; the mean None
+    without customers) and ``money`` (:meth:`~clv.analysis.money.Money.describe`)."""
+    return {
+        "predicted_clv_total": total,
+        "predicted_clv_mean": mean,
+        "money": money.describe(),
+    }
 
 
 def data_overview(transactions: pl.DataFrame, *, customers: int | None = None) -> pl.DataFrame:

@@ -26,7 +26,7 @@ from clv.cli.options import (
     given_parameters,
     report_parameters_help,
 )
-from clv.cli.spark import add_engine, distributed, spark, start_session
+from clv.cli.spark import add_engine, distributed, spark, start_session, write_segments
 from clv.errors import ClvError, ClvInfo, DataError, ModelError, UsageError
 
 if TYPE_CHECKING:
@@ -58,7 +58,8 @@ def _analysis(
     with _about(args.file):
         analysis = analyze(args.file, model=model, **keywords)
         if importing is not None:  # the models come next: read and summarize meanwhile
-            _ = analysis.summary
+            if keywords.get("engine") != "spark":  # Spark summarizes where the data lives
+                _ = analysis.summary
             importing.join()
     return analysis
 
@@ -161,6 +162,10 @@ def _segments(args: argparse.Namespace, given: dict[str, Any]) -> None:
 
     analysis = _scored(args, given)
     with _about(args.file):
+        if given.get("engine") == "spark":
+            written = write_segments(analysis, args.out, overwrite=args.overwrite)
+            if written is not None:
+                return _done(args.out, f"{written:,} customers")
         segments = analysis.segments
     write_frame(segments, args.out, overwrite=args.overwrite)
     _done(args.out, f"{segments.height:,} customers")

@@ -1,6 +1,7 @@
 """``--engine spark``: the same jobs on Apache Spark (:mod:`clv.engines.spark_jobs`)."""
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from clv.params import defaults
@@ -81,3 +82,16 @@ def spark(args: argparse.Namespace, given: dict[str, Any]) -> str:
         master=args.spark_master,
         conf=parse_conf(args.spark_conf),
     )
+
+
+def write_segments(analysis: Any, out: Path, *, overwrite: bool) -> int | None:
+    """Write ``clv segments --engine spark`` from Spark's segments table (a Parquet folder
+    from the workers; one ``.csv``/``.parquet`` file collected to the driver) and return the
+    number of customers; None when the analysis has no Spark segments (then the command
+    writes :attr:`~clv.analysis.results.Analysis.segments`)."""
+    from clv.engines.spark_analysis import SparkAnalysis
+    from clv.engines.spark_jobs import write
+
+    if not isinstance(analysis, SparkAnalysis) or not analysis.segments_on_spark:
+        return None
+    return write(analysis.spark_segments, out, overwrite=overwrite)

@@ -1,6 +1,7 @@
 """The engines registry: ``engine="spark"`` finds the engine that registered that name.
 
-An engine module (:mod:`clv.engines.spark`) calls :func:`register` when it is imported, and
+An engine module (:mod:`clv.engines.spark_analysis`: the functions of :mod:`clv.engines.spark`
+and the Spark analysis) calls :func:`register` when it is imported, and
 :func:`clv.data.rfm.rfm_summary`, :func:`clv.models.fitting.fit` and
 :func:`clv.analysis.pipeline.analyze` look it up with :func:`get`. Nothing in the lower layers
 imports an engine: :func:`get` imports the module named in :data:`MODULES` by name on first
@@ -10,6 +11,7 @@ use (as a plugin is loaded), so the one-machine path never imports pyspark.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from clv.errors import UsageError
@@ -19,12 +21,13 @@ if TYPE_CHECKING:
 
 DataEngine = Literal["polars", "spark"]
 
-MODULES = {"spark": "clv.engines.spark"}
+MODULES = {"spark": "clv.engines.spark_analysis"}
 """Engine name → the module that registers it when imported."""
 
 
 class Engine(Protocol):
-    """What an engine provides: the reader, the RFM summaries and the fit, on its frames."""
+    """What an engine provides: the reader, the RFM summaries, the fit and the analysis, on
+    its frames."""
 
     def load_transactions(self, source: Any, **read_options: Any) -> Loaded: ...
 
@@ -44,6 +47,12 @@ class Engine(Protocol):
     def fit(self, summary: Any, *, penalizer: Any = 0.0, purchase_model: str = "bgnbd") -> Any: ...
 
     def to_polars(self, frame: Any, *, sort_by: str | None = "customer_id") -> Any: ...
+
+    def analysis(self, source: Any, request: Any, read_options: Mapping[str, Any]) -> Any:
+        """The :class:`clv.analysis.results.Analysis` of ``source`` read with
+        ``read_options``, its period and money resolved by ``request``
+        (:class:`clv.analysis.pipeline.Request`)."""
+        ...
 
 
 _REGISTERED: dict[str, Engine] = {}

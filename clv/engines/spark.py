@@ -7,8 +7,9 @@ rows with the numpy fitters of :mod:`clv.models` (a few hundred thousand rows ev
 shops), and the scores call :meth:`clv.models.model.ClvModel.score` on Arrow batches
 (``mapInArrow``): one implementation of every formula.
 
-Importing this module registers it as ``engine="spark"`` (:mod:`clv.data.engines`), which
-:func:`clv.analyze`, :func:`clv.rfm_summary` and :func:`clv.fit` look up.
+The engine is registered as ``engine="spark"`` (:mod:`clv.data.engines`) by
+:mod:`clv.engines.spark_analysis`, which adds the analysis; :func:`clv.analyze`,
+:func:`clv.rfm_summary` and :func:`clv.fit` look it up.
 
 >>> from clv.engines import spark as cs  # doctest: +SKIP
 >>> tx = cs.read_transactions("s3a://lake/orders/", customer_col="user_id")  # doctest: +SKIP
@@ -18,7 +19,6 @@ Importing this module registers it as ``engine="spark"`` (:mod:`clv.data.engines
 """
 
 import datetime as dt
-import sys
 import warnings
 from collections.abc import Iterator, Mapping
 from typing import cast
@@ -27,10 +27,23 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from clv.data import engines
+from clv.analysis.pipeline import warn_rows_after
 from clv.data.period import period_between
-from clv.data.rfm import SUMMARY_COLUMNS, TIME_UNIT_DAYS, DateLike, TimeUnit, as_date, unit_days
-from clv.engines.spark_read import load_transactions, read_checked, read_transactions
+from clv.data.rfm import (
+    SUMMARY_COLUMNS,
+    TIME_UNIT_DAYS,
+    DateLike,
+    TimeUnit,
+    _rfm_summary,
+    as_date,
+    unit_days,
+)
+from clv.engines.spark_read import (
+    _spark_type,
+    load_transactions,
+    read_checked,
+    read_transactions,
+)
 from clv.engines.spark_session import Column, DataFrame, Row, sf, spark_session
 from clv.errors import DataError, UsageError
 from clv.models.cashflows import MoneyOptions
@@ -80,6 +93,22 @@ def _date_range(transactions: DataFrame) -> tuple[dt.date, dt.date]:
     return first, last
 
 
+def warn_rows_after_end(transactions: DataFrame, end: dt.date) -> None:
+    """:func:`clv.analysis.pipeline.warn_rows_after` of the rows after the observation
+    ``end``, counted by Spark (the one-machine engine's warning)."""
+    after = sf.col("date") > sf.lit(end)
+    counts = transactions.groupBy("customer_id").agg(
+        sf.count(sf.when(after, 1)).alias("later"), sf.count(sf.lit(1)).alias("rows")
+    )
+    rows, customers = cast(
+        Row,
+        counts.agg(
+            sf.sum("later"), sf.count(sf.when(sf.col("later") == sf.col("rows"), 1))
+        ).first(),
+    )
+    warn_rows_after(rows, customers, end)
+
+
 def _occasions(transactions: DataFrame) -> DataFrame:
     """Each customer's purchase occasions (customer-days, amounts summed) in day order:
     ``customer_id, days`` (an array of ``date, amount`` structs)."""
@@ -122,6 +151,52 @@ def _summary(transactions: DataFrame, end: dt.date, time_unit: TimeUnit) -> Data
         summary = summary.drop("orders").join(orders, "customer_id")
         return summary.select(*SUMMARY_COLUMNS)
     return summary
+
+
+SUMMARY_ARROW = pa.schema(
+    [
+        ("customer_id", pa.string()),
+        ("frequency", pa.int64()),
+        ("recency", pa.float64()),
+        ("T", pa.float64()),
+        ("monetary_value", pa.float64()),
+        ("first_purchase", pa.date32()),
+        ("last_purchase", pa.date32()),
+        ("orders", pa.int64()),
+        ("revenue", pa.float64()),
+        ("observation_end", pa.date32()),
+        ("time_unit", pa.string()),
+    ]
+)
+"""The columns of an RFM summary (:data:`clv.data.rfm.SUMMARY_COLUMNS`) as Spark holds them
+(the time unit as text)."""
+
+
+def summary_in_file_order(rows: DataFrame, end: dt.date, time_unit: TimeUnit) -> DataFrame:
+    """The RFM summary of checked rows that keep ``_row`` (their order in the source,
+    :func:`clv.engines.spark_read.read_checked`) up to ``end``, made by the one-machine
+    function itself: Spark gathers each customer's rows, and each Arrow batch of whole
+    customers goes through :func:`clv.data.rfm._rfm_summary` in source order, so every sum
+    is added in the same order and the summary is bit-identical to :func:`clv.rfm_summary`'s
+    (ranks and ties included)."""
+    kept = [c for c in ("date", "amount", "order_id", "_row") if c in rows.columns]
+    grouped = (
+        rows.filter(sf.col("date") <= sf.lit(end))
+        .groupBy("customer_id")
+        .agg(sf.collect_list(sf.struct(*kept)).alias("rows"))
+    )
+
+    def summarize(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            if batch.num_rows:
+                customers = cast(pl.DataFrame, pl.from_arrow(batch))
+                flat = customers.explode("rows").unnest("rows").sort("_row").drop("_row")
+                summary = _rfm_summary(flat, end=end, time_unit=time_unit)
+                summary = summary.with_columns(pl.col("time_unit").cast(pl.String))
+                yield from summary.to_arrow().cast(SUMMARY_ARROW).to_batches()
+
+    schema = ", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in SUMMARY_ARROW)
+    return grouped.mapInArrow(summarize, schema)
 
 
 def rfm_summary(
@@ -322,6 +397,3 @@ def to_polars(frame: DataFrame, *, sort_by: str | None = "customer_id") -> pl.Da
 
 def _collect(frame: DataFrame) -> pl.DataFrame:
     return to_polars(frame, sort_by=None)
-
-
-engines.register("spark", sys.modules[__name__])

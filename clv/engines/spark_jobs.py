@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
-from clv.analysis.pipeline import warn_rows_after
 from clv.data.period import period_between
 from clv.data.rfm import TimeUnit
 from clv.data.write import write_frame
@@ -45,18 +44,8 @@ def observed(transactions: DataFrame, observation_end: str | None) -> tuple[Data
         raise DataError("no transactions to summarize")
     end = period_between(first, last, observation_end=observation_end).observation_end
     if end < last:
-        after = sf.col("date") > sf.lit(end)
-        counts = transactions.groupBy("customer_id").agg(
-            sf.count(sf.when(after, 1)).alias("later"), sf.count(sf.lit(1)).alias("rows")
-        )
-        rows, customers = cast(
-            Row,
-            counts.agg(
-                sf.sum("later"), sf.count(sf.when(sf.col("later") == sf.col("rows"), 1))
-            ).first(),
-        )
-        warn_rows_after(rows, customers, end)
-        transactions = transactions.filter(~after)
+        cs.warn_rows_after_end(transactions, end)
+        transactions = transactions.filter(sf.col("date") <= sf.lit(end))
     return transactions, end
 
 

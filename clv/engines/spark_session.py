@@ -14,7 +14,7 @@ from clv.errors import UsageError
 
 try:  # every module of the Spark engine imports pyspark from here
     from pyspark.errors import AnalysisException, PySparkRuntimeError
-    from pyspark.sql import Column, DataFrame, Row, SparkSession
+    from pyspark.sql import Column, DataFrame, Row, SparkSession, Window
     from pyspark.sql import functions as sf
     from pyspark.sql import types as st
 except ImportError:
@@ -29,6 +29,7 @@ __all__ = [
     "DataFrame",
     "Row",
     "SparkSession",
+    "Window",
     "parse_conf",
     "sf",
     "spark_session",

@@ -1,0 +1,297 @@
+"""The KPIs, the at-risk numbers and the segments of an analysis, computed by Spark.
+
+Each function states one definition of :mod:`clv.analysis` in Spark's terms (the polars
+function it matches is named), runs on the workers and brings back numbers or a few rows,
+never a row per customer or per transaction. Ranks are exact: a window over the whole
+table, which Spark sorts on one worker (not the driver). ``tests/test_spark.py`` checks
+every number against the polars engine.
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+import polars as pl
+
+from clv.analysis import risk
+from clv.analysis.findings import at_risk_totals
+from clv.analysis.kpis import CONCENTRATION, top_share_key
+from clv.analysis.segments import (
+    ACTIVE_CELLS,
+    ACTIVE_MIN_P_ALIVE,
+    RFM_CELLS,
+    tier_bounds,
+    top_count,
+)
+from clv.data.rfm import SUMMARY_COLUMNS
+from clv.engines.spark_session import Column, DataFrame, Row, Window, sf
+
+SCORES = ("p_alive", "expected_purchases", "expected_order_value", "clv")
+"""The score columns of :func:`ranked` (those :func:`clv.analysis.segments.segment_table`
+takes from point scores)."""
+
+
+def _order_key(transactions: DataFrame) -> str:
+    return "order_id" if "order_id" in transactions.columns else "date"
+
+
+def order_counts(transactions: DataFrame) -> dict[str, Any]:
+    """The counts :func:`clv.analysis.kpis.returning_from_counts` reads, of the orders of
+    :func:`clv.analysis.orders.order_table`: an ``order_id`` (else a customer-day), dated by
+    its first row, its amount the sum of its rows; a customer's first order is the earliest,
+    then the smallest order key."""
+    key = _order_key(transactions)
+    orders = transactions.groupBy("customer_id", sf.col(key).alias("_order")).agg(
+        sf.min("date").alias("date"), sf.sum("amount").alias("amount")
+    )
+    number = sf.row_number().over(Window.partitionBy("customer_id").orderBy("date", "_order"))
+    first = sf.col("_number") == 1
+
+    def total(condition: Column) -> Column:
+        return sf.coalesce(sf.sum(sf.when(condition, sf.col("amount"))), sf.lit(0.0))
+
+    row = cast(
+        Row,
+        orders.withColumn("_number", number)
+        .agg(
+            sf.count(sf.lit(1)).alias("orders"),
+            total(sf.lit(True)).alias("revenue"),
+            sf.count(sf.when(first, 1)).alias("new_orders"),
+            total(first).alias("new_revenue"),
+            sf.count(sf.when(~first, 1)).alias("returning_orders"),
+            total(~first).alias("returning_revenue"),
+            sf.count(sf.when(sf.col("_number") == 2, 1)).alias("repeaters"),
+        )
+        .first(),
+    )
+    return row.asDict() | {"customers": row["new_orders"]}
+
+
+def ranked(summary: DataFrame, scores: DataFrame) -> DataFrame:
+    """The summary with the point scores (``clv`` null as 0) and each customer's ``rank``
+    by revenue and ``clv_rank`` by CLV: 1 = highest, ties by ``customer_id``
+    (:func:`clv.analysis.segments.value_tiers`)."""
+    table = summary.join(scores.select("customer_id", *SCORES), "customer_id", "left")
+    table = table.withColumn("clv", sf.coalesce(sf.col("clv"), sf.lit(0.0)))
+    for column, rank in (("revenue", "rank"), ("clv", "clv_rank")):
+        order = Window.orderBy(sf.desc_nulls_last(column), sf.asc("customer_id"))
+        table = table.withColumn(rank, sf.row_number().over(order).cast("bigint"))
+    return table
+
+
+def value_totals(table: DataFrame, customers: int) -> tuple[float, float, dict[str, float | None]]:
+    """Of :func:`ranked` (``customers`` rows): total revenue, total CLV, and
+    :func:`clv.analysis.kpis.concentration`: the top shares by rank and the Gini
+    coefficient ``sum_i (n + 1 - 2 r_i) x_i / (n sum x)`` over values clipped at 0, ``r``
+    the rank from the top (:func:`clv.analysis.profile.gini`)."""
+    n = customers
+    aggs: list[Column] = []
+    for column, shares in CONCENTRATION:
+        x = sf.col(column)
+        rank = sf.col("rank" if column == "revenue" else "clv_rank")
+        clipped = sf.greatest(x, sf.lit(0.0))
+        aggs += [
+            sf.sum(x).alias(f"{column}_total"),
+            sf.sum(clipped).alias(f"{column}_clipped"),
+            sf.sum((sf.lit(n + 1) - 2 * rank) * clipped).alias(f"{column}_weighted"),
+        ]
+        aggs += [
+            sf.coalesce(sf.sum(sf.when(rank <= top_count(n, s), x)), sf.lit(0.0)).alias(
+                top_share_key(column, s)
+            )
+            for s in shares
+        ]
+    row = cast(Row, table.agg(*aggs).first())
+    out: dict[str, float | None] = {}
+    for column, shares in CONCENTRATION:
+        total = float(row[f"{column}_total"] or 0.0)
+        for s in shares:
+            key = top_share_key(column, s)
+            out[key] = float(row[key]) / total if total else None
+        positive = float(row[f"{column}_clipped"] or 0.0)
+        gini = 0.0
+        if n and positive > 0:
+            gini = min(max(float(row[f"{column}_weighted"]) / (n * positive), 0.0), 1.0)
+        out[f"gini_{column}"] = gini
+    return float(row["revenue_total"] or 0.0), float(row["clv_total"] or 0.0), out
+
+
+def quantile(frame: DataFrame, column: str | Column, q: float) -> float | None:
+    """:meth:`polars.Series.quantile` (linear) of the non-null values of ``column``: Spark
+    sorts them and brings back the two around the quantile
+    (:func:`clv.analysis.risk.quantile_between`). None without values."""
+    values = frame.select(sf.col(column) if isinstance(column, str) else column)
+    values = values.toDF("v").filter(sf.col("v").isNotNull())
+    n = values.count()
+    if n == 0:
+        return None
+    lower, fraction = risk.quantile_position(n, q)
+    numbered = values.withColumn("r", sf.row_number().over(Window.orderBy("v")))
+    around = numbered.filter(sf.col("r").between(lower + 1, lower + 2)).orderBy("r")
+    return risk.quantile_between([row["v"] for row in around.collect()], fraction)
+
+
+def at_risk(
+    table: DataFrame,
+    *,
+    rule: risk.AtRiskRule,
+    min_value_quantile: float,
+    max_p_alive: float,
+    overdue: risk.Overdue | None,
+) -> dict[str, Any]:
+    """:func:`clv.analysis.findings.at_risk` of :func:`clv.analysis.risk.at_risk` and
+    :func:`clv.analysis.risk.lost` of :func:`ranked`: who is listed, by the same rule and
+    thresholds, counted and summed by Spark."""
+    p_alive, revenue = sf.col("p_alive"), sf.col("revenue")
+    alive = p_alive >= risk.LOST_P_ALIVE
+    table = table.withColumn("value_if_stays", sf.when(p_alive > 0, sf.col("clv") / p_alive))
+    cut = quantile(table.filter(alive & (revenue > 0)), "value_if_stays", min_value_quantile)
+    high = (revenue > 0) & alive
+    high &= sf.col("value_if_stays") >= sf.lit(float("inf") if cut is None else cut)
+    if rule == "p_alive":
+        listed = high & (p_alive <= max_p_alive)
+        stake = (1 - p_alive) * sf.col("value_if_stays")
+    else:
+        overdue = overdue or risk.overdue_threshold(None)
+        lapse = 1.0 if overdue.lapse_rate is None else overdue.lapse_rate
+        listed = high & (_silence(table) > overdue.gaps)
+        stake = sf.col("value_if_stays") * lapse
+    aggs = [
+        sf.count(sf.when(listed, 1)).alias("customers"),
+        sf.sum(sf.when(listed, stake)).alias("value_at_stake"),
+        sf.sum(sf.when(listed, sf.col("value_if_stays"))).alias("value_if_stays"),
+    ]
+    if rule == "p_alive":
+        revenue_cut = quantile(table.filter(revenue > 0), "revenue", min_value_quantile)
+        gone = (p_alive < risk.LOST_P_ALIVE) & (revenue > 0)
+        gone &= revenue >= sf.lit(float("inf") if revenue_cut is None else revenue_cut)
+        aggs += [
+            sf.count(sf.when(gone, 1)).alias("lost"),
+            sf.sum(sf.when(gone, revenue)).alias("lost_revenue"),
+        ]
+    row = cast(Row, table.agg(*aggs).first())
+    return at_risk_totals(
+        customers=row["customers"],
+        value_at_stake=float(row["value_at_stake"] or 0.0),
+        value_if_stays=float(row["value_if_stays"] or 0.0),
+        lost=row["lost"] if rule == "p_alive" else 0,
+        lost_revenue=float(row["lost_revenue"] or 0.0) if rule == "p_alive" else 0.0,
+        rule=rule,
+        min_value_quantile=min_value_quantile,
+        max_p_alive=max_p_alive,
+        overdue=overdue if rule == "recency" else None,
+    )
+
+
+def _silence(table: DataFrame) -> Column:
+    """``gaps_since_last_purchase`` of :func:`clv.analysis.risk.with_silence`: days since the
+    last purchase over the customer's usual gap (a one-time buyer's: the repeat buyers'
+    median)."""
+    days = sf.datediff("observation_end", "last_purchase")
+    span = sf.datediff("last_purchase", "first_purchase")
+    own = sf.when(sf.col("frequency") > 0, span / sf.col("frequency"))
+    typical = quantile(table, own, 0.5)
+    return days / sf.coalesce(own, sf.lit(typical).cast("double"))
+
+
+def overdue(calibration: DataFrame, *, gaps: float | None) -> risk.Overdue:
+    """:func:`clv.analysis.risk.overdue_threshold` of a calibration summary with holdout
+    columns (:func:`clv.engines.spark.calibration_holdout`): the calibration customers
+    beyond each ``k`` of :data:`~clv.analysis.risk.OVERDUE_GRID` (and ``gaps``) and how
+    many bought again, counted in one pass (:func:`clv.analysis.risk.calibration_gaps`)."""
+    if calibration.isEmpty():
+        return risk.overdue_threshold(None, gaps=gaps)
+    own = sf.when(sf.col("frequency") > 0, sf.col("recency") / sf.col("frequency"))
+    typical = quantile(calibration, own, 0.5)
+    silent = sf.col("T") - sf.col("recency")
+    table = calibration.select(
+        (silent / sf.coalesce(own, sf.lit(typical).cast("double"))).alias("gaps"),
+        (sf.col("frequency_holdout") > 0).alias("bought_again"),
+    ).filter(sf.col("gaps").isNotNull())
+    ks = sorted({*risk.OVERDUE_GRID, *([] if gaps is None else [float(gaps)])})
+    beyond = {k: sf.col("gaps") > k for k in ks}
+    row = cast(
+        Row,
+        table.agg(
+            *(sf.count(sf.when(b, 1)).alias(f"n{i}") for i, b in enumerate(beyond.values())),
+            *(
+                sf.count(sf.when(b & sf.col("bought_again"), 1)).alias(f"b{i}")
+                for i, b in enumerate(beyond.values())
+            ),
+        ).first(),
+    )
+    counts = {k: (row[f"n{i}"], row[f"b{i}"]) for i, k in enumerate(ks)}
+
+    def at(k: float) -> tuple[int, float | None]:
+        n, bought = counts[k]
+        return n, bought / n if n else None
+
+    return risk.choose_overdue(at, gaps=gaps)
+
+
+def member_sums(table: DataFrame, transactions: DataFrame) -> pl.DataFrame:
+    """The sums :func:`clv.analysis.loyalty.member_table` reads, of :func:`ranked` and the
+    transactions' ``loyalty`` flags: a customer is a member when any of their rows is
+    flagged (:func:`clv.analysis.orders.customer_table`). Two rows."""
+    flags = transactions.groupBy("customer_id").agg(
+        sf.coalesce(sf.max("loyalty"), sf.lit(False)).alias("loyalty")
+    )
+    member = sf.when(sf.col("loyalty"), sf.lit("members")).otherwise(sf.lit("non_members"))
+    sums = (
+        table.join(flags, "customer_id")
+        .groupBy(member.alias("group"))
+        .agg(
+            sf.count(sf.lit(1)).alias("customers"),
+            sf.sum("orders").alias("orders"),
+            sf.count(sf.when(sf.col("orders") > 1, 1)).alias("repeaters"),
+            sf.sum("revenue").alias("revenue"),
+            sf.sum("clv").alias("clv"),
+            sf.count("clv").alias("scored"),
+        )
+    )
+    return cast(pl.DataFrame, pl.from_arrow(sums.toArrow()))
+
+
+def segments(
+    table: DataFrame,
+    customers: int,
+    *,
+    tiers: Sequence[tuple[str, float]],
+    top_share: float,
+    cells: Sequence[tuple[str, Mapping[str, tuple[int, int]]]] = RFM_CELLS,
+) -> DataFrame:
+    """:func:`clv.analysis.segments.segment_table` of :func:`ranked` (``customers`` rows),
+    with the same columns and types, sorted by ``customer_id``."""
+    n = customers
+    quintiles = {"R": "last_purchase", "F": "orders", "M": "revenue"}
+    for score, column in quintiles.items():
+        rank = sf.rank().over(Window.orderBy(sf.asc(column)))  # ties share the lowest rank
+        quintile = sf.lit(1) + sf.floor((rank - 1) * 5 / n)
+        table = table.withColumn(score, sf.least(sf.greatest(quintile, sf.lit(1)), sf.lit(5)))
+    cell = sf.lit("others")
+    for name, rule in reversed(cells):  # the first cell that matches wins
+        matches = sf.lit(True)
+        for score, (lo, hi) in rule.items():
+            matches &= sf.col(score).between(lo, hi)
+        cell = sf.when(matches, sf.lit(name)).otherwise(cell)
+    gone = cell.isin(*ACTIVE_CELLS) & (sf.col("p_alive") < ACTIVE_MIN_P_ALIVE)
+    top = top_count(n, top_share)
+    return table.select(
+        *SUMMARY_COLUMNS,
+        "rank",
+        (sf.col("rank") <= top).alias("top"),
+        _tier(sf.col("rank"), tiers, n).alias("tier"),
+        *(sf.col(score).cast("tinyint").alias(score) for score in quintiles),
+        sf.when(gone, sf.lit("at_risk")).otherwise(cell).alias("rfm_cell"),
+        *SCORES,
+        "clv_rank",
+        (sf.col("clv_rank") <= top).alias("clv_top"),
+        _tier(sf.col("clv_rank"), tiers, n).alias("value_tier"),
+    ).orderBy("customer_id")
+
+
+def _tier(rank: Column, tiers: Sequence[tuple[str, float]], n: int) -> Column:
+    """The tier of each rank (:func:`clv.analysis.segments.tier_bounds`)."""
+    tier = sf.lit(tiers[-1][0])
+    for (name, _), bound in reversed(list(zip(tiers, tier_bounds(tiers, n), strict=True))):
+        tier = sf.when(rank <= bound, sf.lit(name)).otherwise(tier)
+    return tier
