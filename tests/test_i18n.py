@@ -561,9 +561,15 @@ def test_parameter_names_are_written_as_typed_and_interval_headers_translated(la
 
     locale = report_locale(language)
     names = ["date_format", "currency", "retention_cost", "alpha"]
-    frame = pl.DataFrame({"parameter": names, "value": ["%d.%m.%Y", "SEK", "12", "4.4"]})
+    frame = pl.DataFrame(
+        {
+            "parameter": [*names, "log-likelihood"],
+            "value": ["%d.%m.%Y", "SEK", "12", "4.4", "-9582"],
+        }
+    )
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", table_html(frame, locale=locale))
-    assert cells[::2] == names  # never "datumformat" beside an English "synthetic customers"
+    assert cells[::2][:-1] == names  # never "datumformat" beside an English "synthetic customers"
+    assert cells[-2] == html.escape(locale.gettext("log-likelihood"))  # a label, translated
     channels = pl.DataFrame({"channel": ["search"], "clv_cac_low": [1.5], "clv_cac_high": [2.5]})
     head = re.findall(r"<th[^>]*>([^<]*)</th>", table_html(channels, locale=locale))
     assert [locale.gettext(h) for h in ("CLV:CAC low", "CLV:CAC high")] == head[1:]

@@ -80,6 +80,8 @@ def table_html(
             text = _cell(v, fmt, locale)
             if c in LABEL_COLUMNS and isinstance(v, str):
                 text = _label(text, locale)
+            elif c == "parameter" and isinstance(v, str) and not re.fullmatch(r"\w+", v):
+                text = _label(text, locale)  # "log-likelihood"; names stay as typed
             elif c in MONTH_COLUMNS and isinstance(v, dt.date):
                 text = locale.month(v)
             elif c == "rfm_cell" and v in RFM_CELL_WORDS:
@@ -192,4 +194,4 @@ LABEL_COLUMNS = frozenset({"item", "metric", "measure", "quantity", "period", "c
 """Columns whose text labels a row (``rows read``, ``this month``): shown in the report's
 language when the catalog has the label (:data:`clv.report.headers.TABLE_WORDS`). A
 ``parameter`` column is not one: parameter names (``date_format``, ``alpha``) are written as
-the user types them, in every language."""
+the user types them, in every language; its other rows (``log-likelihood``) are labels."""
