@@ -178,10 +178,11 @@ def test_draws_at_the_one_rate_limit_follow_its_formulas(cdnow_calibration, purc
         assert np.abs((counts >= k).mean(axis=1) - exact).max() < 4 * np.sqrt(0.25 / 20_000), k
 
 
-def test_the_ends_barely_move_with_the_seed_nor_with_the_order_of_rows(cdnow_model):
-    """CDNOW's 2,357 customers share 609 (frequency, age) keys, 2,000 draws each: the high
-    ends move by a median 4 % between seeds (9 % with 500 draws per customer); scoring the
-    rows in reverse gives each customer the same range (each key seeds its own draws)."""
+def test_the_ends_barely_move_with_the_seed_nor_with_who_is_scored(cdnow_model):
+    """CDNOW's 2,357 customers share 609 (frequency, age) keys, 8,000 draws each: the high
+    ends move by a median 3 % between seeds (9 % with 500 draws per customer); scoring the
+    rows in reverse, or a few of them, gives each customer the same range (each key seeds
+    its own draws, as many for every key)."""
     from clv.data.datasets import cdnow
 
     summary = rfm_summary(cdnow(), time_unit="W")
@@ -191,10 +192,14 @@ def test_the_ends_barely_move_with_the_seed_nor_with_the_order_of_rows(cdnow_mod
     )
     a, b = one["clv_pred_high"].to_numpy(), two["clv_pred_high"].to_numpy()
     moved = np.abs(a - b)[a > 0] / a[a > 0]
-    assert np.median(moved) < 0.06
+    assert np.median(moved) < 0.04
     backwards = cdnow_model.score(summary.reverse(), horizon=12, prediction_interval=0.9, seed=1)
     assert (
         backwards.reverse()
         .select("clv_pred_low", "clv_pred_high")
         .equals(one.select("clv_pred_low", "clv_pred_high"))
+    )
+    few = cdnow_model.score(summary[100:400], horizon=12, prediction_interval=0.9, seed=1)
+    assert few.select("clv_pred_low", "clv_pred_high").equals(
+        one[100:400].select("clv_pred_low", "clv_pred_high")
     )

@@ -229,6 +229,7 @@ def analyze(
         )
     if model is not None:
         analysis.__dict__["model"] = model  # the cached value of Analysis.model
+        analysis.model_given = True
     return analysis
 
 

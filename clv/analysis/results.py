@@ -68,6 +68,9 @@ class Analysis:
     ``options`` are what the analysis was asked for, resolved.
     """
 
+    model_given: bool = False
+    """Whether :attr:`model` was given (``analyze(model=...)``), not fitted here."""
+
     def __init__(
         self,
         transactions: pl.DataFrame,

@@ -106,8 +106,8 @@ class SparkAnalysis(Analysis):
         channels' tables and models come from the collected rows)."""
         if "channel" in self.checked.columns:  # the channels' own models need each customer
             return False
-        if "model" in self.__dict__:
-            return isinstance(self.__dict__["model"], ClvModel)
+        if self.model_given:  # decided by what was given, never by what was used first
+            return isinstance(self.model, ClvModel)
         return self.options.by is None and self.options.purchase_model in DISTRIBUTED_MODELS
 
     @cached_property
