@@ -189,12 +189,15 @@ def _middle(run: Run, n: dict) -> None:
     threshold = sc[sc.value_tier == "good"].clv.min()
     refunded = set(run.customers[run.customers.revenue <= 0].index)
     middle = middle[~middle.customer_id.isin(refunded)]
-    assert n.get("middle", len(middle)) == len(middle)
+    from clv.analysis.risk import LOST_P_ALIVE
+
     near = middle[middle.clv >= (1 - n["within"]) * threshold]
-    if "close" in n:  # the candidates: not already gone (the win-back list's cut)
-        assert n["close"] == int((near.p_alive >= 0.05).sum())
-    if "gone" in n:
-        assert n["lost_p_alive"] == 0.05 and n["gone"] == int((near.p_alive < 0.05).sum()) > 0
+    close = int((near.p_alive >= LOST_P_ALIVE).sum())  # not already gone (the win-back cut)
+    gone = int((near.p_alive < LOST_P_ALIVE).sum())
+    if "gone" in n:  # middle_gone: as close, already gone, left out of the list
+        assert n["gone"] == gone > 0 and n["lost_p_alive"] == LOST_P_ALIVE
+    else:  # middle_close, middle_none_close: the tier and the candidates the table shows
+        assert n["middle"] == len(middle) and n["close"] == close
 
 
 def _returning(run: Run, n: dict) -> None:

@@ -118,9 +118,8 @@ def from_document(doc: Any, path: Path | str) -> dict[str, Any]:
                 f"{path}: key {key!r} must hold positive numbers {', '.join(names)}; "
                 "refit with clv fit"
             )
-    if (
-        "gamma_gamma" not in limits and doc["gamma_gamma"]["q"] <= 1
-    ):  # mean spend p v / (q - 1) needs q > 1 (FHL 2005b)
+    if doc["gamma_gamma"].get("q", math.inf) <= 1:  # the mean spend p v / (q - 1) (FHL
+        # 2005b), theta / (q - 1) at the steady-spend limit, needs q > 1
         raise ModelError(f"{path}: Gamma-Gamma q must be above 1; refit with clv fit")
     if not isinstance(doc.get("time_unit"), str) or doc["time_unit"] not in TIME_UNIT_DAYS:
         raise ModelError(f"{path}: key 'time_unit' must be D, W or M; refit with clv fit")

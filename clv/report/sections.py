@@ -16,7 +16,6 @@ from typing import Any, cast
 import polars as pl
 
 from clv.analysis.money import Money
-from clv.data.period import UNIT_NAMES
 from clv.errors import UsageError
 from clv.report.headers import header
 from clv.report.html_table import is_share
@@ -185,9 +184,7 @@ def model_notes(model: Any, *, locale: ReportLocale = ENGLISH) -> list[str]:
             model=model.spec.title,
             customers=locale.integer(model.n_customers),
             repeat=locale.integer(model.n_repeat_buyers),
-            time_in_unit=_(TIME_IN_UNIT[unit])
-            if unit in TIME_IN_UNIT
-            else f"time in {UNIT_NAMES.get(unit, unit)}",
+            time_in_unit=_(TIME_IN_UNIT[unit]),
         ),
         _(ONE_TIME_BUYERS[model.purchase_model]),
     ]
