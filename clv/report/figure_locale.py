@@ -196,7 +196,8 @@ def _localize_ticks(axis: Any, locale: ReportLocale) -> None:
         spec = LocaleFormatter(locale)
         axis.set_major_formatter(FuncFormatter(lambda x, _p: spec.format(current.fmt, x=x)))
     elif isinstance(current, ScalarFormatter) and axis.get_scale() == "linear":
-        axis.set_major_formatter(FuncFormatter(lambda x, _p: _tick(x, axis, locale)))
+        ticks = FuncFormatter(lambda x, _p: _tick(x, ticks.locs, locale))  # locs: set per draw
+        axis.set_major_formatter(ticks)
     elif isinstance(current, FixedFormatter | StrCategoryFormatter | FuncFormatter):
         # words: tiers, groups (``set_xticks(x, labels)`` makes a FuncFormatter of them)
 
@@ -206,9 +207,10 @@ def _localize_ticks(axis: Any, locale: ReportLocale) -> None:
         axis.set_major_formatter(FuncFormatter(word))
 
 
-def _tick(x: float, axis: Any, locale: ReportLocale) -> str:
-    """A tick value with as many decimals as the tick spacing needs (at most 3)."""
-    ticks = [t for t in axis.get_majorticklocs() if abs(t) < 1e15]
+def _tick(x: float, locs: Any, locale: ReportLocale) -> str:
+    """A tick value with as many decimals as the spacing of the ticks ``locs`` needs (at most
+    3): the locations matplotlib gives the formatter before it labels them."""
+    ticks = [t for t in locs if abs(t) < 1e15]
     step = min((abs(b - a) for a, b in itertools.pairwise(ticks) if b != a), default=1.0)
     decimals = 0
     while decimals < 3 and round(step, decimals) != round(step, 6):
