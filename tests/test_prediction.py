@@ -203,3 +203,27 @@ def test_the_ends_barely_move_with_the_seed_nor_with_who_is_scored(cdnow_model):
     assert few.select("clv_pred_low", "clv_pred_high").equals(
         one[100:400].select("clv_pred_low", "clv_pred_high")
     )
+
+
+def test_the_ranges_ends_are_quantiles_of_the_customers_simulated_value(cdnow_model):
+    """prediction_bounds inverts each customer's value distribution without simulating who is
+    alive (the level (l - 1 + P) / P of the alive draws): its ends are the quantiles of
+    simulate_future's values, alive or not, within the Monte Carlo error."""
+    from clv.data.datasets import cdnow
+    from clv.models.prediction import prediction_bounds
+
+    summary = rfm_summary(cdnow(), time_unit="W").sort("frequency")
+    picked = pl.concat([summary.gather_every(200), summary.tail(4)])  # the most frequent too
+    x, tx, T, m = _arrays(picked)
+    grid = cash_flow_grid(horizon=12, horizon_unit="M", model_unit="W")
+    _, value = simulate_future(cdnow_model, x, tx, T, m, grid=grid, draws=40_000, seed=4)
+    ends = {}
+    for level in (0.9, 0.5):
+        low, high = prediction_bounds(
+            cdnow_model, x, tx, T, m, grid=grid, level=level, margin=1.0, seed=3
+        )
+        want = np.quantile(value, [(1 - level) / 2, (1 + level) / 2], axis=1)
+        np.testing.assert_allclose(high, want[1], rtol=0.05, atol=0.5)
+        np.testing.assert_allclose(low, want[0], rtol=0.05, atol=0.5)
+        ends[level] = low, high
+    assert np.any(ends[0.9][1] == 0) and np.any(ends[0.5][0] > 0)  # gone; frequent, alive
