@@ -46,6 +46,18 @@ def test_day_first_settled_by_a_row_after_the_sample(tmp_path):
     assert loaded.transactions["date"][-1] == dt.date(2024, 1, 13)
 
 
+def test_the_detected_format_says_time_of_day_was_dropped_only_when_there_was_one(tmp_path):
+    path = tmp_path / "tx.csv"
+    path.write_text("customer_id,date,amount\nc1,13.01.2024,2\nc2,14.01.2024,3\n")
+    with pytest.warns(UserWarning) as seen:
+        load_transactions(path)
+    (said,) = [str(w.message) for w in seen if "dates read as" in str(w.message)]
+    assert said.endswith("dates read as %d.%m.%Y (detected)")
+    path.write_text("customer_id,date,amount\nc1,13.01.2024 10:15,2\nc2,14.01.2024 09:00,3\n")
+    with pytest.warns(UserWarning, match=r"%d.%m.%Y \(detected; time of day dropped\)"):
+        load_transactions(path)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.decimals(min_value=-(10**7), max_value=10**7, places=2, allow_nan=False),

@@ -477,8 +477,10 @@ def _detect_dates(
             raise
         fmt = detect_date_format(values[:1] + every()["date"].to_list(), column, name)
     if fmt is not None and not fmt.startswith("ISO"):
+        timed = any(":" in str(v) for v in values)  # "13.01.2024 10:15": the date is kept
+        dropped = "; time of day dropped" if timed else ""
         warnings.warn(
-            f"{name}: column {column!r}: dates read as {fmt} (detected; time of day dropped)",
+            f"{name}: column {column!r}: dates read as {fmt} (detected{dropped})",
             ClvInfo,
             stacklevel=4,
         )
