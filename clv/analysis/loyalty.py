@@ -121,19 +121,59 @@ def loyalty_by_month(
     """
     if "loyalty" not in orders.columns:
         return None
+    sums = member_month_sums(
+        orders, costs=reward_costs(cost_per_reward, milestones), margin_rate=margin_rate
+    )
+    return loyalty_months(
+        sums,
+        member_discount_rate=member_discount_rate,
+        margin_after_member_discount=margin_after_member_discount,
+    )
+
+
+def reward_costs(
+    cost_per_reward: float | Mapping[int, float], milestones: Sequence[int]
+) -> dict[int, float]:
+    """The cost of the reward of each milestone (currency by order count), as
+    :func:`loyalty_by_month` takes them."""
+    if isinstance(cost_per_reward, Mapping):
+        return dict(cost_per_reward)
+    return dict.fromkeys(milestones, float(cost_per_reward))
+
+
+MONTH_SUMS = pl.Schema(
+    {
+        "month": pl.Date,
+        "members_active": pl.UInt32,
+        "non_members_active": pl.UInt32,
+        "member_orders": pl.UInt32,
+        "non_member_orders": pl.UInt32,
+        "member_revenue": pl.Float64,
+        "non_member_revenue": pl.Float64,
+        "member_margin": pl.Float64,
+        "non_member_margin": pl.Float64,
+        "rewards": pl.UInt32,
+        "reward_cost": pl.Float64,
+    }
+)
+"""The columns of :func:`member_month_sums`, in its order."""
+
+
+def member_month_sums(
+    orders: pl.DataFrame, *, costs: Mapping[int, float], margin_rate: float | None = None
+) -> pl.DataFrame:
+    """Of ``orders`` with ``loyalty``, per month (:data:`MONTH_SUMS`): the customers with a
+    member (non-member) order in it, the member and non-member orders, their revenue and
+    margin (the ``margin`` column, else ``amount`` x ``margin_rate``, default 1), the member
+    orders that reach a milestone of ``costs`` (``rewards``) and their ``reward_cost``."""
     rate = 1.0 if margin_rate is None else margin_rate
     margin = pl.col("margin") if "margin" in orders.columns else pl.col("amount") * rate
-    costs = (
-        dict(cost_per_reward)
-        if isinstance(cost_per_reward, Mapping)
-        else dict.fromkeys(milestones, float(cost_per_reward))
-    )
     reward_cost = pl.lit(0.0)
     for k, cost in costs.items():
         reward_cost = reward_cost + pl.when(pl.col("order_number") == k).then(cost).otherwise(0.0)
     member = pl.col("loyalty")
     is_reward = pl.col("order_number").is_in(list(costs)) & member
-    table = (
+    return (
         orders.lazy()
         .with_columns(month=pl.col("date").dt.truncate("1mo"), _margin=margin)
         .group_by("month")
@@ -147,9 +187,22 @@ def loyalty_by_month(
             rewards=is_reward.sum(),
             reward_cost=reward_cost.filter(member).sum(),
         )
+        .join(_active(orders), on="month", how="left")
+        .select(list(MONTH_SUMS))
+        .collect()
+    )
+
+
+def loyalty_months(
+    sums: pl.DataFrame, *, member_discount_rate: float, margin_after_member_discount: bool
+) -> pl.DataFrame:
+    """:func:`loyalty_by_month` from each month's sums (:func:`member_month_sums`, or an
+    engine's), sorted by month."""
+    table = (
+        sums.lazy()
+        .select(list(MONTH_SUMS))
+        .cast(dict(MONTH_SUMS))  # type: ignore[arg-type]
         .sort("month")
-        .join(_active(orders), on="month", how="left", maintain_order="left")
-        .select("month", "members_active", "non_members_active", pl.exclude("month", "^.*_active$"))
         .with_columns(
             member_aov=pl.col("member_revenue") / pl.col("member_orders"),
             non_member_aov=pl.col("non_member_revenue") / pl.col("non_member_orders"),

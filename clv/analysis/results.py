@@ -313,9 +313,15 @@ class Analysis:
     # ---- descriptive tables ----------------------------------------------------------------
 
     @cached_property
+    def overview_values(self) -> dict[str, Any]:
+        """The transactions in a few numbers (:func:`clv.analysis.tables.data_overview_values`):
+        rows, customers, first and last day, amounts, optional columns."""
+        return tables.data_overview_values(self.transactions, customers=self.summary.height)
+
+    @cached_property
     def overview(self) -> pl.DataFrame:
         """The transactions in a few lines (:func:`clv.analysis.tables.data_overview`)."""
-        return tables.data_overview(self.transactions, customers=self.summary.height)
+        return tables.overview_table(self.overview_values)
 
     @cached_property
     def orders(self) -> pl.DataFrame:

@@ -17,6 +17,7 @@ This module registers the Spark engine (:mod:`clv.data.engines`): the functions 
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Mapping
 from functools import cached_property
@@ -25,16 +26,23 @@ from typing import TYPE_CHECKING, Any, cast
 import polars as pl
 
 from clv.analysis import risk
-from clv.analysis.kpis import headline_numbers, returning_from_counts, with_sections
-from clv.analysis.loyalty import member_table
+from clv.analysis.kpis import (
+    cohorts_from_counts,
+    headline_numbers,
+    returning_from_counts,
+    second_order_days,
+    with_sections,
+)
+from clv.analysis.loyalty import loyalty_months, member_table, reward_costs
 from clv.analysis.money import Money
 from clv.analysis.pipeline import Request
 from clv.analysis.results import Analysis, Options
-from clv.analysis.tables import predicted_value
+from clv.analysis.retention import economics_from_counts, retention_window
+from clv.analysis.tables import monthly_from_counts, overview_values, predicted_value
 from clv.data import engines
 from clv.data.period import Period
 from clv.data.quality import Quality
-from clv.engines import spark_tables
+from clv.engines import spark_orders, spark_tables
 from clv.engines.spark import (
     _date_range,
     calibration_holdout,
@@ -192,6 +200,105 @@ class SparkAnalysis(Analysis):
             overdue=self.overdue if rule == "recency" else None,
         )
 
+    # ---- the order tables, aggregated by Spark (clv.engines.spark_orders) ---------------
+
+    @cached_property
+    def spark_orders(self) -> DataFrame:
+        """:attr:`orders` as a Spark DataFrame (:func:`clv.engines.spark_orders.orders`),
+        kept by Spark."""
+        return spark_orders.orders(self.checked.drop("_row")).cache()
+
+    @cached_property
+    def order_counts(self) -> dict[str, Any]:
+        """The first and later orders counted and summed
+        (:func:`clv.engines.spark_orders.order_counts`)."""
+        return spark_orders.order_counts(self.spark_orders)
+
+    @cached_property
+    def overview_values(self) -> dict[str, Any]:
+        """:attr:`Analysis.overview_values` from Spark's aggregates."""
+        numbers = spark_orders.overview(self.checked)
+        return overview_values(**numbers, columns=self.checked.drop("_row").columns)
+
+    @cached_property
+    def monthly(self) -> pl.DataFrame:
+        """:attr:`Analysis.monthly` from Spark's sums per month."""
+        return monthly_from_counts(spark_orders.monthly_counts(self.spark_orders))
+
+    @cached_property
+    def cohorts(self) -> pl.DataFrame:
+        """:attr:`Analysis.cohorts` from Spark's counts per cohort and month."""
+        return cohorts_from_counts(spark_orders.cohort_counts(self.spark_orders))
+
+    @cached_property
+    def returning_vs_new(self) -> dict[str, Any]:
+        """:attr:`Analysis.returning_vs_new` from Spark's counts (the days to the second
+        order counted by number of days)."""
+        days = spark_orders.second_order_days(self.spark_orders)
+        return returning_from_counts(self.order_counts) | second_order_days(days)
+
+    @cached_property
+    def last_year_value(self) -> float | None:
+        """:attr:`Analysis.last_year_value` summed by Spark."""
+        end = self.period.observation_end
+        if (end - self.period.first_day).days < 364:
+            return None
+        start = end - dt.timedelta(days=364)
+        if self.money.basis == "margin" and "margin" in self.checked.columns:
+            return spark_orders.value_since(self.checked, start, "margin")
+        return spark_orders.value_since(self.checked, start, "amount") * self.money.margin_rate
+
+    @cached_property
+    def retention(self) -> dict[str, Any]:
+        """:attr:`Analysis.retention` from Spark's counts and the mean of the point CLVs
+        (on Spark's path: :attr:`on_spark`)."""
+        if not self.on_spark:
+            return super().retention
+        end = self.period.observation_end
+        window = retention_window(self.period.first_day, end)
+        counts = spark_orders.retention_counts(
+            self.spark_orders, end=end, window=window, margin_rate=self.money.margin_rate
+        )
+        mean = cast(Row, self.ranked.agg(sf.avg("clv")).first())[0]  # clv: null as 0
+        options = self.options
+        return economics_from_counts(
+            counts,
+            window=window,
+            model_mean_clv=None if mean is None else float(mean),
+            uplift_points=options.retention_uplift_points,
+            discount_rate_annual=self.money.discount_rate_annual,
+            horizon_months=self.money.horizon_months,
+            retention_cost=options.retention_cost,
+            acquisition_cost=options.acquisition_cost,
+            basis=self.money.basis,
+        )
+
+    @cached_property
+    def loyalty(self) -> pl.DataFrame | None:
+        """:attr:`Analysis.loyalty` from Spark's sums per group (on Spark's path)."""
+        if not self.on_spark:
+            return super().loyalty
+        if "loyalty" not in self.checked.columns:
+            return None
+        return member_table(spark_tables.member_sums(self.ranked, self.checked.drop("_row")))
+
+    @cached_property
+    def loyalty_by_month(self) -> pl.DataFrame | None:
+        """:attr:`Analysis.loyalty_by_month` from Spark's sums per month."""
+        if "loyalty" not in self.checked.columns:
+            return None
+        options = self.options
+        sums = spark_orders.member_month_sums(
+            self.spark_orders,
+            costs=reward_costs(options.cost_per_reward, options.milestones),
+            margin_rate=self.money.margin_rate,
+        )
+        return loyalty_months(
+            sums,
+            member_discount_rate=options.member_discount_rate,
+            margin_after_member_discount=options.margin_after_member_discount,
+        )
+
     @cached_property
     def kpis(self) -> dict[str, Any]:
         """:attr:`Analysis.kpis` (``kpis.json``) from Spark's aggregates: the orders' counts,
@@ -199,7 +306,7 @@ class SparkAnalysis(Analysis):
         if not self.on_spark:
             return super().kpis
         rows = self.checked.drop("_row")
-        returning = returning_from_counts(spark_tables.order_counts(rows))
+        returning = returning_from_counts(self.order_counts)
         n = self.customer_count
         revenue, clv, concentration = spark_tables.value_totals(self.ranked, n)
         kpis = headline_numbers(

@@ -1,0 +1,95 @@
+"""The order tables on Spark (months, cohorts, first vs later orders, retention, the
+loyalty programme, the data overview) equal the polars engine's, on the three shapes of
+``tests/test_spark.py``, with the driver never holding a row per customer or transaction."""
+
+import warnings
+from typing import Any
+
+import polars as pl
+import pytest
+
+import clv
+from tests.test_spark import Collected, assert_close, assert_same_numbers, cs, spark_shapes
+
+pytestmark = pytest.mark.spark
+
+__all__ = ["cs", "spark_shapes"]  # the fixtures, shared with tests/test_spark.py
+
+ORDER_TABLES = ("monthly", "cohorts", "loyalty", "loyalty_by_month")
+"""The attributes that are frames (or None without a loyalty column)."""
+
+ORDER_NUMBERS = ("overview_values", "returning_vs_new", "last_year_value", "retention")
+"""The attributes that are numbers, dates and words."""
+
+PER_ROW = ("transactions", "summary", "scores", "segments", "orders", "customers")
+"""The per-row attributes the Spark analysis must not touch for these tables."""
+
+MONEY = {  # the programme's and retention's costs, so every term is computed
+    "cost_per_reward": 2.5,
+    "member_discount_rate": 0.1,
+    "margin_after_member_discount": False,
+    "retention_cost": 3.0,
+    "acquisition_cost": 40.0,
+}
+
+
+def _keywords(options: list[str]) -> dict[str, Any]:
+    """The ``clv.analyze`` keywords of a shape's command-line options."""
+    out: dict[str, Any] = {}
+    for flag, value in zip(options[::2], options[1::2], strict=True):
+        name = flag.removeprefix("--").replace("-", "_")
+        out[name] = float(value) if name == "at_risk_overdue_gaps" else value
+    return out
+
+
+@pytest.fixture(scope="module")
+def analyses(cs, spark_shapes):
+    """Per shape, the polars analysis and the Spark one (each made once for the module)."""
+    made: dict[str, tuple[Any, Any]] = {}
+
+    def make(shape: str) -> tuple[Any, Any]:
+        if shape not in made:
+            path, options = spark_shapes[shape]
+            keywords = _keywords(options) | (MONEY if shape == "shop" else {})
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                made[shape] = (
+                    clv.analyze(path, **keywords),
+                    clv.analyze(path, engine="spark", **keywords),
+                )
+        return made[shape]
+
+    return make
+
+
+@pytest.mark.parametrize("shape", ["cdnow", "shop", "steady"])
+def test_the_order_tables_on_spark_equal_the_polars_ones(cs, analyses, shape, monkeypatch):
+    from clv.engines.spark_analysis import SparkAnalysis
+
+    want, got = analyses(shape)
+    assert isinstance(got, SparkAnalysis) and got.on_spark
+    for name in PER_ROW:  # a per-row frame on the driver fails the test
+        untouchable = property(lambda _, name=name: pytest.fail(f"{name} was touched"))
+        monkeypatch.setattr(SparkAnalysis, name, untouchable)
+    assert got.model is not None  # the fit's distinct rows: tests/test_spark.py bounds them
+    collected = Collected(monkeypatch, cs.spark_session())
+
+    for name in ORDER_TABLES:
+        expected, table = getattr(want, name), getattr(got, name)
+        if expected is None:
+            assert table is None, name
+        else:
+            assert_close(table, expected, 1e-9)
+    for name in ORDER_NUMBERS:
+        assert_same_numbers(getattr(got, name), getattr(want, name), 1e-9)
+    assert got.overview.equals(want.overview)
+
+    # a row per cohort and month at most: the largest of the compact tables
+    cohorts = want.cohorts
+    assert collected.rows and max(collected.rows) <= cohorts.height < want.summary.height
+    # the tables are not empty: every shape has returning customers and months
+    assert want.returning_vs_new["median_days_to_second_order"] is not None
+    assert want.monthly.height > 10 and cohorts["months_since"].max() > 10
+    if shape == "shop":
+        assert want.loyalty_by_month["reward_cost"].sum() > 0
+        assert want.retention["net_uplift_value"] is not None
