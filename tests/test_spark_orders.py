@@ -5,7 +5,6 @@ loyalty programme, the data overview) equal the polars engine's, on the three sh
 import warnings
 from typing import Any
 
-import polars as pl
 import pytest
 
 import clv
@@ -15,10 +14,24 @@ pytestmark = pytest.mark.spark
 
 __all__ = ["cs", "spark_shapes"]  # the fixtures, shared with tests/test_spark.py
 
-ORDER_TABLES = ("monthly", "cohorts", "loyalty", "loyalty_by_month")
+ORDER_TABLES = (
+    "monthly",
+    "cohorts",
+    "loyalty",
+    "loyalty_by_month",
+    "month_comparison",
+    "before_after",
+    "reward_milestones",
+)
 """The attributes that are frames (or None without a loyalty column)."""
 
-ORDER_NUMBERS = ("overview_values", "returning_vs_new", "last_year_value", "retention")
+ORDER_NUMBERS = (
+    "overview_values",
+    "returning_vs_new",
+    "last_year_value",
+    "retention",
+    "reviewed_month",
+)
 """The attributes that are numbers, dates and words."""
 
 PER_ROW = ("transactions", "summary", "scores", "segments", "orders", "customers")
@@ -30,7 +43,11 @@ MONEY = {  # the programme's and retention's costs, so every term is computed
     "margin_after_member_discount": False,
     "retention_cost": 3.0,
     "acquisition_cost": 40.0,
+    "review_month": "2024-03-15",
 }
+
+LAUNCH = {"cdnow": "1997-06-01", "shop": "2023-10-01", "steady": "2024-10-01"}
+"""A launch day inside each shape's period (the before/after table)."""
 
 
 def _keywords(options: list[str]) -> dict[str, Any]:
@@ -51,6 +68,7 @@ def analyses(cs, spark_shapes):
         if shape not in made:
             path, options = spark_shapes[shape]
             keywords = _keywords(options) | (MONEY if shape == "shop" else {})
+            keywords["launch_date"] = LAUNCH[shape]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 made[shape] = (
@@ -84,12 +102,17 @@ def test_the_order_tables_on_spark_equal_the_polars_ones(cs, analyses, shape, mo
         assert_same_numbers(getattr(got, name), getattr(want, name), 1e-9)
     assert got.overview.equals(want.overview)
 
-    # a row per cohort and month at most: the largest of the compact tables
-    cohorts = want.cohorts
-    assert collected.rows and max(collected.rows) <= cohorts.height < want.summary.height
+    # a row per cohort and month, or per distinct (frequency, recency, T) as the fit's
+    cohorts, summary = want.cohorts, want.summary
+    distinct = summary.select("frequency", "recency", "T").n_unique()
+    assert cohorts.height < summary.height
+    assert collected.rows and max(collected.rows) <= max(cohorts.height, distinct)
     # the tables are not empty: every shape has returning customers and months
     assert want.returning_vs_new["median_days_to_second_order"] is not None
     assert want.monthly.height > 10 and cohorts["months_since"].max() > 10
+    assert want.before_after["customers"].min() > 0
+    assert want.reward_milestones["expected_to_reach"].min() > 0
     if shape == "shop":
         assert want.loyalty_by_month["reward_cost"].sum() > 0
         assert want.retention["net_uplift_value"] is not None
+        assert want.reviewed_month["month"].isoformat() == "2024-03-01"

@@ -33,7 +33,8 @@ from clv.analysis.kpis import (
     second_order_days,
     with_sections,
 )
-from clv.analysis.loyalty import loyalty_months, member_table, reward_costs
+from clv.analysis.loyalty import before_after_from, loyalty_months, member_table, reward_costs
+from clv.analysis.loyalty_series import month_row_from, reviewed_month
 from clv.analysis.money import Money
 from clv.analysis.pipeline import Request
 from clv.analysis.results import Analysis, Options
@@ -298,6 +299,39 @@ class SparkAnalysis(Analysis):
             member_discount_rate=options.member_discount_rate,
             margin_after_member_discount=options.margin_after_member_discount,
         )
+
+    @cached_property
+    def reviewed_month(self) -> dict[str, Any] | None:
+        """:attr:`Analysis.reviewed_month` from Spark's margins per group of the month."""
+        month = reviewed_month(self.month_comparison)
+        if month is None or "loyalty" not in self.checked.columns:
+            return None
+        margins = spark_orders.month_margins(
+            self.spark_orders, month, margin_rate=self.money.margin_rate
+        )
+        return month_row_from(margins, month)
+
+    @cached_property
+    def before_after(self) -> pl.DataFrame | None:
+        """:attr:`Analysis.before_after` from Spark's sums per period."""
+        launch = self.options.launch_date
+        if launch is None:
+            return None
+        return before_after_from(spark_orders.launch_sums(self.spark_orders, launch=launch))
+
+    @cached_property
+    def reward_milestones(self) -> pl.DataFrame:
+        """:attr:`Analysis.reward_milestones` from Spark's counts per distinct summary row
+        of the members (on Spark's path: :attr:`on_spark`)."""
+        if not self.on_spark:
+            return super().reward_milestones
+        counts = spark_orders.milestone_counts(
+            self.ranked,
+            self.checked.drop("_row"),
+            milestones=self.options.milestones,
+            keys=self._milestone_keys,
+        )
+        return self._milestone_table(counts)
 
     @cached_property
     def kpis(self) -> dict[str, Any]:

@@ -8,13 +8,14 @@ days, or a few numbers. The tables are finished by the same polars code on both 
 """
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import polars as pl
 
 from clv.analysis.kpis import COHORT_COUNTS
-from clv.analysis.loyalty import MONTH_SUMS
+from clv.analysis.loyalty import LAUNCH_SUMS, MONTH_SUMS
+from clv.analysis.loyalty_series import MONTH_MARGINS
 from clv.analysis.retention import year_flags
 from clv.analysis.tables import MONTH_COUNTS
 from clv.engines.spark_session import Column, DataFrame, Row, Window, sf
@@ -211,3 +212,65 @@ def value_since(transactions: DataFrame, start: dt.date, column: str) -> float:
     total = sf.coalesce(sf.sum(column), sf.lit(0.0))
     row = cast(Row, transactions.filter(sf.col("date") >= sf.lit(start)).agg(total).first())
     return float(row[0])
+
+
+def month_margins(orders: DataFrame, first: dt.date, *, margin_rate: float | None) -> pl.DataFrame:
+    """:func:`clv.analysis.loyalty_series.month_margins` of :func:`orders` (with
+    ``loyalty``) in the month starting on ``first``: a row per group."""
+    rate = 1.0 if margin_rate is None else margin_rate
+    margin = sf.col("margin") if "margin" in orders.columns else sf.col("amount") * sf.lit(rate)
+    month = orders.filter((_month() == sf.lit(first)) & sf.col("loyalty").isNotNull())
+    per = month.groupBy("customer_id", "loyalty").agg(sf.sum(margin).alias("margin"))
+    n = sf.count(sf.lit(1))
+    stats = per.groupBy("loyalty").agg(
+        n.alias("customers"),
+        sf.avg("margin").alias("mean"),
+        sf.when(n > 1, sf.stddev_samp("margin")).alias("sd"),
+    )
+    return _polars(stats, MONTH_MARGINS)
+
+
+def launch_sums(orders: DataFrame, *, launch: dt.date) -> pl.DataFrame:
+    """:func:`clv.analysis.loyalty.launch_sums` of :func:`orders`: a row per period."""
+    before = sf.col("date") < sf.lit(launch)
+    period = sf.when(before, sf.lit("before")).otherwise(sf.lit("after"))
+    per = orders.groupBy(period.alias("period"), "customer_id").agg(
+        sf.count(sf.lit(1)).alias("n"),
+        sf.sum("amount").alias("revenue"),
+        sf.max("is_first").alias("new"),
+        sf.min("date").alias("first"),
+        sf.max("date").alias("last"),
+    )
+    sums = per.groupBy("period").agg(
+        (sf.datediff(sf.max("last"), sf.min("first")) + 1).alias("days"),
+        sf.count(sf.lit(1)).alias("customers"),
+        sf.sum("n").alias("orders"),
+        sf.sum("revenue").alias("revenue"),
+        sf.count(sf.when(sf.col("n") > 1, 1)).alias("repeaters"),
+        sf.count(sf.when(sf.col("new"), 1)).alias("new_customers"),
+    )
+    return _polars(sums, LAUNCH_SUMS)
+
+
+def member_flags(transactions: DataFrame) -> DataFrame:
+    """Each customer's ``loyalty``: a member when any of their rows is flagged
+    (:func:`clv.analysis.orders.customer_table`)."""
+    return transactions.groupBy("customer_id").agg(
+        sf.coalesce(sf.max("loyalty"), sf.lit(False)).alias("loyalty")
+    )
+
+
+def milestone_counts(
+    table: DataFrame, transactions: DataFrame, *, milestones: Sequence[int], keys: Sequence[str]
+) -> pl.DataFrame:
+    """:func:`clv.analysis.loyalty.milestone_counts` of the summary rows of ``table``
+    (:func:`clv.engines.spark_tables.ranked`: ``orders`` and the ``keys``), the members'
+    only when the transactions have a ``loyalty`` column: a row per distinct ``keys``."""
+    if "loyalty" in transactions.columns:
+        members = member_flags(transactions).filter(sf.col("loyalty")).select("customer_id")
+        table = table.join(members, "customer_id")
+    reached = {f"reached_{k}": sf.count(sf.when(sf.col("orders") >= k, 1)) for k in milestones}
+    counts = table.groupBy(*keys).agg(
+        sf.count(sf.lit(1)).alias("customers"), *(c.alias(n) for n, c in reached.items())
+    )
+    return cast(pl.DataFrame, pl.from_arrow(counts.toArrow()))

@@ -23,6 +23,7 @@ from clv.analysis.segments import (
     top_count,
 )
 from clv.data.rfm import SUMMARY_COLUMNS
+from clv.engines.spark_orders import member_flags
 from clv.engines.spark_session import Column, DataFrame, Row, Window, sf
 
 SCORES = ("p_alive", "expected_purchases", "expected_order_value", "clv")
@@ -196,9 +197,7 @@ def member_sums(table: DataFrame, transactions: DataFrame) -> pl.DataFrame:
     """The sums :func:`clv.analysis.loyalty.member_table` reads, of :func:`ranked` and the
     transactions' ``loyalty`` flags: a customer is a member when any of their rows is
     flagged (:func:`clv.analysis.orders.customer_table`). Two rows."""
-    flags = transactions.groupBy("customer_id").agg(
-        sf.coalesce(sf.max("loyalty"), sf.lit(False)).alias("loyalty")
-    )
+    flags = member_flags(transactions)
     member = sf.when(sf.col("loyalty"), sf.lit("members")).otherwise(sf.lit("non_members"))
     sums = (
         table.join(flags, "customer_id")
