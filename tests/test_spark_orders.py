@@ -2,9 +2,11 @@
 loyalty programme, the data overview) equal the polars engine's, on the three shapes of
 ``tests/test_spark.py``, with the driver never holding a row per customer or transaction."""
 
+import json
 import warnings
 from typing import Any
 
+import polars as pl
 import pytest
 
 import clv
@@ -116,3 +118,24 @@ def test_the_order_tables_on_spark_equal_the_polars_ones(cs, analyses, shape, mo
         assert want.loyalty_by_month["reward_cost"].sum() > 0
         assert want.retention["net_uplift_value"] is not None
         assert want.reviewed_month["month"].isoformat() == "2024-03-01"
+
+
+def test_the_loyalty_review_on_spark_writes_the_polars_findings(cs, shop, tmp_path):
+    """``clv report --notebook loyalty_review --engine spark``: the same findings.json (the
+    month, members, programme totals) and kpis.json as the polars engine's."""
+    from clv.cli import main
+
+    path = tmp_path / "shop.csv"
+    shop[0].filter(pl.col("customer_id") < "C0001000").write_csv(path)
+    args = [str(path), "--notebook", "loyalty_review", "--order-col", "order_id"]
+    args += ["--loyalty-col", "loyalty", "--margin-col", "margin", "-p", "launch_date=2024-01-01"]
+    runs = {}
+    for engine in ("polars", "spark"):
+        out = tmp_path / engine
+        assert main(["report", *args, "--engine", engine, "--out", str(out)]) == 0
+        (runs[engine],) = out.glob("*-loyalty_review")
+    for name in ("findings.json", "kpis.json"):
+        want, got = (json.loads((runs[e] / name).read_text()) for e in ("polars", "spark"))
+        assert_same_numbers(got, want)
+    found = json.loads((runs["spark"] / "findings.json").read_text())
+    assert any(r["section"] == "4" for r in found["findings"])  # the programme's totals

@@ -5,11 +5,12 @@
 is fitted on the distinct (frequency, recency, T) rows (:func:`clv.engines.spark.fit`), its
 scores are computed on the workers, and :attr:`~SparkAnalysis.kpis`,
 :attr:`~SparkAnalysis.at_risk_findings` and :attr:`~SparkAnalysis.spark_segments` are
-aggregated by Spark (:mod:`clv.engines.spark_tables`): the driver holds the distinct rows of
-the fit and a few numbers, never a row per customer or per transaction. Every other table
-(the report's) comes from :attr:`~SparkAnalysis.transactions`, the checked rows collected
-on first use, so everything the one-machine :class:`~clv.analysis.results.Analysis` has
-works unchanged.
+aggregated by Spark (:mod:`clv.engines.spark_tables`), and so are the order tables (months,
+cohorts, first vs later orders, retention, the loyalty programme: :mod:`clv.engines.spark_orders`,
+finished by the polars code): the driver holds the distinct rows of the fit and compact
+tables, never a row per customer or per transaction. Every other table comes from
+:attr:`~SparkAnalysis.transactions`, the checked rows collected on first use, so everything
+the one-machine :class:`~clv.analysis.results.Analysis` has works unchanged.
 
 This module registers the Spark engine (:mod:`clv.data.engines`): the functions of
 :mod:`clv.engines.spark` and :func:`analysis`.
@@ -82,7 +83,10 @@ class SparkAnalysis(Analysis):
     ``checked`` holds the rows up to the observation end (with ``_row``, their order in the
     source). :attr:`model`, :attr:`kpis`, :attr:`at_risk_findings` and
     :attr:`spark_segments` are Spark's, for one model without ``by`` (BG/NBD, MBG/NBD or
-    Pareto/NBD) and data without a channel column; otherwise, and for every other table,
+    Pareto/NBD) and data without a channel column, and so are :attr:`retention`,
+    :attr:`loyalty` and :attr:`reward_milestones` (they read the scores). The order tables
+    that need no model (:attr:`monthly`, :attr:`cohorts`, :attr:`returning_vs_new`,
+    :attr:`loyalty_by_month`, ...) are always Spark's. Otherwise, and for every other table,
     the one-machine tables of :attr:`transactions`.
     """
 
@@ -339,17 +343,13 @@ class SparkAnalysis(Analysis):
         the value totals and ranks, the at-risk numbers."""
         if not self.on_spark:
             return super().kpis
-        rows = self.checked.drop("_row")
         returning = returning_from_counts(self.order_counts)
         n = self.customer_count
         revenue, clv, concentration = spark_tables.value_totals(self.ranked, n)
         kpis = headline_numbers(
             returning, customers=n, revenue=revenue, concentration=concentration
         )
-        loyalty = None
-        if "loyalty" in rows.columns:
-            loyalty = member_table(spark_tables.member_sums(self.ranked, rows))
-        kpis = with_sections(kpis, channels=None, loyalty=loyalty)
+        kpis = with_sections(kpis, channels=None, loyalty=self.loyalty)
         kpis |= predicted_value(clv, clv / n if n else None, self.money)
         return kpis | {"at_risk": self.at_risk_findings}
 
