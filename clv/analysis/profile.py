@@ -272,7 +272,11 @@ def middle_candidates(middle: pl.DataFrame, good: GoodTier) -> pl.DataFrame:
     )
 
 
-def lorenz_curve(values: pl.Series, *, points: int | None = 101) -> pl.DataFrame:
+LORENZ_POINTS = 101
+"""The points of a Lorenz curve the report draws (every percent of the customers)."""
+
+
+def lorenz_curve(values: pl.Series, *, points: int | None = LORENZ_POINTS) -> pl.DataFrame:
     """Lorenz curve: share of value held by the lowest-value share of customers.
 
     Negative values count as 0.
@@ -298,7 +302,7 @@ def lorenz_curve(values: pl.Series, *, points: int | None = 101) -> pl.DataFrame
     return lorenz_of(n, k, cumulative[k], cumulative[-1])
 
 
-def lorenz_positions(n: int, *, points: int | None = 101) -> np.ndarray:
+def lorenz_positions(n: int, *, points: int | None = LORENZ_POINTS) -> np.ndarray:
     """The numbers of customers at which :func:`lorenz_curve` gives the curve: ``points``
     evenly spaced shares of ``n`` customers, each rounded to a whole number (0 .. n, no
     repeats); ``None``: every number."""
