@@ -8,6 +8,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 import clv
@@ -139,3 +140,23 @@ def test_the_first_page_numbers(spark_only):
     _fresh(got, "findings", "segment_totals", "top_profile", "middle_counts")
     assert_same_numbers(got.findings, want.findings, 1e-9)
     _small(collected)
+
+
+def test_the_top_profile_with_products_and_days_as_orders(cs, shop, tmp_path, monkeypatch):
+    """Products (distinct, re-ordered in another order: a product's rows on two days) and a
+    customer-day as the order (no order id), on 1,500 of the shop's customers."""
+    path = tmp_path / "products.csv"
+    rows = shop[0].filter(pl.col("customer_id") < "C0001500")
+    rows.select("customer_id", "date", "amount", "product", "loyalty").write_csv(path)
+    options = {"product_col": "product", "loyalty_col": "loyalty"}
+    want = clv.analyze(path, observation_end="2024-06-30", **options).top_profile
+    got = clv.analyze(path, engine="spark", observation_end="2024-06-30", **options)
+    _ = got.ranked
+    for name in PER_ROW:
+        untouchable = property(lambda _, name=name: pytest.fail(f"{name} was used"))
+        monkeypatch.setattr(SparkAnalysis, name, untouchable)
+    collected = Collected(monkeypatch, cs.spark_session())
+    assert_close(got.top_profile, want, 1e-9)
+    metrics = want["metric"].to_list()
+    assert {"share_reordered_same_product", "distinct_products"} <= set(metrics)
+    _small(collected, 2)
