@@ -60,22 +60,14 @@ class MiddleCounts:
     where the code is first met down the middle tier, closest to the top first)."""
 
 
-def middle_close_to_top(
-    middle_tier: pl.DataFrame, *, good_share: float, close: float = CLOSE_TO_TOP
-) -> dict:
-    """Middle-tier customers within ``close`` of the good tier's lowest predicted CLV:
-    :func:`middle_findings` of :func:`middle_counts`.
+def middle_counts(middle_tier: pl.DataFrame, *, close: float = CLOSE_TO_TOP) -> MiddleCounts:
+    """The :class:`MiddleCounts` of the middle tier within ``close`` of the good tier's
+    lowest predicted CLV (the threshold): ``clv >= (1 - close) * threshold``, i.e.
+    ``clv_gap <= close * threshold``; gone means P(alive) below
+    :data:`clv.analysis.risk.LOST_P_ALIVE`.
 
     ``middle_tier``: :func:`clv.analysis.profile.middle_to_top` with ``n=None`` and
     ``leave_out_gone=False`` (all of the middle tier)."""
-    return middle_findings(middle_counts(middle_tier, close=close), good_share=good_share)
-
-
-def middle_counts(middle_tier: pl.DataFrame, *, close: float = CLOSE_TO_TOP) -> MiddleCounts:
-    """The :class:`MiddleCounts` of the middle tier (as :func:`middle_close_to_top`'s):
-    close means ``clv >= (1 - close) * threshold``, i.e. ``clv_gap <= close * threshold``
-    (the threshold the good tier's lowest predicted CLV); gone, P(alive) below
-    :data:`clv.analysis.risk.LOST_P_ALIVE`."""
     from clv.analysis.risk import gone
 
     threshold = middle_tier["clv"] + middle_tier["clv_gap"]
@@ -85,14 +77,16 @@ def middle_counts(middle_tier: pl.DataFrame, *, close: float = CLOSE_TO_TOP) -> 
         middle=middle_tier.height,
         close=kept.height,
         gone=near.height - kept.height,
-        lacks=_lack_counts(kept["lacks"]),
+        lacks=lack_counts(kept["lacks"]),
     )
 
 
 def middle_findings(
     counts: MiddleCounts, *, good_share: float, close: float = CLOSE_TO_TOP
 ) -> dict:
-    """Returns ``middle`` (customers in the middle tier), ``close`` (those with
+    """Middle-tier customers close to the good tier (``counts``: :func:`middle_counts`).
+
+    Returns ``middle`` (customers in the middle tier), ``close`` (those with
     ``clv >= (1 - close) * threshold`` who are not already gone: the candidates of the
     middle-to-top list that close), ``gone`` (as close but already gone: P(alive) below
     ``lost_p_alive``, left out of the list), ``within`` (``close``), ``good_share`` (the good
@@ -112,13 +106,7 @@ def middle_findings(
     }
 
 
-def _most_common(lacks: pl.Series) -> list[tuple[str, int]]:
-    """The codes the ``lacks`` lists hold, counted: most common first, ties in the order
-    first met (``collections.Counter.most_common``'s order)."""
-    return most_common(_lack_counts(lacks))
-
-
-def _lack_counts(lacks: pl.Series) -> pl.DataFrame:
+def lack_counts(lacks: pl.Series) -> pl.DataFrame:
     """``what``, ``n`` and ``first`` (the position where first met) of the codes the
     ``lacks`` lists hold."""
     named = lacks.drop_nulls().explode().drop_nulls()
