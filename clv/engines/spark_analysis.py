@@ -6,10 +6,11 @@ is fitted on the distinct (frequency, recency, T) rows (:func:`clv.engines.spark
 scores are computed on the workers, and :attr:`~SparkAnalysis.kpis`,
 :attr:`~SparkAnalysis.at_risk_findings` and :attr:`~SparkAnalysis.spark_segments` are
 aggregated by Spark (:mod:`clv.engines.spark_tables`): the driver holds the distinct rows of
-the fit and a few numbers, never a row per customer or per transaction. Every other table
-(the report's) comes from :attr:`~SparkAnalysis.transactions`, the checked rows collected
-on first use, so everything the one-machine :class:`~clv.analysis.results.Analysis` has
-works unchanged.
+the fit and a few numbers, never a row per customer or per transaction. The tiers, the
+Lorenz curves, the top customers and the middle tier the report shows are aggregated by
+Spark too (:mod:`clv.engines.spark_tiers`). Every other table (the report's) comes from
+:attr:`~SparkAnalysis.transactions`, the checked rows collected on first use, so
+everything the one-machine :class:`~clv.analysis.results.Analysis` has works unchanged.
 
 This module registers the Spark engine (:mod:`clv.data.engines`): the functions of
 :mod:`clv.engines.spark` and :func:`analysis`.
@@ -74,9 +75,11 @@ class SparkAnalysis(Analysis):
 
     ``checked`` holds the rows up to the observation end (with ``_row``, their order in the
     source). :attr:`model`, :attr:`kpis`, :attr:`at_risk_findings` and
-    :attr:`spark_segments` are Spark's, for one model without ``by`` (BG/NBD, MBG/NBD or
-    Pareto/NBD) and data without a channel column; otherwise, and for every other table,
-    the one-machine tables of :attr:`transactions`.
+    :attr:`spark_segments` are Spark's, and so are :attr:`segment_totals`,
+    :attr:`tier_tables`, :attr:`lorenz`, :attr:`top_profile`, :attr:`middle_counts` and
+    :attr:`middle_to_top_shown` (the :attr:`findings` of the tiers), for one model without
+    ``by`` (BG/NBD, MBG/NBD or Pareto/NBD) and data without a channel column; otherwise, and
+    for every other table, the one-machine tables of :attr:`transactions`.
     """
 
     def __init__(
