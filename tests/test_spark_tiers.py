@@ -14,11 +14,7 @@ import pytest
 import clv
 from clv.analysis import findings, profile
 from clv.engines.spark_analysis import SparkAnalysis
-from tests import test_spark
-from tests.test_spark import Collected, assert_close, assert_same_numbers
-
-cs = test_spark.cs  # the Spark session and the three shapes: test_spark's fixtures
-spark_shapes = test_spark.spark_shapes
+from tests.spark_checks import Collected, assert_close, assert_same_numbers
 
 pytestmark = pytest.mark.spark
 
