@@ -1,6 +1,6 @@
 """The order tables on Spark (months, cohorts, first vs later orders, retention, the
 loyalty programme, the data overview) equal the polars engine's, on the three shapes of
-``tests/test_spark.py``, with the driver never holding a row per customer or transaction."""
+``tests/conftest.py``, with the driver never holding a row per customer or transaction."""
 
 import json
 import warnings
@@ -10,11 +10,9 @@ import polars as pl
 import pytest
 
 import clv
-from tests.test_spark import Collected, assert_close, assert_same_numbers, cs, spark_shapes
+from tests.spark_checks import Collected, assert_close, assert_same_numbers
 
 pytestmark = pytest.mark.spark
-
-__all__ = ["cs", "spark_shapes"]  # the fixtures, shared with tests/test_spark.py
 
 ORDER_TABLES = (
     "monthly",
