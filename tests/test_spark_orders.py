@@ -137,3 +137,35 @@ def test_the_loyalty_review_on_spark_writes_the_polars_findings(cs, shop, tmp_pa
         assert_same_numbers(got, want)
     found = json.loads((runs["spark"] / "findings.json").read_text())
     assert any(r["section"] == "4" for r in found["findings"])  # the programme's totals
+
+
+MODEL_FREE = ("monthly", "cohorts", "loyalty_by_month", "month_comparison", "before_after")
+"""The order tables that read no model: Spark's with a channel column too."""
+
+
+def test_with_a_channel_column_the_model_free_order_tables_stay_on_spark(
+    cs, shop, tmp_path, monkeypatch
+):
+    """A channel column sends the model and the scores to the collected rows
+    (:attr:`SparkAnalysis.on_spark` is False), not the order tables that read no model."""
+    from clv.engines.spark_analysis import SparkAnalysis
+
+    path = tmp_path / "channels.csv"
+    columns = ["customer_id", "date", "amount", "order_id", "margin", "loyalty", "channel"]
+    shop[0].filter(pl.col("customer_id") < "C0001500").select(columns).write_csv(path)
+    keywords = {"order_col": "order_id", "margin_col": "margin", "loyalty_col": "loyalty"}
+    keywords |= {"channel_col": "channel", "launch_date": LAUNCH["shop"]}
+    want = clv.analyze(path, **keywords)
+    got = clv.analyze(path, engine="spark", **keywords)
+    assert isinstance(got, SparkAnalysis) and not got.on_spark
+    for name in (*PER_ROW, "model"):
+        untouchable = property(lambda _, name=name: pytest.fail(f"{name} was touched"))
+        monkeypatch.setattr(SparkAnalysis, name, untouchable)
+    collected = Collected(monkeypatch, cs.spark_session())
+
+    for name in MODEL_FREE:
+        assert_close(getattr(got, name), getattr(want, name), 1e-9)
+    for name in ("overview_values", "returning_vs_new", "last_year_value", "reviewed_month"):
+        assert_same_numbers(getattr(got, name), getattr(want, name), 1e-9)
+    assert "channel" in want.transactions.columns and want.monthly.height > 10
+    assert collected.rows and max(collected.rows) <= want.cohorts.height
