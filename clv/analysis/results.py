@@ -15,7 +15,17 @@ from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
-from clv.analysis import findings, loyalty, orders, profile, retention, risk, segments, tables
+from clv.analysis import (
+    findings,
+    loyalty,
+    loyalty_series,
+    orders,
+    profile,
+    retention,
+    risk,
+    segments,
+    tables,
+)
 from clv.analysis import kpis as kpi
 from clv.analysis.display import analysis_html
 from clv.analysis.money import Money
@@ -296,11 +306,10 @@ class Analysis:
         """The loyalty review's first page numbers: the reviewed month, members vs
         non-members, the programme's totals, the members at risk, model health and data
         quality (the last three as in :attr:`findings`)."""
-        comparison = tables.month_comparison(self.loyalty_by_month, self.options.review_month)
         return {
             "money": self.findings["money"],
             "period": self.findings["period"],
-            "month": findings.loyalty_month(comparison, self.loyalty_totals),
+            "month": findings.loyalty_month(self.month_comparison, self.loyalty_totals),
             "members": findings.loyalty_members(self.loyalty, self.members_at_risk),
             "loyalty": self.loyalty_totals,
             "health": self.findings["health"],
@@ -346,9 +355,15 @@ class Analysis:
     # ---- descriptive tables ----------------------------------------------------------------
 
     @cached_property
+    def overview_values(self) -> dict[str, Any]:
+        """The transactions in a few numbers (:func:`clv.analysis.tables.data_overview_values`):
+        rows, customers, first and last day, amounts, optional columns."""
+        return tables.data_overview_values(self.transactions, customers=self.summary.height)
+
+    @cached_property
     def overview(self) -> pl.DataFrame:
         """The transactions in a few lines (:func:`clv.analysis.tables.data_overview`)."""
-        return tables.data_overview(self.transactions, customers=self.summary.height)
+        return tables.overview_table(self.overview_values)
 
     @cached_property
     def orders(self) -> pl.DataFrame:
@@ -504,6 +519,55 @@ class Analysis:
             margin_rate=self.money.margin_rate,
             margin_after_member_discount=self.options.margin_after_member_discount,
         )
+
+    @cached_property
+    def month_comparison(self) -> pl.DataFrame | None:
+        """The reviewed month beside the month before and a year before
+        (:func:`clv.analysis.tables.month_comparison` of :attr:`loyalty_by_month`)."""
+        return tables.month_comparison(self.loyalty_by_month, self.options.review_month)
+
+    @cached_property
+    def reviewed_month(self) -> dict[str, Any] | None:
+        """The reviewed month's row of the loyalty review's series
+        (:func:`clv.analysis.loyalty_series.review_row`); None without a loyalty column."""
+        return loyalty_series.review_row(
+            self.orders, self.month_comparison, margin_rate=self.money.margin_rate
+        )
+
+    @cached_property
+    def before_after(self) -> pl.DataFrame | None:
+        """Before vs after the programme's launch (:func:`clv.analysis.tables.before_after`);
+        None without ``launch_date``."""
+        return tables.before_after(self.orders, self.options.launch_date)
+
+    @property
+    def _milestone_keys(self) -> list[str]:
+        """The columns a customer's probabilities of reaching a milestone depend on."""
+        by = [self.options.by] if self.options.by is not None else []
+        return ["frequency", "recency", "T", *by]
+
+    @cached_property
+    def reward_milestones(self) -> pl.DataFrame:
+        """The members who reached each reward milestone and how many are expected to by the
+        horizon (:func:`clv.analysis.loyalty.reward_milestones`; everyone without a loyalty
+        column), the model's probabilities computed once per distinct summary row."""
+        members = tables.members_only(self.summary, self.customers)
+        counts = loyalty.milestone_counts(
+            members, milestones=self.options.milestones, keys=self._milestone_keys
+        )
+        return self._milestone_table(counts)
+
+    def _milestone_table(self, counts: pl.DataFrame) -> pl.DataFrame:
+        """:func:`clv.analysis.loyalty.milestone_table` of ``counts``
+        (:func:`~clv.analysis.loyalty.milestone_counts`) with the model's probabilities."""
+        rows = loyalty.with_reach_probabilities(
+            self.model,
+            counts,
+            milestones=self.options.milestones,
+            horizon=self.money.horizon,
+            horizon_unit=self.money.horizon_unit,
+        )
+        return loyalty.milestone_table(rows, milestones=self.options.milestones)
 
     @cached_property
     def holdout(self) -> dict[str, Any] | None:

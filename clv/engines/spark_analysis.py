@@ -6,9 +6,11 @@ is fitted on the distinct (frequency, recency, T) rows (:func:`clv.engines.spark
 scores are computed on the workers, and :attr:`~SparkAnalysis.kpis`,
 :attr:`~SparkAnalysis.at_risk_findings` and :attr:`~SparkAnalysis.spark_segments` are
 aggregated by Spark (:mod:`clv.engines.spark_tables`): the driver holds the distinct rows of
-the fit and a few numbers, never a row per customer or per transaction. The tiers, the
+the fit and compact tables, never a row per customer or per transaction. The tiers, the
 Lorenz curves, the top customers and the middle tier the report shows are aggregated by
-Spark too (:mod:`clv.engines.spark_tiers`). Every other table (the report's) comes from
+Spark too (:mod:`clv.engines.spark_tiers`), and so are the order tables (months, cohorts,
+first vs later orders, retention, the loyalty programme: :mod:`clv.engines.spark_orders`),
+each finished by the polars code. Every other table comes from
 :attr:`~SparkAnalysis.transactions`, the checked rows collected on first use, so
 everything the one-machine :class:`~clv.analysis.results.Analysis` has works unchanged.
 
@@ -18,6 +20,7 @@ This module registers the Spark engine (:mod:`clv.data.engines`): the functions 
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Mapping
 from functools import cached_property
@@ -27,17 +30,25 @@ import polars as pl
 
 from clv.analysis import profile, risk, tables
 from clv.analysis.findings import MiddleCounts
-from clv.analysis.kpis import headline_numbers, returning_from_counts, with_sections
-from clv.analysis.loyalty import member_table
+from clv.analysis.kpis import (
+    cohorts_from_counts,
+    headline_numbers,
+    returning_from_counts,
+    second_order_days,
+    with_sections,
+)
+from clv.analysis.loyalty import before_after_from, loyalty_months, member_table, reward_costs
+from clv.analysis.loyalty_series import month_row_from, reviewed_month
 from clv.analysis.money import Money
 from clv.analysis.pipeline import Request
 from clv.analysis.results import Analysis, Options
+from clv.analysis.retention import economics_from_counts, retention_window
 from clv.analysis.segments import SegmentTotals, tier_summary_of
-from clv.analysis.tables import predicted_value
+from clv.analysis.tables import monthly_from_counts, overview_values, predicted_value
 from clv.data import engines
 from clv.data.period import Period
 from clv.data.quality import Quality
-from clv.engines import spark_tables, spark_tiers
+from clv.engines import spark_orders, spark_tables, spark_tiers
 from clv.engines.spark import (
     _date_range,
     calibration_holdout,
@@ -77,9 +88,12 @@ class SparkAnalysis(Analysis):
     source). :attr:`model`, :attr:`kpis`, :attr:`at_risk_findings` and
     :attr:`spark_segments` are Spark's, and so are :attr:`segment_totals`,
     :attr:`tier_tables`, :attr:`lorenz`, :attr:`top_profile`, :attr:`middle_counts` and
-    :attr:`middle_to_top_shown` (the :attr:`findings` of the tiers), for one model without
-    ``by`` (BG/NBD, MBG/NBD or Pareto/NBD) and data without a channel column; otherwise, and
-    for every other table, the one-machine tables of :attr:`transactions`.
+    :attr:`middle_to_top_shown` (the :attr:`findings` of the tiers), :attr:`retention`,
+    :attr:`loyalty` and :attr:`reward_milestones` (they read the scores), for one model
+    without ``by`` (BG/NBD, MBG/NBD or Pareto/NBD) and data without a channel column. The
+    order tables that need no model (:attr:`monthly`, :attr:`cohorts`,
+    :attr:`returning_vs_new`, :attr:`loyalty_by_month`, ...) are always Spark's. Otherwise,
+    and for every other table, the one-machine tables of :attr:`transactions`.
     """
 
     def __init__(
@@ -197,23 +211,151 @@ class SparkAnalysis(Analysis):
             overdue=self.overdue if rule == "recency" else None,
         )
 
+    # ---- the order tables, aggregated by Spark (clv.engines.spark_orders) ---------------
+
+    @cached_property
+    def spark_orders(self) -> DataFrame:
+        """:attr:`orders` as a Spark DataFrame (:func:`clv.engines.spark_orders.orders`),
+        kept by Spark."""
+        return spark_orders.orders(self.checked.drop("_row")).cache()
+
+    @cached_property
+    def order_counts(self) -> dict[str, Any]:
+        """The first and later orders counted and summed
+        (:func:`clv.engines.spark_orders.order_counts`)."""
+        return spark_orders.order_counts(self.spark_orders)
+
+    @cached_property
+    def overview_values(self) -> dict[str, Any]:
+        """:attr:`Analysis.overview_values` from Spark's aggregates."""
+        numbers = spark_orders.overview(self.checked)
+        return overview_values(**numbers, columns=self.checked.drop("_row").columns)
+
+    @cached_property
+    def monthly(self) -> pl.DataFrame:
+        """:attr:`Analysis.monthly` from Spark's sums per month."""
+        return monthly_from_counts(spark_orders.monthly_counts(self.spark_orders))
+
+    @cached_property
+    def cohorts(self) -> pl.DataFrame:
+        """:attr:`Analysis.cohorts` from Spark's counts per cohort and month."""
+        return cohorts_from_counts(spark_orders.cohort_counts(self.spark_orders))
+
+    @cached_property
+    def returning_vs_new(self) -> dict[str, Any]:
+        """:attr:`Analysis.returning_vs_new` from Spark's counts (the days to the second
+        order counted by number of days)."""
+        days = spark_orders.second_order_days(self.spark_orders)
+        return returning_from_counts(self.order_counts) | second_order_days(days)
+
+    @cached_property
+    def last_year_value(self) -> float | None:
+        """:attr:`Analysis.last_year_value` summed by Spark."""
+        end = self.period.observation_end
+        if (end - self.period.first_day).days < 364:
+            return None
+        start = end - dt.timedelta(days=364)
+        if self.money.basis == "margin" and "margin" in self.checked.columns:
+            return spark_orders.value_since(self.checked, start, "margin")
+        return spark_orders.value_since(self.checked, start, "amount") * self.money.margin_rate
+
+    @cached_property
+    def retention(self) -> dict[str, Any]:
+        """:attr:`Analysis.retention` from Spark's counts and the mean of the point CLVs
+        (on Spark's path: :attr:`on_spark`)."""
+        if not self.on_spark:
+            return super().retention
+        end = self.period.observation_end
+        window = retention_window(self.period.first_day, end)
+        counts = spark_orders.retention_counts(
+            self.spark_orders, end=end, window=window, margin_rate=self.money.margin_rate
+        )
+        mean = cast(Row, self.ranked.agg(sf.avg("clv")).first())[0]  # clv: null as 0
+        options = self.options
+        return economics_from_counts(
+            counts,
+            window=window,
+            model_mean_clv=None if mean is None else float(mean),
+            uplift_points=options.retention_uplift_points,
+            discount_rate_annual=self.money.discount_rate_annual,
+            horizon_months=self.money.horizon_months,
+            retention_cost=options.retention_cost,
+            acquisition_cost=options.acquisition_cost,
+            basis=self.money.basis,
+        )
+
+    @cached_property
+    def loyalty(self) -> pl.DataFrame | None:
+        """:attr:`Analysis.loyalty` from Spark's sums per group (on Spark's path)."""
+        if not self.on_spark:
+            return super().loyalty
+        if "loyalty" not in self.checked.columns:
+            return None
+        return member_table(spark_tables.member_sums(self.ranked, self.checked.drop("_row")))
+
+    @cached_property
+    def loyalty_by_month(self) -> pl.DataFrame | None:
+        """:attr:`Analysis.loyalty_by_month` from Spark's sums per month."""
+        if "loyalty" not in self.checked.columns:
+            return None
+        options = self.options
+        sums = spark_orders.member_month_sums(
+            self.spark_orders,
+            costs=reward_costs(options.cost_per_reward, options.milestones),
+            margin_rate=self.money.margin_rate,
+        )
+        return loyalty_months(
+            sums,
+            member_discount_rate=options.member_discount_rate,
+            margin_after_member_discount=options.margin_after_member_discount,
+        )
+
+    @cached_property
+    def reviewed_month(self) -> dict[str, Any] | None:
+        """:attr:`Analysis.reviewed_month` from Spark's margins per group of the month."""
+        month = reviewed_month(self.month_comparison)
+        if month is None or "loyalty" not in self.checked.columns:
+            return None
+        margins = spark_orders.month_margins(
+            self.spark_orders, month, margin_rate=self.money.margin_rate
+        )
+        return month_row_from(margins, month)
+
+    @cached_property
+    def before_after(self) -> pl.DataFrame | None:
+        """:attr:`Analysis.before_after` from Spark's sums per period."""
+        launch = self.options.launch_date
+        if launch is None:
+            return None
+        return before_after_from(spark_orders.launch_sums(self.spark_orders, launch=launch))
+
+    @cached_property
+    def reward_milestones(self) -> pl.DataFrame:
+        """:attr:`Analysis.reward_milestones` from Spark's counts per distinct summary row
+        of the members (on Spark's path: :attr:`on_spark`)."""
+        if not self.on_spark:
+            return super().reward_milestones
+        counts = spark_orders.milestone_counts(
+            self.ranked,
+            self.checked.drop("_row"),
+            milestones=self.options.milestones,
+            keys=self._milestone_keys,
+        )
+        return self._milestone_table(counts)
+
     @cached_property
     def kpis(self) -> dict[str, Any]:
         """:attr:`Analysis.kpis` (``kpis.json``) from Spark's aggregates: the orders' counts,
         the value totals and ranks, the at-risk numbers."""
         if not self.on_spark:
             return super().kpis
-        rows = self.checked.drop("_row")
-        returning = returning_from_counts(spark_tables.order_counts(rows))
+        returning = returning_from_counts(self.order_counts)
         n = self.customer_count
         revenue, clv, concentration = spark_tables.value_totals(self.ranked, n)
         kpis = headline_numbers(
             returning, customers=n, revenue=revenue, concentration=concentration
         )
-        loyalty = None
-        if "loyalty" in rows.columns:
-            loyalty = member_table(spark_tables.member_sums(self.ranked, rows))
-        kpis = with_sections(kpis, channels=None, loyalty=loyalty)
+        kpis = with_sections(kpis, channels=None, loyalty=self.loyalty)
         kpis |= predicted_value(clv, clv / n if n else None, self.money)
         return kpis | {"at_risk": self.at_risk_findings}
 
