@@ -13,6 +13,7 @@ from typing import Any, cast
 
 import polars as pl
 
+from clv.analysis import distributions
 from clv.analysis.money import Money
 from clv.analysis.segments import ratio
 from clv.errors import UsageError
@@ -215,21 +216,9 @@ def data_overview_values(
 
 
 def describe(summary: pl.DataFrame) -> pl.DataFrame:
-    """Mean, quartiles, 90th percentile and max of the RFM summary's numeric columns."""
-    cols = [
-        c
-        for c in ("frequency", "recency", "T", "monetary_value", "orders", "revenue")
-        if c in summary.columns
-    ]
-    rows = []
-    for c in cols:
-        s = summary[c].cast(pl.Float64)
-        rows.append(
-            (c, s.mean(), s.quantile(0.25), s.median(), s.quantile(0.75), s.quantile(0.9), s.max())
-        )
-    return pl.DataFrame(
-        rows, schema=["column", "mean", "p25", "median", "p75", "p90", "max"], orient="row"
-    )
+    """Mean, quartiles, 90th percentile and max of the RFM summary's numeric columns
+    (:func:`clv.analysis.distributions.describe`)."""
+    return distributions.describe(summary)
 
 
 def parameter_table(model: Any, which: str) -> pl.DataFrame:
