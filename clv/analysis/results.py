@@ -29,6 +29,7 @@ from clv.analysis import (
 from clv.analysis import kpis as kpi
 from clv.analysis.display import analysis_html
 from clv.analysis.money import Money
+from clv.analysis.segments import SegmentTotals
 from clv.data.groups import GroupBy, with_customer_group
 from clv.data.period import Period
 from clv.data.quality import Quality
@@ -215,6 +216,26 @@ class Analysis:
         return lost.head(0) if self.at_risk_rule == "recency" else lost
 
     @cached_property
+    def segment_totals(self) -> SegmentTotals:
+        """The segment table's totals the report's sentences read
+        (:func:`clv.analysis.segments.segment_totals`)."""
+        return segments.segment_totals(self.segments)
+
+    @cached_property
+    def tier_tables(self) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        """The tiers by revenue and by predicted CLV, and their shares side by side
+        (:func:`clv.analysis.tables.tier_tables`)."""
+        return tables.tier_tables(self.segments, self.tiers)
+
+    @cached_property
+    def lorenz(self) -> pl.DataFrame:
+        """The Lorenz curves and Gini coefficients of revenue and predicted CLV, labelled by
+        column (:func:`clv.analysis.tables.lorenz_table`; label them for a reader with
+        :func:`clv.analysis.tables.lorenz_labelled`)."""
+        columns = tables.LORENZ_COLUMNS
+        return tables.lorenz_table(self.segments, dict(zip(columns, columns, strict=True)))
+
+    @cached_property
     def top_profile(self) -> pl.DataFrame:
         """What distinguishes the top customers (:func:`clv.analysis.profile.top_profile`)."""
         return profile.top_profile(self.customers)
@@ -237,13 +258,26 @@ class Analysis:
         return self.middle_tier.filter(~risk.gone())
 
     @cached_property
+    def middle_to_top_shown(self) -> pl.DataFrame:
+        """The first :data:`~clv.analysis.profile.MIDDLE_TO_TOP_SHOWN` rows of
+        :attr:`middle_to_top`: the candidates the report shows."""
+        return self.middle_to_top.head(profile.MIDDLE_TO_TOP_SHOWN)
+
+    @cached_property
+    def middle_counts(self) -> findings.MiddleCounts:
+        """How many of :attr:`middle_tier` are close to the top, and what they lack
+        (:func:`clv.analysis.findings.middle_counts`)."""
+        return findings.middle_counts(self.middle_tier)
+
+    @cached_property
     def findings(self) -> dict[str, Any]:
         """The first page's numbers, each read from the table that backs it."""
+        totals = self.segment_totals
         return {
             "money": self.money.describe(),
-            "top": findings.top_customers(self.segments, self.top_profile, value_col="revenue"),
+            "top": findings.top_customers(totals, self.top_profile),
             "top_share": self.options.top_share,
-            "middle": findings.middle_close_to_top(self.middle_tier, good_share=self.tiers[0][1]),
+            "middle": findings.middle_findings(self.middle_counts, good_share=self.tiers[0][1]),
             "returning": findings.returning_vs_new(self.returning_vs_new),
             "channels": findings.channels(self.channels),
             "loyalty": self.loyalty_totals,
@@ -251,12 +285,11 @@ class Analysis:
             "health": findings.model_health(
                 self.model,
                 holdout=self.holdout,
-                segments=self.segments,
-                predicted_total=float(self.scores["clv"].fill_null(0.0).sum()),
+                totals=totals,
                 last_year_value=self.last_year_value,
                 horizon_months=self.money.horizon_months,
             ),
-            "quality": findings.data_quality(self.quality, self.segments),
+            "quality": findings.data_quality(self.quality, totals),
             "period": {
                 "first_day": self.period.first_day.isoformat(),
                 "observation_end": self.period.observation_end.isoformat(),

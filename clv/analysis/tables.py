@@ -48,11 +48,23 @@ def tier_tables(
         table = table.filter(pl.col("revenue") > 0)
     by_revenue = tier_summary(table, value_col="revenue", tier_col="tier", tiers=tiers)
     by_clv = tier_summary(table, value_col="clv", tier_col="value_tier", tiers=tiers)
+    return tiers_side_by_side(by_revenue, by_clv)
+
+
+def tiers_side_by_side(
+    by_revenue: pl.DataFrame, by_clv: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """:func:`tier_tables` from the two :func:`clv.segments.tier_summary` frames."""
     by_clv = by_clv.rename({"tier": "value_tier"})  # headed "tier by predicted CLV"
     shares = by_revenue.select(
         "tier", "customer_share", pl.col("value_share").alias("revenue_share")
     ).with_columns(clv_share=by_clv["value_share"])
     return by_revenue, by_clv, shares
+
+
+LORENZ_COLUMNS = ("revenue", "clv")
+"""The value columns whose Lorenz curves the report draws
+(:attr:`clv.analysis.results.Analysis.lorenz`)."""
 
 
 def lorenz_table(frame: pl.DataFrame, columns: Mapping[str, str]) -> pl.DataFrame:
@@ -65,16 +77,28 @@ def lorenz_table(frame: pl.DataFrame, columns: Mapping[str, str]) -> pl.DataFram
     """
     from clv.analysis.profile import gini, lorenz_curve
 
-    parts = [
-        lorenz_curve(frame[col]).select(
-            pl.lit(label).alias("label"),
-            pl.lit(gini(frame[col])).alias("gini"),
+    curves = {col: (gini(frame[col]), lorenz_curve(frame[col])) for col in columns}
+    return lorenz_labelled(lorenz_stack(curves), columns)
+
+
+def lorenz_stack(curves: Mapping[str, tuple[float, pl.DataFrame]]) -> pl.DataFrame:
+    """Curves by value column, each its Gini and :func:`clv.analysis.profile.lorenz_curve`,
+    stacked as :func:`lorenz_table` (``label`` the column's name)."""
+    return pl.concat(
+        curve.select(
+            pl.lit(column).alias("label"),
+            pl.lit(value, dtype=pl.Float64).alias("gini"),
             "customer_share",
             "value_share",
         )
-        for col, label in columns.items()
-    ]
-    return pl.concat(parts)
+        for column, (value, curve) in curves.items()
+    )
+
+
+def lorenz_labelled(curves: pl.DataFrame, labels: Mapping[str, str]) -> pl.DataFrame:
+    """:func:`lorenz_stack`'s curves labelled for a reader: ``labels`` maps each column's
+    name to its label, e.g. ``{"revenue": "historical revenue"}``."""
+    return curves.with_columns(pl.col("label").replace_strict(dict(labels)))
 
 
 def monthly_new_returning(orders: pl.DataFrame) -> pl.DataFrame:

@@ -6,10 +6,11 @@ is fitted on the distinct (frequency, recency, T) rows (:func:`clv.engines.spark
 scores are computed on the workers, and :attr:`~SparkAnalysis.kpis`,
 :attr:`~SparkAnalysis.at_risk_findings` and :attr:`~SparkAnalysis.spark_segments` are
 aggregated by Spark (:mod:`clv.engines.spark_tables`): the driver holds the distinct rows of
-the fit and a few numbers, never a row per customer or per transaction. Every other table
-(the report's) comes from :attr:`~SparkAnalysis.transactions`, the checked rows collected
-on first use, so everything the one-machine :class:`~clv.analysis.results.Analysis` has
-works unchanged.
+the fit and a few numbers, never a row per customer or per transaction. The tiers, the
+Lorenz curves, the top customers and the middle tier the report shows are aggregated by
+Spark too (:mod:`clv.engines.spark_tiers`). Every other table (the report's) comes from
+:attr:`~SparkAnalysis.transactions`, the checked rows collected on first use, so
+everything the one-machine :class:`~clv.analysis.results.Analysis` has works unchanged.
 
 This module registers the Spark engine (:mod:`clv.data.engines`): the functions of
 :mod:`clv.engines.spark` and :func:`analysis`.
@@ -24,17 +25,19 @@ from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
-from clv.analysis import risk
+from clv.analysis import profile, risk, tables
+from clv.analysis.findings import MiddleCounts
 from clv.analysis.kpis import headline_numbers, returning_from_counts, with_sections
 from clv.analysis.loyalty import member_table
 from clv.analysis.money import Money
 from clv.analysis.pipeline import Request
 from clv.analysis.results import Analysis, Options
+from clv.analysis.segments import SegmentTotals, tier_summary_of
 from clv.analysis.tables import predicted_value
 from clv.data import engines
 from clv.data.period import Period
 from clv.data.quality import Quality
-from clv.engines import spark_figures, spark_holdout, spark_tables
+from clv.engines import spark_figures, spark_holdout, spark_tables, spark_tiers
 from clv.engines.spark import (
     _date_range,
     calibration_holdout,
@@ -73,9 +76,11 @@ class SparkAnalysis(Analysis):
 
     ``checked`` holds the rows up to the observation end (with ``_row``, their order in the
     source). :attr:`model`, :attr:`kpis`, :attr:`at_risk_findings` and
-    :attr:`spark_segments` are Spark's, for one model without ``by`` (BG/NBD, MBG/NBD or
-    Pareto/NBD) and data without a channel column; otherwise, and for every other table,
-    the one-machine tables of :attr:`transactions`.
+    :attr:`spark_segments` are Spark's, and so are :attr:`segment_totals`,
+    :attr:`tier_tables`, :attr:`lorenz`, :attr:`top_profile`, :attr:`middle_counts` and
+    :attr:`middle_to_top_shown` (the :attr:`findings` of the tiers), for one model without
+    ``by`` (BG/NBD, MBG/NBD or Pareto/NBD) and data without a channel column; otherwise, and
+    for every other table, the one-machine tables of :attr:`transactions`.
     """
 
     def __init__(
@@ -271,6 +276,81 @@ class SparkAnalysis(Analysis):
             penalizer=self._penalizers,
             purchase_model=purchase_model,
         )
+
+    # ---- the tiers, the top customers and the middle tier (clv.engines.spark_tiers) -------
+
+    @cached_property
+    def spark_tiered(self) -> DataFrame:
+        """:attr:`ranked` with the ``top`` flag and both tiers
+        (:func:`clv.engines.spark_tiers.tiered`)."""
+        options = self.options
+        n = self.customer_count
+        return spark_tiers.tiered(self.ranked, n, tiers=self.tiers, top_share=options.top_share)
+
+    @cached_property
+    def segment_totals(self) -> SegmentTotals:
+        """:attr:`Analysis.segment_totals` summed by Spark."""
+        if not self.on_spark:
+            return super().segment_totals
+        return spark_tiers.segment_totals(self.spark_tiered)
+
+    @cached_property
+    def tier_tables(self) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        """:attr:`Analysis.tier_tables` from Spark's sums per tier."""
+        if not self.on_spark:
+            return super().tier_tables
+        table = self.spark_tiered
+        customers, revenue, clv = spark_tiers.kept_totals(table)
+        summaries = [
+            tier_summary_of(
+                spark_tiers.tier_stats(table, value_col=value_col, tier_col=tier_col),
+                tiers=self.tiers,
+                customers=customers,
+                total=total,
+            )
+            for value_col, tier_col, total in (
+                ("revenue", "tier", revenue),
+                ("clv", "value_tier", clv),
+            )
+        ]
+        return tables.tiers_side_by_side(*summaries)
+
+    @cached_property
+    def lorenz(self) -> pl.DataFrame:
+        """:attr:`Analysis.lorenz` from Spark's sums over the ranks."""
+        if not self.on_spark:
+            return super().lorenz
+        columns = tables.LORENZ_COLUMNS
+        return tables.lorenz_stack(spark_tiers.lorenz(self.ranked, self.customer_count, columns))
+
+    @cached_property
+    def top_profile(self) -> pl.DataFrame:
+        """:attr:`Analysis.top_profile` from Spark's means of the top customers and the
+        rest."""
+        if not self.on_spark:
+            return super().top_profile
+        rows = self.checked.drop("_row")
+        return profile.profile_of(spark_tiers.profile_stats(self.spark_tiered, rows))
+
+    @cached_property
+    def good_tier(self) -> profile.GoodTier:
+        """:func:`clv.analysis.profile.good_tier`, found by Spark."""
+        return spark_tiers.good_tier(self.spark_tiered)
+
+    @cached_property
+    def middle_counts(self) -> MiddleCounts:
+        """:attr:`Analysis.middle_counts` counted by Spark."""
+        if not self.on_spark:
+            return super().middle_counts
+        return spark_tiers.middle_counts(self.spark_tiered, self.good_tier)
+
+    @cached_property
+    def middle_to_top_shown(self) -> pl.DataFrame:
+        """:attr:`Analysis.middle_to_top_shown`: the head of the middle tier from Spark."""
+        if not self.on_spark:
+            return super().middle_to_top_shown
+        head = spark_tiers.middle_head(self.spark_tiered, profile.MIDDLE_TO_TOP_SHOWN)
+        return profile.middle_candidates(head, self.good_tier)
 
 
 def analysis(source: Any, request: Request, read_options: Mapping[str, Any]) -> SparkAnalysis:
