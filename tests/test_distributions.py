@@ -203,3 +203,43 @@ def test_holdout_sums_added_over_parts_give_the_tables_of_the_whole(
     metrics = validation.metrics_from_sums(added).row(1, named=True)
     assert metrics["mae"] == pytest.approx(float(error.abs().mean()), rel=1e-12)  # type: ignore[arg-type]
     assert metrics["rmse"] == pytest.approx(float(np.sqrt((error**2).mean())), rel=1e-12)  # type: ignore[arg-type]
+
+
+def test_the_matrices_from_the_grid_are_those_the_notebook_drew_from_the_summary(
+    shop_scored,
+) -> None:
+    """The grid from the counts by frequency and age gives the cells the notebook's summary
+    and 99th percentile gave."""
+    summary, model, _ = shop_scored
+    grid = dist.matrix_maxima(dist.frequency_age_counts(summary))
+    before = {  # the notebook's cell before the compact tables
+        "summary": summary,
+        "max_frequency": max(int(summary["frequency"].quantile(0.99) or 1), 1),
+    }
+    assert grid["max_frequency"] == before["max_frequency"] > 1
+    for frame in (plots.frequency_recency_matrix_frame, plots.probability_alive_matrix_frame):
+        assert frame(model, **grid).equals(frame(model, **before))  # type: ignore[arg-type]
+
+
+def test_the_captions_of_the_compact_tables_are_those_of_every_customer(shop_scored) -> None:
+    """The shares the captions state, counted customer by customer as the captions did
+    before, and the same sentence from the compact table as from the full frame."""
+    from clv.report import captions
+    from clv.report.i18n import ENGLISH
+
+    summary, _, scores = shop_scored
+    # P(alive) on both sides of the cut at 0.5, and on it
+    edge = pl.DataFrame({"p_alive": [0.5, 0.4999999999, 0.5000000001, 0.0, 1.0, 0.25]})
+    for p in (scores["p_alive"].to_numpy(), edge["p_alive"].to_numpy()):
+        table = dist.as_p_alive_histogram(pl.DataFrame({"p_alive": p}))
+        share = ENGLISH.percent(float((p < 0.5).mean()))
+        assert captions.p_alive_distribution(table).startswith(f"{share} of customers")
+    never = ENGLISH.percent(float((summary["frequency"].to_numpy() == 0).mean()))
+    counts = dist.frequency_age_counts(summary)
+    assert captions.frequency_histogram(counts) == f"{never} of customers never bought again."
+    for name, full, compact in (
+        ("clv_distribution", scores, dist.clv_histogram(scores)),
+        ("gamma_gamma_independence", summary, dist.order_value_sample(summary, points=100)),
+    ):
+        made = getattr(captions, name)
+        assert made(compact) == made(full), name
