@@ -13,7 +13,6 @@ from typing import Any, cast
 
 import polars as pl
 
-from clv.analysis import distributions
 from clv.analysis.money import Money
 from clv.analysis.segments import ratio
 from clv.errors import UsageError
@@ -237,12 +236,6 @@ def data_overview_values(
         "mean amount per row": float(cast(float, transactions["amount"].mean())),
         "optional columns": ", ".join(optional) or "none",
     }
-
-
-def describe(summary: pl.DataFrame) -> pl.DataFrame:
-    """Mean, quartiles, 90th percentile and max of the RFM summary's numeric columns
-    (:func:`clv.analysis.distributions.describe`)."""
-    return distributions.describe(summary)
 
 
 def parameter_table(model: Any, which: str) -> pl.DataFrame:

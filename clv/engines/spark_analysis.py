@@ -8,7 +8,9 @@ scores are computed on the workers, and :attr:`~SparkAnalysis.kpis`,
 aggregated by Spark (:mod:`clv.engines.spark_tables`): the driver holds the distinct rows of
 the fit and a few numbers, never a row per customer or per transaction. The tiers, the
 Lorenz curves, the top customers and the middle tier the report shows are aggregated by
-Spark too (:mod:`clv.engines.spark_tiers`). Every other table (the report's) comes from
+Spark too (:mod:`clv.engines.spark_tiers`), and so are the compact tables the report's
+figures of the summary and the scores draw (:mod:`clv.engines.spark_figures`) and the
+holdout check (:mod:`clv.engines.spark_holdout`). Every other table (the report's) comes from
 :attr:`~SparkAnalysis.transactions`, the checked rows collected on first use, so
 everything the one-machine :class:`~clv.analysis.results.Analysis` has works unchanged.
 
