@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 import polars as pl
 
 from clv.analysis import (
+    distributions,
     findings,
     loyalty,
     loyalty_series,
@@ -589,3 +590,43 @@ class Analysis:
             frame=self.calibration,
             _customer_key=self._customer_key,
         )
+
+    # ---- the figures' frames: compact tables (:mod:`clv.analysis.distributions`) -----------
+
+    @cached_property
+    def summary_statistics(self) -> pl.DataFrame:
+        """Mean, quartiles, 90th percentile and max of :attr:`summary`'s numeric columns
+        (:func:`clv.analysis.distributions.describe`)."""
+        return distributions.describe(self.summary)
+
+    @cached_property
+    def frequency_age_counts(self) -> pl.DataFrame:
+        """Customers by repeat purchases and age: ``frequency``, ``T`` (model time units),
+        ``customers`` (:func:`clv.analysis.distributions.frequency_age_counts`)."""
+        return distributions.frequency_age_counts(self.summary)
+
+    @cached_property
+    def matrix_grid(self) -> dict[str, int]:
+        """The frequency/recency matrices' grid: ``max_frequency`` (the 99th percentile of
+        frequency) and ``max_recency`` (the oldest customer's age), as keywords of
+        :func:`clv.plots.frequency_recency_matrix_frame`."""
+        return distributions.matrix_maxima(self.frequency_age_counts)
+
+    @cached_property
+    def p_alive_histogram(self) -> pl.DataFrame:
+        """Customers by P(alive) in equal bins
+        (:func:`clv.analysis.distributions.p_alive_histogram`)."""
+        return distributions.p_alive_histogram(distributions.value_counts(self.scores, "p_alive"))
+
+    @cached_property
+    def clv_histogram(self) -> pl.DataFrame:
+        """Customers by predicted CLV up to its 99th percentile, with the median and mean
+        (:func:`clv.analysis.distributions.clv_histogram`)."""
+        return distributions.clv_histogram(self.scores)
+
+    @cached_property
+    def order_value_sample(self) -> pl.DataFrame:
+        """The repeat buyers of the order-value scatter, a seeded sample beyond
+        :data:`~clv.analysis.distributions.SCATTER_POINTS`, with the correlation of all of
+        them (:func:`clv.analysis.distributions.order_value_sample`)."""
+        return distributions.order_value_sample(self.summary)

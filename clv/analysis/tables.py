@@ -302,24 +302,6 @@ def overview_values(
     }
 
 
-def describe(summary: pl.DataFrame) -> pl.DataFrame:
-    """Mean, quartiles, 90th percentile and max of the RFM summary's numeric columns."""
-    cols = [
-        c
-        for c in ("frequency", "recency", "T", "monetary_value", "orders", "revenue")
-        if c in summary.columns
-    ]
-    rows = []
-    for c in cols:
-        s = summary[c].cast(pl.Float64)
-        rows.append(
-            (c, s.mean(), s.quantile(0.25), s.median(), s.quantile(0.75), s.quantile(0.9), s.max())
-        )
-    return pl.DataFrame(
-        rows, schema=["column", "mean", "p25", "median", "p75", "p90", "max"], orient="row"
-    )
-
-
 def parameter_table(model: Any, which: str) -> pl.DataFrame:
     """Fitted parameters of the purchase model (``which`` its name, e.g. ``"bgnbd"``, or
     ``"purchase"``) or of ``"gamma_gamma"``, with standard errors (null at a boundary).

@@ -10,6 +10,8 @@ the fit and compact tables, never a row per customer or per transaction. The tie
 Lorenz curves, the top customers and the middle tier the report shows are aggregated by
 Spark too (:mod:`clv.engines.spark_tiers`), and so are the order tables (months, cohorts,
 first vs later orders, retention, the loyalty programme: :mod:`clv.engines.spark_orders`),
+the compact tables the report's figures of the summary and the scores draw
+(:mod:`clv.engines.spark_figures`) and the holdout check (:mod:`clv.engines.spark_holdout`),
 each finished by the polars code. Every other table comes from
 :attr:`~SparkAnalysis.transactions`, the checked rows collected on first use, so
 everything the one-machine :class:`~clv.analysis.results.Analysis` has works unchanged.
@@ -48,7 +50,7 @@ from clv.analysis.tables import monthly_from_counts, overview_values, predicted_
 from clv.data import engines
 from clv.data.period import Period
 from clv.data.quality import Quality
-from clv.engines import spark_orders, spark_tables, spark_tiers
+from clv.engines import spark_figures, spark_holdout, spark_orders, spark_tables, spark_tiers
 from clv.engines.spark import (
     _date_range,
     calibration_holdout,
@@ -65,6 +67,7 @@ from clv.engines.spark_session import DataFrame, Row, sf
 from clv.models.model import ClvModel
 
 if TYPE_CHECKING:
+    from clv.models.fitting import PurchaseModelChoice
     from clv.models.groups import GroupedClvModel
 
 __all__ = [
@@ -358,6 +361,65 @@ class SparkAnalysis(Analysis):
         kpis = with_sections(kpis, channels=None, loyalty=self.loyalty)
         kpis |= predicted_value(clv, clv / n if n else None, self.money)
         return kpis | {"at_risk": self.at_risk_findings}
+
+    # ---- the figures' frames (:mod:`clv.engines.spark_figures`) ---------------------------
+
+    @cached_property
+    def summary_statistics(self) -> pl.DataFrame:
+        """:attr:`Analysis.summary_statistics` of :attr:`spark_summary`, sorted by Spark."""
+        if not self.on_spark:
+            return super().summary_statistics
+        return spark_figures.describe(self.spark_summary)
+
+    @cached_property
+    def frequency_age_counts(self) -> pl.DataFrame:
+        """:attr:`Analysis.frequency_age_counts` counted by Spark."""
+        if not self.on_spark:
+            return super().frequency_age_counts
+        return spark_figures.value_counts(self.spark_summary, "frequency", "T")
+
+    @cached_property
+    def p_alive_histogram(self) -> pl.DataFrame:
+        """:attr:`Analysis.p_alive_histogram` of the scores on the workers."""
+        if not self.on_spark:
+            return super().p_alive_histogram
+        return spark_figures.p_alive_histogram(self.ranked)
+
+    @cached_property
+    def clv_histogram(self) -> pl.DataFrame:
+        """:attr:`Analysis.clv_histogram` of the scores on the workers."""
+        if not self.on_spark:
+            return super().clv_histogram
+        return spark_figures.clv_histogram(self.ranked)
+
+    @cached_property
+    def order_value_sample(self) -> pl.DataFrame:
+        """:attr:`Analysis.order_value_sample`: the correlation over every repeat buyer and
+        the sample chosen by Spark."""
+        if not self.on_spark:
+            return super().order_value_sample
+        return spark_figures.order_value_sample(self.ranked)
+
+    @cached_property
+    def holdout(self) -> dict[str, Any] | None:
+        """:attr:`Analysis.holdout` on Spark (:func:`clv.engines.spark_holdout.holdout_check`)
+        for a purchase model Spark fits; the one-machine check otherwise."""
+        cal_end = self.period.calibration_end
+        if cal_end is None:
+            return None
+        purchase_model = self.options.purchase_model
+        if purchase_model == "auto":  # the model's own, as the one-machine check takes it
+            purchase_model = cast("PurchaseModelChoice", self.model.purchase_model)
+        if not self.on_spark or purchase_model not in DISTRIBUTED_MODELS:
+            return super().holdout
+        return spark_holdout.holdout_check(
+            self.checked.drop("_row"),
+            calibration_end=cal_end,
+            observation_end=self.period.observation_end,
+            time_unit=self.period.time_unit,
+            penalizer=self._penalizers,
+            purchase_model=purchase_model,
+        )
 
     # ---- the tiers, the top customers and the middle tier (clv.engines.spark_tiers) -------
 
