@@ -48,6 +48,7 @@ from clv.engines.spark_session import Column, DataFrame, Row, sf, spark_session
 from clv.errors import DataError, UsageError
 from clv.models.cashflows import MoneyOptions
 from clv.models.fitting import fit_distinct_rows
+from clv.models.groups import GroupedClvModel
 from clv.models.model import MONTH_DAYS, ClvModel
 
 __all__ = [
@@ -292,31 +293,62 @@ def fit(
     fitters (:func:`clv.models.fitting.fit_distinct_rows`). The model records
     ``engine="spark"``.
     """
+    _check_distributed(purchase_model)
+    bg, gg = fit_tables(_spark_frame(summary, "the summary"))
+    return fit_tables_model(bg, gg, penalizer=penalizer, purchase_model=purchase_model)
+
+
+def _check_distributed(purchase_model: str) -> None:
     if purchase_model not in ("bgnbd", "mbgnbd", "pareto_nbd"):
         raise UsageError(
             f"the Spark engine fits bgnbd, mbgnbd or pareto_nbd, not {purchase_model!r}; "
             "auto chooses on a holdout: use clv.analyze(..., engine='spark')"
         )
+
+
+def fit_tables(summary: DataFrame, *, by: str | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """What a fit sees, grouped by Spark and collected: the distinct (``x`` frequency,
+    ``rec`` recency days, ``age`` T days, ``T``, ``observation_end``) rows with ``w`` their
+    customers, and the repeat buyers' distinct (``x``, ``m`` monetary value) rows with ``w``;
+    with ``by``, per value of that column of ``summary`` too (its first column)."""
+    keys = [] if by is None else [sf.col(by)]
     count = sf.count(sf.lit(1)).cast("double").alias("w")
     bg = _collect(
-        _spark_frame(summary, "the summary")
-        .groupBy(
+        summary.groupBy(
+            *keys,
             sf.col("frequency").cast("double").alias("x"),
             sf.datediff("last_purchase", "first_purchase").alias("rec"),
             sf.datediff("observation_end", "first_purchase").alias("age"),
             sf.col("T").cast("double").alias("T"),  # one T per age: no more groups
             "observation_end",
-        )
-        .agg(count)
-    ).sort("x", "rec", "age")
+        ).agg(count)
+    )
     spenders = summary.filter((sf.col("frequency") > 0) & (sf.col("monetary_value") > 0))
     gg = _collect(
         spenders.groupBy(
+            *keys,
             sf.col("frequency").cast("double").alias("x"),
             sf.col("monetary_value").cast("double").alias("m"),
         ).agg(count)
-    ).sort("x", "m")
-    unit = _time_unit(bg["age"].to_numpy(), bg["T"].to_numpy()) or "W"  # all T = 0: fit says so
+    )
+    return bg, gg
+
+
+def fit_tables_model(
+    bg: pl.DataFrame,
+    gg: pl.DataFrame,
+    *,
+    penalizer: float | Mapping[str, float] = 0.0,
+    purchase_model: str = "bgnbd",
+    time_unit: TimeUnit | None = None,
+    group: str | None = None,
+    _warn: bool = True,
+) -> ClvModel:
+    """The model of :func:`fit_tables`' two tables (without ``by``): sorted, in the time
+    unit read off ``T`` (or ``time_unit``), fitted by
+    :func:`clv.models.fitting.fit_distinct_rows` (``group``, ``_warn``: as its)."""
+    bg, gg = bg.sort("x", "rec", "age"), gg.sort("x", "m")
+    unit = time_unit or time_unit_of(bg) or "W"  # all T = 0: the fit says so
     days = np.full(bg.height, TIME_UNIT_DAYS[unit])
     end = bg["observation_end"].max()
     bg_rows = (
@@ -334,7 +366,15 @@ def fit(
         penalizer=penalizer,
         engine="spark",
         purchase_model=purchase_model,
+        group=group,
+        _warn=_warn,
     )
+
+
+def time_unit_of(bg: pl.DataFrame) -> TimeUnit | None:
+    """The time unit of :func:`fit_tables`' ``T`` (read off whole days, as
+    :func:`clv.data.rfm.time_unit_of` does); ``None`` when every customer has ``T = 0``."""
+    return _time_unit(bg["age"].to_numpy(), bg["T"].to_numpy())
 
 
 class _ScoreOptions(MoneyOptions):
@@ -343,7 +383,7 @@ class _ScoreOptions(MoneyOptions):
 
 
 def score(
-    model: ClvModel,
+    model: ClvModel | GroupedClvModel,
     summary: DataFrame,
     *,
     horizon: float,
@@ -354,6 +394,8 @@ def score(
 ) -> DataFrame:
     """:meth:`ClvModel.score` on Spark: each Arrow batch of ``summary`` is scored by the
     model's own numpy code on the workers (``mapInArrow``); columns :data:`SCORE_SCHEMA`.
+    A :class:`~clv.models.groups.GroupedClvModel` scores each customer by the model of their
+    group (``summary`` carries its column ``by``, which the scores leave out).
 
     The options are checked on the driver first, so a bad one is a one-line error, not a
     failed Spark job.
@@ -366,8 +408,11 @@ def score(
         "month_days": month_days,
         "time_unit": model.time_unit,
     }
+    by = [model.by] if isinstance(model, GroupedClvModel) else []
     probe = pl.DataFrame({"frequency": [0], "recency": [0.0], "T": [1.0], "monetary_value": [0.0]})
-    model.score(probe, **options)  # raises the library's errors for bad options or a bad model
+    model.score(
+        probe.with_columns(pl.lit("").alias(c) for c in by), **options
+    )  # raises the library's errors for bad options or a bad model
 
     arrow_schema = pa.schema(
         [("customer_id", pa.string()), ("frequency", pa.int64())]
@@ -377,11 +422,11 @@ def score(
     def score_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             if batch.num_rows:
-                scores = model.score(pl.DataFrame(batch), **options)
+                scores = model.score(pl.DataFrame(batch), **options).drop(by)
                 yield from scores.to_arrow().cast(arrow_schema).to_batches()
 
     columns = _spark_frame(summary, "the summary").select(
-        "customer_id", "frequency", "recency", "T", "monetary_value"
+        "customer_id", "frequency", "recency", "T", "monetary_value", *by
     )
     return columns.mapInArrow(score_batches, SCORE_SCHEMA)
 

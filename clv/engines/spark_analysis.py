@@ -20,11 +20,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import polars as pl
 
 from clv.analysis import risk
+from clv.analysis.group_value import GroupValue, with_channel_value
 from clv.analysis.kpis import headline_numbers, returning_from_counts, with_sections
 from clv.analysis.loyalty import member_table
 from clv.analysis.money import Money
@@ -34,7 +35,7 @@ from clv.analysis.tables import predicted_value
 from clv.data import engines
 from clv.data.period import Period
 from clv.data.quality import Quality
-from clv.engines import spark_tables
+from clv.engines import spark_groups, spark_tables
 from clv.engines.spark import (
     _date_range,
     calibration_holdout,
@@ -48,10 +49,9 @@ from clv.engines.spark import (
 )
 from clv.engines.spark_read import read_checked
 from clv.engines.spark_session import DataFrame, Row, sf
+from clv.errors import ModelError
+from clv.models.groups import GroupedClvModel
 from clv.models.model import ClvModel
-
-if TYPE_CHECKING:
-    from clv.models.groups import GroupedClvModel
 
 __all__ = [
     "SparkAnalysis",
@@ -101,42 +101,58 @@ class SparkAnalysis(Analysis):
 
     @property
     def on_spark(self) -> bool:
-        """Whether :attr:`kpis` and :attr:`spark_segments` are computed by Spark: one
-        model fitted from distinct rows (or a given one) and no channel column (the
-        channels' tables and models come from the collected rows)."""
-        if "channel" in self.checked.columns:  # the channels' own models need each customer
-            return False
+        """Whether :attr:`kpis` and :attr:`spark_segments` are computed by Spark: a model
+        (one, or one per group with ``by``) fitted from distinct rows, or a given one."""
         if self.model_given:  # decided by what was given, never by what was used first
             return isinstance(self.model, ClvModel)
-        return self.options.by is None and self.options.purchase_model in DISTRIBUTED_MODELS
+        return self.options.purchase_model in DISTRIBUTED_MODELS
 
     @cached_property
     def spark_summary(self) -> DataFrame:
         """The RFM summary, bit-identical to :attr:`summary`
-        (:func:`clv.engines.spark.summary_in_file_order`), kept by Spark."""
+        (:func:`clv.engines.spark.summary_in_file_order`), kept by Spark; with ``by``, each
+        customer's group last (:func:`clv.engines.spark_groups.with_group`)."""
         period = self.period
-        return summary_in_file_order(self.checked, period.observation_end, period.time_unit).cache()
+        summary = summary_in_file_order(self.checked, period.observation_end, period.time_unit)
+        if self.options.by is not None:
+            summary = spark_groups.with_group(summary, self.checked, by=self.options.by)
+        return summary.cache()
+
+    @cached_property
+    def channel_summary(self) -> DataFrame:
+        """:attr:`spark_summary` with each customer's first-order ``channel``."""
+        if "channel" in self.spark_summary.columns:
+            return self.spark_summary
+        return spark_groups.with_group(self.spark_summary, self.checked, by="channel").cache()
 
     @cached_property
     def model(self) -> ClvModel | GroupedClvModel:
-        """:func:`clv.engines.spark.fit` on :attr:`spark_summary` for one BG/NBD, MBG/NBD or
-        Pareto/NBD model (without ``by``); the one-machine fit otherwise (a model per group,
-        or ``auto``, which chooses on a holdout)."""
-        if self.options.by is not None or self.options.purchase_model not in DISTRIBUTED_MODELS:
+        """:func:`clv.engines.spark.fit` on :attr:`spark_summary` for BG/NBD, MBG/NBD or
+        Pareto/NBD, one model per group with ``by``
+        (:func:`clv.engines.spark_groups.fit_by_group`); the one-machine fit otherwise
+        (``auto``, which chooses on a holdout)."""
+        options = self.options
+        if options.purchase_model not in DISTRIBUTED_MODELS:
             return super().model
+        if options.by is not None:
+            return spark_groups.fit_by_group(
+                self.spark_summary,
+                by=options.by,
+                penalizer=self._penalizers,
+                purchase_model=options.purchase_model,
+            )
         return fit(
             self.spark_summary,
             penalizer=self._penalizers,
-            purchase_model=self.options.purchase_model,
+            purchase_model=options.purchase_model,
         )
 
     @cached_property
     def ranked(self) -> DataFrame:
-        """:attr:`spark_summary` with the point scores, scored on the workers, and each
-        customer's rank by revenue and by CLV (:func:`clv.engines.spark_tables.ranked`)."""
-        scores = score(
-            cast(ClvModel, self.model), self.spark_summary, **self.money.score_keywords()
-        )
+        """:attr:`spark_summary` with the point scores, scored on the workers (each
+        customer by their group's model with ``by``), and each customer's rank by revenue
+        and by CLV (:func:`clv.engines.spark_tables.ranked`)."""
+        scores = score(self.model, self.spark_summary, **self.money.score_keywords())
         return spark_tables.ranked(self.spark_summary, scores).cache()
 
     @cached_property
@@ -160,6 +176,7 @@ class SparkAnalysis(Analysis):
             self.customer_count,
             tiers=self.tiers,
             top_share=self.options.top_share,
+            by=self.options.by,
         )
 
     @cached_property
@@ -207,10 +224,60 @@ class SparkAnalysis(Analysis):
         )
         loyalty = None
         if "loyalty" in rows.columns:
-            loyalty = member_table(spark_tables.member_sums(self.ranked, rows))
-        kpis = with_sections(kpis, channels=None, loyalty=loyalty)
+            ranked = self.ranked.drop("loyalty")  # with by="loyalty": the group, not the flag
+            loyalty = member_table(spark_tables.member_sums(ranked, rows))
+        kpis = with_sections(kpis, channels=self.channels, loyalty=loyalty)
         kpis |= predicted_value(clv, clv / n if n else None, self.money)
+        kpis = with_channel_value(kpis, self.channel_value)
         return kpis | {"at_risk": self.at_risk_findings}
+
+    @cached_property
+    def channel_sums(self) -> pl.DataFrame | None:
+        """:attr:`Analysis.channel_sums` counted by Spark, of :attr:`ranked` with each
+        customer's channel and value on the money basis
+        (:func:`clv.engines.spark_groups.channel_sums`)."""
+        if not self.on_spark:
+            return super().channel_sums
+        if "channel" not in self.checked.columns:
+            return None
+        table = self.ranked
+        if "channel" not in table.columns:
+            table = table.join(self.channel_summary.select("customer_id", "channel"), "customer_id")
+        value = self.money.value_col
+        if value == "margin" and "margin" in self.checked.columns:
+            margins = spark_groups.customer_margins(self.checked)
+            table = table.join(margins, "customer_id", "left")
+        elif value == "margin":
+            table = table.withColumn("margin", sf.col("revenue") * self.money.margin_rate)
+        return spark_groups.channel_sums(
+            table, self.customer_count, value=value, good_share=self.tiers[0][1]
+        )
+
+    @cached_property
+    def channel_value(self) -> GroupValue | str | None:
+        """:attr:`Analysis.channel_value` from Spark's distinct rows: the channel models
+        fitted per channel (:func:`clv.engines.spark_groups.fit_by_group`), their totals
+        and intervals from each distinct (channel, tier, frequency, recency, T, spend) row
+        and its customers (:func:`clv.engines.spark_groups.value_rows`)."""
+        if not self.on_spark:
+            return super().channel_value
+        if "channel" not in self.checked.columns:
+            return None
+        try:
+            model = spark_groups.fit_by_group(
+                self.channel_summary,
+                by="channel",
+                penalizer=self._penalizers,
+                purchase_model="bgnbd",
+                pooled=self._channel_pooled,
+            )
+            money = self.money.score_keywords()
+            rows = spark_groups.value_rows(
+                model, self.channel_summary, self.customer_count, **money
+            )
+            return self._channels_valued(model, rows, weights="customers")
+        except ModelError as e:
+            return str(e)
 
 
 def analysis(source: Any, request: Request, read_options: Mapping[str, Any]) -> SparkAnalysis:

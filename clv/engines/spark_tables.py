@@ -258,9 +258,11 @@ def segments(
     tiers: Sequence[tuple[str, float]],
     top_share: float,
     cells: Sequence[tuple[str, Mapping[str, tuple[int, int]]]] = RFM_CELLS,
+    by: str | None = None,
 ) -> DataFrame:
     """:func:`clv.analysis.segments.segment_table` of :func:`ranked` (``customers`` rows),
-    with the same columns and types, sorted by ``customer_id``."""
+    with the same columns and types, sorted by ``customer_id``; ``by``: the summary's
+    group column, after its other columns (as with a model per group)."""
     n = customers
     quintiles = {"R": "last_purchase", "F": "orders", "M": "revenue"}
     for score, column in quintiles.items():
@@ -277,6 +279,7 @@ def segments(
     top = top_count(n, top_share)
     return table.select(
         *SUMMARY_COLUMNS,
+        *([] if by is None else [by]),
         "rank",
         (sf.col("rank") <= top).alias("top"),
         _tier(sf.col("rank"), tiers, n).alias("tier"),

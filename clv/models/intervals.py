@@ -297,6 +297,7 @@ def interval_scores(
     group_models: Mapping[str, Fitted] | None = None,
     totals_by: Sequence[str] = (),
     per_customer: bool = True,
+    weights: np.ndarray | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Add ``clv_low/high``, ``expected_purchases_low/high`` and ``p_top`` to ``scores``.
 
@@ -328,6 +329,10 @@ def interval_scores(
         Columns of ``summary`` (e.g. ``channel``, ``tier``) to total CLV over, with intervals.
     per_customer
         False: the totals only (``scores`` is returned as given, without the five columns).
+    weights
+        The number of customers each row of ``summary`` stands for (distinct rows with
+        their counts, as an engine that holds the customers elsewhere aggregates them);
+        totals only (``per_customer=False``), normal draws. None: one customer per row.
 
     Returns
     -------
@@ -340,6 +345,8 @@ def interval_scores(
         raise UsageError(f"interval must be between 0 and 1 (e.g. 0.9), not {interval}")
     if not 0 < top_share < 1:
         raise UsageError(f"top_share must be between 0 and 1, not {top_share}")
+    if weights is not None and (per_customer or method != "normal"):
+        raise UsageError("weighted rows give totals only (per_customer=False), normal draws")
     if summary.height == 0:  # nothing to draw: empty columns, a total of 0
         added = ("expected_purchases_low", "expected_purchases_high", "clv_low", "clv_high")
         empty = scores.with_columns(pl.lit(0.0).alias(c) for c in (*added, "p_top"))
@@ -362,6 +369,7 @@ def interval_scores(
     )
     n_draws = min(len(part.shifts) for part in parts)
     clv = scores["clv"].to_numpy()
+    weighted_clv = clv if weights is None else clv * weights  # each row's customers' CLV
     purchases = scores["expected_purchases"].to_numpy()
     n = clv.size
     masks = {("total", "total"): np.ones(n, dtype=bool)}
@@ -390,14 +398,14 @@ def interval_scores(
             for start in range(0, part.rows.size, BLOCK_CUSTOMERS):
                 rows = part.rows[start : start + BLOCK_CUSTOMERS]
                 g_clv, g_purchases = part.gradients(rows, customers)
-                weighted += indicator[:, rows] @ (clv[rows, None] * g_clv)
+                weighted += indicator[:, rows] @ (weighted_clv[rows, None] * g_clv)
                 if not per_customer:
                     continue
                 p_top[rows] = _top_counts(g_clv, log_clv[rows], shifts32, log_cut) / n_draws
                 for key, g in (("clv", g_clv), ("purchases", g_purchases)):
                     factors[key][rows] = _factors(g, part.covariance, shifts, tails, method)
             # each total to first order too: log T_k + (sum_i clv_i g_i / T_k) (theta - hat)
-            part_totals = indicator[:, part.rows] @ clv[part.rows]
+            part_totals = indicator[:, part.rows] @ weighted_clv[part.rows]
             with np.errstate(divide="ignore", invalid="ignore"):
                 gradient = np.where(part_totals[:, None] > 0, weighted / part_totals[:, None], 0.0)
             return part_totals[:, None] * np.exp(gradient @ shifts.T)
@@ -406,14 +414,15 @@ def interval_scores(
     # releases the GIL: on threads they share the cores; their totals are added in order
     for share in run_all([partial(draw, part) for part in parts]):
         totals += share
-    point = np.array([clv[mask].sum() for mask in masks.values()])
+    point = np.array([weighted_clv[mask].sum() for mask in masks.values()])
+    counts = [mask.sum() if weights is None else weights[mask].sum() for mask in masks.values()]
     bounds = np.quantile(totals, tails, axis=1)
     low, high = _clipped(bounds[0], point, bounds[1])
     total_frame = pl.DataFrame(
         {
             "level": [level for level, _ in masks],
             "label": [label for _, label in masks],
-            "customers": [int(mask.sum()) for mask in masks.values()],
+            "customers": [int(count) for count in counts],
             "clv": point,
             "clv_low": low,
             "clv_high": high,
