@@ -194,3 +194,36 @@ def test_cli_kpis_with_channels_and_segments_by_channel_on_spark(cs, channel_sha
                 assert np.isfinite(document["channels"]["search"]["clv_cac"])
             else:
                 assert_close(pl.read_parquet(got), pl.read_parquet(want), 1e-9)
+
+
+@pytest.mark.parametrize("by", [None, "channel"])
+def test_intervals_and_prediction_ranges_are_made_on_the_workers(
+    cs,  # noqa: F811
+    channel_shapes,
+    by,
+    no_per_customer_tables,
+    monkeypatch,
+):
+    """``interval`` and ``prediction_interval``: the draws and each draw's top-tier cut made
+    once on the driver from compact tables (the fit's distinct rows; the cut on a seeded
+    sample of 700 customers, brought back as its distinct rows), each customer's bounds,
+    ``p_top`` and range on the workers, by their group's model with ``by``: the polars
+    segments, ranks included."""
+    import clv.models.intervals
+
+    monkeypatch.setattr(clv.models.intervals, "TOP_SAMPLE", 700)  # of 2,357 customers
+    path, options = channel_shapes["cdnow"]
+    extra = {"by": by, "interval": 0.9, "prediction_interval": 0.8, "seed": 7}
+    want, got = _analyses(path, options, **extra)
+    assert got.segments_on_spark
+    collected = Collected(monkeypatch, cs.spark_session())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        spark_segments = got.spark_segments
+        biggest = max(collected.rows)
+        segments = cs.to_polars(spark_segments)
+    assert {"clv_low", "p_top", "clv_pred_low"} <= set(segments.columns)
+    want_segments = want.segments.with_columns(pl.col("time_unit").cast(pl.String))
+    assert_close(segments.with_columns(pl.col("time_unit").cast(pl.String)), want_segments, 1e-9)
+    assert 0 < segments["p_top"].mean() < 1
+    assert biggest <= _distinct_bound(want, "channel") < want.summary.height  # the fit's rows

@@ -49,6 +49,7 @@ from clv.errors import DataError, UsageError
 from clv.models.cashflows import MoneyOptions
 from clv.models.fitting import fit_distinct_rows
 from clv.models.groups import GroupedClvModel
+from clv.models.intervals import CustomerIntervals
 from clv.models.model import MONTH_DAYS, ClvModel
 
 __all__ = [
@@ -72,10 +73,20 @@ SCORE_SCHEMA_DOUBLES = (
     "expected_order_value",
     "clv",
 )
-SCORE_SCHEMA = "customer_id string, frequency bigint, " + ", ".join(
-    f"`{c}` double" for c in SCORE_SCHEMA_DOUBLES
+"""The float columns of :func:`score` after ``customer_id`` and ``frequency`` (those of
+:meth:`ClvModel.score`)."""
+
+PREDICTION_RANGE = ("clv_pred_low", "clv_pred_high")
+"""The columns :func:`score` adds with a ``prediction_interval``."""
+
+INTERVAL_COLUMNS = (
+    "expected_purchases_low",
+    "expected_purchases_high",
+    "clv_low",
+    "clv_high",
+    "p_top",
 )
-"""The columns of :func:`score` (those of :meth:`ClvModel.score`)."""
+"""The columns :func:`score` adds with ``intervals``."""
 
 
 def _spark_frame(frame: object, what: str) -> DataFrame:
@@ -391,11 +402,20 @@ def score(
     discount_rate_annual: float = 0.10,
     margin: float = 1.0,
     month_days: float = MONTH_DAYS,
+    prediction_interval: float | None = None,
+    seed: int = 1,
+    intervals: CustomerIntervals | None = None,
 ) -> DataFrame:
     """:meth:`ClvModel.score` on Spark: each Arrow batch of ``summary`` is scored by the
-    model's own numpy code on the workers (``mapInArrow``); columns :data:`SCORE_SCHEMA`.
+    model's own numpy code on the workers (``mapInArrow``); columns ``customer_id``,
+    ``frequency`` and :data:`SCORE_SCHEMA_DOUBLES`.
     A :class:`~clv.models.groups.GroupedClvModel` scores each customer by the model of their
     group (``summary`` carries its column ``by``, which the scores leave out).
+    ``prediction_interval`` adds ``clv_pred_low`` and ``clv_pred_high``: each customer's
+    range is drawn per distinct (frequency, age, spend) key with ``seed``
+    (:mod:`clv.models.prediction`), so it does not depend on the batch it is scored in.
+    ``intervals`` (:func:`clv.engines.spark_intervals.intervals`) adds the parameters'
+    intervals and ``p_top`` (:data:`INTERVAL_COLUMNS`), as ``interval=`` does.
 
     The options are checked on the driver first, so a bad one is a one-line error, not a
     failed Spark job.
@@ -410,25 +430,35 @@ def score(
     }
     by = [model.by] if isinstance(model, GroupedClvModel) else []
     probe = pl.DataFrame({"frequency": [0], "recency": [0.0], "T": [1.0], "monetary_value": [0.0]})
+    probe = probe.with_columns(pl.lit("").alias(c) for c in by)
     model.score(
-        probe.with_columns(pl.lit("").alias(c) for c in by), **options
-    )  # raises the library's errors for bad options or a bad model
+        probe, **options, prediction_interval=prediction_interval, seed=seed
+    )  # the library's errors for bad options or model
 
+    doubles = [*SCORE_SCHEMA_DOUBLES, *([] if prediction_interval is None else PREDICTION_RANGE)]
+    doubles += [] if intervals is None else INTERVAL_COLUMNS
     arrow_schema = pa.schema(
         [("customer_id", pa.string()), ("frequency", pa.int64())]
-        + [(c, pa.float64()) for c in SCORE_SCHEMA_DOUBLES]
+        + [(c, pa.float64()) for c in doubles]
     )
 
     def score_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             if batch.num_rows:
-                scores = model.score(pl.DataFrame(batch), **options).drop(by)
+                rows = pl.DataFrame(batch)
+                scores = model.score(
+                    rows, **options, prediction_interval=prediction_interval, seed=seed
+                )
+                if intervals is not None:
+                    scores = intervals.scores(rows, scores)
+                scores = scores.drop(by)
                 yield from scores.to_arrow().cast(arrow_schema).to_batches()
 
     columns = _spark_frame(summary, "the summary").select(
         "customer_id", "frequency", "recency", "T", "monetary_value", *by
     )
-    return columns.mapInArrow(score_batches, SCORE_SCHEMA)
+    schema = ", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in arrow_schema)
+    return columns.mapInArrow(score_batches, schema)
 
 
 def to_polars(frame: DataFrame, *, sort_by: str | None = "customer_id") -> pl.DataFrame:

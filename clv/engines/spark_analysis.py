@@ -35,7 +35,7 @@ from clv.analysis.tables import predicted_value
 from clv.data import engines
 from clv.data.period import Period
 from clv.data.quality import Quality
-from clv.engines import spark_groups, spark_tables
+from clv.engines import spark_groups, spark_intervals, spark_tables
 from clv.engines.spark import (
     _date_range,
     calibration_holdout,
@@ -152,7 +152,26 @@ class SparkAnalysis(Analysis):
         """:attr:`spark_summary` with the point scores, scored on the workers (each
         customer by their group's model with ``by``), and each customer's rank by revenue
         and by CLV (:func:`clv.engines.spark_tables.ranked`)."""
-        scores = score(self.model, self.spark_summary, **self.money.score_keywords())
+        options, money = self.options, self.money.score_keywords()
+        intervals = None
+        if options.interval is not None and options.interval_method == "normal":
+            n = self.spark_summary.count()
+            intervals = spark_intervals.intervals(
+                self.model,
+                self.spark_summary,
+                n,
+                **money,
+                interval=options.interval,
+                seed=options.seed,
+            )
+        scores = score(
+            self.model,
+            self.spark_summary,
+            **money,
+            prediction_interval=options.prediction_interval,
+            seed=options.seed,
+            intervals=intervals,
+        )
         return spark_tables.ranked(self.spark_summary, scores).cache()
 
     @cached_property
@@ -162,10 +181,11 @@ class SparkAnalysis(Analysis):
 
     @property
     def segments_on_spark(self) -> bool:
-        """Whether :attr:`spark_segments` has :attr:`segments`' columns: :attr:`on_spark`
-        and point scores only (intervals are the one-machine engine's)."""
+        """Whether :attr:`spark_segments` has :attr:`segments`' columns: :attr:`on_spark`,
+        with point scores, prediction ranges and the parameters' intervals from normal
+        draws (the bootstrap refits on resampled customers: the one-machine engine's)."""
         options = self.options
-        return self.on_spark and options.interval is None and options.prediction_interval is None
+        return self.on_spark and (options.interval is None or options.interval_method == "normal")
 
     @cached_property
     def spark_segments(self) -> DataFrame:

@@ -19,6 +19,7 @@ from clv.analysis.segments import (
     ACTIVE_CELLS,
     ACTIVE_MIN_P_ALIVE,
     RFM_CELLS,
+    SCORE_COLUMNS,
     tier_bounds,
     top_count,
 )
@@ -67,10 +68,12 @@ def order_counts(transactions: DataFrame) -> dict[str, Any]:
 
 
 def ranked(summary: DataFrame, scores: DataFrame) -> DataFrame:
-    """The summary with the point scores (``clv`` null as 0) and each customer's ``rank``
+    """The summary with the point scores (``clv`` null as 0; any of the ranges of
+    :data:`~clv.analysis.segments.SCORE_COLUMNS` the scores have) and each customer's ``rank``
     by revenue and ``clv_rank`` by CLV: 1 = highest, ties by ``customer_id``
     (:func:`clv.analysis.segments.value_tiers`)."""
-    table = summary.join(scores.select("customer_id", *SCORES), "customer_id", "left")
+    ranges = [c for c in SCORE_COLUMNS if c in scores.columns and c not in SCORES]
+    table = summary.join(scores.select("customer_id", *SCORES, *ranges), "customer_id", "left")
     table = table.withColumn("clv", sf.coalesce(sf.col("clv"), sf.lit(0.0)))
     for column, rank in (("revenue", "rank"), ("clv", "clv_rank")):
         order = Window.orderBy(sf.desc_nulls_last(column), sf.asc("customer_id"))
@@ -285,7 +288,7 @@ def segments(
         _tier(sf.col("rank"), tiers, n).alias("tier"),
         *(sf.col(score).cast("tinyint").alias(score) for score in quintiles),
         sf.when(gone, sf.lit("at_risk")).otherwise(cell).alias("rfm_cell"),
-        *SCORES,
+        *(c for c in SCORE_COLUMNS if c in table.columns),
         "clv_rank",
         (sf.col("clv_rank") <= top).alias("clv_top"),
         _tier(sf.col("clv_rank"), tiers, n).alias("value_tier"),
