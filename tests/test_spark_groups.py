@@ -168,8 +168,9 @@ def test_a_model_per_group_equals_the_polars_models(
 
 
 def test_cli_kpis_with_channels_and_segments_by_channel_on_spark(cs, channel_shapes, tmp_path):  # noqa: F811
-    """``clv kpis --engine spark --channel-col ... --channel-costs`` and ``clv segments
-    --engine spark --by channel`` write the polars engine's files."""
+    """``clv kpis --engine spark --channel-col ... --channel-costs``, ``clv segments
+    --engine spark --by channel`` and ``clv segments --engine spark --interval 0.9
+    --prediction-interval 0.8`` write the polars engine's files."""
     path, _ = channel_shapes["shop"]
     costs = tmp_path / "costs.csv"
     costs.write_text("channel,cost\n" + "".join(f"{k},{v}\n" for k, v in COSTS.items()))
@@ -178,6 +179,7 @@ def test_cli_kpis_with_channels_and_segments_by_channel_on_spark(cs, channel_sha
     runs = {
         "kpis": ([*args, "--channel-costs", str(costs)], "kpis.json"),
         "segments": ([*args, "--by", "channel"], "seg.parquet"),
+        "ranges": ([*args, "--interval", "0.9", "--prediction-interval", "0.8"], "iv.parquet"),
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -185,7 +187,8 @@ def test_cli_kpis_with_channels_and_segments_by_channel_on_spark(cs, channel_sha
             files = []
             for engine in ("polars", "spark"):
                 target = tmp_path / f"{engine}-{out}"
-                assert main([command, *options, "--engine", engine, "--out", str(target)]) == 0
+                run = [command if command != "ranges" else "segments", *options]
+                assert main([*run, "--engine", engine, "--out", str(target)]) == 0
                 files.append(target)
             want, got = files
             if out.endswith(".json"):
@@ -227,3 +230,41 @@ def test_intervals_and_prediction_ranges_are_made_on_the_workers(
     assert_close(segments.with_columns(pl.col("time_unit").cast(pl.String)), want_segments, 1e-9)
     assert 0 < segments["p_top"].mean() < 1
     assert biggest <= _distinct_bound(want, "channel") < want.summary.height  # the fit's rows
+
+
+@pytest.mark.parametrize("by", [None, "channel"])
+def test_auto_chooses_on_the_calibration_summarys_distinct_rows(
+    cs,  # noqa: F811
+    channel_shapes,
+    by,
+    no_per_customer_tables,
+    monkeypatch,
+):
+    """``purchase_model="auto"``: the three models compared on the distinct rows of Spark's
+    calibration summary with their customers; the polars engine's choice, comparison,
+    fitted parameters, kpis.json and segments (with ``by``: each group fitted with the
+    model chosen on the whole shop)."""
+    path, options = channel_shapes["cdnow"]
+    want, got = _analyses(path, options, purchase_model="auto", by=by)
+    assert got.on_spark and got.segments_on_spark
+    collected = Collected(monkeypatch, cs.spark_session())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model, kpis = got.model, got.kpis
+        spark_segments = got.spark_segments
+    biggest = max(collected.rows)
+    segments = cs.to_polars(spark_segments)
+    pooled, want_pooled = (model, want.model) if by is None else (model.pooled, want.model.pooled)
+    assert pooled.purchase_model == want_pooled.purchase_model == "mbgnbd"  # not BG/NBD
+    assert want_pooled.comparison is not None and pooled.comparison is not None
+    assert_close(pl.DataFrame(pooled.comparison), pl.DataFrame(want_pooled.comparison), 1e-9)
+    assert [d["code"] for d in pooled.diagnostics] == [d["code"] for d in want_pooled.diagnostics]
+    for key, value in want_pooled.purchase.items():
+        assert pooled.purchase[key] == pytest.approx(value, rel=1e-6)
+    assert_same_numbers(kpis, want.kpis, 1e-6)
+    want_segments = want.segments.with_columns(pl.col("time_unit").cast(pl.String))
+    assert_close(segments.with_columns(pl.col("time_unit").cast(pl.String)), want_segments, 1e-9)
+    keys = ["frequency", "recency", "T", "frequency_holdout", "duration_holdout"]
+    calibration_rows = want.calibration.select(keys).n_unique()
+    bound = max(_distinct_bound(want, "channel"), calibration_rows)
+    assert biggest <= bound < want.summary.height

@@ -20,8 +20,8 @@ The engine is registered as ``engine="spark"`` (:mod:`clv.data.engines`) by
 
 import datetime as dt
 import warnings
-from collections.abc import Iterator, Mapping
-from typing import cast
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -47,6 +47,7 @@ from clv.engines.spark_read import (
 from clv.engines.spark_session import Column, DataFrame, Row, sf, spark_session
 from clv.errors import DataError, UsageError
 from clv.models.cashflows import MoneyOptions
+from clv.models.diagnostics import Diagnostic
 from clv.models.fitting import fit_distinct_rows
 from clv.models.groups import GroupedClvModel
 from clv.models.intervals import CustomerIntervals
@@ -352,12 +353,15 @@ def fit_tables_model(
     penalizer: float | Mapping[str, float] = 0.0,
     purchase_model: str = "bgnbd",
     time_unit: TimeUnit | None = None,
+    comparison: list[dict[str, Any]] | None = None,
+    notes: Sequence[Diagnostic] = (),
     group: str | None = None,
     _warn: bool = True,
 ) -> ClvModel:
     """The model of :func:`fit_tables`' two tables (without ``by``): sorted, in the time
     unit read off ``T`` (or ``time_unit``), fitted by
-    :func:`clv.models.fitting.fit_distinct_rows` (``group``, ``_warn``: as its)."""
+    :func:`clv.models.fitting.fit_distinct_rows` (``comparison``, ``notes``, ``group``,
+    ``_warn``: as its)."""
     bg, gg = bg.sort("x", "rec", "age"), gg.sort("x", "m")
     unit = time_unit or time_unit_of(bg) or "W"  # all T = 0: the fit says so
     days = np.full(bg.height, TIME_UNIT_DAYS[unit])
@@ -377,6 +381,8 @@ def fit_tables_model(
         penalizer=penalizer,
         engine="spark",
         purchase_model=purchase_model,
+        comparison=comparison,
+        notes=notes,
         group=group,
         _warn=_warn,
     )

@@ -40,6 +40,8 @@ from clv.engines.spark import (
     _date_range,
     calibration_holdout,
     fit,
+    fit_tables,
+    fit_tables_model,
     load_transactions,
     rfm_summary,
     score,
@@ -50,6 +52,9 @@ from clv.engines.spark import (
 from clv.engines.spark_read import read_checked
 from clv.engines.spark_session import DataFrame, Row, sf
 from clv.errors import ModelError
+from clv.models.checks import penalizers
+from clv.models.diagnostics import Diagnostic
+from clv.models.fitting import auto_choice
 from clv.models.groups import GroupedClvModel
 from clv.models.model import ClvModel
 
@@ -66,15 +71,18 @@ __all__ = [
 DISTRIBUTED_MODELS = ("bgnbd", "mbgnbd", "pareto_nbd")
 """The purchase models :func:`clv.engines.spark.fit` fits from Spark's distinct rows."""
 
+HOLDOUT_KEYS = ("frequency", "recency", "T", "time_unit", "frequency_holdout", "duration_holdout")
+"""The columns of the calibration summary ``auto``'s choice reads."""
+
 
 class SparkAnalysis(Analysis):
     """:class:`~clv.analysis.results.Analysis` of checked transactions held by Spark.
 
     ``checked`` holds the rows up to the observation end (with ``_row``, their order in the
-    source). :attr:`model`, :attr:`kpis`, :attr:`at_risk_findings` and
-    :attr:`spark_segments` are Spark's, for one model without ``by`` (BG/NBD, MBG/NBD or
-    Pareto/NBD) and data without a channel column; otherwise, and for every other table,
-    the one-machine tables of :attr:`transactions`.
+    source). :attr:`model`, :attr:`kpis`, :attr:`channels`, :attr:`channel_value`,
+    :attr:`at_risk_findings` and :attr:`spark_segments` are Spark's (see :attr:`on_spark`:
+    BG/NBD, MBG/NBD, Pareto/NBD or ``auto``, one model or one per group with ``by``);
+    otherwise, and for every other table, the one-machine tables of :attr:`transactions`.
     """
 
     def __init__(
@@ -102,10 +110,11 @@ class SparkAnalysis(Analysis):
     @property
     def on_spark(self) -> bool:
         """Whether :attr:`kpis` and :attr:`spark_segments` are computed by Spark: a model
-        (one, or one per group with ``by``) fitted from distinct rows, or a given one."""
+        (one, or one per group with ``by``; ``auto`` chosen on distinct rows too) fitted
+        from distinct rows, or a given one."""
         if self.model_given:  # decided by what was given, never by what was used first
             return isinstance(self.model, ClvModel)
-        return self.options.purchase_model in DISTRIBUTED_MODELS
+        return self.options.purchase_model in (*DISTRIBUTED_MODELS, "auto")
 
     @cached_property
     def spark_summary(self) -> DataFrame:
@@ -126,25 +135,64 @@ class SparkAnalysis(Analysis):
         return spark_groups.with_group(self.spark_summary, self.checked, by="channel").cache()
 
     @cached_property
+    def spark_calibration(self) -> DataFrame | None:
+        """:attr:`calibration` kept by Spark (:func:`clv.engines.spark.calibration_holdout`);
+        None without a split."""
+        if self.period.calibration_end is None:
+            return None
+        return calibration_holdout(
+            self.checked.drop("_row"),
+            calibration_end=self.period.calibration_end,
+            observation_end=self.period.observation_end,
+            time_unit=self.period.time_unit,
+        ).cache()
+
+    @cached_property
+    def auto_choice(self) -> tuple[str, list[dict[str, Any]] | None, list[Diagnostic]]:
+        """What ``purchase_model="auto"`` fits (:func:`clv.models.fitting.auto_choice`),
+        chosen on the distinct rows of :attr:`spark_calibration` with their customers."""
+        rows = None
+        if self.spark_calibration is not None:
+            keys = list(HOLDOUT_KEYS)
+            counted = self.spark_calibration.groupBy(*keys).agg(
+                sf.count(sf.lit(1)).alias("customers")
+            )
+            rows = to_polars(counted, sort_by=None).sort(keys)  # one order, the same sums
+        penalizer, _ = penalizers(self._penalizers)
+        return auto_choice(rows, penalizer=penalizer, weights="customers")
+
+    @cached_property
     def model(self) -> ClvModel | GroupedClvModel:
         """:func:`clv.engines.spark.fit` on :attr:`spark_summary` for BG/NBD, MBG/NBD or
         Pareto/NBD, one model per group with ``by``
-        (:func:`clv.engines.spark_groups.fit_by_group`); the one-machine fit otherwise
-        (``auto``, which chooses on a holdout)."""
+        (:func:`clv.engines.spark_groups.fit_by_group`); ``auto`` fits the one
+        :attr:`auto_choice` chooses."""
         options = self.options
-        if options.purchase_model not in DISTRIBUTED_MODELS:
+        purchase_model: str = options.purchase_model
+        comparison, notes = None, list[Diagnostic]()
+        if purchase_model == "auto":
+            purchase_model, comparison, notes = self.auto_choice
+        elif purchase_model not in DISTRIBUTED_MODELS:
             return super().model
         if options.by is not None:
-            return spark_groups.fit_by_group(
+            grouped = spark_groups.fit_by_group(
                 self.spark_summary,
                 by=options.by,
                 penalizer=self._penalizers,
-                purchase_model=options.purchase_model,
+                purchase_model=purchase_model,
             )
-        return fit(
-            self.spark_summary,
+            # the choice was made on the whole shop: the pooled model carries it
+            grouped.pooled.comparison = comparison or grouped.pooled.comparison
+            grouped.pooled.diagnostics = [*notes, *grouped.pooled.diagnostics]
+            return grouped
+        bg, gg = fit_tables(self.spark_summary)
+        return fit_tables_model(
+            bg,
+            gg,
             penalizer=self._penalizers,
-            purchase_model=options.purchase_model,
+            purchase_model=purchase_model,
+            comparison=comparison,
+            notes=notes,
         )
 
     @cached_property
@@ -205,15 +253,9 @@ class SparkAnalysis(Analysis):
         if not self.on_spark:
             return super().overdue
         gaps = self.options.at_risk_overdue_gaps
-        if self.period.calibration_end is None:
+        if self.spark_calibration is None:
             return risk.overdue_threshold(None, gaps=gaps)
-        calibration = calibration_holdout(
-            self.checked.drop("_row"),
-            calibration_end=self.period.calibration_end,
-            observation_end=self.period.observation_end,
-            time_unit=self.period.time_unit,
-        )
-        return spark_tables.overdue(calibration, gaps=gaps)
+        return spark_tables.overdue(self.spark_calibration, gaps=gaps)
 
     @cached_property
     def at_risk_findings(self) -> dict[str, Any]:
