@@ -147,3 +147,43 @@ def test_auto_compares_the_limits_where_nobody_drops_out(steady_shop):
     assert table["limit"].to_list() == ["poisson_no_dropout"] * 3  # 4 months: one rate will do
     assert name == "bgnbd"  # the same limit: the same predictions, no difference to chase
     assert table["mae_difference"].drop_nulls().to_list() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("seed", [70, 73])
+def test_the_choice_on_distinct_rows_with_their_counts_is_the_customers_choice(
+    cdnow_calibration, seed
+):
+    """An engine that groups the customers elsewhere hands the distinct (x, t_x, T, holdout)
+    rows with their counts: the same model, fits and bootstrap bound (the same resampling
+    of the same differences), the means to their sums' last bits. On CDNOW (Pareto/NBD
+    chosen) and on a BG/NBD shop where BG/NBD is kept."""
+    transactions, _ = channel_shop(
+        1_500, seed=seed, channels={"shop": SIMULATED_CHANNELS["paid_social"]}, holdout_days=0
+    )
+    shop = calibration_holdout(
+        transactions, calibration_end="2023-06-30", observation_end="2023-12-31"
+    )
+    for frame in (cdnow_calibration, shop):
+        keys = ["frequency", "recency", "T", "time_unit", "frequency_holdout", "duration_holdout"]
+        rows = frame.group_by(keys).agg(customers=pl.len()).sample(fraction=1.0, shuffle=True)
+        assert rows.height < frame.height  # rows of several customers
+        name, table = choose_purchase_model(frame)
+        got_name, got = choose_purchase_model(rows, weights="customers")
+        assert got_name == name
+        assert got["difference_upper_95"].to_list() == table["difference_upper_95"].to_list()
+        assert got["log_likelihood"].to_list() == table["log_likelihood"].to_list()
+        for column in ("holdout_mae", "mae_difference"):
+            want = table[column].fill_null(np.nan).to_numpy()
+            np.testing.assert_allclose(got[column].fill_null(np.nan).to_numpy(), want, rtol=1e-12)
+
+
+def test_the_bootstrap_bound_of_counted_values_is_that_of_the_values():
+    rng = np.random.default_rng(1)
+    difference = rng.normal(-0.01, 1.0, 5_000).round(1)
+    values, counts = np.unique(difference, return_counts=True)
+    order = rng.permutation(values.size)  # any order, values repeated across rows
+    halves = np.concatenate([counts[order] // 2, counts[order] - counts[order] // 2])
+    repeated = np.concatenate([values[order], values[order]])
+    kept = halves > 0
+    bound = _upper_bound(repeated[kept], weights=halves[kept].astype(float))
+    assert bound == _upper_bound(difference)

@@ -26,7 +26,7 @@ class GroupValue:
     scores: pl.DataFrame
     """Customer scores with the group column and ``tier`` (by point CLV) and, unless made with
     ``per_customer=False``, ``clv_low``, ``clv_high``, ``expected_purchases_low/high`` and
-    ``p_top``."""
+    ``p_top`` (made from weighted distinct rows: a row per distinct row, without them)."""
     groups: pl.DataFrame
     """One row per group, sorted: ``customers``, ``uses_pooled``, ``mean_clv``, ``clv``,
     ``clv_low``, ``clv_high`` (group totals), ``new_customer_value`` (+ ``_low``/``_high``),
@@ -51,11 +51,16 @@ def clv_intervals(
     seed: int = 0,
     totals_by: Sequence[str] = (),
     per_customer: bool = True,
+    weights: str | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Scores with intervals and a ``tier`` column (good/middle/bad by point CLV), and CLV
     totals with intervals: overall, per ``tier`` and per column of ``totals_by`` (see
     :func:`clv.models.intervals.interval_scores` for both frames; ``per_customer=False``: the
-    scores without intervals)."""
+    scores without intervals).
+
+    ``weights``: a column of ``summary`` with the customers each row stands for (distinct
+    rows, which then carry each customer's ``tier`` already: the ranks are the engine's);
+    the totals only, as with ``per_customer=False``."""
     money: MoneyOptions = {
         "horizon": horizon,
         "horizon_unit": horizon_unit,
@@ -68,7 +73,10 @@ def clv_intervals(
         by, pooled, group_models = model.by, model.pooled, model.groups
     else:
         by, pooled, group_models = None, model, None
-    tiers = value_tiers(point, value_col="clv", tiers=TIERS)["tier"]
+    if weights is None:
+        tiers = value_tiers(point, value_col="clv", tiers=TIERS)["tier"]
+    else:
+        tiers = summary["tier"]
     scores, totals = interval_scores(
         pooled,
         summary.with_columns(tier=tiers),
@@ -81,7 +89,8 @@ def clv_intervals(
         by=by,
         group_models=group_models,
         totals_by=[*totals_by, "tier"],
-        per_customer=per_customer,
+        per_customer=per_customer and weights is None,
+        weights=None if weights is None else summary[weights].cast(pl.Float64).to_numpy(),
     )
     if by:
         scores = scores.insert_column(1, point[by])
@@ -103,12 +112,15 @@ def group_value(
     draws: int = DRAWS,
     seed: int = 0,
     per_customer: bool = True,
+    weights: str | None = None,
 ) -> GroupValue:
     """Score every customer by their group's model and value each group, with intervals.
 
     ``summary`` carries ``model.by`` (see :func:`clv.data.groups.with_customer_group`).
     ``per_customer=False`` leaves out each customer's own interval and ``p_top`` (the groups'
-    intervals are the same; 1 M customers: about 1 s of CPU less).
+    intervals are the same; 1 M customers: about 1 s of CPU less). ``weights``: ``summary``
+    holds distinct rows, this column their customers and ``tier`` each one's tier by point
+    CLV (see :func:`clv_intervals`; ``scores`` then has a row per distinct row).
     ``channel_costs`` are acquisition costs per new customer by group (CAC, currency):
     ``clv_cac = new_customer_value / cac``, the forward-looking return on a channel's
     cost (its interval from the value's; the cost is taken as known).
@@ -134,6 +146,7 @@ def group_value(
         draws=draws,
         seed=seed,
         per_customer=per_customer,
+        weights=weights,
         **money,
     )
     grid = cash_flow_grid(model_unit=model.time_unit, **money)

@@ -284,6 +284,20 @@ def channel_table(
     """
     if "channel" not in customers.columns:
         return None
+    sums = channel_sums(customers, value_col=value_col, good_share=good_share)
+    return channel_table_of_sums(sums, channel_costs=channel_costs)
+
+
+def channel_sums(
+    customers: pl.DataFrame, *, value_col: str = "revenue", good_share: float = TIERS[0][1]
+) -> pl.DataFrame:
+    """The per-channel counts and sums :func:`channel_table_of_sums` finishes, of customers
+    with a ``channel`` column (nulls: :data:`~clv.data.groups.UNKNOWN`): ``channel``,
+    ``customers``, ``good_customers`` (in the shop's top ``good_share`` by ``value_col``),
+    ``repeaters`` (more than one order), ``revenue``, ``orders``, ``value`` (the sum of
+    ``value_col``), ``valued`` (customers with one) and, with a ``clv`` column, ``clv``
+    (sum), ``scored`` (customers with one) and ``good_clv`` (customers in the top
+    ``good_share`` by CLV, null as 0). One row per channel, unsorted."""
     tiered = _tiered(customers, value_col, good_share)
     has_clv = "clv" in customers.columns
     if has_clv:  # the good tier by predicted CLV, ranked as segment_table ranks value_tier
@@ -293,20 +307,50 @@ def channel_table(
     aggs = [
         pl.len().cast(pl.Int64).alias("customers"),
         pl.col("good").sum().cast(pl.Int64).alias("good_customers"),
-        (pl.col("orders") > 1).mean().alias("repeat_rate"),
-        (pl.col("revenue").sum() / pl.col("orders").sum()).alias("aov"),
-        pl.col(value_col).mean().alias("mean_value"),
+        (pl.col("orders") > 1).sum().cast(pl.Int64).alias("repeaters"),
+        pl.col("revenue").sum(),
+        pl.col("orders").sum().cast(pl.Int64),
+        pl.col(value_col).sum().alias("value"),
+        pl.col(value_col).count().cast(pl.Int64).alias("valued"),
     ]
     if has_clv:
-        aggs.append(pl.col("clv").mean().alias("mean_clv"))
-        aggs.append(pl.col("good_clv").mean().alias("share_good_clv"))
+        aggs += [
+            pl.col("clv").sum(),
+            pl.col("clv").count().cast(pl.Int64).alias("scored"),
+            pl.col("good_clv").sum().cast(pl.Int64),
+        ]
+    return tiered.group_by(pl.col("channel").cast(pl.String).fill_null(UNKNOWN)).agg(aggs)
+
+
+def _mean(total: str, count: str) -> pl.Expr:
+    """The mean of a sum over a count of values, null without values (as polars' mean)."""
+    return pl.when(pl.col(count) > 0).then(pl.col(total) / pl.col(count))
+
+
+def channel_table_of_sums(
+    sums: pl.DataFrame, *, channel_costs: Mapping[str, float] | None = None
+) -> pl.DataFrame:
+    """:func:`channel_table` of its per-channel sums (:func:`channel_sums`, or the same
+    counted elsewhere: Spark's)."""
+    customers = pl.col("customers")
+    columns = [
+        "channel",
+        "customers",
+        "good_customers",
+        (pl.col("repeaters") / customers).alias("repeat_rate"),
+        (pl.col("revenue") / pl.col("orders")).alias("aov"),
+        _mean("value", "valued").alias("mean_value"),
+    ]
+    if "clv" in sums.columns:
+        columns.append(_mean("clv", "scored").alias("mean_clv"))
+        columns.append((pl.col("good_clv") / customers).alias("share_good_clv"))
+    total, good = int(sums["customers"].sum()), int(sums["good_customers"].sum())
     table = (
-        tiered.group_by(pl.col("channel").cast(pl.String).fill_null(UNKNOWN))
-        .agg(aggs)
+        sums.select(columns)
         .with_columns(
-            customer_share=pl.col("customers") / tiered.height,
-            share_good=pl.col("good_customers") / pl.col("customers"),
-            share_of_good=pl.col("good_customers") / max(int(tiered["good"].sum()), 1),
+            customer_share=customers / total,
+            share_good=pl.col("good_customers") / customers,
+            share_of_good=pl.col("good_customers") / max(good, 1),
         )
         .sort(["share_good", "channel"], descending=[True, False])
         .with_row_index("rank", offset=1)

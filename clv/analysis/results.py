@@ -420,10 +420,8 @@ class Analysis:
         column; the reason, in words, when the channel models cannot be fitted."""
         if "channel" not in self.transactions.columns:
             return None
-        from clv.analysis.group_value import group_value
         from clv.errors import ModelError
         from clv.models.fitting import fit
-        from clv.models.groups import GroupedClvModel
 
         summary = self.summary
         if "channel" not in summary.columns:
@@ -431,27 +429,43 @@ class Analysis:
                 summary, self.transactions, by="channel", _customer_key=self._customer_key
             )
         try:
-            fitted = self.model  # on these customers: its pooled BG/NBD is not refitted
-            pooled = fitted.pooled if isinstance(fitted, GroupedClvModel) else fitted
             model = fit(
-                summary,
-                penalizer=self._penalizers,
-                by="channel",
-                pooled=pooled if pooled.purchase_model == "bgnbd" else None,
+                summary, penalizer=self._penalizers, by="channel", pooled=self._channel_pooled
             )
-            return group_value(
-                model,
-                summary,
-                horizon=self.money.horizon,
-                horizon_unit=self.money.horizon_unit,
-                discount_rate_annual=self.money.discount_rate_annual,
-                margin=self.money.margin_rate,
-                channel_costs=self.options.channel_costs,
-                seed=self.options.seed,
-                per_customer=False,  # the channels' totals and intervals only
-            )
+            return self._channels_valued(model, summary)
         except ModelError as e:
             return str(e)
+
+    @property
+    def _channel_pooled(self) -> ClvModel | None:
+        """:attr:`model` (its pooled model with ``by``) when it is the pooled BG/NBD the
+        channel models stand beside (fitted on these customers: not refitted), else None."""
+        from clv.models.groups import GroupedClvModel
+
+        fitted = self.model
+        pooled = fitted.pooled if isinstance(fitted, GroupedClvModel) else fitted
+        return pooled if pooled.purchase_model == "bgnbd" else None
+
+    def _channels_valued(
+        self, model: GroupedClvModel, summary: pl.DataFrame, weights: str | None = None
+    ) -> GroupValue:
+        """:attr:`channel_value` of the channel models ``model`` and the customers'
+        ``summary`` with ``channel`` (``weights``: distinct rows, see
+        :func:`~clv.analysis.group_value.group_value`)."""
+        from clv.analysis.group_value import group_value
+
+        return group_value(
+            model,
+            summary,
+            horizon=self.money.horizon,
+            horizon_unit=self.money.horizon_unit,
+            discount_rate_annual=self.money.discount_rate_annual,
+            margin=self.money.margin_rate,
+            channel_costs=self.options.channel_costs,
+            seed=self.options.seed,
+            per_customer=False,  # the channels' totals and intervals only
+            weights=weights,
+        )
 
     @cached_property
     def monthly(self) -> pl.DataFrame:
@@ -490,18 +504,27 @@ class Analysis:
         customers, with the value of a newly acquired customer and, with costs, CLV:CAC
         (``clv_cac`` = that value / CAC) from :attr:`channel_value`. None without a channel
         column."""
-        table = kpi.channel_table(
-            self.customers,
-            channel_costs=self.options.channel_costs,
-            value_col=self.money.value_col,
-            good_share=self.tiers[0][1],
-        )
+        sums = self.channel_sums
+        if sums is None:
+            return None
+        table = kpi.channel_table_of_sums(sums, channel_costs=self.options.channel_costs)
         value = self.channel_value
         if table is None or value is None or isinstance(value, str):
             return table
         keep = [c for c in ("new_customer_value", "clv_cac") if c in value.groups.columns]
         return table.join(
             value.groups.select("channel", *keep), on="channel", how="left", maintain_order="left"
+        )
+
+    @cached_property
+    def channel_sums(self) -> pl.DataFrame | None:
+        """The per-channel counts and sums :attr:`channels` is made of
+        (:func:`clv.analysis.kpis.channel_sums` of :attr:`customers`: good customers by the
+        money basis' value, the top tier's share); None without a channel column."""
+        if "channel" not in self.customers.columns:
+            return None
+        return kpi.channel_sums(
+            self.customers, value_col=self.money.value_col, good_share=self.tiers[0][1]
         )
 
     @cached_property

@@ -20,8 +20,8 @@ The engine is registered as ``engine="spark"`` (:mod:`clv.data.engines`) by
 
 import datetime as dt
 import warnings
-from collections.abc import Iterator, Mapping
-from typing import cast
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -47,7 +47,10 @@ from clv.engines.spark_read import (
 from clv.engines.spark_session import Column, DataFrame, Row, sf, spark_session
 from clv.errors import DataError, UsageError
 from clv.models.cashflows import MoneyOptions
+from clv.models.diagnostics import Diagnostic
 from clv.models.fitting import fit_distinct_rows
+from clv.models.groups import GroupedClvModel
+from clv.models.intervals import CustomerIntervals
 from clv.models.model import MONTH_DAYS, ClvModel
 
 __all__ = [
@@ -71,10 +74,20 @@ SCORE_SCHEMA_DOUBLES = (
     "expected_order_value",
     "clv",
 )
-SCORE_SCHEMA = "customer_id string, frequency bigint, " + ", ".join(
-    f"`{c}` double" for c in SCORE_SCHEMA_DOUBLES
+"""The float columns of :func:`score` after ``customer_id`` and ``frequency`` (those of
+:meth:`ClvModel.score`)."""
+
+PREDICTION_RANGE = ("clv_pred_low", "clv_pred_high")
+"""The columns :func:`score` adds with a ``prediction_interval``."""
+
+INTERVAL_COLUMNS = (
+    "expected_purchases_low",
+    "expected_purchases_high",
+    "clv_low",
+    "clv_high",
+    "p_top",
 )
-"""The columns of :func:`score` (those of :meth:`ClvModel.score`)."""
+"""The columns :func:`score` adds with ``intervals``."""
 
 
 def _spark_frame(frame: object, what: str) -> DataFrame:
@@ -294,31 +307,65 @@ def fit(
     fitters (:func:`clv.models.fitting.fit_distinct_rows`). The model records
     ``engine="spark"``.
     """
+    _check_distributed(purchase_model)
+    bg, gg = fit_tables(_spark_frame(summary, "the summary"))
+    return fit_tables_model(bg, gg, penalizer=penalizer, purchase_model=purchase_model)
+
+
+def _check_distributed(purchase_model: str) -> None:
     if purchase_model not in ("bgnbd", "mbgnbd", "pareto_nbd"):
         raise UsageError(
             f"the Spark engine fits bgnbd, mbgnbd or pareto_nbd, not {purchase_model!r}; "
             "auto chooses on a holdout: use clv.analyze(..., engine='spark')"
         )
+
+
+def fit_tables(summary: DataFrame, *, by: str | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """What a fit sees, grouped by Spark and collected: the distinct (``x`` frequency,
+    ``rec`` recency days, ``age`` T days, ``T``, ``observation_end``) rows with ``w`` their
+    customers, and the repeat buyers' distinct (``x``, ``m`` monetary value) rows with ``w``;
+    with ``by``, per value of that column of ``summary`` too (its first column)."""
+    keys = [] if by is None else [sf.col(by)]
     count = sf.count(sf.lit(1)).cast("double").alias("w")
     bg = _collect(
-        _spark_frame(summary, "the summary")
-        .groupBy(
+        summary.groupBy(
+            *keys,
             sf.col("frequency").cast("double").alias("x"),
             sf.datediff("last_purchase", "first_purchase").alias("rec"),
             sf.datediff("observation_end", "first_purchase").alias("age"),
             sf.col("T").cast("double").alias("T"),  # one T per age: no more groups
             "observation_end",
-        )
-        .agg(count)
-    ).sort("x", "rec", "age")
+        ).agg(count)
+    )
     spenders = summary.filter((sf.col("frequency") > 0) & (sf.col("monetary_value") > 0))
     gg = _collect(
         spenders.groupBy(
+            *keys,
             sf.col("frequency").cast("double").alias("x"),
             sf.col("monetary_value").cast("double").alias("m"),
         ).agg(count)
-    ).sort("x", "m")
-    unit = _time_unit(bg["age"].to_numpy(), bg["T"].to_numpy()) or "W"  # all T = 0: fit says so
+    )
+    return bg, gg
+
+
+def fit_tables_model(
+    bg: pl.DataFrame,
+    gg: pl.DataFrame,
+    *,
+    penalizer: float | Mapping[str, float] = 0.0,
+    purchase_model: str = "bgnbd",
+    time_unit: TimeUnit | None = None,
+    comparison: list[dict[str, Any]] | None = None,
+    notes: Sequence[Diagnostic] = (),
+    group: str | None = None,
+    _warn: bool = True,
+) -> ClvModel:
+    """The model of :func:`fit_tables`' two tables (without ``by``): sorted, in the time
+    unit read off ``T`` (or ``time_unit``), fitted by
+    :func:`clv.models.fitting.fit_distinct_rows` (``comparison``, ``notes``, ``group``,
+    ``_warn``: as its)."""
+    bg, gg = bg.sort("x", "rec", "age"), gg.sort("x", "m")
+    unit = time_unit or time_unit_of(bg) or "W"  # all T = 0: the fit says so
     days = np.full(bg.height, TIME_UNIT_DAYS[unit])
     end = bg["observation_end"].max()
     bg_rows = (
@@ -336,8 +383,17 @@ def fit(
         penalizer=penalizer,
         engine="spark",
         purchase_model=purchase_model,
+        comparison=comparison,
+        notes=notes,
         group=group,
+        _warn=_warn,
     )
+
+
+def time_unit_of(bg: pl.DataFrame) -> TimeUnit | None:
+    """The time unit of :func:`fit_tables`' ``T`` (read off whole days, as
+    :func:`clv.data.rfm.time_unit_of` does); ``None`` when every customer has ``T = 0``."""
+    return _time_unit(bg["age"].to_numpy(), bg["T"].to_numpy())
 
 
 class _ScoreOptions(MoneyOptions):
@@ -346,7 +402,7 @@ class _ScoreOptions(MoneyOptions):
 
 
 def score(
-    model: ClvModel,
+    model: ClvModel | GroupedClvModel,
     summary: DataFrame,
     *,
     horizon: float,
@@ -354,9 +410,20 @@ def score(
     discount_rate_annual: float = 0.10,
     margin: float = 1.0,
     month_days: float = MONTH_DAYS,
+    prediction_interval: float | None = None,
+    seed: int = 1,
+    intervals: CustomerIntervals | None = None,
 ) -> DataFrame:
     """:meth:`ClvModel.score` on Spark: each Arrow batch of ``summary`` is scored by the
-    model's own numpy code on the workers (``mapInArrow``); columns :data:`SCORE_SCHEMA`.
+    model's own numpy code on the workers (``mapInArrow``); columns ``customer_id``,
+    ``frequency`` and :data:`SCORE_SCHEMA_DOUBLES`.
+    A :class:`~clv.models.groups.GroupedClvModel` scores each customer by the model of their
+    group (``summary`` carries its column ``by``, which the scores leave out).
+    ``prediction_interval`` adds ``clv_pred_low`` and ``clv_pred_high``: each customer's
+    range is drawn per distinct (frequency, age, spend) key with ``seed``
+    (:mod:`clv.models.prediction`), so it does not depend on the batch it is scored in.
+    ``intervals`` (:func:`clv.engines.spark_intervals.intervals`) adds the parameters'
+    intervals and ``p_top`` (:data:`INTERVAL_COLUMNS`), as ``interval=`` does.
 
     The options are checked on the driver first, so a bad one is a one-line error, not a
     failed Spark job.
@@ -369,24 +436,37 @@ def score(
         "month_days": month_days,
         "time_unit": model.time_unit,
     }
+    by = [model.by] if isinstance(model, GroupedClvModel) else []
     probe = pl.DataFrame({"frequency": [0], "recency": [0.0], "T": [1.0], "monetary_value": [0.0]})
-    model.score(probe, **options)  # raises the library's errors for bad options or a bad model
+    probe = probe.with_columns(pl.lit("").alias(c) for c in by)
+    model.score(
+        probe, **options, prediction_interval=prediction_interval, seed=seed
+    )  # the library's errors for bad options or model
 
+    doubles = [*SCORE_SCHEMA_DOUBLES, *([] if prediction_interval is None else PREDICTION_RANGE)]
+    doubles += [] if intervals is None else INTERVAL_COLUMNS
     arrow_schema = pa.schema(
         [("customer_id", pa.string()), ("frequency", pa.int64())]
-        + [(c, pa.float64()) for c in SCORE_SCHEMA_DOUBLES]
+        + [(c, pa.float64()) for c in doubles]
     )
 
     def score_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             if batch.num_rows:
-                scores = model.score(pl.DataFrame(batch), **options)
+                rows = pl.DataFrame(batch)
+                scores = model.score(
+                    rows, **options, prediction_interval=prediction_interval, seed=seed
+                )
+                if intervals is not None:
+                    scores = intervals.scores(rows, scores)
+                scores = scores.drop(by)
                 yield from scores.to_arrow().cast(arrow_schema).to_batches()
 
     columns = _spark_frame(summary, "the summary").select(
-        "customer_id", "frequency", "recency", "T", "monetary_value"
+        "customer_id", "frequency", "recency", "T", "monetary_value", *by
     )
-    return columns.mapInArrow(score_batches, SCORE_SCHEMA)
+    schema = ", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in arrow_schema)
+    return columns.mapInArrow(score_batches, schema)
 
 
 def to_polars(frame: DataFrame, *, sort_by: str | None = "customer_id") -> pl.DataFrame:

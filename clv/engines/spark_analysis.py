@@ -26,12 +26,13 @@ import datetime as dt
 import sys
 from collections.abc import Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import polars as pl
 
 from clv.analysis import profile, risk, tables
 from clv.analysis.findings import MiddleCounts
+from clv.analysis.group_value import GroupValue, with_channel_value
 from clv.analysis.kpis import (
     cohorts_from_counts,
     headline_numbers,
@@ -50,11 +51,21 @@ from clv.analysis.tables import monthly_from_counts, overview_values, predicted_
 from clv.data import engines
 from clv.data.period import Period
 from clv.data.quality import Quality
-from clv.engines import spark_figures, spark_holdout, spark_orders, spark_tables, spark_tiers
+from clv.engines import (
+    spark_figures,
+    spark_groups,
+    spark_holdout,
+    spark_intervals,
+    spark_orders,
+    spark_tables,
+    spark_tiers,
+)
 from clv.engines.spark import (
     _date_range,
     calibration_holdout,
     fit,
+    fit_tables,
+    fit_tables_model,
     load_transactions,
     rfm_summary,
     score,
@@ -64,11 +75,12 @@ from clv.engines.spark import (
 )
 from clv.engines.spark_read import read_checked
 from clv.engines.spark_session import DataFrame, Row, sf
+from clv.errors import ModelError
+from clv.models.checks import penalizers
+from clv.models.diagnostics import Diagnostic
+from clv.models.fitting import PurchaseModelChoice, auto_choice
+from clv.models.groups import GroupedClvModel
 from clv.models.model import ClvModel
-
-if TYPE_CHECKING:
-    from clv.models.fitting import PurchaseModelChoice
-    from clv.models.groups import GroupedClvModel
 
 __all__ = [
     "SparkAnalysis",
@@ -83,20 +95,24 @@ __all__ = [
 DISTRIBUTED_MODELS = ("bgnbd", "mbgnbd", "pareto_nbd")
 """The purchase models :func:`clv.engines.spark.fit` fits from Spark's distinct rows."""
 
+HOLDOUT_KEYS = ("frequency", "recency", "T", "time_unit", "frequency_holdout", "duration_holdout")
+"""The columns of the calibration summary ``auto``'s choice reads."""
+
 
 class SparkAnalysis(Analysis):
     """:class:`~clv.analysis.results.Analysis` of checked transactions held by Spark.
 
     ``checked`` holds the rows up to the observation end (with ``_row``, their order in the
-    source). :attr:`model`, :attr:`kpis`, :attr:`at_risk_findings` and
-    :attr:`spark_segments` are Spark's, and so are :attr:`segment_totals`,
-    :attr:`tier_tables`, :attr:`lorenz`, :attr:`top_profile`, :attr:`middle_counts` and
-    :attr:`middle_to_top_shown` (the :attr:`findings` of the tiers), :attr:`retention`,
-    :attr:`loyalty` and :attr:`reward_milestones` (they read the scores), for one model
-    without ``by`` (BG/NBD, MBG/NBD or Pareto/NBD) and data without a channel column. The
-    order tables that need no model (:attr:`monthly`, :attr:`cohorts`,
-    :attr:`returning_vs_new`, :attr:`loyalty_by_month`, ...) are always Spark's. Otherwise,
-    and for every other table, the one-machine tables of :attr:`transactions`.
+    source). :attr:`model`, :attr:`kpis`, :attr:`channels`, :attr:`channel_value`,
+    :attr:`at_risk_findings` and :attr:`spark_segments` are Spark's, and so are
+    :attr:`segment_totals`, :attr:`tier_tables`, :attr:`lorenz`, :attr:`top_profile`,
+    :attr:`middle_counts` and :attr:`middle_to_top_shown` (the :attr:`findings` of the tiers),
+    :attr:`retention`, :attr:`loyalty` and :attr:`reward_milestones` (they read the scores),
+    whenever :attr:`on_spark` (BG/NBD, MBG/NBD, Pareto/NBD or ``auto``, one model or one per
+    group with ``by``). The order tables that need no model (:attr:`monthly`,
+    :attr:`cohorts`, :attr:`returning_vs_new`, :attr:`loyalty_by_month`, ...) are always
+    Spark's. Otherwise, and for every other table, the one-machine tables of
+    :attr:`transactions`.
     """
 
     def __init__(
@@ -123,41 +139,116 @@ class SparkAnalysis(Analysis):
 
     @property
     def on_spark(self) -> bool:
-        """Whether :attr:`kpis` and :attr:`spark_segments` are computed by Spark: one
-        model fitted from distinct rows (or a given one) and no channel column (the
-        channels' tables and models come from the collected rows)."""
-        if "channel" in self.checked.columns:  # the channels' own models need each customer
-            return False
+        """Whether :attr:`kpis` and :attr:`spark_segments` are computed by Spark: a model
+        (one, or one per group with ``by``; ``auto`` chosen on distinct rows too) fitted
+        from distinct rows, or a given one."""
         if self.model_given:  # decided by what was given, never by what was used first
             return isinstance(self.model, ClvModel)
-        return self.options.by is None and self.options.purchase_model in DISTRIBUTED_MODELS
+        return self.options.purchase_model in (*DISTRIBUTED_MODELS, "auto")
 
     @cached_property
     def spark_summary(self) -> DataFrame:
         """The RFM summary, bit-identical to :attr:`summary`
-        (:func:`clv.engines.spark.summary_in_file_order`), kept by Spark."""
+        (:func:`clv.engines.spark.summary_in_file_order`), kept by Spark; with ``by``, each
+        customer's group last (:func:`clv.engines.spark_groups.with_group`)."""
         period = self.period
-        return summary_in_file_order(self.checked, period.observation_end, period.time_unit).cache()
+        summary = summary_in_file_order(self.checked, period.observation_end, period.time_unit)
+        if self.options.by is not None:
+            summary = spark_groups.with_group(summary, self.checked, by=self.options.by)
+        return summary.cache()
+
+    @cached_property
+    def channel_summary(self) -> DataFrame:
+        """:attr:`spark_summary` with each customer's first-order ``channel``."""
+        if "channel" in self.spark_summary.columns:
+            return self.spark_summary
+        return spark_groups.with_group(self.spark_summary, self.checked, by="channel").cache()
+
+    @cached_property
+    def spark_calibration(self) -> DataFrame | None:
+        """:attr:`calibration` kept by Spark (:func:`clv.engines.spark.calibration_holdout`);
+        None without a split."""
+        if self.period.calibration_end is None:
+            return None
+        return calibration_holdout(
+            self.checked.drop("_row"),
+            calibration_end=self.period.calibration_end,
+            observation_end=self.period.observation_end,
+            time_unit=self.period.time_unit,
+        ).cache()
+
+    @cached_property
+    def auto_choice(self) -> tuple[str, list[dict[str, Any]] | None, list[Diagnostic]]:
+        """What ``purchase_model="auto"`` fits (:func:`clv.models.fitting.auto_choice`),
+        chosen on the distinct rows of :attr:`spark_calibration` with their customers."""
+        rows = None
+        if self.spark_calibration is not None:
+            keys = list(HOLDOUT_KEYS)
+            counted = self.spark_calibration.groupBy(*keys).agg(
+                sf.count(sf.lit(1)).alias("customers")
+            )
+            rows = to_polars(counted, sort_by=None).sort(keys)  # one order, the same sums
+        penalizer, _ = penalizers(self._penalizers)
+        return auto_choice(rows, penalizer=penalizer, weights="customers")
 
     @cached_property
     def model(self) -> ClvModel | GroupedClvModel:
-        """:func:`clv.engines.spark.fit` on :attr:`spark_summary` for one BG/NBD, MBG/NBD or
-        Pareto/NBD model (without ``by``); the one-machine fit otherwise (a model per group,
-        or ``auto``, which chooses on a holdout)."""
-        if self.options.by is not None or self.options.purchase_model not in DISTRIBUTED_MODELS:
+        """:func:`clv.engines.spark.fit` on :attr:`spark_summary` for BG/NBD, MBG/NBD or
+        Pareto/NBD, one model per group with ``by``
+        (:func:`clv.engines.spark_groups.fit_by_group`); ``auto`` fits the one
+        :attr:`auto_choice` chooses."""
+        options = self.options
+        purchase_model: str = options.purchase_model
+        comparison, notes = None, list[Diagnostic]()
+        if purchase_model == "auto":
+            purchase_model, comparison, notes = self.auto_choice
+        elif purchase_model not in DISTRIBUTED_MODELS:
             return super().model
-        return fit(
-            self.spark_summary,
+        if options.by is not None:
+            grouped = spark_groups.fit_by_group(
+                self.spark_summary,
+                by=options.by,
+                penalizer=self._penalizers,
+                purchase_model=purchase_model,
+            )
+            # the choice was made on the whole shop: the pooled model carries it
+            grouped.pooled.comparison = comparison or grouped.pooled.comparison
+            grouped.pooled.diagnostics = [*notes, *grouped.pooled.diagnostics]
+            return grouped
+        bg, gg = fit_tables(self.spark_summary)
+        return fit_tables_model(
+            bg,
+            gg,
             penalizer=self._penalizers,
-            purchase_model=self.options.purchase_model,
+            purchase_model=purchase_model,
+            comparison=comparison,
+            notes=notes,
         )
 
     @cached_property
     def ranked(self) -> DataFrame:
-        """:attr:`spark_summary` with the point scores, scored on the workers, and each
-        customer's rank by revenue and by CLV (:func:`clv.engines.spark_tables.ranked`)."""
+        """:attr:`spark_summary` with the point scores, scored on the workers (each
+        customer by their group's model with ``by``), and each customer's rank by revenue
+        and by CLV (:func:`clv.engines.spark_tables.ranked`)."""
+        options, money = self.options, self.money.score_keywords()
+        intervals = None
+        if options.interval is not None and options.interval_method == "normal":
+            n = self.spark_summary.count()
+            intervals = spark_intervals.intervals(
+                self.model,
+                self.spark_summary,
+                n,
+                **money,
+                interval=options.interval,
+                seed=options.seed,
+            )
         scores = score(
-            cast(ClvModel, self.model), self.spark_summary, **self.money.score_keywords()
+            self.model,
+            self.spark_summary,
+            **money,
+            prediction_interval=options.prediction_interval,
+            seed=options.seed,
+            intervals=intervals,
         )
         return spark_tables.ranked(self.spark_summary, scores).cache()
 
@@ -168,10 +259,11 @@ class SparkAnalysis(Analysis):
 
     @property
     def segments_on_spark(self) -> bool:
-        """Whether :attr:`spark_segments` has :attr:`segments`' columns: :attr:`on_spark`
-        and point scores only (intervals are the one-machine engine's)."""
+        """Whether :attr:`spark_segments` has :attr:`segments`' columns: :attr:`on_spark`,
+        with point scores, prediction ranges and the parameters' intervals from normal
+        draws (the bootstrap refits on resampled customers: the one-machine engine's)."""
         options = self.options
-        return self.on_spark and options.interval is None and options.prediction_interval is None
+        return self.on_spark and (options.interval is None or options.interval_method == "normal")
 
     @cached_property
     def spark_segments(self) -> DataFrame:
@@ -182,6 +274,7 @@ class SparkAnalysis(Analysis):
             self.customer_count,
             tiers=self.tiers,
             top_share=self.options.top_share,
+            by=self.options.by,
         )
 
     @cached_property
@@ -190,15 +283,9 @@ class SparkAnalysis(Analysis):
         if not self.on_spark:
             return super().overdue
         gaps = self.options.at_risk_overdue_gaps
-        if self.period.calibration_end is None:
+        if self.spark_calibration is None:
             return risk.overdue_threshold(None, gaps=gaps)
-        calibration = calibration_holdout(
-            self.checked.drop("_row"),
-            calibration_end=self.period.calibration_end,
-            observation_end=self.period.observation_end,
-            time_unit=self.period.time_unit,
-        )
-        return spark_tables.overdue(calibration, gaps=gaps)
+        return spark_tables.overdue(self.spark_calibration, gaps=gaps)
 
     @cached_property
     def at_risk_findings(self) -> dict[str, Any]:
@@ -294,7 +381,8 @@ class SparkAnalysis(Analysis):
             return super().loyalty
         if "loyalty" not in self.checked.columns:
             return None
-        return member_table(spark_tables.member_sums(self.ranked, self.checked.drop("_row")))
+        ranked = self.ranked.drop("loyalty")  # with by="loyalty": the group, not the flag
+        return member_table(spark_tables.member_sums(ranked, self.checked.drop("_row")))
 
     @cached_property
     def loyalty_by_month(self) -> pl.DataFrame | None:
@@ -358,8 +446,9 @@ class SparkAnalysis(Analysis):
         kpis = headline_numbers(
             returning, customers=n, revenue=revenue, concentration=concentration
         )
-        kpis = with_sections(kpis, channels=None, loyalty=self.loyalty)
+        kpis = with_sections(kpis, channels=self.channels, loyalty=self.loyalty)
         kpis |= predicted_value(clv, clv / n if n else None, self.money)
+        kpis = with_channel_value(kpis, self.channel_value)
         return kpis | {"at_risk": self.at_risk_findings}
 
     # ---- the figures' frames (:mod:`clv.engines.spark_figures`) ---------------------------
@@ -495,6 +584,54 @@ class SparkAnalysis(Analysis):
             return super().middle_to_top_shown
         head = spark_tiers.middle_head(self.spark_tiered, profile.MIDDLE_TO_TOP_SHOWN)
         return profile.middle_candidates(head, self.good_tier)
+
+    @cached_property
+    def channel_sums(self) -> pl.DataFrame | None:
+        """:attr:`Analysis.channel_sums` counted by Spark, of :attr:`ranked` with each
+        customer's channel and value on the money basis
+        (:func:`clv.engines.spark_groups.channel_sums`)."""
+        if not self.on_spark:
+            return super().channel_sums
+        if "channel" not in self.checked.columns:
+            return None
+        table = self.ranked
+        if "channel" not in table.columns:
+            table = table.join(self.channel_summary.select("customer_id", "channel"), "customer_id")
+        value = self.money.value_col
+        if value == "margin" and "margin" in self.checked.columns:
+            margins = spark_groups.customer_margins(self.checked)
+            table = table.join(margins, "customer_id", "left")
+        elif value == "margin":
+            table = table.withColumn("margin", sf.col("revenue") * self.money.margin_rate)
+        return spark_groups.channel_sums(
+            table, self.customer_count, value=value, good_share=self.tiers[0][1]
+        )
+
+    @cached_property
+    def channel_value(self) -> GroupValue | str | None:
+        """:attr:`Analysis.channel_value` from Spark's distinct rows: the channel models
+        fitted per channel (:func:`clv.engines.spark_groups.fit_by_group`), their totals
+        and intervals from each distinct (channel, tier, frequency, recency, T, spend) row
+        and its customers (:func:`clv.engines.spark_groups.value_rows`)."""
+        if not self.on_spark:
+            return super().channel_value
+        if "channel" not in self.checked.columns:
+            return None
+        try:
+            model = spark_groups.fit_by_group(
+                self.channel_summary,
+                by="channel",
+                penalizer=self._penalizers,
+                purchase_model="bgnbd",
+                pooled=self._channel_pooled,
+            )
+            money = self.money.score_keywords()
+            rows = spark_groups.value_rows(
+                model, self.channel_summary, self.customer_count, **money
+            )
+            return self._channels_valued(model, rows, weights="customers")
+        except ModelError as e:
+            return str(e)
 
 
 def analysis(source: Any, request: Request, read_options: Mapping[str, Any]) -> SparkAnalysis:

@@ -19,6 +19,7 @@ from clv.analysis.segments import (
     ACTIVE_CELLS,
     ACTIVE_MIN_P_ALIVE,
     RFM_CELLS,
+    SCORE_COLUMNS,
     tier_bounds,
     top_count,
 )
@@ -32,10 +33,12 @@ takes from point scores)."""
 
 
 def ranked(summary: DataFrame, scores: DataFrame) -> DataFrame:
-    """The summary with the point scores (``clv`` null as 0) and each customer's ``rank``
+    """The summary with the point scores (``clv`` null as 0; any of the ranges of
+    :data:`~clv.analysis.segments.SCORE_COLUMNS` the scores have) and each customer's ``rank``
     by revenue and ``clv_rank`` by CLV: 1 = highest, ties by ``customer_id``
     (:func:`clv.analysis.segments.value_tiers`)."""
-    table = summary.join(scores.select("customer_id", *SCORES), "customer_id", "left")
+    ranges = [c for c in SCORE_COLUMNS if c in scores.columns and c not in SCORES]
+    table = summary.join(scores.select("customer_id", *SCORES, *ranges), "customer_id", "left")
     table = table.withColumn("clv", sf.coalesce(sf.col("clv"), sf.lit(0.0)))
     for column, rank in (("revenue", "rank"), ("clv", "clv_rank")):
         order = Window.orderBy(sf.desc_nulls_last(column), sf.asc("customer_id"))
@@ -221,9 +224,11 @@ def segments(
     tiers: Sequence[tuple[str, float]],
     top_share: float,
     cells: Sequence[tuple[str, Mapping[str, tuple[int, int]]]] = RFM_CELLS,
+    by: str | None = None,
 ) -> DataFrame:
     """:func:`clv.analysis.segments.segment_table` of :func:`ranked` (``customers`` rows),
-    with the same columns and types, sorted by ``customer_id``."""
+    with the same columns and types, sorted by ``customer_id``; ``by``: the summary's
+    group column, after its other columns (as with a model per group)."""
     n = customers
     quintiles = {"R": "last_purchase", "F": "orders", "M": "revenue"}
     for score, column in quintiles.items():
@@ -240,12 +245,13 @@ def segments(
     top = top_count(n, top_share)
     return table.select(
         *SUMMARY_COLUMNS,
+        *([] if by is None else [by]),
         "rank",
         (sf.col("rank") <= top).alias("top"),
         _tier(sf.col("rank"), tiers, n).alias("tier"),
         *(sf.col(score).cast("tinyint").alias(score) for score in quintiles),
         sf.when(gone, sf.lit("at_risk")).otherwise(cell).alias("rfm_cell"),
-        *SCORES,
+        *(c for c in SCORE_COLUMNS if c in table.columns),
         "clv_rank",
         (sf.col("clv_rank") <= top).alias("clv_top"),
         _tier(sf.col("clv_rank"), tiers, n).alias("value_tier"),

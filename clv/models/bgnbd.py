@@ -47,15 +47,27 @@ def distinct_bgnbd_rows(
 
 
 def distinct_rows_and_index(
-    x: np.ndarray, tx: np.ndarray, T: np.ndarray, days: float
+    x: np.ndarray,
+    tx: np.ndarray,
+    T: np.ndarray,
+    days: float,
+    weights: np.ndarray | None = None,
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray | None]:
     """:func:`distinct_bgnbd_rows` and each customer's row in them (``rows[i][index]`` is
-    customer-level), or None for a summary not in whole days."""
-    return _distinct(x, tx, T, days, inverse=True)
+    customer-level), or None for a summary not in whole days. With ``weights``, the input
+    rows are themselves grouped rows (``weights`` customers each) and each distinct row
+    counts their customers."""
+    return _distinct(x, tx, T, days, inverse=True, weights=weights)
 
 
 def _distinct(
-    x: np.ndarray, tx: np.ndarray, T: np.ndarray, days: float, *, inverse: bool
+    x: np.ndarray,
+    tx: np.ndarray,
+    T: np.ndarray,
+    days: float,
+    *,
+    inverse: bool,
+    weights: np.ndarray | None = None,
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray | None]:
     rec_days, age_days = np.rint(tx * days), np.rint(T * days)
     whole = bool(np.all(rec_days / days == tx) and np.all(age_days / days == T))
@@ -67,6 +79,8 @@ def _distinct(
         index = None
         if inverse:
             keys, index, counts = np.unique(key, return_inverse=True, return_counts=True)
+            if weights is not None:
+                counts = np.bincount(index, weights=weights, minlength=keys.size)
         else:
             keys, counts = np.unique(key, return_counts=True)
         age = keys % span
@@ -74,9 +88,11 @@ def _distinct(
         freq = keys // (span * span)
         return (freq.astype(float), rec / days, age / days, counts.astype(float)), index
     grouped = (
-        pl.DataFrame({"x": x, "tx": tx, "T": T})
+        pl.DataFrame(
+            {"x": x, "tx": tx, "T": T, "w": np.ones(x.size) if weights is None else weights}
+        )
         .group_by("x", "tx", "T")
-        .agg(w=pl.len())
+        .agg(pl.col("w").sum())
         .sort("x", "tx", "T")
     )
     freq, rec, age, weight = (grouped[c].cast(pl.Float64).to_numpy() for c in ("x", "tx", "T", "w"))

@@ -50,7 +50,7 @@ from clv.models.lifetimes_engine import _fit_lifetimes
 from clv.models.limits import fit_purchase, fit_spend
 from clv.models.model import ClvModel
 from clv.models.optimize import Fit
-from clv.models.purchase import limit_model
+from clv.models.purchase import PurchaseModelName, limit_model
 from clv.models.purchase import purchase_model as purchase_spec
 from clv.models.rows import fit_rows
 from clv.models.selection import choose_purchase_model
@@ -254,15 +254,7 @@ def fit(
     pen, _ = penalizers(penalizer)
     comparison, notes = None, list[Diagnostic]()
     if purchase_model == "auto":
-        purchase_model = "bgnbd"
-        if holdout is None:
-            notes = auto_no_holdout_diagnostic()
-        else:
-            try:
-                purchase_model, table = choose_purchase_model(holdout, penalizer=pen)
-                comparison = table.to_dicts()
-            except ModelError as e:  # the calibration period cannot choose: not fatal
-                notes = auto_fallback_diagnostic(str(e))
+        purchase_model, comparison, notes = auto_choice(holdout, penalizer=pen)
     if by is not None:  # every group with the purchase model chosen on the whole shop
         one = partial(
             fit,
@@ -301,6 +293,26 @@ def fit(
         group=group,
         _warn=_warn,
     )
+
+
+def auto_choice(
+    holdout: pl.DataFrame | None,
+    *,
+    penalizer: float,
+    weights: str | None = None,
+) -> tuple[PurchaseModelName, list[dict[str, Any]] | None, list[Diagnostic]]:
+    """What ``purchase_model="auto"`` fits: the model :func:`choose_purchase_model` chooses
+    on ``holdout`` (its ``weights`` column counts each row's customers when given), its
+    comparison table's rows and the notes of the choice; BG/NBD with an ``auto_no_holdout``
+    note without a holdout, with an ``auto_fallback`` note when the calibration period
+    cannot choose (not fatal)."""
+    if holdout is None:
+        return "bgnbd", None, auto_no_holdout_diagnostic()
+    try:
+        chosen, table = choose_purchase_model(holdout, penalizer=penalizer, weights=weights)
+    except ModelError as e:
+        return "bgnbd", None, auto_fallback_diagnostic(str(e))
+    return chosen, table.to_dicts(), []
 
 
 def fit_distinct_rows(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -264,29 +264,54 @@ def fit_by_group(
             f"{summary.height:,}; pass the model fitted on this summary, or none"
         )
     key = pl.col(by).cast(pl.String)
-    names = summary[by].cast(pl.String).unique().sort().to_list()
+    counts = (
+        summary.group_by(key).agg(pl.len(), (pl.col("frequency") > 0).sum()).sort(by).iter_rows()
+    )
+    sizes = {str(name): (int(n), int(repeat)) for name, n, repeat in counts}
+    return fit_groups(
+        sizes,
+        by=by,
+        fit_group=lambda name, group: fit_one(summary.filter(key == name), group=group),
+        fit_pooled=lambda group: fit_one(summary, group=group),
+        pooled=pooled,
+    )
 
-    def fit_group(name: str) -> ClvModel | ModelError | str:
+
+def fit_groups(
+    sizes: Mapping[str, tuple[int, int]],
+    *,
+    by: str,
+    fit_group: Callable[[str, str], ClvModel],
+    fit_pooled: Callable[[str], ClvModel],
+    pooled: ClvModel | None = None,
+) -> GroupedClvModel:
+    """:func:`fit_by_group` from each group's size: ``sizes`` maps each group to its
+    customers and repeat buyers; ``fit_group(name, group)`` fits the group ``name`` and
+    ``fit_pooled(group)`` every customer (``group``: the words its warnings start with),
+    neither warning; ``pooled``: the pooled model when the caller has it. The entry point
+    of engines that hold the customers elsewhere (Spark: each group's distinct rows)."""
+    names = sorted(sizes)
+
+    def fit_one_group(name: str) -> ClvModel | ModelError | str:
         """The group's model, why its fit failed, or why it is too small for one."""
-        part = summary.filter(key == name)
-        repeat = int((part["frequency"] > 0).sum())
-        if part.height < MIN_GROUP_CUSTOMERS or repeat < MIN_GROUP_REPEAT_BUYERS:
+        customers, repeat = sizes[name]
+        if customers < MIN_GROUP_CUSTOMERS or repeat < MIN_GROUP_REPEAT_BUYERS:
             return (
-                f"{part.height:,} customers and {repeat:,} repeat buyers (a model of its own "
+                f"{customers:,} customers and {repeat:,} repeat buyers (a model of its own "
                 f"needs {MIN_GROUP_CUSTOMERS} and {MIN_GROUP_REPEAT_BUYERS})"
             )
         try:
-            return fit_one(part, group=f"{by} {name!r}")
+            return fit_group(name, f"{by} {name!r}")
         except ModelError as e:
             return e
 
     # the fits are independent and spend their time in NumPy and SciPy, which release the
     # GIL: on threads they share the cores (warnings from threads would come in any order)
     every = f"every {by} pooled"
-    tasks: list[Callable[[], ClvModel | ModelError | str]] = [partial(fit_group, n) for n in names]
-    first, *results = run_all(
-        [lambda: pooled if pooled is not None else fit_one(summary, group=every), *tasks]
-    )
+    tasks: list[Callable[[], ClvModel | ModelError | str]] = [
+        partial(fit_one_group, n) for n in names
+    ]
+    first, *results = run_all([lambda: pooled if pooled is not None else fit_pooled(every), *tasks])
     model = cast(ClvModel, first)  # the pooled fit raises rather than return its error
     if pooled is None:
         warn_diagnostics(model.diagnostics, group=every)

@@ -297,6 +297,7 @@ def interval_scores(
     group_models: Mapping[str, Fitted] | None = None,
     totals_by: Sequence[str] = (),
     per_customer: bool = True,
+    weights: np.ndarray | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Add ``clv_low/high``, ``expected_purchases_low/high`` and ``p_top`` to ``scores``.
 
@@ -328,6 +329,10 @@ def interval_scores(
         Columns of ``summary`` (e.g. ``channel``, ``tier``) to total CLV over, with intervals.
     per_customer
         False: the totals only (``scores`` is returned as given, without the five columns).
+    weights
+        The number of customers each row of ``summary`` stands for (distinct rows with
+        their counts, as an engine that holds the customers elsewhere aggregates them);
+        totals only (``per_customer=False``), normal draws. None: one customer per row.
 
     Returns
     -------
@@ -340,6 +345,8 @@ def interval_scores(
         raise UsageError(f"interval must be between 0 and 1 (e.g. 0.9), not {interval}")
     if not 0 < top_share < 1:
         raise UsageError(f"top_share must be between 0 and 1, not {top_share}")
+    if weights is not None and (per_customer or method != "normal"):
+        raise UsageError("weighted rows give totals only (per_customer=False), normal draws")
     if summary.height == 0:  # nothing to draw: empty columns, a total of 0
         added = ("expected_purchases_low", "expected_purchases_high", "clv_low", "clv_high")
         empty = scores.with_columns(pl.lit(0.0).alias(c) for c in (*added, "p_top"))
@@ -362,7 +369,7 @@ def interval_scores(
     )
     n_draws = min(len(part.shifts) for part in parts)
     clv = scores["clv"].to_numpy()
-    purchases = scores["expected_purchases"].to_numpy()
+    weighted_clv = clv if weights is None else clv * weights  # each row's customers' CLV
     n = clv.size
     masks = {("total", "total"): np.ones(n, dtype=bool)}
     for column in totals_by:
@@ -390,14 +397,14 @@ def interval_scores(
             for start in range(0, part.rows.size, BLOCK_CUSTOMERS):
                 rows = part.rows[start : start + BLOCK_CUSTOMERS]
                 g_clv, g_purchases = part.gradients(rows, customers)
-                weighted += indicator[:, rows] @ (clv[rows, None] * g_clv)
+                weighted += indicator[:, rows] @ (weighted_clv[rows, None] * g_clv)
                 if not per_customer:
                     continue
                 p_top[rows] = _top_counts(g_clv, log_clv[rows], shifts32, log_cut) / n_draws
                 for key, g in (("clv", g_clv), ("purchases", g_purchases)):
                     factors[key][rows] = _factors(g, part.covariance, shifts, tails, method)
             # each total to first order too: log T_k + (sum_i clv_i g_i / T_k) (theta - hat)
-            part_totals = indicator[:, part.rows] @ clv[part.rows]
+            part_totals = indicator[:, part.rows] @ weighted_clv[part.rows]
             with np.errstate(divide="ignore", invalid="ignore"):
                 gradient = np.where(part_totals[:, None] > 0, weighted / part_totals[:, None], 0.0)
             return part_totals[:, None] * np.exp(gradient @ shifts.T)
@@ -406,14 +413,15 @@ def interval_scores(
     # releases the GIL: on threads they share the cores; their totals are added in order
     for share in run_all([partial(draw, part) for part in parts]):
         totals += share
-    point = np.array([clv[mask].sum() for mask in masks.values()])
+    point = np.array([weighted_clv[mask].sum() for mask in masks.values()])
+    counts = [mask.sum() if weights is None else weights[mask].sum() for mask in masks.values()]
     bounds = np.quantile(totals, tails, axis=1)
     low, high = _clipped(bounds[0], point, bounds[1])
     total_frame = pl.DataFrame(
         {
             "level": [level for level, _ in masks],
             "label": [label for _, label in masks],
-            "customers": [int(mask.sum()) for mask in masks.values()],
+            "customers": [int(count) for count in counts],
             "clv": point,
             "clv_low": low,
             "clv_high": high,
@@ -421,18 +429,136 @@ def interval_scores(
     )
     if not per_customer:
         return scores, total_frame
+    return _with_intervals(scores, factors, p_top), total_frame
+
+
+def _with_intervals(
+    scores: pl.DataFrame, factors: Mapping[str, np.ndarray], p_top: np.ndarray
+) -> pl.DataFrame:
+    """``scores`` with the bounds (the point estimates times ``factors``, widened to contain
+    them) and ``p_top``."""
+    clv, purchases = scores["clv"].to_numpy(), scores["expected_purchases"].to_numpy()
     clv_low, clv_high = _clipped(clv * factors["clv"][:, 0], clv, clv * factors["clv"][:, 1])
     ep_low, ep_high = _clipped(
         purchases * factors["purchases"][:, 0], purchases, purchases * factors["purchases"][:, 1]
     )
-    out = scores.with_columns(
+    return scores.with_columns(
         expected_purchases_low=ep_low,
         expected_purchases_high=ep_high,
         clv_low=clv_low,
         clv_high=clv_high,
         p_top=p_top,
     )
-    return out, total_frame
+
+
+@dataclass(frozen=True)
+class CustomerIntervals:
+    """What every customer's interval and ``p_top`` share, made once: each model's part
+    (its draws and grid of ages), each draw's top-tier cut; :meth:`scores` then adds the
+    five columns of :func:`interval_scores` to any rows (a batch of customers on a worker),
+    each row as :func:`interval_scores` of all customers gives it. Normal draws only."""
+
+    parts: Mapping[str, Part]
+    """The part of each group with a model of its own (by label)."""
+    pooled: Part | None
+    """The part of every other row."""
+    by: str | None
+    n_draws: int
+    log_cut: np.ndarray
+    tails: np.ndarray
+
+    def scores(self, summary: pl.DataFrame, scores: pl.DataFrame) -> pl.DataFrame:
+        """``scores`` (:meth:`clv.models.ClvModel.score` of ``summary``, the same rows)
+        with ``clv_low/high``, ``expected_purchases_low/high`` and ``p_top``."""
+        columns = ("frequency", "recency", "T", "monetary_value")
+        customers = tuple(summary[c].cast(pl.Float64).to_numpy() for c in columns)
+        n = summary.height
+        labels = (
+            np.full(n, "", dtype=object)
+            if self.by is None
+            else summary[self.by].cast(pl.String).fill_null("").to_numpy()
+        )
+        own = np.zeros(n, dtype=bool)
+        assigned = []
+        for name, part in self.parts.items():
+            rows = np.flatnonzero(labels == name)
+            own[rows] = True
+            assigned.append((part, rows))
+        if self.pooled is not None:
+            assigned.append((self.pooled, np.flatnonzero(~own)))
+        factors = {k: np.ones((n, 2)) for k in ("clv", "purchases")}
+        p_top = np.empty(n)
+        with np.errstate(divide="ignore"):  # CLV 0: never in the top tier
+            log_clv = np.log(scores["clv"].to_numpy()).astype(np.float32)
+        for part, rows in assigned:
+            if rows.size == 0:
+                continue
+            shifts = part.shifts[: self.n_draws]
+            g_clv, g_purchases = part.gradients(rows, customers)
+            p_top[rows] = (
+                _top_counts(g_clv, log_clv[rows], shifts.astype(np.float32), self.log_cut)
+                / self.n_draws
+            )
+            for key, g in (("clv", g_clv), ("purchases", g_purchases)):
+                factors[key][rows] = _factors(g, part.covariance, shifts, self.tails, "normal")
+        return _with_intervals(scores, factors, p_top)
+
+
+def customer_intervals(
+    model: Fitted,
+    groups: pl.DataFrame,
+    sample: pl.DataFrame,
+    *,
+    grid: CashFlowGrid,
+    interval: float = 0.9,
+    draws: int = DRAWS,
+    seed: int = 0,
+    top_share: float = 0.2,
+    by: str | None = None,
+    group_models: Mapping[str, Fitted] | None = None,
+) -> CustomerIntervals:
+    """:class:`CustomerIntervals` of the customers an engine holds elsewhere, from two
+    compact tables: ``groups``, the distinct (``by``, ``frequency``, ``T``) rows of all
+    customers (each part's grid of ages reads only those), and ``sample``, the customers of
+    :func:`top_sample` (their ``by``, ``frequency``, ``recency``, ``T``,
+    ``monetary_value`` and point ``clv``; a row per customer), on which each draw's cut is
+    set. The parts are drawn as :func:`interval_scores` draws them (normal draws, the
+    k-th model seeded ``seed + k``)."""
+    if not 0 < interval < 1:
+        raise UsageError(f"interval must be between 0 and 1 (e.g. 0.9), not {interval}")
+    columns = ("frequency", "recency", "T", "monetary_value")
+    stand_in = groups.with_columns(recency=pl.lit(0.0), monetary_value=pl.lit(0.0))
+    customers = tuple(stand_in[c].cast(pl.Float64).to_numpy() for c in columns)
+    labels = None if by is None else codes(groups[by])
+    parts = model_parts(
+        model,
+        group_models or {},
+        labels,
+        stand_in,
+        customers,
+        grid=grid,
+        method="normal",
+        draws=draws,
+        seed=seed,
+    )
+    n_draws = min(len(part.shifts) for part in parts)
+    own = {id(m): name for name, m in (group_models or {}).items()}
+    by_name = {own[id(part.model)]: part for part in parts if id(part.model) in own}
+    pooled = next((part for part in parts if id(part.model) not in own), None)
+    sampled_customers = tuple(sample[c].cast(pl.Float64).to_numpy() for c in columns)
+    names = (
+        np.full(sample.height, "", dtype=object)
+        if by is None
+        else sample[by].cast(pl.String).fill_null("").to_numpy()
+    )
+    is_own = np.isin(names, list(by_name))
+    sampled = [(part, np.flatnonzero(names == name)) for name, part in by_name.items()]
+    if pooled is not None:
+        sampled.append((pooled, np.flatnonzero(~is_own)))
+    clv = sample["clv"].to_numpy()
+    cut = cut_of(sampled, sampled_customers, clv, n_draws, top_share)
+    tails = np.array([(1 - interval) / 2, (1 + interval) / 2])
+    return CustomerIntervals(by_name, pooled, by, n_draws, np.log(cut).astype(np.float32), tails)
 
 
 def _top_cut(
@@ -446,13 +572,30 @@ def _top_cut(
     """Each draw's top-tier cut of CLV: its ``1 - top_share`` quantile over a seeded
     sample of :data:`TOP_SAMPLE` customers (all when fewer)."""
     n = clv.size
-    rng = np.random.default_rng(seed)
-    sample = np.arange(n) if n <= TOP_SAMPLE else rng.choice(n, TOP_SAMPLE, replace=False)
     in_sample = np.zeros(n, dtype=bool)
-    in_sample[sample] = True
-    sampled = []
-    for part in parts:
-        rows = part.rows[in_sample[part.rows]]
+    in_sample[top_sample(n, seed)] = True
+    sampled = [(part, part.rows[in_sample[part.rows]]) for part in parts]
+    return cut_of(sampled, customers, clv, n_draws, top_share)
+
+
+def top_sample(n: int, seed: int) -> np.ndarray:
+    """The rows (of ``n`` customers in the summary's order) on which each draw's top-tier
+    cut is set: a seeded sample of :data:`TOP_SAMPLE`, all when fewer."""
+    rng = np.random.default_rng(seed)
+    return np.arange(n) if n <= TOP_SAMPLE else rng.choice(n, TOP_SAMPLE, replace=False)
+
+
+def cut_of(
+    sampled: Sequence[tuple[Part, np.ndarray]],
+    customers: tuple[np.ndarray, ...],
+    clv: np.ndarray,
+    n_draws: int,
+    top_share: float,
+) -> np.ndarray:
+    """Each draw's ``1 - top_share`` quantile of the drawn CLV of the rows of
+    ``customers`` (and their point ``clv``) each part scores."""
+    drawn = []
+    for part, rows in sampled:
         g = part.gradients(rows, customers)[0]
-        sampled.append(clv[rows, None] * np.exp(g @ part.shifts[:n_draws].T))
-    return np.quantile(np.vstack(sampled), 1 - top_share, axis=0)
+        drawn.append(clv[rows, None] * np.exp(g @ part.shifts[:n_draws].T))
+    return np.quantile(np.vstack(drawn), 1 - top_share, axis=0)

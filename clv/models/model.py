@@ -327,7 +327,11 @@ class ClvModel(Exploring):
             for lo in range(0, xs.size, step):  # chunks of pairs, all months at once
                 part = slice(lo, lo + step)
                 num = spec.numerator(params, ends[None, :], xs[part, None], Ts[part, None])
-                discounted[part] = np.diff(num, axis=1, prepend=0.0) @ discount
+                flows = np.diff(num, axis=1, prepend=0.0)
+                total = np.zeros(flows.shape[0])
+                for month in range(n_months):  # not a matrix product: its last bits depend
+                    total += flows[:, month] * discount[month]  # on the pairs beside each one
+                discounted[part] = total
             return {"horizon": spec.numerator(params, H, xs, Ts), "discounted": discounted}
 
         with np.errstate(all="ignore"):  # every score is checked below

@@ -45,12 +45,18 @@ RESAMPLES = 1_000
 """Bootstrap resamples of the customers (seeded)."""
 
 
-def _upper_bound(difference: np.ndarray, seed: int = 0) -> float:
+def _upper_bound(difference: np.ndarray, seed: int = 0, weights: np.ndarray | None = None) -> float:
     """The upper :data:`CONFIDENCE` bound of the mean of ``difference`` (one value per
-    customer) over :data:`RESAMPLES` resamples of the customers with replacement: the
-    distinct values drawn by multinomial counts, which is the same resampling."""
-    values, counts = np.unique(difference, return_counts=True)
-    n = difference.size
+    customer, or per group of ``weights`` customers) over :data:`RESAMPLES` resamples of
+    the customers with replacement: the distinct values drawn by multinomial counts, which
+    is the same resampling."""
+    if weights is None:
+        values, counts = np.unique(difference, return_counts=True)
+        n = difference.size
+    else:
+        values, index = np.unique(difference, return_inverse=True)
+        counts = np.bincount(index, weights=weights, minlength=values.size)
+        n = round(float(counts.sum()))
     rng = np.random.default_rng(seed)
     draws = rng.multinomial(n, counts / n, size=RESAMPLES)
     means = (draws @ values) / n
@@ -69,8 +75,19 @@ def _fit_or_error(
         return e
 
 
+def _mean(values: np.ndarray, weights: np.ndarray | None) -> float:
+    """The mean over customers of ``values`` (one per customer, or per ``weights``
+    customers)."""
+    if weights is None:
+        return float(np.mean(values))
+    return float(np.sum(values * weights) / np.sum(weights))
+
+
 def choose_purchase_model(
-    calibration_holdout: pl.DataFrame, *, penalizer: float | dict[str, float] = 0.0
+    calibration_holdout: pl.DataFrame,
+    *,
+    penalizer: float | dict[str, float] = 0.0,
+    weights: str | None = None,
 ) -> tuple[PurchaseModelName, pl.DataFrame]:
     """The purchase model with the lowest holdout mean absolute error per customer.
 
@@ -81,6 +98,10 @@ def choose_purchase_model(
         ``frequency_holdout`` and ``duration_holdout`` (model time units).
     penalizer
         As :func:`clv.models.fitting.fit`'s (the purchase model's part is used).
+    weights
+        The column of ``calibration_holdout`` that counts each row's customers when its rows
+        are distinct rows of the customers (an engine that groups them elsewhere); the same
+        choice and table as the customers' own rows, up to the sums' last bits.
 
     Returns
     -------
@@ -110,7 +131,8 @@ def choose_purchase_model(
         raise ModelError("no customer made a repeat purchase in the calibration period")
     actual = calibration_holdout["frequency_holdout"].cast(pl.Float64).to_numpy()
     t = float(cast(float, calibration_holdout["duration_holdout"].max()))
-    rows, index = distinct_rows_and_index(x, tx, T, TIME_UNIT_DAYS[unit])
+    w = None if weights is None else calibration_holdout[weights].cast(pl.Float64).to_numpy()
+    rows, index = distinct_rows_and_index(x, tx, T, TIME_UNIT_DAYS[unit], weights=w)
     if index is not None:  # predicted once per distinct (x, t_x, T) row, then per customer
         x, tx, T = rows[:3]
     out: list[dict[str, Any]] = []  # rows of the comparison table
@@ -132,7 +154,7 @@ def choose_purchase_model(
         if index is not None:
             predicted = predicted[index]
         error = np.abs(actual - predicted)
-        mae = float(np.mean(error))
+        mae = _mean(error, w)
         if math.isfinite(mae):
             errors[name] = error
         out.append(
@@ -158,8 +180,8 @@ def choose_purchase_model(
         for r in scored:
             if r["purchase_model"] != "bgnbd":
                 difference = errors[r["purchase_model"]] - base
-                r["mae_difference"] = float(np.mean(difference))
-                r["difference_upper_95"] = _upper_bound(difference)
+                r["mae_difference"] = _mean(difference, w)
+                r["difference_upper_95"] = _upper_bound(difference, weights=w)
         scored = [r for r in scored if r.get("difference_upper_95", 0.0) < 0] or [
             r for r in scored if r["purchase_model"] == "bgnbd"
         ]
