@@ -17,6 +17,7 @@ This module registers the Spark engine (:mod:`clv.data.engines`): the functions 
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 from functools import cached_property
@@ -24,17 +25,18 @@ from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
-from clv.analysis import risk
+from clv.analysis import changes, risk
 from clv.analysis.kpis import headline_numbers, returning_from_counts, with_sections
 from clv.analysis.loyalty import member_table
 from clv.analysis.money import Money
 from clv.analysis.pipeline import Request
-from clv.analysis.results import Analysis, Options
+from clv.analysis.results import HEAD_ROWS, Analysis, CustomerTable, Options
 from clv.analysis.tables import predicted_value
 from clv.data import engines
 from clv.data.period import Period
 from clv.data.quality import Quality
-from clv.engines import spark_tables
+from clv.data.write import Batches
+from clv.engines import spark_changes, spark_lists, spark_tables
 from clv.engines.spark import (
     _date_range,
     calibration_holdout,
@@ -46,6 +48,7 @@ from clv.engines.spark import (
     to_polars,
     warn_rows_after_end,
 )
+from clv.engines.spark_batches import batches
 from clv.engines.spark_read import read_checked
 from clv.engines.spark_session import DataFrame, Row, sf
 from clv.models.model import ClvModel
@@ -178,14 +181,87 @@ class SparkAnalysis(Analysis):
         )
         return spark_tables.overdue(calibration, gaps=gaps)
 
+    def _lists(self, table: DataFrame) -> tuple[DataFrame, DataFrame]:
+        """The at-risk and win-back lists of ``table`` (:mod:`clv.engines.spark_lists`)."""
+        rule, q = self.at_risk_rule, self.options.at_risk_min_value_quantile
+        listed = spark_lists.at_risk(
+            table,
+            rule=rule,
+            min_value_quantile=q,
+            max_p_alive=self.options.at_risk_max_p_alive,
+            overdue=self.overdue if rule == "recency" else None,
+        )
+        return listed, spark_lists.lost(table, min_value_quantile=q, rule=rule)
+
+    @cached_property
+    def _segment_lists(self) -> tuple[DataFrame, DataFrame]:
+        listed, gone = self._lists(self.spark_segments)
+        return listed.cache(), gone.cache()
+
+    @property
+    def spark_at_risk(self) -> DataFrame:
+        """:attr:`at_risk` as a Spark DataFrame in list order (see :attr:`segments_on_spark`)."""
+        return self._segment_lists[0]
+
+    @property
+    def spark_lost(self) -> DataFrame:
+        """:attr:`lost` as a Spark DataFrame in list order (see :attr:`segments_on_spark`)."""
+        return self._segment_lists[1]
+
+    @cached_property
+    def at_risk_head(self) -> pl.DataFrame:
+        """:attr:`Analysis.at_risk_head`, the head of :attr:`spark_at_risk`."""
+        if not self.segments_on_spark:
+            return super().at_risk_head
+        return to_polars(self.spark_at_risk.limit(HEAD_ROWS), sort_by=None)
+
+    @cached_property
+    def lost_head(self) -> pl.DataFrame:
+        """:attr:`Analysis.lost_head`, the head of :attr:`spark_lost`."""
+        if not self.segments_on_spark:
+            return super().lost_head
+        return to_polars(self.spark_lost.limit(HEAD_ROWS), sort_by=None)
+
+    @cached_property
+    def transaction_count(self) -> int:
+        """:attr:`Analysis.transaction_count`, counted by Spark."""
+        return self.checked.count()
+
+    def rows(self, table: CustomerTable) -> pl.DataFrame | Batches:
+        """:meth:`Analysis.rows`: Spark's table, batch by batch
+        (:func:`clv.engines.spark_batches.batches`; see :attr:`segments_on_spark`)."""
+        if not self.segments_on_spark:
+            return super().rows(table)
+        counts = self.at_risk_findings
+        frame, height = {
+            "segments": (self.spark_segments, self.customer_count),
+            "at_risk": (self.spark_at_risk, counts["customers"]),
+            "lost": (self.spark_lost, counts["lost"]),
+        }[table]
+        return batches(frame, height=height)
+
+    def customer_changes(
+        self, previous: str | os.PathLike[str], *, top_tier: str
+    ) -> changes.CustomerChanges:
+        """:meth:`Analysis.customer_changes`: the previous run's customers read and joined by
+        Spark (:func:`clv.engines.spark_changes.customer_changes`; see
+        :attr:`segments_on_spark`)."""
+        if not self.segments_on_spark:
+            return super().customer_changes(previous, top_tier=top_tier)
+        return spark_changes.customer_changes(
+            previous, self.spark_segments, self.spark_at_risk, top_tier=top_tier
+        )
+
     @cached_property
     def at_risk_findings(self) -> dict[str, Any]:
         """:attr:`Analysis.at_risk_findings` counted by Spark."""
         if not self.on_spark:
             return super().at_risk_findings
         rule = self.at_risk_rule
-        return spark_tables.at_risk(
-            self.ranked,
+        listed, gone = self._lists(self.ranked)
+        return spark_lists.totals(
+            listed,
+            gone,
             rule=rule,
             min_value_quantile=self.options.at_risk_min_value_quantile,
             max_p_alive=self.options.at_risk_max_p_alive,
