@@ -205,4 +205,39 @@ def test_the_comparison_on_spark_is_the_polars_comparison(
     assert want["new_top_counts"]["new_customers"] > 0 and want["at_risk"]["still"] > 0
     assert sum(want["tier_migration"]["new"].values()) > 0
     assert_same_numbers(got, want, rel=1e-9)
-    assert_same_numbers(reverse, want, rel=1e-9)
+    assert reverse["previous_run"] == april["spark"].name
+    assert_same_numbers(reverse | {"previous_run": want["previous_run"]}, want, rel=1e-9)
+
+
+def test_a_report_on_spark_compares_with_a_polars_run_as_clv_compare_does(
+    cs,  # noqa: F811
+    spark_shapes,  # noqa: F811
+    tmp_path,
+):
+    """``clv report --engine spark`` after a polars report in the same runs folder: its
+    changes.json (joined on Spark, in the kernel) is what ``clv compare`` makes of the two
+    run folders with polars, and its files are the polars engine's kind (masked references,
+    row counts)."""
+    import json
+
+    from clv.cli import main
+    from clv.report.compare import compare_runs
+    from tests.test_spark import assert_same_numbers
+
+    path, options = spark_shapes["shop"]
+    april = [o if o != "2024-06-30" else "2024-04-30" for o in options]
+    out = tmp_path / "runs"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["report", str(path), *april, "--out", str(out)]) == 0
+        assert main(["report", str(path), *options, "--engine", "spark", "--out", str(out)]) == 0
+    first, second = sorted(out.glob("*-customer_value"))
+    got = json.loads((second / "changes.json").read_text())
+    assert got["previous_run"] == first.name and got["slipped_top_counts"]["slipped"] > 0
+    assert_same_numbers(got, json.loads(json.dumps(compare_runs(first, second))), rel=1e-9)
+    manifest = runs.read_manifest(second)
+    scores = pl.read_parquet(second / "scores.parquet")
+    assert manifest["row_counts"]["customers"] == scores.height
+    assert manifest["row_counts"]["at_risk"] == pl.read_csv(second / "at_risk.csv").height > 0
+    assert scores.columns[:2] == ["customer_id", "customer_ref"]
+    assert scores["customer_id"].is_sorted()

@@ -5,8 +5,11 @@
 is fitted on the distinct (frequency, recency, T) rows (:func:`clv.engines.spark.fit`), its
 scores are computed on the workers, and :attr:`~SparkAnalysis.kpis`,
 :attr:`~SparkAnalysis.at_risk_findings` and :attr:`~SparkAnalysis.spark_segments` are
-aggregated by Spark (:mod:`clv.engines.spark_tables`): the driver holds the distinct rows of
-the fit and a few numbers, never a row per customer or per transaction. Every other table
+aggregated by Spark (:mod:`clv.engines.spark_tables`), the customer lists stay Spark
+DataFrames (:mod:`clv.engines.spark_lists`), the run's files are streamed batch by batch
+(:mod:`clv.engines.spark_batches`) and the comparison with the last run is joined by Spark
+(:mod:`clv.engines.spark_changes`): the driver holds the distinct rows of the fit, a few
+numbers and the heads shown, never a row per customer or per transaction. Every other table
 (the report's) comes from :attr:`~SparkAnalysis.transactions`, the checked rows collected
 on first use, so everything the one-machine :class:`~clv.analysis.results.Analysis` has
 works unchanged.
@@ -76,8 +79,11 @@ class SparkAnalysis(Analysis):
     ``checked`` holds the rows up to the observation end (with ``_row``, their order in the
     source). :attr:`model`, :attr:`kpis`, :attr:`at_risk_findings` and
     :attr:`spark_segments` are Spark's, for one model without ``by`` (BG/NBD, MBG/NBD or
-    Pareto/NBD) and data without a channel column; otherwise, and for every other table,
-    the one-machine tables of :attr:`transactions`.
+    Pareto/NBD) and data without a channel column; so are the customer lists
+    (:attr:`spark_at_risk`, :attr:`spark_lost`, their heads), the run's files
+    (:meth:`rows`) and :meth:`customer_changes` when there are no intervals either
+    (:attr:`segments_on_spark`). Otherwise, and for every other table, the one-machine
+    tables of :attr:`transactions`.
     """
 
     def __init__(
