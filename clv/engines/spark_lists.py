@@ -12,7 +12,7 @@ from typing import cast
 
 from clv.analysis import risk
 from clv.analysis.findings import at_risk_totals
-from clv.engines.spark_session import Column, DataFrame, Row, sf
+from clv.engines.spark_session import DataFrame, Row, sf
 from clv.engines.spark_tables import quantile
 
 SHOWN = ("clv_pred_low", "clv_pred_high", "value_tier", "rfm_cell")
@@ -73,14 +73,14 @@ def lost(table: DataFrame, *, min_value_quantile: float, rule: risk.AtRiskRule) 
     ``table``: customers already gone with a net revenue at least its
     ``min_value_quantile``, by revenue descending, ties by ``customer_id``; no rows under
     the recency rule."""
+    columns = ("customer_id", "revenue", "orders", "last_purchase", "p_alive")
+    if rule == "recency":
+        return table.select(*columns).limit(0)
     p_alive, revenue = sf.col("p_alive"), sf.col("revenue")
     cut = quantile(table.filter(revenue > 0), "revenue", min_value_quantile)
-    gone: Column = (p_alive < risk.LOST_P_ALIVE) & (revenue > 0)
+    gone = (p_alive < risk.LOST_P_ALIVE) & (revenue > 0)
     gone &= revenue >= sf.lit(float("inf") if cut is None else cut)
-    if rule == "recency":
-        gone = sf.lit(False)
-    listed = table.filter(gone)
-    listed = listed.select("customer_id", "revenue", "orders", "last_purchase", "p_alive")
+    listed = table.filter(gone).select(*columns)
     return listed.orderBy(sf.desc("revenue"), sf.asc("customer_id"))
 
 
