@@ -5,6 +5,7 @@ chance. ``HYPOTHESIS_PROFILE=explore`` draws fresh random examples to hunt for n
 """
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from clv.data.datasets import _lifetimes_dir
+from clv.errors import UsageError
 
 settings.register_profile(
     "deterministic",
@@ -168,3 +170,47 @@ def _close_figures():
 
     if "matplotlib.pyplot" in sys.modules:
         sys.modules["matplotlib.pyplot"].close("all")
+
+
+# ---- Spark (the tests marked spark) ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def cs():
+    """The Spark engine module, with one local session for the whole run."""
+    why = None
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        why = "no Java runtime"
+    try:
+        from clv.engines import spark
+    except UsageError as e:
+        why = str(e)
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but {why}")
+        pytest.skip(f"not in CI (CI unset) and {why}")
+    session = spark.spark_session(master="local[2]", conf={"spark.sql.shuffle.partitions": "2"})
+    yield spark
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def spark_shapes(shop, steady_shop, tmp_path_factory) -> dict[str, tuple[Path, list[str]]]:
+    """CDNOW; the shop with order ids, margins and loyalty flags, observed to 2024-06-30
+    (rows after it); the steady shop three weeks after its last day, whose model sees no
+    dropout (the at-risk list by recency): each a CSV file and the options a user passes."""
+    from clv.data.datasets import cdnow
+
+    folder = tmp_path_factory.mktemp("spark_shapes")
+    cdnow().write_csv(folder / "cdnow.csv")
+    shop[0].select("customer_id", "date", "amount", "order_id", "margin", "loyalty").write_csv(
+        folder / "shop.csv"
+    )
+    steady_shop.write_csv(folder / "steady.csv")
+    shop_options = ["--order-col", "order_id", "--margin-col", "margin", "--loyalty-col", "loyalty"]
+    overdue = ["--at-risk-overdue-gaps", "1"]  # silent for more than one usual gap
+    return {
+        "cdnow": (folder / "cdnow.csv", []),
+        "shop": (folder / "shop.csv", [*shop_options, "--observation-end", "2024-06-30"]),
+        "steady": (folder / "steady.csv", ["--observation-end", "2025-06-05", *overdue]),
+    }

@@ -7,14 +7,11 @@ Needs pyspark (the ``spark`` extra) and Java 17+; ``.ci/run`` installs Java. Out
 
 import datetime as dt
 import json
-import os
-import shutil
 import subprocess
 import sys
 import warnings
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -24,28 +21,11 @@ import clv
 from clv.cli import main
 from clv.errors import DataError, UsageError
 from clv.models.model import ClvModel
+from tests.spark_checks import Collected, assert_close, assert_same_numbers
 
 pytestmark = pytest.mark.spark
 
 SCORES = ("p_alive", "expected_purchases", "expected_order_value", "clv")
-
-
-@pytest.fixture(scope="session")
-def cs():
-    why = None
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        why = "no Java runtime"
-    try:
-        from clv.engines import spark
-    except UsageError as e:
-        why = str(e)
-    if why:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but {why}")
-        pytest.skip(f"not in CI (CI unset) and {why}")
-    session = spark.spark_session(master="local[2]", conf={"spark.sql.shuffle.partitions": "2"})
-    yield spark
-    session.stop()
 
 
 @pytest.fixture(scope="module")
@@ -62,16 +42,6 @@ def shop_csv(shop, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("spark") / "shop.csv"
     tx.write_csv(path)
     return path
-
-
-def assert_close(got: pl.DataFrame, want: pl.DataFrame, rel: float) -> None:
-    assert got.columns == want.columns
-    assert got.schema == want.schema
-    for c in want.columns:
-        if want[c].dtype.is_float():
-            np.testing.assert_allclose(got[c].to_numpy(), want[c].to_numpy(), rtol=rel, atol=rel)
-        else:
-            assert got[c].to_list() == want[c].to_list(), c
 
 
 def test_summary_fit_and_scores_match_the_polars_engine(cs, shop_csv):
@@ -473,22 +443,6 @@ def test_kpis_segments_and_scores_on_spark_equal_the_polars_ones(
                 assert_close(pl.read_parquet(got), pl.read_parquet(want), 1e-6)
 
 
-def assert_same_numbers(got: object, want: object, rel: float = 1e-6) -> None:
-    """Equal JSON documents, numbers to ``rel``."""
-    if isinstance(want, dict):
-        assert isinstance(got, dict) and got.keys() == want.keys()
-        for key in want:
-            assert_same_numbers(got[key], want[key], rel)
-    elif isinstance(want, list):
-        assert isinstance(got, list) and len(got) == len(want)
-        for g, w in zip(got, want, strict=True):
-            assert_same_numbers(g, w, rel)
-    elif isinstance(want, float) and not isinstance(want, bool):
-        assert got == pytest.approx(want, rel=rel, abs=rel, nan_ok=True)
-    else:
-        assert got == want
-
-
 def test_the_report_on_spark_writes_the_polars_reports_kpis(cs, shop, tmp_path, capsys):
     """``clv report --engine spark``: the same notebook, its kernel the Spark driver (a local
     session of its own), the same kpis.json and the same warnings (read in the kernel)."""
@@ -585,28 +539,6 @@ def test_summarize_on_spark_says_and_writes_what_polars_does(cs, full_shop_csv, 
 # ---- kpis and segments computed where the data lives ------------------------------------
 
 
-@pytest.fixture(scope="module")
-def spark_shapes(shop, steady_shop, tmp_path_factory) -> dict[str, tuple[Path, list[str]]]:
-    """CDNOW; the shop with order ids, margins and loyalty flags, observed to 2024-06-30
-    (rows after it); the steady shop three weeks after its last day, whose model sees no
-    dropout (the at-risk list by recency): each a CSV file and the options a user passes."""
-    from clv.data.datasets import cdnow
-
-    folder = tmp_path_factory.mktemp("shapes")
-    cdnow().write_csv(folder / "cdnow.csv")
-    shop[0].select("customer_id", "date", "amount", "order_id", "margin", "loyalty").write_csv(
-        folder / "shop.csv"
-    )
-    steady_shop.write_csv(folder / "steady.csv")
-    shop_options = ["--order-col", "order_id", "--margin-col", "margin", "--loyalty-col", "loyalty"]
-    overdue = ["--at-risk-overdue-gaps", "1"]  # silent for more than one usual gap
-    return {
-        "cdnow": (folder / "cdnow.csv", []),
-        "shop": (folder / "shop.csv", [*shop_options, "--observation-end", "2024-06-30"]),
-        "steady": (folder / "steady.csv", ["--observation-end", "2025-06-05", *overdue]),
-    }
-
-
 @pytest.mark.parametrize("shape", ["cdnow", "shop", "steady"])
 def test_kpis_on_spark_equal_the_polars_kpis(
     cs, spark_shapes, shape, tmp_path, capsys, monkeypatch
@@ -630,31 +562,6 @@ def test_kpis_on_spark_equal_the_polars_kpis(
     assert said[1] == said[0]
     rule = "recency" if shape == "steady" else "p_alive"
     assert got["at_risk"]["rule"] == rule and got["at_risk"]["customers"] > 0
-
-
-class Collected:
-    """The sizes of what the driver collects from Spark (``collect``, ``toArrow``,
-    ``toPandas``, ``toLocalIterator``), recorded while installed."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, spark) -> None:
-        frames = type(spark.range(1))  # the session's DataFrame class (pyspark's classic one)
-        self.rows: list[int] = []
-        for name in ("collect", "toArrow", "toPandas", "toLocalIterator"):
-            method = getattr(frames, name)
-            monkeypatch.setattr(frames, name, self._recording(method))
-
-    def _recording(self, method):
-        def collect(frame, *args, **kwargs):
-            result = method(frame, *args, **kwargs)
-            if hasattr(result, "num_rows"):
-                self.rows.append(result.num_rows)
-            elif hasattr(result, "__len__"):
-                self.rows.append(len(result))
-            else:  # an iterator: as many rows as the frame
-                self.rows.append(frame.count())
-            return result
-
-        return collect
 
 
 def test_kpis_and_segments_never_collect_a_row_per_customer(cs, spark_shapes, monkeypatch):
