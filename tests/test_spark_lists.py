@@ -1,5 +1,5 @@
 """The customer lists, the run's files and the comparison with the last run on Spark equal
-the polars engine's, on the three shapes of ``tests/test_spark.py`` (CDNOW; the shop with
+the polars engine's, on the three shapes of ``spark_shapes`` (CDNOW; the shop with
 order ids, margins, loyalty and rows after the end; the steady shop, at risk by recency),
 without the driver holding a row per customer or per transaction."""
 
@@ -11,12 +11,7 @@ import pytest
 import clv
 from clv.analysis.results import HEAD_ROWS
 from clv.report import runs
-from tests.test_spark import (  # noqa: F401  (the Spark session and the shapes: fixtures)
-    Collected,
-    assert_close,
-    cs,
-    spark_shapes,
-)
+from tests.spark_checks import Collected, assert_close, assert_same_numbers
 
 pytestmark = pytest.mark.spark
 
@@ -34,7 +29,7 @@ def _keywords(options: list[str]) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def both(cs, spark_shapes):  # noqa: F811
+def both(cs, spark_shapes):
     """A shape's polars analysis and Spark analysis, made once for the module."""
     made = {}
 
@@ -73,7 +68,7 @@ def _distinct(analysis) -> int:
 
 
 @pytest.mark.parametrize("shape", ["cdnow", "shop", "steady"])
-def test_the_lists_on_spark_are_the_polars_lists(cs, both, shape, untouchable, monkeypatch):  # noqa: F811
+def test_the_lists_on_spark_are_the_polars_lists(cs, both, shape, untouchable, monkeypatch):
     """The at-risk and win-back lists: the same customers in the same order, the same
     columns and numbers; the report's heads and counts come without a row per customer."""
     want, got = both(shape)
@@ -106,7 +101,7 @@ def _read(run, name: str) -> pl.DataFrame:
 
 @pytest.mark.parametrize("shape", ["cdnow", "shop", "steady"])
 def test_the_runs_files_on_spark_are_the_polars_files(
-    cs,  # noqa: F811
+    cs,
     both,
     shape,
     tmp_path,
@@ -155,7 +150,7 @@ def test_the_runs_files_on_spark_are_the_polars_files(
 
 
 @pytest.fixture(scope="module")
-def april(cs, spark_shapes, tmp_path_factory):  # noqa: F811
+def april(cs, spark_shapes, tmp_path_factory):
     """The shop's run at the end of April, one folder written by each engine."""
     from clv.engines.spark_analysis import SparkAnalysis
 
@@ -180,7 +175,7 @@ def april(cs, spark_shapes, tmp_path_factory):  # noqa: F811
 
 
 def test_the_comparison_on_spark_is_the_polars_comparison(
-    cs,  # noqa: F811
+    cs,
     both,
     april,
     untouchable,
@@ -191,7 +186,6 @@ def test_the_comparison_on_spark_is_the_polars_comparison(
     and brings back the counts and the first rows of the lists."""
     from clv.analysis.changes import LIST_ROWS
     from clv.report.compare import since_last_run
-    from tests.test_spark import assert_same_numbers
 
     want_analysis, got_analysis = both("shop")
     collected = Collected(monkeypatch, cs.spark_session())
@@ -210,8 +204,8 @@ def test_the_comparison_on_spark_is_the_polars_comparison(
 
 
 def test_a_report_on_spark_compares_with_a_polars_run_as_clv_compare_does(
-    cs,  # noqa: F811
-    spark_shapes,  # noqa: F811
+    cs,
+    spark_shapes,
     tmp_path,
 ):
     """``clv report --engine spark`` after a polars report in the same runs folder: its
@@ -222,7 +216,6 @@ def test_a_report_on_spark_compares_with_a_polars_run_as_clv_compare_does(
 
     from clv.cli import main
     from clv.report.compare import compare_runs
-    from tests.test_spark import assert_same_numbers
 
     path, options = spark_shapes["shop"]
     april = [o if o != "2024-06-30" else "2024-04-30" for o in options]
