@@ -17,9 +17,19 @@ import clv
 from clv.analysis import changes
 from clv.analysis.changes import RunState
 from clv.data.datasets import synthetic_shop
-from clv.report.compare import analysis_state
 
 TIERS = ["good", "middle", "low"]
+
+
+def analysis_state(analysis: clv.Analysis) -> RunState:
+    """What ``analysis``'s run folder holds: its segments, kpis, model and at-risk ids."""
+    ids = analysis.at_risk["customer_id"].cast(pl.String).drop_nulls().to_list()
+    return RunState(
+        scores=analysis.segments,
+        kpis=analysis.kpis,
+        model=analysis.model.to_dict(),
+        at_risk=frozenset(ids),
+    )
 
 
 @pytest.fixture(scope="module")

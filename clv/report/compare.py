@@ -108,18 +108,6 @@ def read_state(folder: str | os.PathLike[str]) -> RunState:
     return RunState(scores=scores, kpis=documents.kpis, model=documents.model, at_risk=at_risk)
 
 
-def analysis_state(analysis: Any) -> RunState:
-    """The :class:`RunState` of an :class:`clv.analysis.results.Analysis`: what its run folder
-    will hold (``scores.parquet`` is its ``segments``, ``kpis.json`` its ``kpis``)."""
-    ids = analysis.at_risk["customer_id"].cast(pl.String).drop_nulls().to_list()
-    return RunState(
-        scores=analysis.segments,
-        kpis=analysis.kpis,
-        model=analysis.model.to_dict(),
-        at_risk=frozenset(ids),
-    )
-
-
 def previous_run(out: str | os.PathLike[str], notebook: str, *, before: str | None) -> Path | None:
     """The newest succeeded run of ``notebook`` in ``out`` started before run ``before``
     (every run when None), or None."""
