@@ -234,3 +234,24 @@ def test_a_report_on_spark_compares_with_a_polars_run_as_clv_compare_does(
     assert manifest["row_counts"]["at_risk"] == pl.read_csv(second / "at_risk.csv").height > 0
     assert scores.columns[:2] == ["customer_id", "customer_ref"]
     assert scores["customer_id"].is_sorted()
+
+
+@pytest.mark.parametrize("engine", ["polars", "spark"])
+def test_a_previous_at_risk_list_without_ids_is_one_line_on_either_engine(
+    cs, both, april, tmp_path, engine
+):
+    """A previous run whose at_risk.csv has no ``customer_id`` column: the comparison stops
+    with one line naming the run folder, on Spark as on polars."""
+    import shutil
+
+    from clv.errors import UsageError
+    from clv.report.compare import since_last_run
+
+    previous = tmp_path / "previous"
+    shutil.copytree(april["polars"], previous)
+    (previous / "at_risk.csv").write_text("id,revenue\nC1,10.0\n")
+    analysis = both("shop")[engine == "spark"]
+    with pytest.raises(UsageError) as caught:
+        since_last_run(analysis, run_dir=None, compare_to=str(previous))
+    message = str(caught.value)
+    assert message.startswith(f"{previous}: a run file cannot be read") and "\n" not in message
