@@ -215,9 +215,9 @@ def _write_batches(batches: Iterator[pl.DataFrame], tmp: Path, kind: str) -> Non
     import pyarrow.parquet as pq
 
     if kind == "csv":
-        with tmp.open("wb") as f:
+        with tmp.open("wb") as buf:
             for i, batch in enumerate(batches):
-                csv_safe(batch).write_csv(f, include_header=i == 0)
+                csv_safe(batch).write_csv(buf, include_header=i == 0)
         return
     writer = None
     try:
