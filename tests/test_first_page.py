@@ -17,6 +17,7 @@ import pytest
 
 from clv.analysis import findings as analysis_findings
 from clv.analysis import tables
+from clv.analysis.segments import segment_totals
 from clv.report import first_page, messages, sections
 
 matplotlib.use("Agg")
@@ -219,12 +220,19 @@ def test_model_health_says_in_plain_words_when_a_check_failed():
     never came back, and 12-month value above last year's revenue each get a plain line; the
     parameters' standard errors are a count, not five lines of jargon."""
     metrics = pl.DataFrame({"quantity": ["purchases", "spend"], "relative_error": [-0.25, -0.40]})
-    segments = pl.DataFrame({"p_alive": [0.88, 0.95, 0.99], "frequency": [0, 0, 3]})
+    segments = pl.DataFrame(
+        {
+            "p_alive": [0.88, 0.95, 0.99],
+            "frequency": [0, 0, 3],
+            "top": [False, False, True],
+            "revenue": [1.0, 2.0, 3.0],
+            "clv": [13.14e6, 0.0, 0.0],
+        }
+    )
     health = analysis_findings.model_health(
         _model(["se_larger_than_estimate"] * 5),
         holdout={"metrics": metrics},
-        segments=segments,
-        predicted_total=13.14e6,
+        totals=segment_totals(segments),
         last_year_value=12.98e6,
         horizon_months=12,
     )
@@ -246,8 +254,9 @@ def test_model_health_says_in_plain_words_when_a_check_failed():
     healthy = analysis_findings.model_health(
         _model(),
         holdout={"metrics": metrics.with_columns(relative_error=pl.lit(0.05))},
-        segments=segments.with_columns(p_alive=pl.Series([0.1, 0.5, 0.9])),
-        predicted_total=1.0,
+        totals=segment_totals(
+            segments.with_columns(p_alive=pl.Series([0.1, 0.5, 0.9]), clv=pl.lit(1.0 / 3))
+        ),
         last_year_value=2.0,
         horizon_months=12,
     )

@@ -235,6 +235,42 @@ def test_before_after_launch_by_hand():
     assert after["orders_per_customer"] == pytest.approx(2.0)
 
 
+@pytest.mark.parametrize("members_only", [True, False])
+def test_reward_milestones_from_distinct_rows_equal_the_per_customer_ones(
+    shop, shop_scored, members_only
+):
+    """The probabilities computed once per distinct (frequency, recency, T) row of the
+    members, weighted by their counts, give the per-customer table (pandas sums of it)."""
+    summary, model, _ = shop_scored
+    customers = customer_table(shop[0])
+    if not members_only:
+        customers = customers.drop("loyalty")
+    keywords = {"milestones": (2, 4, 10), "horizon": 12.0, "horizon_unit": "M"}
+    probabilities = loyalty.milestone_probabilities(model, summary, **keywords)
+    want = loyalty.reward_milestones(
+        customers, milestones=(2, 4, 10), probability_at_least=probabilities
+    )
+    base = customers.select("customer_id", "orders", *(["loyalty"] if members_only else []))
+    base = base.join(summary.select("customer_id", "frequency", "recency", "T"), on="customer_id")
+    if members_only:
+        base = base.filter("loyalty")
+    keys = ["frequency", "recency", "T"]
+    counts = loyalty.milestone_counts(base, milestones=(2, 4, 10), keys=keys)
+    assert counts.height < base.height  # fewer rows to score than customers
+    rows = loyalty.with_reach_probabilities(model, counts, **keywords)
+    got = loyalty.milestone_table(rows, milestones=(2, 4, 10))
+    expected = ["expected_to_reach", "expected_share"]
+    assert got.drop(expected).equals(want.drop(expected))
+    for column in expected:
+        np.testing.assert_allclose(got[column].to_numpy(), want[column].to_numpy(), rtol=1e-12)
+    frame = base.join(probabilities, on="customer_id").to_pandas()
+    for row in got.iter_rows(named=True):
+        k = row["milestone"]
+        by_hand = np.where(frame.orders >= k, 1.0, frame[f"p_reach_{k}"]).sum()
+        assert row["expected_to_reach"] == pytest.approx(by_hand, rel=1e-12)
+        assert row["customers"] == len(frame)
+
+
 def test_reward_milestones_with_the_model(shop, shop_scored):
     summary, model, _ = shop_scored
     customers = customer_table(shop[0])

@@ -205,7 +205,8 @@ def test_lorenz_and_tier_tables_come_from_segments() -> None:
     assert by_clv["value_share"].to_list() == pytest.approx([0.2, 0.6, 0.2])
     assert shares.columns == ["tier", "customer_share", "revenue_share", "clv_share"]
     assert shares["revenue_share"].to_list() == pytest.approx([0.64, 0.33, 0.03])
-    text = sections.top_text(segments.segment_table(summary, scores, top_share=0.3), top_share=0.3)
+    top = segments.segment_totals(segments.segment_table(summary, scores, top_share=0.3))
+    text = sections.top_text(top, top_share=0.3)
     assert text.startswith("The top 30% are the 3 customers (of 10)") and "72%" in text
 
 

@@ -9,33 +9,34 @@ at-risk list), so a sentence and its table cannot disagree.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
+
+from clv.analysis.segments import SegmentTotals
 
 CLOSE_TO_TOP = 0.25
 """A middle-tier customer is close to the top when their predicted CLV is at least
 ``1 - CLOSE_TO_TOP`` times the lowest predicted CLV of the good tier."""
 
 
-def top_customers(segments: pl.DataFrame, profile: pl.DataFrame, *, value_col: str) -> dict:
+def top_customers(totals: SegmentTotals, profile: pl.DataFrame) -> dict:
     """The top customers (``top`` of :func:`clv.analysis.segments.segment_table`): how many,
-    their share of ``value_col`` and of predicted CLV, and the two biggest differences.
+    their share of revenue and of predicted CLV, and the two biggest differences.
 
+    ``totals``: :func:`clv.analysis.segments.segment_totals` of the segment table;
     ``profile``: :func:`clv.analysis.profile.top_profile` of the same customers. Returns
-    ``customers``, ``of``, ``value_share``, ``clv_share`` (None without CLV) and
+    ``customers``, ``of``, ``value_share`` (of revenue), ``clv_share`` (None without CLV) and
     ``differences``: ``metric``, ``top``, ``rest`` and ``kind`` (``share``, ``probability``
     or ``number``) of the two rows of ``profile`` with the largest effect (its ``biggest``
     rows, in profile order; at most two).
     """
-    top = segments.filter(pl.col("top"))
-    total = float(segments[value_col].sum())
-    clv_total = float(segments["clv"].fill_null(0.0).sum()) if "clv" in segments.columns else 0.0
     return {
-        "customers": top.height,
-        "of": segments.height,
-        "value_share": float(top[value_col].sum()) / total if total else None,
-        "clv_share": (float(top["clv"].fill_null(0.0).sum()) / clv_total if clv_total else None),
+        "customers": totals.top,
+        "of": totals.customers,
+        "value_share": totals.top_revenue / totals.revenue if totals.revenue else None,
+        "clv_share": totals.top_clv / totals.clv if totals.clv else None,
         "differences": profile.filter(pl.col("biggest"))
         .select("metric", "top", "rest", "kind")
         .head(2)
@@ -43,49 +44,85 @@ def top_customers(segments: pl.DataFrame, profile: pl.DataFrame, *, value_col: s
     }
 
 
-def middle_close_to_top(
-    middle_tier: pl.DataFrame, *, good_share: float, close: float = CLOSE_TO_TOP
-) -> dict:
-    """Middle-tier customers within ``close`` of the good tier's lowest predicted CLV.
+@dataclass(frozen=True)
+class MiddleCounts:
+    """The middle tier's counts :func:`middle_findings` reads (:func:`middle_counts`)."""
+
+    middle: int
+    """Customers in the middle tier."""
+    close: int
+    """Those close to the top and not already gone."""
+    gone: int
+    """Those close to the top but already gone."""
+    lacks: pl.DataFrame
+    """What the ``close`` customers lack: ``what`` (a code of
+    :data:`clv.analysis.profile.LACKS`), ``n`` (customers) and ``first`` (a number ordered as
+    where the code is first met down the middle tier, closest to the top first)."""
+
+
+def middle_counts(middle_tier: pl.DataFrame, *, close: float = CLOSE_TO_TOP) -> MiddleCounts:
+    """The :class:`MiddleCounts` of the middle tier within ``close`` of the good tier's
+    lowest predicted CLV (the threshold): ``clv >= (1 - close) * threshold``, i.e.
+    ``clv_gap <= close * threshold``; gone means P(alive) below
+    :data:`clv.analysis.risk.LOST_P_ALIVE`.
 
     ``middle_tier``: :func:`clv.analysis.profile.middle_to_top` with ``n=None`` and
-    ``leave_out_gone=False`` (all of the middle tier). Returns ``middle`` (customers in the
-    middle tier), ``close`` (those with ``clv >= (1 - close) * threshold``, i.e.
-    ``clv_gap <= close * threshold``, who are not already gone: the candidates of the
+    ``leave_out_gone=False`` (all of the middle tier)."""
+    from clv.analysis.risk import gone
+
+    threshold = middle_tier["clv"] + middle_tier["clv_gap"]
+    near = middle_tier.filter(pl.col("clv_gap") <= close * threshold)
+    kept = near.filter(~gone())
+    return MiddleCounts(
+        middle=middle_tier.height,
+        close=kept.height,
+        gone=near.height - kept.height,
+        lacks=lack_counts(kept["lacks"]),
+    )
+
+
+def middle_findings(
+    counts: MiddleCounts, *, good_share: float, close: float = CLOSE_TO_TOP
+) -> dict:
+    """Middle-tier customers close to the good tier (``counts``: :func:`middle_counts`).
+
+    Returns ``middle`` (customers in the middle tier), ``close`` (those with
+    ``clv >= (1 - close) * threshold`` who are not already gone: the candidates of the
     middle-to-top list that close), ``gone`` (as close but already gone: P(alive) below
     ``lost_p_alive``, left out of the list), ``within`` (``close``), ``good_share`` (the good
     tier's share of customers, as given), ``lost_p_alive`` and ``lacks``: what the ``close``
     customers lack, most common first, as ``(code, customers)`` (codes of
-    :data:`clv.analysis.profile.LACKS`).
-    """
-    from clv.analysis.risk import LOST_P_ALIVE, gone
+    :data:`clv.analysis.profile.LACKS`)."""
+    from clv.analysis.risk import LOST_P_ALIVE
 
-    threshold = middle_tier["clv"] + middle_tier["clv_gap"]
-    near = middle_tier.filter(pl.col("clv_gap") <= close * threshold)
-    left_out = near.filter(gone())
-    kept = near.filter(~gone())
     return {
-        "middle": middle_tier.height,
-        "close": kept.height,
-        "gone": left_out.height,
+        "middle": counts.middle,
+        "close": counts.close,
+        "gone": counts.gone,
         "within": close,
         "good_share": good_share,
         "lost_p_alive": LOST_P_ALIVE,
-        "lacks": _most_common(kept["lacks"]),
+        "lacks": most_common(counts.lacks),
     }
 
 
-def _most_common(lacks: pl.Series) -> list[tuple[str, int]]:
-    """The codes the ``lacks`` lists hold, counted: most common first, ties in the order
-    first met (``collections.Counter.most_common``'s order)."""
+def lack_counts(lacks: pl.Series) -> pl.DataFrame:
+    """``what``, ``n`` and ``first`` (the position where first met) of the codes the
+    ``lacks`` lists hold."""
     named = lacks.drop_nulls().explode().drop_nulls()
-    counted = (
+    return (
         named.to_frame("what")
         .with_row_index("first")
         .group_by("what")
         .agg(n=pl.len(), first=pl.col("first").min())
-        .sort(["n", "first"], descending=[True, False])
     )
+
+
+def most_common(counted: pl.DataFrame) -> list[tuple[str, int]]:
+    """``(what, n)`` of ``counted`` (``what``, ``n``, ``first``): most common first, ties by
+    ``first`` (``collections.Counter.most_common``'s order when ``first`` is where each was
+    first met)."""
+    counted = counted.sort(["n", "first"], descending=[True, False])
     return [(str(w), int(n)) for w, n in zip(counted["what"], counted["n"], strict=True)]
 
 
@@ -205,8 +242,7 @@ def model_health(
     model: Any,
     *,
     holdout: Mapping[str, Any] | None,
-    segments: pl.DataFrame,
-    predicted_total: float | None,
+    totals: SegmentTotals,
     last_year_value: float | None,
     horizon_months: float,
 ) -> dict:
@@ -219,7 +255,8 @@ def model_health(
     ``no_dropout`` with ``lowest_p_alive`` and ``one_time_share`` (customers who never
     bought again), and ``clv_exceeds_revenue`` with ``predicted_total`` (predicted CLV over
     the horizon) and ``last_year_value`` (the last 12 months' value on the same basis,
-    scaled to the horizon).
+    scaled to the horizon). ``totals``: :func:`clv.analysis.segments.segment_totals` of the
+    segment table (``clv``: predicted CLV over the horizon).
     """
     diagnostics = list(getattr(model, "diagnostics", []) or [])
     codes = [str(d["code"]) for d in diagnostics]
@@ -228,10 +265,11 @@ def model_health(
         errors = dict(holdout["metrics"].select("quantity", "relative_error").iter_rows())
         purchases, spend = errors.get("purchases"), errors.get("spend")
     failed = any(e is not None and abs(e) > HOLDOUT_TOLERANCE for e in (purchases, spend))
-    lowest = (
-        cast(float | None, segments["p_alive"].min()) if "p_alive" in segments.columns else None
-    )
-    one_time = cast(float, (segments["frequency"] == 0).mean() or 0.0) if segments.height else 0.0
+    lowest = totals.lowest_p_alive
+    one_time = 0.0
+    if totals.one_time is not None and totals.customers:
+        one_time = totals.one_time / totals.customers
+    predicted_total = totals.clv
     no_dropout = "no_dropout_seen" in codes or (
         lowest is not None and lowest >= 0.5 and one_time >= 0.2
     )
@@ -255,7 +293,7 @@ def model_health(
     }
 
 
-def data_quality(quality: Any, segments: pl.DataFrame) -> dict:
+def data_quality(quality: Any, totals: SegmentTotals) -> dict:
     """What reading found, worth a line on the first page: ``placeholder_rows``,
     ``duplicate_rows``, ``house_accounts`` (how many), ``partial_month``, ``zero_amounts``,
     ``refunded_customers`` (net revenue zero or below: scored, left out of the lists), and
@@ -268,7 +306,7 @@ def data_quality(quality: Any, segments: pl.DataFrame) -> dict:
         "house_accounts": len(quality.house_accounts),
         "partial_month": bool(quality.first_month_partial or quality.last_month_partial),
         "zero_amounts": int(quality.zero_amounts),
-        "refunded_customers": int((segments["revenue"] <= 0).sum()),
+        "refunded_customers": totals.refunded,
     }
 
 

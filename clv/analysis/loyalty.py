@@ -7,7 +7,7 @@ who chose to join; they are not the effect of the programme.
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -16,6 +16,7 @@ from clv.analysis.orders import customer_key
 from clv.analysis.segments import ratio
 
 if TYPE_CHECKING:
+    from clv.models.groups import GroupedClvModel
     from clv.models.model import ClvModel
 
 
@@ -121,19 +122,59 @@ def loyalty_by_month(
     """
     if "loyalty" not in orders.columns:
         return None
+    sums = member_month_sums(
+        orders, costs=reward_costs(cost_per_reward, milestones), margin_rate=margin_rate
+    )
+    return loyalty_months(
+        sums,
+        member_discount_rate=member_discount_rate,
+        margin_after_member_discount=margin_after_member_discount,
+    )
+
+
+def reward_costs(
+    cost_per_reward: float | Mapping[int, float], milestones: Sequence[int]
+) -> dict[int, float]:
+    """The cost of the reward of each milestone (currency by order count), as
+    :func:`loyalty_by_month` takes them."""
+    if isinstance(cost_per_reward, Mapping):
+        return dict(cost_per_reward)
+    return dict.fromkeys(milestones, float(cost_per_reward))
+
+
+MONTH_SUMS = pl.Schema(
+    {
+        "month": pl.Date,
+        "members_active": pl.UInt32,
+        "non_members_active": pl.UInt32,
+        "member_orders": pl.UInt32,
+        "non_member_orders": pl.UInt32,
+        "member_revenue": pl.Float64,
+        "non_member_revenue": pl.Float64,
+        "member_margin": pl.Float64,
+        "non_member_margin": pl.Float64,
+        "rewards": pl.UInt32,
+        "reward_cost": pl.Float64,
+    }
+)
+"""The columns of :func:`member_month_sums`, in its order."""
+
+
+def member_month_sums(
+    orders: pl.DataFrame, *, costs: Mapping[int, float], margin_rate: float | None = None
+) -> pl.DataFrame:
+    """Of ``orders`` with ``loyalty``, per month (:data:`MONTH_SUMS`): the customers with a
+    member (non-member) order in it, the member and non-member orders, their revenue and
+    margin (the ``margin`` column, else ``amount`` x ``margin_rate``, default 1), the member
+    orders that reach a milestone of ``costs`` (``rewards``) and their ``reward_cost``."""
     rate = 1.0 if margin_rate is None else margin_rate
     margin = pl.col("margin") if "margin" in orders.columns else pl.col("amount") * rate
-    costs = (
-        dict(cost_per_reward)
-        if isinstance(cost_per_reward, Mapping)
-        else dict.fromkeys(milestones, float(cost_per_reward))
-    )
     reward_cost = pl.lit(0.0)
     for k, cost in costs.items():
         reward_cost = reward_cost + pl.when(pl.col("order_number") == k).then(cost).otherwise(0.0)
     member = pl.col("loyalty")
     is_reward = pl.col("order_number").is_in(list(costs)) & member
-    table = (
+    return (
         orders.lazy()
         .with_columns(month=pl.col("date").dt.truncate("1mo"), _margin=margin)
         .group_by("month")
@@ -147,9 +188,22 @@ def loyalty_by_month(
             rewards=is_reward.sum(),
             reward_cost=reward_cost.filter(member).sum(),
         )
+        .join(_active(orders), on="month", how="left")
+        .select(list(MONTH_SUMS))
+        .collect()
+    )
+
+
+def loyalty_months(
+    sums: pl.DataFrame, *, member_discount_rate: float, margin_after_member_discount: bool
+) -> pl.DataFrame:
+    """:func:`loyalty_by_month` from each month's sums (:func:`member_month_sums`, or an
+    engine's), sorted by month."""
+    table = (
+        sums.lazy()
+        .select(list(MONTH_SUMS))
+        .cast(dict(MONTH_SUMS))  # type: ignore[arg-type]
         .sort("month")
-        .join(_active(orders), on="month", how="left", maintain_order="left")
-        .select("month", "members_active", "non_members_active", pl.exclude("month", "^.*_active$"))
         .with_columns(
             member_aov=pl.col("member_revenue") / pl.col("member_orders"),
             non_member_aov=pl.col("non_member_revenue") / pl.col("non_member_orders"),
@@ -267,8 +321,29 @@ def loyalty_before_after(orders: pl.DataFrame, *, launch_date: str | dt.date) ->
     """
     from clv.data.rfm import as_date
 
-    launch = as_date(launch_date, "launch date")
-    per = (
+    return before_after_from(launch_sums(orders, launch=as_date(launch_date, "launch date")))
+
+
+LAUNCH_SUMS = pl.Schema(
+    {
+        "period": pl.String,
+        "days": pl.Int64,
+        "customers": pl.UInt32,
+        "orders": pl.UInt32,
+        "revenue": pl.Float64,
+        "repeaters": pl.UInt32,
+        "new_customers": pl.UInt32,
+    }
+)
+"""The columns of :func:`launch_sums`."""
+
+
+def launch_sums(orders: pl.DataFrame, *, launch: dt.date) -> pl.DataFrame:
+    """Of ``orders``, per period (``before`` the ``launch`` day, ``after``: from it on,
+    rows of periods with orders): ``days`` (first to last order, both counted), the
+    customers with an order in it, their ``orders`` and ``revenue``, ``repeaters`` (two or
+    more orders in the period) and ``new_customers`` (a first order in it)."""
+    return (
         orders.lazy()
         .with_columns(
             period=pl.when(pl.col("date") < launch)
@@ -289,14 +364,25 @@ def loyalty_before_after(orders: pl.DataFrame, *, launch_date: str | dt.date) ->
             customers=pl.len(),
             orders=pl.col("n").sum(),
             revenue=pl.col("revenue").sum(),
-            repeat_rate=(pl.col("n") > 1).mean(),
+            repeaters=(pl.col("n") > 1).sum(),
             new_customers=pl.col("new").sum(),
         )
+        .collect()
+        .cast(dict(LAUNCH_SUMS))  # type: ignore[arg-type]
+    )
+
+
+def before_after_from(sums: pl.DataFrame) -> pl.DataFrame:
+    """:func:`loyalty_before_after` from each period's sums (:func:`launch_sums`, or an
+    engine's)."""
+    per = (
+        sums.cast(dict(LAUNCH_SUMS))  # type: ignore[arg-type]
+        .with_columns(repeat_rate=pl.col("repeaters") / pl.col("customers"))
+        .select("period", "days", "customers", "orders", "revenue", "repeat_rate", "new_customers")
         .with_columns(
             aov=pl.col("revenue") / pl.col("orders"),
             orders_per_customer=pl.col("orders") / pl.col("customers"),
         )
-        .collect()
     )
     order = pl.DataFrame({"period": ["before", "after"]})
     return order.join(per, on="period", how="left", maintain_order="left")
@@ -337,23 +423,53 @@ def reward_milestones(
         base = customers.filter(pl.col("loyalty"))
     if probability_at_least is not None:
         base = base.join(probability_at_least, on="customer_id", how="left")
-    rows = []
+    probabilities = [f"p_reach_{k}" for k in milestones if f"p_reach_{k}" in base.columns]
+    rows = base.select(
+        pl.lit(1, dtype=pl.Int64).alias("customers"),
+        *[(pl.col("orders") >= k).cast(pl.Int64).alias(f"reached_{k}") for k in milestones],
+        *probabilities,
+    )
+    return milestone_table(rows, milestones=milestones)
+
+
+def milestone_counts(
+    customers: pl.DataFrame, *, milestones: Sequence[int], keys: Sequence[str]
+) -> pl.DataFrame:
+    """Of ``customers`` (``orders`` and the ``keys`` columns, e.g. a summary's
+    ``frequency``, ``recency``, ``T``): per distinct ``keys``, the ``customers`` and, per
+    milestone ``k``, ``reached_<k>`` (customers with at least ``k`` orders): the rows
+    :func:`milestone_table` reads, with the probabilities of :func:`with_reach_probabilities`
+    (which depend on the keys only)."""
+    return customers.group_by(keys).agg(
+        customers=pl.len().cast(pl.Int64),
+        **{f"reached_{k}": (pl.col("orders") >= k).sum().cast(pl.Int64) for k in milestones},
+    )
+
+
+def milestone_table(rows: pl.DataFrame, *, milestones: Sequence[int]) -> pl.DataFrame:
+    """:func:`reward_milestones` from ``rows`` of customers: ``customers`` (how many the
+    row counts), ``reached_<k>`` (how many of them have ``k`` orders) and, optionally,
+    ``p_reach_<k>`` (the probability that one of the others reaches ``k`` by the horizon)."""
+    n = int(rows["customers"].sum())
+    out = []
     for k in milestones:
-        reached = int((base["orders"] >= k).sum())
-        row = {
+        reached = int(rows[f"reached_{k}"].sum())
+        row: dict[str, Any] = {
             "milestone": int(k),
-            "customers": base.height,
+            "customers": n,
             "reached": reached,
-            "share_reached": ratio(reached, base.height),
+            "share_reached": ratio(reached, n),
         }
-        col = f"p_reach_{k}"
-        if col in base.columns:
-            p = pl.when(pl.col("orders") >= k).then(1.0).otherwise(pl.col(col).fill_null(0.0))
-            expected = float(base.select(p.sum()).item())
+        column = f"p_reach_{k}"
+        if column in rows.columns:
+            others = pl.col("customers") - pl.col(f"reached_{k}")
+            expected = reached + float(
+                rows.select((others * pl.col(column).fill_null(0.0)).sum()).item()
+            )
             row["expected_to_reach"] = expected
-            row["expected_share"] = ratio(expected, base.height)
-        rows.append(row)
-    return pl.DataFrame(rows)
+            row["expected_share"] = ratio(expected, n)
+        out.append(row)
+    return pl.DataFrame(out)
 
 
 def milestone_probabilities(
@@ -392,18 +508,34 @@ def milestone_probabilities(
         In the order of ``summary``: ``customer_id`` and ``p_reach_<k>`` per milestone, the
         ``probability_at_least`` input of :func:`reward_milestones`.
     """
+    probabilities = with_reach_probabilities(
+        model, summary, milestones=milestones, horizon=horizon, horizon_unit=horizon_unit
+    )
+    return probabilities.select("customer_id", *[f"p_reach_{k}" for k in milestones])
+
+
+def with_reach_probabilities(
+    model: "ClvModel | GroupedClvModel",
+    rows: pl.DataFrame,
+    *,
+    milestones: Sequence[int] = (4, 10),
+    horizon: float = 12.0,
+    horizon_unit: str = "M",
+) -> pl.DataFrame:
+    """``rows`` (``frequency``, ``recency``, ``T`` in the model's time unit, and a model per
+    group's column) with the ``p_reach_<k>`` columns of :func:`milestone_probabilities`."""
     from clv.data.rfm import unit_days
 
     t = horizon * unit_days(horizon_unit) / unit_days(model.time_unit)
-    have = (summary["frequency"] + 1).cast(pl.Int64).to_numpy()
-    out = summary.select("customer_id")
+    have = (rows["frequency"] + 1).cast(pl.Int64).to_numpy()
+    out = rows
     for k in milestones:
-        p = np.ones(summary.height)
+        p = np.ones(rows.height)
         need = k - have
         for m in np.unique(need[need > 0]):
-            rows = np.flatnonzero(need == m)
-            p[rows] = model.probability_at_least(
-                summary[rows], t=t, k=int(m), time_unit=model.time_unit
+            chosen = np.flatnonzero(need == m)
+            p[chosen] = model.probability_at_least(
+                rows[chosen], t=t, k=int(m), time_unit=model.time_unit
             )
         out = out.with_columns(pl.Series(f"p_reach_{k}", p, dtype=pl.Float64))
     return out

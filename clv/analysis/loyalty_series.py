@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -48,26 +48,52 @@ def month_row(
     ``amount`` times the rate, default 1). A group of one customer has no standard error.
     """
     first = dt.date(month.year, month.month, 1)
+    return month_row_from(month_margins(orders, first, margin_rate=margin_rate), first, run=run)
+
+
+MONTH_MARGINS = pl.Schema(
+    {"loyalty": pl.Boolean, "customers": pl.Int64, "mean": pl.Float64, "sd": pl.Float64}
+)
+"""The columns of :func:`month_margins`: per group (``loyalty`` true for members), the
+customers with an order of the group in the month, the mean and the standard deviation
+(``ddof=1``, null for one customer) of their margin in it (currency)."""
+
+
+def month_margins(
+    orders: pl.DataFrame, first: dt.date, *, margin_rate: float | None = None
+) -> pl.DataFrame:
+    """:data:`MONTH_MARGINS` of the month starting on ``first``, of ``orders`` (as
+    :func:`month_row` takes them): a row per group with customers."""
     rate = 1.0 if margin_rate is None else margin_rate
     margin = pl.col("margin") if "margin" in orders.columns else pl.col("amount") * rate
-    per_customer = (
+    return (
         orders.lazy()
         .filter(pl.col("date").dt.truncate("1mo") == first, pl.col("loyalty").is_not_null())
         .group_by("customer_id", "loyalty")
         .agg(margin.sum().alias("margin"))
+        .group_by("loyalty")
+        .agg(
+            customers=pl.len(),
+            mean=pl.col("margin").mean(),
+            sd=pl.when(pl.len() > 1).then(pl.col("margin").std(ddof=1)),
+        )
         .collect()
+        .cast(dict(MONTH_MARGINS))  # type: ignore[arg-type]
     )
+
+
+def month_row_from(margins: pl.DataFrame, first: dt.date, *, run: str = "") -> dict[str, Any]:
+    """:func:`month_row` from the month's :data:`MONTH_MARGINS` (:func:`month_margins`, or
+    an engine's)."""
     row: dict[str, Any] = {"month": first, "run": run}
     for prefix, flag in (("member", True), ("non_member", False)):
-        values = per_customer.filter(pl.col("loyalty") == flag)["margin"]
-        n = values.len()
-        mean = float(values.mean()) if n else None  # type: ignore[arg-type]
-        sd = values.std(ddof=1) if n > 1 else None
+        group = margins.filter(pl.col("loyalty") == flag)
+        n = int(group["customers"][0]) if group.height else 0
+        mean = group["mean"][0] if n else None
+        sd = group["sd"][0] if n > 1 else None
         row[f"{prefix}s_active" if prefix == "member" else "non_members_active"] = n
-        row[f"{prefix}_margin_per_active"] = mean
-        row[f"{prefix}_margin_per_active_se"] = (
-            float(sd) / math.sqrt(n) if sd is not None else None  # type: ignore[arg-type]
-        )
+        row[f"{prefix}_margin_per_active"] = None if mean is None else float(mean)
+        row[f"{prefix}_margin_per_active_se"] = None if sd is None else float(sd) / math.sqrt(n)
     return row
 
 
@@ -76,9 +102,18 @@ def review_row(
 ) -> dict[str, Any] | None:
     """:func:`month_row` of the reviewed month: the ``"this month"`` row of
     :func:`clv.analysis.tables.month_comparison` (``comparison``); None without one."""
-    if comparison is None or comparison.height == 0 or "loyalty" not in orders.columns:
+    month = reviewed_month(comparison)
+    if month is None or "loyalty" not in orders.columns:
         return None
-    return month_row(orders, comparison["month"][0], margin_rate=margin_rate)
+    return month_row(orders, month, margin_rate=margin_rate)
+
+
+def reviewed_month(comparison: pl.DataFrame | None) -> dt.date | None:
+    """The first day of the month a :func:`clv.analysis.tables.month_comparison` reviews
+    (its ``"this month"`` row); None without one."""
+    if comparison is None or comparison.height == 0:
+        return None
+    return cast(dt.date, comparison["month"][0])
 
 
 def add_month(series: pl.DataFrame | None, row: dict[str, Any]) -> pl.DataFrame:

@@ -6,6 +6,7 @@ Definitions as in :mod:`clv.analysis.segments`.
 """
 
 import math
+from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
@@ -92,18 +93,36 @@ def top_profile(
         rest"``, and ``kind``: ``share``, ``probability`` (a mean P(alive)) or ``number``.
     """
 
+    return profile_of(profile_stats(customers, top_col=top_col), top_col=top_col, flag=flag)
+
+
+def profile_stats(customers: pl.DataFrame, *, top_col: str = "top") -> pl.DataFrame:
+    """The numbers :func:`profile_of` reads: two rows, ``top_col`` True and False, each with
+    the mean of every :data:`PROFILE_METRICS` column ``customers`` has (named by its metric),
+    ``share_from_<channel>`` per channel (sorted) when ``channel`` is present, and ``_n``
+    (customers, as a float)."""
     metrics = [m for m in PROFILE_METRICS if m[1] in customers.columns]
     exprs = [pl.col(col).cast(pl.Float64).mean().alias(name) for name, col, _, _ in metrics]
-    kinds = {name: kind for name, _, _, kind in metrics}
-    words = dict(_WORDS)
     if "channel" in customers.columns:
         for channel in sorted(customers["channel"].drop_nulls().unique().to_list()):
-            name = f"share_from_{channel}"
+            name = f"{CHANNEL_SHARE}{channel}"
             exprs.append((pl.col("channel") == channel).cast(pl.Float64).mean().alias(name))
-            kinds[name] = "share"
-            words[name] = f"came through {channel}"
     exprs.append(pl.len().cast(pl.Float64).alias("_n"))
-    stats = customers.group_by(top_col).agg(exprs)
+    return customers.group_by(top_col).agg(exprs)
+
+
+CHANNEL_SHARE = "share_from_"
+"""The prefix of a channel's metric in :func:`profile_stats` (``share_from_<channel>``)."""
+
+
+def profile_of(stats: pl.DataFrame, *, top_col: str = "top", flag: int = 3) -> pl.DataFrame:
+    """:func:`top_profile` from its numbers (:func:`profile_stats`, of either engine)."""
+    kinds = {name: kind for name, _, _, kind in PROFILE_METRICS if name in stats.columns}
+    words = dict(_WORDS)
+    for name in stats.columns:
+        if name.startswith(CHANNEL_SHARE):
+            kinds[name] = "share"
+            words[name] = f"came through {name.removeprefix(CHANNEL_SHARE)}"
     top_row = stats.filter(pl.col(top_col)).drop(top_col)
     rest_row = stats.filter(~pl.col(top_col)).drop(top_col)
     rows = []
@@ -185,36 +204,79 @@ def middle_to_top(
         :data:`LACKS` the customer lacks, in that order (``["second_order", "higher_aov"]``).
         Middle and good tiers are the first two names of :data:`TIERS` order (good, middle).
     """
-    good = segments.filter(pl.col("value_tier") == TIERS[0][0])
-    threshold = good["clv"].min() if good.height else None
-    good_aov = cast(float, (good["revenue"] / good["orders"]).median()) if good.height else None
-    good_alive = good["p_alive"].median() if good.height and "p_alive" in good.columns else None
-    lacks = [pl.when(pl.col("orders") < 2).then(pl.lit(LACKS[0]))]
-    if good_aov is not None:
-        lacks.append(pl.when(pl.col("aov") < good_aov).then(pl.lit(LACKS[1])))
-    if good_alive is not None:
-        lacks.append(pl.when(pl.col("p_alive") < good_alive).then(pl.lit(LACKS[2])))
     candidates = (
         segments.filter(pl.col("value_tier") == TIERS[1][0])
-        .with_columns(aov=pl.col("revenue") / pl.col("orders"))
         .sort(["clv", "customer_id"], descending=[True, False])
         .select(
             "customer_id",
             "clv",
-            clv_gap=pl.lit(threshold, dtype=pl.Float64) - pl.col("clv"),
-            orders="orders",
-            aov="aov",
-            p_alive="p_alive" if "p_alive" in segments.columns else pl.lit(None, pl.Float64),
-            good_aov=pl.lit(good_aov, dtype=pl.Float64),
-            lacks=pl.concat_list(lacks).list.drop_nulls(),
+            "orders",
+            "revenue",
+            "p_alive"
+            if "p_alive" in segments.columns
+            else pl.lit(None, pl.Float64).alias("p_alive"),
         )
     )
+    candidates = middle_candidates(candidates, good_tier(segments))
     if leave_out_gone:
         candidates = candidates.filter(~gone())
     return candidates if n is None else candidates.head(n)
 
 
-def lorenz_curve(values: pl.Series, *, points: int | None = 101) -> pl.DataFrame:
+MIDDLE_TO_TOP_SHOWN = 15
+"""How many middle-to-top candidates the report shows."""
+
+
+@dataclass(frozen=True)
+class GoodTier:
+    """What :func:`middle_to_top` compares the middle tier with: the good tier's lowest
+    predicted CLV (``threshold``), its median order value (``aov``, currency) and its median
+    P(alive) (``p_alive``); each None when the good tier is empty (or has no P(alive))."""
+
+    threshold: float | None
+    aov: float | None
+    p_alive: float | None
+
+
+def good_tier(segments: pl.DataFrame) -> GoodTier:
+    """The :class:`GoodTier` of :func:`segment_table` with scores (``value_tier`` first of
+    :data:`TIERS`, whatever the customer's revenue)."""
+    good = segments.filter(pl.col("value_tier") == TIERS[0][0])
+    if not good.height:
+        return GoodTier(None, None, None)
+    alive = good["p_alive"].median() if "p_alive" in good.columns else None
+    return GoodTier(
+        threshold=cast(float | None, good["clv"].min()),
+        aov=cast(float, (good["revenue"] / good["orders"]).median()),
+        p_alive=cast(float | None, alive),
+    )
+
+
+def middle_candidates(middle: pl.DataFrame, good: GoodTier) -> pl.DataFrame:
+    """:func:`middle_to_top`'s columns of middle-tier customers in the order given
+    (``customer_id``, ``clv``, ``orders``, ``revenue``, ``p_alive``), against ``good``."""
+    lacks = [pl.when(pl.col("orders") < 2).then(pl.lit(LACKS[0]))]
+    if good.aov is not None:
+        lacks.append(pl.when(pl.col("aov") < good.aov).then(pl.lit(LACKS[1])))
+    if good.p_alive is not None:
+        lacks.append(pl.when(pl.col("p_alive") < good.p_alive).then(pl.lit(LACKS[2])))
+    return middle.with_columns(aov=pl.col("revenue") / pl.col("orders")).select(
+        "customer_id",
+        "clv",
+        clv_gap=pl.lit(good.threshold, dtype=pl.Float64) - pl.col("clv"),
+        orders="orders",
+        aov="aov",
+        p_alive=pl.col("p_alive").cast(pl.Float64),
+        good_aov=pl.lit(good.aov, dtype=pl.Float64),
+        lacks=pl.concat_list(lacks).list.drop_nulls(),
+    )
+
+
+LORENZ_POINTS = 101
+"""The points of a Lorenz curve the report draws (every percent of the customers)."""
+
+
+def lorenz_curve(values: pl.Series, *, points: int | None = LORENZ_POINTS) -> pl.DataFrame:
     """Lorenz curve: share of value held by the lowest-value share of customers.
 
     Negative values count as 0.
@@ -236,10 +298,23 @@ def lorenz_curve(values: pl.Series, *, points: int | None = 101) -> pl.DataFrame
     x = np.sort(np.clip(values.drop_nulls().cast(pl.Float64).to_numpy(), 0.0, None))
     n = x.size
     cumulative = np.concatenate([[0.0], np.cumsum(x)])
-    total = cumulative[-1]
+    k = lorenz_positions(n, points=points)
+    return lorenz_of(n, k, cumulative[k], cumulative[-1])
+
+
+def lorenz_positions(n: int, *, points: int | None = LORENZ_POINTS) -> np.ndarray:
+    """The numbers of customers at which :func:`lorenz_curve` gives the curve: ``points``
+    evenly spaced shares of ``n`` customers, each rounded to a whole number (0 .. n, no
+    repeats); ``None``: every number."""
     k = np.arange(n + 1) if points is None else np.unique(np.rint(np.linspace(0, n, points)))
-    k = k.astype(np.int64)
-    share = cumulative[k] / total if total > 0 else k / max(n, 1)
+    return k.astype(np.int64)
+
+
+def lorenz_of(n: int, k: np.ndarray, held: np.ndarray, total: float) -> pl.DataFrame:
+    """:func:`lorenz_curve` from its sums: ``held[j]``, the value (clipped at 0) of the
+    ``k[j]`` lowest-value of the ``n`` customers (:func:`lorenz_positions`), and ``total``,
+    all of it."""
+    share = held / total if total > 0 else k / max(n, 1)
     return pl.DataFrame({"customer_share": k / max(n, 1), "value_share": np.minimum(share, 1.0)})
 
 
@@ -251,8 +326,14 @@ def gini(values: pl.Series) -> float:
     """
 
     x = np.sort(np.clip(values.drop_nulls().cast(pl.Float64).to_numpy(), 0.0, None))
-    n, total = x.size, x.sum()
+    n, total = x.size, float(x.sum())
+    i = np.arange(1, n + 1)
+    return gini_of(n, total, float(np.sum((2 * i - n - 1) * x)) if n else 0.0)
+
+
+def gini_of(n: int, total: float, weighted: float) -> float:
+    """:func:`gini` from its sums over the ``n`` values clipped at 0: their ``total`` and
+    ``weighted`` = ``sum_i (2 i - n - 1) x_(i)`` (ascending ``i``)."""
     if n == 0 or total <= 0:
         return 0.0
-    i = np.arange(1, n + 1)
-    return float(min(max(np.sum((2 * i - n - 1) * x) / (n * total), 0.0), 1.0))
+    return float(min(max(weighted / (n * total), 0.0), 1.0))

@@ -18,8 +18,10 @@ import polars as pl
 
 from clv.analysis import (
     changes,
+    distributions,
     findings,
     loyalty,
+    loyalty_series,
     orders,
     profile,
     retention,
@@ -30,6 +32,7 @@ from clv.analysis import (
 from clv.analysis import kpis as kpi
 from clv.analysis.display import analysis_html
 from clv.analysis.money import Money
+from clv.analysis.segments import SegmentTotals
 from clv.data.groups import GroupBy, with_customer_group
 from clv.data.period import Period
 from clv.data.quality import Quality
@@ -263,6 +266,26 @@ class Analysis:
         )
 
     @cached_property
+    def segment_totals(self) -> SegmentTotals:
+        """The segment table's totals the report's sentences read
+        (:func:`clv.analysis.segments.segment_totals`)."""
+        return segments.segment_totals(self.segments)
+
+    @cached_property
+    def tier_tables(self) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        """The tiers by revenue and by predicted CLV, and their shares side by side
+        (:func:`clv.analysis.tables.tier_tables`)."""
+        return tables.tier_tables(self.segments, self.tiers)
+
+    @cached_property
+    def lorenz(self) -> pl.DataFrame:
+        """The Lorenz curves and Gini coefficients of revenue and predicted CLV, labelled by
+        column (:func:`clv.analysis.tables.lorenz_table`; label them for a reader with
+        :func:`clv.analysis.tables.lorenz_labelled`)."""
+        columns = tables.LORENZ_COLUMNS
+        return tables.lorenz_table(self.segments, dict(zip(columns, columns, strict=True)))
+
+    @cached_property
     def top_profile(self) -> pl.DataFrame:
         """What distinguishes the top customers (:func:`clv.analysis.profile.top_profile`)."""
         return profile.top_profile(self.customers)
@@ -285,13 +308,26 @@ class Analysis:
         return self.middle_tier.filter(~risk.gone())
 
     @cached_property
+    def middle_to_top_shown(self) -> pl.DataFrame:
+        """The first :data:`~clv.analysis.profile.MIDDLE_TO_TOP_SHOWN` rows of
+        :attr:`middle_to_top`: the candidates the report shows."""
+        return self.middle_to_top.head(profile.MIDDLE_TO_TOP_SHOWN)
+
+    @cached_property
+    def middle_counts(self) -> findings.MiddleCounts:
+        """How many of :attr:`middle_tier` are close to the top, and what they lack
+        (:func:`clv.analysis.findings.middle_counts`)."""
+        return findings.middle_counts(self.middle_tier)
+
+    @cached_property
     def findings(self) -> dict[str, Any]:
         """The first page's numbers, each read from the table that backs it."""
+        totals = self.segment_totals
         return {
             "money": self.money.describe(),
-            "top": findings.top_customers(self.segments, self.top_profile, value_col="revenue"),
+            "top": findings.top_customers(totals, self.top_profile),
             "top_share": self.options.top_share,
-            "middle": findings.middle_close_to_top(self.middle_tier, good_share=self.tiers[0][1]),
+            "middle": findings.middle_findings(self.middle_counts, good_share=self.tiers[0][1]),
             "returning": findings.returning_vs_new(self.returning_vs_new),
             "channels": findings.channels(self.channels),
             "loyalty": self.loyalty_totals,
@@ -299,12 +335,11 @@ class Analysis:
             "health": findings.model_health(
                 self.model,
                 holdout=self.holdout,
-                segments=self.segments,
-                predicted_total=float(self.scores["clv"].fill_null(0.0).sum()),
+                totals=totals,
                 last_year_value=self.last_year_value,
                 horizon_months=self.money.horizon_months,
             ),
-            "quality": findings.data_quality(self.quality, self.segments),
+            "quality": findings.data_quality(self.quality, totals),
             "period": {
                 "first_day": self.period.first_day.isoformat(),
                 "observation_end": self.period.observation_end.isoformat(),
@@ -321,11 +356,10 @@ class Analysis:
         """The loyalty review's first page numbers: the reviewed month, members vs
         non-members, the programme's totals, the members at risk, model health and data
         quality (the last three as in :attr:`findings`)."""
-        comparison = tables.month_comparison(self.loyalty_by_month, self.options.review_month)
         return {
             "money": self.findings["money"],
             "period": self.findings["period"],
-            "month": findings.loyalty_month(comparison, self.loyalty_totals),
+            "month": findings.loyalty_month(self.month_comparison, self.loyalty_totals),
             "members": findings.loyalty_members(self.loyalty, self.members_at_risk),
             "loyalty": self.loyalty_totals,
             "health": self.findings["health"],
@@ -371,9 +405,15 @@ class Analysis:
     # ---- descriptive tables ----------------------------------------------------------------
 
     @cached_property
+    def overview_values(self) -> dict[str, Any]:
+        """The transactions in a few numbers (:func:`clv.analysis.tables.data_overview_values`):
+        rows, customers, first and last day, amounts, optional columns."""
+        return tables.data_overview_values(self.transactions, customers=self.summary.height)
+
+    @cached_property
     def overview(self) -> pl.DataFrame:
         """The transactions in a few lines (:func:`clv.analysis.tables.data_overview`)."""
-        return tables.data_overview(self.transactions, customers=self.summary.height)
+        return tables.overview_table(self.overview_values)
 
     @cached_property
     def orders(self) -> pl.DataFrame:
@@ -531,6 +571,55 @@ class Analysis:
         )
 
     @cached_property
+    def month_comparison(self) -> pl.DataFrame | None:
+        """The reviewed month beside the month before and a year before
+        (:func:`clv.analysis.tables.month_comparison` of :attr:`loyalty_by_month`)."""
+        return tables.month_comparison(self.loyalty_by_month, self.options.review_month)
+
+    @cached_property
+    def reviewed_month(self) -> dict[str, Any] | None:
+        """The reviewed month's row of the loyalty review's series
+        (:func:`clv.analysis.loyalty_series.review_row`); None without a loyalty column."""
+        return loyalty_series.review_row(
+            self.orders, self.month_comparison, margin_rate=self.money.margin_rate
+        )
+
+    @cached_property
+    def before_after(self) -> pl.DataFrame | None:
+        """Before vs after the programme's launch (:func:`clv.analysis.tables.before_after`);
+        None without ``launch_date``."""
+        return tables.before_after(self.orders, self.options.launch_date)
+
+    @property
+    def _milestone_keys(self) -> list[str]:
+        """The columns a customer's probabilities of reaching a milestone depend on."""
+        by = [self.options.by] if self.options.by is not None else []
+        return ["frequency", "recency", "T", *by]
+
+    @cached_property
+    def reward_milestones(self) -> pl.DataFrame:
+        """The members who reached each reward milestone and how many are expected to by the
+        horizon (:func:`clv.analysis.loyalty.reward_milestones`; everyone without a loyalty
+        column), the model's probabilities computed once per distinct summary row."""
+        members = tables.members_only(self.summary, self.customers)
+        counts = loyalty.milestone_counts(
+            members, milestones=self.options.milestones, keys=self._milestone_keys
+        )
+        return self._milestone_table(counts)
+
+    def _milestone_table(self, counts: pl.DataFrame) -> pl.DataFrame:
+        """:func:`clv.analysis.loyalty.milestone_table` of ``counts``
+        (:func:`~clv.analysis.loyalty.milestone_counts`) with the model's probabilities."""
+        rows = loyalty.with_reach_probabilities(
+            self.model,
+            counts,
+            milestones=self.options.milestones,
+            horizon=self.money.horizon,
+            horizon_unit=self.money.horizon_unit,
+        )
+        return loyalty.milestone_table(rows, milestones=self.options.milestones)
+
+    @cached_property
     def holdout(self) -> dict[str, Any] | None:
         """The holdout check (refit on the calibration period); None without a split."""
 
@@ -550,3 +639,43 @@ class Analysis:
             frame=self.calibration,
             _customer_key=self._customer_key,
         )
+
+    # ---- the figures' frames: compact tables (:mod:`clv.analysis.distributions`) -----------
+
+    @cached_property
+    def summary_statistics(self) -> pl.DataFrame:
+        """Mean, quartiles, 90th percentile and max of :attr:`summary`'s numeric columns
+        (:func:`clv.analysis.distributions.describe`)."""
+        return distributions.describe(self.summary)
+
+    @cached_property
+    def frequency_age_counts(self) -> pl.DataFrame:
+        """Customers by repeat purchases and age: ``frequency``, ``T`` (model time units),
+        ``customers`` (:func:`clv.analysis.distributions.frequency_age_counts`)."""
+        return distributions.frequency_age_counts(self.summary)
+
+    @cached_property
+    def matrix_grid(self) -> dict[str, int]:
+        """The frequency/recency matrices' grid: ``max_frequency`` (the 99th percentile of
+        frequency) and ``max_recency`` (the oldest customer's age), as keywords of
+        :func:`clv.plots.frequency_recency_matrix_frame`."""
+        return distributions.matrix_maxima(self.frequency_age_counts)
+
+    @cached_property
+    def p_alive_histogram(self) -> pl.DataFrame:
+        """Customers by P(alive) in equal bins
+        (:func:`clv.analysis.distributions.p_alive_histogram`)."""
+        return distributions.p_alive_histogram(distributions.value_counts(self.scores, "p_alive"))
+
+    @cached_property
+    def clv_histogram(self) -> pl.DataFrame:
+        """Customers by predicted CLV up to its 99th percentile, with the median and mean
+        (:func:`clv.analysis.distributions.clv_histogram`)."""
+        return distributions.clv_histogram(self.scores)
+
+    @cached_property
+    def order_value_sample(self) -> pl.DataFrame:
+        """The repeat buyers of the order-value scatter, a seeded sample beyond
+        :data:`~clv.analysis.distributions.SCATTER_POINTS`, with the correlation of all of
+        them (:func:`clv.analysis.distributions.order_value_sample`)."""
+        return distributions.order_value_sample(self.summary)

@@ -4,7 +4,8 @@ Numbers only; the report states the assumptions in words.
 """
 
 import datetime as dt
-from typing import cast
+from collections.abc import Mapping
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -96,12 +97,46 @@ def retention_economics(
         end = cast(dt.date, orders["date"].max())
     else:
         end = as_date(observation_end)
-    first = cast(dt.date, orders["date"].min())
+    window = retention_window(cast(dt.date, orders["date"].min()), end)
+    stats = retention_counts(orders, end=end, window=window, margin_rate=margin_rate)
+    model = None
+    if scores is not None and "clv" in scores.columns:
+        model = float(cast(float, scores["clv"].fill_null(0.0).mean()))
+    return economics_from_counts(
+        stats,
+        window=window,
+        model_mean_clv=model,
+        uplift_points=uplift_points,
+        discount_rate_annual=discount_rate_annual,
+        horizon_months=horizon_months,
+        retention_cost=retention_cost,
+        acquisition_cost=acquisition_cost,
+        basis=basis,
+    )
+
+
+def retention_window(first: dt.date, end: dt.date) -> int:
+    """The window (days) :func:`retention_economics` measures retention over: a year, or
+    half of the days from ``first`` to ``end`` when they are fewer than two years."""
     span = (end - first).days + 1
-    window = 365 if span >= 730 else span // 2  # days: a year, or half of what there is
-    scale = 365 / window if window else 1.0
-    year_ago = end - dt.timedelta(days=window)
-    two_years_ago = end - dt.timedelta(days=2 * window)
+    return 365 if span >= 730 else span // 2
+
+
+def year_flags(end: dt.date, window: int) -> tuple[dt.date, dt.date]:
+    """The first days after which an order is in the last window (``date >`` the first
+    value) and in the window before it (``date >`` the second, not in the last)."""
+    return end - dt.timedelta(days=window), end - dt.timedelta(days=2 * window)
+
+
+def retention_counts(
+    orders: pl.DataFrame, *, end: dt.date, window: int, margin_rate: float = 1.0
+) -> dict[str, float | int]:
+    """What :func:`economics_from_counts` reads, of ``orders`` up to ``end``: ``before``
+    (customers with an order in the window before the last), ``retained`` (of those, the
+    customers with an order in the last window too), ``active`` (customers with an order in
+    the last window), and the last window's ``orders``, ``revenue`` and ``margin``
+    (currency: the ``margin`` column, else ``amount`` x ``margin_rate``)."""
+    year_ago, two_years_ago = year_flags(end, window)
     margin = pl.col("margin") if "margin" in orders.columns else pl.col("amount") * margin_rate
     last_year = pl.col("date") > year_ago
     year_before = (pl.col("date") > two_years_ago) & ~last_year
@@ -119,7 +154,7 @@ def retention_economics(
         )
         .collect()
     )
-    stats = per.select(
+    return per.select(
         before=pl.col("before").sum(),
         retained=(pl.col("before") & pl.col("last")).sum(),
         active=pl.col("last").sum(),
@@ -127,6 +162,24 @@ def retention_economics(
         revenue=pl.col("revenue_last").sum(),
         margin=pl.col("margin_last").sum(),
     ).row(0, named=True)
+
+
+def economics_from_counts(
+    stats: Mapping[str, Any],
+    *,
+    window: int,
+    model_mean_clv: float | None,
+    uplift_points: float = 5.0,
+    discount_rate_annual: float = 0.10,
+    horizon_months: float = 12.0,
+    retention_cost: float | None = None,
+    acquisition_cost: float | None = None,
+    basis: str = "margin",
+) -> dict[str, object]:
+    """:func:`retention_economics` from its counts (:func:`retention_counts`, or an
+    engine's), the ``window`` (days, :func:`retention_window`) and the customers' mean
+    predicted CLV (``model_mean_clv``, None without scores)."""
+    scale = 365 / window if window else 1.0
     enough = window >= MIN_WINDOW_DAYS
     r_window = ratio(stats["retained"], stats["before"]) if enough else None
     r = None if r_window is None else r_window**scale
@@ -174,8 +227,8 @@ def retention_economics(
             np.sum(per_year / 12.0 * widths / (1.0 + d) ** (ends / 12.0))
         )
         out["horizon_months"] = horizon_months
-    if scores is not None and "clv" in scores.columns:
-        model = float(cast(float, scores["clv"].fill_null(0.0).mean()))
+    if model_mean_clv is not None:
+        model = model_mean_clv
         out["model_mean_clv"] = model
         if "simple_clv_horizon" in out:
             out["simple_over_model"] = ratio(cast(float, out["simple_clv_horizon"]), model)

@@ -17,6 +17,8 @@ Definitions (the same in every function, in the CLI and in the report's methods 
 """
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -182,14 +184,28 @@ def tier_summary(
         One row per tier, top down: ``tier``, ``customers``, ``customer_share``, ``value``,
         ``value_share`` (value / total value), ``mean_value``, ``min_value``.
     """
-    order = pl.DataFrame({"tier": [name for name, _ in tiers]}).with_row_index("_order")
-    stats = tiered.group_by(pl.col(tier_col).alias("tier")).agg(
+    stats = tier_stats(tiered, value_col=value_col, tier_col=tier_col)
+    total = cast(float, tiered[value_col].sum())
+    return tier_summary_of(stats, tiers=tiers, customers=tiered.height, total=total)
+
+
+def tier_stats(tiered: pl.DataFrame, *, value_col: str, tier_col: str) -> pl.DataFrame:
+    """The numbers :func:`tier_summary_of` reads: per tier present, ``tier``, ``customers``,
+    ``value`` (sum), ``mean_value`` and ``min_value`` of ``value_col``."""
+    return tiered.group_by(pl.col(tier_col).alias("tier")).agg(
         customers=pl.len().cast(pl.Int64),
         value=pl.col(value_col).sum(),
         mean_value=pl.col(value_col).mean(),
         min_value=pl.col(value_col).min(),
     )
-    total = tiered[value_col].sum()
+
+
+def tier_summary_of(
+    stats: pl.DataFrame, *, tiers: Sequence[tuple[str, float]], customers: int, total: float
+) -> pl.DataFrame:
+    """:func:`tier_summary` from its numbers (:func:`tier_stats`, of either engine), the
+    ``customers`` tiered and their ``total`` value."""
+    order = pl.DataFrame({"tier": [name for name, _ in tiers]}).with_row_index("_order")
     return (
         order.join(stats, on="tier", how="left")
         .sort("_order")
@@ -197,7 +213,7 @@ def tier_summary(
         .with_columns(
             pl.col("customers").fill_null(0),
             pl.col("value").fill_null(0.0),
-            customer_share=pl.col("customers") / max(tiered.height, 1),
+            customer_share=pl.col("customers") / max(customers, 1),
             value_share=pl.col("value") / total if total else pl.lit(None, dtype=pl.Float64),
         )
         .select(
@@ -209,6 +225,59 @@ def tier_summary(
             "mean_value",
             "min_value",
         )
+    )
+
+
+@dataclass(frozen=True)
+class SegmentTotals:
+    """The segment table's totals the report's sentences read (:func:`segment_totals`)."""
+
+    customers: int
+    """Customers (rows)."""
+    top: int
+    """Customers flagged ``top`` (the top share by revenue)."""
+    revenue: float
+    """Their total historical revenue (currency)."""
+    top_revenue: float
+    """The top customers' revenue (currency)."""
+    clv: float
+    """Total predicted CLV, null as 0 (currency; 0 without scores)."""
+    top_clv: float
+    """The top customers' predicted CLV (currency)."""
+    lowest_p_alive: float | None
+    """The lowest P(alive) (None without scores)."""
+    one_time: int | None
+    """Customers without a repeat purchase (``frequency`` 0; None without ``frequency``)."""
+    refunded: int
+    """Customers whose net revenue is zero or below (full refunds)."""
+
+
+def segment_totals(table: pl.DataFrame) -> SegmentTotals:
+    """The :class:`SegmentTotals` of :func:`segment_table` (with or without scores)."""
+    top = pl.col("top")
+    clv = pl.col("clv").fill_null(0.0) if "clv" in table.columns else pl.lit(0.0)
+    p_alive = pl.col("p_alive").min() if "p_alive" in table.columns else pl.lit(None, pl.Float64)
+    row = table.select(
+        customers=pl.len(),
+        top=top.sum(),
+        revenue=pl.col("revenue").sum(),
+        top_revenue=pl.col("revenue").filter(top).sum(),
+        clv=clv.sum(),
+        top_clv=clv.filter(top).sum(),
+        lowest_p_alive=p_alive,
+        one_time=(pl.col("frequency") == 0).sum() if "frequency" in table.columns else pl.lit(None),
+        refunded=(pl.col("revenue") <= 0).sum(),
+    ).row(0, named=True)
+    return SegmentTotals(
+        customers=int(row["customers"]),
+        top=int(row["top"]),
+        revenue=float(row["revenue"]),
+        top_revenue=float(row["top_revenue"]),
+        clv=float(row["clv"]),
+        top_clv=float(row["top_clv"]),
+        lowest_p_alive=row["lowest_p_alive"],
+        one_time=None if row["one_time"] is None else int(row["one_time"]),
+        refunded=int(row["refunded"]),
     )
 
 

@@ -47,11 +47,23 @@ def tier_tables(
         table = table.filter(pl.col("revenue") > 0)
     by_revenue = tier_summary(table, value_col="revenue", tier_col="tier", tiers=tiers)
     by_clv = tier_summary(table, value_col="clv", tier_col="value_tier", tiers=tiers)
+    return tiers_side_by_side(by_revenue, by_clv)
+
+
+def tiers_side_by_side(
+    by_revenue: pl.DataFrame, by_clv: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """:func:`tier_tables` from the two :func:`clv.segments.tier_summary` frames."""
     by_clv = by_clv.rename({"tier": "value_tier"})  # headed "tier by predicted CLV"
     shares = by_revenue.select(
         "tier", "customer_share", pl.col("value_share").alias("revenue_share")
     ).with_columns(clv_share=by_clv["value_share"])
     return by_revenue, by_clv, shares
+
+
+LORENZ_COLUMNS = ("revenue", "clv")
+"""The value columns whose Lorenz curves the report draws
+(:attr:`clv.analysis.results.Analysis.lorenz`)."""
 
 
 def lorenz_table(frame: pl.DataFrame, columns: Mapping[str, str]) -> pl.DataFrame:
@@ -64,16 +76,41 @@ def lorenz_table(frame: pl.DataFrame, columns: Mapping[str, str]) -> pl.DataFram
     """
     from clv.analysis.profile import gini, lorenz_curve
 
-    parts = [
-        lorenz_curve(frame[col]).select(
-            pl.lit(label).alias("label"),
-            pl.lit(gini(frame[col])).alias("gini"),
+    curves = {col: (gini(frame[col]), lorenz_curve(frame[col])) for col in columns}
+    return lorenz_labelled(lorenz_stack(curves), columns)
+
+
+def lorenz_stack(curves: Mapping[str, tuple[float, pl.DataFrame]]) -> pl.DataFrame:
+    """Curves by value column, each its Gini and :func:`clv.analysis.profile.lorenz_curve`,
+    stacked as :func:`lorenz_table` (``label`` the column's name)."""
+    return pl.concat(
+        curve.select(
+            pl.lit(column).alias("label"),
+            pl.lit(value, dtype=pl.Float64).alias("gini"),
             "customer_share",
             "value_share",
         )
-        for col, label in columns.items()
-    ]
-    return pl.concat(parts)
+        for column, (value, curve) in curves.items()
+    )
+
+
+def lorenz_labelled(curves: pl.DataFrame, labels: Mapping[str, str]) -> pl.DataFrame:
+    """:func:`lorenz_stack`'s curves labelled for a reader: ``labels`` maps each column's
+    name to its label, e.g. ``{"revenue": "historical revenue"}``."""
+    return curves.with_columns(pl.col("label").replace_strict(dict(labels)))
+
+
+MONTH_COUNTS = pl.Schema(
+    {
+        "month": pl.Date,
+        "new_orders": pl.Int64,
+        "new_revenue": pl.Float64,
+        "returning_orders": pl.Int64,
+        "returning_revenue": pl.Float64,
+    }
+)
+"""The columns of :func:`monthly_counts`: one row per calendar month (its first day), the
+first orders and the later orders placed in it, counted and summed (currency)."""
 
 
 def monthly_new_returning(orders: pl.DataFrame) -> pl.DataFrame:
@@ -82,8 +119,15 @@ def monthly_new_returning(orders: pl.DataFrame) -> pl.DataFrame:
 
     Returns ``month`` (first day), ``new_orders``, ``returning_orders``, ``aov_new``,
     ``aov_returning`` (currency per order, null without such orders), ``new_revenue`` and
-    ``returning_revenue`` (currency).
+    ``returning_revenue`` (currency): :func:`monthly_from_counts` of :func:`monthly_counts`.
     """
+    return monthly_from_counts(monthly_counts(orders))
+
+
+def monthly_counts(orders: pl.DataFrame) -> pl.DataFrame:
+    """Of ``orders`` (:func:`clv.analysis.orders.order_table`): :data:`MONTH_COUNTS`, each
+    month's orders summed in the customers' order, as :func:`clv.kpis.returning_vs_new`
+    sums them."""
     from clv.analysis.kpis import _in_customer_order
     from clv.analysis.orders import order_counts
 
@@ -92,12 +136,27 @@ def monthly_new_returning(orders: pl.DataFrame) -> pl.DataFrame:
         "customer_id", "amount", "is_first", _month=pl.col("date").dt.truncate("1mo")
     )
     for (month,), part in by_month.group_by("_month", maintain_order=False):
-        # what returning_vs_new(part) reads, summed in the same order
         counts = order_counts(_in_customer_order(part))
         returning = int(counts["returning_orders"])
-        new = int(counts["orders"]) - returning
-        aov_new = ratio(counts["new_revenue"], counts["new_orders"])
-        aov_ret = ratio(counts["returning_revenue"], returning)
+        rows.append(
+            {
+                "month": month,
+                "new_orders": int(counts["orders"]) - returning,
+                "new_revenue": counts["new_revenue"],
+                "returning_orders": returning,
+                "returning_revenue": counts["returning_revenue"],
+            }
+        )
+    return pl.DataFrame(rows, schema=MONTH_COUNTS)
+
+
+def monthly_from_counts(counts: pl.DataFrame) -> pl.DataFrame:
+    """:func:`monthly_new_returning` from each month's counts (:data:`MONTH_COUNTS`, an
+    engine's aggregates or :func:`monthly_counts`), sorted by month."""
+    rows = []
+    for month, new, new_revenue, returning, returning_revenue in counts.iter_rows():
+        aov_new = ratio(new_revenue, new)
+        aov_ret = ratio(returning_revenue, returning)
         rows.append(
             {
                 "month": month,
@@ -183,7 +242,12 @@ def data_overview(transactions: pl.DataFrame, *, customers: int | None = None) -
     ``customers``: the number of distinct customer ids when known (an RFM summary's height),
     else counted here. Values as text (:func:`data_overview_values` keeps the numbers).
     """
-    values = data_overview_values(transactions, customers=customers)
+    return overview_table(data_overview_values(transactions, customers=customers))
+
+
+def overview_table(values: Mapping[str, Any]) -> pl.DataFrame:
+    """:func:`data_overview` of its numbers (:func:`data_overview_values`): ``item``,
+    ``value`` as text."""
     text = {
         k: f"{v:,.2f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
         for k, v in values.items()
@@ -198,38 +262,44 @@ def data_overview_values(
     first, last = transactions.select(
         pl.col("date").min().alias("first"), pl.col("date").max().alias("last")
     ).row(0)
-    optional = [
-        c
-        for c in ("order_id", "channel", "product", "loyalty", "margin")
-        if c in transactions.columns
-    ]
+    return overview_values(
+        rows=transactions.height,
+        customers=customers if customers is not None else transactions["customer_id"].n_unique(),
+        first=first,
+        last=last,
+        total=float(transactions["amount"].sum()),
+        mean=float(cast(float, transactions["amount"].mean())),
+        columns=transactions.columns,
+    )
+
+
+OPTIONAL_COLUMNS = ("order_id", "channel", "product", "loyalty", "margin")
+"""The optional columns :func:`data_overview_values` names, in its order."""
+
+
+def overview_values(
+    *,
+    rows: int,
+    customers: int,
+    first: dt.date,
+    last: dt.date,
+    total: float,
+    mean: float,
+    columns: Sequence[str],
+) -> dict[str, Any]:
+    """:func:`data_overview_values` from the transactions' aggregates (an engine's): the
+    rows, the customers, the first and last day, the amounts' total and mean per row
+    (currency) and the ``columns`` of the transactions."""
+    optional = [c for c in OPTIONAL_COLUMNS if c in columns]
     return {
-        "rows": transactions.height,
-        "customers": customers if customers is not None else transactions["customer_id"].n_unique(),
+        "rows": rows,
+        "customers": customers,
         "first day": first,
         "last day": last,
-        "total amount": float(transactions["amount"].sum()),
-        "mean amount per row": float(cast(float, transactions["amount"].mean())),
+        "total amount": total,
+        "mean amount per row": mean,
         "optional columns": ", ".join(optional) or "none",
     }
-
-
-def describe(summary: pl.DataFrame) -> pl.DataFrame:
-    """Mean, quartiles, 90th percentile and max of the RFM summary's numeric columns."""
-    cols = [
-        c
-        for c in ("frequency", "recency", "T", "monetary_value", "orders", "revenue")
-        if c in summary.columns
-    ]
-    rows = []
-    for c in cols:
-        s = summary[c].cast(pl.Float64)
-        rows.append(
-            (c, s.mean(), s.quantile(0.25), s.median(), s.quantile(0.75), s.quantile(0.9), s.max())
-        )
-    return pl.DataFrame(
-        rows, schema=["column", "mean", "p25", "median", "p75", "p90", "max"], orient="row"
-    )
 
 
 def parameter_table(model: Any, which: str) -> pl.DataFrame:

@@ -69,6 +69,38 @@ def holdout_predictions(calibration_holdout: pl.DataFrame, model: ClvModel) -> p
     )
 
 
+def holdout_sums(predictions: pl.DataFrame, *, max_frequency: int = 7) -> pl.DataFrame:
+    """The sums :func:`holdout_by_frequency` and :func:`holdout_metrics` read, by calibration
+    frequency (capped at ``max_frequency``): what an engine that predicts where the customers
+    are hands over (a row per bin).
+
+    Returns
+    -------
+    pl.DataFrame
+        ``bin`` (calibration repeat purchases, ``max_frequency`` for that many or more),
+        ``customers``, and the sums of ``actual_purchases``, ``predicted_purchases``,
+        ``actual_spend``, ``predicted_spend`` and of the absolute (``abs_<quantity>``) and
+        squared (``squared_<quantity>``) errors per customer, by bin.
+    """
+    if max_frequency < 1:
+        raise UsageError(f"max_frequency must be at least 1, not {max_frequency}")
+    capped = pl.min_horizontal(pl.col("frequency"), pl.lit(max_frequency)).cast(pl.Int64)
+    errors = []
+    for quantity in _QUANTITIES:
+        error = pl.col(f"predicted_{quantity}") - pl.col(f"actual_{quantity}")
+        errors += [
+            error.abs().sum().alias(f"abs_{quantity}"),
+            (error**2).sum().alias(f"squared_{quantity}"),
+        ]
+    return (
+        predictions.group_by(bin=capped)
+        .agg(
+            pl.len().cast(pl.Int64).alias("customers"), *(pl.col(m).sum() for m in _MEANS), *errors
+        )
+        .sort("bin")
+    )
+
+
 def holdout_by_frequency(predictions: pl.DataFrame, *, max_frequency: int = 7) -> pl.DataFrame:
     """Mean holdout purchases and spend, predicted and actual, by calibration frequency.
 
@@ -87,31 +119,24 @@ def holdout_by_frequency(predictions: pl.DataFrame, *, max_frequency: int = 7) -
         ``actual_purchases``, ``predicted_purchases``, ``actual_spend``, ``predicted_spend``
         (means per customer over the holdout).
     """
-    if max_frequency < 1:
-        raise UsageError(f"max_frequency must be at least 1, not {max_frequency}")
-    capped = pl.min_horizontal(pl.col("frequency"), pl.lit(max_frequency))
-    return (
-        predictions.group_by(bin=capped)
-        .agg(
-            customers=pl.len(),
-            actual_purchases=pl.col("actual_purchases").mean(),
-            predicted_purchases=pl.col("predicted_purchases").mean(),
-            actual_spend=pl.col("actual_spend").mean(),
-            predicted_spend=pl.col("predicted_spend").mean(),
-        )
-        .sort("bin")
-        .select(
-            pl.when(pl.col("bin") == max_frequency)
-            .then(pl.format("{}+", pl.col("bin")))
-            .otherwise(pl.col("bin").cast(pl.String))
-            .alias("frequency_bin"),
-            pl.col("customers").cast(pl.Int64),
-            *_MEANS,
-        )
+    sums = holdout_sums(predictions, max_frequency=max_frequency)
+    return by_frequency_from_sums(sums, max_frequency=max_frequency)
+
+
+def by_frequency_from_sums(sums: pl.DataFrame, *, max_frequency: int = 7) -> pl.DataFrame:
+    """:func:`holdout_by_frequency` from :func:`holdout_sums` (the same ``max_frequency``)."""
+    return sums.sort("bin").select(
+        pl.when(pl.col("bin") == max_frequency)
+        .then(pl.format("{}+", pl.col("bin")))
+        .otherwise(pl.col("bin").cast(pl.String))
+        .alias("frequency_bin"),
+        pl.col("customers").cast(pl.Int64),
+        *(pl.col(m) / pl.col("customers") for m in _MEANS),
     )
 
 
 _MEANS = ("actual_purchases", "predicted_purchases", "actual_spend", "predicted_spend")
+_QUANTITIES = ("purchases", "spend")
 
 
 def holdout_metrics(predictions: pl.DataFrame) -> pl.DataFrame:
@@ -124,18 +149,27 @@ def holdout_metrics(predictions: pl.DataFrame) -> pl.DataFrame:
         ``actual_total``, ``predicted_total``, ``relative_error`` ((predicted - actual) /
         actual, aggregate), ``mae`` (mean absolute error per customer) and ``rmse``.
     """
+    return metrics_from_sums(holdout_sums(predictions))
+
+
+def metrics_from_sums(sums: pl.DataFrame) -> pl.DataFrame:
+    """:func:`holdout_metrics` from :func:`holdout_sums` (any ``max_frequency``)."""
     rows = []
-    for quantity in ("purchases", "spend"):
-        actual, predicted = pl.col(f"actual_{quantity}"), pl.col(f"predicted_{quantity}")
+    for quantity in _QUANTITIES:
+        actual, predicted = (
+            pl.col(f"actual_{quantity}").sum(),
+            pl.col(f"predicted_{quantity}").sum(),
+        )
+        n = pl.col("customers").sum()
         rows.append(
-            predictions.select(
+            sums.select(
                 quantity=pl.lit(quantity),
-                customers=pl.len().cast(pl.Int64),
-                actual_total=actual.sum(),
-                predicted_total=predicted.sum(),
-                relative_error=(predicted.sum() - actual.sum()) / actual.sum(),
-                mae=(predicted - actual).abs().mean(),
-                rmse=((predicted - actual) ** 2).mean().sqrt(),
+                customers=n.cast(pl.Int64),
+                actual_total=actual,
+                predicted_total=predicted,
+                relative_error=(predicted - actual) / actual,
+                mae=pl.col(f"abs_{quantity}").sum() / n,
+                rmse=(pl.col(f"squared_{quantity}").sum() / n).sqrt(),
             )
         )
     return pl.concat(rows)
@@ -177,9 +211,7 @@ def tracking(
         ``actual``, ``expected`` (repeat purchases within the period),
         ``actual_cumulative``, ``expected_cumulative``.
     """
-    if step not in ("D", "W"):
-        raise UsageError(f"step must be 'D' or 'W', not {step!r}")
-    cal_end = as_date(calibration_end, "calibration end")
+    _check_step(step)
     dates = transactions.lazy().select(
         start=pl.col("date").min(), last=pl.col("date").max(), n=pl.len()
     )
@@ -195,6 +227,31 @@ def tracking(
         new, repeat = _daily_counts(transactions["date"], _customer_key, start, n_days)
     else:
         new, repeat = _daily_counts_by_id(transactions, start, n_days)
+    return tracking_from_counts(
+        new, repeat, start=start, model=model, calibration_end=calibration_end, step=step
+    )
+
+
+def _check_step(step: str) -> None:
+    if step not in ("D", "W"):
+        raise UsageError(f"step must be 'D' or 'W', not {step!r}")
+
+
+def tracking_from_counts(
+    new: np.ndarray,
+    repeat: np.ndarray,
+    *,
+    start: dt.date,
+    model: ClvModel,
+    calibration_end: DateLike,
+    step: str = "W",
+) -> pl.DataFrame:
+    """:func:`tracking` from the customers first seen (``new``) and the repeat purchase
+    occasions (``repeat``) on each day from ``start``, the first transaction day, to the
+    last day tracked (one element per day): the counts any engine can make."""
+    _check_step(step)
+    cal_end = as_date(calibration_end, "calibration end")
+    n_days = len(new)
 
     # A customer first seen on day k has, at the end of day D, age D - k days.
     ages = np.arange(n_days) / TIME_UNIT_DAYS[model.time_unit]
@@ -319,7 +376,6 @@ def holdout_check(
     """
     if calibration_end is None:
         return None
-    from clv.analysis.tables import parameter_table
     from clv.data.rfm import as_date, calibration_holdout
     from clv.errors import ModelError
     from clv.models import fitting
@@ -333,36 +389,61 @@ def holdout_check(
         last = as_date(observation_end)
     else:
         last = cast(dt.date, transactions["date"].max())
-    failed = dict.fromkeys(("model", "parameters", "by_frequency", "metrics", "tracking"))
     try:
         model = fitting.fit(
             frame,
             penalizer=penalizer,
             purchase_model=purchase_model,
             holdout=frame if purchase_model == "auto" else None,
-            group=f"holdout check (calibration to {cal})",
+            group=holdout_group(cal),
         )
         predictions = holdout_predictions(frame, model)
     except ModelError as e:
-        return {
-            "calibration_end": cal,
-            "holdout_days": (last - cal).days,
-            **failed,
-            "error": str(e),
-        }
+        return holdout_failure(cal, last, str(e))
+    track = tracking(
+        transactions,
+        model,
+        calibration_end=cal,
+        observation_end=observation_end,
+        _customer_key=_customer_key,
+    )
+    return holdout_result(cal, last, model, holdout_sums(predictions), track)
+
+
+def holdout_group(calibration_end: dt.date) -> str:
+    """Who the holdout check's refit is about: the words its warnings start with."""
+    return f"holdout check (calibration to {calibration_end})"
+
+
+def holdout_failure(calibration_end: dt.date, last: dt.date, error: str) -> dict[str, Any]:
+    """:func:`holdout_check`'s record of a calibration refit that failed with ``error``."""
+    failed = dict.fromkeys(("model", "parameters", "by_frequency", "metrics", "tracking"))
     return {
-        "calibration_end": cal,
-        "holdout_days": (last - cal).days,
+        "calibration_end": calibration_end,
+        "holdout_days": (last - calibration_end).days,
+        **failed,
+        "error": error,
+    }
+
+
+def holdout_result(
+    calibration_end: dt.date,
+    last: dt.date,
+    model: ClvModel,
+    sums: pl.DataFrame,
+    track: pl.DataFrame,
+) -> dict[str, Any]:
+    """:func:`holdout_check`'s record from the calibration fit, its :func:`holdout_sums`
+    and its :func:`tracking` (``last``: the last day observed)."""
+    from clv.analysis.tables import parameter_table
+
+    return {
+        "calibration_end": calibration_end,
+        "holdout_days": (last - calibration_end).days,
         "model": model,
         "parameters": parameter_table(model, "purchase"),
-        "by_frequency": holdout_by_frequency(predictions),
-        "metrics": holdout_metrics(predictions),
-        "tracking": tracking(
-            transactions,
-            model,
-            calibration_end=cal,
-            observation_end=observation_end,
-            _customer_key=_customer_key,
-        ),
+        "by_frequency": by_frequency_from_sums(sums),
+        "metrics": metrics_from_sums(sums),
+        "tracking": track,
         "error": None,
     }

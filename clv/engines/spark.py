@@ -282,9 +282,11 @@ def fit(
     *,
     penalizer: float | Mapping[str, float] = 0.0,
     purchase_model: str = "bgnbd",
+    group: str | None = None,
 ) -> ClvModel:
     """:func:`clv.models.fitting.fit` for a summary from :func:`rfm_summary`: BG/NBD,
-    MBG/NBD or Pareto/NBD (``purchase_model``) and Gamma-Gamma.
+    MBG/NBD or Pareto/NBD (``purchase_model``) and Gamma-Gamma; ``group`` names who the
+    customers are in the warnings, as :func:`clv.models.fitting.fit`'s.
 
     Spark groups the customers into distinct (frequency, recency days, T days) rows with
     their counts (about 430 k rows for 1 M customers) and the repeat buyers into distinct
@@ -334,6 +336,7 @@ def fit(
         penalizer=penalizer,
         engine="spark",
         purchase_model=purchase_model,
+        group=group,
     )
 
 

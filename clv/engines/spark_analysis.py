@@ -5,14 +5,19 @@
 is fitted on the distinct (frequency, recency, T) rows (:func:`clv.engines.spark.fit`), its
 scores are computed on the workers, and :attr:`~SparkAnalysis.kpis`,
 :attr:`~SparkAnalysis.at_risk_findings` and :attr:`~SparkAnalysis.spark_segments` are
-aggregated by Spark (:mod:`clv.engines.spark_tables`), the customer lists stay Spark
-DataFrames (:mod:`clv.engines.spark_lists`), the run's files are streamed batch by batch
+aggregated by Spark (:mod:`clv.engines.spark_tables`): the driver holds the distinct rows of
+the fit and compact tables, never a row per customer or per transaction. The tiers, the
+Lorenz curves, the top customers and the middle tier the report shows are aggregated by
+Spark too (:mod:`clv.engines.spark_tiers`), and so are the order tables (months, cohorts,
+first vs later orders, retention, the loyalty programme: :mod:`clv.engines.spark_orders`),
+the compact tables the report's figures of the summary and the scores draw
+(:mod:`clv.engines.spark_figures`) and the holdout check (:mod:`clv.engines.spark_holdout`),
+each finished by the polars code. The customer lists stay Spark DataFrames
+(:mod:`clv.engines.spark_lists`), the run's files are streamed batch by batch
 (:mod:`clv.engines.spark_batches`) and the comparison with the last run is joined by Spark
-(:mod:`clv.engines.spark_changes`): the driver holds the distinct rows of the fit, a few
-numbers and the heads shown, never a row per customer or per transaction. Every other table
-(the report's) comes from :attr:`~SparkAnalysis.transactions`, the checked rows collected
-on first use, so everything the one-machine :class:`~clv.analysis.results.Analysis` has
-works unchanged.
+(:mod:`clv.engines.spark_changes`). Every other table comes from
+:attr:`~SparkAnalysis.transactions`, the checked rows collected on first use, so
+everything the one-machine :class:`~clv.analysis.results.Analysis` has works unchanged.
 
 This module registers the Spark engine (:mod:`clv.data.engines`): the functions of
 :mod:`clv.engines.spark` and :func:`analysis`.
@@ -20,6 +25,7 @@ This module registers the Spark engine (:mod:`clv.data.engines`): the functions 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from collections.abc import Mapping
@@ -28,18 +34,36 @@ from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
-from clv.analysis import changes, risk
-from clv.analysis.kpis import headline_numbers, returning_from_counts, with_sections
-from clv.analysis.loyalty import member_table
+from clv.analysis import changes, profile, risk, tables
+from clv.analysis.findings import MiddleCounts
+from clv.analysis.kpis import (
+    cohorts_from_counts,
+    headline_numbers,
+    returning_from_counts,
+    second_order_days,
+    with_sections,
+)
+from clv.analysis.loyalty import before_after_from, loyalty_months, member_table, reward_costs
+from clv.analysis.loyalty_series import month_row_from, reviewed_month
 from clv.analysis.money import Money
 from clv.analysis.pipeline import Request
 from clv.analysis.results import HEAD_ROWS, Analysis, CustomerTable, Options
-from clv.analysis.tables import predicted_value
+from clv.analysis.retention import economics_from_counts, retention_window
+from clv.analysis.segments import SegmentTotals, tier_summary_of
+from clv.analysis.tables import monthly_from_counts, overview_values, predicted_value
 from clv.data import engines
 from clv.data.period import Period
 from clv.data.quality import Quality
 from clv.data.write import Batches
-from clv.engines import spark_changes, spark_lists, spark_tables
+from clv.engines import (
+    spark_changes,
+    spark_figures,
+    spark_holdout,
+    spark_lists,
+    spark_orders,
+    spark_tables,
+    spark_tiers,
+)
 from clv.engines.spark import (
     _date_range,
     calibration_holdout,
@@ -57,6 +81,7 @@ from clv.engines.spark_session import DataFrame, Row, sf
 from clv.models.model import ClvModel
 
 if TYPE_CHECKING:
+    from clv.models.fitting import PurchaseModelChoice
     from clv.models.groups import GroupedClvModel
 
 __all__ = [
@@ -78,12 +103,17 @@ class SparkAnalysis(Analysis):
 
     ``checked`` holds the rows up to the observation end (with ``_row``, their order in the
     source). :attr:`model`, :attr:`kpis`, :attr:`at_risk_findings` and
-    :attr:`spark_segments` are Spark's, for one model without ``by`` (BG/NBD, MBG/NBD or
-    Pareto/NBD) and data without a channel column; so are the customer lists
-    (:attr:`spark_at_risk`, :attr:`spark_lost`, their heads), the run's files
-    (:meth:`rows`) and :meth:`customer_changes` when there are no intervals either
-    (:attr:`segments_on_spark`). Otherwise, and for every other table, the one-machine
-    tables of :attr:`transactions`.
+    :attr:`spark_segments` are Spark's, and so are :attr:`segment_totals`,
+    :attr:`tier_tables`, :attr:`lorenz`, :attr:`top_profile`, :attr:`middle_counts` and
+    :attr:`middle_to_top_shown` (the :attr:`findings` of the tiers), :attr:`retention`,
+    :attr:`loyalty` and :attr:`reward_milestones` (they read the scores), for one model
+    without ``by`` (BG/NBD, MBG/NBD or Pareto/NBD) and data without a channel column. The
+    order tables that need no model (:attr:`monthly`, :attr:`cohorts`,
+    :attr:`returning_vs_new`, :attr:`loyalty_by_month`, ...) are always Spark's. Otherwise,
+    and for every other table, the one-machine tables of :attr:`transactions`. The
+    customer lists (:attr:`spark_at_risk`, :attr:`spark_lost`, their heads), the run's
+    files (:meth:`rows`) and :meth:`customer_changes` are Spark's when there are no
+    intervals either (:attr:`segments_on_spark`).
     """
 
     def __init__(
@@ -274,25 +304,287 @@ class SparkAnalysis(Analysis):
             overdue=self.overdue if rule == "recency" else None,
         )
 
+    # ---- the order tables, aggregated by Spark (clv.engines.spark_orders) ---------------
+
+    @cached_property
+    def spark_orders(self) -> DataFrame:
+        """:attr:`orders` as a Spark DataFrame (:func:`clv.engines.spark_orders.orders`),
+        kept by Spark."""
+        return spark_orders.orders(self.checked.drop("_row")).cache()
+
+    @cached_property
+    def order_counts(self) -> dict[str, Any]:
+        """The first and later orders counted and summed
+        (:func:`clv.engines.spark_orders.order_counts`)."""
+        return spark_orders.order_counts(self.spark_orders)
+
+    @cached_property
+    def overview_values(self) -> dict[str, Any]:
+        """:attr:`Analysis.overview_values` from Spark's aggregates."""
+        numbers = spark_orders.overview(self.checked)
+        return overview_values(**numbers, columns=self.checked.drop("_row").columns)
+
+    @cached_property
+    def monthly(self) -> pl.DataFrame:
+        """:attr:`Analysis.monthly` from Spark's sums per month."""
+        return monthly_from_counts(spark_orders.monthly_counts(self.spark_orders))
+
+    @cached_property
+    def cohorts(self) -> pl.DataFrame:
+        """:attr:`Analysis.cohorts` from Spark's counts per cohort and month."""
+        return cohorts_from_counts(spark_orders.cohort_counts(self.spark_orders))
+
+    @cached_property
+    def returning_vs_new(self) -> dict[str, Any]:
+        """:attr:`Analysis.returning_vs_new` from Spark's counts (the days to the second
+        order counted by number of days)."""
+        days = spark_orders.second_order_days(self.spark_orders)
+        return returning_from_counts(self.order_counts) | second_order_days(days)
+
+    @cached_property
+    def last_year_value(self) -> float | None:
+        """:attr:`Analysis.last_year_value` summed by Spark."""
+        end = self.period.observation_end
+        if (end - self.period.first_day).days < 364:
+            return None
+        start = end - dt.timedelta(days=364)
+        if self.money.basis == "margin" and "margin" in self.checked.columns:
+            return spark_orders.value_since(self.checked, start, "margin")
+        return spark_orders.value_since(self.checked, start, "amount") * self.money.margin_rate
+
+    @cached_property
+    def retention(self) -> dict[str, Any]:
+        """:attr:`Analysis.retention` from Spark's counts and the mean of the point CLVs
+        (on Spark's path: :attr:`on_spark`)."""
+        if not self.on_spark:
+            return super().retention
+        end = self.period.observation_end
+        window = retention_window(self.period.first_day, end)
+        counts = spark_orders.retention_counts(
+            self.spark_orders, end=end, window=window, margin_rate=self.money.margin_rate
+        )
+        mean = cast(Row, self.ranked.agg(sf.avg("clv")).first())[0]  # clv: null as 0
+        options = self.options
+        return economics_from_counts(
+            counts,
+            window=window,
+            model_mean_clv=None if mean is None else float(mean),
+            uplift_points=options.retention_uplift_points,
+            discount_rate_annual=self.money.discount_rate_annual,
+            horizon_months=self.money.horizon_months,
+            retention_cost=options.retention_cost,
+            acquisition_cost=options.acquisition_cost,
+            basis=self.money.basis,
+        )
+
+    @cached_property
+    def loyalty(self) -> pl.DataFrame | None:
+        """:attr:`Analysis.loyalty` from Spark's sums per group (on Spark's path)."""
+        if not self.on_spark:
+            return super().loyalty
+        if "loyalty" not in self.checked.columns:
+            return None
+        return member_table(spark_tables.member_sums(self.ranked, self.checked.drop("_row")))
+
+    @cached_property
+    def loyalty_by_month(self) -> pl.DataFrame | None:
+        """:attr:`Analysis.loyalty_by_month` from Spark's sums per month."""
+        if "loyalty" not in self.checked.columns:
+            return None
+        options = self.options
+        sums = spark_orders.member_month_sums(
+            self.spark_orders,
+            costs=reward_costs(options.cost_per_reward, options.milestones),
+            margin_rate=self.money.margin_rate,
+        )
+        return loyalty_months(
+            sums,
+            member_discount_rate=options.member_discount_rate,
+            margin_after_member_discount=options.margin_after_member_discount,
+        )
+
+    @cached_property
+    def reviewed_month(self) -> dict[str, Any] | None:
+        """:attr:`Analysis.reviewed_month` from Spark's margins per group of the month."""
+        month = reviewed_month(self.month_comparison)
+        if month is None or "loyalty" not in self.checked.columns:
+            return None
+        margins = spark_orders.month_margins(
+            self.spark_orders, month, margin_rate=self.money.margin_rate
+        )
+        return month_row_from(margins, month)
+
+    @cached_property
+    def before_after(self) -> pl.DataFrame | None:
+        """:attr:`Analysis.before_after` from Spark's sums per period."""
+        launch = self.options.launch_date
+        if launch is None:
+            return None
+        return before_after_from(spark_orders.launch_sums(self.spark_orders, launch=launch))
+
+    @cached_property
+    def reward_milestones(self) -> pl.DataFrame:
+        """:attr:`Analysis.reward_milestones` from Spark's counts per distinct summary row
+        of the members (on Spark's path: :attr:`on_spark`)."""
+        if not self.on_spark:
+            return super().reward_milestones
+        counts = spark_orders.milestone_counts(
+            self.ranked,
+            self.checked.drop("_row"),
+            milestones=self.options.milestones,
+            keys=self._milestone_keys,
+        )
+        return self._milestone_table(counts)
+
     @cached_property
     def kpis(self) -> dict[str, Any]:
         """:attr:`Analysis.kpis` (``kpis.json``) from Spark's aggregates: the orders' counts,
         the value totals and ranks, the at-risk numbers."""
         if not self.on_spark:
             return super().kpis
-        rows = self.checked.drop("_row")
-        returning = returning_from_counts(spark_tables.order_counts(rows))
+        returning = returning_from_counts(self.order_counts)
         n = self.customer_count
         revenue, clv, concentration = spark_tables.value_totals(self.ranked, n)
         kpis = headline_numbers(
             returning, customers=n, revenue=revenue, concentration=concentration
         )
-        loyalty = None
-        if "loyalty" in rows.columns:
-            loyalty = member_table(spark_tables.member_sums(self.ranked, rows))
-        kpis = with_sections(kpis, channels=None, loyalty=loyalty)
+        kpis = with_sections(kpis, channels=None, loyalty=self.loyalty)
         kpis |= predicted_value(clv, clv / n if n else None, self.money)
         return kpis | {"at_risk": self.at_risk_findings}
+
+    # ---- the figures' frames (:mod:`clv.engines.spark_figures`) ---------------------------
+
+    @cached_property
+    def summary_statistics(self) -> pl.DataFrame:
+        """:attr:`Analysis.summary_statistics` of :attr:`spark_summary`, sorted by Spark."""
+        if not self.on_spark:
+            return super().summary_statistics
+        return spark_figures.describe(self.spark_summary)
+
+    @cached_property
+    def frequency_age_counts(self) -> pl.DataFrame:
+        """:attr:`Analysis.frequency_age_counts` counted by Spark."""
+        if not self.on_spark:
+            return super().frequency_age_counts
+        return spark_figures.value_counts(self.spark_summary, "frequency", "T")
+
+    @cached_property
+    def p_alive_histogram(self) -> pl.DataFrame:
+        """:attr:`Analysis.p_alive_histogram` of the scores on the workers."""
+        if not self.on_spark:
+            return super().p_alive_histogram
+        return spark_figures.p_alive_histogram(self.ranked)
+
+    @cached_property
+    def clv_histogram(self) -> pl.DataFrame:
+        """:attr:`Analysis.clv_histogram` of the scores on the workers."""
+        if not self.on_spark:
+            return super().clv_histogram
+        return spark_figures.clv_histogram(self.ranked)
+
+    @cached_property
+    def order_value_sample(self) -> pl.DataFrame:
+        """:attr:`Analysis.order_value_sample`: the correlation over every repeat buyer and
+        the sample chosen by Spark."""
+        if not self.on_spark:
+            return super().order_value_sample
+        return spark_figures.order_value_sample(self.ranked)
+
+    @cached_property
+    def holdout(self) -> dict[str, Any] | None:
+        """:attr:`Analysis.holdout` on Spark (:func:`clv.engines.spark_holdout.holdout_check`)
+        for a purchase model Spark fits; the one-machine check otherwise."""
+        cal_end = self.period.calibration_end
+        if cal_end is None:
+            return None
+        purchase_model = self.options.purchase_model
+        if purchase_model == "auto":  # the model's own, as the one-machine check takes it
+            purchase_model = cast("PurchaseModelChoice", self.model.purchase_model)
+        if not self.on_spark or purchase_model not in DISTRIBUTED_MODELS:
+            return super().holdout
+        return spark_holdout.holdout_check(
+            self.checked.drop("_row"),
+            calibration_end=cal_end,
+            observation_end=self.period.observation_end,
+            time_unit=self.period.time_unit,
+            penalizer=self._penalizers,
+            purchase_model=purchase_model,
+        )
+
+    # ---- the tiers, the top customers and the middle tier (clv.engines.spark_tiers) -------
+
+    @cached_property
+    def spark_tiered(self) -> DataFrame:
+        """:attr:`ranked` with the ``top`` flag and both tiers
+        (:func:`clv.engines.spark_tiers.tiered`)."""
+        options = self.options
+        n = self.customer_count
+        return spark_tiers.tiered(self.ranked, n, tiers=self.tiers, top_share=options.top_share)
+
+    @cached_property
+    def segment_totals(self) -> SegmentTotals:
+        """:attr:`Analysis.segment_totals` summed by Spark."""
+        if not self.on_spark:
+            return super().segment_totals
+        return spark_tiers.segment_totals(self.spark_tiered)
+
+    @cached_property
+    def tier_tables(self) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        """:attr:`Analysis.tier_tables` from Spark's sums per tier."""
+        if not self.on_spark:
+            return super().tier_tables
+        table = self.spark_tiered
+        customers, revenue, clv = spark_tiers.kept_totals(table)
+        summaries = [
+            tier_summary_of(
+                spark_tiers.tier_stats(table, value_col=value_col, tier_col=tier_col),
+                tiers=self.tiers,
+                customers=customers,
+                total=total,
+            )
+            for value_col, tier_col, total in (
+                ("revenue", "tier", revenue),
+                ("clv", "value_tier", clv),
+            )
+        ]
+        return tables.tiers_side_by_side(*summaries)
+
+    @cached_property
+    def lorenz(self) -> pl.DataFrame:
+        """:attr:`Analysis.lorenz` from Spark's sums over the ranks."""
+        if not self.on_spark:
+            return super().lorenz
+        columns = tables.LORENZ_COLUMNS
+        return tables.lorenz_stack(spark_tiers.lorenz(self.ranked, self.customer_count, columns))
+
+    @cached_property
+    def top_profile(self) -> pl.DataFrame:
+        """:attr:`Analysis.top_profile` from Spark's means of the top customers and the
+        rest."""
+        if not self.on_spark:
+            return super().top_profile
+        rows = self.checked.drop("_row")
+        return profile.profile_of(spark_tiers.profile_stats(self.spark_tiered, rows))
+
+    @cached_property
+    def good_tier(self) -> profile.GoodTier:
+        """:func:`clv.analysis.profile.good_tier`, found by Spark."""
+        return spark_tiers.good_tier(self.spark_tiered)
+
+    @cached_property
+    def middle_counts(self) -> MiddleCounts:
+        """:attr:`Analysis.middle_counts` counted by Spark."""
+        if not self.on_spark:
+            return super().middle_counts
+        return spark_tiers.middle_counts(self.spark_tiered, self.good_tier)
+
+    @cached_property
+    def middle_to_top_shown(self) -> pl.DataFrame:
+        """:attr:`Analysis.middle_to_top_shown`: the head of the middle tier from Spark."""
+        if not self.on_spark:
+            return super().middle_to_top_shown
+        head = spark_tiers.middle_head(self.spark_tiered, profile.MIDDLE_TO_TOP_SHOWN)
+        return profile.middle_candidates(head, self.good_tier)
 
 
 def analysis(source: Any, request: Request, read_options: Mapping[str, Any]) -> SparkAnalysis:

@@ -8,7 +8,7 @@ every number against the polars engine.
 """
 
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import cast
 
 import polars as pl
 
@@ -22,47 +22,12 @@ from clv.analysis.segments import (
     top_count,
 )
 from clv.data.rfm import SUMMARY_COLUMNS
+from clv.engines.spark_orders import member_flags
 from clv.engines.spark_session import Column, DataFrame, Row, Window, sf
 
 SCORES = ("p_alive", "expected_purchases", "expected_order_value", "clv")
 """The score columns of :func:`ranked` (those :func:`clv.analysis.segments.segment_table`
 takes from point scores)."""
-
-
-def _order_key(transactions: DataFrame) -> str:
-    return "order_id" if "order_id" in transactions.columns else "date"
-
-
-def order_counts(transactions: DataFrame) -> dict[str, Any]:
-    """The counts :func:`clv.analysis.kpis.returning_from_counts` reads, of the orders of
-    :func:`clv.analysis.orders.order_table`: an ``order_id`` (else a customer-day), dated by
-    its first row, its amount the sum of its rows; a customer's first order is the earliest,
-    then the smallest order key."""
-    key = _order_key(transactions)
-    orders = transactions.groupBy("customer_id", sf.col(key).alias("_order")).agg(
-        sf.min("date").alias("date"), sf.sum("amount").alias("amount")
-    )
-    number = sf.row_number().over(Window.partitionBy("customer_id").orderBy("date", "_order"))
-    first = sf.col("_number") == 1
-
-    def total(condition: Column) -> Column:
-        return sf.coalesce(sf.sum(sf.when(condition, sf.col("amount"))), sf.lit(0.0))
-
-    row = cast(
-        Row,
-        orders.withColumn("_number", number)
-        .agg(
-            sf.count(sf.lit(1)).alias("orders"),
-            total(sf.lit(True)).alias("revenue"),
-            sf.count(sf.when(first, 1)).alias("new_orders"),
-            total(first).alias("new_revenue"),
-            sf.count(sf.when(~first, 1)).alias("returning_orders"),
-            total(~first).alias("returning_revenue"),
-            sf.count(sf.when(sf.col("_number") == 2, 1)).alias("repeaters"),
-        )
-        .first(),
-    )
-    return row.asDict() | {"customers": row["new_orders"]}
 
 
 def ranked(summary: DataFrame, scores: DataFrame) -> DataFrame:
@@ -168,9 +133,7 @@ def member_sums(table: DataFrame, transactions: DataFrame) -> pl.DataFrame:
     """The sums :func:`clv.analysis.loyalty.member_table` reads, of :func:`ranked` and the
     transactions' ``loyalty`` flags: a customer is a member when any of their rows is
     flagged (:func:`clv.analysis.orders.customer_table`). Two rows."""
-    flags = transactions.groupBy("customer_id").agg(
-        sf.coalesce(sf.max("loyalty"), sf.lit(False)).alias("loyalty")
-    )
+    flags = member_flags(transactions)
     member = sf.when(sf.col("loyalty"), sf.lit("members")).otherwise(sf.lit("non_members"))
     sums = (
         table.join(flags, "customer_id")

@@ -4,11 +4,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import polars as pl
 
+from clv.analysis.distributions import (
+    CLV_BINS,
+    as_clv_histogram,
+    as_p_alive_histogram,
+    value_counts,
+)
 from clv.data.rfm import TIME_UNIT_DAYS, as_date
 from clv.errors import DataError
 from clv.plots.source import fitted, frame_of
@@ -117,11 +124,14 @@ def history_alive(
 def frequency_histogram(
     summary: pl.DataFrame, *, max_frequency: int = 20, ax: Axes | None = None
 ) -> Axes:
-    """How many customers made 0, 1, 2, ... repeat purchases (the last bar is ``max+``)."""
+    """How many customers made 0, 1, 2, ... repeat purchases (the last bar is ``max+``), of
+    an RFM summary or of its counts (``frequency``, ``customers``:
+    :func:`clv.analysis.distributions.value_counts`)."""
     _, ax = new_axes(ax)
-    f = np.minimum(summary["frequency"].to_numpy(), max_frequency)
-    counts = np.bincount(f, minlength=max_frequency + 1)
-    ax.bar(np.arange(len(counts)), counts, color=PALETTE[0])
+    counts = summary if "customers" in summary.columns else value_counts(summary, "frequency")
+    f = np.minimum(counts["frequency"].to_numpy(), max_frequency)
+    bars = np.bincount(f, weights=counts["customers"].to_numpy(), minlength=max_frequency + 1)
+    ax.bar(np.arange(len(bars)), bars, color=PALETTE[0])
     ax.set_xlabel(f"repeat purchases (count; {max_frequency} means {max_frequency} or more)")
     ax.set_ylabel("customers (count)")
     ax.set_title("Repeat purchases")
@@ -130,11 +140,13 @@ def frequency_histogram(
 
 @themed
 def p_alive_distribution(scores: pl.DataFrame, *, ax: Axes | None = None) -> Axes:
-    """Histogram of P(alive), the probability each customer is still active."""
+    """Histogram of P(alive), the probability each customer is still active, of the scores
+    or of their :func:`clv.analysis.distributions.p_alive_histogram`."""
     _, ax = new_axes(ax)
-    p = scores["p_alive"].drop_nulls().to_numpy().astype(float)
-    counts, edges = np.histogram(p, bins=40, range=(0.0, 1.0))  # equal bins: no search
-    ax.hist(edges[:-1], list(edges), weights=counts, color=PALETTE[3])
+    bins = as_p_alive_histogram(scores)
+    edges = [*bins["low"].to_list(), *bins["high"].tail(1).to_list()]
+    counts = bins["customers"].to_numpy()
+    ax.hist(edges[:-1], edges, weights=counts, color=PALETTE[3])
     ax.set_xlabel("P(alive) (probability)")
     ax.set_ylabel("customers (count)")
     ax.set_title("P(alive)")
@@ -150,13 +162,18 @@ def clv_distribution(
     horizon_label: str = "the horizon",
     ax: Axes | None = None,
 ) -> Axes:
-    """Histogram of predicted CLV (up to the 99th percentile) with median and mean."""
+    """Histogram of predicted CLV (up to the 99th percentile) with median and mean, of the
+    scores' ``column`` or of their :func:`clv.analysis.distributions.clv_histogram`."""
     _, ax = new_axes(ax)
-    v = scores[column].drop_nulls().to_numpy().astype(float)
-    top = float(np.quantile(v, 0.99)) if len(v) else 1.0
-    counts, edges = np.histogram(v[v <= top], bins=50)  # binned once: one bar per bin
-    ax.hist(edges[:-1], list(edges), weights=counts, color=PALETTE[0])
-    med, mean = float(np.median(v)), float(v.mean())
+    bins = as_clv_histogram(scores, column=column)
+    if bins.height:
+        edges = [*bins["low"].to_list(), *bins["high"].tail(1).to_list()]
+        counts = bins["customers"].to_numpy()
+        med, mean = float(bins["median"][0]), float(bins["mean"][0])
+    else:
+        edges, counts = list(np.linspace(0.0, 1.0, CLV_BINS + 1)), np.zeros(CLV_BINS)
+        med = mean = math.nan
+    ax.hist(edges[:-1], edges, weights=counts, color=PALETTE[0])
     ax.axvline(med, color=PALETTE[2], lw=2, label=f"median {med:,.0f}")
     ax.axvline(mean, color=PALETTE[1], lw=2, ls="--", label=f"mean {mean:,.0f}")
     ax.set_xlabel(f"predicted CLV over {horizon_label} {money_label(currency)}; top 1 % not shown")

@@ -10,8 +10,25 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from clv.analysis.distributions import (
+    SCATTER_POINTS,
+    as_order_value_sample,
+    counts_of,
+    frequency_age_counts,
+    order_value_correlation,
+)
 from clv.plots.source import fitted, frame_of
 from clv.plots.theme import PALETTE, money_label, new_axes, themed
+
+__all__ = [
+    "SCATTER_POINTS",
+    "gamma_gamma_independence",
+    "order_value_correlation",
+    "period_transactions",
+    "period_transactions_frame",
+    "spend_distribution",
+    "spend_distribution_frame",
+]
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -25,6 +42,8 @@ def period_transactions_frame(
 ) -> pl.DataFrame:
     """Customers by repeat purchases in the calibration period, observed vs the model's.
 
+    ``summary``: the RFM summary, or its customers by ``frequency`` and ``T``
+    (:func:`clv.analysis.distributions.frequency_age_counts`, which any engine can make).
     Expected = the sum over customers of P(X(T_i) = n) at each customer's own age ``T_i``
     (FHL 2005a eq. 8 for BG/NBD; exact for every purchase model, where lifetimes simulates).
 
@@ -35,15 +54,18 @@ def period_transactions_frame(
         and ``expected`` (customers).
     """
     one = fitted(model)
-    T = summary["T"].cast(pl.Float64).to_numpy()
-    freq = summary["frequency"].to_numpy()
-    ts, weights = np.unique(T, return_counts=True)
+    counts = summary if "customers" in summary.columns else frequency_age_counts(summary)
+    ages = counts_of(counts, "T")
+    ts = ages["T"].cast(pl.Float64).to_numpy()
+    weights = ages["customers"].to_numpy()
     expected = [
         float((one.probability_of_purchases(ts, n) * weights).sum()) for n in range(max_frequency)
     ]
-    expected.append(float(len(T) - sum(expected)))
-    observed = [int((freq == n).sum()) for n in range(max_frequency)]
-    observed.append(int((freq >= max_frequency).sum()))
+    expected.append(float(weights.sum() - sum(expected)))
+    freq = counts["frequency"].to_numpy()
+    customers = counts["customers"].to_numpy()
+    observed = [int(customers[freq == n].sum()) for n in range(max_frequency)]
+    observed.append(int(customers[freq >= max_frequency].sum()))
     labels = [str(n) for n in range(max_frequency)] + [f"{max_frequency}+"]
     return pl.DataFrame({"frequency": labels, "observed": observed, "expected": expected})
 
@@ -150,22 +172,6 @@ def spend_distribution(
     return ax
 
 
-SCATTER_POINTS = 20_000
-"""Most points a scatter plot draws (a seeded sample beyond): the picture is the same and a
-million points take seconds to draw."""
-
-
-def order_value_correlation(summary: pl.DataFrame) -> float:
-    """Pearson correlation of frequency and mean order value over repeat buyers (NaN when
-    there are too few, or either does not vary)."""
-    rep = summary.filter(pl.col("frequency") > 0)
-    f = rep["frequency"].to_numpy().astype(float)
-    m = rep["monetary_value"].to_numpy().astype(float)
-    if len(f) > 2 and f.std() > 0 and m.std() > 0:
-        return float(np.corrcoef(f, m)[0, 1])
-    return math.nan
-
-
 @themed
 def gamma_gamma_independence(
     summary: pl.DataFrame, *, currency: str = "", ax: Axes | None = None
@@ -173,22 +179,21 @@ def gamma_gamma_independence(
     """Frequency vs mean repeat order value of repeat buyers, their correlation in the legend.
 
     Gamma-Gamma assumes spend per order does not depend on purchase frequency: the
-    correlation (:func:`order_value_correlation`) should be near 0. ``summary``:
-    ``frequency``, ``monetary_value``.
+    correlation (:func:`order_value_correlation`, of every repeat buyer) should be near 0.
+    ``summary``: ``frequency``, ``monetary_value``; or its
+    :func:`clv.analysis.distributions.order_value_sample` (at most :data:`SCATTER_POINTS`
+    repeat buyers drawn, a seeded sample beyond).
     """
     _, ax = new_axes(ax)
-    rep = summary.filter(pl.col("frequency") > 0)
-    f = rep["frequency"].to_numpy().astype(float)
-    m = rep["monetary_value"].to_numpy().astype(float)
-    rng = np.random.default_rng(0)
-    shown = np.arange(len(f))
-    if len(f) > SCATTER_POINTS:  # the correlation is of everyone; the picture of a sample
-        shown = np.sort(rng.choice(len(f), SCATTER_POINTS, replace=False))
-    jitter = rng.uniform(-0.2, 0.2, len(shown))
-    r = order_value_correlation(summary)
+    sample = as_order_value_sample(summary)
+    f = sample["frequency"].to_numpy().astype(float)
+    m = sample["monetary_value"].to_numpy().astype(float)
+    r = float(sample["correlation"][0]) if sample.height else math.nan
+    repeat_buyers = int(sample["repeat_buyers"][0]) if sample.height else 0
+    jitter = np.random.default_rng(0).uniform(-0.2, 0.2, len(f))
     ax.scatter(
-        f[shown] + jitter,
-        m[shown],
+        f + jitter,
+        m,
         s=8,
         alpha=0.35,
         color=PALETTE[0],
@@ -196,8 +201,11 @@ def gamma_gamma_independence(
         label=f"correlation {r:.2f}" if math.isfinite(r) else "too few to correlate",
     )
     ax.set_yscale("log")
-    sample = f", a random {SCATTER_POINTS:,} of {len(f):,} shown" if len(shown) < len(f) else ""
-    ax.set_xlabel(f"repeat purchases (count){sample}")
+    shown = len(f)
+    sample_words = (
+        f", a random {shown:,} of {repeat_buyers:,} shown" if shown < repeat_buyers else ""
+    )
+    ax.set_xlabel(f"repeat purchases (count){sample_words}")
     ax.set_ylabel(f"mean order value {money_label(currency)}")
     ax.set_title("Order value vs frequency")
     ax.legend(loc="upper right")

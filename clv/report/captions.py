@@ -16,8 +16,13 @@ from typing import Any, cast
 import numpy as np
 import polars as pl
 
+from clv.analysis.distributions import (
+    as_clv_histogram,
+    as_order_value_sample,
+    as_p_alive_histogram,
+    value_counts,
+)
 from clv.models.diagnostics import CORRELATION_WARNING
-from clv.plots.fit import order_value_correlation
 from clv.report.i18n import ENGLISH, ReportLocale
 
 FIT_GOOD = 0.05
@@ -99,9 +104,11 @@ def cumulative_transactions(frame: pl.DataFrame, *, locale: ReportLocale = ENGLI
 
 
 def gamma_gamma_independence(summary: pl.DataFrame, *, locale: ReportLocale = ENGLISH) -> str:
-    """Whether order value and frequency are independent enough for Gamma-Gamma."""
+    """Whether order value and frequency are independent enough for Gamma-Gamma (of the
+    summary, or its :func:`clv.analysis.distributions.order_value_sample`)."""
     _ = locale.gettext
-    r = order_value_correlation(summary)
+    sample = as_order_value_sample(summary)
+    r = float(sample["correlation"][0]) if sample.height else math.nan
     if not math.isfinite(r):
         return _("Too few repeat buyers to check that order value does not depend on frequency.")
     if abs(r) <= CORRELATION_WARNING:
@@ -114,10 +121,13 @@ def gamma_gamma_independence(summary: pl.DataFrame, *, locale: ReportLocale = EN
 
 
 def clv_distribution(scores: pl.DataFrame, *, locale: ReportLocale = ENGLISH) -> str:
-    """How skewed predicted CLV is: the mean against the median."""
+    """How skewed predicted CLV is: the mean against the median (of the scores, or their
+    :func:`clv.analysis.distributions.clv_histogram`)."""
     _ = locale.gettext
-    v = scores["clv"].drop_nulls().cast(pl.Float64).to_numpy()
-    mean, median = (float(v.mean()), float(np.median(v))) if len(v) else (math.nan, math.nan)
+    bins = as_clv_histogram(scores)
+    mean, median = (math.nan, math.nan)
+    if bins.height:
+        mean, median = float(bins["mean"][0]), float(bins["median"][0])
     if not (math.isfinite(mean) and math.isfinite(median)):
         return _("Predicted CLV per customer.")
     if median <= 0:
@@ -141,18 +151,24 @@ def clv_distribution(scores: pl.DataFrame, *, locale: ReportLocale = ENGLISH) ->
 
 
 def p_alive_distribution(scores: pl.DataFrame, *, locale: ReportLocale = ENGLISH) -> str:
-    """The share of customers more likely gone than active."""
-    p = scores["p_alive"].drop_nulls().cast(pl.Float64).to_numpy()
-    low = float((p < 0.5).mean()) if len(p) else math.nan
+    """The share of customers more likely gone than active (of the scores, or their
+    :func:`clv.analysis.distributions.p_alive_histogram`, whose bins split at 0.5)."""
+    bins = as_p_alive_histogram(scores)
+    n = int(bins["customers"].sum())
+    below = int(bins.filter(pl.col("high") <= 0.5)["customers"].sum())
+    low = below / n if n else math.nan
     return locale.gettext(
         "{share} of customers are more likely gone than active (P(alive) < 0.5)."
     ).format(share=locale.percent(low))
 
 
 def frequency_histogram(summary: pl.DataFrame, *, locale: ReportLocale = ENGLISH) -> str:
-    """The share of customers who never bought again."""
-    f = summary["frequency"].to_numpy()
-    share = float((f == 0).mean()) if len(f) else math.nan
+    """The share of customers who never bought again (of the summary, or its counts by
+    ``frequency``: :func:`clv.analysis.distributions.value_counts`)."""
+    counts = summary if "customers" in summary.columns else value_counts(summary, "frequency")
+    n = int(counts["customers"].sum())
+    never = int(counts.filter(pl.col("frequency") == 0)["customers"].sum())
+    share = never / n if n else math.nan
     return locale.gettext("{share} of customers never bought again.").format(
         share=locale.percent(share)
     )

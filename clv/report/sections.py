@@ -11,11 +11,12 @@ import math
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 import polars as pl
 
 from clv.analysis.money import Money
+from clv.analysis.segments import SegmentTotals
 from clv.errors import UsageError
 from clv.report.headers import header
 from clv.report.html_table import is_share
@@ -201,31 +202,28 @@ def model_notes(model: Any, *, locale: ReportLocale = ENGLISH) -> list[str]:
     return notes  # the diagnostics are in the Model health box
 
 
-def top_text(table: pl.DataFrame, *, top_share: float, locale: ReportLocale = ENGLISH) -> str:
+def top_text(totals: SegmentTotals, *, top_share: float, locale: ReportLocale = ENGLISH) -> str:
     """One sentence on who the top customers are: how many, by what, what they hold.
 
-    ``table``: :func:`clv.segments.segment_table` (``top``, ``revenue``, optionally ``clv``)
-    made with the same ``top_share``.
+    ``totals``: :func:`clv.analysis.segments.segment_totals` of a segment table made with
+    the same ``top_share`` (:attr:`clv.analysis.results.Analysis.segment_totals`).
     """
     _ = locale.gettext
-    top = table.filter(pl.col("top"))
-    revenue = cast(float, table["revenue"].sum())
-    clv = cast(float, table["clv"].fill_null(0.0).sum()) if "clv" in table.columns else 0.0
     numbers = {
         "share": locale.percent(top_share),
-        "top": locale.integer(top.height),
-        "all": locale.integer(table.height),
+        "top": locale.integer(totals.top),
+        "all": locale.integer(totals.customers),
     }
-    if revenue and clv:
-        numbers["revenue"] = locale.percent(cast(float, top["revenue"].sum()) / revenue)
-        numbers["clv"] = locale.percent(cast(float, top["clv"].fill_null(0.0).sum()) / clv)
+    if totals.revenue and totals.clv:
+        numbers["revenue"] = locale.percent(totals.top_revenue / totals.revenue)
+        numbers["clv"] = locale.percent(totals.top_clv / totals.clv)
         text = _(
             "The top {share} are the {top} customers (of {all}) with the highest historical "
             "revenue; they brought {revenue} of the revenue and hold {clv} of the predicted "
             "CLV. The table compares them with everyone else."
         )
-    elif revenue:
-        numbers["revenue"] = locale.percent(cast(float, top["revenue"].sum()) / revenue)
+    elif totals.revenue:
+        numbers["revenue"] = locale.percent(totals.top_revenue / totals.revenue)
         text = _(
             "The top {share} are the {top} customers (of {all}) with the highest historical "
             "revenue; they brought {revenue} of the revenue. The table compares them with "
