@@ -17,9 +17,19 @@ import clv
 from clv.analysis import changes
 from clv.analysis.changes import RunState
 from clv.data.datasets import synthetic_shop
-from clv.report.compare import analysis_state
 
 TIERS = ["good", "middle", "low"]
+
+
+def analysis_state(analysis: clv.Analysis) -> RunState:
+    """What ``analysis``'s run folder holds: its segments, kpis, model and at-risk ids."""
+    ids = analysis.at_risk["customer_id"].cast(pl.String).drop_nulls().to_list()
+    return RunState(
+        scores=analysis.segments,
+        kpis=analysis.kpis,
+        model=analysis.model.to_dict(),
+        at_risk=frozenset(ids),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +96,43 @@ def test_slipped_and_new_top_customers(months) -> None:
     assert math.isclose(
         row["clv"], float(now.scores.filter(pl.col("customer_id") == row["customer_id"])["clv"][0])
     )
+
+
+def test_changes_json_keeps_the_largest_customers_and_counts_them_all(months, monkeypatch):
+    """``slipped_top`` and ``new_top`` keep their first ``LIST_ROWS`` rows, largest first;
+    their counts, recomputed with pandas, cover every customer, and the since section's
+    numbers and the report's "first n of N rows" read them."""
+    from clv.report import since
+
+    before, now = months
+    monkeypatch.setattr(changes, "LIST_ROWS", 3)
+    doc = changes.changes(before, now, tiers=TIERS)
+    a, b = _pandas_tiers(before), _pandas_tiers(now)
+    both = pd.concat([a.rename("was"), b.rename("now")], axis=1)
+    both["risk"] = both.index.isin(list(now.at_risk))
+    was, is_ = both["was"] == "good", both["now"] == "good"
+    slipped = both[was & (~is_ | both["risk"])]
+    new = both[is_ & ~was]
+    orders = now.scores.to_pandas().set_index("customer_id")["orders"]
+    assert doc["slipped_top_counts"] == {
+        "slipped": len(slipped),
+        "left_tier": int((slipped["now"] != "good").sum()),
+        "at_risk_in_tier": int((slipped["now"] == "good").sum()),
+    }
+    assert doc["new_top_counts"] == {
+        "new_top": len(new),
+        "new_customers": int(new["was"].isna().sum()),
+        "bought_once": int((orders.reindex(new.index) == 1).sum()),
+    }
+    assert len(slipped) > 3 and len(new) > 3
+    full = changes.slipped_top(before, now, top_tier="good")
+    assert doc["slipped_top"] == full.head(3).to_dicts()
+    assert doc["new_top"] == changes.new_top(before, now, top_tier="good").head(3).to_dicts()
+    doc |= {"previous_run": "a", "run": "b", "top_tier": "good"}
+    found = {f["id"]: f["numbers"] for f in since.findings(doc)}
+    assert found["since.slipped_top"]["slipped"] == len(slipped)
+    assert since.list_total(doc, "new_top") == len(new)
+    assert since.list_total(None, "new_top") is None
 
 
 def test_kpi_changes(months) -> None:

@@ -133,3 +133,15 @@ def test_a_shown_figure_records_its_size_title_and_smallest_text() -> None:
     width = _pixels(base64.b64decode(phone.group(2))).shape[1]
     assert width == int(phone.group(3))
     assert 15.28 * theme.PHONE_COLUMN_PX / width >= 11.0  # tick text across a 390 px phone
+
+
+def test_a_tables_head_says_how_long_the_whole_list_is():
+    """A list kept where the data lives is shown by its head: the note counts the whole list
+    (``rows``); without ``rows`` the frame's own height, as before."""
+    from clv.report.html_table import table_html
+
+    head = pl.DataFrame({"customer_id": [f"c{i}" for i in range(25)], "clv": [1.0] * 25})
+    assert "first 10 of 1,234 rows" in table_html(head, max_rows=10, rows=1234)
+    assert "first 25 of 1,234 rows" in table_html(head, rows=1234)
+    assert "first 10 of 25 rows" in table_html(head, max_rows=10)
+    assert "clv-more" not in table_html(head)

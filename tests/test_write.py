@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import os
 import subprocess
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from clv.data.write import (
     FORMULA_START,
+    Batches,
     atomic_output,
     check_output,
     csv_safe,
@@ -177,3 +179,38 @@ def test_a_write_clears_what_a_killed_write_of_the_same_file_left(tmp_path):
     other.write_text("half")
     write_frame(pl.DataFrame({"a": [1]}), tmp_path / "scores.csv")
     assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, "scores.csv"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    texts=st.lists(st.text(max_size=6), min_size=0, max_size=40),
+    size=st.integers(1, 7),
+)
+def test_a_table_written_in_batches_is_the_table_written_whole(tmp_path_factory, texts, size):
+    """CSV (formula cells neutralised, header once) and Parquet (enums, small integers, dates
+    kept): the file of the batches reads back as the file of the whole frame, rows in order;
+    no rows still gives the columns."""
+    folder = tmp_path_factory.mktemp("batches")
+    n = len(texts)
+    frame = pl.DataFrame(
+        {
+            "customer_id": texts,
+            "amount": [i / 3 for i in range(n)],
+            "day": [dt.date(2024, 1, 1 + i % 28) for i in range(n)],
+            "unit": pl.Series(["W"] * n, dtype=pl.Enum(["D", "W", "M"])),
+            "R": pl.Series([i % 5 for i in range(n)], dtype=pl.Int8),
+        },
+        schema_overrides={"customer_id": pl.String, "amount": pl.Float64, "day": pl.Date},
+    )
+    batches = Batches(
+        n,
+        lambda: iter([frame.head(0), *(frame.slice(i, size) for i in range(0, n, size))]),
+    )
+    for suffix in ("csv", "parquet"):
+        whole = write_frame(frame, folder / f"whole.{suffix}", overwrite=True)
+        parts = write_frame(batches, folder / f"parts.{suffix}", overwrite=True)
+        if suffix == "csv":
+            assert parts.read_bytes() == whole.read_bytes()
+        else:
+            assert pl.read_parquet(parts).equals(pl.read_parquet(whole))
+            assert pl.read_parquet(parts).schema == frame.schema

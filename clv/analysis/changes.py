@@ -19,11 +19,15 @@ result; :mod:`clv.report.compare` reads run folders and writes ``changes.json``.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
+
+from clv.errors import UsageError
 
 NOISE_Z = 1.96
 """A change is within noise when ``|change| / standard error of the change`` is below this."""
@@ -58,6 +62,39 @@ class RunState:
     kpis: Mapping[str, Any]
     model: Mapping[str, Any] | None = None
     at_risk: frozenset[str] = field(default_factory=frozenset)
+
+
+SCORES_FILE, AT_RISK_FILE = "scores.parquet", "at_risk.csv"
+"""A run folder's customers and its at-risk list (:func:`clv.report.runs.save_run`)."""
+
+
+def read_customers(folder: str | os.PathLike[str]) -> tuple[pl.DataFrame, frozenset[str]]:
+    """A run folder's ``scores.parquet`` and the ids of its ``at_risk.csv`` (none without
+    the file), as text; an unreadable file, or scores without ``customer_id`` and
+    ``value_tier``, is a one-line :class:`UsageError`."""
+    run = Path(folder)
+    try:
+        scores = pl.read_parquet(run / SCORES_FILE)
+        at_risk: frozenset[str] = frozenset()
+        if (run / AT_RISK_FILE).is_file():
+            ids = pl.read_csv(run / AT_RISK_FILE, columns=["customer_id"], infer_schema=False)
+            at_risk = frozenset(ids["customer_id"].drop_nulls().to_list())
+    except (OSError, ValueError, pl.exceptions.PolarsError) as e:
+        raise unreadable(run, e) from None
+    check_scores(run, scores.columns)
+    return scores, at_risk
+
+
+def unreadable(run: Path, error: Exception) -> UsageError:
+    """The one line for a run file that cannot be read."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return UsageError(f"{run}: a run file cannot be read ({text})")
+
+
+def check_scores(run: Path, columns: Sequence[str]) -> None:
+    """A run's scores hold ``customer_id`` and ``value_tier``, else a one-line error."""
+    if "value_tier" not in columns or "customer_id" not in columns:
+        raise UsageError(f"{run / SCORES_FILE}: no customer_id and value_tier columns")
 
 
 def _tiers(state: RunState) -> pl.DataFrame:
@@ -103,14 +140,23 @@ def tier_migration(
     cannot be gone). Every cell is present, zeros included; tiers met in the data but not in
     ``tiers`` are added after them.
     """
-    both = matched(previous, current)
-    seen = [t for t in both["previous_value_tier"].unique(maintain_order=True) if t != NEW]
-    seen += [t for t in both["value_tier"].unique(maintain_order=True) if t != GONE]
-    order = list(tiers) + sorted({t for t in seen if t not in tiers})
+    return migration_table(migration_counts(matched(previous, current)), tiers=tiers)
+
+
+def migration_counts(both: pl.DataFrame) -> dict[tuple[str, str], int]:
+    """The customers of :func:`matched` counted by (tier before, tier now)."""
     counts = both.group_by("previous_value_tier", "value_tier").len()
-    table = {(a, b): int(n) for a, b, n in counts.iter_rows()}
+    return {(a, b): int(n) for a, b, n in counts.iter_rows()}
+
+
+def migration_table(
+    counts: Mapping[tuple[str, str], int], *, tiers: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """:func:`tier_migration` of the customers counted by (tier before, tier now)."""
+    seen = {t for pair in counts for t in pair if t not in (NEW, GONE)}
+    order = list(tiers) + sorted(t for t in seen if t not in tiers)
     return {
-        a: {b: table.get((a, b), 0) for b in [*order, GONE] if not (a == NEW and b == GONE)}
+        a: {b: counts.get((a, b), 0) for b in [*order, GONE] if not (a == NEW and b == GONE)}
         for a in [*order, NEW]
     }
 
@@ -287,22 +333,98 @@ def at_risk_changes(previous: RunState, current: RunState) -> dict[str, int]:
     }
 
 
+LIST_ROWS = 100
+"""The customers of ``slipped_top`` and ``new_top`` a comparison keeps (the largest first);
+their counts (:class:`CustomerChanges`) cover every customer."""
+
+
+@dataclass(frozen=True)
+class CustomerChanges:
+    """The customers of two runs compared, in a few rows and numbers (what ``changes.json``
+    holds of them; :func:`customer_changes`, or an engine's own).
+
+    ``migration``: customers by (tier before, tier now) (:func:`migration_counts`);
+    ``slipped_top``/``new_top``: the first :data:`LIST_ROWS` rows of :func:`slipped_top` and
+    :func:`new_top`; ``slipped_counts``: ``slipped``, ``left_tier`` and ``at_risk_in_tier``
+    (slipped customers who left the top tier, and who stayed in it but are at risk);
+    ``new_top_counts``: ``new_top``, ``new_customers`` (new in the data) and
+    ``bought_once``; ``at_risk``: :func:`at_risk_changes`.
+    """
+
+    migration: Mapping[tuple[str, str], int]
+    slipped_top: pl.DataFrame
+    slipped_counts: Mapping[str, int]
+    new_top: pl.DataFrame
+    new_top_counts: Mapping[str, int]
+    at_risk: Mapping[str, int]
+
+
+def slipped_counts(slipped: pl.DataFrame, *, top_tier: str) -> dict[str, int]:
+    """``slipped``, ``left_tier`` and ``at_risk_in_tier`` of the rows of :func:`slipped_top`."""
+    left = int((slipped["value_tier"] != top_tier).sum())
+    return {"slipped": slipped.height, "left_tier": left, "at_risk_in_tier": slipped.height - left}
+
+
+def new_top_counts(new: pl.DataFrame) -> dict[str, int]:
+    """``new_top``, ``new_customers`` and ``bought_once`` of the rows of :func:`new_top`."""
+    fresh = int((new["previous_value_tier"] == NEW).sum())
+    once = int((new["orders"] == 1).sum())
+    return {"new_top": new.height, "new_customers": fresh, "bought_once": once}
+
+
+def customer_changes(previous: RunState, current: RunState, *, top_tier: str) -> CustomerChanges:
+    """:class:`CustomerChanges` of two runs' customers (:func:`matched`)."""
+    slipped = slipped_top(previous, current, top_tier=top_tier)
+    new = new_top(previous, current, top_tier=top_tier)
+    return CustomerChanges(
+        migration=migration_counts(matched(previous, current)),
+        slipped_top=slipped.head(LIST_ROWS),
+        slipped_counts=slipped_counts(slipped, top_tier=top_tier),
+        new_top=new.head(LIST_ROWS),
+        new_top_counts=new_top_counts(new),
+        at_risk=at_risk_changes(previous, current),
+    )
+
+
 def changes(previous: RunState, current: RunState, *, tiers: Sequence[str]) -> dict[str, Any]:
+    """:func:`document` of two runs (:func:`customer_changes`). ``tiers``: the value tiers
+    from the top down."""
+    return document(
+        previous.kpis,
+        current.kpis,
+        customer_changes(previous, current, top_tier=tiers[0]),
+        previous_model=previous.model,
+        current_model=current.model,
+        tiers=tiers,
+    )
+
+
+def document(
+    previous_kpis: Mapping[str, Any],
+    current_kpis: Mapping[str, Any],
+    customers: CustomerChanges,
+    *,
+    previous_model: Mapping[str, Any] | None,
+    current_model: Mapping[str, Any] | None,
+    tiers: Sequence[str],
+) -> dict[str, Any]:
     """Everything that changed, as plain values (``changes.json`` without its run names):
     ``basis`` (:data:`BASIS`: what ranks every tier below), ``tier_migration``,
-    ``kpi_changes``, ``slipped_top``, ``new_top`` (rows of :func:`slipped_top` and
-    :func:`new_top`), ``channel_changes`` (rows or None), ``at_risk``
+    ``kpi_changes``, ``slipped_top`` and ``new_top`` (the first :data:`LIST_ROWS` rows of
+    :func:`slipped_top` and :func:`new_top`) with ``slipped_top_counts`` and
+    ``new_top_counts`` (all of them), ``channel_changes`` (rows or None), ``at_risk``
     (:func:`at_risk_changes`) and ``parameter_drift``. ``tiers``: the value tiers from the
     top down."""
-    top = tiers[0]
-    channels = channel_changes(previous.kpis.get("channels"), current.kpis.get("channels"))
+    channels = channel_changes(previous_kpis.get("channels"), current_kpis.get("channels"))
     return {
         "basis": BASIS,
-        "tier_migration": tier_migration(previous, current, tiers=tiers),
-        "kpi_changes": kpi_changes(previous.kpis, current.kpis),
-        "slipped_top": slipped_top(previous, current, top_tier=top).to_dicts(),
-        "new_top": new_top(previous, current, top_tier=top).to_dicts(),
+        "tier_migration": migration_table(customers.migration, tiers=tiers),
+        "kpi_changes": kpi_changes(previous_kpis, current_kpis),
+        "slipped_top": customers.slipped_top.to_dicts(),
+        "slipped_top_counts": dict(customers.slipped_counts),
+        "new_top": customers.new_top.to_dicts(),
+        "new_top_counts": dict(customers.new_top_counts),
         "channel_changes": None if channels is None else channels.to_dicts(),
-        "at_risk": at_risk_changes(previous, current),
-        "parameter_drift": parameter_drift(previous.model, current.model),
+        "at_risk": dict(customers.at_risk),
+        "parameter_drift": parameter_drift(previous_model, current_model),
     }

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import polars as pl
 
 from clv.analysis import (
+    changes,
     distributions,
     findings,
     loyalty,
@@ -35,6 +37,7 @@ from clv.data.groups import GroupBy, with_customer_group
 from clv.data.period import Period
 from clv.data.quality import Quality
 from clv.data.rfm import _calibration_holdout_keyed, _rfm_summary_keyed
+from clv.data.write import Batches
 
 if TYPE_CHECKING:  # the models load SciPy (0.6 s of CPU): imported when a model is fitted
     from clv.analysis.group_value import GroupValue
@@ -42,6 +45,14 @@ if TYPE_CHECKING:  # the models load SciPy (0.6 s of CPU): imported when a model
     from clv.models.fitting import PurchaseModelChoice
     from clv.models.groups import GroupedClvModel
     from clv.models.model import ClvModel
+
+
+HEAD_ROWS = 25
+"""The rows of a customer list the report shows (:attr:`Analysis.at_risk_head`); the whole
+list is the run's file."""
+
+CustomerTable = Literal["segments", "at_risk", "lost"]
+"""The per-customer tables a run writes (:meth:`Analysis.rows`)."""
 
 
 @dataclass(frozen=True)
@@ -215,6 +226,44 @@ class Analysis:
         none (its columns, no rows) under the recency rule."""
         lost = risk.lost(self.segments, min_value_quantile=self.options.at_risk_min_value_quantile)
         return lost.head(0) if self.at_risk_rule == "recency" else lost
+
+    @cached_property
+    def at_risk_head(self) -> pl.DataFrame:
+        """The first :data:`HEAD_ROWS` rows of :attr:`at_risk`, what the report shows (the
+        list's length is ``at_risk_findings["customers"]``)."""
+        return self.at_risk.head(HEAD_ROWS)
+
+    @cached_property
+    def lost_head(self) -> pl.DataFrame:
+        """The first :data:`HEAD_ROWS` rows of :attr:`lost` (its length:
+        ``at_risk_findings["lost"]``)."""
+        return self.lost.head(HEAD_ROWS)
+
+    @cached_property
+    def transaction_count(self) -> int:
+        """The number of transactions up to the observation end."""
+        return self.transactions.height
+
+    def rows(self, table: CustomerTable) -> pl.DataFrame | Batches:
+        """The per-customer table ``table`` (:attr:`segments`, :attr:`at_risk` or
+        :attr:`lost`) as the run's files take it (:func:`clv.report.runs.save_run`): the
+        frame; an engine that keeps the rows where the data lives gives their batches."""
+        return cast(pl.DataFrame, getattr(self, table))
+
+    def customer_changes(
+        self, previous: str | os.PathLike[str], *, top_tier: str
+    ) -> changes.CustomerChanges:
+        """How the customers changed since the run in folder ``previous`` (its scores and
+        at-risk list, :func:`clv.analysis.changes.read_customers`): tiers by predicted CLV,
+        the top customers who slipped and those new in ``top_tier``, the at-risk lists
+        (:func:`clv.analysis.changes.customer_changes`)."""
+        scores, at_risk = changes.read_customers(previous)
+        ids = self.at_risk["customer_id"].cast(pl.String).drop_nulls().to_list()
+        return changes.customer_changes(
+            changes.RunState(scores=scores, kpis={}, at_risk=at_risk),
+            changes.RunState(scores=self.segments, kpis={}, at_risk=frozenset(ids)),
+            top_tier=top_tier,
+        )
 
     @cached_property
     def segment_totals(self) -> SegmentTotals:

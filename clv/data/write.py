@@ -12,8 +12,9 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -169,24 +170,65 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-def write_frame(frame: Frame, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-    """Write ``frame`` (polars, lazy or pandas) as CSV or Parquet (by suffix), atomically; see
-    :func:`atomic_output`.
+@dataclass(frozen=True)
+class Batches:
+    """A table written batch by batch, never held whole: ``height`` rows, which ``read()``
+    yields in order as polars frames of one schema (the first may be empty: the schema)."""
+
+    height: int
+    read: Callable[[], Iterator[pl.DataFrame]]
+
+    def map(self, change: Callable[[pl.DataFrame], pl.DataFrame]) -> "Batches":
+        """The same rows with ``change`` applied to each batch (a change row by row)."""
+        return Batches(self.height, lambda: (change(batch) for batch in self.read()))
+
+
+def write_frame(
+    frame: Frame | Batches, path: str | os.PathLike[str], *, overwrite: bool = False
+) -> Path:
+    """Write ``frame`` (polars, lazy or pandas, or :class:`Batches` streamed in order) as CSV
+    or Parquet (by suffix), atomically; see :func:`atomic_output`.
 
     CSV goes through :func:`csv_safe` (no cell runs as a spreadsheet formula); Parquet keeps
-    every value as it is.
+    every value as it is. The same rows give the same file's rows, whole or in batches.
     """
-    frame = as_polars(frame, "frame")
     path = Path(path)
     kind = SUFFIXES.get(path.suffix.lower())
     if kind not in ("csv", "parquet"):
         raise UsageError(f"{path}: write .csv or .parquet, not {path.suffix or 'no suffix'!r}")
+    if isinstance(frame, Batches):
+        with atomic_output(path, overwrite=overwrite) as tmp:
+            _write_batches(frame.read(), tmp, kind)
+        return path
+    frame = as_polars(frame, "frame")
     with atomic_output(path, overwrite=overwrite) as tmp:
         if kind == "csv":
             csv_safe(frame).write_csv(tmp)
         else:  # snappy: half the CPU of zstd (0.28 s vs 0.59 s, 1 M-customer summary), 1.6x size
             frame.write_parquet(tmp, compression="snappy")
     return path
+
+
+def _write_batches(batches: Iterator[pl.DataFrame], tmp: Path, kind: str) -> None:
+    """One file of ``batches``: a CSV header then each batch's rows, or a Parquet row group
+    per batch (pyarrow's writer, polars' types and metadata)."""
+    import pyarrow.parquet as pq
+
+    if kind == "csv":
+        with tmp.open("wb") as buf:
+            for i, batch in enumerate(batches):
+                csv_safe(batch).write_csv(buf, include_header=i == 0)
+        return
+    writer = None
+    try:
+        for batch in batches:
+            table = batch.to_arrow()
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema, compression="snappy")
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def write_json(path: str | os.PathLike[str], obj: object, *, overwrite: bool = False) -> Path:

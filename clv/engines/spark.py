@@ -472,10 +472,15 @@ def score(
 def to_polars(frame: DataFrame, *, sort_by: str | None = "customer_id") -> pl.DataFrame:
     """Collect a (small) Spark DataFrame to polars through Arrow, sorted like the
     one-machine results."""
-    out = pl.DataFrame(frame.toArrow())
-    if "time_unit" in out.columns:  # the one-machine summary's type
-        out = out.with_columns(pl.col("time_unit").cast(pl.Enum(list(TIME_UNIT_DAYS))))
+    out = polars_types(pl.DataFrame(frame.toArrow()))
     return out.sort(sort_by) if sort_by else out
+
+
+def polars_types(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows Spark sent through Arrow with the one-machine types (``time_unit`` an enum)."""
+    if "time_unit" in frame.columns:  # the one-machine summary's type
+        return frame.with_columns(pl.col("time_unit").cast(pl.Enum(list(TIME_UNIT_DAYS))))
+    return frame
 
 
 def _collect(frame: DataFrame) -> pl.DataFrame:

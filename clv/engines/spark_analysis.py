@@ -12,7 +12,10 @@ Spark too (:mod:`clv.engines.spark_tiers`), and so are the order tables (months,
 first vs later orders, retention, the loyalty programme: :mod:`clv.engines.spark_orders`),
 the compact tables the report's figures of the summary and the scores draw
 (:mod:`clv.engines.spark_figures`) and the holdout check (:mod:`clv.engines.spark_holdout`),
-each finished by the polars code. Every other table comes from
+each finished by the polars code. The customer lists stay Spark DataFrames
+(:mod:`clv.engines.spark_lists`), the run's files are streamed batch by batch
+(:mod:`clv.engines.spark_batches`) and the comparison with the last run is joined by Spark
+(:mod:`clv.engines.spark_changes`). Every other table comes from
 :attr:`~SparkAnalysis.transactions`, the checked rows collected on first use, so
 everything the one-machine :class:`~clv.analysis.results.Analysis` has works unchanged.
 
@@ -23,6 +26,7 @@ This module registers the Spark engine (:mod:`clv.data.engines`): the functions 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from collections.abc import Mapping
 from functools import cached_property
@@ -30,7 +34,7 @@ from typing import Any, cast
 
 import polars as pl
 
-from clv.analysis import profile, risk, tables
+from clv.analysis import changes, profile, risk, tables
 from clv.analysis.findings import MiddleCounts
 from clv.analysis.group_value import GroupValue, with_channel_value
 from clv.analysis.kpis import (
@@ -44,18 +48,21 @@ from clv.analysis.loyalty import before_after_from, loyalty_months, member_table
 from clv.analysis.loyalty_series import month_row_from, reviewed_month
 from clv.analysis.money import Money
 from clv.analysis.pipeline import Request
-from clv.analysis.results import Analysis, Options
+from clv.analysis.results import HEAD_ROWS, Analysis, CustomerTable, Options
 from clv.analysis.retention import economics_from_counts, retention_window
 from clv.analysis.segments import SegmentTotals, tier_summary_of
 from clv.analysis.tables import monthly_from_counts, overview_values, predicted_value
 from clv.data import engines
 from clv.data.period import Period
 from clv.data.quality import Quality
+from clv.data.write import Batches
 from clv.engines import (
+    spark_changes,
     spark_figures,
     spark_groups,
     spark_holdout,
     spark_intervals,
+    spark_lists,
     spark_orders,
     spark_tables,
     spark_tiers,
@@ -73,6 +80,7 @@ from clv.engines.spark import (
     to_polars,
     warn_rows_after_end,
 )
+from clv.engines.spark_batches import batches
 from clv.engines.spark_read import read_checked
 from clv.engines.spark_session import DataFrame, Row, sf
 from clv.errors import ModelError
@@ -112,7 +120,9 @@ class SparkAnalysis(Analysis):
     group with ``by``). The order tables that need no model (:attr:`monthly`,
     :attr:`cohorts`, :attr:`returning_vs_new`, :attr:`loyalty_by_month`, ...) are always
     Spark's. Otherwise, and for every other table, the one-machine tables of
-    :attr:`transactions`.
+    :attr:`transactions`. The customer lists
+    (:attr:`spark_at_risk`, :attr:`spark_lost`, their heads), the run's files (:meth:`rows`)
+    and :meth:`customer_changes` are Spark's whenever :attr:`segments_on_spark`.
     """
 
     def __init__(
@@ -287,14 +297,87 @@ class SparkAnalysis(Analysis):
             return risk.overdue_threshold(None, gaps=gaps)
         return spark_tables.overdue(self.spark_calibration, gaps=gaps)
 
+    def _lists(self, table: DataFrame) -> tuple[DataFrame, DataFrame]:
+        """The at-risk and win-back lists of ``table`` (:mod:`clv.engines.spark_lists`)."""
+        rule, q = self.at_risk_rule, self.options.at_risk_min_value_quantile
+        listed = spark_lists.at_risk(
+            table,
+            rule=rule,
+            min_value_quantile=q,
+            max_p_alive=self.options.at_risk_max_p_alive,
+            overdue=self.overdue if rule == "recency" else None,
+        )
+        return listed, spark_lists.lost(table, min_value_quantile=q, rule=rule)
+
+    @cached_property
+    def _segment_lists(self) -> tuple[DataFrame, DataFrame]:
+        listed, gone = self._lists(self.spark_segments)
+        return listed.cache(), gone.cache()
+
+    @property
+    def spark_at_risk(self) -> DataFrame:
+        """:attr:`at_risk` as a Spark DataFrame in list order (see :attr:`segments_on_spark`)."""
+        return self._segment_lists[0]
+
+    @property
+    def spark_lost(self) -> DataFrame:
+        """:attr:`lost` as a Spark DataFrame in list order (see :attr:`segments_on_spark`)."""
+        return self._segment_lists[1]
+
+    @cached_property
+    def at_risk_head(self) -> pl.DataFrame:
+        """:attr:`Analysis.at_risk_head`, the head of :attr:`spark_at_risk`."""
+        if not self.segments_on_spark:
+            return super().at_risk_head
+        return to_polars(self.spark_at_risk.limit(HEAD_ROWS), sort_by=None)
+
+    @cached_property
+    def lost_head(self) -> pl.DataFrame:
+        """:attr:`Analysis.lost_head`, the head of :attr:`spark_lost`."""
+        if not self.segments_on_spark:
+            return super().lost_head
+        return to_polars(self.spark_lost.limit(HEAD_ROWS), sort_by=None)
+
+    @cached_property
+    def transaction_count(self) -> int:
+        """:attr:`Analysis.transaction_count`, counted by Spark."""
+        return self.checked.count()
+
+    def rows(self, table: CustomerTable) -> pl.DataFrame | Batches:
+        """:meth:`Analysis.rows`: Spark's table, batch by batch
+        (:func:`clv.engines.spark_batches.batches`; see :attr:`segments_on_spark`)."""
+        if not self.segments_on_spark:
+            return super().rows(table)
+        counts = self.at_risk_findings
+        frame, height = {
+            "segments": (self.spark_segments, self.customer_count),
+            "at_risk": (self.spark_at_risk, counts["customers"]),
+            "lost": (self.spark_lost, counts["lost"]),
+        }[table]
+        return batches(frame, height=height)
+
+    def customer_changes(
+        self, previous: str | os.PathLike[str], *, top_tier: str
+    ) -> changes.CustomerChanges:
+        """:meth:`Analysis.customer_changes`: the previous run's customers read and joined by
+        Spark (:func:`clv.engines.spark_changes.customer_changes`; see
+        :attr:`segments_on_spark`)."""
+        if not self.segments_on_spark:
+            return super().customer_changes(previous, top_tier=top_tier)
+        return spark_changes.customer_changes(
+            previous, self.spark_segments, self.spark_at_risk, top_tier=top_tier
+        )
+
     @cached_property
     def at_risk_findings(self) -> dict[str, Any]:
         """:attr:`Analysis.at_risk_findings` counted by Spark."""
         if not self.on_spark:
             return super().at_risk_findings
         rule = self.at_risk_rule
-        return spark_tables.at_risk(
-            self.ranked,
+        listed, gone = self._lists(self.ranked)
+        return spark_lists.totals(
+            listed,
+            gone,
             rule=rule,
             min_value_quantile=self.options.at_risk_min_value_quantile,
             max_p_alive=self.options.at_risk_max_p_alive,

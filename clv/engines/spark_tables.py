@@ -1,4 +1,4 @@
-"""The KPIs, the at-risk numbers and the segments of an analysis, computed by Spark.
+"""The KPIs, the at-risk threshold and the segments of an analysis, computed by Spark.
 
 Each function states one definition of :mod:`clv.analysis` in Spark's terms (the polars
 function it matches is named), runs on the workers and brings back numbers or a few rows,
@@ -8,12 +8,11 @@ every number against the polars engine.
 """
 
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import cast
 
 import polars as pl
 
 from clv.analysis import risk
-from clv.analysis.findings import at_risk_totals
 from clv.analysis.kpis import CONCENTRATION, top_share_key
 from clv.analysis.segments import (
     ACTIVE_CELLS,
@@ -96,69 +95,6 @@ def quantile(frame: DataFrame, column: str | Column, q: float) -> float | None:
     numbered = values.withColumn("r", sf.row_number().over(Window.orderBy("v")))
     around = numbered.filter(sf.col("r").between(lower + 1, lower + 2)).orderBy("r")
     return risk.quantile_between([row["v"] for row in around.collect()], fraction)
-
-
-def at_risk(
-    table: DataFrame,
-    *,
-    rule: risk.AtRiskRule,
-    min_value_quantile: float,
-    max_p_alive: float,
-    overdue: risk.Overdue | None,
-) -> dict[str, Any]:
-    """:func:`clv.analysis.findings.at_risk` of :func:`clv.analysis.risk.at_risk` and
-    :func:`clv.analysis.risk.lost` of :func:`ranked`: who is listed, by the same rule and
-    thresholds, counted and summed by Spark."""
-    p_alive, revenue = sf.col("p_alive"), sf.col("revenue")
-    alive = p_alive >= risk.LOST_P_ALIVE
-    table = table.withColumn("value_if_stays", sf.when(p_alive > 0, sf.col("clv") / p_alive))
-    cut = quantile(table.filter(alive & (revenue > 0)), "value_if_stays", min_value_quantile)
-    high = (revenue > 0) & alive
-    high &= sf.col("value_if_stays") >= sf.lit(float("inf") if cut is None else cut)
-    if rule == "p_alive":
-        listed = high & (p_alive <= max_p_alive)
-        stake = (1 - p_alive) * sf.col("value_if_stays")
-    else:
-        overdue = overdue or risk.overdue_threshold(None)
-        lapse = 1.0 if overdue.lapse_rate is None else overdue.lapse_rate
-        listed = high & (_silence(table) > overdue.gaps)
-        stake = sf.col("value_if_stays") * lapse
-    aggs = [
-        sf.count(sf.when(listed, 1)).alias("customers"),
-        sf.sum(sf.when(listed, stake)).alias("value_at_stake"),
-        sf.sum(sf.when(listed, sf.col("value_if_stays"))).alias("value_if_stays"),
-    ]
-    if rule == "p_alive":
-        revenue_cut = quantile(table.filter(revenue > 0), "revenue", min_value_quantile)
-        gone = (p_alive < risk.LOST_P_ALIVE) & (revenue > 0)
-        gone &= revenue >= sf.lit(float("inf") if revenue_cut is None else revenue_cut)
-        aggs += [
-            sf.count(sf.when(gone, 1)).alias("lost"),
-            sf.sum(sf.when(gone, revenue)).alias("lost_revenue"),
-        ]
-    row = cast(Row, table.agg(*aggs).first())
-    return at_risk_totals(
-        customers=row["customers"],
-        value_at_stake=float(row["value_at_stake"] or 0.0),
-        value_if_stays=float(row["value_if_stays"] or 0.0),
-        lost=row["lost"] if rule == "p_alive" else 0,
-        lost_revenue=float(row["lost_revenue"] or 0.0) if rule == "p_alive" else 0.0,
-        rule=rule,
-        min_value_quantile=min_value_quantile,
-        max_p_alive=max_p_alive,
-        overdue=overdue if rule == "recency" else None,
-    )
-
-
-def _silence(table: DataFrame) -> Column:
-    """``gaps_since_last_purchase`` of :func:`clv.analysis.risk.with_silence`: days since the
-    last purchase over the customer's usual gap (a one-time buyer's: the repeat buyers'
-    median)."""
-    days = sf.datediff("observation_end", "last_purchase")
-    span = sf.datediff("last_purchase", "first_purchase")
-    own = sf.when(sf.col("frequency") > 0, span / sf.col("frequency"))
-    typical = quantile(table, own, 0.5)
-    return days / sf.coalesce(own, sf.lit(typical).cast("double"))
 
 
 def overdue(calibration: DataFrame, *, gaps: float | None) -> risk.Overdue:

@@ -33,6 +33,9 @@ SALT_FILE = "id_salt.txt"
 one, never shown in a report (keep it private: with it an id can be checked against a
 reference)."""
 
+TIER_NAMES = [name for name, _ in TIERS]
+"""The value tiers from the top down (what a comparison counts by)."""
+
 CHANGES_FILE = "changes.json"
 RUN_FILES = ("scores.parquet", "kpis.json", "model.json")
 """The files of a run a comparison reads (``at_risk.csv`` too when present)."""
@@ -75,9 +78,11 @@ def runs_salt(out: str | os.PathLike[str]) -> str:
     return salt
 
 
-def read_state(folder: str | os.PathLike[str]) -> RunState:
-    """A run folder's :class:`RunState`: ``scores.parquet``, ``kpis.json``, ``model.json`` and
-    ``at_risk.csv``'s ids. A missing or unreadable file is a one-line :class:`UsageError`."""
+def read_documents(folder: str | os.PathLike[str]) -> RunState:
+    """A run folder's :class:`RunState` without its customers (``kpis.json`` and
+    ``model.json``; the customers are read by :func:`read_state` or, where the data lives,
+    by :meth:`clv.analysis.results.Analysis.customer_changes`). A missing or unreadable file
+    is a one-line :class:`UsageError`."""
     run = Path(folder)
     missing = [name for name in RUN_FILES if not (run / name).is_file()]
     if missing:
@@ -86,31 +91,21 @@ def read_state(folder: str | os.PathLike[str]) -> RunState:
             "compare with a run folder of clv report"
         )
     try:
-        scores = pl.read_parquet(run / "scores.parquet")
         kpis = json.loads((run / "kpis.json").read_text(encoding="utf-8"))
         model = json.loads((run / "model.json").read_text(encoding="utf-8"))
-        at_risk: frozenset[str] = frozenset()
-        if (run / "at_risk.csv").is_file():
-            ids = pl.read_csv(run / "at_risk.csv", columns=["customer_id"], infer_schema=False)
-            at_risk = frozenset(ids["customer_id"].drop_nulls().to_list())
+        columns = pl.read_parquet_schema(run / changes_.SCORES_FILE)
     except (OSError, ValueError, pl.exceptions.PolarsError) as e:
-        text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise UsageError(f"{run}: a run file cannot be read ({text})") from None
-    if "value_tier" not in scores.columns or "customer_id" not in scores.columns:
-        raise UsageError(f"{run / 'scores.parquet'}: no customer_id and value_tier columns")
-    return RunState(scores=scores, kpis=kpis, model=model, at_risk=at_risk)
+        raise changes_.unreadable(run, e) from None
+    changes_.check_scores(run, list(columns))
+    return RunState(scores=pl.DataFrame(), kpis=kpis, model=model)
 
 
-def analysis_state(analysis: Any) -> RunState:
-    """The :class:`RunState` of an :class:`clv.analysis.results.Analysis`: what its run folder
-    will hold (``scores.parquet`` is its ``segments``, ``kpis.json`` its ``kpis``)."""
-    ids = analysis.at_risk["customer_id"].cast(pl.String).drop_nulls().to_list()
-    return RunState(
-        scores=analysis.segments,
-        kpis=analysis.kpis,
-        model=analysis.model.to_dict(),
-        at_risk=frozenset(ids),
-    )
+def read_state(folder: str | os.PathLike[str]) -> RunState:
+    """A run folder's :class:`RunState`: ``scores.parquet``, ``kpis.json``, ``model.json`` and
+    ``at_risk.csv``'s ids. A missing or unreadable file is a one-line :class:`UsageError`."""
+    documents = read_documents(folder)
+    scores, at_risk = changes_.read_customers(folder)
+    return RunState(scores=scores, kpis=documents.kpis, model=documents.model, at_risk=at_risk)
 
 
 def previous_run(out: str | os.PathLike[str], notebook: str, *, before: str | None) -> Path | None:
@@ -148,30 +143,38 @@ def resolve_compare_to(
         raise UsageError(
             f"compare_to={compare_to}: no such run folder; give previous, none or a run folder"
         )
-    read_state(path)  # a finished run, or a one-line error now
+    read_documents(path)  # a finished run, or a one-line error now
     return path.resolve()
 
 
 def changes_document(
-    previous: Path, old: RunState, new: RunState, *, current: str | None, salt: str | None
+    previous: Path,
+    doc: Mapping[str, Any],
+    *,
+    previous_model: Mapping[str, Any] | None,
+    current: str | None,
+    salt: str | None,
 ) -> dict[str, Any]:
     """``changes.json``: the runs compared (``previous_run``, ``previous_started_at``,
-    ``run``) and :func:`clv.analysis.changes.changes`; the customers of ``slipped_top`` and
-    ``new_top`` carry ``customer_ref`` (their masked reference) when ``salt`` is given."""
-    tiers = [name for name, _ in TIERS]
-    doc = changes_.changes(old, new, tiers=tiers)
+    ``run``; ``previous_model``: the model document of ``previous``) and ``doc``
+    (:func:`clv.analysis.changes.document`); the customers of
+    ``slipped_top`` and ``new_top`` carry ``customer_ref`` (their masked reference) when
+    ``salt`` is given."""
+    doc = dict(doc)
     if salt is not None:
         for key in ("slipped_top", "new_top"):
             refs = mask_ids([row["customer_id"] for row in doc[key]], salt)
-            for row, ref in zip(doc[key], refs, strict=True):
-                row["customer_ref"] = ref
+            doc[key] = [
+                row | {"customer_ref": ref} for row, ref in zip(doc[key], refs, strict=True)
+            ]
     m = read_manifest(previous)
+    model = previous_model
     return {
         "previous_run": m.get("run") or previous.name,
         "previous_started_at": m.get("started_at"),
-        "previous_observation_end": old.model.get("observation_end") if old.model else None,
+        "previous_observation_end": model.get("observation_end") if model else None,
         "run": current,
-        "top_tier": tiers[0],
+        "top_tier": TIER_NAMES[0],
         **doc,
     }
 
@@ -183,8 +186,10 @@ def compare_runs(run_a: str | os.PathLike[str], run_b: str | os.PathLike[str]) -
     for run in (a, b):
         if not run.is_dir():
             raise UsageError(f"{run}: no such run folder")
+    before = read_state(a)
+    doc = changes_.changes(before, read_state(b), tiers=TIER_NAMES)
     return changes_document(
-        a, read_state(a), read_state(b), current=b.name, salt=read_salt(b.parent)
+        a, doc, previous_model=before.model, current=b.name, salt=read_salt(b.parent)
     )
 
 
@@ -215,8 +220,8 @@ def summary_lines(doc: Mapping[str, Any]) -> list[str]:
         f"  tiers by {doc.get('basis', changes_.BASIS)}: {moved:,} customers changed tier; "
         f"{up:,} moved up into the {top} tier, {down:,} fell out of it, {fresh:,} new customers "
         "went straight into it",
-        f"  top customers who slipped: {len(doc['slipped_top']):,}; new in the top tier: "
-        f"{len(doc['new_top']):,}",
+        f"  top customers who slipped: {doc['slipped_top_counts']['slipped']:,}; new in the top "
+        f"tier: {doc['new_top_counts']['new_top']:,}",
     ]
     risk = doc.get("at_risk")
     if risk is not None:
@@ -245,12 +250,17 @@ def since_last_run(
     if folder is None:
         return None
     salt = read_salt(out) if run is not None else None
+    before = read_documents(folder)
+    doc = changes_.document(
+        before.kpis,
+        analysis.kpis,
+        analysis.customer_changes(folder, top_tier=TIER_NAMES[0]),
+        previous_model=before.model,
+        current_model=analysis.model.to_dict(),
+        tiers=TIER_NAMES,
+    )
     doc = changes_document(
-        folder,
-        read_state(folder),
-        analysis_state(analysis),
-        current=run.name if run else None,
-        salt=salt,
+        folder, doc, previous_model=before.model, current=run.name if run else None, salt=salt
     )
     if run is not None:
         write_json(run / CHANGES_FILE, doc)

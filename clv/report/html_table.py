@@ -44,6 +44,7 @@ def table_html(
     formats: Mapping[str, str] | None = None,
     id_salt: str | None = None,
     locale: ReportLocale = ENGLISH,
+    rows: int | None = None,
 ) -> str:
     """An escaped HTML table of ``frame`` (first ``max_rows`` rows), its caption above a
     scrolling box that shades the side where more of the table is, with :func:`header` names
@@ -52,9 +53,11 @@ def table_html(
     ``id_salt`` masks the ``customer_id`` column (see :func:`mask_ids`); ``formats`` maps a
     column to a format such as ``"{:.1%}"`` (written in ``locale``'s form); shares
     (:func:`is_share`) are percentages; other values are written as ``locale`` writes them
-    (:meth:`ReportLocale.value`), headers and yes/no in its language.
+    (:meth:`ReportLocale.value`), headers and yes/no in its language. ``rows``: the rows of
+    the whole table when ``frame`` is its head (a list kept where the data lives).
     """
     formats = dict(formats or {})
+    rows = frame.height if rows is None else rows
     shown = key_columns_first(frame.head(max_rows))
     if id_salt is not None and "customer_id" in shown.columns:
         shown = shown.with_columns(mask_ids(shown["customer_id"], id_salt))
@@ -89,9 +92,9 @@ def table_html(
             cells.append(f'<td class="{cls}" data-label="{labels[c]}">{e(text)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     more = ""
-    if frame.height > max_rows:
+    if rows > shown.height:
         more = locale.gettext("first {shown} of {rows} rows").format(
-            shown=locale.integer(max_rows), rows=locale.integer(frame.height)
+            shown=locale.integer(shown.height), rows=locale.integer(rows)
         )
         more = f'<p class="clv-more">{e(more)}</p>'
     cap = f"<figcaption>{e(caption)}</figcaption>" if caption else ""

@@ -269,10 +269,12 @@ class Display:
         max_rows: int = 25,
         formats: Mapping[str, str] | None = None,
         missing: str | None = None,
+        rows: int | None = None,
     ) -> None:
         """Show a frame as an HTML table (ids masked, values escaped, numbers formatted).
 
-        ``frame`` None (a section whose column is absent) shows the ``missing`` note instead.
+        ``frame`` None (a section whose column is absent) shows the ``missing`` note instead;
+        ``rows``: the whole table's rows when ``frame`` is its head.
         """
         if frame is None:
             if missing:
@@ -286,6 +288,7 @@ class Display:
                 formats=formats,
                 id_salt=self.id_salt if self.mask_ids else None,
                 locale=self.locale,
+                rows=rows,
             )
         )
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from clv.data.write import atomic_output
+from clv.data.write import Batches, atomic_output, write_frame
 from clv.data.write import write_json as io_write_json
 from clv.errors import DataError
 from clv.report.html_table import mask_ids
@@ -178,10 +178,10 @@ def run_metadata(
 def save_run(
     run_dir: str | os.PathLike[str] | None,
     *,
-    transactions: pl.DataFrame | None = None,
-    scores: pl.DataFrame | None = None,
-    at_risk: pl.DataFrame | None = None,
-    lost: pl.DataFrame | None = None,
+    transactions: pl.DataFrame | int | None = None,
+    scores: pl.DataFrame | Batches | None = None,
+    at_risk: pl.DataFrame | Batches | None = None,
+    lost: pl.DataFrame | Batches | None = None,
     model: Any = None,
     kpis: Mapping[str, Any] | None = None,
     id_salt: str | None = None,
@@ -199,27 +199,27 @@ def save_run(
     high-value customers already gone, :attr:`clv.analysis.results.Analysis.lost`) keep the
     real customer ids and, given ``id_salt``, ``customer_ref``: the masked reference the HTML
     shows (the same in every run of a runs folder), so a row of the report can be found. Row
-    counts and headline numbers are merged into ``manifest.json``.
+    counts and headline numbers are merged into ``manifest.json``. ``transactions``: the
+    rows, or their count; a table given as :class:`clv.data.write.Batches` (an analysis
+    whose rows stay where the data lives, :meth:`clv.analysis.results.Analysis.rows`) is
+    written batch by batch, into the same file.
     """
     if run_dir is None:
         return
-    from clv.data.write import write_frame
-
     run = Path(run_dir)
     counts: dict[str, int] = {}
     if transactions is not None:
-        counts["transactions"] = transactions.height
-    if scores is not None:
-        write_frame(_with_refs(scores, id_salt), run / "scores.parquet", overwrite=True)
-        counts["customers"] = scores.height
-    if at_risk is not None:
-        at_risk = _with_refs(at_risk, id_salt)
-        write_frame(at_risk, run / "at_risk.csv", overwrite=True)
-        counts["at_risk"] = at_risk.height
-    if lost is not None:
-        lost = _with_refs(lost, id_salt)
-        write_frame(lost, run / "lost.csv", overwrite=True)
-        counts["lost"] = lost.height
+        counts["transactions"] = (
+            transactions if isinstance(transactions, int) else transactions.height
+        )
+    for table, name, count in (
+        (scores, "scores.parquet", "customers"),
+        (at_risk, "at_risk.csv", "at_risk"),
+        (lost, "lost.csv", "lost"),
+    ):
+        if table is not None:
+            write_frame(_with_refs(table, id_salt), run / name, overwrite=True)
+            counts[count] = table.height
     if model is not None:
         _save_model(model, run / "model.json")
     if kpis is not None:
@@ -237,8 +237,14 @@ def save_run(
     update_manifest(run, record)
 
 
-def _with_refs(frame: pl.DataFrame, id_salt: str | None) -> pl.DataFrame:
+def _with_refs(frame: pl.DataFrame | Batches, id_salt: str | None) -> pl.DataFrame | Batches:
     """``frame`` with ``customer_ref`` (the masked reference) after ``customer_id``."""
+    if isinstance(frame, Batches):
+        return frame.map(lambda batch: _with_ref(batch, id_salt))
+    return _with_ref(frame, id_salt)
+
+
+def _with_ref(frame: pl.DataFrame, id_salt: str | None) -> pl.DataFrame:
     if id_salt is None or "customer_id" not in frame.columns:
         return frame
     refs = mask_ids(frame["customer_id"], id_salt).alias("customer_ref")

@@ -200,8 +200,7 @@ def _slipped_finding(
 ) -> dict:
     rows = doc["slipped_top"]
     top = doc["top_tier"]
-    left = [r for r in rows if r["value_tier"] != top]
-    risk = [r for r in rows if r["value_tier"] == top]
+    counts = doc["slipped_top_counts"]
     if not rows:
         text = _f(
             locale,
@@ -232,13 +231,13 @@ def _slipped_finding(
                 "{slipped:,} customers of the {top} tier slipped: {left:,} left it and {risk:,} "
                 "more are at risk now. The largest: {named}."
             ),
-            slipped=len(rows),
+            slipped=counts["slipped"],
             top=_tier(top, locale),
-            left=len(left),
-            risk=len(risk),
+            left=counts["left_tier"],
+            risk=counts["at_risk_in_tier"],
             named="; ".join(named),
         )
-    numbers = {"slipped": len(rows), "left_tier": len(left), "at_risk_in_tier": len(risk)}
+    numbers = {k: counts[k] for k in ("slipped", "left_tier", "at_risk_in_tier")}
     return _record("slipped_top", numbers, basis | {"top_tier": top}, "slipped_top", text)
 
 
@@ -251,8 +250,8 @@ def _new_top_finding(
 ) -> dict:
     rows = doc["new_top"]
     top = doc["top_tier"]
-    fresh = sum(1 for r in rows if r["previous_value_tier"] == NEW)
-    once = sum(1 for r in rows if r.get("orders") == 1)
+    counts = doc["new_top_counts"]
+    fresh, once = counts["new_customers"], counts["bought_once"]
     if not rows:
         text = _f(locale, N_("No customer is new in the {top} tier."), top=_tier(top, locale))
     else:
@@ -273,10 +272,10 @@ def _new_top_finding(
                 "{new_top:,} customers are new in the {top} tier: {fresh:,} new customers and "
                 "{moved:,} from lower tiers. The largest: {named}."
             ),
-            new_top=len(rows),
+            new_top=counts["new_top"],
             top=_tier(top, locale),
             fresh=fresh,
-            moved=len(rows) - fresh,
+            moved=counts["new_top"] - fresh,
             named="; ".join(named),
         )
         if once:  # kept, with the caveat: their predicted value rests on one order
@@ -286,9 +285,9 @@ def _new_top_finding(
                 once,
             ).format(n=locale.integer(once))
     numbers = {
-        "new_top": len(rows),
+        "new_top": counts["new_top"],
         "new_customers": fresh,
-        "moved_up": len(rows) - fresh,
+        "moved_up": counts["new_top"] - fresh,
         "bought_once": once,
     }
     return _record("new_top", numbers, basis | {"top_tier": top}, "new_top", text)
@@ -511,6 +510,22 @@ def migration_table(doc: Mapping[str, Any] | None) -> pl.DataFrame | None:
         [{"tier_before": a, **{b: row.get(b) for b in columns}} for a, row in m.items()],
         schema={"tier_before": pl.String, **{b: pl.Int64 for b in columns}},
     )
+
+
+LIST_COUNTS = {
+    "slipped_top": ("slipped_top_counts", "slipped"),
+    "new_top": ("new_top_counts", "new_top"),
+}
+"""Where ``changes.json`` counts every customer of a list it keeps the first rows of."""
+
+
+def list_total(doc: Mapping[str, Any] | None, key: str) -> int | None:
+    """How many customers ``slipped_top`` or ``new_top`` of ``doc`` has in all (the document
+    keeps the first :data:`clv.analysis.changes.LIST_ROWS`); None without a document."""
+    if doc is None:
+        return None
+    counts, name = LIST_COUNTS[key]
+    return int(doc[counts][name])
 
 
 def rows_table(
