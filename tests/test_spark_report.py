@@ -1,0 +1,140 @@
+"""The whole report on Spark: the notebooks' own cells, run in this process with
+``engine="spark"``, give the polars engine's report while the driver never holds a row per
+customer or per transaction.
+
+Each shape runs twice, on polars and on Spark, into a run folder of its own. On Spark every
+per-row table of :class:`~clv.analysis.results.Analysis` (the transactions, the summary, the
+scores, the segments, the orders, the customers, the calibration summary) fails when touched,
+and :class:`~tests.spark_checks.Collected` records what the driver takes from Spark after the
+read: at most the fit's distinct rows (or the rows a file is streamed in). The run's files,
+the first page's sentences and what the notebook shows are the polars run's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from clv import params
+from tests.spark_checks import Collected, assert_close, assert_same_numbers
+from tests.test_matrix import run_cells
+
+pytestmark = pytest.mark.spark
+
+PER_ROW = (
+    "transactions",
+    "_keyed_summary",
+    "summary",
+    "scores",
+    "segments",
+    "orders",
+    "customers",
+    "calibration",
+)
+"""The one-machine tables with a row per customer or per transaction."""
+
+
+def _untouchable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from clv.engines.spark_analysis import SparkAnalysis
+
+    for name in PER_ROW:
+
+        def refused(_: Any, name: str = name) -> Any:
+            pytest.fail(f"the report on Spark used the per-row table {name!r}")
+
+        monkeypatch.setattr(SparkAnalysis, name, property(refused))
+
+
+def _collected(monkeypatch: pytest.MonkeyPatch, cs) -> Collected:
+    """:class:`Collected` from now on, without the read's own collects: the format detection's
+    sample of the first rows and the counts (bounded by ``SAMPLE_ROWS``; tested in
+    tests/test_spark.py)."""
+    from clv.engines import spark_analysis
+
+    collected = Collected(monkeypatch, cs.spark_session())
+    read = spark_analysis.read_checked
+
+    def read_checked(*args: Any, **kwargs: Any) -> Any:
+        before = len(collected.rows)
+        try:
+            return read(*args, **kwargs)
+        finally:
+            del collected.rows[before:]
+
+    monkeypatch.setattr(spark_analysis, "read_checked", read_checked)
+    return collected
+
+
+def _distinct(summary: pl.DataFrame) -> int:
+    """The fit's distinct rows: (frequency, recency, T), or repeat buyers' (frequency, spend)."""
+    return max(
+        summary.select("frequency", "recency", "T").n_unique(),
+        summary.filter(pl.col("frequency") > 0).select("frequency", "monetary_value").n_unique(),
+    )
+
+
+def _options(args: list[str]) -> dict[str, Any]:
+    """The notebook parameters of the command line options ``args`` (``--name value``)."""
+    names = [a[2:].replace("-", "_") for a in args[::2]]
+    return dict(zip(names, args[1::2], strict=True))
+
+
+def _page(shown: str) -> str:
+    """What the notebook showed up to the run's own table (folder, times, versions), the
+    engine parameter's value and the figures' pixels left out: Spark adds the same values in
+    another order, so a sum may differ in its last bit and an edge of a line by a pixel (the
+    figures' tables are compared to 1e-9 in tests/test_spark_figures.py)."""
+    page = shown[: shown.rindex("<figure")]
+    page = re.sub(r"base64,[A-Za-z0-9+/=]+", "base64,...", page)
+    return page.replace('data-label="value">spark<', 'data-label="value">polars<')
+
+
+def _run(notebook: str, data: Path, options: dict[str, Any], engine: str, run: Path) -> dict:
+    values = params.validate({**options, "engine": engine}, notebook=notebook)
+    run.mkdir(parents=True)
+    return run_cells(notebook, {"data": str(data), **values}, run_dir=run)
+
+
+@pytest.mark.parametrize("shape", ["cdnow", "shop", "steady"])
+def test_the_report_on_spark_is_the_polars_report_without_a_row_per_customer(
+    cs, spark_shapes, shape, tmp_path, monkeypatch
+):
+    path, args = spark_shapes[shape]
+    options = _options(args)
+    want = _run("customer_value", path, options, "polars", tmp_path / "polars")
+    bound = _distinct(want["analysis"].summary)
+
+    _untouchable(monkeypatch)
+    collected = _collected(monkeypatch, cs)
+    got = _run("customer_value", path, options, "spark", tmp_path / "spark")
+
+    assert max(collected.rows) <= bound, sorted(collected.rows)[-5:]
+    runs = {e: tmp_path / e for e in ("polars", "spark")}
+    kpis = [json.loads((runs[e] / "kpis.json").read_text()) for e in ("spark", "polars")]
+    assert_same_numbers(*kpis)
+    found = [json.loads((runs[e] / "findings.json").read_text()) for e in ("spark", "polars")]
+    assert [f["text"] for f in found[0]["findings"]] == [f["text"] for f in found[1]["findings"]]
+    assert_same_numbers(*found)
+    for name in ("scores.parquet", "at_risk.csv", "lost.csv"):
+        read = pl.read_parquet if name.endswith(".parquet") else pl.read_csv
+        assert_close(read(runs["spark"] / name), read(runs["polars"] / name), 1e-9)
+    assert _page(got["_shown"]) == _page(want["_shown"])
+
+
+def test_the_loyalty_review_on_spark_is_the_polars_review(cs, spark_shapes, tmp_path, monkeypatch):
+    path, args = spark_shapes["shop"]
+    options = _options(args)
+    want = _run("loyalty_review", path, options, "polars", tmp_path / "polars")
+    bound = _distinct(want["analysis"].summary)
+
+    _untouchable(monkeypatch)
+    collected = _collected(monkeypatch, cs)
+    got = _run("loyalty_review", path, options, "spark", tmp_path / "spark")
+
+    assert max(collected.rows) <= bound
+    assert _page(got["_shown"]) == _page(want["_shown"])
