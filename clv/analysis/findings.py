@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -339,23 +339,33 @@ def loyalty_month(comparison: pl.DataFrame | None, totals: Mapping[str, Any] | N
     }
 
 
-def loyalty_members(table: pl.DataFrame | None, members_at_risk: pl.DataFrame) -> dict | None:
+class ListCounts(NamedTuple):
+    """A customer list's length and its value at stake (currency; 0 without the column)."""
+
+    customers: int
+    value_at_stake: float
+
+
+def list_counts(listed: pl.DataFrame) -> ListCounts:
+    """:class:`ListCounts` of the customer list ``listed``."""
+    stake = listed["value_at_stake"].sum() if "value_at_stake" in listed.columns else 0.0
+    return ListCounts(listed.height, float(stake))
+
+
+def loyalty_members(table: pl.DataFrame | None, at_risk: ListCounts) -> dict | None:
     """Members vs non-members (:func:`clv.analysis.loyalty.loyalty_table`) and the members
-    on the at-risk list: ``members``, ``customers``, ``member_orders`` and
-    ``non_member_orders`` (orders per customer), ``members_at_risk`` and
-    ``members_value_at_stake``; None without a loyalty column."""
+    on the at-risk list (``at_risk``: :func:`list_counts` of it): ``members``, ``customers``,
+    ``member_orders`` and ``non_member_orders`` (orders per customer), ``members_at_risk`` and
+    ``members_value_at_stake`` (currency); None without a loyalty column."""
     if table is None:
         return None
     rows = {r["group"]: r for r in table.iter_rows(named=True)}
     members, non = rows.get("members", {}), rows.get("non_members", {})
-    stake = (
-        members_at_risk["value_at_stake"] if "value_at_stake" in members_at_risk.columns else None
-    )
     return {
         "members": int(members.get("customers", 0)),
         "customers": int(table["customers"].sum()),
         "member_orders": members.get("orders_per_customer"),
         "non_member_orders": non.get("orders_per_customer"),
-        "members_at_risk": members_at_risk.height,
-        "members_value_at_stake": float(stake.sum()) if stake is not None else 0.0,
+        "members_at_risk": at_risk.customers,
+        "members_value_at_stake": at_risk.value_at_stake,
     }

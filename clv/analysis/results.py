@@ -31,6 +31,7 @@ from clv.analysis import (
 )
 from clv.analysis import kpis as kpi
 from clv.analysis.display import analysis_html
+from clv.analysis.findings import ListCounts
 from clv.analysis.money import Money
 from clv.analysis.segments import SegmentTotals
 from clv.data.groups import GroupBy, with_customer_group
@@ -51,7 +52,7 @@ HEAD_ROWS = 25
 """The rows of a customer list the report shows (:attr:`Analysis.at_risk_head`); the whole
 list is the run's file."""
 
-CustomerTable = Literal["segments", "at_risk", "lost"]
+CustomerTable = Literal["segments", "at_risk", "lost", "members_at_risk"]
 """The per-customer tables a run writes (:meth:`Analysis.rows`)."""
 
 
@@ -245,9 +246,10 @@ class Analysis:
         return self.transactions.height
 
     def rows(self, table: CustomerTable) -> pl.DataFrame | Batches:
-        """The per-customer table ``table`` (:attr:`segments`, :attr:`at_risk` or
-        :attr:`lost`) as the run's files take it (:func:`clv.report.runs.save_run`): the
-        frame; an engine that keeps the rows where the data lives gives their batches."""
+        """The per-customer table ``table`` (:attr:`segments`, :attr:`at_risk`, :attr:`lost`
+        or :attr:`members_at_risk`) as the run's files take it
+        (:func:`clv.report.runs.save_run`): the frame; an engine that keeps the rows where the
+        data lives gives their batches."""
         return cast(pl.DataFrame, getattr(self, table))
 
     def customer_changes(
@@ -352,6 +354,17 @@ class Analysis:
         return tables.members_only(self.at_risk, self.customers)
 
     @cached_property
+    def members_at_risk_head(self) -> pl.DataFrame:
+        """The first :data:`HEAD_ROWS` rows of :attr:`members_at_risk`, what the loyalty
+        review shows (the list's length is :attr:`members_at_risk_counts`)."""
+        return self.members_at_risk.head(HEAD_ROWS)
+
+    @cached_property
+    def members_at_risk_counts(self) -> ListCounts:
+        """:attr:`members_at_risk`'s length and value at stake (currency)."""
+        return findings.list_counts(self.members_at_risk)
+
+    @cached_property
     def loyalty_findings(self) -> dict[str, Any]:
         """The loyalty review's first page numbers: the reviewed month, members vs
         non-members, the programme's totals, the members at risk, model health and data
@@ -360,7 +373,7 @@ class Analysis:
             "money": self.findings["money"],
             "period": self.findings["period"],
             "month": findings.loyalty_month(self.month_comparison, self.loyalty_totals),
-            "members": findings.loyalty_members(self.loyalty, self.members_at_risk),
+            "members": findings.loyalty_members(self.loyalty, self.members_at_risk_counts),
             "loyalty": self.loyalty_totals,
             "health": self.findings["health"],
             "quality": self.findings["quality"],

@@ -35,7 +35,7 @@ from typing import Any, cast
 import polars as pl
 
 from clv.analysis import changes, profile, risk, tables
-from clv.analysis.findings import MiddleCounts
+from clv.analysis.findings import ListCounts, MiddleCounts
 from clv.analysis.group_value import GroupValue, with_channel_value
 from clv.analysis.kpis import (
     cohorts_from_counts,
@@ -339,6 +339,28 @@ class SparkAnalysis(Analysis):
         return to_polars(self.spark_lost.limit(HEAD_ROWS), sort_by=None)
 
     @cached_property
+    def spark_members_at_risk(self) -> DataFrame:
+        """:attr:`members_at_risk` as a Spark DataFrame in list order (see
+        :attr:`segments_on_spark`)."""
+        if "loyalty" not in self.checked.columns:
+            return self.spark_at_risk
+        return spark_lists.members(self.spark_at_risk, self.checked.drop("_row")).cache()
+
+    @cached_property
+    def members_at_risk_head(self) -> pl.DataFrame:
+        """:attr:`Analysis.members_at_risk_head`, the head of :attr:`spark_members_at_risk`."""
+        if not self.segments_on_spark:
+            return super().members_at_risk_head
+        return to_polars(self.spark_members_at_risk.limit(HEAD_ROWS), sort_by=None)
+
+    @cached_property
+    def members_at_risk_counts(self) -> ListCounts:
+        """:attr:`Analysis.members_at_risk_counts`, counted and summed by Spark."""
+        if not self.segments_on_spark:
+            return super().members_at_risk_counts
+        return spark_lists.counts(self.spark_members_at_risk)
+
+    @cached_property
     def transaction_count(self) -> int:
         """:attr:`Analysis.transaction_count`, counted by Spark."""
         return self.checked.count()
@@ -353,6 +375,10 @@ class SparkAnalysis(Analysis):
             "segments": (self.spark_segments, self.customer_count),
             "at_risk": (self.spark_at_risk, counts["customers"]),
             "lost": (self.spark_lost, counts["lost"]),
+            "members_at_risk": (
+                self.spark_members_at_risk,
+                self.members_at_risk_counts.customers,
+            ),
         }[table]
         return batches(frame, height=height)
 

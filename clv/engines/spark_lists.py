@@ -11,7 +11,8 @@ batch by batch to write (:mod:`clv.engines.spark_batches`).
 from typing import cast
 
 from clv.analysis import risk
-from clv.analysis.findings import at_risk_totals
+from clv.analysis.findings import ListCounts, at_risk_totals
+from clv.engines.spark_orders import member_flags
 from clv.engines.spark_session import DataFrame, Row, sf
 from clv.engines.spark_tables import quantile
 
@@ -48,7 +49,20 @@ def at_risk(
         listed = with_silence(table).filter(high & overdue_now)
         listed = listed.withColumn("value_at_stake", sf.col("value_if_stays") * lapse)
         keep += list(risk.RECENCY_COLUMNS)
-    return listed.select(*keep).orderBy(sf.desc("value_at_stake"), sf.asc("customer_id"))
+    return in_list_order(listed.select(*keep))
+
+
+def in_list_order(listed: DataFrame) -> DataFrame:
+    """``listed`` in the at-risk list's order: by value at stake, descending, ties by
+    ``customer_id``."""
+    return listed.orderBy(sf.desc("value_at_stake"), sf.asc("customer_id"))
+
+
+def members(listed: DataFrame, transactions: DataFrame) -> DataFrame:
+    """The loyalty members of the at-risk list ``listed`` (:func:`at_risk`), in its order
+    (:func:`clv.analysis.tables.members_only`; a member has any row flagged)."""
+    flagged = member_flags(transactions).filter(sf.col("loyalty")).select("customer_id")
+    return in_list_order(listed.join(flagged, "customer_id", "left_semi"))
 
 
 def with_silence(table: DataFrame) -> DataFrame:
@@ -117,3 +131,15 @@ def totals(
         max_p_alive=max_p_alive,
         overdue=overdue if rule == "recency" else None,
     )
+
+
+def counts(listed: DataFrame) -> ListCounts:
+    """:func:`clv.analysis.findings.list_counts` of the list ``listed``, by Spark."""
+    row = cast(
+        Row,
+        listed.agg(
+            sf.count(sf.lit(1)).alias("customers"),
+            sf.sum("value_at_stake").alias("value_at_stake"),
+        ).first(),
+    )
+    return ListCounts(row["customers"], float(row["value_at_stake"] or 0.0))
