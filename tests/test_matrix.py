@@ -181,6 +181,9 @@ def test_loyalty_review_with_every_pair_of_options(case, made, tmp_path_factory)
         assert analysis.model.by == values["by"]
     for key, value in _numbers(analysis.kpis):
         assert math.isfinite(value), key
-    assert set(ns["at_risk"]["customer_id"]) <= set(analysis.customers["customer_id"])
+    members = analysis.members_at_risk  # on the at-risk list, shown by its head and length
+    assert set(members["customer_id"]) <= set(analysis.at_risk["customer_id"])
+    assert analysis.members_at_risk_head.equals(members.head(analysis.members_at_risk_head.height))
+    assert analysis.members_at_risk_counts.customers == members.height
     if values["currency"]:
         assert values["currency"] in ns["_shown"]

@@ -146,8 +146,8 @@ MODEL_FREE = ("monthly", "cohorts", "loyalty_by_month", "month_comparison", "bef
 def test_with_a_channel_column_the_model_free_order_tables_stay_on_spark(
     cs, shop, tmp_path, monkeypatch
 ):
-    """A channel column sends the model and the scores to the collected rows
-    (:attr:`SparkAnalysis.on_spark` is False), not the order tables that read no model."""
+    """With a channel column (the channels' own models fitted too) the order tables read no
+    model and no per-row table."""
     from clv.engines.spark_analysis import SparkAnalysis
 
     path = tmp_path / "channels.csv"
@@ -157,7 +157,7 @@ def test_with_a_channel_column_the_model_free_order_tables_stay_on_spark(
     keywords |= {"channel_col": "channel", "launch_date": LAUNCH["shop"]}
     want = clv.analyze(path, **keywords)
     got = clv.analyze(path, engine="spark", **keywords)
-    assert isinstance(got, SparkAnalysis) and not got.on_spark
+    assert isinstance(got, SparkAnalysis)
     for name in (*PER_ROW, "model"):
         untouchable = property(lambda _, name=name: pytest.fail(f"{name} was touched"))
         monkeypatch.setattr(SparkAnalysis, name, untouchable)

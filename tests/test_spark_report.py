@@ -134,6 +134,34 @@ def test_the_report_on_spark_is_the_polars_report_without_a_row_per_customer(
     assert _page(got["_shown"]) == _page(want["_shown"])
 
 
+def test_the_report_with_channels_products_groups_and_intervals_on_spark(
+    cs, shop, tmp_path, monkeypatch
+):
+    """Every optional column (channels, products, loyalty, margins, order ids), a model per
+    channel and both intervals: the report on Spark is the polars report."""
+    path = tmp_path / "shop.csv"
+    shop[0].write_csv(path)
+    columns = {"order_col": "order_id", "margin_col": "margin", "loyalty_col": "loyalty"}
+    columns |= {"channel_col": "channel", "product_col": "product"}
+    options = columns | {"by": "channel", "interval": 0.9, "prediction_interval": 0.8}
+    want = _run("customer_value", path, options, "polars", tmp_path / "polars")
+    keys = ["channel", "frequency", "recency", "T", "monetary_value"]
+    summary = want["analysis"].summary.join(
+        want["analysis"].customers.select("customer_id", "channel"), on="customer_id"
+    )
+    bound = summary.select(keys).n_unique()  # the distinct rows of the channels' fits
+
+    _untouchable(monkeypatch)
+    collected = _collected(monkeypatch, cs)
+    got = _run("customer_value", path, options, "spark", tmp_path / "spark")
+
+    assert max(collected.rows) <= bound < summary.height, sorted(collected.rows)[-5:]
+    _same_runs(
+        tmp_path / "spark", tmp_path / "polars", ("scores.parquet", "at_risk.csv", "lost.csv")
+    )
+    assert _page(got["_shown"]) == _page(want["_shown"])
+
+
 def test_the_loyalty_review_on_spark_is_the_polars_review(cs, spark_shapes, tmp_path, monkeypatch):
     path, args = spark_shapes["shop"]
     options = _options(args)

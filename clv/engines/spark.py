@@ -309,7 +309,7 @@ def fit(
     """
     _check_distributed(purchase_model)
     bg, gg = fit_tables(_spark_frame(summary, "the summary"))
-    return fit_tables_model(bg, gg, penalizer=penalizer, purchase_model=purchase_model)
+    return fit_tables_model(bg, gg, penalizer=penalizer, purchase_model=purchase_model, group=group)
 
 
 def _check_distributed(purchase_model: str) -> None:

@@ -329,14 +329,14 @@ class SparkAnalysis(Analysis):
         """:attr:`Analysis.at_risk_head`, the head of :attr:`spark_at_risk`."""
         if not self.segments_on_spark:
             return super().at_risk_head
-        return to_polars(self.spark_at_risk.limit(HEAD_ROWS), sort_by=None)
+        return spark_lists.head(self.spark_at_risk, HEAD_ROWS)
 
     @cached_property
     def lost_head(self) -> pl.DataFrame:
         """:attr:`Analysis.lost_head`, the head of :attr:`spark_lost`."""
         if not self.segments_on_spark:
             return super().lost_head
-        return to_polars(self.spark_lost.limit(HEAD_ROWS), sort_by=None)
+        return spark_lists.head(self.spark_lost, HEAD_ROWS, lost=True)
 
     @cached_property
     def spark_members_at_risk(self) -> DataFrame:
@@ -351,7 +351,7 @@ class SparkAnalysis(Analysis):
         """:attr:`Analysis.members_at_risk_head`, the head of :attr:`spark_members_at_risk`."""
         if not self.segments_on_spark:
             return super().members_at_risk_head
-        return to_polars(self.spark_members_at_risk.limit(HEAD_ROWS), sort_by=None)
+        return spark_lists.head(self.spark_members_at_risk, HEAD_ROWS)
 
     @cached_property
     def members_at_risk_counts(self) -> ListCounts:
@@ -672,7 +672,9 @@ class SparkAnalysis(Analysis):
         if not self.on_spark:
             return super().top_profile
         rows = self.checked.drop("_row")
-        return profile.profile_of(spark_tiers.profile_stats(self.spark_tiered, rows))
+        channels = self.channel_summary if "channel" in rows.columns else None
+        stats = spark_tiers.profile_stats(self.spark_tiered, rows, channels)
+        return profile.profile_of(stats)
 
     @cached_property
     def good_tier(self) -> profile.GoodTier:

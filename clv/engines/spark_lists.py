@@ -10,8 +10,11 @@ batch by batch to write (:mod:`clv.engines.spark_batches`).
 
 from typing import cast
 
+import polars as pl
+
 from clv.analysis import risk
 from clv.analysis.findings import ListCounts, at_risk_totals
+from clv.engines.spark import to_polars
 from clv.engines.spark_orders import member_flags
 from clv.engines.spark_session import DataFrame, Row, sf
 from clv.engines.spark_tables import quantile
@@ -95,7 +98,22 @@ def lost(table: DataFrame, *, min_value_quantile: float, rule: risk.AtRiskRule) 
     gone = (p_alive < risk.LOST_P_ALIVE) & (revenue > 0)
     gone &= revenue >= sf.lit(float("inf") if cut is None else cut)
     listed = table.filter(gone).select(*columns)
+    return in_lost_order(listed)
+
+
+def in_lost_order(listed: DataFrame) -> DataFrame:
+    """``listed`` in the win-back list's order: by revenue, descending, ties by
+    ``customer_id``."""
     return listed.orderBy(sf.desc("revenue"), sf.asc("customer_id"))
+
+
+def head(listed: DataFrame, n: int, *, lost: bool = False) -> pl.DataFrame:
+    """The first ``n`` rows of the at-risk list (or, ``lost``, the win-back list)
+    ``listed``: sorted again right before the limit, so that Spark takes the top ``n`` of
+    every partition and merges them in order (a limit of a cached sorted list may take its
+    partitions in any order)."""
+    ordered = in_lost_order(listed) if lost else in_list_order(listed)
+    return to_polars(ordered.limit(n), sort_by=None)
 
 
 def totals(

@@ -17,6 +17,7 @@ import polars as pl
 from clv.analysis import risk
 from clv.analysis.findings import CLOSE_TO_TOP, MiddleCounts
 from clv.analysis.profile import (
+    CHANNEL_SHARE,
     LACKS,
     PROFILE_METRICS,
     GoodTier,
@@ -219,11 +220,14 @@ def _order_key(transactions: DataFrame) -> str:
     return "order_id" if "order_id" in transactions.columns else "date"
 
 
-def profile_stats(table: DataFrame, transactions: DataFrame) -> pl.DataFrame:
+def profile_stats(
+    table: DataFrame, transactions: DataFrame, channels: DataFrame | None = None
+) -> pl.DataFrame:
     """:func:`clv.analysis.profile.profile_stats` of :func:`tiered` and the transactions:
     each customer's orders, order value, days from first to last order, days between
     orders, products and membership as :func:`clv.analysis.orders.customer_table` defines
-    them (an order is an ``order_id``, else a customer-day, dated by its first row), their
+    them (an order is an ``order_id``, else a customer-day, dated by its first row), and the
+    share of each channel of ``channels`` (``customer_id``, first-order ``channel``), their
     mean for the top customers and the rest. Two rows."""
     key = _order_key(transactions)
     order_aggs = [sf.min("date").alias("date"), sf.sum("amount").alias("amount")]
@@ -262,5 +266,12 @@ def profile_stats(table: DataFrame, transactions: DataFrame) -> pl.DataFrame:
         for name, column, _, _ in PROFILE_METRICS
         if column in customers.columns
     ]
+    if channels is not None:
+        customers = customers.join(channels.select("customer_id", "channel"), "customer_id")
+        names = sorted(r[0] for r in channels.select("channel").dropna().distinct().collect())
+        means += [  # a customer without a channel counts in no channel's share
+            sf.avg((sf.col("channel") == sf.lit(name)).cast("double")).alias(CHANNEL_SHARE + name)
+            for name in names
+        ]
     stats = customers.groupBy("top").agg(*means, sf.count(sf.lit(1)).cast("double").alias("_n"))
     return to_polars(stats, sort_by="top")
