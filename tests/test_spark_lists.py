@@ -255,3 +255,28 @@ def test_a_previous_at_risk_list_without_ids_is_one_line_on_either_engine(
         since_last_run(analysis, run_dir=None, compare_to=str(previous))
     message = str(caught.value)
     assert message.startswith(f"{previous}: a run file cannot be read") and "\n" not in message
+
+
+@pytest.mark.parametrize("engine", ["polars", "spark"])
+def test_a_previous_scores_file_damaged_inside_is_one_line_on_either_engine(
+    cs, both, april, tmp_path, engine
+):
+    """A previous run whose scores.parquet has its footer but damaged pages: the comparison
+    stops with one line naming the run folder (Spark finds it on the workers, mid-job)."""
+    import shutil
+
+    from clv.errors import UsageError
+    from clv.report.compare import since_last_run
+
+    previous = tmp_path / "previous"
+    shutil.copytree(april["polars"], previous)
+    scores = previous / "scores.parquet"
+    data = bytearray(scores.read_bytes())
+    middle = slice(64, len(data) // 2)
+    data[middle] = bytes(len(range(*middle.indices(len(data)))))  # zeros; the footer intact
+    scores.write_bytes(bytes(data))
+    analysis = both("shop")[engine == "spark"]
+    with pytest.raises(UsageError) as caught:
+        since_last_run(analysis, run_dir=None, compare_to=str(previous))
+    message = str(caught.value)
+    assert message.startswith(f"{previous}") and "\n" not in message

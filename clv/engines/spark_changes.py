@@ -32,8 +32,29 @@ def customer_changes(
     previous: str | os.PathLike[str], segments: DataFrame, at_risk: DataFrame, *, top_tier: str
 ) -> changes.CustomerChanges:
     """:func:`clv.analysis.changes.customer_changes` of the run in folder ``previous`` and
-    this run's ``segments`` and ``at_risk`` list (Spark DataFrames)."""
-    scores, before_ids = _read(segments.sparkSession, Path(previous))
+    this run's ``segments`` and ``at_risk`` list (Spark DataFrames). A previous run Spark's
+    workers cannot read (its folder not on their file system, a file damaged inside) is the
+    polars engine's one line (:func:`clv.analysis.changes.unreadable`)."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    try:
+        return _changes(Path(previous), segments, at_risk, top_tier=top_tier)
+    except PySparkException as e:
+        raise changes.unreadable(Path(previous), e) from None
+    except Py4JJavaError as e:  # a task failed: its innermost cause, without the JVM's stack
+        cause = e.java_exception
+        while cause.getCause() is not None:
+            cause = cause.getCause()
+        name = cause.getClass().getSimpleName()
+        error = RuntimeError(f"{name}: {cause.getMessage()}")
+        raise changes.unreadable(Path(previous), error) from None
+
+
+def _changes(
+    previous: Path, segments: DataFrame, at_risk: DataFrame, *, top_tier: str
+) -> changes.CustomerChanges:
+    scores, before_ids = _read(segments.sparkSession, previous)
     now_ids = at_risk.select(sf.col("customer_id").cast("string").alias("customer_id"))
     now_ids = now_ids.dropna().distinct()
     both = _matched(scores, segments, now_ids).cache()
@@ -77,22 +98,16 @@ def customer_changes(
 
 def _read(spark: SparkSession, run: Path) -> tuple[DataFrame, DataFrame]:
     """The previous run's scores and its at-risk ids (none without ``at_risk.csv``), read by
-    Spark; an unreadable file is the polars engine's one line
-    (:func:`clv.analysis.changes.unreadable`)."""
-    from pyspark.errors import PySparkException
-
-    try:
-        scores = spark.read.parquet(str(run / changes.SCORES_FILE))
-        changes.check_scores(run, scores.columns)
-        path = run / changes.AT_RISK_FILE
-        if path.is_file():
-            options = {"header": "true", "escape": '"', "multiLine": "true"}
-            ids = spark.read.options(**options).csv(str(path)).select("customer_id")
-        else:
-            ids = spark.createDataFrame([], "customer_id string")
-        return scores, ids.dropna().distinct()
-    except PySparkException as e:
-        raise changes.unreadable(run, e) from None
+    Spark."""
+    scores = spark.read.parquet(str(run / changes.SCORES_FILE))
+    changes.check_scores(run, scores.columns)
+    path = run / changes.AT_RISK_FILE
+    if path.is_file():
+        options = {"header": "true", "escape": '"', "multiLine": "true"}
+        ids = spark.read.options(**options).csv(str(path)).select("customer_id")
+    else:
+        ids = spark.createDataFrame([], "customer_id string")
+    return scores, ids.dropna().distinct()
 
 
 def _matched(scores: DataFrame, segments: DataFrame, at_risk: DataFrame) -> DataFrame:
