@@ -291,7 +291,10 @@ def interval_scores(
         for start in range(0, part.rows.size, CHUNK_CUSTOMERS):
             rows = part.rows[start : start + CHUNK_CUSTOMERS]
             g_clv, g_purchases = part.gradients(rows, customers)
-            log_ratio = g_clv.astype(np.float32) @ shifts32.T  # (chunk, draws)
+            g32 = g_clv.astype(np.float32)
+            log_ratio = np.zeros((rows.size, n_draws), np.float32)  # (chunk, draws)
+            for k in range(g32.shape[1]):  # the sum in parameter order, as the fast code adds
+                log_ratio += g32[:, k, None] * shifts32[:, k]
             log_ratio += log_clv[rows, None]
             p_top[rows] = np.count_nonzero(log_ratio >= log_cut, axis=1) / n_draws
             weighted += indicator[:, rows] @ (clv[rows, None] * g_clv)

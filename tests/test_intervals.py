@@ -339,3 +339,26 @@ def test_intervals_of_no_customers_are_empty_and_total_zero(shop_model):
     out, totals = interval_scores(model, summary.head(0), scores, grid=GRID, totals_by=["T"])
     assert out.height == 0 and out.columns[-1] == "p_top"
     assert totals.rows() == [("total", "total", 0, 0.0, 0.0, 0.0)]
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16), n=st.integers(2, 300))
+def test_a_customers_top_count_does_not_depend_on_who_is_counted_beside_them(seed, n):
+    # p_top counts the draws at or above each draw's cut: customers counted alone, or in
+    # the reversed order, get the counts they get in one batch. Each draw's cut is one
+    # customer's drawn log CLV, so a sum whose last bit depends on the batch (a BLAS matrix
+    # product's does, on its shape and the CPU) flips that customer's draw
+    rng = np.random.default_rng(seed)
+    g = rng.normal(0, 2, (n, 7))
+    shifts = rng.normal(0, 0.3, (200, 7)).astype(np.float32)
+    g32 = g.astype(np.float32)
+    log_clv = np.zeros(n, np.float32)
+    drawn = [g32[d % n] @ shifts[d] for d in range(200)]  # a customer's drawn log CLV
+    log_cut = np.array(drawn, np.float32)
+    together = intervals._top_counts(g, log_clv, shifts, log_cut)
+    alone = [
+        intervals._top_counts(g[i : i + 1], log_clv[i : i + 1], shifts, log_cut) for i in range(n)
+    ]
+    reversed_ = intervals._top_counts(g[::-1], log_clv[::-1], shifts, log_cut)[::-1]
+    assert np.array_equal(together, np.concatenate(alone))
+    assert np.array_equal(together, reversed_)

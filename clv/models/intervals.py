@@ -260,7 +260,9 @@ def _top_counts(
     near = np.flatnonzero(~(above | below))
     for start in range(0, near.size, CHUNK_CUSTOMERS):
         rows = near[start : start + CHUNK_CUSTOMERS]
-        log_ratio = g32[rows] @ shifts32.T  # (customers near the cut, draws)
+        log_ratio = np.zeros((rows.size, shifts32.shape[0]), np.float32)  # (near, draws)
+        for k in range(g32.shape[1]):  # a product at a time: the same bits on every CPU and
+            log_ratio += g32[rows, k, None] * shifts32[:, k]  # batch (a BLAS product's are not)
         log_ratio += log_clv[rows, None]
         counts[rows] = np.count_nonzero(log_ratio >= log_cut, axis=1)
     return counts
