@@ -80,21 +80,24 @@ def run_report(args: list[str], out: Path, env: dict[str, str]) -> dict[str, Any
     }
 
 
-def worst_difference(got: Any, want: Any) -> float:
-    """The largest relative difference between two JSON documents' numbers (inf: not alike)."""
+def worst_difference(got: Any, want: Any, at: str = "") -> tuple[float, str]:
+    """The largest relative difference between two JSON documents' numbers (inf: not alike)
+    and where it is (``channels.0.clv``)."""
     if isinstance(want, dict):
         if not isinstance(got, dict) or got.keys() != want.keys():
-            return math.inf
-        return max((worst_difference(got[k], want[k]) for k in want), default=0.0)
+            return math.inf, at
+        pairs = [worst_difference(got[k], want[k], f"{at}.{k}".lstrip(".")) for k in want]
+        return max(pairs, default=(0.0, at))
     if isinstance(want, list):
         if not isinstance(got, list) or len(got) != len(want):
-            return math.inf
-        return max((worst_difference(g, w) for g, w in zip(got, want, strict=True)), default=0.0)
+            return math.inf, at
+        pairs = [worst_difference(got[i], w, f"{at}.{i}") for i, w in enumerate(want)]
+        return max(pairs, default=(0.0, at))
     if isinstance(want, float) and isinstance(got, int | float):
         if math.isnan(want) and math.isnan(got):
-            return 0.0
-        return abs(got - want) / max(abs(want), 1.0)
-    return 0.0 if got == want else math.inf
+            return 0.0, at
+        return abs(got - want) / max(abs(want), 1.0), at
+    return (0.0 if got == want else math.inf), at
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,8 +121,11 @@ def main(argv: list[str] | None = None) -> int:
             command = [str(parquet), *COLUMNS, "--engine", engine]
             results[engine] = run_report(command, Path(folder) / engine, env)
     if not args.no_polars:
-        worst = worst_difference(results["spark"]["kpis"], results["polars"]["kpis"])
+        worst, at = worst_difference(results["spark"]["kpis"], results["polars"]["kpis"])
         results["kpis_worst_relative_difference"] = worst
+        results["kpis_worst_at"] = at
+        if worst > 1e-6:
+            results["kpis_at_worst"] = {e: _at(results[e]["kpis"], at) for e in engines}
     for engine in engines:
         results[engine].pop("kpis")
     text = json.dumps(results, indent=2)
@@ -128,6 +134,12 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(text + "\n")
     worst = results.get("kpis_worst_relative_difference", 0.0)
     return 0 if worst <= 1e-6 else 1
+
+
+def _at(document: Any, at: str) -> Any:
+    for key in at.split("."):
+        document = document[int(key)] if isinstance(document, list) else document[key]
+    return document
 
 
 if __name__ == "__main__":

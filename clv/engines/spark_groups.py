@@ -7,10 +7,13 @@ per channel, or the distinct (group, frequency, recency, T, spend) rows a fit or
 needs, with their customer counts; never a row per customer.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from typing import cast
 
 import polars as pl
+import pyarrow as pa
 
+from clv.analysis.orders import customer_table
 from clv.analysis.segments import TIERS, top_count
 from clv.data.groups import UNKNOWN, GroupBy
 from clv.engines.spark import _collect, fit_tables, fit_tables_model, score, time_unit_of
@@ -132,7 +135,25 @@ def channel_sums(
     ).with_columns(pl.col("good_clv").cast(pl.Int64), pl.col("value").cast(pl.Float64))
 
 
+MARGINS_ARROW = pa.schema([("customer_id", pa.string()), ("margin", pa.float64())])
+"""The rows :func:`customer_margins` makes."""
+
+
 def customer_margins(rows: DataFrame) -> DataFrame:
-    """Each customer's ``margin``: the sum of their rows' margins
-    (:func:`clv.analysis.orders.customer_table` with a margin column)."""
-    return rows.groupBy("customer_id").agg(sf.sum("margin").alias("margin"))
+    """Each customer's ``margin`` of the checked rows (with ``_row``, their order in the
+    source), made by :func:`clv.analysis.orders.customer_table` itself: Spark gathers each
+    customer's rows, and each Arrow batch of whole customers goes through it in source
+    order, so every margin is added per order, then per customer, in the polars engine's
+    order (bit-identical: a rank by margin keeps the polars engine's ties)."""
+    kept = [c for c in ("date", "amount", "margin", "order_id", "_row") if c in rows.columns]
+    grouped = rows.groupBy("customer_id").agg(sf.collect_list(sf.struct(*kept)).alias("rows"))
+
+    def margins(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            if batch.num_rows:
+                customers = cast(pl.DataFrame, pl.from_arrow(batch))
+                flat = customers.explode("rows").unnest("rows").sort("_row").drop("_row")
+                table = customer_table(flat).select("customer_id", "margin")
+                yield from table.to_arrow().cast(MARGINS_ARROW).to_batches()
+
+    return grouped.mapInArrow(margins, "customer_id string, margin double")
