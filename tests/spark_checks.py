@@ -58,3 +58,38 @@ class Collected:
             return result
 
         return collect
+
+
+PER_ROW = (
+    "transactions",
+    "_keyed_summary",
+    "summary",
+    "calibration",
+    "scores",
+    "segments",
+    "orders",
+    "customers",
+)
+"""The one-machine tables of an analysis with a row per customer or per transaction."""
+
+
+def refuse_per_row(monkeypatch: pytest.MonkeyPatch, *more: str) -> None:
+    """Every :data:`PER_ROW` table (and ``more``) of a Spark analysis fails the test when
+    touched."""
+    from clv.engines.spark_analysis import SparkAnalysis
+
+    for name in (*PER_ROW, *more):
+
+        def refused(_: object, name: str = name) -> object:
+            pytest.fail(f"the Spark analysis used the per-row table {name!r}")
+
+        monkeypatch.setattr(SparkAnalysis, name, property(refused))
+
+
+def analyze_keywords(options: list[str]) -> dict[str, object]:
+    """The ``clv.analyze`` keywords of a shape's command-line options (``spark_shapes``)."""
+    out: dict[str, object] = {}
+    for flag, value in zip(options[::2], options[1::2], strict=True):
+        name = flag.removeprefix("--").replace("-", "_")
+        out[name] = float(value) if name == "at_risk_overdue_gaps" else value
+    return out

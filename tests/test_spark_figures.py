@@ -10,7 +10,7 @@ import pytest
 
 import clv
 from clv.analysis import distributions as dist
-from tests.spark_checks import Collected, assert_close
+from tests.spark_checks import Collected, analyze_keywords, assert_close, refuse_per_row
 
 pytestmark = pytest.mark.spark
 
@@ -21,28 +21,7 @@ FRAMES = (
     "clv_histogram",
     "order_value_sample",
 )
-PER_CUSTOMER = (
-    "transactions",
-    "_keyed_summary",
-    "summary",
-    "calibration",
-    "scores",
-    "segments",
-    "orders",
-    "customers",
-)
-"""The one-machine tables with a row per customer or per transaction."""
 HOLDOUT_TABLES = ("parameters", "by_frequency", "metrics", "tracking")
-
-
-def _keywords(options: list[str]) -> dict[str, object]:
-    """The CLI options of ``spark_shapes`` as :func:`clv.analyze` keywords."""
-    pairs = zip(options[::2], options[1::2], strict=True)
-    keywords: dict[str, object] = {}
-    for flag, value in pairs:
-        name = flag.removeprefix("--").replace("-", "_")
-        keywords[name] = float(value) if name == "at_risk_overdue_gaps" else value
-    return keywords
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +31,7 @@ def analyses(cs, spark_shapes):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for shape, (path, options) in spark_shapes.items():
-            keywords = _keywords(options)
+            keywords = analyze_keywords(options)
             made[shape] = (
                 clv.analyze(path, **keywords),
                 clv.analyze(path, engine="spark", **keywords),
@@ -76,13 +55,10 @@ def test_the_figures_and_the_holdout_on_spark_are_the_polars_ones(
     shape,
     monkeypatch,
 ):
-    from clv.engines.spark_analysis import SparkAnalysis
 
     want, got = analyses[shape]
     assert got.on_spark
-    for name in PER_CUSTOMER:  # none of them is made
-        untouchable = property(lambda _, name=name: pytest.fail(f"{name} was made"))
-        monkeypatch.setattr(SparkAnalysis, name, untouchable)
+    refuse_per_row(monkeypatch)
     collected = Collected(monkeypatch, cs.spark_session())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -142,18 +118,15 @@ def test_a_calibration_period_that_cannot_be_fitted_is_the_polars_failure(
 ):
     """Nobody repeats before the calibration end: the same record, the same one-line error,
     and no per-customer table made."""
-    from clv.engines.spark_analysis import SparkAnalysis
 
     path, options = spark_shapes["steady"]
-    keywords = _keywords(options) | {"calibration_end": "2024-01-20"}
+    keywords = analyze_keywords(options) | {"calibration_end": "2024-01-20"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         want = clv.analyze(path, **keywords).holdout
         got = clv.analyze(path, engine="spark", **keywords)
         assert got.on_spark
-        for name in PER_CUSTOMER:
-            untouchable = property(lambda _, name=name: pytest.fail(f"{name} was made"))
-            monkeypatch.setattr(SparkAnalysis, name, untouchable)
+        refuse_per_row(monkeypatch)
         holdout = got.holdout
     assert want is not None and want["error"] is not None
     assert "made a repeat purchase" in want["error"]

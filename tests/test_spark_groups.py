@@ -15,13 +15,14 @@ from polars.testing import assert_frame_equal
 import clv
 from clv.analysis import findings
 from clv.cli import main
-from tests.spark_checks import Collected, assert_close, assert_same_numbers
+from tests.spark_checks import (
+    Collected,
+    assert_close,
+    assert_same_numbers,
+    refuse_per_row,
+)
 
 pytestmark = pytest.mark.spark
-
-PER_CUSTOMER = ("transactions", "summary", "scores", "segments", "orders", "customers")
-"""The one-machine tables of :class:`~clv.analysis.results.Analysis` that hold a row per
-customer or per transaction: the Spark path must not touch them."""
 
 COSTS = {"search": 12.0, "email": 3.0, "direct": 0.0, "tv": 40.0}
 
@@ -87,11 +88,7 @@ def channel_analyses(cs, channel_shapes):
 @pytest.fixture
 def no_per_customer_tables(monkeypatch):
     """The Spark analysis fails if it touches a per-customer or per-transaction table."""
-    from clv.engines.spark_analysis import SparkAnalysis
-
-    for name in PER_CUSTOMER:
-        touched = property(lambda _, name=name: pytest.fail(f"{name} was computed on the driver"))
-        monkeypatch.setattr(SparkAnalysis, name, touched)
+    refuse_per_row(monkeypatch)
 
 
 def _distinct_bound(want, by: str = "channel") -> int:

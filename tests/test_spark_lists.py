@@ -11,21 +11,15 @@ import pytest
 import clv
 from clv.analysis.results import HEAD_ROWS
 from clv.report import runs
-from tests.spark_checks import Collected, assert_close, assert_same_numbers
+from tests.spark_checks import (
+    Collected,
+    analyze_keywords,
+    assert_close,
+    assert_same_numbers,
+    refuse_per_row,
+)
 
 pytestmark = pytest.mark.spark
-
-PER_ROW = ("transactions", "summary", "scores", "segments", "orders", "customers")
-"""The per-row tables of an analysis, never touched on Spark's path."""
-
-
-def _keywords(options: list[str]) -> dict[str, object]:
-    """``clv.analyze`` keywords of the shapes' command-line options."""
-    out: dict[str, object] = {}
-    for flag, value in zip(options[::2], options[1::2], strict=True):
-        key = flag.removeprefix("--").replace("-", "_")
-        out[key] = float(value) if key == "at_risk_overdue_gaps" else value
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +30,7 @@ def both(cs, spark_shapes):
     def pair(shape: str):
         if shape not in made:
             path, options = spark_shapes[shape]
-            keywords = _keywords(options)
+            keywords = analyze_keywords(options)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 made[shape] = (
@@ -51,11 +45,8 @@ def both(cs, spark_shapes):
 @pytest.fixture
 def untouchable(monkeypatch):
     """The Spark analysis' per-row tables fail when touched."""
-    from clv.engines.spark_analysis import SparkAnalysis
 
-    for name in PER_ROW:
-        fail = property(lambda _, name=name: pytest.fail(f"the {name} were collected"))
-        monkeypatch.setattr(SparkAnalysis, name, fail)
+    refuse_per_row(monkeypatch)
 
 
 def _distinct(analysis) -> int:
@@ -155,7 +146,7 @@ def april(cs, spark_shapes, tmp_path_factory):
     from clv.engines.spark_analysis import SparkAnalysis
 
     path, options = spark_shapes["shop"]
-    keywords = _keywords(options) | {"observation_end": "2024-04-30"}
+    keywords = analyze_keywords(options) | {"observation_end": "2024-04-30"}
     folders = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -10,7 +10,13 @@ import polars as pl
 import pytest
 
 import clv
-from tests.spark_checks import Collected, assert_close, assert_same_numbers
+from tests.spark_checks import (
+    Collected,
+    analyze_keywords,
+    assert_close,
+    assert_same_numbers,
+    refuse_per_row,
+)
 
 pytestmark = pytest.mark.spark
 
@@ -34,8 +40,6 @@ ORDER_NUMBERS = (
 )
 """The attributes that are numbers, dates and words."""
 
-PER_ROW = ("transactions", "summary", "scores", "segments", "orders", "customers")
-"""The per-row attributes the Spark analysis must not touch for these tables."""
 
 MONEY = {  # the programme's and retention's costs, so every term is computed
     "cost_per_reward": 2.5,
@@ -50,15 +54,6 @@ LAUNCH = {"cdnow": "1997-06-01", "shop": "2023-10-01", "steady": "2024-10-01"}
 """A launch day inside each shape's period (the before/after table)."""
 
 
-def _keywords(options: list[str]) -> dict[str, Any]:
-    """The ``clv.analyze`` keywords of a shape's command-line options."""
-    out: dict[str, Any] = {}
-    for flag, value in zip(options[::2], options[1::2], strict=True):
-        name = flag.removeprefix("--").replace("-", "_")
-        out[name] = float(value) if name == "at_risk_overdue_gaps" else value
-    return out
-
-
 @pytest.fixture(scope="module")
 def analyses(cs, spark_shapes):
     """Per shape, the polars analysis and the Spark one (each made once for the module)."""
@@ -67,7 +62,7 @@ def analyses(cs, spark_shapes):
     def make(shape: str) -> tuple[Any, Any]:
         if shape not in made:
             path, options = spark_shapes[shape]
-            keywords = _keywords(options) | (MONEY if shape == "shop" else {})
+            keywords = analyze_keywords(options) | (MONEY if shape == "shop" else {})
             keywords["launch_date"] = LAUNCH[shape]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -86,9 +81,7 @@ def test_the_order_tables_on_spark_equal_the_polars_ones(cs, analyses, shape, mo
 
     want, got = analyses(shape)
     assert isinstance(got, SparkAnalysis) and got.on_spark
-    for name in PER_ROW:  # a per-row frame on the driver fails the test
-        untouchable = property(lambda _, name=name: pytest.fail(f"{name} was touched"))
-        monkeypatch.setattr(SparkAnalysis, name, untouchable)
+    refuse_per_row(monkeypatch)
     assert got.model is not None  # the fit's distinct rows: tests/test_spark.py bounds them
     collected = Collected(monkeypatch, cs.spark_session())
 
@@ -158,9 +151,7 @@ def test_with_a_channel_column_the_model_free_order_tables_stay_on_spark(
     want = clv.analyze(path, **keywords)
     got = clv.analyze(path, engine="spark", **keywords)
     assert isinstance(got, SparkAnalysis)
-    for name in (*PER_ROW, "model"):
-        untouchable = property(lambda _, name=name: pytest.fail(f"{name} was touched"))
-        monkeypatch.setattr(SparkAnalysis, name, untouchable)
+    refuse_per_row(monkeypatch, "model")
     collected = Collected(monkeypatch, cs.spark_session())
 
     for name in MODEL_FREE:

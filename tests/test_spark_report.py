@@ -21,33 +21,10 @@ import polars as pl
 import pytest
 
 from clv import params
-from tests.spark_checks import Collected, assert_close, assert_same_numbers
+from tests.spark_checks import Collected, assert_close, assert_same_numbers, refuse_per_row
 from tests.test_matrix import run_cells
 
 pytestmark = pytest.mark.spark
-
-PER_ROW = (
-    "transactions",
-    "_keyed_summary",
-    "summary",
-    "scores",
-    "segments",
-    "orders",
-    "customers",
-    "calibration",
-)
-"""The one-machine tables with a row per customer or per transaction."""
-
-
-def _untouchable(monkeypatch: pytest.MonkeyPatch) -> None:
-    from clv.engines.spark_analysis import SparkAnalysis
-
-    for name in PER_ROW:
-
-        def refused(_: Any, name: str = name) -> Any:
-            pytest.fail(f"the report on Spark used the per-row table {name!r}")
-
-        monkeypatch.setattr(SparkAnalysis, name, property(refused))
 
 
 def _collected(monkeypatch: pytest.MonkeyPatch, cs) -> Collected:
@@ -123,7 +100,7 @@ def test_the_report_on_spark_is_the_polars_report_without_a_row_per_customer(
     want = _run("customer_value", path, options, "polars", tmp_path / "polars")
     bound = _distinct(want["analysis"].summary)
 
-    _untouchable(monkeypatch)
+    refuse_per_row(monkeypatch)
     collected = _collected(monkeypatch, cs)
     got = _run("customer_value", path, options, "spark", tmp_path / "spark")
 
@@ -151,7 +128,7 @@ def test_the_report_with_channels_products_groups_and_intervals_on_spark(
     )
     bound = summary.select(keys).n_unique()  # the distinct rows of the channels' fits
 
-    _untouchable(monkeypatch)
+    refuse_per_row(monkeypatch)
     collected = _collected(monkeypatch, cs)
     got = _run("customer_value", path, options, "spark", tmp_path / "spark")
 
@@ -168,7 +145,7 @@ def test_the_loyalty_review_on_spark_is_the_polars_review(cs, spark_shapes, tmp_
     want = _run("loyalty_review", path, options, "polars", tmp_path / "polars")
     bound = _distinct(want["analysis"].summary)
 
-    _untouchable(monkeypatch)
+    refuse_per_row(monkeypatch)
     collected = _collected(monkeypatch, cs)
     got = _run("loyalty_review", path, options, "spark", tmp_path / "spark")
 

@@ -6,7 +6,6 @@ bigger than the shown head of the middle tier collected."""
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pytest
@@ -14,23 +13,19 @@ import pytest
 import clv
 from clv.analysis import findings, profile
 from clv.engines.spark_analysis import SparkAnalysis
-from tests.spark_checks import Collected, assert_close, assert_same_numbers
+from tests.spark_checks import (
+    Collected,
+    analyze_keywords,
+    assert_close,
+    assert_same_numbers,
+    refuse_per_row,
+)
 
 pytestmark = pytest.mark.spark
 
-PER_ROW = (
-    "transactions",
-    "_keyed_summary",
-    "summary",
-    "calibration",
-    "scores",
-    "segments",
-    "orders",
-    "customers",
-    "middle_tier",
-    "middle_to_top",
-)
-"""The one-machine tables with a row per customer or per transaction."""
+MIDDLE = ("middle_tier", "middle_to_top")
+"""The middle tier's per-customer tables (:attr:`middle_counts` and the head shown are
+Spark's)."""
 
 OTHER_PARTS = (
     "returning_vs_new",
@@ -45,23 +40,13 @@ holdout check, last year's value, the at-risk numbers: tested on Spark in test_s
 given the polars values in the findings' test."""
 
 
-def _keywords(options: list[str]) -> dict[str, Any]:
-    """``clv`` command-line options as :func:`clv.analyze` keywords."""
-    pairs = zip(options[::2], options[1::2], strict=True)
-    keywords: dict[str, Any] = {}
-    for option, value in pairs:
-        name = option.removeprefix("--").replace("-", "_")
-        keywords[name] = float(value) if name == "at_risk_overdue_gaps" else value
-    return keywords
-
-
 @pytest.fixture(scope="module", params=["cdnow", "shop", "steady"])
 def engines(request, cs, spark_shapes) -> tuple[clv.Analysis, SparkAnalysis, int]:
     """The polars and the Spark analysis of one shape, the Spark one fitted and ranked
     already (its model's distinct rows are collected before the tests look)."""
     path: Path
     path, options = spark_shapes[request.param]
-    keywords = _keywords(options)
+    keywords = analyze_keywords(options)
     want = clv.analyze(path, **keywords)
     got = clv.analyze(path, engine="spark", **keywords)
     assert isinstance(got, SparkAnalysis) and got.on_spark
@@ -74,9 +59,7 @@ def spark_only(engines, monkeypatch, cs) -> tuple[clv.Analysis, SparkAnalysis, C
     """The pair, the Spark analysis' per-row tables failing when touched, and what is
     collected from now on."""
     want, got, _ = engines
-    for name in PER_ROW:
-        untouchable = property(lambda _, name=name: pytest.fail(f"{name} was used"))
-        monkeypatch.setattr(SparkAnalysis, name, untouchable)
+    refuse_per_row(monkeypatch, *MIDDLE)
     return want, got, Collected(monkeypatch, cs.spark_session())
 
 
@@ -148,9 +131,7 @@ def test_the_top_profile_with_products_and_days_as_orders(cs, shop, tmp_path, mo
     want = clv.analyze(path, observation_end="2024-06-30", **options).top_profile
     got = clv.analyze(path, engine="spark", observation_end="2024-06-30", **options)
     _ = got.ranked
-    for name in PER_ROW:
-        untouchable = property(lambda _, name=name: pytest.fail(f"{name} was used"))
-        monkeypatch.setattr(SparkAnalysis, name, untouchable)
+    refuse_per_row(monkeypatch, *MIDDLE)
     collected = Collected(monkeypatch, cs.spark_session())
     assert_close(got.top_profile, want, 1e-9)
     metrics = want["metric"].to_list()
