@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ _KINDS = {
     "floats": ("list", "a list of {length} numbers such as [0.2, 0.8]"),
     "ints": ("list", "a list of whole numbers such as [4, 10]"),
     "costs": ("dict", "a table of numbers such as {{search = 12.5, social = 30}}"),
+    "settings": ("dict", "settings KEY=VALUE such as spark.sql.shuffle.partitions=64"),
+    "master": ("str", "a Spark master: local, local[N], yarn, spark://host:port or k8s://url"),
     "ids": (
         "Union[list, str]",
         'ids such as ["1001", "1002"] or 1001,1002, or a .txt/.csv file of ids',
@@ -217,6 +220,23 @@ SPEC: dict[str, Param] = {
             "polars (this machine) or spark (Apache Spark; needs clv[spark])",
             "read",
             choices=("polars", "spark"),
+        ),
+        _p(
+            "spark_master",
+            "master",
+            None,
+            "Spark master with engine spark: local[4], yarn, spark://host:7077; "
+            "none: the active session, else local[*]",
+            "spark",
+            nullable=True,
+        ),
+        _p(
+            "spark_conf",
+            "settings",
+            None,
+            "Spark settings with engine spark: a table of setting and value",
+            "spark",
+            nullable=True,
         ),
         # ---- the period --------------------------------------------------------------------
         _p(
@@ -537,13 +557,13 @@ INJECTED = tuple(name for name, p in SPEC.items() if p.group == "injected")
 """Parameters ``clv report`` sets itself; a user cannot pass them."""
 
 COMMANDS: dict[str, tuple[str, ...]] = {
-    "summarize": ("read", "period"),
-    "fit": ("read", "period", "model"),
-    "score": ("read", "period", "model", "interval", "money"),
-    "kpis": ("read", "period", "model", "interval", "money", "kpis", "loyalty"),
-    "segments": ("read", "period", "model", "interval", "money", "kpis"),
+    "summarize": ("read", "spark", "period"),
+    "fit": ("read", "spark", "period", "model"),
+    "score": ("read", "spark", "period", "model", "interval", "money"),
+    "kpis": ("read", "spark", "period", "model", "interval", "money", "kpis", "loyalty"),
+    "segments": ("read", "spark", "period", "model", "interval", "money", "kpis"),
     "report": (
-        *("source", "read", "period", "model", "interval"),
+        *("source", "read", "spark", "period", "model", "interval"),
         *("money", "kpis", "loyalty", "report"),
     ),
 }
@@ -564,6 +584,8 @@ NEEDS: tuple[tuple[str, str], ...] = (
     ("cost_per_reward", "loyalty_col"),
     ("by=channel", "channel_col"),
     ("by=loyalty", "loyalty_col"),
+    ("spark_master", "engine=spark"),
+    ("spark_conf", "engine=spark"),
 )
 """``(a, b)``: ``a`` given (or ``a=value``) without ``b`` is a usage error naming both."""
 
@@ -679,8 +701,13 @@ def validate(
             raise UsageError(f"{first}= and {second}= given together; give one of them")
     for first, second in NEEDS:
         if first in given and second not in present:
-            raise UsageError(f"{first}{'' if '=' in first else '='} needs {second}=")
+            raise UsageError(f"{_named(first)} needs {_named(second)}")
     return out
+
+
+def _named(name: str) -> str:
+    """A parameter (``by``) or a parameter's value (``by=channel``) as a message names it."""
+    return name if "=" in name else f"{name}="
 
 
 def coerce(p: Param, value: Any) -> Any:
@@ -753,11 +780,42 @@ def coerce(p: Param, value: Any) -> Any:
         if items is None or any(isinstance(v, bool) or not isinstance(v, str | int) for v in items):
             raise bad()
         return [str(v).strip() for v in items]
+    if kind == "master":  # what Spark accepts, before it starts a JVM that prints its refusal
+        if not isinstance(raw, str) or not re.fullmatch(_MASTER, raw.strip()):
+            raise bad()
+        return raw.strip()
+    if kind == "settings":  # a table, or KEY=VALUE texts (--spark-conf, repeated)
+        pairs = raw.items() if isinstance(raw, Mapping) else _pairs(p, raw)
+        return {str(k).strip(): _setting(v, bad) for k, v in pairs}
     if kind == "costs":
         if not isinstance(raw, Mapping) or any(_not_number(v) for v in raw.values()):
             raise bad()
         return {str(k): _bounded(float(v), p, bad) for k, v in raw.items()}
     raise bad()
+
+
+def _pairs(p: Param, raw: Any) -> list[tuple[str, str]]:
+    """``"k=v"`` or a list of them → ``[(k, v), ...]``; an error names the text without ``=``."""
+    texts = [raw] if isinstance(raw, str) else raw if isinstance(raw, list | tuple) else [raw]
+    pairs = []
+    for text in texts:
+        key, sep, value = str(text).partition("=")
+        if not isinstance(text, str) or not sep or not key.strip():
+            raise UsageError(f"{p.name}={text!r}: expected {p.expected()}")
+        pairs.append((key.strip(), value.strip()))
+    return pairs
+
+
+def _setting(value: Any, bad: Any) -> str:
+    """A setting's value as Spark reads it: ``true``, ``400``, ``8g``."""
+    if not isinstance(value, str | int | float):
+        raise bad()
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+_MASTER = r"local(\[(\d+|\*)(, *\d+)?\])?|yarn|(spark|k8s)://\S+"
+"""Spark's masters: ``local``, ``local[4]``, ``local[*]``, ``local[2, 3]`` (retries), ``yarn``,
+``spark://host:7077`` and ``k8s://https://host:443``."""
 
 
 def _not_number(value: Any) -> bool:

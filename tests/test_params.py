@@ -104,9 +104,8 @@ def test_cli_options_come_from_the_spec(command) -> None:
 
 
 def test_every_kpis_option_is_a_report_option() -> None:
-    """But the Spark session's (``--spark-master``, ``--spark-conf``): they start the session of
-    the command's own process; a report's kernel runs on the active session (docs/spark.md)."""
-    own = {"out", "overwrite", "spark_master", "spark_conf"}
+    """The Spark session's too: a report's kernel starts the session of ``--spark-master``."""
+    own = {"out", "overwrite"}
     assert _options("kpis") - own <= _options("report")
     assert {"channel_costs", "member_discount_rate", "cost_per_reward"} <= _options("kpis")
 
@@ -130,6 +129,20 @@ def test_every_kpis_option_is_a_report_option() -> None:
         ),
         ({"channel_costs": '{"search": 20}', "channel_col": "ch"}, None),
         ({"interval": "0.9", "interval_method": "bootstrap"}, None),
+        (
+            {"spark_master": " yarn ", "engine": "spark"},
+            {"spark_master": "yarn", "engine": "spark"},
+        ),
+        ({"engine": "spark", "spark_master": "local[2]"}, None),
+        ({"engine": "spark", "spark_master": "k8s://https://h:443"}, None),
+        (
+            {"engine": "spark", "spark_conf": ["spark.executor.memory = 8g", "a.b=x=y"]},
+            {"engine": "spark", "spark_conf": {"spark.executor.memory": "8g", "a.b": "x=y"}},
+        ),
+        (
+            {"engine": "spark", "spark_conf": '{"spark.sql.shuffle.partitions" = 400, x = true}'},
+            {"engine": "spark", "spark_conf": {"spark.sql.shuffle.partitions": "400", "x": "true"}},
+        ),
     ],
 )
 def test_text_is_read_by_the_parameters_kind(given, expected) -> None:
@@ -162,6 +175,11 @@ def test_text_is_read_by_the_parameters_kind(given, expected) -> None:
         ({"tier_cuts": "[0.8, 0.2]"}, "tier_cuts=[0.8, 0.2]: expected two increasing shares"),
         ({"customer_col": 5}, "customer_col=5: expected text"),
         ({"horizn": 3}, "unknown parameter 'horizn'"),
+        ({"spark_master": "bogus://x"}, "spark_master='bogus://x': expected a Spark master"),
+        ({"spark_master": "local[x]"}, "spark_master='local[x]': expected a Spark master"),
+        ({"spark_conf": ["a=1", "oops"]}, "spark_conf='oops': expected settings KEY=VALUE"),
+        ({"spark_conf": ["=1"]}, "spark_conf='=1': expected settings KEY=VALUE"),
+        ({"spark_conf": {"a": [1]}}, "spark_conf={'a': [1]}: expected settings KEY=VALUE"),
     ],
 )
 def test_wrong_values_are_one_line_naming_the_parameter(given, words) -> None:
@@ -181,6 +199,8 @@ def test_wrong_values_are_one_line_naming_the_parameter(given, words) -> None:
         ({"interval_method": "bootstrap"}, ("interval_method", "interval")),
         ({"channel_costs": {"search": 1}}, ("channel_costs", "channel_col")),
         ({"member_discount_rate": 0.1}, ("member_discount_rate", "loyalty_col")),
+        ({"spark_master": "yarn"}, ("spark_master", "engine")),
+        ({"spark_conf": {"a": "1"}, "engine": "polars"}, ("spark_conf", "engine")),
     ],
 )
 def test_forbidden_pairs_name_both_options(given, names) -> None:
@@ -195,6 +215,8 @@ def test_the_notebook_takes_only_its_declared_parameters() -> None:
         "horizon": "24",  # papermill -p passes text
         "channel_costs": '{"search": 20}',
         "channel_col": "channel",
+        "engine": "spark",
+        "spark_conf": '{"spark.sql.shuffle.partitions" = 8}',
         "stray": 1,
         "run_dir": "/somewhere",
     }
@@ -203,6 +225,7 @@ def test_the_notebook_takes_only_its_declared_parameters() -> None:
     assert declared["horizon"] == 24.0 and declared["channel_costs"] == {"search": 20.0}
     keywords = params.analysis_keywords(declared)
     assert keywords["source"] is None and "title" not in keywords
+    assert keywords["spark_conf"] == {"spark.sql.shuffle.partitions": "8"}
     assert set(keywords) - {"source"} <= set(inspect.signature(analyze).parameters) | set(
         inspect.signature(read_transactions).parameters
     )

@@ -183,7 +183,36 @@ def test_a_polars_frame_is_a_usage_error(cs, shop):
 def test_bad_spark_conf_is_a_usage_error(capsys):
     code = main(["fit", "x.csv", "--engine", "spark", "--spark-conf", "oops", "--out", "m.json"])
     assert code == 2
-    assert "--spark-conf 'oops': write KEY=VALUE" in capsys.readouterr().err
+    assert "--spark-conf oops: expected settings KEY=VALUE" in capsys.readouterr().err
+
+
+def test_a_bad_spark_master_is_one_line_before_any_jvm(tmp_path):
+    """Spark would print its refusal and a JVM stack: the spec checks the master first."""
+    args = ["summarize", "x.csv", "--engine", "spark", "--spark-master", "bogus://x"]
+    run = subprocess.run(
+        [sys.executable, "-m", "clv.cli", *args, "--out", "s.csv"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 2
+    assert run.stderr.splitlines() == [
+        "clv summarize: error: --spark-master bogus://x: expected a Spark master: local, "
+        "local[N], yarn, spark://host:port or k8s://url or none"
+    ]
+
+
+def test_analyze_starts_its_session_with_spark_conf(cs, shop_csv):
+    """``analyze(spark_conf=...)`` sets the session's settings (a report's kernel gets them as
+    parameters); the active session is kept without ``spark_master``."""
+    spark = cs.spark_session()
+    key = "spark.sql.shuffle.partitions"
+    before = spark.conf.get(key)
+    try:
+        clv.analyze(shop_csv, engine="spark", spark_conf={key: 3}).period  # noqa: B018
+        assert spark.conf.get(key) == "3"
+    finally:
+        spark.conf.set(key, before)
 
 
 def test_without_pyspark_one_line_says_how_to_install(tmp_path):
@@ -450,9 +479,11 @@ def test_the_report_on_spark_writes_the_polars_reports_kpis(cs, shop, tmp_path, 
     tx = shop[0].filter(pl.col("customer_id") < "C0001500")
     pl.concat([tx, tx.head(3).with_columns(amount=pl.lit(0.0))]).write_csv(path)
     args = [str(path), "--channel-col", "channel", "--loyalty-col", "loyalty"]
+    session = ["--spark-master", "local[2]", "--spark-conf", "spark.sql.shuffle.partitions=3"]
     runs, said = {}, {}
     for engine in ("polars", "spark"):
-        assert main(["report", *args, "--engine", engine, "--out", str(tmp_path / engine)]) == 0
+        options = ["--engine", engine, *(session if engine == "spark" else [])]
+        assert main(["report", *args, *options, "--out", str(tmp_path / engine)]) == 0
         (run,) = (tmp_path / engine).glob("*-customer_value")
         runs[engine] = run
         said[engine] = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
@@ -460,9 +491,9 @@ def test_the_report_on_spark_writes_the_polars_reports_kpis(cs, shop, tmp_path, 
     assert said["spark"] == said["polars"]
     want, got = (json.loads((runs[e] / "kpis.json").read_text()) for e in ("polars", "spark"))
     assert_same_numbers(got, want)
-    assert (
-        json.loads((runs["spark"] / "manifest.json").read_text())["parameters"]["engine"] == "spark"
-    )
+    given = json.loads((runs["spark"] / "manifest.json").read_text())["parameters"]
+    assert given["engine"] == "spark" and given["spark_master"] == "local[2]"
+    assert given["spark_conf"] == {"spark.sql.shuffle.partitions": "3"}
 
 
 def test_the_report_on_spark_reads_once_in_the_kernel_and_fails_as_the_check_does(

@@ -127,6 +127,8 @@ def analyze(
     review_month: DateLike | None = "auto",
     model: ClvModel | GroupedClvModel | None = None,
     engine: DataEngine = "polars",
+    spark_master: str | None = None,
+    spark_conf: Mapping[str, str] | None = None,
     **read_options: Any,
 ) -> Analysis:
     """Analyze a transactions file (or frame, or an embedded data set).
@@ -149,9 +151,10 @@ def analyze(
     instead of fitting one (its time unit must be ``time_unit``). Rows after the observation
     end are left out of every table, with a warning. ``engine="spark"`` reads and checks the
     source on Spark (the active session, e.g. a notebook's kernel on a cluster's driver, or a
-    local one) with the same rules, and returns the engine's :class:`Analysis`: the model,
-    the KPIs and the segments computed where the data lives, every other table from the
-    checked rows collected on first use.
+    local one; ``spark_master`` starts one there and ``spark_conf`` adds its settings) with
+    the same rules, and returns the engine's :class:`Analysis`: the model, the KPIs and the
+    report's tables computed where the data lives, every per-row table from the checked rows
+    collected on first use.
 
     Examples
     --------
@@ -159,7 +162,7 @@ def analyze(
     >>> analysis.scores.sort("clv", descending=True).head()  # doctest: +SKIP
     """
     given = {k: v for k, v in {**locals(), **read_options}.items() if k in params.SPEC}
-    params.validate(given)  # every keyword by the spec, before any data is read
+    checked = params.validate(given)  # every keyword by the spec, before any data is read
     tiers = tables.tiers_from_cuts(tier_cuts)  # checks the cuts
     if by not in (None, "channel", "loyalty"):
         raise UsageError(f"by must be channel or loyalty, not {by!r}")
@@ -207,7 +210,8 @@ def analyze(
     distributed = engines.get(engine) if engine != "polars" else None  # unknown: one line
     if distributed is not None and source is not None:
         check_read_keywords(read_options)
-        analysis = distributed.analysis(source, request, read_options)
+        session = {"master": spark_master, "conf": checked.get("spark_conf")}
+        analysis = distributed.analysis(source, request, read_options, session)
     else:  # the embedded data sets are polars frames on every engine
         loaded = load(
             source,

@@ -26,7 +26,7 @@ from clv.cli.options import (
     given_parameters,
     report_parameters_help,
 )
-from clv.cli.spark import add_engine, distributed, spark, start_session, write_segments
+from clv.cli.spark import distributed, spark, write_segments
 from clv.errors import ClvError, ClvInfo, DataError, ModelError, UsageError
 
 if TYPE_CHECKING:
@@ -51,8 +51,6 @@ def _analysis(
     importing = import_in_background("clv.models.groups") if models else None
 
     keywords = dict(given)
-    if keywords.get("engine") == "spark":
-        start_session(args)
     if "time_unit" not in keywords and model is not None:
         keywords["time_unit"] = model.time_unit
     with _about(args.file):
@@ -232,14 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_file(p)
     add_parameters(p, "summarize")
     add_out(p, "summary file: .csv or .parquet")
-    add_engine(p)
     p.set_defaults(run=_summarize)
 
     p = commands.add_parser("fit", help="fit a purchase model and Gamma-Gamma, save as JSON")
     add_file(p)
     add_parameters(p, "fit")
     add_out(p, "model file (.json)")
-    add_engine(p)
     p.set_defaults(run=_fit)
 
     p = commands.add_parser("score", help="P(alive), expected purchases, order value and CLV")
@@ -249,21 +245,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_parameters(p, "score")
     add_out(p, "scores file: .csv or .parquet")
-    add_engine(p)
     p.set_defaults(run=_score)
 
     p = commands.add_parser("kpis", help="headline KPIs, channels and loyalty as JSON")
     add_file(p)
     add_parameters(p, "kpis")
     add_out(p, "KPI file (.json)")
-    add_engine(p)
     p.set_defaults(run=_kpis)
 
     p = commands.add_parser("segments", help="one row per customer: tier, RFM cell and scores")
     add_file(p)
     add_parameters(p, "segments")
     add_out(p, "segments file: .csv or .parquet")
-    add_engine(p)
     p.set_defaults(run=_segments)
 
     p = commands.add_parser(

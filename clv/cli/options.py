@@ -46,6 +46,7 @@ def add_file(p: argparse.ArgumentParser, *, optional: bool = False) -> None:
 _GROUPS = {
     "source": "embedded data",
     "read": "columns and parsing",
+    "spark": "Spark (with --engine spark)",
     "period": "period",
     "model": "model",
     "interval": "intervals",
@@ -72,6 +73,8 @@ def add_parameters(p: argparse.ArgumentParser, command: str) -> None:
         default = param.default_for(None)
         shown = "none" if default is None else str(default)
         what = f"{param.help} (default: {shown})"
+        if param.kind == "settings":
+            what += "; repeat the option for more"
         if param.kind == "bool":
             g.add_argument(
                 *flags, action=argparse.BooleanOptionalAction, default=SUPPRESS, help=what
@@ -81,6 +84,7 @@ def add_parameters(p: argparse.ArgumentParser, command: str) -> None:
             *flags,
             dest=name,
             default=SUPPRESS,
+            action="append" if param.kind == "settings" else "store",
             metavar="|".join(param.choices) if param.choices else _METAVARS[param.kind],
             help=what.replace("%", "%%"),
         )
@@ -95,6 +99,8 @@ _METAVARS = {
     "floats": "[X, Y]",
     "ints": "[N, ...]",
     "costs": "FILE|TABLE",
+    "settings": "KEY=VALUE",
+    "master": "URL",
     "ids": "ID,ID,...|FILE",
 }
 

@@ -1,4 +1,5 @@
-"""``--engine spark``: the same jobs on Apache Spark (:mod:`clv.engines.spark_jobs`)."""
+"""``--engine spark``: the same jobs on Apache Spark (:mod:`clv.engines.spark_jobs`), in the
+session of ``--spark-master`` and ``--spark-conf``."""
 
 import argparse
 from pathlib import Path
@@ -8,30 +9,6 @@ from clv.params import defaults
 
 DISTRIBUTED = ("bgnbd", "mbgnbd", "pareto_nbd")
 """Purchase models ``summarize/fit/score --engine spark`` fit from Spark's distinct rows."""
-
-
-def add_engine(p: argparse.ArgumentParser) -> None:
-    """``--spark-master`` and ``--spark-conf`` (``--engine`` comes from the spec)."""
-    g = p.add_argument_group("Spark (with --engine spark)")
-    g.add_argument(
-        "--spark-master",
-        metavar="URL",
-        help="Spark master, e.g. local[4] or yarn (default: the active session, else local[*])",
-    )
-    g.add_argument(
-        "--spark-conf",
-        action="append",
-        metavar="KEY=VALUE",
-        help="a Spark setting, e.g. spark.sql.shuffle.partitions=64 (repeat for more)",
-    )
-
-
-def start_session(args: argparse.Namespace) -> None:
-    """Start the Spark session of ``--spark-master``/``--spark-conf`` (``clv.analyze`` and
-    the jobs then use it as the active session)."""
-    from clv.engines.spark_session import parse_conf, spark_session
-
-    spark_session(master=args.spark_master, conf=parse_conf(args.spark_conf))
 
 
 def distributed(args: argparse.Namespace, given: dict[str, Any]) -> bool:
@@ -56,7 +33,6 @@ def spark(args: argparse.Namespace, given: dict[str, Any]) -> str:
     given = defaults() | given
     from clv.analysis.pipeline import READ_KEYWORDS
     from clv.engines.spark_jobs import spark_job
-    from clv.engines.spark_session import parse_conf
 
     score = args.command == "score"
     read = {key: given[key] for key in READ_KEYWORDS}
@@ -79,8 +55,8 @@ def spark(args: argparse.Namespace, given: dict[str, Any]) -> str:
         }
         if score
         else None,
-        master=args.spark_master,
-        conf=parse_conf(args.spark_conf),
+        master=given["spark_master"],
+        conf=given["spark_conf"],
     )
 
 

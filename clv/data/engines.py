@@ -48,10 +48,16 @@ class Engine(Protocol):
 
     def to_polars(self, frame: Any, *, sort_by: str | None = "customer_id") -> Any: ...
 
-    def analysis(self, source: Any, request: Any, read_options: Mapping[str, Any]) -> Any:
+    def analysis(
+        self,
+        source: Any,
+        request: Any,
+        read_options: Mapping[str, Any],
+        session: Mapping[str, Any],
+    ) -> Any:
         """The :class:`clv.analysis.results.Analysis` of ``source`` read with
-        ``read_options``, its period and money resolved by ``request``
-        (:class:`clv.analysis.pipeline.Request`)."""
+        ``read_options`` in the engine's ``session`` (``master`` and ``conf``), its period and
+        money resolved by ``request`` (:class:`clv.analysis.pipeline.Request`)."""
         ...
 
 

@@ -82,7 +82,7 @@ from clv.engines.spark import (
 )
 from clv.engines.spark_batches import batches
 from clv.engines.spark_read import read_checked
-from clv.engines.spark_session import DataFrame, Row, sf
+from clv.engines.spark_session import DataFrame, Row, sf, spark_session
 from clv.errors import ModelError
 from clv.models.checks import penalizers
 from clv.models.diagnostics import Diagnostic
@@ -745,12 +745,19 @@ class SparkAnalysis(Analysis):
             return str(e)
 
 
-def analysis(source: Any, request: Request, read_options: Mapping[str, Any]) -> SparkAnalysis:
+def analysis(
+    source: Any,
+    request: Request,
+    read_options: Mapping[str, Any],
+    session: Mapping[str, Any],
+) -> SparkAnalysis:
     """The :class:`SparkAnalysis` of ``source`` read and checked on Spark with
-    ``read_options`` (:func:`clv.engines.spark_read.read_checked`), the period and money
-    resolved from Spark's aggregates by ``request``; rows after the observation end are left
-    out with the one-machine engine's warning."""
-    checked, quality = read_checked(source, **read_options)
+    ``read_options`` (:func:`clv.engines.spark_read.read_checked`) in the session of
+    ``session`` (``master`` and ``conf`` of :func:`clv.engines.spark_session.spark_session`),
+    the period and money resolved from Spark's aggregates by ``request``; rows after the
+    observation end are left out with the one-machine engine's warning."""
+    spark = spark_session(master=session.get("master"), conf=session.get("conf"))
+    checked, quality = read_checked(source, spark=spark, **read_options)
     first, last = _date_range(checked)
     period = request.period(first, last)
     end = period.observation_end

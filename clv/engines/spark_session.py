@@ -30,7 +30,6 @@ __all__ = [
     "Row",
     "SparkSession",
     "Window",
-    "parse_conf",
     "sf",
     "spark_session",
     "st",
@@ -58,19 +57,6 @@ for CSV files in cp1250 or cp1252."""
 LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
 """Spark's logging in a local session: errors only, without stack traces (clv prints one line)."""
 _QUIET = f"-Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}"
-
-
-def parse_conf(pairs: list[str] | None) -> dict[str, str]:
-    """``["k=v", ...]`` (``--spark-conf``) → ``{k: v}``; a pair without ``=`` is a usage error."""
-    conf = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(
-                f"--spark-conf {pair!r}: write KEY=VALUE, e.g. spark.executor.memory=8g"
-            )
-        conf[key.strip()] = value.strip()
-    return conf
 
 
 def spark_session(
