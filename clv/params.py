@@ -785,8 +785,10 @@ def coerce(p: Param, value: Any) -> Any:
             raise bad()
         return raw.strip()
     if kind == "settings":  # a table, or KEY=VALUE texts (--spark-conf, repeated)
-        pairs = raw.items() if isinstance(raw, Mapping) else _pairs(p, raw)
-        return {str(k).strip(): _setting(v, bad) for k, v in pairs}
+        pairs = _flat(raw) if isinstance(raw, Mapping) else _pairs(p, raw)
+        if any(not k.strip() for k, _ in pairs):
+            raise bad()
+        return {k.strip(): _setting(v, bad) for k, v in pairs} or None
     if kind == "costs":
         if not isinstance(raw, Mapping) or any(_not_number(v) for v in raw.values()):
             raise bad()
@@ -806,6 +808,16 @@ def _pairs(p: Param, raw: Any) -> list[tuple[str, str]]:
     return pairs
 
 
+def _flat(table: Mapping[Any, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """A TOML table's settings by their dotted names: ``{spark: {executor: {memory: 8g}}}``
+    (what ``spark.executor.memory = "8g"`` reads as) → ``[("spark.executor.memory", "8g")]``."""
+    pairs: list[tuple[str, Any]] = []
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        pairs += _flat(value, f"{name}.") if isinstance(value, Mapping) else [(name, value)]
+    return pairs
+
+
 def _setting(value: Any, bad: Any) -> str:
     """A setting's value as Spark reads it: ``true``, ``400``, ``8g``."""
     if not isinstance(value, str | int | float):
@@ -813,7 +825,7 @@ def _setting(value: Any, bad: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-_MASTER = r"local(\[(\d+|\*)(, *\d+)?\])?|yarn|(spark|k8s)://\S+"
+_MASTER = r"local(\[ *([1-9]\d*|\*) *(, *[1-9]\d* *)?\])?|yarn|(spark|k8s)://\S+"
 """Spark's masters: ``local``, ``local[4]``, ``local[*]``, ``local[2, 3]`` (retries), ``yarn``,
 ``spark://host:7077`` and ``k8s://https://host:443``."""
 

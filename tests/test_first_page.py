@@ -408,6 +408,27 @@ def test_parameters_table_leaves_out_the_embedded_data_set_for_a_file(monkeypatc
     assert shown[1]["parameter"].to_list() == ["data", "dataset"]
 
 
+def test_parameters_table_shows_spark_settings_on_spark_only_and_hides_secrets(monkeypatch):
+    from clv.report import render
+
+    shown: list[pl.DataFrame] = []
+    display = render.Display(mask_ids=True, id_salt="s")
+    monkeypatch.setattr(display, "table", lambda frame, **_: shown.append(frame))
+    spark = {"spark_master": None, "spark_conf": None}
+    display.params({"data": "shop.csv", "engine": "polars", **spark})
+    assert shown[0]["parameter"].to_list() == ["data", "engine"]
+    conf = {
+        "spark.sql.shuffle.partitions": "400",
+        "spark.hadoop.fs.s3a.secret.key": "abc123",
+        "spark.pyspark.python": "/home/alice/venv/bin/python",
+    }
+    display.params({"engine": "spark", "spark_master": "yarn", "spark_conf": conf})
+    assert dict(shown[1].iter_rows())["spark_conf"] == (
+        "spark.sql.shuffle.partitions=400, spark.hadoop.fs.s3a.secret.key=(hidden), "
+        "spark.pyspark.python=python"
+    )
+
+
 def test_model_comparison_shows_what_chooses(cdnow_calibration):
     """Defect 23: the comparison shows the holdout error it chooses by, to enough digits that
     a choice is never shown as a tie; log-likelihoods are named calibration; parameters keep

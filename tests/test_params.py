@@ -140,6 +140,11 @@ def test_every_kpis_option_is_a_report_option() -> None:
             {"engine": "spark", "spark_conf": {"spark.executor.memory": "8g", "a.b": "x=y"}},
         ),
         (
+            {"engine": "spark", "spark_conf": '{spark.executor.memory = "8g", spark.a.b = 1}'},
+            {"engine": "spark", "spark_conf": {"spark.executor.memory": "8g", "spark.a.b": "1"}},
+        ),
+        ({"spark_conf": {}}, {"spark_conf": None}),
+        (
             {"engine": "spark", "spark_conf": '{"spark.sql.shuffle.partitions" = 400, x = true}'},
             {"engine": "spark", "spark_conf": {"spark.sql.shuffle.partitions": "400", "x": "true"}},
         ),
@@ -177,6 +182,8 @@ def test_text_is_read_by_the_parameters_kind(given, expected) -> None:
         ({"horizn": 3}, "unknown parameter 'horizn'"),
         ({"spark_master": "bogus://x"}, "spark_master='bogus://x': expected a Spark master"),
         ({"spark_master": "local[x]"}, "spark_master='local[x]': expected a Spark master"),
+        ({"spark_master": "local[0]"}, "spark_master='local[0]': expected a Spark master"),
+        ({"spark_conf": {"": "1"}}, "spark_conf={'': '1'}: expected settings KEY=VALUE"),
         ({"spark_conf": ["a=1", "oops"]}, "spark_conf='oops': expected settings KEY=VALUE"),
         ({"spark_conf": ["=1"]}, "spark_conf='=1': expected settings KEY=VALUE"),
         ({"spark_conf": {"a": [1]}}, "spark_conf={'a': [1]}: expected settings KEY=VALUE"),

@@ -21,7 +21,7 @@ import clv
 from clv.cli import main
 from clv.errors import DataError, UsageError
 from clv.models.model import ClvModel
-from tests.spark_checks import Collected, assert_close, assert_same_numbers
+from tests.spark_checks import Collected, assert_close, assert_same_numbers, refuse_per_row
 
 pytestmark = pytest.mark.spark
 
@@ -452,22 +452,28 @@ def test_every_purchase_model_is_fitted_and_scored_on_spark(cs, shop_csv, model,
 @pytest.mark.parametrize(
     "options",
     [
-        ["--by", "channel", "--interval", "0.9"],
+        ["--by", "channel", "--interval", "0.9", "--prediction-interval", "0.8"],
         ["--margin-col", "margin", "--purchase-model", "auto", "--negative-amounts", "net"],
     ],
     ids=["by channel, intervals", "margins, auto, net refunds"],
 )
 def test_kpis_segments_and_scores_on_spark_equal_the_polars_ones(
-    cs, full_shop_csv, options, tmp_path
+    cs, full_shop_csv, options, tmp_path, monkeypatch
 ):
+    """Every table from Spark's rows: the analysis never makes a per-row table on the driver
+    (one ``.csv``/``.parquet`` file is streamed to it in batches)."""
+    refuse_per_row(monkeypatch)
     args = [str(full_shop_csv), *SHOP_OPTIONS, *options]
+    outputs = (("kpis", "kpis.json"), ("segments", "seg.parquet"), ("score", "scores.csv"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for command, out in (("kpis", "kpis.json"), ("segments", "seg.parquet")):
+        for command, out in outputs:
             want = _run(command, args, tmp_path / f"want-{out}")
             got = _run(command, [*args, "--engine", "spark"], tmp_path / f"got-{out}")
             if out.endswith(".json"):
                 assert_same_numbers(json.loads(got.read_text()), json.loads(want.read_text()))
+            elif out.endswith(".csv"):
+                assert_close(pl.read_csv(got), pl.read_csv(want), 1e-6)
             else:
                 assert_close(pl.read_parquet(got), pl.read_parquet(want), 1e-6)
 
@@ -598,7 +604,7 @@ def test_kpis_on_spark_equal_the_polars_kpis(
 def test_kpis_and_segments_never_collect_a_row_per_customer(cs, spark_shapes, monkeypatch):
     """After the read (its 10,000-row sample for the formats), the driver collects the fit's
     distinct rows and a few numbers: never the transactions, never a row per customer."""
-    from clv.cli.spark import write_segments
+    from clv.cli.spark import write_table
 
     path, _ = spark_shapes["cdnow"]
     analysis = clv.analyze(path, engine="spark")
@@ -612,7 +618,8 @@ def test_kpis_and_segments_never_collect_a_row_per_customer(cs, spark_shapes, mo
     collected = Collected(monkeypatch, cs.spark_session())
     kpis = analysis.kpis
     out = Path(str(path)).with_name("segments")
-    assert write_segments(analysis, out, overwrite=False) == summary.height == kpis["customers"]
+    written = write_table(analysis, "segments", out, overwrite=False)
+    assert written == summary.height == kpis["customers"]
 
     assert "transactions" not in analysis.__dict__
     assert collected.rows and max(collected.rows) <= distinct

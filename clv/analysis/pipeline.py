@@ -210,7 +210,7 @@ def analyze(
     distributed = engines.get(engine) if engine != "polars" else None  # unknown: one line
     if distributed is not None and source is not None:
         check_read_keywords(read_options)
-        session = {"master": spark_master, "conf": checked.get("spark_conf")}
+        session = {"master": checked.get("spark_master"), "conf": checked.get("spark_conf")}
         analysis = distributed.analysis(source, request, read_options, session)
     else:  # the embedded data sets are polars frames on every engine
         loaded = load(

@@ -26,7 +26,7 @@ from clv.cli.options import (
     given_parameters,
     report_parameters_help,
 )
-from clv.cli.spark import distributed, spark, write_segments
+from clv.cli.spark import distributed, spark, write_table
 from clv.errors import ClvError, ClvInfo, DataError, ModelError, UsageError
 
 if TYPE_CHECKING:
@@ -139,6 +139,10 @@ def _score(args: argparse.Namespace, given: dict[str, Any]) -> None:
 
     analysis = _scored(args, given)
     with _about(args.file):
+        if given.get("engine") == "spark":
+            written = write_table(analysis, "scores", args.out, overwrite=args.overwrite)
+            if written is not None:
+                return _done(args.out, f"{written:,} customers{_pooled(analysis.model)}")
         scores = analysis.scores
     write_frame(scores, args.out, overwrite=args.overwrite)
     total = f"{scores.height:,} customers, total CLV {scores['clv'].sum():,.2f}"
@@ -161,7 +165,7 @@ def _segments(args: argparse.Namespace, given: dict[str, Any]) -> None:
     analysis = _scored(args, given)
     with _about(args.file):
         if given.get("engine") == "spark":
-            written = write_segments(analysis, args.out, overwrite=args.overwrite)
+            written = write_table(analysis, "segments", args.out, overwrite=args.overwrite)
             if written is not None:
                 return _done(args.out, f"{written:,} customers")
         segments = analysis.segments

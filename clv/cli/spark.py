@@ -3,7 +3,7 @@ session of ``--spark-master`` and ``--spark-conf``."""
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from clv.params import defaults
 
@@ -60,14 +60,18 @@ def spark(args: argparse.Namespace, given: dict[str, Any]) -> str:
     )
 
 
-def write_segments(analysis: Any, out: Path, *, overwrite: bool) -> int | None:
-    """Write ``clv segments --engine spark`` from Spark's segments table (a Parquet folder
-    from the workers; one ``.csv``/``.parquet`` file collected to the driver) and return the
-    number of customers; None when the analysis has no Spark segments (then the command
-    writes :attr:`~clv.analysis.results.Analysis.segments`)."""
+def write_table(
+    analysis: Any, table: Literal["scores", "segments"], out: Path, *, overwrite: bool
+) -> int | None:
+    """Write ``clv score``'s or ``clv segments``' ``table`` with ``--engine spark`` from Spark
+    (:func:`clv.engines.spark_jobs.write`: a Parquet folder from the workers, or one
+    ``.csv``/``.parquet`` file streamed to the driver in batches) and return the number of
+    customers; None when the analysis has no Spark version of it (then the command writes
+    the analysis's polars table)."""
     from clv.engines.spark_analysis import SparkAnalysis
     from clv.engines.spark_jobs import write
 
     if not isinstance(analysis, SparkAnalysis) or not analysis.segments_on_spark:
         return None
-    return write(analysis.spark_segments, out, overwrite=overwrite)
+    frame = analysis.spark_scores if table == "scores" else analysis.spark_segments
+    return write(frame, out, overwrite=overwrite)

@@ -29,7 +29,7 @@ import datetime as dt
 import os
 import sys
 from collections.abc import Mapping
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, cast
 
 import polars as pl
@@ -236,10 +236,20 @@ class SparkAnalysis(Analysis):
         )
 
     @cached_property
-    def ranked(self) -> DataFrame:
-        """:attr:`spark_summary` with the point scores, scored on the workers (each
-        customer by their group's model with ``by``), and each customer's rank by revenue
-        and by CLV (:func:`clv.engines.spark_tables.ranked`)."""
+    def spark_scores(self) -> DataFrame:
+        """:attr:`scores` as a Spark DataFrame, the same columns (with ``by``, the group after
+        the id; see :attr:`segments_on_spark`)."""
+        by = self.options.by
+        if by is None:
+            return self._worker_scores
+        rest = [c for c in self._worker_scores.columns if c != "customer_id"]
+        groups = self.spark_summary.select("customer_id", by)
+        return self._worker_scores.join(groups, "customer_id").select("customer_id", by, *rest)
+
+    @cached_property
+    def _worker_scores(self) -> DataFrame:
+        """The scores, scored on the workers (:func:`clv.engines.spark.score`; each customer
+        by their group's model with ``by``)."""
         options, money = self.options, self.money.score_keywords()
         intervals = None
         if options.interval is not None and options.interval_method == "normal":
@@ -252,7 +262,7 @@ class SparkAnalysis(Analysis):
                 interval=options.interval,
                 seed=options.seed,
             )
-        scores = score(
+        return score(
             self.model,
             self.spark_summary,
             **money,
@@ -260,7 +270,12 @@ class SparkAnalysis(Analysis):
             seed=options.seed,
             intervals=intervals,
         )
-        return spark_tables.ranked(self.spark_summary, scores).cache()
+
+    @cached_property
+    def ranked(self) -> DataFrame:
+        """:attr:`spark_summary` with the scores and each customer's rank by revenue and by
+        CLV (:func:`clv.engines.spark_tables.ranked`)."""
+        return spark_tables.ranked(self.spark_summary, self._worker_scores).cache()
 
     @cached_property
     def customer_count(self) -> int:
@@ -756,8 +771,8 @@ def analysis(
     ``session`` (``master`` and ``conf`` of :func:`clv.engines.spark_session.spark_session`),
     the period and money resolved from Spark's aggregates by ``request``; rows after the
     observation end are left out with the one-machine engine's warning."""
-    spark = spark_session(master=session.get("master"), conf=session.get("conf"))
-    checked, quality = read_checked(source, spark=spark, **read_options)
+    start = partial(spark_session, master=session.get("master"), conf=session.get("conf"))
+    checked, quality = read_checked(source, spark=start, **read_options)
     first, last = _date_range(checked)
     period = request.period(first, last)
     end = period.observation_end

@@ -98,13 +98,15 @@ def _changes(
 
 def _read(spark: SparkSession, run: Path) -> tuple[DataFrame, DataFrame]:
     """The previous run's scores and its at-risk ids (none without ``at_risk.csv``), read by
-    Spark."""
-    scores = spark.read.parquet(str(run / changes.SCORES_FILE))
+    Spark from this machine's file system (``file://``: a cluster's workers need the runs
+    folder where the driver has it, e.g. a shared mount)."""
+    run = run.resolve()
+    scores = spark.read.parquet((run / changes.SCORES_FILE).as_uri())
     changes.check_scores(run, scores.columns)
     path = run / changes.AT_RISK_FILE
     if path.is_file():
         options = {"header": "true", "escape": '"', "multiLine": "true"}
-        ids = spark.read.options(**options).csv(str(path)).select("customer_id")
+        ids = spark.read.options(**options).csv(path.as_uri()).select("customer_id")
     else:
         ids = spark.createDataFrame([], "customer_id string")
     return scores, ids.dropna().distinct()

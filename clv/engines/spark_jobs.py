@@ -1,14 +1,15 @@
 """The ``clv summarize/fit/score --engine spark`` jobs: read, summarize, fit, score, write.
 
-A ``--out`` ending in ``.csv`` or ``.parquet`` is one file, collected to the driver and
-written atomically as the one-machine engine writes it (sorted by customer id); any other
-path is a Parquet folder written by Spark's workers (one part per partition), for results
-too large to collect.
+A ``--out`` ending in ``.csv`` or ``.parquet`` is one file, written atomically as the
+one-machine engine writes it (sorted by customer id), from Spark's sorted rows brought to the
+driver a batch at a time (:func:`clv.engines.spark_batches.batches`); any other path is a
+Parquet folder written by Spark's workers (one part per partition).
 """
 
 import datetime as dt
 import os
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -16,6 +17,7 @@ from clv.data.period import period_between
 from clv.data.rfm import TimeUnit
 from clv.data.write import write_frame
 from clv.engines import spark as cs
+from clv.engines.spark_batches import batches
 from clv.engines.spark_session import DataFrame, Row, sf, spark_session
 from clv.errors import DataError, UsageError
 from clv.models.model import ClvModel
@@ -24,14 +26,14 @@ COMMANDS = ("summarize", "fit", "score")
 
 
 def write(frame: DataFrame, out: str | os.PathLike[str], *, overwrite: bool = False) -> int:
-    """Write ``frame`` to ``out`` (one ``.csv``/``.parquet`` file, or a Parquet folder);
-    returns the number of rows."""
+    """Write ``frame`` to ``out`` (one ``.csv``/``.parquet`` file sorted by customer id, or a
+    Parquet folder); returns the number of rows. Neither holds the rows on the driver."""
     out = Path(out)
-    if out.suffix.lower() in (".csv", ".parquet"):
-        collected = cs.to_polars(frame)
-        write_frame(collected, out, overwrite=overwrite)
-        return collected.height
     frame = frame.cache()
+    if out.suffix.lower() in (".csv", ".parquet"):
+        height = frame.count()
+        write_frame(batches(frame.orderBy("customer_id"), height=height), out, overwrite=overwrite)
+        return height
     frame.write.mode("overwrite" if overwrite else "errorifexists").parquet(str(out))
     return frame.count()
 
@@ -73,7 +75,6 @@ def spark_job(
     """
     if command not in COMMANDS:
         raise UsageError(f"--engine spark runs {', '.join(COMMANDS)}, not {command}")
-    spark = spark_session(master=master, conf=conf)
     model = ClvModel.load(model_path) if model_path is not None else None
     if model is not None and time_unit not in (None, model.time_unit):
         raise UsageError(
@@ -81,7 +82,8 @@ def spark_job(
             f"{time_unit}; leave out --time-unit or refit with clv fit --time-unit {time_unit}"
         )
     unit = model.time_unit if model is not None else time_unit or "W"
-    transactions = cs.read_transactions(source, spark=spark, **read)
+    start = partial(spark_session, master=master, conf=conf)  # once the options are checked
+    transactions = cs.read_transactions(source, spark=start, **read)
     transactions, end = observed(transactions, observation_end)
     summary = cs.rfm_summary(transactions, observation_end=end, time_unit=unit)
     if command == "summarize":

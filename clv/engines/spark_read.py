@@ -19,7 +19,7 @@ counted from 1; ``record N`` of a file Spark reads from elsewhere (a URL).
 import datetime as dt
 import operator
 import os
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from functools import reduce
 from pathlib import Path
 from typing import Any, cast
@@ -229,7 +229,7 @@ def read_checked(
     allow_dates_from: str | dt.date | None = None,
     allow_dates_to: str | dt.date | None = None,
     exclude_customers: ex.Exclusions | None = None,
-    spark: SparkSession | None = None,
+    spark: SparkSession | Callable[[], SparkSession] | None = None,
 ) -> tuple[DataFrame, Quality]:
     """Read and validate transactions on Spark: :func:`clv.data.io.load_transactions`'s
     keywords, rules, errors and warnings.
@@ -244,7 +244,8 @@ def read_checked(
         URL Spark reads: ``s3a://``, ``abfss://``, ``gs://``, ``dbfs:/``), a table name, or a
         Spark DataFrame.
     spark
-        The session; default :func:`clv.engines.spark_session.spark_session`.
+        The session, or a function that starts it (called once the options are checked);
+        default :func:`clv.engines.spark_session.spark_session`.
 
     Returns
     -------
@@ -270,9 +271,8 @@ def read_checked(
         allow_dates_to=allow_dates_to,
     )
     excluded_ids = ex.customer_ids(exclude_customers, customer_col=customer_col)
-    frame, name, csv = _load(
-        spark or spark_session(), source, separator=separator, encoding=encoding
-    )
+    session = spark() if callable(spark) else spark or spark_session()
+    frame, name, csv = _load(session, source, separator=separator, encoding=encoding)
     found = [c for c in frame.columns if c != _CORRUPT]
     missing = [(c, col) for c, col in columns.items() if col not in found]
     if missing:

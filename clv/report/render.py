@@ -76,6 +76,15 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+_SECRET = re.compile(r"secret|password|token|credential|key", re.IGNORECASE)
+"""Spark settings whose values a shared report never shows (``fs.s3a.secret.key``)."""
+
+
+def _setting(key: str, value: Any) -> str:
+    """A Spark setting's value as a report shows it: secrets hidden, paths by file name."""
+    return "(hidden)" if _SECRET.search(key) else _text(value)
+
+
 # --------------------------------------------------------------------------- HTML export
 
 
@@ -460,6 +469,12 @@ class Display:
         """
         embedded = ("dataset", "synthetic_customers")  # say nothing when a file was read
         shown = {k: v for k, v in values.items() if values.get("data") is None or k not in embedded}
+        if shown.get("engine") != "spark":
+            shown = {k: v for k, v in shown.items() if k not in ("spark_master", "spark_conf")}
+        if shown.get("spark_conf"):
+            shown["spark_conf"] = ", ".join(
+                f"{k}={_setting(k, v)}" for k, v in shown["spark_conf"].items()
+            )
         ids = shown.get("exclude_customers")
         if ids and not is_id_file(ids) and self.salt is not None:  # ids are masked
             shown["exclude_customers"] = ", ".join(mask_ids(customer_ids(ids), self.salt))
