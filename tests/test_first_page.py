@@ -422,8 +422,10 @@ def test_parameters_table_shows_spark_settings_on_spark_only_and_hides_secrets(m
         "spark.hadoop.fs.s3a.secret.key": "abc123",
         "spark.pyspark.python": "/home/alice/venv/bin/python",
     }
+    display.params({"data": "shop.csv", "engine": "spark", **spark})
+    assert shown[1]["parameter"].to_list() == ["data", "engine"]
     display.params({"engine": "spark", "spark_master": "yarn", "spark_conf": conf})
-    assert dict(shown[1].iter_rows())["spark_conf"] == (
+    assert dict(shown[2].iter_rows())["spark_conf"] == (
         "spark.sql.shuffle.partitions=400, spark.hadoop.fs.s3a.secret.key=(hidden), "
         "spark.pyspark.python=python"
     )

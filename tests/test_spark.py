@@ -558,9 +558,14 @@ def test_a_9999_date_is_one_line_on_spark_without_spark_logging(cs, tmp_path):
     assert runs[1].returncode == runs[0].returncode == 1
 
 
-def test_summarize_on_spark_says_and_writes_what_polars_does(cs, full_shop_csv, tmp_path, capsys):
-    """Every step on Spark (the distributed job), the same warnings and the same summary."""
-    args = ["summarize", str(full_shop_csv), "--order-col", "order_id"]
+@pytest.mark.parametrize("margins", [[], ["--margin-col", "margin"]], ids=["job", "margins"])
+def test_summarize_on_spark_says_and_writes_what_polars_does(
+    cs, full_shop_csv, margins, tmp_path, capsys, monkeypatch
+):
+    """Every step on Spark (the distributed job; with margins, the analysis's summary), the
+    same warnings and the same summary, streamed to the one file."""
+    refuse_per_row(monkeypatch)
+    args = ["summarize", str(full_shop_csv), "--order-col", "order_id", *margins]
     args += ["--observation-end", "2024-06-30", "--time-unit", "D"]
     outputs = []
     for engine in ("polars", "spark"):

@@ -81,6 +81,10 @@ def _summarize(args: argparse.Namespace, given: dict[str, Any]) -> None:
 
     analysis = _analysis(args, given, models=False)
     with _about(args.file):
+        if given.get("engine") == "spark":
+            written = write_table(analysis, "summary", args.out, overwrite=args.overwrite)
+            if written is not None:
+                return _done(args.out, f"{written:,} customers")
         summary = analysis.summary
     write_frame(summary, args.out, overwrite=args.overwrite)
     _done(args.out, f"{summary.height:,} customers")

@@ -61,17 +61,21 @@ def spark(args: argparse.Namespace, given: dict[str, Any]) -> str:
 
 
 def write_table(
-    analysis: Any, table: Literal["scores", "segments"], out: Path, *, overwrite: bool
+    analysis: Any, table: Literal["summary", "scores", "segments"], out: Path, *, overwrite: bool
 ) -> int | None:
-    """Write ``clv score``'s or ``clv segments``' ``table`` with ``--engine spark`` from Spark
-    (:func:`clv.engines.spark_jobs.write`: a Parquet folder from the workers, or one
-    ``.csv``/``.parquet`` file streamed to the driver in batches) and return the number of
-    customers; None when the analysis has no Spark version of it (then the command writes
-    the analysis's polars table)."""
+    """Write the ``table`` of ``clv summarize``, ``score`` or ``segments`` with ``--engine
+    spark`` from Spark (:func:`clv.engines.spark_jobs.write`: a Parquet folder from the
+    workers, or one ``.csv``/``.parquet`` file streamed to the driver in batches) and return
+    the number of customers; None when the analysis has no Spark version of it (then the
+    command writes the analysis's polars table)."""
     from clv.engines.spark_analysis import SparkAnalysis
     from clv.engines.spark_jobs import write
 
-    if not isinstance(analysis, SparkAnalysis) or not analysis.segments_on_spark:
+    if not isinstance(analysis, SparkAnalysis):
+        return None
+    if table == "summary":
+        return write(analysis.spark_summary, out, overwrite=overwrite)
+    if not analysis.segments_on_spark:
         return None
     frame = analysis.spark_scores if table == "scores" else analysis.spark_segments
     return write(frame, out, overwrite=overwrite)

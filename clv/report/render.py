@@ -469,8 +469,10 @@ class Display:
         """
         embedded = ("dataset", "synthetic_customers")  # say nothing when a file was read
         shown = {k: v for k, v in values.items() if values.get("data") is None or k not in embedded}
+        spark = ("spark_master", "spark_conf")  # shown when set, on Spark
         if shown.get("engine") != "spark":
-            shown = {k: v for k, v in shown.items() if k not in ("spark_master", "spark_conf")}
+            shown = {k: v for k, v in shown.items() if k not in spark}
+        shown = {k: v for k, v in shown.items() if k not in spark or v is not None}
         if shown.get("spark_conf"):
             shown["spark_conf"] = ", ".join(
                 f"{k}={_setting(k, v)}" for k, v in shown["spark_conf"].items()
