@@ -225,8 +225,7 @@ SPEC: dict[str, Param] = {
             "spark_master",
             "master",
             None,
-            "Spark master with engine spark: local[4], yarn, spark://host:7077; "
-            "none: the active session, else local[*]",
+            "Spark master such as yarn; none: the active one, else local[*]",
             "spark",
             nullable=True,
         ),

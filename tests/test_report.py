@@ -344,3 +344,25 @@ def test_index_lists_every_run(report_runs) -> None:
     assert "1,000" in index  # headline numbers
     assert "<script" not in index and "shop.csv" in index
     assert str(report_runs["root"]) not in index
+
+
+def test_a_failed_spark_job_in_a_cell_is_one_line_naming_its_innermost_cause() -> None:
+    """The JVM's text of a failed job (what a kernel reports for ``Py4JJavaError``): the line
+    names the cause, not the py4j call."""
+    from clv.report.runner import _cell_error
+
+    evalue = (
+        "An error occurred while calling o6261.getResult.\n"
+        ": org.apache.spark.SparkException: Exception thrown in awaitResult: \n"
+        "\tat org.apache.spark.util.SparkThreadUtils$.awaitResult(SparkThreadUtils.scala:70)\n"
+        "Caused by: org.apache.spark.SparkException: Job aborted due to stage failure: Total "
+        "size of serialized results of 1 tasks (183.0 MiB) is bigger than "
+        "spark.driver.maxResultSize (48.0 MiB)\n"
+        "\tat org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages(...)\n"
+    )
+    assert str(_cell_error("Py4JJavaError", evalue, 46)) == (
+        "Py4JJavaError in cell 46: SparkException: Job aborted due to stage failure: Total size "
+        "of serialized results of 1 tasks (183.0 MiB) is bigger than spark.driver.maxResultSize "
+        "(48.0 MiB)"
+    )
+    assert str(_cell_error("ValueError", "bad\nmore", 3)) == "ValueError in cell 3: bad"

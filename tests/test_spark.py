@@ -21,7 +21,13 @@ import clv
 from clv.cli import main
 from clv.errors import DataError, UsageError
 from clv.models.model import ClvModel
-from tests.spark_checks import Collected, assert_close, assert_same_numbers, refuse_per_row
+from tests.spark_checks import (
+    Collected,
+    analyze_keywords,
+    assert_close,
+    assert_same_numbers,
+    refuse_per_row,
+)
 
 pytestmark = pytest.mark.spark
 
@@ -642,3 +648,27 @@ def test_segments_from_the_workers_equal_the_polars_segments(cs, spark_shapes, t
     parts = pl.read_parquet(tmp_path / "got" / "*.parquet")
     got = parts.sort("customer_id").with_columns(pl.col("time_unit").cast(want["time_unit"].dtype))
     assert_close(got, want, 1e-9)
+
+
+def test_a_file_comes_to_the_driver_in_parts_of_bounded_rows_in_its_order(
+    cs, spark_shapes, monkeypatch
+):
+    """Each part is one Spark job's result (``spark.driver.maxResultSize`` counts it): parts
+    of about ``PART_ROWS`` rows, whatever the shop's size, in the lists' own orders."""
+    from clv.engines import spark_batches
+
+    path, options = spark_shapes["shop"]
+    keywords = analyze_keywords(options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = clv.analyze(path, **keywords)
+        got = clv.analyze(path, engine="spark", **keywords)
+        for table in ("segments", "at_risk", "lost"):
+            expected = want.rows(table)
+            assert isinstance(expected, pl.DataFrame) and expected.height >= 20, table
+            monkeypatch.setattr(spark_batches, "PART_ROWS", expected.height // 4)
+            rows = got.rows(table)
+            assert not isinstance(rows, pl.DataFrame)
+            parts = list(rows.read())
+            assert len(parts) > 4  # the schema, then at least a batch of each of 4 parts
+            assert_close(pl.concat(parts), expected, 1e-9)

@@ -385,17 +385,21 @@ class SparkAnalysis(Analysis):
         (:func:`clv.engines.spark_batches.batches`; see :attr:`segments_on_spark`)."""
         if not self.segments_on_spark:
             return super().rows(table)
-        counts = self.at_risk_findings
-        frame, height = {
-            "segments": (self.spark_segments, self.customer_count),
-            "at_risk": (self.spark_at_risk, counts["customers"]),
-            "lost": (self.spark_lost, counts["lost"]),
+        if table == "segments":
+            return batches(
+                self.spark_segments, height=self.customer_count, order=[sf.asc("customer_id")]
+            )
+        counts, listed = self.at_risk_findings, spark_lists.list_order()
+        frame, height, order = {
+            "at_risk": (self.spark_at_risk, counts["customers"], listed),
+            "lost": (self.spark_lost, counts["lost"], spark_lists.lost_order()),
             "members_at_risk": (
                 self.spark_members_at_risk,
                 self.members_at_risk_counts.customers,
+                listed,
             ),
         }[table]
-        return batches(frame, height=height)
+        return batches(frame, height=height, order=order)
 
     def customer_changes(
         self, previous: str | os.PathLike[str], *, top_tier: str

@@ -1,33 +1,44 @@
 """A Spark DataFrame's rows brought to the driver batch by batch, in order, to be written.
 
 :func:`batches` is how a per-customer table of a Spark analysis reaches a run's files
-(:func:`clv.report.runs.save_run`): each partition's Arrow batches, at most
+(:func:`clv.report.runs.save_run`): each part's Arrow batches, at most
 ``spark.sql.execution.arrow.maxRecordsPerBatch`` rows each, travel as Arrow IPC bytes and one
-partition is on the driver at a time; the writer (:func:`clv.data.write.write_frame`) adds
-each batch to one file. Neither ever holds the whole table.
+part (about :data:`PART_ROWS` rows) is on the driver at a time; the writer
+(:func:`clv.data.write.write_frame`) adds each batch to one file. Neither ever holds the
+whole table.
 """
 
-from collections.abc import Iterator
+import math
+from collections.abc import Iterator, Sequence
 
 import polars as pl
 import pyarrow as pa
 
 from clv.data.write import Batches
 from clv.engines.spark import polars_types
-from clv.engines.spark_session import DataFrame
+from clv.engines.spark_session import Column, DataFrame
 
 BLOB = "batch binary"
 """The schema of :func:`_as_ipc`'s rows: one Arrow IPC stream of one batch each."""
 
 
-def batches(frame: DataFrame, *, height: int) -> Batches:
-    """``frame``'s ``height`` rows in its order (sort it first), as :class:`Batches` of the
-    one-machine types (:func:`clv.engines.spark.polars_types`); the first batch is empty
-    (the schema, so a table without rows is still written with its columns)."""
+PART_ROWS = 100_000
+"""Rows of one part brought to the driver (a Spark job each): its memory, and what
+``spark.driver.maxResultSize`` (1 GiB by default) counts, do not grow with the shop."""
+
+
+def batches(frame: DataFrame, *, height: int, order: Sequence[Column]) -> Batches:
+    """``frame``'s ``height`` rows in the total ``order`` (end it with ``customer_id``), as
+    :class:`Batches` of the one-machine types (:func:`clv.engines.spark.polars_types`); the
+    first batch is empty (the schema, so a table without rows is still written with its
+    columns). The rows are split by ranges of ``order`` into parts of about
+    :data:`PART_ROWS` rows, each sorted, and the parts come in order."""
+    parts = max(1, math.ceil(height / PART_ROWS))
+    ordered = frame.repartitionByRange(parts, *order).sortWithinPartitions(*order)
 
     def read() -> Iterator[pl.DataFrame]:
         yield polars_types(pl.DataFrame(frame.limit(0).toArrow()))
-        blobs = frame.mapInArrow(_as_ipc, BLOB)
+        blobs = ordered.mapInArrow(_as_ipc, BLOB)
         for row in blobs.toLocalIterator(prefetchPartitions=False):
             with pa.ipc.open_stream(row[0]) as reader:
                 yield polars_types(pl.DataFrame(reader.read_all()))

@@ -32,7 +32,8 @@ def write(frame: DataFrame, out: str | os.PathLike[str], *, overwrite: bool = Fa
     frame = frame.cache()
     if out.suffix.lower() in (".csv", ".parquet"):
         height = frame.count()
-        write_frame(batches(frame.orderBy("customer_id"), height=height), out, overwrite=overwrite)
+        rows = batches(frame, height=height, order=[sf.asc("customer_id")])
+        write_frame(rows, out, overwrite=overwrite)
         return height
     frame.write.mode("overwrite" if overwrite else "errorifexists").parquet(str(out))
     return frame.count()

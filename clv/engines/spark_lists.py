@@ -16,7 +16,7 @@ from clv.analysis import risk
 from clv.analysis.findings import ListCounts, at_risk_totals
 from clv.engines.spark import to_polars
 from clv.engines.spark_orders import member_flags
-from clv.engines.spark_session import DataFrame, Row, sf
+from clv.engines.spark_session import Column, DataFrame, Row, sf
 from clv.engines.spark_tables import quantile
 
 SHOWN = ("clv_pred_low", "clv_pred_high", "value_tier", "rfm_cell")
@@ -55,10 +55,14 @@ def at_risk(
     return in_list_order(listed.select(*keep))
 
 
+def list_order() -> list[Column]:
+    """The at-risk list's order: by value at stake, descending, ties by ``customer_id``."""
+    return [sf.desc("value_at_stake"), sf.asc("customer_id")]
+
+
 def in_list_order(listed: DataFrame) -> DataFrame:
-    """``listed`` in the at-risk list's order: by value at stake, descending, ties by
-    ``customer_id``."""
-    return listed.orderBy(sf.desc("value_at_stake"), sf.asc("customer_id"))
+    """``listed`` in :func:`list_order`."""
+    return listed.orderBy(*list_order())
 
 
 def members(listed: DataFrame, transactions: DataFrame) -> DataFrame:
@@ -101,10 +105,14 @@ def lost(table: DataFrame, *, min_value_quantile: float, rule: risk.AtRiskRule) 
     return in_lost_order(listed)
 
 
+def lost_order() -> list[Column]:
+    """The win-back list's order: by revenue, descending, ties by ``customer_id``."""
+    return [sf.desc("revenue"), sf.asc("customer_id")]
+
+
 def in_lost_order(listed: DataFrame) -> DataFrame:
-    """``listed`` in the win-back list's order: by revenue, descending, ties by
-    ``customer_id``."""
-    return listed.orderBy(sf.desc("revenue"), sf.asc("customer_id"))
+    """``listed`` in :func:`lost_order`."""
+    return listed.orderBy(*lost_order())
 
 
 def head(listed: DataFrame, n: int, *, lost: bool = False) -> pl.DataFrame:

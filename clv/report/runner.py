@@ -414,8 +414,15 @@ def _quiet_abandoned_cell() -> None:
     ensure_event_loop().set_exception_handler(lambda loop, context: None)
 
 
+_JAVA_CAUSE = re.compile(r"^(?:Caused by|): (?:[\w$]+\.)*([\w$]+): (.+?)\s*$", re.MULTILINE)
+"""A cause in a JVM error's text (``Caused by: org.apache.spark.SparkException: Job ...``)."""
+
+
 def _cell_error(ename: str, evalue: str, exec_count: int | None) -> ReportError:
     line = (evalue or "").strip().splitlines()[0] if (evalue or "").strip() else ""
+    causes = _JAVA_CAUSE.findall(evalue or "") if ename == "Py4JJavaError" else []
+    if causes:  # the innermost cause says what failed; the first line names a py4j call
+        line = ": ".join(causes[-1])
     if ename in _CLV_ERRORS:
         error = ReportError(line or ename)
         error.exit_code = 2 if ename == "UsageError" else 1
