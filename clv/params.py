@@ -824,7 +824,7 @@ def _setting(value: Any, bad: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-_MASTER = r"local(\[ *([1-9]\d*|\*) *(, *[1-9]\d* *)?\])?|yarn|(spark|k8s)://\S+"
+_MASTER = r"local(\[([1-9]\d*|\*)(\s*,\s*[1-9]\d*)?\])?|yarn|(spark|k8s)://\S+"
 """Spark's masters: ``local``, ``local[4]``, ``local[*]``, ``local[2, 3]`` (retries), ``yarn``,
 ``spark://host:7077`` and ``k8s://https://host:443``."""
 

@@ -183,6 +183,7 @@ def test_text_is_read_by_the_parameters_kind(given, expected) -> None:
         ({"spark_master": "bogus://x"}, "spark_master='bogus://x': expected a Spark master"),
         ({"spark_master": "local[x]"}, "spark_master='local[x]': expected a Spark master"),
         ({"spark_master": "local[0]"}, "spark_master='local[0]': expected a Spark master"),
+        ({"spark_master": "local[ 4]"}, "spark_master='local[ 4]': expected a Spark master"),
         ({"spark_conf": {"": "1"}}, "spark_conf={'': '1'}: expected settings KEY=VALUE"),
         ({"spark_conf": ["a=1", "oops"]}, "spark_conf='oops': expected settings KEY=VALUE"),
         ({"spark_conf": ["=1"]}, "spark_conf='=1': expected settings KEY=VALUE"),

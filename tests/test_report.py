@@ -366,3 +366,24 @@ def test_a_failed_spark_job_in_a_cell_is_one_line_naming_its_innermost_cause() -
         "(48.0 MiB)"
     )
     assert str(_cell_error("ValueError", "bad\nmore", 3)) == "ValueError in cell 3: bad"
+    worker = (
+        "An error occurred while calling o81.getResult.\n"
+        ": org.apache.spark.SparkException: Job aborted due to stage failure: Task 0 failed\n"
+        "\tat org.apache.spark.scheduler.DAGScheduler.failJob(...)\n"
+        "Caused by: org.apache.spark.api.python.PythonException: Traceback (most recent call "
+        "last):\n"
+        '  File "/srv/clv/engines/spark.py", line 209, in scored\n'
+        "    import polars\n"
+        "ModuleNotFoundError: No module named 'polars'\n"
+        "\n"
+        "\tat org.apache.spark.api.python.BasePythonRunner(...)\n"
+    )
+    assert str(_cell_error("Py4JJavaError", worker, 7)) == (
+        "Py4JJavaError in cell 7: ModuleNotFoundError: No module named 'polars'"
+    )
+    bare = (
+        "An error occurred while calling o1.collect.\n"
+        ": org.apache.spark.SparkException: Job aborted: boom\n\tat a.B(C.scala)\n"
+        "Caused by: java.io.EOFException\n\tat d.E(F.java)\n"
+    )
+    assert str(_cell_error("Py4JJavaError", bare, 2)) == "Py4JJavaError in cell 2: EOFException"

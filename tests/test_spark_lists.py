@@ -210,7 +210,7 @@ def test_a_report_on_spark_compares_with_a_polars_run_as_clv_compare_does(
 
     path, options = spark_shapes["shop"]
     april = [o if o != "2024-06-30" else "2024-04-30" for o in options]
-    out = tmp_path / "runs"
+    out = tmp_path / "my runs 100% ü"  # Spark reads the previous run by this path
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert main(["report", str(path), *april, "--out", str(out)]) == 0

@@ -100,16 +100,21 @@ def _read(spark: SparkSession, run: Path) -> tuple[DataFrame, DataFrame]:
     """The previous run's scores and its at-risk ids (none without ``at_risk.csv``), read by
     Spark from this machine's file system (``file://``: a cluster's workers need the runs
     folder where the driver has it, e.g. a shared mount)."""
-    run = run.resolve()
-    scores = spark.read.parquet((run / changes.SCORES_FILE).as_uri())
+    scores = spark.read.parquet(_local(run / changes.SCORES_FILE))
     changes.check_scores(run, scores.columns)
     path = run / changes.AT_RISK_FILE
     if path.is_file():
         options = {"header": "true", "escape": '"', "multiLine": "true"}
-        ids = spark.read.options(**options).csv(path.as_uri()).select("customer_id")
+        ids = spark.read.options(**options).csv(_local(path)).select("customer_id")
     else:
         ids = spark.createDataFrame([], "customer_id string")
     return scores, ids.dropna().distinct()
+
+
+def _local(path: Path) -> str:
+    """``path`` on this machine's file system as Spark reads it: ``file://`` and the path as
+    written (Hadoop takes a path's characters unescaped: no ``%20`` for a space)."""
+    return "file://" + path.resolve().as_posix()
 
 
 def _matched(scores: DataFrame, segments: DataFrame, at_risk: DataFrame) -> DataFrame:

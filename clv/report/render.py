@@ -76,7 +76,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-_SECRET = re.compile(r"secret|password|token|credential|key", re.IGNORECASE)
+_SECRET = re.compile(r"secret|password|token|credential|key|sas|auth", re.IGNORECASE)
 """Spark settings whose values a shared report never shows (``fs.s3a.secret.key``)."""
 
 

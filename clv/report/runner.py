@@ -414,15 +414,23 @@ def _quiet_abandoned_cell() -> None:
     ensure_event_loop().set_exception_handler(lambda loop, context: None)
 
 
-_JAVA_CAUSE = re.compile(r"^(?:Caused by|): (?:[\w$]+\.)*([\w$]+): (.+?)\s*$", re.MULTILINE)
-"""A cause in a JVM error's text (``Caused by: org.apache.spark.SparkException: Job ...``)."""
+_JAVA_CAUSE = re.compile(
+    r"^(?:Caused by|): (?:[\w$]+\.)*([\w$]+)(?:: (.*?))?\s*$((?:\n(?!\tat ).*)*)", re.MULTILINE
+)
+"""A cause in a JVM error's text (``Caused by: org.apache.spark.SparkException: Job ...``):
+its class, its message's first line and the lines up to its stack (a Python worker's
+traceback)."""
 
 
 def _cell_error(ename: str, evalue: str, exec_count: int | None) -> ReportError:
     line = (evalue or "").strip().splitlines()[0] if (evalue or "").strip() else ""
     causes = _JAVA_CAUSE.findall(evalue or "") if ename == "Py4JJavaError" else []
     if causes:  # the innermost cause says what failed; the first line names a py4j call
-        line = ": ".join(causes[-1])
+        name, message, more = causes[-1]
+        traceback = [text for text in more.splitlines() if text.strip()]
+        if name == "PythonException" and traceback:  # a worker's: its last line is the error
+            name, message = "", traceback[-1]
+        line = ": ".join(part.strip() for part in (name, message) if part.strip())
     if ename in _CLV_ERRORS:
         error = ReportError(line or ename)
         error.exit_code = 2 if ename == "UsageError" else 1
