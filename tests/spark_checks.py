@@ -4,9 +4,22 @@ driver collects little (the session ``cs`` and the data ``spark_shapes`` are fix
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 import numpy as np
 import polars as pl
 import pytest
+
+
+def both_engines(path: Any, keywords: dict[str, Any]) -> tuple[Any, Any]:
+    """The polars and the Spark analysis of ``path`` with ``keywords`` (their reading
+    warnings silenced: the tests compare what the two engines compute)."""
+    import clv
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return clv.analyze(path, **keywords), clv.analyze(path, engine="spark", **keywords)
 
 
 def assert_close(got: pl.DataFrame, want: pl.DataFrame, rel: float) -> None:

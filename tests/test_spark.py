@@ -26,6 +26,7 @@ from tests.spark_checks import (
     analyze_keywords,
     assert_close,
     assert_same_numbers,
+    both_engines,
     refuse_per_row,
 )
 
@@ -658,11 +659,9 @@ def test_a_file_comes_to_the_driver_in_parts_of_bounded_rows_in_its_order(
     from clv.engines import spark_batches
 
     path, options = spark_shapes["shop"]
-    keywords = analyze_keywords(options)
+    want, got = both_engines(path, analyze_keywords(options))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        want = clv.analyze(path, **keywords)
-        got = clv.analyze(path, engine="spark", **keywords)
         for table in ("segments", "at_risk", "lost"):
             expected = want.rows(table)
             assert isinstance(expected, pl.DataFrame) and expected.height >= 20, table

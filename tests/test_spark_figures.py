@@ -10,7 +10,13 @@ import pytest
 
 import clv
 from clv.analysis import distributions as dist
-from tests.spark_checks import Collected, analyze_keywords, assert_close, refuse_per_row
+from tests.spark_checks import (
+    Collected,
+    analyze_keywords,
+    assert_close,
+    both_engines,
+    refuse_per_row,
+)
 
 pytestmark = pytest.mark.spark
 
@@ -27,16 +33,10 @@ HOLDOUT_TABLES = ("parameters", "by_frequency", "metrics", "tracking")
 @pytest.fixture(scope="module")
 def analyses(cs, spark_shapes):
     """Per shape: the polars analysis and the Spark one (nothing computed yet)."""
-    made = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for shape, (path, options) in spark_shapes.items():
-            keywords = analyze_keywords(options)
-            made[shape] = (
-                clv.analyze(path, **keywords),
-                clv.analyze(path, engine="spark", **keywords),
-            )
-    return made
+    return {
+        shape: both_engines(path, analyze_keywords(options))
+        for shape, (path, options) in spark_shapes.items()
+    }
 
 
 def _fit_rows(summary: pl.DataFrame) -> int:

@@ -16,6 +16,7 @@ from tests.spark_checks import (
     analyze_keywords,
     assert_close,
     assert_same_numbers,
+    both_engines,
     refuse_per_row,
 )
 
@@ -30,13 +31,7 @@ def both(cs, spark_shapes):
     def pair(shape: str):
         if shape not in made:
             path, options = spark_shapes[shape]
-            keywords = analyze_keywords(options)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                made[shape] = (
-                    clv.analyze(path, **keywords),
-                    clv.analyze(path, engine="spark", **keywords),
-                )
+            made[shape] = both_engines(path, analyze_keywords(options))
         return made[shape]
 
     return pair

@@ -3,18 +3,17 @@ loyalty programme, the data overview) equal the polars engine's, on the three sh
 ``tests/conftest.py``, with the driver never holding a row per customer or transaction."""
 
 import json
-import warnings
 from typing import Any
 
 import polars as pl
 import pytest
 
-import clv
 from tests.spark_checks import (
     Collected,
     analyze_keywords,
     assert_close,
     assert_same_numbers,
+    both_engines,
     refuse_per_row,
 )
 
@@ -64,12 +63,7 @@ def analyses(cs, spark_shapes):
             path, options = spark_shapes[shape]
             keywords = analyze_keywords(options) | (MONEY if shape == "shop" else {})
             keywords["launch_date"] = LAUNCH[shape]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                made[shape] = (
-                    clv.analyze(path, **keywords),
-                    clv.analyze(path, engine="spark", **keywords),
-                )
+            made[shape] = both_engines(path, keywords)
         return made[shape]
 
     return make
@@ -148,8 +142,7 @@ def test_with_a_channel_column_the_model_free_order_tables_stay_on_spark(
     shop[0].filter(pl.col("customer_id") < "C0001500").select(columns).write_csv(path)
     keywords = {"order_col": "order_id", "margin_col": "margin", "loyalty_col": "loyalty"}
     keywords |= {"channel_col": "channel", "launch_date": LAUNCH["shop"]}
-    want = clv.analyze(path, **keywords)
-    got = clv.analyze(path, engine="spark", **keywords)
+    want, got = both_engines(path, keywords)
     assert isinstance(got, SparkAnalysis)
     refuse_per_row(monkeypatch, "model")
     collected = Collected(monkeypatch, cs.spark_session())

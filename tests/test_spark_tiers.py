@@ -18,6 +18,7 @@ from tests.spark_checks import (
     analyze_keywords,
     assert_close,
     assert_same_numbers,
+    both_engines,
     refuse_per_row,
 )
 
@@ -46,9 +47,7 @@ def engines(request, cs, spark_shapes) -> tuple[clv.Analysis, SparkAnalysis, int
     already (its model's distinct rows are collected before the tests look)."""
     path: Path
     path, options = spark_shapes[request.param]
-    keywords = analyze_keywords(options)
-    want = clv.analyze(path, **keywords)
-    got = clv.analyze(path, engine="spark", **keywords)
+    want, got = both_engines(path, analyze_keywords(options))
     assert isinstance(got, SparkAnalysis) and got.on_spark
     _ = got.ranked, got.customer_count
     return want, got, want.summary.height
